@@ -1,0 +1,1 @@
+"""The local message bus: MQTT on a device-local mosquitto (topics, messages, client)."""

@@ -1,0 +1,89 @@
+"""A small paho-mqtt client wrapper shared by every service.
+
+paho runs its network loop in its own thread; handlers registered with
+:meth:`BusClient.subscribe` are called on that thread and must only hand work
+over (to a queue, or to Kivy's Clock), never block. Subscriptions are renewed on
+every reconnect, and the client reconnects by itself when the broker returns.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+import paho.mqtt.client as mqtt
+
+from kiosk.bus.messages import encode
+
+log = logging.getLogger(__name__)
+Handler = Callable[[str, bytes], None]
+
+
+class BusClient:
+    def __init__(self, host: str, port: int, client_id: str,
+                 will: tuple[str, dict] | None = None) -> None:
+        self.host, self.port = host, port
+        self.connected = threading.Event()
+        self._handlers: dict[str, Handler] = {}
+        self._on_connect_hooks: list[Callable[[], None]] = []
+        self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
+                                   clean_session=True)
+        self._client.reconnect_delay_set(min_delay=1, max_delay=5)
+        if will is not None:
+            self._client.will_set(will[0], encode(will[1]), qos=1, retain=True)
+        self._client.on_connect = self._connected
+        self._client.on_disconnect = self._disconnected
+        self._client.on_message = self._message
+
+    def start(self, wait_s: float | None = 10.0) -> bool:
+        """Start connecting in the background; optionally wait for the first connection."""
+        self._client.connect_async(self.host, self.port, keepalive=10)
+        self._client.loop_start()
+        return self.connected.wait(wait_s) if wait_s else self.connected.is_set()
+
+    def stop(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def on_connect(self, hook: Callable[[], None]) -> None:
+        self._on_connect_hooks.append(hook)
+
+    def subscribe(self, topic: str, handler: Handler) -> None:
+        self._handlers[topic] = handler
+        if self.connected.is_set():
+            self._client.subscribe(topic, qos=1)
+
+    def publish(self, topic: str, message: dict | bytes, retain: bool = False,
+                qos: int = 1) -> mqtt.MQTTMessageInfo:
+        payload = message if isinstance(message, bytes) else encode(message)
+        return self._client.publish(topic, payload, qos=qos, retain=retain)
+
+    def _connected(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            log.warning("bus connect refused: %s", reason_code)
+            return
+        for topic in self._handlers:
+            client.subscribe(topic, qos=1)
+        self.connected.set()
+        for hook in self._on_connect_hooks:
+            hook()
+
+    def _disconnected(self, client, userdata, flags, reason_code, properties) -> None:
+        self.connected.clear()
+        if reason_code != 0:
+            log.warning("bus disconnected (%s), reconnecting", reason_code)
+
+    def _message(self, client, userdata, msg: mqtt.MQTTMessage) -> None:
+        handler = self._handlers.get(msg.topic)
+        if handler is None:
+            for pattern, candidate in self._handlers.items():
+                if mqtt.topic_matches_sub(pattern, msg.topic):
+                    handler = candidate
+                    break
+        if handler is None:
+            return
+        try:
+            handler(msg.topic, msg.payload)
+        except Exception:  # a handler bug must not kill the network thread
+            log.exception("handler for %s failed", msg.topic)

@@ -1,0 +1,157 @@
+"""Bus topics and versioned JSON message types: the one place they are defined.
+
+Commands (UI, voice, scanner → kiosk-core) are validated here before any
+handler sees them: a malformed, unknown or oversized message raises
+:class:`MessageError` with a reason and is never acted on. Card data has no
+field in any message type.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+VERSION = 1
+ROOT = f"kiosk/v{VERSION}"
+
+IdStr = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{4,64}$")]
+Source = Literal["ui", "voice", "scanner", "staff", "sim", "test", "bench", "cli"]
+
+
+class MessageError(ValueError):
+    """A bus message that is rejected; ``str()`` is the logged reason."""
+
+
+class Topics:
+    """Topic names for one lane."""
+
+    def __init__(self, lane: str) -> None:
+        base = f"{ROOT}/{lane}"
+        self.command = f"{base}/cmd"
+        self.result = f"{base}/cmd/result"
+        self.state = f"{base}/state"
+        self.core_status = f"{base}/core/status"
+        self.feedback = f"{base}/event/feedback"
+
+
+class _Command(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    v: Literal[1]
+    id: IdStr
+    source: Source
+
+
+class Scan(_Command):
+    type: Literal["scan"]
+    code: str = Field(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")
+
+
+class AddPlu(_Command):
+    type: Literal["add_plu"]
+    plu: str = Field(pattern=r"^\d{4,5}$")
+    weight_g: int | None = Field(default=None, ge=1, le=50_000)
+
+
+class Start(_Command):
+    type: Literal["start"]
+    locale: str | None = Field(default=None, max_length=16)
+
+
+class SetLanguage(_Command):
+    type: Literal["set_language"]
+    locale: str = Field(max_length=16)
+
+
+class SetQuantity(_Command):
+    type: Literal["set_quantity"]
+    line_id: int = Field(ge=1)
+    qty: int = Field(ge=1, le=99)
+
+
+class RemoveLine(_Command):
+    type: Literal["remove_line"]
+    line_id: int = Field(ge=1)
+
+
+class StaffPin(_Command):
+    type: Literal["staff_pin"]
+    pin: str = Field(pattern=r"^\d{4,12}$")
+
+
+class Attendant(_Command):
+    type: Literal["attendant"]
+    action: Literal["approve_age", "void_line", "clear", "cancel_basket"]
+    line_id: int | None = Field(default=None, ge=1)
+
+
+class Pay(_Command):
+    type: Literal["pay"]
+    method: Literal["card", "qr"]
+
+
+class Simple(_Command):
+    type: Literal["touch", "help", "checkout", "back", "cancel", "done"]
+
+
+Command = Annotated[
+    Scan | AddPlu | Start | SetLanguage | SetQuantity | RemoveLine | StaffPin | Attendant
+    | Pay | Simple,
+    Field(discriminator="type"),
+]
+_COMMAND = TypeAdapter(Command)
+COMMAND_TYPES = (
+    "scan", "add_plu", "start", "set_language", "set_quantity", "remove_line", "staff_pin",
+    "attendant", "pay", "touch", "help", "checkout", "back", "cancel", "done",
+)
+
+
+def parse_command(payload: bytes, max_bytes: int) -> dict[str, Any]:
+    """Validate a raw command payload; returns it as a plain dict or raises MessageError."""
+    if len(payload) > max_bytes:
+        raise MessageError(f"oversized: {len(payload)} bytes > {max_bytes}")
+    try:
+        data = json.loads(payload)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MessageError(f"not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise MessageError("not a JSON object")
+    if data.get("v") != VERSION:
+        raise MessageError(f"unsupported version {data.get('v')!r}")
+    if data.get("type") not in COMMAND_TYPES:
+        raise MessageError(f"unknown command type {str(data.get('type'))[:32]!r}")
+    try:
+        return _COMMAND.validate_python(data).model_dump()
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"][1:]) or "(message)"
+        raise MessageError(f"invalid {data['type']}: {where}: {err['msg']}") from None
+
+
+def command(kind: str, source: str = "ui", cmd_id: str | None = None, **fields: Any) -> dict:
+    """Build a command message (used by the UI, simulators, CLI and tests)."""
+    import uuid
+
+    msg = {"v": VERSION, "type": kind, "id": cmd_id or uuid.uuid4().hex, "source": source,
+           **fields}
+    _COMMAND.validate_python(msg)
+    return msg
+
+
+def encode(message: dict) -> bytes:
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def state_message(seq: int, state: dict, totals: dict, currency: dict, extra: dict) -> dict:
+    """The retained checkout state kiosk-core publishes after every change."""
+    return {"v": VERSION, "type": "state", "seq": seq, "currency": currency, "totals": totals,
+            **state, **extra}
+
+
+def result_message(cmd_id: str, ok: bool, reason: str = "", seq: int = 0) -> dict:
+    return {"v": VERSION, "type": "result", "id": cmd_id, "ok": ok, "reason": reason, "seq": seq}
+
+
+def status_message(online: bool) -> dict:
+    return {"v": VERSION, "type": "core_status", "online": online}

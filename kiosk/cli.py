@@ -1,0 +1,175 @@
+"""The ``kiosk`` command: services, the demo runner, and operator tools."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from kiosk.config import PACKAGE_CONFIG_DIR, ConfigError, KioskConfig, load_config
+
+SAMPLE_CATALOG = PACKAGE_CONFIG_DIR / "catalog" / "sample.csv"
+
+
+def _config() -> KioskConfig:
+    try:
+        return load_config()
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def cmd_core(args: argparse.Namespace) -> int:
+    from kiosk.core import CoreService
+
+    config = _config()
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    CoreService(config).run(stop)
+    return 0
+
+
+def cmd_catalog_import(args: argparse.Namespace) -> int:
+    from kiosk.catalog import Catalog, CatalogError
+
+    config = _config()
+    config.paths.state_dir.mkdir(parents=True, exist_ok=True)
+    catalog = Catalog(config.catalog_path)
+    try:
+        report = catalog.import_csv(Path(args.file), config.currency, config.tax.rates)
+    except CatalogError as exc:
+        print(f"catalog import failed: {exc}", file=sys.stderr)
+        return 2
+    for line in report.lines():
+        print(f"{args.file}: {line}", file=sys.stderr)
+    print(f"loaded {report.loaded} products, {len(report.errors)} bad rows skipped;"
+          f" catalog now has {catalog.count()} products ({config.catalog_path})")
+    return 1 if report.errors else 0
+
+
+def cmd_journal_verify(args: argparse.Namespace) -> int:
+    from kiosk.journal import Journal
+
+    config = _config()
+    path = Path(args.path) if args.path else config.journal_path
+    if not path.exists():
+        print(f"no journal at {path}", file=sys.stderr)
+        return 2
+    journal = Journal(path)
+    count, problems = journal.verify()
+    for problem in problems:
+        print(f"{path}: {problem}", file=sys.stderr)
+    print(f"{path}: {count} events, {'OK' if not problems else f'{len(problems)} problem(s)'}")
+    return 0 if not problems else 1
+
+
+def _publish(config: KioskConfig, message: dict) -> None:
+    from kiosk.bus.client import BusClient
+    from kiosk.bus.messages import Topics
+
+    client = BusClient(config.bus.host, config.bus.port, f"kiosk-cli-{os.getpid()}")
+    if not client.start(wait_s=5):
+        raise SystemExit(f"cannot reach the bus at {config.bus.host}:{config.bus.port}")
+    client.publish(Topics(config.store.lane_id).command, message).wait_for_publish(5)
+    client.stop()
+
+
+def cmd_sim_scan(args: argparse.Namespace) -> int:
+    from kiosk.bus.messages import command
+
+    config = _config()
+    for code in args.codes:
+        _publish(config, command("scan", source="sim", code=code))
+    return 0
+
+
+def cmd_staff_hash(args: argparse.Namespace) -> int:
+    import getpass
+
+    from kiosk.staff import hash_secret
+
+    secret = sys.stdin.readline().strip() if not sys.stdin.isatty() else getpass.getpass(
+        "PIN or badge code: ")
+    if not secret:
+        print("nothing to hash", file=sys.stderr)
+        return 2
+    print(hash_secret(secret))
+    return 0
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    config = _config()
+    print(f"config OK: store {config.store.store_id} lane {config.store.lane_id},"
+          f" {config.currency.code}, tax {config.tax.mode}, state in {config.paths.state_dir}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from kiosk.demo import run_demo
+
+    return run_demo(args)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from kiosk.bench import run_benchmark
+
+    return run_benchmark(args.name, args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kiosk", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="demo: broker, core and simulated devices")
+    run.add_argument("--state-dir", help="where journal, catalog and receipts go")
+    run.add_argument("--no-stdin", action="store_true", help="do not read barcodes from stdin")
+    run.set_defaults(fn=cmd_run)
+
+    sub.add_parser("core", help="run kiosk-core (the checkout service)").set_defaults(fn=cmd_core)
+
+    cat = sub.add_parser("catalog", help="catalog tools").add_subparsers(dest="sub", required=True)
+    imp = cat.add_parser("import", help="import products from a CSV file")
+    imp.add_argument("file")
+    imp.set_defaults(fn=cmd_catalog_import)
+
+    jr = sub.add_parser("journal", help="journal tools").add_subparsers(dest="sub", required=True)
+    ver = jr.add_parser("verify", help="check the journal's chain, replay and card-data hygiene")
+    ver.add_argument("--path", help="journal file (default: from config)")
+    ver.set_defaults(fn=cmd_journal_verify)
+
+    sim = sub.add_parser("sim", help="simulated devices").add_subparsers(dest="sub", required=True)
+    scan = sim.add_parser("scan", help="publish barcode reads as the simulated scanner")
+    scan.add_argument("codes", nargs="+")
+    scan.set_defaults(fn=cmd_sim_scan)
+
+    staff = sub.add_parser("staff", help="staff tools").add_subparsers(dest="sub", required=True)
+    staff.add_parser("hash-pin", help="hash a PIN or badge code for the config (reads stdin)"
+                     ).set_defaults(fn=cmd_staff_hash)
+
+    cfg = sub.add_parser("config", help="configuration").add_subparsers(dest="sub", required=True)
+    cfg.add_parser("check", help="load and validate the configuration").set_defaults(
+        fn=cmd_config_check)
+
+    bench = sub.add_parser("bench", help="benchmarks (last line is JSON)")
+    bench.add_argument("name", choices=["core"])
+    bench.add_argument("--events", type=int, default=600)
+    bench.add_argument("--runs", type=int, default=3)
+    bench.set_defaults(fn=cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    return args.fn(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

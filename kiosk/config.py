@@ -1,0 +1,356 @@
+"""Layered, validated configuration.
+
+Layers, later wins: packaged defaults (``config/defaults.toml``), then every
+``*.toml`` in the site directory (``/etc/kiosk``, or ``$KIOSK_CONFIG_DIR``) in name
+order, then environment variables ``KIOSK__SECTION__KEY=value``. The merged result
+is validated by pydantic; a bad value raises :class:`ConfigError` whose message is
+one line naming the layer that set the key, the key and what is wrong.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from kiosk.money import Currency
+
+
+def language_of(locale: str) -> str:
+    """Catalog language key for a locale tag: zh_Hans → zh, ko_KR → ko, en → en."""
+    return locale.replace("-", "_").split("_")[0].lower()
+
+PACKAGE_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+DEFAULTS_FILE = PACKAGE_CONFIG_DIR / "defaults.toml"
+SITE_CONFIG_DIR = Path("/etc/kiosk")
+ENV_PREFIX = "KIOSK__"
+
+
+class ConfigError(Exception):
+    """Configuration that cannot be loaded; str() is one line for the operator."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CurrencyConfig(_Strict):
+    code: str = Field(pattern=r"^[A-Z]{3}$")
+    numeric: int = Field(ge=1, le=999)
+    exponent: int = Field(ge=0, le=4)
+
+    @model_validator(mode="after")
+    def _matches_iso4217(self) -> CurrencyConfig:
+        from babel.numbers import get_currency_precision, list_currencies
+
+        if self.code not in list_currencies():
+            raise ValueError(f"unknown ISO 4217 currency code {self.code!r}")
+        iso = get_currency_precision(self.code)
+        if iso != self.exponent:
+            raise ValueError(
+                f"exponent {self.exponent} does not match ISO 4217 for {self.code} ({iso})"
+            )
+        return self
+
+    def currency(self) -> Currency:
+        return Currency(self.code, self.numeric, self.exponent)
+
+
+class StoreConfig(_Strict):
+    store_id: str = Field(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9_-]+$")
+    lane_id: str = Field(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9_-]+$")
+    name: str = Field(min_length=1)
+    receipt_header: list[str] = Field(default_factory=list)
+    locales: list[str] = Field(min_length=1)
+    default_locale: str
+    currency: CurrencyConfig
+
+    @field_validator("locales")
+    @classmethod
+    def _known_locales(cls, value: list[str]) -> list[str]:
+        from babel import Locale, UnknownLocaleError
+
+        for tag in value:
+            try:
+                Locale.parse(tag)
+            except (UnknownLocaleError, ValueError):
+                raise ValueError(f"unknown locale {tag!r}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _default_in_locales(self) -> StoreConfig:
+        if self.default_locale not in self.locales:
+            raise ValueError(f"default_locale {self.default_locale!r} is not in locales")
+        return self
+
+
+class TaxConfig(_Strict):
+    mode: Literal["inclusive", "exclusive"]
+    rates: dict[str, Decimal] = Field(min_length=1, description="percent per tax class")
+
+    @field_validator("rates")
+    @classmethod
+    def _sane_rates(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
+        for name, rate in value.items():
+            if not (Decimal(0) <= rate < Decimal(100)):
+                raise ValueError(f"rate for {name!r} must be between 0 and 100 percent")
+        return value
+
+
+class VariableMeasureLayout(_Strict):
+    """An in-store EAN-13 layout: P prefix, I item code, V value, X price check, C check."""
+
+    prefixes: list[str] = Field(min_length=1)
+    pattern: str = Field(pattern=r"^PP[IVXC]{11}$")
+    value: Literal["price", "weight"]
+
+    @model_validator(mode="after")
+    def _well_formed(self) -> VariableMeasureLayout:
+        for p in self.prefixes:
+            if len(p) != 2 or not p.isdigit() or not 20 <= int(p) <= 29:
+                raise ValueError(f"prefix {p!r} is not an in-store EAN-13 prefix 20-29")
+        if not self.pattern.endswith("C") or self.pattern.count("C") != 1:
+            raise ValueError("pattern must end with its single check digit C")
+        if "I" not in self.pattern or "V" not in self.pattern:
+            raise ValueError("pattern needs item digits I and value digits V")
+        return self
+
+
+class VariableMeasureConfig(_Strict):
+    layouts: list[VariableMeasureLayout] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_prefixes(self) -> VariableMeasureConfig:
+        seen: set[str] = set()
+        for layout in self.layouts:
+            for p in layout.prefixes:
+                if p in seen:
+                    raise ValueError(f"prefix {p} appears in two layouts")
+                seen.add(p)
+        return self
+
+
+class PromotionConfig(_Strict):
+    id: str = Field(min_length=1)
+    name: dict[str, str] = Field(min_length=1, description="label per language")
+    kind: Literal["buy_n_pay_m", "n_for_price"]
+    gtins: list[str] = Field(min_length=1)
+    n: int = Field(ge=2, le=100)
+    m: int | None = Field(default=None, ge=1)
+    price: str | None = None
+
+    @field_validator("gtins")
+    @classmethod
+    def _valid_gtins(cls, value: list[str]) -> list[str]:
+        from kiosk.gtin import GtinError, validate_gtin
+
+        try:
+            return [validate_gtin(g) for g in value]
+        except GtinError as exc:
+            raise ValueError(str(exc)) from None
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> PromotionConfig:
+        if self.kind == "buy_n_pay_m" and (self.m is None or self.m >= self.n):
+            raise ValueError("buy_n_pay_m needs m smaller than n")
+        if self.kind == "n_for_price" and self.price is None:
+            raise ValueError("n_for_price needs a price")
+        return self
+
+
+class TimeoutConfig(_Strict):
+    idle_warning_s: float = Field(gt=0)
+    idle_void_s: float = Field(gt=0, description="seconds after the warning until the void")
+    receipt_s: float = Field(gt=0)
+    authorization_s: float = Field(gt=0)
+
+
+class StaffMember(_Strict):
+    id: str = Field(min_length=1)
+    name: str
+    pin_hash: str | None = None
+    badge_hash: str | None = None
+
+    @field_validator("pin_hash", "badge_hash")
+    @classmethod
+    def _hash_format(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("scrypt$"):
+            raise ValueError("must be a hash from `kiosk staff hash-pin` (scrypt$...)")
+        return value
+
+
+class StaffConfig(_Strict):
+    lockout_attempts: int = Field(ge=1)
+    lockout_s: float = Field(gt=0)
+    members: list[StaffMember] = Field(default_factory=list)
+
+
+class BusConfig(_Strict):
+    host: str
+    port: int = Field(ge=1, le=65535)
+    max_message_bytes: int = Field(ge=256)
+
+    @field_validator("host")
+    @classmethod
+    def _loopback_only(cls, value: str) -> str:
+        if value not in ("127.0.0.1", "localhost", "::1"):
+            raise ValueError("the bus is device-local: host must be loopback")
+        return value
+
+
+class PathsConfig(_Strict):
+    state_dir: Path
+
+
+class SimPaymentConfig(_Strict):
+    decline_suffixes: list[str] = Field(default_factory=list)
+    unavailable_suffixes: list[str] = Field(default_factory=list)
+    latency_ms: int = Field(ge=0)
+    card_brand: str
+    card_last4: str = Field(pattern=r"^\d{4}$")
+
+
+class DevicesConfig(_Strict):
+    scanner: Literal["sim"]
+    printer: Literal["sim"]
+    payment: Literal["sim"]
+
+
+class SimConfig(_Strict):
+    payment: SimPaymentConfig
+
+
+class KioskConfig(_Strict):
+    store: StoreConfig
+    tax: TaxConfig
+    variable_measure: VariableMeasureConfig
+    promotions: list[PromotionConfig] = Field(default_factory=list)
+    timeouts: TimeoutConfig
+    staff: StaffConfig
+    bus: BusConfig
+    paths: PathsConfig
+    devices: DevicesConfig
+    sim: SimConfig
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> KioskConfig:
+        ids = [p.id for p in self.promotions]
+        if len(ids) != len(set(ids)):
+            raise ValueError("promotion ids must be unique")
+        for promo in self.promotions:
+            if promo.price is not None:
+                self.currency.parse(promo.price)
+            if set(promo.name) - {language_of(loc) for loc in self.store.locales}:
+                raise ValueError(f"promotion {promo.id}: name in a language the store lacks")
+        staff_ids = [m.id for m in self.staff.members]
+        if len(staff_ids) != len(set(staff_ids)):
+            raise ValueError("staff ids must be unique")
+        return self
+
+    @property
+    def currency(self) -> Currency:
+        return self.store.currency.currency()
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.paths.state_dir / "catalog.sqlite"
+
+    @property
+    def journal_path(self) -> Path:
+        return self.paths.state_dir / "journal.sqlite"
+
+    @property
+    def receipts_dir(self) -> Path:
+        return self.paths.state_dir / "receipts"
+
+
+def _merge(base: dict, layer: dict, source: str, sources: dict[str, str], prefix: str = "") -> None:
+    """Deep-merge ``layer`` into ``base`` in place, noting which source set each key."""
+    for key, value in layer.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value, source, sources, path + ".")
+        else:
+            base[key] = value
+            sources[path] = source
+
+
+def _env_layer(environ: dict[str, str]) -> list[tuple[str, dict]]:
+    layers = []
+    for name in sorted(environ):
+        if not name.startswith(ENV_PREFIX):
+            continue
+        parts = [p.lower() for p in name[len(ENV_PREFIX):].split("__") if p]
+        if not parts:
+            continue
+        raw = environ[name]
+        try:
+            value: Any = tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw
+        layer: dict = {}
+        node = layer
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+        layers.append((f"environment {name}", layer))
+    return layers
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config error: {path}: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"config error: {path}: cannot read: {exc.strerror}") from None
+
+
+def _source_of(key: str, sources: dict[str, str]) -> str:
+    probe = key
+    while probe:
+        if probe in sources:
+            return sources[probe]
+        probe = probe.rpartition(".")[0]
+    # a list item or a whole missing section: name whoever set anything below it
+    for path, src in sources.items():
+        if path.startswith(key + ".") or key.startswith(path):
+            return src
+    return str(DEFAULTS_FILE)
+
+
+def load_config(
+    site_dir: Path | None = None, environ: dict[str, str] | None = None
+) -> KioskConfig:
+    """Load and validate the layered configuration (see module docstring)."""
+    environ = dict(os.environ if environ is None else environ)
+    if site_dir is None:
+        site_dir = Path(environ.get("KIOSK_CONFIG_DIR", SITE_CONFIG_DIR))
+    merged: dict = {}
+    sources: dict[str, str] = {}
+    layers: list[tuple[str, dict]] = [(str(DEFAULTS_FILE), _read_toml(DEFAULTS_FILE))]
+    if site_dir.is_dir():
+        layers += [(str(p), _read_toml(p)) for p in sorted(site_dir.glob("*.toml"))]
+    layers += _env_layer(environ)
+    for source, layer in layers:
+        _merge(merged, layer, source, sources)
+    try:
+        return KioskConfig.model_validate(merged)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        got = ""
+        if err["type"] not in ("missing",) and "input" in err and not isinstance(
+            err["input"], dict | list
+        ):
+            got = f" (got {err['input']!r})"
+        more = f" [+{exc.error_count() - 1} more]" if exc.error_count() > 1 else ""
+        raise ConfigError(
+            f"config error: {_source_of(key, sources)}: {key or '(top level)'}: {msg}{got}{more}"
+        ) from None

@@ -1,0 +1,332 @@
+"""kiosk-core: owns the checkout truth and drives it from bus commands.
+
+One main loop owns the state, the journal and the catalog; everything else
+(paho's network thread, payment and printer workers) only posts to its inbox.
+Each accepted command becomes events that are journaled durably *before* any
+effect (authorization, printing) starts, and the new state is published,
+retained, after every change. On start the state is recovered from the journal
+and every unfinished intent is resolved: an authorization that was in flight is
+reversed, never resent.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import queue
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from drivers.printer import PrintResult, open_printer
+from kiosk.bus.client import BusClient
+from kiosk.bus.messages import (
+    MessageError,
+    Topics,
+    parse_command,
+    result_message,
+    state_message,
+    status_message,
+)
+from kiosk.catalog import Catalog
+from kiosk.checkout import (
+    CheckoutState,
+    Context,
+    Rejected,
+    apply,
+    decide,
+    due_timer_events,
+    totals,
+)
+from kiosk.config import KioskConfig
+from kiosk.journal import Journal
+from kiosk.payments.port import AuthRequest, AuthResult, PaymentPort
+from kiosk.receipt import build_receipt
+from kiosk.staff import StaffAuthenticator
+
+log = logging.getLogger("kiosk.core")
+TICK_S = 0.25
+MAX_REMEMBERED_COMMANDS = 2000
+
+
+def open_payment_port(config: KioskConfig) -> PaymentPort:
+    if config.devices.payment == "sim":
+        from kiosk.payments.sim import SimulatedAcquirer
+
+        return SimulatedAcquirer(config.sim.payment, config.paths.state_dir / "sim-acquirer.jsonl")
+    raise ValueError(f"unknown payment backend {config.devices.payment!r}")
+
+
+class CoreService:
+    def __init__(self, config: KioskConfig, payments: PaymentPort | None = None) -> None:
+        self.config = config
+        config.paths.state_dir.mkdir(parents=True, exist_ok=True)
+        self.topics = Topics(config.store.lane_id)
+        self.journal = Journal(config.journal_path)
+        self.catalog = Catalog(config.catalog_path)
+        self.staff = StaffAuthenticator(config.staff)
+        self.payments = payments or open_payment_port(config)
+        self.printer = open_printer(config.devices.printer, config.receipts_dir)
+        self.inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self.state: CheckoutState = self.journal.recover()
+        self.results: OrderedDict[str, dict] = OrderedDict(
+            (cmd_id, result_message(cmd_id, True, seq=seq))
+            for cmd_id, seq in reversed(self.journal.recent_command_ids())
+        )
+        self._auth_in_flight: int | None = None
+        self._reversal_in_flight = False
+        self._reversal_next_try = 0.0
+        self._printing = False
+        self.bus = BusClient(config.bus.host, config.bus.port,
+                             f"kiosk-core-{config.store.lane_id}",
+                             will=(self.topics.core_status, status_message(False)))
+        self.bus.subscribe(self.topics.command, lambda _t, p: self.inbox.put(("cmd", p)))
+        self.bus.on_connect(lambda: self.inbox.put(("connected", None)))
+
+    # -- main loop ------------------------------------------------------------
+
+    def run(self, stop: threading.Event, on_ready: Callable[[], None] | None = None) -> None:
+        self._recover_intents()
+        self.bus.start(wait_s=None)
+        log.info("kiosk-core up: lane %s, state %s, journal seq %d",
+                 self.config.store.lane_id, self.state.state, self.journal.last_seq)
+        ready = False
+        try:
+            while not stop.is_set():
+                try:
+                    kind, item = self.inbox.get(timeout=TICK_S)
+                except queue.Empty:
+                    kind, item = "tick", None
+                self._dispatch(kind, item)
+                self._tick()
+                if not ready and self.bus.connected.is_set():
+                    ready = True
+                    if on_ready:
+                        on_ready()
+        finally:
+            self.bus.publish(self.topics.core_status, status_message(False), retain=True)
+            self.bus.stop()
+            self.journal.close()
+            self.catalog.close()
+
+    def _dispatch(self, kind: str, item: Any) -> None:
+        if kind == "cmd":
+            self.handle_command(item)
+        elif kind == "connected":
+            self.bus.publish(self.topics.core_status, status_message(True), retain=True)
+            self.publish_state()
+        elif kind == "auth_result":
+            self._on_auth_result(*item)
+        elif kind == "reversal_result":
+            self._on_reversal_result(*item)
+        elif kind == "printed":
+            self._on_printed(item)
+
+    # -- commands -------------------------------------------------------------
+
+    def handle_command(self, payload: bytes) -> dict | None:
+        """Validate, de-duplicate, decide, journal, apply, publish. Never raises."""
+        try:
+            cmd = parse_command(payload, self.config.bus.max_message_bytes)
+        except MessageError as exc:
+            log.warning("rejected bus message: %s", exc)
+            return None
+        cmd_id = cmd["id"]
+        if cmd_id in self.results:  # a repeated command (double tap, redelivery) changes nothing
+            result = self.results[cmd_id]
+            self.bus.publish(self.topics.result, result)
+            return result
+        ctx = Context(self.config, self.catalog.by_gtin, self.catalog.by_plu,
+                      self.staff.check_pin, self.staff.check_badge, time.time())
+        try:
+            events = decide(self.state, cmd, ctx)
+            if events:
+                events[0]["cmd_id"] = cmd_id
+            self.commit(events)
+            result = result_message(cmd_id, True, seq=self.journal.last_seq)
+        except Rejected as exc:
+            log.info("command %s %s rejected: %s", cmd["type"], cmd_id, exc.reason)
+            result = result_message(cmd_id, False, exc.reason)
+        except Exception:
+            log.exception("command %s %s failed", cmd["type"], cmd_id)
+            result = result_message(cmd_id, False, "internal_error")
+        self._remember(cmd_id, result)
+        self.bus.publish(self.topics.result, result)
+        if cmd["type"] == "scan":
+            self._feedback(cmd, result)
+        return result
+
+    def _remember(self, cmd_id: str, result: dict) -> None:
+        self.results[cmd_id] = result
+        while len(self.results) > MAX_REMEMBERED_COMMANDS:
+            self.results.popitem(last=False)
+
+    def _feedback(self, cmd: dict, result: dict) -> None:
+        good = result["ok"] and self.state.state != "attendant_needed"
+        self.bus.publish(self.topics.feedback,
+                         {"v": 1, "type": "feedback", "kind": "good_read" if good else "bad_read"},
+                         qos=0)
+
+    def commit(self, events: list[dict]) -> None:
+        """Apply events to a copy (to prove they fit), journal them, then adopt the copy."""
+        if not events:
+            return
+        now = time.time()
+        new = copy.deepcopy(self.state)
+        for event in events:
+            event.setdefault("ts", now)
+            apply(new, event)
+        if new.state == "attract" and self.state.state != "attract":
+            events.append({"type": "snapshot", "ts": now, "state": new.as_dict()})
+        self.journal.append(events, txn=new.txn or self.state.txn)
+        self.state = new
+        self.publish_state()
+        self._start_effects(events)
+
+    def publish_state(self) -> None:
+        s = self.state
+        cur = self.config.currency
+        extra = {
+            "lane": self.config.store.lane_id,
+            "locales": self.config.store.locales,
+            "server_time": time.time(),
+            "idle_void_at": (s.idle_warning_at + self.config.timeouts.idle_void_s
+                             if s.idle_warning_at else None),
+            "reversal_owed": s.reversal is not None,
+        }
+        data = s.as_dict()
+        data.pop("reversal")
+        self.bus.publish(
+            self.topics.state,
+            state_message(self.journal.last_seq, data, totals(s, self.config).as_dict(),
+                          {"code": cur.code, "exponent": cur.exponent}, extra),
+            retain=True,
+        )
+
+    # -- effects (journal before effect) ----------------------------------------
+
+    def _start_effects(self, events: list[dict]) -> None:
+        for event in events:
+            if event["type"] == "auth_requested":
+                self._authorize()
+            elif event["type"] == "auth_approved":
+                self._print()
+
+    def _request(self, pay: dict) -> AuthRequest:
+        cur = self.config.currency
+        return AuthRequest(txn=self.state.txn or "", method=pay["method"], amount=pay["amount"],
+                           currency_code=cur.code, currency_numeric=cur.numeric,
+                           stan=pay["stan"], idem_key=pay["idem_key"])
+
+    def _worker(self, name: str, fn: Callable[[], Any], reply: str) -> None:
+        def run() -> None:
+            try:
+                value = fn()
+            except Exception as exc:
+                log.exception("%s failed", name)
+                value = exc
+            self.inbox.put((reply, value))
+
+        threading.Thread(target=run, name=name, daemon=True).start()
+
+    def _authorize(self) -> None:
+        pay = self.state.payment
+        assert pay is not None
+        req = self._request(pay)
+        self._auth_in_flight = req.stan
+
+        def call() -> tuple[int, AuthResult]:
+            try:
+                return req.stan, self.payments.authorize(req)
+            except Exception as exc:  # a port that raises is an unreachable host
+                log.warning("authorization error: %s", type(exc).__name__)
+                return req.stan, AuthResult("unavailable", reason="host_error")
+
+        self._worker("authorize", call, "auth_result")
+
+    def _on_auth_result(self, stan: int, result: AuthResult) -> None:
+        if self._auth_in_flight == stan:
+            self._auth_in_flight = None
+        pay = self.state.payment
+        if self.state.state != "authorizing" or not pay or pay["stan"] != stan:
+            log.warning("late authorization answer for stan %06d ignored (%s)", stan,
+                        result.outcome)
+            return
+        if result.outcome == "approved":
+            self.commit([{"type": "auth_approved", "stan": stan, "auth_code": result.auth_code,
+                          "card": result.card}])
+        elif result.outcome == "declined":
+            self.commit([{"type": "auth_declined", "stan": stan, "reason": result.reason}])
+        else:
+            self.commit([{"type": "auth_failed", "stan": stan, "reason": result.reason}])
+
+    def _reverse(self) -> None:
+        rev = self.state.reversal
+        assert rev is not None
+        self._reversal_in_flight = True
+        req = AuthRequest(txn=self.state.txn or "", method=rev["method"], amount=rev["amount"],
+                          currency_code=self.config.currency.code,
+                          currency_numeric=self.config.currency.numeric, stan=rev["stan"],
+                          idem_key=rev["idem_key"])
+
+        def call() -> tuple[int, bool]:
+            try:
+                return req.stan, bool(self.payments.reverse(req))
+            except Exception as exc:
+                log.warning("reversal error: %s", type(exc).__name__)
+                return req.stan, False
+
+        self._worker("reverse", call, "reversal_result")
+
+    def _on_reversal_result(self, stan: int, ok: bool) -> None:
+        self._reversal_in_flight = False
+        rev = self.state.reversal
+        if rev is None or rev["stan"] != stan:
+            return
+        if not ok:
+            self._reversal_next_try = time.monotonic() + min(2 ** rev["attempts"], 30)
+        self.commit([{"type": "reversal_result", "stan": stan, "ok": ok}])
+
+    def _print(self) -> None:
+        if self._printing:
+            return
+        self._printing = True
+        receipt = build_receipt(self.state, self.config, datetime.now().astimezone())
+        self._worker("print", lambda: self.printer.print_receipt(receipt), "printed")
+
+    def _on_printed(self, result: PrintResult | Exception) -> None:
+        self._printing = False
+        if isinstance(result, Exception):
+            result = PrintResult(False, reason=type(result).__name__)
+        if self.state.state == "approved":
+            self.commit([{"type": "receipt_printed", "path": result.path, "ok": result.ok,
+                          "reason": result.reason}])
+
+    # -- timers and recovery ----------------------------------------------------
+
+    def _tick(self) -> None:
+        now = time.time()
+        s = self.state
+        if (s.state == "authorizing" and s.payment and self._auth_in_flight is not None
+                and now - s.payment["started_at"] >= self.config.timeouts.authorization_s):
+            self._auth_in_flight = None
+            self.commit([{"type": "auth_failed", "stan": s.payment["stan"], "reason": "timeout"}])
+        if (self.state.reversal is not None and not self._reversal_in_flight
+                and time.monotonic() >= self._reversal_next_try):
+            self._reverse()
+        due = due_timer_events(self.state, self.config, now)
+        if due:
+            self.commit(due)
+
+    def _recover_intents(self) -> None:
+        s = self.state
+        if s.state == "authorizing" and s.payment:
+            log.warning("recovered an authorization in flight (stan %06d): reversing",
+                        s.payment["stan"])
+            self.commit([{"type": "recovered", "note": "authorization interrupted by restart"},
+                         {"type": "auth_failed", "stan": s.payment["stan"], "reason": "restart"}])
+        elif s.state == "approved":
+            self._print()

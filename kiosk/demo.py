@@ -1,0 +1,174 @@
+"""``kiosk run``: a complete demo on a desktop with simulated devices.
+
+Starts (or reuses) a loopback mosquitto, kiosk-core, and the simulated scanner
+on stdin; loads the sample catalog on first start. Lines typed on stdin are
+barcodes, or demo commands (``help`` lists them). Prints each state change.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
+from argparse import Namespace
+from pathlib import Path
+
+from kiosk.config import PACKAGE_CONFIG_DIR, KioskConfig, load_config
+
+SAMPLE_CATALOG = PACKAGE_CONFIG_DIR / "catalog" / "sample.csv"
+HELP = """\
+Type a barcode and Enter to scan it (try 8801043444279, 070666928444, 8801048052745).
+Commands: start | plu PLU GRAMS | qty LINE N | remove LINE | checkout | back |
+          pay card | pay qr | cancel | help-call | pin 2468 | approve | void LINE |
+          clear | done | lang en|zh_Hans|ko | quit
+Demo staff PIN is 2468. Totals ending in .51 are declined, .52 find the host down."""
+
+
+def _state_dir(requested: str | None, config: KioskConfig) -> Path:
+    if requested:
+        return Path(requested).resolve()
+    wanted = config.paths.state_dir
+    try:
+        wanted.mkdir(parents=True, exist_ok=True)
+        if os.access(wanted, os.W_OK):
+            return wanted
+    except OSError:
+        pass
+    return Path.home() / ".local" / "state" / "kiosk"
+
+
+def _ensure_catalog(config: KioskConfig) -> None:
+    from kiosk.catalog import Catalog
+
+    catalog = Catalog(config.catalog_path)
+    try:
+        if catalog.count() == 0:
+            report = catalog.import_csv(SAMPLE_CATALOG, config.currency, config.tax.rates)
+            print(f"demo: loaded {report.loaded} sample products into {config.catalog_path}")
+    finally:
+        catalog.close()
+
+
+def parse_demo_line(line: str) -> tuple[str, dict] | None:
+    """Map a typed line to (command type, fields); None for an unknown line."""
+    words = shlex.split(line)
+    if not words:
+        return None
+    head, rest = words[0].lower(), words[1:]
+    if head.isdigit() or head.startswith("STAFF:".lower()):
+        return "scan", {"code": words[0]}
+    simple = {"start": "start", "checkout": "checkout", "back": "back", "cancel": "cancel",
+              "help-call": "help", "done": "done", "touch": "touch"}
+    try:
+        if head in simple:
+            return simple[head], {}
+        if head == "pay":
+            return "pay", {"method": rest[0] if rest else "card"}
+        if head == "plu":
+            return "add_plu", {"plu": rest[0], "weight_g": int(rest[1])}
+        if head == "qty":
+            return "set_quantity", {"line_id": int(rest[0]), "qty": int(rest[1])}
+        if head == "remove":
+            return "remove_line", {"line_id": int(rest[0])}
+        if head == "pin":
+            return "staff_pin", {"pin": rest[0]}
+        if head in ("approve", "clear"):
+            return "attendant", {"action": "approve_age" if head == "approve" else "clear"}
+        if head == "void":
+            return "attendant", {"action": "void_line", "line_id": int(rest[0])}
+        if head == "lang":
+            return "set_language", {"locale": rest[0]}
+    except (IndexError, ValueError):
+        return None
+    return None
+
+
+def _summary(msg: dict) -> str:
+    from kiosk.money import Currency, format_money
+
+    cur = Currency(msg["currency"]["code"], 0, msg["currency"]["exponent"])
+    total = format_money(msg["totals"]["total"], cur, msg["locale"])
+    lines = ", ".join(
+        f"#{ln['line_id']} {ln['names'].get('en', ln['key'])}"
+        + (f" x{ln['qty']}" if ln["qty"] > 1 else "")
+        + (f" {ln['weight_g']}g" if ln["weight_g"] else "")
+        for ln in msg["lines"])
+    extra = f" [{msg['attendant']['reason']}]" if msg.get("attendant") else ""
+    notice = f" ({msg['notice']})" if msg.get("notice") else ""
+    receipt = f" receipt: {msg['receipt']['path']}" if msg.get("receipt") else ""
+    return f"[{msg['state']}{extra}] total {total}{notice} {lines}{receipt}"
+
+
+def run_demo(args: Namespace) -> int:
+    import json
+
+    from kiosk.bus.broker import port_open, start_private_broker
+    from kiosk.bus.client import BusClient
+    from kiosk.bus.messages import Topics, command
+
+    config = load_config()
+    state_dir = _state_dir(args.state_dir, config)
+    os.environ["KIOSK__PATHS__STATE_DIR"] = str(state_dir)
+    config = load_config()
+    _ensure_catalog(config)
+    procs: list[subprocess.Popen] = []
+    if not port_open(config.bus.host, config.bus.port):
+        procs.append(start_private_broker(state_dir / "broker", config.bus.port, config.bus.host))
+        print(f"demo: started a private mosquitto on {config.bus.host}:{config.bus.port}")
+    procs.append(subprocess.Popen([sys.executable, "-m", "kiosk.cli", "core"]))
+    topics = Topics(config.store.lane_id)
+    client = BusClient(config.bus.host, config.bus.port, f"kiosk-demo-{os.getpid()}")
+    last = {"text": ""}
+
+    def on_state(_topic: str, payload: bytes) -> None:
+        text = _summary(json.loads(payload))
+        if text != last["text"]:
+            last["text"] = text
+            print(f"state: {text}", flush=True)
+
+    def on_result(_topic: str, payload: bytes) -> None:
+        msg = json.loads(payload)
+        if not msg["ok"]:
+            print(f"rejected: {msg['reason']}", flush=True)
+
+    client.subscribe(topics.state, on_state)
+    client.subscribe(topics.result, on_result)
+    client.start(wait_s=10)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print(f"demo: kiosk-core running; state, journal and receipts in {state_dir}")
+    print("demo: the shopper UI is not part of this build yet; drive the kiosk from here.")
+    print(HELP, flush=True)
+    try:
+        if not args.no_stdin:
+            for line in sys.stdin:
+                if line.strip().lower() in ("quit", "exit"):
+                    break
+                parsed = parse_demo_line(line)
+                if parsed is None:
+                    if line.strip():
+                        print(HELP)
+                    continue
+                kind, fields = parsed
+                client.publish(topics.command, command(kind, source="sim", **fields))
+            else:
+                print("demo: stdin closed; kiosk keeps running until Ctrl-C / SIGTERM")
+                stop.wait()
+        else:
+            stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        client.stop()
+        for proc in reversed(procs):
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        time.sleep(0.1)
+    return 0

@@ -1,0 +1,1 @@
+"""Payment ports: card authorization and mobile QR pay, each behind one interface."""

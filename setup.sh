@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# setup.sh — the project's two set-up-and-go commands (see README):
+#   ./setup.sh run    install everything, then start the kiosk with simulated devices
+#   ./setup.sh test   install everything, then run the test suite (what .ci/run calls)
+# Idempotent: packages, the venv and Python dependencies are only installed when missing
+# or when pyproject.toml changed, so a second run is quick.
+set -euo pipefail
+cd "$(dirname "$0")"
+here=$(pwd)
+
+# Debian packages the project needs at run and test time.
+APT_PACKAGES=(python3 python3-venv python3-dev gcc mosquitto sqlite3 ca-certificates procps)
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+
+install_system_packages() {
+  local missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    [ "$(id -u)" = 0 ] || { log "needs root to install: ${missing[*]}"; exit 1; }
+    log "installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+install_python_env() {
+  local stamp=.venv/.installed extras=$1 want
+  want="$(sha256sum pyproject.toml | cut -c1-16)-$extras"
+  if [ ! -x .venv/bin/python ]; then
+    log "creating .venv"
+    /usr/bin/python3 -m venv .venv
+  fi
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    log "installing Python dependencies ($extras)"
+    .venv/bin/python -m pip install -q --upgrade pip
+    .venv/bin/python -m pip install -q -e ".[$extras]"
+    echo "$want" > "$stamp"
+  fi
+}
+
+cmd=${1:-}
+case "$cmd" in
+  run)
+    install_system_packages
+    install_python_env test
+    shift
+    exec "$here/.venv/bin/kiosk" run "$@"
+    ;;
+  test)
+    install_system_packages
+    install_python_env test
+    shift
+    .venv/bin/ruff check kiosk drivers voice tests
+    exec .venv/bin/python -m pytest -q "$@"
+    ;;
+  *)
+    echo "usage: $0 run|test" >&2
+    exit 2
+    ;;
+esac

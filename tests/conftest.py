@@ -1,0 +1,73 @@
+"""Shared fixtures: a real mosquitto on loopback, per-test kiosk state and lanes."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from pathlib import Path
+
+import pytest
+
+from kiosk.bus.broker import free_port, start_private_broker
+from kiosk.catalog import Catalog
+from kiosk.config import load_config
+from tests.harness import SAMPLE_CSV, CoreProcess, Shopper, kiosk_env
+
+_lanes = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def broker_port(tmp_path_factory: pytest.TempPathFactory):
+    port = free_port()
+    proc = start_private_broker(tmp_path_factory.mktemp("broker"), port)
+    yield port
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture
+def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The packaged configuration with state in tmp_path (no site overrides)."""
+    for key in list(os.environ):
+        if key.startswith("KIOSK"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("KIOSK_CONFIG_DIR", str(tmp_path / "no-site-config"))
+    monkeypatch.setenv("KIOSK__PATHS__STATE_DIR", str(tmp_path / "state"))
+    return load_config()
+
+
+@pytest.fixture
+def catalog(config):
+    config.paths.state_dir.mkdir(parents=True, exist_ok=True)
+    cat = Catalog(config.catalog_path)
+    report = cat.import_csv(SAMPLE_CSV, config.currency, config.tax.rates)
+    assert report.errors == []
+    yield cat
+    cat.close()
+
+
+@pytest.fixture
+def lane_env(tmp_path: Path, broker_port: int):
+    """Environment for kiosk processes on a fresh lane with the sample catalog loaded."""
+    lane = f"T{os.getpid()}x{next(_lanes)}"
+    state = tmp_path / "kiosk-state"
+    env = kiosk_env(state, broker_port, lane)
+    from tests.harness import kiosk_cli
+
+    done = kiosk_cli(env, "catalog", "import", str(SAMPLE_CSV))
+    assert done.returncode == 0, done.stderr
+    return env
+
+
+@pytest.fixture
+def core(lane_env, tmp_path: Path):
+    proc = CoreProcess(lane_env, tmp_path / "core.log").start()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture
+def shopper(lane_env, broker_port: int):
+    s = Shopper(broker_port, lane_env["KIOSK__STORE__LANE_ID"])
+    yield s
+    s.close()

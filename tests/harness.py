@@ -1,0 +1,156 @@
+"""Test harness: a real mosquitto, a real kiosk-core process, and a bus driver.
+
+Used by integration tests and by ``kiosk bench core``'s sibling code in tests;
+nothing here mocks paho, mosquitto or SQLite.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from kiosk.bus.client import BusClient
+from kiosk.bus.messages import Topics, command
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE_CSV = REPO / "config" / "catalog" / "sample.csv"
+
+
+def kiosk_env(state_dir: Path, port: int, lane: str, **overrides: str) -> dict[str, str]:
+    """Environment for a kiosk process: private state dir, test broker, own lane."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK")}
+    site = state_dir / "etc"
+    site.mkdir(parents=True, exist_ok=True)
+    env.update({
+        "KIOSK_CONFIG_DIR": str(site),
+        "KIOSK__PATHS__STATE_DIR": str(state_dir),
+        "KIOSK__BUS__PORT": str(port),
+        "KIOSK__STORE__LANE_ID": lane,
+        "KIOSK__SIM__PAYMENT__LATENCY_MS": "30",
+        "PYTHONUNBUFFERED": "1",
+    })
+    env.update(overrides)
+    return env
+
+
+def kiosk_cli(env: dict[str, str], *args: str, stdin: str | None = None,
+              timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "kiosk.cli", *args], env=env, cwd=REPO,
+                          capture_output=True, text=True, input=stdin, timeout=timeout)
+
+
+class CoreProcess:
+    """kiosk-core as its own OS process, as on the device."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.env = env
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> CoreProcess:
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "core"], env=self.env,
+                                     cwd=REPO, stdout=log, stderr=log)
+        return self
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> int:
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else 0
+        self.proc.terminate()
+        try:
+            return self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait(5)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+class Shopper:
+    """Drives kiosk-core over the bus exactly as the UI does."""
+
+    def __init__(self, port: int, lane: str) -> None:
+        self.topics = Topics(lane)
+        self.results: queue.Queue[dict] = queue.Queue()
+        self.states: queue.Queue[dict] = queue.Queue()
+        self.feedback: queue.Queue[dict] = queue.Queue()
+        self.state: dict | None = None
+        self.core_online: bool | None = None
+        self._lock = threading.Condition()
+        self.client = BusClient("127.0.0.1", port, f"test-shopper-{lane}-{os.getpid()}")
+        self.client.subscribe(self.topics.state, self._on_state)
+        self.client.subscribe(self.topics.result, lambda _t, p: self.results.put(json.loads(p)))
+        self.client.subscribe(self.topics.core_status, self._on_status)
+        self.client.subscribe(self.topics.feedback, lambda _t, p: self.feedback.put(json.loads(p)))
+        assert self.client.start(wait_s=10), "shopper could not connect to the broker"
+
+    def _on_state(self, _topic: str, payload: bytes) -> None:
+        msg = json.loads(payload)
+        with self._lock:
+            self.state = msg
+            self._lock.notify_all()
+        self.states.put(msg)
+
+    def _on_status(self, _topic: str, payload: bytes) -> None:
+        with self._lock:
+            self.core_online = json.loads(payload)["online"]
+            self._lock.notify_all()
+
+    def close(self) -> None:
+        self.client.stop()
+
+    def send_raw(self, payload: bytes) -> None:
+        self.client.publish(self.topics.command, payload).wait_for_publish(5)
+
+    def send(self, kind: str, cmd_id: str | None = None, timeout: float = 10,
+             **fields: object) -> dict:
+        """Publish a command and wait for its result."""
+        msg = command(kind, source="test", cmd_id=cmd_id, **fields)
+        self.client.publish(self.topics.command, msg)
+        return self.wait_result(msg["id"], timeout)
+
+    def wait_result(self, cmd_id: str, timeout: float = 10) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"no result for command {cmd_id}")
+            try:
+                result = self.results.get(timeout=left)
+            except queue.Empty:
+                continue
+            if result["id"] == cmd_id:
+                return result
+
+    def wait_state(self, predicate: Callable[[dict], bool], timeout: float = 15) -> dict:
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while self.state is None or not predicate(self.state):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"state never matched; last: {self.state and self.state['state']}")
+                self._lock.wait(left)
+            return self.state
+
+    def wait_online(self, online: bool = True, timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while self.core_online is not online:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"core never became online={online}")
+                self._lock.wait(left)
