@@ -16,7 +16,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kiosk.config import language_of
 from kiosk.gtin import GtinError, validate_gtin
 from kiosk.money import Currency, MoneyError
 

@@ -142,7 +142,8 @@ class Shopper:
             while self.state is None or not predicate(self.state):
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise TimeoutError(f"state never matched; last: {self.state and self.state['state']}")
+                    last = self.state and self.state["state"]
+                    raise TimeoutError(f"state never matched; last: {last}")
                 self._lock.wait(left)
             return self.state
 

@@ -51,6 +51,7 @@ def start_private_broker(workdir: Path, port: int, host: str = "127.0.0.1") -> s
         "log_type error\n"
         "log_type warning\n"
         "max_packet_size 65536\n"
+        "set_tcp_nodelay true\n"
     )
     log = (workdir / "mosquitto.log").open("ab")
     proc = subprocess.Popen([mosquitto_binary(), "-c", str(conf)], stdout=log, stderr=log,

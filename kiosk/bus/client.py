@@ -9,6 +9,7 @@ every reconnect, and the client reconnects by itself when the broker returns.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from collections.abc import Callable
 
@@ -63,6 +64,10 @@ class BusClient:
         if reason_code.is_failure:
             log.warning("bus connect refused: %s", reason_code)
             return
+        sock = client.socket()
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            # small messages must not wait for Nagle / delayed ACK (~40 ms each way)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         for topic in self._handlers:
             client.subscribe(topic, qos=1)
         self.connected.set()
