@@ -38,7 +38,6 @@ def cmd_catalog_import(args: argparse.Namespace) -> int:
     from kiosk.catalog import Catalog, CatalogError
 
     config = _config()
-    config.paths.state_dir.mkdir(parents=True, exist_ok=True)
     catalog = Catalog(config.catalog_path)
     try:
         report = catalog.import_csv(Path(args.file), config.currency, config.tax.rates)

@@ -135,9 +135,17 @@ def run_demo(args: Namespace) -> int:
         if not msg["ok"]:
             print(f"rejected: {msg['reason']}", flush=True)
 
+    online = threading.Event()
+
+    def on_status(_topic: str, payload: bytes) -> None:
+        (online.set if json.loads(payload)["online"] else online.clear)()
+
     client.subscribe(topics.state, on_state)
     client.subscribe(topics.result, on_result)
+    client.subscribe(topics.core_status, on_status)
     client.start(wait_s=10)
+    if not online.wait(30):
+        print("demo: kiosk-core did not come online within 30 s", file=sys.stderr)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     print(f"demo: kiosk-core running; state, journal and receipts in {state_dir}")

@@ -98,4 +98,4 @@ def render_text(receipt: Receipt, width: int = 42) -> str:
     out.append("")
     out += receipt.footer
     out.append(f"e-receipt: {receipt.qr_payload}")
-    return "\n".join(out) + "\n"
+    return "\n".join(line.rstrip() for line in out) + "\n"

@@ -71,7 +71,11 @@ def test_lookup_upc_a_via_its_14_digit_form(loaded: Catalog) -> None:
     assert product == Product(
         gtin="00070666928444",
         plu=None,
-        names={"en": "Cup Noodles Chicken 64g", "zh": "合味道鸡肉杯面 64g", "ko": "컵누들 치킨 64g"},
+        names={
+            "en": "Cup Noodles Chicken 64g",
+            "zh": "合味道鸡肉杯面 64g",
+            "ko": "컵누들 치킨 64g",
+        },
         price_minor=99,
         tax_class="reduced",
         age_restricted=False,
