@@ -237,7 +237,7 @@ def _attendant(state: CheckoutState, cmd: dict) -> list[dict]:
             raise Rejected("nothing_to_approve")
         return [_ev("age_approved", line_id=attendant["line_id"], staff_id=staff_id)]
     if action == "void_line":
-        line_id = cmd.get("line_id", attendant.get("line_id"))
+        line_id = cmd.get("line_id") or attendant.get("line_id")
         if not isinstance(line_id, int) or state.line(line_id) is None:
             raise Rejected("unknown_line")
         return [_ev("line_removed", line_id=line_id, by=staff_id)]
@@ -306,6 +306,9 @@ def decide(state: CheckoutState, cmd: dict, ctx: Context) -> list[dict]:
         if state.state in ("authorizing", "approved", "receipt", "reversing"):
             raise Rejected("payment_in_progress")
         _require(state, "payment", "declined")
+        if state.reversal is not None:
+            # an earlier payment's outcome is still unknown to the host: take no new one
+            raise Rejected("payment_unavailable", "a reversal is still queued")
         method = cmd.get("method")
         if method not in PAYMENT_METHODS:
             raise Rejected("unknown_method")
@@ -513,6 +516,8 @@ def _leave_attendant(s: CheckoutState, ts: float) -> None:
     back = (s.attendant or {}).get("return_to", "shopping")
     if back == "attract" or any(ln.age_status == "pending" for ln in s.lines):
         back = "shopping"
+    elif back == "payment_unavailable" and s.reversal is None:
+        back = "payment"  # the reversal went through while staff were here
     s.attendant = None
     s.staff = None
     s.last_activity = ts

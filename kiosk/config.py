@@ -268,11 +268,14 @@ class KioskConfig(_Strict):
         return self.paths.state_dir / "receipts"
 
 
-def _merge(base: dict, layer: dict, source: str, sources: dict[str, str], prefix: str = "") -> None:
-    """Deep-merge ``layer`` into ``base`` in place, noting which source set each key."""
+def _merge(base: dict, layer: dict, source: tuple[int, str],
+           sources: dict[str, tuple[int, str]], prefix: str = "") -> None:
+    """Deep-merge ``layer`` into ``base`` in place, noting which layer set each leaf key."""
     for key, value in layer.items():
         path = f"{prefix}{key}"
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
+        if isinstance(value, dict):
+            if not isinstance(base.get(key), dict):
+                base[key] = {}
             _merge(base[key], value, source, sources, path + ".")
         else:
             base[key] = value
@@ -288,10 +291,15 @@ def _env_layer(environ: dict[str, str]) -> list[tuple[str, dict]]:
         if not parts:
             continue
         raw = environ[name]
-        try:
-            value: Any = tomllib.loads(f"v = {raw}")["v"]
-        except tomllib.TOMLDecodeError:
-            value = raw
+        # Scalars stay text (pydantic converts "90" to 90 where a number is wanted, and
+        # keeps "12" a string for a lane id); arrays and tables are read as TOML.
+        value: Any = raw
+        if raw.lstrip()[:1] in ("[", "{"):
+            try:
+                value = tomllib.loads(f"v = {raw}")["v"]
+            except tomllib.TOMLDecodeError:
+                raise ConfigError(f"config error: environment {name}: not a TOML array or"
+                                  f" table: {raw!r}") from None
         layer: dict = {}
         node = layer
         for part in parts[:-1]:
@@ -311,17 +319,16 @@ def _read_toml(path: Path) -> dict:
         raise ConfigError(f"config error: {path}: cannot read: {exc.strerror}") from None
 
 
-def _source_of(key: str, sources: dict[str, str]) -> str:
+def _source_of(key: str, sources: dict[str, tuple[int, str]]) -> str:
+    """The layer that set ``key``: the key itself or its nearest ancestor (a list), else,
+    for an error about a whole section, the latest layer that set anything inside it."""
     probe = key
     while probe:
         if probe in sources:
-            return sources[probe]
+            return sources[probe][1]
         probe = probe.rpartition(".")[0]
-    # a list item or a whole missing section: name whoever set anything below it
-    for path, src in sources.items():
-        if path.startswith(key + ".") or key.startswith(path):
-            return src
-    return str(DEFAULTS_FILE)
+    inside = [src for path, src in sources.items() if not key or path.startswith(key + ".")]
+    return max(inside)[1] if inside else str(DEFAULTS_FILE)
 
 
 def load_config(
@@ -332,13 +339,13 @@ def load_config(
     if site_dir is None:
         site_dir = Path(environ.get("KIOSK_CONFIG_DIR", SITE_CONFIG_DIR))
     merged: dict = {}
-    sources: dict[str, str] = {}
+    sources: dict[str, tuple[int, str]] = {}
     layers: list[tuple[str, dict]] = [(str(DEFAULTS_FILE), _read_toml(DEFAULTS_FILE))]
     if site_dir.is_dir():
         layers += [(str(p), _read_toml(p)) for p in sorted(site_dir.glob("*.toml"))]
     layers += _env_layer(environ)
-    for source, layer in layers:
-        _merge(merged, layer, source, sources)
+    for number, (source, layer) in enumerate(layers):
+        _merge(merged, layer, (number, source), sources)
     try:
         return KioskConfig.model_validate(merged)
     except ValidationError as exc:

@@ -72,24 +72,36 @@ class Totals:
 
 def promotion_discounts(lines: list[PricedLine], promotions: list[PromotionConfig],
                         currency: Currency) -> list[Discount]:
-    """Discounts of every promotion over the whole basket (order independent)."""
+    """Discounts of every promotion over the whole basket (order independent).
+
+    Promotions are applied in configured order and a unit that went into one
+    promotion's group is not offered to the next, so overlapping promotions never
+    discount the same unit twice.
+    """
+    free_units: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for ln in lines:
+        if ln.countable:
+            free_units[ln.key] += [(ln.unit_price_minor, ln.tax_class)] * ln.qty
     discounts = []
     for promo in promotions:
-        members = set(promo.gtins)
         units = sorted(
-            ((ln.unit_price_minor, ln.tax_class) for ln in lines
-             if ln.countable and ln.key in members for _ in range(ln.qty)),
-            key=lambda unit: (-unit[0], unit[1]),
+            ((price, tax_class, key) for key in promo.gtins
+             for price, tax_class in free_units.get(key, [])),
+            key=lambda unit: (-unit[0], unit[1], unit[2]),
         )
         by_class: dict[str, int] = defaultdict(int)
-        for start in range(0, len(units) - promo.n + 1, promo.n):
+        used = len(units) - len(units) % promo.n
+        for start in range(0, used, promo.n):
             group = units[start:start + promo.n]
             if promo.kind == "buy_n_pay_m":
-                for price, tax_class in group[promo.m:]:  # the cheapest n-m units are free
+                for price, tax_class, _ in group[promo.m:]:  # the cheapest n-m units are free
                     by_class[tax_class] += price
             else:
-                _allocate(group, sum(p for p, _ in group) - currency.parse(promo.price or "0"),
+                _allocate([(p, c) for p, c, _ in group],
+                          sum(p for p, _, _ in group) - currency.parse(promo.price or "0"),
                           by_class)
+        for _, _, key in units[:used]:
+            free_units[key].pop()  # all units of one key share price and class
         amount = sum(by_class.values())
         if amount > 0:
             discounts.append(Discount(promo.id, dict(promo.name), amount, dict(by_class)))
@@ -97,12 +109,23 @@ def promotion_discounts(lines: list[PricedLine], promotions: list[PromotionConfi
 
 
 def _allocate(group: list[tuple[int, str]], discount: int, by_class: dict[str, int]) -> None:
-    """Spread a group discount over its units' tax classes in proportion to price."""
+    """Spread a group discount over its units' tax classes in proportion to price.
+
+    Largest-remainder rounding, never more than a unit's own price, ties to the
+    dearest unit first: deterministic and exact to the minor unit.
+    """
     if discount <= 0:
         return
     gross = sum(p for p, _ in group)
+    discount = min(discount, gross)
     shares = [discount * p // gross for p, _ in group]
-    shares[0] += discount - sum(shares)  # remainder to the dearest unit, deterministically
+    order = sorted(range(len(group)), key=lambda i: (-(discount * group[i][0] % gross), i))
+    left = discount - sum(shares)
+    while left:
+        for i in order:
+            if left and shares[i] < group[i][0]:
+                shares[i] += 1
+                left -= 1
     for share, (_, tax_class) in zip(shares, group, strict=True):
         by_class[tax_class] += share
 

@@ -146,12 +146,6 @@ def test_krw_with_exponent_2_is_rejected_on_one_line(tmp_path: Path) -> None:
     assert "exponent 2 does not match ISO 4217 for KRW (0)" in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: _source_of attributes errors from model validators (store.currency, store, "
-    "top level) to defaults.toml, because the defaults layer records whole top-level "
-    "sections ('store') as its own",
-)
 @pytest.mark.parametrize(
     ("files", "env", "source"),
     [
@@ -255,11 +249,6 @@ def test_promotion_with_valid_gtin_loads_normalised(tmp_path: Path) -> None:
     assert cfg.promotions[0].gtins == ["00000096385074"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: environment values are parsed as TOML, so an all-digit value for a string "
-    "key (KIOSK__STORE__LANE_ID=12) becomes int 12 and is rejected as 'not a valid string'",
-)
 def test_all_digit_lane_id_from_environment(tmp_path: Path) -> None:
     cfg = _load(_site(tmp_path), KIOSK__STORE__LANE_ID="12")
     assert cfg.store.lane_id == "12"
