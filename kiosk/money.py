@@ -6,8 +6,8 @@ Conversions from text go through ``Decimal`` and never through ``float``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import re
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 _PLAIN_AMOUNT = re.compile(r"^[0-9]{1,13}(\.[0-9]{1,6})?$", re.ASCII)
