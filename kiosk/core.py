@@ -199,6 +199,8 @@ class CoreService:
         }
         data = s.as_dict()
         data.pop("reversal")
+        for line, priced in zip(data["lines"], s.lines, strict=True):
+            line["amount"] = priced.priced().amount  # the UI shows it, never computes it
         self.bus.publish(
             self.topics.state,
             state_message(self.journal.last_seq, data, totals(s, self.config).as_dict(),
