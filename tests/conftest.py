@@ -60,10 +60,25 @@ def lane_env(tmp_path: Path, broker_port: int):
 
 
 @pytest.fixture
-def core(lane_env, tmp_path: Path):
-    proc = CoreProcess(lane_env, tmp_path / "core.log").start()
-    yield proc
-    proc.stop()
+def start_core(lane_env, tmp_path: Path):
+    """Start kiosk-core processes on this lane, with optional env overrides; all are
+    stopped at teardown."""
+    started: list[CoreProcess] = []
+
+    def start(**overrides: str) -> CoreProcess:
+        env = dict(lane_env, **overrides)
+        proc = CoreProcess(env, tmp_path / f"core-{len(started)}.log").start()
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        proc.stop()
+
+
+@pytest.fixture
+def core(start_core):
+    return start_core()
 
 
 @pytest.fixture

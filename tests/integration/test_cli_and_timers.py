@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.harness import CoreProcess, kiosk_cli
+from tests.harness import kiosk_cli
 
 pytestmark = pytest.mark.integration
 
@@ -20,22 +20,19 @@ def test_sim_scan_command_reaches_the_core(core, shopper, lane_env):
                                                           "Cup Noodles Chicken 64g"]
 
 
-def test_idle_shopper_is_warned_then_basket_voided(lane_env, shopper, tmp_path):
-    env = dict(lane_env, KIOSK__TIMEOUTS__IDLE_WARNING_S="1", KIOSK__TIMEOUTS__IDLE_VOID_S="1.5")
-    core = CoreProcess(env, tmp_path / "core.log").start()
-    try:
-        shopper.wait_online()
-        shopper.send("scan", code=MILK)
-        warned = shopper.wait_state(lambda s: s["idle_warning_at"] is not None)
-        assert warned["state"] == "shopping"
-        assert warned["idle_void_at"] == pytest.approx(warned["idle_warning_at"] + 1.5)
-        shopper.send("touch")  # "I'm still here"
-        st = shopper.wait_state(lambda s: s["idle_warning_at"] is None)
-        assert st["lines"]
-        st = shopper.wait_state(lambda s: s["state"] == "attract", timeout=10)
-        assert st["notice"] == "voided_idle" and st["lines"] == []
-    finally:
-        core.stop()
+def test_idle_shopper_is_warned_then_basket_voided(lane_env, shopper, start_core):
+    core = start_core(KIOSK__TIMEOUTS__IDLE_WARNING_S="1", KIOSK__TIMEOUTS__IDLE_VOID_S="1.5")
+    shopper.wait_online()
+    shopper.send("scan", code=MILK)
+    warned = shopper.wait_state(lambda s: s["idle_warning_at"] is not None)
+    assert warned["state"] == "shopping"
+    assert warned["idle_void_at"] == pytest.approx(warned["idle_warning_at"] + 1.5)
+    shopper.send("touch")  # "I'm still here"
+    st = shopper.wait_state(lambda s: s["idle_warning_at"] is None)
+    assert st["lines"]
+    st = shopper.wait_state(lambda s: s["state"] == "attract", timeout=10)
+    assert st["notice"] == "voided_idle" and st["lines"] == []
+    core.stop()
     assert kiosk_cli(lane_env, "journal", "verify").returncode == 0
 
 

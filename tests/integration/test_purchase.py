@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.gtin import check_digit
-from tests.harness import CoreProcess, kiosk_cli
+from tests.harness import kiosk_cli
 
 pytestmark = pytest.mark.integration
 
@@ -94,49 +94,41 @@ def test_double_pay_charges_once(core, shopper, lane_env):
     assert len([e for e in ledger(lane_env) if e["kind"] == "auth"]) == 1
 
 
-def test_declined_then_retry_then_cancel(lane_env, shopper, tmp_path):
+def test_declined_then_retry(lane_env, shopper, start_core):
     # milk alone: 189 + 2.25 % tax (4.25 → 4) = 193; the simulated host declines *93
-    env = dict(lane_env, KIOSK__SIM__PAYMENT__DECLINE_SUFFIXES='["93"]')
-    core = CoreProcess(env, tmp_path / "core.log").start()
-    try:
-        shopper.wait_online()
-        shopper.send("scan", code=MILK)
-        shopper.send("checkout")
-        assert shopper.send("pay", method="card")["ok"]
-        st = shopper.wait_state(lambda s: s["state"] == "declined")
-        assert st["notice"] == "declined" and st["totals"]["total"] == 193
-        assert shopper.send("pay", method="qr")["ok"]          # try again from declined
-        shopper.wait_state(lambda s: s["state"] == "declined" and s["payment"]["method"] == "qr")
-        assert shopper.send("back")["ok"]
-        assert shopper.send("scan", code=MILK)["ok"]           # 378 + 9 = 387: approved
-        shopper.send("checkout")
-        shopper.send("pay", method="card")
-        st = shopper.wait_state(lambda s: s["state"] == "receipt")
-        assert st["totals"]["total"] == 387
-        outcomes = [(e["amount"], e["result"]["outcome"]) for e in ledger(env)]
-        assert outcomes == [(193, "declined"), (193, "declined"), (387, "approved")]
-    finally:
-        core.stop()
+    start_core(KIOSK__SIM__PAYMENT__DECLINE_SUFFIXES='["93"]')
+    shopper.wait_online()
+    shopper.send("scan", code=MILK)
+    shopper.send("checkout")
+    assert shopper.send("pay", method="card")["ok"]
+    st = shopper.wait_state(lambda s: s["state"] == "declined")
+    assert st["notice"] == "declined" and st["totals"]["total"] == 193
+    assert shopper.send("pay", method="qr")["ok"]          # try again from declined
+    shopper.wait_state(lambda s: s["state"] == "declined" and s["payment"]["method"] == "qr")
+    assert shopper.send("back")["ok"]
+    assert shopper.send("scan", code=MILK)["ok"]           # 378 + 9 = 387: approved
+    shopper.send("checkout")
+    shopper.send("pay", method="card")
+    st = shopper.wait_state(lambda s: s["state"] == "receipt")
+    assert st["totals"]["total"] == 387
+    outcomes = [(e["amount"], e["result"]["outcome"]) for e in ledger(lane_env)]
+    assert outcomes == [(193, "declined"), (193, "declined"), (387, "approved")]
 
 
-def test_host_down_reverses_then_recovers(lane_env, shopper, tmp_path):
-    env = dict(lane_env, KIOSK__SIM__PAYMENT__UNAVAILABLE_SUFFIXES='["93"]')
-    core = CoreProcess(env, tmp_path / "core.log").start()
-    try:
-        shopper.wait_online()
-        shopper.send("scan", code=MILK)
-        shopper.send("checkout")
-        shopper.send("pay", method="card")
-        st = shopper.wait_state(lambda s: s["state"] == "payment_unavailable")
-        assert st["reversal_owed"] and st["notice"] == "payment_not_completed"
-        # idle/cancel timers are off while a reversal is owed: the shopper cannot void
-        assert shopper.send("cancel")["reason"] == "not_allowed_now"
-        st = shopper.wait_state(lambda s: s["state"] == "payment", timeout=30)
-        assert not st["reversal_owed"]
-        reversals = [e for e in ledger(env) if e["kind"] == "reversal"]
-        assert len(reversals) == 1 and reversals[0]["amount"] == 193
-    finally:
-        core.stop()
+def test_host_down_reverses_then_recovers(lane_env, shopper, start_core):
+    start_core(KIOSK__SIM__PAYMENT__UNAVAILABLE_SUFFIXES='["93"]')
+    shopper.wait_online()
+    shopper.send("scan", code=MILK)
+    shopper.send("checkout")
+    shopper.send("pay", method="card")
+    st = shopper.wait_state(lambda s: s["state"] == "payment_unavailable")
+    assert st["reversal_owed"] and st["notice"] == "payment_not_completed"
+    # idle/cancel timers are off while a reversal is owed: the shopper cannot void
+    assert shopper.send("cancel")["reason"] == "not_allowed_now"
+    st = shopper.wait_state(lambda s: s["state"] == "payment", timeout=30)
+    assert not st["reversal_owed"]
+    reversals = [e for e in ledger(lane_env) if e["kind"] == "reversal"]
+    assert len(reversals) == 1 and reversals[0]["amount"] == 193
 
 
 def test_cancel_voids_basket_and_journal_verifies(core, shopper, lane_env):

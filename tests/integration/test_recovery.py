@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import CoreProcess, kiosk_cli
+from tests.harness import kiosk_cli
 
 pytestmark = pytest.mark.integration
 
@@ -20,8 +20,8 @@ def _ledger(env: dict) -> list[dict]:
     return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
 
 
-def test_sigkill_mid_basket_restores_and_republishes(lane_env, shopper, tmp_path):
-    core = CoreProcess(lane_env, tmp_path / "core.log").start()
+def test_sigkill_mid_basket_restores_and_republishes(lane_env, shopper, start_core):
+    core = start_core()
     shopper.wait_online()
     for code in (MILK, KIMCHI, CUP_NOODLES, CUP_NOODLES):
         assert shopper.send("scan", code=code)["ok"]
@@ -29,7 +29,7 @@ def test_sigkill_mid_basket_restores_and_republishes(lane_env, shopper, tmp_path
     core.kill9()
     shopper.wait_online(False)  # the broker publishes the core's last will
     restarted_at = time.time()
-    core = CoreProcess(lane_env, tmp_path / "core2.log").start()
+    core = start_core()
     try:
         after = shopper.wait_state(lambda s: s["server_time"] > restarted_at)
         assert after["state"] == "shopping"
@@ -46,16 +46,15 @@ def test_sigkill_mid_basket_restores_and_republishes(lane_env, shopper, tmp_path
     assert verify.returncode == 0, verify.stdout + verify.stderr
 
 
-def test_sigkill_during_authorization_reverses_never_resends(lane_env, shopper, tmp_path):
-    slow = dict(lane_env, KIOSK__SIM__PAYMENT__LATENCY_MS="4000")
-    core = CoreProcess(slow, tmp_path / "core.log").start()
+def test_sigkill_during_authorization_reverses_never_resends(lane_env, shopper, start_core):
+    core = start_core(KIOSK__SIM__PAYMENT__LATENCY_MS="4000")
     shopper.wait_online()
     shopper.send("scan", code=MILK)
     shopper.send("checkout")
     assert shopper.send("pay", method="card")["ok"]
     shopper.wait_state(lambda s: s["state"] == "authorizing")
     core.kill9()
-    core = CoreProcess(lane_env, tmp_path / "core2.log").start()
+    core = start_core()
     try:
         st = shopper.wait_state(lambda s: s["state"] == "payment" and not s["reversal_owed"],
                                 timeout=30)
