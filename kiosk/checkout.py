@@ -146,11 +146,13 @@ def _line_from(product: Product, **extra: Any) -> dict:
     }
 
 
-def _start_if_attract(state: CheckoutState, ctx: Context, events: list[dict]) -> None:
+def _start_if_attract(state: CheckoutState, ctx: Context, events: list[dict],
+                      locale: str | None = None) -> None:
     if state.state == "attract":
         seq = state.txn_seq + 1
         txn = f"{ctx.config.store.store_id}-{ctx.config.store.lane_id}-{seq:06d}"
-        events.append(_ev("session_started", txn=txn, txn_seq=seq, locale=state.locale))
+        events.append(_ev("session_started", txn=txn, txn_seq=seq,
+                          locale=locale or state.locale))
 
 
 def _add_product(state: CheckoutState, product: Product, extra: dict, events: list[dict]) -> None:
@@ -252,6 +254,13 @@ def _attendant(state: CheckoutState, cmd: dict) -> list[dict]:
 
 def decide(state: CheckoutState, cmd: dict, ctx: Context) -> list[dict]:
     """Events for a validated command; raises :class:`Rejected` if not possible now."""
+    try:
+        return _decide(state, cmd, ctx)
+    except (KeyError, TypeError) as exc:  # a command that skipped parse_command
+        raise Rejected("bad_command", f"missing or mistyped field {exc}") from None
+
+
+def _decide(state: CheckoutState, cmd: dict, ctx: Context) -> list[dict]:
     kind = cmd["type"]
     if kind == "scan":
         return _scan(state, cmd["code"], ctx)
@@ -260,9 +269,10 @@ def decide(state: CheckoutState, cmd: dict, ctx: Context) -> list[dict]:
     if kind == "start":
         _require(state, "attract")
         events: list[dict] = []
-        if cmd.get("locale"):
-            events.append(_language(state, cmd["locale"], ctx))
-        _start_if_attract(state, ctx, events)
+        locale = cmd.get("locale")
+        if locale:
+            _language(state, locale, ctx)  # validates it
+        _start_if_attract(state, ctx, events, locale)
         return events
     if kind == "touch":
         _require(state, *STATES)
@@ -518,6 +528,7 @@ def _leave_attendant(s: CheckoutState, ts: float) -> None:
         back = "shopping"
     elif back == "payment_unavailable" and s.reversal is None:
         back = "payment"  # the reversal went through while staff were here
+        s.payment = None
     s.attendant = None
     s.staff = None
     s.last_activity = ts

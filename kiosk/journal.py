@@ -104,10 +104,11 @@ class Journal:
         for event in events:
             data = {k: v for k, v in event.items() if k not in ("type", "ts")}
             text = _canonical(data)
+            ts = float(event["ts"])  # hashed as SQLite's REAL column gives it back
             seq += 1
-            prev = _digest(prev, seq, event["ts"], event["type"], text)
-            rows.append((seq, event["ts"], event["type"], txn, text, prev))
-            entries.append(Entry(seq, event["ts"], event["type"], txn, data))
+            prev = _digest(prev, seq, ts, event["type"], text)
+            rows.append((seq, ts, event["type"], txn, text, prev))
+            entries.append(Entry(seq, ts, event["type"], txn, data))
         self.db.execute("BEGIN IMMEDIATE")
         try:
             self.db.executemany(

@@ -100,8 +100,8 @@ def promotion_discounts(lines: list[PricedLine], promotions: list[PromotionConfi
                 _allocate([(p, c) for p, c, _ in group],
                           sum(p for p, _, _ in group) - currency.parse(promo.price or "0"),
                           by_class)
-        for _, _, key in units[:used]:
-            free_units[key].pop()  # all units of one key share price and class
+        for price, tax_class, key in units[:used]:
+            free_units[key].remove((price, tax_class))
         amount = sum(by_class.values())
         if amount > 0:
             discounts.append(Discount(promo.id, dict(promo.name), amount, dict(by_class)))

@@ -174,13 +174,18 @@ def test_language_can_change_during_a_session(lane):
     lane.reject(cmd("set_language", locale="fr"), "unknown_locale")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: decide('start', locale=...) puts the old locale in "
-                   "session_started, which is applied after language_changed and undoes it")
 def test_start_with_a_locale_keeps_that_locale(lane):
+    # regression: session_started used to carry the old locale and undo the chosen one
     events = lane.do(cmd("start", locale="ko"), at=T0)
-    assert types(events) == ["language_changed", "session_started"]
-    assert lane.state.state == "shopping"
-    assert lane.state.locale == "ko"    # actual: "en"
+    assert types(events)[-1] == "session_started"
+    assert events[-1]["locale"] == "ko"
+    assert (lane.state.state, lane.state.locale) == ("shopping", "ko")
+    assert replay(lane.log).locale == "ko"
+
+
+def test_start_with_an_unknown_locale_is_rejected(lane):
+    lane.reject(cmd("start", locale="fr"), "unknown_locale")
+    assert lane.state.state == "attract"
 
 
 def test_happy_path_every_transition(lane):
@@ -417,14 +422,15 @@ def test_staff_cancels_the_basket(lane):
         "attract", "voided_staff", [])
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: parse_command's model_dump() sends line_id=None, so "
-                   "decide's cmd.get('line_id', default) never falls back to the attendant's line")
 def test_void_line_from_the_bus_without_line_id_voids_the_pending_line(lane):
+    # regression: the validated bus command carries line_id=None, which must mean
+    # "the line the attendant was called for", not an unknown line
     lane.do(cmd("scan", code=BEER), at=T0)
     lane.do(cmd("staff_pin", pin=PIN), at=T0 + 1)
     message = parse_command(encode(command("attendant", source="staff", action="void_line")),
                             lane.config.bus.max_message_bytes)
-    events = lane.do(message, at=T0 + 2)   # actual: Rejected("unknown_line")
+    assert message["line_id"] is None
+    events = lane.do(message, at=T0 + 2)
     assert [(e["type"], e["line_id"]) for e in events] == [("line_removed", 1)]
 
 
@@ -592,10 +598,9 @@ def test_help_from_payment_returns_to_payment(lane):
     assert lane.state.state == "payment"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a reversal still owed from a voided basket is "
-                   "not guarded: pay is allowed, reversal_result then cannot be applied in "
-                   "authorizing (InvalidEvent) and a second auth_failed overwrites it")
-def test_reversal_owed_from_a_voided_basket_is_never_lost(lane):
+def test_reversal_owed_from_a_voided_basket_blocks_new_payments(lane):
+    # regression: a new payment was allowed; its auth_failed overwrote the owed reversal
+    # and a reversal answer during authorizing could not be applied (InvalidEvent)
     to_authorizing(lane)
     lane.device("auth_failed", at=T0 + 65, stan=1, reason="timeout")
     lane.device("reversal_result", at=T0 + 66, stan=1, ok=False)
@@ -604,21 +609,17 @@ def test_reversal_owed_from_a_voided_basket_is_never_lost(lane):
     lane.do(cmd("attendant", action="cancel_basket"), at=T0 + 69)
     assert lane.state.state == "attract"
     assert lane.state.reversal["stan"] == 1            # still owed: core keeps retrying it
-    to_payment(lane, at=T0 + 100)
-    try:
-        lane.do(cmd("pay", method="card"), at=T0 + 120)
-    except Rejected:
-        return   # refusing a new payment while a reversal is owed would be a fix
-    # otherwise the owed reversal must still be completable and must survive a failure
-    probe = copy.deepcopy(lane.state)
-    apply(probe, {"type": "reversal_result", "ts": T0 + 121, "stan": 1, "ok": True})
-    lane.device("auth_failed", at=T0 + 130, stan=2, reason="timeout")
-    assert lane.state.reversal["stan"] == 1
+    to_payment(lane, at=T0 + 100)                    # shopping is still possible
+    assert lane.state.txn == "S001-L01-000002"
+    lane.reject(cmd("pay", method="card"), "payment_unavailable")
+    lane.device("reversal_result", at=T0 + 121, stan=1, ok=True)
+    assert (lane.state.state, lane.state.reversal) == ("payment", None)
+    [auth] = lane.do(cmd("pay", method="card"), at=T0 + 122)
+    assert (auth["stan"], lane.state.state) == (2, "authorizing")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a reversal completing while staff are called from "
-                   "payment_unavailable leaves the lane in payment_unavailable with nothing owed")
-def test_payment_unavailable_always_has_a_reversal_owed(lane):
+def test_reversal_done_while_staff_attend_returns_to_payment(lane):
+    # regression: the lane went back to payment_unavailable with nothing owed (stuck)
     to_authorizing(lane)
     lane.device("auth_failed", at=T0 + 65, stan=1, reason="timeout")
     lane.device("reversal_result", at=T0 + 66, stan=1, ok=False)
@@ -626,8 +627,20 @@ def test_payment_unavailable_always_has_a_reversal_owed(lane):
     lane.device("reversal_result", at=T0 + 68, stan=1, ok=True)
     lane.do(cmd("staff_pin", pin=PIN), at=T0 + 69)
     lane.do(cmd("attendant", action="clear"), at=T0 + 70)
-    # actual: state payment_unavailable, reversal None: shopper cannot pay or cancel
-    assert lane.state.state != "payment_unavailable" or lane.state.reversal is not None
+    assert (lane.state.state, lane.state.reversal) == ("payment", None)
+    [auth] = lane.do(cmd("pay", method="card"), at=T0 + 71)
+    assert auth["stan"] == 2
+
+
+def test_reversal_still_owed_after_attendant_returns_to_payment_unavailable(lane):
+    to_authorizing(lane)
+    lane.device("auth_failed", at=T0 + 65, stan=1, reason="timeout")
+    lane.device("reversal_result", at=T0 + 66, stan=1, ok=False)
+    lane.do(cmd("help"), at=T0 + 67)
+    lane.do(cmd("staff_pin", pin=PIN), at=T0 + 69)
+    lane.do(cmd("attendant", action="clear"), at=T0 + 70)
+    assert lane.state.state == "payment_unavailable"
+    assert lane.state.reversal["stan"] == 1
 
 
 # ---------------------------------------------------------------------------
@@ -771,10 +784,8 @@ def _device_events(s: CheckoutState, kind: str, arg) -> list[dict]:
         if arg == "declined":
             return [{"type": "auth_declined", "stan": stan, "reason": "do_not_honor"}]
         return [{"type": "auth_failed", "stan": stan, "reason": "timeout"}]
-    # reversal answers during authorizing/approved: see
-    # test_reversal_owed_from_a_voided_basket_is_never_lost (a known bug)
-    if kind == "reversal" and s.reversal is not None and s.state not in ("authorizing",
-                                                                         "approved"):
+    # kiosk-core commits a reversal answer whenever a reversal is owed, in any state
+    if kind == "reversal" and s.reversal is not None:
         return [{"type": "reversal_result", "stan": s.reversal["stan"], "ok": arg}]
     if kind == "printed" and s.state == "approved":
         return [{"type": "receipt_printed", "path": "/r" if arg else None, "ok": arg,
@@ -791,8 +802,10 @@ def _check_invariants(s: CheckoutState, log: list[dict], config) -> None:
         assert s.payment is not None and s.payment["status"] == "authorizing"
     if s.state == "attendant_needed":
         assert s.attendant is not None
-    if s.state == "reversing":
+    if s.state in ("reversing", "payment_unavailable"):
         assert s.reversal is not None
+    if s.state in ("authorizing", "approved"):
+        assert s.reversal is None    # no new payment while an earlier one is being undone
     if s.state not in IDLE_STATES:
         assert s.idle_warning_at is None
     assert all(ln.age_status != "pending" for ln in s.lines) or s.state == "attendant_needed"

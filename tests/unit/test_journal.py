@@ -1,0 +1,389 @@
+"""Unit tests for the append-only, hash-chained checkout journal (real SQLite files)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import sqlite3
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kiosk.checkout import CheckoutState, Context, Rejected, apply, decide
+from kiosk.journal import GENESIS, Journal, card_data_problems
+
+T0 = 1_700_000_000.25
+MILK = "8801115954255"
+COLA = "8801094804527"
+PIN = "2468"
+
+
+@pytest.fixture
+def journal(tmp_path):
+    j = Journal(tmp_path / "state" / "journal.sqlite")
+    yield j
+    j.close()
+
+
+def _ctx(config, catalog, now: float) -> Context:
+    member = config.staff.members[0]
+    return Context(config, catalog.by_gtin, catalog.by_plu,
+                   lambda pin, _now: (member, "") if pin == PIN else (None, "pin_wrong"),
+                   lambda code: None, now)
+
+
+class Recorder:
+    """Decides, stamps, applies and journals events the way kiosk-core commits them."""
+
+    def __init__(self, journal: Journal, config, catalog) -> None:
+        self.journal, self.config, self.catalog = journal, config, catalog
+        self.state = CheckoutState()
+
+    def commit(self, events: list[dict], now: float) -> None:
+        if not events:
+            return
+        new = copy.deepcopy(self.state)
+        for event in events:
+            event.setdefault("ts", now)
+            apply(new, event)
+        if new.state == "attract" and self.state.state != "attract":
+            events.append({"type": "snapshot", "ts": now, "state": new.as_dict()})
+        self.journal.append(events, txn=new.txn or self.state.txn)
+        self.state = new
+
+    def do(self, cmd: dict, now: float) -> None:
+        self.commit(decide(self.state, cmd, _ctx(self.config, self.catalog, now)), now)
+
+
+def _sale(rec: Recorder, t: float) -> None:
+    """One complete sale with a card payment; ends in attract (with a snapshot)."""
+    rec.do({"type": "scan", "code": MILK}, t)
+    rec.do({"type": "scan", "code": COLA}, t + 1.5)
+    rec.do({"type": "scan", "code": COLA}, t + 2.5)
+    rec.do({"type": "checkout"}, t + 3)
+    rec.do({"type": "pay", "method": "card"}, t + 4)
+    stan = rec.state.payment["stan"]
+    rec.commit([{"type": "auth_approved", "stan": stan, "auth_code": "A1B2C3",
+                 "card": {"brand": "VISA", "masked_pan": "476173******0119"}}], t + 5)
+    rec.commit([{"type": "receipt_printed", "path": "/r/1.txt", "ok": True, "reason": ""}],
+               t + 6)
+    rec.do({"type": "done"}, t + 7)
+
+
+def _rows(path) -> list[tuple]:
+    db = sqlite3.connect(path)
+    try:
+        sql = "SELECT seq, ts, type, txn, data, hash FROM events ORDER BY seq"
+        return db.execute(sql).fetchall()
+    finally:
+        db.close()
+
+
+# ---------------------------------------------------------------------------
+# append / recover
+# ---------------------------------------------------------------------------
+
+def test_empty_journal_recovers_the_initial_state(journal):
+    assert journal.last_seq == 0 and journal.last_hash == GENESIS
+    assert journal.recover() == CheckoutState()
+    assert journal.verify() == (0, [])
+
+
+def test_append_returns_entries_and_round_trips(journal, config, catalog):
+    rec = Recorder(journal, config, catalog)
+    rec.do({"type": "scan", "code": MILK}, T0)
+    entries = list(journal.entries())
+    assert [(e.seq, e.type, e.txn) for e in entries] == [
+        (1, "session_started", "S001-L01-000001"), (2, "item_added", "S001-L01-000001")]
+    assert entries[0].ts == T0
+    assert entries[1].data["line"]["unit_price_minor"] == 189
+    assert entries[1].event() == {"type": "item_added", "ts": T0, **entries[1].data}
+    assert journal.last_seq == 2
+    assert journal.recover().as_dict() == rec.state.as_dict()
+    assert [e.seq for e in journal.entries(after=1)] == [2]
+
+
+def test_recover_after_reopening_the_file(tmp_path, config, catalog):
+    path = tmp_path / "journal.sqlite"
+    j = Journal(path)
+    rec = Recorder(j, config, catalog)
+    rec.do({"type": "scan", "code": MILK}, T0)
+    rec.do({"type": "scan", "code": COLA}, T0 + 1)
+    rec.do({"type": "checkout"}, T0 + 2)
+    rec.do({"type": "pay", "method": "card"}, T0 + 3)   # crash while authorizing
+    last_seq, last_hash = j.last_seq, j.last_hash
+    j.close()
+
+    again = Journal(path)
+    try:
+        assert (again.last_seq, again.last_hash) == (last_seq, last_hash)
+        state = again.recover()
+        assert state.as_dict() == rec.state.as_dict()
+        assert state.state == "authorizing"
+        assert state.payment["stan"] == 1
+        # appending continues the chain
+        again.append([{"type": "auth_failed", "ts": T0 + 50, "stan": 1, "reason": "restart"}],
+                     txn=state.txn)
+        assert again.last_seq == last_seq + 1
+        assert again.verify() == (last_seq + 1, [])
+        assert again.recover().state == "reversing"
+    finally:
+        again.close()
+
+
+def test_snapshot_plus_later_events_recover(journal, config, catalog):
+    rec = Recorder(journal, config, catalog)
+    _sale(rec, T0)
+    assert rec.state.state == "attract"
+    types = [e.type for e in journal.entries()]
+    assert types[-2:] == ["session_finished", "snapshot"]
+    snap_seq = journal.last_seq
+    rec.do({"type": "scan", "code": COLA}, T0 + 100)
+    rec.do({"type": "scan", "code": COLA}, T0 + 101)
+
+    state = journal.recover()
+    assert state.as_dict() == rec.state.as_dict()
+    assert (state.txn, state.txn_seq, state.stan) == ("S001-L01-000002", 2, 1)
+    assert [ln.qty for ln in state.lines] == [2]
+    assert [e.type for e in journal.entries(after=snap_seq)] == [
+        "session_started", "item_added", "quantity_changed"]
+    assert journal.verify() == (journal.last_seq, [])
+
+
+def test_recover_starts_from_the_latest_snapshot(journal):
+    # A snapshot's state is taken as is: recovery does not replay what came before it.
+    forged = CheckoutState(txn_seq=41, stan=17, locale="ko").as_dict()
+    journal.append([{"type": "activity", "ts": T0},
+                    {"type": "snapshot", "ts": T0 + 1, "state": forged}], txn=None)
+    state = journal.recover()
+    assert (state.txn_seq, state.stan, state.locale) == (41, 17, "ko")
+    # ... but verify() replays everything and notices the snapshot does not match
+    count, problems = journal.verify()
+    assert count == 2
+    assert problems == ["seq 2: snapshot differs from the replayed state"]
+
+
+def test_verify_ok_on_a_good_journal(journal, config, catalog):
+    rec = Recorder(journal, config, catalog)
+    _sale(rec, T0)
+    _sale(rec, T0 + 1000)
+    assert journal.verify() == (journal.last_seq, [])
+    assert journal.last_seq == len(_rows(journal.path))
+
+
+def test_each_append_is_one_hash_chained_transaction(journal):
+    journal.append([{"type": "activity", "ts": T0}, {"type": "activity", "ts": T0 + 1}], None)
+    journal.append([{"type": "activity", "ts": T0 + 2}], None)
+    rows = _rows(journal.path)
+    assert [r[0] for r in rows] == [1, 2, 3]
+    hashes = [r[5] for r in rows]
+    assert len(set(hashes)) == 3 and all(len(h) == 64 for h in hashes)
+    assert journal.last_hash == hashes[-1]
+    assert json.loads(rows[0][4]) == {}
+
+
+def test_recent_command_ids(journal):
+    journal.append([{"type": "activity", "ts": T0, "cmd_id": "c-0001"}], None)
+    journal.append([{"type": "activity", "ts": T0 + 1}], None)
+    journal.append([{"type": "activity", "ts": T0 + 2, "cmd_id": "c-0002"}], None)
+    assert journal.recent_command_ids() == [("c-0002", 3), ("c-0001", 1)]
+    assert journal.recent_command_ids(limit=1) == [("c-0002", 3)]
+
+
+# ---------------------------------------------------------------------------
+# append-only and tamper evidence
+# ---------------------------------------------------------------------------
+
+def test_update_and_delete_are_refused_by_triggers(journal):
+    journal.append([{"type": "activity", "ts": T0}, {"type": "activity", "ts": T0 + 1}], None)
+    db = sqlite3.connect(journal.path)
+    try:
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            db.execute("UPDATE events SET data = '{\"x\":1}' WHERE seq = 1")
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            db.execute("DELETE FROM events WHERE seq = 2")
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            db.execute("DELETE FROM events")
+    finally:
+        db.close()
+    with pytest.raises(sqlite3.DatabaseError):
+        journal.db.execute("UPDATE events SET ts = 0")
+    assert len(_rows(journal.path)) == 2
+    assert journal.verify() == (2, [])
+
+
+def _tamper(path, sql: str, params: tuple = ()) -> None:
+    """What an attacker with the file can do: drop the triggers, then edit rows."""
+    db = sqlite3.connect(path)
+    try:
+        db.execute("DROP TRIGGER events_no_update")
+        db.execute("DROP TRIGGER events_no_delete")
+        db.execute(sql, params)
+        db.commit()
+    finally:
+        db.close()
+
+
+def test_changed_row_breaks_the_hash_chain(tmp_path, config, catalog):
+    path = tmp_path / "journal.sqlite"
+    j = Journal(path)
+    _sale(Recorder(j, config, catalog), T0)
+    rows = _rows(path)
+    [added] = [r for r in rows if r[2] == "item_added"][:1]
+    j.close()
+
+    data = json.loads(added[4])
+    data["line"]["unit_price_minor"] = 1   # sell the milk for a cent
+    _tamper(path, "UPDATE events SET data = ? WHERE seq = ?",
+            (json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False),
+             added[0]))
+
+    j = Journal(path)
+    try:
+        [forged] = [e for e in j.entries() if e.seq == added[0]]
+        assert forged.data["line"]["unit_price_minor"] == 1   # the forgery is read back...
+        count, problems = j.verify()
+        assert count == len(rows)
+        assert f"seq {added[0]}: hash chain broken" in problems   # ...and detected
+        assert all("hash chain broken" not in p for p in problems if p.startswith(
+            f"seq {added[0] + 1}:"))    # later rows still link to the stored hash
+    finally:
+        j.close()
+
+
+def test_deleted_row_is_detected(tmp_path, config, catalog):
+    path = tmp_path / "journal.sqlite"
+    j = Journal(path)
+    _sale(Recorder(j, config, catalog), T0)
+    j.close()
+    _tamper(path, "DELETE FROM events WHERE seq = 3")
+    j = Journal(path)
+    try:
+        _, problems = j.verify()
+        assert "seq 4: gap, expected 3" in problems
+        assert "seq 4: hash chain broken" in problems
+    finally:
+        j.close()
+
+
+def test_well_chained_event_that_cannot_follow_is_caught_by_replay(journal):
+    # A correctly hash-chained row is still checked against the state machine.
+    journal.append([{"type": "checkout_started", "ts": T0}], None)
+    count, problems = journal.verify()
+    assert count == 1
+    assert problems and "cannot replay checkout_started" in problems[0]
+
+
+# ---------------------------------------------------------------------------
+# card data hygiene
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("event", [
+    {"type": "auth_approved", "ts": T0, "stan": 1, "auth_code": "A", "pan": "4761739001010119"},
+    {"type": "auth_approved", "ts": T0, "stan": 1, "auth_code": "A", "PAN": "4761739001010119"},
+    {"type": "auth_approved", "ts": T0, "stan": 1, "auth_code": "A",
+     "card": {"masked_pan": "4761739001010119"}},
+    {"type": "auth_approved", "ts": T0, "stan": 1, "auth_code": "A",
+     "card": {"brand": "VISA", "track2": "4761739001010119=2512"}},
+    {"type": "x", "ts": T0, "items": [{"cvv": "123"}]},
+])
+def test_append_refuses_card_data_and_writes_nothing(journal, event):
+    journal.append([{"type": "activity", "ts": T0 - 1}], None)
+    before = (journal.last_seq, journal.last_hash)
+    with pytest.raises(ValueError, match="refusing to journal card data"):
+        journal.append([{"type": "activity", "ts": T0}, event], txn="S001-L01-000001")
+    assert (journal.last_seq, journal.last_hash) == before
+    assert len(_rows(journal.path)) == 1
+    assert journal.verify() == (1, [])
+
+
+def test_card_data_problems_names_the_fields():
+    assert card_data_problems({"pan": "1"}) == ["forbidden field pan"]
+    assert card_data_problems({"card": {"masked_pan": "4761739001010119"}}) == [
+        "card.masked_pan is not masked"]
+    assert card_data_problems([{"a": [{"Pin": "1234"}]}]) == ["forbidden field [0].a[0].Pin"]
+
+
+@pytest.mark.parametrize("masked", ["************0119", "476173******0119", "**0119", None])
+def test_masked_pans_are_accepted(journal, masked):
+    journal.append([{"type": "activity", "ts": T0, "card": {"masked_pan": masked}}], None)
+    assert journal.last_seq == 1
+
+
+# ---------------------------------------------------------------------------
+# durability settings
+# ---------------------------------------------------------------------------
+
+def test_pragmas_are_wal_and_synchronous_full(journal):
+    assert journal.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert journal.db.execute("PRAGMA synchronous").fetchone()[0] == 2   # FULL
+    other = sqlite3.connect(journal.path)
+    try:
+        # WAL is a property of the file, seen by any connection
+        assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        other.close()
+
+
+# ---------------------------------------------------------------------------
+# bugs found
+# ---------------------------------------------------------------------------
+
+def test_integer_timestamps_verify(journal):
+    journal.append([{"type": "activity", "ts": 1_700_000_000}], None)
+    assert journal.verify() == (1, [])   # actual: ['seq 1: hash chain broken']
+
+
+# ---------------------------------------------------------------------------
+# property: what is journaled is what is recovered
+# ---------------------------------------------------------------------------
+
+SCRIPT = st.lists(st.sampled_from([
+    {"type": "scan", "code": MILK}, {"type": "scan", "code": COLA},
+    {"type": "scan", "code": "6901035052276"}, {"type": "staff_pin", "pin": PIN},
+    {"type": "attendant", "action": "approve_age"}, {"type": "checkout"},
+    {"type": "pay", "method": "card"}, "approve", "fail", "reverse", "print", {"type": "done"},
+    {"type": "cancel"}, {"type": "back"}, {"type": "set_language", "locale": "ko"},
+]), min_size=1, max_size=30)
+
+
+@settings(max_examples=50, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(script=SCRIPT, gaps=st.lists(st.floats(0.001, 50, allow_nan=False), min_size=30,
+                                    max_size=30))
+def test_recovery_equals_live_state(tmp_path_factory, config, catalog, script, gaps):
+    path = tmp_path_factory.mktemp("j") / "journal.sqlite"
+    j = Journal(path)
+    try:
+        rec = Recorder(j, config, catalog)
+        now = T0
+        for step, gap in zip(script, gaps, strict=False):
+            now += gap
+            s = rec.state
+            if isinstance(step, dict):
+                try:
+                    rec.do(dict(step), now)
+                except Rejected:
+                    pass
+            elif step in ("approve", "fail") and s.state == "authorizing":
+                stan = s.payment["stan"]
+                rec.commit([{"type": "auth_approved", "stan": stan, "auth_code": "A", "card": None}
+                            if step == "approve" else
+                            {"type": "auth_failed", "stan": stan, "reason": "timeout"}], now)
+            elif step == "reverse" and s.reversal:
+                rec.commit([{"type": "reversal_result", "stan": s.reversal["stan"], "ok": True}],
+                           now)
+            elif step == "print" and s.state == "approved":
+                rec.commit([{"type": "receipt_printed", "path": "/r", "ok": True, "reason": ""}],
+                           now)
+            assert j.recover().as_dict() == rec.state.as_dict()
+        j.close()
+        reopened = Journal(path)
+        try:
+            assert reopened.recover().as_dict() == rec.state.as_dict()
+            assert reopened.verify() == (reopened.last_seq, [])
+        finally:
+            reopened.close()
+    finally:
+        j.close()
