@@ -29,8 +29,10 @@ from kiosk.staff import is_badge_code
 
 STATES = (
     "attract", "shopping", "attendant_needed", "payment", "authorizing", "approved",
-    "declined", "reversing", "payment_unavailable", "receipt",
+    "declined", "reversing", "payment_unavailable", "receipt", "out_of_service",
 )
+#: device faults that close the lane (once no money is moving); others only alert staff
+BLOCKING_FAULTS = ("door",)
 #: states where the idle timer runs; from authorizing to receipt money may be moving
 IDLE_STATES = ("shopping", "payment", "declined")
 #: states a shopper may cancel the basket from
@@ -89,6 +91,7 @@ class CheckoutState:
     payment: dict | None = None     # current attempt: method, amount, stan, status, ...
     reversal: dict | None = None    # a reversal owed to the host: stan, amount, attempts
     receipt: dict | None = None
+    faults: dict[str, str] = field(default_factory=dict)  # device → what is wrong
     notice: str | None = None       # last thing to tell the shopper (reason code)
     last_activity: float = 0.0
     idle_warning_at: float | None = None
@@ -274,6 +277,12 @@ def _decide(state: CheckoutState, cmd: dict, ctx: Context) -> list[dict]:
             _language(state, locale, ctx)  # validates it
         _start_if_attract(state, ctx, events, locale)
         return events
+    if kind == "device":
+        known = state.faults.get(cmd["device"])
+        if cmd["ok"] == (known is None) and (cmd["ok"] or known == cmd.get("detail", "")):
+            return []  # nothing new
+        return [_ev("device_status", device=cmd["device"], ok=cmd["ok"],
+                    detail=cmd.get("detail", ""))]
     if kind == "touch":
         _require(state, *STATES)
         return [_ev("activity")] if state.state in IDLE_STATES else []
@@ -362,7 +371,11 @@ def _reset_session(s: CheckoutState, ts: float) -> None:
     s.staff = None
     s.payment = None
     s.receipt = None
-    _enter(s, "attract", ts)
+    _enter(s, "out_of_service" if _blocked(s) else "attract", ts)
+
+
+def _blocked(s: CheckoutState) -> bool:
+    return any(device in s.faults for device in BLOCKING_FAULTS)
 
 
 def _need_attendant(s: CheckoutState, ts: float, **info: Any) -> None:
@@ -474,7 +487,7 @@ def apply(s: CheckoutState, event: dict) -> None:
         _enter(s, "reversing", ts)
     elif kind == "reversal_result":
         _expect(s, kind, "reversing", "payment_unavailable", "attract", "shopping",
-                "attendant_needed", "payment", "declined", "receipt")
+                "attendant_needed", "payment", "declined", "receipt", "out_of_service")
         if s.reversal is None or s.reversal["stan"] != event["stan"]:
             raise InvalidEvent("reversal_result for no pending reversal")
         if event["ok"]:
@@ -503,6 +516,15 @@ def apply(s: CheckoutState, event: dict) -> None:
     elif kind == "idle_warning":
         _expect(s, kind, *IDLE_STATES)
         s.idle_warning_at = ts
+    elif kind == "device_status":
+        if event["ok"]:
+            s.faults.pop(event["device"], None)
+        else:
+            s.faults[event["device"]] = event["detail"]
+        if s.state == "attract" and _blocked(s):
+            _enter(s, "out_of_service", ts)
+        elif s.state == "out_of_service" and not _blocked(s):
+            _enter(s, "attract", ts)
     elif kind == "recovered":
         pass
     else:

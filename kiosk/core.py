@@ -179,7 +179,7 @@ class CoreService:
         for event in events:
             event.setdefault("ts", now)
             apply(new, event)
-        if new.state == "attract" and self.state.state != "attract":
+        if new.txn is None and self.state.txn is not None:  # a session ended
             events.append({"type": "snapshot", "ts": now, "state": new.as_dict()})
         self.journal.append(events, txn=new.txn or self.state.txn)
         self.state = new
@@ -303,9 +303,18 @@ class CoreService:
         self._printing = False
         if isinstance(result, Exception):
             result = PrintResult(False, reason=type(result).__name__)
+        events: list[dict] = []
         if self.state.state == "approved":
-            self.commit([{"type": "receipt_printed", "path": result.path, "ok": result.ok,
-                          "reason": result.reason}])
+            events.append({"type": "receipt_printed", "path": result.path, "ok": result.ok,
+                           "reason": result.reason})
+        known = self.state.faults.get("printer")
+        if not result.ok and known != result.reason:
+            events.append({"type": "device_status", "device": "printer", "ok": False,
+                           "detail": result.reason[:64]})
+        elif result.ok and known is not None:
+            events.append({"type": "device_status", "device": "printer", "ok": True,
+                           "detail": ""})
+        self.commit(events)
 
     # -- timers and recovery ----------------------------------------------------
 

@@ -17,7 +17,8 @@ VERSION = 1
 ROOT = f"kiosk/v{VERSION}"
 
 IdStr = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{4,64}$")]
-Source = Literal["ui", "voice", "scanner", "staff", "sim", "test", "bench", "cli"]
+Source = Literal["ui", "voice", "scanner", "gpio", "printer", "staff", "sim", "test", "bench",
+                 "cli"]
 
 
 class MessageError(ValueError):
@@ -91,19 +92,28 @@ class Pay(_Command):
     method: Literal["card", "qr"]
 
 
+class Device(_Command):
+    """A device reports its health (door switch, printer); faults are journaled."""
+
+    type: Literal["device"]
+    device: Literal["door", "printer", "scanner"]
+    ok: bool
+    detail: str = Field(default="", max_length=64, pattern=r"^[A-Za-z0-9_ .:-]*$")
+
+
 class Simple(_Command):
     type: Literal["touch", "help", "checkout", "back", "cancel", "done"]
 
 
 Command = Annotated[
     Scan | AddPlu | Start | SetLanguage | SetQuantity | RemoveLine | StaffPin | Attendant
-    | Pay | Simple,
+    | Pay | Device | Simple,
     Field(discriminator="type"),
 ]
 _COMMAND = TypeAdapter(Command)
 COMMAND_TYPES = (
     "scan", "add_plu", "start", "set_language", "set_quantity", "remove_line", "staff_pin",
-    "attendant", "pay", "touch", "help", "checkout", "back", "cancel", "done",
+    "attendant", "pay", "device", "touch", "help", "checkout", "back", "cancel", "done",
 )
 
 
