@@ -843,3 +843,37 @@ def test_random_sequences_keep_the_invariants(config, catalog, data):
             events = _device_events(s, *step)
         lane.commit(events)       # applying what was decided never raises
         _check_invariants(lane.state, lane.log, config)
+
+
+# ---------------------------------------------------------------------------
+# device health: the door closes the lane, other faults only alert staff
+# ---------------------------------------------------------------------------
+
+def test_door_open_in_attract_closes_the_lane_until_closed(lane):
+    lane.do(cmd("device", device="door", ok=False, detail="open"))
+    assert lane.state.state == "out_of_service" and lane.state.faults == {"door": "open"}
+    lane.reject(cmd("scan", code=MILK), "not_allowed_now")
+    lane.reject(cmd("start"), "not_allowed_now")
+    assert lane.decide(cmd("device", device="door", ok=False, detail="open")) == []
+    lane.do(cmd("device", device="door", ok=True, detail="closed"))
+    assert lane.state.state == "attract" and lane.state.faults == {}
+
+
+def test_door_open_mid_payment_never_interrupts_money(lane):
+    to_authorizing(lane)
+    lane.do(cmd("device", device="door", ok=False, detail="open"))
+    assert lane.state.state == "authorizing"
+    lane.device("auth_approved", stan=lane.state.payment["stan"], auth_code="A1", card={})
+    lane.device("receipt_printed", path="r.txt", ok=True)
+    lane.do(cmd("done"))
+    assert lane.state.state == "out_of_service"
+    assert lane.state.txn is None and lane.state.lines == []
+
+
+def test_printer_fault_does_not_close_the_lane(lane):
+    lane.do(cmd("device", device="printer", ok=False, detail="paper_out"))
+    assert lane.state.state == "attract" and lane.state.faults == {"printer": "paper_out"}
+    lane.do(cmd("scan", code=MILK))
+    assert lane.state.state == "shopping"
+    assert lane.decide(cmd("device", device="printer", ok=True)) != []
+    assert replay(lane.log).as_dict() == lane.state.as_dict()
