@@ -9,7 +9,8 @@ cd "$(dirname "$0")"
 here=$(pwd)
 
 # Debian packages the project needs at run and test time.
-APT_PACKAGES=(python3 python3-venv python3-dev gcc mosquitto sqlite3 ca-certificates procps)
+APT_PACKAGES=(python3 python3-venv python3-dev gcc mosquitto sqlite3 ca-certificates procps
+              socat fonts-noto-cjk)
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 

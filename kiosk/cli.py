@@ -114,6 +114,34 @@ def cmd_run(args: argparse.Namespace) -> int:
     return run_demo(args)
 
 
+def cmd_ui(args: argparse.Namespace) -> int:
+    if args.fonts:
+        from kiosk.ui.fontcheck import report_fonts
+
+        return report_fonts()
+    from kiosk.ui import run_ui
+
+    return run_ui(args)
+
+
+def cmd_sim_printer(args: argparse.Namespace) -> int:
+    from drivers.printer.cli import sim_printer_main
+
+    return sim_printer_main(args)
+
+
+def cmd_receipt_reprint(args: argparse.Namespace) -> int:
+    from drivers.printer.cli import reprint_main
+
+    return reprint_main(args)
+
+
+def cmd_gpio(args: argparse.Namespace) -> int:
+    from drivers.gpio.service import gpio_main
+
+    return gpio_main(args)
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from kiosk.bench import run_benchmark
 
@@ -132,6 +160,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("core", help="run kiosk-core (the checkout service)").set_defaults(fn=cmd_core)
 
+    ui = sub.add_parser("ui", help="the shopper UI (Kivy; fullscreen unless --windowed)")
+    ui.add_argument("--windowed", action="store_true", help="borderless fixed-size window")
+    ui.add_argument("--size", default="1280x800", help="kiosk screen size when windowed")
+    ui.add_argument("--demo", action=argparse.BooleanOptionalAction, default=None,
+                    help="demo panel (default: when the scanner is simulated)")
+    ui.add_argument("--screenshots", metavar="DIR", help="save a PNG on every screen change")
+    ui.add_argument("--fonts", action="store_true",
+                    help="report measured font coverage of every UI string and exit")
+    ui.set_defaults(fn=cmd_ui)
+
     cat = sub.add_parser("catalog", help="catalog tools").add_subparsers(dest="sub", required=True)
     imp = cat.add_parser("import", help="import products from a CSV file")
     imp.add_argument("file")
@@ -146,6 +184,19 @@ def build_parser() -> argparse.ArgumentParser:
     scan = sim.add_parser("scan", help="publish barcode reads as the simulated scanner")
     scan.add_argument("codes", nargs="+")
     scan.set_defaults(fn=cmd_sim_scan)
+    from drivers.printer.cli import add_reprint_args, add_sim_printer_args
+
+    simp = sim.add_parser("printer", help="ESC/POS printer simulator on a pty (PNG receipts)")
+    add_sim_printer_args(simp)
+    simp.set_defaults(fn=cmd_sim_printer)
+
+    rc = sub.add_parser("receipt", help="receipt tools").add_subparsers(dest="sub", required=True)
+    rep = rc.add_parser("reprint", help="print a kept receipt again")
+    add_reprint_args(rep)
+    rep.set_defaults(fn=cmd_receipt_reprint)
+
+    sub.add_parser("gpio", help="run kiosk-gpio (tower light, buttons, buzzer, door)"
+                   ).set_defaults(fn=cmd_gpio)
 
     staff = sub.add_parser("staff", help="staff tools").add_subparsers(dest="sub", required=True)
     staff.add_parser("hash-pin", help="hash a PIN or badge code for the config (reads stdin)"
@@ -156,7 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
         fn=cmd_config_check)
 
     bench = sub.add_parser("bench", help="benchmarks (last line is JSON)")
-    bench.add_argument("name", choices=["core"])
+    bench.add_argument("name", choices=["core", "ui", "printer"])
     bench.add_argument("--events", type=int, default=600)
     bench.add_argument("--runs", type=int, default=3)
     bench.set_defaults(fn=cmd_bench)

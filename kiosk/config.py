@@ -17,6 +17,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from drivers.gpio.config import GpioConfig
+from drivers.printer.config import PrinterConfig, check_printer_locales
 from kiosk.money import Currency
 
 
@@ -216,7 +218,7 @@ class SimPaymentConfig(_Strict):
 
 class DevicesConfig(_Strict):
     scanner: Literal["sim"]
-    printer: Literal["sim"]
+    printer: Literal["sim", "escpos"]
     payment: Literal["sim"]
 
 
@@ -235,6 +237,8 @@ class KioskConfig(_Strict):
     paths: PathsConfig
     devices: DevicesConfig
     sim: SimConfig
+    printer: PrinterConfig = Field(default_factory=PrinterConfig)
+    gpio: GpioConfig = Field(default_factory=GpioConfig)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> KioskConfig:
@@ -246,6 +250,8 @@ class KioskConfig(_Strict):
                 self.currency.parse(promo.price)
             if set(promo.name) - {language_of(loc) for loc in self.store.locales}:
                 raise ValueError(f"promotion {promo.id}: name in a language the store lacks")
+        if self.devices.printer == "escpos":
+            check_printer_locales(self.printer, self.store.locales)
         staff_ids = [m.id for m in self.staff.members]
         if len(staff_ids) != len(set(staff_ids)):
             raise ValueError("staff ids must be unique")

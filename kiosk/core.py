@@ -69,7 +69,7 @@ class CoreService:
         self.catalog = Catalog(config.catalog_path)
         self.staff = StaffAuthenticator(config.staff)
         self.payments = payments or open_payment_port(config)
-        self.printer = open_printer(config.devices.printer, config.receipts_dir)
+        self.printer = open_printer(config.devices.printer, config.receipts_dir, config.printer)
         self.inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
         self.state: CheckoutState = self.journal.recover()
         self.results: OrderedDict[str, dict] = OrderedDict(

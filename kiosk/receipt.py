@@ -24,6 +24,7 @@ class Receipt:
     lines: list[tuple[str, str]] = field(default_factory=list)  # (left, right) text pairs
     footer: list[str] = field(default_factory=list)
     qr_payload: str = ""
+    qr_label: str = "e-receipt"
 
 
 def display_width(text: str) -> int:
@@ -60,7 +61,7 @@ def build_receipt(state: CheckoutState, config: KioskConfig, when: datetime) -> 
     for tl in t.taxes:
         if tl.tax or tl.base:
             label = _("Tax") if t.tax_mode == "exclusive" else _("Incl. tax")
-            r.lines.append((f"{label} {tl.tax_class} {tl.rate}%", money(tl.tax)))
+            r.lines.append((f"{label} {tl.rate}%", money(tl.tax)))
     r.lines.append(("=", ""))
     r.lines.append((_("Total"), money(t.total)))
     if t.savings:
@@ -78,6 +79,7 @@ def build_receipt(state: CheckoutState, config: KioskConfig, when: datetime) -> 
         _("Thank you for shopping with us"),
     ]
     r.qr_payload = f"https://receipts.example/{r.txn}"
+    r.qr_label = _("e-receipt")
     return r
 
 
@@ -97,5 +99,5 @@ def render_text(receipt: Receipt, width: int = 42) -> str:
             out.append(left + " " * gap + right)
     out.append("")
     out += receipt.footer
-    out.append(f"e-receipt: {receipt.qr_payload}")
+    out.append(f"{receipt.qr_label}: {receipt.qr_payload}")
     return "\n".join(line.rstrip() for line in out) + "\n"

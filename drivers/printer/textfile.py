@@ -1,4 +1,8 @@
-"""Simulated receipt printer: writes each receipt as UTF-8 text, atomically."""
+"""Simulated receipt printer: writes each receipt as UTF-8 text, atomically.
+
+The receipt is also kept as JSON (:class:`drivers.printer.store.ReceiptStore`), as
+with the ESC/POS backend, so ``kiosk receipt reprint`` works with either.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import os
 from pathlib import Path
 
 from drivers.printer import PrintResult
+from drivers.printer.store import ReceiptStore
 from kiosk.receipt import Receipt, render_text
 
 
@@ -19,6 +24,7 @@ class TextFilePrinter:
         path = self.dir / f"{receipt.txn}.txt"
         tmp = path.with_suffix(".tmp")
         try:
+            ReceiptStore(self.dir).save(receipt)
             with tmp.open("w", encoding="utf-8") as fh:
                 fh.write(render_text(receipt, self.width))
                 fh.flush()

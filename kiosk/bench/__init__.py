@@ -10,4 +10,12 @@ def run_benchmark(name: str, args: Namespace) -> int:
         from kiosk.bench.core import bench_core
 
         return bench_core(events=args.events, runs=args.runs)
+    if name == "ui":
+        from kiosk.bench.ui import bench_ui
+
+        return bench_ui()
+    if name == "printer":
+        from kiosk.bench.printer import bench_printer
+
+        return bench_printer()
     raise SystemExit(f"unknown benchmark {name!r}")

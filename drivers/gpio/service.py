@@ -1,0 +1,241 @@
+"""kiosk-gpio (``kiosk gpio``): the one owner of the GPIO lines, speaking MQTT.
+
+Listens on the lane's bus for the retained checkout state and core status (the
+tower light follows :func:`drivers.gpio.logic.light_for`) and for scan feedback
+(the buzzer beeps good / bad read). Reports the inputs:
+
+* help button → command ``help`` (source ``gpio``), only from states that accept
+  it; the core answers with a result, which is not needed here;
+* door switch → command ``device`` ``{"device": "door", "ok": false, "detail":
+  "open"}`` / ``ok: true, "closed"`` (the core journals it and takes the lane out of
+  service); the light turns red and the alarm sounds at once, locally. The door's
+  state is reported again whenever the core comes (back) online, since commands
+  sent while it was down are not kept;
+* keypad buttons → event ``{"v": 1, "type": "keypad", "key": "up"}`` on
+  ``kiosk/v1/<lane>/event/keypad`` for the UI's focus navigation.
+
+gpiozero calls button handlers on its own threads and paho calls bus handlers on
+its network thread; both only update small state under a lock, publish, or hand
+a pattern to the buzzer's thread.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from typing import TYPE_CHECKING, Any
+
+from drivers.gpio.config import GpioConfig
+from drivers.gpio.devices import BuzzerPlayer, TowerLight, make_factory
+from drivers.gpio.logic import Light, help_allowed, light_for
+from kiosk.bus.client import BusClient
+from kiosk.bus.messages import ROOT, Topics, command
+
+if TYPE_CHECKING:
+    from gpiozero.pins import Factory
+
+log = logging.getLogger("kiosk.gpio")
+SOURCE = "gpio"
+KEYS = ("up", "down", "select", "back")
+
+
+def keypad_topic(lane: str) -> str:
+    return f"{ROOT}/{lane}/event/keypad"
+
+
+def keypad_message(key: str) -> dict:
+    if key not in KEYS:
+        raise ValueError(f"unknown key {key!r}")
+    return {"v": 1, "type": "keypad", "key": key}
+
+
+def door_command(is_open: bool) -> dict:
+    return command("device", source=SOURCE, device="door", ok=not is_open,
+                   detail="open" if is_open else "closed")
+
+
+class GpioService:
+    def __init__(self, config: GpioConfig, lane: str, bus_host: str, bus_port: int,
+                 factory: Factory | None = None) -> None:
+        self.config = config
+        self.lane = lane
+        self.topics = Topics(lane)
+        self.keypad_topic = keypad_topic(lane)
+        self.factory = factory if factory is not None else make_factory(config.pin_factory)
+        # our own mock pins (a demo without a Pi): nobody wires a door switch to them
+        self._simulated_pins = factory is None and config.pin_factory == "mock"
+        self._lock = threading.RLock()
+        self.state: dict | None = None
+        self.core_online: bool | None = None
+        self.door_open = False
+        self.light: TowerLight | None = None
+        self.buzzer: BuzzerPlayer | None = None
+        self._inputs: list[Any] = []
+        self._door: Any = None
+        self.bus = BusClient(bus_host, bus_port, f"kiosk-gpio-{lane}")
+        self.bus.subscribe(self.topics.feedback, self._on_feedback)
+        self.bus.subscribe(self.topics.state, self._on_state)
+        self.bus.subscribe(self.topics.core_status, self._on_core_status)  # retained, last
+        self.bus.on_connect(self._report_door)
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def start(self, wait_s: float | None = 10.0) -> bool:
+        from gpiozero import Button
+
+        cfg = self.config
+        f = self.factory
+        bounce = cfg.bounce_s or None
+        self.light = TowerLight(cfg.light, f)
+        self.buzzer = BuzzerPlayer(cfg.buzzer, f)
+        if cfg.help_button is not None:
+            btn = Button(cfg.help_button, pull_up=True, bounce_time=bounce, pin_factory=f)
+            btn.when_pressed = self._help_pressed
+            self._inputs.append(btn)
+        for key, pin in cfg.keypad.pins().items():
+            btn = Button(pin, pull_up=True, bounce_time=bounce, pin_factory=f)
+            btn.when_pressed = lambda _dev=None, k=key: self._key(k)
+            self._inputs.append(btn)
+        if cfg.door_switch is not None:
+            self._door = Button(cfg.door_switch, pull_up=True, bounce_time=bounce,
+                                pin_factory=f)
+            self._door.when_pressed = self._door_changed
+            self._door.when_released = self._door_changed
+            self._inputs.append(self._door)
+            if self._simulated_pins:  # a shut door, as a closed reed switch would read
+                pin = self.factory.pin(cfg.door_switch)
+                pin.drive_low() if cfg.door_open_level == "high" else pin.drive_high()
+            self.door_open = self._read_door()
+            if self.door_open:
+                self.buzzer.set_alarm(True)
+        self._refresh()
+        return self.bus.start(wait_s=wait_s)
+
+    def stop(self) -> None:
+        self.bus.stop()
+        for dev in self._inputs:
+            dev.close()
+        if self.buzzer:
+            self.buzzer.close()
+        if self.light:
+            self.light.close()
+
+    def run(self, stop: threading.Event) -> None:
+        self.start(wait_s=None)
+        log.info("kiosk-gpio up: lane %s, light %s", self.lane,
+                 self.light.current if self.light else "-")
+        try:
+            stop.wait()
+        finally:
+            self.stop()
+
+    # -- bus -------------------------------------------------------------------------------
+
+    def _on_state(self, _topic: str, payload: bytes) -> None:
+        try:
+            msg = json.loads(payload)
+        except ValueError:
+            return
+        if isinstance(msg, dict) and msg.get("type") == "state":
+            with self._lock:
+                self.state = msg
+                self._refresh()
+
+    def _on_core_status(self, _topic: str, payload: bytes) -> None:
+        try:
+            online = bool(json.loads(payload).get("online"))
+        except (ValueError, AttributeError):
+            return
+        with self._lock:
+            came_up = online and self.core_online is not True
+            self.core_online = online
+            self._refresh()
+        if came_up:
+            self._report_door()
+
+    def _on_feedback(self, _topic: str, payload: bytes) -> None:
+        try:
+            kind = json.loads(payload).get("kind")
+        except (ValueError, AttributeError):
+            return
+        if kind in ("good_read", "bad_read") and self.buzzer is not None:
+            self.buzzer.play(kind)
+
+    # -- inputs ------------------------------------------------------------------------------
+
+    def _help_pressed(self, _dev: object = None) -> None:
+        with self._lock:
+            allowed = help_allowed(self.state)
+            name = self.state.get("state") if self.state else None
+        if not allowed:
+            log.info("help button in state %s: not sent", name)
+            return
+        self.bus.publish(self.topics.command, command("help", source=SOURCE))
+        log.info("help button: help requested")
+
+    def _read_door(self) -> bool:
+        pressed = bool(self._door.is_pressed)  # the pin reads low
+        return pressed if self.config.door_open_level == "low" else not pressed
+
+    def _door_changed(self, _dev: object = None) -> None:
+        with self._lock:
+            now_open = self._read_door()
+            if now_open == self.door_open:
+                return
+            self.door_open = now_open
+            if self.buzzer:
+                self.buzzer.set_alarm(now_open)
+            self._refresh()
+            log.warning("cabinet door %s", "open" if now_open else "closed")
+            self._report_door()
+
+    def _report_door(self) -> None:
+        # under the lock: reports leave in the order the door moved
+        with self._lock:
+            if self._door is None or not self.bus.connected.is_set():
+                return
+            self.bus.publish(self.topics.command, door_command(self.door_open))
+
+    def _key(self, key: str) -> None:
+        self.bus.publish(self.keypad_topic, keypad_message(key), qos=0)
+
+    # -- outputs ------------------------------------------------------------------------------
+
+    def current_light(self) -> Light:
+        with self._lock:
+            return light_for(self.state, self.core_online, self.door_open)
+
+    def _refresh(self) -> None:
+        with self._lock:
+            light = light_for(self.state, self.core_online, self.door_open)
+            if self.light is not None and self.light.show(light):
+                log.info("tower light: %s", light)
+
+
+def gpio_main(args: object = None) -> int:
+    """``kiosk gpio``: run the GPIO service until SIGTERM / SIGINT."""
+    import signal
+    import sys
+
+    from kiosk.config import ConfigError, load_config
+
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    gpio = getattr(config, "gpio", None)
+    if not isinstance(gpio, GpioConfig):
+        gpio = GpioConfig()
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        service = GpioService(gpio, config.store.lane_id, config.bus.host, config.bus.port)
+    except Exception as exc:  # no lgpio off the Pi, no access to /dev/gpiochip*, ...
+        print(f"gpio: pin factory {gpio.pin_factory!r} unavailable: {type(exc).__name__}:"
+              f" {exc} (off a Pi set gpio.pin_factory = \"mock\")", file=sys.stderr)
+        return 2
+    service.run(stop)
+    return 0

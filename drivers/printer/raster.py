@@ -1,0 +1,94 @@
+"""Text as a raster image: for characters the printer's code page and ROM font lack.
+
+A line of text is drawn with Noto Sans CJK (Debian ``fonts-noto-cjk``; it covers
+Latin, Chinese, Korean and ₩) at the printer's resolution: a 24-dot em like the
+printer's own 12 x 24 / 24 x 24 fonts, in a 30-dot line, full print width, then
+thresholded to pure black and white (no dithering: sharp glyph edges). The
+regional face follows the receipt's language (SC for Chinese, KR for Korean), so
+shared Han characters take the shapes readers expect.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PIL import Image, ImageFont
+
+EM = 24           # dots per em (matches the printer's 24-dot fonts)
+LINE_DOTS = 30    # dots per text line (the printer's default 1/6-inch-ish spacing)
+BASELINE = 24     # baseline within the line
+#: face index inside NotoSansCJK-*.ttc per language: JP 0, KR 1, SC 2, TC 3, HK 4
+FACE_INDEX = {"ko": 1, "zh": 2, "ja": 0}
+MONO_FACE_INDEX = {"ko": 6, "zh": 7, "ja": 5}
+
+
+def face_for(locale: str, mono: bool = False) -> int:
+    lang = locale.replace("-", "_").split("_")[0].lower()
+    table = MONO_FACE_INDEX if mono else FACE_INDEX
+    return table.get(lang, table["zh"])
+
+
+def bold_path(path: Path) -> Path | None:
+    candidate = path.with_name(path.name.replace("Regular", "Bold"))
+    return candidate if candidate != path and candidate.exists() else None
+
+
+@lru_cache(maxsize=32)
+def load_font(path: str, index: int, size: int) -> ImageFont.FreeTypeFont:
+    from PIL import ImageFont
+
+    return ImageFont.truetype(path, size=size, index=index)
+
+
+def text_width(text: str, font_path: Path, locale: str, bold: bool = False) -> int:
+    """Width in dots of ``text`` when rasterized (single width)."""
+    font = _font(font_path, locale, bold)
+    return int(round(font.getlength(text)))
+
+
+def _font(font_path: Path, locale: str, bold: bool) -> ImageFont.FreeTypeFont:
+    path = (bold_path(font_path) if bold else None) or font_path
+    return load_font(str(path), face_for(locale), EM)
+
+
+def line_image(left: str, right: str, width: int, *, font_path: Path, locale: str,
+               align: str = "left", bold: bool = False, double_height: bool = False,
+               double_width: bool = False) -> Image.Image:
+    """One printed line as a 1-bit image ``width`` dots wide (black = print).
+
+    ``left`` starts at the left edge (or is centered / right-aligned per ``align``
+    when there is no ``right``); ``right`` ends at the right edge.
+    """
+    from PIL import Image, ImageDraw
+
+    sx = 2 if double_width else 1
+    inner = width // sx
+    img = Image.new("L", (inner, LINE_DOTS), 255)
+    draw = ImageDraw.Draw(img)
+    font = _font(font_path, locale, bold)
+    fake_bold = bold and bold_path(font_path) is None
+    lw = font.getlength(left)
+    if right:
+        x = 0.0
+    elif align == "center":
+        x = max(0.0, (inner - lw) / 2)
+    elif align == "right":
+        x = max(0.0, inner - lw)
+    else:
+        x = 0.0
+    for dx in ((0, 1) if fake_bold else (0,)):
+        draw.text((x + dx, BASELINE), left, font=font, fill=0, anchor="ls")
+        if right:
+            draw.text((inner - font.getlength(right) + dx - (1 if fake_bold else 0), BASELINE),
+                      right, font=font, fill=0, anchor="ls")
+    if sx != 1 or double_height:
+        img = img.resize((inner * sx, LINE_DOTS * (2 if double_height else 1)),
+                         Image.Resampling.BILINEAR)
+    if img.width != width:
+        canvas = Image.new("L", (width, img.height), 255)
+        canvas.paste(img, (0, 0))
+        img = canvas
+    return img.point(lambda v: 0 if v < 150 else 255).convert("1", dither=Image.Dither.NONE)

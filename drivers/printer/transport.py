@@ -1,0 +1,174 @@
+"""Our own pyserial transport for ESC/POS printers (not python-escpos's ``Serial``).
+
+Why our own: the printer must never hang a checkout. The port is opened with
+hardware / software flow control from config (``rtscts``, ``xonxoff``,
+``dsrdtr``), a ``write_timeout`` and ``exclusive=True`` (a second process, e.g.
+``kiosk receipt reprint`` while the core prints, gets a clear "busy" instead of
+interleaved bytes). Data goes out in chunks of whole segments; after each chunk
+the real-time status (DLE EOT 1-4) is read back, which also paces the host to
+the wire: the answer arrives once the printer has taken in everything before it.
+A write that times out, a status that does not come back, paper out, cover open
+or an offline printer raise :class:`PrinterFault` with a reason code; nothing
+here blocks for longer than the configured timeouts.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
+
+from drivers.printer.config import PrinterConfig
+from drivers.printer.status import QUERIES, PrinterStatus, query, valid_status_byte
+
+if TYPE_CHECKING:
+    import serial
+
+#: Epson "DLE DC4 fn=8: clear buffers" (real-time; printers before TM-T88V ignore it)
+CLEAR_BUFFERS = bytes((0x10, 0x14, 0x08, 1, 3, 20, 1, 6, 2, 8))
+BITS_PER_BYTE = 10  # 8N1: start bit, 8 data bits, stop bit
+
+
+class PrinterFault(Exception):
+    """The printer cannot print now; ``reason`` is a short code for the journal and UI."""
+
+    def __init__(self, reason: str, detail: str = "", status: PrinterStatus | None = None):
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.status = status
+
+
+def wire_seconds(nbytes: int, baudrate: int) -> float:
+    """Time to send ``nbytes`` at ``baudrate`` with 8N1 framing."""
+    return nbytes * BITS_PER_BYTE / baudrate
+
+
+def chunks(segments: Iterable[bytes], limit: int) -> Iterator[bytes]:
+    """Join whole segments into chunks of at most ``limit`` bytes (a bigger segment alone)."""
+    buf: list[bytes] = []
+    size = 0
+    for seg in segments:
+        if buf and size + len(seg) > limit:
+            yield b"".join(buf)
+            buf, size = [], 0
+        buf.append(seg)
+        size += len(seg)
+    if buf:
+        yield b"".join(buf)
+
+
+class SerialTransport:
+    """One open serial port to an ESC/POS printer. Use as a context manager."""
+
+    def __init__(self, config: PrinterConfig) -> None:
+        self.config = config
+        self.ser: serial.Serial | None = None
+        self.bytes_sent = 0
+
+    def __enter__(self) -> SerialTransport:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def open(self) -> None:
+        import serial
+
+        cfg = self.config
+        try:
+            self.ser = serial.Serial(
+                cfg.port, baudrate=cfg.baudrate, bytesize=serial.EIGHTBITS,
+                parity=serial.PARITY_NONE, stopbits=serial.STOPBITS_ONE,
+                rtscts=cfg.rtscts, xonxoff=cfg.xonxoff, dsrdtr=cfg.dsrdtr,
+                timeout=cfg.status_timeout_s, write_timeout=cfg.write_timeout_s,
+                exclusive=True)
+        except serial.SerialException as exc:
+            busy = "lock" in str(exc).lower()
+            raise PrinterFault("port_busy" if busy else "port_error", str(exc)) from None
+
+    def close(self) -> None:
+        if self.ser is not None:
+            try:
+                self.ser.close()
+            except OSError:
+                pass
+            self.ser = None
+
+    # -- writing ---------------------------------------------------------------------
+
+    def write(self, data: bytes) -> None:
+        """Write all of ``data`` or raise PrinterFault('write_timeout' / 'port_error')."""
+        import serial
+
+        assert self.ser is not None, "transport not open"
+        try:
+            self.ser.write(data)
+        except serial.SerialTimeoutException:
+            raise PrinterFault("write_timeout",
+                               f"no progress for {self.config.write_timeout_s} s") from None
+        except (serial.SerialException, OSError) as exc:
+            raise PrinterFault("port_error", str(exc)) from None
+        self.bytes_sent += len(data)
+
+    def send(self, segments: Iterable[bytes], check: bool | None = None) -> PrinterStatus | None:
+        """Send segments in chunks, reading the status after each; returns the last status.
+
+        Raises PrinterFault as soon as the printer reports a fault or stops answering.
+        """
+        check = self.config.status_checks if check is None else check
+        last: PrinterStatus | None = None
+        for chunk in chunks(segments, self.config.chunk_bytes):
+            self.write(chunk)
+            if check:
+                last = self.status(in_flight=len(chunk))
+                if last.fault:
+                    raise PrinterFault(last.fault, "reported by the printer", last)
+        return last
+
+    def clear_printer_buffers(self) -> None:
+        """Best effort: ask the printer to drop what it holds of an aborted job."""
+        try:
+            self.write(CLEAR_BUFFERS)
+        except PrinterFault:
+            pass
+
+    # -- status ----------------------------------------------------------------------
+
+    def status(self, in_flight: int = 0) -> PrinterStatus:
+        """Query DLE EOT 1..4; ``in_flight`` bytes written just before delay the answer."""
+        import serial
+
+        assert self.ser is not None, "transport not open"
+        cfg = self.config
+        request = b"".join(query(n) for n in QUERIES)
+        wait = wire_seconds(in_flight + len(request), cfg.baudrate) + cfg.status_timeout_s
+        try:
+            self.ser.reset_input_buffer()
+            self.write(request)
+            answer = self._read_exact(len(QUERIES), time.monotonic() + wait)
+        except (serial.SerialException, OSError) as exc:
+            raise PrinterFault("port_error", str(exc)) from None
+        if len(answer) < len(QUERIES):
+            raise PrinterFault("no_response", f"{len(answer)} of {len(QUERIES)} status bytes"
+                               f" within {wait:.2f} s")
+        if not all(valid_status_byte(b) for b in answer):
+            raise PrinterFault("bad_status", answer.hex(" "))
+        return PrinterStatus.decode(*answer)
+
+    def _read_exact(self, n: int, deadline: float) -> bytes:
+        assert self.ser is not None
+        got = b""
+        while len(got) < n:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            self.ser.timeout = left
+            part = self.ser.read(n - len(got))
+            if not part:
+                break
+            got += part
+            # a valid status byte never has bit 7 or bit 0 set: drop stray leading bytes
+            while got and not valid_status_byte(got[0]):
+                got = got[1:]
+        return got

@@ -1,0 +1,1 @@
+"""Driver tests: printer over a real pty pair, GPIO on gpiozero's mock pin factory."""

@@ -1,0 +1,90 @@
+"""The printer commands as processes: the simulator on a socat pair, and reprint."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from drivers.printer.config import PrinterConfig
+from drivers.printer.escpos_serial import EscposSerialPrinter
+from drivers.printer.store import ReceiptStore
+from tests.drivers.receipts import TXN, make_receipt
+from tests.harness import REPO, kiosk_env
+
+
+def _wait_line(proc: subprocess.Popen, needle: str, timeout: float = 20) -> str:
+    assert proc.stdout is not None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        if needle in line:
+            return line
+    raise AssertionError(f"no line with {needle!r} from the simulator")
+
+
+def test_sim_printer_command_prints_and_runs_out_of_paper_on_a_signal(config, tmp_path):
+    env = kiosk_env(tmp_path / "state", 1883, "L99")
+    host, dev, out = tmp_path / "ttyHOST", tmp_path / "ttyPRN", tmp_path / "png"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "drivers.printer.cli", "sim", "--pair", "--host-link",
+         str(host), "--port", str(dev), "--out", str(out), "--baud", "115200"],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        _wait_line(proc, "listening on")
+        printer = EscposSerialPrinter(PrinterConfig(port=str(host)), tmp_path / "receipts")
+        assert printer.print_receipt(make_receipt(config, "en")).ok
+        assert _wait_line(proc, "sim printer: printed").strip().endswith("receipt-0001.png")
+        proc.send_signal(signal.SIGUSR1)
+        _wait_line(proc, "sim printer: paper out")
+        result = printer.print_receipt(make_receipt(config, "en"))
+        assert (result.ok, result.reason) == (False, "paper_out")
+        proc.send_signal(signal.SIGUSR1)
+        _wait_line(proc, "sim printer: paper loaded")
+        assert printer.print_receipt(make_receipt(config, "en")).ok
+        _wait_line(proc, "sim printer: printed")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+    assert sorted(p.name for p in out.glob("*.png")) == ["receipt-0001.png", "receipt-0002.png"]
+    assert not host.exists()  # socat went with it
+
+
+def test_sim_printer_never_replaces_a_real_file(tmp_path):
+    env = kiosk_env(tmp_path / "state", 1883, "L99")
+    precious = tmp_path / "serial0"
+    precious.write_text("not a pty")
+    done = subprocess.run(
+        [sys.executable, "-m", "drivers.printer.cli", "sim", "--pair", "--host-link",
+         str(precious)], cwd=REPO, env=env, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2 and "not a pty link" in done.stderr
+    assert precious.read_text() == "not a pty"
+
+
+def test_reprint_command_prints_a_kept_receipt(config, tmp_path):
+    state = tmp_path / "state"
+    env = kiosk_env(state, 1883, "L99")
+    ReceiptStore(state / "receipts").save(make_receipt(config, "zh_Hans"))
+    done = subprocess.run([sys.executable, "-m", "drivers.printer.cli", "reprint", TXN],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert f"{TXN} printed" in done.stdout
+    # the default (simulated) printer wrote the text copy
+    assert "辛拉面" in (state / "receipts" / f"{TXN}.txt").read_text(encoding="utf-8")
+    missing = subprocess.run([sys.executable, "-m", "drivers.printer.cli", "reprint",
+                              "S001-L01-999999"], cwd=REPO, env=env, capture_output=True,
+                             text=True, timeout=60)
+    assert missing.returncode == 2 and "no kept receipt" in missing.stderr
+
+
+@pytest.mark.parametrize("bad", ["../x", "a/b"])
+def test_reprint_refuses_a_path_for_a_txn(tmp_path, bad):
+    env = kiosk_env(tmp_path / "state", 1883, "L99")
+    done = subprocess.run([sys.executable, "-m", "drivers.printer.cli", "reprint", bad],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "not a transaction id" in done.stderr
