@@ -10,7 +10,15 @@ here=$(pwd)
 
 # Debian packages the project needs at run and test time.
 APT_PACKAGES=(python3 python3-venv python3-dev gcc mosquitto sqlite3 ca-certificates procps
-              socat fonts-noto-cjk)
+              socat fonts-noto-cjk libzbar0)
+
+# Shopper UI: what Kivy's SDL2 wheel opens at run time on a minimal Debian 12 (GL/EGL/GLES
+# and the Mesa drivers, X11 and XInput2 for touch, libmtdev for multitouch, GBM/DRM for a
+# display without X), xclip for its clipboard, Xvfb for the UI tests and a headless demo,
+# and Noto Sans CJK: one font family that has Latin, Chinese, Korean and the won sign.
+APT_PACKAGES+=(xvfb xauth xclip fonts-noto-cjk libgl1 libegl1 libgles2 libgl1-mesa-dri libgbm1
+               libdrm2 libmtdev1 libx11-6 libxext6 libxcursor1 libxi6 libxrandr2 libxss1
+               libxfixes3)
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 

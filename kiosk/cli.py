@@ -136,6 +136,12 @@ def cmd_receipt_reprint(args: argparse.Namespace) -> int:
     return reprint_main(args)
 
 
+def cmd_scanner(args: argparse.Namespace) -> int:
+    from drivers.scanner.service import scanner_main
+
+    return scanner_main(args)
+
+
 def cmd_gpio(args: argparse.Namespace) -> int:
     from drivers.gpio.service import gpio_main
 
@@ -156,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="demo: broker, core and simulated devices")
     run.add_argument("--state-dir", help="where journal, catalog and receipts go")
     run.add_argument("--no-stdin", action="store_true", help="do not read barcodes from stdin")
+    run.add_argument("--no-ui", action="store_true", help="do not start the shopper UI")
     run.set_defaults(fn=cmd_run)
 
     sub.add_parser("core", help="run kiosk-core (the checkout service)").set_defaults(fn=cmd_core)
@@ -195,6 +202,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_reprint_args(rep)
     rep.set_defaults(fn=cmd_receipt_reprint)
 
+    from drivers.scanner.service import add_arguments as add_scanner_args
+
+    sc = sub.add_parser("scanner", help="scanner service (camera or keyboard wedge)")
+    add_scanner_args(sc)
+    sc.set_defaults(fn=cmd_scanner)
+
     sub.add_parser("gpio", help="run kiosk-gpio (tower light, buttons, buzzer, door)"
                    ).set_defaults(fn=cmd_gpio)
 
@@ -207,9 +220,11 @@ def build_parser() -> argparse.ArgumentParser:
         fn=cmd_config_check)
 
     bench = sub.add_parser("bench", help="benchmarks (last line is JSON)")
-    bench.add_argument("name", choices=["core", "ui", "printer"])
+    bench.add_argument("name", choices=["core", "ui", "printer", "scanner"])
     bench.add_argument("--events", type=int, default=600)
     bench.add_argument("--runs", type=int, default=3)
+    bench.add_argument("--presentations", type=int, default=12, help="scanner: codes shown")
+    bench.add_argument("--fps-frames", type=int, default=240, help="scanner: frames timed")
     bench.set_defaults(fn=cmd_bench)
     return parser
 

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from drivers.gpio.config import GpioConfig
 from drivers.printer.config import PrinterConfig, check_printer_locales
+from drivers.scanner.config import ScannerConfig
 from kiosk.money import Currency
 
 
@@ -217,7 +218,7 @@ class SimPaymentConfig(_Strict):
 
 
 class DevicesConfig(_Strict):
-    scanner: Literal["sim"]
+    scanner: Literal["sim", "camera", "wedge"]
     printer: Literal["sim", "escpos"]
     payment: Literal["sim"]
 
@@ -239,6 +240,7 @@ class KioskConfig(_Strict):
     sim: SimConfig
     printer: PrinterConfig = Field(default_factory=PrinterConfig)
     gpio: GpioConfig = Field(default_factory=GpioConfig)
+    scanner: ScannerConfig = Field(default_factory=ScannerConfig)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> KioskConfig:

@@ -167,7 +167,8 @@ class CoreService:
     def _feedback(self, cmd: dict, result: dict) -> None:
         good = result["ok"] and self.state.state != "attendant_needed"
         self.bus.publish(self.topics.feedback,
-                         {"v": 1, "type": "feedback", "kind": "good_read" if good else "bad_read"},
+                         {"v": 1, "type": "feedback", "kind": "good_read" if good else "bad_read",
+                          "source": "core"},
                          qos=0)
 
     def commit(self, events: list[dict]) -> None:

@@ -18,4 +18,8 @@ def run_benchmark(name: str, args: Namespace) -> int:
         from kiosk.bench.printer import bench_printer
 
         return bench_printer()
+    if name == "scanner":
+        from kiosk.bench.scanner import bench_scanner
+
+        return bench_scanner(presentations=args.presentations, fps_frames=args.fps_frames)
     raise SystemExit(f"unknown benchmark {name!r}")

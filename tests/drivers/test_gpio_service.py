@@ -79,6 +79,8 @@ def _press(gpio: GpioService, pin: int) -> None:
 def test_help_button_calls_help_and_the_light_blinks_amber(core, shopper, gpio):
     shopper.wait_online()
     assert shopper.send("scan", code=MILK)["ok"]
+    # attract is green too: wait until the service has seen the shopping state itself
+    eventually(lambda: (gpio.state or {}).get("state") == "shopping", what="shopping seen")
     eventually(lambda: gpio.light.current == Light("green"), what="green while shopping")
     assert _lamps(gpio) == {"green": True, "amber": False, "red": False}
     _press(gpio, CONFIG.help_button)

@@ -1,0 +1,244 @@
+"""The scan engine: frame in, confirmed and de-duplicated reads out.
+
+Per frame: motion gate (skip a frame that shows what the last decoded one showed) →
+decode (the ROI of recent codes first, the full frame every few frames or when the ROI
+reads nothing; the fallback decoders on a full frame the primary read nothing in;
+the other decoders cross-check each new 1-D code in its own small region) → classify →
+votes → confirmed reads not already held in view. The engine is single-threaded and
+holds no I/O: the service feeds it frames from the capture thread and publishes what it
+returns; tests and the bench feed it frames the same way.
+
+Time comes only from the frames (``Frame.t``, the capture clock), so a run over a file
+in lockstep gives the same reads on a fast or a slow machine.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from drivers.scanner.classify import Classified, Classifier
+from drivers.scanner.config import ScannerConfig
+from drivers.scanner.confirm import Confirmer, Presence
+from drivers.scanner.decoders import Box, Decoder, Symbol, make_decoder
+from drivers.scanner.gate import MotionGate, RoiTracker
+from kiosk.config import VariableMeasureConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Frame:
+    """A greyscale frame and when it was captured (seconds on the capture clock)."""
+
+    seq: int
+    t: float
+    image: Any  # numpy uint8 array, H x W
+
+
+@dataclass(frozen=True)
+class Read:
+    """A confirmed read, ready to publish."""
+
+    info: Classified
+    text: str  # as decoded
+    symbology: str
+    box: Box
+    frame_seq: int  # the frame that confirmed it
+    first_frame: int  # the first frame that voted for it
+    t_first: float  # capture time of that first frame
+    t_confirm: float
+    decoders: tuple[str, ...]
+    votes: int
+
+
+@dataclass
+class EngineStats:
+    frames: int = 0
+    gated: int = 0  # skipped by the motion gate
+    decoded: int = 0
+    roi_decodes: int = 0
+    full_decodes: int = 0
+    fallback_decodes: int = 0
+    fallback_hits: int = 0
+    cross_checks: int = 0
+    symbols: int = 0
+    held: int = 0  # sightings of a code already published and still in view
+    published: int = 0
+    rejected: int = 0  # confirmed reads of a class the kiosk cannot use
+    unconfirmed: int = 0  # candidates that expired without enough votes (dropped)
+    errors: int = 0
+    decode_s: float = 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        out = asdict(self)
+        out["decode_s"] = round(self.decode_s, 3)
+        return out
+
+
+def grow(box: Box, shape: tuple[int, ...], frac: float, pad: int = 16) -> Box:
+    h, w = shape[:2]
+    g = int(frac * max(box[2] - box[0], box[3] - box[1])) + pad
+    return (max(0, box[0] - g), max(0, box[1] - g), min(w, box[2] + g), min(h, box[3] + g))
+
+
+class ScanEngine:
+    def __init__(self, cfg: ScannerConfig, variable_measure: VariableMeasureConfig,
+                 decoders: list[Decoder] | None = None) -> None:
+        d = cfg.decode
+        self.cfg = cfg
+        self.decoders = decoders or [
+            make_decoder(name, d.formats, d.try_rotate, d.try_invert, d.try_downscale)
+            for name in d.decoders]
+        self.primary, self.others = self.decoders[0], self.decoders[1:]
+        self.classify = Classifier(variable_measure, cfg.classify.payment_qr_prefixes,
+                                   cfg.classify.coupon_prefixes)
+        self.gate = MotionGate(cfg.gate) if cfg.gate.motion else None
+        self.roi = RoiTracker(cfg.gate) if cfg.gate.roi else None
+        c = cfg.confirm
+        self.confirmer = Confirmer(c.votes_1d, c.votes_2d, c.window_s, c.votes_1d_one_decoder)
+        self.presence = Presence(c.holdoff_s)
+        self.stats = EngineStats()
+        self._last_keys: set[str] = set()
+        self._last_decode_t = float("-inf")
+        self._since_full = 0
+        self._seen: dict[str, tuple[Symbol, Classified]] = {}
+
+    # -- per frame -------------------------------------------------------------------
+
+    def process(self, frame: Frame) -> list[Read]:
+        """Feed one frame; returns the reads it confirmed (usually none)."""
+        st, t = self.stats, frame.t
+        st.frames += 1
+        self.presence.expire(t)
+        st.unconfirmed += self.confirmer.expire(t)
+        thumb = None
+        if self.gate is not None:
+            thumb = self.gate.thumbnail(frame.image)
+            if (not self.confirmer.pending
+                    and t - self._last_decode_t < self.cfg.gate.idle_decode_s
+                    and not self.gate.changed(thumb)):
+                st.gated += 1
+                for key in self._last_keys:  # same picture: what was in view still is
+                    self.presence.seen(key, t)
+                return []
+        t0 = time.perf_counter()
+        try:
+            symbols = self.decode(frame.image, t)
+        except Exception:  # a decoder bug on a strange frame must not stop the scanner
+            log.exception("scanner: decoding frame %d failed", frame.seq)
+            st.errors += 1
+            return []
+        finally:
+            st.decode_s += time.perf_counter() - t0
+        st.decoded += 1
+        self._last_decode_t = t
+        if self.gate is not None:
+            self.gate.decoded(thumb)
+        return self._vote(frame, symbols)
+
+    def decode(self, image, t: float) -> list[Symbol]:
+        """Decode one frame with the fast path (ROI, fallback, cross-check)."""
+        st = self.stats
+        symbols: list[Symbol] = []
+        roi = self.roi.roi(t, image.shape) if self.roi is not None else None
+        full = roi is None or self._since_full + 1 >= self.cfg.gate.full_frame_every
+        if not full:
+            x0, y0, x1, y1 = roi
+            symbols = self.primary.decode(image[y0:y1, x0:x1], (x0, y0))
+            st.roi_decodes += 1
+            self._since_full += 1
+            full = not symbols
+        if full:
+            symbols = self.primary.decode(image)
+            st.full_decodes += 1
+            self._since_full = 0
+            if not symbols and self.cfg.decode.fallback == "full_frame":
+                for dec in self.others:
+                    st.fallback_decodes += 1
+                    symbols = dec.decode(image)
+                    if symbols:
+                        st.fallback_hits += 1
+                        break
+        if self.cfg.decode.cross_check and self.others:
+            symbols += self._cross_check(image, symbols)
+        if self.roi is not None:
+            self.roi.update([s.box for s in symbols], t)
+        st.symbols += len(symbols)
+        return symbols
+
+    def _cross_check(self, image, symbols: list[Symbol]) -> list[Symbol]:
+        extra: list[Symbol] = []
+        for sym in symbols:
+            if sym.is_2d:
+                continue
+            if self.presence.held(self.classify(sym.text, sym.symbology).key):
+                continue
+            x0, y0, x1, y1 = grow(sym.box, image.shape, 0.3)
+            for dec in self.decoders:
+                if dec.name == sym.decoder:
+                    continue
+                self.stats.cross_checks += 1
+                extra += dec.decode(image[y0:y1, x0:x1], (x0, y0))
+        return extra
+
+    def _vote(self, frame: Frame, symbols: list[Symbol]) -> list[Read]:
+        st, t = self.stats, frame.t
+        keys: set[str] = set()
+        for sym in symbols:
+            info = self.classify(sym.text, sym.symbology)
+            keys.add(info.key)
+            if self.presence.seen(info.key, t):
+                st.held += 1
+                self.confirmer.sighted(info.key, sym.symbology, sym.is_2d, t, frame.seq,
+                                       sym.decoder, sym.box)
+                continue
+            self.confirmer.vote(info.key, sym.symbology, sym.is_2d, t, frame.seq, sym.decoder,
+                                sym.box)
+            self._seen[info.key] = (sym, info)
+        self._last_keys = keys
+        reads = []
+        for cand in self.confirmer.confirmed():
+            sym, info = self._seen.pop(cand.key)
+            self.presence.published(cand.key, t)
+            if info.ok:
+                st.published += 1
+            else:
+                st.rejected += 1
+            reads.append(Read(info, sym.text, sym.symbology, sym.box, frame.seq,
+                              cand.first_frame, cand.first_t, t, cand.decoders, len(cand.votes)))
+        if len(self._seen) > 256:  # keys whose candidates expired
+            live = self.confirmer.keys()
+            self._seen = {k: v for k, v in self._seen.items() if k in live}
+        return reads
+
+
+class PlainEngine:
+    """Baseline for benchmarks: one decoder on every full frame, each code published at
+    its first sighting (no gate, no ROI, no confirmation); the same hold-off."""
+
+    def __init__(self, decoder: Decoder, classify: Classifier, holdoff_s: float) -> None:
+        self.decoder, self.classify = decoder, classify
+        self.presence = Presence(holdoff_s)
+        self.stats = EngineStats()
+
+    def process(self, frame: Frame) -> list[Read]:
+        st, t = self.stats, frame.t
+        st.frames += 1
+        self.presence.expire(t)
+        t0 = time.perf_counter()
+        symbols = self.decoder.decode(frame.image)
+        st.decode_s += time.perf_counter() - t0
+        st.decoded += 1
+        reads = []
+        for sym in symbols:
+            info = self.classify(sym.text, sym.symbology)
+            if self.presence.seen(info.key, t):
+                continue
+            self.presence.published(info.key, t)
+            st.published += 1
+            reads.append(Read(info, sym.text, sym.symbology, sym.box, frame.seq, frame.seq, t,
+                              t, (self.decoder.name,), 1))
+        return reads

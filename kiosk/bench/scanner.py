@@ -1,0 +1,405 @@
+"""``kiosk bench scanner``: decode speed, read rate, scan-to-bus latency and false reads.
+
+All data is generated here (drivers.scanner.synth) and read back through the scanner's
+own capture path (CaptureThread → FrameSlot, MJPG/AVI files as a UVC camera gives):
+
+* **fps** at 640x480 and 1280x720, process pinned to one core: the scanner engine
+  (motion gate, ROI, zxing-cpp + zbar fallback/cross-check, confirmation) over a
+  scanning session (codes shown and taken away, a hand passing, garbage frames),
+  side by side with plain zxing-cpp and plain zbar decoding every full frame.
+* **read rate** on the distorted set (blur, motion blur, rotation, perspective, glare,
+  low light, small codes, all combined): the share of frames showing a code in which
+  the decoder reads that code; "either" counts a frame if zxing-cpp or zbar reads it.
+  The engine's figure is its decode stage on each frame alone (no gate, no ROI); how
+  many distorted presentations end up *published* (confirmed) is printed too.
+* **scan-to-bus latency** at 640x480 and 30 fps: the session video is played in real
+  time (frames due at 1/30 s, skipped when late, like a sensor), through the engine and
+  a real mosquitto, from the capture of the first frame that shows a code (a blurred
+  frame as it moves in) to the arrival of its read event at a subscriber; the same for
+  plain zxing-cpp and plain zbar (first sighting published, no confirmation).
+* **false reads**: published reads of a code that the frames they came from do not
+  show, over every engine run; plain decoders' single-frame wrong decodes are printed.
+
+The last line is one JSON object with the issue's keys.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import tempfile
+import threading
+import time
+import tomllib
+from pathlib import Path
+
+from kiosk.bench.stats import percentile
+
+SESSION_SPECS = ["ean13_ramyun", "upca_cupnoodle", "alipay_qr", "ean8", "vm_bananas",
+                 "wechat_code128", "ean13_tofu", "upce", "coupon_qr", "databar",
+                 "staff_code128", "ean13_cola", "payment_url_qr", "coupon_ean13",
+                 "staff_datamatrix", "unknown_qr"]
+DISTORTED_SPECS = ["ean13_ramyun", "upca_cupnoodle", "ean8", "upce", "databar", "vm_bananas",
+                   "wechat_code128", "alipay_qr", "coupon_qr", "staff_datamatrix"]
+JSON_KEYS = ("fps_640", "fps_1280", "scan_to_bus_ms_median_640", "scan_to_bus_ms_p95_640",
+             "read_rate", "read_rate_zxing", "read_rate_zbar", "read_rate_either", "false_reads")
+
+
+def _session(n: int, seed: int) -> tuple[list, dict[int, list[str]]]:
+    import random
+
+    from drivers.scanner.synth import GARBAGE_KINDS, Distortion, Placement, Presentation
+
+    rnd = random.Random(seed)
+    out = []
+    for i in range(n):
+        place = Placement(rnd.uniform(0.42, 0.58), rnd.uniform(0.42, 0.58),
+                          rnd.uniform(0.36, 0.46), rnd.uniform(-12, 12), rnd.uniform(0, 0.2))
+        out.append(Presentation(SESSION_SPECS[i % len(SESSION_SPECS)], hold=12, gap=27,
+                                enter=1, placement=place,
+                                distortion=Distortion(blur=rnd.uniform(0, 0.6)),
+                                hand_in_gap=i % 3 == 1))
+    garbage = {i: [GARBAGE_KINDS[i % len(GARBAGE_KINDS)]] for i in range(0, n, 4)}
+    return out, garbage
+
+
+def _frames(path: Path, limit: int | None = None) -> list:
+    """Frames of a video through the capture path (lockstep), kept in memory."""
+    from drivers.scanner.capture import CaptureThread, FrameSlot
+    from drivers.scanner.config import CameraConfig
+
+    slot = FrameSlot(lockstep=True)
+    cap = CaptureThread(CameraConfig(source=str(path)), slot, pace="lockstep")
+    cap.start()
+    out = []
+    while limit is None or len(out) < limit:
+        frame = slot.get(timeout=2)
+        if frame is None:
+            break
+        out.append(frame)
+    cap.stop()
+    cap.join(5)
+    return out
+
+
+def _pinned_fps(engine, frames: list) -> float:
+    """Frames per second of ``engine.process`` with the process pinned to one core."""
+    old = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(old)})
+    try:
+        t0 = time.perf_counter()
+        for frame in frames:
+            engine.process(frame)
+        return len(frames) / (time.perf_counter() - t0)
+    finally:
+        os.sched_setaffinity(0, old)
+
+
+def _keys(truth, classify) -> list[set[str]]:
+    spec_keys = [classify(s["text"], s["symbology"]).key for s in truth.specs]
+    return [{spec_keys[i] for i in shows} for i, shows in enumerate(truth.frames)]
+
+
+def _false(reads: list, frame_keys: list[set[str]]) -> list:
+    """Reads whose code none of the frames that voted for it shows."""
+    bad = []
+    for r in reads:
+        lo, hi = max(0, r.first_frame - 1), min(len(frame_keys), r.frame_seq + 1)
+        if not any(r.info.key in frame_keys[i] for i in range(lo, hi)):
+            bad.append(r)
+    return bad
+
+
+class _Subscriber:
+    def __init__(self, port: int, topic: str) -> None:
+        from kiosk.bus.client import BusClient
+
+        self.arrivals: list[float] = []
+        self.cond = threading.Condition()
+        self.client = BusClient("127.0.0.1", port, f"bench-scanner-sub-{os.getpid()}")
+        self.client.subscribe(topic, self._on)
+        if not self.client.start(wait_s=10):
+            raise RuntimeError("bench subscriber cannot reach the broker")
+
+    def _on(self, _topic: str, _payload: bytes) -> None:
+        t = time.perf_counter()
+        with self.cond:
+            self.arrivals.append(t)
+            self.cond.notify_all()
+
+    def wait(self, count: int, timeout: float = 10) -> None:
+        with self.cond:
+            self.cond.wait_for(lambda: len(self.arrivals) >= count, timeout)
+
+
+def _latency_run(video: Path, truth, engine, port: int, lane: str, classify) -> dict:
+    """Play ``video`` in real time through ``engine`` and the bus; latency per presentation."""
+    from drivers.scanner.capture import CaptureThread, FrameSlot
+    from drivers.scanner.config import CameraConfig, ClassifyConfig
+    from drivers.scanner.service import ReadPublisher, event_topic
+    from kiosk.bus.client import BusClient
+
+    sub = _Subscriber(port, event_topic(lane))
+    bus = BusClient("127.0.0.1", port, f"bench-scanner-pub-{os.getpid()}")
+    if not bus.start(wait_s=10):
+        raise RuntimeError("bench publisher cannot reach the broker")
+    publisher = ReadPublisher(bus, lane, ClassifyConfig())
+    captured: dict[int, float] = {}
+    slot = FrameSlot(lockstep=False)
+    cap = CaptureThread(CameraConfig(source=str(video)), slot, pace="realtime",
+                        on_capture=lambda seq, t: captured.__setitem__(seq, t))
+    published = []
+    cap.start()
+    try:
+        while True:
+            frame = slot.get(timeout=1)
+            if frame is None:
+                if slot.closed:
+                    break
+                continue
+            for read in engine.process(frame):
+                if publisher.publish_read(read) is not None:
+                    published.append(read)
+        publisher.flush()
+        sub.wait(len(published))
+    finally:
+        cap.stop()
+        cap.join(5)
+        bus.stop()
+        sub.client.stop()
+    frame_keys = _keys(truth, classify)
+    spec_keys = [classify(s["text"], s["symbology"]).key for s in truth.specs]
+    latencies, missed = [], 0
+    for show in truth.shows:
+        key = spec_keys[show["spec"]]
+        hit = next((i for i, r in enumerate(published) if r.info.key == key
+                    and show["first"] <= r.frame_seq <= show["last"] + 3), None)
+        if hit is None or hit >= len(sub.arrivals) or show["first"] not in captured:
+            missed += 1
+            continue
+        latencies.append((sub.arrivals[hit] - captured[show["first"]]) * 1000)
+    return {"latencies": latencies, "missed": missed, "shows": len(truth.shows),
+            "false": len(_false(published, frame_keys)), "published": len(published),
+            "replaced": slot.replaced, "skipped": cap.skipped}
+
+
+def _distorted(video: Path, truth, kinds: list[str], cfg, vm, classify) -> dict:
+    """Per-frame read rates of zxing, zbar, either, the engine's decode stage; and the
+    engine end to end (presentations published, false reads)."""
+    from drivers.scanner.capture import CaptureThread, FrameSlot
+    from drivers.scanner.config import CameraConfig
+    from drivers.scanner.decoders import OpenCVDecoder
+    from drivers.scanner.engine import ScanEngine
+
+    frame_keys = _keys(truth, classify)
+    stack_cfg = cfg.model_copy(update={"gate": cfg.gate.model_copy(
+        update={"motion": False, "roi": False})})
+    stack = ScanEngine(stack_cfg, vm)
+    zx, zb, ocv = stack.decoders[0], stack.decoders[1], OpenCVDecoder()
+    full = ScanEngine(cfg, vm)
+    counts = {k: 0 for k in ("frames", "zxing", "zbar", "opencv", "either", "engine",
+                             "zxing_false", "zbar_false", "opencv_false")}
+    per_kind: dict[str, dict[str, int]] = {}
+    reads = []
+    slot = FrameSlot(lockstep=True)
+    cap = CaptureThread(CameraConfig(source=str(video)), slot, pace="lockstep")
+    cap.start()
+    try:
+        while True:
+            frame = slot.get(timeout=2)
+            if frame is None:
+                break
+            reads += full.process(frame)
+            want = frame_keys[frame.seq]
+            if not want:
+                continue
+            got = {}
+            for name, dec in (("zxing", zx), ("zbar", zb), ("opencv", ocv)):
+                keys = {classify(s.text, s.symbology).key for s in dec.decode(frame.image)}
+                got[name] = want <= keys
+                counts[f"{name}_false"] += bool(keys - want)
+            got["either"] = got["zxing"] or got["zbar"]
+            got["engine"] = want <= {classify(s.text, s.symbology).key
+                                     for s in stack.decode(frame.image, frame.t)}
+            counts["frames"] += 1
+            kind = kinds[frame.seq] if frame.seq < len(kinds) else ""
+            for name, ok in got.items():
+                counts[name] += ok
+                if kind:
+                    per_kind.setdefault(kind, {}).setdefault(name, 0)
+                    per_kind[kind][name] += ok
+            if kind:
+                per_kind[kind]["frames"] = per_kind[kind].get("frames", 0) + 1
+    finally:
+        cap.stop()
+        cap.join(5)
+    spec_keys = [classify(s["text"], s["symbology"]).key for s in truth.specs]
+    shown = sum(1 for show in truth.shows if any(
+        r.info.key == spec_keys[show["spec"]] and show["first"] <= r.frame_seq <= show["last"]
+        + 3 for r in reads))
+    return {**counts, "per_kind": per_kind, "shows": len(truth.shows), "published_shows": shown,
+            "false": len(_false(reads, frame_keys)), "reads": len(reads)}
+
+
+def bench_scanner(presentations: int = 12, fps_frames: int = 240, seed: int = 1,
+                  workdir: Path | None = None) -> int:
+    """Run the scanner benchmark; prints figures, then the JSON line. Returns 0."""
+    import cv2
+
+    from drivers.scanner.classify import Classifier
+    from drivers.scanner.config import ScannerConfig
+    from drivers.scanner.decoders import make_decoder
+    from drivers.scanner.engine import PlainEngine, ScanEngine
+    from drivers.scanner.synth import distorted_presentations, write_session
+    from kiosk.bus.broker import free_port, start_private_broker
+    from kiosk.config import DEFAULTS_FILE, VariableMeasureConfig
+
+    cv2.setNumThreads(1)
+    cfg = ScannerConfig()
+    with DEFAULTS_FILE.open("rb") as fh:  # the packaged in-store layouts
+        vm = VariableMeasureConfig.model_validate(tomllib.load(fh)["variable_measure"])
+    classify = Classifier(vm, cfg.classify.payment_qr_prefixes, cfg.classify.coupon_prefixes)
+    formats = cfg.decode.formats
+
+    def plain(name: str) -> PlainEngine:
+        return PlainEngine(make_decoder(name, formats), classify, cfg.confirm.holdoff_s)
+
+    with tempfile.TemporaryDirectory(prefix="kiosk-bench-scanner-",
+                                     dir=workdir) as tmp:
+        work = Path(tmp)
+        t_gen = time.perf_counter()
+        pres, garbage = _session(presentations, seed)
+        sessions = {}
+        for size in ((640, 480), (1280, 720)):
+            path = work / f"session-{size[0]}.avi"
+            sessions[size] = (path, write_session(path, pres, size, seed, garbage))
+        dist = distorted_presentations(DISTORTED_SPECS, hold=3, gap=5, seed=seed + 4)
+        dpath = work / "distorted-640.avi"
+        dtruth = write_session(dpath, [p for _, p in dist], (640, 480), seed + 2)
+        kinds = []
+        for dname, p in dist:
+            kinds += [dname] * (p.enter + p.hold) + [""] * p.gap
+        gen_s = time.perf_counter() - t_gen
+
+        fps: dict[str, dict[int, float]] = {"engine": {}, "engine_nofb": {}, "zxing": {},
+                                            "zbar": {}}
+        nofb = cfg.model_copy(update={"decode": cfg.decode.model_copy(
+            update={"fallback": "off"})})
+        engine_stats = {}
+        false_reads = 0
+        engine_false: dict[str, int] = {}
+        for size, (path, truth) in sessions.items():
+            frames = _frames(path, fps_frames)
+            eng = ScanEngine(cfg, vm)
+            fps["engine"][size[0]] = _pinned_fps(eng, frames)
+            engine_stats[size[0]] = eng.stats
+            fps["engine_nofb"][size[0]] = _pinned_fps(ScanEngine(nofb, vm), frames)
+            fps["zxing"][size[0]] = _pinned_fps(plain("zxing"), frames)
+            fps["zbar"][size[0]] = _pinned_fps(plain("zbar"), frames)
+            del frames
+            from drivers.scanner.capture import run_source
+
+            eng = ScanEngine(cfg, vm)
+            reads = run_source(str(path), eng)
+            bad = _false(reads, _keys(truth, classify))
+            engine_false[f"session {size[0]}x{size[1]} (lockstep)"] = len(bad)
+            false_reads += len(bad)
+
+        d = _distorted(dpath, dtruth, kinds, cfg, vm, classify)
+        false_reads += d["false"]
+        engine_false["distorted set (lockstep)"] = d["false"]
+
+        port = free_port()
+        broker = start_private_broker(work / "broker", port)
+        lat = {}
+        try:
+            path, truth = sessions[(640, 480)]
+            for name, eng in (("engine", ScanEngine(cfg, vm)), ("zxing", plain("zxing")),
+                              ("zbar", plain("zbar"))):
+                lat[name] = _latency_run(path, truth, eng, port, "BENCHSCAN", classify)
+        finally:
+            broker.terminate()
+            broker.wait(10)
+        false_reads += lat["engine"]["false"]
+        engine_false["session 640x480 real time + bus"] = lat["engine"]["false"]
+
+    def rate(name: str) -> float:
+        return d[name] / d["frames"] if d["frames"] else 0.0
+
+    def ms(name: str) -> tuple[float, float]:
+        v = lat[name]["latencies"]
+        return (statistics.median(v), percentile(v, 95)) if v else (float("nan"),) * 2
+
+    n_frames = len(sessions[(640, 480)][1].frames)
+    print(f"kiosk bench scanner: {presentations} presentations per session ({n_frames} frames),"
+          f" {d['shows']} distorted presentations ({d['frames']} frames with a code);"
+          f" data generated in {gen_s:.1f} s")
+    print(f"  decoders: {', '.join(cfg.decode.decoders)} (primary first); one core for fps")
+    print("  frames per second, one core (session: codes shown and taken away, hand, garbage):")
+    for name, label in (("engine", "scanner engine (gate+ROI+confirm)"),
+                        ("engine_nofb", "  the same without the zbar fallback"),
+                        ("zxing", "plain zxing-cpp, every full frame"),
+                        ("zbar", "plain zbar, every full frame")):
+        print(f"    {label:36s} 640x480 {fps[name][640]:7.1f}   1280x720 {fps[name][1280]:7.1f}")
+    for w, st in engine_stats.items():
+        print(f"    engine at {w}: {st.gated}/{st.frames} frames gated (unchanged),"
+              f" {st.roi_decodes} ROI and {st.full_decodes} full-frame decodes,"
+              f" {st.fallback_decodes} zbar fallbacks, {st.cross_checks} cross-checks")
+    print("  read rate on the distorted set (frames showing a code):")
+    for name, label in (("engine", "scanner engine decode stage"), ("zxing", "zxing-cpp"),
+                        ("zbar", "zbar"), ("either", "zxing-cpp or zbar"),
+                        ("opencv", "OpenCV BarcodeDetector (EAN/UPC only)")):
+        print(f"    {label:36s} {rate(name):6.1%}  ({d[name]}/{d['frames']})")
+    print("    by distortion (engine / zxing / zbar / either):")
+    for kind, c in d["per_kind"].items():
+        f = c["frames"]
+        print(f"      {kind:12s} " + " / ".join(f"{c.get(n, 0) / f:4.0%}" for n in (
+            "engine", "zxing", "zbar", "either")))
+    print(f"    published end to end (confirmed): {d['published_shows']}/{d['shows']}"
+          f" distorted presentations")
+    print(f"    single-frame wrong decodes: zxing-cpp {d['zxing_false']}, zbar"
+          f" {d['zbar_false']}, OpenCV {d['opencv_false']} (frames where the decoder returned a"
+          " code the frame does not show)")
+    print("  scan-to-bus latency, 640x480 at 30 fps, real time, real mosquitto (first frame"
+          " showing the code -> read event received):")
+    for name, label in (("engine", "scanner engine (confirmed)"),
+                        ("zxing", "plain zxing-cpp (unconfirmed)"),
+                        ("zbar", "plain zbar (unconfirmed)")):
+        med, p95 = ms(name)
+        r = lat[name]
+        print(f"    {label:36s} median {med:6.1f} ms  p95 {p95:6.1f} ms  read"
+              f" {r['shows'] - r['missed']}/{r['shows']}  false {r['false']}"
+              f"  frames dropped (late decoder) {r['replaced']}, skipped {r['skipped']}")
+    print("  false reads published by the engine: " + ", ".join(
+        f"{k} {v}" for k, v in engine_false.items()) + f"; total {false_reads}")
+    med, p95 = ms("engine")
+    print("  targets: p95 < 100 ms at 640x480/30 fps; read rate >= either; zero false reads")
+    print(json.dumps({
+        "fps_640": round(fps["engine"][640], 1),
+        "fps_1280": round(fps["engine"][1280], 1),
+        "scan_to_bus_ms_median_640": round(med, 1),
+        "scan_to_bus_ms_p95_640": round(p95, 1),
+        "read_rate": round(rate("engine"), 4),
+        "read_rate_zxing": round(rate("zxing"), 4),
+        "read_rate_zbar": round(rate("zbar"), 4),
+        "read_rate_either": round(rate("either"), 4),
+        "false_reads": false_reads,
+    }))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m kiosk.bench.scanner`` (the same as ``kiosk bench scanner``)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="kiosk bench scanner")
+    parser.add_argument("--presentations", type=int, default=12)
+    parser.add_argument("--fps-frames", type=int, default=240)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    return bench_scanner(args.presentations, args.fps_frames, args.seed)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Scanner driver tests: real capture path, real decoders, real mosquitto."""

@@ -1,0 +1,135 @@
+"""Classification of decoded texts, GS1 parsing, UPC-E expansion and masking."""
+
+from __future__ import annotations
+
+import pytest
+
+from drivers.scanner.classify import Classifier, mask, parse_gs1, upce_to_upca
+from drivers.scanner.config import ClassifyConfig
+from kiosk.gtin import check_digit, is_valid_gtin
+
+
+@pytest.fixture(scope="module")
+def classify(vm_config) -> Classifier:
+    rules = ClassifyConfig()
+    return Classifier(vm_config, rules.payment_qr_prefixes, rules.coupon_prefixes)
+
+
+def ean(body: str) -> str:
+    return body + str(check_digit(body))
+
+
+@pytest.mark.parametrize("text,symbology,cls,forward", [
+    ("8801043444279", "EAN13", "product", True),
+    ("070666928444", "UPCA", "product", True),
+    ("0070666928444", "EAN13", "product", True),
+    ("40045467", "EAN8", "product", True),
+    ("04252614", "UPCE", "product", True),
+    ("(01)09501101530003", "DataBar", "product", True),
+    ("0109501101530003", "DataBar", "product", True),
+    (ean("250401101200"), "EAN13", "variable_measure", True),
+    (ean("200401100450"), "EAN13", "variable_measure", True),
+    ("134567890123456789", "Code128", "payment", False),  # WeChat Pay: 18 digits, 10-15
+    ("101234567890123456", "QRCode", "payment", False),
+    ("2812345678901234", "QRCode", "payment", False),  # Alipay: 16-24 digits, 25-30
+    ("301234567890123456789012", "Code128", "payment", False),
+    ("wxp://f2f0XkBqZ3Mh1", "QRCode", "payment", False),
+    ("https://qr.alipay.com/bax08431wkl2x9ypztd9", "QRCode", "payment", False),
+    ("COUPON:SAVE5-000173", "QRCode", "coupon", False),
+    (ean("990000012345"), "EAN13", "coupon", False),
+    (ean("51234567890"), "UPCA", "coupon", False),
+    ("(8110)106141416543213500110000310123196000", "DataBarExp", "coupon", False),
+    ("STAFF:S100-7731", "Code128", "staff_badge", True),
+    ("https://example.com/recipes/42", "QRCode", "unknown", False),
+    ("HELLO WORLD", "Code128", "unknown", False),
+    ("12345", "Code128", "unknown", False),
+])
+def test_classes(classify, text, symbology, cls, forward):
+    got = classify(text, symbology)
+    assert (got.cls, got.ok, got.forward) == (cls, cls != "unknown", forward)
+
+
+@pytest.mark.parametrize("text", [
+    "191234567890123456",  # 18 digits but prefix 19: not WeChat
+    "24123456789012345678",  # prefix 24: not Alipay
+    "251234567890123",  # 15 digits: too short for Alipay
+    "2512345678901234567890123",  # 25 digits: too long
+])
+def test_near_payment_codes_are_not_payments(classify, text):
+    assert classify(text, "Code128").cls != "payment"
+
+
+def test_product_with_a_wrong_check_digit_is_rejected(classify):
+    got = classify("8801043444270", "EAN13")
+    assert (got.cls, got.ok, got.forward, got.reason) == ("product", False, False, "check_digit")
+
+
+def test_keys_unify_the_forms_of_one_gtin(classify):
+    keys = {classify("070666928444", "UPCA").key, classify("0070666928444", "EAN13").key,
+            classify("(01)00070666928444", "DataBar").key}
+    assert keys == {"00070666928444"}
+
+
+def test_variable_measure_detail_and_code(classify):
+    got = classify(ean("250401101200"), "EAN13")
+    assert got.detail == {"plu": "04011", "weight_g": 1200}
+    assert got.code == ean("250401101200")  # kiosk-core decodes the same 13 digits
+    price = classify(ean("200401100450"), "EAN13")
+    assert price.detail == {"plu": "04011", "price_minor": 450}
+
+
+def test_gs1_measure_is_rejected_not_added_without_its_weight(classify):
+    got = classify("(01)09501101530003(3103)001234", "DataBarExp")
+    assert (got.cls, got.ok, got.forward) == ("variable_measure", False, False)
+    assert got.reason == "gs1_measure_unsupported"
+
+
+def test_long_or_spaced_badges_are_not_forwarded(classify):
+    assert not classify("STAFF:" + "X" * 80, "QRCode").forward
+    assert not classify("STAFF:has space", "QRCode").ok
+
+
+@pytest.mark.parametrize("text", ["", "\x00\x01", "x" * 600, "abc\ndef"])
+def test_unreadable_texts_are_unknown(classify, text):
+    got = classify(text, "QRCode")
+    assert (got.cls, got.ok, got.forward) == ("unknown", False, False)
+
+
+def test_upce_expansion_matches_zxing():
+    """Each UPC-E pattern (last digit 0-9) expanded here equals what zxing-cpp reads."""
+    import numpy as np
+    import zxingcpp
+
+    assert upce_to_upca("04252614") == "042100005264"
+    assert upce_to_upca("01234565") == "012345000065"
+    for body in ("012340", "012341", "012342", "125453", "012344", "012345", "065439"):
+        for upca_check in range(10):
+            upce = "0" + body + str(upca_check)
+            upca = upce_to_upca(upce)
+            if is_valid_gtin(upca):
+                break
+        img = np.asarray(zxingcpp.create_barcode(upce, zxingcpp.BarcodeFormat.UPCE).to_image(
+            scale=3))
+        (read,) = zxingcpp.read_barcodes(img)
+        assert read.text.lstrip("0") == upca.lstrip("0"), (upce, read.text, upca)
+
+
+def test_gs1_parsing_hri_and_raw():
+    assert parse_gs1("(01)09501101530003(10)AB12") == {"01": "09501101530003", "10": "AB12"}
+    raw = "0109501101530003" + "10AB12\x1d" + "3103001234"
+    assert parse_gs1(raw) == {"01": "09501101530003", "10": "AB12", "3103": "001234"}
+    assert parse_gs1("(01") is None
+    assert parse_gs1("hello") is None
+
+
+def test_mask_keeps_only_the_last_four():
+    assert mask("134567890123456789") == "**************6789"
+    assert mask("1234") == "****"
+
+
+def test_masked_form_hides_secrets(classify):
+    for text in ("134567890123456789", "STAFF:S100-7731", "COUPON:SAVE5-000173",
+                 "https://qr.alipay.com/bax08431wkl2x9ypztd9"):
+        got = classify(text, "QRCode")
+        assert text not in got.masked and got.masked.endswith(text[-4:])
+    assert classify("8801043444279", "EAN13").masked == "8801043444279"

@@ -1,0 +1,103 @@
+"""Confirmation votes, conflicts and de-duplication (no camera: votes fed directly)."""
+
+from __future__ import annotations
+
+from drivers.scanner.confirm import Confirmer, Presence, same_place
+
+BOX = (100, 100, 300, 180)
+
+
+def confirmer() -> Confirmer:
+    return Confirmer(votes_1d=2, votes_2d=1, window_s=0.6, votes_1d_one_decoder=3)
+
+
+def test_two_decoders_on_one_frame_confirm_a_1d_code():
+    c = confirmer()
+    c.vote("A", "EAN13", False, 0.0, 1, "zxing", BOX)
+    assert c.confirmed() == []
+    c.vote("A", "EAN13", False, 0.0, 1, "zbar", BOX)
+    (done,) = c.confirmed()
+    assert done.key == "A" and done.decoders == ("zxing", "zbar") and not c.pending
+
+
+def test_one_decoder_needs_three_frames_and_a_frame_counts_once():
+    c = confirmer()
+    for _ in range(3):
+        c.vote("A", "EAN13", False, 0.0, 1, "zxing", BOX)
+    c.vote("A", "EAN13", False, 0.033, 2, "zxing", BOX)
+    assert c.confirmed() == []
+    c.vote("A", "EAN13", False, 0.066, 3, "zxing", BOX)
+    assert [x.key for x in c.confirmed()] == ["A"]
+
+
+def test_2d_codes_confirm_on_one_read():
+    c = confirmer()
+    c.vote("Q", "QRCode", True, 0.0, 1, "zxing", BOX)
+    assert [x.key for x in c.confirmed()] == ["Q"]
+
+
+def test_votes_expire_and_are_counted_as_unconfirmed():
+    c = confirmer()
+    c.vote("A", "EAN13", False, 0.0, 1, "zxing", BOX)
+    assert c.expire(0.5) == 0 and c.pending
+    assert c.expire(0.7) == 1 and not c.pending
+    c.vote("A", "EAN13", False, 0.7, 2, "zbar", BOX)
+    assert c.confirmed() == []  # the old vote no longer helps
+
+
+def test_a_conflicting_read_at_the_same_place_raises_the_bar():
+    c = confirmer()
+    c.vote("WRONG", "EAN13", False, 0.0, 1, "zxing", BOX)
+    c.vote("RIGHT", "UPCA", False, 0.0, 1, "zbar", BOX)  # EAN and UPC are one family
+    c.vote("RIGHT", "EAN13", False, 0.033, 2, "zxing", BOX)
+    assert c.confirmed() == []  # 2 votes against 1: needs 2 + 1
+    c.vote("RIGHT", "EAN13", False, 0.033, 2, "zbar", BOX)
+    assert [x.key for x in c.confirmed()] == ["RIGHT"]
+    assert c.keys() == {"WRONG"}
+
+
+def test_codes_elsewhere_or_of_another_kind_do_not_conflict():
+    c = confirmer()
+    c.vote("A", "EAN13", False, 0.0, 1, "zxing", BOX)
+    c.vote("B", "EAN13", False, 0.0, 1, "zxing", (400, 300, 600, 380))
+    c.vote("C", "Code128", False, 0.0, 1, "zxing", BOX)
+    for key, sym in (("A", "EAN13"), ("B", "EAN13"), ("C", "Code128")):
+        c.vote(key, sym, False, 0.0, 1, "zbar", BOX if key != "B" else (400, 300, 600, 380))
+    assert sorted(x.key for x in c.confirmed()) == ["A", "B", "C"]
+
+
+def test_a_misread_of_a_held_code_is_contested_by_its_sightings():
+    c = confirmer()
+    for frame in range(1, 4):  # the real code, already published, seen every frame
+        c.sighted("REAL", "EAN13", False, frame * 0.033, frame, "zbar", BOX)
+    for frame in (2, 3):
+        c.vote("MISREAD", "UPCE", False, frame * 0.033, frame, "zxing", BOX)
+    c.vote("MISREAD", "UPCE", False, 4 * 0.033, 4, "zxing", BOX)
+    assert c.confirmed() == []
+
+
+def test_a_held_code_that_left_before_a_new_read_does_not_contest_it():
+    c = confirmer()
+    c.sighted("OLD", "EAN13", False, 0.0, 1, "zxing", BOX)
+    c.vote("NEW", "EAN13", False, 0.3, 10, "zxing", BOX)
+    c.vote("NEW", "EAN13", False, 0.3, 10, "zbar", BOX)
+    assert [x.key for x in c.confirmed()] == ["NEW"]
+
+
+def test_presence_holds_a_code_until_it_was_away_for_the_holdoff():
+    p = Presence(holdoff_s=0.8)
+    p.published("A", 0.0)
+    for t in (0.3, 0.9, 1.5):  # kept in view: stays held well past the hold-off
+        p.expire(t)
+        assert p.seen("A", t)
+    p.expire(2.2)  # seen last at 1.5: 0.7 s away, still held
+    assert p.held("A")
+    p.expire(2.4)  # 0.9 s away: it left, the next sighting is a new scan
+    assert not p.held("A") and not p.seen("A", 2.4)
+
+
+def test_same_place_tolerates_thin_scan_line_boxes():
+    line_top = (100, 110, 300, 112)
+    line_low = (102, 160, 298, 162)
+    assert same_place(line_top, line_low)
+    assert not same_place(line_top, (500, 110, 700, 112))

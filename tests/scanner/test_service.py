@@ -1,0 +1,124 @@
+"""The scanner service on a real mosquitto: scan commands, read events, feedback, status;
+and end to end with a real kiosk-core process filling a basket from a video."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from drivers.scanner.config import ScannerConfig
+from drivers.scanner.service import ScannerService, event_topic, status_topic
+from drivers.scanner.synth import SPECS, Placement, Presentation, write_session
+from kiosk.bus.client import BusClient
+from kiosk.bus.messages import Topics, parse_command
+from tests.harness import REPO
+
+pytestmark = pytest.mark.integration
+
+
+class Collector:
+    def __init__(self, port: int, lane: str) -> None:
+        self.messages: list[tuple[str, dict]] = []
+        self.cond = threading.Condition()
+        self.client = BusClient("127.0.0.1", port, f"test-scanner-collector-{lane}")
+        self.client.subscribe(f"kiosk/v1/{lane}/#", self._on)
+        assert self.client.start(wait_s=10)
+
+    def _on(self, topic: str, payload: bytes) -> None:
+        with self.cond:
+            self.messages.append((topic, json.loads(payload)))
+            self.cond.notify_all()
+
+    def on(self, topic: str) -> list[dict]:
+        with self.cond:
+            return [m for t, m in self.messages if t == topic]
+
+    def wait(self, topic: str, count: int, timeout: float = 15) -> list[dict]:
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while len([1 for t, _ in self.messages if t == topic]) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self.cond.wait(left)
+        return self.on(topic)
+
+
+def test_service_publishes_scans_events_feedback_and_status(
+        broker_port, session_video, session_run, vm_config, caplog):
+    path, _ = session_video
+    reads, _, _ = session_run
+    lane = f"SCAN{os.getpid()}"
+    topics = Topics(lane)
+    col = Collector(broker_port, lane)
+    caplog.set_level(logging.INFO)
+    service = ScannerService(ScannerConfig(), lane, "127.0.0.1", broker_port, vm_config)
+    try:
+        assert service.run(threading.Event(), source=str(path), pace="lockstep") == 0
+        events = col.wait(event_topic(lane), len(reads))
+        forwarded = [r for r in reads if r.info.forward and r.info.ok]
+        commands = col.wait(topics.command, len(forwarded))
+        col.wait(status_topic(lane), 2)
+    finally:
+        col.client.stop()
+
+    # one event per confirmed read, in order, with its class
+    assert [(e["class"], e["ok"]) for e in events] == [(r.info.cls, r.info.ok) for r in reads]
+    # only products, variable-measure codes and staff badges reach kiosk-core, as scans
+    assert [c["code"] for c in commands] == [r.info.code for r in forwarded]
+    for c in commands:
+        assert parse_command(json.dumps(c).encode(), 16384)["source"] == "scanner"
+    assert {e["class"] for e in events if "cmd_id" in e} == {
+        "product", "variable_measure", "staff_badge"}
+    pay = [e for e in events if e["class"] in ("payment", "coupon")]
+    assert len(pay) == 5 and all("cmd_id" not in e for e in pay)
+    assert not {e["code"] for e in pay} & {c["code"] for c in commands}
+    # badges are credentials: masked in the event, never in clear
+    for e in events:
+        if e["class"] == "staff_badge":
+            assert "code" not in e and e["masked"].startswith("*")
+    # feedback from the scanner: good for payment/coupon reads, bad for rejected ones
+    feedback = [m for m in col.on(topics.feedback) if m.get("source") == "scanner"]
+    assert sorted(m["kind"] for m in feedback) == sorted(
+        ["good_read"] * 5 + ["bad_read"] * sum(not r.info.ok for r in reads))
+    # status: online while running, then offline with counters (retained)
+    statuses = col.on(status_topic(lane))
+    assert statuses[0]["online"] is True and statuses[-1]["online"] is False
+    assert statuses[-1]["engine"]["published"] == sum(r.info.ok for r in reads)
+    # payment codes and coupons never appear in clear in the logs
+    logged = caplog.text
+    for spec in SPECS.values():
+        if spec.cls in ("payment", "coupon", "staff_badge"):
+            assert spec.text not in logged
+    assert "**************6789" in logged
+
+
+def test_scanner_process_fills_a_basket_in_kiosk_core(core, shopper, lane_env, tmp_path):
+    """`python -m drivers.scanner.service` (what `kiosk scanner` runs) on a video, with a
+    real kiosk-core: products and the weighed bananas land in the basket, the payment
+    code does not."""
+    shopper.wait_online()
+    pres = [Presentation(name, hold=10, gap=28, placement=Placement(angle=a))
+            for name, a in (("ean13_ramyun", 5), ("alipay_qr", -8), ("upca_cupnoodle", 0),
+                            ("vm_bananas", 10), ("ean8", -4), ("ean13_ramyun", 0))]
+    video = tmp_path / "basket.avi"
+    write_session(video, pres, (640, 480), seed=7)
+    done = subprocess.run([sys.executable, "-m", "drivers.scanner.service", "--source",
+                           str(video), "--pace", "lockstep"], env=lane_env, cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    st = shopper.wait_state(lambda s: sum(ln["qty"] for ln in s["lines"]) == 5, timeout=20)
+    lines = {(ln["gtin"] or ln["plu"]): ln for ln in st["lines"]}
+    assert lines["08801043444279"]["qty"] == 2  # scanned, taken away, scanned again
+    assert {"00070666928444", "00000040045467"} <= set(lines)
+    bananas = next(ln for ln in st["lines"] if ln["plu"] == "04011")
+    assert bananas["weight_g"] == 1200
+    assert "281234567890123456" not in done.stderr
+    assert "**************3456" in done.stderr
