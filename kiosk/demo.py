@@ -149,7 +149,15 @@ def run_demo(args: Namespace) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     print(f"demo: kiosk-core running; state, journal and receipts in {state_dir}")
-    print("demo: the shopper UI is not part of this build yet; drive the kiosk from here.")
+    if getattr(args, "no_ui", False):
+        print("demo: no shopper UI (--no-ui); drive the kiosk from here.")
+    else:
+        from kiosk.ui.launch import start_demo_ui
+
+        ui_procs, note = start_demo_ui(state_dir)
+        procs += ui_procs
+        print(note)
+        print("demo: you can also drive the kiosk from here.")
     print(HELP, flush=True)
     try:
         if not args.no_stdin:

@@ -1,0 +1,111 @@
+"""Shopper UI (``kiosk ui``): a Kivy view of the checkout state on the bus.
+
+The package is split so that only what draws imports Kivy:
+
+* :mod:`kiosk.ui.bridge`    bus client: state in (off the frame loop), intents out
+* :mod:`kiosk.ui.viewmodel` state message → translated, formatted view (pure)
+* :mod:`kiosk.ui.i18n`      gettext catalogs, endonyms, Babel formatting
+* :mod:`kiosk.ui.fonts`     font candidates, measured coverage, per-locale faces
+* :mod:`kiosk.ui.theme`     colours and sizes
+* :mod:`kiosk.ui.widgets`, :mod:`kiosk.ui.screens`, :mod:`kiosk.ui.demo_panel`,
+  :mod:`kiosk.ui.app`       the Kivy side
+* :mod:`kiosk.ui.testctl`   test-only control channel (off unless a test enables it)
+
+:func:`run_ui` prepares the environment Kivy reads at import (a writable
+``KIVY_HOME`` in the state folder, no argument parsing, Python logging, the
+interruptible clock), chooses the fonts, configures the window, then runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from argparse import Namespace
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def ui_state_dir(state_dir: Path) -> Path:
+    """A writable folder for the UI (Kivy's home, font cache): in the state dir if possible."""
+    for candidate in (state_dir / "ui", Path.home() / ".local" / "state" / "kiosk" / "ui"):
+        try:
+            candidate.mkdir(parents=True, exist_ok=True)
+            if os.access(candidate, os.W_OK):
+                return candidate
+        except OSError:
+            continue
+    raise SystemExit(f"no writable folder for the UI under {state_dir} or ~/.local/state")
+
+
+def run_ui(args: Namespace) -> int:
+    """Start the shopper UI (blocks until the window closes)."""
+    started = float(os.environ.get("KIOSK_UI_T0", time.time()))
+    from kiosk.config import load_config
+
+    config = load_config()
+    home = ui_state_dir(config.paths.state_dir)
+    os.environ["KIVY_HOME"] = str(home / "kivy")
+    os.environ.setdefault("KIVY_NO_ARGS", "1")
+    os.environ.setdefault("KIVY_NO_FILELOG", "1")
+    os.environ.setdefault("KIVY_NO_CONFIG", "1")
+    os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
+    os.environ.setdefault("KIVY_CLOCK", "interrupt")
+    # pick the SDL2 providers directly: no probing (the xclip/xsel probes spawn processes)
+    for option in ("WINDOW", "TEXT", "CLIPBOARD", "IMAGE"):
+        os.environ.setdefault(f"KIVY_{option}", "sdl2")
+
+    from kiosk.i18n import catalog_path
+    from kiosk.ui import fonts
+    from kiosk.ui.fontcheck import font_texts
+
+    inputs = [*config.store.locales, config.currency.code]
+    for locale in config.store.locales:
+        path = catalog_path(locale)
+        if path.exists():
+            st = path.stat()
+            inputs.append(f"{path}:{st.st_size}:{st.st_mtime}")
+    faces = fonts.resolve(lambda: font_texts(config.store.locales, config.currency.code),
+                          inputs, home / "fonts")
+    width, height = (int(v) for v in args.size.lower().split("x"))
+    demo = (config.devices.scanner == "sim") if args.demo is None else args.demo
+    from kiosk.ui.theme import DEMO_H, DESIGN_H
+
+    demo_h = round(DEMO_H * height / DESIGN_H) if demo else 0
+
+    from kivy.config import Config
+
+    Config.set("kivy", "exit_on_escape", "0")
+    Config.set("kivy", "keyboard_mode", "system")
+    Config.set("kivy", "window_icon", "")
+    Config.set("input", "mouse", "mouse,disable_multitouch")
+    Config.set("graphics", "maxfps", "60")
+    Config.set("graphics", "multisamples", "0")  # smooth shapes instead; ~30 MB less
+    Config.set("graphics", "resizable", "0")
+    if args.windowed:
+        Config.set("graphics", "fullscreen", "0")
+        Config.set("graphics", "borderless", "1")
+        Config.set("graphics", "position", "custom")
+        Config.set("graphics", "left", "0")
+        Config.set("graphics", "top", "0")
+        Config.set("graphics", "width", str(width))
+        Config.set("graphics", "height", str(height + demo_h))
+    else:
+        Config.set("graphics", "fullscreen", "auto")
+        Config.set("graphics", "show_cursor", "1" if demo else "0")
+
+    from kivy.core.window import Window
+
+    from kiosk.ui.app import KioskApp, UISettings
+
+    if not args.windowed:
+        width, height = Window.width, Window.height - demo_h
+    settings = UISettings(
+        bus_host=config.bus.host, bus_port=config.bus.port, lane=config.store.lane_id,
+        store_name=config.store.name, catalog_path=config.catalog_path, fonts=faces,
+        demo=demo, kiosk_size=(width, height),
+        screenshots=Path(args.screenshots) if args.screenshots else None,
+        default_locale=config.store.default_locale, locales=tuple(config.store.locales))
+    KioskApp(settings, started).run()
+    return 0

@@ -1,0 +1,116 @@
+"""The UI's side of the bus: receive state off the frame loop, hand it over, send intents.
+
+paho's network thread receives the retained state, the core's online status
+and command results; this module decodes them on that thread and hands each
+update to the UI through ``post`` (the app passes Kivy's ``Clock``), so the
+frame loop never waits on the network. Sending an intent only queues it with
+paho (non-blocking). Nothing here imports Kivy.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from kiosk.bus.client import BusClient
+from kiosk.bus.messages import Topics, command
+
+log = logging.getLogger(__name__)
+Post = Callable[[Callable[[], None]], None]
+
+
+class BusBridge:
+    """Bus client for the UI. Callbacks run on the UI thread (via ``post``)."""
+
+    def __init__(self, host: str, port: int, lane: str, post: Post,
+                 on_state: Callable[[dict], None],
+                 on_online: Callable[[bool | None], None],
+                 on_result: Callable[[dict], None]) -> None:
+        self.topics = Topics(lane)
+        self._post = post
+        self._on_state, self._on_online, self._on_result = on_state, on_online, on_result
+        self._sent: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self._hold: set[str] = set()        # test control: stop delivering after these states
+        self._held: dict | None = None
+        self._holding = False
+        self.client = BusClient(host, port, f"kiosk-ui-{lane}-{os.getpid()}")
+        self.client.subscribe(self.topics.state, self._state)
+        self.client.subscribe(self.topics.core_status, self._status)
+        self.client.subscribe(self.topics.result, self._result)
+
+    def start(self) -> None:
+        """Connect in the background (never waits); reconnects by itself."""
+        self.client.start(wait_s=None)
+
+    def stop(self) -> None:
+        self.client.stop()
+
+    @property
+    def connected(self) -> bool:
+        return self.client.connected.is_set()
+
+    def send(self, kind: str, **fields: Any) -> str:
+        """Queue a shopper intent for kiosk-core; returns the command id."""
+        msg = command(kind, source="ui", **fields)
+        with self._lock:
+            self._sent[msg["id"]] = kind
+            while len(self._sent) > 200:
+                self._sent.pop(next(iter(self._sent)))
+        self.client.publish(self.topics.command, msg)
+        return msg["id"]
+
+    # -- paho's thread ---------------------------------------------------------------
+
+    def _state(self, _topic: str, payload: bytes) -> None:
+        try:
+            msg = json.loads(payload)
+        except ValueError:
+            log.warning("undecodable state message dropped")
+            return
+        if not isinstance(msg, dict) or msg.get("type") != "state":
+            return
+        with self._lock:
+            if self._holding:
+                self._held = msg
+                return
+            if msg.get("state") in self._hold:
+                self._holding = True
+        self._post(lambda: self._on_state(msg))
+
+    def _status(self, _topic: str, payload: bytes) -> None:
+        try:
+            online = bool(json.loads(payload).get("online"))
+        except (ValueError, AttributeError):
+            return
+        self._post(lambda: self._on_online(online))
+
+    def _result(self, _topic: str, payload: bytes) -> None:
+        try:
+            msg = json.loads(payload)
+        except ValueError:
+            return
+        with self._lock:
+            kind = self._sent.pop(msg.get("id", ""), None)
+        if kind is not None:
+            msg["kind"] = kind
+            self._post(lambda: self._on_result(msg))
+
+    # -- test control: freeze a transient screen long enough to photograph it -----------
+
+    def hold_after(self, states: set[str]) -> None:
+        """Deliver the next state in ``states``, then keep later ones until :meth:`release`."""
+        with self._lock:
+            self._hold = set(states)
+
+    def release(self) -> None:
+        with self._lock:
+            self._hold = set()
+            self._holding = False
+            held, self._held = self._held, None
+        if held is not None:
+            self._post(lambda: self._on_state(held))

@@ -1,0 +1,902 @@
+"""One Kivy screen per checkout state, plus the header and the idle-warning overlay.
+
+Screens are views: :meth:`Page.render` copies a :class:`~kiosk.ui.viewmodel.View`
+(texts already translated and formatted) into widgets, and taps call back into
+the app as shopper intents (``actions.send("checkout")``). No screen decides
+anything about the checkout.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Protocol
+
+from kivy.clock import Clock
+from kivy.uix.behaviors import ButtonBehavior
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.floatlayout import FloatLayout
+from kivy.uix.screenmanager import Screen
+from kivy.uix.scrollview import ScrollView
+from kivy.uix.widget import Widget
+
+from kiosk.ui import theme
+from kiosk.ui.i18n import Translator, endonym
+from kiosk.ui.viewmodel import Row, View
+from kiosk.ui.widgets import (
+    Btn,
+    Card,
+    Icon,
+    Pill,
+    PinPad,
+    Text,
+    danger,
+    primary,
+    secondary,
+    spacer,
+)
+
+px = theme.px
+
+
+class Actions(Protocol):
+    def send(self, kind: str, **fields: Any) -> str | None: ...
+    def select_language(self, locale: str) -> None: ...
+
+
+class LanguageSwitch(BoxLayout):
+    """English / 简体中文 / 한국어: each name in its own language's font."""
+
+    def __init__(self, actions: Actions, prefix: str, big: bool = False, **kw) -> None:
+        super().__init__(orientation="horizontal", spacing=px(16 if big else 8), **kw)
+        self.actions, self.prefix, self.big = actions, prefix, big
+        self.buttons: dict[str, Btn] = {}
+
+    def render(self, locales: tuple[str, ...], current: str, on_dark: bool,
+               backdrop: tuple = theme.BG) -> None:
+        if tuple(self.buttons) != locales:
+            self.clear_widgets()
+            self.buttons = {}
+            for loc in locales:
+                btn = Btn(lambda loc=loc: self.actions.select_language(loc), text=endonym(loc),
+                          lang="langs", size_key="l" if self.big else "m",
+                          tid=f"{self.prefix}:{loc}")
+                self.buttons[loc] = btn
+                self.add_widget(btn)
+        for loc, btn in self.buttons.items():
+            selected = loc == current
+            if self.big:
+                btn.bg = theme.INK if selected else theme.CARD
+                btn.color = theme.WHITE if selected else theme.INK
+                btn.outline = theme.INK
+            else:
+                ink = theme.WHITE if on_dark else theme.INK
+                btn.bg = ink if selected else backdrop
+                btn.color = (theme.INK if on_dark else theme.WHITE) if selected else ink
+                btn.outline = ink
+
+
+class Header(BoxLayout):
+    """Top bar in the tower light's colour: store name, help, language switch."""
+
+    def __init__(self, actions: Actions, store_name: str, **kw) -> None:
+        super().__init__(orientation="horizontal", size_hint_y=None,
+                         height=theme.touch(theme.HEADER_H), padding=(px(24), px(10)),
+                         spacing=px(16), **kw)
+        self.actions = actions
+        self.store = Text(text=store_name, size_key="l", bold=True, lang="en")
+        self.title = Text(size_key="m", halign="left")
+        self.help = Btn(lambda: actions.send("help"), size_key="m", tid="help",
+                        size_hint_x=None, width=px(170))
+        self.langs = LanguageSwitch(actions, "lang", size_hint_x=None, width=px(430))
+        for w in (self.store, self.title, self.help, self.langs):
+            self.add_widget(w)
+        self.store.size_hint_x = 0.9
+        self.title.size_hint_x = 1.1
+        from kivy.graphics import Color, Rectangle
+
+        with self.canvas.before:
+            self._c = Color(*theme.LIGHT["off"][0])
+            self._r = Rectangle(pos=self.pos, size=self.size)
+        self.bind(pos=self._redraw, size=self._redraw)
+
+    def _redraw(self, *_a) -> None:
+        self._r.pos, self._r.size = self.pos, self.size
+
+    def render(self, v: View, t: Translator, title: str) -> None:
+        bg, ink = theme.LIGHT[v.light]
+        self._c.rgba = bg
+        self.store.color = ink
+        self.title.color = ink
+        self.title.lang = t.lang
+        self.title.text = title
+        self.help.text = t.tr("Help")
+        self.help.lang = t.lang
+        self.help.bg = theme.CARD if ink == theme.WHITE else theme.INK
+        self.help.color = theme.INK if ink == theme.WHITE else theme.WHITE
+        show_help = v.can_help
+        self.help.opacity = 1 if show_help else 0
+        self.help.disabled = not show_help
+        self.langs.render(v.locales, v.locale, on_dark=ink == theme.WHITE, backdrop=bg)
+
+
+class Page(Screen):
+    """A screen; ``render`` copies the view into its widgets."""
+
+    title = ""
+
+    def __init__(self, actions: Actions, **kw) -> None:
+        super().__init__(**kw)
+        self.actions = actions
+
+    def render(self, v: View, t: Translator) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def header_title(self, v: View, t: Translator) -> str:
+        return ""
+
+
+def _fill(widget: Widget, colour: tuple) -> None:
+    """Paint a widget's background (a Screen draws in its own coordinates)."""
+    from kivy.graphics import Color, Rectangle
+    from kivy.uix.relativelayout import RelativeLayout
+
+    relative = isinstance(widget, RelativeLayout)
+    with widget.canvas.before:
+        Color(*colour)
+        rect = Rectangle(pos=(0, 0) if relative else widget.pos, size=widget.size)
+    if not relative:
+        widget.bind(pos=lambda w, p: setattr(rect, "pos", p))
+    widget.bind(size=lambda w, s: setattr(rect, "size", s))
+
+
+class Banner(Card):
+    """A notice line (amber or red) that hides itself when empty."""
+
+    def __init__(self, **kw) -> None:
+        super().__init__(bg=theme.AMBER_PALE, outline=theme.AMBER,
+                         padding=(px(20), px(10)), size_hint_y=None, **kw)
+        self.label = Text(size_key="m", wrap=True, auto_height=True)
+        self.add_widget(self.label)
+        self.label.bind(height=self._fit)
+
+    def _fit(self, *_a) -> None:
+        self.height = self.label.height + px(20) if self.label.text else 0
+
+    def show(self, text: str, lang: str, tone: str = "amber") -> None:
+        self.bg = theme.RED_PALE if tone == "red" else theme.AMBER_PALE
+        self.outline = theme.RED if tone == "red" else theme.AMBER
+        self.label.lang = lang
+        self.label.text = text
+        self.opacity = 1 if text else 0
+        self._fit()
+
+
+# -- attract ------------------------------------------------------------------------------
+
+class AttractPage(Page):
+    def __init__(self, actions: Actions, **kw) -> None:
+        super().__init__(actions, **kw)
+        _fill(self, theme.BG)
+        box = BoxLayout(orientation="vertical", padding=(px(120), px(40)), spacing=px(22))
+        self.welcome = Text(size_key="huge", bold=True, halign="center", size_hint_y=None,
+                            height=px(130))
+        self.prompt = Text(size_key="l", halign="center", size_hint_y=None, height=px(60),
+                           color=theme.MUTED)
+        self.notice = Banner()
+        self.start = primary("", lambda: self.actions.send("start", locale=self._locale),
+                             size_key="xl", tid="start", size_hint=(None, None),
+                             width=px(560), height=theme.touch(120))
+        start_row = BoxLayout(size_hint_y=None, height=self.start.height)
+        start_row.add_widget(spacer())
+        start_row.add_widget(self.start)
+        start_row.add_widget(spacer())
+        self.choose = Text(size_key="m", halign="center", size_hint_y=None, height=px(44),
+                           color=theme.MUTED)
+        self.langs = LanguageSwitch(actions, "attract-lang", big=True, size_hint=(None, None),
+                                    width=px(960), height=theme.touch(96))
+        lang_row = BoxLayout(size_hint_y=None, height=self.langs.height)
+        lang_row.add_widget(spacer())
+        lang_row.add_widget(self.langs)
+        lang_row.add_widget(spacer())
+        for w in (spacer(), self.welcome, self.prompt, spacer(size_hint_y=0.4), start_row,
+                  spacer(size_hint_y=0.5), self.choose, lang_row, self.notice, spacer()):
+            box.add_widget(w)
+        self.add_widget(box)
+        self._locale = "en"
+
+    def header_title(self, v: View, t: Translator) -> str:
+        return ""
+
+    def render(self, v: View, t: Translator) -> None:
+        self._locale = v.locale
+        for w in (self.welcome, self.prompt, self.start, self.choose):
+            w.lang = t.lang
+        self.welcome.text = t.tr("Welcome")
+        self.prompt.text = t.tr("Scan your first item or tap Start")
+        self.start.text = t.tr("Start")
+        self.choose.text = t.tr("Choose your language")
+        self.langs.render(v.locales, v.locale, on_dark=False)
+        self.notice.show(v.notice, t.lang)
+
+
+# -- shopping -----------------------------------------------------------------------------
+
+class BasketRow(Card):
+    """One basket line: name, detail, quantity buttons, amount, remove."""
+
+    def __init__(self, actions: Actions, line_id: int, **kw) -> None:
+        super().__init__(orientation="horizontal", size_hint_y=None,
+                         padding=(px(16), px(8), px(12), px(8)), spacing=px(12),
+                         bg=theme.CARD, radius=10, **kw)
+        self.actions, self.line_id = actions, line_id
+        self.qty = 1
+        self._shape: tuple | None = None
+        self.col = BoxLayout(orientation="vertical")
+        self.name = Text(size_key="m", bold=True, wrap=True, auto_height=True)
+        self.details = BoxLayout(orientation="horizontal", spacing=px(10), size_hint_y=None,
+                                 height=px(34))
+        self.detail = Text(size_key="s", color=theme.MUTED, wrap=True, auto_height=True)
+        self.badge = Pill(size_hint=(None, None), width=px(190), height=px(34))
+        self.name.bind(height=self._fit_height)
+        self.detail.bind(height=self._fit_height)
+        button = {"size_hint": (None, None), "height": theme.touch(68),
+                  "pos_hint": {"center_y": 0.5}}
+        self.minus = Btn(lambda: self._qty(-1), text="−", size_key="l", bg=theme.CARD,
+                         color=theme.INK, outline=theme.LINE, width=theme.touch(68),
+                         tid=f"qty-:{line_id}", **button)
+        self.count = Text(size_key="l", bold=True, halign="center", size_hint_x=None,
+                          width=px(48))
+        self.plus = Btn(lambda: self._qty(+1), text="+", size_key="l", bg=theme.CARD,
+                        color=theme.INK, outline=theme.LINE, width=theme.touch(68),
+                        tid=f"qty+:{line_id}", **button)
+        self.amount = Text(size_key="l", bold=True, halign="right", size_hint_x=None,
+                           width=px(140))
+        self.remove = danger("", lambda: actions.send("remove_line", line_id=line_id),
+                             size_key="m", width=theme.touch(120), tid=f"remove:{line_id}",
+                             **button)
+        self.height = max(px(theme.ROW_H), theme.touch(68) + px(16))
+
+    def _qty(self, delta: int) -> None:
+        self.actions.send("set_quantity", line_id=self.line_id, qty=self.qty + delta)
+
+    def _fit_height(self, *_a) -> None:
+        """Long names wrap onto a second line; the row grows instead of clipping them."""
+        shown = self.details.parent is not None
+        badge = bool(self._shape and self._shape[2])
+        self.details.height = max(self.detail.height if self.detail.text else 0,
+                                  px(34) if badge else 0)
+        text_h = self.name.height + (self.details.height if shown else 0)
+        self.height = max(px(theme.ROW_H), theme.touch(68) + px(16), text_h + px(20))
+
+    def _layout(self, countable: bool, detail: bool, badge: bool) -> None:
+        shape = (countable, detail, badge)
+        if shape == self._shape:
+            return
+        self._shape = shape
+        self.clear_widgets()
+        self.col.clear_widgets()
+        self.details.clear_widgets()
+        self.col.add_widget(spacer())
+        self.col.add_widget(self.name)
+        if detail or badge:
+            if detail:
+                self.details.add_widget(self.detail)
+            if badge:
+                self.details.add_widget(self.badge)
+            if not detail:
+                self.details.add_widget(spacer())
+            self.col.add_widget(self.details)
+        self.col.add_widget(spacer())
+        self.add_widget(self.col)
+        if countable:
+            for w in (self.minus, self.count, self.plus):
+                self.add_widget(w)
+        self.add_widget(self.amount)
+        self.add_widget(self.remove)
+        self._fit_height()
+
+    def update(self, r: Row, t: Translator) -> None:
+        self.qty = r.qty
+        self._layout(r.countable, bool(r.detail), bool(r.badge))
+        for w in (self.name, self.detail, self.remove, self.count, self.amount):
+            w.lang = t.lang
+        self.name.text = r.name
+        self.detail.text = r.detail
+        self.badge.set(r.badge, t.lang, r.badge_kind)
+        self.amount.text = r.amount
+        self.remove.text = t.tr("Remove")
+        self.minus.disabled = r.qty <= 1
+        self.plus.disabled = r.qty >= 99
+        self.count.text = str(r.qty)
+        self.bg = theme.GREEN_PALE if r.highlight else theme.CARD
+        self.outline = theme.GREEN if r.highlight else theme.LINE
+        self.outline_width = 2.5 if r.highlight else 1
+
+
+class TotalsLine(BoxLayout):
+    """A label and an amount; a long label (a promotion's name) wraps, the line grows."""
+
+    def __init__(self, size_key: str = "m", colour: tuple = theme.INK, **kw) -> None:
+        super().__init__(orientation="horizontal", size_hint_y=None, height=0,
+                         spacing=px(10), **kw)
+        self.pad = px(10 if size_key in ("m", "l") else 4)
+        self.label = Text(size_key=size_key, color=colour, wrap=True, auto_height=True,
+                          pos_hint={"top": 1})
+        self.value = Text(size_key=size_key, color=colour, halign="right", size_hint_x=0.6,
+                          auto_height=True, pos_hint={"top": 1})
+        self.add_widget(self.label)
+        self.add_widget(self.value)
+        self.label.bind(height=self._fit)
+        self.value.bind(height=self._fit)
+
+    def _fit(self, *_a) -> None:
+        tallest = max(self.label.height, self.value.height)
+        self.height = tallest + self.pad if self.value.text else 0
+
+    def set(self, label: str, value: str, lang: str) -> None:
+        self.label.lang = self.value.lang = lang
+        self.label.text, self.value.text = label, value
+        self.opacity = 1 if value else 0
+        self._fit()
+
+
+MAX_DISCOUNT_LINES = 2  # "You save" has the sum; more promotion lines would crowd the total
+
+
+class ShoppingPage(Page):
+    def __init__(self, actions: Actions, **kw) -> None:
+        super().__init__(actions, **kw)
+        _fill(self, theme.BG)
+        body = BoxLayout(orientation="horizontal", padding=px(theme.PAD), spacing=px(theme.PAD))
+        basket = Card(orientation="vertical", padding=px(16), spacing=px(10))
+        top = BoxLayout(size_hint_y=None, height=px(46))
+        self.basket_title = Text(size_key="l", bold=True)
+        self.count = Text(size_key="m", color=theme.MUTED, halign="right", size_hint_x=0.6)
+        top.add_widget(self.basket_title)
+        top.add_widget(self.count)
+        basket.add_widget(top)
+        self.area = FloatLayout()
+        self.scroll = ScrollView(do_scroll_x=False, bar_width=px(10), scroll_type=["bars",
+                                                                                   "content"],
+                                 pos_hint={"x": 0, "y": 0}, size_hint=(1, 1))
+        self.list = BoxLayout(orientation="vertical", size_hint_y=None, spacing=px(10))
+        # rows start at the top; the list scrolls once it is taller than the view
+        self.list.bind(minimum_height=self._fit_list)
+        self.scroll.bind(height=self._fit_list)
+        self.scroll.add_widget(self.list)
+        self.empty = BoxLayout(orientation="vertical", spacing=px(14),
+                               pos_hint={"x": 0, "y": 0}, size_hint=(1, 1),
+                               padding=(px(40), px(60)))
+        self.empty_icon = Icon(kind="barcode", fg=theme.INK, size_hint_y=None, height=px(150))
+        self.empty_title = Text(size_key="xl", bold=True, halign="center", size_hint_y=None,
+                                height=px(70))
+        self.empty_hint = Text(size_key="l", halign="center", color=theme.MUTED, wrap=True,
+                               auto_height=True)
+        for w in (spacer(), self.empty_icon, self.empty_title, self.empty_hint, spacer()):
+            self.empty.add_widget(w)
+        self.area.add_widget(self.scroll)
+        self.area.add_widget(self.empty)
+        basket.add_widget(self.area)
+        body.add_widget(basket)
+
+        side = Card(orientation="vertical", size_hint_x=None, width=px(430), padding=px(22),
+                    spacing=px(6))
+        self.subtotal = TotalsLine()
+        self.savings = TotalsLine(colour=theme.GREEN)
+        self.discounts = BoxLayout(orientation="vertical", size_hint_y=None, height=0)
+        self.tax = TotalsLine()
+        self.total_label = Text(size_key="l", bold=True, size_hint_y=None, height=px(44))
+        self.total = Text(size_key="huge", bold=True, halign="right", size_hint_y=None,
+                          height=px(124))
+        rule = Widget(size_hint_y=None, height=px(6))
+        _fill(rule, theme.CARD)
+        self.pay = primary("", lambda: self.actions.send("checkout"), size_key="xl",
+                           tid="checkout", size_hint_y=None, height=theme.touch(104))
+        self.cancel = danger("", lambda: self.actions.send("cancel"), tid="cancel",
+                             size_hint_y=None, height=theme.touch(64))
+        for w in (self.subtotal, self.savings, self.discounts, self.tax, rule, self.total_label,
+                  self.total, spacer(), self.pay, Widget(size_hint_y=None, height=px(12)),
+                  self.cancel):
+            side.add_widget(w)
+        body.add_widget(side)
+        self.add_widget(body)
+        self.rows: dict[int, BasketRow] = {}
+        self._order: list[int] = []
+        self._last_seen: int | None = None
+
+    def _fit_list(self, *_a) -> None:
+        self.list.height = max(self.list.minimum_height, self.scroll.height)
+
+    def _fit_discounts(self) -> None:
+        self.discounts.height = sum(c.height for c in self.discounts.children)
+
+    def header_title(self, v: View, t: Translator) -> str:
+        return t.tr("Scan your items")
+
+    def render(self, v: View, t: Translator) -> None:
+        lang = t.lang
+        for w in (self.basket_title, self.count, self.empty_title, self.empty_hint,
+                  self.total_label, self.pay, self.cancel):
+            w.lang = lang
+        self.basket_title.text = t.tr("Your basket")
+        self.count.text = v.item_count if v.rows else ""
+        self.empty_title.text = t.tr("Scan your first item")
+        self.empty_hint.text = t.tr("Hold the barcode under the scanner. Weigh fruit and"
+                                    " vegetables on the scale.")
+        self.empty.opacity = 0 if v.rows else 1
+        self.scroll.opacity = 1 if v.rows else 0
+        self.subtotal.set(t.tr("Subtotal"), v.subtotal, lang)
+        self.savings.set(t.tr("You save"), v.savings, lang)
+        self.discounts.clear_widgets()
+        for name, amount in v.discounts[:MAX_DISCOUNT_LINES]:
+            line = TotalsLine(size_key="xs", colour=theme.GREEN)
+            line.set(name, amount, lang)
+            line.bind(height=lambda *_a: self._fit_discounts())
+            self.discounts.add_widget(line)
+        self._fit_discounts()
+        self.tax.set(v.tax_label, v.tax, lang)
+        self.total_label.text = t.tr("Total")
+        self.total.text = v.total
+        self.pay.text = t.tr("Pay now")
+        self.pay.disabled = not v.can_pay
+        self.cancel.text = t.tr("Cancel order")
+        self.cancel.disabled = not v.rows
+        self.cancel.opacity = 1 if v.rows else 0
+        ids = [r.line_id for r in v.rows]
+        for line_id in list(self.rows):
+            if line_id not in ids:
+                del self.rows[line_id]
+        for r in v.rows:
+            if r.line_id not in self.rows:
+                self.rows[r.line_id] = BasketRow(self.actions, r.line_id)
+            self.rows[r.line_id].update(r, t)
+        if ids != self._order:
+            self.list.clear_widgets()
+            for line_id in ids:
+                self.list.add_widget(self.rows[line_id])
+            self.list.add_widget(spacer())  # takes the slack: rows stay at the top
+            self._order = ids
+        if v.last_line_id != self._last_seen and v.last_line_id in self.rows:
+            self._last_seen = v.last_line_id
+            row = self.rows[v.last_line_id]
+            Clock.schedule_once(lambda _dt: self._reveal(row), 0)
+
+    def _reveal(self, row: BasketRow) -> None:
+        if row.parent is self.list and self.list.height > self.scroll.height:
+            self.scroll.scroll_to(row, padding=px(10), animate=False)
+
+
+# -- attendant ----------------------------------------------------------------------------
+
+class AttendantPage(Page):
+    def __init__(self, actions: Actions, **kw) -> None:
+        super().__init__(actions, **kw)
+        _fill(self, theme.BG)
+        body = BoxLayout(orientation="horizontal", padding=px(theme.PAD), spacing=px(theme.PAD))
+        left = Card(orientation="vertical", padding=px(40), spacing=px(18))
+        self.icon = Icon(kind="alert", bg=theme.AMBER, fg=theme.INK, size_hint_y=None,
+                         height=px(140))
+        self.title = Text(size_key="xl", bold=True, halign="center", wrap=True,
+                          auto_height=True)
+        self.body = Text(size_key="l", halign="center", wrap=True, auto_height=True,
+                         color=theme.MUTED)
+        self.item = Text(size_key="xl", bold=True, halign="center", wrap=True, auto_height=True)
+        self.wait = Text(size_key="m", halign="center", wrap=True, auto_height=True,
+                         color=theme.MUTED)
+        for w in (spacer(), self.icon, self.title, self.body, self.item, self.wait, spacer()):
+            left.add_widget(w)
+        body.add_widget(left)
+        self.staff = Card(orientation="vertical", size_hint_x=None, width=px(460),
+                          padding=px(22), spacing=px(12), bg=theme.CARD, outline=theme.LINE)
+        self.staff_title = Text(size_key="m", bold=True, color=theme.MUTED, size_hint_y=None,
+                                height=px(40))
+        self.pin_shown = Text(size_key="xl", bold=True, halign="center", size_hint_y=None,
+                              height=px(64))
+        self.pin_note = Text(size_key="s", halign="center", color=theme.RED, wrap=True,
+                             auto_height=True)
+        self.pad = PinPad(self._digit, self._clear, self._ok)
+        self.actions_box = BoxLayout(orientation="vertical", spacing=px(14))
+        self.signed_in = Text(size_key="m", bold=True, size_hint_y=None, height=px(48))
+        self.approve = primary("", lambda: self._staff("approve_age"), size_key="l",
+                               tid="staff:approve", size_hint_y=None, height=theme.touch(88))
+        self.void = danger("", lambda: self._staff("void_line"), size_key="l",
+                           tid="staff:void", size_hint_y=None, height=theme.touch(80))
+        self.resume = primary("", lambda: self._staff("clear"), size_key="l",
+                              tid="staff:clear", size_hint_y=None, height=theme.touch(88))
+        self.cancel = danger("", lambda: self._staff("cancel_basket"), size_key="m",
+                             tid="staff:cancel", size_hint_y=None, height=theme.touch(72))
+        self.add_widget(body)
+        body.add_widget(self.staff)
+        self._pin = ""
+        self._mode = ""
+        self._line_id: int | None = None
+
+    def _digit(self, d: str) -> None:
+        if len(self._pin) < 12:
+            self._pin += d
+            self._show_pin()
+
+    def _clear(self) -> None:
+        self._pin = ""
+        self._show_pin()
+
+    def _ok(self) -> None:
+        if len(self._pin) >= 4:
+            self.actions.send("staff_pin", pin=self._pin)
+        self._pin = ""
+        self._show_pin()
+
+    def _show_pin(self) -> None:
+        self.pin_shown.text = " ".join("●" * len(self._pin)) if self._pin else self._prompt
+
+    def _staff(self, action: str) -> None:
+        fields: dict[str, Any] = {"action": action}
+        if action == "void_line" and self._line_id:
+            fields["line_id"] = self._line_id
+        self.actions.send("attendant", **fields)
+
+    def on_leave(self, *_a) -> None:
+        self._pin = ""
+
+    def header_title(self, v: View, t: Translator) -> str:
+        return t.tr("Please wait for an attendant")
+
+    def render(self, v: View, t: Translator) -> None:
+        lang = t.lang
+        for w in (self.title, self.body, self.item, self.wait, self.staff_title, self.pin_note,
+                  self.signed_in, self.approve, self.void, self.resume, self.cancel,
+                  self.pin_shown):
+            w.lang = lang
+        reason = v.attendant_reason
+        if reason == "age_restricted":
+            self.title.text = t.tr("An attendant will check your ID")
+            self.body.text = t.tr("This item is age-restricted:")
+            self.item.text = v.attendant_item
+        elif reason == "unknown_barcode":
+            self.title.text = t.tr("Item not recognised")
+            self.body.text = t.tr("This barcode is not in our system:")
+            self.item.text = v.attendant_code
+        else:
+            self.title.text = t.tr("Help is on the way")
+            self.body.text = t.tr("An attendant has been called.")
+            self.item.text = ""
+        self.wait.text = t.tr("Please wait here. You can keep your items in the bagging area.")
+        self.staff_title.text = t.tr("Staff only")
+        self._prompt = t.tr("Enter staff PIN")
+        self._line_id = next((r.line_id for r in v.rows if r.name == v.attendant_item), None)
+        self.pin_note.text = v.notice if v.notice else ""
+        self.pad.relabel(lang, t.tr("Clear"), t.tr("OK"))
+        mode = "staff" if v.staff_name else "pin"
+        if mode != self._mode:
+            self.staff.clear_widgets()
+            self.staff.add_widget(self.staff_title)
+            if mode == "pin":
+                for w in (self.pin_shown, self.pin_note, spacer(), self.pad):
+                    self.staff.add_widget(w)
+            else:
+                self.staff.add_widget(self.signed_in)
+                self.actions_box.clear_widgets()
+                self.staff.add_widget(self.actions_box)
+            self._mode = mode
+        if mode == "staff":
+            self.signed_in.text = t.tr("Signed in: {name}", name=v.staff_name)
+            self.approve.text = t.tr("Approve ID")
+            self.void.text = t.tr("Remove item")
+            self.resume.text = t.tr("Resume checkout")
+            self.cancel.text = t.tr("Cancel order")
+            wanted = ([self.approve, self.void] if reason == "age_restricted"
+                      else [self.resume])
+            wanted += [spacer(), self.cancel]
+            self.actions_box.clear_widgets()
+            for w in wanted:
+                self.actions_box.add_widget(w)
+        self._show_pin()
+
+
+# -- payment ------------------------------------------------------------------------------
+
+class Tile(ButtonBehavior, Card):
+    """A big tappable choice with a drawn icon, a title and a hint."""
+
+    def __init__(self, icon: str, on_tap, tid: str, **kw) -> None:
+        super().__init__(orientation="vertical", padding=px(28), spacing=px(12), bg=theme.CARD,
+                         outline=theme.BLUE, outline_width=3, **kw)
+        self.tid = tid
+        self._on_tap = on_tap
+        self.icon = Icon(kind=icon, bg=theme.BLUE, fg=theme.WHITE, size_hint_y=None,
+                         height=px(150))
+        self.title = Text(size_key="xl", bold=True, halign="center", size_hint_y=None,
+                          height=px(66))
+        self.hint = Text(size_key="m", halign="center", color=theme.MUTED, wrap=True,
+                         auto_height=True)
+        for w in (self.icon, self.title, self.hint, spacer()):
+            self.add_widget(w)
+        self.bind(state=lambda *_a: setattr(self, "bg", theme.BLUE_PALE if self.state == "down"
+                                            else theme.CARD))
+
+    def on_release(self) -> None:
+        self._on_tap()
+
+
+class PaymentPage(Page):
+    def __init__(self, actions: Actions, **kw) -> None:
+        super().__init__(actions, **kw)
+        _fill(self, theme.BG)
+        box = BoxLayout(orientation="vertical", padding=(px(60), px(26)), spacing=px(18))
+        top = BoxLayout(size_hint_y=None, height=px(120))
+        self.question = Text(size_key="xl", bold=True, size_hint_x=1.3)
+        amounts = BoxLayout(orientation="vertical")
+        self.to_pay = Text(size_key="m", color=theme.MUTED, halign="right")
+        self.total = Text(size_key="xxl", bold=True, halign="right")
+        amounts.add_widget(self.to_pay)
+        amounts.add_widget(self.total)
+        top.add_widget(self.question)
+        top.add_widget(amounts)
+        self.notice = Banner()
+        tiles = BoxLayout(spacing=px(40))
+        self.card = Tile("card", lambda: self.actions.send("pay", method="card"), "pay:card")
+        self.qr = Tile("qr", lambda: self.actions.send("pay", method="qr"), "pay:qr")
+        tiles.add_widget(self.card)
+        tiles.add_widget(self.qr)
+        bottom = BoxLayout(size_hint_y=None, height=theme.touch(80))
+        self.back = secondary("", lambda: self.actions.send("back"), tid="back",
+                              size_hint_x=None, width=px(360))
+        bottom.add_widget(self.back)
+        bottom.add_widget(spacer())
+        for w in (top, self.notice, tiles, bottom):
+            box.add_widget(w)
+        self.add_widget(box)
+
+    def header_title(self, v: View, t: Translator) -> str:
+        return t.tr("Payment")
+
+    def render(self, v: View, t: Translator) -> None:
+        for w in (self.question, self.to_pay, self.total, self.card.title, self.card.hint,
+                  self.qr.title, self.qr.hint, self.back):
+            w.lang = t.lang
+        self.question.text = t.tr("How would you like to pay?")
+        self.to_pay.text = t.tr("Total to pay")
+        self.total.text = v.total
+        self.card.title.text = t.tr("Card")
+        self.card.hint.text = t.tr("Insert, tap or swipe your card on the reader")
+        self.qr.title.text = t.tr("Mobile QR")
+        self.qr.hint.text = t.tr("Pay with the payment app on your phone")
+        self.back.text = t.tr("Back to basket")
+        self.notice.show(v.notice, t.lang)
+
+
+# -- messages (authorizing, approved, declined, reversing, unavailable, out of service) ---
+
+class MessagePage(Page):
+    """Icon, title, body and optional detail lines and buttons, centred."""
+
+    icon_kind, icon_bg, icon_fg = "wait", theme.BLUE, theme.WHITE
+    spinning = False
+    icon_size = 150
+
+    def __init__(self, actions: Actions, **kw) -> None:
+        super().__init__(actions, **kw)
+        _fill(self, theme.BG)
+        outer = BoxLayout(orientation="vertical", padding=(px(160), px(30)), spacing=px(16))
+        self.icon = Icon(kind=self.icon_kind, bg=self.icon_bg, fg=self.icon_fg,
+                         size_hint_y=None, height=px(self.icon_size))
+        self.title = Text(size_key="xxl", bold=True, halign="center", wrap=True,
+                          auto_height=True)
+        self.body = Text(size_key="l", halign="center", wrap=True, auto_height=True,
+                         color=theme.MUTED)
+        self.detail = Text(size_key="xl", bold=True, halign="center", wrap=True,
+                           auto_height=True)
+        self.small = Text(size_key="m", halign="center", wrap=True, auto_height=True,
+                          color=theme.MUTED)
+        self.buttons = BoxLayout(size_hint_y=None, height=0, spacing=px(24))
+        for w in (spacer(), self.icon, self.title, self.body, self.detail, self.small,
+                  Widget(size_hint_y=None, height=px(10)), self.buttons, spacer()):
+            outer.add_widget(w)
+        self.add_widget(outer)
+
+    def on_enter(self, *_a) -> None:
+        self.icon.spin(self.spinning)
+
+    def on_leave(self, *_a) -> None:
+        self.icon.spin(False)
+
+    def set_texts(self, t: Translator, title: str, body: str, detail: str = "",
+                  small: str = "") -> None:
+        for w, text in ((self.title, title), (self.body, body), (self.detail, detail),
+                        (self.small, small)):
+            w.lang = t.lang
+            w.text = text
+            w.opacity = 1 if text else 0
+
+    def set_buttons(self, buttons: list[Btn]) -> None:
+        if list(reversed(self.buttons.children)) != buttons:
+            self.buttons.clear_widgets()
+            for b in buttons:
+                self.buttons.add_widget(b)
+        self.buttons.height = theme.touch(96) if buttons else 0
+
+
+class StartingPage(MessagePage):
+    icon_kind, icon_bg, icon_fg, spinning = "wait", theme.BG, theme.INK, True
+
+    def render(self, v: View, t: Translator) -> None:
+        # sizes the next screens use anyway: every font size costs a face in memory
+        self.title.size_key, self.body.size_key = "xl", "m"
+        self.set_texts(t, t.tr("Starting…"), t.tr("One moment, please."))
+
+
+class AuthorizingPage(MessagePage):
+    icon_kind, icon_bg, icon_fg, spinning = "wait", theme.BLUE, theme.WHITE, True
+
+    def header_title(self, v: View, t: Translator) -> str:
+        return t.tr("Payment")
+
+    def render(self, v: View, t: Translator) -> None:
+        if v.payment_method == "qr":
+            body = t.tr("Scan the QR code on the reader with your payment app.")
+        else:
+            body = t.tr("Follow the instructions on the card reader. Do not remove your card.")
+        self.set_texts(t, t.tr("Processing payment…"), body, v.payment_amount)
+
+
+class ApprovedPage(MessagePage):
+    icon_kind, icon_bg, icon_fg = "check", theme.GREEN, theme.WHITE
+
+    def header_title(self, v: View, t: Translator) -> str:
+        return t.tr("Payment")
+
+    def render(self, v: View, t: Translator) -> None:
+        small = [t.tr("Approval code {code}", code=v.auth_code)] if v.auth_code else []
+        if v.payment_method == "card" and v.card:
+            small.insert(0, v.card)   # brand and masked number only, as on the receipt
+        self.set_texts(t, t.tr("Payment approved"), t.tr("Printing your receipt…"),
+                       v.payment_amount, "\n".join(small))
+
+
+class DeclinedPage(MessagePage):
+    icon_kind, icon_bg, icon_fg = "cross", theme.RED, theme.WHITE
+
+    def __init__(self, actions: Actions, **kw) -> None:
+        super().__init__(actions, **kw)
+        self.card = primary("", lambda: self.actions.send("pay", method="card"),
+                            tid="retry:card", size_key="l")
+        self.qr = primary("", lambda: self.actions.send("pay", method="qr"), tid="retry:qr",
+                          size_key="l", bg=theme.BLUE)
+        self.back = secondary("", lambda: self.actions.send("back"), tid="back", size_key="l")
+
+    def header_title(self, v: View, t: Translator) -> str:
+        return t.tr("Payment")
+
+    def render(self, v: View, t: Translator) -> None:
+        self.set_texts(t, t.tr("Payment declined"),
+                       t.tr("You have not been charged. Try again or choose another way"
+                            " to pay."), v.total)
+        for b in (self.card, self.qr, self.back):
+            b.lang = t.lang
+        self.card.text = t.tr("Pay by card")
+        self.qr.text = t.tr("Pay by mobile QR")
+        self.back.text = t.tr("Back to basket")
+        self.set_buttons([self.card, self.qr, self.back])
+
+
+class ReversingPage(MessagePage):
+    icon_kind, icon_bg, icon_fg, spinning = "wait", theme.AMBER, theme.INK, True
+
+    def render(self, v: View, t: Translator) -> None:
+        self.set_texts(t, t.tr("Cancelling the payment…"),
+                       t.tr("The payment did not go through. Please wait: you will not be"
+                            " charged."))
+
+
+class UnavailablePage(MessagePage):
+    icon_kind, icon_bg, icon_fg = "alert", theme.RED, theme.WHITE
+
+    def render(self, v: View, t: Translator) -> None:
+        self.set_texts(t, t.tr("Payment is unavailable"),
+                       t.tr("You have not been charged. Please wait a moment, or tap Help"
+                            " for an attendant."))
+
+
+class OutOfServicePage(MessagePage):
+    icon_kind, icon_bg, icon_fg = "cross", theme.RED, theme.WHITE
+
+    def render(self, v: View, t: Translator) -> None:
+        self.set_texts(t, t.tr("Out of service"),
+                       t.tr("This checkout is not available right now. Please use another"
+                            " checkout."), "", t.tr("It will be back shortly."))
+
+
+class ReceiptPage(MessagePage):
+    icon_kind, icon_bg, icon_fg = "check", theme.GREEN, theme.WHITE
+    icon_size = 110
+
+    def __init__(self, actions: Actions, **kw) -> None:
+        super().__init__(actions, **kw)
+        self.done = primary("", lambda: self.actions.send("done"), tid="done", size_key="xl",
+                            size_hint_x=None, width=px(420))
+
+    def header_title(self, v: View, t: Translator) -> str:
+        return t.tr("Receipt")
+
+    def render(self, v: View, t: Translator) -> None:
+        body = (t.tr("Please take your receipt.") if v.receipt_ok
+                else t.tr("Your receipt could not be printed. Please ask an attendant."))
+        detail = t.tr("Paid {amount}", amount=v.payment_amount or v.total)
+        lines = []
+        if v.savings:
+            lines.append(t.tr("You saved {amount}", amount=v.savings))
+        lines.append(v.when)
+        lines.append(t.tr("Transaction {txn}", txn=v.txn))
+        self.set_texts(t, t.tr("Thank you!"), body, detail, "\n".join(lines))
+        self.done.lang = t.lang
+        self.done.text = t.tr("Done")
+        if self.done.parent is None:
+            self.buttons.clear_widgets()
+            self.buttons.add_widget(spacer())
+            self.buttons.add_widget(self.done)
+            self.buttons.add_widget(spacer())
+        self.buttons.height = theme.touch(96)
+
+
+class IdleOverlay(FloatLayout):
+    """'Are you still there?' with a countdown; any touch on it keeps the order."""
+
+    def __init__(self, **kw) -> None:
+        super().__init__(**kw)
+        _fill(self, theme.SCRIM)
+        self.card = Card(orientation="vertical", size_hint=(None, None), width=px(760),
+                         height=px(440), pos_hint={"center_x": 0.5, "center_y": 0.5},
+                         padding=px(36), spacing=px(14), bg=theme.CARD, outline=theme.AMBER,
+                         outline_width=4)
+        self.title = Text(size_key="xl", bold=True, halign="center", size_hint_y=None,
+                          height=px(66))
+        self.seconds = Text(size_key="huge", bold=True, halign="center", size_hint_y=None,
+                            height=px(120), color=theme.RED)
+        self.body = Text(size_key="l", halign="center", wrap=True, auto_height=True)
+        self.button = primary("", lambda: None, size_key="xl", tid="still-here",
+                              size_hint_y=None, height=theme.touch(100))
+        for w in (self.title, self.seconds, self.body, spacer(), self.button):
+            self.card.add_widget(w)
+        self.add_widget(self.card)
+        self.deadline: float | None = None
+        self._t: Translator | None = None
+        self._ev = None
+
+    def on_touch_down(self, touch) -> bool:
+        if not self.collide_point(*touch.pos):
+            return False  # the header (language, help) stays usable
+        super().on_touch_down(touch)
+        return True  # a touch anywhere on the warning keeps the order (the app sent "touch")
+
+    def show(self, deadline: float, t: Translator) -> None:
+        self.deadline, self._t = deadline, t
+        for w in (self.title, self.body, self.button, self.seconds):
+            w.lang = t.lang
+        self.title.text = t.tr("Are you still there?")
+        self.button.text = t.tr("I'm still here")
+        self._tick()
+        if self._ev is None:
+            self._ev = Clock.schedule_interval(lambda _dt: self._tick(), 0.5)
+
+    def hide(self) -> None:
+        if self._ev is not None:
+            self._ev.cancel()
+            self._ev = None
+        self.deadline = None
+
+    def _tick(self) -> None:
+        if self.deadline is None or self._t is None:
+            return
+        left = max(0, int(self.deadline - time.monotonic() + 0.999))
+        self.seconds.text = str(left)
+        self.body.text = self._t.ntr("Your order will be cancelled in {n} second.",
+                                     "Your order will be cancelled in {n} seconds.", left)
+
+
+PAGES: dict[str, type[Page]] = {
+    "starting": StartingPage, "attract": AttractPage, "shopping": ShoppingPage,
+    "attendant": AttendantPage, "payment": PaymentPage, "authorizing": AuthorizingPage,
+    "approved": ApprovedPage, "declined": DeclinedPage, "receipt": ReceiptPage,
+    "reversing": ReversingPage, "payment_unavailable": UnavailablePage,
+    "out_of_service": OutOfServicePage,
+}

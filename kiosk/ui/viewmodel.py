@@ -1,0 +1,214 @@
+"""What the shopper sees, derived from the retained checkout state: pure, no Kivy.
+
+:func:`build_view` turns kiosk-core's state message (plus whether the core is
+online) into a :class:`View`: which screen, the tower light's colour (the same
+function the GPIO service drives the real light with), and every text
+already translated and formatted for the shopper's locale. The screens only
+copy these texts into widgets, so the view logic is tested without a window
+and the UI computes nothing of the checkout itself (line amounts and totals
+come from the core).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from drivers.gpio.logic import light_for
+from kiosk.money import Currency
+from kiosk.ui.i18n import N_, Translator
+
+#: checkout state → screen
+SCREENS = {
+    "attract": "attract", "shopping": "shopping", "attendant_needed": "attendant",
+    "payment": "payment", "authorizing": "authorizing", "approved": "approved",
+    "declined": "declined", "receipt": "receipt", "reversing": "reversing",
+    "payment_unavailable": "payment_unavailable",
+    "out_of_service": "out_of_service",   # the lane is closed (e.g. the door is open)
+}
+#: screens that never come from a state message: not yet connected, and core down
+LOCAL_LIGHTS = {"starting": "off", "out_of_service": "red"}
+IDLE_STATES = ("shopping", "payment", "declined")
+HELP_STATES = ("shopping", "payment", "declined", "payment_unavailable")
+
+NOTICES = {
+    "declined": N_("The payment was declined. You have not been charged."),
+    "payment_not_completed": N_("The last payment did not go through. You have not been"
+                                " charged."),
+    "pin_wrong": N_("Wrong PIN. Please try again."),
+    "pin_locked": N_("Too many wrong PINs. The PIN pad is locked for a minute."),
+    "badge_unknown": N_("Staff badge not recognised."),
+    "voided_idle": N_("The last order was cancelled because the checkout was idle."),
+    "voided_cancel": N_("The last order was cancelled."),
+    "voided_staff": N_("The last order was cancelled by staff."),
+}
+#: reasons of rejected commands → what the shopper is told
+REJECTIONS = {
+    "basket_empty": N_("Your basket is empty. Scan an item first."),
+    "needs_weight": N_("This item is sold by weight. Please weigh it."),
+    "bad_barcode": N_("This barcode could not be read. Please scan it again."),
+    "unknown_plu": N_("Unknown product code."),
+    "quantity_limit": N_("That is the most you can buy of this item."),
+    "bad_quantity": N_("That is the most you can buy of this item."),
+    "not_countable": N_("The quantity of this item cannot be changed."),
+    "basket_full": N_("The basket is full. Please pay for these items first."),
+    "payment_in_progress": N_("A payment is already in progress."),
+    "payment_unavailable": N_("Payment is unavailable right now. Please wait a moment."),
+    "staff_required": N_("A staff member must sign in first."),
+    "age_check_open": N_("Approve or remove the age-restricted item first."),
+    "not_allowed_now": N_("That is not possible right now."),
+}
+GENERIC_REJECTION = N_("Something went wrong. Please try again.")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One basket line as shown."""
+
+    line_id: int
+    name: str
+    detail: str
+    amount: str
+    qty: int
+    countable: bool
+    highlight: bool
+    badge: str = ""         # e.g. "ID check needed"
+    badge_kind: str = ""    # "pending" | "approved"
+
+
+@dataclass(frozen=True)
+class View:
+    screen: str
+    light: str
+    locale: str
+    locales: tuple[str, ...]
+    online: bool
+    seq: int = 0
+    rows: tuple[Row, ...] = ()
+    last_line_id: int | None = None
+    item_count: str = ""
+    subtotal: str = ""
+    savings: str = ""
+    discounts: tuple[tuple[str, str], ...] = ()
+    tax_label: str = ""
+    tax: str = ""
+    total: str = ""
+    can_pay: bool = False
+    can_help: bool = False
+    notice: str = ""
+    attendant_reason: str = ""      # age_restricted | unknown_barcode | help
+    attendant_item: str = ""
+    attendant_code: str = ""
+    staff_name: str = ""
+    payment_method: str = ""
+    payment_amount: str = ""
+    card: str = ""
+    auth_code: str = ""
+    receipt_ok: bool = True
+    txn: str = ""
+    when: str = ""
+    idle_deadline: float | None = None   # time.monotonic() when the basket will be voided
+    texts: dict[str, str] = field(default_factory=dict)
+
+
+def currency_of(msg: dict) -> Currency:
+    cur = msg.get("currency") or {}
+    return Currency(cur.get("code", "USD"), 0, int(cur.get("exponent", 2)))
+
+
+def _rows(msg: dict, t: Translator) -> tuple[Row, ...]:
+    rows = []
+    for ln in msg.get("lines", []):
+        weight = ln.get("weight_g")
+        unit = t.money(ln["unit_price_minor"])
+        if weight is not None:
+            detail = t.tr("{weight} kg × {price}/kg", weight=t.kg(weight), price=unit)
+        elif ln.get("price_minor") is not None:
+            detail = t.tr("Price from the barcode")
+        elif ln["qty"] > 1:
+            detail = t.tr("{qty} × {price}", qty=ln["qty"], price=unit)
+        else:
+            detail = ""
+        badge, kind = "", ""
+        if ln.get("age_status") == "pending":
+            badge, kind = t.tr("ID check needed"), "pending"
+        elif ln.get("age_status") == "approved":
+            badge, kind = t.tr("ID checked"), "approved"
+        rows.append(Row(
+            line_id=ln["line_id"], name=t.name(ln.get("names") or {}, ln.get("key", "")),
+            detail=detail, amount=t.money(ln["amount"]), qty=ln["qty"],
+            countable=weight is None and ln.get("price_minor") is None,
+            highlight=ln["line_id"] == msg.get("last_line_id"), badge=badge, badge_kind=kind))
+    return tuple(rows)
+
+
+def build_view(msg: dict | None, online: bool | None, locale: str | None = None,
+               received_at: float | None = None) -> View:
+    """The view of a state message. ``online`` None means not known yet (starting).
+
+    ``locale`` overrides the state's locale (the UI's own choice while the core
+    is down); ``received_at`` is the monotonic time the message arrived, used to
+    turn the core's idle deadline into a local countdown.
+    """
+    locales = tuple((msg or {}).get("locales") or ("en", "zh_Hans", "ko"))
+    loc = locale or (msg or {}).get("locale") or locales[0]
+    t = Translator(loc, currency_of(msg or {}))
+    if online is None or (online and msg is None):
+        return View("starting", LOCAL_LIGHTS["starting"], loc, locales, False)
+    if not online or msg is None:
+        return View("out_of_service", LOCAL_LIGHTS["out_of_service"], loc, locales, False,
+                    seq=(msg or {}).get("seq", 0))
+    state = msg["state"]
+    screen = SCREENS.get(state, "out_of_service")
+    totals = msg.get("totals") or {}
+    rows = _rows(msg, t)
+    count = sum(ln["qty"] if ln.get("weight_g") is None else 1 for ln in msg.get("lines", []))
+    inclusive = totals.get("tax_mode") == "inclusive"
+    attendant = msg.get("attendant") or {}
+    item = ""
+    if attendant.get("line_id"):
+        item = next((r.name for r in rows if r.line_id == attendant["line_id"]), "")
+    pay = msg.get("payment") or {}
+    card = pay.get("card") or {}
+    idle_deadline = None
+    if state in IDLE_STATES and msg.get("idle_warning_at") and msg.get("idle_void_at"):
+        now = time.monotonic() if received_at is None else received_at
+        idle_deadline = now + max(0.0, msg["idle_void_at"] - msg.get("server_time", time.time()))
+    notice_code = msg.get("notice") or ""
+    notice = t.tr(NOTICES[notice_code]) if notice_code in NOTICES else ""
+    if state in ("receipt", "approved", "authorizing") or (
+            state == "declined" and notice_code == "declined"):
+        notice = ""  # the screen itself says it
+    return View(
+        screen=screen, light=light_for(msg, True, door_open=False).color,
+        locale=loc, locales=locales, online=True,
+        seq=msg.get("seq", 0), rows=rows, last_line_id=msg.get("last_line_id"),
+        item_count=t.ntr("{n} item", "{n} items", count),
+        subtotal=t.money(totals.get("subtotal", 0)),
+        savings=t.money(totals.get("savings", 0)) if totals.get("savings") else "",
+        discounts=tuple((t.name(d.get("names") or {}, d.get("promotion_id", "")),
+                         t.money(-d["amount"])) for d in totals.get("discounts", [])),
+        tax_label=t.tr("Tax included") if inclusive else t.tr("Tax"),
+        tax=t.money(totals.get("tax", 0)),
+        total=t.money(totals.get("total", 0)),
+        can_pay=state == "shopping" and bool(rows),
+        can_help=state in HELP_STATES,
+        notice=notice,
+        attendant_reason=attendant.get("reason", ""),
+        attendant_item=item,
+        attendant_code=attendant.get("code") or "",
+        staff_name=(msg.get("staff") or {}).get("name", ""),
+        payment_method=pay.get("method", ""),
+        payment_amount=t.money(pay["amount"]) if "amount" in pay else "",
+        card=f"{card.get('brand', '')} {card.get('masked_pan', '')}".strip(),
+        auth_code=pay.get("auth_code") or "",
+        receipt_ok=bool((msg.get("receipt") or {}).get("ok", True)),
+        txn=msg.get("txn") or "",
+        when=t.datetime(msg.get("server_time") or time.time()),
+        idle_deadline=idle_deadline,
+    )
+
+
+def rejection_text(reason: str, t: Translator) -> str:
+    """What to tell the shopper when the core rejected one of the UI's commands."""
+    return t.tr(REJECTIONS.get(reason, GENERIC_REJECTION))

@@ -1,0 +1,72 @@
+"""UI test fixtures: one Xvfb per session, UI processes per test, screenshot folders.
+
+Each UI runs as its own process (Kivy allows one App per process) with the
+test-control channel on; ``tests/ui/driver.py`` talks to it. The screenshot
+folders are listed at the end of the run.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.ui.driver import SHOTS_ROOT, UIProcess, Xvfb
+
+_shot_dirs: list[Path] = []
+
+
+@pytest.fixture(scope="session")
+def xvfb():
+    display = Xvfb()
+    yield display
+    display.stop()
+
+
+@pytest.fixture
+def ui_factory(lane_env, xvfb, tmp_path: Path):
+    """Start ``kiosk ui`` processes on this test's lane; all are stopped at teardown."""
+    started: list[UIProcess] = []
+
+    def start(**env_overrides: str) -> UIProcess:
+        env = dict(lane_env, **env_overrides)
+        ui = UIProcess(env, xvfb.display, tmp_path).start()
+        started.append(ui)
+        return ui
+
+    yield start
+    for ui in started:
+        ui.stop()
+
+
+@pytest.fixture
+def shots(request):
+    """A fresh folder for this test's screenshots (kept after the run, under var/)."""
+    name = request.node.name.replace("[", "-").replace("]", "").replace("/", "-")
+    folder = SHOTS_ROOT / name
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    _shot_dirs.append(folder)
+    print(f"screenshots: {folder}")
+    return folder
+
+
+@pytest.fixture
+def ui_fonts(lane_env) -> dict[str, str]:
+    """Kivy font name → font file, as the UI chose them (read after a UI has started)."""
+    def load() -> dict[str, str]:
+        memo = Path(lane_env["KIOSK__PATHS__STATE_DIR"]) / "ui" / "fonts" / "choice.json"
+        faces = json.loads(memo.read_text())["faces"]
+        return {f"kiosk-{lang}": face["regular"] for lang, face in faces.items()} | {
+            f"kiosk-{lang}#bold": face["bold"] for lang, face in faces.items()}
+    return load
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if _shot_dirs:
+        terminalreporter.write_sep("-", "UI screenshots")
+        for folder in _shot_dirs:
+            count = len(list(folder.glob("*.png")))
+            terminalreporter.write_line(f"{folder}  ({count} PNG)")

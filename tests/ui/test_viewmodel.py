@@ -1,0 +1,116 @@
+"""The view model: state message → screen, light and translated, formatted texts (no Kivy)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from drivers.gpio.logic import light_for
+from kiosk.ui.i18n import Translator, endonym
+from kiosk.ui.viewmodel import build_view, rejection_text
+
+pytestmark = pytest.mark.ui
+
+
+def state(**over) -> dict:
+    msg = {
+        "v": 1, "type": "state", "seq": 7, "state": "shopping", "locale": "en",
+        "locales": ["en", "zh_Hans", "ko"], "currency": {"code": "USD", "exponent": 2},
+        "txn": "S001-L01-000001", "last_line_id": 2, "attendant": None, "staff": None,
+        "payment": None, "receipt": None, "notice": None, "idle_warning_at": None,
+        "idle_void_at": None, "server_time": 1000.0,
+        "lines": [
+            {"line_id": 1, "key": "00070666928444", "gtin": "00070666928444",
+             "names": {"en": "Cup Noodles", "zh": "杯面", "ko": "컵누들"},
+             "unit_price_minor": 99, "qty": 3, "weight_g": None, "price_minor": None,
+             "age_status": "none", "amount": 297},
+            {"line_id": 2, "key": "PLU04011", "gtin": None,
+             "names": {"en": "Bananas", "zh": "香蕉", "ko": "바나나"},
+             "unit_price_minor": 199, "qty": 1, "weight_g": 850, "price_minor": None,
+             "age_status": "none", "amount": 169},
+        ],
+        "totals": {"subtotal": 466, "savings": 99, "tax": 8, "total": 375,
+                   "tax_mode": "exclusive",
+                   "discounts": [{"promotion_id": "CUP", "amount": 99,
+                                  "names": {"en": "Cup Noodles 3 for 2", "zh": "杯面 买三付二",
+                                            "ko": "컵누들 3개 구매 시 2개 가격"}}]},
+    }
+    msg.update(over)
+    return msg
+
+
+@pytest.mark.parametrize(("core_state", "screen", "light"), [
+    ("attract", "attract", "green"), ("shopping", "shopping", "green"),
+    ("attendant_needed", "attendant", "amber"), ("payment", "payment", "green"),
+    ("authorizing", "authorizing", "green"), ("approved", "approved", "green"),
+    ("declined", "declined", "amber"), ("receipt", "receipt", "green"),
+    ("reversing", "reversing", "amber"), ("payment_unavailable", "payment_unavailable", "amber"),
+    ("out_of_service", "out_of_service", "red"),
+])
+def test_every_checkout_state_has_its_screen_and_the_tower_lights_colour(core_state, screen,
+                                                                          light):
+    msg = state(state=core_state)
+    v = build_view(msg, online=True)
+    assert (v.screen, v.light) == (screen, light)
+    assert v.light == light_for(msg, True, door_open=False).color
+
+
+def test_core_down_or_unknown():
+    assert build_view(state(), online=False).screen == "out_of_service"
+    assert build_view(state(), online=False).light == "red"
+    assert build_view(None, online=False).screen == "out_of_service"
+    assert build_view(None, online=None).screen == "starting"
+    # while the core is down the shopper may still pick a language
+    assert build_view(state(), online=False, locale="ko").locale == "ko"
+
+
+def test_basket_in_english():
+    v = build_view(state(), online=True)
+    assert [r.name for r in v.rows] == ["Cup Noodles", "Bananas"]
+    assert v.rows[0].detail == "3 × $0.99" and v.rows[0].countable
+    assert v.rows[1].detail == "0.850 kg × $1.99/kg" and not v.rows[1].countable
+    assert [r.highlight for r in v.rows] == [False, True]   # the last scanned line
+    assert (v.total, v.savings, v.item_count) == ("$3.75", "$0.99", "4 items")
+    assert v.discounts == (("Cup Noodles 3 for 2", "-$0.99"),)
+    assert v.can_pay and v.can_help
+
+
+def test_basket_in_chinese_and_korean():
+    zh = build_view(state(locale="zh_Hans"), online=True)
+    assert [r.name for r in zh.rows] == ["杯面", "香蕉"]
+    assert zh.rows[1].detail == "0.850 千克 × US$1.99/千克"
+    assert zh.item_count == "4 件商品" and zh.tax_label == "税"
+    ko = build_view(state(locale="ko"), online=True)
+    assert ko.discounts[0][0] == "컵누들 3개 구매 시 2개 가격"
+    assert ko.item_count == "상품 4개" and ko.total == "US$3.75"
+
+
+def test_won_prices():
+    v = build_view(state(locale="ko", currency={"code": "KRW", "exponent": 0}), online=True)
+    assert v.total == "₩375"
+
+
+def test_idle_countdown_uses_the_cores_deadline():
+    now = time.monotonic()
+    v = build_view(state(idle_warning_at=990.0, idle_void_at=1027.0), online=True,
+                   received_at=now)
+    assert v.idle_deadline == pytest.approx(now + 27.0)
+    assert build_view(state(state="authorizing", idle_warning_at=990.0, idle_void_at=1027.0),
+                      online=True).idle_deadline is None
+
+
+def test_notices_and_rejections_are_translated():
+    v = build_view(state(state="attendant_needed", notice="pin_wrong",
+                         attendant={"reason": "age_restricted", "line_id": 1}, locale="ko"),
+                   online=True)
+    assert v.notice == "PIN이 틀렸습니다. 다시 입력하세요." and v.attendant_item == "컵누들"
+    assert build_view(state(state="attract", lines=[], notice="voided_idle"),
+                      online=True).notice.startswith("The last order was cancelled")
+    t = Translator("zh_Hans")
+    assert rejection_text("needs_weight", t) == "此商品按重量销售，请称重。"
+    assert rejection_text("something_new", t) == "出现问题，请重试。"
+
+
+def test_language_names_are_endonyms():
+    assert [endonym(x) for x in ("en", "zh_Hans", "ko")] == ["English", "简体中文", "한국어"]
