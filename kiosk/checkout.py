@@ -230,7 +230,12 @@ def _staff_sign_in(state: CheckoutState, member: StaffMember | None, fail: str,
     return [_ev("staff_signed_in", staff_id=member.id, staff_name=member.name)]
 
 
-def _attendant(state: CheckoutState, cmd: dict) -> list[dict]:
+def _default(config: KioskConfig) -> str:
+    """The next shopper starts in the store's default language."""
+    return config.store.default_locale
+
+
+def _attendant(state: CheckoutState, cmd: dict, config: KioskConfig) -> list[dict]:
     _require(state, "attendant_needed")
     if state.staff is None:
         raise Rejected("staff_required")
@@ -251,7 +256,8 @@ def _attendant(state: CheckoutState, cmd: dict) -> list[dict]:
             raise Rejected("age_check_open", "approve or void the item")
         return [_ev("attendant_cleared", staff_id=staff_id)]
     if action == "cancel_basket":
-        return [_ev("basket_voided", reason="staff", staff_id=staff_id)]
+        return [_ev("basket_voided", reason="staff", staff_id=staff_id,
+                    next_locale=_default(config))]
     raise Rejected("unknown_action")
 
 
@@ -312,7 +318,7 @@ def _decide(state: CheckoutState, cmd: dict, ctx: Context) -> list[dict]:
         member, reason = ctx.check_pin(str(cmd["pin"]), ctx.now)
         return _staff_sign_in(state, member, reason, ctx)
     if kind == "attendant":
-        return _attendant(state, cmd)
+        return _attendant(state, cmd, ctx.config)
     if kind == "checkout":
         _require(state, "shopping")
         if not state.lines:
@@ -339,10 +345,10 @@ def _decide(state: CheckoutState, cmd: dict, ctx: Context) -> list[dict]:
         if state.state == "attract":
             return []
         _require(state, *CANCELLABLE)
-        return [_ev("basket_voided", reason="cancel")]
+        return [_ev("basket_voided", reason="cancel", next_locale=_default(ctx.config))]
     if kind == "done":
         _require(state, "receipt")
-        return [_ev("session_finished")]
+        return [_ev("session_finished", next_locale=_default(ctx.config))]
     raise Rejected("unknown_command", kind)
 
 
@@ -362,7 +368,8 @@ def _enter(s: CheckoutState, new: str, ts: float) -> None:
     s.idle_warning_at = None
 
 
-def _reset_session(s: CheckoutState, ts: float) -> None:
+def _reset_session(s: CheckoutState, ts: float, next_locale: str | None = None) -> None:
+    s.locale = next_locale or s.locale
     s.txn = None
     s.lines = []
     s.next_line_id = 1
@@ -506,13 +513,13 @@ def apply(s: CheckoutState, event: dict) -> None:
         _enter(s, "receipt", ts)
     elif kind == "session_finished":
         _expect(s, kind, "receipt")
-        _reset_session(s, ts)
+        _reset_session(s, ts, event.get("next_locale"))
     elif kind == "basket_voided":
         _expect(s, kind, *CANCELLABLE, "attendant_needed", "payment_unavailable")
         if s.state == "payment_unavailable" and event["reason"] != "staff":
             raise InvalidEvent("only staff may void while a reversal is owed")
         s.notice = f"voided_{event['reason']}"
-        _reset_session(s, ts)
+        _reset_session(s, ts, event.get("next_locale"))
     elif kind == "idle_warning":
         _expect(s, kind, *IDLE_STATES)
         s.idle_warning_at = ts
@@ -575,7 +582,7 @@ def due_timer_events(s: CheckoutState, config: KioskConfig, now: float) -> list[
         if s.idle_warning_at is None and now - s.last_activity >= t.idle_warning_s:
             return [_ev("idle_warning")]
         if s.idle_warning_at is not None and now - s.idle_warning_at >= t.idle_void_s:
-            return [_ev("basket_voided", reason="idle")]
+            return [_ev("basket_voided", reason="idle", next_locale=_default(config))]
     if s.state == "receipt" and now - s.entered_at >= t.receipt_s:
-        return [_ev("session_finished")]
+        return [_ev("session_finished", next_locale=_default(config))]
     return []

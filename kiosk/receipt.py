@@ -73,8 +73,9 @@ def build_receipt(state: CheckoutState, config: KioskConfig, when: datetime) -> 
         r.lines.append((f"{method} {card.get('brand', '')} {card.get('masked_pan', '')}".strip(),
                         money(pay["amount"])))
         r.lines.append((_("Approval code"), pay.get("auth_code", "")))
+    transaction = _("Transaction")
     r.footer = [
-        f"{_('Transaction')} {r.txn}",
+        f"{transaction} {r.txn}",
         format_datetime(when, "medium", locale=state.locale),
         _("Thank you for shopping with us"),
     ]

@@ -31,12 +31,6 @@ def N_(msgid: str) -> str:  # noqa: N802 - the gettext convention
     return msgid
 
 
-#: strings used where Babel's extractor cannot see them (inside an f-string in
-#: kiosk/receipt.py, which Python 3.11 tokenizes as one string); listed so that
-#: extraction keeps them in the catalogs
-UNSEEN = (N_("Transaction"),)
-
-
 def endonym(locale: str) -> str:
     """The language's own name for ``locale`` ("简体中文" for zh_Hans)."""
     if locale in ENDONYMS:

@@ -877,3 +877,26 @@ def test_printer_fault_does_not_close_the_lane(lane):
     assert lane.state.state == "shopping"
     assert lane.decide(cmd("device", device="printer", ok=True)) != []
     assert replay(lane.log).as_dict() == lane.state.as_dict()
+
+
+@pytest.mark.parametrize("ending", ["done", "cancel", "idle"])
+def test_next_shopper_starts_in_the_default_language(lane, ending):
+    lane.do(cmd("start", locale="ko"))
+    lane.do(cmd("scan", code=MILK))
+    assert lane.state.locale == "ko"
+    if ending == "done":
+        to_receipt = [cmd("checkout"), cmd("pay", method="card")]
+        for c in to_receipt:
+            lane.do(c)
+        lane.device("auth_approved", stan=lane.state.payment["stan"], auth_code="A1", card={})
+        lane.device("receipt_printed", path="r.txt", ok=True)
+        lane.do(cmd("done"))
+    elif ending == "cancel":
+        lane.do(cmd("cancel"))
+    else:
+        t = lane.config.timeouts
+        lane.timers(T0 + t.idle_warning_s + 1)
+        lane.timers(T0 + t.idle_warning_s + t.idle_void_s + 2)
+    assert lane.state.state == "attract"
+    assert lane.state.locale == lane.config.store.default_locale == "en"
+    assert replay(lane.log).as_dict() == lane.state.as_dict()
