@@ -339,6 +339,29 @@ def _source_of(key: str, sources: dict[str, tuple[int, str]]) -> str:
     return max(inside)[1] if inside else str(DEFAULTS_FILE)
 
 
+def load_config_or_exit() -> KioskConfig:
+    """For services and commands: the configuration, or its one-line error and exit 2."""
+    import sys
+
+    try:
+        return load_config()
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def writable_dir(*candidates: Path) -> Path | None:
+    """The first of ``candidates`` that exists or can be made, and is writable."""
+    for candidate in candidates:
+        try:
+            candidate.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            continue
+        if os.access(candidate, os.W_OK):
+            return candidate
+    return None
+
+
 def load_config(
     site_dir: Path | None = None, environ: dict[str, str] | None = None
 ) -> KioskConfig:

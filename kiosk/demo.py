@@ -17,7 +17,7 @@ import time
 from argparse import Namespace
 from pathlib import Path
 
-from kiosk.config import PACKAGE_CONFIG_DIR, KioskConfig, load_config
+from kiosk.config import PACKAGE_CONFIG_DIR, KioskConfig, load_config, writable_dir
 
 SAMPLE_CATALOG = PACKAGE_CONFIG_DIR / "catalog" / "sample.csv"
 HELP = """\
@@ -31,14 +31,8 @@ Demo staff PIN is 2468. Totals ending in .51 are declined, .52 find the host dow
 def _state_dir(requested: str | None, config: KioskConfig) -> Path:
     if requested:
         return Path(requested).resolve()
-    wanted = config.paths.state_dir
-    try:
-        wanted.mkdir(parents=True, exist_ok=True)
-        if os.access(wanted, os.W_OK):
-            return wanted
-    except OSError:
-        pass
-    return Path.home() / ".local" / "state" / "kiosk"
+    fallback = Path.home() / ".local" / "state" / "kiosk"
+    return writable_dir(config.paths.state_dir) or fallback
 
 
 def _ensure_catalog(config: KioskConfig) -> None:

@@ -218,16 +218,10 @@ def gpio_main(args: object = None) -> int:
     import signal
     import sys
 
-    from kiosk.config import ConfigError, load_config
+    from kiosk.config import load_config_or_exit
 
-    try:
-        config = load_config()
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    gpio = getattr(config, "gpio", None)
-    if not isinstance(gpio, GpioConfig):
-        gpio = GpioConfig()
+    config = load_config_or_exit()
+    gpio = config.gpio
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

@@ -20,31 +20,10 @@ from drivers.printer import PrintResult
 
 if TYPE_CHECKING:
     from drivers.printer.config import PrinterConfig
-    from kiosk.config import KioskConfig
 
 log = logging.getLogger(__name__)
 
 
-def _config() -> KioskConfig:
-    from kiosk.config import ConfigError, load_config
-
-    try:
-        return load_config()
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        raise SystemExit(2) from None
-
-
-def printer_config_of(config: KioskConfig) -> PrinterConfig:
-    """The ``[printer]`` table, or the defaults while KioskConfig has none."""
-    from drivers.printer.config import PrinterConfig
-
-    found = getattr(config, "printer", None)
-    return found if isinstance(found, PrinterConfig) else PrinterConfig()
-
-
-def printer_kind_of(config: KioskConfig) -> str:
-    return str(config.devices.printer)
 
 
 # -- kiosk sim printer ----------------------------------------------------------------------
@@ -76,9 +55,10 @@ def sim_printer_main(args: argparse.Namespace) -> int:
     """
     from drivers.printer.pty import PtyError, PtyPair, start_pty_pair
     from drivers.printer.simulator import PrinterSimulator
+    from kiosk.config import load_config_or_exit
 
-    config = _config()
-    pcfg = printer_config_of(config)
+    config = load_config_or_exit()
+    pcfg = config.printer
     pair: PtyPair | None = None
     host = Path(args.host_link or pcfg.port)
     if args.pair and not args.host_link and host.is_relative_to("/dev"):
@@ -164,11 +144,12 @@ def reprint(txn: str, receipts_dir: Path, kind: str,
 
 def reprint_main(args: argparse.Namespace) -> int:
     from drivers.printer.store import ReceiptNotFound
+    from kiosk.config import load_config_or_exit
 
-    config = _config()
+    config = load_config_or_exit()
     try:
-        result = reprint(args.txn, config.receipts_dir, printer_kind_of(config),
-                         printer_config_of(config))
+        result = reprint(args.txn, config.receipts_dir, config.devices.printer,
+                         config.printer)
     except (ReceiptNotFound, ValueError) as exc:
         print(f"reprint: {exc}", file=sys.stderr)
         return 2

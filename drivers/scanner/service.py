@@ -231,12 +231,6 @@ class ScannerService:
         return 0
 
 
-def scanner_config_of(config) -> ScannerConfig:
-    """The ``[scanner]`` section of a KioskConfig, or the packaged defaults before it has one."""
-    found = getattr(config, "scanner", None)
-    return found if isinstance(found, ScannerConfig) else ScannerConfig()
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``kiosk scanner`` (they override ``[scanner]`` for one run)."""
     parser.add_argument("--backend", choices=["camera", "wedge"])
@@ -248,16 +242,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def scanner_main(args: argparse.Namespace) -> int:
     """Entry point of ``kiosk scanner``: runs until SIGTERM/SIGINT (or a file's end)."""
-    import sys
 
-    from kiosk.config import ConfigError, load_config
+    from kiosk.config import load_config_or_exit
 
-    try:
-        config = load_config()
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    cfg = scanner_config_of(config)
+    config = load_config_or_exit()
+    cfg = config.scanner
     cam_update: dict = {}
     if getattr(args, "source", None):
         cam_update["source"] = args.source

@@ -29,13 +29,11 @@ log = logging.getLogger(__name__)
 
 def ui_state_dir(state_dir: Path) -> Path:
     """A writable folder for the UI (Kivy's home, font cache): in the state dir if possible."""
-    for candidate in (state_dir / "ui", Path.home() / ".local" / "state" / "kiosk" / "ui"):
-        try:
-            candidate.mkdir(parents=True, exist_ok=True)
-            if os.access(candidate, os.W_OK):
-                return candidate
-        except OSError:
-            continue
+    from kiosk.config import writable_dir
+
+    found = writable_dir(state_dir / "ui", Path.home() / ".local" / "state" / "kiosk" / "ui")
+    if found is not None:
+        return found
     raise SystemExit(f"no writable folder for the UI under {state_dir} or ~/.local/state")
 
 
