@@ -89,6 +89,34 @@ class TowerLight:
             self.current = light
             return True
 
+    def flash(self, color: str = "green", seconds: float = 0.15) -> None:
+        """Flash ``color`` once (a good read), then show the current light again.
+
+        A steady lamp of that colour winks off and on; otherwise the lamp lights for
+        ``seconds`` over the current light. Runs in the background.
+        """
+        led = self.leds.get(color)
+        if led is None:
+            return
+        with self._lock:
+            current = self.current
+            if current.blink:
+                return  # a blinking light already draws the eye; leave it alone
+            if current.color == color:
+                led.off()
+            else:
+                led.on()
+        timer = threading.Timer(seconds, self._restore, args=(current,))
+        timer.daemon = True
+        timer.start()
+
+    def _restore(self, shown: Light) -> None:
+        with self._lock:
+            if self.current != shown:
+                return  # the light changed meanwhile and is already right
+            for color, led in self.leds.items():
+                (led.on if color == shown.color else led.off)()
+
     def close(self) -> None:
         for led in self.leds.values():
             led.close()

@@ -161,6 +161,8 @@ class GpioService:
             return
         if kind in ("good_read", "bad_read") and self.buzzer is not None:
             self.buzzer.play(kind)
+        if kind == "good_read" and self.light is not None:
+            self.light.flash("green")
 
     # -- inputs ------------------------------------------------------------------------------
 

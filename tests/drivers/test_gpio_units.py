@@ -85,6 +85,27 @@ def test_tower_light_drives_one_lamp_and_blinks_it():
         tower.close()
 
 
+def test_good_read_flash_winks_green_and_lights_green_over_amber():
+    factory = mock_factory()
+    cfg = LightConfig()
+    tower = TowerLight(cfg, factory)
+    green, amber = factory.pin(cfg.green), factory.pin(cfg.amber)
+    try:
+        tower.show(Light("green"))
+        green.clear_states()
+        tower.flash("green", seconds=0.05)
+        eventually(lambda: transitions(green) >= 2, what="green winked off and on")
+        assert [s.state for s in green.states][-2:] == [False, True]
+        tower.show(Light("amber"))
+        green.clear_states()
+        tower.flash("green", seconds=0.05)
+        eventually(lambda: transitions(green) >= 2, what="green flashed over amber")
+        assert [s.state for s in green.states][-2:] == [True, False]
+        assert amber.state  # the attention light stays on throughout
+    finally:
+        tower.close()
+
+
 def test_tower_light_honours_active_low_lamps():
     factory = mock_factory()
     cfg = LightConfig(active_high=False)
