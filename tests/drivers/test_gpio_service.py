@@ -82,7 +82,9 @@ def test_help_button_calls_help_and_the_light_blinks_amber(core, shopper, gpio):
     # attract is green too: wait until the service has seen the shopping state itself
     eventually(lambda: (gpio.state or {}).get("state") == "shopping", what="shopping seen")
     eventually(lambda: gpio.light.current == Light("green"), what="green while shopping")
-    assert _lamps(gpio) == {"green": True, "amber": False, "red": False}
+    # a good read winks the green lamp; it comes back on
+    eventually(lambda: _lamps(gpio) == {"green": True, "amber": False, "red": False},
+               what="only green lit")
     _press(gpio, CONFIG.help_button)
     st = shopper.wait_state(lambda s: s["state"] == "attendant_needed")
     assert st["attendant"]["reason"] == "help"
@@ -153,9 +155,12 @@ def test_scan_feedback_beeps_good_and_bad(core, shopper, gpio):
     # the core status is subscribed last: once it is here, so are the feedback events
     eventually(lambda: gpio.core_online is True, what="gpio service hearing the core")
     buzzer = gpio.factory.pin(CONFIG.buzzer.pin)
+    green = gpio.factory.pin(CONFIG.light.green)
     buzzer.frequencies.clear()
+    green.clear_states()
     assert shopper.send("scan", code=MILK)["ok"]
     eventually(lambda: 1760 in [round(f or 0) for f in buzzer.frequencies], what="good beep")
+    eventually(lambda: transitions(green) >= 2, what="green flashed on the good read")
     eventually(lambda: buzzer.state == 0)
     buzzer.frequencies.clear()
     shopper.send("scan", code="4006381333931")  # a valid GTIN the catalog does not know
