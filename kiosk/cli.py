@@ -19,13 +19,22 @@ _config = load_config_or_exit  # one way to load: one line and exit 2 on a bad v
 
 
 def cmd_core(args: argparse.Namespace) -> int:
+    from kiosk import sdnotify
     from kiosk.core import CoreService
 
     config = _config()
     stop = threading.Event()
+
+    def on_signal(*_: object) -> None:
+        stop.set()
+        sdnotify.stopping()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    CoreService(config).run(stop)
+        signal.signal(sig, on_signal)
+    watchdog = sdnotify.Watchdog()
+    CoreService(config).run(
+        stop, on_ready=lambda: sdnotify.ready(f"bus connected, lane {config.store.lane_id}"),
+        on_tick=watchdog.tick)
     return 0
 
 

@@ -88,7 +88,8 @@ class CoreService:
 
     # -- main loop ------------------------------------------------------------
 
-    def run(self, stop: threading.Event, on_ready: Callable[[], None] | None = None) -> None:
+    def run(self, stop: threading.Event, on_ready: Callable[[], None] | None = None,
+            on_tick: Callable[[], None] | None = None) -> None:
         self._recover_intents()
         self.bus.start(wait_s=None)
         log.info("kiosk-core up: lane %s, state %s, journal seq %d",
@@ -106,6 +107,8 @@ class CoreService:
                     ready = True
                     if on_ready:
                         on_ready()
+                if on_tick:  # e.g. the systemd watchdog ping: only while this loop turns
+                    on_tick()
         finally:
             self.bus.publish(self.topics.core_status, status_message(False), retain=True)
             self.bus.stop()

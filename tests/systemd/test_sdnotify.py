@@ -1,0 +1,72 @@
+"""kiosk.sdnotify against a real AF_UNIX datagram socket bound by the test."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from kiosk import sdnotify
+from tests.systemd.notify_listener import NotifyListener
+
+
+@pytest.fixture(params=["path", "abstract"])
+def listener(request, monkeypatch: pytest.MonkeyPatch):
+    with NotifyListener(abstract=request.param == "abstract") as lis:
+        monkeypatch.setenv("NOTIFY_SOCKET", lis.address)
+        yield lis
+
+
+def test_ready_status_watchdog_stopping(listener: NotifyListener):
+    assert sdnotify.ready("bus connected")
+    assert listener.recv(5) == "READY=1\nSTATUS=bus connected"
+    assert sdnotify.status("waiting for the clock")
+    assert listener.recv(5) == "STATUS=waiting for the clock"
+    assert sdnotify.watchdog_ping()
+    assert listener.recv(5) == "WATCHDOG=1"
+    assert sdnotify.stopping()
+    assert listener.recv(5) == "STOPPING=1"
+
+
+def test_abstract_name_is_not_a_file(monkeypatch: pytest.MonkeyPatch, tmp_path):
+    with NotifyListener(abstract=True) as lis:
+        assert lis.address.startswith("@")
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.setenv("NOTIFY_SOCKET", lis.address)
+        assert sdnotify.notify("READY=1")
+        assert lis.recv(5) == "READY=1"
+        assert list(tmp_path.iterdir()) == []
+
+
+def test_no_socket_is_a_noop(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("NOTIFY_SOCKET", raising=False)
+    assert sdnotify.ready() is False
+    assert sdnotify.watchdog_ping() is False
+    assert not sdnotify.Watchdog({"WATCHDOG_USEC": "1000000"}).enabled
+
+
+def test_missing_socket_does_not_raise(monkeypatch: pytest.MonkeyPatch, tmp_path):
+    monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "gone"))
+    assert sdnotify.notify("READY=1") is False
+
+
+def test_watchdog_interval_and_pid(listener: NotifyListener):
+    sock = {"NOTIFY_SOCKET": listener.address}
+    assert not sdnotify.Watchdog(sock).enabled
+    assert not sdnotify.Watchdog({**sock, "WATCHDOG_USEC": "0"}).enabled
+    assert not sdnotify.Watchdog({**sock, "WATCHDOG_USEC": "junk"}).enabled
+    other = str(os.getpid() + 1)
+    assert not sdnotify.Watchdog({**sock, "WATCHDOG_USEC": "20000000", "WATCHDOG_PID": other}
+                                 ).enabled
+    mine = sdnotify.Watchdog({**sock, "WATCHDOG_USEC": "20000000",
+                              "WATCHDOG_PID": str(os.getpid())})
+    assert mine.interval_s == 10.0
+
+    wd = sdnotify.Watchdog({**sock, "WATCHDOG_USEC": "20000000"})
+    assert wd.tick(now=100.0)  # the first tick pings at once
+    assert listener.recv(5) == "WATCHDOG=1"
+    assert not wd.tick(now=105.0)  # not yet: half of WATCHDOG_USEC has not passed
+    assert not wd.tick(now=109.9)
+    assert wd.tick(now=110.0)
+    assert listener.recv(5) == "WATCHDOG=1"
+    assert listener.recv(0.2) is None  # exactly two pings were sent
