@@ -284,11 +284,7 @@ def _decide(state: CheckoutState, cmd: dict, ctx: Context) -> list[dict]:
         _start_if_attract(state, ctx, events, locale)
         return events
     if kind == "device":
-        known = state.faults.get(cmd["device"])
-        if cmd["ok"] == (known is None) and (cmd["ok"] or known == cmd.get("detail", "")):
-            return []  # nothing new
-        return [_ev("device_status", device=cmd["device"], ok=cmd["ok"],
-                    detail=cmd.get("detail", ""))]
+        return device_events(state, cmd["device"], cmd["ok"], cmd.get("detail", ""))
     if kind == "touch":
         _require(state, *STATES)
         return [_ev("activity")] if state.state in IDLE_STATES else []
@@ -350,6 +346,15 @@ def _decide(state: CheckoutState, cmd: dict, ctx: Context) -> list[dict]:
         _require(state, "receipt")
         return [_ev("session_finished", next_locale=_default(ctx.config))]
     raise Rejected("unknown_command", kind)
+
+
+def device_events(state: CheckoutState, device: str, ok: bool, detail: str = "") -> list[dict]:
+    """A device_status event when a device's health differs from what the state knows."""
+    detail = detail[:64]
+    known = state.faults.get(device)
+    if (known is None) if ok else (known == detail):
+        return []  # nothing new
+    return [_ev("device_status", device=device, ok=ok, detail=detail)]
 
 
 def _language(state: CheckoutState, locale: str, ctx: Context) -> dict:

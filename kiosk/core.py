@@ -38,6 +38,7 @@ from kiosk.checkout import (
     Rejected,
     apply,
     decide,
+    device_events,
     due_timer_events,
     totals,
 )
@@ -311,13 +312,8 @@ class CoreService:
         if self.state.state == "approved":
             events.append({"type": "receipt_printed", "path": result.path, "ok": result.ok,
                            "reason": result.reason})
-        known = self.state.faults.get("printer")
-        if not result.ok and known != result.reason:
-            events.append({"type": "device_status", "device": "printer", "ok": False,
-                           "detail": result.reason[:64]})
-        elif result.ok and known is not None:
-            events.append({"type": "device_status", "device": "printer", "ok": True,
-                           "detail": ""})
+        events += device_events(self.state, "printer", result.ok,
+                                "" if result.ok else result.reason)
         self.commit(events)
 
     # -- timers and recovery ----------------------------------------------------

@@ -49,11 +49,13 @@ def _ensure_catalog(config: KioskConfig) -> None:
 
 def parse_demo_line(line: str) -> tuple[str, dict] | None:
     """Map a typed line to (command type, fields); None for an unknown line."""
+    from kiosk.staff import is_badge_code
+
     words = shlex.split(line)
     if not words:
         return None
     head, rest = words[0].lower(), words[1:]
-    if head.isdigit() or head.startswith("STAFF:".lower()):
+    if head.isdigit() or is_badge_code(words[0]):
         return "scan", {"code": words[0]}
     simple = {"start": "start", "checkout": "checkout", "back": "back", "cancel": "cancel",
               "help-call": "help", "done": "done", "touch": "touch"}
