@@ -16,9 +16,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kiosk.config import PACKAGE_CONFIG_DIR
 from kiosk.gtin import GtinError, validate_gtin
 from kiosk.money import Currency, MoneyError
 
+#: the shipped demo catalog (206 items named in en, zh and ko)
+SAMPLE_CATALOG = PACKAGE_CONFIG_DIR / "catalog" / "sample.csv"
 REQUIRED_COLUMNS = ("gtin", "price", "tax_class", "age_restricted", "sold_by_weight", "plu")
 _TRUE = {"1", "true", "yes", "y"}
 _FALSE = {"0", "false", "no", "n", ""}

@@ -10,10 +10,7 @@ import sys
 import threading
 from pathlib import Path
 
-from kiosk.config import PACKAGE_CONFIG_DIR, KioskConfig, load_config_or_exit
-
-SAMPLE_CATALOG = PACKAGE_CONFIG_DIR / "catalog" / "sample.csv"
-
+from kiosk.config import KioskConfig, load_config_or_exit
 
 _config = load_config_or_exit  # one way to load: one line and exit 2 on a bad value
 

@@ -17,9 +17,8 @@ import time
 from argparse import Namespace
 from pathlib import Path
 
-from kiosk.config import PACKAGE_CONFIG_DIR, KioskConfig, load_config, writable_dir
+from kiosk.config import KioskConfig, load_config, writable_dir
 
-SAMPLE_CATALOG = PACKAGE_CONFIG_DIR / "catalog" / "sample.csv"
 HELP = """\
 Type a barcode and Enter to scan it (try 8801043444279, 070666928444, 8801048052745).
 Commands: start | plu PLU GRAMS | qty LINE N | remove LINE | checkout | back |
@@ -36,7 +35,7 @@ def _state_dir(requested: str | None, config: KioskConfig) -> Path:
 
 
 def _ensure_catalog(config: KioskConfig) -> None:
-    from kiosk.catalog import Catalog
+    from kiosk.catalog import SAMPLE_CATALOG, Catalog
 
     catalog = Catalog(config.catalog_path)
     try:

@@ -19,9 +19,10 @@ from pathlib import Path
 
 from kiosk.bus.client import BusClient
 from kiosk.bus.messages import Topics, command
+from kiosk.catalog import SAMPLE_CATALOG
 
 REPO = Path(__file__).resolve().parent.parent
-SAMPLE_CSV = REPO / "config" / "catalog" / "sample.csv"
+SAMPLE_CSV = SAMPLE_CATALOG
 
 
 def kiosk_env(state_dir: Path, port: int, lane: str, **overrides: str) -> dict[str, str]:

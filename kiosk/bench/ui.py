@@ -33,7 +33,7 @@ from kiosk.bench.stats import rss_mb
 from kiosk.bus.broker import free_port, start_private_broker
 from kiosk.bus.client import BusClient
 from kiosk.bus.messages import Topics, command
-from kiosk.config import PACKAGE_CONFIG_DIR
+from kiosk.catalog import SAMPLE_CATALOG
 from kiosk.ui.xvfb import XvfbError, start_xvfb
 
 COLD_STARTS = 5
@@ -118,7 +118,7 @@ def bench_ui() -> int:
         env.update(KIOSK_CONFIG_DIR=str(work / "etc"), KIOSK__PATHS__STATE_DIR=str(work / "state"),
                    KIOSK__BUS__PORT=str(port), KIOSK__STORE__LANE_ID=LANE, DISPLAY=display)
         subprocess.run([sys.executable, "-m", "kiosk.cli", "catalog", "import",
-                        str(PACKAGE_CONFIG_DIR / "catalog" / "sample.csv")],
+                        str(SAMPLE_CATALOG)],
                        env=env, check=True, capture_output=True)
         core = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "core"], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.catalog import Catalog, CatalogError, Product
+from kiosk.catalog import SAMPLE_CATALOG, Catalog, CatalogError, Product
 from kiosk.gtin import validate_gtin
 from kiosk.money import Currency
 
-SAMPLE_CSV = Path(__file__).resolve().parents[2] / "config" / "catalog" / "sample.csv"
+SAMPLE_CSV = SAMPLE_CATALOG
 USD = Currency("USD", 840, 2)
 TAX_CLASSES = ("standard", "reduced", "zero")
 HEADER = "gtin,name_en,name_zh,name_ko,price,tax_class,age_restricted,sold_by_weight,plu"
