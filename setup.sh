@@ -20,6 +20,14 @@ APT_PACKAGES+=(xvfb xauth xclip fonts-noto-cjk libgl1 libegl1 libgles2 libgl1-me
                libdrm2 libmtdev1 libx11-6 libxext6 libxcursor1 libxi6 libxrandr2 libxss1
                libxfixes3)
 
+# Card payments: pcscd and the vsmartcard virtual reader driver (vpcd) the virtual EMV card
+# plugs into; pyscard has no wheel, so swig and the PC/SC headers to build it.
+APT_PACKAGES+=(pcscd vsmartcard-vpcd libpcsclite1 libpcsclite-dev swig)
+
+# Voice: PortAudio for the microphone, espeak-ng for spoken prompts (and the test speech),
+# sox to resample and mix noise into test speech.
+APT_PACKAGES+=(libportaudio2 espeak-ng sox)
+
 log() { printf 'setup: %s\n' "$*" >&2; }
 
 install_system_packages() {
