@@ -17,16 +17,19 @@ I18N_DIR = PACKAGE_CONFIG_DIR / "i18n"
 DOMAIN = "kiosk"
 
 
-def catalog_path(locale: str) -> Path:
-    return I18N_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+def catalog_path(locale: str, domain: str = DOMAIN) -> Path:
+    return I18N_DIR / locale / "LC_MESSAGES" / f"{domain}.po"
 
 
 @lru_cache(maxsize=16)
-def messages(locale: str) -> dict[str, str]:
-    """msgid → translation for a locale (empty when there is no catalog)."""
+def messages(locale: str, domain: str = DOMAIN) -> dict[str, str]:
+    """msgid → translation for a locale (empty when there is no catalog).
+
+    ``domain`` picks the catalog: ``kiosk`` (screens, receipts) or ``voice`` (prompts).
+    """
     from babel.messages.pofile import read_po
 
-    path = catalog_path(locale)
+    path = catalog_path(locale, domain)
     if not path.exists():
         return {}
     with path.open("rb") as fh:
@@ -34,6 +37,6 @@ def messages(locale: str) -> dict[str, str]:
     return {m.id: m.string for m in catalog if m.id and isinstance(m.id, str) and m.string}
 
 
-def translator(locale: str) -> Callable[[str], str]:
-    table = messages(locale)
+def translator(locale: str, domain: str = DOMAIN) -> Callable[[str], str]:
+    table = messages(locale, domain)
     return lambda msgid: table.get(msgid, msgid)
