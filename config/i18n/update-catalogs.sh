@@ -25,3 +25,20 @@ for locale in zh_Hans ko; do   # compile (into a scratch folder) to report cover
   $pybabel compile -i "config/i18n/$locale/LC_MESSAGES/kiosk.po" -o "$tmp/$locale.mo" \
     -l "$locale" --statistics
 done
+# The voice domain (spoken prompts: V_ marks in voice/), kept apart from the screens' catalog.
+$pybabel extract -F config/i18n/babel-voice.cfg --no-default-keywords -k V_ --no-location \
+  --sort-output --project=kiosk --version=0.1.0 --copyright-holder="kiosk contributors" \
+  --msgid-bugs-address=" " -o config/i18n/voice.pot voice
+for locale in en zh_Hans ko; do
+  po=config/i18n/$locale/LC_MESSAGES/voice.po
+  if [ -f "$po" ]; then
+    $pybabel update -D voice -i config/i18n/voice.pot -o "$po" -l "$locale" --no-fuzzy-matching \
+      --ignore-obsolete
+  else
+    $pybabel init -D voice -i config/i18n/voice.pot -o "$po" -l "$locale"
+  fi
+done
+for locale in zh_Hans ko; do
+  $pybabel compile -D voice -i "config/i18n/$locale/LC_MESSAGES/voice.po" \
+    -o "$tmp/voice-$locale.mo" -l "$locale" --statistics
+done
