@@ -12,6 +12,21 @@ Two halves:
 States: attract → shopping → (attendant_needed) → payment → authorizing →
 approved / declined → receipt → attract, plus reversing (a payment being
 undone) and payment_unavailable (host down, or a reversal still queued).
+
+Card payments (issue #4): while authorizing, the card port's progress steps are
+not state (kiosk-core publishes them beside it); the shopper's application
+choice (``choose_app`` → ``app_chosen``) and cancel (``cancel`` →
+``cancel_requested``) are journaled before the port hears of them. A cancel the
+port confirms before a request left ends as ``auth_declined`` "cancelled"; one
+that comes too late ends as ``auth_failed`` "cancelled" and is reversed (notice
+``not_charged``).
+
+Receipt choice: the approved screen offers "print receipt" / "no receipt"
+(``receipt`` command, choice print | none, from touch or voice). With no choice
+within ``timeouts.receipt_choice_s`` the receipt is printed (an unattended
+kiosk errs on the side of proof of purchase). "none" goes straight to the
+receipt screen; the receipt is still kept for a staff reprint and the
+e-receipt link. One choice per sale: a second ``receipt`` is rejected.
 """
 
 from __future__ import annotations
@@ -38,6 +53,7 @@ IDLE_STATES = ("shopping", "payment", "declined")
 #: states a shopper may cancel the basket from
 CANCELLABLE = ("shopping", "payment", "declined")
 PAYMENT_METHODS = ("card", "qr")
+RECEIPT_CHOICES = ("print", "none")
 MAX_QTY = 99
 MAX_LINES = 200
 
@@ -120,6 +136,8 @@ class Context:
     check_pin: Callable[[str, float], tuple[StaffMember | None, str]]
     check_badge: Callable[[str], StaffMember | None]
     now: float
+    clock_synced: bool = True       # False: the clock is not synchronized (no payments)
+    step: dict | None = None        # the payment port's last progress step {"stan", "step", ...}
 
 
 def totals(state: CheckoutState, config: KioskConfig) -> Totals:
@@ -333,19 +351,49 @@ def _decide(state: CheckoutState, cmd: dict, ctx: Context) -> list[dict]:
         method = cmd.get("method")
         if method not in PAYMENT_METHODS:
             raise Rejected("unknown_method")
+        if not ctx.clock_synced:
+            raise Rejected("clock_not_synced", "the clock is not synchronized")
         amount = totals(state, ctx.config).total
         stan = state.stan % 999_999 + 1
         return [_ev("auth_requested", method=method, amount=amount, stan=stan,
                     idem_key=f"{state.txn}-{stan:06d}")]
+    if kind == "choose_app":
+        return _choose_app(state, cmd, ctx)
+    if kind == "receipt":
+        _require(state, "approved")
+        if (state.payment or {}).get("receipt_choice"):
+            raise Rejected("receipt_already_chosen")
+        if cmd["choice"] not in RECEIPT_CHOICES:
+            raise Rejected("unknown_receipt_choice")
+        return [_ev("receipt_chosen", choice=cmd["choice"], by="shopper")]
     if kind == "cancel":
         if state.state == "attract":
             return []
+        if state.state == "authorizing" and state.payment:
+            if state.payment.get("cancel"):
+                raise Rejected("cancel_in_progress")
+            return [_ev("cancel_requested", stan=state.payment["stan"], by="shopper")]
         _require(state, *CANCELLABLE)
         return [_ev("basket_voided", reason="cancel", next_locale=_default(ctx.config))]
     if kind == "done":
         _require(state, "receipt")
         return [_ev("session_finished", next_locale=_default(ctx.config))]
     raise Rejected("unknown_command", kind)
+
+
+def _choose_app(state: CheckoutState, cmd: dict, ctx: Context) -> list[dict]:
+    _require(state, "authorizing")
+    pay = state.payment or {}
+    if pay.get("cancel"):
+        raise Rejected("cancel_in_progress")
+    step = ctx.step or {}
+    if step.get("stan") != pay.get("stan") or step.get("step") != "choose_app":
+        raise Rejected("app_already_chosen" if pay.get("app") else "not_allowed_now")
+    apps = step.get("apps") or []
+    index = cmd["index"]
+    if not isinstance(index, int) or not 0 <= index < len(apps):
+        raise Rejected("unknown_application")
+    return [_ev("app_chosen", stan=pay["stan"], index=index, label=apps[index]["label"])]
 
 
 def device_events(state: CheckoutState, device: str, ok: bool, detail: str = "") -> list[dict]:
@@ -480,11 +528,14 @@ def apply(s: CheckoutState, event: dict) -> None:
     elif kind == "auth_approved":
         _expect(s, kind, "authorizing")
         _payment(s, event).update(status="approved", auth_code=event["auth_code"],
-                                  card=event.get("card"))
+                                  card=event.get("card"), rrn=event.get("rrn", ""),
+                                  response_code=event.get("response_code", ""))
         _enter(s, "approved", ts)
     elif kind == "auth_declined":
         _expect(s, kind, "authorizing")
-        _payment(s, event).update(status="declined", reason=event["reason"])
+        _payment(s, event).update(status="declined", reason=event["reason"],
+                                  message=event.get("message_key") or "card_declined",
+                                  response_code=event.get("response_code", ""))
         s.notice = "declined"
         s.last_activity = ts
         _enter(s, "declined", ts)
@@ -495,8 +546,14 @@ def apply(s: CheckoutState, event: dict) -> None:
         pay.update(status="failed", reason=event["reason"])
         s.reversal = {"stan": pay["stan"], "amount": pay["amount"], "idem_key": pay["idem_key"],
                       "method": pay["method"], "attempts": 0}
-        s.notice = "payment_not_completed"
+        s.notice = "not_charged" if event["reason"] == "cancelled" else "payment_not_completed"
         _enter(s, "reversing", ts)
+    elif kind == "app_chosen":
+        _expect(s, kind, "authorizing")
+        _payment(s, event)["app"] = {"index": event["index"], "label": event["label"]}
+    elif kind == "cancel_requested":
+        _expect(s, kind, "authorizing")
+        _payment(s, event)["cancel"] = event.get("by", "shopper")
     elif kind == "reversal_result":
         _expect(s, kind, "reversing", "payment_unavailable", "attract", "shopping",
                 "attendant_needed", "payment", "declined", "receipt", "out_of_service")
@@ -512,6 +569,14 @@ def apply(s: CheckoutState, event: dict) -> None:
             s.reversal["attempts"] += 1
             if s.state == "reversing":
                 _enter(s, "payment_unavailable", ts)
+    elif kind == "receipt_chosen":
+        _expect(s, kind, "approved")
+        if s.payment is None or s.payment.get("receipt_choice"):
+            raise InvalidEvent("receipt_chosen twice")
+        s.payment["receipt_choice"] = event["choice"]
+        if event["choice"] == "none":
+            s.receipt = {"path": "", "ok": True, "printed": False}
+            _enter(s, "receipt", ts)
     elif kind == "receipt_printed":
         _expect(s, kind, "approved")
         s.receipt = {"path": event["path"], "ok": event["ok"]}
@@ -588,6 +653,9 @@ def due_timer_events(s: CheckoutState, config: KioskConfig, now: float) -> list[
             return [_ev("idle_warning")]
         if s.idle_warning_at is not None and now - s.idle_warning_at >= t.idle_void_s:
             return [_ev("basket_voided", reason="idle", next_locale=_default(config))]
+    if (s.state == "approved" and not (s.payment or {}).get("receipt_choice")
+            and now - s.entered_at >= t.receipt_choice_s):
+        return [_ev("receipt_chosen", choice="print", by="timeout")]
     if s.state == "receipt" and now - s.entered_at >= t.receipt_s:
         return [_ev("session_finished", next_locale=_default(config))]
     return []

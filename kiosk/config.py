@@ -170,6 +170,8 @@ class TimeoutConfig(_Strict):
     idle_void_s: float = Field(gt=0, description="seconds after the warning until the void")
     receipt_s: float = Field(gt=0)
     authorization_s: float = Field(gt=0)
+    receipt_choice_s: float = Field(default=10, gt=0, description="approved: print unless"
+                                    " the shopper chose within this")
 
 
 class StaffMember(_Strict):
@@ -215,6 +217,20 @@ class SimPaymentConfig(_Strict):
     latency_ms: int = Field(ge=0)
     card_brand: str
     card_last4: str = Field(pattern=r"^\d{4}$")
+    card_step_ms: int = Field(default=400, ge=0)
+    card_wait_s: float = Field(default=30, gt=0)
+    cobadged_suffixes: list[str] = Field(default_factory=lambda: ["77"])
+    card_abort_suffixes: dict[str, str] = Field(default_factory=dict)
+
+
+class PaymentsConfig(_Strict):
+    """Payment rules for every backend (kiosk-core checks them before a request)."""
+
+    require_clock_sync: bool = False   # the device image turns it on
+    clock_source: Literal["any", "timesyncd", "adjtimex"] = "any"
+    clock_sync_flag: Path = Path("/run/systemd/timesync/synchronized")
+    card_wait_s: float = Field(default=90, gt=0, description="core's bound on card steps"
+                               " before a request (the port bounds them below this)")
 
 
 class DevicesConfig(_Strict):
@@ -238,6 +254,7 @@ class KioskConfig(_Strict):
     paths: PathsConfig
     devices: DevicesConfig
     sim: SimConfig
+    payments: PaymentsConfig = Field(default_factory=PaymentsConfig)
     printer: PrinterConfig = Field(default_factory=PrinterConfig)
     gpio: GpioConfig = Field(default_factory=GpioConfig)
     scanner: ScannerConfig = Field(default_factory=ScannerConfig)

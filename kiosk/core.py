@@ -7,6 +7,13 @@ effect (authorization, printing) starts, and the new state is published,
 retained, after every change. On start the state is recovered from the journal
 and every unfinished intent is resolved: an authorization that was in flight is
 reversed, never resent.
+
+Card payments: the port's progress steps (insert card, reading, choose
+application, authorizing, remove card) arrive on the inbox from the payment
+worker and are published on the state as ``payment.step`` / ``payment.apps``
+without being journaled; the shopper's choice and cancel are journaled first and
+then handed to the port (``choose`` / ``cancel``). Payments are refused while the
+clock is not synchronized when ``payments.require_clock_sync`` is on.
 """
 
 from __future__ import annotations
@@ -44,9 +51,18 @@ from kiosk.checkout import (
 )
 from kiosk.config import KioskConfig
 from kiosk.journal import Journal
-from kiosk.payments.port import AuthRequest, AuthResult, PaymentPort
+from kiosk.payments.port import (
+    MESSAGE_KEYS,
+    PRE_REQUEST_STEPS,
+    AuthRequest,
+    AuthResult,
+    PaymentPort,
+    safe_card,
+    safe_step,
+)
 from kiosk.receipt import build_receipt
 from kiosk.staff import StaffAuthenticator
+from kiosk.timesync import clock_synchronized
 
 log = logging.getLogger("kiosk.core")
 TICK_S = 0.25
@@ -81,6 +97,8 @@ class CoreService:
         self._reversal_in_flight = False
         self._reversal_next_try = 0.0
         self._printing = False
+        self._step: dict | None = None   # the port's last progress step: {"stan", "step", ...}
+        self._step_at = 0.0
         self.bus = BusClient(config.bus.host, config.bus.port,
                              f"kiosk-core-{config.store.lane_id}",
                              will=(self.topics.core_status, status_message(False)))
@@ -128,6 +146,10 @@ class CoreService:
             self._on_reversal_result(*item)
         elif kind == "printed":
             self._on_printed(item)
+        elif kind == "progress":
+            self._on_progress(*item)
+        elif kind == "cancel_result":
+            self._on_cancel_result(*item)
 
     # -- commands -------------------------------------------------------------
 
@@ -144,7 +166,8 @@ class CoreService:
             self.bus.publish(self.topics.result, result)
             return result
         ctx = Context(self.config, self.catalog.by_gtin, self.catalog.by_plu,
-                      self.staff.check_pin, self.staff.check_badge, time.time())
+                      self.staff.check_pin, self.staff.check_badge, time.time(),
+                      clock_synced=cmd["type"] != "pay" or self.clock_ok(), step=self._step)
         try:
             events = decide(self.state, cmd, ctx)
             if events:
@@ -162,6 +185,12 @@ class CoreService:
         if cmd["type"] == "scan":
             self._feedback(cmd, result)
         return result
+
+    def clock_ok(self) -> bool:
+        """False while payments must wait for a synchronized clock."""
+        pay = self.config.payments
+        return not pay.require_clock_sync or clock_synchronized(pay.clock_source,
+                                                                 pay.clock_sync_flag)
 
     def _remember(self, cmd_id: str, result: dict) -> None:
         self.results[cmd_id] = result
@@ -206,6 +235,12 @@ class CoreService:
         data.pop("reversal")
         for line, priced in zip(data["lines"], s.lines, strict=True):
             line["amount"] = priced.priced().amount  # the UI shows it, never computes it
+        step = self._step
+        if data["payment"] and step and step["stan"] == data["payment"]["stan"] and (
+                s.state == "authorizing" or step["step"] == "remove_card"):
+            data["payment"]["step"] = step["step"]
+            if "apps" in step:
+                data["payment"]["apps"] = step["apps"]
         self.bus.publish(
             self.topics.state,
             state_message(self.journal.last_seq, data, totals(s, self.config).as_dict(),
@@ -217,10 +252,19 @@ class CoreService:
 
     def _start_effects(self, events: list[dict]) -> None:
         for event in events:
-            if event["type"] == "auth_requested":
+            kind = event["type"]
+            if kind == "auth_requested":
+                self._step = None
                 self._authorize()
-            elif event["type"] == "auth_approved":
-                self._print()
+            elif kind == "app_chosen":
+                self._choose(event["stan"], event["index"])
+            elif kind == "cancel_requested":
+                self._cancel(event["stan"])
+            elif kind == "receipt_chosen":
+                if event["choice"] == "print":
+                    self._print()
+                else:
+                    self._keep_receipt()
 
     def _request(self, pay: dict) -> AuthRequest:
         cur = self.config.currency
@@ -245,9 +289,12 @@ class CoreService:
         req = self._request(pay)
         self._auth_in_flight = req.stan
 
+        def progress(step: dict) -> None:  # called on the payment worker's thread
+            self.inbox.put(("progress", (req.stan, step)))
+
         def call() -> tuple[int, AuthResult]:
             try:
-                return req.stan, self.payments.authorize(req)
+                return req.stan, self.payments.authorize(req, progress)
             except Exception as exc:  # a port that raises is an unreachable host
                 log.warning("authorization error: %s", type(exc).__name__)
                 return req.stan, AuthResult("unavailable", reason="host_error")
@@ -264,11 +311,63 @@ class CoreService:
             return
         if result.outcome == "approved":
             self.commit([{"type": "auth_approved", "stan": stan, "auth_code": result.auth_code,
-                          "card": result.card}])
+                          "card": safe_card(result.card), "rrn": result.rrn[:12],
+                          "response_code": result.response_code[:2]}])
         elif result.outcome == "declined":
-            self.commit([{"type": "auth_declined", "stan": stan, "reason": result.reason}])
+            self.commit([{"type": "auth_declined", "stan": stan, "reason": result.reason,
+                          "message_key": message_key(result),
+                          "response_code": result.response_code[:2]}])
         else:
             self.commit([{"type": "auth_failed", "stan": stan, "reason": result.reason}])
+
+    def _on_progress(self, stan: int, raw: dict) -> None:
+        step = safe_step(raw)
+        pay = self.state.payment
+        if step is None or not pay or pay["stan"] != stan:
+            return  # unknown, or a step of an attempt that is over
+        if step["step"] == "card_removed":
+            if self._step and self._step["stan"] == stan:
+                self._step = None
+                self.publish_state()
+            return
+        if self.state.state != "authorizing" and step["step"] != "remove_card":
+            return
+        self._step = {"stan": stan, **step}
+        self._step_at = time.time()
+        self.publish_state()
+
+    def _choose(self, stan: int, index: int) -> None:
+        if self._step and self._step["stan"] == stan:
+            self._step = {"stan": stan, "step": "reading"}  # one choice per prompt
+            self._step_at = time.time()
+            self.publish_state()
+        try:
+            self.payments.choose(stan, index)
+        except Exception:
+            log.exception("payment port choose failed")
+
+    def _cancel(self, stan: int) -> None:
+        def call() -> tuple[int, bool]:
+            try:
+                return stan, bool(self.payments.cancel(stan))
+            except Exception as exc:  # unknown: treat as sent, so it is reversed
+                log.warning("payment cancel error: %s", type(exc).__name__)
+                return stan, False
+
+        self._worker("cancel", call, "cancel_result")
+
+    def _on_cancel_result(self, stan: int, nothing_sent: bool) -> None:
+        pay = self.state.payment
+        if self.state.state != "authorizing" or not pay or pay["stan"] != stan:
+            return  # the attempt ended first; its result stands
+        if self._auth_in_flight == stan:
+            self._auth_in_flight = None  # the port's own answer will come late and be ignored
+        if nothing_sent:
+            reason = "card_timeout" if pay.get("cancel") == "timeout" else "cancelled"
+            self.commit([{"type": "auth_declined", "stan": stan, "reason": reason,
+                          "message_key": reason}])
+        else:
+            self.commit([{"type": "auth_failed", "stan": stan, "reason": "cancelled"}])
 
     def _reverse(self) -> None:
         rev = self.state.reversal
@@ -304,6 +403,21 @@ class CoreService:
         receipt = build_receipt(self.state, self.config, datetime.now().astimezone())
         self._worker("print", lambda: self.printer.print_receipt(receipt), "printed")
 
+    def _keep_receipt(self) -> None:
+        """No paper: keep the receipt anyway (staff reprint, e-receipt link)."""
+        from drivers.printer.store import ReceiptStore
+
+        receipt = build_receipt(self.state, self.config, datetime.now().astimezone())
+        store = ReceiptStore(self.config.receipts_dir)
+
+        def keep() -> None:
+            try:
+                store.save(receipt)
+            except OSError as exc:
+                log.warning("keeping the receipt failed: %s", exc)
+
+        threading.Thread(target=keep, name="keep-receipt", daemon=True).start()
+
     def _on_printed(self, result: PrintResult | Exception) -> None:
         self._printing = False
         if isinstance(result, Exception):
@@ -321,16 +435,34 @@ class CoreService:
     def _tick(self) -> None:
         now = time.time()
         s = self.state
-        if (s.state == "authorizing" and s.payment and self._auth_in_flight is not None
-                and now - s.payment["started_at"] >= self.config.timeouts.authorization_s):
-            self._auth_in_flight = None
-            self.commit([{"type": "auth_failed", "stan": s.payment["stan"], "reason": "timeout"}])
+        if s.state == "authorizing" and s.payment and self._auth_in_flight is not None:
+            self._auth_timers(s.payment, now)
         if (self.state.reversal is not None and not self._reversal_in_flight
                 and time.monotonic() >= self._reversal_next_try):
             self._reverse()
         due = due_timer_events(self.state, self.config, now)
         if due:
             self.commit(due)
+
+    def _auth_timers(self, pay: dict, now: float) -> None:
+        """Safety nets: the port bounds card waits itself; the host answer is bounded from
+        the moment the request left (the authorizing step, or the start for a port
+        without steps)."""
+        step = self._step if self._step and self._step["stan"] == pay["stan"] else None
+        card_wait = self.config.payments.card_wait_s
+        auth_wait = self.config.timeouts.authorization_s
+        if step and step["step"] in PRE_REQUEST_STEPS:
+            if not pay.get("cancel") and now - self._step_at >= card_wait:
+                log.warning("card step %s for %.0f s: cancelling", step["step"], card_wait)
+                self.commit([{"type": "cancel_requested", "stan": pay["stan"],
+                              "by": "timeout"}])
+                return
+            if not pay.get("cancel") or now - self._step_at < card_wait + auth_wait:
+                return
+        elif now - (self._step_at if step else pay["started_at"]) < auth_wait:
+            return
+        self._auth_in_flight = None
+        self.commit([{"type": "auth_failed", "stan": pay["stan"], "reason": "timeout"}])
 
     def _recover_intents(self) -> None:
         s = self.state
@@ -339,5 +471,13 @@ class CoreService:
                         s.payment["stan"])
             self.commit([{"type": "recovered", "note": "authorization interrupted by restart"},
                          {"type": "auth_failed", "stan": s.payment["stan"], "reason": "restart"}])
-        elif s.state == "approved":
+        elif s.state == "approved" and (s.payment or {}).get("receipt_choice") == "print":
             self._print()
+
+
+def message_key(result: AuthResult) -> str:
+    """What the shopper is told about a declined attempt (never the issuer's reason)."""
+    for key in (result.message_key, result.reason):
+        if key in MESSAGE_KEYS:
+            return key
+    return "card_declined"

@@ -1,8 +1,10 @@
 """What a receipt says: built from the checkout state, rendered as plain text.
 
 Separates *what* is printed (:class:`Receipt`) from *how* it reaches paper or a
-file (the printer drivers). Only the masked PAN and the authorization code of a
-payment appear; nothing else of the card.
+file (the printer drivers). Of a card payment the receipt shows the brand, the
+last four digits of the PAN (never more, whatever the port's masked PAN holds),
+the application label and AID, the entry mode (chip), the approval code (field
+38) and the retrieval reference number (field 37); nothing else of the card.
 """
 
 from __future__ import annotations
@@ -70,9 +72,18 @@ def build_receipt(state: CheckoutState, config: KioskConfig, when: datetime) -> 
     if pay.get("status") == "approved":
         card = pay.get("card") or {}
         method = _("Card") if pay["method"] == "card" else _("Mobile QR")
-        r.lines.append((f"{method} {card.get('brand', '')} {card.get('masked_pan', '')}".strip(),
+        r.lines.append((f"{method} {card.get('brand', '')} {last4(card)}".strip(),
                         money(pay["amount"])))
+        if card.get("label"):
+            r.lines.append((f"  {card['label']}", ""))
+        if card.get("aid"):
+            r.lines.append(("  AID", card["aid"]))
+        if card.get("entry"):
+            entry = _("Chip") if card["entry"] == "chip" else card["entry"]
+            r.lines.append((f"  {_('Entry mode')}", entry))
         r.lines.append((_("Approval code"), pay.get("auth_code", "")))
+        if pay.get("rrn"):
+            r.lines.append((_("Reference no."), pay["rrn"]))
     transaction = _("Transaction")
     r.footer = [
         f"{transaction} {r.txn}",
@@ -82,6 +93,12 @@ def build_receipt(state: CheckoutState, config: KioskConfig, when: datetime) -> 
     r.qr_payload = f"https://receipts.example/{r.txn}"
     r.qr_label = _("e-receipt")
     return r
+
+
+def last4(card: dict) -> str:
+    """The PAN as a receipt may show it: its last four digits only."""
+    digits = "".join(c for c in str(card.get("masked_pan") or "") if c.isdigit())
+    return f"**** {digits[-4:]}" if len(digits) >= 4 else ""
 
 
 def render_text(receipt: Receipt, width: int = 42) -> str:

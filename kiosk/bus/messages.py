@@ -92,6 +92,20 @@ class Pay(_Command):
     method: Literal["card", "qr"]
 
 
+class ChooseApp(_Command):
+    """The shopper picked one of the card's applications (``payment.apps`` index)."""
+
+    type: Literal["choose_app"]
+    index: int = Field(ge=0, le=7)
+
+
+class ReceiptChoice(_Command):
+    """After approval: print the receipt or not (touch and voice send the same)."""
+
+    type: Literal["receipt"]
+    choice: Literal["print", "none"]
+
+
 class Device(_Command):
     """A device reports its health (door switch, printer); faults are journaled."""
 
@@ -107,13 +121,14 @@ class Simple(_Command):
 
 Command = Annotated[
     Scan | AddPlu | Start | SetLanguage | SetQuantity | RemoveLine | StaffPin | Attendant
-    | Pay | Device | Simple,
+    | Pay | ChooseApp | ReceiptChoice | Device | Simple,
     Field(discriminator="type"),
 ]
 _COMMAND = TypeAdapter(Command)
 COMMAND_TYPES = (
     "scan", "add_plu", "start", "set_language", "set_quantity", "remove_line", "staff_pin",
     "attendant", "pay", "device", "touch", "help", "checkout", "back", "cancel", "done",
+    "choose_app", "receipt",
 )
 
 

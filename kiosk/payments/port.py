@@ -2,13 +2,45 @@
 
 A port authorizes one amount under an idempotency key (the same key never
 charges twice) and reverses an authorization whose outcome is unknown. Card
-data never crosses this interface: results carry only brand and masked PAN.
+data never crosses this interface: results carry only journal-safe card facts
+(brand, masked PAN, AID, application label, entry mode, TVR, cryptograms).
+
+The card path talks back while it runs: ``authorize(request, progress)`` calls
+``progress({"step": ...})`` from its worker thread (kiosk-core posts it to its
+inbox and publishes it on the retained state as ``payment.step``; steps are not
+journaled). The core answers a ``choose_app`` step with :meth:`PaymentPort.choose`
+and a shopper's cancel with :meth:`PaymentPort.cancel`, which tells the core
+whether anything has left the kiosk yet.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
+
+#: progress steps a port may report, in the order a card flow goes through them
+STEPS = ("insert_card", "reading", "choose_app", "authorizing", "remove_card", "card_removed",
+         "unsupported_card")
+#: steps before an authorization request has left the kiosk (a cancel there is free)
+PRE_REQUEST_STEPS = ("insert_card", "reading", "choose_app", "unsupported_card")
+#: reasons a card flow ends without a request (AuthResult.reason, outcome "declined")
+CARD_ABORTS = ("card_removed", "card_timeout", "card_blocked", "unsupported_card",
+               "no_application", "cancelled")
+#: shopper message keys (AuthResult.message_key); the UI translates them
+MESSAGE_KEYS = ("card_declined", "try_later", "partial_not_supported", "card_removed",
+                "card_timeout", "card_blocked", "no_application", "unsupported_card",
+                "not_charged", "cancelled", "clock_not_synced")
+#: card facts a result may carry (anything else is dropped before the journal sees it)
+CARD_FIELDS = ("brand", "masked_pan", "aid", "label", "entry", "tvr", "tsi", "arqc", "tc",
+               "aac", "cvm_results")
+MAX_APPS = 8
+
+Progress = Callable[[dict], None]
+
+
+def no_progress(step: dict) -> None:
+    """The default ``progress``: a port called without one reports nowhere."""
 
 
 @dataclass(frozen=True)
@@ -25,13 +57,23 @@ class AuthRequest:
 @dataclass(frozen=True)
 class AuthResult:
     outcome: Literal["approved", "declined", "unavailable"]
-    auth_code: str = ""
-    reason: str = ""
-    card: dict = field(default_factory=dict)  # {"brand", "masked_pan"} at most
+    auth_code: str = ""         # field 38
+    reason: str = ""            # stable code for logs and the journal (e.g. "card_removed")
+    card: dict = field(default_factory=dict)  # CARD_FIELDS only
+    rrn: str = ""               # field 37
+    response_code: str = ""     # field 39
+    message_key: str = ""       # one of MESSAGE_KEYS: what the shopper is told
 
 
 class PaymentPort(Protocol):
-    def authorize(self, request: AuthRequest) -> AuthResult: ...
+    def authorize(self, request: AuthRequest, progress: Progress = no_progress) -> AuthResult:
+        """Authorize ``request.amount`` once under ``request.idem_key``.
+
+        Runs on a worker thread; may call ``progress`` with a step dict any number of
+        times. Returns when the attempt has ended (approved, declined, or unavailable:
+        outcome unknown, the core then reverses).
+        """
+        ...
 
     def reverse(self, request: AuthRequest) -> bool:
         """Undo the authorization under ``request.idem_key`` if the host has one.
@@ -41,6 +83,17 @@ class PaymentPort(Protocol):
         """
         ...
 
+    def choose(self, stan: int, index: int) -> None:
+        """The shopper picked application ``index`` of the last ``choose_app`` step."""
+        ...
+
+    def cancel(self, stan: int) -> bool:
+        """Stop attempt ``stan``. True: nothing has left the kiosk and nothing will;
+        the attempt is over (its ``authorize`` returns declined "cancelled", and a new
+        ``authorize`` may follow at once). False: a request has left (or may have):
+        the core reverses it."""
+        ...
+
 
 def mask_pan(pan: str) -> str:
     """First 6 and last 4 digits at most, the rest starred."""
@@ -48,3 +101,33 @@ def mask_pan(pan: str) -> str:
     if len(digits) < 10:
         return "*" * max(len(digits) - 4, 2) + digits[-4:]
     return digits[:6] + "*" * (len(digits) - 10) + digits[-4:]
+
+
+def safe_card(card: dict | None) -> dict:
+    """Only the journal-safe card facts, as short strings; a masked PAN that is not
+    masked is dropped rather than kept."""
+    import re
+
+    out: dict = {}
+    for key in CARD_FIELDS:
+        value = (card or {}).get(key)
+        if value is None or value == "":
+            continue
+        text = str(value)[:40]
+        if key == "masked_pan" and not re.fullmatch(r"\d{0,6}\*{2,}\d{4}", text):
+            continue
+        out[key] = text
+    return out
+
+
+def safe_step(step: dict) -> dict | None:
+    """A progress step reduced to what may be published: its name and app labels."""
+    name = step.get("step") if isinstance(step, dict) else None
+    if name not in STEPS:
+        return None
+    out: dict = {"step": name}
+    if name == "choose_app":
+        apps = step.get("apps") or []
+        out["apps"] = [{"label": str(a.get("label", ""))[:32] or f"#{i + 1}"}
+                       for i, a in enumerate(apps[:MAX_APPS]) if isinstance(a, dict)]
+    return out

@@ -1,10 +1,18 @@
-"""A simulated acquirer for demos and tests: approves or declines by amount.
+"""A simulated acquirer (and card reader) for demos and tests: outcome by amount.
 
 Totals whose minor units end in a configured decline suffix are declined; those
 ending in an unavailable suffix find the host down for a few seconds (so the core
 must reverse and later retry). Every authorization is kept in a JSON-lines ledger
 keyed by idempotency key: a repeated key returns the first answer and never
 charges again, and tests read the ledger to prove nothing was charged twice.
+
+For ``method == "card"`` it also plays the card reader, reporting the same
+progress steps the real card port does, each after ``card_step_ms``:
+insert_card → reading → (choose_app, for totals ending in a co-badged suffix:
+two applications, waiting up to ``card_wait_s`` for the shopper) → authorizing →
+remove_card → card_removed. Totals ending in a ``card_abort_suffixes`` key end
+the flow there with that reason (card_removed, card_blocked, ...) and nothing
+sent. :meth:`cancel` before the authorizing step stops it with nothing sent.
 """
 
 from __future__ import annotations
@@ -13,12 +21,29 @@ import hashlib
 import json
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from kiosk.config import SimPaymentConfig
-from kiosk.payments.port import AuthRequest, AuthResult
+from kiosk.payments.port import AuthRequest, AuthResult, Progress, no_progress
 
 HOST_DOWN_S = 4.0
+#: the applications of the simulated co-badged card, in the card's order
+COBADGED_APPS = (
+    {"label": "VISA CREDIT", "aid": "A0000000031010", "brand": "VISA"},
+    {"label": "UNIONPAY DEBIT", "aid": "A000000333010101", "brand": "UNIONPAY"},
+)
+MESSAGE_OF = {"declined": "card_declined", "unavailable": "try_later"}
+
+
+@dataclass
+class _Flow:
+    """One card attempt in progress: the shopper's choice or cancel wakes it."""
+
+    wake: threading.Event = field(default_factory=threading.Event)
+    choice: int | None = None
+    cancelled: bool = False
+    sent: bool = False
 
 
 class SimulatedAcquirer:
@@ -29,6 +54,9 @@ class SimulatedAcquirer:
         self._down_until = 0.0
         self._answers: dict[str, AuthResult] = {}
         self._reversed: set[str] = set()
+        self._flows: dict[int, _Flow] = {}
+        self._finished: set[int] = set()
+        self._precancelled: set[int] = set()
         for entry in self.ledger():
             if entry["kind"] == "auth":
                 self._answers[entry["idem_key"]] = AuthResult(**entry["result"])
@@ -45,25 +73,108 @@ class SimulatedAcquirer:
         with self.ledger_path.open("a") as fh:
             fh.write(json.dumps(entry) + "\n")
 
-    def authorize(self, request: AuthRequest) -> AuthResult:
+    # -- the port --------------------------------------------------------------------------
+
+    def authorize(self, request: AuthRequest, progress: Progress = no_progress) -> AuthResult:
+        flow = _Flow(sent=request.method != "card")  # a QR request leaves at once
+        with self._lock:
+            if request.stan in self._precancelled:
+                self._precancelled.discard(request.stan)
+                self._finished.add(request.stan)
+                return _declined("cancelled")
+            self._flows[request.stan] = flow
+        try:
+            if request.method != "card":
+                return self._host(request, {"brand": "QR"})
+            ended, app = self._card_flow(request, flow, progress)
+            if ended is not None:
+                return ended
+            result = self._host(request, {
+                "brand": app["brand"], "masked_pan": f"******{self.config.card_last4}",
+                "aid": app["aid"], "label": app["label"], "entry": "chip",
+                "tvr": "0000008000",
+                "arqc": hashlib.sha256(f"arqc{request.idem_key}".encode()).hexdigest()[:16]})
+            progress({"step": "remove_card"})
+            threading.Timer(self.config.card_step_ms / 1000,
+                            lambda: progress({"step": "card_removed"})).start()
+            return result
+        finally:
+            with self._lock:
+                self._flows.pop(request.stan, None)
+                self._finished.add(request.stan)
+
+    def _card_flow(self, request: AuthRequest, flow: _Flow,
+                   progress: Progress) -> tuple[AuthResult | None, dict]:
+        step_s = self.config.card_step_ms / 1000
+        minor = str(request.amount).zfill(2)
+        app = {"label": f"{self.config.card_brand} CREDIT", "aid": "A0000000031010",
+               "brand": self.config.card_brand}
+        progress({"step": "insert_card"})
+        if self._wait(flow, step_s):
+            return _declined("cancelled"), app
+        progress({"step": "reading"})
+        if self._wait(flow, step_s):
+            return _declined("cancelled"), app
+        abort = next((reason for suffix, reason in self.config.card_abort_suffixes.items()
+                      if minor.endswith(suffix)), None)
+        if abort is not None:
+            if abort == "unsupported_card":
+                progress({"step": "unsupported_card"})
+            return _declined(abort), app
+        if any(minor.endswith(s) for s in self.config.cobadged_suffixes):
+            progress({"step": "choose_app",
+                      "apps": [{"label": a["label"]} for a in COBADGED_APPS]})
+            deadline = time.monotonic() + self.config.card_wait_s
+            while flow.choice is None and not flow.cancelled:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return _declined("card_timeout"), app
+                flow.wake.wait(left)
+                flow.wake.clear()
+            if flow.cancelled:
+                return _declined("cancelled"), app
+            app = COBADGED_APPS[flow.choice or 0]
+            progress({"step": "reading"})
+        with self._lock:
+            if flow.cancelled:
+                return _declined("cancelled"), app
+            flow.sent = True  # from here on a cancel must reverse
+        progress({"step": "authorizing"})
+        return None, app
+
+    @staticmethod
+    def _wait(flow: _Flow, seconds: float) -> bool:
+        """Sleep ``seconds`` unless cancelled first; True if cancelled."""
+        deadline = time.monotonic() + seconds
+        while not flow.cancelled:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            flow.wake.wait(left)
+            flow.wake.clear()
+        return True
+
+    def _host(self, request: AuthRequest, card: dict) -> AuthResult:
         time.sleep(self.config.latency_ms / 1000)
         minor = str(request.amount).zfill(2)
         with self._lock:
             if request.idem_key in self._answers:
                 return self._answers[request.idem_key]
             if time.monotonic() < self._down_until:
-                return AuthResult("unavailable", reason="host_unreachable")
+                return AuthResult("unavailable", reason="host_unreachable",
+                                  message_key="try_later")
             if any(minor.endswith(s) for s in self.config.unavailable_suffixes):
                 self._down_until = time.monotonic() + HOST_DOWN_S
-                return AuthResult("unavailable", reason="host_unreachable")
+                return AuthResult("unavailable", reason="host_unreachable",
+                                  message_key="try_later")
+            digest = hashlib.sha256(request.idem_key.encode()).hexdigest()
+            rrn = str(int(digest[:12], 16))[-12:].zfill(12)
             if any(minor.endswith(s) for s in self.config.decline_suffixes):
-                result = AuthResult("declined", reason="do_not_honour")
+                result = AuthResult("declined", reason="do_not_honour", response_code="05",
+                                    rrn=rrn, message_key="card_declined")
             else:
-                code = hashlib.sha256(request.idem_key.encode()).hexdigest()[:6].upper()
-                card = ({"brand": self.config.card_brand,
-                         "masked_pan": f"******{self.config.card_last4}"}
-                        if request.method == "card" else {"brand": "QR"})
-                result = AuthResult("approved", auth_code=code, card=card)
+                result = AuthResult("approved", auth_code=digest[:6].upper(), card=card,
+                                    rrn=rrn, response_code="00")
             self._answers[request.idem_key] = result
             self._record({"kind": "auth", "idem_key": request.idem_key, "txn": request.txn,
                           "amount": request.amount, "result": result.__dict__})
@@ -79,3 +190,28 @@ class SimulatedAcquirer:
                 self._record({"kind": "reversal", "idem_key": request.idem_key,
                               "txn": request.txn, "amount": request.amount})
             return True
+
+    def choose(self, stan: int, index: int) -> None:
+        with self._lock:
+            flow = self._flows.get(stan)
+            if flow is not None and 0 <= index < len(COBADGED_APPS):
+                flow.choice = index
+                flow.wake.set()
+
+    def cancel(self, stan: int) -> bool:
+        with self._lock:
+            flow = self._flows.get(stan)
+            if flow is None:
+                if stan in self._finished:
+                    return False  # over: whatever happened stands (the core reverses)
+                self._precancelled.add(stan)  # the worker has not started it yet
+                return True
+            if flow.sent:
+                return False
+            flow.cancelled = True
+            flow.wake.set()
+            return True
+
+
+def _declined(reason: str) -> AuthResult:
+    return AuthResult("declined", reason=reason, message_key=reason)

@@ -66,10 +66,12 @@ class Lane:
         self.state = CheckoutState()
         self.log: list[dict] = []
         self.now = start
+        self.step: dict | None = None      # the payment port's last progress step
+        self.clock_synced = True
 
     def ctx(self, now: float) -> Context:
         return Context(self.config, self.catalog.by_gtin, self.catalog.by_plu, self.check_pin,
-                       self.check_badge, now)
+                       self.check_badge, now, clock_synced=self.clock_synced, step=self.step)
 
     def decide(self, cmd: dict, at: float | None = None) -> list[dict]:
         return decide(self.state, cmd, self.ctx(self.now if at is None else at))
@@ -513,6 +515,8 @@ def test_no_idle_events_outside_idle_states_however_long(lane, target):
         assert not {"idle_warning", "basket_voided"} & set(types(due))
         if target == "receipt":
             assert types(due) == ["session_finished"]
+        elif target == "approved":   # not an idle timer: the receipt defaults to print
+            assert due == [{"type": "receipt_chosen", "choice": "print", "by": "timeout"}]
         else:
             assert due == []
 
@@ -525,7 +529,6 @@ def test_no_second_payment_or_cancel_while_authorizing(lane):
     to_authorizing(lane)
     lane.reject(cmd("pay", method="card"), "payment_in_progress")
     lane.reject(cmd("pay", method="qr"), "payment_in_progress")
-    lane.reject(cmd("cancel"), "not_allowed_now")
     lane.reject(cmd("back"), "not_allowed_now")
     lane.reject(cmd("scan", code=MILK), "not_allowed_now")
     lane.reject(cmd("help"), "not_allowed_now")
@@ -727,6 +730,8 @@ commands = st.one_of(
               st.sampled_from(["approve_age", "void_line", "clear", "cancel_basket", "dance"]),
               st.one_of(st.none(), line_ids)),
     st.builds(lambda m: cmd("pay", method=m), st.sampled_from(["card", "qr", "cash"])),
+    st.builds(lambda i: cmd("choose_app", index=i), st.sampled_from([0, 1, 2, -1])),
+    st.builds(lambda c: cmd("receipt", choice=c), st.sampled_from(["print", "none", "fax"])),
     st.sampled_from([cmd(k) for k in ("touch", "help", "checkout", "back", "cancel", "done",
                                       "bogus")]),
 )
@@ -736,6 +741,8 @@ device_steps = st.one_of(
     st.tuples(st.just("reversal"), st.booleans()),
     st.tuples(st.just("printed"), st.booleans()),
     st.tuples(st.just("tick"), st.none()),
+    st.tuples(st.just("step"), st.sampled_from(["insert_card", "choose_app", "authorizing"])),
+    st.tuples(st.just("cancel_result"), st.booleans()),
 )
 gaps = st.one_of(st.sampled_from([0.0, 0.5, 1.0, 2.0]),
                  st.sampled_from([20.0, 30.0, 45.0, 90.0, 120.0]),
@@ -757,8 +764,11 @@ SMART: dict[str, list] = {
     "payment": [cmd("pay", method="card"), cmd("pay", method="qr"), cmd("back"),
                 cmd("cancel"), cmd("help"), ("tick", None)],
     "authorizing": [("auth", "approved"), ("auth", "declined"), ("auth", "failed"),
-                    cmd("pay", method="card"), ("tick", None)],
-    "approved": [("printed", True), ("printed", False), ("reversal", True)],
+                    cmd("pay", method="card"), ("tick", None), ("step", "choose_app"),
+                    cmd("choose_app", index=1), cmd("cancel"), ("cancel_result", True),
+                    ("cancel_result", False)],
+    "approved": [("printed", True), ("printed", False), ("reversal", True),
+                 cmd("receipt", choice="print"), cmd("receipt", choice="none"), ("tick", None)],
     "declined": [cmd("pay", method="card"), cmd("back"), cmd("cancel"), cmd("help")],
     "reversing": [("reversal", True), ("reversal", False)],
     "payment_unavailable": [("reversal", True), ("reversal", False), cmd("help")],
@@ -774,8 +784,20 @@ def _smart_step(s: CheckoutState, choice):
     return choice
 
 
-def _device_events(s: CheckoutState, kind: str, arg) -> list[dict]:
+def _device_events(s: CheckoutState, kind: str, arg, lane: Lane | None = None) -> list[dict]:
     """Device/timer events as kiosk-core would commit them in this state."""
+    if kind == "step":
+        if lane is not None and s.state == "authorizing":
+            lane.step = {"stan": s.payment["stan"], "step": arg,
+                         "apps": [{"label": "VISA CREDIT"}, {"label": "UNIONPAY DEBIT"}]}
+        return []
+    if kind == "cancel_result":
+        if s.state != "authorizing" or not s.payment.get("cancel"):
+            return []
+        if arg:
+            return [{"type": "auth_declined", "stan": s.payment["stan"], "reason": "cancelled",
+                     "message_key": "cancelled"}]
+        return [{"type": "auth_failed", "stan": s.payment["stan"], "reason": "cancelled"}]
     if kind == "auth" and s.state == "authorizing":
         stan = s.payment["stan"]
         if arg == "approved":
@@ -787,7 +809,7 @@ def _device_events(s: CheckoutState, kind: str, arg) -> list[dict]:
     # kiosk-core commits a reversal answer whenever a reversal is owed, in any state
     if kind == "reversal" and s.reversal is not None:
         return [{"type": "reversal_result", "stan": s.reversal["stan"], "ok": arg}]
-    if kind == "printed" and s.state == "approved":
+    if kind == "printed" and s.state == "approved" and s.payment.get("receipt_choice") == "print":
         return [{"type": "receipt_printed", "path": "/r" if arg else None, "ok": arg,
                  "reason": "" if arg else "paper_out"}]
     return []
@@ -806,6 +828,10 @@ def _check_invariants(s: CheckoutState, log: list[dict], config) -> None:
         assert s.reversal is not None
     if s.state in ("authorizing", "approved"):
         assert s.reversal is None    # no new payment while an earlier one is being undone
+    if s.state == "receipt":
+        assert s.payment["status"] == "approved" and s.payment.get("receipt_choice")
+    if s.state == "declined" and s.payment["reason"] == "cancelled":
+        assert s.payment.get("cancel")          # only a shopper's cancel ends as cancelled
     if s.state not in IDLE_STATES:
         assert s.idle_warning_at is None
     assert all(ln.age_status != "pending" for ln in s.lines) or s.state == "attendant_needed"
@@ -840,8 +866,10 @@ def test_random_sequences_keep_the_invariants(config, catalog, data):
         elif step[0] == "tick":
             events = due_timer_events(s, config, now)
         else:
-            events = _device_events(s, *step)
+            events = _device_events(s, *step, lane=lane)
         lane.commit(events)       # applying what was decided never raises
+        if any(e["type"] == "app_chosen" for e in events):
+            lane.step = {"stan": lane.state.payment["stan"], "step": "reading"}  # as the core
         _check_invariants(lane.state, lane.log, config)
 
 
