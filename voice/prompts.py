@@ -53,8 +53,7 @@ STATE_TEXT = {
     "reversing": V_("The payment was not completed. Please wait while it is cancelled."),
     "payment_unavailable": V_("Payment is not available right now. Say help to call a staff "
                               "member."),
-    "receipt": V_("Thank you for shopping with us. Would you like a receipt? Say receipt, or "
-                  "no receipt."),
+    "receipt": V_("Thank you for shopping with us."),
     "out_of_service": V_("This checkout is closed. Please use another checkout."),
 }
 
@@ -80,6 +79,7 @@ NOTICE_TEXT = {
     "voided_cancel": V_("Your basket was cancelled."),
     "voided_idle": V_("Your basket was cancelled because there was no activity."),
     "voided_staff": V_("A staff member cancelled your basket."),
+    "not_charged": V_("The payment was cancelled. You have not been charged."),
     "pin_wrong": V_("The staff PIN was not accepted."),
 }
 
@@ -120,6 +120,7 @@ TEXT = {
     "receipt_failed": V_("The receipt could not be printed. A staff member can print it "
                          "for you."),
     "receipt_header": V_("Your receipt."),
+    "receipt_question": V_("Would you like a receipt? Say receipt, or no receipt."),
     "goodbye": V_("Goodbye."),
     "idle_warning": V_("Are you still there? Press any key or say yes to continue."),
     "more_time": V_("You have more time."),
@@ -234,7 +235,8 @@ class Prompts:
             return Speech(texts + self.total(msg).texts + [self.t(STATE_TEXT[state])],
                           private=True)
         if state == "approved":
-            return Speech([self.t(STATE_TEXT[state])] + self.paid(msg).texts, private=True)
+            ask = [] if payment.get("receipt_choice") else [self.t(TEXT["receipt_question"])]
+            return Speech([self.t(STATE_TEXT[state])] + self.paid(msg).texts + ask, private=True)
         if state == "receipt":
             return Speech(self.receipt_outcome(msg).texts + [self.t(STATE_TEXT[state])])
         if state == "attract":
@@ -258,8 +260,8 @@ class Prompts:
 
     def receipt_outcome(self, msg: dict) -> Speech:
         receipt = msg.get("receipt") or {}
-        choice = receipt.get("choice")
-        if choice == "none":
+        choice = (msg.get("payment") or {}).get("receipt_choice")
+        if choice == "none" or receipt.get("printed") is False:
             return self.say("receipt_none")
         if receipt.get("ok") is False:
             return self.say("receipt_failed")
