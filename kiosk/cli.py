@@ -131,6 +131,12 @@ def cmd_sim_printer(args: argparse.Namespace) -> int:
     return sim_printer_main(args)
 
 
+def cmd_sim_card(args: argparse.Namespace) -> int:
+    from drivers.cardreader.sim import sim_card_main
+
+    return sim_card_main(args)
+
+
 def cmd_receipt_reprint(args: argparse.Namespace) -> int:
     from drivers.printer.cli import reprint_main
 
@@ -147,6 +153,28 @@ def cmd_gpio(args: argparse.Namespace) -> int:
     from drivers.gpio.service import gpio_main
 
     return gpio_main(args)
+
+
+def cmd_flash(args: argparse.Namespace) -> int:
+    from kiosk.flash import flash_main
+
+    return flash_main(args)
+
+
+def cmd_provision(args: argparse.Namespace) -> int:
+    from kiosk.provision import provision_main
+
+    return provision_main(args)
+
+
+def cmd_version(args: argparse.Namespace) -> int:
+    from kiosk.version import version_main
+
+    return version_main(args)
+
+
+def cmd_voice(args: argparse.Namespace) -> int:
+    return args.voice_fn(args)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -197,6 +225,11 @@ def build_parser() -> argparse.ArgumentParser:
     simp = sim.add_parser("printer", help="ESC/POS printer simulator on a pty (PNG receipts)")
     add_sim_printer_args(simp)
     simp.set_defaults(fn=cmd_sim_printer)
+    from drivers.cardreader.sim import add_arguments as add_sim_card_args
+
+    simc = sim.add_parser("card", help="virtual EMV card in pcscd's vpcd reader (stdin control)")
+    add_sim_card_args(simc)
+    simc.set_defaults(fn=cmd_sim_card)
 
     rc = sub.add_parser("receipt", help="receipt tools").add_subparsers(dest="sub", required=True)
     rep = rc.add_parser("reprint", help="print a kept receipt again")
@@ -208,6 +241,11 @@ def build_parser() -> argparse.ArgumentParser:
     sc = sub.add_parser("scanner", help="scanner service (camera or keyboard wedge)")
     add_scanner_args(sc)
     sc.set_defaults(fn=cmd_scanner)
+    from voice.cli import add_arguments as add_voice_args
+
+    vo = sub.add_parser("voice", help="kiosk-voice: spoken prompts, voice commands, models")
+    add_voice_args(vo)
+    vo.set_defaults(fn=cmd_voice)
 
     sub.add_parser("gpio", help="run kiosk-gpio (tower light, buttons, buzzer, door)"
                    ).set_defaults(fn=cmd_gpio)
@@ -227,6 +265,18 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--presentations", type=int, default=12, help="scanner: codes shown")
     bench.add_argument("--fps-frames", type=int, default=240, help="scanner: frames timed")
     bench.set_defaults(fn=cmd_bench)
+
+    from kiosk import flash, provision, version
+
+    fl = sub.add_parser("flash", help="write an SD-card image safely (technicians)")
+    flash.add_arguments(fl)
+    fl.set_defaults(fn=cmd_flash)
+    pv = sub.add_parser("provision", help="first boot: apply kiosk-provision.toml")
+    provision.add_arguments(pv)
+    pv.set_defaults(fn=cmd_provision)
+    vs = sub.add_parser("version", help="package version, git commit, image build")
+    version.add_arguments(vs)
+    vs.set_defaults(fn=cmd_version)
     return parser
 
 

@@ -1,0 +1,219 @@
+"""What is being flashed: the image, its block map (.bmap) and its FAT boot partition.
+
+The bmap file (bmaptool's XML format, versions 1.x and 2.x) lists the mapped block ranges
+of a sparse image with a checksum per range and a checksum of the bmap file itself; the
+verifier re-reads exactly those ranges from the card. The boot partition is found in the
+card's own partition table (MBR or GPT), preferring the FAT volume labelled KIOSKBOOT.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import struct
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+COMPRESSED = (".xz", ".gz", ".bz2", ".zst", ".lz4")
+BOOT_LABEL = "KIOSKBOOT"
+
+
+class ImageError(Exception):
+    """A bad image or bmap file; str() is one line."""
+
+
+@dataclass(frozen=True)
+class BmapRange:
+    first: int  # block numbers, inclusive
+    last: int
+    checksum: str | None
+
+
+@dataclass(frozen=True)
+class Bmap:
+    path: Path
+    image_size: int
+    block_size: int
+    mapped_blocks: int
+    checksum_type: str
+    ranges: tuple[BmapRange, ...]
+
+    @property
+    def mapped_bytes(self) -> int:
+        return sum(min((r.last + 1) * self.block_size, self.image_size)
+                   - r.first * self.block_size for r in self.ranges)
+
+
+@dataclass(frozen=True)
+class Image:
+    path: Path
+    size: int  # bytes the card receives (bmap's ImageSize for a compressed image)
+    bmap: Bmap | None
+    compressed: bool
+
+
+def open_image(path: Path, bmap_path: Path | None = None, use_bmap: bool = True) -> Image:
+    """Check the image (and its .bmap, found next to it unless given) and describe it."""
+    if not path.exists():
+        raise ImageError(f"{path}: no such image file")
+    if not path.is_file():
+        raise ImageError(f"{path}: not a regular file")
+    if not os.access(path, os.R_OK):
+        raise ImageError(f"{path}: image is not readable")
+    compressed = path.suffix in COMPRESSED
+    bmap = None
+    if use_bmap:
+        if bmap_path is None:
+            bmap_path = find_bmap(path)
+        elif not bmap_path.is_file():
+            raise ImageError(f"{bmap_path}: no such bmap file")
+        if bmap_path is not None:
+            bmap = parse_bmap(bmap_path)
+    if compressed and bmap is None:
+        raise ImageError(f"{path}: a compressed image needs its .bmap (or decompress it first)")
+    size = bmap.image_size if compressed and bmap else path.stat().st_size
+    if size == 0:
+        raise ImageError(f"{path}: image is empty")
+    if bmap and not compressed and bmap.image_size != size:
+        raise ImageError(f"{bmap.path}: bmap is for an image of {bmap.image_size} bytes, but"
+                         f" {path.name} has {size} (a bmap from another build?)")
+    return Image(path, size, bmap, compressed)
+
+
+def find_bmap(image: Path) -> Path | None:
+    candidates = [image.with_name(image.name + ".bmap")]
+    if image.suffix in COMPRESSED:
+        candidates.append(image.with_name(image.stem + ".bmap"))
+    candidates.append(image.with_suffix(".bmap"))
+    return next((c for c in candidates if c.is_file()), None)
+
+
+def parse_bmap(path: Path) -> Bmap:
+    """Read a bmap file and check its own checksum; :class:`ImageError` when it is bad."""
+    try:
+        raw = path.read_bytes()
+        root = ET.fromstring(raw)
+    except OSError as exc:
+        raise ImageError(f"{path}: cannot read: {exc.strerror}") from None
+    except ET.ParseError as exc:
+        raise ImageError(f"{path}: not a bmap file: {exc}") from None
+    if root.tag != "bmap":
+        raise ImageError(f"{path}: not a bmap file (root element <{root.tag}>)")
+    version = root.get("version", "")
+    if not re.fullmatch(r"[12]\.\d+", version):
+        raise ImageError(f"{path}: unsupported bmap version {version!r}")
+
+    def field(name: str) -> str:
+        el = root.find(name)
+        if el is None or el.text is None:
+            raise ImageError(f"{path}: missing <{name}>")
+        return el.text.strip()
+
+    try:
+        image_size, block_size = int(field("ImageSize")), int(field("BlockSize"))
+        mapped = int(field("MappedBlocksCount"))
+    except ValueError:
+        raise ImageError(f"{path}: ImageSize, BlockSize and MappedBlocksCount must be numbers"
+                         ) from None
+    ctype = field("ChecksumType") if version.startswith("2") else "sha1"
+    if ctype not in ("sha1", "sha256"):
+        raise ImageError(f"{path}: unsupported checksum type {ctype!r}")
+    own = root.find("BmapFileChecksum")
+    if own is None:
+        own = root.find("BmapFileSHA1")
+    if own is not None and own.text:
+        want = own.text.strip()
+        zeroed = raw.replace(want.encode(), b"0" * len(want), 1)
+        if hashlib.new(ctype, zeroed).hexdigest() != want:
+            raise ImageError(f"{path}: bmap file checksum mismatch (file edited or damaged)")
+    ranges = []
+    for el in root.iter("Range"):
+        text = (el.text or "").strip()
+        m = re.fullmatch(r"(\d+)(?:\s*-\s*(\d+))?", text)
+        if not m:
+            raise ImageError(f"{path}: bad range {text!r}")
+        first = int(m.group(1))
+        last = int(m.group(2) or first)
+        ranges.append(BmapRange(first, last, el.get("chksum") or el.get("sha1")))
+    if block_size <= 0 or block_size % 512:
+        raise ImageError(f"{path}: block size {block_size} is not a multiple of 512")
+    for r in ranges:
+        if r.last < r.first or r.first * block_size >= image_size:
+            raise ImageError(f"{path}: range {r.first}-{r.last} lies outside the image")
+    return Bmap(path, image_size, block_size, mapped, ctype, tuple(ranges))
+
+
+# --- partition table -------------------------------------------------------------------
+
+FAT_MBR_TYPES = {0x01, 0x04, 0x06, 0x0B, 0x0C, 0x0E}
+GPT_FAT_TYPES = {"c12a7328-f81f-11d2-ba4b-00a0c93ec93b",   # EFI system partition
+                 "ebd0a0a2-b9e5-4433-87c0-68b6b72699c7"}   # Microsoft basic data
+
+
+@dataclass(frozen=True)
+class Partition:
+    number: int
+    offset: int
+    size: int
+    label: str  # FAT volume label ("" when none)
+
+
+def fat_partitions(path: Path) -> list[Partition]:
+    """FAT partitions in the partition table at the start of ``path`` (card or image)."""
+    with open(path, "rb") as fh:
+        mbr = fh.read(512)
+        if len(mbr) < 512 or mbr[510:512] != b"\x55\xaa":
+            return []
+        entries = [struct.unpack_from("<B3xB3xII", mbr, 446 + 16 * i) for i in range(4)]
+        parts: list[tuple[int, int, int]] = []
+        if any(kind == 0xEE for _, kind, _, _ in entries):
+            parts = _gpt_fat(fh)
+        else:
+            parts = [(i + 1, lba * 512, count * 512)
+                     for i, (_, kind, lba, count) in enumerate(entries)
+                     if kind in FAT_MBR_TYPES and count]
+        return [Partition(n, off, size, _fat_label(fh, off)) for n, off, size in parts]
+
+
+def boot_partition(path: Path) -> Partition:
+    parts = fat_partitions(path)
+    if not parts:
+        raise ImageError(f"{path}: no FAT boot partition in the partition table")
+    labelled = [p for p in parts if p.label == BOOT_LABEL]
+    return (labelled or parts)[0]
+
+
+def _gpt_fat(fh) -> list[tuple[int, int, int]]:
+    import uuid
+
+    fh.seek(512)
+    header = fh.read(92)
+    if header[:8] != b"EFI PART":
+        return []
+    entries_lba, count, entry_size = struct.unpack_from("<QII", header, 72)
+    fh.seek(entries_lba * 512)
+    table = fh.read(count * entry_size)
+    found = []
+    for i in range(count):
+        e = table[i * entry_size:(i + 1) * entry_size]
+        if len(e) < 48:
+            break
+        kind = str(uuid.UUID(bytes_le=e[:16]))
+        first, last = struct.unpack_from("<QQ", e, 32)
+        if kind in GPT_FAT_TYPES:
+            found.append((i + 1, first * 512, (last - first + 1) * 512))
+    return found
+
+
+def _fat_label(fh, offset: int) -> str:
+    fh.seek(offset)
+    boot = fh.read(512)
+    if len(boot) < 512 or boot[510:512] != b"\x55\xaa":
+        return ""
+    # FAT32 keeps the extended boot record at 0x40, FAT12/16 at 0x24 (boot signature 0x29)
+    for sig_at, label_at in ((0x42, 0x47), (0x26, 0x2B)):
+        if boot[sig_at] == 0x29 and boot[label_at + 11:label_at + 19].startswith(b"FAT"):
+            return boot[label_at:label_at + 11].decode("ascii", "replace").strip()
+    return ""
