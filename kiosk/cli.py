@@ -177,10 +177,6 @@ def cmd_voice(args: argparse.Namespace) -> int:
     return args.voice_fn(args)
 
 
-def cmd_voice(args: argparse.Namespace) -> int:
-    return args.voice_fn(args)
-
-
 def cmd_bench(args: argparse.Namespace) -> int:
     from kiosk.bench import run_benchmark
 
@@ -245,11 +241,6 @@ def build_parser() -> argparse.ArgumentParser:
     sc = sub.add_parser("scanner", help="scanner service (camera or keyboard wedge)")
     add_scanner_args(sc)
     sc.set_defaults(fn=cmd_scanner)
-    from voice.cli import add_arguments as add_voice_args
-
-    vo = sub.add_parser("voice", help="kiosk-voice: spoken prompts, voice commands, models")
-    add_voice_args(vo)
-    vo.set_defaults(fn=cmd_voice)
     from voice.cli import add_arguments as add_voice_args
 
     vo = sub.add_parser("voice", help="kiosk-voice: spoken prompts, voice commands, models")
