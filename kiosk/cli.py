@@ -137,6 +137,18 @@ def cmd_sim_card(args: argparse.Namespace) -> int:
     return sim_card_main(args)
 
 
+def cmd_sim_acquirer(args: argparse.Namespace) -> int:
+    from kiosk.payments.acquirer_sim import main as sim_acquirer_main
+
+    return sim_acquirer_main(args)
+
+
+def cmd_acquirer(args: argparse.Namespace) -> int:
+    from kiosk.payments.acquirer import admin_main
+
+    return admin_main(_config(), args.action)
+
+
 def cmd_receipt_reprint(args: argparse.Namespace) -> int:
     from drivers.printer.cli import reprint_main
 
@@ -225,6 +237,11 @@ def build_parser() -> argparse.ArgumentParser:
     simp = sim.add_parser("printer", help="ESC/POS printer simulator on a pty (PNG receipts)")
     add_sim_printer_args(simp)
     simp.set_defaults(fn=cmd_sim_printer)
+    from kiosk.payments.acquirer_sim import add_arguments as add_sim_acquirer_args
+
+    sima = sim.add_parser("acquirer", help="ISO 8583 acquirer host simulator (TCP or TLS)")
+    add_sim_acquirer_args(sima)
+    sima.set_defaults(fn=cmd_sim_acquirer)
     from drivers.cardreader.sim import add_arguments as add_sim_card_args
 
     simc = sim.add_parser("card", help="virtual EMV card in pcscd's vpcd reader (stdin control)")
@@ -257,6 +274,13 @@ def build_parser() -> argparse.ArgumentParser:
     cfg = sub.add_parser("config", help="configuration").add_subparsers(dest="sub", required=True)
     cfg.add_parser("check", help="load and validate the configuration").set_defaults(
         fn=cmd_config_check)
+
+    acq = sub.add_parser("acquirer", help="acquirer host link (ISO 8583)").add_subparsers(
+        dest="sub", required=True)
+    for action, text in (("sign-on", "0800 sign-on"), ("echo", "0800 echo test"),
+                         ("drain", "send queued reversals and completions"),
+                         ("end-of-day", "0500 reconciliation of the open batch")):
+        acq.add_parser(action, help=text).set_defaults(fn=cmd_acquirer, action=action)
 
     bench = sub.add_parser("bench", help="benchmarks (last line is JSON)")
     bench.add_argument("name", choices=["core", "ui", "printer", "scanner"])

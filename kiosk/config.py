@@ -21,6 +21,7 @@ from drivers.gpio.config import GpioConfig
 from drivers.printer.config import PrinterConfig, check_printer_locales
 from drivers.scanner.config import ScannerConfig
 from kiosk.money import Currency
+from kiosk.payments.acquirer_config import AcquirerConfig
 
 
 def language_of(locale: str) -> str:
@@ -258,6 +259,7 @@ class KioskConfig(_Strict):
     printer: PrinterConfig = Field(default_factory=PrinterConfig)
     gpio: GpioConfig = Field(default_factory=GpioConfig)
     scanner: ScannerConfig = Field(default_factory=ScannerConfig)
+    acquirer: AcquirerConfig = Field(default_factory=AcquirerConfig)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> KioskConfig:
