@@ -54,6 +54,8 @@ IDLE_STATES = ("shopping", "payment", "declined")
 CANCELLABLE = ("shopping", "payment", "declined")
 PAYMENT_METHODS = ("card", "qr")
 RECEIPT_CHOICES = ("print", "none")
+#: a second cancel this soon after a payment's cancel is the same (double) tap
+CANCEL_DEBOUNCE_S = 2.0
 MAX_QTY = 99
 MAX_LINES = 200
 
@@ -373,12 +375,24 @@ def _decide(state: CheckoutState, cmd: dict, ctx: Context) -> list[dict]:
             if state.payment.get("cancel"):
                 raise Rejected("cancel_in_progress")
             return [_ev("cancel_requested", stan=state.payment["stan"], by="shopper")]
+        if _just_cancelled(state, ctx.now):
+            raise Rejected("already_cancelled", "the same tap as the payment's cancel")
         _require(state, *CANCELLABLE)
         return [_ev("basket_voided", reason="cancel", next_locale=_default(ctx.config))]
     if kind == "done":
         _require(state, "receipt")
         return [_ev("session_finished", next_locale=_default(ctx.config))]
     raise Rejected("unknown_command", kind)
+
+
+def _just_cancelled(state: CheckoutState, now: float) -> bool:
+    """A cancel right after a payment was cancelled is the shopper's double tap: it must
+    not go on to void the basket."""
+    if now - state.entered_at >= CANCEL_DEBOUNCE_S:
+        return False
+    if state.state == "declined":
+        return (state.payment or {}).get("reason") in ("cancelled", "card_timeout")
+    return state.state == "payment" and state.notice == "not_charged"
 
 
 def _choose_app(state: CheckoutState, cmd: dict, ctx: Context) -> list[dict]:

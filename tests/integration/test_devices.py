@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.harness import kiosk_cli
+from tests.integration.flow import to_receipt
 
 pytestmark = pytest.mark.integration
 
@@ -21,7 +22,7 @@ def test_door_open_closes_lane_only_when_no_basket_is_open(core, shopper, lane_e
     assert st["state"] == "shopping"  # the shopper in the lane finishes first
     shopper.send("checkout")
     shopper.send("pay", method="card")
-    shopper.wait_state(lambda s: s["state"] == "receipt")
+    to_receipt(shopper)
     shopper.send("done")
     st = shopper.wait_state(lambda s: s["state"] == "out_of_service")
     assert shopper.send("scan", code=MILK)["reason"] == "not_allowed_now"
@@ -44,7 +45,7 @@ def test_printer_fault_keeps_sale_and_records_fault(lane_env, shopper, start_cor
     shopper.send("scan", code=MILK)
     shopper.send("checkout")
     shopper.send("pay", method="card")
-    st = shopper.wait_state(lambda s: s["state"] == "receipt")
+    st = to_receipt(shopper)
     assert st["receipt"]["ok"] is False
     assert st["payment"]["status"] == "approved"  # the sale stands
     assert "printer" in st["faults"]

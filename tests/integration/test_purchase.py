@@ -9,6 +9,7 @@ import pytest
 
 from kiosk.gtin import check_digit
 from tests.harness import kiosk_cli
+from tests.integration.flow import to_receipt
 
 pytestmark = pytest.mark.integration
 
@@ -61,7 +62,7 @@ def test_five_item_purchase_with_weighed_multibuy_and_age_check(core, shopper, l
 
     assert shopper.send("checkout")["ok"]
     assert shopper.send("pay", method="card")["ok"]
-    st = shopper.wait_state(lambda s: s["state"] == "receipt")
+    st = to_receipt(shopper)
     assert st["payment"]["status"] == "approved"
     assert st["payment"]["card"]["masked_pan"].endswith("0119")
     receipt = Path(st["receipt"]["path"]).read_text()
@@ -88,7 +89,7 @@ def test_double_pay_charges_once(core, shopper, lane_env):
     second = shopper.send("pay", method="card")                         # a second tap
     assert first["ok"] and again == first
     assert not second["ok"] and second["reason"] == "payment_in_progress"
-    shopper.wait_state(lambda s: s["state"] == "receipt")
+    to_receipt(shopper)
     late = shopper.send("pay", method="card")
     assert not late["ok"]
     assert len([e for e in ledger(lane_env) if e["kind"] == "auth"]) == 1
@@ -109,7 +110,7 @@ def test_declined_then_retry(lane_env, shopper, start_core):
     assert shopper.send("scan", code=MILK)["ok"]           # 378 + 9 = 387: approved
     shopper.send("checkout")
     shopper.send("pay", method="card")
-    st = shopper.wait_state(lambda s: s["state"] == "receipt")
+    st = to_receipt(shopper)
     assert st["totals"]["total"] == 387
     outcomes = [(e["amount"], e["result"]["outcome"]) for e in ledger(lane_env)]
     assert outcomes == [(193, "declined"), (193, "declined"), (387, "approved")]

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.harness import kiosk_cli
+from tests.integration.flow import to_receipt
 
 pytestmark = pytest.mark.integration
 
@@ -39,7 +40,7 @@ def test_sigkill_mid_basket_restores_and_republishes(lane_env, shopper, start_co
         # the shopper carries on where they were
         assert shopper.send("checkout")["ok"]
         assert shopper.send("pay", method="card")["ok"]
-        shopper.wait_state(lambda s: s["state"] == "receipt")
+        to_receipt(shopper)
     finally:
         core.stop()
     verify = kiosk_cli(lane_env, "journal", "verify")
@@ -62,7 +63,7 @@ def test_sigkill_during_authorization_reverses_never_resends(lane_env, shopper, 
         ledger = _ledger(lane_env)
         assert [e["kind"] for e in ledger] == ["reversal"]  # reversed, not re-sent
         assert shopper.send("pay", method="card")["ok"]  # a fresh attempt, new STAN
-        st = shopper.wait_state(lambda s: s["state"] == "receipt")
+        st = to_receipt(shopper)
         assert st["payment"]["stan"] == 2
         approved = [e for e in _ledger(lane_env) if e["kind"] == "auth"]
         assert len(approved) == 1 and approved[0]["result"]["outcome"] == "approved"

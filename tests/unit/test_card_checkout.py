@@ -85,6 +85,8 @@ def test_cancel_before_the_request_left_declines_with_no_reversal(lane):
     s = lane.state
     assert s.state == "declined" and s.reversal is None
     assert (s.payment["reason"], s.payment["message"]) == ("cancelled", "cancelled")
+    # a double tap on cancel does not go on to void the basket; a later cancel does
+    lane.reject(cmd("cancel"), "already_cancelled")
     # the shopper may pay again at once, with a new STAN
     [ev] = lane.do(cmd("pay", method="card"))
     assert ev["stan"] == 2 and ev["idem_key"].endswith("000002")
@@ -102,6 +104,9 @@ def test_cancel_after_the_request_left_reverses_and_says_not_charged(lane):
     lane.device("reversal_result", stan=1, ok=True)
     assert lane.state.state == "payment" and lane.state.notice == "not_charged"
     assert lane.state.reversal is None
+    lane.reject(cmd("cancel"), "already_cancelled")
+    lane.now += 5
+    assert types(lane.do(cmd("cancel"))) == ["basket_voided"]
 
 
 def test_a_late_answer_after_the_cancel_cannot_follow(lane):
