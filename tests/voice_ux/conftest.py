@@ -1,0 +1,73 @@
+"""Fixtures: an in-process kiosk-voice service on the test lane (real broker, real core)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from voice.accessible import SimulatedJack
+from voice.service import VoiceService, WavSource
+from voice.tts import EspeakEngine, Speaker, WavSink
+
+
+class VoiceHarness:
+    def __init__(self, service: VoiceService, thread: threading.Thread,
+                 stop: threading.Event) -> None:
+        self.service = service
+        self.thread = thread
+        self.stop_event = stop
+        self.ready = threading.Event()
+
+    @property
+    def speaker(self) -> Speaker:
+        return self.service.speaker
+
+    def spoken(self) -> list[str]:
+        return [u.text for u in self.speaker.history]
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"never true; spoken: {self.spoken()[-5:]}, "
+                                   f"sent: {[c['type'] for c in self.service.sent]}")
+            time.sleep(0.02)
+
+    def wait_spoken(self, fragment: str, timeout: float = 20) -> str:
+        self.wait_for(lambda: any(fragment in t for t in self.spoken()), timeout)
+        return next(t for t in self.spoken() if fragment in t)
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.thread.join(10)
+
+
+@pytest.fixture
+def start_voice(lane_env: dict, broker_port: int, tmp_path: Path):
+    started: list[VoiceHarness] = []
+
+    def start(recognizers: Callable = lambda _lang: None, volume: float = 0.5) -> VoiceHarness:
+        speaker = Speaker(EspeakEngine(), WavSink(tmp_path / "speaker", "speaker"),
+                          WavSink(tmp_path / "headset", "headset"), default_volume=volume)
+        source = WavSource()
+        service = VoiceService(lane_env["KIOSK__STORE__LANE_ID"], "127.0.0.1", broker_port,
+                               speaker, recognizers, source, SimulatedJack(False),
+                               default_locale="en")
+        source.listening = service.listening
+        stop = threading.Event()
+        harness = VoiceHarness(service, threading.Thread(target=lambda: None), stop)
+        harness.thread = threading.Thread(
+            target=service.run, args=(stop,), kwargs={"on_ready": harness.ready.set},
+            name="voice", daemon=True)
+        harness.thread.start()
+        assert harness.ready.wait(20), "voice service never became ready"
+        started.append(harness)
+        return harness
+
+    yield start
+    for harness in started:
+        harness.stop()

@@ -1,0 +1,98 @@
+"""Accessible mode: tactile keys on a real broker drive a real kiosk-core; headset routing."""
+
+from __future__ import annotations
+
+import pytest
+
+from drivers.gpio.service import keypad_message
+from voice.accessible import ACTIONS, AccessibleMode, actions_for, parse_amixer_jack
+from voice.prompts import Prompts
+from voice.service import headset_topic, keypad_topic
+
+pytestmark = [pytest.mark.voice, pytest.mark.integration]
+
+MILK = "8801115954255"  # 1.89, reduced tax
+
+
+def press(shopper, key: str) -> None:
+    shopper.client.publish(keypad_topic(shopper.topics.state.split("/")[2]),
+                           keypad_message(key)).wait_for_publish(5)
+
+
+def test_focus_moves_through_the_states_actions() -> None:
+    mode = AccessibleMode()
+    p = Prompts("en")
+    msg = {"state": "payment", "totals": {"total": 193}, "currency": {"code": "USD",
+                                                                       "exponent": 2}}
+    assert mode.start(p).text.startswith("Spoken guidance is on")
+    mode.on_state(msg)
+    assert mode.key("down", msg, p).speech.text == "Pay by phone."
+    assert mode.key("up", msg, p).speech.text == "Pay by card."
+    assert mode.key("up", msg, p).speech.text == "Cancel the basket."  # wraps around
+    assert mode.key("select", msg, p).action == "cancel"
+    assert "How would you like to pay" in mode.key("back", msg, p).speech.text
+    with pytest.raises(ValueError):
+        mode.key("left", msg, p)
+    warned = dict(msg, idle_warning_at=1.0)
+    mode.on_state(warned)
+    assert actions_for(warned)[0] == "more_time" and mode.focus == 0
+    assert mode.key("select", warned, p).action == "more_time"
+    assert all(actions for actions in ACTIONS.values())
+
+
+def test_amixer_jack_output_is_parsed() -> None:
+    on = "numid=19,iface=CARD,name='Headphone Jack'\n  ; type=BOOLEAN,access=r-------,values=1\n" \
+         "  : values=on\n"
+    assert parse_amixer_jack(on) is True
+    assert parse_amixer_jack(on.replace("=on", "=off")) is False
+    assert parse_amixer_jack("amixer: Cannot find the given element") is None
+
+
+def test_keypad_only_purchase(core, shopper, start_voice, lane_env) -> None:
+    """A blind shopper's checkout: keys only, everything heard, receipt chosen by key."""
+    shopper.wait_online()
+    voice = start_voice()
+    assert shopper.send("scan", code=MILK)["ok"]
+    st = shopper.wait_state(lambda s: s["state"] == "shopping")
+    press(shopper, "select")  # any key starts accessible mode (and is not an action yet)
+    voice.wait_for(lambda: voice.service.accessible.active)
+    voice.wait_spoken("Spoken guidance is on")
+    press(shopper, "down")
+    voice.wait_spoken("Hear the total.")
+    press(shopper, "select")
+    total = Prompts("en").money(st["totals"]["total"], st)
+    voice.wait_spoken(f"Your total is {total}.")
+    press(shopper, "down")
+    voice.wait_spoken("Pay by card.")
+    press(shopper, "select")
+    st = shopper.wait_state(lambda s: s["state"] == "approved", timeout=30)
+    voice.wait_spoken("Would you like a receipt?")
+    press(shopper, "select")  # focus starts on "Print a receipt."
+    st = shopper.wait_state(lambda s: s["state"] == "receipt", timeout=30)
+    assert st["payment"]["receipt_choice"] == "print"
+    sent = voice.service.sent
+    assert [c["type"] for c in sent] == ["checkout", "pay", "receipt"]
+    assert {c["source"] for c in sent} == {"voice"}
+    voice.wait_spoken("Your receipt is printing.")
+
+
+def test_headset_routes_private_speech_and_volume_resets(core, shopper, start_voice) -> None:
+    shopper.wait_online()
+    voice = start_voice(volume=0.5)
+    assert shopper.send("scan", code=MILK)["ok"]
+    shopper.wait_state(lambda s: s["state"] == "shopping")
+    lane = shopper.topics.state.split("/")[2]
+    shopper.client.publish(headset_topic(lane), {"plugged": True}).wait_for_publish(5)
+    voice.wait_for(lambda: voice.service.accessible.active and voice.speaker.headset_plugged)
+    voice.wait_spoken("Headset connected")
+    voice.speaker.set_volume(1.0)
+    assert shopper.send("checkout")["ok"]
+    voice.wait_spoken("How would you like to pay?")
+    before = len(voice.speaker.sink.played)
+    assert all(u.sink == "headset" for u in voice.speaker.history if u.private)
+    assert any(u.private for u in voice.speaker.history)
+    assert shopper.send("cancel")["ok"]  # the shopper leaves: next one starts afresh
+    shopper.wait_state(lambda s: s["state"] == "attract")
+    voice.wait_for(lambda: voice.speaker.volume == 0.5)
+    assert not voice.service.accessible.active
+    assert len(voice.speaker.sink.played) == before  # nothing went to the loudspeaker
