@@ -1,0 +1,19 @@
+"""Configuration of the PC/SC card reader (the ``[cardreader]`` table)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ReaderConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: regular expression a reader name must match to be used ("" = any contact reader)
+    reader_pattern: str = ""
+    #: how often pyscard's ReaderMonitor lists readers (reader attach/detach latency)
+    reader_poll_s: float = Field(default=1.0, gt=0, le=10)
+    #: watchdog bound on a whole card session (selection to second GENERATE AC)
+    session_limit_s: float = Field(default=30.0, gt=0, le=600)
+    #: after a failed transmit, how long to wait for pcscd to report the card gone
+    #: before calling it a reader error rather than a removal (pcscd polls ~400 ms)
+    removal_grace_s: float = Field(default=1.0, ge=0, le=10)

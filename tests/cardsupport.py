@@ -1,0 +1,284 @@
+"""Card test support: a private pcscd with the vpcd reader driver, and virtual cards in it.
+
+``PrivatePcscd`` starts ``pcscd -f`` with its own reader.conf directory (vpcd on a free
+port pair, readers "Virtual PCD 00 00" and "00 01") and waits until pyscard lists the
+reader. pcsc-lite 1.9.9's pcscd always listens on ``/run/pcscd/pcscd.comm`` (it ignores
+``PCSCLITE_CSOCK_NAME``; only the client library honours it), and refuses to start while
+another pcscd owns that socket. So, as root, pcscd runs in a private mount namespace
+(``unshare --mount``) with a temporary directory bound over ``/run/pcscd``, and the
+clients (this process and its children) find it through ``PCSCLITE_CSOCK_NAME``; two test
+sessions, or a system pcscd, do not collide. Where namespaces are not allowed (some
+containers), pcscd falls back to the real ``/run/pcscd``: then only one session at a time,
+and no system pcscd may run (a clear error says so). No systemd is needed.
+
+libpcsclite reads ``PCSCLITE_CSOCK_NAME`` once per process, at the first PC/SC call: the
+``pcscd`` fixture is session-scoped and sets it before anything calls PC/SC.
+
+Fixtures (re-exported by tests/cardreader/conftest.py; import them in other suites'
+conftest the same way): ``pcscd`` (session), ``vcard`` (a :class:`VpcdCard` on reader 0,
+pulled at teardown), ``card_events`` (a started ReaderEvents and its queue),
+``sim_card`` (start ``kiosk sim card`` processes with a stdin control channel).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+VPCD_LIB = Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so")
+READER0 = "Virtual PCD 00 00"
+READER1 = "Virtual PCD 00 01"
+SYSTEM_SOCKET_DIR = Path("/run/pcscd")
+
+
+def free_port_pair() -> int:
+    """A port p with p and p+1 free on all interfaces (vpcd binds INADDR_ANY)."""
+    for _ in range(200):
+        with socket.socket() as s:
+            s.bind(("0.0.0.0", 0))
+            port = s.getsockname()[1]
+        if port >= 65535:
+            continue
+        try:
+            with socket.socket() as a, socket.socket() as b:
+                a.bind(("0.0.0.0", port))
+                b.bind(("0.0.0.0", port + 1))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no free port pair for vpcd")
+
+
+def _can_unshare() -> bool:
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        return False
+    done = subprocess.run(["unshare", "--mount", "--propagation", "private", "true"],
+                          capture_output=True)
+    return done.returncode == 0
+
+
+class PrivatePcscd:
+    """pcscd with vpcd on ``port`` (reader 0) and ``port + 1`` (reader 1)."""
+
+    def __init__(self, workdir: Path, port: int | None = None) -> None:
+        self.workdir = workdir
+        self.port = port or free_port_pair()
+        self.conf_dir = workdir / "reader.conf.d"
+        self.sock_dir = workdir / "run"
+        self.log_path = workdir / "pcscd.log"
+        self.proc: subprocess.Popen | None = None
+        self.isolated = False
+
+    @property
+    def socket_path(self) -> Path:
+        return (self.sock_dir if self.isolated else SYSTEM_SOCKET_DIR) / "pcscd.comm"
+
+    @property
+    def env(self) -> dict[str, str]:
+        """Environment for child processes that must talk to this pcscd."""
+        return dict(os.environ, PCSCLITE_CSOCK_NAME=str(self.socket_path))
+
+    def start(self, timeout_s: float = 20.0) -> PrivatePcscd:
+        if not shutil.which("pcscd") or not VPCD_LIB.exists():
+            raise RuntimeError("pcscd and vsmartcard-vpcd are not installed (./setup.sh)")
+        self.conf_dir.mkdir(parents=True, exist_ok=True)
+        self.sock_dir.mkdir(parents=True, exist_ok=True)
+        # Same as Debian's /etc/reader.conf.d/vpcd, on our own port (0x8C7B = 35963 there).
+        (self.conf_dir / "vpcd").write_text(
+            'FRIENDLYNAME "Virtual PCD"\n'
+            f"DEVICENAME   /dev/null:0x{self.port:04X}\n"
+            f"LIBPATH      {VPCD_LIB}\n"
+            f"CHANNELID    0x{self.port:04X}\n")
+        pcscd = [shutil.which("pcscd") or "pcscd", "-f", "-c", str(self.conf_dir)]
+        if os.environ.get("KIOSK_PCSCD_DEBUG"):
+            pcscd += ["-d", "-a"]
+        self.isolated = _can_unshare()
+        if self.isolated:
+            SYSTEM_SOCKET_DIR.mkdir(parents=True, exist_ok=True)
+            script = f'mount --bind "{self.sock_dir}" {SYSTEM_SOCKET_DIR} && exec "$@"'
+            argv = ["unshare", "--mount", "--propagation", "private",
+                    "sh", "-c", script, "pcscd", *pcscd]
+        else:
+            if (SYSTEM_SOCKET_DIR / "pcscd.comm").exists():
+                raise RuntimeError(
+                    "another pcscd owns /run/pcscd/pcscd.comm and this machine cannot give "
+                    "the test pcscd its own mount namespace: stop the other pcscd")
+            argv = pcscd
+        os.environ["PCSCLITE_CSOCK_NAME"] = str(self.socket_path)
+        log = self.log_path.open("wb")
+        self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        log.close()
+        self.wait_reader(READER0, timeout_s)
+        return self
+
+    def readers(self) -> list[str]:
+        from smartcard.Exceptions import SmartcardException
+        from smartcard.pcsc.PCSCExceptions import BaseSCardException
+        from smartcard.System import readers
+
+        try:
+            return [str(r) for r in readers()]
+        except (SmartcardException, BaseSCardException):  # pcscd not up yet
+            return []
+
+    def wait_reader(self, name: str, timeout_s: float = 20.0) -> None:
+        end = time.monotonic() + timeout_s
+        while name not in self.readers():
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"pcscd exited ({self.proc.returncode}): {self.log_tail()}")
+            if time.monotonic() >= end:
+                raise RuntimeError(f"pcscd did not list {name!r} in {timeout_s} s: "
+                                   f"{self.log_tail()}")
+            time.sleep(0.05)
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.proc = None
+
+
+def wait_event(events: queue.Queue, kind: str, timeout_s: float = 10.0,
+               reader: str | None = READER0) -> dict:
+    """The next event of ``kind`` (for ``reader``), skipping others; fails on timeout."""
+    end = time.monotonic() + timeout_s
+    while True:
+        left = end - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"no {kind} event within {timeout_s} s")
+        try:
+            event = events.get(timeout=left)
+        except queue.Empty:
+            continue
+        if event["type"] == kind and (reader is None or event["reader"] == reader):
+            return event
+
+
+def wait_present(reader: str, present: bool, timeout_s: float = 10.0) -> None:
+    """Until pcscd reports the card in ``reader`` present (or absent)."""
+    from drivers.cardreader import reader_state
+
+    end = time.monotonic() + timeout_s
+    while reader_state(reader)[0] != present:
+        if time.monotonic() >= end:
+            raise AssertionError(f"{reader}: card {'present' if present else 'absent'} "
+                                 f"not reported within {timeout_s} s")
+        time.sleep(0.02)
+
+
+class SimCardProcess:
+    """``kiosk sim card`` as a child process, driven by lines on its stdin."""
+
+    def __init__(self, pcscd: PrivatePcscd, *args: str, slot: int = 0) -> None:
+        argv = [sys.executable, "-m", "kiosk.cli", "sim", "card",
+                "--port", str(pcscd.port + slot), *args]
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, env=pcscd.env,
+                                     bufsize=1)
+        self.first = self.read_line()
+
+    def read_line(self, timeout_s: float = 20.0) -> str:
+        import selectors
+
+        with selectors.DefaultSelector() as sel:
+            sel.register(self.proc.stdout, selectors.EVENT_READ)
+            if not sel.select(timeout_s):
+                raise AssertionError("kiosk sim card did not answer")
+        line = self.proc.stdout.readline()
+        if not line:
+            raise AssertionError(f"kiosk sim card exited: {self.proc.stderr.read()}")
+        return line.strip()
+
+    def send(self, line: str) -> str:
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+        return self.read_line()
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            try:
+                self.send("quit")
+            except (AssertionError, BrokenPipeError, OSError):
+                pass
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        return self.proc.returncode
+
+
+@pytest.fixture(scope="session")
+def pcscd(tmp_path_factory: pytest.TempPathFactory):
+    """A private pcscd with vpcd readers "Virtual PCD 00 00" (port) / "00 01" (port+1)."""
+    server = PrivatePcscd(tmp_path_factory.mktemp("pcscd"))
+    try:
+        server.start()
+    except BaseException:
+        server.stop()
+        raise
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def vcard(pcscd: PrivatePcscd):
+    """An empty vpcd slot on reader 0 (``vcard.insert(card)``); pulled at teardown and
+    awaited absent, so the next test starts with an empty reader."""
+    from drivers.cardreader import VpcdCard
+
+    slot = VpcdCard("127.0.0.1", pcscd.port)
+    yield slot
+    slot.remove()
+    wait_present(READER0, False)
+
+
+@pytest.fixture
+def card_events(pcscd: PrivatePcscd):
+    """(ReaderEvents, queue of its events), started; stopped at teardown."""
+    from drivers.cardreader import ReaderEvents
+
+    events: queue.Queue = queue.Queue()
+    monitor = ReaderEvents(events.put, reader_pattern=r"^Virtual PCD", reader_poll_s=0.2)
+    monitor.start()
+    yield monitor, events
+    monitor.stop()
+
+
+@pytest.fixture
+def sim_card(pcscd: PrivatePcscd):
+    """Start ``kiosk sim card`` processes: ``sim_card("--profile", "visa")``; all are told
+    to quit at teardown."""
+    started: list[SimCardProcess] = []
+
+    def start(*args: str, slot: int = 0) -> SimCardProcess:
+        proc = SimCardProcess(pcscd, *args, slot=slot)
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        proc.stop()
+    wait_present(READER0, False)
