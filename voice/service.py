@@ -173,6 +173,24 @@ def intent_arg(result: Any) -> str | None:
     return None
 
 
+def grammar_state(msg: dict, confirming: str | None = None) -> str:
+    """The dialog state whose phrases the recognizer listens for.
+
+    Mostly the checkout state; but a yes/no question of the voice dialog (cancel
+    confirmation, idle warning) listens for ``confirm``, and the receipt question
+    (asked in ``approved`` until the shopper chose) for ``receipt``.
+    """
+    state = msg.get("state", "attract")
+    if confirming or (msg.get("idle_warning_at") and state in ("shopping", "payment",
+                                                                 "declined")):
+        return "confirm"
+    if state == "approved" and not (msg.get("payment") or {}).get("receipt_choice"):
+        return "receipt"
+    if state == "receipt":
+        return "approved"  # chosen already: repeat and how much only
+    return state
+
+
 def is_rejection(result: Any) -> bool:
     return result is not None and intent_name(result) is None
 
@@ -304,7 +322,7 @@ class VoiceService:
             return
         assert self._recognizer is not None
         if self._reset_pending:  # drop whatever was half heard before the prompt
-            self._recognizer.set_state(self.msg.get("state", "attract"))
+            self._recognizer.set_state(grammar_state(self.msg, self.confirming))
             self._reset_pending = False
         if self.speaker.speaking:
             self.fed_while_speaking += 1
@@ -347,6 +365,8 @@ class VoiceService:
         payment = msg.get("payment") or {}
         key = (state, payment.get("step"), payment.get("receipt_choice"),
                bool(msg.get("idle_warning_at")), msg.get("locale"))
+        if key != self._prompt_key:
+            self._reset_pending = True  # the grammar follows (see grammar_state)
         lines = len(msg.get("lines") or [])
         if key != self._prompt_key:
             first = self._prompt_key is None
@@ -441,6 +461,7 @@ class VoiceService:
             self.send("set_language", locale=arg)
         elif name == "cancel" and self.msg.get("state") in ("shopping", "payment", "declined"):
             self.confirming = "cancel"
+            self._reset_pending = True
             self.speak(self.prompts().say("cancel_confirm"))
         elif name == "pay_card":
             self.do("pay_card")
@@ -459,6 +480,7 @@ class VoiceService:
         state = self.msg.get("state")
         if self.confirming:
             action, self.confirming = self.confirming, None
+            self._reset_pending = True
             if yes:
                 self.do(action)
             else:
