@@ -194,7 +194,7 @@ def _describe(exc: ValidationError) -> str:
     secret = any(key == s or key.startswith(s) for s in SECRET_KEYS)
     got = ""
     if err["type"] != "missing" and not secret and "input" in err and not isinstance(
-            err["input"], dict | list):
+            err["input"], dict | list) and repr(err["input"]) not in msg:
         got = f" (got {err['input']!r})"
     more = f" [+{exc.error_count() - 1} more]" if exc.error_count() > 1 else ""
     return f"{key}: {msg}{got}{more}"
@@ -215,7 +215,8 @@ def _check_site_layer(path: Path, prov: Provisioning, etc_dir: Path | None) -> N
             load_config(site_dir=site, environ={})
         except ConfigError as exc:
             msg = str(exc).removeprefix("config error: ")
-            msg = msg.replace(f"{new}: ", "config.", 1).replace(str(site) + "/", "/etc/kiosk/")
+            msg = msg.replace(f"{new}: ", "as site config (/etc/kiosk/10-site.toml): ", 1
+                              ).replace(str(site) + "/", "/etc/kiosk/")
             raise ProvisionError(f"{path}: {msg}") from None
 
 

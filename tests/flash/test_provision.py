@@ -1,0 +1,192 @@
+"""Provisioning end to end: ``kiosk flash --provision`` puts the lane's file in the card's
+FAT boot partition (mtools), ``kiosk provision`` applies it to a root tree with the right
+modes and removes it; a bad file is rejected naming the key, and nothing is applied."""
+
+from __future__ import annotations
+
+import os
+import stat
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from kiosk.config import load_config
+from kiosk.provision import toml_dumps
+from tests.flash.conftest import BOOT_OFFSET, SourceImage, run_kiosk, sh
+
+PEM = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUTEST\n-----END CERTIFICATE-----\n"
+PSK = "correct horse battery staple"
+GOOD = f'''# kiosk-provision.toml for lane L07
+[store]
+store_id = "S014"
+lane_id = "L07"
+name = "Harbour Street Market (Busan)"
+default_locale = "ko"
+
+[system]
+time_zone = "Asia/Seoul"
+ntp = ["ntp1.example.kr", "192.0.2.10"]
+
+[wifi]
+ssid = "Shop Floor"
+psk = "{PSK}"
+country = "KR"
+
+[keys]
+acquirer-ca = """{PEM}"""
+
+[config.sim.payment]
+latency_ms = 100
+'''
+
+
+def tree(root: Path) -> dict[str, tuple[int, bytes | str]]:
+    """Every path under root → (mode, content or link target)."""
+    out = {}
+    for path in sorted(root.rglob("*")):
+        st = path.lstat()
+        body = os.readlink(path) if path.is_symlink() else (
+            path.read_bytes() if path.is_file() else b"")
+        out[str(path.relative_to(root))] = (stat.S_IMODE(st.st_mode), body)
+    return out
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    """A target root with a kiosk user, an existing hosts file and a site layer."""
+    r = tmp_path / "root"
+    (r / "etc" / "kiosk").mkdir(parents=True)
+    (r / "etc" / "passwd").write_text("root:x:0:0::/root:/bin/bash\n"
+                                      "kiosk:x:990:990::/var/lib/kiosk:/usr/sbin/nologin\n")
+    (r / "etc" / "hosts").write_text("127.0.0.1\tlocalhost\n127.0.1.1\tdebian\n")
+    (r / "etc" / "kiosk" / "20-hardware.toml").write_text('[devices]\nprinter = "sim"\n')
+    return r
+
+
+def boot_files(card: Path) -> list[str]:
+    return sh("mdir", "-b", "-i", f"{card}@@{BOOT_OFFSET}", "::/").stdout.split()
+
+
+def test_flash_then_first_boot_applies_the_lane(tmp_path: Path, image: SourceImage,
+                                                card: Path, root: Path):
+    prov = tmp_path / "L07.toml"
+    prov.write_text(GOOD)
+    done = run_kiosk("flash", str(image.path), str(card), "--yes", "--provision", str(prov))
+    assert done.returncode == 0, done.stderr
+    assert "provisioning file written to boot partition 1 (KIOSKBOOT)" in done.stderr
+    assert "::/kiosk-provision.toml" in boot_files(card)
+    assert PSK not in done.stderr  # the summary names the network, never its passphrase
+
+    # first boot, without mounting: the boot partition is read through mtools
+    done = run_kiosk("provision", "--boot", str(card), "--root", str(root))
+    assert done.returncode == 0, done.stderr
+    assert "provision: applied store S014 lane L07" in done.stderr
+    assert PSK not in done.stderr
+    assert "::/kiosk-provision.toml" not in boot_files(card)
+    assert "::/config.txt" in boot_files(card)  # the rest of the boot partition is intact
+
+    etc = root / "etc"
+    files = tree(root)
+    assert files["etc/kiosk/keys"][0] == 0o700
+    assert files["etc/kiosk/keys/acquirer-ca.pem"] == (0o600, PEM.encode())
+    assert (etc / "kiosk" / "keys" / "acquirer-ca.pem").stat().st_uid == 990
+    wifi = files["etc/NetworkManager/system-connections/kiosk-wifi.nmconnection"]
+    assert wifi[0] == 0o600 and f"psk={PSK}".encode() in wifi[1]
+    assert b"ssid=Shop Floor\n" in wifi[1] and b"key-mgmt=wpa-psk" in wifi[1]
+    assert files["etc/hostname"] == (0o644, b"kiosk-s014-l07\n")
+    assert b"127.0.1.1\tkiosk-s014-l07\n" in files["etc/hosts"][1]
+    assert b"127.0.1.1\tdebian" not in files["etc/hosts"][1]
+    assert files["etc/localtime"][1] == "/usr/share/zoneinfo/Asia/Seoul"
+    assert files["etc/systemd/timesyncd.conf.d/kiosk.conf"] == (
+        0o644, b"# written by kiosk provision\n[Time]\nNTP=ntp1.example.kr 192.0.2.10\n")
+    assert files["etc/modprobe.d/kiosk-wifi-country.conf"][1].endswith(b"regdom=KR\n")
+    assert files["etc/kiosk/10-site.toml"][0] == 0o644
+    assert not [p for p in files if "kiosk-new" in p]  # no staging leftovers
+
+    # the kiosk's own loader takes the new layer over the existing ones
+    config = load_config(site_dir=etc / "kiosk", environ={})
+    assert (config.store.store_id, config.store.lane_id) == ("S014", "L07")
+    assert config.store.default_locale == "ko"
+    assert config.sim.payment.latency_ms == 100
+    assert '"S014"' in (root / "var/lib/kiosk/provisioned.json").read_text()
+
+
+@pytest.mark.parametrize("change, key", [
+    (('psk = "' + PSK + '"', 'psk = "short"'), "wifi.psk"),
+    (('time_zone = "Asia/Seoul"', 'time_zone = "Asia/Busan"'), "system.time_zone"),
+    (('lane_id = "L07"', 'lane_id = "L 07"'), "store.lane_id"),
+    (('ntp = ["ntp1.example.kr", "192.0.2.10"]', 'ntp = []'), "system.ntp"),
+    (("latency_ms = 100", "latency_ms = -5"), "sim.payment.latency_ms"),
+    (('default_locale = "ko"', 'default_locale = "fr"'), "store: default_locale 'fr'"),
+    (("[wifi]", "[wlan]"), "wlan"),
+    (('store_id = "S014"', 'store_id = "S014'), "not valid TOML"),
+])
+def test_a_bad_file_is_rejected_naming_the_key_and_nothing_is_applied(
+        tmp_path: Path, root: Path, change: tuple[str, str], key: str):
+    boot = tmp_path / "boot"
+    boot.mkdir()
+    bad = GOOD.replace(*change)
+    assert bad != GOOD
+    (boot / "kiosk-provision.toml").write_text(bad)
+    before = tree(root)
+    done = run_kiosk("provision", "--boot", str(boot), "--root", str(root))
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "rejected, nothing applied" in done.stderr and key in done.stderr, done.stderr
+    assert PSK not in done.stderr and "short" not in done.stderr
+    after = tree(root)
+    marker = after.pop("var/lib/kiosk/provision-rejected")
+    assert key in marker[1].decode()
+    after = {p: v for p, v in after.items() if p not in ("var", "var/lib", "var/lib/kiosk")}
+    assert after == before
+    assert not (boot / "kiosk-provision.toml").exists()
+    assert (boot / "kiosk-provision.toml.rejected").read_text() == bad
+
+    # the same check is available to technicians before flashing
+    (tmp_path / "L07.toml").write_text(bad)
+    done = run_kiosk("provision", "--validate", str(tmp_path / "L07.toml"))
+    assert done.returncode == 1 and key in done.stderr
+    done = run_kiosk("flash", str(tmp_path / "none.img"), str(tmp_path / "card"), "--provision",
+                     str(tmp_path / "L07.toml"), "--yes")
+    assert done.returncode == 2 and "nothing written" in done.stderr and key in done.stderr
+
+
+def test_a_good_file_in_a_mounted_boot_dir_is_overwritten_then_removed(tmp_path: Path,
+                                                                      root: Path):
+    boot = tmp_path / "boot"
+    boot.mkdir()
+    source = boot / "kiosk-provision.toml"
+    wired = GOOD[:GOOD.index("[wifi]")] + GOOD[GOOD.index("[keys]"):]
+    source.write_text(wired)
+    witness = tmp_path / "witness"
+    os.link(source, witness)  # a second name for the same blocks shows what consume left
+    (root / "etc/NetworkManager/system-connections").mkdir(parents=True)
+    old_wifi = root / "etc/NetworkManager/system-connections/kiosk-wifi.nmconnection"
+    old_wifi.write_text("[wifi]\nssid=old\n")
+    (root / "var/lib/kiosk").mkdir(parents=True)
+    (root / "var/lib/kiosk/provision-rejected").write_text("earlier bad file\n")
+    done = run_kiosk("provision", "--boot", str(boot), "--root", str(root))
+    assert done.returncode == 0, done.stderr
+    assert "no Wi-Fi (wired)" in done.stderr
+    assert not source.exists() and not old_wifi.exists()
+    assert not (root / "var/lib/kiosk/provision-rejected").exists()
+    assert witness.read_bytes() == b"\0" * len(wired.encode())  # overwritten, then unlinked
+    again = run_kiosk("provision", "--boot", str(boot), "--root", str(root))
+    assert again.returncode == 0 and "nothing to do" in again.stderr
+
+
+def test_validate_reports_a_good_file(tmp_path: Path):
+    (tmp_path / "L07.toml").write_text(GOOD)
+    done = run_kiosk("provision", "--validate", str(tmp_path / "L07.toml"))
+    assert done.returncode == 0, done.stderr
+    assert "OK: store S014 lane L07" in done.stdout and "Wi-Fi 'Shop Floor'" in done.stdout
+
+
+def test_site_layer_toml_round_trips():
+    data = {"store": {"lane_id": "L07", "receipt_header": ["Line \"1\"", "라인 2"]},
+            "tax": {"mode": "inclusive", "rates": {"standard": "10", "zero": "0"}},
+            "promotions": [{"id": "A", "name": {"en": "x"}, "n": 2, "gtins": ["1"]},
+                           {"id": "B", "name": {"ko": "y"}, "n": 3, "gtins": []}],
+            "flags": {"on": True, "ratio": 0.5, "weird key": 1}}
+    assert tomllib.loads(toml_dumps(data)) == data
