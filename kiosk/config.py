@@ -22,6 +22,7 @@ from drivers.printer.config import PrinterConfig, check_printer_locales
 from drivers.scanner.config import ScannerConfig
 from kiosk.money import Currency
 from kiosk.payments.acquirer_config import AcquirerConfig
+from kiosk.payments.emv_config import CardConfig
 
 
 def language_of(locale: str) -> str:
@@ -260,6 +261,7 @@ class KioskConfig(_Strict):
     gpio: GpioConfig = Field(default_factory=GpioConfig)
     scanner: ScannerConfig = Field(default_factory=ScannerConfig)
     acquirer: AcquirerConfig = Field(default_factory=AcquirerConfig)
+    card: CardConfig = Field(default_factory=CardConfig)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> KioskConfig:

@@ -1,0 +1,231 @@
+"""BER-TLV parser/encoder and DOL handling (kiosk.payments.tlv)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kiosk.payments import tlv
+from kiosk.payments.tlv import TlvError
+
+
+def test_parse_nested_fci_with_multibyte_tags_and_padding():
+    fci = bytes.fromhex(
+        "6F1E"  # FCI template
+        "840E315041592E5359532E4444463031"  # DF name 1PAY.SYS.DDF01
+        "A50C" "880101" "5F2D02656E" "BF0C00"  # SFI, language, empty FCI discretionary
+    )
+    objs = tlv.parse(b"\x00\xff" + fci + b"\x00\x00")
+    assert [o.tag for o in objs] == ["6F"]
+    assert objs[0].find("88").value == b"\x01"
+    assert objs[0].find("5F2D").value == b"en"
+    assert objs[0].find("BF0C").children == ()
+    assert [o.tag for o in tlv.walk(objs)] == ["6F", "84", "A5", "88", "5F2D", "BF0C"]
+
+
+def test_long_form_lengths():
+    value = bytes(300)
+    enc = tlv.encode("70", value)
+    assert enc[:4] == bytes.fromhex("7082012C")
+    assert tlv.parse_one(enc).value == value
+    assert tlv.encode("5A", bytes(200))[:3] == bytes.fromhex("5A81C8")
+    # a non-minimal long form is accepted (cards emit 81 xx for short values)
+    assert tlv.parse(bytes.fromhex("5A8102ABCD"))[0].value == b"\xab\xcd"
+
+
+def test_primitives_rejects_duplicates():
+    data = tlv.encode("70", tlv.encode("5A", b"\x01") + tlv.encode("5A", b"\x02"))
+    with pytest.raises(TlvError, match="duplicate"):
+        tlv.primitives(tlv.parse(data))
+
+
+DEEP = b""
+for _ in range(40):
+    DEEP = tlv.encode("70", DEEP)
+
+
+@pytest.mark.parametrize("data, message", [
+    (bytes.fromhex("5A05ABCD"), "claims 5 bytes"),  # length past the end
+    (bytes.fromhex("9F"), "truncated tag"),
+    (bytes.fromhex("9F8181"), "truncated tag"),
+    (bytes.fromhex("9F818181818101"), "longer than 4"),
+    (bytes.fromhex("5A"), "missing length"),
+    (bytes.fromhex("5A82FF"), "truncated length"),
+    (bytes.fromhex("5A80"), "indefinite"),
+    (bytes.fromhex("5A850000000001"), "length field of 5"),
+    (bytes.fromhex("5A84FFFFFFFF00"), "claims 4294967295"),  # absurd length
+    (bytes.fromhex("70045A05ABCD"), "in template 70"),  # bad nesting: child overflows parent
+    (bytes.fromhex("6F0370025A"), "in template 6F"),
+    (DEEP, "deeper than"),
+])
+def test_malformed_raises_tlverror(data, message):
+    with pytest.raises(TlvError, match=message):
+        tlv.parse(data)
+
+
+def test_tlverror_is_valueerror_and_non_bytes():
+    assert issubclass(TlvError, ValueError)
+    with pytest.raises(TlvError):
+        tlv.parse("6F00")  # type: ignore[arg-type]
+
+
+def test_parse_one_checks_count_and_tag():
+    with pytest.raises(TlvError, match="expected one"):
+        tlv.parse_one(tlv.encode("5A", b"") * 2)
+    with pytest.raises(TlvError, match="expected template 70"):
+        tlv.parse_one(tlv.encode("77", b""), "70")
+
+
+@pytest.mark.parametrize("tag", ["", "5", "ZZ", "1F", "1F80", "5A01", "9F8101FF", "0102030405"])
+def test_encode_rejects_bad_tags(tag):
+    with pytest.raises(TlvError):
+        tlv.encode(tag, b"")
+
+
+def test_dol_parse_and_build_per_book3_5_4():
+    cdol = bytes.fromhex("9F02069F03065F2A0295058A029F1C049F37025A0A9F4E046F02DF7F03")
+    entries = tlv.parse_dol(cdol)
+    assert entries == [("9F02", 6), ("9F03", 6), ("5F2A", 2), ("95", 5), ("8A", 2),
+                       ("9F1C", 4), ("9F37", 2), ("5A", 10), ("9F4E", 4), ("6F", 2),
+                       ("DF7F", 3)]
+    data = {
+        "9F02": bytes.fromhex("0000001234"),  # n, short: leading zeros
+        "9F03": bytes.fromhex("00000000000000"),  # n, long: keep the rightmost bytes
+        "5F2A": bytes.fromhex("0840"),
+        "95": bytes.fromhex("8000008000"),
+        "8A": b"Z3",
+        "9F1C": b"KIOSK001",  # an: keep the leftmost bytes
+        "9F37": bytes.fromhex("A1B2C3D4"),  # b: keep the leftmost
+        "5A": bytes.fromhex("4761739001010119"),  # cn, short: trailing FF
+        "9F4E": b"AB",  # ans, short: trailing zeros
+        "6F": b"\x01\x02",  # constructed: zeros
+    }  # DF7F missing: zeros
+    out = tlv.build_dol(cdol, data)
+    assert out.hex().upper() == (
+        "000000001234" "000000000000" "0840" "8000008000" "5A33" "4B494F53" "A1B2"
+        "4761739001010119FFFF" "41420000" "0000" "000000"
+    )
+
+
+@pytest.mark.parametrize("dol", [bytes.fromhex("9F"), bytes.fromhex("9F02"),
+                                 bytes.fromhex("9F0281")])
+def test_dol_malformed(dol):
+    with pytest.raises(TlvError):
+        tlv.parse_dol(dol)
+
+
+def test_bcd():
+    assert tlv.bcd(1234, 6) == bytes.fromhex("000000001234")
+    assert tlv.bcd(410, 2) == bytes.fromhex("0410")
+    with pytest.raises(ValueError):
+        tlv.bcd(1234567, 3)
+
+
+# --- properties ----------------------------------------------------------------------------
+
+_first = st.integers(0, 255).filter(lambda b: b not in (0x00, 0xFF))
+
+
+@st.composite
+def tags(draw) -> str:
+    first = draw(_first)
+    if first & 0x1F != 0x1F:
+        return f"{first:02X}"
+    n_more = draw(st.integers(1, 3))
+    more = [draw(st.integers(0x80, 0xFF)) for _ in range(n_more - 1)]
+    more.append(draw(st.integers(0x01, 0x7F)))
+    return bytes([first, *more]).hex().upper()
+
+
+def trees(max_leaves: int = 12):
+    leaf = st.tuples(tags().filter(lambda t: not tlv.is_constructed(t)),
+                     st.binary(max_size=300))
+    return st.recursive(
+        st.lists(leaf, max_size=4),
+        lambda kids: st.lists(st.one_of(leaf, st.tuples(
+            tags().filter(tlv.is_constructed), kids)), max_size=4),
+        max_leaves=max_leaves,
+    )
+
+
+def encode_tree(items) -> bytes:
+    out = b""
+    for tag, value in items:
+        body = value if isinstance(value, bytes) else encode_tree(value)
+        out += tlv.encode(tag, body)
+    return out
+
+
+def shape(objs) -> list:
+    return [(o.tag, shape(o.children) if o.constructed else o.value) for o in objs]
+
+
+@given(trees())
+def test_roundtrip_encode_parse(items):
+    data = encode_tree(items)
+    parsed = tlv.parse(data)
+    assert shape(parsed) == [(t, v if isinstance(v, bytes) else shape(tlv.parse(encode_tree(v))))
+                             for t, v in items]
+    assert b"".join(o.encode() for o in parsed) == data
+
+
+@st.composite
+def hostile(draw) -> bytes:
+    """Random bytes, or a valid tree mutated: truncated, bytes flipped, lengths inflated."""
+    kind = draw(st.integers(0, 3))
+    if kind == 0:
+        return draw(st.binary(max_size=200))
+    data = bytearray(encode_tree(draw(trees(6))))
+    if not data:
+        return bytes(data)
+    if kind == 1:
+        return bytes(data[: draw(st.integers(0, len(data)))])
+    if kind == 2:
+        for _ in range(draw(st.integers(1, 4))):
+            data[draw(st.integers(0, len(data) - 1))] = draw(st.integers(0, 255))
+        return bytes(data)
+    pos = draw(st.integers(0, len(data) - 1))
+    return bytes(data[:pos]) + draw(st.sampled_from(
+        [b"\x84\xff\xff\xff\xff", b"\x85\x00\x00\x00\x00\x01", b"\x80", b"\x1f", b"\x9f\x81"]
+    )) + bytes(data[pos:])
+
+
+def _only_tlverror(data: bytes) -> None:
+    try:
+        objs = tlv.parse(data)
+        tlv.primitives(objs)
+    except TlvError:
+        return
+    try:
+        tlv.parse_dol(data)
+    except TlvError:
+        pass
+
+
+@given(hostile())
+@settings(max_examples=300)
+def test_hostile_input_only_tlverror(data):
+    _only_tlverror(data)
+
+
+@pytest.mark.slow
+def test_fuzz_100k_inputs_only_tlverror(capsys):
+    count = 0
+
+    @given(hostile())
+    @settings(max_examples=100_000, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    def fuzz(data: bytes) -> None:
+        nonlocal count
+        count += 1
+        _only_tlverror(data)
+
+    started = time.monotonic()
+    fuzz()
+    elapsed = time.monotonic() - started
+    with capsys.disabled():
+        print(f"\nTLV fuzz: {count} inputs in {elapsed:.1f} s")
+    assert count >= 100_000
