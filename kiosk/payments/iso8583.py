@@ -194,15 +194,15 @@ class Dialect:
         """Decode ``body`` and relate it to ``request`` (fields as sent): MTI + 11 + 41, 4 echo."""
         got = self.decode(body)
         want_mti = self.response_mti(request["t"])
-        same_stan = got.get("11") == request.get("11") and got.get("41") == request.get("41")
+        responses = {m.response for m in self.messages.values()}
         if got.get("t") != want_mti:
-            if got.get("t") in (self.response_mti(self.auth_mti), "0410", "0430", "0810",
-                                "0510", "0230") and not same_stan:
-                return Match("late", got, f"{got.get('t')} for STAN {got.get('11')}")
-            return Match("unrelated" if not same_stan else "mismatch", got,
-                         f"MTI {got.get('t')!r}, expected {want_mti}")
-        if not same_stan:
-            return Match("late", got, f"STAN {got.get('11')!r}/TID {got.get('41')!r}")
+            if got.get("t") in responses:  # the answer to an earlier request
+                return Match("late", got, f"{got.get('t')} for STAN {got.get('11')!r}")
+            return Match("unrelated", got, f"MTI {got.get('t')!r}, expected {want_mti}")
+        if got.get("11") != request.get("11"):
+            return Match("late", got, f"{want_mti} for STAN {got.get('11')!r}")
+        if got.get("41") != request.get("41"):
+            return Match("mismatch", got, f"terminal {got.get('41')!r} is not ours")
         if "4" in request and got.get("4") != request["4"]:
             return Match("mismatch", got, f"amount {got.get('4')!r} does not echo"
                                           f" {request['4']}")
