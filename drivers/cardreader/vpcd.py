@@ -55,7 +55,14 @@ class VpcdCard:
 
     ``hang_after``: after that many APDUs the card stops answering (a dead card), until
     it is removed. ``quickack=False`` leaves delayed ACKs on (to measure their cost).
+
+    ``reinsert_gap_s``: an insert that follows a removal waits until this long after it.
+    vpcd notices a pulled card only at its next presence poll (~400 ms), and a new card
+    connecting before that poll takes the old one's place unseen: pcscd would go on
+    reporting the old card and its ATR. Two polls' worth of empty slot avoid that.
     """
+
+    reinsert_gap_s = 0.9
 
     def __init__(self, host: str = "127.0.0.1", port: int = VPCD_PORT, quickack: bool = True,
                  hang_after: int | None = None) -> None:
@@ -69,6 +76,7 @@ class VpcdCard:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._gone = threading.Event()
+        self._removed_at = float("-inf")
 
     @property
     def inserted(self) -> bool:
@@ -77,6 +85,9 @@ class VpcdCard:
     def insert(self, card: SimulatedCard, timeout_s: float = 10.0) -> None:
         """Connect ``card`` to vpcd (retrying while vpcd is not listening yet)."""
         self.remove()
+        gap = self._removed_at + self.reinsert_gap_s - time.monotonic()
+        if gap > 0:
+            time.sleep(gap)
         end = time.monotonic() + timeout_s
         while True:
             try:
@@ -109,6 +120,7 @@ class VpcdCard:
             except OSError:
                 pass
             sock.close()
+            self._removed_at = time.monotonic()
         if thread is not None and thread is not threading.current_thread():
             thread.join(5)
 

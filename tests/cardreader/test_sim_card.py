@@ -1,0 +1,58 @@
+"""``kiosk sim card`` as its own process, controlled on stdin, with the EMV card profiles of
+kiosk.payments.simcard, through the real pcscd."""
+
+from __future__ import annotations
+
+import pytest
+
+from drivers.cardreader import open_channel
+from kiosk.payments.simcard import make_card
+from tests.cardsupport import READER0, wait_event, wait_present
+
+pytestmark = pytest.mark.card
+
+PSE = b"1PAY.SYS.DDF01"
+SELECT_PSE = bytes([0x00, 0xA4, 0x04, 0x00, len(PSE)]) + PSE + b"\x00"
+
+
+@pytest.mark.parametrize("profile", ["visa", "t0_visa"])
+def test_select_pse_on_an_emv_profile(sim_card, profile):
+    sim = sim_card("--profile", profile)
+    assert sim.first == f"ok inserted {profile}"
+    wait_present(READER0, True)
+    channel = open_channel(READER0)
+    try:
+        card = make_card(profile)
+        assert channel.protocol == card.protocol
+        data, sw = channel.transmit(SELECT_PSE)
+        assert sw == 0x9000
+        assert data[:1] == b"\x6f"                     # FCI template
+        # T=0: SELECT answered 61xx, then one GET RESPONSE; T=1: one APDU
+        assert channel.apdu_count == (2 if card.protocol == "T=0" else 1)
+        assert sim.send("status") == f"ok inserted {profile} apdus={channel.apdu_count}"
+    finally:
+        channel.close()
+
+
+def test_insert_swap_and_remove_from_stdin(sim_card, card_events):
+    _, events = card_events
+    sim = sim_card("--no-insert")
+    assert sim.first == "ok removed"
+    assert sim.send("insert visa") == "ok inserted visa"
+    first = wait_event(events, "card_inserted")
+    assert first["atr"] == make_card("visa").atr().hex().upper()
+    assert sim.send("insert t0_visa") == "ok inserted t0_visa"   # swap: pull, insert
+    wait_event(events, "card_removed")
+    second = wait_event(events, "card_inserted")
+    assert second["atr"] == make_card("t0_visa").atr().hex().upper()
+    assert sim.send("remove") == "ok removed"
+    wait_event(events, "card_removed")
+    assert sim.send("status") == "ok removed"
+
+
+def test_bad_control_lines_get_a_clear_answer(sim_card):
+    sim = sim_card("--no-insert")
+    assert sim.send("insert no_such_card").startswith("error unknown card profile")
+    assert sim.send("wiggle").startswith("error unknown command")
+    assert sim.send("status") == "ok removed"
+    assert sim.stop() == 0
