@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from drivers.cardreader.config import ReaderConfig
 from drivers.gpio.config import GpioConfig
 from drivers.printer.config import PrinterConfig, check_printer_locales
 from drivers.scanner.config import ScannerConfig
@@ -262,6 +263,7 @@ class KioskConfig(_Strict):
     scanner: ScannerConfig = Field(default_factory=ScannerConfig)
     acquirer: AcquirerConfig = Field(default_factory=AcquirerConfig)
     card: CardConfig = Field(default_factory=CardConfig)
+    cardreader: ReaderConfig = Field(default_factory=ReaderConfig)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> KioskConfig:

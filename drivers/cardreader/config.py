@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+import re
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class ReaderConfig(BaseModel):
@@ -17,3 +19,12 @@ class ReaderConfig(BaseModel):
     #: after a failed transmit, how long to wait for pcscd to report the card gone
     #: before calling it a reader error rather than a removal (pcscd polls ~400 ms)
     removal_grace_s: float = Field(default=1.0, ge=0, le=10)
+
+    @field_validator("reader_pattern")
+    @classmethod
+    def _valid_regex(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from None
+        return value

@@ -77,6 +77,7 @@ class VpcdCard:
         self._lock = threading.Lock()
         self._gone = threading.Event()
         self._removed_at = float("-inf")
+        self.connected_at: float | None = None  # time.monotonic() of the last insert
 
     @property
     def inserted(self) -> bool:
@@ -98,6 +99,7 @@ class VpcdCard:
                     raise ConnectionError(
                         f"vpcd not listening on {self.host}:{self.port}: {exc}") from None
                 time.sleep(0.05)
+        self.connected_at = time.monotonic()
         sock.settimeout(None)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._quickack(sock)
