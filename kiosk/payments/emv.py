@@ -82,6 +82,10 @@ TXN_CASHBACK = 0x09
 
 APPROVED_ARCS = frozenset({b"00"})
 
+#: field 55 of an authorization request, as issue #4 lists it
+FIELD55_TAGS = ("82", "84", "95", "9A", "9C", "5F2A", "9F02", "9F03", "9F10", "9F1A", "9F26",
+                "9F27", "9F33", "9F34", "9F35", "9F36", "9F37", "9F41")
+
 
 class EmvError(Exception):
     """The transaction cannot go on. ``reason`` is a stable key for the UI and journal:
@@ -741,7 +745,7 @@ class EmvTransaction:
             arc, approve = b"Z3", False  # Book 4 A6: unable to go online, offline declined
         else:
             if len(arc) != 2:
-                raise ValueError("arc must be 2 ASCII bytes")
+                raise EmvError("sequence", "arc must be field 39 as 2 ASCII bytes")
             approve = (arc in APPROVED_ARCS) if approved is None else approved
             if issuer_data:
                 try:

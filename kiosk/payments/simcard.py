@@ -176,7 +176,8 @@ class VirtualCard:
         out: list[str] = []
         for app in self.apps:
             t2 = app.track2().hex().upper().rstrip("F")
-            for s in (app.pan, t2, app.name):
+            # track 2 as hex (D separator), as ISO 8583 field 35 text (=), and lower-case hex
+            for s in (app.pan, t2, t2.replace("D", "="), t2.lower(), app.name):
                 if s not in out:
                     out.append(s)
         return out
