@@ -3,7 +3,7 @@
 The bmap file (bmaptool's XML format, versions 1.x and 2.x) lists the mapped block ranges
 of a sparse image with a checksum per range and a checksum of the bmap file itself; the
 verifier re-reads exactly those ranges from the card. The boot partition is found in the
-card's own partition table (MBR or GPT), preferring the FAT volume labelled KIOSKBOOT.
+card's own partition table (MBR or GPT), preferring the FAT volume labelled KIOSK-BOOT.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 COMPRESSED = (".xz", ".gz", ".bz2", ".zst", ".lz4")
-BOOT_LABEL = "KIOSKBOOT"
+BOOT_LABELS = ("KIOSK-BOOT", "KIOSKBOOT")  # image-build/recipe.toml names it KIOSK-BOOT
 
 
 class ImageError(Exception):
@@ -181,7 +181,7 @@ def boot_partition(path: Path) -> Partition:
     parts = fat_partitions(path)
     if not parts:
         raise ImageError(f"{path}: no FAT boot partition in the partition table")
-    labelled = [p for p in parts if p.label == BOOT_LABEL]
+    labelled = [p for p in parts if p.label in BOOT_LABELS]
     return (labelled or parts)[0]
 
 

@@ -33,6 +33,7 @@ SITE_FILE = "10-site.toml"
 WIFI_FILE = "kiosk-wifi.nmconnection"
 REJECTED_MARKER = "provision-rejected"
 PROVISIONED_RECORD = "provisioned.json"
+KEPT_FILE = "applied.toml"  # the accepted file, kept on the data partition for a new root
 MAX_FILE_BYTES = 1 << 20
 SECRET_KEYS = ("wifi.psk", "keys.")
 _HOST_RE = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?)+$")
@@ -229,6 +230,7 @@ class Layout:
     root: Path = Path("/")
     etc: str = "/etc"
     state: str = "/var/lib/kiosk"
+    kept: str = "/var/lib/kiosk-provision"
 
     def at(self, path: str) -> Path:
         return self.root / path.lstrip("/")
@@ -240,6 +242,12 @@ class Layout:
     @property
     def state_dir(self) -> Path:
         return self.at(self.state)
+
+    @property
+    def kept_file(self) -> Path:
+        """Root-only copy of the applied file on the data partition: an update that
+        replaces the root (and its /etc) re-applies it on the new root's first boot."""
+        return self.at(self.kept) / KEPT_FILE
 
 
 @dataclass
@@ -293,7 +301,7 @@ def kiosk_owner(layout: Layout, user: str = "kiosk") -> tuple[int, int] | None:
     return None
 
 
-def apply(prov: Provisioning, layout: Layout, source_sha256: str = "") -> list[Path]:
+def apply(prov: Provisioning, layout: Layout, raw: bytes = b"") -> list[Path]:
     """Write everything the file describes; all-or-nothing up to the final renames."""
     etc = layout.etc_dir
     owner = kiosk_owner(layout) if os.geteuid() == 0 else None
@@ -325,11 +333,15 @@ def apply(prov: Provisioning, layout: Layout, source_sha256: str = "") -> list[P
             staged.file(keys / f"{name}.pem", text.encode(), 0o600, owner)
         record = {"store_id": prov.store.store_id, "lane_id": prov.store.lane_id,
                   "hostname": prov.hostname, "applied_at": int(time.time()),
-                  "file_sha256": source_sha256, "keys": sorted(prov.keys)}
+                  "file_sha256": hashlib.sha256(raw).hexdigest(), "keys": sorted(prov.keys)}
         state = layout.state_dir
         staged.file(state / PROVISIONED_RECORD,
                     (json.dumps(record, indent=1) + "\n").encode(), 0o644)
         staged.removals.append(state / REJECTED_MARKER)
+        if raw:
+            layout.kept_file.parent.mkdir(parents=True, exist_ok=True)
+            os.chmod(layout.kept_file.parent, 0o700)
+            staged.file(layout.kept_file, raw, 0o600, (0, 0) if os.geteuid() == 0 else None)
     except OSError as exc:
         staged.abandon()
         raise ProvisionError(f"cannot write {exc.filename}: {exc.strerror}; nothing applied"
@@ -512,6 +524,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--root", type=Path, default=Path("/"), help="apply under this root")
     parser.add_argument("--etc", default="/etc", help="config dir under the root")
     parser.add_argument("--state", default="/var/lib/kiosk", help="kiosk state under the root")
+    parser.add_argument("--kept", default="/var/lib/kiosk-provision",
+                        help="where the applied file is kept (data partition) for a new root")
     parser.add_argument("--validate", type=Path, metavar="FILE",
                         help="only check a provisioning file (for technicians, before flashing)")
 
@@ -525,19 +539,18 @@ def provision_main(args: argparse.Namespace) -> int:
             return 1
         print(f"{args.validate}: OK: {prov.summary()}")
         return 0
-    layout = Layout(args.root, args.etc, args.state)
+    layout = Layout(args.root, args.etc, args.state, args.kept)
     try:
         source = BootSource(args.boot)
         if not source.exists():
-            print(f"provision: no {source.path}: nothing to do", file=sys.stderr)
-            return 0
+            return _reapply_kept(layout, source)
         raw = source.read_bytes()
     except (ProvisionError, OSError) as exc:
         print(f"provision: cannot read the boot partition: {exc}", file=sys.stderr)
         return 2
     try:
         prov = validate_bytes(raw, source.path, layout.etc_dir)
-        written = apply(prov, layout, hashlib.sha256(raw).hexdigest())
+        written = apply(prov, layout, raw)
     except ProvisionError as exc:
         aside = reject(source, layout, str(exc))
         print(f"provision: rejected, nothing applied, lane stays out of service: {exc}"
@@ -550,4 +563,26 @@ def provision_main(args: argparse.Namespace) -> int:
         return 1
     print(f"provision: applied {prov.summary()}; wrote {len(written)} files;"
           f" removed {source.path}", file=sys.stderr)
+    return 0
+
+
+def _reapply_kept(layout: Layout, source: BootSource) -> int:
+    """No new file: after an update replaced the root, apply the kept one again."""
+    kept = layout.kept_file
+    if not kept.exists() or (layout.etc_dir / "kiosk" / SITE_FILE).exists():
+        print(f"provision: no {source.path}: nothing to do", file=sys.stderr)
+        return 0
+    try:
+        raw = kept.read_bytes()
+        prov = validate_bytes(raw, kept, layout.etc_dir)
+        written = apply(prov, layout, raw)
+    except (ProvisionError, OSError) as exc:
+        state = layout.state_dir
+        state.mkdir(parents=True, exist_ok=True)
+        (state / REJECTED_MARKER).write_text(f"{int(time.time())} kept file: {exc}\n")
+        print(f"provision: the kept provisioning no longer applies, lane stays out of service:"
+              f" {exc}", file=sys.stderr)
+        return 1
+    print(f"provision: re-applied the kept provisioning on a new root: {prov.summary()};"
+          f" wrote {len(written)} files", file=sys.stderr)
     return 0

@@ -15,8 +15,10 @@ import pytest
 from tests.harness import REPO
 
 MiB = 1 << 20
-BOOT_OFFSET = 1 * MiB   # partition 1: FAT16 KIOSKBOOT, 16 MiB
-ROOT_OFFSET = 17 * MiB  # partition 2: "root", random data in places, holes elsewhere
+# the layout of image-build/recipe.toml, small: boot (FAT), root, data (ext4 kiosk-data)
+BOOT_OFFSET = 1 * MiB   # partition 1: FAT16 KIOSK-BOOT, 16 MiB
+ROOT_OFFSET = 17 * MiB  # partition 2: "root", 16 MiB, random data in places, holes elsewhere
+DATA_OFFSET = 33 * MiB  # partition 3: ext4 kiosk-data, to the end of the image
 TOOLS = ("bmaptool", "mkfs.vfat", "mcopy", "sfdisk", "mkfs.ext4")
 
 
@@ -39,9 +41,11 @@ def sh(*cmd: str, **kw) -> subprocess.CompletedProcess:
                           env=dict(os.environ, MTOOLS_SKIP_CHECK="1"), **kw)
 
 
-def make_image(path: Path, size_mib: int = 48, data_mib: int = 3) -> SourceImage:
-    """An MBR image like the kiosk's: a FAT boot partition labelled KIOSKBOOT with a file,
-    then a partition with ``data_mib`` of random data and holes around it; plus its bmap."""
+def make_image(path: Path, size_mib: int = 48, data_mib: int = 3, seed: bytes | None = None
+               ) -> SourceImage:
+    """An MBR image like the kiosk's: a FAT boot partition labelled KIOSK-BOOT with a file,
+    a root partition with ``data_mib`` of random data (or ``seed`` repeated) and holes, and
+    an empty ext4 data partition labelled kiosk-data; plus its bmap."""
     missing = [t for t in TOOLS if shutil.which(t) is None]
     if missing:
         pytest.fail(f"missing tools {missing}: ./setup.sh installs bmap-tools, mtools,"
@@ -49,14 +53,17 @@ def make_image(path: Path, size_mib: int = 48, data_mib: int = 3) -> SourceImage
     with open(path, "wb") as fh:
         fh.truncate(size_mib * MiB)
     sh("sfdisk", "-q", str(path), input="label: dos\nstart=2048, size=32768, type=c\n"
-       "start=34816, type=83\n")
-    sh("mkfs.vfat", "-F", "16", "-n", "KIOSKBOOT", "--offset", "2048", str(path), "16384")
+       "start=34816, size=32768, type=83\nstart=67584, type=83\n")
+    sh("mkfs.vfat", "-F", "16", "-n", "KIOSK-BOOT", "--offset", "2048", str(path), "16384")
+    sh("mkfs.ext4", "-q", "-F", "-L", "kiosk-data", "-E", f"offset={DATA_OFFSET}", str(path),
+       f"{size_mib - DATA_OFFSET // MiB}M")
     cfg = path.with_name("config.txt")
     cfg.write_text("arm_64bit=1\n")
     sh("mcopy", "-i", f"{path}@@{BOOT_OFFSET}", str(cfg), "::/config.txt")
     with open(path, "r+b") as fh:
         fh.seek(ROOT_OFFSET + 3 * MiB)
-        fh.write(os.urandom(data_mib * MiB))
+        fh.write(os.urandom(data_mib * MiB) if seed is None else
+                 (seed * (data_mib * MiB // len(seed) + 1))[:data_mib * MiB])
     bmap = path.with_name(path.name + ".bmap")
     sh("bmaptool", "create", "-o", str(bmap), str(path))
     return SourceImage(path, bmap, size_mib * MiB)
@@ -86,11 +93,20 @@ def attach_loop(backing: Path) -> str:
     return done.stdout.strip()
 
 
+def assert_ours(dev: Path, backing: Path) -> None:
+    """Other jobs on this machine use loop devices too: before writing, make sure ``dev`` is
+    still the one over our file (never write onto a device someone else attached)."""
+    done = subprocess.run(["losetup", "--noheadings", "-O", "BACK-FILE", str(dev)],
+                          capture_output=True, text=True)
+    assert done.stdout.strip() == str(backing), f"{dev} is no longer ours: {done.stdout}"
+
+
 @pytest.fixture
 def loop_card(tmp_path: Path):
     """A real loop block device over a 64 MiB file; detached afterwards (only this one)."""
     backing = tmp_path / "loop-card.bin"
     backing.write_bytes(b"\x5a" * (64 * MiB))
     dev = attach_loop(backing)
+    assert_ours(Path(dev), backing)
     yield Path(dev)
     subprocess.run(["losetup", "-d", dev], check=False)

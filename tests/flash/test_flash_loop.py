@@ -15,7 +15,7 @@ import pytest
 
 from kiosk.flash_devices import SystemView, TargetError, check_target
 from kiosk.flash_image import parse_bmap
-from tests.flash.conftest import MiB, SourceImage, attach_loop, run_kiosk
+from tests.flash.conftest import MiB, SourceImage, assert_ours, attach_loop, run_kiosk
 
 
 def device_sha(dev: Path, length: int, offset: int = 0) -> str:
@@ -64,6 +64,7 @@ def mounted_loop(tmp_path: Path):
     if done.returncode != 0:
         subprocess.run(["losetup", "-d", dev], check=False)
         pytest.skip(f"cannot mount here ({done.stderr.strip()})")
+    assert_ours(Path(dev), backing)
     yield Path(dev), mnt
     subprocess.run(["umount", str(mnt)], check=False)
     subprocess.run(["losetup", "-d", dev], check=False)
@@ -72,8 +73,9 @@ def mounted_loop(tmp_path: Path):
 def test_a_mounted_card_is_refused_and_left_alone(image: SourceImage, mounted_loop):
     dev, mnt = mounted_loop
     before = device_sha(dev, 4 * MiB)
+    assert os.path.ismount(mnt)
     done = run_kiosk("flash", str(image.path), str(dev), "--yes")
-    assert done.returncode == 2
+    assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
     assert f"is mounted on {mnt}" in done.stderr and "unmount it first" in done.stderr
     assert device_sha(dev, 4 * MiB) == before
@@ -85,7 +87,7 @@ def test_the_card_holding_the_kiosk_state_counts_as_system_disk(image: SourceIma
     state = mnt / "kiosk-state"
     state.mkdir()
     done = run_kiosk("flash", str(image.path), str(dev), "--check", "--state", str(state))
-    assert done.returncode == 2
+    assert done.returncode == 2, done.stderr
     assert "refusing the system disk" in done.stderr and str(state) in done.stderr
 
 

@@ -5,6 +5,7 @@ modes and removes it; a bad file is rejected naming the key, and nothing is appl
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import tomllib
 from pathlib import Path
@@ -74,7 +75,7 @@ def test_flash_then_first_boot_applies_the_lane(tmp_path: Path, image: SourceIma
     prov.write_text(GOOD)
     done = run_kiosk("flash", str(image.path), str(card), "--yes", "--provision", str(prov))
     assert done.returncode == 0, done.stderr
-    assert "provisioning file written to boot partition 1 (KIOSKBOOT)" in done.stderr
+    assert "provisioning file written to boot partition 1 (KIOSK-BOOT)" in done.stderr
     assert "::/kiosk-provision.toml" in boot_files(card)
     assert PSK not in done.stderr  # the summary names the network, never its passphrase
 
@@ -110,6 +111,22 @@ def test_flash_then_first_boot_applies_the_lane(tmp_path: Path, image: SourceIma
     assert config.store.default_locale == "ko"
     assert config.sim.payment.latency_ms == 100
     assert '"S014"' in (root / "var/lib/kiosk/provisioned.json").read_text()
+
+    # an update replaces the root (and /etc with it); the data partition keeps a root-only
+    # copy of the applied file, and the new root's first boot applies it again
+    kept = root / "var/lib/kiosk-provision/applied.toml"
+    assert tree(root)["var/lib/kiosk-provision/applied.toml"] == (0o600, GOOD.encode())
+    assert tree(root)["var/lib/kiosk-provision"][0] == 0o700
+    for name in ("kiosk", "NetworkManager", "systemd", "hostname", "hosts", "localtime"):
+        path = etc / name
+        path.unlink() if path.is_file() or path.is_symlink() else shutil.rmtree(path)
+    done = run_kiosk("provision", "--boot", str(card), "--root", str(root))
+    assert done.returncode == 0, done.stderr
+    assert "re-applied the kept provisioning on a new root" in done.stderr
+    assert tree(root)["etc/kiosk/keys/acquirer-ca.pem"] == (0o600, PEM.encode())
+    assert kept.exists()
+    done = run_kiosk("provision", "--boot", str(card), "--root", str(root))
+    assert "nothing to do" in done.stderr  # already there: applied once per root
 
 
 @pytest.mark.parametrize("change, key", [
