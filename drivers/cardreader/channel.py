@@ -110,9 +110,16 @@ class PcscChannel:
 
     def abort(self, error: CardError) -> None:
         """Fail every later transmit with ``error`` and release the card. Safe to call from
-        another thread while a transmit is stuck (see :class:`~.session.CardSession`)."""
+        another thread. With no APDU out, the card is disconnected at once; with one stuck
+        inside pcscd, when that transmit returns (see :mod:`~.session`): disconnecting under
+        it would wait on pcsc-lite's per-context lock while holding the library's global
+        lock, and so freeze every PC/SC call of this process, monitors included."""
         self._aborted = error
-        threading.Thread(target=self._disconnect_quietly, name="card-abort", daemon=True).start()
+        if self._lock.acquire(blocking=False):
+            try:
+                self._disconnect_quietly()
+            finally:
+                self._lock.release()
 
     # -- the flow's side ---------------------------------------------------------------
     def transmit(self, apdu: bytes) -> tuple[bytes, int]:
@@ -153,12 +160,15 @@ class PcscChannel:
             self.apdu_count += 1
             try:
                 data, sw1, sw2 = self._conn.transmit(list(apdu))
-            except CardConnectionException as exc:
-                raise self._classify(exc, getattr(exc, "hresult", None)) from None
-            except SmartcardException as exc:
-                raise self._classify(exc, getattr(exc, "hresult", None)) from None
-        if self._aborted is not None:  # the watchdog fired while this APDU was out
-            raise type(self._aborted)(str(self._aborted))
+            except (CardConnectionException, SmartcardException) as exc:
+                failure: Exception | None = exc
+            else:
+                failure = None
+            if self._aborted is not None:  # the watchdog fired while this APDU was out
+                self._disconnect_quietly()
+                raise type(self._aborted)(str(self._aborted))
+        if failure is not None:
+            raise self._classify(failure, getattr(failure, "hresult", None)) from None
         return bytes(data), (sw1 << 8) | sw2
 
     def _classify(self, exc: Exception, hresult: int | None) -> CardError:

@@ -2,14 +2,21 @@
 
 pyscard's ``transmit()`` has no timeout of its own and a stuck card or reader blocks it
 forever, so :meth:`CardSession.run` runs the flow in a worker thread and waits for it with
-the limit. At the limit the caller gets :class:`CardTimeout` at once, and the channel is
-aborted: every later APDU of the flow raises CardTimeout instead of going out, and the card
-is disconnected from a helper thread. What releases a transmit that is stuck *inside*
-pcscd is the reader driver giving up: a real CCID reader does after the card's waiting time
-(BWT/WWT); with vpcd only the virtual card closing its socket does (``remove``), because
-vpcd reads the answer without a timeout and pcsc-lite serialises calls per context, so the
-disconnect waits behind the stuck transmit. The worker is a daemon thread whose late result
-is discarded; the caller is never held past the limit.
+the limit. At the limit the caller gets :class:`CardTimeout` at once and the channel is
+aborted: no later APDU of the flow goes out (each raises CardTimeout), and the card is
+disconnected, at once if no APDU is out, else as soon as the stuck transmit returns.
+
+What releases a transmit stuck *inside* pcscd is the reader driver giving up: a real CCID
+reader does after the card's waiting time (BWT/WWT, seconds); with vpcd only the virtual
+card closing its socket does (``remove``), as vpcd reads the answer without a timeout.
+The kiosk cannot cut it short from its side: pcsc-lite's client library serialises calls
+on one context, and an SCardDisconnect from another thread waits for the stuck
+SCardTransmit while holding the library's global lock, which would freeze every other
+PC/SC call of the process (the card monitor, the next session) until the card answers.
+So the watchdog leaves the stuck call alone; the worker is a daemon thread whose late
+result is discarded, and the caller is never held past the limit. Other PC/SC contexts
+keep working meanwhile (pcscd's presence polling of that one reader waits too, so its
+card events come once the transmit returns).
 """
 
 from __future__ import annotations

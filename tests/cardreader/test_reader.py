@@ -11,9 +11,11 @@ from drivers.cardreader import (
     CardRemoved,
     CardSession,
     CardTimeout,
+    ReaderError,
     UnsupportedCard,
     VpcdCard,
     open_channel,
+    reader_state,
 )
 from tests.cardreader.testcard import AID, FCI, RECORD, TinyCard, make_card
 from tests.cardsupport import READER0, READER1, wait_event, wait_present
@@ -93,6 +95,33 @@ def test_no_card_is_card_removed(pcscd):
         open_channel(READER0)
 
 
+def test_unknown_reader_is_reader_error(pcscd):
+    with pytest.raises(ReaderError):
+        open_channel("No Such Reader 00 00")
+
+
+def test_a_failing_event_consumer_does_not_stop_the_events(vcard):
+    seen: list[dict] = []
+
+    def consumer(event: dict) -> None:
+        seen.append(event)
+        raise RuntimeError("consumer bug")
+
+    from drivers.cardreader import ReaderEvents
+
+    with ReaderEvents(consumer, reader_pattern="00 00$", reader_poll_s=0.2):
+        vcard.insert(TinyCard("T=1"))
+        wait_present(READER0, True)
+        vcard.remove()
+        wait_present(READER0, False)
+        deadline = time.monotonic() + 10
+        while "card_removed" not in [e["type"] for e in seen] and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert [e["type"] for e in seen if e["type"].startswith("card")] == [
+        "card_inserted", "card_removed"]
+    assert {e["reader"] for e in seen} == {READER0}
+
+
 def test_card_pulled_mid_transmit_is_card_removed(pcscd, vcard):
     vcard.hang_after = 1            # answers SELECT's first APDU, then goes quiet
     vcard.insert(TinyCard("T=1"))
@@ -139,6 +168,14 @@ def test_session_watchdog_ends_a_card_that_never_answers(pcscd, vcard):
     with pytest.raises(CardTimeout):
         channel.transmit(SELECT)
     assert vcard.apdus == 3
+    # PC/SC stays usable while the dead card's transmit is stuck in pcscd
+    assert reader_state(READER0)[0] is True
+    # Pulling the card releases the stuck transmit; the worker ends with CardTimeout
+    workers = [t for t in threading.enumerate() if t.name == "card-session"]
+    vcard.remove()
+    for worker in workers:
+        worker.join(15)
+        assert not worker.is_alive()
 
 
 def test_session_returns_the_flow_result_and_its_errors(vcard):
