@@ -145,6 +145,9 @@ def _card_error_reason(exc: BaseException) -> str | None:
     names = {cls.__name__ for cls in type(exc).__mro__}
     if "CardError" not in names:
         return None
+    reason = getattr(exc, "reason", None)  # drivers.cardreader errors carry a stable code
+    if isinstance(reason, str) and reason and reason != "card_error":
+        return reason
     if "CardRemoved" in names:
         return "card_removed"
     if "CardTimeout" in names:

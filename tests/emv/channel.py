@@ -11,15 +11,19 @@ from kiosk.payments.simcard import VirtualCard
 
 
 class CardError(Exception):
-    pass
+    reason = "card_error"
 
 
 class CardRemoved(CardError):
-    pass
+    reason = "card_removed"
 
 
 class CardTimeout(CardError):
-    pass
+    reason = "card_timeout"
+
+
+class UnsupportedCard(CardError):
+    reason = "unsupported_card"
 
 
 class SimChannel:
@@ -30,12 +34,13 @@ class SimChannel:
         self.apdu_count = 0
         self.remove_after = remove_after
         self.sent: list[bytes] = []  # every C-APDU that reached the card
+        self.failure: type[CardError] = CardRemoved  # raised once remove_after is reached
         self.tamper = None  # callable(apdu, response) -> response, to inject garbage
         card.reset()
 
     def _exchange(self, apdu: bytes) -> bytes:
         if self.remove_after is not None and self.apdu_count >= self.remove_after:
-            raise CardRemoved("card removed")
+            raise self.failure("card removed")
         self.apdu_count += 1
         self.sent.append(apdu)
         resp = self.card.process(apdu)

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from kiosk.payments import tlv
 from kiosk.payments.emv import EmvError
 from kiosk.payments.simcard import PROFILES, make_card
+from tests.emv.channel import CardError, CardTimeout, UnsupportedCard
 from tests.emv.conftest import run, start
 
 
@@ -99,6 +100,25 @@ def test_card_pulled_at_every_apdu(profile):
         with pytest.raises(EmvError) as err:
             drive(sale)
         assert err.value.reason == "card_removed", n
+
+
+@pytest.mark.parametrize("failure, reason", [(CardTimeout, "card_timeout"),
+                                             (UnsupportedCard, "unsupported_card"),
+                                             (CardError, "reader_error")])
+def test_reader_errors_become_emv_errors(failure, reason):
+    sale = start("visa")
+    sale.channel.remove_after = 3
+    sale.channel.failure = failure
+    with pytest.raises(EmvError) as err:
+        drive(sale)
+    assert err.value.reason == reason
+
+
+def test_other_channel_exceptions_propagate():
+    sale = start("visa")
+    sale.channel.tamper = lambda apdu, resp: (_ for _ in ()).throw(OSError("bug"))
+    with pytest.raises(OSError):
+        sale.txn.select(lambda c: 0)
 
 
 def test_unexpected_status_words():
