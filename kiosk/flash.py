@@ -4,7 +4,9 @@ Order: check the provisioning file (before anything is written), check the image
 bmap, refuse a system, mounted, busy, read-only or too-small target, confirm, write
 (``bmaptool copy`` when a .bmap sits next to the image, else a full write), read back and
 compare, then copy the lane's provisioning file into the card's FAT boot partition with
-mtools (no mount). A regular file can stand in for the card.
+mtools (no mount). A regular file can stand in for the card. ``--keep-data`` updates a
+kiosk card in place: only boot and root are written, the data partition (journal, kept
+receipts, the kept provisioning) and the card's partition table stay.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import sys
 from pathlib import Path
 
 from kiosk.flash_devices import SystemView, Target, TargetError, check_target, human_size
-from kiosk.flash_image import Image, ImageError, boot_partition, open_image
+from kiosk.flash_image import Image, ImageError, boot_partition, keep_data_span, open_image
 from kiosk.flash_io import FlashError, bmap_copy, full_write, verify_bmap, verify_full
 
 PROVISION_NAME = "kiosk-provision.toml"
@@ -35,6 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-verify", action="store_true", help="skip the read-back check")
     parser.add_argument("--verify-only", action="store_true",
                         help="do not write: compare the card with the image")
+    parser.add_argument("--keep-data", action="store_true",
+                        help="update a kiosk card: write boot and root only, keep the data"
+                             " partition (journal, receipts) and the card's partition table")
     parser.add_argument("--check", action="store_true",
                         help="only check image, target and provisioning file; write nothing")
     parser.add_argument("--state", default="/var/lib/kiosk",
@@ -62,25 +67,37 @@ def _flash(args: argparse.Namespace) -> int:
         except ProvisionError as exc:
             raise FlashError(f"provisioning file rejected, nothing written: {exc}") from None
         _say(f"provisioning: {prov.summary()}")
-    image = open_image(args.image, args.bmap, use_bmap=not args.no_bmap)
+    image = open_image(args.image, args.bmap, use_bmap=not (args.no_bmap or args.keep_data))
     target = check_target(args.device, SystemView(extra_system_paths=[args.state]))
-    if target.size < image.size:
+    span: tuple[int, int] | None = None
+    if args.keep_data:
+        if image.compressed:
+            raise ImageError(f"{image.path}: --keep-data needs the uncompressed image")
+        start, end, data = keep_data_span(image.path, target.path)
+        span = (start, end)
+        how = (f"update: bytes {start}-{end - 1} (boot and root); partition {data.number}"
+               f" (data, {human_size(data.size)}) and the partition table are kept")
+    elif target.size < image.size:
         raise TargetError(f"{target.path}: too small: {human_size(target.size)}, the image needs"
                           f" {human_size(image.size)} ({image.size} bytes)")
-    how = (f"bmap: {human_size(image.bmap.mapped_bytes)} mapped" if image.bmap
-           else "full write")
+    else:
+        how = (f"bmap: {human_size(image.bmap.mapped_bytes)} mapped" if image.bmap
+               else "full write")
     _say(f"image: {image.path} ({human_size(image.size)}, {how})")
     _say(f"target: {target.description}")
     if args.check:
         _say("check OK: nothing written")
         return 0
     if args.verify_only:
-        _verify(image, target, None)
+        _verify(image, target, None, span)
         return 0
-    if not args.yes and not _confirm(target):
+    if not args.yes and not _confirm(target, keep=span is not None):
         _say("kiosk flash: not confirmed, nothing written")
         return 1
-    if image.bmap is not None:
+    if span is not None:
+        written = full_write(image, target.path, target.is_block, start=span[0], end=span[1])
+        digests = written.chunk_digests
+    elif image.bmap is not None:
         written = bmap_copy(image, target.path)
         digests = None
         if not target.is_block and target.path.stat().st_size < target.size:
@@ -91,9 +108,12 @@ def _flash(args: argparse.Namespace) -> int:
     _say(f"written: {written.bytes_written} bytes in {written.seconds:.1f} s"
          f" ({written.mb_s:.1f} MB/s)")
     if not args.no_verify:
-        _verify(image, target, digests)
+        _verify(image, target, digests, span)
     if args.provision is not None:
         put_provision_file(target.path, args.provision)
+    elif span is not None:
+        _say("the lane's provisioning kept on the data partition is applied again on the new"
+             " root's first boot")
     else:
         _say("no --provision file: the kiosk will start unprovisioned (out of service) until"
              f" a {PROVISION_NAME} is placed on its boot partition")
@@ -101,8 +121,12 @@ def _flash(args: argparse.Namespace) -> int:
     return 0
 
 
-def _verify(image: Image, target: Target, digests: list[bytes] | None) -> None:
-    if image.bmap is not None:
+def _verify(image: Image, target: Target, digests: list[bytes] | None,
+            span: tuple[int, int] | None = None) -> None:
+    if span is not None:
+        result = verify_full(image, target.path, target.is_block, digests, start=span[0],
+                             end=span[1])
+    elif image.bmap is not None:
         result = verify_bmap(image.bmap, target.path, target.is_block)
     else:
         if image.compressed:
@@ -113,11 +137,12 @@ def _verify(image: Image, target: Target, digests: list[bytes] | None) -> None:
          f" ({result.mb_s:.1f} MB/s, {how})")
 
 
-def _confirm(target: Target) -> bool:
+def _confirm(target: Target, keep: bool = False) -> bool:
+    what = "boot and root (the data partition is kept) on" if keep else "everything on"
     if not sys.stdin.isatty():
-        raise FlashError("not on a terminal: pass --yes to confirm erasing"
+        raise FlashError(f"not on a terminal: pass --yes to confirm erasing {what}"
                          f" {target.description}")
-    answer = input(f"ERASE everything on {target.description}? Type yes: ")
+    answer = input(f"ERASE {what} {target.description}? Type yes: ")
     return answer.strip().lower() == "yes"
 
 

@@ -217,3 +217,86 @@ def _fat_label(fh, offset: int) -> str:
         if boot[sig_at] == 0x29 and boot[label_at + 11:label_at + 19].startswith(b"FAT"):
             return boot[label_at:label_at + 11].decode("ascii", "replace").strip()
     return ""
+
+
+# --- keeping the data partition ----------------------------------------------------------
+
+DATA_LABEL = "kiosk-data"  # image-build/recipe.toml
+
+
+@dataclass(frozen=True)
+class MbrEntry:
+    number: int
+    kind: int
+    offset: int
+    size: int
+
+
+def mbr_entries(path: Path) -> list[MbrEntry]:
+    """The primary partitions of an MBR table ([] for GPT or no table)."""
+    with open(path, "rb") as fh:
+        mbr = fh.read(512)
+    if len(mbr) < 512 or mbr[510:512] != b"\x55\xaa":
+        return []
+    entries = []
+    for i in range(4):
+        _, kind, lba, count = struct.unpack_from("<B3xB3xII", mbr, 446 + 16 * i)
+        if kind == 0xEE:
+            return []
+        if kind and count:
+            entries.append(MbrEntry(i + 1, kind, lba * 512, count * 512))
+    return entries
+
+
+def ext4_label(path: Path, offset: int) -> str | None:
+    """The volume label of an ext2/3/4 filesystem at ``offset`` (None: not ext)."""
+    with open(path, "rb") as fh:
+        fh.seek(offset + 1024)
+        sb = fh.read(136)
+    if len(sb) < 136 or sb[0x38:0x3A] != b"\x53\xef":
+        return None
+    return sb[0x78:0x88].split(b"\0")[0].decode("utf-8", "replace")
+
+
+def keep_data_span(image: Path, card: Path) -> tuple[int, int, MbrEntry]:
+    """[start, end) of the image to write so the card's data partition (and its partition
+    table, which may have grown that partition) stays as it is; ImageError if the layouts
+    differ, since then only a full flash (which erases the journal) is right."""
+    mine, theirs = mbr_entries(image), mbr_entries(card)
+    if not mine:
+        raise ImageError(f"{image}: no MBR partition table: --keep-data needs the kiosk layout")
+    if not theirs:
+        raise ImageError(f"{card}: no MBR partition table: not a kiosk card, flash it whole")
+    data = [e for e in theirs if ext4_label(card, e.offset) == DATA_LABEL]
+    if not data:
+        raise ImageError(f"{card}: no partition labelled {DATA_LABEL}: nothing to keep,"
+                         " flash without --keep-data")
+    keep = data[0]
+    new = {e.number: e for e in mine}
+    twin = new.get(keep.number)
+    if twin is None or twin.offset != keep.offset or ext4_label(image, twin.offset) != DATA_LABEL:
+        raise ImageError(f"{image}: its data partition is not partition {keep.number} at"
+                         f" {keep.offset // 2**20} MiB as on the card: the layout changed, a"
+                         " full flash is needed (it erases the journal)")
+    for e in theirs:
+        if e.number == keep.number:
+            continue
+        other = new.get(e.number)
+        if other is None or (other.kind, other.offset, other.size) != (e.kind, e.offset, e.size):
+            raise ImageError(f"{image}: partition {e.number} differs from the card's"
+                             f" ({_span(other)} vs {_span(e)}): a full flash is needed (it"
+                             " erases the journal)")
+    extra = [e for e in mine if e.number not in {t.number for t in theirs}]
+    if extra:
+        raise ImageError(f"{image}: has partition {extra[0].number} the card lacks: a full"
+                         " flash is needed (it erases the journal)")
+    start = min(e.offset for e in mine)
+    if any(e.offset + e.size > keep.offset for e in mine if e.number != keep.number):
+        raise ImageError(f"{image}: a partition lies after the data partition")
+    return start, keep.offset, keep
+
+
+def _span(e: MbrEntry | None) -> str:
+    if e is None:
+        return "missing"
+    return f"type {e.kind:#04x} at {e.offset // 2**20} MiB, {e.size // 2**20} MiB"

@@ -104,37 +104,41 @@ def _open_direct(path: Path, flags: int) -> tuple[int, bool]:
         return os.open(path, flags), False
 
 
-def full_write(image: Image, target: Path, is_block: bool,
-               stream: TextIO | None = None) -> WriteResult:
-    """Copy every byte of the image to the target; per-chunk SHA-256 kept for verify."""
+def full_write(image: Image, target: Path, is_block: bool, stream: TextIO | None = None,
+               start: int = 0, end: int | None = None) -> WriteResult:
+    """Copy every byte of the image (or of its span [start, end)) to the same place on the
+    target; per-chunk SHA-256 kept for verify."""
+    end = image.size if end is None else end
     buf = _aligned_buffer(CHUNK)
     view = memoryview(buf)
     flags = os.O_WRONLY | (os.O_EXCL if is_block else 0)
     try:
-        out, direct = _open_direct(target, flags)
+        out, direct = (_open_direct(target, flags) if start % ALIGN == 0
+                       else (os.open(target, flags), False))
     except OSError as exc:
         raise FlashError(f"{target}: cannot open for writing: {exc.strerror}") from None
-    progress = Progress("write", image.size, stream)
+    progress = Progress("write", end - start, stream)
     digests = []
-    done = 0
+    pos = start
     try:
         with open(image.path, "rb", buffering=0) as src:
-            while done < image.size:
-                n = src.readinto(view[:min(CHUNK, image.size - done)])
+            src.seek(start)
+            while pos < end:
+                n = src.readinto(view[:min(CHUNK, end - pos)])
                 if not n:
-                    raise FlashError(f"{image.path}: image ended early at byte {done}")
+                    raise FlashError(f"{image.path}: image ended early at byte {pos}")
                 digests.append(hashlib.sha256(view[:n]).digest())
                 if direct and n % ALIGN:  # the unaligned tail goes through the page cache
                     os.close(out)
                     out, direct = os.open(target, flags), False
-                _write_all(out, view[:n], done, target)
-                done += n
-                progress.update(done)
+                _write_all(out, view[:n], pos, target)
+                pos += n
+                progress.update(pos - start)
         os.fsync(out)
     finally:
         os.close(out)
     progress.finish()
-    return WriteResult(done, time.monotonic() - progress.start, digests)
+    return WriteResult(pos - start, time.monotonic() - progress.start, digests)
 
 
 def _write_all(fd: int, data: memoryview, offset: int, target: Path) -> None:
@@ -261,31 +265,40 @@ class _Reader:
 
 
 def verify_full(image: Image, target: Path, is_block: bool, digests: list[bytes] | None,
-                stream: TextIO | None = None) -> VerifyResult:
-    """Read back the whole image span and compare chunk by chunk (hashing the image too
-    when the write did not keep digests)."""
+                stream: TextIO | None = None, start: int = 0, end: int | None = None
+                ) -> VerifyResult:
+    """Read back the image (or its span [start, end)) and compare chunk by chunk (hashing
+    the image too when the write did not keep digests)."""
+    end = image.size if end is None else end
     drop_caches(target, is_block)
     if digests is None:
         digests = []
         with open(image.path, "rb") as src:
-            while block := src.read(CHUNK):
+            src.seek(start)
+            left = end - start
+            while left > 0 and (block := src.read(min(CHUNK, left))):
                 digests.append(hashlib.sha256(block).digest())
+                left -= len(block)
     reader = _Reader(target)
-    progress = Progress("verify", image.size, stream)
+    progress = Progress("verify", end - start, stream)
     done, index = 0, 0
     pending = hashlib.sha256()
     pending_len = 0
     try:
-        for piece in reader.chunks(0, image.size):
-            # pieces arrive in CHUNK-sized steps from offset 0, matching the write chunks
-            pending.update(piece)
-            pending_len += len(piece)
-            done += len(piece)
-            if pending_len == CHUNK or done == image.size:
+        # the reader yields at most CHUNK bytes per piece; regroup into the write's chunks
+        for piece in reader.chunks(start, end - start):
+            while piece:
+                take = min(len(piece), CHUNK - pending_len)
+                pending.update(piece[:take])
+                pending_len += take
+                done += take
+                piece = piece[take:]
+                if pending_len < CHUNK and done < end - start:
+                    continue
                 if pending.digest() != digests[index]:
-                    start = index * CHUNK
+                    first = start + index * CHUNK
                     raise FlashError(f"verify failed: card differs from the image in bytes"
-                                     f" {start}-{start + pending_len - 1}")
+                                     f" {first}-{first + pending_len - 1}")
                 index, pending, pending_len = index + 1, hashlib.sha256(), 0
             progress.update(done)
     finally:
