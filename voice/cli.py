@@ -47,20 +47,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _recognizers(config):  # noqa: ANN001, ANN202 - KioskConfig, a factory
     """lang → a Recognizer on that language's installed model (None when absent)."""
-    from voice import models
+    from voice.config import VoiceConfig
     from voice.recognizer import Recognizer
 
+    voice_cfg = getattr(config, "voice", None) or VoiceConfig()
     cache: dict[str, object] = {}
 
     def get(lang: str):  # noqa: ANN202
         if lang not in cache:
             try:
-                model_dir = models.model_dir(config, lang)
-            except Exception as exc:  # no model for this language: commands off there
-                log.warning("no %s model: %s", lang, exc)
+                model_dir = voice_cfg.model_dir(lang)
+                if not model_dir.is_dir():
+                    raise FileNotFoundError(f"{model_dir} is not installed "
+                                            f"(kiosk voice install-model ... --lang {lang})")
+            except (KeyError, FileNotFoundError) as exc:
+                log.warning("voice commands off in %s: %s", lang, exc)
                 cache[lang] = None
             else:
-                cache[lang] = Recognizer(model_dir, lang) if model_dir else None
+                cache[lang] = Recognizer(model_dir, lang)
         return cache[lang]
 
     return get
@@ -87,9 +91,12 @@ def voice_run(args: argparse.Namespace) -> int:
     if args.wav:
         source = WavSource()
     else:
-        from voice.audio import open_microphone
+        from voice.audio import MicSource
+        from voice.config import VoiceConfig
+        from voice.service import IterSource
 
-        source = open_microphone(config)
+        mic = MicSource((getattr(config, "voice", None) or VoiceConfig()).audio).open()
+        source = IterSource(mic.frames(), on_close=mic.close)
     service = VoiceService(config.store.lane_id, config.bus.host, config.bus.port, speaker,
                            _recognizers(config), source, jack,
                            default_locale=config.store.default_locale)

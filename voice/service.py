@@ -22,6 +22,7 @@ feeds the recognizer, and pings the systemd watchdog.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import queue
@@ -32,6 +33,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
+
+import numpy as np
 
 from kiosk import sdnotify
 from kiosk.bus.client import BusClient
@@ -64,7 +67,13 @@ def headset_topic(lane: str) -> str:
 
 
 class Recognizer(Protocol):
+    """voice.recognizer.Recognizer's interface, as the service uses it."""
+
     def set_state(self, state_name: str) -> None: ...
+
+    def pause(self) -> None: ...
+
+    def resume(self) -> None: ...
 
     def feed(self, frames: bytes) -> Any: ...
 
@@ -151,6 +160,38 @@ class WavSource:
 
     def close(self) -> None:
         pass
+
+
+class IterSource:
+    """Adapts an iterator of frames (the microphone's) to :class:`FrameSource`: a reader
+    thread only moves frames into a bounded queue."""
+
+    def __init__(self, frames: Iterable[Any], on_close: Callable[[], None] | None = None) -> None:
+        self._queue: queue.Queue[bytes] = queue.Queue(maxsize=200)
+        self._on_close = on_close
+        self._thread = threading.Thread(target=self._pump, args=(iter(frames),),
+                                        name="voice-capture", daemon=True)
+        self._thread.start()
+
+    def _pump(self, frames: Any) -> None:
+        for frame in frames:
+            data = frame.tobytes() if hasattr(frame, "tobytes") else bytes(frame)
+            try:
+                self._queue.put_nowait(data)
+            except queue.Full:  # the main loop is behind: drop the oldest, keep up
+                with contextlib.suppress(queue.Empty):
+                    self._queue.get_nowait()
+                self._queue.put_nowait(data)
+
+    def read(self, timeout: float) -> bytes | None:
+        try:
+            return self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def close(self) -> None:
+        if self._on_close:
+            self._on_close()
 
 
 # -- intents → commands ----------------------------------------------------------------
@@ -316,19 +357,24 @@ class VoiceService:
             log.warning("no speech model for %s: voice commands are off in that language", lang)
 
     def _frame(self, frame: bytes) -> None:
+        rec = self._recognizer
         if not self.listening():
             self.dropped_frames += 1
+            if rec is not None and not self._reset_pending:
+                rec.pause()  # drops an utterance in progress: nothing half heard survives
             self._reset_pending = True
             return
-        assert self._recognizer is not None
-        if self._reset_pending:  # drop whatever was half heard before the prompt
-            self._recognizer.set_state(grammar_state(self.msg, self.confirming))
+        assert rec is not None
+        if self._reset_pending:
+            rec.pause()
+            rec.set_state(grammar_state(self.msg, self.confirming))
+            rec.resume()
             self._reset_pending = False
         if self.speaker.speaking:
             self.fed_while_speaking += 1
-        result = self._recognizer.feed(frame)
-        if result is None:
-            return
+        result = rec.feed(np.frombuffer(frame, dtype=np.int16))
+        if result is None or getattr(result, "reason", None) == "nothing":
+            return  # silence or a noise that decoded to nothing: not a miss
         name = intent_name(result)
         if name is None:
             self._miss()
@@ -458,7 +504,10 @@ class VoiceService:
             if self.msg.get("state") in ("shopping", "payment", "declined", "payment_unavailable"):
                 self.send("help")
         elif name == "language" and arg:
-            self.send("set_language", locale=arg)
+            locale = next((loc for loc in self.msg.get("locales") or [arg]
+                           if language_of(loc) == language_of(arg)), None)
+            if locale:
+                self.send("set_language", locale=locale)
         elif name == "cancel" and self.msg.get("state") in ("shopping", "payment", "declined"):
             self.confirming = "cancel"
             self._reset_pending = True

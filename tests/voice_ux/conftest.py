@@ -33,8 +33,13 @@ class VoiceHarness:
         deadline = time.monotonic() + timeout
         while not predicate():
             if time.monotonic() > deadline:
-                raise TimeoutError(f"never true; spoken: {self.spoken()[-5:]}, "
-                                   f"sent: {[c['type'] for c in self.service.sent]}")
+                svc = self.service
+                raise TimeoutError(
+                    f"never true; spoken: {self.spoken()[-5:]}, heard: {svc.heard}, "
+                    f"sent: {[c['type'] for c in svc.sent]}, state: {svc.msg.get('state')}, "
+                    f"locale: {svc.msg.get('locale')}, recognizer: {svc._recognizer_lang}, "
+                    f"clips played: {getattr(svc.source, 'played', None)}, "
+                    f"misses: {svc.misses}, dropped frames: {svc.dropped_frames}")
             time.sleep(0.02)
 
     def wait_spoken(self, fragment: str, timeout: float = 20) -> str:

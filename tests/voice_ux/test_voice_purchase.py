@@ -1,0 +1,116 @@
+"""Voice-only purchase with the real Vosk Korean model, through a real kiosk-core and broker.
+
+The shopper's speech is synthesized here (espeak-ng → sox 16 kHz, :mod:`voice.synth`)
+and fed through the WAV source that replaces the microphone; nothing else differs
+from the device. The basket is pre-scanned; the shopper then only speaks.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.harness import kiosk_cli
+from voice.synth import utterance, write_wav
+
+pytestmark = [pytest.mark.voice, pytest.mark.integration]
+
+MILK = "8801115954255"
+KIMCHI = "8801052240329"
+PAY_BY_CARD = "카드"  # the pay-by-card key word (see voice.intents)
+RECEIPT_PLEASE = "영수증 주세요"
+
+
+@pytest.fixture(scope="module")
+def korean():
+    """One Korean recognizer for the module (the model takes seconds to load)."""
+    from voice.config import VoiceConfig
+    from voice.recognizer import Recognizer
+
+    rec = Recognizer(VoiceConfig().model_dir("ko"), "ko")
+    return lambda lang: rec if lang == "ko" else None
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    cache = tmp_path_factory.mktemp("speech")
+    out = {}
+    # the espeak-ng voice each phrase decodes best with today (kiosk bench voice measures all)
+    for name, text, voice in (("pay", PAY_BY_CARD, "ko+f2"), ("receipt", RECEIPT_PLEASE, "ko")):
+        clip = utterance(text, cache, voice=voice, speed=175)
+        out[name] = cache / f"{name}.wav"
+        write_wav(out[name], clip.samples)
+    return out
+
+
+def ledger(env: dict) -> list[dict]:
+    path = Path(env["KIOSK__PATHS__STATE_DIR"]) / "sim-acquirer.jsonl"
+    return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_voice_only_purchase_in_korean(start_core, shopper, start_voice, korean, clips,
+                                       lane_env) -> None:
+    core = start_core(KIOSK__TIMEOUTS__RECEIPT_CHOICE_S="120")
+    shopper.wait_online()
+    assert shopper.send("start", locale="ko")["ok"]
+    assert shopper.send("scan", code=MILK)["ok"]
+    assert shopper.send("scan", code=KIMCHI)["ok"]
+    st = shopper.wait_state(lambda s: s["state"] == "shopping" and len(s["lines"]) == 2)
+    total = st["totals"]["total"]
+
+    voice = start_voice(recognizers=korean)
+    voice.service.source.push(clips["pay"], state="shopping")
+    voice.wait_for(lambda: voice.service.heard, timeout=30)
+    st = shopper.wait_state(lambda s: s["state"] == "approved", timeout=60)
+    voice.wait_spoken("영수증이 필요하세요?", timeout=30)
+    voice.service.source.push(clips["receipt"], state="approved")
+    st = shopper.wait_state(lambda s: s["state"] == "receipt", timeout=60)
+
+    assert st["payment"]["status"] == "approved" and st["payment"]["method"] == "card"
+    assert st["payment"]["receipt_choice"] == "print"
+    assert st["receipt"]["ok"] and Path(st["receipt"]["path"]).exists()
+    service = voice.service
+    assert service.heard == ["pay_card", "receipt"]
+    assert [(c["type"], c["source"]) for c in service.sent] == [
+        ("checkout", "voice"), ("pay", "voice"), ("receipt", "voice")]
+    assert service.fed_while_speaking == 0
+    charges = [e for e in ledger(lane_env) if e["kind"] == "auth"]
+    assert [(c["amount"], c["result"]["outcome"]) for c in charges] == [(total, "approved")]
+    voice.wait_spoken("영수증이 출력되고 있습니다")
+    spoken = " ".join(voice.spoken())
+    assert "결제가 승인되었습니다" in spoken  # every step was heard, in Korean
+
+    core.stop()
+    verify = kiosk_cli(lane_env, "journal", "verify")
+    assert verify.returncode == 0, verify.stderr
+    journal = kiosk_cli(lane_env, "journal", "verify").stdout
+    assert "OK" in journal
+
+
+def test_recognition_is_off_while_a_prompt_plays(core, shopper, start_voice, korean,
+                                                 clips) -> None:
+    shopper.wait_online()
+    assert shopper.send("start", locale="ko")["ok"]
+    assert shopper.send("scan", code=MILK)["ok"]
+    shopper.wait_state(lambda s: s["state"] == "shopping" and s["lines"])
+    voice = start_voice(recognizers=korean)
+    service = voice.service
+    source = service.source
+    source.listening = lambda _state: True  # a shopper who talks over the kiosk
+    voice.wait_for(lambda: service.listening())
+    service.do("hear_items")
+    service.do("repeat")  # a long prompt, with the command words in it
+    assert service.speaker.speaking
+    source.push(clips["pay"])
+    voice.wait_for(lambda: not source.pending() or not service.speaker.speaking)
+    assert service.speaker.speaking, "the prompt should outlast the clip"
+    service.speaker.wait(60)
+    assert service.heard == [] and service.sent == []
+    assert service.fed_while_speaking == 0 and service.dropped_frames > 0
+    # the same words once the prompt has ended are a command
+    voice.wait_for(lambda: service.listening())
+    source.push(clips["pay"])
+    voice.wait_for(lambda: service.heard == ["pay_card"], timeout=30)
+    shopper.wait_state(lambda s: s["state"] in ("authorizing", "approved", "receipt"))
