@@ -101,7 +101,7 @@ class PrivatePcscd:
         pcscd = [shutil.which("pcscd") or "pcscd", "-f", "-c", str(self.conf_dir)]
         if os.environ.get("KIOSK_PCSCD_DEBUG"):
             pcscd += ["-d", "-a"]
-        self.isolated = _can_unshare()
+        self.isolated = _can_unshare() and not os.environ.get("KIOSK_PCSCD_SHARED_RUN")
         if self.isolated:
             SYSTEM_SOCKET_DIR.mkdir(parents=True, exist_ok=True)
             script = f'mount --bind "{self.sock_dir}" {SYSTEM_SOCKET_DIR} && exec "$@"'
@@ -240,7 +240,28 @@ def pcscd(tmp_path_factory: pytest.TempPathFactory):
         server.stop()
         raise
     yield server
+    _stop_card_monitor_thread()
     server.stop()
+
+
+def _stop_card_monitor_thread() -> None:
+    """End pyscard's process-wide card monitor thread while pcscd still runs, so it does
+    not print tracebacks about the vanished service at exit (ReaderEvents starts a new
+    one when needed)."""
+    from smartcard.CardMonitoring import CardMonitoringThread
+    from smartcard.scard import SCardCancel
+
+    thread = CardMonitoringThread.instance
+    if thread is None or not thread.is_alive():
+        return
+    thread.stopEvent.set()
+    request = getattr(thread, "cardrequest", None)
+    pcsc = getattr(request, "pcsccardrequest", None)
+    if pcsc is not None and getattr(pcsc, "hcontext", None) is not None:
+        SCardCancel(pcsc.hcontext)
+    thread.join(5)
+    if pcsc is not None:
+        pcsc.release()
 
 
 @pytest.fixture

@@ -56,3 +56,35 @@ def test_bad_control_lines_get_a_clear_answer(sim_card):
     assert sim.send("wiggle").startswith("error unknown command")
     assert sim.send("status") == "ok removed"
     assert sim.stop() == 0
+
+
+def test_hang_after_option_and_the_session_watchdog(sim_card):
+    from drivers.cardreader import CardSession, CardTimeout
+
+    sim = sim_card("--profile", "visa", "--hang-after", "1")
+    wait_present(READER0, True)
+    channel = open_channel(READER0)
+
+    def flow(ch):
+        ch.transmit(SELECT_PSE)
+        return ch.transmit(SELECT_PSE)        # the card is dead by now
+
+    with pytest.raises(CardTimeout):
+        CardSession(channel, limit_s=1.0).run(flow)
+    assert sim.send("remove") == "ok removed"   # releases the stuck transmit
+
+
+def test_card_pulled_between_commands_is_card_removed(sim_card):
+    from drivers.cardreader import CardRemoved
+
+    sim = sim_card("--profile", "mastercard")
+    wait_present(READER0, True)
+    channel = open_channel(READER0)
+    try:
+        channel.transmit(SELECT_PSE)
+        assert sim.send("remove") == "ok removed"
+        wait_present(READER0, False)
+        with pytest.raises(CardRemoved):
+            channel.transmit(SELECT_PSE)
+    finally:
+        channel.close()
