@@ -69,6 +69,8 @@ def _flash(args: argparse.Namespace) -> int:
         _say(f"provisioning: {prov.summary()}")
     image = open_image(args.image, args.bmap, use_bmap=not (args.no_bmap or args.keep_data))
     target = check_target(args.device, SystemView(extra_system_paths=[args.state]))
+    if not target.is_block and os.path.samefile(target.path, image.path):
+        raise TargetError(f"{target.path}: is the image itself")
     span: tuple[int, int] | None = None
     if args.keep_data:
         if image.compressed:

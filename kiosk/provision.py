@@ -386,7 +386,10 @@ def consume(path: Path) -> None:
 
 def reject(source: BootSource, layout: Layout, reason: str) -> str:
     """Move the bad file aside and leave the marker that keeps the lane out of service."""
-    aside = source.move_aside()
+    try:
+        aside = source.move_aside()
+    except OSError as exc:  # e.g. the boot partition is mounted read-only
+        aside = f"not moved aside: {exc.strerror or exc}"
     state = layout.state_dir
     state.mkdir(parents=True, exist_ok=True)
     (state / REJECTED_MARKER).write_text(f"{int(time.time())} {reason}\n")
@@ -438,11 +441,17 @@ class BootSource:
         if self.spec is None:
             consume(self.path)
             return
-        size = len(self.read_bytes())
-        with tempfile.NamedTemporaryFile() as zeros:
-            zeros.write(b"\0" * size)
-            zeros.flush()
-            self._mtools("mcopy", "-o", zeros.name, f"::/{PROVISION_NAME}")
+        # zero the file's own clusters in place (mcopy -o would allocate new ones)
+        chain = self._mtools("mshowfat", f"::/{PROVISION_NAME}").decode()
+        offset = int(str(self.spec).rpartition("@@")[2])
+        with open(self.boot, "r+b") as fh:
+            fh.seek(offset)
+            first, size = _fat_cluster_layout(fh.read(512))
+            for cluster in _clusters(chain):
+                fh.seek(offset + first + (cluster - 2) * size)
+                fh.write(b"\0" * size)
+            fh.flush()
+            os.fsync(fh.fileno())
         self._mtools("mdel", f"::/{PROVISION_NAME}")
 
     def move_aside(self) -> str:
@@ -457,6 +466,26 @@ class BootSource:
             self._mtools("mdel", f"::/{PROVISION_NAME}.rejected")
         self._mtools("mren", f"::/{PROVISION_NAME}", f"::/{PROVISION_NAME}.rejected")
         return f"{self.boot}:{PROVISION_NAME}.rejected"
+
+
+def _fat_cluster_layout(boot: bytes) -> tuple[int, int]:
+    """(byte offset of cluster 2, cluster size) from a FAT boot sector's BPB."""
+    import struct
+
+    sector, per_cluster, reserved, fats, root_entries = struct.unpack_from("<HBHBH", boot, 11)
+    fat_sectors = struct.unpack_from("<H", boot, 22)[0] or struct.unpack_from("<I", boot, 36)[0]
+    root_sectors = (root_entries * 32 + sector - 1) // sector
+    return (reserved + fats * fat_sectors + root_sectors) * sector, per_cluster * sector
+
+
+def _clusters(mshowfat: str) -> list[int]:
+    """Cluster numbers from mshowfat's ``::/NAME <3-5 9>``."""
+    inside = mshowfat[mshowfat.rindex("<") + 1:mshowfat.rindex(">")]
+    out: list[int] = []
+    for part in inside.split():
+        lo, _, hi = part.partition("-")
+        out += range(int(lo), int(hi or lo) + 1)
+    return out
 
 
 def _sync_dir(path: Path) -> None:

@@ -112,3 +112,40 @@ def test_check_mode_writes_nothing(image: SourceImage, card: Path):
     assert done.returncode == 0, done.stderr
     assert "check OK: nothing written" in done.stderr
     assert card.read_bytes()[:4096] == b"\xa5" * 4096
+
+
+def test_on_a_terminal_it_asks_and_shows_one_updating_progress_line(image: SourceImage,
+                                                                    card: Path):
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from tests.harness import REPO
+
+    main, sub = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK")}
+    proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "flash", str(image.path),
+                             str(card), "--no-bmap"], cwd=REPO, env=env, stdin=sub,
+                            stdout=sub, stderr=sub)
+    os.close(sub)
+    out = b""
+    answered = False
+    while True:
+        try:
+            chunk = os.read(main, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+        if not answered and b"Type yes: " in out:
+            os.write(main, b"yes\n")
+            answered = True
+    os.close(main)
+    assert proc.wait(60) == 0, out.decode(errors="replace")
+    text = out.decode(errors="replace")
+    assert "ERASE everything on image file" in text
+    assert "\r\x1b[Kwrite:" in text and "\r\x1b[Kverify:" in text
+    assert "MB/s" in text and "%" in text
+    assert sha(card, image.size) == sha(image.path, image.size)

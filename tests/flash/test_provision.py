@@ -86,6 +86,7 @@ def test_flash_then_first_boot_applies_the_lane(tmp_path: Path, image: SourceIma
     assert PSK not in done.stderr
     assert "::/kiosk-provision.toml" not in boot_files(card)
     assert "::/config.txt" in boot_files(card)  # the rest of the boot partition is intact
+    assert PSK.encode() not in card.read_bytes()  # overwritten in place, not just unlinked
 
     etc = root / "etc"
     files = tree(root)
