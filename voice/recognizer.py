@@ -1,0 +1,180 @@
+"""Recognizer: endpointed audio → Vosk ``KaldiRecognizer`` in grammar mode → Intent | Rejected.
+
+One :class:`Recognizer` per language. At construction it reads the model's vocabulary and
+builds the grammar of **every** checkout state, so a word the model lacks (and that cannot
+be split into known words) stops the service at start with :class:`OutOfVocabulary`
+naming it. The Vosk model is loaded once; one ``KaldiRecognizer`` per state is made on
+first use and kept (``set_state`` is then a dictionary lookup).
+
+Audio is pushed with :meth:`Recognizer.feed` in frames of any length (the microphone's
+10 ms blocks or a whole WAV). The endpointer decides where utterances start and end;
+utterance audio streams into Vosk as it arrives, so at the end only the final lattice
+pass and the matching are left (``endpoint_to_intent_ms``). Every result carries timings:
+
+* ``voiced_end_s`` / ``endpoint_s``: sample times (from the first sample fed) of the last
+  voiced frame and of the end decision (voiced end + hangover);
+* ``endpoint_to_intent_ms``: wall time from the end decision to the result;
+* ``decode_ms``: wall time spent in Vosk for this utterance, ``audio_ms`` its length.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from voice.config import VoiceConfig
+from voice.endpoint import Endpointer, UtteranceEnd
+from voice.grammar import build_grammar, grammar_json, vocabulary
+from voice.intents import LANGUAGES, STATE_INTENTS, Intent, Rejected, Word, match
+
+Result = Intent | Rejected
+
+
+class Recognizer:
+    """Grammar-mode speech → intents for one language; see the module docstring."""
+
+    def __init__(self, model_dir: Path | str, lang: str, cfg: VoiceConfig | None = None,
+                 unk: str | None = None, model: object | None = None) -> None:
+        if lang not in LANGUAGES:
+            raise ValueError(f"no intents for language {lang!r}")
+        self.cfg = cfg or VoiceConfig()
+        self.lang = lang
+        self.model_dir = Path(model_dir)
+        if not self.model_dir.is_dir():
+            raise FileNotFoundError(f"voice model for {lang!r} not found at {self.model_dir}"
+                                    f" (install it: kiosk voice install-model SOURCE"
+                                    f" --lang {lang})")
+        entry = self.cfg.models.get(lang)
+        self.unk = unk or (entry.unk if entry else "[unk]")
+        self.rate = self.cfg.audio.sample_rate
+        vocab = vocabulary(self.model_dir)
+        self.grammars: dict[str, str] = {}
+        for state in STATE_INTENTS:
+            phrases = LANGUAGES[lang].phrases_for(state)
+            grammar, _ = build_grammar(phrases, vocab, self.unk, model=str(self.model_dir))
+            self.grammars[state] = grammar_json(grammar)
+        t0 = time.perf_counter()
+        if model is None:
+            from vosk import Model, SetLogLevel
+
+            SetLogLevel(-1)
+            model = Model(str(self.model_dir))
+        self.model = model
+        self.model_load_s = time.perf_counter() - t0
+        self._recs: dict[str, object] = {}
+        self.state = "payment"
+        self.endpointer = Endpointer(self.cfg.endpoint, self.rate)
+        self._rec = None
+        self._decode_s = 0.0
+        self._utt_audio = 0
+        self.listening = True
+
+    # -- control -------------------------------------------------------------------------
+
+    def _recognizer_for(self, state: str):
+        rec = self._recs.get(state)
+        if rec is None:
+            from vosk import KaldiRecognizer
+
+            grammar = self.grammars.get(state) or self.grammars["attendant_needed"]
+            rec = KaldiRecognizer(self.model, self.rate, grammar)
+            rec.SetWords(True)
+            self._recs[state] = rec
+        return rec
+
+    def set_state(self, state: str) -> None:
+        """Listen for the intents of ``state`` from the next utterance on."""
+        self.state = state
+        self._recognizer_for(state)
+
+    def pause(self) -> None:
+        """Stop listening (a prompt is playing); drops any utterance in progress."""
+        self.listening = False
+        self._abort()
+
+    def resume(self) -> None:
+        self.listening = True
+
+    def _abort(self) -> None:
+        self.endpointer.reset()
+        if self._rec is not None:
+            self._rec.Reset()
+            self._rec = None
+
+    # -- audio ---------------------------------------------------------------------------
+
+    def feed(self, samples: np.ndarray) -> Result | None:
+        """Push int16 samples; the result of an utterance that ended in them, else None.
+
+        If several utterances end within one call (a whole WAV at once), the last result
+        is returned; :meth:`feed_all` returns all of them.
+        """
+        results = self.feed_all(samples)
+        return results[-1] if results else None
+
+    def feed_all(self, samples: np.ndarray) -> list[Result]:
+        if not self.listening:
+            self.endpointer.samples_seen += len(samples)
+            return []
+        out: list[Result] = []
+        for kind, payload in self.endpointer.push(samples):
+            if kind == "start":
+                self._rec = self._recognizer_for(self.state)
+                self._decode_s = 0.0
+                self._utt_audio = 0
+                self._accept(payload)
+            elif kind == "audio":
+                self._accept(payload)
+            elif kind == "end":
+                out.append(self._finish(payload))
+        return out
+
+    def _accept(self, audio) -> None:
+        t0 = time.perf_counter()
+        self._rec.AcceptWaveform(np.ascontiguousarray(audio, dtype="<i2").tobytes())
+        self._decode_s += time.perf_counter() - t0
+        self._utt_audio += len(audio)
+
+    def _finish(self, end: UtteranceEnd) -> Result:
+        t_end = time.perf_counter()
+        raw = json.loads(self._rec.FinalResult())
+        self._rec = None
+        words = [Word(w["word"], float(w.get("conf", 1.0)), w.get("start", 0.0),
+                      w.get("end", 0.0)) for w in raw.get("result", [])]
+        m = self.cfg.match
+        result = match(words, self.lang, self.state, m.min_word_conf, m.max_extra_words,
+                       self.unk, m.extra_word_conf)
+        if end.truncated and isinstance(result, Intent):
+            result = Rejected("too_long", self.lang, self.state, result.text)
+        t_done = time.perf_counter()
+        self._decode_s += t_done - t_end
+        timings = {
+            "utterance_start_s": end.start_sample / self.rate,
+            "voiced_end_s": end.voiced_end_sample / self.rate,
+            "voiced_ms": (end.voiced_end_sample - end.onset_sample) / self.rate * 1000,
+            "endpoint_s": end.end_sample / self.rate,
+            "endpoint_to_intent_ms": (t_done - t_end) * 1000,
+            "decode_ms": self._decode_s * 1000,
+            "audio_ms": self._utt_audio / self.rate * 1000,
+            "decided_wall": t_done,
+        }
+        result.timings.update(timings)
+        return result
+
+    def decode(self, samples: np.ndarray, state: str | None = None,
+               flush_s: float = 0.5) -> list[Result]:
+        """Every result in a clip, fed as 10 ms frames (as the microphone does), with
+        ``flush_s`` of silence appended so a clip ending in speech still ends."""
+        if state is not None:
+            self.set_state(state)
+        self.endpointer = Endpointer(self.cfg.endpoint, self.rate)
+        block = self.rate * self.cfg.audio.block_ms // 1000
+        pad = np.zeros(int(flush_s * self.rate), dtype=np.int16)
+        x = np.concatenate([np.asarray(samples, dtype=np.int16), pad])
+        out: list[Result] = []
+        for off in range(0, len(x), block):
+            out.extend(self.feed_all(x[off:off + block]))
+        return out
