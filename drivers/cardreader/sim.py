@@ -69,8 +69,14 @@ def sim_card_main(args: argparse.Namespace) -> int:
         return f"ok inserted {name}"
 
     try:
+        first = factory(profile)  # an unknown profile is an operator error: say so, exit 2
+    except (KeyError, ValueError) as exc:
+        print(f"kiosk sim card: {exc}", file=sys.stderr)
+        return 2
+    try:
         if not args.no_insert:
-            _say(insert(profile))
+            slot.insert(first)
+            _say(f"ok inserted {profile}")
         else:
             _say("ok removed")
         for line in sys.stdin:

@@ -88,3 +88,15 @@ def test_card_pulled_between_commands_is_card_removed(sim_card):
             channel.transmit(SELECT_PSE)
     finally:
         channel.close()
+
+
+def test_unknown_start_profile_exits_2_with_one_line(pcscd):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "kiosk.cli", "sim", "card", "--profile", "nope",
+                           "--port", str(pcscd.port)], capture_output=True, text=True,
+                          env=pcscd.env, stdin=subprocess.DEVNULL, timeout=60)
+    assert done.returncode == 2
+    assert "unknown card profile 'nope'" in done.stderr
+    assert "Traceback" not in done.stderr
