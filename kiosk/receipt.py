@@ -80,7 +80,8 @@ def build_receipt(state: CheckoutState, config: KioskConfig, when: datetime) -> 
             r.lines.append(("  AID", card["aid"]))
         if card.get("entry"):
             entry = _("Chip") if card["entry"] == "chip" else card["entry"]
-            r.lines.append((f"  {_('Entry mode')}", entry))
+            entry_label = _("Entry mode")
+            r.lines.append((f"  {entry_label}", entry))
         r.lines.append((_("Approval code"), pay.get("auth_code", "")))
         if pay.get("rrn"):
             r.lines.append((_("Reference no."), pay["rrn"]))

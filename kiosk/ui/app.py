@@ -189,8 +189,10 @@ class KioskApp(App):
     def _on_result(self, result: dict) -> None:
         if result.get("ok") or result.get("kind") == "touch":
             return
-        self.toast.show(rejection_text(result.get("reason", ""), self.translator()),
-                        self.translator().lang)
+        text = rejection_text(result.get("reason", ""), self.translator())
+        if not text:
+            return
+        self.toast.show(text, self.translator().lang)
         self.wake()
 
     def _grace(self, _dt: float) -> None:

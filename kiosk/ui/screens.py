@@ -4,6 +4,11 @@ Screens are views: :meth:`Page.render` copies a :class:`~kiosk.ui.viewmodel.View
 (texts already translated and formatted) into widgets, and taps call back into
 the app as shopper intents (``actions.send("checkout")``). No screen decides
 anything about the checkout.
+
+The card screens (insert card, reading card, choose application, remove card)
+follow the card port's progress step on the state; their Cancel button is shown
+only while nothing has left the kiosk. The approved screen asks "print receipt /
+no receipt" (the core prints by itself if the shopper does not choose).
 """
 
 from __future__ import annotations
@@ -658,7 +663,7 @@ class PaymentPage(Page):
         self.to_pay.text = t.tr("Total to pay")
         self.total.text = v.total
         self.card.title.text = t.tr("Card")
-        self.card.hint.text = t.tr("Insert, tap or swipe your card on the reader")
+        self.card.hint.text = t.tr("Insert your chip card into the reader")
         self.qr.title.text = t.tr("Mobile QR")
         self.qr.hint.text = t.tr("Pay with the payment app on your phone")
         self.back.text = t.tr("Back to basket")
@@ -678,6 +683,7 @@ class MessagePage(Page):
         super().__init__(actions, **kw)
         _fill(self, theme.BG)
         outer = BoxLayout(orientation="vertical", padding=(px(160), px(30)), spacing=px(16))
+        self.outer = outer
         self.icon = Icon(kind=self.icon_kind, bg=self.icon_bg, fg=self.icon_fg,
                          size_hint_y=None, height=px(self.icon_size))
         self.title = Text(size_key="xxl", bold=True, halign="center", wrap=True,
@@ -739,8 +745,93 @@ class AuthorizingPage(MessagePage):
         self.set_texts(t, t.tr("Processing payment…"), body, v.payment_amount)
 
 
+class CardPage(MessagePage):
+    """A card step: what to do with the card, the amount, and Cancel while it is free."""
+
+    icon_kind, icon_bg, icon_fg = "card", theme.BLUE, theme.WHITE
+
+    def __init__(self, actions: Actions, **kw) -> None:
+        super().__init__(actions, **kw)
+        self.cancel = danger("", lambda: self.actions.send("cancel"), tid="card:cancel",
+                             size_key="l", size_hint_x=None, width=px(360))
+
+    def header_title(self, v: View, t: Translator) -> str:
+        return t.tr("Payment")
+
+    def show_cancel(self, v: View, t: Translator, others: list | None = None) -> None:
+        self.cancel.lang = t.lang
+        self.cancel.text = t.tr("Cancel payment")
+        row = list(others or [])
+        if v.can_cancel_card:
+            row = [*row, spacer(), self.cancel, spacer()] if not row else [*row, self.cancel]
+        self.set_buttons(row)
+
+
+class CardInsertPage(CardPage):
+    def render(self, v: View, t: Translator) -> None:
+        self.set_texts(t, t.tr("Insert your chip card"),
+                       t.tr("Insert your card into the reader, chip first, face up, and"
+                            " leave it there."), v.payment_amount)
+        self.show_cancel(v, t)
+
+
+class CardReadingPage(CardPage):
+    icon_kind, icon_bg, icon_fg, spinning = "wait", theme.BLUE, theme.WHITE, True
+
+    def render(self, v: View, t: Translator) -> None:
+        if v.card_step == "unsupported_card":
+            self.set_texts(t, t.tr("Card not supported"),
+                           t.tr("This card is not supported here. Please insert a chip card."),
+                           v.payment_amount)
+        else:
+            self.set_texts(t, t.tr("Reading card…"), t.tr("Please do not remove your card."),
+                           v.payment_amount)
+        self.show_cancel(v, t)
+
+
+class ChooseAppPage(CardPage):
+    """A co-badged card: one big button per application label, as the card names them."""
+
+    icon_size = 110
+
+    def __init__(self, actions: Actions, **kw) -> None:
+        super().__init__(actions, **kw)
+        self.app_buttons: list[Btn] = []
+        self._labels: tuple[str, ...] = ()
+        self.cancel.width = px(240)  # the applications get the room
+
+    def render(self, v: View, t: Translator) -> None:
+        self.set_texts(t, t.tr("Choose how to pay with this card"),
+                       t.tr("Your card has more than one payment application."),
+                       v.payment_amount)
+        if v.apps != self._labels:
+            self._labels = v.apps
+            self.app_buttons = [
+                primary(label, lambda i=i: self.actions.send("choose_app", index=i),
+                        tid=f"app:{i}", size_key="l", bg=theme.BLUE, lang="en")
+                for i, label in enumerate(v.apps)]
+        self.show_cancel(v, t, self.app_buttons)
+
+
+class RemoveCardPage(CardPage):
+    icon_kind, icon_bg, icon_fg = "card", theme.AMBER, theme.INK
+
+    def render(self, v: View, t: Translator) -> None:
+        self.set_texts(t, t.tr("Please remove your card"), t.tr("One moment, please."),
+                       v.payment_amount)
+        self.set_buttons([])
+
+
 class ApprovedPage(MessagePage):
     icon_kind, icon_bg, icon_fg = "check", theme.GREEN, theme.WHITE
+    icon_size = 96  # room for the receipt question and its buttons
+
+    def __init__(self, actions: Actions, **kw) -> None:
+        super().__init__(actions, **kw)
+        self.print = primary("", lambda: self.actions.send("receipt", choice="print"),
+                             tid="receipt:print", size_key="l")
+        self.none = secondary("", lambda: self.actions.send("receipt", choice="none"),
+                              tid="receipt:none", size_key="l")
 
     def header_title(self, v: View, t: Translator) -> str:
         return t.tr("Payment")
@@ -749,8 +840,21 @@ class ApprovedPage(MessagePage):
         small = [t.tr("Approval code {code}", code=v.auth_code)] if v.auth_code else []
         if v.payment_method == "card" and v.card:
             small.insert(0, v.card)   # brand and masked number only, as on the receipt
-        self.set_texts(t, t.tr("Payment approved"), t.tr("Printing your receipt…"),
-                       v.payment_amount, "\n".join(small))
+        if v.receipt_choice:
+            body = t.tr("Printing your receipt…")
+            buttons: list[Btn] = []
+        else:
+            body = t.tr("Would you like a receipt?")
+            small.append(t.tr("If you do not choose, a receipt is printed."))
+            for b in (self.print, self.none):
+                b.lang = t.lang
+            self.print.text = t.tr("Print receipt")
+            self.none.text = t.tr("No receipt")
+            buttons = [self.print, self.none]
+        if v.remove_card:
+            body = t.tr("Please remove your card.") + "\n" + body
+        self.set_texts(t, t.tr("Payment approved"), body, v.payment_amount, "\n".join(small))
+        self.set_buttons(buttons)
 
 
 class DeclinedPage(MessagePage):
@@ -768,15 +872,28 @@ class DeclinedPage(MessagePage):
         return t.tr("Payment")
 
     def render(self, v: View, t: Translator) -> None:
-        self.set_texts(t, t.tr("Payment declined"),
+        if v.decline_key == "cancelled":
+            title = t.tr("Payment cancelled")
+        elif v.decline_key in CARD_ABORT_KEYS:
+            title = t.tr("Payment not completed")
+        else:
+            title = t.tr("Payment declined")
+        body = v.decline_message
+        if v.remove_card:
+            body = t.tr("Please remove your card.") + ("\n" + body if body else "")
+        self.set_texts(t, title, body, v.total,
                        t.tr("You have not been charged. Try again or choose another way"
-                            " to pay."), v.total)
+                            " to pay."))
         for b in (self.card, self.qr, self.back):
             b.lang = t.lang
         self.card.text = t.tr("Pay by card")
         self.qr.text = t.tr("Pay by mobile QR")
         self.back.text = t.tr("Back to basket")
         self.set_buttons([self.card, self.qr, self.back])
+
+
+CARD_ABORT_KEYS = ("card_removed", "card_timeout", "card_blocked", "no_application",
+                   "unsupported_card", "not_charged")
 
 
 class ReversingPage(MessagePage):
@@ -896,6 +1013,8 @@ class IdleOverlay(FloatLayout):
 PAGES: dict[str, type[Page]] = {
     "starting": StartingPage, "attract": AttractPage, "shopping": ShoppingPage,
     "attendant": AttendantPage, "payment": PaymentPage, "authorizing": AuthorizingPage,
+    "card_insert": CardInsertPage, "card_reading": CardReadingPage,
+    "choose_app": ChooseAppPage, "remove_card": RemoveCardPage,
     "approved": ApprovedPage, "declined": DeclinedPage, "receipt": ReceiptPage,
     "reversing": ReversingPage, "payment_unavailable": UnavailablePage,
     "out_of_service": OutOfServicePage,

@@ -7,6 +7,11 @@ already translated and formatted for the shopper's locale. The screens only
 copy these texts into widgets, so the view logic is tested without a window
 and the UI computes nothing of the checkout itself (line amounts and totals
 come from the core).
+
+While authorizing, the card port's progress step (``payment.step``) picks the
+screen: insert card, reading card, choose application, authorizing, remove card.
+A declined attempt shows the translated message of its ``payment.message`` key;
+the issuer's own reason never reaches the shopper.
 """
 
 from __future__ import annotations
@@ -26,6 +31,32 @@ SCREENS = {
     "payment_unavailable": "payment_unavailable",
     "out_of_service": "out_of_service",   # the lane is closed (e.g. the door is open)
 }
+#: while authorizing: the card port's progress step → screen
+STEP_SCREENS = {
+    "insert_card": "card_insert", "reading": "card_reading", "choose_app": "choose_app",
+    "unsupported_card": "card_reading", "authorizing": "authorizing",
+    "remove_card": "remove_card",
+}
+#: card steps where nothing has left the kiosk: the shopper may still cancel for free
+CANCELLABLE_STEPS = ("insert_card", "reading", "choose_app")
+#: AuthResult.message_key → what the shopper is told on the declined screen
+DECLINE_MESSAGES = {
+    "card_declined": N_("Your card was declined."),
+    "try_later": N_("The card service is not answering. Please try again later."),
+    "partial_not_supported": N_("Only part of the amount was approved, so the payment was"
+                                " cancelled."),
+    "card_removed": N_("The card was removed too early."),
+    "card_timeout": N_("The card reader timed out."),
+    "card_blocked": N_("This card is blocked. Please use another card."),
+    "no_application": N_("This card cannot be used here. Please use another card."),
+    "unsupported_card": N_("This card is not supported here. Please insert a chip card."),
+    "not_charged": N_("The payment did not go through."),
+    "cancelled": N_("The payment was cancelled."),
+    "clock_not_synced": N_("Card payment is unavailable right now."),
+}
+#: rejected commands the shopper needs no message for (a double tap, already done)
+SILENT_REJECTIONS = ("cancel_in_progress", "already_cancelled", "app_already_chosen",
+                     "receipt_already_chosen")
 #: screens that never come from a state message: not yet connected, and core down
 LOCAL_LIGHTS = {"starting": "off", "out_of_service": "red"}
 IDLE_STATES = ("shopping", "payment", "declined")
@@ -41,6 +72,7 @@ NOTICES = {
     "voided_idle": N_("The last order was cancelled because the checkout was idle."),
     "voided_cancel": N_("The last order was cancelled."),
     "voided_staff": N_("The last order was cancelled by staff."),
+    "not_charged": N_("The payment was cancelled. You have not been charged."),
 }
 #: reasons of rejected commands → what the shopper is told
 REJECTIONS = {
@@ -57,6 +89,8 @@ REJECTIONS = {
     "staff_required": N_("A staff member must sign in first."),
     "age_check_open": N_("Approve or remove the age-restricted item first."),
     "not_allowed_now": N_("That is not possible right now."),
+    "clock_not_synced": N_("Payment is unavailable right now. Please ask an attendant."),
+    "unknown_application": N_("Please choose one of the cards shown."),
 }
 GENERIC_REJECTION = N_("Something went wrong. Please try again.")
 
@@ -105,6 +139,13 @@ class View:
     card: str = ""
     auth_code: str = ""
     receipt_ok: bool = True
+    card_step: str = ""             # the card port's progress step while authorizing
+    apps: tuple[str, ...] = ()      # application labels to choose from (co-badged card)
+    can_cancel_card: bool = False   # nothing has left the kiosk yet
+    decline_key: str = ""           # payment.message: which decline message
+    decline_message: str = ""
+    receipt_choice: str = ""        # "", "print" or "none"
+    remove_card: bool = False       # "please remove your card" over approved / declined
     txn: str = ""
     when: str = ""
     idle_deadline: float | None = None   # time.monotonic() when the basket will be voided
@@ -160,6 +201,10 @@ def build_view(msg: dict | None, online: bool | None, locale: str | None = None,
                     seq=(msg or {}).get("seq", 0))
     state = msg["state"]
     screen = SCREENS.get(state, "out_of_service")
+    pay = msg.get("payment") or {}
+    step = pay.get("step") or ""
+    if state == "authorizing" and step:
+        screen = STEP_SCREENS.get(step, "authorizing")
     totals = msg.get("totals") or {}
     rows = _rows(msg, t)
     count = sum(ln["qty"] if ln.get("weight_g") is None else 1 for ln in msg.get("lines", []))
@@ -168,8 +213,8 @@ def build_view(msg: dict | None, online: bool | None, locale: str | None = None,
     item = ""
     if attendant.get("line_id"):
         item = next((r.name for r in rows if r.line_id == attendant["line_id"]), "")
-    pay = msg.get("payment") or {}
     card = pay.get("card") or {}
+    decline_key = pay.get("message") or ("card_declined" if state == "declined" else "")
     idle_deadline = None
     if state in IDLE_STATES and msg.get("idle_warning_at") and msg.get("idle_void_at"):
         now = time.monotonic() if received_at is None else received_at
@@ -177,7 +222,7 @@ def build_view(msg: dict | None, online: bool | None, locale: str | None = None,
     notice_code = msg.get("notice") or ""
     notice = t.tr(NOTICES[notice_code]) if notice_code in NOTICES else ""
     if state in ("receipt", "approved", "authorizing") or (
-            state == "declined" and notice_code == "declined"):
+            state == "declined" and notice_code in ("declined", "not_charged")):
         notice = ""  # the screen itself says it
     return View(
         screen=screen, light=light_for(msg, True, door_open=False).color,
@@ -203,6 +248,15 @@ def build_view(msg: dict | None, online: bool | None, locale: str | None = None,
         card=f"{card.get('brand', '')} {card.get('masked_pan', '')}".strip(),
         auth_code=pay.get("auth_code") or "",
         receipt_ok=bool((msg.get("receipt") or {}).get("ok", True)),
+        card_step=step if state == "authorizing" else "",
+        apps=tuple(a.get("label", "") for a in pay.get("apps") or ()),
+        can_cancel_card=state == "authorizing" and step in CANCELLABLE_STEPS
+        and not pay.get("cancel"),
+        decline_key=decline_key,
+        decline_message=t.tr(DECLINE_MESSAGES[decline_key]) if decline_key in DECLINE_MESSAGES
+        else "",
+        receipt_choice=pay.get("receipt_choice") or "",
+        remove_card=step == "remove_card",
         txn=msg.get("txn") or "",
         when=t.datetime(msg.get("server_time") or time.time()),
         idle_deadline=idle_deadline,
@@ -210,5 +264,8 @@ def build_view(msg: dict | None, online: bool | None, locale: str | None = None,
 
 
 def rejection_text(reason: str, t: Translator) -> str:
-    """What to tell the shopper when the core rejected one of the UI's commands."""
+    """What to tell the shopper when the core rejected one of the UI's commands
+    (empty: nothing to tell, e.g. the second tap of a double tap)."""
+    if reason in SILENT_REJECTIONS:
+        return ""
     return t.tr(REJECTIONS.get(reason, GENERIC_REJECTION))

@@ -154,7 +154,10 @@ def test_whole_purchase_by_touch(locale, start_core, shopper, ui_factory, shots,
     ui.wait_screen("approved")
     screens.snap("approved", "approved")
     ui.call("release")
+    ui.sync(shopper.wait_state(lambda s: s["state"] == "approved"))
+    ui.tap("receipt:print")   # the approved screen asks; by touch (or voice) the shopper answers
     st = shopper.wait_state(lambda s: s["state"] == "receipt")
+    assert st["payment"]["receipt_choice"] == "print"
     assert st["payment"]["status"] == "approved" and st["payment"]["method"] == "qr"
     assert Path(st["receipt"]["path"]).exists()
     ui.wait_screen("receipt")

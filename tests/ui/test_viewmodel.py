@@ -114,3 +114,75 @@ def test_notices_and_rejections_are_translated():
 
 def test_language_names_are_endonyms():
     assert [endonym(x) for x in ("en", "zh_Hans", "ko")] == ["English", "简体中文", "한국어"]
+
+
+# -- card payments (issue #4): the port's step picks the screen ------------------------------
+
+def card_state(state: str = "authorizing", **payment) -> dict:
+    pay = {"method": "card", "amount": 375, "stan": 3, "status": state, **payment}
+    return globals()["state"](state=state, payment=pay)
+
+
+@pytest.mark.parametrize(("step", "screen", "cancellable"), [
+    ("insert_card", "card_insert", True), ("reading", "card_reading", True),
+    ("choose_app", "choose_app", True), ("unsupported_card", "card_reading", False),
+    ("authorizing", "authorizing", False), ("remove_card", "remove_card", False),
+    (None, "authorizing", False),
+])
+def test_card_steps_pick_the_screen(step, screen, cancellable):
+    v = build_view(card_state(step=step), online=True)
+    assert v.screen == screen and v.can_cancel_card is cancellable
+    assert v.light == "green"
+
+
+def test_no_cancel_button_once_a_cancel_is_on_its_way():
+    v = build_view(card_state(step="choose_app", cancel="shopper"), online=True)
+    assert v.screen == "choose_app" and not v.can_cancel_card
+
+
+def test_choose_app_lists_the_labels_as_the_card_names_them():
+    v = build_view(card_state(step="choose_app",
+                              apps=[{"label": "VISA CREDIT"}, {"label": "UNIONPAY DEBIT"}]),
+                   online=True)
+    assert v.apps == ("VISA CREDIT", "UNIONPAY DEBIT")
+
+
+@pytest.mark.parametrize("locale", ["en", "zh_Hans", "ko"])
+@pytest.mark.parametrize("key", ["card_declined", "try_later", "partial_not_supported",
+                                 "card_removed", "card_timeout", "card_blocked",
+                                 "no_application", "unsupported_card", "not_charged",
+                                 "cancelled", "clock_not_synced"])
+def test_every_decline_message_is_translated(key, locale):
+    v = build_view({**card_state("declined", message=key, reason="x"), "locale": locale},
+                   online=True)
+    assert v.screen == "declined" and v.decline_key == key and v.decline_message
+    if locale != "en":
+        english = build_view(card_state("declined", message=key, reason="x"), online=True)
+        assert v.decline_message != english.decline_message
+
+
+def test_a_decline_without_a_key_says_card_declined():
+    v = build_view(card_state("declined", reason="do_not_honour"), online=True)
+    assert v.decline_message == "Your card was declined."
+
+
+def test_approved_asks_for_the_receipt_until_chosen_and_prompts_card_removal():
+    v = build_view(card_state("approved", auth_code="A1", step="remove_card"), online=True)
+    assert v.screen == "approved" and v.receipt_choice == "" and v.remove_card
+    v = build_view(card_state("approved", auth_code="A1", receipt_choice="print"), online=True)
+    assert v.receipt_choice == "print" and not v.remove_card
+
+
+def test_not_charged_notice_on_the_payment_screen():
+    v = build_view({**state(state="payment"), "notice": "not_charged"}, online=True)
+    assert v.screen == "payment"
+    assert v.notice == "The payment was cancelled. You have not been charged."
+
+
+def test_clock_refusal_is_explained_and_double_taps_are_silent():
+    t = Translator("ko")
+    assert rejection_text("clock_not_synced", t) == (
+        "지금은 결제할 수 없습니다. 직원에게 문의하세요.")
+    for reason in ("cancel_in_progress", "already_cancelled", "app_already_chosen",
+                   "receipt_already_chosen"):
+        assert rejection_text(reason, t) == ""
