@@ -232,3 +232,18 @@ def test_no_choice_prints_the_receipt(start_core, shopper, lane_env):
     st = shopper.wait_state(lambda s: s["state"] == "receipt")
     assert st["payment"]["receipt_choice"] == "print" and Path(st["receipt"]["path"]).exists()
     verify(core, lane_env)
+
+
+def test_a_card_step_that_never_ends_is_cancelled_by_the_core(start_core, shopper, lane_env):
+    # the port should bound its own waits; if it does not, kiosk-core's card_wait_s does
+    core = start_core(KIOSK__SIM__PAYMENT__CARD_STEP_MS="600000",
+                      KIOSK__PAYMENTS__CARD_WAIT_S="1")
+    to_payment(shopper)
+    assert shopper.send("pay", method="card")["ok"]
+    shopper.wait_state(step_is("insert_card"))
+    st = shopper.wait_state(lambda s: s["state"] == "declined")
+    assert (st["payment"]["reason"], st["payment"]["message"]) == ("card_timeout",
+                                                                   "card_timeout")
+    assert st["payment"]["cancel"] == "timeout" and not st["reversal_owed"]
+    assert ledger(lane_env) == []
+    verify(core, lane_env)
