@@ -275,16 +275,15 @@ class AcquirerLink:
     def _deliver(self, attempt: Attempt) -> bool:
         completion = attempt.state == "completion_queued"
         for _ in range(self.config.reversal_attempts_per_drain):
-            if completion:
-                mti = "0220"
-            else:
-                first = attempt.reversal_attempts == 0
-                mti = self.dialect.reversal_mti if first else self.dialect.reversal_repeat_mti
-                # Counted before the send: after a crash mid-send the next one is a repeat.
-                attempt = self.store.update(attempt.idem_key,
-                                            reversal_attempts=attempt.reversal_attempts + 1)
+            mti = "0220"
             try:
                 self._connect()
+                if not completion:
+                    first = attempt.reversal_attempts == 0
+                    mti = self.dialect.reversal_mti if first else self.dialect.reversal_repeat_mti
+                    # Counted before the send: after a crash mid-send the next is a repeat.
+                    attempt = self.store.update(attempt.idem_key,
+                                                reversal_attempts=attempt.reversal_attempts + 1)
                 body, sent = self.dialect.build(mti, self._later_values(attempt))
                 self._send(body)
                 got = self._await(sent, self.config.reversal_timeout_s, echo_amount=False)
@@ -350,8 +349,9 @@ class AcquirerLink:
             raise AcquirerError("TLS to the acquirer needs a pinned CA file (ca_file)")
 
     def _connect(self) -> None:
-        if self._sock is not None:
+        if self._sock is not None and not self._stale():
             return
+        self._disconnect()
         self._check_transport()
         cfg = self.config
         sock = socket.create_connection((cfg.host, cfg.port), timeout=cfg.connect_timeout_s)
@@ -369,6 +369,25 @@ class AcquirerLink:
             raise
         self._sock = sock
         self._buffer = b""
+
+    def _stale(self) -> bool:
+        """Whether the open connection was closed by the host while idle (anything it sent
+        meanwhile stays buffered: late answers are matched and ignored later)."""
+        import select
+
+        assert self._sock is not None
+        try:
+            while select.select([self._sock], [], [], 0)[0]:
+                self._sock.settimeout(0.5)
+                chunk = self._sock.recv(65536)
+                if not chunk:
+                    return True
+                self._buffer += chunk
+        except (TimeoutError, ssl.SSLWantReadError):
+            return False  # a TLS record without application data: still open
+        except (OSError, ValueError):
+            return True
+        return False
 
     def _disconnect(self) -> None:
         if self._sock is not None:

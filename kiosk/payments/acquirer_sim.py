@@ -10,6 +10,7 @@ protocol; each command is answered with one line, ``ok ...`` or ``error ...``).
     [TARGET] approve | approve scripts | decline CODE | partial AMOUNT | delay SECONDS
              | late | drop | garbage | mismatch
     status                   one JSON line: approvals, reversals, queued behaviours
+    hangup                   close every open client connection now (an idle link drops)
     quit
 
 TARGET is ``auth`` (0100/0200, the default), ``reversal`` (0400/0401/0420/0421, also
@@ -28,7 +29,8 @@ Reversals are answered 0410/0430 always (idempotent: an unknown or already rever
 still gets its answer); 0800 → 0810; 0500 → 0510 with the host's own net totals (39=00
 when they agree, 95 when not; agreement closes the batch); 0220 → 0230.
 
-The JSON-lines ledger records every request received (MTI, STAN, basket; no card data),
+The JSON-lines ledger records every request received (MTI, STAN, basket, the field numbers
+present and field 90; no card data),
 approval, decline, reversal, completion and settlement; :func:`ledger_net` computes
 "approved and not reversed" per basket from it.
 """
@@ -81,6 +83,7 @@ class HostState:
         self.approvals: dict[tuple[str, str], dict] = {}
         self.batch = 1
         self.rrn = 0
+        self.connections: set[socket.socket] = set()
         self._replay()
 
     def _replay(self) -> None:
@@ -112,6 +115,15 @@ class HostState:
         words = line.split()
         if not words:
             return "error empty command"
+        if words[0] == "hangup":
+            with self.lock:
+                conns = list(self.connections)
+            for conn in conns:
+                try:
+                    conn.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            return f"ok hangup {len(conns)}"
         if words[0] == "status":
             with self.lock:
                 return json.dumps({
@@ -155,6 +167,16 @@ class _Handler(socketserver.BaseRequestHandler):
         sock: socket.socket = self.request
         buffer = b""
         held: list[bytes] = []   # "late" answers for this connection
+        with state.lock:
+            state.connections.add(sock)
+        try:
+            self._serve(sock, state, dialect, buffer, held)
+        finally:
+            with state.lock:
+                state.connections.discard(sock)
+
+    def _serve(self, sock: socket.socket, state: HostState, dialect: Dialect, buffer: bytes,
+               held: list[bytes]) -> None:
         while True:
             try:
                 chunk = sock.recv(65536)
@@ -192,7 +214,9 @@ class _Handler(socketserver.BaseRequestHandler):
         ref = dialect.reference_field
         basket = req.get(ref, "") if ref else ""
         state.write("received", mti=mti, stan=req.get("11", ""), tid=req.get("41", ""),
-                    basket=basket, amount=int(req.get("4", "0") or 0))
+                    basket=basket, amount=int(req.get("4", "0") or 0),
+                    fields=sorted(int(k) for k in req if k.isdigit()),
+                    original=req.get("90", ""))
         if mti in ("0100", "0200"):
             target = "auth"
         elif mti in REVERSALS:

@@ -86,6 +86,11 @@ def test_no_usable_answer_is_unknown_and_reversed(sim, make_link, behaviour):
     assert sim.net() == {"S001-L01-000004": 0}
     (rev,) = sim.events("reversed")
     assert rev["mti"] == "0400" and rev["stan"] == sim.events("approved")[0]["stan"]
+    (auth,) = received(sim, "0200")
+    (wire,) = received(sim, "0400")
+    assert {2, 3, 4, 7, 11, 41, 42, 49, 90} <= set(wire["fields"])  # originals + 90
+    assert not {35, 52, 55} & set(wire["fields"]) and {35, 55} <= set(auth["fields"])
+    assert wire["stan"] == auth["stan"] and wire["original"].startswith("0200" + auth["stan"])
 
 
 def test_late_answer_is_logged_and_ignored(sim, make_link, caplog):
@@ -225,6 +230,14 @@ def test_sign_on_echo_and_end_of_day(sim, make_link):
     assert not wrong.balanced and wrong.response_code == "95"
     assert (wrong.host.count, wrong.host.amount) == (0, 0)
     assert [r["mti"] for r in received(sim, "0800")] == ["0800", "0800"]
+
+
+def test_idle_link_closed_by_host_reconnects_without_loss(sim, make_link):
+    link = make_link(sim.port)
+    assert link.authorize(sale(41)).outcome == "approved"
+    assert sim.cmd("hangup") == "ok hangup 1"
+    assert link.authorize(sale(42)).outcome == "approved"  # noticed before sending
+    assert len(received(sim, "0200")) == 2 and not sim.events("reversed")
 
 
 def test_host_down_is_unavailable_and_nothing_is_journaled(make_link, tmp_path):
