@@ -58,12 +58,25 @@ def free_port_pair() -> int:
     raise RuntimeError("no free port pair for vpcd")
 
 
-def _can_unshare() -> bool:
+def _can_unshare(probe_dir: Path) -> bool:
+    """Whether this process may give pcscd its own mount namespace with a directory bound
+    over /run/pcscd (root, and not refused by a container's seccomp/capabilities)."""
     if os.geteuid() != 0 or not shutil.which("unshare"):
         return False
-    done = subprocess.run(["unshare", "--mount", "--propagation", "private", "true"],
+    SYSTEM_SOCKET_DIR.mkdir(parents=True, exist_ok=True)
+    probe = f'mount --bind "{probe_dir}" {SYSTEM_SOCKET_DIR}'
+    done = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", probe],
                           capture_output=True)
     return done.returncode == 0
+
+
+def _system_pcscd_running() -> bool:
+    try:
+        pid = int((SYSTEM_SOCKET_DIR / "pcscd.pid").read_text().split()[0])
+        os.kill(pid, 0)
+    except (OSError, ValueError, IndexError):
+        return False
+    return True
 
 
 class PrivatePcscd:
@@ -101,16 +114,16 @@ class PrivatePcscd:
         pcscd = [shutil.which("pcscd") or "pcscd", "-f", "-c", str(self.conf_dir)]
         if os.environ.get("KIOSK_PCSCD_DEBUG"):
             pcscd += ["-d", "-a"]
-        self.isolated = _can_unshare() and not os.environ.get("KIOSK_PCSCD_SHARED_RUN")
+        self.isolated = (not os.environ.get("KIOSK_PCSCD_SHARED_RUN")
+                         and _can_unshare(self.sock_dir))
         if self.isolated:
-            SYSTEM_SOCKET_DIR.mkdir(parents=True, exist_ok=True)
             script = f'mount --bind "{self.sock_dir}" {SYSTEM_SOCKET_DIR} && exec "$@"'
             argv = ["unshare", "--mount", "--propagation", "private",
                     "sh", "-c", script, "pcscd", *pcscd]
         else:
-            if (SYSTEM_SOCKET_DIR / "pcscd.comm").exists():
+            if _system_pcscd_running():
                 raise RuntimeError(
-                    "another pcscd owns /run/pcscd/pcscd.comm and this machine cannot give "
+                    "another pcscd runs (/run/pcscd/pcscd.pid) and this machine cannot give "
                     "the test pcscd its own mount namespace: stop the other pcscd")
             argv = pcscd
         os.environ["PCSCLITE_CSOCK_NAME"] = str(self.socket_path)
@@ -118,8 +131,18 @@ class PrivatePcscd:
         self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, start_new_session=True)
         log.close()
-        self.wait_reader(READER0, timeout_s)
+        try:
+            self.wait_reader(READER0, timeout_s)
+        except BaseException:
+            self.stop()
+            raise
         return self
+
+    def __enter__(self) -> PrivatePcscd:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     def readers(self) -> list[str]:
         from smartcard.Exceptions import SmartcardException
@@ -233,12 +256,7 @@ class SimCardProcess:
 @pytest.fixture(scope="session")
 def pcscd(tmp_path_factory: pytest.TempPathFactory):
     """A private pcscd with vpcd readers "Virtual PCD 00 00" (port) / "00 01" (port+1)."""
-    server = PrivatePcscd(tmp_path_factory.mktemp("pcscd"))
-    try:
-        server.start()
-    except BaseException:
-        server.stop()
-        raise
+    server = PrivatePcscd(tmp_path_factory.mktemp("pcscd")).start()
     yield server
     _stop_card_monitor_thread()
     server.stop()
