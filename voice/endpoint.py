@@ -132,8 +132,9 @@ class Endpointer:
                     self._onset.clear()
                     self._onset_voiced = 0
                 self._pre.append(frame)
-                # track the floor: fast down, slow up
-                a = 0.3 if level < self._floor else cfg.noise_adapt
+                # track the floor near the noise's mean level (not its minimum: noise
+                # whose level wanders, like brown noise, would cross a minimum + margin)
+                a = 2 * cfg.noise_adapt if level < self._floor else cfg.noise_adapt
                 self._floor += a * (level - self._floor)
             return events
         events.append(("audio", frame))

@@ -1,0 +1,79 @@
+"""Matching decoded words to an intent: tolerant of word boundaries, strict on salads."""
+
+from __future__ import annotations
+
+import pytest
+
+from voice.intents import INTENTS, LANGUAGES, STATE_INTENTS, Intent, Rejected, Word, match
+
+pytestmark = pytest.mark.voice
+
+
+def words(text: str, conf: float = 0.9) -> list[Word]:
+    return [Word(w, conf) for w in text.split()]
+
+
+def test_every_language_has_every_intent_and_every_state_only_known_intents():
+    for li in LANGUAGES.values():
+        assert set(li.intents) == set(INTENTS)
+    for names in STATE_INTENTS.values():
+        assert set(names) <= set(INTENTS)
+
+
+@pytest.mark.parametrize(("text", "state", "intent"), [
+    ("신용카드", "payment", "pay_card"),
+    ("카드로 결제 할게요", "payment", "pay_card"),
+    ("카카오페이", "payment", "pay_phone"),
+    ("취 소해", "payment", "cancel"),  # the boundary moved: 취소 is still in the characters
+    ("취소 해 주세요", "payment", "cancel"),
+    ("도와줘", "payment", "help"),
+    ("다시 말해 주세요", "payment", "repeat"),
+    ("네 좋아요", "confirm", "yes"),
+    ("아니요", "confirm", "no"),
+    ("얼마에요", "payment", "how_much"),
+    ("영수증 주세요", "receipt", "receipt"),
+    ("영수증 필요 없어요", "receipt", "no_receipt"),  # no_receipt beats receipt
+    ("됐어요", "receipt", "no_receipt"),
+])
+def test_korean_phrasings(text, state, intent):
+    result = match(words(text), "ko", state)
+    assert isinstance(result, Intent), result
+    assert result.name == intent
+
+
+def test_change_language_carries_the_target():
+    result = match(words("차이니즈"), "ko", "payment")
+    assert isinstance(result, Intent) and result.slot == "zh"
+    assert match(words("change language to chinese"), "en", "payment").slot == "zh"
+
+
+@pytest.mark.parametrize(("text", "state", "reason"), [
+    ("", "payment", "nothing"),
+    ("<UNK>", "payment", "nothing"),
+    ("주세요 할게요", "payment", "no_command"),
+    ("신용카드 취소", "payment", "ambiguous"),
+    ("우유 신용카드", "payment", "word_salad"),  # a decoy word came with the key
+    ("영수증", "payment", "no_command"),  # not listened for in this state
+])
+def test_rejections(text, state, reason):
+    result = match(words(text), "ko", state, unk="<UNK>")
+    assert isinstance(result, Rejected)
+    assert result.reason == reason
+
+
+def test_low_confidence_key_words_are_rejected():
+    assert isinstance(match(words("취소", 0.9), "ko", "payment"), Intent)
+    low = match(words("취소", 0.3), "ko", "payment")
+    assert isinstance(low, Rejected) and low.reason == "low_confidence"
+
+
+def test_english_keys_match_whole_words_only():
+    assert match(words("pay by card"), "en", "payment").name == "pay_card"
+    assert match(words("no receipt please"), "en", "receipt").name == "no_receipt"
+    assert match(words("receipt please"), "en", "receipt").name == "receipt"
+    assert isinstance(match(words("cards"), "en", "payment"), Rejected)
+
+
+def test_chinese_matches_on_joined_characters():
+    assert match(words("刷 卡"), "zh", "payment").name == "pay_card"
+    assert match(words("不要 小票"), "zh", "receipt").name == "no_receipt"
