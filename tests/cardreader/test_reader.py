@@ -203,3 +203,18 @@ def test_second_reader_slot(pcscd, card_events):
     finally:
         slot.remove()
         wait_present(READER1, False)
+
+
+def test_a_card_that_never_stops_chaining_is_a_reader_error(vcard):
+    from drivers.cardreader.channel import MAX_CHAINED
+
+    card = make_card("endless")
+    vcard.insert(card)
+    wait_present(READER0, True)
+    channel = open_channel(READER0)
+    try:
+        with pytest.raises(ReaderError, match="61"):
+            channel.transmit(SELECT)
+        assert channel.apdu_count == len(card.log) == MAX_CHAINED + 2
+    finally:
+        channel.close()

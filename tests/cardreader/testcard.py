@@ -77,6 +77,17 @@ class TinyCard:
         return chunk + b"\x90\x00"
 
 
+class EndlessCard(TinyCard):
+    """A broken T=0 card: every GET RESPONSE says one more byte waits (61 01), forever."""
+
+    def __init__(self) -> None:
+        super().__init__("T=0")
+
+    def process(self, apdu: bytes) -> bytes:
+        self.log.append(apdu)
+        return b"\x00\x61\x01" if apdu[1] == 0xC0 else b"\x61\x01"
+
+
 def make_card(profile: str) -> TinyCard:
     """Factory for ``kiosk sim card --factory tests.cardreader.testcard:make_card``."""
     if profile == "t0":
@@ -85,4 +96,6 @@ def make_card(profile: str) -> TinyCard:
         return TinyCard("T=1")
     if profile == "contactless":
         return TinyCard("T=1", ATR_CONTACTLESS)
-    raise ValueError(f"unknown test card profile {profile!r} (t0, t1, contactless)")
+    if profile == "endless":
+        return EndlessCard()
+    raise ValueError(f"unknown test card profile {profile!r} (t0, t1, contactless, endless)")
