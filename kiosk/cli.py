@@ -185,6 +185,12 @@ def cmd_version(args: argparse.Namespace) -> int:
     return version_main(args)
 
 
+def cmd_update(args: argparse.Namespace) -> int:
+    from kiosk.update import update_main
+
+    return update_main(args)
+
+
 def cmd_voice(args: argparse.Namespace) -> int:
     return args.voice_fn(args)
 
@@ -301,6 +307,11 @@ def build_parser() -> argparse.ArgumentParser:
     vs = sub.add_parser("version", help="package version, git commit, image build")
     version.add_arguments(vs)
     vs.set_defaults(fn=cmd_version)
+    from kiosk import update
+
+    up = sub.add_parser("update", help="install an update bundle into the other root slot")
+    update.add_arguments(up)
+    up.set_defaults(fn=cmd_update)
     return parser
 
 

@@ -52,6 +52,7 @@ class Image:
     size: int  # bytes the card receives (bmap's ImageSize for a compressed image)
     bmap: Bmap | None
     compressed: bool
+    base: int = 0  # where byte 0 of the image sits in ``path`` (a member of an update bundle)
 
 
 def open_image(path: Path, bmap_path: Path | None = None, use_bmap: bool = True) -> Image:

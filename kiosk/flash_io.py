@@ -122,7 +122,7 @@ def full_write(image: Image, target: Path, is_block: bool, stream: TextIO | None
     pos = start
     try:
         with open(image.path, "rb", buffering=0) as src:
-            src.seek(start)
+            src.seek(image.base + start)
             while pos < end:
                 n = src.readinto(view[:min(CHUNK, end - pos)])
                 if not n:
@@ -274,7 +274,7 @@ def verify_full(image: Image, target: Path, is_block: bool, digests: list[bytes]
     if digests is None:
         digests = []
         with open(image.path, "rb") as src:
-            src.seek(start)
+            src.seek(image.base + start)
             left = end - start
             while left > 0 and (block := src.read(min(CHUNK, left))):
                 digests.append(hashlib.sha256(block).digest())
