@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -118,7 +118,6 @@ class Dialect:
     dual_message: bool = False
     reversal_mti: Literal["0400", "0420"] = "0400"
     reference_field: str = ""
-    _icc_hex_upper: bool = field(default=True, repr=False)
 
     # -- message types ------------------------------------------------------------------
     @property

@@ -249,6 +249,34 @@ def test_host_down_is_unavailable_and_nothing_is_journaled(make_link, tmp_path):
     assert not link.sign_on()
 
 
+def test_control_port(tmp_path, make_link):
+    import socket
+
+    ledger = tmp_path / "ctl.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "sim", "acquirer", "--port",
+                             "0", "--control-port", "0", "--ledger", str(ledger)], cwd=REPO,
+                            env=sim_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            text=True)
+    try:
+        first = proc.stdout.readline()
+        port = int(first.split("port=")[1].split()[0])
+        control = int(first.split("control=")[1].split()[0])
+        with socket.create_connection(("127.0.0.1", control), timeout=10) as ctl:
+            f = ctl.makefile("rw")
+            for line, answer in (("decline 43", "ok auth decline 43"),
+                                 ("bogus", "error unknown behaviour"),
+                                 ("decline 5", "error decline")):
+                f.write(line + "\n")
+                f.flush()
+                assert f.readline().startswith(answer)
+        answer = make_link(port).authorize(sale(50))
+        assert answer.outcome == "declined" and answer.message_key == "card_declined"
+        assert proc.poll() is None  # stdin at EOF does not stop the simulator
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
 def test_cli_sign_on_and_end_of_day(sim, tmp_path):
     env = sim_env()
     env.update({"KIOSK_CONFIG_DIR": str(tmp_path / "etc"),
