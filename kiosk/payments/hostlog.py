@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 FINAL = ("completed", "completion_queued", "declined", "reversed", "not_sent")
+# States after which no message needs the PAN again (a queued completion may carry field 2).
+DONE_WITH_PAN = ("completed", "declined", "reversed", "not_sent")
 COUNTER_WRAP = {"stan": 999_999, "tsc": 99_999_999}
 
 _SCHEMA = """
@@ -178,7 +180,7 @@ class HostLog:
             if cur.rowcount != 1:
                 raise HostLogError(f"no attempt with idem key {idem_key!r}")
             attempt = self.get(idem_key)
-            if attempt is not None and attempt.state in FINAL:
+            if attempt is not None and attempt.state in DONE_WITH_PAN:
                 self._db.execute("DELETE FROM pan_vault WHERE request_id=?", (attempt.id,))
         return attempt  # type: ignore[return-value]
 

@@ -122,3 +122,13 @@ def test_request_log_has_no_column_for_card_data(tmp_path: Path):
     assert not cols & {"pan", "track2", "icc", "field35", "field55", "pin_block", "name"}
     assert {"stan", "f7", "tid", "mid", "amount", "currency", "pan_masked", "txn",
             "idem_key", "state"} <= cols
+
+
+def test_queued_completion_keeps_the_pan_until_delivered(tmp_path):
+    log = HostLog(tmp_path / "h.sqlite")
+    _attempt(log, "c", "approved")
+    log.keep_pan("c", PAN)
+    log.update("c", state="completion_queued")
+    assert log.pan("c") == PAN
+    log.update("c", state="completed")
+    assert log.pan("c") is None
