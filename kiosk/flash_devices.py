@@ -253,7 +253,7 @@ def _unescape(text: str) -> str:
     """mountinfo escapes space, tab, newline and backslash as octal (\\040)."""
     out, i = [], 0
     while i < len(text):
-        if text[i] == "\\" and i + 3 < len(text) + 0 and text[i + 1:i + 4].isdigit():
+        if text[i] == "\\" and len(text[i + 1:i + 4]) == 3 and text[i + 1:i + 4].isdigit():
             out.append(chr(int(text[i + 1:i + 4], 8)))
             i += 4
         else:
