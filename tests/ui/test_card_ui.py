@@ -117,6 +117,7 @@ def test_blocked_card_is_declined_with_its_message(locale, start_core, shopper, 
     assert ledger(lane_env) == []
 
 
+@pytest.mark.slow   # the simulated host and its reversal take 5 s each
 @pytest.mark.parametrize("locale", ["en", "ko"])
 def test_cancel_after_the_request_left_tells_not_charged(locale, start_core, shopper,
                                                         ui_factory, shots, ui_fonts):
