@@ -13,9 +13,16 @@ from tests.harness import REPO
 
 UNIT_DIR = REPO / "systemd"
 SERVICES = {"core": "kiosk-core.service", "ui": "kiosk-ui.service",
-            "scanner": "kiosk-scanner.service", "gpio": "kiosk-gpio.service"}
-UNITS = [*SERVICES.values(), "kiosk.target"]
+            "scanner": "kiosk-scanner.service", "gpio": "kiosk-gpio.service",
+            "voice run": "kiosk-voice.service"}
+SUPPORT = ["kiosk-fault@.service", "kiosk-firstboot.service"]
+UNITS = [*SERVICES.values(), *SUPPORT, "kiosk.target"]
 INSTALLED_KIOSK = "/opt/kiosk/.venv/bin/kiosk"
+INSTALLED_FAULT = "/usr/local/libexec/kiosk-fault"
+DEVICE_CLASSES = {"core": {"char-ttyAMA", "char-ttyS", "char-ttyUSB", "char-ttyACM"},
+                  "ui": {"char-drm", "char-input"},
+                  "scanner": {"char-video4linux", "char-input"},
+                  "gpio": {"char-gpiochip"}, "voice run": {"char-alsa"}}
 
 
 def read_unit(name: str) -> dict[str, dict[str, list[str]]]:
@@ -45,12 +52,17 @@ def local_kiosk() -> str:
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not found")
 def test_systemd_analyze_verify(tmp_path: Path):
     kiosk = local_kiosk()
-    for name in UNITS:  # ExecStart points at the device's install path: use ours here
-        text = (UNIT_DIR / name).read_text().replace(f"ExecStart={INSTALLED_KIOSK} ",
-                                                     f"ExecStart={kiosk} ")
+    for name in UNITS:  # ExecStart points at the device's install paths: use ours here
+        text = (UNIT_DIR / name).read_text().replace(f"{INSTALLED_KIOSK} ", f"{kiosk} ")
+        text = text.replace(INSTALLED_FAULT, str(UNIT_DIR / "kiosk-fault"))
         (tmp_path / name).write_text(text)
+    # a template is verified through an instance of it
+    (tmp_path / "kiosk-fault@kiosk-core.service.service").symlink_to(
+        tmp_path / "kiosk-fault@.service")
+    names = [n for n in UNITS if n != "kiosk-fault@.service"]
+    names.append("kiosk-fault@kiosk-core.service.service")
     done = subprocess.run(["systemd-analyze", "verify", "--man=no",
-                           *(str(tmp_path / n) for n in UNITS)],
+                           *(str(tmp_path / n) for n in names)],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr + done.stdout
     assert done.stderr.strip() == "" and done.stdout.strip() == "", done.stderr + done.stdout
@@ -74,7 +86,8 @@ def test_service_settings(command: str):
     for key, value in {"ProtectSystem": "strict", "ProtectHome": "yes", "PrivateTmp": "yes",
                        "NoNewPrivileges": "yes", "DevicePolicy": "closed"}.items():
         assert svc[key] == [value], key
-    assert svc["DeviceAllow"], "each unit names its device classes"
+    assert {v.split()[0] for v in svc["DeviceAllow"]} == DEVICE_CLASSES[command]
+    assert unit["Unit"]["OnFailure"] == ["kiosk-fault@%n.service"]
     assert "PrivateDevices" not in svc  # it would hide the hardware
     if command == "core":
         assert svc["Type"] == ["notify"] and svc["NotifyAccess"] == ["main"]
@@ -86,7 +99,26 @@ def test_service_settings(command: str):
         assert svc["Type"] == ["simple"]
     if command == "ui":
         assert "KIVY_HOME=/var/lib/kiosk/ui/kivy" in svc["Environment"]
+        assert "SDL_VIDEODRIVER=kmsdrm" in svc["Environment"]
         assert "kiosk-core.service" in " ".join(unit["Unit"]["After"]).split()
+        assert "getty@tty1.service" in unit["Unit"]["Conflicts"]
+    if command == "gpio":
+        assert "GPIOZERO_PIN_FACTORY=lgpio" in svc["Environment"]
+
+
+def test_fault_unit_runs_the_fault_command():
+    unit = read_unit("kiosk-fault@.service")
+    assert unit["Service"]["Type"] == ["oneshot"]
+    assert unit["Service"]["ExecStart"] == [f"{INSTALLED_FAULT} %i"]
+    assert (UNIT_DIR / "kiosk-fault").stat().st_mode & 0o111
+    assert "OnFailure" not in unit["Unit"]  # a failing fault unit must not recurse
+
+
+def test_firstboot_runs_before_the_services():
+    unit = read_unit("kiosk-firstboot.service")["Unit"]
+    before = " ".join(unit["Before"]).split()
+    assert {"kiosk-core.service", "systemd-timesyncd.service"} <= set(before)
+    assert "|/boot/firmware/kiosk-provision.toml" in unit["ConditionPathExists"]
 
 
 def test_mosquitto_listens_on_loopback_only():
