@@ -275,10 +275,13 @@ def _stop_card_monitor_thread() -> None:
     thread.stopEvent.set()
     request = getattr(thread, "cardrequest", None)
     pcsc = getattr(request, "pcsccardrequest", None)
-    if pcsc is not None and getattr(pcsc, "hcontext", None) is not None:
-        SCardCancel(pcsc.hcontext)
-    thread.join(5)
-    if pcsc is not None:
+    end = time.monotonic() + 5
+    # A cancel that lands between two SCardGetStatusChange calls is lost: repeat it.
+    while thread.is_alive() and time.monotonic() < end:
+        if pcsc is not None and getattr(pcsc, "hcontext", None) is not None:
+            SCardCancel(pcsc.hcontext)
+        thread.join(0.1)
+    if pcsc is not None and not thread.is_alive():
         pcsc.release()
 
 
