@@ -240,7 +240,7 @@ class PaymentsConfig(_Strict):
 class DevicesConfig(_Strict):
     scanner: Literal["sim", "camera", "wedge"]
     printer: Literal["sim", "escpos"]
-    payment: Literal["sim"]
+    payment: Literal["sim", "card"]   # card: PC/SC chip card + ISO 8583 acquirer (QR stays sim)
 
 
 class SimConfig(_Strict):

@@ -74,6 +74,12 @@ def open_payment_port(config: KioskConfig) -> PaymentPort:
         from kiosk.payments.sim import SimulatedAcquirer
 
         return SimulatedAcquirer(config.sim.payment, config.paths.state_dir / "sim-acquirer.jsonl")
+    if config.devices.payment == "card":
+        from kiosk.payments.card_port import CardPaymentPort
+        from kiosk.payments.sim import SimulatedAcquirer
+
+        qr = SimulatedAcquirer(config.sim.payment, config.paths.state_dir / "sim-acquirer.jsonl")
+        return CardPaymentPort(config, qr_port=qr)
     raise ValueError(f"unknown payment backend {config.devices.payment!r}")
 
 

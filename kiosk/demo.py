@@ -22,8 +22,8 @@ from kiosk.config import KioskConfig, load_config, writable_dir
 HELP = """\
 Type a barcode and Enter to scan it (try 8801043444279, 070666928444, 8801048052745).
 Commands: start | plu PLU GRAMS | qty LINE N | remove LINE | checkout | back |
-          pay card | pay qr | cancel | help-call | pin 2468 | approve | void LINE |
-          clear | done | lang en|zh_Hans|ko | quit
+          pay card | pay qr | app N | receipt print|none | cancel | help-call |
+          pin 2468 | approve | void LINE | clear | done | lang en|zh_Hans|ko | quit
 Demo staff PIN is 2468. Totals ending in .51 are declined, .52 find the host down."""
 
 
@@ -61,6 +61,10 @@ def parse_demo_line(line: str) -> tuple[str, dict] | None:
     try:
         if head in simple:
             return simple[head], {}
+        if head == "receipt":
+            return "receipt", {"choice": rest[0] if rest else "print"}
+        if head == "app":
+            return "choose_app", {"index": int(rest[0])}
         if head == "pay":
             return "pay", {"method": rest[0] if rest else "card"}
         if head == "plu":

@@ -14,8 +14,6 @@ class ReaderConfig(BaseModel):
     reader_pattern: str = ""
     #: how often pyscard's ReaderMonitor lists readers (reader attach/detach latency)
     reader_poll_s: float = Field(default=1.0, gt=0, le=10)
-    #: watchdog bound on a whole card session (selection to second GENERATE AC)
-    session_limit_s: float = Field(default=30.0, gt=0, le=600)
     #: after a failed transmit, how long to wait for pcscd to report the card gone
     #: before calling it a reader error rather than a removal (pcscd polls ~400 ms)
     removal_grace_s: float = Field(default=1.0, ge=0, le=10)

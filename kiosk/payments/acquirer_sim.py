@@ -296,7 +296,7 @@ class _Handler(socketserver.BaseRequestHandler):
         auth_code = f"A{int(rrn) % 100000:05d}"
         resp.update({"37": rrn, "38": auth_code})
         arc = resp["39"].encode().hex().upper()
-        icc = "910A" + os.urandom(8).hex().upper() + arc
+        icc = "910A" + _arpc(req, bytes.fromhex(arc)).hex().upper()
         if behaviour[1:] == ["scripts"]:
             icc += "720E9F180411223344" + "86058424000000"
         resp["55"] = icc
@@ -428,3 +428,18 @@ def main(args: argparse.Namespace) -> int:
     if control is not None:
         control.shutdown()
     return 0
+
+
+def _arpc(req: dict, arc: bytes) -> bytes:
+    """Tag 91 for the answer: the simulated issuer's ARPC for a known test card (so the
+    card's EXTERNAL AUTHENTICATE passes), random bytes for any other card."""
+    from kiosk.payments.iso8583 import icc_tags
+    from kiosk.payments.simcard import issuer_arpc
+
+    try:
+        tags = icc_tags(req.get("55", ""))
+        arpc = issuer_arpc(req.get("35", ""), tags.get("84", b""), tags.get("9F26", b""), arc)
+    except Exception:  # a malformed request gets a random ARPC, never a crash  # noqa: S110
+        arpc = None
+    return arpc or (os.urandom(8) + arc)
+

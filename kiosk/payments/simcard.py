@@ -487,3 +487,17 @@ def make_card(profile: str) -> VirtualCard:
     if profile not in PROFILES:
         raise ValueError(f"unknown card profile {profile!r}; known: {', '.join(PROFILES)}")
     return _build(profile)
+
+
+def issuer_arpc(track2: str, aid: bytes, arqc: bytes, arc: bytes) -> bytes | None:
+    """Tag 91 (ARPC + ARC) for a simulated card, as its issuer would compute it: the
+    acquirer simulator plays the issuer for these test cards. ``track2`` is field 35 as
+    text (PAN, separator, ...). None for a card that is not one of the profiles."""
+    pan = track2.replace("=", "D").split("D")[0]
+    for profile in PROFILES:
+        card = _build(profile)
+        for app in card.apps:
+            if app.pan == pan and app.aid == aid:
+                mac = hmac.new(card.key(app), b"ARPC" + arqc + arc, hashlib.sha256).digest()
+                return mac[:8] + arc
+    return None

@@ -9,7 +9,7 @@ from kiosk.config import ConfigError, load_config
 
 def test_defaults_load(config):
     assert config.cardreader.reader_pattern == ""
-    assert config.cardreader.session_limit_s > 0
+    assert config.cardreader.reader_poll_s > 0
 
 
 def test_bad_reader_pattern_is_a_one_line_error(config, monkeypatch):

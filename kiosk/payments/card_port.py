@@ -1,0 +1,363 @@
+"""The card payment port: a PC/SC chip card, the EMV contact flow, ISO 8583 to the acquirer.
+
+kiosk-core calls :meth:`CardPaymentPort.authorize` on its payment worker thread. Reader
+events come from pyscard's monitors (``drivers.cardreader.ReaderEvents``), which only
+note which reader holds a card and wake the waiting flow; the EMV flow itself runs here,
+on the worker, never inside an observer callback.
+
+One attempt:
+
+1. wait for a card (``insert_card``), or take the one already inserted;
+2. ``reading``: select the application (``choose_app`` when the card has several), read
+   its data, analyse, first GENERATE AC (ARQC), all under a :class:`CardSession`
+   watchdog; a card pulled out, a blocked card or a terminal/card decline end the
+   attempt here, declined, with nothing sent;
+3. ``authorizing``: one ISO 8583 request through :class:`AcquirerLink` (which journals
+   before send, never resends, and queues a durable reversal when the outcome is
+   unknown);
+4. second GENERATE AC with the host's answer; an approval the card refuses (AAC, or a
+   card pulled before it could answer) is reversed; ``remove_card``.
+
+Card data stays in this process's memory for the attempt: field 35/55 go to the link,
+the result carries only the journal-safe summary (AID, label, TVR, cryptograms, masked
+PAN). QR payments are not card payments: they go to the port given as ``qr_port``.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from kiosk.payments.port import AuthRequest, AuthResult, PaymentPort, Progress, no_progress
+
+if TYPE_CHECKING:
+    from kiosk.config import KioskConfig
+    from kiosk.payments.acquirer import AcquirerLink, HostAnswer
+    from kiosk.payments.emv import Candidate, EmvTransaction
+
+log = logging.getLogger("kiosk.payments.card")
+
+#: field 55 of the authorization request (issue #4, section 3)
+ICC_REQUEST_TAGS = ["82", "84", "95", "9A", "9C", "5F2A", "9F02", "9F03", "9F10", "9F1A",
+                    "9F26", "9F27", "9F33", "9F34", "9F35", "9F36", "9F37", "9F41"]
+#: EmvError reasons that end an attempt before any request, as the shopper hears them
+ABORT_MESSAGES = {
+    "card_removed": "card_removed", "card_timeout": "card_timeout",
+    "card_blocked": "card_blocked", "no_application": "no_application",
+    "unsupported_card": "unsupported_card", "cancelled": "cancelled",
+}
+POLL_S = 0.05
+
+
+class _Cancelled(Exception):
+    """The shopper cancelled before anything left the kiosk."""
+
+
+@dataclass
+class _Attempt:
+    stan: int
+    choices: queue.Queue[int] = field(default_factory=queue.Queue)
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    sent: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+@dataclass
+class Timings:
+    """time.monotonic() marks of the last attempt, for ``kiosk bench card``."""
+
+    detected: float | None = None        # pcscd reported the card present
+    reading: float | None = None         # the flow started on the card
+    request_sent: float | None = None    # the authorization request left
+    answered: float | None = None        # the host answered
+    done: float | None = None            # the attempt ended (after the second AC)
+    apdus: int = 0
+
+
+class CardPaymentPort:
+    """PaymentPort for contact chip cards (``devices.payment = "card"``)."""
+
+    def __init__(self, config: KioskConfig, link: AcquirerLink | None = None,
+                 qr_port: PaymentPort | None = None, watch_readers: bool = True) -> None:
+        from kiosk.payments.acquirer import open_link
+
+        self.config = config
+        self.link = link or open_link(config)
+        self.qr_port = qr_port
+        self.timings = Timings()
+        self._lock = threading.Lock()
+        self._cards: dict[str, dict] = {}           # reader → its card_inserted event
+        self._changed = threading.Condition(self._lock)
+        self._attempt: _Attempt | None = None
+        self._events = None
+        if watch_readers:
+            from drivers.cardreader import ReaderEvents
+
+            self._events = ReaderEvents(self._on_reader_event,
+                                        config.cardreader.reader_pattern,
+                                        config.cardreader.reader_poll_s).start()
+
+    def close(self) -> None:
+        if self._events is not None:
+            self._events.stop()
+        self.link.close()
+
+    # -- reader events (pyscard's monitor thread: note and wake, nothing more) ----------
+    def _on_reader_event(self, event: dict) -> None:
+        with self._changed:
+            if event["type"] == "card_inserted":
+                self._cards[event["reader"]] = event
+            elif event["type"] in ("card_removed", "reader_removed"):
+                self._cards.pop(event["reader"], None)
+            self._changed.notify_all()
+
+    def _wait_card(self, attempt: _Attempt, progress: Progress) -> dict:
+        deadline = time.monotonic() + self.config.card.insert_timeout_s
+        with self._changed:
+            if not self._cards:
+                progress({"step": "insert_card"})
+            while not self._cards:
+                if attempt.cancelled.is_set():
+                    raise _Cancelled()
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    from kiosk.payments.emv import EmvError
+
+                    raise EmvError("card_timeout", "no card inserted")
+                self._changed.wait(min(left, POLL_S * 4))
+            return next(iter(self._cards.values()))
+
+    def _wait_removed(self, reader: str, limit_s: float) -> None:
+        deadline = time.monotonic() + limit_s
+        with self._changed:
+            while reader in self._cards and time.monotonic() < deadline:
+                self._changed.wait(POLL_S * 4)
+
+    def card_present(self) -> bool:
+        with self._lock:
+            return bool(self._cards)
+
+    # -- PaymentPort -----------------------------------------------------------------
+    def choose(self, stan: int, index: int) -> None:
+        attempt = self._attempt
+        if attempt is not None and attempt.stan == stan:
+            attempt.choices.put(index)
+
+    def cancel(self, stan: int) -> bool:
+        attempt = self._attempt
+        if attempt is None or attempt.stan != stan:
+            if self.qr_port is not None:
+                return self.qr_port.cancel(stan)
+            return True  # no such attempt running here: nothing will leave for it
+        with attempt.lock:
+            if attempt.sent:
+                return False
+            attempt.cancelled.set()
+        with self._changed:
+            self._changed.notify_all()
+        return True
+
+    def reverse(self, request: AuthRequest) -> bool:
+        if request.method != "card" and self.qr_port is not None:
+            return self.qr_port.reverse(request)
+        self.link.reverse(request.idem_key, "core_reversal")
+        return self.link.drain_reversals()
+
+    def authorize(self, request: AuthRequest, progress: Progress = no_progress) -> AuthResult:
+        if request.method != "card":
+            if self.qr_port is None:
+                return AuthResult("declined", reason="method_unavailable",
+                                  message_key="try_later")
+            return self.qr_port.authorize(request, progress)
+        attempt = _Attempt(request.stan)
+        self._attempt = attempt
+        self.timings = Timings()
+        try:
+            return self._run(request, attempt, progress)
+        finally:
+            self._attempt = None
+
+    # -- one card attempt -----------------------------------------------------------------
+    def _run(self, request: AuthRequest, attempt: _Attempt, progress: Progress) -> AuthResult:
+        from drivers.cardreader import CardError, CardSession, UnsupportedCard, open_channel
+        from kiosk.payments.emv import EmvError, EmvTransaction
+
+        try:
+            card = self._wait_card(attempt, progress)
+        except _Cancelled:
+            return _aborted("cancelled")
+        except EmvError as exc:
+            return _aborted(exc.reason)
+        self.timings.detected = card.get("t")
+        if card.get("unsupported"):
+            progress({"step": "unsupported_card"})
+            return _aborted("unsupported_card")
+        progress({"step": "reading"})
+        self.timings.reading = time.monotonic()
+        reader = card["reader"]
+        try:
+            channel = open_channel(reader, self.config.cardreader.removal_grace_s)
+        except UnsupportedCard:
+            progress({"step": "unsupported_card"})
+            return _aborted("unsupported_card")
+        except CardError as exc:
+            return _aborted("card_removed" if "removed" in type(exc).__name__.lower()
+                            or "no card" in str(exc) else "card_timeout")
+        limit = self.config.card.session_limit_s
+        cur = self.config.currency
+        emv = EmvTransaction(channel, self.config.card.terminal, request.amount,
+                             request.currency_numeric, cur.exponent, now=datetime.now(),
+                             atc_counter=lambda: self.link.store.next("tsc"))
+        try:
+            try:
+                CardSession(channel, limit).run(
+                    lambda _ch: self._card_until_arqc(emv, attempt, progress))
+            except _Cancelled:
+                return _aborted("cancelled", emv)
+            except EmvError as exc:
+                if exc.reason == "unsupported_card":
+                    progress({"step": "unsupported_card"})
+                return _aborted(ABORT_MESSAGES.get(exc.reason, "card_declined"), emv,
+                                reason=exc.reason)
+            except CardError as exc:
+                return _aborted(_card_reason(exc), emv)
+            answer = self._send(request, emv, attempt, progress)
+            if answer is None:
+                return _aborted("cancelled", emv)
+            return self._complete(request, emv, answer, channel, limit)
+        finally:
+            self.timings.apdus = getattr(channel, "apdu_count", 0)
+            self.timings.done = time.monotonic()
+            try:
+                channel.close()
+            except Exception:  # the card may be gone; closing is best effort
+                log.debug("closing the card channel failed", exc_info=True)
+            if self.card_present():
+                progress({"step": "remove_card"})
+
+    def _card_until_arqc(self, emv: EmvTransaction, attempt: _Attempt,
+                         progress: Progress) -> bytes:
+        emv.select(lambda candidates: self._ask(candidates, attempt, progress))
+        if attempt.cancelled.is_set():
+            raise _Cancelled()
+        emv.read_data()
+        emv.analyse()
+        if attempt.cancelled.is_set():
+            raise _Cancelled()
+        return emv.first_ac()
+
+    def _ask(self, candidates: list[Candidate], attempt: _Attempt, progress: Progress) -> int:
+        progress({"step": "choose_app", "apps": [{"label": c.label} for c in candidates]})
+        while True:
+            if attempt.cancelled.is_set():
+                raise _Cancelled()
+            try:
+                index = attempt.choices.get(timeout=POLL_S * 4)
+            except queue.Empty:
+                continue
+            if 0 <= index < len(candidates):
+                progress({"step": "reading"})
+                return index
+            log.warning("application choice %d out of range (%d offered)", index,
+                        len(candidates))
+
+    def _send(self, request: AuthRequest, emv: EmvTransaction, attempt: _Attempt,
+              progress: Progress) -> HostAnswer | None:
+        from kiosk.payments.acquirer import SaleRequest
+
+        with attempt.lock:
+            if attempt.cancelled.is_set():
+                return None
+            attempt.sent = True  # from here a cancel means a reversal
+        progress({"step": "authorizing"})
+        sale = SaleRequest(txn=request.txn, idem_key=request.idem_key, amount=request.amount,
+                           currency_numeric=request.currency_numeric,
+                           icc_data=emv.icc_data(ICC_REQUEST_TAGS),
+                           track2=emv.track2_equivalent(), pan=emv.pan(),
+                           pan_masked=emv.pan_masked())
+        self.timings.request_sent = time.monotonic()
+        answer = self.link.authorize(sale)
+        self.timings.answered = time.monotonic()
+        return answer
+
+    def _complete(self, request: AuthRequest, emv: EmvTransaction, answer: HostAnswer,
+                  channel: object, limit: float) -> AuthResult:
+        from drivers.cardreader import CardError, CardSession
+        from kiosk.payments.emv import EmvError
+
+        approved = answer.outcome == "approved"
+        if answer.outcome in ("unknown", "unavailable"):
+            arc = None  # host unreachable: the card is asked for an AAC with 8A "Z3"
+        else:
+            arc = (answer.response_code or "05").encode("ascii")[:2].ljust(2, b"0")
+        issuer = (_tlv91(answer.issuer_auth_data) + answer.scripts_71 + answer.scripts_72
+                  if answer.outcome != "unknown" else None)
+        try:
+            cid = CardSession(channel, limit).run(
+                lambda _ch: emv.second_ac(arc, issuer or None, approved=approved))
+        except (EmvError, CardError) as exc:
+            reason = exc.reason if isinstance(exc, EmvError) else _card_reason(exc)
+            log.warning("second GENERATE AC failed: %s", reason)
+            cid = "none"
+        card = _card_facts(emv)
+        if answer.outcome == "approved" and cid == "TC":
+            self.link.completed(request.idem_key)
+            return AuthResult("approved", auth_code=answer.auth_code, card=card,
+                              rrn=answer.rrn, response_code=answer.response_code)
+        if answer.outcome == "approved":
+            # the host approved but the card did not take it: reverse, tell the shopper
+            self.link.reverse(request.idem_key, "card_refused_approval")
+            return AuthResult("unavailable", reason="card_refused_approval", card=card,
+                              rrn=answer.rrn, response_code=answer.response_code,
+                              message_key="card_declined")
+        if answer.outcome == "declined":
+            return AuthResult("declined", reason=f"host_{answer.response_code or 'declined'}",
+                              card=card, rrn=answer.rrn, response_code=answer.response_code,
+                              message_key=answer.message_key or "card_declined")
+        if answer.outcome == "unavailable":  # nothing left the kiosk
+            return AuthResult("declined", reason="host_unreachable", card=card,
+                              message_key="try_later")
+        return AuthResult("unavailable", reason="host_no_answer", card=card,
+                          message_key="try_later")
+
+
+def _tlv91(data: bytes | None) -> bytes:
+    if not data:
+        return b""
+    from kiosk.payments import tlv
+
+    return tlv.encode("91", data)
+
+
+def _card_reason(exc: Exception) -> str:
+    name = type(exc).__name__
+    if name == "CardRemoved":
+        return "card_removed"
+    if name == "CardTimeout":
+        return "card_timeout"
+    if name == "UnsupportedCard":
+        return "unsupported_card"
+    return "card_timeout"
+
+
+def _card_facts(emv: EmvTransaction | None) -> dict:
+    if emv is None:
+        return {}
+    summary = emv.summary()
+    return {"brand": summary.get("brand"), "masked_pan": summary.get("pan_masked"),
+            "aid": summary.get("aid"), "label": summary.get("label"), "entry": "chip",
+            "tvr": summary.get("tvr"), "tsi": summary.get("tsi"), "arqc": summary.get("arqc"),
+            "tc": summary.get("tc"), "aac": summary.get("aac"),
+            "cvm_results": summary.get("cvm_results")}
+
+
+def _aborted(key: str, emv: EmvTransaction | None = None, reason: str | None = None
+             ) -> AuthResult:
+    """An attempt that ended before any request left: declined, nothing to reverse."""
+    return AuthResult("declined", reason=reason or key, card=_card_facts(emv),
+                      message_key=ABORT_MESSAGES.get(key, key))
