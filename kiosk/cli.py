@@ -210,6 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--state-dir", help="where journal, catalog and receipts go")
     run.add_argument("--no-stdin", action="store_true", help="do not read barcodes from stdin")
     run.add_argument("--no-ui", action="store_true", help="do not start the shopper UI")
+    run.add_argument("--sim-payments", action="store_true",
+                     help="simulated acquirer plays the card reader (no pcscd / vpcd)")
     run.set_defaults(fn=cmd_run)
 
     sub.add_parser("core", help="run kiosk-core (the checkout service)").set_defaults(fn=cmd_core)
@@ -289,11 +291,12 @@ def build_parser() -> argparse.ArgumentParser:
         acq.add_parser(action, help=text).set_defaults(fn=cmd_acquirer, action=action)
 
     bench = sub.add_parser("bench", help="benchmarks (last line is JSON)")
-    bench.add_argument("name", choices=["core", "ui", "printer", "scanner", "voice"])
+    bench.add_argument("name", choices=["core", "ui", "printer", "scanner", "voice", "card"])
     bench.add_argument("--events", type=int, default=600)
     bench.add_argument("--runs", type=int, default=3)
     bench.add_argument("--presentations", type=int, default=12, help="scanner: codes shown")
     bench.add_argument("--fps-frames", type=int, default=240, help="scanner: frames timed")
+    bench.add_argument("--card-runs", type=int, default=50, help="card: sales timed")
     bench.set_defaults(fn=cmd_bench)
 
     from kiosk import flash, provision, version

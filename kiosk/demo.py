@@ -24,6 +24,8 @@ Type a barcode and Enter to scan it (try 8801043444279, 070666928444, 8801048052
 Commands: start | plu PLU GRAMS | qty LINE N | remove LINE | checkout | back |
           pay card | pay qr | app N | receipt print|none | cancel | help-call |
           pin 2468 | approve | void LINE | clear | done | lang en|zh_Hans|ko | quit
+Card reader (virtual chip card in a private pcscd): card visa|mastercard|unionpay|
+          t0_visa|cobadged|blocked|aac_after_approval|ppse_only | card out
 Demo staff PIN is 2468. Totals ending in .51 are declined, .52 find the host down."""
 
 
@@ -99,7 +101,75 @@ def _summary(msg: dict) -> str:
     extra = f" [{msg['attendant']['reason']}]" if msg.get("attendant") else ""
     notice = f" ({msg['notice']})" if msg.get("notice") else ""
     receipt = f" receipt: {msg['receipt']['path']}" if msg.get("receipt") else ""
-    return f"[{msg['state']}{extra}] total {total}{notice} {lines}{receipt}"
+    pay = msg.get("payment") or {}
+    step = f" card: {pay['step']}" if pay.get("step") else ""
+    if pay.get("apps"):
+        step += " (" + ", ".join(f"app {i} {a['label']}" for i, a in enumerate(pay["apps"])) + ")"
+    return f"[{msg['state']}{extra}]{step} total {total}{notice} {lines}{receipt}"
+
+
+class CardSims:
+    """The card path's simulators for the demo: a private pcscd with vpcd, a virtual card
+    slot driven from stdin, and ``kiosk sim acquirer`` on loopback. kiosk-core started
+    after :meth:`start` uses them (``devices.payment = "card"``)."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+        self.pcscd = None
+        self.acquirer: subprocess.Popen | None = None
+        self.slot = None
+
+    def start(self) -> str:
+        from drivers.cardreader import VpcdCard
+        from drivers.cardreader.pcscd import PrivatePcscd
+        from kiosk.bus.broker import free_port
+
+        self.pcscd = PrivatePcscd(self.state_dir / "pcscd").start()  # sets PCSCLITE_CSOCK_NAME
+        port = free_port()
+        self.acquirer = subprocess.Popen(
+            [sys.executable, "-m", "kiosk.cli", "sim", "acquirer", "--port", str(port),
+             "--ledger", str(self.state_dir / "acquirer-ledger.jsonl")],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+        os.environ["KIOSK__DEVICES__PAYMENT"] = "card"
+        os.environ["KIOSK__ACQUIRER__PORT"] = str(port)
+        os.environ["KIOSK__CARDREADER__READER_PATTERN"] = "^Virtual PCD 00 00$"
+        self.slot = VpcdCard("127.0.0.1", self.pcscd.port)
+        return (f"demo: card payments through a private pcscd (vpcd) and kiosk sim acquirer on"
+                f" port {port}; type 'card visa' to insert a card, 'card out' to pull it")
+
+    def command(self, words: list[str]) -> str:
+        from kiosk.payments.simcard import PROFILES, make_card
+
+        if not words or words[0] == "out":
+            self.slot.remove()
+            return "demo: card pulled out"
+        if words[0] not in PROFILES:
+            return f"demo: unknown card profile; known: {', '.join(PROFILES)}"
+        self.slot.insert(make_card(words[0]))
+        return f"demo: {words[0]} card inserted"
+
+    def stop(self) -> None:
+        if self.slot is not None:
+            self.slot.remove()
+        if self.acquirer is not None:
+            self.acquirer.terminate()
+            self.acquirer.wait(10)
+        if self.pcscd is not None:
+            self.pcscd.stop()
+
+
+def _start_card_sims(state_dir: Path) -> CardSims | None:
+    """Card sims when pcscd and vpcd are installed; else the simulated acquirer plays the
+    card reader too (and says so)."""
+    sims = CardSims(state_dir)
+    try:
+        print(sims.start())
+        return sims
+    except (RuntimeError, OSError) as exc:
+        sims.stop()
+        os.environ["KIOSK__DEVICES__PAYMENT"] = "sim"
+        print(f"demo: no virtual card reader ({exc}); payments are simulated")
+        return None
 
 
 def run_demo(args: Namespace) -> int:
@@ -118,6 +188,7 @@ def run_demo(args: Namespace) -> int:
     if not port_open(config.bus.host, config.bus.port):
         procs.append(start_private_broker(state_dir / "broker", config.bus.port, config.bus.host))
         print(f"demo: started a private mosquitto on {config.bus.host}:{config.bus.port}")
+    card_sims = None if getattr(args, "sim_payments", False) else _start_card_sims(state_dir)
     procs.append(subprocess.Popen([sys.executable, "-m", "kiosk.cli", "core"]))
     topics = Topics(config.store.lane_id)
     client = BusClient(config.bus.host, config.bus.port, f"kiosk-demo-{os.getpid()}")
@@ -163,6 +234,10 @@ def run_demo(args: Namespace) -> int:
             for line in sys.stdin:
                 if line.strip().lower() in ("quit", "exit"):
                     break
+                words = line.split()
+                if words and words[0].lower() == "card" and card_sims is not None:
+                    print(card_sims.command([w.lower() for w in words[1:]]), flush=True)
+                    continue
                 parsed = parse_demo_line(line)
                 if parsed is None:
                     if line.strip():
@@ -185,5 +260,7 @@ def run_demo(args: Namespace) -> int:
                 proc.wait(10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+        if card_sims is not None:
+            card_sims.stop()
         time.sleep(0.1)
     return 0

@@ -26,4 +26,8 @@ def run_benchmark(name: str, args: Namespace) -> int:
         from kiosk.bench.voice import bench_voice
 
         return bench_voice(verbose=getattr(args, "verbose", False))
+    if name == "card":
+        from kiosk.bench.card import bench_card
+
+        return bench_card(runs=args.card_runs)
     raise SystemExit(f"unknown benchmark {name!r}")

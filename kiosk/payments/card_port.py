@@ -77,6 +77,7 @@ class Timings:
     answered: float | None = None        # the host answered
     done: float | None = None            # the attempt ended (after the second AC)
     apdus: int = 0
+    apdus_before_request: int = 0
 
 
 class CardPaymentPort:
@@ -226,6 +227,7 @@ class CardPaymentPort:
                                 reason=exc.reason)
             except CardError as exc:
                 return _aborted(_card_reason(exc), emv)
+            self.timings.apdus_before_request = getattr(channel, "apdu_count", 0)
             answer = self._send(request, emv, attempt, progress)
             if answer is None:
                 return _aborted("cancelled", emv)
