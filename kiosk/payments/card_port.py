@@ -65,6 +65,7 @@ class _Attempt:
     cancelled: threading.Event = field(default_factory=threading.Event)
     sent: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
+    reader: str = ""            # the reader holding this attempt's card
 
 
 @dataclass
@@ -139,6 +140,10 @@ class CardPaymentPort:
             while reader in self._cards and time.monotonic() < deadline:
                 self._changed.wait(POLL_S * 4)
 
+    def _holds_card(self, reader: str) -> bool:
+        with self._lock:
+            return reader in self._cards
+
     def card_present(self) -> bool:
         with self._lock:
             return bool(self._cards)
@@ -201,6 +206,7 @@ class CardPaymentPort:
         progress({"step": "reading"})
         self.timings.reading = time.monotonic()
         reader = card["reader"]
+        attempt.reader = reader
         try:
             channel = open_channel(reader, self.config.cardreader.removal_grace_s)
         except UnsupportedCard:
@@ -258,6 +264,11 @@ class CardPaymentPort:
         while True:
             if attempt.cancelled.is_set():
                 raise _Cancelled()
+            if attempt.reader and not self._holds_card(attempt.reader):
+                # pulled while the shopper was choosing: end now, not at the watchdog
+                from kiosk.payments.emv import EmvError
+
+                raise EmvError("card_removed", "card removed during application choice")
             try:
                 index = attempt.choices.get(timeout=POLL_S * 4)
             except queue.Empty:
