@@ -99,6 +99,16 @@ def test_power_cut_mid_payment_reverses_and_journal_verifies(booted: dict):
     assert verify["state"] in ("attract", "shopping", "payment")
 
 
+def test_a_service_that_fails_for_good_closes_the_lane_red(booted: dict):
+    fault = booted["boot2"]["fault"]
+    assert "error" not in fault, fault
+    assert fault["core"] == "failed" and fault["kills"] >= 5
+    assert fault["fault_unit_result"] == "success"
+    assert fault["retained_status"] == {"v": 1, "type": "core_status", "online": False,
+                                        "failed_unit": "kiosk-core.service"}
+    assert fault["last_light"] == "red"
+
+
 def test_second_boot_powers_off_cleanly(booted: dict):
     assert booted["boot2"]["ready"]["core"] == "active"
     assert booted["boot2"]["poweroff"].get("clean_exit") is True
