@@ -76,6 +76,9 @@ class MatchConfig(_Strict):
                                  description="mean confidence of the key words")
     max_extra_words: int = Field(default=0, ge=0, le=10,
                                  description="decoded words outside the intent's phrasing")
+    exact_phrases: bool = Field(default=True,
+                                description="the decoded words must be one of the intent's "
+                                            "keys or phrasings (joined characters)")
     extra_word_conf: float = Field(default=0.0, ge=0, le=1,
                                    description="an extra word below this confidence is "
                                                "ignored")

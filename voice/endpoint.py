@@ -47,6 +47,12 @@ def zero_crossing_rate(frame: np.ndarray) -> float:
     return float(np.count_nonzero(signs[1:] != signs[:-1])) / (len(frame) - 1)
 
 
+#: longest quiet stretch inside a speech onset (between syllables)
+ONSET_GAP_MS = 150
+#: share of voiced frames an onset keeps (scattered loud noise frames are no speech)
+ONSET_DENSITY = 0.6
+
+
 class Endpointer:
     """Push frames of int16 samples; get utterance start / audio / end events."""
 
@@ -66,6 +72,7 @@ class Endpointer:
         self._voiced_end = 0
         self._utt_samples = 0
         self._onset_at = 0
+        self._onset_gap = 0
 
     @property
     def in_speech(self) -> bool:
@@ -80,6 +87,7 @@ class Endpointer:
         self._in_speech = False
         self._onset.clear()
         self._onset_voiced = 0
+        self._onset_gap = 0
         self._pre.clear()
 
     def push(self, samples: np.ndarray) -> list[tuple[str, object]]:
@@ -110,9 +118,13 @@ class Endpointer:
         self.samples_seen += len(frame)
         events: list[tuple[str, object]] = []
         if not self._in_speech:
-            if self._voiced(level, zcr, cfg.start_margin_db):
+            voiced = self._voiced(level, zcr, cfg.start_margin_db)
+            if voiced or self._onset:
+                # an onset may have short dips (between syllables, in noise): it lasts
+                # while the gaps stay under ONSET_GAP_MS
                 self._onset.append(frame)
-                self._onset_voiced += 1
+                self._onset_voiced += voiced
+                self._onset_gap = 0 if voiced else self._onset_gap + cfg.frame_ms
                 if self._onset_voiced * cfg.frame_ms >= cfg.min_speech_ms:
                     audio = np.concatenate([*self._pre, *self._onset])
                     self._onset_at = self.samples_seen - sum(len(f) for f in self._onset)
@@ -124,18 +136,21 @@ class Endpointer:
                     self._pre.clear()
                     self._onset.clear()
                     events.append(("start", audio))
-            else:
-                if self._onset:
-                    # a blip too short to be speech: it becomes pre-roll, and floor evidence
+                elif (self._onset_gap > ONSET_GAP_MS
+                      or self._onset_voiced < ONSET_DENSITY * len(self._onset)):
+                    # a blip too short to be speech: it becomes pre-roll
                     for f in self._onset:
                         self._pre.append(f)
                     self._onset.clear()
                     self._onset_voiced = 0
-                self._pre.append(frame)
-                # track the floor near the noise's mean level (not its minimum: noise
-                # whose level wanders, like brown noise, would cross a minimum + margin)
-                a = 2 * cfg.noise_adapt if level < self._floor else cfg.noise_adapt
-                self._floor += a * (level - self._floor)
+                    self._onset_gap = 0
+                return events
+            self._pre.append(frame)
+            # track the floor near the noise's mean level (not its minimum: noise whose
+            # level wanders, like brown noise, would cross a minimum + margin); never
+            # during a possible onset, so speech does not raise its own threshold
+            a = 2 * cfg.noise_adapt if level < self._floor else cfg.noise_adapt
+            self._floor += a * (level - self._floor)
             return events
         events.append(("audio", frame))
         self._utt_samples += len(frame)

@@ -109,8 +109,12 @@ def vocabulary(model_dir: Path | str) -> frozenset[str]:
     return _vocabulary(str(Path(model_dir).resolve()))
 
 
+def _split_rank(pieces: list[str]) -> tuple:
+    return (len(pieces), -min(len(p) for p in pieces), [-len(p) for p in pieces])
+
+
 def split_word(word: str, vocab: frozenset[str] | set[str]) -> list[str] | None:
-    """``word`` as the fewest in-vocabulary pieces (longest first on ties), or None."""
+    """``word`` as the fewest in-vocabulary pieces (see _split_rank for ties), or None."""
     n = len(word)
     best: list[list[str] | None] = [None] * (n + 1)
     best[0] = []
@@ -122,7 +126,9 @@ def split_word(word: str, vocab: frozenset[str] | set[str]) -> list[str] | None:
                 continue
             cand = [*prev, piece]
             cur = best[end]
-            if cur is None or len(cand) < len(cur):
+            # fewest pieces; on a tie no tiny piece (필요 없어요, not 필요없어 요), then
+            # the longer leading pieces (취소 해, not 취 소해)
+            if cur is None or _split_rank(cand) < _split_rank(cur):
                 best[end] = cand
     return best[n]
 

@@ -104,26 +104,28 @@ def _spec(name: str, keys: str, phrases: str = "", slots: dict[str, str] | None 
 
 
 KO = LanguageIntents("ko", {s.name: s for s in [
-    _spec("pay_card", "신용카드|카드|카드로", "카드로 결제|카드로 할게요|신용카드 결제"),
-    _spec("pay_phone", "카카오페이|네이버페이|삼성페이|페이|모바일", "카카오페이 결제|모바일 결제"),
-    _spec("cancel", "취소", "취소 해 주세요|결제 취소"),
+    _spec("pay_card", "신용카드|카드|카드로",
+          "카드로 결제할게요|카드로 할게요|카드 결제|카드로 결제|신용카드 결제"),
+    _spec("pay_phone", "카카오페이|네이버페이|삼성페이|페이|모바일",
+          "카카오페이 할게요|카카오페이 결제|카카오페이 결제할게요|모바일 결제|삼성페이 할게요|"
+          "네이버페이 할게요|페이 결제"),
+    _spec("cancel", "취소", "취소 해 주세요|결제 취소|결제 취소 해 주세요|취소 할게요"),
     _spec("help", "도와줘|도움말", "도움말 주세요"),
-    _spec("repeat", "다시|뭐라고", "다시 말해 주세요|다시 한번"),
+    _spec("repeat", "다시|뭐라고", "다시 말해 주세요|다시 한번|다시 한번 말해 주세요"),
     _spec("yes", "네|좋아요|맞아", "네 좋아요|네 맞아"),
     _spec("no", "아니", "아니요", beats=("yes",)),
     _spec("how_much", "얼마에요|얼마", "총 얼마에요"),
-    _spec("receipt", "영수증", "영수증 주세요"),
-    _spec("no_receipt", "됐어요|없어요|아니", "영수증 필요 없어요|아니요|됐습니다",
-          beats=("receipt",)),
+    _spec("receipt", "영수증", "영수증 주세요|영수증 출력 해 주세요"),
+    _spec("no_receipt", "됐어요|없어요|아니",
+          "영수증 필요 없어요|필요 없어요|아니요|됐습니다|영수증 됐어요", beats=("receipt",)),
     _spec("change_language", "잉글리시|차이니즈|코리안|영어|중국어|언어",
-          "언어 변경|영어 바꿔 주세요",
+          "언어 변경|언어 바꿔 주세요|영어 바꿔 주세요|중국어 바꿔 주세요",
           slots={"잉글리시": "en", "영어": "en", "차이니즈": "zh", "중국어": "zh",
                  "코리안": "ko"}),
 ]}, fillers=("주세요", "할게요", "해", "로", "요"), joiner="", decoys=tuple("""
-    그리고 그런데 사람 시간 지금 여기 저기 이거 그거 진짜 정말 많이 조금 그래서 나중에 가방
-    물건 계산 봉투 포인트 할인 회원 쿠폰 바나나 우유 음료수 커피 선생님 엄마 아빠 학생 회사
-    이름 창문 버스 지하철 병원 은행 시장 빨리 천천히 하나 그래 글쎄 근데 그냥 너무 어떻게
-    무슨 언제 몰라요 감사합니다 고맙습니다""".split()))
+    감사합니다 고맙습니다 선생님 음료수 지하철 바나나 천천히 어떻게 나중에 그런데 그래서 몰라요
+    사람 정말 물건 봉투 쿠폰 포인트 병원 은행 버스 창문 엄마 아빠 학생 이름 그냥 근데 조금
+    많이 그거 저기 무슨 하나""".split()))
 
 EN = LanguageIntents("en", {s.name: s for s in [
     _spec("pay_card", "card", "pay by card|credit card|card please"),
@@ -192,10 +194,18 @@ class Rejected:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+def _flat(text: str, joiner: str) -> str:
+    return text.lower() if joiner else text.lower().replace(" ", "")
+
+
 def match(words: list[Word], lang: str, state: str, min_conf: float = 0.6,
-          max_extra: int = 0, unk: str = "[unk]", extra_conf: float = 0.5,
-          ) -> Intent | Rejected:
-    """Decide which intent (if any) the decoded ``words`` express in ``state``."""
+          max_extra: int = 0, unk: str = "[unk]", extra_conf: float = 0.0,
+          exact: bool = True) -> Intent | Rejected:
+    """Decide which intent (if any) the decoded ``words`` express in ``state``.
+
+    With ``exact`` the decoded words, joined, must also be one of the intent's keys or
+    phrasings, joined (a bigram salad that happens to contain a key is refused).
+    """
     li = LANGUAGES[lang]
     text = " ".join(w.word for w in words)
     spoken = [w for w in words if w.word not in (unk, "<UNK>", "[unk]", "<SPOKEN_NOISE>")]
@@ -251,5 +261,13 @@ def match(words: list[Word], lang: str, state: str, min_conf: float = 0.6,
     if conf < min_conf:
         return Rejected("low_confidence", lang, state, text, f"{conf:.2f}")
     spec = li.intents[name]
+    if exact:
+        # a filler word heard before the phrase is the onset of speech mis-decoded
+        lead = 0
+        while lead < len(spoken) - 1 and spoken[lead].word in li.fillers:
+            lead += 1
+        said = _flat(" ".join(w.word for w in spoken[lead:]), li.joiner)
+        if said not in {_flat(p, li.joiner) for p in (*spec.keys, *spec.phrases)}:
+            return Rejected("not_a_phrase", lang, state, text)
     slot = next((spec.slots[k] for _, _, k in hits[name] if k in spec.slots), None)
     return Intent(name, lang, state, text, round(conf, 3), slot)

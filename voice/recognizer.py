@@ -31,6 +31,8 @@ from voice.grammar import build_grammar, grammar_json, vocabulary
 from voice.intents import LANGUAGES, STATE_INTENTS, Intent, Rejected, Word, match
 
 Result = Intent | Rejected
+#: a word must reach this far into the voiced part to count
+EDGE_S = 0.03
 
 
 class Recognizer:
@@ -70,6 +72,8 @@ class Recognizer:
         self._rec = None
         self._decode_s = 0.0
         self._utt_audio = 0
+        self._rec_samples: dict[int, int] = {}
+        self._time_base = 0.0
         self.listening = True
 
     # -- control -------------------------------------------------------------------------
@@ -101,7 +105,7 @@ class Recognizer:
     def _abort(self) -> None:
         self.endpointer.reset()
         if self._rec is not None:
-            self._rec.Reset()
+            self._rec.Reset()  # Reset() keeps the running time like FinalResult()
             self._rec = None
 
     # -- audio ---------------------------------------------------------------------------
@@ -123,6 +127,8 @@ class Recognizer:
         for kind, payload in self.endpointer.push(samples):
             if kind == "start":
                 self._rec = self._recognizer_for(self.state)
+                # Vosk's word times run on across utterances of one recognizer
+                self._time_base = self._rec_samples.get(id(self._rec), 0) / self.rate
                 self._decode_s = 0.0
                 self._utt_audio = 0
                 self._accept(payload)
@@ -137,16 +143,24 @@ class Recognizer:
         self._rec.AcceptWaveform(np.ascontiguousarray(audio, dtype="<i2").tobytes())
         self._decode_s += time.perf_counter() - t0
         self._utt_audio += len(audio)
+        key = id(self._rec)
+        self._rec_samples[key] = self._rec_samples.get(key, 0) + len(audio)
 
     def _finish(self, end: UtteranceEnd) -> Result:
         t_end = time.perf_counter()
         raw = json.loads(self._rec.FinalResult())
         self._rec = None
-        words = [Word(w["word"], float(w.get("conf", 1.0)), w.get("start", 0.0),
-                      w.get("end", 0.0)) for w in raw.get("result", [])]
+        base = self._time_base
+        words = [Word(w["word"], float(w.get("conf", 1.0)), w.get("start", 0.0) - base,
+                      w.get("end", 0.0) - base) for w in raw.get("result", [])]
+        # a word decoded wholly from the pre-roll or the hangover (times are from the
+        # utterance's first sample) is the noise around the speech, not speech
+        onset = (end.onset_sample - end.start_sample) / self.rate
+        offset = (end.voiced_end_sample - end.start_sample) / self.rate
+        words = [w for w in words if w.end_s > onset + EDGE_S and w.start_s < offset - EDGE_S]
         m = self.cfg.match
         result = match(words, self.lang, self.state, m.min_word_conf, m.max_extra_words,
-                       self.unk, m.extra_word_conf)
+                       self.unk, m.extra_word_conf, m.exact_phrases)
         if end.truncated and isinstance(result, Intent):
             result = Rejected("too_long", self.lang, self.state, result.text)
         t_done = time.perf_counter()

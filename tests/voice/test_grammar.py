@@ -31,7 +31,7 @@ def test_korean_vocabulary_is_the_symbol_table_of_gr_fst(ko_model_dir):
 def test_out_of_vocabulary_words_are_split_into_known_pieces(ko_model_dir):
     vocab = vocabulary(ko_model_dir)
     assert split_word("결제할게요", vocab) == ["결제", "할게요"]
-    assert split_word("필요없어요", vocab) == ["필요", "없어요"]
+    assert split_word("취소해", vocab) == ["취소", "해"]  # not 취 소해: longer lead piece
     mapping = check_words(["카드", "결제할게요"], vocab)
     assert mapping == {"카드": ["카드"], "결제할게요": ["결제", "할게요"]}
     grammar, _ = build_grammar(["카드로 결제할게요", "취소"], vocab, "<UNK>")
