@@ -104,6 +104,16 @@ class Acquirer:
         return [e for e in self.events("received") if mti is None or e["mti"] == mti]
 
 
+class VerboseCore(CoreProcess):
+    """kiosk-core with DEBUG logging (``kiosk -v core``): what the PCI grep reads."""
+
+    def start(self) -> VerboseCore:
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "-v", "core"],
+                                     env=self.env, cwd=REPO, stdout=log, stderr=log)
+        return self
+
+
 class CardLane:
     """One lane: its env, kiosk-core processes, the shopper, the card slot, the host."""
 
@@ -123,9 +133,10 @@ class CardLane:
     def state_dir(self) -> Path:
         return Path(self.env["KIOSK__PATHS__STATE_DIR"])
 
-    def start_core(self, **overrides: str) -> CoreProcess:
+    def start_core(self, verbose: bool = False, **overrides: str) -> CoreProcess:
         env = dict(self.env, **overrides)
-        core = CoreProcess(env, self.tmp / f"core-{len(self.cores)}.log").start()
+        cls = VerboseCore if verbose else CoreProcess
+        core = cls(env, self.tmp / f"core-{len(self.cores)}.log").start()
         self.cores.append(core)
         self.shopper.wait_online(timeout=30)
         return core
