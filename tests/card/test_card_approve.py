@@ -39,7 +39,16 @@ def test_approved_sale_receipt_shows_label_aid_and_last4_only(card_lane):
     assert lane.acq.net() == {txn: 1}
     kinds = lane.journal_types()
     assert kinds.count("auth_requested") == 1 and kinds.count("auth_approved") == 1
+    assert not {"insert_card", "reading", "authorizing", "progress"} & set(kinds)
     lane.check_ledger()
+    # the screens the shopper went through, in order, and "remove your card" at the end
+    steps = []
+    for msg in lane._history:
+        step = (msg.get("payment") or {}).get("step")
+        if step and (not steps or steps[-1] != step):
+            steps.append(step)
+    assert steps == ["insert_card", "reading", "authorizing", "remove_card"], steps
+    lane.remove()
     lane.verify_journal()
 
 

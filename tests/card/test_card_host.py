@@ -146,3 +146,34 @@ def test_core_killed_after_the_request_left_reverses_on_restart(card_lane):
     assert "recovered" in kinds and kinds.count("auth_requested") == 1
     lane.check_ledger()
     lane.verify_journal()
+
+
+def test_host_gone_for_the_reversal_blocks_the_next_payment_until_it_is_sent(card_lane):
+    """The host dies after taking the request: the reversal cannot be sent, the kiosk takes
+    no new payment; when the host is back the reversal goes first, then the new sale."""
+    lane = card_lane
+    lane.start_core()
+    lane.acq.control("delay 30")
+    txn = lane.to_payment()
+    lane.insert("visa")
+    lane.pay()
+    lane.acq.wait(lambda: lane.acq.received("0200"), "the request at the host")
+    lane.acq.stop()                      # approved at the host, the answer never comes
+    st = lane.shopper.wait_state(lambda s: s["state"] == "payment_unavailable", 20)
+    assert st["reversal_owed"]
+    assert lane.shopper.send("pay", method="card")["reason"] in ("payment_unavailable",
+                                                                  "not_allowed_now")
+    assert lane.acq.net() == {txn: 1}
+    lane.expect_open.add(txn)
+    lane.acq.start()                     # same port, same ledger
+    st = lane.wait_reversed(timeout=40)
+    lane.acq.wait(lambda: lane.acq.net() == {txn: 0}, "the reversal once the host is back")
+    lane.expect_open.clear()
+    lane.pay()
+    to_receipt(lane.shopper, "none")
+    mtis = [e["mti"] for e in lane.acq.received()]
+    assert mtis[0] == "0200" and mtis[-1] == "0200" and mtis.count("0200") == 2
+    assert set(mtis[1:-1]) <= {"0400", "0401"} and mtis[1:-1]
+    assert lane.acq.net() == {txn: 1}
+    lane.check_ledger()
+    lane.verify_journal()
