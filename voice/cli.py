@@ -99,7 +99,8 @@ def voice_run(args: argparse.Namespace) -> int:
         source = IterSource(mic.frames(), on_close=mic.close)
     service = VoiceService(config.store.lane_id, config.bus.host, config.bus.port, speaker,
                            _recognizers(config), source, jack,
-                           default_locale=config.store.default_locale)
+                           default_locale=config.store.default_locale,
+                           locales=config.store.locales)
     if isinstance(source, WavSource):
         source.listening = service.listening
         try:

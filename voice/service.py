@@ -242,8 +242,10 @@ class VoiceService:
 
     def __init__(self, lane: str, bus_host: str, bus_port: int, speaker: Speaker,
                  recognizers: Callable[[str], Recognizer | None], source: FrameSource,
-                 jack: JackSource | None = None, default_locale: str = "en") -> None:
+                 jack: JackSource | None = None, default_locale: str = "en",
+                 locales: Iterable[str] = ()) -> None:
         self.lane = lane
+        self.locales = list(locales) or [default_locale]
         self.topics = Topics(lane)
         self.speaker = speaker
         self.recognizers = recognizers
@@ -267,6 +269,7 @@ class VoiceService:
         self._quiet_since = 0.0
         self._last_jack_poll = 0.0
         self._prompt_key: tuple | None = None
+        self._step: str | None = None
         self._last_lines = 0
         self.speaker.on_speaking = self._on_speaking
         self.bus = BusClient(bus_host, bus_port, f"kiosk-voice-{lane}")
@@ -298,6 +301,8 @@ class VoiceService:
             connected = self.bus.connected.wait(1)
             if on_tick:
                 on_tick()
+        for locale in self.locales:  # load every model now, not in a shopper's session
+            self.recognizers(language_of(locale))
         self._select_recognizer(self.msg.get("locale", self.default_locale))
         if on_ready and connected:
             on_ready()
@@ -373,10 +378,15 @@ class VoiceService:
         if self.speaker.speaking:
             self.fed_while_speaking += 1
         result = rec.feed(np.frombuffer(frame, dtype=np.int16))
-        if result is None or getattr(result, "reason", None) == "nothing":
-            return  # silence or a noise that decoded to nothing: not a miss
+        if result is None:
+            return
+        if getattr(result, "reason", None) == "nothing":
+            log.info("a sound that decoded to nothing in %s", self.msg.get("state"))
+            return  # a cough or a door: not a miss
         name = intent_name(result)
         if name is None:
+            log.info("rejected (%s) %r in %s", getattr(result, "reason", "?"),
+                     getattr(result, "text", ""), self.msg.get("state"))
             self._miss()
             return
         self.misses = 0
@@ -409,19 +419,27 @@ class VoiceService:
             self._reset_pending = True
         self.accessible.on_state(msg)
         payment = msg.get("payment") or {}
-        key = (state, payment.get("step"), payment.get("receipt_choice"),
-               bool(msg.get("idle_warning_at")), msg.get("locale"))
-        if key != self._prompt_key:
-            self._reset_pending = True  # the grammar follows (see grammar_state)
+        if grammar_state(msg, self.confirming) != grammar_state(old, self.confirming):
+            self._reset_pending = True  # the recognizer listens for the new state's phrases
+        # a new state (or language, idle warning, receipt choice) gets its whole prompt; a
+        # new card step within it (insert, reading, ..., remove card) only that step's line
+        key = (state, payment.get("receipt_choice"), bool(msg.get("idle_warning_at")),
+               msg.get("locale"))
+        step = payment.get("step")
         lines = len(msg.get("lines") or [])
+        first = self._prompt_key is None
         if key != self._prompt_key:
-            first = self._prompt_key is None
             self._prompt_key = key
+            self._step = step
             if not first and self._should_speak(state):
                 speech = self.prompts().state(msg)
                 if msg.get("idle_warning_at") and not old.get("idle_warning_at"):
                     speech = self.prompts().say("idle_warning")
                 self.speak(speech)
+        elif step != self._step:
+            self._step = step
+            if step and self._should_speak(state):
+                self.speak(self.prompts().step(step))
         elif state == "shopping" and lines > self._last_lines and self.accessible.active:
             last = (msg.get("lines") or [])[-1]
             p = self.prompts()
