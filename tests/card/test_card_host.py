@@ -131,9 +131,8 @@ def test_core_killed_after_the_request_left_reverses_on_restart(card_lane):
     lane.insert("visa")
     lane.pay()
     lane.wait_step("authorizing")
-    lane.acq.wait(lambda: lane.acq.received("0200"), "the request at the host")
-    core.kill9()
     lane.acq.wait(lambda: lane.acq.net() == {txn: 1}, "the host approved")
+    core.kill9()
     lane.expect_open.add(txn)
     lane.shopper.core_online = None
     lane.start_core()
@@ -157,14 +156,14 @@ def test_host_gone_for_the_reversal_blocks_the_next_payment_until_it_is_sent(car
     txn = lane.to_payment()
     lane.insert("visa")
     lane.pay()
-    lane.acq.wait(lambda: lane.acq.received("0200"), "the request at the host")
+    lane.acq.wait(lambda: lane.acq.net() == {txn: 1}, "the host approved")
+    lane.expect_open.add(txn)
     lane.acq.stop()                      # approved at the host, the answer never comes
     st = lane.shopper.wait_state(lambda s: s["state"] == "payment_unavailable", 20)
     assert st["reversal_owed"]
     assert lane.shopper.send("pay", method="card")["reason"] in ("payment_unavailable",
                                                                   "not_allowed_now")
     assert lane.acq.net() == {txn: 1}
-    lane.expect_open.add(txn)
     lane.acq.start()                     # same port, same ledger
     st = lane.wait_reversed(timeout=40)
     lane.acq.wait(lambda: lane.acq.net() == {txn: 0}, "the reversal once the host is back")
