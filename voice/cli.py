@@ -38,10 +38,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--jack-card", default="0", help="ALSA card for --jack alsa")
     run.add_argument("--volume", type=float, default=None, help="store default volume 0..1")
     run.set_defaults(voice_fn=voice_run)
+    from voice.models import add_install_model_args
+
     inst = sub.add_parser("install-model", help="install a Vosk model (pinned SHA-256)")
-    inst.add_argument("source", help="zip file, folder or URL")
-    inst.add_argument("--lang", required=True, help="en, zh or ko")
-    inst.add_argument("--sha256", help="expected SHA-256 (default: the pinned one in config)")
+    add_install_model_args(inst)
     inst.set_defaults(voice_fn=voice_install_model)
 
 
@@ -136,8 +136,6 @@ def voice_run(args: argparse.Namespace) -> int:
 
 
 def voice_install_model(args: argparse.Namespace) -> int:
-    from kiosk.config import load_config_or_exit
-    from voice import models
+    from voice.models import install_model_main
 
-    config = load_config_or_exit()
-    return models.install_main(config, args.source, args.lang, args.sha256)
+    return install_model_main(args)
