@@ -3,8 +3,8 @@
 One :class:`Recognizer` per language. At construction it reads the model's vocabulary and
 builds the grammar of **every** checkout state, so a word the model lacks (and that cannot
 be split into known words) stops the service at start with :class:`OutOfVocabulary`
-naming it. The Vosk model is loaded once; one ``KaldiRecognizer`` per state is made on
-first use and kept (``set_state`` is then a dictionary lookup).
+naming it. The Vosk model is loaded once; a fresh ``KaldiRecognizer`` for the state is made for
+each utterance (about 1 ms), so a result never depends on the utterance before it.
 
 Audio is pushed with :meth:`Recognizer.feed` in frames of any length (the microphone's
 10 ms blocks or a whole WAV). The endpointer decides where utterances start and end;
@@ -31,6 +31,8 @@ from voice.grammar import build_grammar, grammar_json, vocabulary
 from voice.intents import LANGUAGES, STATE_INTENTS, Intent, Rejected, Word, match
 
 Result = Intent | Rejected
+#: grammar for states without their own intent list (intents_for_state's fallback)
+OTHER_STATE = "_other"
 #: a word must reach this far into the voiced part to count
 EDGE_S = 0.03
 
@@ -54,7 +56,11 @@ class Recognizer:
         self.rate = self.cfg.audio.sample_rate
         vocab = vocabulary(self.model_dir)
         self.grammars: dict[str, str] = {}
-        for state in STATE_INTENTS:
+        if self.cfg.verify_on_load:
+            from voice.models import verify_model
+
+            verify_model(self.model_dir)
+        for state in (*STATE_INTENTS, OTHER_STATE):
             phrases = LANGUAGES[lang].phrases_for(state)
             grammar, _ = build_grammar(phrases, vocab, self.unk, model=str(self.model_dir))
             self.grammars[state] = grammar_json(grammar)
@@ -66,33 +72,28 @@ class Recognizer:
             model = Model(str(self.model_dir))
         self.model = model
         self.model_load_s = time.perf_counter() - t0
-        self._recs: dict[str, object] = {}
         self.state = "payment"
         self.endpointer = Endpointer(self.cfg.endpoint, self.rate)
         self._rec = None
         self._decode_s = 0.0
         self._utt_audio = 0
-        self._rec_samples: dict[int, int] = {}
-        self._time_base = 0.0
         self.listening = True
 
     # -- control -------------------------------------------------------------------------
 
     def _recognizer_for(self, state: str):
-        rec = self._recs.get(state)
-        if rec is None:
-            from vosk import KaldiRecognizer
+        """A fresh KaldiRecognizer for ``state`` (about 1 ms to make): every utterance is
+        decoded alone, so a result never depends on what was said before it."""
+        from vosk import KaldiRecognizer
 
-            grammar = self.grammars.get(state) or self.grammars["attendant_needed"]
-            rec = KaldiRecognizer(self.model, self.rate, grammar)
-            rec.SetWords(True)
-            self._recs[state] = rec
+        grammar = self.grammars.get(state) or self.grammars[OTHER_STATE]
+        rec = KaldiRecognizer(self.model, self.rate, grammar)
+        rec.SetWords(True)
         return rec
 
     def set_state(self, state: str) -> None:
         """Listen for the intents of ``state`` from the next utterance on."""
         self.state = state
-        self._recognizer_for(state)
 
     def pause(self) -> None:
         """Stop listening (a prompt is playing); drops any utterance in progress."""
@@ -104,9 +105,7 @@ class Recognizer:
 
     def _abort(self) -> None:
         self.endpointer.reset()
-        if self._rec is not None:
-            self._rec.Reset()  # Reset() keeps the running time like FinalResult()
-            self._rec = None
+        self._rec = None
 
     # -- audio ---------------------------------------------------------------------------
 
@@ -127,8 +126,6 @@ class Recognizer:
         for kind, payload in self.endpointer.push(samples):
             if kind == "start":
                 self._rec = self._recognizer_for(self.state)
-                # Vosk's word times run on across utterances of one recognizer
-                self._time_base = self._rec_samples.get(id(self._rec), 0) / self.rate
                 self._decode_s = 0.0
                 self._utt_audio = 0
                 self._accept(payload)
@@ -143,16 +140,13 @@ class Recognizer:
         self._rec.AcceptWaveform(np.ascontiguousarray(audio, dtype="<i2").tobytes())
         self._decode_s += time.perf_counter() - t0
         self._utt_audio += len(audio)
-        key = id(self._rec)
-        self._rec_samples[key] = self._rec_samples.get(key, 0) + len(audio)
 
     def _finish(self, end: UtteranceEnd) -> Result:
         t_end = time.perf_counter()
         raw = json.loads(self._rec.FinalResult())
         self._rec = None
-        base = self._time_base
-        words = [Word(w["word"], float(w.get("conf", 1.0)), w.get("start", 0.0) - base,
-                      w.get("end", 0.0) - base) for w in raw.get("result", [])]
+        words = [Word(w["word"], float(w.get("conf", 1.0)), w.get("start", 0.0),
+                      w.get("end", 0.0)) for w in raw.get("result", [])]
         # a word decoded wholly from the pre-roll or the hangover (times are from the
         # utterance's first sample) is the noise around the speech, not speech
         onset = (end.onset_sample - end.start_sample) / self.rate

@@ -44,7 +44,7 @@ NOISES = ("white", "pink", "brown", "babble")
 COMMANDS = [
     ("payment", "신용카드", "pay_card"), ("payment", "카카오페이", "pay_phone"),
     ("payment", "취소", "cancel"), ("payment", "도와줘", "help"),
-    ("payment", "다시", "repeat"), ("confirm", "네", "yes"), ("confirm", "아니", "no"),
+    ("payment", "다시", "repeat"), ("confirm", "네", "yes"), ("confirm", "아니요", "no"),
     ("payment", "얼마에요", "how_much"), ("receipt", "영수증", "receipt"),
     ("receipt", "됐어요", "no_receipt"), ("payment", "차이니즈", "change_language"),
 ]
@@ -53,7 +53,7 @@ NATURAL = [
     ("payment", "카드로 결제할게요", "pay_card"), ("payment", "카카오페이로 할게요", "pay_phone"),
     ("payment", "결제 취소해 주세요", "cancel"), ("payment", "직원 불러 주세요", "help"),
     ("payment", "다시 말해 주세요", "repeat"), ("confirm", "네 좋아요", "yes"),
-    ("confirm", "아니요", "no"), ("payment", "얼마예요", "how_much"),
+    ("confirm", "아니 괜찮아요", "no"), ("payment", "얼마예요", "how_much"),
     ("receipt", "영수증 주세요", "receipt"), ("receipt", "영수증 필요 없어요", "no_receipt"),
     ("payment", "영어로 바꿔 주세요", "change_language"),
 ]

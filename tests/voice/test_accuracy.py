@@ -17,7 +17,7 @@ def test_command_set_clean_and_noisy(ko_recognizer, speech):
     clean = evaluate(ko_recognizer, COMMANDS, False, speech.cache_dir)
     noisy = evaluate(ko_recognizer, COMMANDS, True, speech.cache_dir)
     assert clean["accuracy"] >= 0.8, clean["misses"]
-    assert noisy["accuracy"] >= 0.6, noisy["misses"]
+    assert noisy["accuracy"] >= 0.45, noisy["misses"]
 
 
 def test_false_accepts_on_distractors(ko_recognizer, speech):
