@@ -52,6 +52,10 @@ ABORT_MESSAGES = {
     "unsupported_card": "unsupported_card", "cancelled": "cancelled",
 }
 POLL_S = 0.05
+#: how often queued reversals (and completions) are retried between sales, doubling up to
+#: DRAIN_MAX_S while the host stays unreachable
+DRAIN_EVERY_S = 5.0
+DRAIN_MAX_S = 60.0
 
 
 class _Cancelled(Exception):
@@ -97,6 +101,12 @@ class CardPaymentPort:
         self._changed = threading.Condition(self._lock)
         self._attempt: _Attempt | None = None
         self._events = None
+        self._stop = threading.Event()
+        # A reversal the link could not deliver at once (a partial approval, a card that
+        # refused the approval) must not wait for the next shopper's sale.
+        self._drainer = threading.Thread(target=self._drain_loop, name="card-reversals",
+                                         daemon=True)
+        self._drainer.start()
         if watch_readers:
             from drivers.cardreader import ReaderEvents
 
@@ -105,9 +115,26 @@ class CardPaymentPort:
                                         config.cardreader.reader_poll_s).start()
 
     def close(self) -> None:
+        self._stop.set()
         if self._events is not None:
             self._events.stop()
         self.link.close()
+
+    def _drain_loop(self) -> None:
+        wait = DRAIN_EVERY_S
+        while not self._stop.wait(wait):
+            store = getattr(self.link, "store", None)
+            try:
+                if self._attempt is not None or store is None or not store.pending():
+                    wait = DRAIN_EVERY_S  # a sale drains first anyway; nothing to do
+                    continue
+                if self.link.drain_reversals():
+                    wait = DRAIN_EVERY_S
+                else:
+                    wait = min(wait * 2, DRAIN_MAX_S)
+            except Exception:  # the next round retries; never let this thread die
+                log.exception("draining queued reversals failed")
+                wait = min(wait * 2, DRAIN_MAX_S)
 
     # -- reader events (pyscard's monitor thread: note and wake, nothing more) ----------
     def _on_reader_event(self, event: dict) -> None:

@@ -256,6 +256,23 @@ class CardLane:
             core.stop()
         done = kiosk_cli(self.env, "journal", "verify")
         assert done.returncode == 0, done.stdout + done.stderr
+        self.assert_hostlog_final()
+
+    def assert_hostlog_final(self) -> None:
+        """Every attempt in the host log is final: nothing sent and unanswered, no approval
+        neither completed nor reversed, no reversal or completion still queued."""
+        from kiosk.payments.hostlog import HostLog
+
+        path = self.state_dir / "hostlog.sqlite"
+        if not path.exists():
+            return
+        store = HostLog(path, self.state_dir / "hostlog.key")
+        try:
+            open_ = store.attempts(states=("sent", "approved", "reversal_queued",
+                                           "completion_queued"))
+            assert not open_, [(a.stan, a.state) for a in open_]
+        finally:
+            store.close()
 
     # -- the money invariant --------------------------------------------------------------
     def seen_outcomes(self) -> tuple[set[str], set[str]]:

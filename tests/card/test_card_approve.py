@@ -60,6 +60,7 @@ PROFILES = {
     "t0_visa": ("approved", None),
     "app_blocked": ("approved", "VISA DEBIT"),       # the blocked application is skipped
     "gpo_6985": ("approved", "MAESTRO"),              # 6985 on GPO: next application
+    "cobadged": ("approved", "DEBIT MASTERCARD"),     # chosen on screen (index 0)
     "blocked": ("declined", "card_blocked"),
     "app_blocked_only": ("declined", "no_application"),
     "ppse_only": ("declined", "unsupported_card"),

@@ -176,3 +176,20 @@ def test_host_gone_for_the_reversal_blocks_the_next_payment_until_it_is_sent(car
     assert lane.acq.net() == {txn: 1}
     lane.check_ledger()
     lane.verify_journal()
+
+
+def test_a_queued_reversal_is_retried_without_waiting_for_the_next_sale(card_lane):
+    lane = card_lane
+    lane.start_core()
+    lane.acq.control("partial 50", "reversal drop")
+    txn = lane.to_payment()
+    lane.insert("visa")
+    lane.pay()
+    st = lane.wait_end()
+    assert st["state"] == "declined" and st["payment"]["message"] == "partial_not_supported"
+    # nobody pays again: the card port's own drain repeats the reversal (0401) by itself
+    lane.acq.wait(lambda: [e["mti"] for e in lane.acq.received()] == ["0200", "0400", "0401"],
+                  "the repeated reversal", timeout=20)
+    assert lane.acq.net() == {txn: 0}
+    lane.check_ledger()
+    lane.verify_journal()
