@@ -344,6 +344,8 @@ class VoiceService:
             if isinstance(self.jack, SimulatedJack):
                 self.jack.set(bool(data["plugged"]))
                 self._poll_jack(force=True)
+        elif kind == "intent":  # injected (tests, a staff console): as if heard
+            self.on_intent(str(data["name"]), data.get("arg"))
         elif kind == "cmd":
             # the tactile help button (kiosk-gpio) also starts accessible mode
             if data.get("type") == "help" and data.get("source") == "gpio":
@@ -515,6 +517,7 @@ class VoiceService:
             self.do(outcome.action)
 
     def on_intent(self, name: str, arg: str | None = None) -> None:
+        name = ALIASES.get(name, name)
         if name in ("yes", "no"):
             self._yes_no(name == "yes")
         elif name == "help":  # the help phrase starts accessible mode and calls staff

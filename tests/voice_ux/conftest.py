@@ -51,6 +51,35 @@ class VoiceHarness:
         self.thread.join(10)
 
 
+@pytest.fixture(scope="session")
+def korean():
+    """lang → the real Vosk Korean recognizer (loaded once: the model takes seconds)."""
+    from voice.config import VoiceConfig
+    from voice.recognizer import Recognizer
+
+    rec = Recognizer(VoiceConfig().model_dir("ko"), "ko")
+    return lambda lang: rec if lang == "ko" else None
+
+
+@pytest.fixture(scope="session")
+def speech(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """A shopper's words as a 16 kHz mono WAV (espeak-ng → sox, :mod:`voice.synth`)."""
+    from voice.synth import utterance, write_wav
+
+    cache = tmp_path_factory.mktemp("speech")
+    made: dict[tuple, Path] = {}
+
+    def make(text: str, voice: str = "ko", speed: int = 175) -> Path:
+        key = (text, voice, speed)
+        if key not in made:
+            path = cache / f"clip{len(made):03d}.wav"
+            write_wav(path, utterance(text, cache, voice=voice, speed=speed).samples)
+            made[key] = path
+        return made[key]
+
+    return make
+
+
 @pytest.fixture
 def start_voice(lane_env: dict, broker_port: int, tmp_path: Path):
     started: list[VoiceHarness] = []

@@ -12,7 +12,7 @@ import pytest
 
 from tests.harness import REPO
 from tests.systemd.notify_listener import NotifyListener
-from tests.voice_ux.test_voice_purchase import KIMCHI, clips  # noqa: F401 - fixture
+from tests.voice_ux.test_voice_purchase import KIMCHI, clips  # noqa: F401 - a fixture
 
 pytestmark = [pytest.mark.voice, pytest.mark.integration]
 

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from tests.harness import kiosk_cli
-from voice.synth import utterance, write_wav
 
 pytestmark = [pytest.mark.voice, pytest.mark.integration]
 
@@ -23,26 +22,10 @@ PAY_BY_CARD = "카드"  # the pay-by-card key word (see voice.intents)
 RECEIPT_PLEASE = "영수증 주세요"
 
 
-@pytest.fixture(scope="module")
-def korean():
-    """One Korean recognizer for the module (the model takes seconds to load)."""
-    from voice.config import VoiceConfig
-    from voice.recognizer import Recognizer
-
-    rec = Recognizer(VoiceConfig().model_dir("ko"), "ko")
-    return lambda lang: rec if lang == "ko" else None
-
-
-@pytest.fixture(scope="module")
-def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    cache = tmp_path_factory.mktemp("speech")
-    out = {}
+@pytest.fixture
+def clips(speech) -> dict[str, Path]:
     # the espeak-ng voice each phrase decodes best with today (kiosk bench voice measures all)
-    for name, text, voice in (("pay", PAY_BY_CARD, "ko+f2"), ("receipt", RECEIPT_PLEASE, "ko")):
-        clip = utterance(text, cache, voice=voice, speed=175)
-        out[name] = cache / f"{name}.wav"
-        write_wav(out[name], clip.samples)
-    return out
+    return {"pay": speech(PAY_BY_CARD, "ko+f2"), "receipt": speech(RECEIPT_PLEASE, "ko")}
 
 
 def ledger(env: dict) -> list[dict]:
