@@ -47,6 +47,10 @@ def zero_crossing_rate(frame: np.ndarray) -> float:
     return float(np.count_nonzero(signs[1:] != signs[:-1])) / (len(frame) - 1)
 
 
+#: the level is measured after a causal high-pass, x minus its moving average over this
+#: many samples (16 kHz: about 160 Hz): rumble and brown noise, whose power is mostly
+#: below that, hardly count; speech keeps its level
+HPF_TAPS = 100
 #: longest quiet stretch inside a speech onset (between syllables)
 ONSET_GAP_MS = 150
 #: share of voiced frames an onset keeps (scattered loud noise frames are no speech)
@@ -73,6 +77,7 @@ class Endpointer:
         self._utt_samples = 0
         self._onset_at = 0
         self._onset_gap = 0
+        self._hist = np.zeros(HPF_TAPS - 1)
 
     @property
     def in_speech(self) -> bool:
@@ -110,7 +115,10 @@ class Endpointer:
 
     def _frame(self, frame: np.ndarray) -> list[tuple[str, object]]:
         cfg = self.cfg
-        level = frame_level_db(frame)
+        ext = np.concatenate([self._hist, frame.astype(np.float64)])
+        self._hist = ext[-(HPF_TAPS - 1):]
+        high = ext[HPF_TAPS - 1:] - np.convolve(ext, np.full(HPF_TAPS, 1 / HPF_TAPS), "valid")
+        level = frame_level_db(high)
         zcr = zero_crossing_rate(frame)
         if self._floor is None:
             self._floor = level

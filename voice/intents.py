@@ -262,10 +262,8 @@ def match(words: list[Word], lang: str, state: str, min_conf: float = 0.6,
         return Rejected("low_confidence", lang, state, text, f"{conf:.2f}")
     spec = li.intents[name]
     if exact:
-        # a filler word heard before the phrase is the onset of speech mis-decoded
-        lead = 0
-        while lead < len(spoken) - 1 and spoken[lead].word in li.fillers:
-            lead += 1
+        # one filler word heard before the phrase is the onset of speech mis-decoded
+        lead = 1 if len(spoken) > 1 and spoken[0].word in li.fillers else 0
         said = _flat(" ".join(w.word for w in spoken[lead:]), li.joiner)
         if said not in {_flat(p, li.joiner) for p in (*spec.keys, *spec.phrases)}:
             return Rejected("not_a_phrase", lang, state, text)

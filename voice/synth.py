@@ -10,7 +10,8 @@ Used by the voice tests and ``kiosk bench voice`` (no hardware, no recordings to
   clip (noise in the pauses too, as a shop has) and returns the samples plus the index of
   the last voiced sample, the reference point for latency.
 
-Every render is cached as a WAV under ``cache_dir`` keyed by its parameters.
+Every render is cached as a WAV under ``cache_dir`` keyed by its parameters; sox runs
+with a fixed random seed (``-R``), so the noise, and every figure, is repeatable.
 """
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ def noise(kind: str, seconds: float, cache_dir: Path, seed: int = 1) -> np.ndarr
         out = cache_dir / f"noise-{kind}-{seed}-{n}.wav"
         if not out.exists():
             tmp = out.with_suffix(".tmp.wav")
-            subprocess.run(["sox", "-q", "-n", "-r", str(RATE), "-c", "1", "-b", "16",
+            subprocess.run(["sox", "-q", "-R", "-n", "-r", str(RATE), "-c", "1", "-b", "16",
                             str(tmp), "synth", f"{n / RATE:.4f}", f"{kind}noise", "vol", "0.3"],
                            check=True, env={"PATH": "/usr/bin:/bin", "SOX_OPTS": ""})
             tmp.replace(out)
