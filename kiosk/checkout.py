@@ -47,7 +47,7 @@ STATES = (
     "declined", "reversing", "payment_unavailable", "receipt", "out_of_service",
 )
 #: device faults that close the lane (once no money is moving); others only alert staff
-BLOCKING_FAULTS = ("door",)
+BLOCKING_FAULTS = ("door", "provisioning")
 #: states where the idle timer runs; from authorizing to receipt money may be moving
 IDLE_STATES = ("shopping", "payment", "declined")
 #: states a shopper may cancel the basket from

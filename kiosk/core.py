@@ -479,6 +479,24 @@ class CoreService:
                          {"type": "auth_failed", "stan": s.payment["stan"], "reason": "restart"}])
         elif s.state == "approved" and (s.payment or {}).get("receipt_choice") == "print":
             self._print()
+        self._check_provisioning()
+
+    def _check_provisioning(self) -> None:
+        """A provisioning file that first boot rejected (kiosk provision leaves a marker in
+        the state dir) keeps the lane out of service: it would otherwise sell as whatever
+        lane the defaults name. The fault clears once a good file has been applied."""
+        from kiosk.provision import REJECTED_MARKER
+
+        marker = self.config.paths.state_dir / REJECTED_MARKER
+        try:
+            detail = "rejected: " + marker.read_text().split(" ", 1)[1].strip()
+        except FileNotFoundError:
+            detail = ""
+        except (OSError, IndexError):
+            detail = "rejected"
+        if detail:
+            log.error("provisioning was rejected (%s): lane out of service", marker)
+        self.commit(device_events(self.state, "provisioning", not detail, detail))
 
 
 def message_key(result: AuthResult) -> str:

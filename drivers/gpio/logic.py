@@ -13,13 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from kiosk.checkout import BLOCKING_FAULTS  # device faults that close the lane: one list
+
 NORMAL_STATES = ("attract", "shopping", "payment", "authorizing", "approved", "receipt")
 ATTENTION_STATES = ("attendant_needed", "declined", "reversing", "payment_unavailable")
 FAULT_STATES = ("out_of_service",)
 #: states the core accepts a help call from
 HELP_FROM = ("shopping", "payment", "declined", "payment_unavailable")
-#: device faults that close the lane
-BLOCKING_FAULTS = ("door",)
 
 Color = Literal["green", "amber", "red", "off"]
 

@@ -51,3 +51,21 @@ def test_printer_fault_keeps_sale_and_records_fault(lane_env, shopper, start_cor
     assert "printer" in st["faults"]
     assert shopper.send("done")["ok"]
     st = shopper.wait_state(lambda s: s["state"] == "attract")  # printer faults do not close
+
+
+def test_rejected_provisioning_keeps_the_lane_out_of_service(lane_env, shopper, start_core):
+    state_dir = Path(lane_env["KIOSK__PATHS__STATE_DIR"])
+    state_dir.mkdir(parents=True, exist_ok=True)
+    marker = state_dir / "provision-rejected"
+    marker.write_text("1795600000 store.lane_id: must match ^[A-Za-z0-9_-]+$\n")
+    core = start_core()
+    shopper.wait_online()
+    st = shopper.wait_state(lambda s: s["state"] == "out_of_service")
+    assert st["faults"]["provisioning"].startswith("rejected: store.lane_id")
+    assert shopper.send("start")["ok"] is False
+    # a good file applied later removes the marker: the next start opens the lane
+    core.stop()
+    marker.unlink()
+    start_core()
+    st = shopper.wait_state(lambda s: s["state"] == "attract" and not s["faults"])
+    assert st["faults"] == {}
