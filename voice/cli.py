@@ -37,6 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="headset detection: simulated (bus event/headset) or ALSA kcontrol")
     run.add_argument("--jack-card", default="0", help="ALSA card for --jack alsa")
     run.add_argument("--volume", type=float, default=None, help="store default volume 0..1")
+    run.add_argument("--rate", type=int, default=150, help="speech rate, words per minute")
     run.set_defaults(voice_fn=voice_run)
     from voice.models import add_install_model_args
 
@@ -84,7 +85,7 @@ def voice_run(args: argparse.Namespace) -> int:
     else:
         sink = DeviceSink(args.speaker_device, "speaker")
         headset = DeviceSink(args.headset_device, "headset") if args.headset_device else None
-    speaker = Speaker(EspeakEngine(), sink, headset,
+    speaker = Speaker(EspeakEngine(speed=args.rate), sink, headset,
                       default_volume=args.volume if args.volume is not None else DEFAULT_VOLUME)
     jack = AlsaJack(args.jack_card) if args.jack == "alsa" else SimulatedJack()
     service: VoiceService

@@ -235,8 +235,11 @@ class Prompts:
             return Speech(texts + self.total(msg).texts + [self.t(STATE_TEXT[state])],
                           private=True)
         if state == "approved":
-            ask = [] if payment.get("receipt_choice") else [self.t(TEXT["receipt_question"])]
-            return Speech([self.t(STATE_TEXT[state])] + self.paid(msg).texts + ask, private=True)
+            # short: the receipt question is timed (timeouts.receipt_choice_s); how it was
+            # paid is in the receipt read-out
+            if payment.get("receipt_choice"):
+                return Speech([self.t(STATE_TEXT[state])] + self.paid(msg).texts, private=True)
+            return Speech([self.t(STATE_TEXT[state]), self.t(TEXT["receipt_question"])])
         if state == "receipt":
             return Speech(self.receipt_outcome(msg).texts + [self.t(STATE_TEXT[state])])
         if state == "attract":
