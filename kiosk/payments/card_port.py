@@ -214,6 +214,9 @@ class CardPaymentPort:
             return self._run(request, attempt, progress)
         finally:
             self._attempt = None
+            # the attempt is over: a card-session worker the watchdog left behind (e.g.
+            # still waiting for the shopper's application choice) ends instead of polling
+            attempt.cancelled.set()
 
     # -- one card attempt -----------------------------------------------------------------
     def _run(self, request: AuthRequest, attempt: _Attempt, progress: Progress) -> AuthResult:
@@ -247,10 +250,12 @@ class CardPaymentPort:
         emv = EmvTransaction(channel, self.config.card.terminal, request.amount,
                              request.currency_numeric, cur.exponent, now=datetime.now(),
                              atc_counter=lambda: self.link.store.next("tsc"))
+        sessions: list[CardSession] = []
         try:
             try:
-                CardSession(channel, limit).run(
-                    lambda _ch: self._card_until_arqc(emv, attempt, progress))
+                session = CardSession(channel, limit)
+                sessions.append(session)
+                session.run(lambda _ch: self._card_until_arqc(emv, attempt, progress))
             except _Cancelled:
                 return _aborted("cancelled", emv)
             except EmvError as exc:
@@ -264,14 +269,20 @@ class CardPaymentPort:
             answer = self._send(request, emv, attempt, progress)
             if answer is None:
                 return _aborted("cancelled", emv)
-            return self._complete(request, emv, answer, channel, limit)
+            return self._complete(request, emv, answer, channel, limit, sessions)
         finally:
             self.timings.apdus = getattr(channel, "apdu_count", 0)
             self.timings.done = time.monotonic()
-            try:
-                channel.close()
-            except Exception:  # the card may be gone; closing is best effort
-                log.debug("closing the card channel failed", exc_info=True)
+            if any(s.timed_out for s in sessions):
+                # an APDU may still be stuck inside pcscd: close() would wait for it (for
+                # as long as the dead card stays in); the watchdog's abort has already
+                # arranged the disconnect for when that transmit returns
+                log.warning("card session watchdog fired: card left to the abort")
+            else:
+                try:
+                    channel.close()
+                except Exception:  # the card may be gone; closing is best effort
+                    log.debug("closing the card channel failed", exc_info=True)
             if self.card_present():
                 progress({"step": "remove_card"})
 
@@ -326,7 +337,7 @@ class CardPaymentPort:
         return answer
 
     def _complete(self, request: AuthRequest, emv: EmvTransaction, answer: HostAnswer,
-                  channel: object, limit: float) -> AuthResult:
+                  channel: object, limit: float, sessions: list) -> AuthResult:
         from drivers.cardreader import CardError, CardSession
         from kiosk.payments.emv import EmvError
 
@@ -337,9 +348,10 @@ class CardPaymentPort:
             arc = (answer.response_code or "05").encode("ascii")[:2].ljust(2, b"0")
         issuer = (_tlv91(answer.issuer_auth_data) + answer.scripts_71 + answer.scripts_72
                   if answer.outcome != "unknown" else None)
+        session = CardSession(channel, limit)
+        sessions.append(session)
         try:
-            cid = CardSession(channel, limit).run(
-                lambda _ch: emv.second_ac(arc, issuer or None, approved=approved))
+            cid = session.run(lambda _ch: emv.second_ac(arc, issuer or None, approved=approved))
         except (EmvError, CardError) as exc:
             reason = exc.reason if isinstance(exc, EmvError) else _card_reason(exc)
             log.warning("second GENERATE AC failed: %s", reason)

@@ -123,3 +123,84 @@ def test_double_pay_and_double_choose_while_in_flight_change_nothing(card_lane):
     assert kinds.count("auth_requested") == 1 and kinds.count("app_chosen") == 1
     lane.check_ledger()
     lane.verify_journal()
+
+
+def test_watchdog_ends_a_dead_card_session_and_the_next_card_pays(card_lane):
+    lane = card_lane
+    lane.start_core(KIOSK__CARD__SESSION_LIMIT_S="2")
+    txn = lane.to_payment()
+    lane.pay()
+    lane.insert("visa", hang_after=3)            # answers 3 APDUs, then never again
+    st = lane.wait_end()
+    assert st["state"] == "declined"
+    assert (st["payment"]["reason"], st["payment"]["message"]) == ("card_timeout",
+                                                                   "card_timeout")
+    assert [e["reason"] for e in lane.journal_events("auth_declined")] == ["card_timeout"]
+    _nothing_sent(lane, txn)
+    lane.remove()                                # the shopper takes the dead card out
+    lane.insert("mastercard")                    # and pays with another one
+    lane.pay()
+    to_receipt(lane.shopper, "none")
+    assert lane.acq.net() == {txn: 1}
+    lane.check_ledger()
+    lane.verify_journal()
+
+
+def test_watchdog_ends_an_unanswered_application_choice(card_lane):
+    lane = card_lane
+    lane.start_core(KIOSK__CARD__SESSION_LIMIT_S="2")
+    txn = lane.to_payment()
+    lane.insert("cobadged")
+    lane.pay()
+    lane.wait_step("choose_app")
+    st = lane.wait_end()                          # nobody chooses
+    assert st["state"] == "declined" and st["payment"]["message"] == "card_timeout"
+    _nothing_sent(lane, txn)
+    lane.pay()                                    # the card is still in: asked again
+    lane.wait_step("choose_app")
+    assert lane.shopper.send("choose_app", index=1)["ok"]
+    st = to_receipt(lane.shopper, "none")
+    assert st["payment"]["card"]["label"] == "MAESTRO"
+    assert lane.acq.net() == {txn: 1}
+    lane.check_ledger()
+    lane.verify_journal()
+
+
+def test_cancel_after_the_request_left_is_reversed_and_says_not_charged(card_lane):
+    lane = card_lane
+    lane.start_core()
+    lane.acq.control("delay 1")
+    txn = lane.to_payment()
+    lane.insert("visa")
+    lane.pay()
+    lane.wait_step("authorizing")
+    first = lane.shopper.send("cancel")
+    assert first["ok"]
+    assert not lane.shopper.send("cancel")["ok"]
+    st = lane.shopper.wait_state(lambda s: s["state"] in ("reversing", "payment",
+                                                          "payment_unavailable"))
+    assert st["notice"] == "not_charged"
+    st = lane.wait_reversed()
+    assert st["notice"] == "not_charged"
+    lane.acq.wait(lambda: lane.acq.net() == {txn: 0}, "the cancelled sale reversed")
+    assert len(lane.acq.received("0200")) == 1
+    kinds = lane.journal_types()
+    assert kinds.count("cancel_requested") == 1 and "auth_approved" not in kinds
+    lane.check_ledger()
+    lane.verify_journal()
+
+
+def test_cancel_before_the_request_left_sends_nothing(card_lane):
+    lane = card_lane
+    lane.start_core()
+    txn = lane.to_payment()
+    lane.insert("cobadged")
+    lane.pay()
+    lane.wait_step("choose_app")
+    assert lane.shopper.send("cancel")["ok"]
+    st = lane.wait_end()
+    assert st["state"] == "declined" and st["payment"]["reason"] == "cancelled"
+    assert not st["reversal_owed"]
+    _nothing_sent(lane, txn)
+    lane.check_ledger()
+    lane.verify_journal()
