@@ -51,6 +51,10 @@ ACTIONS: dict[str, tuple[str, ...]] = {
 def actions_for(msg: dict) -> tuple[str, ...]:
     """The focusable actions for a state message; "more time" first during an idle warning."""
     actions = ACTIONS.get(msg.get("state", "attract"), ("repeat",))
+    payment = msg.get("payment") or {}
+    if msg.get("state") == "authorizing" and payment.get("step") == "choose_app":
+        # the card's applications, by index: select sends choose_app
+        return (*(f"app:{i}" for i in range(len(payment.get("apps") or []))), "repeat")
     if msg.get("idle_warning_at"):
         return ("more_time", *actions)
     return actions
@@ -104,7 +108,7 @@ class AccessibleMode:
             return KeyOutcome(Speech(), action)
         step = 1 if key == "down" else -1
         self.focus = (self.focus + step) % len(actions)
-        label = prompts.action(actions[self.focus])
+        label = prompts.action(actions[self.focus], msg)
         return KeyOutcome(Speech([label]))
 
     @property

@@ -67,7 +67,8 @@ ATTENDANT_TEXT = {
 STEP_TEXT = {
     "insert_card": V_("Insert, tap or swipe your card."),
     "reading": V_("Reading your card. Do not remove it."),
-    "choose_app": V_("Your card has more than one application. Choose one on the reader."),
+    "choose_app": V_("Your card has more than one application. Choose one with the keys, "
+                     "or on the screen."),
     "authorizing": V_("Authorizing. Please wait."),
     "remove_card": V_("Remove your card."),
     "qr": V_("Scan the QR code on the reader with the payment app on your phone."),
@@ -129,6 +130,7 @@ TEXT = {
     "cancel_confirm": V_("Do you want to cancel your basket? Say yes or no."),
     "kept": V_("Your basket is kept."),
     "staff_called": V_("A staff member has been called."),
+    "app": V_("Application {n}: {label}."),
 }
 
 #: labels for accessible-mode focus items (one per action)
@@ -210,7 +212,12 @@ class Prompts:
     def notice(self, code: str | None) -> Speech:
         return Speech([self.t(NOTICE_TEXT[code])] if code in NOTICE_TEXT else [])
 
-    def action(self, action: str) -> str:
+    def action(self, action: str, msg: dict | None = None) -> str:
+        if action.startswith("app:"):  # one of the card's applications, by its label
+            index = int(action[4:])
+            apps = ((msg or {}).get("payment") or {}).get("apps") or []
+            label = apps[index]["label"] if index < len(apps) else f"#{index + 1}"
+            return self.t(TEXT["app"], n=index + 1, label=label)
         return self.t(ACTION_TEXT[action])
 
     def say(self, key: str, **values: object) -> Speech:
@@ -228,7 +235,7 @@ class Prompts:
         if state == "authorizing":
             step = payment.get("step") or ("qr" if payment.get("method") == "qr" else None)
             if step in STEP_TEXT:
-                return Speech([self.t(STEP_TEXT[step])], private=True)
+                return self.step(step, msg)
             return Speech([self.t(STATE_TEXT[state])], private=True)
         if state in ("payment", "declined"):
             texts = self.notice(msg.get("notice")).texts if state == "payment" else []
@@ -246,8 +253,14 @@ class Prompts:
             return Speech(self.notice(msg.get("notice")).texts + [self.t(STATE_TEXT[state])])
         return Speech([self.t(STATE_TEXT.get(state, STATE_TEXT["attendant_needed"]))])
 
-    def step(self, step: str) -> Speech:
-        return Speech([self.t(STEP_TEXT[step])], private=True) if step in STEP_TEXT else Speech()
+    def step(self, step: str, msg: dict | None = None) -> Speech:
+        if step not in STEP_TEXT:
+            return Speech()
+        texts = [self.t(STEP_TEXT[step])]
+        apps = ((msg or {}).get("payment") or {}).get("apps") or []
+        if step == "choose_app":
+            texts += [self.action(f"app:{i}", msg) for i in range(len(apps))]
+        return Speech(texts, private=True)
 
     def paid(self, msg: dict) -> Speech:
         payment = msg.get("payment") or {}

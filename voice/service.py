@@ -441,7 +441,7 @@ class VoiceService:
         elif step != self._step:
             self._step = step
             if step and self._should_speak(state):
-                self.speak(self.prompts().step(step))
+                self.speak(self.prompts().step(step, msg))
         elif state == "shopping" and lines > self._last_lines and self.accessible.active:
             last = (msg.get("lines") or [])[-1]
             p = self.prompts()
@@ -574,6 +574,8 @@ class VoiceService:
             self.send("receipt", choice="print" if action == "receipt_print" else "none")
         elif action in ("back", "cancel", "done", "help"):
             self.send(action)
+        elif action.startswith("app:"):
+            self.send("choose_app", index=int(action[4:]))
         elif action == "more_time":
             self.send("touch")
             self.speak(p.say("more_time"))

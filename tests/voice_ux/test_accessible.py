@@ -96,3 +96,18 @@ def test_headset_routes_private_speech_and_volume_resets(core, shopper, start_vo
     voice.wait_for(lambda: voice.speaker.volume == 0.5)
     assert not voice.service.accessible.active
     assert len(voice.speaker.sink.played) == before  # nothing went to the loudspeaker
+
+
+def test_card_applications_are_read_and_chosen_by_key() -> None:
+    mode = AccessibleMode()
+    p = Prompts("en")
+    msg = {"state": "authorizing", "payment": {
+        "method": "card", "step": "choose_app",
+        "apps": [{"label": "VISA CREDIT"}, {"label": "VISA DEBIT"}]}}
+    mode.start(p)
+    mode.on_state(msg)
+    spoken = p.state(msg).text
+    assert "Application 1: VISA CREDIT." in spoken and "Application 2: VISA DEBIT." in spoken
+    assert mode.key("down", msg, p).speech.text == "Application 2: VISA DEBIT."
+    assert mode.key("select", msg, p).action == "app:1"
+    assert "2번, VISA DEBIT." in Prompts("ko").state(msg).text

@@ -88,6 +88,7 @@ def test_change_language_by_voice(core, shopper, start_voice) -> None:
     inject(voice, "change_language", "zh")
     st = shopper.wait_state(lambda s: s["locale"] == "zh_Hans")
     assert voice.service.sent[-1]["locale"] == "zh_Hans"
+    voice.wait_for(lambda: voice.service.msg.get("locale") == "zh_Hans")
     inject(voice, "how_much")
     voice.wait_spoken("总金额为")
     assert st["state"] == "shopping"
