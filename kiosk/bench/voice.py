@@ -65,14 +65,25 @@ DISTRACTORS = [
     "내일 비가 온대요", "동생이 전화했어요",
 ]
 DISTRACTOR_STATES = ("payment", "receipt", "confirm")
+#: held out: voices, speeds, a noise seed and distractor sentences that no tuning of keys,
+#: phrasings, decoys, thresholds or endpointing looked at (an overfitting check)
+HELDOUT_VOICES = ("ko+m1", "ko+f4")
+HELDOUT_SPEEDS = (160, 190)
+HELDOUT_SEED = 7
+HELDOUT_DISTRACTORS = [
+    "엘리베이터는 어디 있어요", "이 옷 입어 봐도 돼요", "아이스크림 먹고 싶다",
+    "택시 타고 갈게요", "가방이 너무 무거워요", "문 닫을 시간이에요",
+    "저녁에 영화 보러 가자", "우산 가져왔어요",
+]
 JSON_KEYS = ("intent_latency_ms_median", "intent_latency_ms_p95", "endpoint_to_intent_ms_p95",
              "rtf", "model_load_s", "peak_rss_mb", "accuracy_clean", "accuracy_noisy",
              "false_accept_rate", "natural_accuracy_clean", "natural_accuracy_noisy")
 
 
-def variants(noisy: bool) -> list[tuple[str, int, str | None]]:
+def variants(noisy: bool, voices: tuple[str, ...] = VOICES,
+             speeds: tuple[int, ...] = SPEEDS) -> list[tuple[str, int, str | None]]:
     out = []
-    for i, (v, s) in enumerate((v, s) for v in VOICES for s in SPEEDS):
+    for i, (v, s) in enumerate((v, s) for v in voices for s in speeds):
         out.append((v, s, NOISES[i % len(NOISES)] if noisy else None))
     return out
 
@@ -87,7 +98,7 @@ def judge(results: list, want: str) -> tuple[bool, str]:
 
 
 def evaluate(rec, items: list[tuple[str, str, str]], noisy: bool, cache: Path,
-             snr_db: float = 10.0, verbose: bool = False) -> dict:
+             snr_db: float = 10.0, verbose: bool = False, heldout: bool = False) -> dict:
     from voice.intents import Intent
     from voice.synth import utterance
 
@@ -97,8 +108,10 @@ def evaluate(rec, items: list[tuple[str, str, str]], noisy: bool, cache: Path,
     wall = audio = 0.0
     misses = []
     for state, text, want in items:
-        for voice, speed, nk in variants(noisy):
-            clip = utterance(text, cache, voice, speed, noise_kind=nk, snr_db=snr_db)
+        vs = variants(noisy, HELDOUT_VOICES, HELDOUT_SPEEDS) if heldout else variants(noisy)
+        for voice, speed, nk in vs:
+            clip = utterance(text, cache, voice, speed, noise_kind=nk, snr_db=snr_db,
+                             seed=HELDOUT_SEED if heldout else 1)
             t0 = time.perf_counter()
             results = rec.decode(clip.samples, state)
             wall += time.perf_counter() - t0
@@ -120,18 +133,22 @@ def evaluate(rec, items: list[tuple[str, str, str]], noisy: bool, cache: Path,
             "rtf": wall / audio if audio else 0.0, "misses": misses}
 
 
-def false_accepts(rec, cache: Path, noisy: bool = False, verbose: bool = False) -> dict:
+def false_accepts(rec, cache: Path, noisy: bool = False, verbose: bool = False,
+                  heldout: bool = False) -> dict:
     from voice.intents import Intent
     from voice.synth import utterance
 
     fa = n = 0
     hits = []
-    for text in DISTRACTORS:
+    voices = HELDOUT_VOICES if heldout else VOICES
+    speeds = HELDOUT_SPEEDS if heldout else (150, 200)
+    for text in HELDOUT_DISTRACTORS if heldout else DISTRACTORS:
         for i, state in enumerate(DISTRACTOR_STATES):
-            voice = VOICES[i % len(VOICES)]
-            for speed in (150, 200):
+            voice = voices[i % len(voices)]
+            for speed in speeds:
                 nk = NOISES[(i + speed) % len(NOISES)] if noisy else None
-                clip = utterance(text, cache, voice, speed, noise_kind=nk)
+                clip = utterance(text, cache, voice, speed, noise_kind=nk,
+                                 seed=HELDOUT_SEED if heldout else 1)
                 accepted = [r for r in rec.decode(clip.samples, state)
                             if isinstance(r, Intent)]
                 n += 1
@@ -193,6 +210,11 @@ def bench_voice(realtime_clips: int = 20, verbose: bool = False) -> int:
     nat_noisy = evaluate(rec, NATURAL, True, cache, verbose=verbose)
     fa = false_accepts(rec, cache, verbose=verbose)
     fa_noisy = false_accepts(rec, cache, noisy=True, verbose=verbose)
+    ho_clean = evaluate(rec, COMMANDS, False, cache, heldout=True)
+    ho_noisy = evaluate(rec, COMMANDS, True, cache, heldout=True)
+    ho_nat = evaluate(rec, NATURAL, False, cache, heldout=True)
+    ho_fa = false_accepts(rec, cache, heldout=True)
+    ho_fa_noisy = false_accepts(rec, cache, noisy=True, heldout=True)
     rt = realtime_latency(rec, cache, realtime_clips)
     sim = clean["sim_latency_ms"]
     e2i = clean["e2i_ms"] + noisy["e2i_ms"] + nat_clean["e2i_ms"] + nat_noisy["e2i_ms"]
@@ -203,6 +225,11 @@ def bench_voice(realtime_clips: int = 20, verbose: bool = False) -> int:
           f"10 dB noise {nat_noisy['accuracy']:.3f}")
     print(f"false accepts on {fa['n']} distractor clips: clean {fa['rate']:.3f}, "
           f"10 dB noise {fa_noisy['rate']:.3f}")
+    print(f"held out ({', '.join(HELDOUT_VOICES)} at {HELDOUT_SPEEDS} wpm, noise seed "
+          f"{HELDOUT_SEED}, {len(HELDOUT_DISTRACTORS)} other distractors): command set clean "
+          f"{ho_clean['accuracy']:.3f} ({ho_clean['n']} clips), 10 dB noise "
+          f"{ho_noisy['accuracy']:.3f}; natural clean {ho_nat['accuracy']:.3f}; false accepts "
+          f"clean {ho_fa['rate']:.3f} ({ho_fa['n']} clips), 10 dB noise {ho_fa_noisy['rate']:.3f}")
     if rt:
         print(f"last voiced sample → intent, real-time pace ({len(rt)} clips): median "
               f"{statistics.median(rt):.0f} ms, p95 {percentile(rt, 95):.0f} ms")
@@ -225,6 +252,11 @@ def bench_voice(realtime_clips: int = 20, verbose: bool = False) -> int:
         "false_accept_rate_noisy": round(fa_noisy["rate"], 3),
         "natural_accuracy_clean": round(nat_clean["accuracy"], 3),
         "natural_accuracy_noisy": round(nat_noisy["accuracy"], 3),
+        "heldout_accuracy_clean": round(ho_clean["accuracy"], 3),
+        "heldout_accuracy_noisy": round(ho_noisy["accuracy"], 3),
+        "heldout_natural_accuracy_clean": round(ho_nat["accuracy"], 3),
+        "heldout_false_accept_rate": round(ho_fa["rate"], 3),
+        "heldout_false_accept_rate_noisy": round(ho_fa_noisy["rate"], 3),
     }
     print(json.dumps(out))
     return 0
