@@ -70,6 +70,7 @@ class _Attempt:
     sent: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
     reader: str = ""            # the reader holding this attempt's card
+    done: threading.Event = field(default_factory=threading.Event)  # authorize returned
 
 
 @dataclass
@@ -198,8 +199,26 @@ class CardPaymentPort:
     def reverse(self, request: AuthRequest) -> bool:
         if request.method != "card" and self.qr_port is not None:
             return self.qr_port.reverse(request)
+        running = self._attempt
+        if running is not None and running.stan == request.stan and not running.done.wait(
+                self._attempt_bound_s()):
+            return False  # its request may not be journaled yet: decide once it has ended
+        store = getattr(self.link, "store", None)
+        if store is not None and store.get(request.idem_key) is None:
+            # The link journals every request before sending it: no record under this key
+            # means nothing left the kiosk (e.g. the core restarted while the card was
+            # being read), so the host has nothing to undo.
+            log.info("reversal of %s: no request was sent under it, nothing to undo",
+                     request.idem_key)
+            return True
         self.link.reverse(request.idem_key, "core_reversal")
         return self.link.drain_reversals()
+
+    def _attempt_bound_s(self) -> float:
+        """How long one attempt can take at most once its request may have left."""
+        acq = self.config.acquirer
+        return (acq.connect_timeout_s + acq.response_timeout_s + acq.reversal_timeout_s
+                * acq.reversal_attempts_per_drain + 2 * self.config.card.session_limit_s)
 
     def authorize(self, request: AuthRequest, progress: Progress = no_progress) -> AuthResult:
         if request.method != "card":
@@ -217,6 +236,7 @@ class CardPaymentPort:
             # the attempt is over: a card-session worker the watchdog left behind (e.g.
             # still waiting for the shopper's application choice) ends instead of polling
             attempt.cancelled.set()
+            attempt.done.set()
 
     # -- one card attempt -----------------------------------------------------------------
     def _run(self, request: AuthRequest, attempt: _Attempt, progress: Progress) -> AuthResult:

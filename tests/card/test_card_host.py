@@ -193,3 +193,46 @@ def test_a_queued_reversal_is_retried_without_waiting_for_the_next_sale(card_lan
     assert lane.acq.net() == {txn: 0}
     lane.check_ledger()
     lane.verify_journal()
+
+
+def test_core_killed_before_the_request_left_owes_nothing_after_restart(card_lane):
+    """SIGKILL while the shopper is choosing the application: the restarted core cannot
+    know nothing left, so it asks for a reversal; the port has no request under that key,
+    so there is nothing to undo and the lane is free again at once."""
+    lane = card_lane
+    core = lane.start_core()
+    txn = lane.to_payment()
+    lane.insert("cobadged")
+    lane.pay()
+    lane.wait_step("choose_app")
+    core.kill9()
+    lane.shopper.core_online = None
+    lane.start_core()
+    st = lane.wait_reversed(timeout=15)
+    assert st["state"] == "payment" and not st["reversal_owed"]
+    assert lane.acq.received() == []                 # nothing ever went to the host
+    lane.pay()
+    lane.wait_end(choose=0)
+    to_receipt(lane.shopper, "none")
+    assert lane.acq.net() == {txn: 1}
+    lane.check_ledger()
+    lane.verify_journal()
+
+
+def test_host_down_before_the_request_is_try_later_and_nothing_is_owed(card_lane):
+    lane = card_lane
+    lane.start_core()
+    lane.acq.stop()
+    txn = lane.to_payment()
+    lane.insert("visa")
+    lane.pay()
+    st = lane.wait_end()
+    assert st["state"] == "declined" and st["payment"]["message"] == "try_later"
+    assert not st["reversal_owed"]
+    lane.acq.start()
+    lane.pay()
+    to_receipt(lane.shopper, "none")
+    assert [e["mti"] for e in lane.acq.received()] == ["0200"]
+    assert lane.acq.net() == {txn: 1}
+    lane.check_ledger()
+    lane.verify_journal()
