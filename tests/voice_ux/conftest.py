@@ -100,6 +100,7 @@ def start_voice(lane_env: dict, broker_port: int, tmp_path: Path):
         harness.thread.start()
         assert harness.ready.wait(20), "voice service never became ready"
         started.append(harness)
+        harness.wait_for(lambda: "seq" in service.msg)  # the lane's retained state is in
         return harness
 
     yield start
