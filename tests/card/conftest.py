@@ -331,8 +331,12 @@ def card_lane(pcscd, lane_env, acquirer: Acquirer, broker_port: int,  # noqa: F8
     lane._history = []
     try:
         yield lane
-        if lane.cores and lane.core.proc is not None and lane.core.proc.poll() is None:
-            lane.check_ledger()
+        # the money invariant after every test (a stopped core can drain nothing more)
+        alive = any(c.proc is not None and c.proc.poll() is None for c in lane.cores)
+        lane.check_ledger(timeout=20 if alive else 0.5)
+        for core in lane.cores:
+            core.stop()
+        lane.assert_hostlog_final()
     finally:
         for core in lane.cores:
             core.stop()

@@ -204,3 +204,18 @@ def test_cancel_before_the_request_left_sends_nothing(card_lane):
     _nothing_sent(lane, txn)
     lane.check_ledger()
     lane.verify_journal()
+
+
+def test_no_card_inserted_in_time_is_a_journaled_timeout(card_lane):
+    lane = card_lane
+    lane.start_core(KIOSK__CARD__INSERT_TIMEOUT_S="1")
+    txn = lane.to_payment()
+    lane.pay()
+    lane.wait_step("insert_card")
+    st = lane.wait_end()
+    assert st["state"] == "declined"
+    assert (st["payment"]["reason"], st["payment"]["message"]) == ("card_timeout",
+                                                                   "card_timeout")
+    _nothing_sent(lane, txn)
+    lane.check_ledger()
+    lane.verify_journal()
