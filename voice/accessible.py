@@ -111,11 +111,6 @@ class AccessibleMode:
         label = prompts.action(actions[self.focus], msg)
         return KeyOutcome(Speech([label]))
 
-    @property
-    def timeout_factor(self) -> float:
-        """Timed prompts wait this much longer in accessible mode."""
-        return 2.0 if self.active else 1.0
-
 
 # -- headset jack ----------------------------------------------------------------------
 

@@ -39,6 +39,7 @@ import numpy as np
 from kiosk import sdnotify
 from kiosk.bus.client import BusClient
 from kiosk.bus.messages import ROOT, Topics, command
+from kiosk.checkout import IDLE_STATES
 from kiosk.config import language_of
 from voice.accessible import AccessibleMode, JackSource, SimulatedJack
 from voice.prompts import TEXT, Prompts, Speech
@@ -50,6 +51,7 @@ RATE = 16000
 FRAME_MS = 10
 ECHO_TAIL_S = 0.15    # after a prompt ends, the room still rings: stay deaf this long
 MISSES_BEFORE_SORRY = 2
+TOUCH_EVERY_S = 5.0   # key presses keep the idle timer from running out, at this rate
 
 #: intent-name aliases to one vocabulary (recognizer names → service names)
 ALIASES = {"pay_phone": "pay_qr", "call_staff": "help", "receipt_print": "receipt",
@@ -270,6 +272,7 @@ class VoiceService:
         self._last_jack_poll = 0.0
         self._prompt_key: tuple | None = None
         self._step: str | None = None
+        self._last_touch = -TOUCH_EVERY_S
         self._last_lines = 0
         self.speaker.on_speaking = self._on_speaking
         self.bus = BusClient(bus_host, bus_port, f"kiosk-voice-{lane}")
@@ -508,6 +511,7 @@ class VoiceService:
     def on_key(self, key: str) -> None:
         """A tactile key: barge-in (speech stops at once), then focus navigation."""
         self.speaker.stop()
+        self._keep_alive()
         if not self.accessible.active:
             self.start_accessible()
             return
@@ -515,6 +519,14 @@ class VoiceService:
         self.speak(outcome.speech)
         if outcome.action:
             self.do(outcome.action)
+
+    def _keep_alive(self) -> None:
+        """A shopper working the keys is active: tell the core's idle timer (a ``touch``,
+        as the screen sends), at most every few seconds."""
+        now = time.monotonic()
+        if self.msg.get("state") in IDLE_STATES and now - self._last_touch >= TOUCH_EVERY_S:
+            self._last_touch = now
+            self.send("touch")
 
     def on_intent(self, name: str, arg: str | None = None) -> None:
         name = ALIASES.get(name, name)
