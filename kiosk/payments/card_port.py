@@ -101,6 +101,9 @@ class CardPaymentPort:
         self._cards: dict[str, dict] = {}           # reader → its card_inserted event
         self._changed = threading.Condition(self._lock)
         self._attempt: _Attempt | None = None
+        # (reader, progress) of the last attempt while it asks to remove the card: its
+        # removal is reported as the "card_removed" step, which clears the prompt
+        self._remove_watch: tuple[str, Progress] | None = None
         self._events = None
         self._stop = threading.Event()
         # A reversal the link could not deliver at once (a partial approval, a card that
@@ -144,6 +147,10 @@ class CardPaymentPort:
                 self._cards[event["reader"]] = event
             elif event["type"] in ("card_removed", "reader_removed"):
                 self._cards.pop(event["reader"], None)
+                watch = self._remove_watch
+                if watch is not None and watch[0] == event["reader"]:
+                    self._remove_watch = None
+                    watch[1]({"step": "card_removed"})  # only posts to the core's inbox
             self._changed.notify_all()
 
     def _wait_card(self, attempt: _Attempt, progress: Progress) -> dict:
@@ -227,6 +234,8 @@ class CardPaymentPort:
                                   message_key="try_later")
             return self.qr_port.authorize(request, progress)
         attempt = _Attempt(request.stan)
+        with self._lock:
+            self._remove_watch = None
         self._attempt = attempt
         self.timings = Timings()
         try:
@@ -303,8 +312,10 @@ class CardPaymentPort:
                     channel.close()
                 except Exception:  # the card may be gone; closing is best effort
                     log.debug("closing the card channel failed", exc_info=True)
-            if self.card_present():
-                progress({"step": "remove_card"})
+            with self._lock:
+                if reader in self._cards:
+                    self._remove_watch = (reader, progress)
+                    progress({"step": "remove_card"})
 
     def _card_until_arqc(self, emv: EmvTransaction, attempt: _Attempt,
                          progress: Progress) -> bytes:

@@ -48,7 +48,8 @@ def test_approved_sale_receipt_shows_label_aid_and_last4_only(card_lane):
         if step and (not steps or steps[-1] != step):
             steps.append(step)
     assert steps == ["insert_card", "reading", "authorizing", "remove_card"], steps
-    lane.remove()
+    lane.remove()      # the "remove your card" prompt goes once the card is out
+    lane.shopper.wait_state(lambda s: "step" not in (s["payment"] or {}), 10)
     lane.verify_journal()
 
 
