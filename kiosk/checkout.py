@@ -307,7 +307,9 @@ def _decide(state: CheckoutState, cmd: dict, ctx: Context) -> list[dict]:
         return device_events(state, cmd["device"], cmd["ok"], cmd.get("detail", ""))
     if kind == "touch":
         _require(state, *STATES)
-        return [_ev("activity")] if state.state in IDLE_STATES else []
+        asking = state.state == "approved" and not (state.payment or {}).get("receipt_choice")
+        # a touch (or a tactile key / voice guidance) also extends the receipt question
+        return [_ev("activity")] if state.state in IDLE_STATES or asking else []
     if kind == "set_language":
         return [_language(state, cmd["locale"], ctx)]
     if kind == "set_quantity":
@@ -668,7 +670,7 @@ def due_timer_events(s: CheckoutState, config: KioskConfig, now: float) -> list[
         if s.idle_warning_at is not None and now - s.idle_warning_at >= t.idle_void_s:
             return [_ev("basket_voided", reason="idle", next_locale=_default(config))]
     if (s.state == "approved" and not (s.payment or {}).get("receipt_choice")
-            and now - s.entered_at >= t.receipt_choice_s):
+            and now - max(s.entered_at, s.last_activity) >= t.receipt_choice_s):
         return [_ev("receipt_chosen", choice="print", by="timeout")]
     if s.state == "receipt" and now - s.entered_at >= t.receipt_s:
         return [_ev("session_finished", next_locale=_default(config))]

@@ -174,7 +174,7 @@ class TimeoutConfig(_Strict):
     idle_void_s: float = Field(gt=0, description="seconds after the warning until the void")
     receipt_s: float = Field(gt=0)
     authorization_s: float = Field(gt=0)
-    receipt_choice_s: float = Field(default=10, gt=0, description="approved: print unless"
+    receipt_choice_s: float = Field(default=20, gt=0, description="approved: print unless"
                                     " the shopper chose within this")
 
 

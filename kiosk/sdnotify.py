@@ -35,7 +35,8 @@ def notify(state: str, env: Mapping[str, str] | None = None) -> bool:
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
             sock.connect(addr)
-            sock.sendall(state.encode())
+            # never block the caller's main loop when nobody reads the socket
+            sock.send(state.encode(), socket.MSG_DONTWAIT)
     except OSError as exc:
         log.warning("sd_notify %r failed: %s", state.split("\n", 1)[0], exc)
         return False

@@ -248,3 +248,17 @@ def test_message_key_prefers_the_ports_key_then_the_reason():
     assert message_key(AuthResult("declined", reason="card_removed")) == "card_removed"
     assert message_key(AuthResult("declined", reason="05", message_key="try_later")) == "try_later"
     assert message_key(AuthResult("declined", reason="do_not_honour")) == "card_declined"
+
+
+
+def test_touch_extends_the_receipt_question(lane):
+    ev = to_authorizing(lane)
+    at = lane.now + 1
+    lane.device("auth_approved", at=at, stan=ev["stan"], auth_code="A1", card={})
+    assert lane.state.state == "approved"
+    limit = lane.config.timeouts.receipt_choice_s
+    assert types(due_timer_events(lane.state, lane.config, at + limit)) == ["receipt_chosen"]
+    assert types(lane.do(cmd("touch"), at=at + limit - 1)) == ["activity"]
+    assert due_timer_events(lane.state, lane.config, at + limit) == []
+    due = due_timer_events(lane.state, lane.config, at + 2 * limit - 1)
+    assert types(due) == ["receipt_chosen"] and due[0]["by"] == "timeout"
