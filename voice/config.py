@@ -82,6 +82,12 @@ class MatchConfig(_Strict):
     extra_word_conf: float = Field(default=0.0, ge=0, le=1,
                                    description="an extra word below this confidence is "
                                                "ignored")
+    edge_word_conf: float = Field(default=0.7, ge=0, le=1,
+                                  description="a first decoded word below this "
+                                              "confidence is dropped (a mis-decoded onset)")
+    key_weight: int = Field(default=3, ge=1, le=10,
+                            description="times a key said alone is listed in the grammar "
+                                        "(weighs short commands against longer phrasings)")
 
 
 class VoiceConfig(_Strict):

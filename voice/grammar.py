@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
 
@@ -163,11 +163,14 @@ def tokens(phrase: str) -> list[str]:
 
 
 def build_grammar(phrases: Iterable[str], vocab: frozenset[str] | set[str], unk: str,
-                  model: str = "the model") -> tuple[list[str], dict[str, list[str]]]:
+                  model: str = "the model", weights: Mapping[str, int] | None = None,
+                  ) -> tuple[list[str], dict[str, list[str]]]:
     """Vosk grammar phrases (in-vocabulary words only) plus the unknown token.
 
     Returns (grammar phrases, word → pieces map). The unknown token lets out-of-grammar
-    speech decode as itself instead of being forced onto a command word.
+    speech decode as itself instead of being forced onto a command word. ``weights``
+    lists a phrase that many times: Vosk estimates its bigram from the phrase list by
+    counting, so a repeated phrase weighs more against the others.
     """
     phrases = list(phrases)
     mapping = check_words([w for p in phrases for w in tokens(p)], vocab, model)
@@ -176,6 +179,7 @@ def build_grammar(phrases: Iterable[str], vocab: frozenset[str] | set[str], unk:
         fixed = " ".join(piece for w in tokens(p) for piece in mapping[w])
         if fixed not in grammar:
             grammar.append(fixed)
+            grammar.extend([fixed] * (max(1, (weights or {}).get(p, 1)) - 1))
     if unk in vocab and unk not in grammar:
         grammar.append(unk)
     return grammar, mapping

@@ -86,6 +86,10 @@ class LanguageIntents:
                 out.append(f)
         return out
 
+    def keys_for(self, state: str) -> list[str]:
+        """The key words of the state's intents (each is also a grammar phrase alone)."""
+        return [k for name in intents_for_state(state) for k in self.intents[name].keys]
+
     def fillers_for(self, state: str) -> set[str]:
         """Words that may surround a key: the non-key words of the state's phrasings."""
         out = set(self.fillers)
@@ -112,7 +116,9 @@ KO = LanguageIntents("ko", {s.name: s for s in [
     _spec("cancel", "취소", "취소 해 주세요|결제 취소|결제 취소 해 주세요|취소 할게요"),
     _spec("help", "도와줘|도움말", "도움말 주세요"),
     _spec("repeat", "다시|뭐라고", "다시 말해 주세요|다시 한번|다시 한번 말해 주세요"),
-    _spec("yes", "네|좋아요|맞아", "네 좋아요|네 맞아"),
+    # 좋아요 / 맞아요 alone are everyday words, not keys (distractor speech decoded as
+    # them was accepted as yes): they stay in the grammar so such speech lands there
+    _spec("yes", "네", "네 좋아요|네 맞아|좋아요|맞아요"),
     _spec("no", "아니", "아니요", beats=("yes",)),
     _spec("how_much", "얼마에요|얼마", "총 얼마에요"),
     _spec("receipt", "영수증", "영수증 주세요|영수증 출력 해 주세요"),
@@ -200,7 +206,7 @@ def _flat(text: str, joiner: str) -> str:
 
 def match(words: list[Word], lang: str, state: str, min_conf: float = 0.6,
           max_extra: int = 0, unk: str = "[unk]", extra_conf: float = 0.0,
-          exact: bool = True) -> Intent | Rejected:
+          exact: bool = True, edge_conf: float = 0.0) -> Intent | Rejected:
     """Decide which intent (if any) the decoded ``words`` express in ``state``.
 
     With ``exact`` the decoded words, joined, must also be one of the intent's keys or
@@ -208,9 +214,14 @@ def match(words: list[Word], lang: str, state: str, min_conf: float = 0.6,
     """
     li = LANGUAGES[lang]
     text = " ".join(w.word for w in words)
-    spoken = [w for w in words if w.word not in (unk, "<UNK>", "[unk]", "<SPOKEN_NOISE>")]
+    unknown = [w for w in words if w.word in (unk, "<UNK>", "[unk]", "<SPOKEN_NOISE>")]
+    spoken = [w for w in words if w not in unknown]
     if not spoken:
         return Rejected("nothing", lang, state, text)
+    # a doubtful first word is the onset of the speech mis-decoded (slow speech: a long
+    # first syllable comes out as a word of its own); one at most, and never a decoy
+    if len(spoken) > 1 and spoken[0].conf < edge_conf and spoken[0].word not in li.decoys:
+        spoken = spoken[1:]
     # the joined text, and for each character the index of the word it came from
     joined = ""
     owner: list[int] = []
@@ -253,7 +264,7 @@ def match(words: list[Word], lang: str, state: str, min_conf: float = 0.6,
     # a doubtful extra word (the lattice was unsure it is there at all) does not count
     extra = [w.word for i, w in enumerate(spoken) if i not in key_words and
              w.word not in fillers and w.conf >= extra_conf]
-    extra += [w.word for w in words if w not in spoken]
+    extra += [w.word for w in unknown]
     if len(extra) > max_extra:
         return Rejected("word_salad", lang, state, text, " ".join(extra))
     own = {owner[c] for s, e, _ in hits[name] for c in range(s, e) if owner[c] >= 0}

@@ -61,8 +61,11 @@ class Recognizer:
 
             verify_model(self.model_dir)
         for state in (*STATE_INTENTS, OTHER_STATE):
-            phrases = LANGUAGES[lang].phrases_for(state)
-            grammar, _ = build_grammar(phrases, vocab, self.unk, model=str(self.model_dir))
+            li = LANGUAGES[lang]
+            phrases = li.phrases_for(state)
+            weights = dict.fromkeys(li.keys_for(state), self.cfg.match.key_weight)
+            grammar, _ = build_grammar(phrases, vocab, self.unk, model=str(self.model_dir),
+                                       weights=weights)
             self.grammars[state] = grammar_json(grammar)
         t0 = time.perf_counter()
         if model is None:
@@ -154,7 +157,7 @@ class Recognizer:
         words = [w for w in words if w.end_s > onset + EDGE_S and w.start_s < offset - EDGE_S]
         m = self.cfg.match
         result = match(words, self.lang, self.state, m.min_word_conf, m.max_extra_words,
-                       self.unk, m.extra_word_conf, m.exact_phrases)
+                       self.unk, m.extra_word_conf, m.exact_phrases, m.edge_word_conf)
         if end.truncated and isinstance(result, Intent):
             result = Rejected("too_long", self.lang, self.state, result.text)
         t_done = time.perf_counter()

@@ -38,6 +38,23 @@ def test_out_of_vocabulary_words_are_split_into_known_pieces(ko_model_dir):
     assert grammar == ["카드로 결제 할게요", "취소", "<UNK>"]
 
 
+def test_weighted_phrases_are_listed_that_many_times(ko_model_dir):
+    vocab = vocabulary(ko_model_dir)
+    grammar, _ = build_grammar(["취소", "취소 해 주세요", "주세요"], vocab, "<UNK>",
+                               weights={"취소": 3})
+    assert grammar == ["취소", "취소", "취소", "취소 해 주세요", "주세요", "<UNK>"]
+
+
+def test_recognizer_weighs_the_keys_of_each_state(ko_recognizer):
+    import json
+
+    payment = json.loads(ko_recognizer.grammars["payment"])
+    weight = ko_recognizer.cfg.match.key_weight
+    assert payment.count("취소") == weight and payment.count("취소 해 주세요") == 1
+    confirm = json.loads(ko_recognizer.grammars["confirm"])
+    assert confirm.count("네") == weight and confirm.count("좋아요") == 1
+
+
 def test_a_word_that_cannot_be_split_is_refused_by_name(ko_model_dir):
     vocab = vocabulary(ko_model_dir)
     with pytest.raises(OutOfVocabulary) as err:

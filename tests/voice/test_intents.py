@@ -79,3 +79,27 @@ def test_english_keys_match_whole_words_only():
 def test_chinese_matches_on_joined_characters():
     assert match(words("刷 卡"), "zh", "payment").name == "pay_card"
     assert match(words("不要 小票"), "zh", "receipt").name == "no_receipt"
+
+
+def test_everyday_words_alone_are_not_yes():
+    # 좋아요 / 맞아요 are in the confirm grammar (speech lands there) but are no key
+    for text in ("좋아요", "맞아요"):
+        result = match(words(text), "ko", "confirm")
+        assert isinstance(result, Rejected) and result.reason == "no_command", text
+    assert match(words("네 좋아요"), "ko", "confirm").name == "yes"
+
+
+def test_a_doubtful_first_word_is_the_onset_of_speech():
+    heard = [Word("취소", 0.6), Word("신용카드", 1.0)]
+    assert match(heard, "ko", "payment", edge_conf=0.7).name == "pay_card"
+    # a sure first word is speech: two commands heard, nothing done
+    sure = [Word("취소", 0.9), Word("신용카드", 1.0)]
+    assert match(sure, "ko", "payment", edge_conf=0.7).reason == "ambiguous"
+    # edge_conf 0 (off): the doubtful word counts
+    assert match(heard, "ko", "payment", edge_conf=0.0).reason == "ambiguous"
+
+
+def test_a_doubtful_decoy_first_word_still_counts_against_the_result():
+    heard = [Word("봉투", 0.5), Word("도와줘", 1.0)]
+    result = match(heard, "ko", "payment", edge_conf=0.7)
+    assert isinstance(result, Rejected) and result.reason == "word_salad"
