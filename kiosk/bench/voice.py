@@ -20,6 +20,13 @@ same path as the microphone: 10 ms frames → our endpointer → Vosk grammar re
   endpoint sample time − last voiced sample time + measured endpoint→intent wall time) is
   printed too. ``endpoint_to_intent_ms_p95`` is the wall time from the end decision to
   the result (Vosk final pass + matching), over all clips.
+* **heldout_***: the same measures on conditions no tuning looked at (voices ``ko+m1`` and
+  ``ko+f4`` at 160 / 190 wpm, noise seed 7, eight other distractor sentences); their misses
+  are not printed with ``-v`` on purpose. A gap between these and the tuned figures is
+  overfitting to the tuned voices/speeds, not noise.
+* Vosk's result for a clip can flip at a near tie with what was decoded before in the same
+  process (seen: one distractor clip, same audio, two results), so figures move by a clip
+  or so between orders of evaluation.
 * **rtf**: wall time of the whole pipeline per second of audio, fed as fast as possible.
 * **model_load_s**: median of three loads; **peak_rss_mb**: the process's peak RSS.
 
