@@ -100,10 +100,22 @@ class SimCardProcess:
 
 @pytest.fixture(scope="session")
 def pcscd(tmp_path_factory: pytest.TempPathFactory):
-    """A private pcscd with vpcd readers "Virtual PCD 00 00" (port) / "00 01" (port+1)."""
+    """A private pcscd with vpcd readers "Virtual PCD 00 00" (port) / "00 01" (port+1).
+
+    One per test process: each suite's conftest re-exports this fixture, which makes a
+    fixture of its own for pytest, and libpcsclite binds this process to the first pcscd's
+    socket anyway; so a later suite reuses the running one."""
+    if _SHARED:
+        yield _SHARED[0]
+        return
     server = PrivatePcscd(tmp_path_factory.mktemp("pcscd")).start()
+    _SHARED.append(server)
     yield server
+    _SHARED.clear()
     server.stop()
+
+
+_SHARED: list[PrivatePcscd] = []
 
 
 @pytest.fixture
