@@ -12,7 +12,15 @@ therefore works on the decoded words joined together:
   space-joined words (English);
 * the result is rejected when no key is found, when keys of two intents are found and
   neither beats the other, when too many decoded words are neither keys nor filler words
-  (a salad), or when the key words' confidence (``SetWords(True)``) is low.
+  (a salad), or when the key words' confidence (``SetWords(True)``) is low;
+* a refused result whose first word is doubtful (confidence below ``edge_conf``) and no
+  decoy is matched once more without it: slow speech's long first syllable decodes as a
+  word of its own. A sure word before the phrase is speech, never skipped.
+
+Keys said alone are listed ``key_weight`` times in the grammar (voice.recognizer), so the
+short commands are not out-weighed by the words of the longer phrasings (취소 heard as
+주세요). Everyday words (좋아요, 맞아요) are grammar words but no keys: speech that is not
+for the kiosk decodes there and is refused.
 
 Languages: ``ko`` (tested end to end with the real model), ``en`` and ``zh`` (same code,
 grammar checked against the model's vocabulary when that model is installed).
@@ -218,10 +226,24 @@ def match(words: list[Word], lang: str, state: str, min_conf: float = 0.6,
     spoken = [w for w in words if w not in unknown]
     if not spoken:
         return Rejected("nothing", lang, state, text)
-    # a doubtful first word is the onset of the speech mis-decoded (slow speech: a long
-    # first syllable comes out as a word of its own); one at most, and never a decoy
-    if len(spoken) > 1 and spoken[0].conf < edge_conf and spoken[0].word not in li.decoys:
-        spoken = spoken[1:]
+    result = _match(words, spoken, unknown, li, state, min_conf, max_extra, extra_conf, exact)
+    # a doubtful first word may be the onset of the speech mis-decoded (slow speech: a long
+    # first syllable comes out as a word of its own): when the whole is refused, try once
+    # without it (never without a decoy: that is evidence of speech for someone else)
+    if (isinstance(result, Rejected) and len(spoken) > 1 and spoken[0].conf < edge_conf
+            and spoken[0].word not in li.decoys):
+        rest = _match(words, spoken[1:], unknown, li, state, min_conf, max_extra,
+                      extra_conf, exact)
+        if isinstance(rest, Intent):
+            return rest
+    return result
+
+
+def _match(words: list[Word], spoken: list[Word], unknown: list[Word], li: LanguageIntents,
+           state: str, min_conf: float, max_extra: int, extra_conf: float,
+           exact: bool) -> Intent | Rejected:
+    lang = li.lang
+    text = " ".join(w.word for w in words)
     # the joined text, and for each character the index of the word it came from
     joined = ""
     owner: list[int] = []
@@ -273,9 +295,9 @@ def match(words: list[Word], lang: str, state: str, min_conf: float = 0.6,
         return Rejected("low_confidence", lang, state, text, f"{conf:.2f}")
     spec = li.intents[name]
     if exact:
-        # one filler word heard before the phrase is the onset of speech mis-decoded
-        lead = 1 if len(spoken) > 1 and spoken[0].word in li.fillers else 0
-        said = _flat(" ".join(w.word for w in spoken[lead:]), li.joiner)
+        # (a filler heard before the phrase is no longer skipped for being a filler: a
+        # doubtful first word is, see match; a sure one let distractors through)
+        said = _flat(" ".join(w.word for w in spoken), li.joiner)
         if said not in {_flat(p, li.joiner) for p in (*spec.keys, *spec.phrases)}:
             return Rejected("not_a_phrase", lang, state, text)
     slot = next((spec.slots[k] for _, _, k in hits[name] if k in spec.slots), None)
