@@ -275,12 +275,12 @@ class AcquirerLink:
     def _deliver(self, attempt: Attempt) -> bool:
         completion = attempt.state == "completion_queued"
         for _ in range(self.config.reversal_attempts_per_drain):
-            mti = "0220"
+            first = attempt.reversal_attempts == 0
+            mti = ("0220" if completion else
+                   self.dialect.reversal_mti if first else self.dialect.reversal_repeat_mti)
             try:
                 self._connect()
                 if not completion:
-                    first = attempt.reversal_attempts == 0
-                    mti = self.dialect.reversal_mti if first else self.dialect.reversal_repeat_mti
                     # Counted before the send: after a crash mid-send the next is a repeat.
                     attempt = self.store.update(attempt.idem_key,
                                                 reversal_attempts=attempt.reversal_attempts + 1)
