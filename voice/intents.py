@@ -229,11 +229,12 @@ def match(words: list[Word], lang: str, state: str, min_conf: float = 0.6,
     result = _match(words, spoken, unknown, li, state, min_conf, max_extra, extra_conf, exact)
     # a doubtful first word may be the onset of the speech mis-decoded (slow speech: a long
     # first syllable comes out as a word of its own): when the whole is refused, try once
-    # without it (never without a decoy: that is evidence of speech for someone else)
+    # without it, and then the key words must be sure (never without a decoy: that is
+    # evidence of speech for someone else)
     if (isinstance(result, Rejected) and len(spoken) > 1 and spoken[0].conf < edge_conf
             and spoken[0].word not in li.decoys):
-        rest = _match(words, spoken[1:], unknown, li, state, min_conf, max_extra,
-                      extra_conf, exact)
+        rest = _match(words, spoken[1:], unknown, li, state, max(min_conf, edge_conf),
+                      max_extra, extra_conf, exact)
         if isinstance(rest, Intent):
             return rest
     return result

@@ -95,6 +95,9 @@ def test_a_doubtful_first_word_is_the_onset_of_speech():
     # a doubtful first word that is part of the phrase stays (영수증 주세요 is receipt)
     said = [Word("영수증", 0.6), Word("주세요", 1.0)]
     assert match(said, "ko", "receipt", edge_conf=0.7).name == "receipt"
+    # ... and only when what is left is sure
+    unsure = [Word("아니요", 0.59), Word("다시", 0.61)]
+    assert match(unsure, "ko", "receipt", edge_conf=0.7).reason == "ambiguous"
     heard = [Word("취소", 0.6), Word("신용카드", 1.0)]
     assert match(heard, "ko", "payment", edge_conf=0.7).name == "pay_card"
     # a sure first word is speech: two commands heard, nothing done
