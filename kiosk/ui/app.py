@@ -130,6 +130,13 @@ class KioskApp(App):
         self.bridge.start()
         Clock.schedule_once(self._grace, CONNECT_GRACE_S)
         Clock.schedule_interval(self._watch, 1.0)
+        from kiosk import sdnotify
+
+        # systemd's watchdog is fed from the Kivy Clock, i.e. only while frames are drawn
+        self._watchdog = sdnotify.Watchdog()
+        if self._watchdog.enabled:
+            Clock.schedule_interval(lambda _dt: self._watchdog.tick(),
+                                    min(1.0, self._watchdog.interval_s or 1.0))
         from kiosk.ui import testctl
 
         self.testctl = testctl.maybe_start(self)
@@ -157,6 +164,9 @@ class KioskApp(App):
             log.info("first frame %.3f s after process start", self.first_frame_at -
                      self.started_at)
             self._bench_note("first_frame_at", self.first_frame_at)
+            from kiosk import sdnotify
+
+            sdnotify.ready("first frame drawn")  # kiosk-ui.service is Type=notify
 
     # -- bus updates (UI thread) --------------------------------------------------------
 
