@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from drivers.gpio.config import GpioConfig
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("kiosk.gpio")
 SOURCE = "gpio"
 KEYS = ("up", "down", "select", "back")
+TICK_S = 0.5
 
 
 def keypad_topic(lane: str) -> str:
@@ -121,12 +123,22 @@ class GpioService:
         if self.light:
             self.light.close()
 
-    def run(self, stop: threading.Event) -> None:
+    def run(self, stop: threading.Event, on_ready: Callable[[], None] | None = None,
+            on_tick: Callable[[], None] | None = None) -> None:
+        """Until ``stop``: ``on_ready`` once the pins are claimed and the bus is connected,
+        ``on_tick`` every ``TICK_S`` from this loop (systemd's watchdog ping)."""
         self.start(wait_s=None)
         log.info("kiosk-gpio up: lane %s, light %s", self.lane,
                  self.light.current if self.light else "-")
+        ready = False
         try:
-            stop.wait()
+            while not stop.wait(TICK_S):
+                if not ready and self.bus.connected.is_set():
+                    ready = True
+                    if on_ready:
+                        on_ready()
+                if on_tick:
+                    on_tick()
         finally:
             self.stop()
 
@@ -233,5 +245,9 @@ def gpio_main(args: object = None) -> int:
         print(f"gpio: pin factory {gpio.pin_factory!r} unavailable: {type(exc).__name__}:"
               f" {exc} (off a Pi set gpio.pin_factory = \"mock\")", file=sys.stderr)
         return 2
-    service.run(stop)
+    from kiosk import sdnotify
+
+    watchdog = sdnotify.Watchdog()
+    service.run(stop, on_ready=lambda: sdnotify.ready("pins claimed, bus connected"),
+                on_tick=watchdog.tick)
     return 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import queue
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -186,3 +187,23 @@ def test_demo_mock_pins_start_with_the_door_shut(lane_env, broker_port):
         assert not service.door_open and not service.buzzer.alarm
     finally:
         service.stop()
+
+
+def test_run_reports_ready_once_and_ticks_from_its_loop(lane_env, broker_port):
+    service = GpioService(GpioConfig(pin_factory="mock"), lane_env["KIOSK__STORE__LANE_ID"],
+                          "127.0.0.1", broker_port)
+    stop, ready, ticks = threading.Event(), [], []
+    runner = threading.Thread(target=service.run, args=(stop,),
+                              kwargs={"on_ready": lambda: ready.append(service.bus.connected
+                                                                       .is_set()),
+                                      "on_tick": lambda: ticks.append(1)})
+    runner.start()
+    try:
+        deadline = time.monotonic() + 10
+        while len(ticks) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        runner.join(10)
+    assert ready == [True]      # once, and only with the bus connected
+    assert len(ticks) >= 3 and not runner.is_alive()

@@ -15,6 +15,8 @@ UNIT_DIR = REPO / "systemd"
 SERVICES = {"core": "kiosk-core.service", "ui": "kiosk-ui.service",
             "scanner": "kiosk-scanner.service", "gpio": "kiosk-gpio.service",
             "voice run": "kiosk-voice.service"}
+#: services that speak sd_notify (READY=1 when really working, WATCHDOG=1 from the main loop)
+NOTIFY_SERVICES = ("core", "ui", "gpio", "voice run")
 SUPPORT = ["kiosk-fault@.service", "kiosk-firstboot.service"]
 UNITS = [*SERVICES.values(), *SUPPORT, "kiosk.target"]
 INSTALLED_KIOSK = "/opt/kiosk/.venv/bin/kiosk"
@@ -89,14 +91,15 @@ def test_service_settings(command: str):
     assert {v.split()[0] for v in svc["DeviceAllow"]} == DEVICE_CLASSES[command]
     assert unit["Unit"]["OnFailure"] == ["kiosk-fault@%n.service"]
     assert "PrivateDevices" not in svc  # it would hide the hardware
-    if command == "core":
+    if command in NOTIFY_SERVICES:
         assert svc["Type"] == ["notify"] and svc["NotifyAccess"] == ["main"]
         assert svc["WatchdogSec"]
+    else:
+        assert svc["Type"] == ["simple"]
+    if command == "core":
         after = " ".join(unit["Unit"]["After"]).split()
         for dep in ("mosquitto.service", "pcscd.socket", "time-sync.target"):
             assert dep in after
-    else:
-        assert svc["Type"] == ["simple"]
     if command == "ui":
         assert "KIVY_HOME=/var/lib/kiosk/ui/kivy" in svc["Environment"]
         assert "SDL_VIDEODRIVER=kmsdrm" in svc["Environment"]
