@@ -17,6 +17,10 @@ A retained ``kiosk/v1/<lane>/scanner/status`` (with a last will) says whether th
 scanner is up and carries its counters. Logs show payment codes, coupons and badges
 masked to their last 4 characters. A read made while the bus is down is dropped (and
 counted): a scan delivered seconds later would surprise the shopper.
+
+kiosk-scanner.service is ``Type=notify`` (``kiosk.sdnotify``): READY=1 once the bus is
+connected and the camera source delivers frames or the wedge device is grabbed, then
+WATCHDOG=1 from the main loop (it turns at least every ``TICK_S``).
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ from drivers.scanner.engine import Read
 from kiosk.bus.messages import ROOT, VERSION, Topics, command
 
 log = logging.getLogger(__name__)
+#: the main loop turns at least this often (it ticks the systemd watchdog)
+TICK_S = 0.25
 
 
 def event_topic(lane: str) -> str:
@@ -137,14 +143,27 @@ class ScannerService:
         self.engine = None
         self.capture = None
         self.wedge_decoder = None
+        self.ready = False
+        self._bus = None
+        self._source_up: str | None = None  # what READY's STATUS= names, once it works
+        self._on_ready: Callable[[str], object] | None = None
+        self._on_tick: Callable[[], object] | None = None
 
     def run(self, stop: threading.Event, source: str | None = None,
-            pace: str | None = None) -> int:
+            pace: str | None = None, on_ready: Callable[[str], object] | None = None,
+            on_tick: Callable[[], object] | None = None) -> int:
+        """Until ``stop`` (or a file's end): ``on_ready(status)`` once the bus is connected
+        and the camera source delivers frames or the wedge device is grabbed; ``on_tick``
+        at least every ``TICK_S`` from the loop running in the calling thread (systemd's
+        watchdog ping: never from a helper thread, so a hung loop stops the pings)."""
         from kiosk.bus.client import BusClient
+
+        self._on_ready, self._on_tick = on_ready, on_tick
 
         offline = {"v": VERSION, "type": "scanner_status", "online": False}
         bus = BusClient(self.bus_host, self.bus_port, self.client_id,
                         will=(status_topic(self.lane), offline))
+        self._bus = bus
         self.publisher = ReadPublisher(bus, self.lane, self.cfg.classify)
         bus.on_connect(lambda: self._publish_status(bus, True))
         if not bus.start(wait_s=10):
@@ -178,6 +197,17 @@ class ScannerService:
     def _publish_status(self, bus, online: bool) -> None:
         bus.publish(status_topic(self.lane), self._status(online), retain=True)
 
+    def _tick(self) -> None:
+        """One turn of the main loop: READY once everything works, then the watchdog."""
+        if (not self.ready and self._source_up and self._bus is not None
+                and self._bus.connected.is_set()):
+            self.ready = True
+            log.info("scanner: ready (%s)", self._source_up)
+            if self._on_ready:
+                self._on_ready(f"bus connected, {self._source_up}")
+        if self._on_tick:
+            self._on_tick()
+
     def _run_camera(self, stop: threading.Event, bus, source: str | None,
                     pace: str | None) -> int:
         from drivers.scanner.capture import CaptureThread, FrameSlot, is_live, shown
@@ -196,12 +226,15 @@ class ScannerService:
         next_status = time.monotonic() + self.cfg.status_interval_s
         try:
             while not stop.is_set():
-                frame = slot.get(timeout=0.5)
+                frame = slot.get(timeout=TICK_S)
                 if frame is not None:
+                    if not self._source_up:  # a frame arrived: the source is open and works
+                        self._source_up = f"camera {shown(src)} delivering frames"
                     for read in engine.process(frame):
                         self.publisher.publish_read(read)
                 elif slot.closed:
                     break
+                self._tick()
                 if time.monotonic() >= next_status:
                     self._publish_status(bus, True)
                     next_status = time.monotonic() + self.cfg.status_interval_s
@@ -227,7 +260,14 @@ class ScannerService:
             self.publisher.publish(classify(text), symbology="wedge", t_first=t,
                                    backend="wedge")
 
-        self.wedge_decoder = run_wedge(self.cfg.wedge, on_code, stop, self.cfg.camera.reopen_s)
+        def on_device(path: str | None) -> None:
+            if path is not None and not self._source_up:
+                self._source_up = f"wedge {path} {'grabbed' if self.cfg.wedge.grab else 'open'}"
+            elif path is None and not self.ready:
+                self._source_up = None  # lost before READY: wait for it again
+
+        self.wedge_decoder = run_wedge(self.cfg.wedge, on_code, stop, self.cfg.camera.reopen_s,
+                                       on_device=on_device, on_tick=self._tick, tick_s=TICK_S)
         return 0
 
 
@@ -265,7 +305,11 @@ def scanner_main(args: argparse.Namespace) -> int:
         signal.signal(sig, lambda *_: stop.set())
     service = ScannerService(cfg, config.store.lane_id, config.bus.host, config.bus.port,
                              config.variable_measure)
-    return service.run(stop, pace=getattr(args, "pace", None))
+    from kiosk import sdnotify
+
+    watchdog = sdnotify.Watchdog()  # kiosk-scanner.service is Type=notify
+    return service.run(stop, pace=getattr(args, "pace", None), on_ready=sdnotify.ready,
+                       on_tick=watchdog.tick)
 
 
 def main(argv: list[str] | None = None) -> int:

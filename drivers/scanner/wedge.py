@@ -107,26 +107,46 @@ def find_device(cfg: WedgeConfig) -> str:
 
 
 def run_wedge(cfg: WedgeConfig, on_code: Callable[[str, float], None],
-              stop: threading.Event, reopen_s: float = 2.0) -> KeyDecoder:
-    """Read codes from the grabbed device until ``stop``; reconnects after an unplug."""
+              stop: threading.Event, reopen_s: float = 2.0,
+              on_device: Callable[[str | None], None] | None = None,
+              on_tick: Callable[[], None] | None = None, tick_s: float = 0.2) -> KeyDecoder:
+    """Read codes from the grabbed device until ``stop``; reconnects after an unplug.
+
+    ``on_device(path)`` once the device is open (and grabbed), ``on_device(None)`` when it
+    is lost; ``on_tick()`` at least every ``tick_s`` from this loop, waits included (the
+    caller's watchdog ping).
+    """
     import evdev
     from evdev import ecodes
 
+    def wait(seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not stop.is_set() and (left := deadline - time.monotonic()) > 0:
+            stop.wait(min(left, tick_s))
+            if on_tick:
+                on_tick()
+
     decoder = KeyDecoder(cfg.max_len, cfg.key_timeout_s)
     while not stop.is_set():
+        if on_tick:
+            on_tick()
         try:
             path = find_device(cfg)
             dev = evdev.InputDevice(path)
         except (OSError, FileNotFoundError) as exc:
             log.warning("wedge scanner: %s; retrying in %.0f s", exc, reopen_s)
-            stop.wait(reopen_s)
+            wait(reopen_s)
             continue
         log.info("wedge scanner: %s (%s)%s", path, dev.name, ", grabbed" if cfg.grab else "")
         try:
             if cfg.grab:
                 dev.grab()
+            if on_device:
+                on_device(path)
             while not stop.is_set():
-                ready, _, _ = select.select([dev.fd], [], [], 0.2)
+                if on_tick:
+                    on_tick()
+                ready, _, _ = select.select([dev.fd], [], [], min(0.2, tick_s))
                 if not ready:
                     continue
                 for event in dev.read():
@@ -144,5 +164,7 @@ def run_wedge(cfg: WedgeConfig, on_code: Callable[[str, float], None],
             except OSError:
                 pass
             dev.close()
-        stop.wait(reopen_s)
+            if on_device:
+                on_device(None)
+        wait(reopen_s)
     return decoder

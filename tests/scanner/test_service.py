@@ -1,11 +1,14 @@
 """The scanner service on a real mosquitto: scan commands, read events, feedback, status;
-and end to end with a real kiosk-core process filling a basket from a video."""
+end to end with a real kiosk-core process filling a basket from a video; and sd_notify
+(READY=1 once it really works, WATCHDOG=1 from its main loop) as a Type=notify unit."""
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -18,7 +21,8 @@ from drivers.scanner.service import ScannerService, event_topic, status_topic
 from drivers.scanner.synth import SPECS, Placement, Presentation, write_session
 from kiosk.bus.client import BusClient
 from kiosk.bus.messages import Topics, parse_command
-from tests.harness import REPO
+from tests.harness import REPO, kiosk_env
+from tests.systemd.notify_listener import NotifyListener
 
 pytestmark = pytest.mark.integration
 
@@ -122,3 +126,107 @@ def test_scanner_process_fills_a_basket_in_kiosk_core(core, shopper, lane_env, t
     assert bananas["weight_g"] == 1200
     assert "281234567890123456" not in done.stderr
     assert "**************3456" in done.stderr
+
+
+def test_scanner_process_ready_then_pings_from_its_main_loop(broker_port, session_video,
+                                                             tmp_path):
+    """The real `kiosk scanner` on a looping video with $NOTIFY_SOCKET: READY=1 once the
+    bus is connected and frames arrive, then WATCHDOG=1 pings that stop while the process
+    is stopped (a hung main loop) and resume after SIGCONT."""
+    path, _ = session_video
+    env = kiosk_env(tmp_path / "kiosk-state", broker_port, f"SN{os.getpid()}")
+    with NotifyListener(abstract=True) as listener, \
+            (tmp_path / "scanner.log").open("wb") as log:
+        env.update(NOTIFY_SOCKET=listener.address, WATCHDOG_USEC="1000000")
+        env.pop("WATCHDOG_PID", None)
+        proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "scanner", "--source",
+                                 str(path), "--loop"], env=env, cwd=REPO, stdout=log,
+                                stderr=log)
+
+        def output() -> str:
+            return (tmp_path / "scanner.log").read_text(errors="replace")[-3000:]
+
+        try:
+            seen = listener.wait_for("READY=1", timeout=60)
+            ready = next(m for m in seen if "READY=1" in m.split("\n"))
+            assert f"STATUS=bus connected, camera {path} delivering frames" in ready, output()
+            listener.wait_for("WATCHDOG=1", timeout=10, count=3)
+            proc.send_signal(signal.SIGSTOP)  # a hung main loop
+            try:
+                time.sleep(0.6)  # a datagram sent just before the stop may still be queued
+                listener.drain()
+                assert listener.recv(2.0) is None, "a stopped scanner kept pinging"
+            finally:
+                proc.send_signal(signal.SIGCONT)
+            listener.wait_for("WATCHDOG=1", timeout=10, count=2)  # the loop turns again
+            assert proc.poll() is None, output()
+        finally:
+            proc.terminate()
+            try:
+                code = proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                code = proc.wait(5)
+        assert code == 0, output()
+        assert sum("READY=1" in m.split("\n") for _, m in listener.received) == 1
+
+
+def test_wedge_ready_only_once_the_device_is_grabbed(broker_port, vm_config, monkeypatch):
+    """Wedge backend: ticks from the loop that runs `run` while the device is missing, and
+    READY (once) only after the device is open and grabbed with the bus connected."""
+    evdev = pytest.importorskip("evdev")
+    present, grabbed = threading.Event(), threading.Event()
+    rfd, wfd = os.pipe()
+
+    class FakeDevice:  # no /dev/uinput here: evdev.InputDevice on a pipe that stays quiet
+        name = "Fake HID scanner"
+
+        def __init__(self, path: str) -> None:
+            if not present.is_set():
+                raise OSError(errno.ENOENT, "No such file or directory", path)
+            self.fd = rfd
+
+        def grab(self) -> None:
+            grabbed.set()
+
+        def ungrab(self) -> None:
+            pass
+
+        def read(self) -> list:
+            os.read(rfd, 64)
+            return []
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(evdev, "InputDevice", FakeDevice)
+    cfg = ScannerConfig.model_validate({"backend": "wedge", "camera": {"reopen_s": 0.5},
+                                        "wedge": {"device": "/dev/input/fake-scanner"}})
+    service = ScannerService(cfg, f"WEDGE{os.getpid()}", "127.0.0.1", broker_port, vm_config)
+    stop, ready, ticks = threading.Event(), [], []
+    runner = threading.Thread(target=service.run, args=(stop,), kwargs={
+        "on_ready": lambda status: ready.append((status, grabbed.is_set())),
+        "on_tick": lambda: ticks.append(threading.get_ident())})
+    runner.start()
+
+    def wait_until(cond, timeout: float = 15) -> bool:
+        deadline = time.monotonic() + timeout
+        while not cond() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return cond()
+
+    try:
+        assert wait_until(lambda: len(ticks) >= 4)  # ticking through the reopen waits
+        assert ready == [] and not grabbed.is_set()
+        present.set()
+        assert wait_until(lambda: ready)
+        n = len(ticks)
+        assert wait_until(lambda: len(ticks) >= n + 3)  # and from the evdev loop
+    finally:
+        stop.set()
+        runner.join(15)
+        os.close(rfd)
+        os.close(wfd)
+    assert not runner.is_alive()
+    assert ready == [("bus connected, wedge /dev/input/fake-scanner grabbed", True)]
+    assert set(ticks) == {runner.ident}  # never from a helper thread

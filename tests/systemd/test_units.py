@@ -16,7 +16,7 @@ SERVICES = {"core": "kiosk-core.service", "ui": "kiosk-ui.service",
             "scanner": "kiosk-scanner.service", "gpio": "kiosk-gpio.service",
             "voice run": "kiosk-voice.service"}
 #: services that speak sd_notify (READY=1 when really working, WATCHDOG=1 from the main loop)
-NOTIFY_SERVICES = ("core", "ui", "gpio", "voice run")
+NOTIFY_SERVICES = ("core", "ui", "scanner", "gpio", "voice run")
 SUPPORT = ["kiosk-fault@.service", "kiosk-firstboot.service"]
 UNITS = [*SERVICES.values(), *SUPPORT, "kiosk.target"]
 INSTALLED_KIOSK = "/opt/kiosk/.venv/bin/kiosk"
