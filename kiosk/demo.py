@@ -26,7 +26,10 @@ Commands: start | plu PLU GRAMS | qty LINE N | remove LINE | checkout | back |
           pin 2468 | approve | void LINE | clear | done | lang en|zh_Hans|ko | quit
 Card reader (virtual chip card in a private pcscd): card visa|mastercard|unionpay|
           t0_visa|cobadged|blocked|aac_after_approval|ppse_only | card out
-Demo staff PIN is 2468. Totals ending in .51 are declined, .52 find the host down."""
+Acquirer host (the next card sale): host decline 51 | host partial AMOUNT | host delay S |
+          host drop | host late | host status   (default: approve)
+Demo staff PIN is 2468. QR payments (and --sim-payments): totals ending in .51 are
+declined, .52 find the host down."""
 
 
 def _state_dir(requested: str | None, config: KioskConfig) -> Path:
@@ -117,6 +120,7 @@ class CardSims:
         self.state_dir = state_dir
         self.pcscd = None
         self.acquirer: subprocess.Popen | None = None
+        self.control_port: int | None = None
         self.slot = None
 
     def start(self) -> str:
@@ -125,9 +129,10 @@ class CardSims:
         from kiosk.bus.broker import free_port
 
         self.pcscd = PrivatePcscd(self.state_dir / "pcscd").start()  # sets PCSCLITE_CSOCK_NAME
-        port = free_port()
+        port, self.control_port = free_port(), free_port()
         self.acquirer = subprocess.Popen(
             [sys.executable, "-m", "kiosk.cli", "sim", "acquirer", "--port", str(port),
+             "--control-port", str(self.control_port),
              "--ledger", str(self.state_dir / "acquirer-ledger.jsonl")],
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
         os.environ["KIOSK__DEVICES__PAYMENT"] = "card"
@@ -136,6 +141,21 @@ class CardSims:
         self.slot = VpcdCard("127.0.0.1", self.pcscd.port)
         return (f"demo: card payments through a private pcscd (vpcd) and kiosk sim acquirer on"
                 f" port {port}; type 'card visa' to insert a card, 'card out' to pull it")
+
+    def host(self, words: list[str]) -> str:
+        """One control line to the acquirer simulator (``decline 05``, ``delay 40``, ...);
+        its one-line answer."""
+        import socket
+
+        if not words:
+            return "demo: host what? e.g. 'host decline 51', 'host status'"
+        try:
+            with socket.create_connection(("127.0.0.1", self.control_port), timeout=5) as sock:
+                sock.sendall((" ".join(words) + "\n").encode())
+                answer = sock.makefile("r", encoding="utf-8").readline().strip()
+        except OSError as exc:
+            return f"demo: acquirer simulator not reachable ({exc})"
+        return f"demo: host {answer or 'gave no answer'}"
 
     def command(self, words: list[str]) -> str:
         from kiosk.payments.simcard import PROFILES, make_card
@@ -237,6 +257,9 @@ def run_demo(args: Namespace) -> int:
                 words = line.split()
                 if words and words[0].lower() == "card" and card_sims is not None:
                     print(card_sims.command([w.lower() for w in words[1:]]), flush=True)
+                    continue
+                if words and words[0].lower() == "host" and card_sims is not None:
+                    print(card_sims.host([w.lower() for w in words[1:]]), flush=True)
                     continue
                 parsed = parse_demo_line(line)
                 if parsed is None:
