@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 from drivers.cardreader.atr import AtrError, is_contactless, parse_atr
@@ -88,6 +89,33 @@ def _le_replaced(apdu: bytes, le: int) -> bytes:
     return apdu[:5 + lc] + bytes([le])            # case 4
 
 
+def transmit_chained(exchange: Callable[[bytes], tuple[bytes, int]],
+                     apdu: bytes) -> tuple[bytes, int]:
+    """Send ``apdu`` through ``exchange`` (one APDU out, ``(data, sw)`` back) and hide the
+    transport status words: ``6Cxx`` resends with Le = xx, ``61xx`` fetches the rest with
+    GET RESPONSE. Every channel (PC/SC, the tests' in-process card) goes through this one."""
+    if len(apdu) < 4:
+        raise ValueError(f"APDU shorter than a header: {apdu.hex().upper()}")
+    data, sw = exchange(apdu)
+    chained = 0
+    while True:
+        sw1, sw2 = sw >> 8, sw & 0xFF
+        if sw1 == 0x6C:
+            apdu = _le_replaced(apdu, sw2)
+            data, sw = exchange(apdu)
+        elif sw1 == 0x61:
+            more, sw = exchange(bytes([0x00, 0xC0, 0x00, 0x00, sw2]))
+            if sw >> 8 == 0x6C:  # wrong Le on GET RESPONSE: ask again with the card's
+                more, sw = exchange(bytes([0x00, 0xC0, 0x00, 0x00, sw & 0xFF]))
+            data += more
+            apdu = bytes([0x00, 0xC0, 0x00, 0x00, sw2])
+        else:
+            return data, sw
+        chained += 1
+        if chained > MAX_CHAINED:
+            raise ReaderError(f"card keeps answering {sw:04X} after {MAX_CHAINED} retries")
+
+
 class PcscChannel:
     """A connected card. Use :func:`open_channel` to make one; ``close()`` when done."""
 
@@ -123,26 +151,7 @@ class PcscChannel:
 
     # -- the flow's side ---------------------------------------------------------------
     def transmit(self, apdu: bytes) -> tuple[bytes, int]:
-        if len(apdu) < 4:
-            raise ValueError(f"APDU shorter than a header: {apdu.hex().upper()}")
-        data, sw = self._exchange(apdu)
-        chained = 0
-        while True:
-            sw1, sw2 = sw >> 8, sw & 0xFF
-            if sw1 == 0x6C:
-                apdu = _le_replaced(apdu, sw2)
-                data, sw = self._exchange(apdu)
-            elif sw1 == 0x61:
-                more, sw = self._exchange(bytes([0x00, 0xC0, 0x00, 0x00, sw2]))
-                if sw >> 8 == 0x6C:  # wrong Le on GET RESPONSE: ask again with the card's
-                    more, sw = self._exchange(bytes([0x00, 0xC0, 0x00, 0x00, sw & 0xFF]))
-                data += more
-                apdu = bytes([0x00, 0xC0, 0x00, 0x00, sw2])
-            else:
-                return data, sw
-            chained += 1
-            if chained > MAX_CHAINED:
-                raise ReaderError(f"card keeps answering {sw:04X} after {MAX_CHAINED} retries")
+        return transmit_chained(self._exchange, apdu)
 
     def close(self) -> None:
         with self._lock:

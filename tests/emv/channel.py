@@ -1,29 +1,18 @@
 """In-process CardChannel over a VirtualCard, with the T=0 61xx/6Cxx handling a reader does.
 
 The real channel (pyscard through pcscd) is drivers.cardreader's; this adapter lets the
-EMV flow be tested against the card simulator without a reader. Its error classes carry
-the drivers.cardreader names, which is how emv.py maps them to EmvError reasons.
+EMV flow be tested against the card simulator without a reader. Its errors are
+the driver's own (drivers.cardreader.errors), and its T=0 61xx/6Cxx handling is the
+driver's ``transmit_chained``.
 """
 
 from __future__ import annotations
 
+from drivers.cardreader.channel import transmit_chained
+from drivers.cardreader.errors import CardError, CardRemoved, CardTimeout, UnsupportedCard
 from kiosk.payments.simcard import VirtualCard
 
-
-class CardError(Exception):
-    reason = "card_error"
-
-
-class CardRemoved(CardError):
-    reason = "card_removed"
-
-
-class CardTimeout(CardError):
-    reason = "card_timeout"
-
-
-class UnsupportedCard(CardError):
-    reason = "unsupported_card"
+__all__ = ["CardError", "CardRemoved", "CardTimeout", "SimChannel", "UnsupportedCard"]
 
 
 class SimChannel:
@@ -38,7 +27,7 @@ class SimChannel:
         self.tamper = None  # callable(apdu, response) -> response, to inject garbage
         card.reset()
 
-    def _exchange(self, apdu: bytes) -> bytes:
+    def _exchange(self, apdu: bytes) -> tuple[bytes, int]:
         if self.remove_after is not None and self.apdu_count >= self.remove_after:
             raise self.failure("card removed")
         self.apdu_count += 1
@@ -46,20 +35,7 @@ class SimChannel:
         resp = self.card.process(apdu)
         if self.tamper is not None:
             resp = self.tamper(apdu, resp)
-        return resp
+        return resp[:-2], (resp[-2] << 8) | resp[-1]
 
     def transmit(self, apdu: bytes) -> tuple[bytes, int]:
-        resp = self._exchange(apdu)
-        data, sw1, sw2 = resp[:-2], resp[-2], resp[-1]
-        if sw1 == 0x6C:  # wrong Le: resend with Le = SW2
-            resp = self._exchange(apdu[:-1] + bytes([sw2]))
-            data, sw1, sw2 = resp[:-2], resp[-2], resp[-1]
-        while sw1 == 0x61:  # data waiting: GET RESPONSE with Le = SW2
-            resp = self._exchange(bytes([0x00, 0xC0, 0x00, 0x00, sw2]))
-            data += resp[:-2]
-            sw1, sw2 = resp[-2], resp[-1]
-            if sw1 == 0x6C:
-                resp = self._exchange(bytes([0x00, 0xC0, 0x00, 0x00, sw2]))
-                data += resp[:-2]
-                sw1, sw2 = resp[-2], resp[-1]
-        return data, (sw1 << 8) | sw2
+        return transmit_chained(self._exchange, apdu)
