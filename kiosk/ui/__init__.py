@@ -37,6 +37,17 @@ def ui_state_dir(state_dir: Path) -> Path:
     raise SystemExit(f"no writable folder for the UI under {state_dir} or ~/.local/state")
 
 
+def keep_one_input_provider(config) -> None:
+    """Leave exactly one Kivy input provider: SDL's mouse events, single touch.
+
+    SDL (X11 or KMS/DRM) already turns a touchscreen's touches into mouse events; Kivy's
+    Linux default adds ``%(name)s = probesysfs``, which opens the same touchscreen again
+    through mtdev, and every tap then counts twice."""
+    for option in config.options("input"):
+        config.remove_option("input", option)
+    config.set("input", "mouse", "mouse,disable_multitouch")
+
+
 def run_ui(args: Namespace) -> int:
     """Start the shopper UI (blocks until the window closes)."""
     started = float(os.environ.get("KIOSK_UI_T0", time.time()))
@@ -77,7 +88,7 @@ def run_ui(args: Namespace) -> int:
     Config.set("kivy", "exit_on_escape", "0")
     Config.set("kivy", "keyboard_mode", "system")
     Config.set("kivy", "window_icon", "")
-    Config.set("input", "mouse", "mouse,disable_multitouch")
+    keep_one_input_provider(Config)
     Config.set("graphics", "maxfps", "60")
     Config.set("graphics", "multisamples", "0")  # smooth shapes instead; ~30 MB less
     Config.set("graphics", "resizable", "0")
