@@ -74,8 +74,9 @@ def speak(text: str, cache_dir: Path, voice: str = "ko", speed: int = 175) -> np
         espeak = subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "--stdout", text],
                                 capture_output=True, check=True)
         tmp = out.with_suffix(".tmp.wav")
-        subprocess.run(["sox", "-q", "-V1", "-t", "wav", "-", "-r", str(RATE), "-c", "1", "-b", "16",
-                        "-e", "signed-integer", str(tmp)], input=espeak.stdout, check=True)
+        subprocess.run(["sox", "-q", "-V1", "-t", "wav", "-", "-r", str(RATE), "-c", "1",
+                        "-b", "16", "-e", "signed-integer", str(tmp)],
+                       input=espeak.stdout, check=True)
         tmp.replace(out)
     return _trim(read_wav(out))
 
