@@ -101,7 +101,8 @@ def voice_run(args: argparse.Namespace) -> int:
     service = VoiceService(config.store.lane_id, config.bus.host, config.bus.port, speaker,
                            _recognizers(config), source, jack,
                            default_locale=config.store.default_locale,
-                           locales=config.store.locales)
+                           locales=config.store.locales,
+                           headset_barge_in=config.voice.headset_barge_in)
     if isinstance(source, WavSource):
         source.listening = service.listening
         try:

@@ -94,6 +94,9 @@ class VoiceConfig(_Strict):
     enabled: bool = True
     models_dir: Path = Path("/var/lib/kiosk/voice-models")
     models: dict[str, ModelEntry] = Field(default_factory=_default_models)
+    headset_barge_in: bool = Field(
+        default=True, description="with a headset plugged in, listen while a prompt plays "
+        "(the microphone does not hear the headset) and let a command stop it")
     verify_on_load: bool = Field(default=False,
                                  description="re-hash the model tree at every load (slow)")
     audio: AudioConfig = Field(default_factory=AudioConfig)

@@ -8,7 +8,10 @@ touch; "repeat" and "how much" are answered locally by speaking.
 
 * Recognition is OFF while a prompt plays (and for a short echo tail after it):
   frames are dropped and the recognizer is reset, so the kiosk never hears its
-  own prompts. Barge-in is by tactile key: a key stops speech at once.
+  own prompts. Barge-in is by tactile key: a key stops speech at once. With a
+  headset plugged in the prompts go only to the headset, so the microphone does
+  not hear them: recognition stays on while speaking and a recognized command
+  stops the prompt (voice barge-in, ``voice.headset_barge_in``).
 * Two misses in a row (rejected results) → "sorry, please say that again".
 * yes / no are mapped in context: an idle warning (yes = more time), a pending
   cancel confirmation, or the receipt question.
@@ -245,8 +248,9 @@ class VoiceService:
     def __init__(self, lane: str, bus_host: str, bus_port: int, speaker: Speaker,
                  recognizers: Callable[[str], Recognizer | None], source: FrameSource,
                  jack: JackSource | None = None, default_locale: str = "en",
-                 locales: Iterable[str] = ()) -> None:
+                 locales: Iterable[str] = (), headset_barge_in: bool = True) -> None:
         self.lane = lane
+        self.headset_barge_in = headset_barge_in
         self.locales = list(locales) or [default_locale]
         self.topics = Topics(lane)
         self.speaker = speaker
@@ -263,7 +267,8 @@ class VoiceService:
         self.confirming: str | None = None     # an action waiting for yes/no
         self.sent: list[dict] = []             # commands published (for tests and logs)
         self.heard: list[str] = []             # intents recognized
-        self.fed_while_speaking = 0            # must stay 0: recognition is off then
+        self.fed_while_speaking = 0            # 0 unless a headset is plugged in
+        self.barge_ins = 0                     # prompts stopped by a voice command
         self.dropped_frames = 0
         self._recognizer: Recognizer | None = None
         self._recognizer_lang: str | None = None
@@ -287,9 +292,15 @@ class VoiceService:
         if not speaking:
             self._quiet_since = time.monotonic()
 
+    def barge_in_by_voice(self) -> bool:
+        """Prompts play only in the headset: the microphone cannot hear them."""
+        return self.headset_barge_in and self.headset and self.speaker.headset_plugged
+
     def listening(self, state: str | None = None) -> bool:
-        """Recognition is on: nothing playing, echo tail over, (and in ``state``)."""
-        if self.speaker.speaking or time.monotonic() - self._quiet_since < ECHO_TAIL_S:
+        """Recognition is on: nothing playing, echo tail over, (and in ``state``); in
+        headset mode also while a prompt plays."""
+        speaking = self.speaker.speaking or time.monotonic() - self._quiet_since < ECHO_TAIL_S
+        if speaking and not self.barge_in_by_voice():
             return False
         if self._recognizer is None:
             return False
@@ -396,6 +407,9 @@ class VoiceService:
             return
         self.misses = 0
         self.heard.append(name)
+        if self.speaker.speaking:  # only in headset mode: the shopper talked over a prompt
+            self.barge_ins += 1
+            self.speaker.stop()
         log.info("heard %s in %s", name, self.msg.get("state"))
         self.on_intent(name, intent_arg(result))
 

@@ -97,3 +97,34 @@ def test_recognition_is_off_while_a_prompt_plays(core, shopper, start_voice, kor
     source.push(clips["pay"])
     voice.wait_for(lambda: service.heard == ["pay_card"], timeout=30)
     shopper.wait_state(lambda s: s["state"] in ("authorizing", "approved", "receipt"))
+
+
+def test_with_a_headset_a_command_interrupts_the_prompt(core, shopper, start_voice, korean,
+                                                        clips) -> None:
+    """Prompts play only in the headset, so the microphone may stay on: the shopper talks
+    over a prompt and the command stops it (voice barge-in)."""
+    from voice.service import headset_topic
+
+    shopper.wait_online()
+    assert shopper.send("start", locale="ko")["ok"]
+    assert shopper.send("scan", code=MILK)["ok"]
+    shopper.wait_state(lambda s: s["state"] == "shopping" and s["lines"])
+    voice = start_voice(recognizers=korean)
+    service = voice.service
+    source = service.source
+    lane = shopper.topics.state.split("/")[2]
+    shopper.client.publish(headset_topic(lane), {"plugged": True}).wait_for_publish(5)
+    voice.wait_for(lambda: service.barge_in_by_voice())
+    service.speaker.wait(60)
+    service.do("hear_items")
+    service.do("repeat")  # a long prompt, with the command words in it
+    assert service.speaker.speaking and service.listening()
+    long_prompt = service.speaker.history[-1]
+    assert long_prompt.sink == "headset"
+    source.push(clips["pay"])
+    voice.wait_for(lambda: service.heard == ["pay_card"], timeout=30)
+    assert service.barge_ins == 1 and service.fed_while_speaking > 0
+    voice.wait_for(lambda: long_prompt.ended is not None)
+    assert long_prompt.interrupted  # cut short, not played out
+    shopper.wait_state(lambda s: s["state"] in ("authorizing", "approved", "receipt"))
+    assert [c["type"] for c in service.sent][:2] == ["checkout", "pay"]
