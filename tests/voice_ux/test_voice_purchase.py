@@ -72,13 +72,18 @@ def test_voice_only_purchase_in_korean(start_core, shopper, start_voice, korean,
     assert "OK" in journal
 
 
-def test_recognition_is_off_while_a_prompt_plays(core, shopper, start_voice, korean,
-                                                 clips) -> None:
+def korean_basket_with_voice(shopper, start_voice, korean):
+    """A Korean shopper with one item in the basket, and kiosk-voice listening."""
     shopper.wait_online()
     assert shopper.send("start", locale="ko")["ok"]
     assert shopper.send("scan", code=MILK)["ok"]
     shopper.wait_state(lambda s: s["state"] == "shopping" and s["lines"])
-    voice = start_voice(recognizers=korean)
+    return start_voice(recognizers=korean)
+
+
+def test_recognition_is_off_while_a_prompt_plays(core, shopper, start_voice, korean,
+                                                 clips) -> None:
+    voice = korean_basket_with_voice(shopper, start_voice, korean)
     service = voice.service
     source = service.source
     source.listening = lambda _state: True  # a shopper who talks over the kiosk
@@ -105,11 +110,7 @@ def test_with_a_headset_a_command_interrupts_the_prompt(core, shopper, start_voi
     over a prompt and the command stops it (voice barge-in)."""
     from voice.service import headset_topic
 
-    shopper.wait_online()
-    assert shopper.send("start", locale="ko")["ok"]
-    assert shopper.send("scan", code=MILK)["ok"]
-    shopper.wait_state(lambda s: s["state"] == "shopping" and s["lines"])
-    voice = start_voice(recognizers=korean)
+    voice = korean_basket_with_voice(shopper, start_voice, korean)
     service = voice.service
     source = service.source
     lane = shopper.topics.state.split("/")[2]
