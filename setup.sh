@@ -28,6 +28,10 @@ APT_PACKAGES+=(pcscd vsmartcard-vpcd libpcsclite1 libpcsclite-dev swig)
 # sox to resample and mix noise into test speech.
 APT_PACKAGES+=(libportaudio2 espeak-ng sox)
 
+# Unit files: systemd-analyze verifies every unit in systemd/ (tests/systemd); a container
+# or chroot without systemd running gets the tool from the package all the same.
+APT_PACKAGES+=(systemd)
+
 # Flashing and provisioning (kiosk flash / kiosk provision and tests/flash): bmaptool, the
 # FAT boot partition without mounting (mtools), mkfs.vfat, sfdisk, mkfs.ext4, losetup/mount.
 APT_PACKAGES+=(bmap-tools mtools dosfstools fdisk e2fsprogs util-linux mount tzdata)
