@@ -48,16 +48,32 @@ def free_port_pair() -> int:
     raise RuntimeError("no free port pair for vpcd")
 
 
-def _can_unshare(probe_dir: Path) -> bool:
-    """Whether this process may give pcscd its own mount namespace with a directory bound
-    over /run/pcscd (root, and not refused by a container's seccomp/capabilities)."""
-    if os.geteuid() != 0 or not shutil.which("unshare"):
+def _no_shared_mounts() -> bool:
+    """No mount of this namespace is in a shared peer group, so a mount made in a new
+    namespace cannot propagate back (mountinfo's optional fields carry ``shared:N``)."""
+    try:
+        lines = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
         return False
+    return not any(" shared:" in line.split(" - ")[0] for line in lines)
+
+
+def _unshare_propagation(probe_dir: Path) -> str | None:
+    """How pcscd can get its own mount namespace with a directory bound over /run/pcscd:
+    ``unshare --propagation`` ``private`` (the usual case), ``unchanged`` (a chroot, where
+    "/" is no mount point and cannot be made private; only taken when no mount is shared,
+    so the bind mount stays inside), or None (not root, or refused by a container)."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        return None
     SYSTEM_SOCKET_DIR.mkdir(parents=True, exist_ok=True)
     probe = f'mount --bind "{probe_dir}" {SYSTEM_SOCKET_DIR}'
-    done = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", probe],
-                          capture_output=True)
-    return done.returncode == 0
+    modes = ["private"] + (["unchanged"] if _no_shared_mounts() else [])
+    for mode in modes:
+        done = subprocess.run(["unshare", "--mount", "--propagation", mode, "sh", "-c", probe],
+                              capture_output=True)
+        if done.returncode == 0:
+            return mode
+    return None
 
 
 def _system_pcscd_running() -> bool:
@@ -104,11 +120,12 @@ class PrivatePcscd:
         pcscd = [shutil.which("pcscd") or "pcscd", "-f", "-c", str(self.conf_dir)]
         if os.environ.get("KIOSK_PCSCD_DEBUG"):
             pcscd += ["-d", "-a"]
-        self.isolated = (not os.environ.get("KIOSK_PCSCD_SHARED_RUN")
-                         and _can_unshare(self.sock_dir))
-        if self.isolated:
+        propagation = (None if os.environ.get("KIOSK_PCSCD_SHARED_RUN")
+                       else _unshare_propagation(self.sock_dir))
+        self.isolated = propagation is not None
+        if propagation is not None:
             script = f'mount --bind "{self.sock_dir}" {SYSTEM_SOCKET_DIR} && exec "$@"'
-            argv = ["unshare", "--mount", "--propagation", "private",
+            argv = ["unshare", "--mount", "--propagation", propagation,
                     "sh", "-c", script, "pcscd", *pcscd]
         else:
             if _system_pcscd_running():
