@@ -12,6 +12,10 @@ here=$(pwd)
 APT_PACKAGES=(python3 python3-venv python3-dev gcc mosquitto sqlite3 ca-certificates procps
               socat fonts-noto-cjk libzbar0)
 
+# git: `kiosk version` names the commit it runs from, and the image build packs the app
+# with `git archive` and dates the build by the last commit.
+APT_PACKAGES+=(git)
+
 # Shopper UI: what Kivy's SDL2 wheel opens at run time on a minimal Debian 12 (GL/EGL/GLES
 # and the Mesa drivers, X11 and XInput2 for touch, libmtdev for multitouch, GBM/DRM for a
 # display without X), xclip for its clipboard, Xvfb for the UI tests and a headless demo,
