@@ -42,6 +42,18 @@ def _card_monitor():
     return monitor
 
 
+def _still_there(reader: str, atr: bytes) -> bool:
+    """pcscd reports this very card (same ATR) in ``reader`` now."""
+    from drivers.cardreader.channel import reader_state
+    from drivers.cardreader.errors import CardError
+
+    try:
+        present, current = reader_state(reader)
+    except CardError:
+        return False
+    return present and current == atr
+
+
 class ReaderEvents:
     """Start with :meth:`start`, stop with :meth:`stop` (also a context manager).
     ``reader_pattern`` (a regular expression) limits events to matching readers."""
@@ -84,17 +96,30 @@ class ReaderEvents:
                                       "t": now})
 
         class _Cards(CardObserver):
+            # pyscard's card monitor is process-wide: a new observer is first told the
+            # cards of the monitor's LAST poll, which may be stale (a card pulled since),
+            # so that first list is checked against pcscd now. Removals are reported only
+            # for cards this observer announced.
+            initial = False
+            announced: set[tuple[str, bytes]] = set()
+
             def update(self, observable, handlers) -> None:
                 now = time.monotonic()
                 added, removed = handlers
                 for card in removed:
-                    if events._wanted(str(card.reader)):
-                        events._post({"type": "card_removed", "reader": str(card.reader),
-                                      "t": now})
+                    key = (str(card.reader), bytes(card.atr))
+                    if key in self.announced:
+                        self.announced.discard(key)
+                        events._post({"type": "card_removed", "reader": key[0], "t": now})
                 for card in added:
                     reader, atr = str(card.reader), bytes(card.atr)
                     if not events._wanted(reader):
                         continue
+                    if self.initial and not _still_there(reader, atr):
+                        log.debug("%s: card %s of the monitor's last poll is gone", reader,
+                                  atr.hex().upper())
+                        continue
+                    self.announced.add((reader, atr))
                     event = {"type": "card_inserted", "reader": reader,
                              "atr": atr.hex().upper(), "t": now}
                     if is_contactless(reader, atr):
@@ -106,7 +131,12 @@ class ReaderEvents:
         self._reader_monitor.addObserver(self._reader_observer)
         self._card_monitor = _card_monitor()
         self._card_observer = _Cards()
-        self._card_monitor.addObserver(self._card_observer)
+        self._card_observer.announced = set()
+        self._card_observer.initial = True  # addObserver replays the monitor's card list
+        try:
+            self._card_monitor.addObserver(self._card_observer)
+        finally:
+            self._card_observer.initial = False
         return self
 
     def stop(self) -> None:

@@ -32,6 +32,30 @@ def test_reader_appears(pcscd, card_events):
     assert seen == {READER0, READER1}
 
 
+def test_a_stale_card_of_the_monitors_last_poll_is_not_announced(vcard, card_events):
+    """pyscard's card monitor is process-wide: a new observer first hears the monitor's
+    last card list, which can name a card pulled since (seen in a loaded test run: the
+    previous test's card reported as inserted). That list is checked against pcscd."""
+    import queue
+
+    from smartcard.Card import Card
+
+    monitor, events = card_events
+    observer = monitor._card_observer
+    gone = TinyCard("T=0").atr()
+    observer.initial = True  # what addObserver does: replay the monitor's list
+    observer.update(None, ([Card(READER0, list(gone))], []))
+    observer.initial = False
+    card = TinyCard("T=1")
+    vcard.insert(card)
+    assert wait_event(events, "card_inserted")["atr"] == card.atr().hex().upper()
+    observer.update(None, ([], [Card(READER0, list(gone))]))  # never announced: no removal
+    vcard.remove()
+    wait_event(events, "card_removed")
+    with pytest.raises(queue.Empty):
+        events.get(timeout=1.0)
+
+
 def test_insert_and_remove_post_events(vcard, card_events):
     _, events = card_events
     card = TinyCard("T=1")
