@@ -135,11 +135,16 @@ class KioskApp(App):
         # systemd's watchdog is fed from the Kivy Clock, i.e. only while frames are drawn
         self._watchdog = sdnotify.Watchdog()
         if self._watchdog.enabled:
-            Clock.schedule_interval(lambda _dt: self._watchdog.tick(),
-                                    min(1.0, self._watchdog.interval_s or 1.0))
+            Clock.schedule_interval(self._feed_watchdog,
+                                    min(1.0, (self._watchdog.interval_s or 2.0) / 2))
         from kiosk.ui import testctl
 
         self.testctl = testctl.maybe_start(self)
+
+    def _feed_watchdog(self, _dt: float) -> None:
+        # returns None on purpose: a Kivy interval whose callback returns False is
+        # unscheduled, and tick() is False whenever a ping is not due yet
+        self._watchdog.tick()
 
     def _warm_up(self) -> None:
         """Read every language's catalog and Babel locale data now, off the frame loop,

@@ -20,7 +20,9 @@ def test_ui_ready_after_first_frame_and_pings_from_the_frame_loop(ui_factory, co
         ready = next(m for m in seen if "READY=1" in m.split("\n"))
         assert "STATUS=first frame drawn" in ready
         assert ui.status()["first_frame_s"] is not None  # READY came after a real frame
-        listener.wait_for("WATCHDOG=1", timeout=10, count=2)
+        # pings keep coming (a Kivy interval callback that returned False once stopped them
+        # for good after the second ping; every 0.5 s here, so 6 need about 3 s)
+        listener.wait_for("WATCHDOG=1", timeout=30, count=6)
         assert ui.proc is not None
         ui.proc.send_signal(signal.SIGSTOP)  # a hung frame loop
         try:
