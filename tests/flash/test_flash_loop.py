@@ -52,15 +52,19 @@ def test_bmap_write_onto_a_loop_device(image: SourceImage, loop_card: Path):
 
 @pytest.fixture
 def mounted_loop(tmp_path: Path):
-    """A loop device with an ext4 filesystem mounted on tmp_path/mnt."""
+    """A loop device with an ext4 filesystem (holding a ``kiosk-state`` folder) mounted
+    read-only on tmp_path/mnt. Read-only: a read-write ext4 keeps writing its own metadata
+    for seconds after the mount, which the "left alone" check would blame on the flash."""
     backing = tmp_path / "mounted-card.bin"
     with open(backing, "wb") as fh:
         fh.truncate(64 * MiB)
-    subprocess.run(["mkfs.ext4", "-q", "-F", str(backing)], check=True)
+    content = tmp_path / "content"
+    (content / "kiosk-state").mkdir(parents=True)
+    subprocess.run(["mkfs.ext4", "-q", "-F", "-d", str(content), str(backing)], check=True)
     dev = attach_loop(backing)
     mnt = tmp_path / "mnt"
     mnt.mkdir()
-    done = subprocess.run(["mount", dev, str(mnt)], capture_output=True, text=True)
+    done = subprocess.run(["mount", "-o", "ro", dev, str(mnt)], capture_output=True, text=True)
     if done.returncode != 0:
         subprocess.run(["losetup", "-d", dev], check=False)
         pytest.skip(f"cannot mount here ({done.stderr.strip()})")
@@ -85,7 +89,7 @@ def test_the_card_holding_the_kiosk_state_counts_as_system_disk(image: SourceIma
                                                                 mounted_loop):
     dev, mnt = mounted_loop
     state = mnt / "kiosk-state"
-    state.mkdir()
+    assert state.is_dir()
     done = run_kiosk("flash", str(image.path), str(dev), "--check", "--state", str(state))
     assert done.returncode == 2, done.stderr
     assert "refusing the system disk" in done.stderr and str(state) in done.stderr
