@@ -294,7 +294,7 @@ class VoiceService:
 
     def barge_in_by_voice(self) -> bool:
         """Prompts play only in the headset: the microphone cannot hear them."""
-        return self.headset_barge_in and self.headset and self.speaker.headset_plugged
+        return self.headset_barge_in and self.headset
 
     def listening(self, state: str | None = None) -> bool:
         """Recognition is on: nothing playing, echo tail over, (and in ``state``); in

@@ -100,8 +100,10 @@ class ReaderEvents:
             # cards of the monitor's LAST poll, which may be stale (a card pulled since),
             # so that first list is checked against pcscd now. Removals are reported only
             # for cards this observer announced.
-            initial = False
-            announced: set[tuple[str, bytes]] = set()
+            def __init__(self) -> None:
+                super().__init__()
+                self.initial = True  # until addObserver has replayed the monitor's list
+                self.announced: set[tuple[str, bytes]] = set()
 
             def update(self, observable, handlers) -> None:
                 now = time.monotonic()
@@ -131,8 +133,6 @@ class ReaderEvents:
         self._reader_monitor.addObserver(self._reader_observer)
         self._card_monitor = _card_monitor()
         self._card_observer = _Cards()
-        self._card_observer.announced = set()
-        self._card_observer.initial = True  # addObserver replays the monitor's card list
         try:
             self._card_monitor.addObserver(self._card_observer)
         finally:

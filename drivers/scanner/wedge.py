@@ -119,17 +119,17 @@ def run_wedge(cfg: WedgeConfig, on_code: Callable[[str, float], None],
     import evdev
     from evdev import ecodes
 
+    tick = on_tick or (lambda: None)
+
     def wait(seconds: float) -> None:
         deadline = time.monotonic() + seconds
         while not stop.is_set() and (left := deadline - time.monotonic()) > 0:
             stop.wait(min(left, tick_s))
-            if on_tick:
-                on_tick()
+            tick()
 
     decoder = KeyDecoder(cfg.max_len, cfg.key_timeout_s)
     while not stop.is_set():
-        if on_tick:
-            on_tick()
+        tick()
         try:
             path = find_device(cfg)
             dev = evdev.InputDevice(path)
@@ -144,8 +144,7 @@ def run_wedge(cfg: WedgeConfig, on_code: Callable[[str, float], None],
             if on_device:
                 on_device(path)
             while not stop.is_set():
-                if on_tick:
-                    on_tick()
+                tick()
                 ready, _, _ = select.select([dev.fd], [], [], min(0.2, tick_s))
                 if not ready:
                     continue
