@@ -247,6 +247,13 @@ class SimConfig(_Strict):
     payment: SimPaymentConfig
 
 
+class SecurityConfig(_Strict):
+    """``production``: this is a device selling for real (the image turns it on). A device
+    refuses to start with a simulator backend or demo credentials."""
+
+    production: bool = False
+
+
 class KioskConfig(_Strict):
     store: StoreConfig
     tax: TaxConfig
@@ -266,9 +273,16 @@ class KioskConfig(_Strict):
     card: CardConfig = Field(default_factory=CardConfig)
     cardreader: ReaderConfig = Field(default_factory=ReaderConfig)
     voice: VoiceConfig = Field(default_factory=VoiceConfig)
+    security: SecurityConfig = Field(default_factory=SecurityConfig)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> KioskConfig:
+        if self.security.production:
+            sims = [name for name in ("scanner", "printer", "payment")
+                    if getattr(self.devices, name) == "sim"]
+            if sims:
+                raise ValueError("security.production: a device cannot use simulators"
+                                 f" (devices.{', devices.'.join(sims)} = \"sim\")")
         ids = [p.id for p in self.promotions]
         if len(ids) != len(set(ids)):
             raise ValueError("promotion ids must be unique")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -252,3 +253,17 @@ def test_promotion_with_valid_gtin_loads_normalised(tmp_path: Path) -> None:
 def test_all_digit_lane_id_from_environment(tmp_path: Path) -> None:
     cfg = _load(_site(tmp_path), KIOSK__STORE__LANE_ID="12")
     assert cfg.store.lane_id == "12"
+
+
+def test_production_device_refuses_simulators(monkeypatch, tmp_path):
+
+    for key in list(os.environ):
+        if key.startswith("KIOSK"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("KIOSK_CONFIG_DIR", str(tmp_path))
+    monkeypatch.setenv("KIOSK__SECURITY__PRODUCTION", "true")
+    with pytest.raises(ConfigError, match="cannot use simulators.*devices.payment"):
+        load_config()
+    for key, value in (("SCANNER", "camera"), ("PRINTER", "escpos"), ("PAYMENT", "card")):
+        monkeypatch.setenv(f"KIOSK__DEVICES__{key}", value)
+    assert load_config().security.production is True
