@@ -135,8 +135,10 @@ class Context:
     config: KioskConfig
     lookup_gtin: Callable[[str], Product | None]
     lookup_plu: Callable[[str], Product | None]
-    check_pin: Callable[[str, float], tuple[StaffMember | None, str]]
-    check_badge: Callable[[str], StaffMember | None]
+    #: (the staff_pin command, now) / (badge code, now) → (member, "") or (None, reason);
+    #: kiosk-core's versions verify off its main loop (see CoreService._staff_check)
+    check_pin: Callable[[dict, float], tuple[StaffMember | None, str]]
+    check_badge: Callable[[str, float], tuple[StaffMember | None, str]]
     now: float
     clock_synced: bool = True       # False: the clock is not synchronized (no payments)
     step: dict | None = None        # the payment port's last progress step {"stan", "step", ...}
@@ -195,7 +197,8 @@ def _add_product(state: CheckoutState, product: Product, extra: dict, events: li
 def _scan(state: CheckoutState, code: str, ctx: Context) -> list[dict]:
     events: list[dict] = []
     if is_badge_code(code):
-        return _staff_sign_in(state, ctx.check_badge(code), "badge_unknown", ctx)
+        _require(state, "attendant_needed")
+        return _staff_sign_in(state, *ctx.check_badge(code, ctx.now), ctx)
     _require(state, "attract", "shopping")
     _start_if_attract(state, ctx, events)
     try:
@@ -333,8 +336,7 @@ def _decide(state: CheckoutState, cmd: dict, ctx: Context) -> list[dict]:
         return [_ev("help_requested")]
     if kind == "staff_pin":
         _require(state, "attendant_needed")
-        member, reason = ctx.check_pin(str(cmd["pin"]), ctx.now)
-        return _staff_sign_in(state, member, reason, ctx)
+        return _staff_sign_in(state, *ctx.check_pin(cmd, ctx.now), ctx)
     if kind == "attendant":
         return _attendant(state, cmd, ctx.config)
     if kind == "checkout":

@@ -195,6 +195,8 @@ class StaffMember(_Strict):
 class StaffConfig(_Strict):
     lockout_attempts: int = Field(ge=1)
     lockout_s: float = Field(gt=0)
+    lockout_max_s: float = Field(default=3600, gt=0, description="the lockout doubles with"
+                                 " each further failure up to this")
     members: list[StaffMember] = Field(default_factory=list)
 
 
@@ -283,6 +285,9 @@ class KioskConfig(_Strict):
             if sims:
                 raise ValueError("security.production: a device cannot use simulators"
                                  f" (devices.{', devices.'.join(sims)} = \"sim\")")
+            if not any(m.pin_hash or m.badge_hash for m in self.staff.members):
+                raise ValueError("security.production: no staff configured (provision"
+                                 " [[staff]] members; see docs/technician.md)")
         ids = [p.id for p in self.promotions]
         if len(ids) != len(set(ids)):
             raise ValueError("promotion ids must be unique")

@@ -14,6 +14,12 @@ worker and are published on the state as ``payment.step`` / ``payment.apps``
 without being journaled; the shopper's choice and cancel are journaled first and
 then handed to the port (``choose`` / ``cancel``). Payments are refused while the
 clock is not synchronized when ``payments.require_clock_sync`` is on.
+
+Staff sign-in: a PIN arrives sealed to this service (kiosk/pinseal.py) and is opened
+here; the scrypt check of a PIN or badge runs in a worker thread, and the command is
+decided again with its outcome when the answer comes back through the inbox. Commands
+that arrive meanwhile wait their turn, so order and de-duplication are kept. The PIN is
+never logged or journaled.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import logging
 import queue
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -60,8 +66,9 @@ from kiosk.payments.port import (
     safe_card,
     safe_step,
 )
+from kiosk.pinseal import PinOpener, SealError
 from kiosk.receipt import build_receipt
-from kiosk.staff import StaffAuthenticator
+from kiosk.staff import LOCKOUT_FILE, REASONS, Kind, StaffAuthenticator
 from kiosk.timesync import clock_synchronized
 
 log = logging.getLogger("kiosk.core")
@@ -83,6 +90,15 @@ def open_payment_port(config: KioskConfig) -> PaymentPort:
     raise ValueError(f"unknown payment backend {config.devices.payment!r}")
 
 
+class _VerifyLater(Exception):
+    """decide() needs a staff credential checked: that runs in a worker, then the command
+    is decided again (the secret is an attribute, never the message)."""
+
+    def __init__(self, kind: Kind, secret: str) -> None:
+        super().__init__(kind)
+        self.kind, self.secret = kind, secret
+
+
 class CoreService:
     def __init__(self, config: KioskConfig, payments: PaymentPort | None = None) -> None:
         self.config = config
@@ -90,7 +106,12 @@ class CoreService:
         self.topics = Topics(config.store.lane_id)
         self.journal = Journal(config.journal_path)
         self.catalog = Catalog(config.catalog_path)
-        self.staff = StaffAuthenticator(config.staff)
+        self.staff = StaffAuthenticator(config.staff, config.paths.state_dir / LOCKOUT_FILE)
+        self.pins = PinOpener(config.paths.state_dir)
+        self._verifying: tuple[bytes, Kind] | None = None  # the command whose check runs
+        self._checked: tuple | Exception | None = None     # its outcome, while re-decided
+        self._held: deque[bytes] = deque()                 # commands waiting for it
+        self._offered = ""                                 # the challenge last published
         self.payments = payments or open_payment_port(config)
         self.printer = open_printer(config.devices.printer, config.receipts_dir, config.printer)
         self.inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
@@ -143,6 +164,8 @@ class CoreService:
     def _dispatch(self, kind: str, item: Any) -> None:
         if kind == "cmd":
             self.handle_command(item)
+        elif kind == "staff_checked":
+            self._on_staff_checked(item)
         elif kind == "connected":
             self.bus.publish(self.topics.core_status, status_message(True), retain=True)
             self.publish_state()
@@ -161,6 +184,9 @@ class CoreService:
 
     def handle_command(self, payload: bytes) -> dict | None:
         """Validate, de-duplicate, decide, journal, apply, publish. Never raises."""
+        if self._verifying is not None:  # a staff check is in flight: keep commands' order
+            self._held.append(payload)
+            return None
         try:
             cmd = parse_command(payload, self.config.bus.max_message_bytes)
         except MessageError as exc:
@@ -172,7 +198,7 @@ class CoreService:
             self.bus.publish(self.topics.result, result)
             return result
         ctx = Context(self.config, self.catalog.by_gtin, self.catalog.by_plu,
-                      self.staff.check_pin, self.staff.check_badge, time.time(),
+                      self._check_pin, self._check_badge, time.time(),
                       clock_synced=cmd["type"] != "pay" or self.clock_ok(), step=self._step)
         try:
             events = decide(self.state, cmd, ctx)
@@ -180,6 +206,9 @@ class CoreService:
                 events[0]["cmd_id"] = cmd_id
             self.commit(events)
             result = result_message(cmd_id, True, seq=self.journal.last_seq)
+        except _VerifyLater as later:
+            self._verify(payload, later)
+            return None
         except Rejected as exc:
             log.info("command %s %s rejected: %s", cmd["type"], cmd_id, exc.reason)
             result = result_message(cmd_id, False, exc.reason)
@@ -190,7 +219,55 @@ class CoreService:
         self.bus.publish(self.topics.result, result)
         if cmd["type"] == "scan":
             self._feedback(cmd, result)
+        if self.pins.challenge != self._offered:
+            self.publish_state()  # a used challenge is replaced at once
         return result
+
+    # -- staff sign-in ----------------------------------------------------------------
+
+    def _check_pin(self, cmd: dict, now: float) -> tuple:
+        if self._checked is not None:
+            return self._outcome()
+        try:
+            pin = self.pins.open(cmd)
+        except SealError as exc:
+            log.warning("staff PIN command %s refused: sealed PIN %s", cmd["id"], exc)
+            raise Rejected("pin_stale" if str(exc) == "stale" else "pin_unreadable") from None
+        return self._staff_check("pin", pin, now)
+
+    def _check_badge(self, code: str, now: float) -> tuple:
+        if self._checked is not None:
+            return self._outcome()
+        return self._staff_check("badge", code, now)
+
+    def _staff_check(self, kind: Kind, secret: str, now: float) -> tuple:
+        if self.staff.locked(kind, now):
+            return None, REASONS[kind][1]
+        raise _VerifyLater(kind, secret)
+
+    def _outcome(self) -> tuple:
+        if isinstance(self._checked, Exception):
+            raise self._checked
+        assert self._checked is not None
+        return self._checked
+
+    def _verify(self, payload: bytes, later: _VerifyLater) -> None:
+        self._verifying = (payload, later.kind)
+        kind, secret = later.kind, later.secret
+        self._worker("staff-check", lambda: self.staff.match(kind, secret), "staff_checked")
+
+    def _on_staff_checked(self, member: Any) -> None:
+        if self._verifying is None:
+            return
+        (payload, kind), self._verifying = self._verifying, None
+        self._checked = (member if isinstance(member, Exception)
+                         else self.staff.record(kind, member, time.time()))
+        try:
+            self.handle_command(payload)
+        finally:
+            self._checked = None
+        while self._held and self._verifying is None:
+            self.handle_command(self._held.popleft())
 
     def clock_ok(self) -> bool:
         """False while payments must wait for a synchronized clock."""
@@ -236,7 +313,9 @@ class CoreService:
             "idle_void_at": (s.idle_warning_at + self.config.timeouts.idle_void_s
                              if s.idle_warning_at else None),
             "reversal_owed": s.reversal is not None,
+            "staff_seal": self.pins.offer(),  # what the PIN pad seals a PIN to
         }
+        self._offered = self.pins.challenge
         data = s.as_dict()
         data.pop("reversal")
         for line, priced in zip(data["lines"], s.lines, strict=True):

@@ -3,7 +3,8 @@
 Commands (UI, voice, scanner → kiosk-core) are validated here before any
 handler sees them: a malformed, unknown or oversized message raises
 :class:`MessageError` with a reason and is never acted on. Card data has no
-field in any message type.
+field in any message type, and a staff PIN crosses only sealed to kiosk-core
+(:mod:`kiosk.pinseal`).
 """
 
 from __future__ import annotations
@@ -77,8 +78,12 @@ class RemoveLine(_Command):
 
 
 class StaffPin(_Command):
+    """A staff PIN sealed to kiosk-core (kiosk/pinseal.py): never the PIN itself."""
+
     type: Literal["staff_pin"]
-    pin: str = Field(pattern=r"^\d{4,12}$")
+    epk: str = Field(pattern=r"^[A-Za-z0-9+/]{43}=$")          # ephemeral X25519 key
+    challenge: str = Field(pattern=r"^[0-9a-f]{32}$")         # from the core's state
+    sealed: str = Field(pattern=r"^[A-Za-z0-9+/]{43}=$")       # 16 bytes + 16-byte tag
 
 
 class Attendant(_Command):

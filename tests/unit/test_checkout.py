@@ -42,14 +42,15 @@ PIN = "2468"
 
 
 def cheap_staff(config):
-    """check_pin / check_badge stand-ins without scrypt (the seam decide() takes)."""
+    """check_pin / check_badge stand-ins without scrypt or sealing (the seam decide()
+    takes; here a staff_pin command carries a plain ``pin``)."""
     member = config.staff.members[0]
 
-    def check_pin(pin: str, now: float):
-        return (member, "") if pin == PIN else (None, "pin_wrong")
+    def check_pin(cmd: dict, now: float):
+        return (member, "") if cmd["pin"] == PIN else (None, "pin_wrong")
 
-    def check_badge(code: str):
-        return member if code == BADGE else None
+    def check_badge(code: str, now: float):
+        return (member, "") if code == BADGE else (None, "badge_unknown")
 
     return check_pin, check_badge
 
@@ -360,19 +361,20 @@ def test_age_restricted_item_needs_staff_approval(lane):
 
 def test_real_staff_authenticator_pin_and_badge(config, catalog):
     auth = StaffAuthenticator(config.staff)
-    lane = Lane(config, catalog, auth.check_pin, auth.check_badge)
+    lane = Lane(config, catalog, lambda c, now: auth.check_pin(c["pin"], now),
+                auth.check_badge)
     lane.do(cmd("scan", code=BEER), at=T0)
     assert lane.state.state == "attendant_needed"
 
     [bad] = lane.do(cmd("staff_pin", pin="1357"), at=T0 + 1)
     assert (bad["type"], bad["reason"]) == ("staff_auth_failed", "pin_wrong")
-    assert auth.failures == 1
+    assert auth.lockouts["pin"].failures == 1
     [bad_badge] = lane.do(cmd("scan", code="STAFF:S100-0000"), at=T0 + 2)
     assert (bad_badge["type"], bad_badge["reason"]) == ("staff_auth_failed", "badge_unknown")
 
     [good] = lane.do(cmd("staff_pin", pin=PIN), at=T0 + 3)
     assert (good["type"], good["staff_id"]) == ("staff_signed_in", "S100")
-    assert auth.failures == 0
+    assert auth.lockouts["pin"].failures == 0
     lane.do(cmd("attendant", action="approve_age"), at=T0 + 4)
     assert lane.state.state == "shopping"
 

@@ -29,8 +29,8 @@ def journal(tmp_path):
 def _ctx(config, catalog, now: float) -> Context:
     member = config.staff.members[0]
     return Context(config, catalog.by_gtin, catalog.by_plu,
-                   lambda pin, _now: (member, "") if pin == PIN else (None, "pin_wrong"),
-                   lambda code: None, now)
+                   lambda c, _now: (member, "") if c["pin"] == PIN else (None, "pin_wrong"),
+                   lambda code, _now: (None, "badge_unknown"), now)
 
 
 class Recorder:
