@@ -19,7 +19,7 @@ def cmd_core(args: argparse.Namespace) -> int:
     from kiosk import sdnotify
     from kiosk.core import CoreService
 
-    config = _config()
+    config = _production_config()
     stop = threading.Event()
 
     def on_signal(*_: object) -> None:
@@ -91,19 +91,41 @@ def cmd_sim_scan(args: argparse.Namespace) -> int:
 def cmd_staff_hash(args: argparse.Namespace) -> int:
     import getpass
 
-    from kiosk.staff import hash_secret
+    from kiosk.staff import BADGE_PREFIX, DEMO_BADGE, DEMO_PIN, hash_secret, valid_pin
 
     secret = sys.stdin.readline().strip() if not sys.stdin.isatty() else getpass.getpass(
         "PIN or badge code: ")
     if not secret:
         print("nothing to hash", file=sys.stderr)
         return 2
+    if secret in (DEMO_PIN, DEMO_BADGE):
+        print("that is the demo credential every kiosk ships with: choose another",
+              file=sys.stderr)
+        return 2
+    if not secret.startswith(BADGE_PREFIX) and not valid_pin(secret):
+        print(f"a PIN has 4 to 12 digits; a badge code starts with {BADGE_PREFIX}",
+              file=sys.stderr)
+        return 2
     print(hash_secret(secret))
     return 0
 
 
-def cmd_config_check(args: argparse.Namespace) -> int:
+def _production_config() -> KioskConfig:
+    """The configuration, refused (one line, exit 2) on a device with demo staff."""
+    from kiosk.config import ConfigError
+    from kiosk.staff import check_production_staff
+
     config = _config()
+    try:
+        check_production_staff(config)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        raise SystemExit(2) from None
+    return config
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    config = _production_config()
     print(f"config OK: store {config.store.store_id} lane {config.store.lane_id},"
           f" {config.currency.code}, tax {config.tax.mode}, state in {config.paths.state_dir}")
     return 0

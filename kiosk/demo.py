@@ -192,6 +192,20 @@ def _start_card_sims(state_dir: Path) -> CardSims | None:
         return None
 
 
+def _sealed_pin(pin: str, seal: dict | None) -> dict | None:
+    """The ``pin`` line as the PIN pad sends it: sealed to kiosk-core (kiosk/pinseal.py)."""
+    from kiosk.pinseal import staff_pin_command
+
+    if not seal:
+        print("demo: kiosk-core has not published its PIN key yet", flush=True)
+        return None
+    try:
+        return staff_pin_command(pin, seal, source="sim")
+    except ValueError as exc:
+        print(f"demo: {exc}", flush=True)
+        return None
+
+
 def run_demo(args: Namespace) -> int:
     import json
 
@@ -212,10 +226,12 @@ def run_demo(args: Namespace) -> int:
     procs.append(subprocess.Popen([sys.executable, "-m", "kiosk.cli", "core"]))
     topics = Topics(config.store.lane_id)
     client = BusClient(config.bus.host, config.bus.port, f"kiosk-demo-{os.getpid()}")
-    last = {"text": ""}
+    last: dict = {"text": "", "seal": None}
 
     def on_state(_topic: str, payload: bytes) -> None:
-        text = _summary(json.loads(payload))
+        msg = json.loads(payload)
+        last["seal"] = msg.get("staff_seal")  # a typed PIN is sealed to it, never sent
+        text = _summary(msg)
         if text != last["text"]:
             last["text"] = text
             print(f"state: {text}", flush=True)
@@ -267,6 +283,11 @@ def run_demo(args: Namespace) -> int:
                         print(HELP)
                     continue
                 kind, fields = parsed
+                if kind == "staff_pin":
+                    msg = _sealed_pin(fields["pin"], last["seal"])
+                    if msg is not None:
+                        client.publish(topics.command, msg)
+                    continue
                 client.publish(topics.command, command(kind, source="sim", **fields))
             else:
                 print("demo: stdin closed; kiosk keeps running until Ctrl-C / SIGTERM")

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from kiosk.config import StaffConfig, StaffMember
+from kiosk.config import ConfigError, KioskConfig, StaffConfig, StaffMember
 
 log = logging.getLogger(__name__)
 BADGE_PREFIX = "STAFF:"
@@ -80,6 +80,19 @@ def demo_credentials(config: StaffConfig) -> list[str]:
         if member.badge_hash and verify_secret(DEMO_BADGE, member.badge_hash):
             found.append(f"{member.id} badge")
     return found
+
+
+def check_production_staff(config: KioskConfig) -> None:
+    """On a device, ConfigError (one line) while any demo credential is configured."""
+    if not config.security.production:
+        return
+    found = demo_credentials(config.staff)
+    if found:
+        raise ConfigError(
+            "config error: security.production: staff members still use the demo"
+            f" credentials from config/defaults.toml ({', '.join(found)}): provision the"
+            " lane's staff ([[staff]] with hashes from `kiosk staff hash-pin`,"
+            " docs/technician.md)")
 
 
 @dataclass

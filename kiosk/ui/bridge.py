@@ -56,7 +56,11 @@ class BusBridge:
 
     def send(self, kind: str, **fields: Any) -> str:
         """Queue a shopper intent for kiosk-core; returns the command id."""
-        msg = command(kind, source="ui", **fields)
+        return self.send_command(command(kind, source="ui", **fields))
+
+    def send_command(self, msg: dict) -> str:
+        """Queue a command already built (a staff PIN sealed to the core)."""
+        kind = msg["type"]
         with self._lock:
             self._sent[msg["id"]] = kind
             while len(self._sent) > 200:

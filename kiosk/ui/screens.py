@@ -45,6 +45,7 @@ px = theme.px
 
 class Actions(Protocol):
     def send(self, kind: str, **fields: Any) -> str | None: ...
+    def send_pin(self, pin: str) -> str | None: ...
     def select_language(self, locale: str) -> None: ...
 
 
@@ -527,7 +528,7 @@ class AttendantPage(Page):
 
     def _ok(self) -> None:
         if len(self._pin) >= 4:
-            self.actions.send("staff_pin", pin=self._pin)
+            self.actions.send_pin(self._pin)
         self._pin = ""
         self._show_pin()
 
