@@ -2,9 +2,11 @@
 
 Layers, later wins: packaged defaults (``config/defaults.toml``), then every
 ``*.toml`` in the site directory (``/etc/kiosk``, or ``$KIOSK_CONFIG_DIR``) in name
-order, then environment variables ``KIOSK__SECTION__KEY=value``. The merged result
-is validated by pydantic; a bad value raises :class:`ConfigError` whose message is
-one line naming the layer that set the key, the key and what is wrong.
+order, then every ``*.toml`` in its ``private/`` folder that this process may read (the
+staff hashes: kiosk-core's alone, mode 0600; another service skips them), then
+environment variables ``KIOSK__SECTION__KEY=value``. The merged result is validated
+by pydantic; a bad value raises :class:`ConfigError` whose message is one line naming
+the layer that set the key, the key and what is wrong.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ def language_of(locale: str) -> str:
 PACKAGE_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 DEFAULTS_FILE = PACKAGE_CONFIG_DIR / "defaults.toml"
 SITE_CONFIG_DIR = Path("/etc/kiosk")
+PRIVATE_DIR = "private"  # in the site dir: layers only their owner reads (staff hashes)
 ENV_PREFIX = "KIOSK__"
 
 
@@ -418,6 +421,8 @@ def load_config(
     layers: list[tuple[str, dict]] = [(str(DEFAULTS_FILE), _read_toml(DEFAULTS_FILE))]
     if site_dir.is_dir():
         layers += [(str(p), _read_toml(p)) for p in sorted(site_dir.glob("*.toml"))]
+        layers += [(str(p), _read_toml(p)) for p in sorted((site_dir / PRIVATE_DIR).glob(
+            "*.toml")) if os.access(p, os.R_OK)]
     layers += _env_layer(environ)
     for number, (source, layer) in enumerate(layers):
         _merge(merged, layer, (number, source), sources)
@@ -430,7 +435,7 @@ def load_config(
         got = ""
         if err["type"] not in ("missing",) and "input" in err and not isinstance(
             err["input"], dict | list
-        ):
+        ) and not key.startswith("staff."):  # never echo what may be a PIN typed in clear
             got = f" (got {err['input']!r})"
         more = f" [+{exc.error_count() - 1} more]" if exc.error_count() > 1 else ""
         raise ConfigError(

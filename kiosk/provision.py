@@ -1,12 +1,17 @@
 """First-boot provisioning: ``kiosk-provision.toml`` on the boot partition → this lane.
 
 The technician's file (see docs/technician.md) names the store and lane, time zone, NTP
-servers, Wi-Fi, key/CA files and any site configuration. It is validated completely, the
-site config layer included (against the real schema, merged with what /etc/kiosk already
-has), before anything is written; a bad file is moved aside as ``.rejected``, a marker in
-the state dir keeps the lane out of service, and nothing is applied. A good file is applied
-with every output staged first and renamed into place, then overwritten and removed from
-the boot partition. Everything works under a ``--root`` prefix so tests run on a tree.
+servers, Wi-Fi, key/CA files, the lane's staff (scrypt hashes from ``kiosk staff
+hash-pin``, never a PIN; written to ``/etc/kiosk/private/staff.toml``, 0600, which only
+kiosk-core reads) and any site configuration. On a device (``security.production``) a
+file that leaves the demo staff of config/defaults.toml in place is rejected.
+
+The file is validated completely, the site config layer included (against the real
+schema, merged with what /etc/kiosk already has), before anything is written; a bad file
+is moved aside as ``.rejected``, a marker in the state dir keeps the lane out of service,
+and nothing is applied. A good file is applied with every output staged first and renamed
+into place, then overwritten and removed from the boot partition. Everything works under
+a ``--root`` prefix so tests run on a tree.
 """
 
 from __future__ import annotations
@@ -26,16 +31,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 PROVISION_NAME = "kiosk-provision.toml"
 SITE_FILE = "10-site.toml"
+STAFF_FILE = "staff.toml"  # in /etc/kiosk/private (kiosk.config.PRIVATE_DIR)
 WIFI_FILE = "kiosk-wifi.nmconnection"
 REJECTED_MARKER = "provision-rejected"
 PROVISIONED_RECORD = "provisioned.json"
 KEPT_FILE = "applied.toml"  # the accepted file, kept on the data partition for a new root
 MAX_FILE_BYTES = 1 << 20
-SECRET_KEYS = ("wifi.psk", "keys.")
+SECRET_KEYS = ("wifi.psk", "keys.", "staff", "config.staff")
 _HOST_RE = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?)+$")
 
 
@@ -112,13 +125,48 @@ class WifiSection(_Strict):
         return value
 
 
+class StaffSection(_Strict):
+    """One staff member: hashes only (``kiosk staff hash-pin``), a PIN or a badge or both."""
+
+    id: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+    name: str = Field(min_length=1, max_length=64)
+    pin_hash: str | None = None
+    badge_hash: str | None = None
+
+    @field_validator("pin_hash", "badge_hash")
+    @classmethod
+    def _hash(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+"
+                                                  r"\$[A-Za-z0-9+/=]+", value):
+            raise ValueError("must be a hash from `kiosk staff hash-pin` (scrypt$...),"
+                             " never the PIN or badge code itself")
+        return value
+
+    @model_validator(mode="after")
+    def _credential(self) -> StaffSection:
+        if not (self.pin_hash or self.badge_hash):
+            raise ValueError("needs pin_hash or badge_hash")
+        return self
+
+
 class Provisioning(_Strict):
     version: Literal[1] = 1
     store: StoreSection
     system: SystemSection
     wifi: WifiSection | None = None
     keys: dict[str, str] = Field(default_factory=dict)
+    staff: list[StaffSection] = Field(default_factory=list, max_length=200)
     config: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_staff_list(self) -> Provisioning:
+        ids = [m.id for m in self.staff]
+        if len(ids) != len(set(ids)):
+            raise ValueError("staff: ids must be unique")
+        if self.staff and "members" in (self.config.get("staff") or {}):
+            raise ValueError("staff: set the members in [[staff]] only, not in"
+                             " [config.staff] too")
+        return self
 
     @field_validator("keys")
     @classmethod
@@ -148,11 +196,18 @@ class Provisioning(_Strict):
             store[key] = value
         return layer
 
+    def staff_layer(self) -> str | None:
+        """The /etc/kiosk/private/staff.toml content (None: the file has no [[staff]])."""
+        if not self.staff:
+            return None
+        members = [m.model_dump(exclude_none=True) for m in self.staff]
+        return toml_dumps({"staff": {"members": members}})
+
     def summary(self) -> str:
         wifi = f"Wi-Fi {self.wifi.ssid!r}" if self.wifi else "no Wi-Fi (wired)"
         return (f"store {self.store.store_id} lane {self.store.lane_id}, host {self.hostname},"
                 f" {self.system.time_zone}, NTP {' '.join(self.system.ntp)}, {wifi},"
-                f" {len(self.keys)} key file(s)")
+                f" {len(self.keys)} key file(s), {len(self.staff)} staff")
 
 
 # --- validation ------------------------------------------------------------------------
@@ -202,7 +257,8 @@ def _describe(exc: ValidationError) -> str:
 
 
 def _check_site_layer(path: Path, prov: Provisioning, etc_dir: Path | None) -> None:
-    from kiosk.config import ConfigError, load_config
+    from kiosk.config import PRIVATE_DIR, ConfigError, load_config
+    from kiosk.staff import check_production_staff
 
     with tempfile.TemporaryDirectory(prefix="kiosk-provision-") as tmp:
         site = Path(tmp)
@@ -212,8 +268,12 @@ def _check_site_layer(path: Path, prov: Provisioning, etc_dir: Path | None) -> N
                     (site / other.name).write_bytes(other.read_bytes())
         new = site / SITE_FILE
         new.write_text(toml_dumps(prov.site_layer()))
+        staff = prov.staff_layer()
+        if staff is not None:  # it replaces the lane's staff file: older ones are not read
+            (site / PRIVATE_DIR).mkdir(mode=0o700)
+            (site / PRIVATE_DIR / STAFF_FILE).write_text(staff)
         try:
-            load_config(site_dir=site, environ={})
+            check_production_staff(load_config(site_dir=site, environ={}))
         except ConfigError as exc:
             msg = str(exc).removeprefix("config error: ")
             msg = msg.replace(f"{new}: ", "as site config (/etc/kiosk/10-site.toml): ", 1
@@ -303,6 +363,8 @@ def kiosk_owner(layout: Layout, user: str = "kiosk") -> tuple[int, int] | None:
 
 def apply(prov: Provisioning, layout: Layout, raw: bytes = b"") -> list[Path]:
     """Write everything the file describes; all-or-nothing up to the final renames."""
+    from kiosk.config import PRIVATE_DIR
+
     etc = layout.etc_dir
     owner = kiosk_owner(layout) if os.geteuid() == 0 else None
     staged = _Staged()
@@ -331,6 +393,16 @@ def apply(prov: Provisioning, layout: Layout, raw: bytes = b"") -> list[Path]:
             os.chown(keys, *owner)
         for name, text in prov.keys.items():
             staged.file(keys / f"{name}.pem", text.encode(), 0o600, owner)
+        private = etc / "kiosk" / PRIVATE_DIR
+        staff = prov.staff_layer()
+        if staff is not None:
+            private.mkdir(parents=True, exist_ok=True)
+            os.chmod(private, 0o700)
+            if owner:
+                os.chown(private, *owner)
+            staged.file(private / STAFF_FILE, staff.encode(), 0o600, owner)
+        else:
+            staged.removals.append(private / STAFF_FILE)
         record = {"store_id": prov.store.store_id, "lane_id": prov.store.lane_id,
                   "hostname": prov.hostname, "applied_at": int(time.time()),
                   "file_sha256": hashlib.sha256(raw).hexdigest(), "keys": sorted(prov.keys)}

@@ -14,7 +14,9 @@ import pytest
 
 from kiosk.config import load_config
 from kiosk.provision import toml_dumps
+from kiosk.staff import DEMO_BADGE, DEMO_PIN, hash_secret
 from tests.flash.conftest import BOOT_OFFSET, SourceImage, run_kiosk, sh
+from tests.harness import kiosk_cli
 
 PEM = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUTEST\n-----END CERTIFICATE-----\n"
 PSK = "correct horse battery staple"
@@ -208,3 +210,91 @@ def test_site_layer_toml_round_trips():
                            {"id": "B", "name": {"ko": "y"}, "n": 3, "gtins": []}],
             "flags": {"on": True, "ratio": 0.5, "weird key": 1}}
     assert tomllib.loads(toml_dumps(data)) == data
+
+
+# --- staff: a device never keeps the demo PIN ----------------------------------------------
+
+PIN_HASH = hash_secret("591737")
+BADGE_HASH = hash_secret("STAFF:K2-0042")
+STAFF = f'''
+[[staff]]
+id = "K1"
+name = "Kim Minji"
+pin_hash = "{PIN_HASH}"
+
+[[staff]]
+id = "K2"
+name = "Lee Jun"
+badge_hash = "{BADGE_HASH}"
+'''
+
+
+@pytest.fixture
+def device_root(root: Path) -> Path:
+    """A root with the full image's device profile: production, no simulators."""
+    (root / "etc" / "kiosk" / "20-hardware.toml").write_text(
+        '[security]\nproduction = true\n[devices]\nscanner = "camera"\nprinter = "escpos"\n'
+        'payment = "card"\n')
+    return root
+
+
+def provision(tmp_path: Path, root: Path, text: str):
+    boot = tmp_path / "boot"
+    boot.mkdir(exist_ok=True)
+    (boot / "kiosk-provision.toml").write_text(text)
+    return run_kiosk("provision", "--boot", str(boot), "--root", str(root))
+
+
+def test_a_device_rejects_a_file_that_keeps_the_demo_staff(tmp_path: Path, device_root: Path):
+    before = tree(device_root)
+    done = provision(tmp_path, device_root, GOOD)
+    assert done.returncode == 1, done.stderr
+    assert "rejected, nothing applied" in done.stderr
+    assert "demo credentials" in done.stderr and "S100 PIN" in done.stderr
+    assert not (device_root / "etc/kiosk/10-site.toml").exists()
+    assert {p for p in tree(device_root) if not p.startswith("var")} == set(before)
+
+
+def test_provisioning_sets_the_staff_as_hashes_kiosk_core_alone_reads(tmp_path: Path,
+                                                                      device_root: Path):
+    done = provision(tmp_path, device_root, GOOD + STAFF)
+    assert done.returncode == 0, done.stderr
+    assert "2 staff" in done.stderr
+    files = tree(device_root)
+    assert files["etc/kiosk/private"][0] == 0o700
+    mode, body = files["etc/kiosk/private/staff.toml"]
+    assert mode == 0o600 and PIN_HASH.encode() in body and BADGE_HASH.encode() in body
+    assert b"scrypt" not in files["etc/kiosk/10-site.toml"][1]  # 0644: no hashes there
+    config = load_config(site_dir=device_root / "etc" / "kiosk", environ={})
+    assert [(m.id, m.pin_hash, m.badge_hash) for m in config.staff.members] == [
+        ("K1", PIN_HASH, None), ("K2", None, BADGE_HASH)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK")}
+    check = kiosk_cli(dict(env, KIOSK_CONFIG_DIR=str(device_root / "etc" / "kiosk")),
+                      "config", "check")
+    assert check.returncode == 0, check.stderr
+
+    # re-provisioned without [[staff]]: the old staff file goes, so the demo would be back
+    # on a device: refused, and the lane keeps its staff
+    done = provision(tmp_path, device_root, GOOD)
+    assert done.returncode == 1 and "demo credentials" in done.stderr
+    assert (device_root / "etc/kiosk/private/staff.toml").read_text() == body.decode()
+
+
+@pytest.mark.parametrize("line, key", [
+    ('pin = "591737"', "staff.0.pin"),
+    ('pin_hash = "591737"', "staff.0.pin_hash"),
+])
+def test_a_pin_in_clear_is_refused_and_never_echoed(tmp_path: Path, line: str, key: str):
+    (tmp_path / "L07.toml").write_text(GOOD + '\n[[staff]]\nid = "K1"\nname = "Kim"\n'
+                                       + line + "\n")
+    done = run_kiosk("provision", "--validate", str(tmp_path / "L07.toml"))
+    assert done.returncode == 1 and key in done.stderr, done.stderr
+    assert "591737" not in done.stderr + done.stdout
+
+
+def test_hash_pin_refuses_the_demo_credentials():
+    for secret in (DEMO_PIN, DEMO_BADGE):
+        done = run_kiosk("staff", "hash-pin", stdin=secret + "\n")
+        assert done.returncode == 2 and "demo credential" in done.stderr
+    done = run_kiosk("staff", "hash-pin", stdin="591737\n")
+    assert done.returncode == 0 and done.stdout.startswith("scrypt$16384$8$1$")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from kiosk.bus.messages import encode
+from kiosk.pinseal import staff_pin_command
 from tests.harness import Shopper
 
 
@@ -12,3 +14,17 @@ def to_receipt(shopper: Shopper, choice: str = "print", timeout: float = 20) -> 
         result = shopper.send("receipt", choice=choice)
         assert result["ok"] or result["reason"] == "receipt_already_chosen", result
     return shopper.wait_state(lambda s: s["state"] == "receipt", timeout)
+
+
+def fresh_seal(shopper: Shopper, used: set[str]) -> dict:
+    """The core's key and a challenge not yet used (each is good for one attempt)."""
+    st = shopper.wait_state(lambda s: s.get("staff_seal", {}).get("challenge") not in used)
+    used.add(st["staff_seal"]["challenge"])
+    return st["staff_seal"]
+
+
+def send_pin(shopper: Shopper, pin: str, used: set[str]) -> tuple[dict, dict]:
+    """Seal ``pin`` to the core's current key and challenge, as the PIN pad does."""
+    msg = staff_pin_command(pin, fresh_seal(shopper, used), source="test")
+    shopper.send_raw(encode(msg))
+    return msg, shopper.wait_result(msg["id"])

@@ -9,7 +9,7 @@ import pytest
 
 from kiosk.gtin import check_digit
 from tests.harness import kiosk_cli
-from tests.integration.flow import to_receipt
+from tests.integration.flow import send_pin, to_receipt
 
 pytestmark = pytest.mark.integration
 
@@ -42,10 +42,11 @@ def test_five_item_purchase_with_weighed_multibuy_and_age_check(core, shopper, l
     assert st["attendant"]["reason"] == "age_restricted"
     # a shopper cannot go on scanning or pay while the age check is open
     assert shopper.send("checkout")["reason"] == "not_allowed_now"
-    assert shopper.send("staff_pin", pin="1111")["ok"]  # wrong PIN: journaled, not accepted
+    used: set[str] = set()
+    assert send_pin(shopper, "1111", used)[1]["ok"]  # wrong PIN: journaled, not accepted
     st = shopper.wait_state(lambda s: s["notice"] == "pin_wrong")
     assert st["staff"] is None
-    assert shopper.send("staff_pin", pin="2468")["ok"]
+    assert send_pin(shopper, "2468", used)[1]["ok"]
     assert shopper.send("attendant", action="approve_age")["ok"]
     st = shopper.wait_state(lambda s: s["state"] == "shopping")
     assert [ln["qty"] for ln in st["lines"]] == [1, 3, 1, 1, 1]

@@ -16,6 +16,7 @@ from kiosk.journal import Journal
 from kiosk.pinseal import staff_pin_command
 from kiosk.staff import DEMO_BADGE, DEMO_PIN, hash_secret
 from tests.harness import kiosk_cli
+from tests.integration.flow import fresh_seal, send_pin
 
 pytestmark = pytest.mark.integration
 
@@ -59,20 +60,6 @@ def call_staff(shopper) -> dict:
     shopper.wait_state(lambda s: s["state"] in ("attract", "shopping"))
     assert shopper.send("scan", code=BEER)["ok"]
     return shopper.wait_state(lambda s: s["state"] == "attendant_needed")
-
-
-def fresh_seal(shopper, used: set[str]) -> dict:
-    """The core's key and a challenge not yet used (each is good for one attempt)."""
-    st = shopper.wait_state(lambda s: s.get("staff_seal", {}).get("challenge") not in used)
-    used.add(st["staff_seal"]["challenge"])
-    return st["staff_seal"]
-
-
-def send_pin(shopper, pin: str, used: set[str]) -> tuple[dict, dict]:
-    """Seal ``pin`` to the core's current key and challenge, as the PIN pad does."""
-    msg = staff_pin_command(pin, fresh_seal(shopper, used), source="test")
-    shopper.send_raw(encode(msg))
-    return msg, shopper.wait_result(msg["id"])
 
 
 def signed_in(lane_env) -> int:
