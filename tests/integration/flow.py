@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import threading
+
+from kiosk.bus.client import BusClient
 from kiosk.bus.messages import encode
 from kiosk.pinseal import staff_pin_command
 from tests.harness import Shopper
@@ -28,3 +32,25 @@ def send_pin(shopper: Shopper, pin: str, used: set[str]) -> tuple[dict, dict]:
     msg = staff_pin_command(pin, fresh_seal(shopper, used), source="test")
     shopper.send_raw(encode(msg))
     return msg, shopper.wait_result(msg["id"])
+
+
+class Sniffer:
+    """A process that reads every message on the bus."""
+
+    def __init__(self, port: int) -> None:
+        self.payloads: list[bytes] = []
+        self._lock = threading.Lock()
+        self.client = BusClient("127.0.0.1", port, f"test-sniffer-{os.getpid()}")
+        self.client.subscribe("kiosk/#", self._seen)
+        assert self.client.start(wait_s=10)
+
+    def _seen(self, _topic: str, payload: bytes) -> None:
+        with self._lock:
+            self.payloads.append(payload)
+
+    def commands(self, kind: str) -> list[bytes]:
+        with self._lock:
+            return [p for p in self.payloads if f'"type":"{kind}"'.encode() in p]
+
+    def close(self) -> None:
+        self.client.stop()

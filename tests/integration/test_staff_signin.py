@@ -4,19 +4,16 @@ out too, and the scrypt check runs off kiosk-core's main loop."""
 
 from __future__ import annotations
 
-import os
 import queue
-import threading
 
 import pytest
 
-from kiosk.bus.client import BusClient
 from kiosk.bus.messages import command, encode
 from kiosk.journal import Journal
 from kiosk.pinseal import staff_pin_command
 from kiosk.staff import DEMO_BADGE, DEMO_PIN, hash_secret
 from tests.harness import kiosk_cli
-from tests.integration.flow import fresh_seal, send_pin
+from tests.integration.flow import Sniffer, fresh_seal, send_pin
 
 pytestmark = pytest.mark.integration
 
@@ -24,28 +21,6 @@ BEER = "6901035052276"            # age restricted: the lane calls for staff
 PIN = "860251379"                 # long enough never to turn up in a timestamp or an id
 MEMBERS = (f'[{{id = "S7", name = "Night Lead", pin_hash = "{hash_secret(PIN)}",'
            f' badge_hash = "{hash_secret("STAFF:S7-0042")}"}}]')
-
-
-class Sniffer:
-    """A process that reads every message on the bus."""
-
-    def __init__(self, port: int) -> None:
-        self.payloads: list[bytes] = []
-        self._lock = threading.Lock()
-        self.client = BusClient("127.0.0.1", port, f"test-sniffer-{os.getpid()}")
-        self.client.subscribe("kiosk/#", self._seen)
-        assert self.client.start(wait_s=10)
-
-    def _seen(self, _topic: str, payload: bytes) -> None:
-        with self._lock:
-            self.payloads.append(payload)
-
-    def commands(self, kind: str) -> list[bytes]:
-        with self._lock:
-            return [p for p in self.payloads if f'"type":"{kind}"'.encode() in p]
-
-    def close(self) -> None:
-        self.client.stop()
 
 
 @pytest.fixture
