@@ -67,8 +67,10 @@ NOTICES = {
     "payment_not_completed": N_("The last payment did not go through. You have not been"
                                 " charged."),
     "pin_wrong": N_("Wrong PIN. Please try again."),
-    "pin_locked": N_("Too many wrong PINs. The PIN pad is locked for a minute."),
+    "pin_locked": N_("Too many wrong PINs. The PIN pad is locked for a while."),
     "badge_unknown": N_("Staff badge not recognised."),
+    "badge_locked": N_("Too many unrecognised staff badges. Badge sign-in is locked for a"
+                       " while."),
     "voided_idle": N_("The last order was cancelled because the checkout was idle."),
     "voided_cancel": N_("The last order was cancelled."),
     "voided_staff": N_("The last order was cancelled by staff."),
@@ -91,6 +93,8 @@ REJECTIONS = {
     "not_allowed_now": N_("That is not possible right now."),
     "clock_not_synced": N_("Payment is unavailable right now. Please ask an attendant."),
     "unknown_application": N_("Please choose one of the cards shown."),
+    "pin_stale": N_("Please enter the PIN again."),       # sealed to an outdated challenge
+    "pin_unreadable": N_("Please enter the PIN again."),
 }
 GENERIC_REJECTION = N_("Something went wrong. Please try again.")
 
