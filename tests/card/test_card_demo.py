@@ -27,12 +27,14 @@ RAMYUN = "8801043444279"
 
 
 class Demo:
-    def __init__(self, state_dir: Path) -> None:
-        env = kiosk_env(state_dir, free_port(), "L91")
+    def __init__(self, state_dir: Path, *args: str) -> None:
+        self.port = free_port()
+        env = kiosk_env(state_dir, self.port, "L91")
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "kiosk.cli", "run", "--no-ui", "--state-dir", str(state_dir)],
+            [sys.executable, "-m", "kiosk.cli", "run", "--no-ui", "--state-dir", str(state_dir),
+             *args],
             env=env, cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, text=True, bufsize=1)
         threading.Thread(target=self._read, daemon=True).start()

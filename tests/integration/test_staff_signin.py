@@ -164,3 +164,27 @@ def test_a_device_refuses_the_demo_staff_and_an_empty_list(lane_env):
     assert done.returncode == 2 and "no staff configured" in line
     done = kiosk_cli(dict(device, KIOSK__STAFF__MEMBERS=MEMBERS), "config", "check")
     assert done.returncode == 0, done.stderr
+
+
+def test_the_demo_pin_line_seals_the_pin(tmp_path):
+    """`kiosk run`'s ``pin 2468`` signs staff in like the PIN pad: sealed, never in clear."""
+    from tests.card.test_card_demo import Demo
+
+    demo = Demo(tmp_path, "--sim-payments")
+    sniffer = None
+    try:
+        demo.expect("state: [attract]")
+        sniffer = Sniffer(demo.port)
+        demo.type(BEER)
+        demo.expect("[attendant_needed [age_restricted]]")
+        demo.type("pin 1111")
+        demo.expect("(pin_wrong)")
+        demo.type(f"pin {DEMO_PIN}")
+        demo.type("approve")
+        demo.expect("state: [shopping]")
+        assert len(sniffer.commands("staff_pin")) == 2
+        assert all(b'"pin"' not in p and b"1111" not in p for p in sniffer.commands("staff_pin"))
+    finally:
+        if sniffer is not None:
+            sniffer.close()
+        assert demo.quit() == 0
