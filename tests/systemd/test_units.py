@@ -37,7 +37,7 @@ IDENTITY = {"core": ("kiosk-core", "kiosk"), "ui": ("kiosk-ui", "kiosk-ui"),
 BUS_USER = {"kiosk-core.service": "kiosk-core", "kiosk-ui.service": "kiosk-ui",
             "kiosk-scanner.service": "kiosk-scanner", "kiosk-gpio.service": "kiosk-gpio",
             "kiosk-voice.service": "kiosk-voice",
-            "kiosk-fault@.service": "kiosk-core"}  # it publishes the core's status
+            "kiosk-fault@.service": "kiosk-fault"}  # it may only publish the core status
 CORE_STATE = "/var/lib/kiosk"
 #: the exposure ceilings (issue 14, item 13): long-running services 4.9, the UI 6.0;
 #: firstboot as low as its job allows (root, three capabilities: see the unit)
