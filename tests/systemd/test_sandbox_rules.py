@@ -3,12 +3,13 @@
 ``SystemCallFilter=`` (EPERM for a call off the list) and ``MemoryDenyWriteExecute=`` are
 rules the kernel applies to the process; :mod:`tests.systemd.sandbox` applies the unit
 file's own rules the same way, without systemd. Under them: kiosk-core and kiosk-scanner
-sell a basket read from a video, kiosk-gpio says READY=1, kiosk-fault closes the lane,
-kiosk-voice buys by voice (Vosk, espeak-ng), the UI draws its first frame, and
-kiosk-firstboot's provisioning applies a lane (chown included). For the two units left
-without ``MemoryDenyWriteExecute=`` the reason is measured: the voice service's
-microphone callback cannot be made under it, and the UI on Mesa's llvmpipe dies before
-its first frame.
+sell a basket read from a video, kiosk-core pays by chip card (pyscard over pcscd's
+socket, ISO 8583 to the acquirer, the host log's AES key), kiosk-gpio says READY=1,
+kiosk-fault closes the lane, kiosk-voice buys by voice (Vosk, espeak-ng), the UI draws
+its first frame, and kiosk-firstboot's provisioning applies a lane (chown included).
+For the two units left without ``MemoryDenyWriteExecute=`` the reason is measured: the
+voice service's microphone callback cannot be made under it, and the UI on Mesa's
+llvmpipe dies before its first frame.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ import pytest
 from drivers.scanner.synth import Placement, Presentation, write_session
 from kiosk.bus.client import BusClient
 from kiosk.bus.messages import Topics
+from tests.card.conftest import acquirer, card_lane  # noqa: F401 - fixtures
+from tests.cardsupport import pcscd  # noqa: F401 - a fixture
 from tests.flash.test_provision import GOOD, PEM
 from tests.harness import REPO
 from tests.integration.flow import to_receipt
@@ -108,6 +111,25 @@ def test_core_and_scanner_sell_under_their_rules(start_core, shopper, lane_env, 
     final = to_receipt(shopper, timeout=60)
     assert sum(ln["qty"] for ln in final["lines"]) == 2
     assert core.proc is not None and core.proc.poll() is None
+
+
+@pytest.mark.card
+@pytest.mark.integration
+def test_core_pays_by_card_under_its_rules(card_lane, tmp_path):  # noqa: F811
+    """The card path: pcscd's socket, the EMV card, the acquirer over TCP, the host log."""
+    env = sandbox_env(card_lane.env, "kiosk-core.service", tmp_path / "rules")
+    core = card_lane.start_core(**{k: env[k] for k in ("PYTHONPATH", "KIOSK_TEST_SANDBOX",
+                                                        "KIOSK_TEST_SANDBOX_UNIT")})
+    assert ran_under(core.log(), "kiosk-core.service")
+    txn = card_lane.to_payment()
+    card_lane.pay()
+    card_lane.wait_step("insert_card")
+    card_lane.insert("visa")
+    st = card_lane.shopper.wait_state(lambda s: s["state"] == "approved", 30)
+    assert st["txn"] == txn
+    to_receipt(card_lane.shopper, "print")
+    card_lane.remove()
+    assert [e["basket"] for e in card_lane.acq.received("0200")] == [txn]
 
 
 @pytest.mark.integration
