@@ -127,3 +127,22 @@ def test_configure_makes_each_user_and_its_private_state_folder(tmp_path):
         assert ["install", "-d", "-o", name, "-g", name, "-m", "0700", user["state"]] in inside
         assert inside.index(add[0]) < inside.index(
             ["install", "-d", "-o", name, "-g", name, "-m", "0700", user["state"]])
+
+
+@pytest.mark.parametrize("flavour", sorted(RECIPE["flavour"]))
+def test_each_flavours_device_config_is_valid(tmp_path, flavour: str):
+    """What the build's `kiosk config check` sees (and every service at boot, before any
+    provisioning): the packaged defaults under the flavour's /etc/kiosk. The full image is
+    a production device: no simulator may be left selected."""
+    from kiosk.config import load_config
+
+    site = tmp_path / "etc-kiosk"
+    site.mkdir()
+    for overlay in RECIPE["flavour"][flavour]["overlays"]:
+        for toml in sorted((REPO / "image-build" / overlay / "etc/kiosk").glob("*.toml")):
+            (site / toml.name).write_bytes(toml.read_bytes())
+    config = load_config(site_dir=site, environ={})
+    assert config.security.production is (flavour == "full")
+    if flavour == "full":
+        assert "sim" not in (config.devices.scanner, config.devices.printer,
+                             config.devices.payment)

@@ -250,10 +250,11 @@ def test_firstboot_runs_before_the_services():
     assert {"kiosk-core.service", "systemd-timesyncd.service", "mosquitto.service"} <= set(before)
     assert "|/boot/firmware/kiosk-provision.toml" in unit["Unit"]["ConditionPathExists"]
     svc = unit["Service"]
-    # the bus credentials first (the broker starts after this unit), then the lane's file;
-    # provision runs even with no file: it re-applies the kept provisioning on a new root
-    assert svc["ExecStart"] == [f"{INSTALLED_KIOSK} bus provision",
-                                f"{INSTALLED_KIOSK} provision --boot /boot/firmware"]
+    # the lane's file (it completes the site config), then the bus credentials (the broker
+    # starts after this unit); provision runs even with no file: it re-applies the kept
+    # provisioning on a new root
+    assert svc["ExecStart"] == [f"{INSTALLED_KIOSK} provision --boot /boot/firmware",
+                                f"{INSTALLED_KIOSK} bus provision"]
     # only the remounts and the machine-id commit run outside the sandbox ("+")
     outside = [cmd for key in ("ExecStartPre", "ExecStartPost", "ExecStopPost")
                for cmd in svc[key] if "+" in cmd.split()[0]]
