@@ -85,8 +85,8 @@ def test_hardware_watchdog_and_gpio_group():
     assert "gpio" in gpio["SupplementaryGroups"][0].split()
 
 
-#: groups a Debian root has before the build adds any: base-passwd's, and systemd's
-#: sysusers (basic.conf: input, render, kvm, sgx)
+#: groups a Debian root has before the build adds any: base-passwd's (dialout, audio,
+#: video) and udev's (input, render; the earlier images' `useradd --groups` relied on them)
 DEBIAN_GROUPS = {"dialout", "audio", "video", "input", "render"}
 
 
