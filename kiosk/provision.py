@@ -348,8 +348,9 @@ class _Staged:
             tmp.unlink(missing_ok=True)
 
 
-def kiosk_owner(layout: Layout, user: str = "kiosk") -> tuple[int, int] | None:
-    """uid/gid of the kiosk user in the target's /etc/passwd (None when absent)."""
+def kiosk_owner(layout: Layout, user: str = "kiosk-core") -> tuple[int, int] | None:
+    """uid/gid of kiosk-core's user (the one service that reads the keys) in the target's
+    /etc/passwd (None when absent)."""
     try:
         lines = (layout.etc_dir / "passwd").read_text().splitlines()
     except OSError:

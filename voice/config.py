@@ -92,7 +92,8 @@ class MatchConfig(_Strict):
 
 class VoiceConfig(_Strict):
     enabled: bool = True
-    models_dir: Path = Path("/var/lib/kiosk/voice-models")
+    # outside kiosk-core's /var/lib/kiosk (closed to every other service): kiosk-voice reads it
+    models_dir: Path = Path("/var/lib/kiosk-voice/models")
     models: dict[str, ModelEntry] = Field(default_factory=_default_models)
     headset_barge_in: bool = Field(
         default=True, description="with a headset plugged in, listen while a prompt plays "

@@ -57,11 +57,13 @@ def tree(root: Path) -> dict[str, tuple[int, bytes | str]]:
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
-    """A target root with a kiosk user, an existing hosts file and a site layer."""
+    """A target root with kiosk-core's user (and another service's), an existing hosts
+    file and a site layer."""
     r = tmp_path / "root"
     (r / "etc" / "kiosk").mkdir(parents=True)
     (r / "etc" / "passwd").write_text("root:x:0:0::/root:/bin/bash\n"
-                                      "kiosk:x:990:990::/var/lib/kiosk:/usr/sbin/nologin\n")
+                                      "kiosk-ui:x:991:991::/var/lib/kiosk-ui:/usr/sbin/nologin\n"
+                                      "kiosk-core:x:990:990::/var/lib/kiosk:/usr/sbin/nologin\n")
     (r / "etc" / "hosts").write_text("127.0.0.1\tlocalhost\n127.0.1.1\tdebian\n")
     (r / "etc" / "kiosk" / "20-hardware.toml").write_text('[devices]\nprinter = "sim"\n')
     return r

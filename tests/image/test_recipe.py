@@ -10,6 +10,7 @@ import tomllib
 import pytest
 
 from tests.harness import REPO
+from tests.systemd.test_units import read_unit
 
 RECIPE = tomllib.loads((REPO / "image-build/recipe.toml").read_text())
 
@@ -80,4 +81,68 @@ def test_hardware_watchdog_and_gpio_group():
     rule = (REPO / "image-build/overlay/common/etc/udev/rules.d/60-kiosk-gpio.rules").read_text()
     assert 'GROUP="gpio"' in rule and "gpiochip*" in rule
     assert RECIPE["groups"]["gpio"]["system"] is True
-    assert "gpio" in RECIPE["users"]["kiosk"]["groups"]
+    gpio = read_unit("kiosk-gpio.service")["Service"]
+    assert "gpio" in gpio["SupplementaryGroups"][0].split()
+
+
+#: groups a Debian root has before the build adds any: base-passwd's (dialout, audio,
+#: video) and udev's (input, render; the earlier images' `useradd --groups` relied on them)
+DEBIAN_GROUPS = {"dialout", "audio", "video", "input", "render"}
+
+
+def test_every_unit_identity_exists_in_the_image():
+    """Each static User= of a unit is a recipe user whose state folder is the unit's
+    StateDirectory=; every SupplementaryGroups= group exists; DynamicUser= names resolve."""
+    dynamic = False
+    for unit in RECIPE["units"]["install"]:
+        svc = read_unit(unit).get("Service", {})
+        dynamic |= svc.get("DynamicUser") == ["yes"]
+        for user in svc.get("User", []):
+            assert user in RECIPE["users"], f"{unit}: User={user} is not made by the image"
+            state = svc["StateDirectory"][0]
+            assert RECIPE["users"][user]["state"] == f"/var/lib/{state}", unit
+        for group in " ".join(svc.get("SupplementaryGroups", [])).split():
+            assert group in DEBIAN_GROUPS | set(RECIPE["groups"]), f"{unit}: group {group}"
+    # device access is the unit's (SupplementaryGroups=), never a user's group membership
+    assert all("groups" not in user for user in RECIPE["users"].values())
+    assert set(RECIPE["users"]) == {"kiosk-core", "kiosk-ui"}
+    assert dynamic and "libnss-systemd" in RECIPE["packages"]["common"]
+
+
+def test_configure_makes_each_user_and_its_private_state_folder(tmp_path):
+    """The configure stage's commands (recorded, not run): useradd per recipe user with no
+    supplementary groups, then its state folder owned by it, mode 0700."""
+    build = make_build(tmp_path, "amd64", "full")
+    build.root = root = tmp_path / "rootfs"
+    for sub in ("etc/systemd/system", "etc/mosquitto/conf.d", "etc/default", "var/log",
+                "var/lib"):
+        (root / sub).mkdir(parents=True)
+    ran: list[list[str]] = []
+    build.run = lambda *cmd, **_: ran.append([str(c) for c in cmd]) or ""
+    build.stage_configure()
+    inside = [cmd[2:] for cmd in ran if cmd[:2] == ["chroot", str(root)]]
+    for name, user in RECIPE["users"].items():
+        add = [c for c in inside if c[0] == "useradd" and c[-1] == name]
+        assert len(add) == 1 and "--groups" not in add[0], add
+        assert ["install", "-d", "-o", name, "-g", name, "-m", "0700", user["state"]] in inside
+        assert inside.index(add[0]) < inside.index(
+            ["install", "-d", "-o", name, "-g", name, "-m", "0700", user["state"]])
+
+
+@pytest.mark.parametrize("flavour", sorted(RECIPE["flavour"]))
+def test_each_flavours_device_config_is_valid(tmp_path, flavour: str):
+    """What the build's `kiosk config check` sees (and every service at boot, before any
+    provisioning): the packaged defaults under the flavour's /etc/kiosk. The full image is
+    a production device: no simulator may be left selected."""
+    from kiosk.config import load_config
+
+    site = tmp_path / "etc-kiosk"
+    site.mkdir()
+    for overlay in RECIPE["flavour"][flavour]["overlays"]:
+        for toml in sorted((REPO / "image-build" / overlay / "etc/kiosk").glob("*.toml")):
+            (site / toml.name).write_bytes(toml.read_bytes())
+    config = load_config(site_dir=site, environ={})
+    assert config.security.production is (flavour == "full")
+    if flavour == "full":
+        assert "sim" not in (config.devices.scanner, config.devices.printer,
+                             config.devices.payment)
