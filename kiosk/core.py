@@ -29,7 +29,9 @@ from datetime import datetime
 from typing import Any
 
 from drivers.printer import PrintResult, open_printer
+from kiosk.bus.acl import may_send
 from kiosk.bus.client import BusClient
+from kiosk.bus.credentials import login_for
 from kiosk.bus.messages import (
     MessageError,
     Topics,
@@ -105,10 +107,10 @@ class CoreService:
         self._printing = False
         self._step: dict | None = None   # the port's last progress step: {"stan", "step", ...}
         self._step_at = 0.0
-        self.bus = BusClient(config.bus.host, config.bus.port,
+        self.bus = BusClient(login_for(config.bus, "kiosk-core", config.security.production),
                              f"kiosk-core-{config.store.lane_id}",
                              will=(self.topics.core_status, status_message(False)))
-        self.bus.subscribe(self.topics.command, lambda _t, p: self.inbox.put(("cmd", p)))
+        self.bus.subscribe(self.topics.commands, lambda t, p: self.inbox.put(("cmd", (t, p))))
         self.bus.on_connect(lambda: self.inbox.put(("connected", None)))
 
     # -- main loop ------------------------------------------------------------
@@ -142,7 +144,8 @@ class CoreService:
 
     def _dispatch(self, kind: str, item: Any) -> None:
         if kind == "cmd":
-            self.handle_command(item)
+            topic, payload = item
+            self.handle_command(payload, self.topics.sender(topic) or "")
         elif kind == "connected":
             self.bus.publish(self.topics.core_status, status_message(True), retain=True)
             self.publish_state()
@@ -159,14 +162,20 @@ class CoreService:
 
     # -- commands -------------------------------------------------------------
 
-    def handle_command(self, payload: bytes) -> dict | None:
-        """Validate, de-duplicate, decide, journal, apply, publish. Never raises."""
+    def handle_command(self, payload: bytes, sender: str = "cli") -> dict | None:
+        """Validate, authorize, de-duplicate, decide, journal, apply, publish. Never raises.
+        ``sender``: the service whose command topic it came on (tests calling directly act as
+        the operator's ``cli``)."""
         try:
             cmd = parse_command(payload, self.config.bus.max_message_bytes)
         except MessageError as exc:
             log.warning("rejected bus message: %s", exc)
             return None
         cmd_id = cmd["id"]
+        if not may_send(sender, cmd):  # the broker's ACL says who sent it, not cmd["source"]
+            log.warning("refused %s command %s from %r: not that service's to send",
+                        cmd["type"], cmd_id, sender)
+            return None
         if cmd_id in self.results:  # a repeated command (double tap, redelivery) changes nothing
             result = self.results[cmd_id]
             self.bus.publish(self.topics.result, result)

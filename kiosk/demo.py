@@ -195,8 +195,9 @@ def _start_card_sims(state_dir: Path) -> CardSims | None:
 def run_demo(args: Namespace) -> int:
     import json
 
-    from kiosk.bus.broker import port_open, start_private_broker
+    from kiosk.bus.broker import credentials_dir, port_open, start_private_broker
     from kiosk.bus.client import BusClient
+    from kiosk.bus.credentials import login_for
     from kiosk.bus.messages import Topics, command
 
     config = load_config()
@@ -207,11 +208,14 @@ def run_demo(args: Namespace) -> int:
     procs: list[subprocess.Popen] = []
     if not port_open(config.bus.host, config.bus.port):
         procs.append(start_private_broker(state_dir / "broker", config.bus.port, config.bus.host))
+        # every process of the demo (they inherit the environment) logs in with its passwords
+        os.environ["KIOSK__BUS__CREDENTIALS_DIR"] = str(credentials_dir(state_dir / "broker"))
+        config = load_config()
         print(f"demo: started a private mosquitto on {config.bus.host}:{config.bus.port}")
     card_sims = None if getattr(args, "sim_payments", False) else _start_card_sims(state_dir)
     procs.append(subprocess.Popen([sys.executable, "-m", "kiosk.cli", "core"]))
     topics = Topics(config.store.lane_id)
-    client = BusClient(config.bus.host, config.bus.port, f"kiosk-demo-{os.getpid()}")
+    client = BusClient(login_for(config.bus, "kiosk-cli"), f"kiosk-demo-{os.getpid()}")
     last = {"text": ""}
 
     def on_state(_topic: str, payload: bytes) -> None:
@@ -267,7 +271,7 @@ def run_demo(args: Namespace) -> int:
                         print(HELP)
                     continue
                 kind, fields = parsed
-                client.publish(topics.command, command(kind, source="sim", **fields))
+                client.publish(topics.command_from("cli"), command(kind, source="sim", **fields))
             else:
                 print("demo: stdin closed; kiosk keeps running until Ctrl-C / SIGTERM")
                 stop.wait()
