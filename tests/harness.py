@@ -118,6 +118,7 @@ class Shopper:
         self.feedback: queue.Queue[dict] = queue.Queue()
         self.state: dict | None = None
         self.core_online: bool | None = None
+        self.statuses: list[bool] = []    # every core status seen, in order
         self._lock = threading.Condition()
         self.client = BusClient(bus_login(port, username),
                                 f"test-shopper-{lane}-{os.getpid()}")
@@ -137,6 +138,7 @@ class Shopper:
     def _on_status(self, _topic: str, payload: bytes) -> None:
         with self._lock:
             self.core_online = json.loads(payload)["online"]
+            self.statuses.append(self.core_online)
             self._lock.notify_all()
 
     def close(self) -> None:

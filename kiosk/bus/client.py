@@ -33,7 +33,8 @@ class BusClient:
         self._on_connect_hooks: list[Callable[[], None]] = []
         self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
                                    clean_session=True)
-        self._client.username_pw_set(login.username, login.password)
+        if login.username:
+            self._client.username_pw_set(login.username, login.password)
         self._client.reconnect_delay_set(min_delay=1, max_delay=5)
         if will is not None:
             self._client.will_set(will[0], encode(will[1]), qos=1, retain=True)
