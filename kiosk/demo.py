@@ -207,11 +207,15 @@ def run_demo(args: Namespace) -> int:
     _ensure_catalog(config)
     procs: list[subprocess.Popen] = []
     if not port_open(config.bus.host, config.bus.port):
-        procs.append(start_private_broker(state_dir / "broker", config.bus.port, config.bus.host))
+        # several tools may log in as kiosk-cli at once here (this client, `kiosk sim scan`)
+        procs.append(start_private_broker(state_dir / "broker", config.bus.port, config.bus.host,
+                                          one_session_per_user=False))
         # every process of the demo (they inherit the environment) logs in with its passwords
-        os.environ["KIOSK__BUS__CREDENTIALS_DIR"] = str(credentials_dir(state_dir / "broker"))
+        creds = credentials_dir(state_dir / "broker")
+        os.environ["KIOSK__BUS__CREDENTIALS_DIR"] = str(creds)
         config = load_config()
-        print(f"demo: started a private mosquitto on {config.bus.host}:{config.bus.port}")
+        print(f"demo: started a private mosquitto on {config.bus.host}:{config.bus.port}"
+              f" (other tools: export KIOSK__BUS__CREDENTIALS_DIR={creds})")
     card_sims = None if getattr(args, "sim_payments", False) else _start_card_sims(state_dir)
     procs.append(subprocess.Popen([sys.executable, "-m", "kiosk.cli", "core"]))
     topics = Topics(config.store.lane_id)

@@ -4,8 +4,8 @@ Backends: ``camera`` (OpenCV capture → :class:`~drivers.scanner.engine.ScanEng
 and ``wedge`` (a USB HID scanner through evdev). Every read is classified, then:
 
 * product, variable-measure and staff-badge reads go to kiosk-core as a ``scan``
-  command on ``kiosk/v1/<lane>/cmd`` (source "scanner"); kiosk-core answers each with
-  good/bad feedback once it knows whether the item was added;
+  command on ``kiosk/v1/<lane>/cmd/from/scanner`` (only kiosk-scanner may write it);
+  kiosk-core answers each with good/bad feedback once it knows whether the item was added;
 * every read, good or rejected, is published on ``kiosk/v1/<lane>/event/scanner`` as
   ``{"v":1,"type":"read","class":...,"ok":...}``; payment codes and coupons go *only*
   there, never as a scan;

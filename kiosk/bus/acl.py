@@ -57,7 +57,7 @@ USERS: tuple[BusUser, ...] = (
     # voice sees the gpio's help button (it starts accessible mode), no other service's commands
     _user("kiosk-voice", reads=(*_STATE, _ALL.keypad, _ALL.headset, _ALL.command_from("gpio")),
           commands=SHOPPER_INTENTS),
-    _user("kiosk-scanner", reads=(_ALL.result,),
+    _user("kiosk-scanner",
           writes=(_ALL.scanner_events, _ALL.scanner_status, _ALL.feedback),
           commands=frozenset({"scan", "device"}), devices=frozenset({"scanner"})),
     _user("kiosk-gpio", reads=(_ALL.state, _ALL.core_status, _ALL.feedback),
