@@ -35,6 +35,7 @@ import tomllib
 from pathlib import Path
 
 from kiosk.bench.stats import percentile
+from kiosk.bus.credentials import BusLogin
 
 SESSION_SPECS = ["ean13_ramyun", "upca_cupnoodle", "alipay_qr", "ean8", "vm_bananas",
                  "wechat_code128", "ean13_tofu", "upce", "coupon_qr", "databar",
@@ -112,7 +113,7 @@ def _false(reads: list, frame_keys: list[set[str]]) -> list:
 
 
 class _Subscriber:
-    def __init__(self, login, topic: str) -> None:
+    def __init__(self, login: BusLogin, topic: str) -> None:
         from kiosk.bus.client import BusClient
 
         self.arrivals: list[float] = []

@@ -21,8 +21,12 @@ import secrets
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kiosk.bus.acl import USERNAMES, acl_text
+
+if TYPE_CHECKING:
+    from kiosk.config import BusConfig
 
 DEMO_PREFIX = "demo-"
 MIN_PASSWORD_CHARS = 32
@@ -47,8 +51,8 @@ class BusLogin:
         return f"BusLogin({self.host}:{self.port} as {self.username})"
 
 
-def login_for(bus, username: str, production: bool = False) -> BusLogin:
-    """The login of ``username`` on the configured bus (``bus`` is a ``BusConfig``)."""
+def login_for(bus: BusConfig, username: str, production: bool = False) -> BusLogin:
+    """The login of ``username`` on the configured bus."""
     return BusLogin(bus.host, bus.port, username,
                     read_password(username, Path(bus.credentials_dir), production))
 
