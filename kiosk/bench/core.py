@@ -151,7 +151,7 @@ def bench_core(events: int = 600, runs: int = 3) -> int:
         client = BusClient(private_login(work / "broker", port, "kiosk-cli"), "kiosk-bench")
         waiter = _Waiter()
         topics = Topics("BENCH")
-        echo_topic = "kiosk/v1/BENCH/bench/echo"
+        echo_topic = topics.bench.replace("#", "echo")
         client.subscribe(topics.state, waiter.on_state)
         client.subscribe(echo_topic, waiter.on_echo)
         client.subscribe(topics.core_status, waiter.on_status)

@@ -3,6 +3,7 @@ broker's settings."""
 
 from __future__ import annotations
 
+import ast
 import grp
 import os
 import subprocess
@@ -145,3 +146,27 @@ def test_the_device_broker_has_the_tested_security_settings() -> None:
     for line in broker_security(DEVICE_PASSWD_FILE, DEVICE_ACL_FILE, True).splitlines():
         assert line in settings
     assert "allow_anonymous true" not in settings
+
+
+def test_no_topic_is_spelled_outside_topics() -> None:
+    """The ACL covers the topics of kiosk/bus/messages.py Topics; a topic string built
+    anywhere else would be one the ACL does not know (its publisher silently dropped)."""
+    owners = {REPO / "kiosk" / "bus" / "messages.py", REPO / "kiosk" / "bus" / "acl.py"}
+    spelled = []
+    for path in sorted(p for d in ("kiosk", "drivers", "voice")
+                       for p in (REPO / d).rglob("*.py")):
+        if path in owners:
+            continue
+        tree = ast.parse(path.read_text(), str(path))
+        docstrings = {id(n.value) for n in ast.walk(tree)
+                      if isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)}
+        for node in ast.walk(tree):
+            literal = (isinstance(node, ast.Constant) and isinstance(node.value, str)
+                       and "kiosk/v1" in node.value and id(node) not in docstrings)
+            from_root = (isinstance(node, ast.JoinedStr) and node.values
+                         and isinstance(node.values[0], ast.FormattedValue)
+                         and isinstance(node.values[0].value, ast.Name)
+                         and node.values[0].value.id == "ROOT")
+            if literal or from_root:
+                spelled.append(f"{path.relative_to(REPO)}:{node.lineno}")
+    assert spelled == []
