@@ -70,13 +70,28 @@ def cmd_journal_verify(args: argparse.Namespace) -> int:
 
 def _publish(config: KioskConfig, message: dict) -> None:
     from kiosk.bus.client import BusClient
+    from kiosk.bus.credentials import login_for
     from kiosk.bus.messages import Topics
 
-    client = BusClient(config.bus.host, config.bus.port, f"kiosk-cli-{os.getpid()}")
+    client = BusClient(login_for(config.bus, "kiosk-cli", config.security.production),
+                       f"kiosk-cli-{os.getpid()}")
     if not client.start(wait_s=5):
-        raise SystemExit(f"cannot reach the bus at {config.bus.host}:{config.bus.port}")
-    client.publish(Topics(config.store.lane_id).command, message).wait_for_publish(5)
+        raise SystemExit(f"cannot reach the bus at {config.bus.host}:{config.bus.port}"
+                         " (or it refused kiosk-cli's credential)")
+    client.publish(Topics(config.store.lane_id).command_from("cli"), message).wait_for_publish(5)
     client.stop()
+
+
+def cmd_bus_provision(args: argparse.Namespace) -> int:
+    from kiosk.bus.credentials import provision
+
+    config = _config()
+    creds = Path(args.credentials_dir) if args.credentials_dir else config.bus.credentials_dir
+    created = provision(creds, Path(args.passwd), Path(args.acl))
+    print(f"bus: {len(created)} new password(s) in {creds}"
+          f"{' (' + ', '.join(created) + ')' if created else ''}; wrote {args.passwd} and"
+          f" {args.acl} (reload mosquitto to apply)")
+    return 0
 
 
 def cmd_sim_scan(args: argparse.Namespace) -> int:
@@ -258,6 +273,16 @@ def build_parser() -> argparse.ArgumentParser:
     ver.add_argument("--path", help="journal file (default: from config)")
     ver.set_defaults(fn=cmd_journal_verify)
 
+    from kiosk.bus.broker import DEVICE_ACL_FILE, DEVICE_PASSWD_FILE
+
+    bus = sub.add_parser("bus", help="bus tools").add_subparsers(dest="sub", required=True)
+    prov = bus.add_parser("provision", help="a password per bus user (kept if present), the"
+                          " broker's password file and ACL")
+    prov.add_argument("--credentials-dir", help="default: bus.credentials_dir")
+    prov.add_argument("--passwd", default=str(DEVICE_PASSWD_FILE))
+    prov.add_argument("--acl", default=str(DEVICE_ACL_FILE))
+    prov.set_defaults(fn=cmd_bus_provision)
+
     sim = sub.add_parser("sim", help="simulated devices").add_subparsers(dest="sub", required=True)
     scan = sim.add_parser("scan", help="publish barcode reads as the simulated scanner")
     scan.add_argument("codes", nargs="+")
@@ -344,7 +369,13 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    return args.fn(args)
+    from kiosk.bus.credentials import CredentialError
+
+    try:
+        return args.fn(args)
+    except CredentialError as exc:  # a missing or unsafe bus password: say which, no traceback
+        print(f"kiosk: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

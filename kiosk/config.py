@@ -207,6 +207,9 @@ class BusConfig(_Strict):
     host: str
     port: int = Field(ge=1, le=65535)
     max_message_bytes: int = Field(ge=256)
+    #: where each service finds ``<bus user>.password`` (kiosk/bus/credentials.py); systemd's
+    #: ``$CREDENTIALS_DIRECTORY/bus-password`` comes first when set
+    credentials_dir: Path = Path("/etc/kiosk/bus")
 
     @field_validator("host")
     @classmethod

@@ -35,7 +35,9 @@ from datetime import datetime
 from typing import Any
 
 from drivers.printer import PrintResult, open_printer
+from kiosk.bus.acl import may_send
 from kiosk.bus.client import BusClient
+from kiosk.bus.credentials import login_for
 from kiosk.bus.messages import (
     MessageError,
     Topics,
@@ -108,9 +110,9 @@ class CoreService:
         self.catalog = Catalog(config.catalog_path)
         self.staff = StaffAuthenticator(config.staff, config.paths.state_dir / LOCKOUT_FILE)
         self.pins = PinOpener(config.paths.state_dir)
-        self._verifying: tuple[bytes, Kind] | None = None  # the command whose check runs
+        self._verifying: tuple[bytes, str, Kind] | None = None  # the command being checked
         self._checked: tuple | Exception | None = None     # its outcome, while re-decided
-        self._held: deque[bytes] = deque()                 # commands waiting for it
+        self._held: deque[tuple[bytes, str]] = deque()     # commands waiting for it
         self._offered = ""                                 # the challenge last published
         self.payments = payments or open_payment_port(config)
         self.printer = open_printer(config.devices.printer, config.receipts_dir, config.printer)
@@ -126,10 +128,10 @@ class CoreService:
         self._printing = False
         self._step: dict | None = None   # the port's last progress step: {"stan", "step", ...}
         self._step_at = 0.0
-        self.bus = BusClient(config.bus.host, config.bus.port,
+        self.bus = BusClient(login_for(config.bus, "kiosk-core", config.security.production),
                              f"kiosk-core-{config.store.lane_id}",
                              will=(self.topics.core_status, status_message(False)))
-        self.bus.subscribe(self.topics.command, lambda _t, p: self.inbox.put(("cmd", p)))
+        self.bus.subscribe(self.topics.commands, lambda t, p: self.inbox.put(("cmd", (t, p))))
         self.bus.on_connect(lambda: self.inbox.put(("connected", None)))
 
     # -- main loop ------------------------------------------------------------
@@ -163,7 +165,8 @@ class CoreService:
 
     def _dispatch(self, kind: str, item: Any) -> None:
         if kind == "cmd":
-            self.handle_command(item)
+            topic, payload = item
+            self.handle_command(payload, self.topics.sender(topic) or "")
         elif kind == "staff_checked":
             self._on_staff_checked(item)
         elif kind == "connected":
@@ -182,10 +185,12 @@ class CoreService:
 
     # -- commands -------------------------------------------------------------
 
-    def handle_command(self, payload: bytes) -> dict | None:
-        """Validate, de-duplicate, decide, journal, apply, publish. Never raises."""
+    def handle_command(self, payload: bytes, sender: str = "cli") -> dict | None:
+        """Validate, authorize, de-duplicate, decide, journal, apply, publish. Never raises.
+        ``sender``: the service whose command topic it came on (tests calling directly act as
+        the operator's ``cli``)."""
         if self._verifying is not None:  # a staff check is in flight: keep commands' order
-            self._held.append(payload)
+            self._held.append((payload, sender))
             return None
         try:
             cmd = parse_command(payload, self.config.bus.max_message_bytes)
@@ -193,6 +198,10 @@ class CoreService:
             log.warning("rejected bus message: %s", exc)
             return None
         cmd_id = cmd["id"]
+        if not may_send(sender, cmd):  # the broker's ACL says who sent it, not cmd["source"]
+            log.warning("refused %s command %s from %r: not that service's to send",
+                        cmd["type"], cmd_id, sender)
+            return None
         if cmd_id in self.results:  # a repeated command (double tap, redelivery) changes nothing
             result = self.results[cmd_id]
             self.bus.publish(self.topics.result, result)
@@ -207,7 +216,7 @@ class CoreService:
             self.commit(events)
             result = result_message(cmd_id, True, seq=self.journal.last_seq)
         except _VerifyLater as later:
-            self._verify(payload, later)
+            self._verify(payload, sender, later)
             return None
         except Rejected as exc:
             log.info("command %s %s rejected: %s", cmd["type"], cmd_id, exc.reason)
@@ -251,23 +260,23 @@ class CoreService:
         assert self._checked is not None
         return self._checked
 
-    def _verify(self, payload: bytes, later: _VerifyLater) -> None:
-        self._verifying = (payload, later.kind)
+    def _verify(self, payload: bytes, sender: str, later: _VerifyLater) -> None:
+        self._verifying = (payload, sender, later.kind)
         kind, secret = later.kind, later.secret
         self._worker("staff-check", lambda: self.staff.match(kind, secret), "staff_checked")
 
     def _on_staff_checked(self, member: Any) -> None:
         if self._verifying is None:
             return
-        (payload, kind), self._verifying = self._verifying, None
+        (payload, sender, kind), self._verifying = self._verifying, None
         self._checked = (member if isinstance(member, Exception)
                          else self.staff.record(kind, member, time.time()))
         try:
-            self.handle_command(payload)
+            self.handle_command(payload, sender)
         finally:
             self._checked = None
         while self._held and self._verifying is None:
-            self.handle_command(self._held.popleft())
+            self.handle_command(*self._held.popleft())
 
     def clock_ok(self) -> bool:
         """False while payments must wait for a synchronized clock."""

@@ -209,8 +209,9 @@ def _sealed_pin(pin: str, seal: dict | None) -> dict | None:
 def run_demo(args: Namespace) -> int:
     import json
 
-    from kiosk.bus.broker import port_open, start_private_broker
+    from kiosk.bus.broker import credentials_dir, port_open, start_private_broker
     from kiosk.bus.client import BusClient
+    from kiosk.bus.credentials import login_for
     from kiosk.bus.messages import Topics, command
 
     config = load_config()
@@ -220,12 +221,19 @@ def run_demo(args: Namespace) -> int:
     _ensure_catalog(config)
     procs: list[subprocess.Popen] = []
     if not port_open(config.bus.host, config.bus.port):
-        procs.append(start_private_broker(state_dir / "broker", config.bus.port, config.bus.host))
-        print(f"demo: started a private mosquitto on {config.bus.host}:{config.bus.port}")
+        # several tools may log in as kiosk-cli at once here (this client, `kiosk sim scan`)
+        procs.append(start_private_broker(state_dir / "broker", config.bus.port, config.bus.host,
+                                          one_session_per_user=False))
+        # every process of the demo (they inherit the environment) logs in with its passwords
+        creds = credentials_dir(state_dir / "broker")
+        os.environ["KIOSK__BUS__CREDENTIALS_DIR"] = str(creds)
+        config = load_config()
+        print(f"demo: started a private mosquitto on {config.bus.host}:{config.bus.port}"
+              f" (other tools: export KIOSK__BUS__CREDENTIALS_DIR={creds})")
     card_sims = None if getattr(args, "sim_payments", False) else _start_card_sims(state_dir)
     procs.append(subprocess.Popen([sys.executable, "-m", "kiosk.cli", "core"]))
     topics = Topics(config.store.lane_id)
-    client = BusClient(config.bus.host, config.bus.port, f"kiosk-demo-{os.getpid()}")
+    client = BusClient(login_for(config.bus, "kiosk-cli"), f"kiosk-demo-{os.getpid()}")
     last: dict = {"text": "", "seal": None}
 
     def on_state(_topic: str, payload: bytes) -> None:
@@ -286,9 +294,9 @@ def run_demo(args: Namespace) -> int:
                 if kind == "staff_pin":
                     msg = _sealed_pin(fields["pin"], last["seal"])
                     if msg is not None:
-                        client.publish(topics.command, msg)
+                        client.publish(topics.command_from("cli"), msg)
                     continue
-                client.publish(topics.command, command(kind, source="sim", **fields))
+                client.publish(topics.command_from("cli"), command(kind, source="sim", **fields))
             else:
                 print("demo: stdin closed; kiosk keeps running until Ctrl-C / SIGTERM")
                 stop.wait()

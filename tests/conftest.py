@@ -8,18 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.bus.broker import free_port, start_private_broker
 from kiosk.catalog import Catalog
 from kiosk.config import load_config
-from tests.harness import SAMPLE_CSV, CoreProcess, Shopper, kiosk_env
+from tests.harness import SAMPLE_CSV, CoreProcess, Shopper, kiosk_env, start_broker
 
 _lanes = itertools.count(1)
 
 
 @pytest.fixture(scope="session")
 def broker_port(tmp_path_factory: pytest.TempPathFactory):
-    port = free_port()
-    proc = start_private_broker(tmp_path_factory.mktemp("broker"), port)
+    port, proc = start_broker(tmp_path_factory.mktemp("broker"))
     yield port
     proc.terminate()
     proc.wait(10)

@@ -17,7 +17,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from kiosk.bus.broker import credentials_dir, free_port, private_login, start_private_broker
 from kiosk.bus.client import BusClient
+from kiosk.bus.credentials import BusLogin
 from kiosk.bus.messages import Topics, command
 from kiosk.catalog import SAMPLE_CATALOG
 
@@ -25,8 +27,29 @@ REPO = Path(__file__).resolve().parent.parent
 SAMPLE_CSV = SAMPLE_CATALOG
 
 
+#: the brokers the tests started: port → their work dir (where their passwords are)
+_BROKERS: dict[int, Path] = {}
+
+
+def start_broker(workdir: Path, one_session_per_user: bool = False) -> tuple[int, subprocess.Popen]:
+    """A private mosquitto with the device's auth and ACLs (kiosk/bus/broker.py). The shared
+    test broker runs many lanes and tools at once, so by default a client id is not tied to
+    its username (the device's ``use_username_as_clientid``; tests/integration/test_bus_auth.py
+    turns it on)."""
+    port = free_port()
+    proc = start_private_broker(workdir, port, one_session_per_user=one_session_per_user)
+    _BROKERS[port] = workdir
+    return port, proc
+
+
+def bus_login(port: int, username: str = "kiosk-cli") -> BusLogin:
+    """``username``'s login on a test broker (tests drive the lane as the operator's tools)."""
+    return private_login(_BROKERS[port], port, username)
+
+
 def kiosk_env(state_dir: Path, port: int, lane: str, **overrides: str) -> dict[str, str]:
-    """Environment for a kiosk process: private state dir, test broker, own lane."""
+    """Environment for a kiosk process: private state dir, test broker (with its passwords),
+    own lane."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK")}
     site = state_dir / "etc"
     site.mkdir(parents=True, exist_ok=True)
@@ -38,6 +61,8 @@ def kiosk_env(state_dir: Path, port: int, lane: str, **overrides: str) -> dict[s
         "KIOSK__SIM__PAYMENT__LATENCY_MS": "30",
         "PYTHONUNBUFFERED": "1",
     })
+    if port in _BROKERS:
+        env["KIOSK__BUS__CREDENTIALS_DIR"] = str(credentials_dir(_BROKERS[port]))
     env.update(overrides)
     return env
 
@@ -82,17 +107,21 @@ class CoreProcess:
 
 
 class Shopper:
-    """Drives kiosk-core over the bus exactly as the UI does."""
+    """Drives kiosk-core over the bus exactly as the UI does (as ``username``: by default the
+    operator's tools, which may send every command)."""
 
-    def __init__(self, port: int, lane: str) -> None:
+    def __init__(self, port: int, lane: str, username: str = "kiosk-cli") -> None:
         self.topics = Topics(lane)
+        self.command_topic = self.topics.command_from(username.removeprefix("kiosk-"))
         self.results: queue.Queue[dict] = queue.Queue()
         self.states: queue.Queue[dict] = queue.Queue()
         self.feedback: queue.Queue[dict] = queue.Queue()
         self.state: dict | None = None
         self.core_online: bool | None = None
+        self.statuses: list[bool] = []    # every core status seen, in order
         self._lock = threading.Condition()
-        self.client = BusClient("127.0.0.1", port, f"test-shopper-{lane}-{os.getpid()}")
+        self.client = BusClient(bus_login(port, username),
+                                f"test-shopper-{lane}-{os.getpid()}")
         self.client.subscribe(self.topics.state, self._on_state)
         self.client.subscribe(self.topics.result, lambda _t, p: self.results.put(json.loads(p)))
         self.client.subscribe(self.topics.core_status, self._on_status)
@@ -109,19 +138,20 @@ class Shopper:
     def _on_status(self, _topic: str, payload: bytes) -> None:
         with self._lock:
             self.core_online = json.loads(payload)["online"]
+            self.statuses.append(self.core_online)
             self._lock.notify_all()
 
     def close(self) -> None:
         self.client.stop()
 
     def send_raw(self, payload: bytes) -> None:
-        self.client.publish(self.topics.command, payload).wait_for_publish(5)
+        self.client.publish(self.command_topic, payload).wait_for_publish(5)
 
     def send(self, kind: str, cmd_id: str | None = None, timeout: float = 10,
              **fields: object) -> dict:
         """Publish a command and wait for its result."""
         msg = command(kind, source="test", cmd_id=cmd_id, **fields)
-        self.client.publish(self.topics.command, msg)
+        self.client.publish(self.command_topic, msg)
         return self.wait_result(msg["id"], timeout)
 
     def wait_result(self, cmd_id: str, timeout: float = 10) -> dict:

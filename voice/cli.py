@@ -73,6 +73,7 @@ def _recognizers(config):  # noqa: ANN001, ANN202 - KioskConfig, a factory
 
 def voice_run(args: argparse.Namespace) -> int:
     from kiosk import sdnotify
+    from kiosk.bus.credentials import login_for
     from kiosk.config import load_config_or_exit
     from voice.accessible import AlsaJack, SimulatedJack
     from voice.service import VoiceService, WavError, WavSource, parse_wav_arg
@@ -98,7 +99,9 @@ def voice_run(args: argparse.Namespace) -> int:
 
         mic = MicSource((getattr(config, "voice", None) or VoiceConfig()).audio).open()
         source = IterSource(mic.frames(), on_close=mic.close)
-    service = VoiceService(config.store.lane_id, config.bus.host, config.bus.port, speaker,
+    service = VoiceService(config.store.lane_id,
+                           login_for(config.bus, "kiosk-voice", config.security.production),
+                           speaker,
                            _recognizers(config), source, jack,
                            default_locale=config.store.default_locale,
                            locales=config.store.locales,

@@ -41,7 +41,8 @@ import numpy as np
 
 from kiosk import sdnotify
 from kiosk.bus.client import BusClient
-from kiosk.bus.messages import ROOT, Topics, command
+from kiosk.bus.credentials import BusLogin
+from kiosk.bus.messages import Topics, command
 from kiosk.checkout import IDLE_STATES
 from kiosk.config import language_of
 from voice.accessible import AccessibleMode, JackSource, SimulatedJack
@@ -63,12 +64,12 @@ ALIASES = {"pay_phone": "pay_qr", "call_staff": "help", "receipt_print": "receip
 
 
 def keypad_topic(lane: str) -> str:
-    return f"{ROOT}/{lane}/event/keypad"
+    return Topics(lane).keypad
 
 
 def headset_topic(lane: str) -> str:
     """Simulated jack events ``{"plugged": true}`` (demo and tests; real jacks are polled)."""
-    return f"{ROOT}/{lane}/event/headset"
+    return Topics(lane).headset
 
 
 class Recognizer(Protocol):
@@ -245,7 +246,7 @@ class VoiceService:
     """One lane's voice service. ``recognizers(lang)`` gives the recognizer for a
     language (None when no model is installed for it)."""
 
-    def __init__(self, lane: str, bus_host: str, bus_port: int, speaker: Speaker,
+    def __init__(self, lane: str, bus: BusLogin, speaker: Speaker,
                  recognizers: Callable[[str], Recognizer | None], source: FrameSource,
                  jack: JackSource | None = None, default_locale: str = "en",
                  locales: Iterable[str] = (), headset_barge_in: bool = True) -> None:
@@ -280,10 +281,11 @@ class VoiceService:
         self._last_touch = -TOUCH_EVERY_S
         self._last_lines = 0
         self.speaker.on_speaking = self._on_speaking
-        self.bus = BusClient(bus_host, bus_port, f"kiosk-voice-{lane}")
+        self.bus = BusClient(bus, f"kiosk-voice-{lane}")
         for topic, kind in ((self.topics.state, "state"), (self.topics.core_status, "status"),
                             (self.topics.result, "result"), (keypad_topic(lane), "key"),
-                            (headset_topic(lane), "headset"), (self.topics.command, "cmd")):
+                            (headset_topic(lane), "headset"),
+                            (self.topics.command_from("gpio"), "cmd")):
             self.bus.subscribe(topic, lambda _t, p, k=kind: self.inbox.put((k, p)))
 
     # -- listening gate ---------------------------------------------------------------
@@ -519,7 +521,7 @@ class VoiceService:
     def send(self, kind: str, **fields: Any) -> dict:
         msg = command(kind, source=SOURCE, **fields)
         self.sent.append(msg)
-        self.bus.publish(self.topics.command, msg)
+        self.bus.publish(self.topics.command_from("voice"), msg)
         return msg
 
     def on_key(self, key: str) -> None:

@@ -31,7 +31,8 @@ from drivers.gpio.config import GpioConfig
 from drivers.gpio.devices import BuzzerPlayer, TowerLight, make_factory
 from drivers.gpio.logic import Light, help_allowed, light_for
 from kiosk.bus.client import BusClient
-from kiosk.bus.messages import ROOT, Topics, command
+from kiosk.bus.credentials import BusLogin, login_for
+from kiosk.bus.messages import Topics, command
 
 if TYPE_CHECKING:
     from gpiozero.pins import Factory
@@ -43,7 +44,7 @@ TICK_S = 0.5
 
 
 def keypad_topic(lane: str) -> str:
-    return f"{ROOT}/{lane}/event/keypad"
+    return Topics(lane).keypad
 
 
 def keypad_message(key: str) -> dict:
@@ -58,7 +59,7 @@ def door_command(is_open: bool) -> dict:
 
 
 class GpioService:
-    def __init__(self, config: GpioConfig, lane: str, bus_host: str, bus_port: int,
+    def __init__(self, config: GpioConfig, lane: str, bus: BusLogin,
                  factory: Factory | None = None) -> None:
         self.config = config
         self.lane = lane
@@ -75,7 +76,7 @@ class GpioService:
         self.buzzer: BuzzerPlayer | None = None
         self._inputs: list[Any] = []
         self._door: Any = None
-        self.bus = BusClient(bus_host, bus_port, f"kiosk-gpio-{lane}")
+        self.bus = BusClient(bus, f"kiosk-gpio-{lane}")
         self.bus.subscribe(self.topics.feedback, self._on_feedback)
         self.bus.subscribe(self.topics.state, self._on_state)
         self.bus.subscribe(self.topics.core_status, self._on_core_status)  # retained, last
@@ -185,7 +186,7 @@ class GpioService:
         if not allowed:
             log.info("help button in state %s: not sent", name)
             return
-        self.bus.publish(self.topics.command, command("help", source=SOURCE))
+        self.bus.publish(self.topics.command_from(SOURCE), command("help", source=SOURCE))
         log.info("help button: help requested")
 
     def _read_door(self) -> bool:
@@ -209,7 +210,7 @@ class GpioService:
         with self._lock:
             if self._door is None or not self.bus.connected.is_set():
                 return
-            self.bus.publish(self.topics.command, door_command(self.door_open))
+            self.bus.publish(self.topics.command_from(SOURCE), door_command(self.door_open))
 
     def _key(self, key: str) -> None:
         self.bus.publish(self.keypad_topic, keypad_message(key), qos=0)
@@ -240,7 +241,8 @@ def gpio_main(args: object = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     try:
-        service = GpioService(gpio, config.store.lane_id, config.bus.host, config.bus.port)
+        service = GpioService(gpio, config.store.lane_id,
+                              login_for(config.bus, "kiosk-gpio", config.security.production))
     except Exception as exc:  # no lgpio off the Pi, no access to /dev/gpiochip*, ...
         print(f"gpio: pin factory {gpio.pin_factory!r} unavailable: {type(exc).__name__}:"
               f" {exc} (off a Pi set gpio.pin_factory = \"mock\")", file=sys.stderr)

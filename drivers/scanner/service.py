@@ -4,8 +4,8 @@ Backends: ``camera`` (OpenCV capture → :class:`~drivers.scanner.engine.ScanEng
 and ``wedge`` (a USB HID scanner through evdev). Every read is classified, then:
 
 * product, variable-measure and staff-badge reads go to kiosk-core as a ``scan``
-  command on ``kiosk/v1/<lane>/cmd`` (source "scanner"); kiosk-core answers each with
-  good/bad feedback once it knows whether the item was added;
+  command on ``kiosk/v1/<lane>/cmd/from/scanner`` (only kiosk-scanner may write it);
+  kiosk-core answers each with good/bad feedback once it knows whether the item was added;
 * every read, good or rejected, is published on ``kiosk/v1/<lane>/event/scanner`` as
   ``{"v":1,"type":"read","class":...,"ok":...}``; payment codes and coupons go *only*
   there, never as a scan;
@@ -36,7 +36,8 @@ from collections.abc import Callable
 from drivers.scanner.classify import Classified, Classifier
 from drivers.scanner.config import ClassifyConfig, ScannerConfig
 from drivers.scanner.engine import Read
-from kiosk.bus.messages import ROOT, VERSION, Topics, command
+from kiosk.bus.credentials import BusLogin, login_for
+from kiosk.bus.messages import VERSION, Topics, command
 
 log = logging.getLogger(__name__)
 #: the main loop turns at least this often (it ticks the systemd watchdog)
@@ -44,11 +45,11 @@ TICK_S = 0.25
 
 
 def event_topic(lane: str) -> str:
-    return f"{ROOT}/{lane}/event/scanner"
+    return Topics(lane).scanner_events
 
 
 def status_topic(lane: str) -> str:
-    return f"{ROOT}/{lane}/scanner/status"
+    return Topics(lane).scanner_status
 
 
 class ReadPublisher:
@@ -76,7 +77,7 @@ class ReadPublisher:
             except ValueError:  # pydantic refused it: never let a read crash the service
                 ok, reason = False, "not_scannable"
             else:
-                self._track(self.bus.publish(self.topics.command, msg))
+                self._track(self.bus.publish(self.topics.command_from("scanner"), msg))
                 cmd_id = msg["id"]
         latency_ms = round((self.clock() - t_first) * 1000, 1)
         event: dict = {"v": VERSION, "type": "read", "class": info.cls, "ok": ok,
@@ -132,12 +133,12 @@ class ReadPublisher:
 class ScannerService:
     """One scanner on one lane: capture or wedge, engine, publisher, status."""
 
-    def __init__(self, cfg: ScannerConfig, lane: str, bus_host: str, bus_port: int,
+    def __init__(self, cfg: ScannerConfig, lane: str, bus: BusLogin,
                  variable_measure, client_id: str | None = None) -> None:
         import os
 
         self.cfg, self.lane, self.variable_measure = cfg, lane, variable_measure
-        self.bus_host, self.bus_port = bus_host, bus_port
+        self.bus_login = bus
         self.client_id = client_id or f"kiosk-scanner-{lane}-{os.getpid()}"
         self.publisher: ReadPublisher | None = None
         self.engine = None
@@ -161,14 +162,14 @@ class ScannerService:
         self._on_ready, self._on_tick = on_ready, on_tick
 
         offline = {"v": VERSION, "type": "scanner_status", "online": False}
-        bus = BusClient(self.bus_host, self.bus_port, self.client_id,
+        bus = BusClient(self.bus_login, self.client_id,
                         will=(status_topic(self.lane), offline))
         self._bus = bus
         self.publisher = ReadPublisher(bus, self.lane, self.cfg.classify)
         bus.on_connect(lambda: self._publish_status(bus, True))
         if not bus.start(wait_s=10):
             log.warning("scanner: bus %s:%d not reachable yet; retrying in the background",
-                        self.bus_host, self.bus_port)
+                        self.bus_login.host, self.bus_login.port)
         try:
             if self.cfg.backend == "wedge":
                 return self._run_wedge(stop)
@@ -303,7 +304,8 @@ def scanner_main(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    service = ScannerService(cfg, config.store.lane_id, config.bus.host, config.bus.port,
+    service = ScannerService(cfg, config.store.lane_id,
+                             login_for(config.bus, "kiosk-scanner", config.security.production),
                              config.variable_measure)
     from kiosk import sdnotify
 

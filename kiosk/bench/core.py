@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from kiosk.bench.stats import rss_mb, summary_ms
-from kiosk.bus.broker import free_port, start_private_broker
+from kiosk.bus.broker import credentials_dir, free_port, private_login, start_private_broker
 from kiosk.bus.client import BusClient
 from kiosk.bus.messages import Topics, command
 from kiosk.catalog import SAMPLE_CATALOG
@@ -103,13 +103,13 @@ def _bus_run(client: BusClient, waiter: _Waiter, topics: Topics, echo_topic: str
     for i in range(events):
         if in_basket >= len(SCAN_CODES):
             seq = waiter.state_seq
-            client.publish(topics.command, command("cancel", source="bench"))
+            client.publish(topics.command_from("cli"), command("cancel", source="bench"))
             waiter.wait("state_seq", seq)
             in_basket = 0
         seq = waiter.state_seq
         msg = command("scan", source="bench", code=SCAN_CODES[in_basket])
         t0 = time.perf_counter()
-        client.publish(topics.command, msg)
+        client.publish(topics.command_from("cli"), msg)
         waiter.wait("state_seq", seq)
         scans.append(time.perf_counter() - t0)
         in_basket += 1
@@ -141,16 +141,17 @@ def bench_core(events: int = 600, runs: int = 3) -> int:
         state = work / "state"
         env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK")}
         env.update(KIOSK_CONFIG_DIR=str(work / "etc"), KIOSK__PATHS__STATE_DIR=str(state),
-                   KIOSK__BUS__PORT=str(port), KIOSK__STORE__LANE_ID="BENCH")
+                   KIOSK__BUS__PORT=str(port), KIOSK__STORE__LANE_ID="BENCH",
+                   KIOSK__BUS__CREDENTIALS_DIR=str(credentials_dir(work / "broker")))
         subprocess.run([sys.executable, "-m", "kiosk.cli", "catalog", "import",
                         str(SAMPLE_CATALOG)],
                        env=env, check=True, capture_output=True)
         core = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "core"], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client = BusClient("127.0.0.1", port, "kiosk-bench")
+        client = BusClient(private_login(work / "broker", port, "kiosk-cli"), "kiosk-bench")
         waiter = _Waiter()
         topics = Topics("BENCH")
-        echo_topic = "kiosk/v1/BENCH/bench/echo"
+        echo_topic = topics.bench.replace("#", "echo")
         client.subscribe(topics.state, waiter.on_state)
         client.subscribe(echo_topic, waiter.on_echo)
         client.subscribe(topics.core_status, waiter.on_status)

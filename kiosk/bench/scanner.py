@@ -35,6 +35,7 @@ import tomllib
 from pathlib import Path
 
 from kiosk.bench.stats import percentile
+from kiosk.bus.credentials import BusLogin
 
 SESSION_SPECS = ["ean13_ramyun", "upca_cupnoodle", "alipay_qr", "ean8", "vm_bananas",
                  "wechat_code128", "ean13_tofu", "upce", "coupon_qr", "databar",
@@ -112,12 +113,12 @@ def _false(reads: list, frame_keys: list[set[str]]) -> list:
 
 
 class _Subscriber:
-    def __init__(self, port: int, topic: str) -> None:
+    def __init__(self, login: BusLogin, topic: str) -> None:
         from kiosk.bus.client import BusClient
 
         self.arrivals: list[float] = []
         self.cond = threading.Condition()
-        self.client = BusClient("127.0.0.1", port, f"bench-scanner-sub-{os.getpid()}")
+        self.client = BusClient(login, f"bench-scanner-sub-{os.getpid()}")
         self.client.subscribe(topic, self._on)
         if not self.client.start(wait_s=10):
             raise RuntimeError("bench subscriber cannot reach the broker")
@@ -133,15 +134,18 @@ class _Subscriber:
             self.cond.wait_for(lambda: len(self.arrivals) >= count, timeout)
 
 
-def _latency_run(video: Path, truth, engine, port: int, lane: str, classify) -> dict:
+def _latency_run(video: Path, truth, engine, broker: Path, port: int, lane: str,
+                 classify) -> dict:
     """Play ``video`` in real time through ``engine`` and the bus; latency per presentation."""
     from drivers.scanner.capture import CaptureThread, FrameSlot
     from drivers.scanner.config import CameraConfig, ClassifyConfig
     from drivers.scanner.service import ReadPublisher, event_topic
+    from kiosk.bus.broker import private_login
     from kiosk.bus.client import BusClient
 
-    sub = _Subscriber(port, event_topic(lane))
-    bus = BusClient("127.0.0.1", port, f"bench-scanner-pub-{os.getpid()}")
+    sub = _Subscriber(private_login(broker, port, "kiosk-cli"), event_topic(lane))
+    bus = BusClient(private_login(broker, port, "kiosk-scanner"),
+                    f"bench-scanner-pub-{os.getpid()}")
     if not bus.start(wait_s=10):
         raise RuntimeError("bench publisher cannot reach the broker")
     publisher = ReadPublisher(bus, lane, ClassifyConfig())
@@ -317,7 +321,8 @@ def bench_scanner(presentations: int = 12, fps_frames: int = 240, seed: int = 1,
             path, truth = sessions[(640, 480)]
             for name, eng in (("engine", ScanEngine(cfg, vm)), ("zxing", plain("zxing")),
                               ("zbar", plain("zbar"))):
-                lat[name] = _latency_run(path, truth, eng, port, "BENCHSCAN", classify)
+                lat[name] = _latency_run(path, truth, eng, work / "broker", port, "BENCHSCAN",
+                                         classify)
         finally:
             broker.terminate()
             broker.wait(10)

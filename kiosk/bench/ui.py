@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 from kiosk.bench.stats import rss_mb
-from kiosk.bus.broker import free_port, start_private_broker
+from kiosk.bus.broker import credentials_dir, free_port, private_login, start_private_broker
 from kiosk.bus.client import BusClient
 from kiosk.bus.messages import Topics, command
 from kiosk.catalog import SAMPLE_CATALOG
@@ -88,9 +88,9 @@ def _idle(ui: subprocess.Popen, client: BusClient, topics: Topics, states: list[
     """(CPU %, RSS MB) of the UI left alone on the shopping screen with a few items."""
     with changed:
         before = states[-1]["seq"]
-    client.publish(topics.command, command("cancel", source="bench"))
+    client.publish(topics.command_from("cli"), command("cancel", source="bench"))
     for code in BASKET:
-        client.publish(topics.command, command("scan", source="bench", code=code))
+        client.publish(topics.command_from("cli"), command("scan", source="bench", code=code))
     with changed:
         if not changed.wait_for(lambda: states[-1]["seq"] > before and len(states[-1]["lines"])
                                 == 3 and states[-1]["state"] == "shopping", 15):
@@ -116,7 +116,8 @@ def bench_ui() -> int:
             raise SystemExit(f"kiosk bench ui: {exc}") from None
         env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK")}
         env.update(KIOSK_CONFIG_DIR=str(work / "etc"), KIOSK__PATHS__STATE_DIR=str(work / "state"),
-                   KIOSK__BUS__PORT=str(port), KIOSK__STORE__LANE_ID=LANE, DISPLAY=display)
+                   KIOSK__BUS__PORT=str(port), KIOSK__STORE__LANE_ID=LANE, DISPLAY=display,
+                   KIOSK__BUS__CREDENTIALS_DIR=str(credentials_dir(work / "broker")))
         subprocess.run([sys.executable, "-m", "kiosk.cli", "catalog", "import",
                         str(SAMPLE_CATALOG)],
                        env=env, check=True, capture_output=True)
@@ -131,7 +132,7 @@ def bench_ui() -> int:
                 states.append(json.loads(payload))
                 changed.notify_all()
 
-        client = BusClient("127.0.0.1", port, "kiosk-bench-ui")
+        client = BusClient(private_login(work / "broker", port, "kiosk-cli"), "kiosk-bench-ui")
         client.subscribe(topics.state, on_state)
         note = work / "ui-note.txt"
         ui = None

@@ -1,18 +1,27 @@
 """Start a private mosquitto on loopback when no broker is listening.
 
 Used by ``kiosk run`` (the demo) and by the tests; on the device the system
-mosquitto (its own systemd unit) is the broker.
+mosquitto (its own systemd unit, systemd/kiosk-mosquitto.conf) is the broker. The private
+broker has the device's security: no anonymous clients, a password and an ACL per bus user
+(kiosk/bus/acl.py), provisioned into ``<workdir>/credentials`` (:func:`credentials_dir`).
 """
 
 from __future__ import annotations
 
+import os
+import pwd
 import shutil
 import socket
 import subprocess
 import time
 from pathlib import Path
 
+from kiosk.bus.credentials import BusLogin, provision, read_password
+
 MOSQUITTO_PATHS = ("/usr/sbin/mosquitto", "/usr/bin/mosquitto")
+#: the device broker's files (systemd/kiosk-mosquitto.conf), written by `kiosk bus provision`
+DEVICE_PASSWD_FILE = Path("/etc/mosquitto/kiosk.passwd")
+DEVICE_ACL_FILE = Path("/etc/mosquitto/kiosk.acl")
 
 
 class BrokerError(RuntimeError):
@@ -39,14 +48,46 @@ def mosquitto_binary() -> str:
     return found
 
 
-def start_private_broker(workdir: Path, port: int, host: str = "127.0.0.1") -> subprocess.Popen:
-    """Run mosquitto bound to loopback only; returns once it accepts connections."""
+def credentials_dir(workdir: Path) -> Path:
+    """Where a private broker's users find their passwords (``bus.credentials_dir``)."""
+    return workdir / "credentials"
+
+
+def private_login(workdir: Path, port: int, username: str,
+                  host: str = "127.0.0.1") -> BusLogin:
+    """``username``'s login on the private broker started in ``workdir``."""
+    return BusLogin(host, port, username, read_password(username, credentials_dir(workdir)))
+
+
+def broker_security(passwd_file: Path, acl_file: Path, one_session_per_user: bool) -> str:
+    """The security lines of a kiosk broker (the device's are in systemd/kiosk-mosquitto.conf).
+
+    ``one_session_per_user``: the client id is the username, so only a holder of kiosk-core's
+    password can take kiosk-core's session over. The device has one process per user; the
+    tests' shared broker runs many lanes and tools at once and turns it off.
+    """
+    return (
+        "allow_anonymous false\n"
+        f"password_file {passwd_file}\n"
+        f"acl_file {acl_file}\n"
+        f"use_username_as_clientid {'true' if one_session_per_user else 'false'}\n"
+    )
+
+
+def start_private_broker(workdir: Path, port: int, host: str = "127.0.0.1",
+                         one_session_per_user: bool = True) -> subprocess.Popen:
+    """Run mosquitto bound to loopback only, with passwords and ACLs provisioned into
+    ``workdir`` (demo passwords); returns once it accepts connections."""
     workdir.mkdir(parents=True, exist_ok=True)
+    passwd, acl = workdir / "kiosk.passwd", workdir / "kiosk.acl"
+    provision(credentials_dir(workdir), passwd, acl, demo=True)
     conf = workdir / "mosquitto.conf"
     conf.write_text(
         f"listener {port} {host}\n"
-        "allow_anonymous true\n"
-        "persistence false\n"
+        # as root, mosquitto would drop to the `mosquitto` user, which cannot read our files
+        f"user {pwd.getpwuid(os.geteuid()).pw_name}\n"
+        + broker_security(passwd, acl, one_session_per_user)
+        + "persistence false\n"
         "log_dest stderr\n"
         "log_type error\n"
         "log_type warning\n"

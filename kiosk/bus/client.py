@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 import paho.mqtt.client as mqtt
 
+from kiosk.bus.credentials import BusLogin
 from kiosk.bus.messages import encode
 
 log = logging.getLogger(__name__)
@@ -22,14 +23,18 @@ Handler = Callable[[str, bytes], None]
 
 
 class BusClient:
-    def __init__(self, host: str, port: int, client_id: str,
+    """One connection to the bus as one bus user (``login``, see kiosk/bus/credentials.py)."""
+
+    def __init__(self, login: BusLogin, client_id: str,
                  will: tuple[str, dict] | None = None) -> None:
-        self.host, self.port = host, port
+        self.host, self.port, self.username = login.host, login.port, login.username
         self.connected = threading.Event()
         self._handlers: dict[str, Handler] = {}
         self._on_connect_hooks: list[Callable[[], None]] = []
         self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
                                    clean_session=True)
+        if login.username:
+            self._client.username_pw_set(login.username, login.password)
         self._client.reconnect_delay_set(min_delay=1, max_delay=5)
         if will is not None:
             self._client.will_set(will[0], encode(will[1]), qos=1, retain=True)
@@ -62,7 +67,7 @@ class BusClient:
 
     def _connected(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
-            log.warning("bus connect refused: %s", reason_code)
+            log.warning("bus connect refused for %s: %s", self.username, reason_code)
             return
         sock = client.socket()
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):

@@ -27,15 +27,38 @@ class MessageError(ValueError):
 
 
 class Topics:
-    """Topic names for one lane."""
+    """Topic names for one lane (``Topics("+")``: the same names for every lane, which is how
+    kiosk/bus/acl.py derives the broker's ACL from them).
+
+    Each service sends its commands on its own topic, ``cmd/from/<service>``, which only that
+    service's bus credential may write: kiosk-core takes the sender from the topic, never from
+    the self-declared ``source`` field.
+    """
 
     def __init__(self, lane: str) -> None:
         base = f"{ROOT}/{lane}"
-        self.command = f"{base}/cmd"
+        self._base = base
+        self.commands = f"{base}/cmd/from/+"          # what kiosk-core subscribes to
         self.result = f"{base}/cmd/result"
         self.state = f"{base}/state"
         self.core_status = f"{base}/core/status"
         self.feedback = f"{base}/event/feedback"
+        self.keypad = f"{base}/event/keypad"          # kiosk-gpio's tactile keys
+        self.headset = f"{base}/event/headset"        # simulated jack events (demo, tests)
+        self.scanner_events = f"{base}/event/scanner"
+        self.scanner_status = f"{base}/scanner/status"
+        self.bench = f"{base}/bench/#"                # `kiosk bench`'s round-trip probes
+
+    def command_from(self, service: str) -> str:
+        """The command topic of one service (``ui``, ``voice``, ``scanner``, ``gpio``, ``cli``)."""
+        return f"{self._base}/cmd/from/{service}"
+
+    def sender(self, topic: str) -> str | None:
+        """The service a command topic belongs to, or None for any other topic."""
+        prefix = f"{self._base}/cmd/from/"
+        if not topic.startswith(prefix) or "/" in topic[len(prefix):]:
+            return None
+        return topic[len(prefix):]
 
 
 class _Command(BaseModel):

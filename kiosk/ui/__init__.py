@@ -51,9 +51,11 @@ def keep_one_input_provider(config) -> None:
 def run_ui(args: Namespace) -> int:
     """Start the shopper UI (blocks until the window closes)."""
     started = float(os.environ.get("KIOSK_UI_T0", time.time()))
+    from kiosk.bus.credentials import login_for
     from kiosk.config import load_config
 
     config = load_config()
+    bus = login_for(config.bus, "kiosk-ui", config.security.production)
     home = ui_state_dir(config.paths.state_dir)
     os.environ["KIVY_HOME"] = str(home / "kivy")
     os.environ.setdefault("KIVY_NO_ARGS", "1")
@@ -111,7 +113,7 @@ def run_ui(args: Namespace) -> int:
     if not args.windowed:
         width, height = Window.width, Window.height - demo_h
     settings = UISettings(
-        bus_host=config.bus.host, bus_port=config.bus.port, lane=config.store.lane_id,
+        bus=bus, lane=config.store.lane_id,
         store_name=config.store.name, catalog_path=config.catalog_path, fonts=faces,
         demo=demo, kiosk_size=(width, height),
         screenshots=Path(args.screenshots) if args.screenshots else None,

@@ -25,6 +25,7 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
+from kiosk.bus.credentials import BusLogin
 from kiosk.ui import theme
 from kiosk.ui.bridge import BusBridge
 from kiosk.ui.fonts import Resolved
@@ -45,8 +46,7 @@ IDLE_FPS, ACTIVE_FPS, ACTIVE_FOR_S = 12.0, 60.0, 2.0
 
 @dataclass(frozen=True)
 class UISettings:
-    bus_host: str
-    bus_port: int
+    bus: BusLogin
     lane: str
     store_name: str
     catalog_path: Path
@@ -117,8 +117,7 @@ class KioskApp(App):
 
             self.demo = DemoPanel(self.send, self.settings.catalog_path, self.post)
             root.add_widget(self.demo)
-        self.bridge = BusBridge(self.settings.bus_host, self.settings.bus_port,
-                                self.settings.lane, self.post, self._on_state,
+        self.bridge = BusBridge(self.settings.bus, self.settings.lane, self.post, self._on_state,
                                 self._on_online, self._on_result)
         Window.bind(on_touch_down=self._on_any_touch, on_flip=self._on_flip)
         Window.clearcolor = theme.BG

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kiosk.bus.client import BusClient
+from kiosk.bus.credentials import BusLogin
 from kiosk.bus.messages import Topics, command
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ Post = Callable[[Callable[[], None]], None]
 class BusBridge:
     """Bus client for the UI. Callbacks run on the UI thread (via ``post``)."""
 
-    def __init__(self, host: str, port: int, lane: str, post: Post,
+    def __init__(self, bus: BusLogin, lane: str, post: Post,
                  on_state: Callable[[dict], None],
                  on_online: Callable[[bool | None], None],
                  on_result: Callable[[dict], None]) -> None:
@@ -38,7 +39,7 @@ class BusBridge:
         self._hold: set[str] = set()        # test control: stop delivering after these states
         self._held: dict | None = None
         self._holding = False
-        self.client = BusClient(host, port, f"kiosk-ui-{lane}-{os.getpid()}")
+        self.client = BusClient(bus, f"kiosk-ui-{lane}-{os.getpid()}")
         self.client.subscribe(self.topics.state, self._state)
         self.client.subscribe(self.topics.core_status, self._status)
         self.client.subscribe(self.topics.result, self._result)
@@ -65,7 +66,7 @@ class BusBridge:
             self._sent[msg["id"]] = kind
             while len(self._sent) > 200:
                 self._sent.pop(next(iter(self._sent)))
-        self.client.publish(self.topics.command, msg)
+        self.client.publish(self.topics.command_from("ui"), msg)
         return msg["id"]
 
     # -- paho's thread ---------------------------------------------------------------

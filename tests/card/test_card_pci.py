@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.bus.client import BusClient
-from tests.harness import kiosk_cli
+from tests.harness import bus_login, kiosk_cli
 from tests.integration.flow import to_receipt
 
 pytestmark = pytest.mark.card
@@ -37,7 +37,7 @@ class BusCapture:
     def __init__(self, port: int) -> None:
         self.messages: list[tuple[str, bytes]] = []
         self.lock = threading.Lock()
-        self.client = BusClient("127.0.0.1", port, "test-pci-capture")
+        self.client = BusClient(bus_login(port), "test-pci-capture")
         self.client.subscribe("kiosk/v1/#", self._on)
         assert self.client.start(wait_s=10)
 

@@ -19,7 +19,9 @@ from drivers.gpio.config import BuzzerConfig, GpioConfig, KeypadConfig, LightCon
 from drivers.gpio.logic import Light
 from drivers.gpio.service import GpioService
 from kiosk.bus.client import BusClient
+from kiosk.bus.messages import Topics
 from tests.drivers.gpio_pins import SwitchPin, eventually, mock_factory, transitions
+from tests.harness import bus_login
 
 pytestmark = pytest.mark.integration
 
@@ -36,11 +38,11 @@ class Listener:
 
     def __init__(self, port: int, topics: list[str]) -> None:
         self.messages: queue.Queue[tuple[str, dict]] = queue.Queue()
-        self.client = BusClient("127.0.0.1", port, f"test-listener-{id(self)}")
+        self.client = BusClient(bus_login(port), f"test-listener-{id(self)}")
         for topic in topics:
             self.client.subscribe(topic, lambda t, p: self.messages.put((t, json.loads(p))))
         # subscribed last: once a probe comes back, the broker has every subscription above
-        probe_topic = f"kiosk/test/probe/{id(self)}"
+        probe_topic = f"{Topics('probe').bench[:-1]}{id(self)}"
         probed = threading.Event()
         self.client.subscribe(probe_topic, lambda t, p: probed.set())
         assert self.client.start(wait_s=10)
@@ -58,8 +60,8 @@ class Listener:
 def gpio(lane_env, broker_port) -> Iterator[GpioService]:
     factory = mock_factory()
     factory.pin(CONFIG.door_switch, pin_class=SwitchPin)  # the reed switch of a shut door
-    service = GpioService(CONFIG, lane_env["KIOSK__STORE__LANE_ID"], "127.0.0.1", broker_port,
-                          factory=factory)
+    service = GpioService(CONFIG, lane_env["KIOSK__STORE__LANE_ID"],
+                          bus_login(broker_port, "kiosk-gpio"), factory=factory)
     assert service.start(wait_s=10)
     assert not service.door_open
     yield service
@@ -104,14 +106,14 @@ def test_help_button_calls_help_and_the_light_blinks_amber(core, shopper, gpio):
 
 def test_help_button_is_not_sent_where_the_core_would_refuse_it(core, shopper, gpio,
                                                                 broker_port, lane_env):
-    listener = Listener(broker_port, [gpio.topics.command, gpio.keypad_topic])
+    listener = Listener(broker_port, [gpio.topics.command_from("gpio"), gpio.keypad_topic])
     shopper.wait_online()
     shopper.wait_state(lambda s: s["state"] == "attract")
     eventually(lambda: gpio.state is not None and gpio.state["state"] == "attract")
     _press(gpio, CONFIG.help_button)
     _press(gpio, CONFIG.keypad.up)  # a marker published after the (absent) help command
     topic, msg = listener.messages.get(timeout=10)
-    while topic == gpio.topics.command and msg["type"] == "device":
+    while topic == gpio.topics.command_from("gpio") and msg["type"] == "device":
         assert msg["ok"]  # the door (shut) is reported whenever the core comes up
         topic, msg = listener.messages.get(timeout=10)
     assert (topic, msg) == (gpio.keypad_topic, {"v": 1, "type": "keypad", "key": "up"})
@@ -120,7 +122,7 @@ def test_help_button_is_not_sent_where_the_core_would_refuse_it(core, shopper, g
 
 def test_door_open_turns_red_sounds_the_alarm_and_closes_the_lane(core, shopper, gpio,
                                                                   broker_port):
-    listener = Listener(broker_port, [gpio.topics.command])
+    listener = Listener(broker_port, [gpio.topics.command_from("gpio")])
     shopper.wait_online()
     eventually(lambda: gpio.light.current == Light("green"), what="green in attract")
     buzzer = gpio.factory.pin(CONFIG.buzzer.pin)
@@ -181,7 +183,7 @@ def test_keypad_buttons_publish_focus_keys(gpio, broker_port):
 def test_demo_mock_pins_start_with_the_door_shut(lane_env, broker_port):
     # pin_factory = "mock" without a test driving the pins: the demo has no door switch
     service = GpioService(GpioConfig(pin_factory="mock"), lane_env["KIOSK__STORE__LANE_ID"],
-                          "127.0.0.1", broker_port)
+                          bus_login(broker_port, "kiosk-gpio"))
     try:
         assert service.start(wait_s=10)
         assert not service.door_open and not service.buzzer.alarm
@@ -191,7 +193,7 @@ def test_demo_mock_pins_start_with_the_door_shut(lane_env, broker_port):
 
 def test_run_reports_ready_once_and_ticks_from_its_loop(lane_env, broker_port):
     service = GpioService(GpioConfig(pin_factory="mock"), lane_env["KIOSK__STORE__LANE_ID"],
-                          "127.0.0.1", broker_port)
+                          bus_login(broker_port, "kiosk-gpio"))
     stop, ready, ticks = threading.Event(), [], []
     runner = threading.Thread(target=service.run, args=(stop,),
                               kwargs={"on_ready": lambda: ready.append(service.bus.connected

@@ -8,7 +8,7 @@ import threading
 from kiosk.bus.client import BusClient
 from kiosk.bus.messages import encode
 from kiosk.pinseal import staff_pin_command
-from tests.harness import Shopper
+from tests.harness import Shopper, bus_login
 
 
 def to_receipt(shopper: Shopper, choice: str = "print", timeout: float = 20) -> dict:
@@ -40,7 +40,8 @@ class Sniffer:
     def __init__(self, port: int) -> None:
         self.payloads: list[bytes] = []
         self._lock = threading.Lock()
-        self.client = BusClient("127.0.0.1", port, f"test-sniffer-{os.getpid()}")
+        # the operator tools' login reads every topic, commands included
+        self.client = BusClient(bus_login(port), f"test-sniffer-{os.getpid()}")
         self.client.subscribe("kiosk/#", self._seen)
         assert self.client.start(wait_s=10)
 

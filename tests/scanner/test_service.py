@@ -21,7 +21,7 @@ from drivers.scanner.service import ScannerService, event_topic, status_topic
 from drivers.scanner.synth import SPECS, Placement, Presentation, write_session
 from kiosk.bus.client import BusClient
 from kiosk.bus.messages import Topics, parse_command
-from tests.harness import REPO, kiosk_env
+from tests.harness import REPO, bus_login, kiosk_env
 from tests.systemd.notify_listener import NotifyListener
 
 pytestmark = pytest.mark.integration
@@ -31,7 +31,7 @@ class Collector:
     def __init__(self, port: int, lane: str) -> None:
         self.messages: list[tuple[str, dict]] = []
         self.cond = threading.Condition()
-        self.client = BusClient("127.0.0.1", port, f"test-scanner-collector-{lane}")
+        self.client = BusClient(bus_login(port), f"test-scanner-collector-{lane}")
         self.client.subscribe(f"kiosk/v1/{lane}/#", self._on)
         assert self.client.start(wait_s=10)
 
@@ -63,12 +63,13 @@ def test_service_publishes_scans_events_feedback_and_status(
     topics = Topics(lane)
     col = Collector(broker_port, lane)
     caplog.set_level(logging.INFO)
-    service = ScannerService(ScannerConfig(), lane, "127.0.0.1", broker_port, vm_config)
+    service = ScannerService(ScannerConfig(), lane, bus_login(broker_port, "kiosk-scanner"),
+                             vm_config)
     try:
         assert service.run(threading.Event(), source=str(path), pace="lockstep") == 0
         events = col.wait(event_topic(lane), len(reads))
         forwarded = [r for r in reads if r.info.forward and r.info.ok]
-        commands = col.wait(topics.command, len(forwarded))
+        commands = col.wait(topics.command_from("scanner"), len(forwarded))
         col.wait(status_topic(lane), 2)
     finally:
         col.client.stop()
@@ -202,7 +203,8 @@ def test_wedge_ready_only_once_the_device_is_grabbed(broker_port, vm_config, mon
     monkeypatch.setattr(evdev, "InputDevice", FakeDevice)
     cfg = ScannerConfig.model_validate({"backend": "wedge", "camera": {"reopen_s": 0.5},
                                         "wedge": {"device": "/dev/input/fake-scanner"}})
-    service = ScannerService(cfg, f"WEDGE{os.getpid()}", "127.0.0.1", broker_port, vm_config)
+    service = ScannerService(cfg, f"WEDGE{os.getpid()}", bus_login(broker_port, "kiosk-scanner"),
+                             vm_config)
     stop, ready, ticks = threading.Event(), [], []
     runner = threading.Thread(target=service.run, args=(stop,), kwargs={
         "on_ready": lambda status: ready.append((status, grabbed.is_set())),

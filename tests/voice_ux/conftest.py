@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness import bus_login
 from voice.accessible import SimulatedJack
 from voice.service import VoiceService, WavSource
 from voice.tts import EspeakEngine, Speaker, WavSink
@@ -88,8 +89,9 @@ def start_voice(lane_env: dict, broker_port: int, tmp_path: Path):
         speaker = Speaker(EspeakEngine(), WavSink(tmp_path / "speaker", "speaker"),
                           WavSink(tmp_path / "headset", "headset"), default_volume=volume)
         source = WavSource()
-        service = VoiceService(lane_env["KIOSK__STORE__LANE_ID"], "127.0.0.1", broker_port,
-                               speaker, recognizers, source, SimulatedJack(False),
+        service = VoiceService(lane_env["KIOSK__STORE__LANE_ID"],
+                               bus_login(broker_port, "kiosk-voice"), speaker, recognizers, source,
+                               SimulatedJack(False),
                                default_locale="en")
         source.listening = service.listening
         stop = threading.Event()

@@ -6,7 +6,9 @@ import json
 
 import pytest
 
+from kiosk.bus.client import BusClient
 from kiosk.bus.messages import command
+from tests.harness import bus_login
 from voice.service import grammar_state
 
 pytestmark = [pytest.mark.voice, pytest.mark.integration]
@@ -71,11 +73,15 @@ def test_help_phrase_starts_guidance_and_calls_staff(core, shopper, start_voice)
     voice.wait_spoken("Spoken guidance is on")
 
 
-def test_gpio_help_button_starts_guidance(core, shopper, start_voice) -> None:
+def test_gpio_help_button_starts_guidance(core, shopper, start_voice, broker_port) -> None:
     shopper.wait_online()
     voice = start_voice()
     assert shopper.send("scan", code=MILK)["ok"]
-    shopper.client.publish(shopper.topics.command, command("help", source="gpio"))
+    button = BusClient(bus_login(broker_port, "kiosk-gpio"), "test-help-button")  # kiosk-gpio's
+    assert button.start(wait_s=10)
+    button.publish(shopper.topics.command_from("gpio"),
+                   command("help", source="gpio")).wait_for_publish(5)
+    button.stop()
     voice.wait_for(lambda: voice.service.accessible.active)
     voice.wait_spoken("Spoken guidance is on")
 
