@@ -6,6 +6,7 @@ import os
 import threading
 
 from kiosk.bus.client import BusClient
+from kiosk.bus.credentials import BusLogin
 from kiosk.bus.messages import encode
 from kiosk.pinseal import staff_pin_command
 from tests.harness import Shopper, bus_login
@@ -37,11 +38,11 @@ def send_pin(shopper: Shopper, pin: str, used: set[str]) -> tuple[dict, dict]:
 class Sniffer:
     """A process that reads every message on the bus."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, login: BusLogin | None = None) -> None:
         self.payloads: list[bytes] = []
         self._lock = threading.Lock()
         # the operator tools' login reads every topic, commands included
-        self.client = BusClient(bus_login(port), f"test-sniffer-{os.getpid()}")
+        self.client = BusClient(login or bus_login(port), f"test-sniffer-{os.getpid()}")
         self.client.subscribe("kiosk/#", self._seen)
         assert self.client.start(wait_s=10)
 

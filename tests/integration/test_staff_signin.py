@@ -168,13 +168,15 @@ def test_a_device_refuses_the_demo_staff_and_an_empty_list(lane_env):
 
 def test_the_demo_pin_line_seals_the_pin(tmp_path):
     """`kiosk run`'s ``pin 2468`` signs staff in like the PIN pad: sealed, never in clear."""
+    from kiosk.bus.broker import private_login
     from tests.card.test_card_demo import Demo
 
     demo = Demo(tmp_path, "--sim-payments")
     sniffer = None
     try:
         demo.expect("state: [attract]")
-        sniffer = Sniffer(demo.port)
+        # `kiosk run` started its own broker, with its passwords in the state dir
+        sniffer = Sniffer(demo.port, private_login(tmp_path / "broker", demo.port, "kiosk-cli"))
         demo.type(BEER)
         demo.expect("[attendant_needed [age_restricted]]")
         demo.type("pin 1111")
