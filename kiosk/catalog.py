@@ -26,7 +26,7 @@ from typing import NamedTuple
 from kiosk.config import PACKAGE_CONFIG_DIR
 from kiosk.gtin import GtinError, validate_gtin
 from kiosk.money import Currency, MoneyError
-from kiosk.text import describe, first_unsafe
+from kiosk.text import NotUtf8, decode_utf8, describe, first_unsafe
 
 #: the shipped demo catalog (206 items named in en, zh and ko)
 SAMPLE_CATALOG = PACKAGE_CONFIG_DIR / "catalog" / "sample.csv"
@@ -136,25 +136,6 @@ def _check_text(column: str, text: str) -> None:
                          " characters and bidi overrides are not allowed")
 
 
-def _decode(raw: bytes, path: Path) -> str:
-    """UTF-8 text (a BOM is dropped), or CatalogError naming line, column and byte."""
-    try:
-        return raw.decode("utf-8").removeprefix("\ufeff")
-    except UnicodeDecodeError as exc:
-        start = raw.rfind(b"\n", 0, exc.start) + 1
-        line = raw.count(b"\n", 0, exc.start) + 1
-        column = len(raw[start:exc.start].decode("utf-8", "replace")) + 1
-        hint = ""
-        try:
-            raw.decode("gbk")
-            hint = "; it reads as GBK: save it as UTF-8"
-        except UnicodeDecodeError:
-            pass
-        raise CatalogError(
-            f"{path}: line {line}, column {column} (byte offset {exc.start}): not UTF-8 text"
-            f" (byte 0x{raw[exc.start]:02X}: {exc.reason}){hint}") from None
-
-
 def _field_at(line: str, limit: int) -> int | None:
     """Index (0-based) of the CSV field of ``line`` that runs past ``limit`` characters."""
     index, length, quoted = 0, 0, False
@@ -213,7 +194,10 @@ class Catalog:
             raise CatalogError(f"{path}: cannot read: {exc.strerror}") from None
         if len(raw) > MAX_FILE_BYTES:
             raise CatalogError(f"{path}: larger than {MAX_FILE_BYTES >> 20} MB")
-        text = _decode(raw, path)
+        try:
+            text = decode_utf8(raw)
+        except NotUtf8 as exc:
+            raise CatalogError(f"{path}: {exc}") from None
         header: list[str] = []
         reader = csv.DictReader(_physical_lines(text, header))
         try:

@@ -4,7 +4,8 @@ Control characters (C0, DEL, C1: NUL, ESC, GS...) are commands to a printer and 
 terminal, and the Unicode bidi embeddings, overrides and isolates (U+202A-202E,
 U+2066-2069) reorder what a shopper reads ("Milk 1.99" shown as "99.1 kliM").
 The catalog import refuses text holding them; the printer encoder strips them from
-whatever it prints, whatever the source.
+whatever it prints, whatever the source. :func:`decode_utf8` is how an operator's
+file (catalog, config) becomes text: a wrong encoding is named by line, column and byte.
 """
 
 from __future__ import annotations
@@ -31,3 +32,25 @@ def first_unsafe(text: str, allow: str = "") -> int | None:
 def describe(ch: str) -> str:
     """How an error names a character nobody can see: 'U+001B (control character)'."""
     return f"U+{ord(ch):04X} ({unicodedata.name(ch, 'control character')})"
+
+
+class NotUtf8(ValueError):
+    """A file that is not UTF-8; str() names line, column and byte offset (one line)."""
+
+
+def decode_utf8(raw: bytes) -> str:
+    """UTF-8 text without a leading BOM, or NotUtf8 naming where decoding failed."""
+    try:
+        return raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        start = raw.rfind(b"\n", 0, exc.start) + 1
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = len(raw[start:exc.start].decode("utf-8", "replace")) + 1
+        hint = ""
+        try:
+            raw.decode("gbk")
+            hint = "; it reads as GBK: save it as UTF-8"
+        except UnicodeDecodeError:
+            pass
+        raise NotUtf8(f"line {line}, column {column} (byte offset {exc.start}): not UTF-8"
+                      f" text (byte 0x{raw[exc.start]:02X}: {exc.reason}){hint}") from None
