@@ -379,6 +379,8 @@ def _read_toml(path: Path) -> dict:
             return tomllib.loads(decode_utf8(fh.read()))
     except (tomllib.TOMLDecodeError, NotUtf8) as exc:
         raise ConfigError(f"config error: {path}: {exc}") from None
+    except RecursionError:  # tomllib recurses once per nested array or inline table
+        raise ConfigError(f"config error: {path}: arrays or tables nested too deeply") from None
     except OSError as exc:
         raise ConfigError(f"config error: {path}: cannot read: {exc.strerror}") from None
 

@@ -339,3 +339,11 @@ def test_cli_config_check_on_a_gbk_file_is_one_line(tmp_path: Path) -> None:
     assert done.returncode == 2 and "Traceback" not in done.stderr
     (line,) = done.stderr.strip().splitlines()
     assert line.startswith(f"config error: {site / 'gbk.toml'}: line 2, column 9 (byte offset")
+
+
+@pytest.mark.parametrize("value", ["[" * 2000 + "]" * 2000, "{a = " * 600 + "1" + "}" * 600])
+def test_a_deeply_nested_value_is_one_line_not_a_recursion_error(tmp_path: Path,
+                                                                 value: str) -> None:
+    # found by the config fuzz (tests/fuzz): tomllib recurses once per level
+    site = _site(tmp_path, deep=f"[store]\nname = {value}\n")
+    assert _error(site) == f"config error: {site / 'deep.toml'}: arrays or tables nested too deeply"
