@@ -39,6 +39,7 @@ MAX_FIELD_CHARS = 512
 MAX_FILE_BYTES = 64 << 20
 _WHITESPACE = "\t\n\r"  # inside a field: stripped, or one space inside a name
 _BREAKS = re.compile(r"\s*[\t\n\r]+\s*")
+_CSV_TOKENS = re.compile(r'[^",]+|["]|,')
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS products (
@@ -139,13 +140,14 @@ def _check_text(column: str, text: str) -> None:
 def _field_at(line: str, limit: int) -> int | None:
     """Index (0-based) of the CSV field of ``line`` that runs past ``limit`` characters."""
     index, length, quoted = 0, 0, False
-    for ch in line:
-        if ch == '"':
+    for token in _CSV_TOKENS.findall(line):  # runs of plain text count in one step
+        if token == '"':
             quoted = not quoted
-        elif ch == "," and not quoted:
+            continue
+        if token == "," and not quoted:
             index, length = index + 1, 0
             continue
-        length += 1
+        length += len(token)
         if length > limit:
             return index
     return None

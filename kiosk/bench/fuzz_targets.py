@@ -49,8 +49,8 @@ LOCALES = st.one_of(st.sampled_from(["en", "ko", "zh_Hans", "zh", "zh-CN", "zh_C
                     st.text(max_size=18))
 SMALL_INT = st.one_of(st.integers(-3, 12), st.integers(-(2**64), 2**64))
 #: command ids: one draw each, rarely the same twice (a repeat is a replay the core dedupes)
-IDS = st.one_of(st.integers(0, 2**40).map(lambda n: f"fz{n:010x}"),
-                st.sampled_from(["fz-replayed", "abc", "a" * 65, "bad id!", ""]))
+IDS = st.integers(0, 2**40).map(lambda n: f"fz{n:010x}")
+BAD_IDS = st.sampled_from(["fz-replayed", "abc", "a" * 65, "bad id!", "", 7])
 
 
 def _mutate_bytes(data: bytes, flips: list[tuple[int, int]], cut: int, tail: bytes) -> bytes:
@@ -73,28 +73,34 @@ def mutated(seeds: st.SearchStrategy[bytes], span: int = 400) -> st.SearchStrate
 KNOWN_CODES = ["8801115954255", "070666928444", "8801094804527", "6901035052276",
                "2004011004857", "2504011024379", "1234567890128", "8801115954256",
                "STAFF:S100-7731", "4011"]
-#: plausible and wrong values per command type; types not named get random fields
-COMMAND_FIELDS: dict[str, dict[str, st.SearchStrategy]] = {
-    "scan": {"code": st.one_of(st.sampled_from(KNOWN_CODES + ["9" * 65, "8801115954255 "]),
-                               st.text(max_size=16),
-                               st.text("0123456789", min_size=6, max_size=20))},
-    "add_plu": {"plu": st.one_of(st.sampled_from(["4011", "04011", "10006", "9999"]),
-                                 st.text("0123456789", max_size=6)),
-                "weight_g": st.one_of(st.none(), st.integers(-5, 60_000))},
-    "start": {"locale": st.one_of(st.none(), LOCALES)},
-    "set_language": {"locale": LOCALES},
-    "set_quantity": {"line_id": SMALL_INT, "qty": st.integers(-2, 120)},
-    "remove_line": {"line_id": SMALL_INT},
-    "staff_pin": {"pin": st.one_of(st.just("2468"), st.text("0123456789", max_size=13))},
-    "attendant": {"action": st.sampled_from(["approve_age", "void_line", "clear",
-                                             "cancel_basket", "dance"]),
-                  "line_id": st.one_of(st.none(), SMALL_INT)},
-    "pay": {"method": st.sampled_from(["card", "qr", "cash"])},
-    "choose_app": {"index": st.integers(-1, 9)},
-    "receipt": {"choice": st.sampled_from(["print", "none", "both"])},
-    "device": {"device": st.sampled_from(["door", "printer", "scanner", "toaster"]),
-               "ok": st.one_of(st.booleans(), ANY_JSON),
-               "detail": st.one_of(st.text(max_size=12), st.just("x" * 65))},
+#: per command type and field: (values the core accepts, wrong ones); types not named here
+#: get random fields
+COMMAND_FIELDS: dict[str, dict[str, tuple[st.SearchStrategy, st.SearchStrategy]]] = {
+    "scan": {"code": (st.sampled_from(KNOWN_CODES[:8]),
+                      st.one_of(st.sampled_from(["9" * 65, "8801115954255 ", "4011"]),
+                                st.text(max_size=16),
+                                st.text("0123456789", min_size=6, max_size=20)))},
+    "add_plu": {"plu": (st.sampled_from(["4011", "04011", "10006", "9999"]),
+                        st.text("0123456789", max_size=6)),
+                "weight_g": (st.one_of(st.none(), st.integers(1, 5_000)),
+                             st.integers(-5, 60_000))},
+    "start": {"locale": (st.sampled_from([None, "en", "ko", "zh-CN", "zh_Hans"]), LOCALES)},
+    "set_language": {"locale": (st.sampled_from(["en", "ko", "zh", "zh_Hans", "en-US"]),
+                                LOCALES)},
+    "set_quantity": {"line_id": (st.integers(1, 4), SMALL_INT),
+                     "qty": (st.integers(1, 99), st.integers(-2, 120))},
+    "remove_line": {"line_id": (st.integers(1, 4), SMALL_INT)},
+    "staff_pin": {"pin": (st.just("2468"), st.text("0123456789", max_size=13))},
+    "attendant": {"action": (st.sampled_from(["approve_age", "void_line", "clear",
+                                              "cancel_basket"]), st.just("dance")),
+                  "line_id": (st.one_of(st.none(), st.integers(1, 4)), SMALL_INT)},
+    "pay": {"method": (st.sampled_from(["card", "qr"]), st.just("cash"))},
+    "choose_app": {"index": (st.integers(0, 2), st.integers(-1, 9))},
+    "receipt": {"choice": (st.sampled_from(["print", "none"]), st.just("both"))},
+    "device": {"device": (st.sampled_from(["door", "printer", "scanner"]), st.just("toaster")),
+               "ok": (st.booleans(), ANY_JSON),
+               "detail": (st.sampled_from(["", "paper_out", "cover_open"]),
+                          st.one_of(st.text(max_size=12), st.just("x" * 65)))},
 }
 
 
@@ -113,16 +119,17 @@ def command_dict(draw: st.DrawFn, kind: str | None = None) -> dict:
     fields = COMMAND_FIELDS.get(kind)
     msg: dict[str, Any] = {
         "v": VERSION, "type": kind,
-        "id": draw(IDS),
+        "id": draw(BAD_IDS if draw(st.integers(0, 19)) == 0 else IDS),
         "source": draw(st.sampled_from(get_args(Source))),
     }
     if fields is None:
         msg.update(draw(st.dictionaries(st.text(max_size=8), ANY_JSON, max_size=2)))
     else:
-        for name, values in fields.items():
-            if draw(st.integers(0, 9)):  # optional fields are sometimes left out
-                msg[name] = draw(values)
-    damage = draw(st.integers(0, 7))
+        for name, (good, wrong) in fields.items():
+            pick = draw(st.integers(0, 19))
+            if pick:  # 1 in 20 left out (optional fields may be), 1 in 20 wrong
+                msg[name] = draw(wrong if pick == 1 else good)
+    damage = draw(st.integers(0, 11))
     if damage == 1:
         msg[draw(st.sampled_from(sorted(msg)))] = draw(ANY_JSON)
     elif damage == 2:
@@ -138,9 +145,11 @@ def _json(msg: Any, ascii_only: bool) -> bytes:
 
 
 def command_payloads() -> st.SearchStrategy[bytes]:
+    """7 in 10 a command message, else one cut or overwritten, random bytes or JSON."""
     good = st.builds(_json, command_dict(), st.booleans())
-    return st.one_of(good, good, good, mutated(good, 120), st.binary(max_size=120),
-                     st.builds(_json, ANY_JSON, st.booleans()))
+    other = st.one_of(mutated(good, 120), st.binary(max_size=120),
+                      st.builds(_json, ANY_JSON, st.booleans()))
+    return st.integers(0, 9).flatmap(lambda n: good if n < 7 else other)
 
 
 def nested_payloads(max_bytes: int) -> st.SearchStrategy[bytes]:
@@ -197,6 +206,7 @@ def open_core(workdir: Path, nested: bool = False) -> Opened:
     from kiosk.catalog import SAMPLE_CATALOG, Catalog
     from kiosk.config import load_config
     from kiosk.core import CoreService
+    from kiosk.journal import Journal
 
     workdir.mkdir(parents=True, exist_ok=True)
     env = {"KIOSK__PATHS__STATE_DIR": str(workdir / "state"),
@@ -210,11 +220,25 @@ def open_core(workdir: Path, nested: bool = False) -> Opened:
     quiet.setLevel(logging.CRITICAL)  # thousands of rejected commands are logged otherwise
     core = CoreService(config)
     core.bus = _Recorder()  # type: ignore[assignment]
-    core.journal.db.execute("PRAGMA synchronous=OFF")  # the fuzz is not about power cuts
 
-    def check(payloads: list[bytes]) -> None:
+    journals = iter(range(1, 1 << 62))
+
+    def new_lane() -> None:
+        """A fresh journal (a new lane): examples do not all pile onto one basket."""
+        old = core.journal
+        core.journal = Journal(workdir / f"journal-{next(journals)}.sqlite")
+        core.journal.db.execute("PRAGMA synchronous=OFF")  # the fuzz is not about power cuts
+        core.state, core._step, core._auth_in_flight = core.journal.recover(), None, None
+        core.results.clear()
+        old.close()
+        old.path.unlink(missing_ok=True)
+
+    def check(case: tuple[bool, list[bytes]]) -> None:
+        fresh, payloads = case
         while not core.inbox.empty():  # payment and print results that came back
             core._dispatch(*core.inbox.get_nowait())
+        if fresh:
+            new_lane()
         for payload in payloads:
             try:
                 parse_command(payload, config.bus.max_message_bytes)
@@ -228,11 +252,20 @@ def open_core(workdir: Path, nested: bool = False) -> Opened:
                 raise ContractBroken(f"internal_error for {payload[:200]!r}")
         core._tick()
 
-    payloads = command_payloads()
-    if nested:
-        payloads = st.one_of(payloads, nested_payloads(config.bus.max_message_bytes))
+    fresh = st.integers(0, 7).map(lambda n: n == 0)
+    if nested:  # a nested message between ordinary ones: the core must go on afterwards
+        cases = st.tuples(fresh, st.lists(st.one_of(
+            nested_payloads(config.bus.max_message_bytes), command_payloads()),
+            min_size=1, max_size=3))
+    else:  # a shopper's way through a sale cut anywhere, then anything: reaches every state
+        sale = st.tuples(*(st.builds(_json, command_dict(kind), st.booleans()) for kind in (
+            "scan", "scan", "checkout", "pay", "choose_app", "receipt", "done")))
+        cases = st.builds(lambda new, path, cut, rest: (new, [*path[:cut], *rest]),
+                          fresh, sale, st.integers(0, 7),
+                          st.lists(command_payloads(), min_size=1, max_size=5))
     try:
-        yield st.lists(payloads, min_size=1, max_size=6), check
+        new_lane()
+        yield cases, check
     finally:
         quiet.setLevel(level)
         core.journal.close()

@@ -40,3 +40,43 @@ def test_the_command_fuzz_gets_past_the_parser_for_every_type(kind: str) -> None
     found = find(command_dict(kind), accepted, settings=settings(
         max_examples=500, database=None, suppress_health_check=list(HealthCheck)))
     assert found["type"] == kind
+
+
+def test_bench_fuzz_prints_figures_then_one_json_line(tmp_path: Path) -> None:
+    import json
+
+    from tests.harness import kiosk_cli
+
+    env = {"PATH": "/usr/bin:/bin", "KIOSK_CONFIG_DIR": str(tmp_path / "none"),
+           "KIOSK__PATHS__STATE_DIR": str(tmp_path / "state")}
+    done = kiosk_cli(env, "bench", "fuzz", "--fuzz-cases", "60", "--fuzz-target", "tlv",
+                     "--fuzz-target", "scanner", timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert [line.split()[0] for line in lines[:-1]] == ["tlv", "scanner", "all"]
+    figures = json.loads(lines[-1])
+    assert (figures["cases"], figures["crashes"]) == (120, 0) and figures["cases_per_s"] > 0
+    assert set(figures["targets"]) == {"tlv", "scanner"}
+
+
+def test_the_bench_counts_crashes_and_goes_on(monkeypatch, tmp_path: Path) -> None:
+    import contextlib
+
+    from hypothesis import strategies as st
+
+    from kiosk.bench import fuzz_targets
+
+    @contextlib.contextmanager
+    def boom(workdir: Path):
+        def check(n: int) -> None:
+            if n % 3 == 0:
+                raise ZeroDivisionError(n)
+
+        yield st.integers(0, 1000), check
+
+    monkeypatch.setitem(fuzz_targets.TARGETS, "boom", boom)
+    run = run_target("boom", 200, tmp_path, collect=True)
+    assert run.cases == 200 and 0 < len(run.crashes) < 200
+    assert run.crashes[0].startswith("ZeroDivisionError: ")
+    with pytest.raises(ZeroDivisionError):  # the tests stop (and shrink) at the first one
+        run_target("boom", 200, tmp_path)
