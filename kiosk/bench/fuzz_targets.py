@@ -201,15 +201,17 @@ class _Recorder:
 @contextlib.contextmanager
 def open_core(workdir: Path, nested: bool = False) -> Opened:
     """kiosk-core's ``handle_command`` in-process (real journal, catalog, sim payments; the
-    bus client replaced by a recorder): never raises, never answers ``internal_error``."""
+    bus client replaced by a recorder), then the loop's own dispatch of what the workers
+    sent back and its timer tick: never raises, never answers ``internal_error``."""
+    import shutil
+
     from kiosk.bus.messages import MessageError, parse_command
     from kiosk.catalog import SAMPLE_CATALOG, Catalog
-    from kiosk.config import load_config
+    from kiosk.config import PathsConfig, load_config
     from kiosk.core import CoreService
-    from kiosk.journal import Journal
 
     workdir.mkdir(parents=True, exist_ok=True)
-    env = {"KIOSK__PATHS__STATE_DIR": str(workdir / "state"),
+    env = {"KIOSK__PATHS__STATE_DIR": str(workdir / "lane-0"),
            "KIOSK__SIM__PAYMENT__LATENCY_MS": "0", "KIOSK__SIM__PAYMENT__CARD_STEP_MS": "0"}
     config = load_config(site_dir=workdir / "no-site", environ=env)
     catalog = Catalog(config.catalog_path)
@@ -218,39 +220,43 @@ def open_core(workdir: Path, nested: bool = False) -> Opened:
     quiet = logging.getLogger("kiosk")
     level = quiet.level
     quiet.setLevel(logging.CRITICAL)  # thousands of rejected commands are logged otherwise
-    core = CoreService(config)
-    core.bus = _Recorder()  # type: ignore[assignment]
+    lanes = iter(range(1, 1 << 62))
+    core: CoreService | None = None
 
-    journals = iter(range(1, 1 << 62))
-
-    def new_lane() -> None:
-        """A fresh journal (a new lane): examples do not all pile onto one basket."""
-        old = core.journal
-        core.journal = Journal(workdir / f"journal-{next(journals)}.sqlite")
+    def new_lane() -> CoreService:
+        """A fresh kiosk-core on its own state dir (a copy of the loaded catalog, an empty
+        journal): examples do not all pile onto one basket."""
+        nonlocal core
+        if core is not None:
+            core.journal.close()
+            core.catalog.close()
+            shutil.rmtree(core.config.paths.state_dir, ignore_errors=True)
+        state_dir = workdir / f"lane-{next(lanes)}"
+        state_dir.mkdir()
+        shutil.copyfile(config.catalog_path, state_dir / config.catalog_path.name)
+        core = CoreService(config.model_copy(update={"paths": PathsConfig(state_dir=state_dir)}))
+        core.bus = _Recorder()  # type: ignore[assignment]
         core.journal.db.execute("PRAGMA synchronous=OFF")  # the fuzz is not about power cuts
-        core.state, core._step, core._auth_in_flight = core.journal.recover(), None, None
-        core.results.clear()
-        old.close()
-        old.path.unlink(missing_ok=True)
+        return core
 
     def check(case: tuple[bool, list[bytes]]) -> None:
         fresh, payloads = case
-        while not core.inbox.empty():  # payment and print results that came back
-            core._dispatch(*core.inbox.get_nowait())
-        if fresh:
-            new_lane()
+        assert core is not None
+        lane = new_lane() if fresh else core
+        while not lane.inbox.empty():  # payment and print results that came back
+            lane._dispatch(*lane.inbox.get_nowait())
         for payload in payloads:
             try:
                 parse_command(payload, config.bus.max_message_bytes)
                 parsed = True
             except MessageError:
                 parsed = False
-            result = core.handle_command(payload)
+            result = lane.handle_command(payload)
             if (result is None) == parsed:
                 raise ContractBroken(f"parse said {parsed} but the core answered {result}")
             if result is not None and result.get("reason") == "internal_error":
                 raise ContractBroken(f"internal_error for {payload[:200]!r}")
-        core._tick()
+        lane._tick()
 
     fresh = st.integers(0, 7).map(lambda n: n == 0)
     if nested:  # a nested message between ordinary ones: the core must go on afterwards
@@ -268,8 +274,9 @@ def open_core(workdir: Path, nested: bool = False) -> Opened:
         yield cases, check
     finally:
         quiet.setLevel(level)
-        core.journal.close()
-        core.catalog.close()
+        if core is not None:
+            core.journal.close()
+            core.catalog.close()
 
 
 # -- catalog import ----------------------------------------------------------------------------
