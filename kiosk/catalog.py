@@ -38,7 +38,7 @@ MAX_FIELD_CHARS = 512
 #: a catalog of a big store is a few MB; anything far larger is not a catalog
 MAX_FILE_BYTES = 64 << 20
 _WHITESPACE = "\t\n\r"  # inside a field: stripped, or one space inside a name
-_BREAKS = re.compile(r"\s*[\t\n\r]+\s*")
+_BREAKS = re.compile(r"\s*[\t\n\r\u2028\u2029]+\s*")
 _CSV_TOKENS = re.compile(r'[^",]+|["]|,')
 
 SCHEMA = """

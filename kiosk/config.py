@@ -444,7 +444,7 @@ def load_config(
         got = ""
         if err["type"] not in ("missing",) and "input" in err and not isinstance(
             err["input"], dict | list
-        ):
+        ) and repr(err["input"]) not in msg:
             got = f" (got {err['input']!r})"
         more = f" [+{exc.error_count() - 1} more]" if exc.error_count() > 1 else ""
         raise ConfigError(

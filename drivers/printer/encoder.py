@@ -87,7 +87,7 @@ def normalize(text: str) -> str:
     out = []
     for ch in text:
         cat = unicodedata.category(ch)
-        if cat == "Zs":
+        if cat in ("Zs", "Zl", "Zp"):  # U+2028 / U+2029 break no receipt line
             out.append(" ")
         elif cat == "Cf" or is_unsafe(ch):
             continue

@@ -544,3 +544,11 @@ def test_cli_import_of_a_hostile_file_is_one_line_and_exit_2(tmp_path: Path) -> 
         f"catalog import failed: {path}: line 2, column name_en: a field longer than"
         f" {csv.field_size_limit()} characters"]
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("brk", ["\n", "\r\n", "\t", "\u2028", "\u2029", " \n  "])
+def test_a_line_break_inside_a_name_is_one_space(empty: Catalog, brk: str) -> None:
+    text = HEADER + f'\n4006381333931,"Two{brk}Lines",,,1.00,reduced,0,0,\n'
+    report = empty.import_rows(csv.DictReader(io.StringIO(text)), USD, TAX_CLASSES)
+    assert report.errors == []
+    assert empty.by_gtin("04006381333931").name("en") == "Two Lines"
