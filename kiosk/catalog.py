@@ -3,28 +3,43 @@
 CSV columns: ``gtin, name_<lang>..., price, tax_class, age_restricted,
 sold_by_weight, plu``. Prices are major units of the store currency (per kg for
 items sold by weight). An import is one transaction: bad rows are reported with
-their line numbers and skipped, good rows load, and a crash part-way leaves the
-catalog exactly as it was.
+their line and column and skipped, good rows load, and a crash part-way leaves the
+catalog exactly as it was. A file that cannot be read as CSV at all (not UTF-8, a
+field beyond what the csv module parses, no required columns) is rejected whole,
+naming file, line and column, and changes nothing. Text holding control characters
+or bidi overrides (:mod:`kiosk.text`) is refused: a name reaches the screen and the
+receipt printer; tabs and line breaks inside a name become one space.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
+import re
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from kiosk.config import PACKAGE_CONFIG_DIR
 from kiosk.gtin import GtinError, validate_gtin
 from kiosk.money import Currency, MoneyError
+from kiosk.text import NotUtf8, decode_utf8, describe, first_unsafe
 
 #: the shipped demo catalog (206 items named in en, zh and ko)
 SAMPLE_CATALOG = PACKAGE_CONFIG_DIR / "catalog" / "sample.csv"
 REQUIRED_COLUMNS = ("gtin", "price", "tax_class", "age_restricted", "sold_by_weight", "plu")
 _TRUE = {"1", "true", "yes", "y"}
 _FALSE = {"0", "false", "no", "n", ""}
+#: no catalog field needs more (a name is a shelf label); longer is a row error
+MAX_FIELD_CHARS = 512
+#: a catalog of a big store is a few MB; anything far larger is not a catalog
+MAX_FILE_BYTES = 64 << 20
+_WHITESPACE = "\t\n\r"  # inside a field: stripped, or one space inside a name
+_BREAKS = re.compile(r"\s*[\t\n\r\u2028\u2029]+\s*")
+_CSV_TOKENS = re.compile(r'[^",]+|["]|,')
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS products (
@@ -62,17 +77,45 @@ class Product:
         return self.names.get(lang) or self.names.get("en") or next(iter(self.names.values()))
 
 
+class RowError(NamedTuple):
+    """A row that was skipped: its (last) physical line, the column at fault if one is."""
+
+    line: int
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        column = f"column {self.column}: " if self.column else ""
+        return f"line {self.line}: {column}{self.message}"
+
+
 @dataclass
 class ImportReport:
     loaded: int = 0
-    errors: list[tuple[int, str]] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
 
     def lines(self) -> list[str]:
-        return [f"line {n}: {msg}" for n, msg in self.errors]
+        return [str(e) for e in self.errors]
 
 
 class CatalogError(ValueError):
     """A CSV file that cannot be imported at all (missing columns, unreadable)."""
+
+
+class FieldError(ValueError):
+    """A bad value in one column of a row."""
+
+    def __init__(self, column: str, message: str) -> None:
+        super().__init__(message)
+        self.column = column
+
+
+class _LineTooLong(Exception):
+    """A physical line the csv module would refuse (see :func:`_physical_lines`)."""
+
+    def __init__(self, line: int, column: str) -> None:
+        super().__init__(line, column)
+        self.line, self.column = line, column
 
 
 def _flag(text: str, column: str) -> bool:
@@ -81,7 +124,50 @@ def _flag(text: str, column: str) -> bool:
         return True
     if value in _FALSE:
         return False
-    raise ValueError(f"{column} must be 0 or 1, got {text!r}")
+    raise FieldError(column, f"{column} must be 0 or 1, got {text!r}")
+
+
+def _check_text(column: str, text: str) -> None:
+    """Refuse control characters, bidi overrides and absurd lengths in any field."""
+    if len(text) > MAX_FIELD_CHARS:
+        raise FieldError(column, f"{len(text)} characters (at most {MAX_FIELD_CHARS})")
+    at = first_unsafe(text, allow=_WHITESPACE)
+    if at is not None:
+        raise FieldError(column, f"{describe(text[at])} at character {at + 1}: control"
+                         " characters and bidi overrides are not allowed")
+
+
+def _field_at(line: str, limit: int) -> int | None:
+    """Index (0-based) of the CSV field of ``line`` that runs past ``limit`` characters."""
+    index, length, quoted = 0, 0, False
+    for token in _CSV_TOKENS.findall(line):  # runs of plain text count in one step
+        if token == '"':
+            quoted = not quoted
+            continue
+        if token == "," and not quoted:
+            index, length = index + 1, 0
+            continue
+        length += len(token)
+        if length > limit:
+            return index
+    return None
+
+
+def _physical_lines(text: str, header: list[str]) -> Iterator[str]:
+    """The lines of ``text`` for csv, refusing a line longer than the csv field limit.
+
+    The csv module raises on such a field, mid-row and with no column; here it is
+    caught before csv reads it, naming the line and the column.
+    """
+    limit = csv.field_size_limit()
+    for number, line in enumerate(io.StringIO(text, newline=""), start=1):
+        index = _field_at(line, limit) if len(line) > limit else None
+        if index is not None:
+            raise _LineTooLong(number, "(header)" if number == 1 else header[index]
+                               if index < len(header) else f"{index + 1} (beyond the header)")
+        if number == 1:
+            header[:] = next(csv.reader([line]), [])
+        yield line
 
 
 class Catalog:
@@ -102,13 +188,29 @@ class Catalog:
     def import_csv(
         self, path: Path, currency: Currency, tax_classes: Iterable[str]
     ) -> ImportReport:
+        """Import a CSV file; CatalogError (file, line, column) leaves the catalog as it was."""
         try:
-            with path.open(newline="", encoding="utf-8-sig") as fh:
-                return self.import_rows(csv.DictReader(fh), currency, tax_classes)
-        except UnicodeDecodeError as exc:
-            raise CatalogError(f"{path}: not UTF-8 text ({exc.reason})") from None
+            with path.open("rb") as fh:
+                raw = fh.read(MAX_FILE_BYTES + 1)
         except OSError as exc:
             raise CatalogError(f"{path}: cannot read: {exc.strerror}") from None
+        if len(raw) > MAX_FILE_BYTES:
+            raise CatalogError(f"{path}: larger than {MAX_FILE_BYTES >> 20} MB")
+        try:
+            text = decode_utf8(raw)
+        except NotUtf8 as exc:
+            raise CatalogError(f"{path}: {exc}") from None
+        header: list[str] = []
+        reader = csv.DictReader(_physical_lines(text, header))
+        try:
+            return self.import_rows(reader, currency, tax_classes)
+        except _LineTooLong as exc:
+            raise CatalogError(f"{path}: line {exc.line}, column {exc.column}: a field longer"
+                               f" than {csv.field_size_limit()} characters") from None
+        except csv.Error as exc:
+            raise CatalogError(f"{path}: line {reader.line_num}: not valid CSV: {exc}") from None
+        except CatalogError as exc:
+            raise CatalogError(f"{path}: {exc}") from None
 
     def import_rows(
         self, reader: csv.DictReader, currency: Currency, tax_classes: Iterable[str]
@@ -119,7 +221,12 @@ class Catalog:
         name_cols = [c for c in columns if c.startswith("name_")]
         if missing or not name_cols:
             need = missing + ([] if name_cols else ["name_<lang>"])
-            raise CatalogError(f"missing column(s): {', '.join(need)}")
+            raise CatalogError(f"line 1: missing column(s): {', '.join(need)}")
+        for column in columns:
+            try:
+                _check_text("(header)", column)
+            except FieldError as exc:
+                raise CatalogError(f"line 1, column {column!r}: {exc}") from None
         classes = set(tax_classes)
         report = ImportReport()
         seen: dict[str, int] = {}
@@ -129,10 +236,14 @@ class Catalog:
                     product = self._parse(row, name_cols, currency, classes)
                     for ident in filter(None, (product.gtin, product.plu and "P" + product.plu)):
                         if ident in seen:
-                            raise ValueError(f"duplicate of line {seen[ident]}")
+                            column = "gtin" if ident == product.gtin else "plu"
+                            raise FieldError(column, f"duplicate of line {seen[ident]}")
                     self._upsert(product)
+                except FieldError as exc:
+                    report.errors.append(RowError(reader.line_num, exc.column, str(exc)))
+                    continue
                 except (ValueError, GtinError, MoneyError) as exc:
-                    report.errors.append((reader.line_num, str(exc)))
+                    report.errors.append(RowError(reader.line_num, None, str(exc)))
                     continue
                 for ident in filter(None, (product.gtin, product.plu and "P" + product.plu)):
                     seen[ident] = reader.line_num
@@ -143,29 +254,45 @@ class Catalog:
     def _rows(reader: csv.DictReader, report: ImportReport) -> Iterator[dict]:
         for row in reader:
             if None in row or any(v is None for v in row.values()):
-                report.errors.append((reader.line_num, "wrong number of fields"))
+                fields = len(reader.fieldnames or []) + len(row.get(None) or []) - sum(
+                    v is None for v in row.values())
+                report.errors.append(RowError(
+                    reader.line_num, None,
+                    f"wrong number of fields ({fields}, the header has"
+                    f" {len(reader.fieldnames or [])})"))
                 continue
             yield row
 
     @staticmethod
     def _parse(row: dict, name_cols: list[str], currency: Currency, classes: set[str]) -> Product:
+        for column, value in row.items():
+            _check_text(column, value)
         gtin_text, plu = row["gtin"].strip(), row["plu"].strip()
-        gtin = validate_gtin(gtin_text) if gtin_text else None
+        try:
+            gtin = validate_gtin(gtin_text) if gtin_text else None
+        except GtinError as exc:
+            raise FieldError("gtin", str(exc)) from None
         if plu and (not plu.isdigit() or not 4 <= len(plu) <= 5):
-            raise ValueError(f"plu must be 4 or 5 digits, got {plu!r}")
+            raise FieldError("plu", f"plu must be 4 or 5 digits, got {plu!r}")
         if not gtin and not plu:
-            raise ValueError("needs a gtin or a plu")
-        names = {c[5:]: row[c].strip() for c in name_cols if row[c].strip()}
+            raise FieldError("gtin", "needs a gtin or a plu")
+        # a line break or tab typed into a spreadsheet cell is one space on a label
+        names = {c[5:]: _BREAKS.sub(" ", row[c]).strip() for c in name_cols if row[c].strip()}
         if not names:
-            raise ValueError("has no name")
+            raise FieldError(name_cols[0], "has no name")
         tax_class = row["tax_class"].strip()
         if tax_class not in classes:
-            raise ValueError(f"unknown tax_class {tax_class!r} (configured: {sorted(classes)})")
+            raise FieldError("tax_class", f"unknown tax_class {tax_class!r}"
+                             f" (configured: {sorted(classes)})")
+        try:
+            price_minor = currency.parse(row["price"])
+        except MoneyError as exc:
+            raise FieldError("price", str(exc)) from None
         return Product(
             gtin=gtin,
             plu=plu.zfill(5) if plu else None,
             names=names,
-            price_minor=currency.parse(row["price"]),
+            price_minor=price_minor,
             tax_class=tax_class,
             age_restricted=_flag(row["age_restricted"], "age_restricted"),
             sold_by_weight=_flag(row["sold_by_weight"], "sold_by_weight"),

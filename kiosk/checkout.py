@@ -39,6 +39,7 @@ from typing import Any
 from kiosk.catalog import Product
 from kiosk.config import KioskConfig, StaffMember
 from kiosk.gtin import GtinError, decode_variable_measure, validate_gtin
+from kiosk.i18n import UnknownLocale, canonical_locale
 from kiosk.pricing import PricedLine, Totals, price_basket
 from kiosk.staff import is_badge_code
 
@@ -303,7 +304,7 @@ def _decide(state: CheckoutState, cmd: dict, ctx: Context) -> list[dict]:
         events: list[dict] = []
         locale = cmd.get("locale")
         if locale:
-            _language(state, locale, ctx)  # validates it
+            locale = _language(state, locale, ctx)["locale"]  # validated, canonical
         _start_if_attract(state, ctx, events, locale)
         return events
     if kind == "device":
@@ -424,9 +425,13 @@ def device_events(state: CheckoutState, device: str, ok: bool, detail: str = "")
 
 
 def _language(state: CheckoutState, locale: str, ctx: Context) -> dict:
-    if locale not in ctx.config.store.locales:
+    try:
+        canonical = canonical_locale(locale)  # zh-CN, zh → zh_Hans
+    except UnknownLocale:
+        raise Rejected("unknown_locale", locale) from None
+    if canonical not in ctx.config.store.locales:
         raise Rejected("unknown_locale", locale)
-    return _ev("language_changed", locale=locale)
+    return _ev("language_changed", locale=canonical)
 
 
 # ---------------------------------------------------------------------------

@@ -338,12 +338,17 @@ def build_parser() -> argparse.ArgumentParser:
         acq.add_parser(action, help=text).set_defaults(fn=cmd_acquirer, action=action)
 
     bench = sub.add_parser("bench", help="benchmarks (last line is JSON)")
-    bench.add_argument("name", choices=["core", "ui", "printer", "scanner", "voice", "card"])
+    bench.add_argument("name", choices=["core", "ui", "printer", "scanner", "voice", "card",
+                                        "fuzz"])
     bench.add_argument("--events", type=int, default=600)
     bench.add_argument("--runs", type=int, default=3)
     bench.add_argument("--presentations", type=int, default=12, help="scanner: codes shown")
     bench.add_argument("--fps-frames", type=int, default=240, help="scanner: frames timed")
     bench.add_argument("--card-runs", type=int, default=50, help="card: sales timed")
+    bench.add_argument("--fuzz-cases", type=int, default=None,
+                       help="fuzz: cases per target (default 20,000; 100,000 for tlv, iso8583)")
+    bench.add_argument("--fuzz-target", action="append", metavar="NAME",
+                       help="fuzz: only this target (repeatable; default: all)")
     bench.set_defaults(fn=cmd_bench)
 
     from kiosk import flash, provision, version

@@ -57,8 +57,18 @@ class CurrencyConfig(_Strict):
     def _matches_iso4217(self) -> CurrencyConfig:
         from babel.numbers import get_currency_precision, list_currencies
 
+        from kiosk.money import ISO_4217_NUMERIC
+
         if self.code not in list_currencies():
             raise ValueError(f"unknown ISO 4217 currency code {self.code!r}")
+        # the numeric code goes on the wire (EMV 5F2A, ISO 8583 field 49): it must agree
+        numeric = ISO_4217_NUMERIC.get(self.code)
+        if numeric is None:
+            raise ValueError(f"currency {self.code} is not supported (add its ISO 4217 numeric"
+                             " code to kiosk.money.ISO_4217_NUMERIC)")
+        if self.numeric != numeric:
+            raise ValueError(f"numeric {self.numeric:03d} does not match ISO 4217 for"
+                             f" {self.code} ({numeric:03d})")
         iso = get_currency_precision(self.code)
         if iso != self.exponent:
             raise ValueError(
@@ -81,15 +91,20 @@ class StoreConfig(_Strict):
 
     @field_validator("locales")
     @classmethod
-    def _known_locales(cls, value: list[str]) -> list[str]:
-        from babel import Locale, UnknownLocaleError
+    def _shipped_locales(cls, value: list[str]) -> list[str]:
+        from kiosk.i18n import canonical_locale
 
-        for tag in value:
-            try:
-                Locale.parse(tag)
-            except (UnknownLocaleError, ValueError):
-                raise ValueError(f"unknown locale {tag!r}") from None
-        return value
+        out = [canonical_locale(tag) for tag in value]  # zh-CN → zh_Hans; de: refused
+        if len(set(out)) != len(out):
+            raise ValueError(f"a locale is named twice ({', '.join(value)} → {', '.join(out)})")
+        return out
+
+    @field_validator("default_locale")
+    @classmethod
+    def _shipped_default(cls, value: str) -> str:
+        from kiosk.i18n import canonical_locale
+
+        return canonical_locale(value)
 
     @model_validator(mode="after")
     def _default_in_locales(self) -> StoreConfig:
@@ -368,11 +383,15 @@ def _env_layer(environ: dict[str, str]) -> list[tuple[str, dict]]:
 
 
 def _read_toml(path: Path) -> dict:
+    from kiosk.text import NotUtf8, decode_utf8
+
     try:
         with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
+            return tomllib.loads(decode_utf8(fh.read()))
+    except (tomllib.TOMLDecodeError, NotUtf8) as exc:
         raise ConfigError(f"config error: {path}: {exc}") from None
+    except RecursionError:  # tomllib recurses once per nested array or inline table
+        raise ConfigError(f"config error: {path}: arrays or tables nested too deeply") from None
     except OSError as exc:
         raise ConfigError(f"config error: {path}: cannot read: {exc.strerror}") from None
 
@@ -438,7 +457,8 @@ def load_config(
         got = ""
         if err["type"] not in ("missing",) and "input" in err and not isinstance(
             err["input"], dict | list
-        ) and not key.startswith("staff."):  # never echo what may be a PIN typed in clear
+        ) and repr(err["input"]) not in msg and not key.startswith("staff."):
+            # never echo what may be a PIN typed in clear
             got = f" (got {err['input']!r})"
         more = f" [+{exc.error_count() - 1} more]" if exc.error_count() > 1 else ""
         raise ConfigError(

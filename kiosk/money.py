@@ -13,6 +13,14 @@ from decimal import ROUND_HALF_UP, Decimal
 _PLAIN_AMOUNT = re.compile(r"^[0-9]{1,13}(\.[0-9]{1,6})?$", re.ASCII)
 #: no price or basket on a kiosk comes near this (10^12 minor units); SQLite holds it
 MAX_MINOR = 10**12
+#: ISO 4217 numeric codes of the currencies a store may configure (Babel has none). The
+#: number goes on the wire (EMV tag 5F2A, ISO 8583 field 49), so the config checks it here.
+ISO_4217_NUMERIC = {
+    "AUD": 36, "CAD": 124, "CHF": 756, "CNY": 156, "DKK": 208, "EUR": 978, "GBP": 826,
+    "HKD": 344, "IDR": 360, "INR": 356, "JPY": 392, "KRW": 410, "MOP": 446, "MXN": 484,
+    "MYR": 458, "NOK": 578, "NZD": 554, "PHP": 608, "SEK": 752, "SGD": 702, "THB": 764,
+    "TWD": 901, "USD": 840, "VND": 704,
+}
 
 
 class MoneyError(ValueError):

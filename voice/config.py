@@ -107,10 +107,15 @@ class VoiceConfig(_Strict):
     @field_validator("models")
     @classmethod
     def _known_langs(cls, value: dict[str, ModelEntry]) -> dict[str, ModelEntry]:
-        for lang in value:
-            if lang not in LANGS:
+        from kiosk.i18n import language_key
+
+        out: dict[str, ModelEntry] = {}
+        for lang, entry in value.items():
+            key = language_key(lang)  # zh-CN, zh_Hans → zh
+            if key not in LANGS:
                 raise ValueError(f"no intents for language {lang!r} (have {', '.join(LANGS)})")
-        return value
+            out[key] = entry  # an alias set by a later layer comes later: it wins
+        return out
 
     @model_validator(mode="after")
     def _stay_below_start(self) -> VoiceConfig:

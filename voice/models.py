@@ -156,8 +156,11 @@ def verify_model(model_dir: Path) -> None:
 
 
 def add_install_model_args(parser: argparse.ArgumentParser) -> None:
+    from kiosk.i18n import language_key
+
     parser.add_argument("source", help="model zip, model directory, or URL")
-    parser.add_argument("--lang", required=True, help="en, zh or ko")
+    parser.add_argument("--lang", required=True, type=language_key,
+                        help="en, zh or ko (zh-CN, ko-KR... name the same)")
     parser.add_argument("--sha256", help="pinned digest of SOURCE (zip bytes or dir tree)")
     parser.add_argument("--models-dir", type=Path, help="default: voice.models_dir")
     parser.add_argument("--no-pin", action="store_true",

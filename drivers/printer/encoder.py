@@ -17,7 +17,9 @@ The output is a list of *segments* (one per printed line, image or QR code): the
 transport sends whole segments between its status checks, so a DLE EOT query never
 lands inside another command's data. Raster data is scrubbed of byte pairs a
 printer would take for a real-time command (``10 04``, ``10 05``, ``10 14``): the
-one offending dot is cleared, which no reader can see.
+one offending dot is cleared, which no reader can see. Control characters and bidi
+overrides are stripped from every text the encoder prints, whatever its source (a
+catalog name, a config header, a payload): text never becomes a printer command.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import TYPE_CHECKING
 
 from drivers.printer.config import PrinterConfig
 from kiosk.receipt import Receipt
+from kiosk.text import is_unsafe
 
 if TYPE_CHECKING:
     from escpos.printer import Dummy
@@ -79,13 +82,14 @@ class EncodedReceipt:
 
 
 def normalize(text: str) -> str:
-    """Unicode spaces become plain spaces; invisible format marks are dropped."""
+    """Unicode spaces become plain spaces; control characters and invisible format marks
+    (bidi overrides among them) are dropped: text never carries a printer command."""
     out = []
     for ch in text:
         cat = unicodedata.category(ch)
-        if cat == "Zs":
+        if cat in ("Zs", "Zl", "Zp"):  # U+2028 / U+2029 break no receipt line
             out.append(" ")
-        elif cat == "Cf" or ch in "\r\n\t":
+        elif cat == "Cf" or is_unsafe(ch):
             continue
         else:
             out.append(ch)
@@ -183,10 +187,11 @@ class ReceiptEncoder:
             self._line(p, enc, PrintLine(receipt.qr_label, align="center"), receipt.locale)
             self._style(p, "center")
             p.textln("")  # the QR code's quiet zone above
-            p.qr(receipt.qr_payload, native=True, size=cfg.qr_module_dots, ec=QR_ECLEVEL_M)
+            payload = normalize(receipt.qr_payload)
+            p.qr(payload, native=True, size=cfg.qr_module_dots, ec=QR_ECLEVEL_M)
             p.textln("")
             self._flush(p, enc)
-            self._line(p, enc, PrintLine(receipt.qr_payload, align="center"), receipt.locale)
+            self._line(p, enc, PrintLine(payload, align="center"), receipt.locale)
         self._style(p, "left")
         p.cut(mode="PART" if cfg.cut == "partial" else "FULL")
         self._flush(p, enc)

@@ -30,4 +30,8 @@ def run_benchmark(name: str, args: Namespace) -> int:
         from kiosk.bench.card import bench_card
 
         return bench_card(runs=args.card_runs)
+    if name == "fuzz":
+        from kiosk.bench.fuzz import bench_fuzz
+
+        return bench_fuzz(cases=args.fuzz_cases, targets=args.fuzz_target or None)
     raise SystemExit(f"unknown benchmark {name!r}")

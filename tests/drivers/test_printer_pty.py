@@ -160,3 +160,20 @@ def test_the_simulator_reads_at_the_configured_baud_rate(config, tmp_path, start
     # the token bucket lets at most a 20 ms burst through ahead of the wire
     floor = wire_seconds(received, 9600) - 0.02 - wire_seconds(16, 9600)
     assert st.last_byte_at - st.first_byte_at >= floor
+
+
+def test_a_catalog_name_cannot_reset_or_cut_the_printer(config, tmp_path, start_sim,
+                                                        printer_config):
+    from tests.drivers.test_printer_units import HOSTILE_NAME
+
+    sim = start_sim(cjk_font="gbk", baudrate=115200)
+    receipt = make_receipt(config, "en")
+    receipt.lines.insert(0, (HOSTILE_NAME, "US$1.00"))
+    result = EscposSerialPrinter(printer_config(), tmp_path / "r").print_receipt(receipt)
+    assert result.ok, result.reason
+    (page,) = sim.wait_receipts(1)
+    assert sim.wait_idle() and len(sim.receipts) == 1 and len(sim.stats.cut_at) == 1
+    assert page.complete and page.qr_payloads == [receipt.qr_payload]
+    assert any("Milk@V1L" in line for line in page.text)
+    assert any(receipt.header[0] in line for line in page.text)  # no reset lost the header
+    assert sim.stats.unknown_commands == 0

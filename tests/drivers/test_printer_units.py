@@ -242,3 +242,32 @@ def test_long_lines_wrap_at_spaces_in_text_and_in_raster(config):
     wrapped = ReceiptEncoder(PrinterConfig(paper_width_mm=58)).encode(ko)
     assert one_line.raster_lines == 2  # header + the item line
     assert wrapped.raster_lines >= 3   # header + the long name over two rows (amount on the last)
+
+
+#: printer commands a hostile text could carry: reset, cut, a real-time status request,
+#: NUL, a C1 control and bidi overrides/isolates
+HOSTILE_NAME = "Milk\x1b@\x1dV\x00\x10\x04\x01\x85\u202e1L\u2066\u2069\x00"
+
+
+def _hostile_receipt(config) -> Receipt:
+    receipt = make_receipt(config, "en")
+    receipt.lines.insert(0, (HOSTILE_NAME, "US$1.00"))
+    receipt.header[0] += "\x1b!\x38"          # ESC ! : print mode
+    receipt.footer.append("bye\x1bd\x05\x1dV\x41\x00")  # feed, then a partial cut
+    receipt.qr_payload += "\x10\x04\x02"
+    return receipt
+
+
+@pytest.mark.parametrize("font", ["none", "gbk", "ksc5601"])
+def test_control_characters_in_any_text_never_reach_the_printer(config, font):
+    receipt = _hostile_receipt(config)
+    enc = ReceiptEncoder(PrinterConfig(cjk_font=font)).encode(receipt)
+    assert enc.data.count(b"\x1dV") == 1 and enc.data.rindex(b"\x1dV") == len(enc.data) - 3
+    assert enc.data.count(b"\x1b@") == 1 and enc.data.startswith(b"\x1b@")  # INIT only
+    assert [realtime_sequences(s) for s in enc.segments if realtime_sequences(s)] == []
+    assert "\u202e".encode() not in enc.data and b"\x00\x10" not in enc.data
+    lines, pages = _transcript(enc.data, font)
+    assert [complete for _, complete in pages] == [True]  # one receipt, one cut at its end
+    assert any("Milk@V1L" in line for line in lines)
+    assert any(line.strip() == "bye" + "dVA" for line in lines)
+    assert pages[0][0].qr_payloads == [make_receipt(config, "en").qr_payload]

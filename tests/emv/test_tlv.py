@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from kiosk.payments import tlv
-from kiosk.payments.simcard import PROFILES, make_card
 from kiosk.payments.tlv import TlvError
 
 
@@ -182,74 +179,4 @@ def test_roundtrip_encode_parse(items):
     assert b"".join(o.encode() for o in parsed) == data
 
 
-def _seeds() -> list[bytes]:
-    """Valid EMV answers of every virtual card profile: structure worth mutating."""
-    out = [DEEP]
-    for profile in PROFILES:
-        for app in make_card(profile).apps:
-            out += [app.fci(), app.directory_entry(), *app.records().values(),
-                    tlv.encode("77", tlv.encode("82", app.aip) + tlv.encode("94", app.afl())),
-                    tlv.encode("80", app.aip + app.afl()), app.cdol1, app.cdol2]
-    return out
-
-
-SEEDS = _seeds()
-NASTY = [b"\x84\xff\xff\xff\xff", b"\x85\x00\x00\x00\x00\x01", b"\x80", b"\x1f",
-         b"\x9f\x81", b"\x81", b"\x82\x01", b"\x70\x7f", b"\xbf\x0c\x81\xff"]
-
-
-@st.composite
-def hostile(draw) -> bytes:
-    """Random bytes, or a real card answer mutated: truncated, bytes overwritten, a nasty
-    tag/length spliced in. Cheap draws only, so 100,000 inputs take minutes, not hours."""
-    kind = draw(st.integers(0, 3))
-    if kind == 0:
-        return draw(st.binary(max_size=200))
-    data = bytearray(draw(st.sampled_from(SEEDS)))
-    if kind == 1:
-        return bytes(data[: draw(st.integers(0, len(data)))])
-    if kind == 2:
-        for pos, byte in draw(st.lists(st.tuples(st.integers(0, len(data) - 1),
-                                                 st.integers(0, 255)), min_size=1, max_size=4)):
-            data[pos] = byte
-        return bytes(data)
-    pos = draw(st.integers(0, len(data)))
-    return bytes(data[:pos]) + draw(st.sampled_from(NASTY)) + bytes(data[pos:])
-
-
-def _only_tlverror(data: bytes) -> None:
-    try:
-        objs = tlv.parse(data)
-        tlv.primitives(objs)
-    except TlvError:
-        return
-    try:
-        tlv.parse_dol(data)
-    except TlvError:
-        pass
-
-
-@given(hostile())
-@settings(max_examples=300)
-def test_hostile_input_only_tlverror(data):
-    _only_tlverror(data)
-
-
-@pytest.mark.slow
-def test_fuzz_100k_inputs_only_tlverror(capsys):
-    count = 0
-
-    @given(hostile())
-    @settings(max_examples=100_000, deadline=None, database=None,
-              phases=[Phase.generate, Phase.shrink], suppress_health_check=list(HealthCheck))
-    def fuzz(data: bytes) -> None:
-        nonlocal count
-        count += 1
-        _only_tlverror(data)
-
-    started = time.monotonic()
-    fuzz()
-    elapsed = time.monotonic() - started
-    with capsys.disabled():
-        print(f"\nTLV fuzz: {count} inputs in {elapsed:.1f} s")
-    assert count >= 100_000
+# The hostile-input fuzz of the TLV parser is tests/fuzz/ (short) and `kiosk bench fuzz`.

@@ -140,7 +140,8 @@ def test_flash_then_first_boot_applies_the_lane(tmp_path: Path, image: SourceIma
     (('lane_id = "L07"', 'lane_id = "L 07"'), "store.lane_id"),
     (('ntp = ["ntp1.example.kr", "192.0.2.10"]', 'ntp = []'), "system.ntp"),
     (("latency_ms = 100", "latency_ms = -5"), "sim.payment.latency_ms"),
-    (('default_locale = "ko"', 'default_locale = "fr"'), "store: default_locale 'fr'"),
+    (('default_locale = "ko"', 'default_locale = "fr"'),
+     "store.default_locale: no catalog for locale 'fr'"),
     (("[wifi]", "[wlan]"), "wlan"),
     (('store_id = "S014"', 'store_id = "S014'), "not valid TOML"),
 ])

@@ -183,10 +183,10 @@ def test_bad_rows_are_reported_with_line_numbers_and_good_rows_load(
     empty: Catalog, tmp_path: Path
 ) -> None:
     report = empty.import_csv(_write(tmp_path / "bad.csv", *BAD_ROWS), USD, TAX_CLASSES)
-    assert [n for n, _ in report.errors] == sorted(EXPECTED_ERRORS)
-    for line, message in report.errors:
+    assert [e.line for e in report.errors] == sorted(EXPECTED_ERRORS)
+    for line, _column, message in report.errors:
         assert EXPECTED_ERRORS[line] in message, (line, message)
-    assert report.lines()[0].startswith("line 3: ")
+    assert report.lines()[0].startswith("line 3: column gtin: ")
     assert report.loaded == 3
     assert empty.count() == 3
     # the duplicate did not overwrite the first occurrence
@@ -216,7 +216,7 @@ def test_other_bad_rows(empty: Catalog, row: str, fragment: str) -> None:
     text = "\n".join([HEADER, row, ",Lemons,,,4.39,reduced,0,1,4053"]) + "\n"
     report = empty.import_rows(csv.DictReader(io.StringIO(text)), USD, TAX_CLASSES)
     assert len(report.errors) == 1
-    line, message = report.errors[0]
+    line, _column, message = report.errors[0]
     assert line == 2
     assert fragment in message
     assert report.loaded == 1
@@ -248,8 +248,9 @@ def test_line_numbers_count_physical_lines_after_a_multiline_field(
     )
     report = empty.import_csv(path, USD, TAX_CLASSES)
     assert report.loaded == 1
-    assert [n for n, _ in report.errors] == [4]
-    assert empty.by_gtin("04006381333931").name("en") == "Two\nLines"
+    assert [e.line for e in report.errors] == [4]
+    # a line break typed into a spreadsheet cell is one space on the label
+    assert empty.by_gtin("04006381333931").name("en") == "Two Lines"
 
 
 def test_price_in_krw(empty: Catalog) -> None:
@@ -258,7 +259,7 @@ def test_price_in_krw(empty: Catalog) -> None:
         [HEADER, "4006381333931,Ramyun,,,3500,reduced,0,0,", "96385074,Half,,,3500.5,reduced,0,0,"]
     )
     report = empty.import_rows(csv.DictReader(io.StringIO(text)), krw, TAX_CLASSES)
-    assert [n for n, _ in report.errors] == [3]
+    assert [e.line for e in report.errors] == [3]
     assert empty.by_gtin("04006381333931").price_minor == 3500
 
 
@@ -268,7 +269,7 @@ def test_absurd_price_is_a_row_error(empty: Catalog, price: str) -> None:
         [HEADER, f"4006381333931,Gold,,,{price},reduced,0,0,", ",Lemons,,,4.39,reduced,0,1,4053"]
     )
     report = empty.import_rows(csv.DictReader(io.StringIO(text)), USD, TAX_CLASSES)
-    assert [n for n, _ in report.errors] == [2]
+    assert [e.line for e in report.errors] == [2]
     assert empty.count() == 1
 
 
@@ -407,3 +408,147 @@ def test_sample_is_stable_and_limited(loaded: Catalog) -> None:
     assert len(first) == 5
     assert first == loaded.sample(5)
     assert first[0].name("en") == "Whole Milk 1L"
+
+
+# -- hostile files: each names file, line and column; a rejected file changes nothing --------
+
+
+def test_a_field_over_the_csv_limit_rejects_the_file_naming_line_and_column(
+    loaded: Catalog, tmp_path: Path
+) -> None:
+    before = _snapshot(loaded)
+    huge = "A" * (csv.field_size_limit() + 10)
+    path = _write(
+        tmp_path / "huge.csv",
+        HEADER,
+        f"{MILK},Whole Milk 1L,,,2.05,reduced,0,0,",  # a good row that must not stay
+        f'4006381333931,"{huge}",,,1.00,reduced,0,0,',
+    )
+    with pytest.raises(CatalogError) as info:
+        loaded.import_csv(path, USD, TAX_CLASSES)
+    message = str(info.value)
+    assert message.startswith(f"{path}: line 3, column name_en: ")
+    assert "\n" not in message and len(message) < 300
+    assert _snapshot(loaded) == before  # the row before it was rolled back
+
+
+def test_a_long_field_below_the_csv_limit_is_a_row_error_with_its_column(
+    empty: Catalog, tmp_path: Path
+) -> None:
+    path = _write(
+        tmp_path / "long.csv",
+        HEADER,
+        f"4006381333931,Pencil,,{'가' * 5000},1.00,reduced,0,0,",
+        ",Lemons,,,4.39,reduced,0,1,4053",
+    )
+    report = empty.import_csv(path, USD, TAX_CLASSES)
+    assert [(e.line, e.column) for e in report.errors] == [(2, "name_ko")]
+    assert "5000 characters" in report.errors[0].message
+    assert empty.count() == 1
+
+
+def test_a_gbk_file_is_refused_naming_line_column_and_byte(loaded: Catalog, tmp_path: Path
+                                                           ) -> None:
+    before = _snapshot(loaded)
+    first = "4006381333931,Pencil,,,0.99,standard,0,0,"
+    second = ",Bananas,香蕉,,1.99,reduced,0,1,4011"  # 香 is CF E3: no UTF-8 sequence
+    raw = "\n".join([HEADER, first, second]).encode("gbk") + b"\n"
+    path = tmp_path / "gbk.csv"
+    path.write_bytes(raw)
+    offset = len(HEADER) + 1 + len(first) + 1 + len(",Bananas,")
+    assert raw[offset:offset + 2] == b"\xcf\xe3" and raw[:offset].isascii()
+    with pytest.raises(CatalogError) as info:
+        loaded.import_csv(path, USD, TAX_CLASSES)
+    message = str(info.value)
+    column = len(",Bananas,") + 1
+    assert message.startswith(f"{path}: line 3, column {column} (byte offset {offset}):")
+    assert "not UTF-8" in message and "GBK" in message
+    assert _snapshot(loaded) == before
+
+
+def test_a_bad_byte_after_multibyte_text_counts_characters_not_bytes(
+    empty: Catalog, tmp_path: Path
+) -> None:
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(f"{HEADER}\n4006381333931,Pencil,铅笔".encode() + b"\xff,,0.99,s,0,0,\n")
+    with pytest.raises(CatalogError, match=r"line 2, column 24 \(byte offset \d+\)"):
+        empty.import_csv(path, USD, TAX_CLASSES)
+
+
+HOSTILE = [
+    ("\x00", "U+0000"),
+    ("\x1b@", "U+001B"),  # ESC @ resets the printer
+    ("\x1dV\x00", "U+001D"),  # GS V 0 cuts the paper
+    ("\x10\x04\x01", "U+0010"),  # DLE EOT: a real-time status request
+    ("\x7f", "U+007F"),
+    ("\x85", "U+0085"),  # C1 next line
+    ("\u202e", "U+202E"),  # right-to-left override
+    ("\u202a", "U+202A"),
+    ("\u2066", "U+2066"),  # left-to-right isolate
+    ("\u2069", "U+2069"),
+]
+
+
+@pytest.mark.parametrize(("bad", "code"), HOSTILE)
+def test_control_and_bidi_characters_in_a_name_are_refused(
+    loaded: Catalog, tmp_path: Path, bad: str, code: str
+) -> None:
+    before = loaded.by_gtin(validate_gtin(MILK))
+    path = _write(
+        tmp_path / "hostile.csv",
+        HEADER,
+        ",Lemons,,,4.39,reduced,0,1,4053",
+        f"{MILK},Whole Milk 1L,全脂{bad}牛奶 1L,우유 1L,0.01,reduced,0,0,",
+    )
+    report = loaded.import_csv(path, USD, TAX_CLASSES)
+    assert [(e.line, e.column) for e in report.errors] == [(3, "name_zh")]
+    assert code in report.errors[0].message and "at character 3" in report.errors[0].message
+    assert report.lines()[0].startswith("line 3: column name_zh: ")
+    assert loaded.by_gtin(validate_gtin(MILK)) == before  # the row changed nothing
+    assert loaded.by_plu("4053").price_minor == 439
+
+
+@pytest.mark.parametrize("column", ["tax_class", "price", "plu", "age_restricted"])
+def test_a_control_character_is_refused_in_every_column(empty: Catalog, column: str) -> None:
+    # str.strip() takes \x1c-\x1f as spaces: "reduced\x1c" would pass as "reduced"
+    row = {"gtin": "", "name_en": "Lemons", "name_zh": "", "name_ko": "", "price": "4.39",
+           "tax_class": "reduced", "age_restricted": "0", "sold_by_weight": "1", "plu": "4053"}
+    row[column] += "\x1c"
+    text = HEADER + "\n" + ",".join(row.values()) + "\n"
+    report = empty.import_rows(csv.DictReader(io.StringIO(text)), USD, TAX_CLASSES)
+    assert [(e.line, e.column) for e in report.errors] == [(2, column)]
+    assert "U+001C" in report.errors[0].message
+    assert empty.count() == 0
+
+
+def test_a_control_character_in_the_header_rejects_the_file(loaded: Catalog, tmp_path: Path
+                                                            ) -> None:
+    before = _snapshot(loaded)
+    path = _write(tmp_path / "header.csv", HEADER + ",name_\x1bfr",
+                  "4006381333931,Pencil,,,0.99,standard,0,0,,x")
+    with pytest.raises(CatalogError, match=r"line 1, column 'name_\\x1bfr': U\+001B"):
+        loaded.import_csv(path, USD, TAX_CLASSES)
+    assert _snapshot(loaded) == before
+
+
+def test_cli_import_of_a_hostile_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    from tests.harness import kiosk_cli
+
+    path = _write(tmp_path / "huge.csv", HEADER,
+                  f'4006381333931,"{"A" * 200_000}",,,1.00,reduced,0,0,')
+    env = {"PATH": "/usr/bin:/bin", "KIOSK_CONFIG_DIR": str(tmp_path / "none"),
+           "KIOSK__PATHS__STATE_DIR": str(tmp_path / "state")}
+    done = kiosk_cli(env, "catalog", "import", str(path))
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"catalog import failed: {path}: line 2, column name_en: a field longer than"
+        f" {csv.field_size_limit()} characters"]
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("brk", ["\n", "\r\n", "\t", "\u2028", "\u2029", " \n  "])
+def test_a_line_break_inside_a_name_is_one_space(empty: Catalog, brk: str) -> None:
+    text = HEADER + f'\n4006381333931,"Two{brk}Lines",,,1.00,reduced,0,0,\n'
+    report = empty.import_rows(csv.DictReader(io.StringIO(text)), USD, TAX_CLASSES)
+    assert report.errors == []
+    assert empty.by_gtin("04006381333931").name("en") == "Two Lines"

@@ -267,3 +267,83 @@ def test_production_device_refuses_simulators(monkeypatch, tmp_path):
     for key, value in (("SCANNER", "camera"), ("PRINTER", "escpos"), ("PAYMENT", "card")):
         monkeypatch.setenv(f"KIOSK__DEVICES__{key}", value)
     assert load_config().security.production is True
+
+
+# -- hostile and mistaken files (issue 14 item 6) ------------------------------------------------
+
+
+@pytest.mark.parametrize(("code", "numeric", "exponent", "iso"), [
+    ("KRW", 840, 0, 410), ("USD", 410, 2, 840), ("CNY", 840, 2, 156), ("USD", 84, 2, 840)])
+def test_a_numeric_code_that_does_not_match_the_letter_code_is_refused(
+        tmp_path: Path, code: str, numeric: int, exponent: int, iso: int) -> None:
+    # the number goes into EMV tag 5F2A and ISO 8583 field 49: KRW with 840 charges dollars
+    site = _site(tmp_path, cur=f'[store.currency]\ncode = "{code}"\nnumeric = {numeric}\n'
+                              f'exponent = {exponent}\n')
+    text = _error(site)
+    assert f"{site / 'cur.toml'}: store.currency: " in text
+    assert f"numeric {numeric:03d} does not match ISO 4217 for {code} ({iso:03d})" in text
+
+
+@pytest.mark.parametrize(("code", "numeric", "exponent"), [
+    ("KRW", 410, 0), ("CNY", 156, 2), ("EUR", 978, 2), ("JPY", 392, 0)])
+def test_matching_numeric_codes_load(tmp_path: Path, code: str, numeric: int,
+                                     exponent: int) -> None:
+    site = _site(tmp_path, cur=f'[store.currency]\ncode = "{code}"\nnumeric = {numeric}\n'
+                              f'exponent = {exponent}\n')
+    assert _load(site).currency == Currency(code, numeric, exponent)
+
+
+def test_a_currency_without_a_known_numeric_code_is_refused(tmp_path: Path) -> None:
+    site = _site(tmp_path, cur='[store.currency]\ncode = "ZWL"\nnumeric = 932\nexponent = 2\n')
+    assert "ZWL is not supported" in _error(site)
+
+
+def test_the_iso_4217_table_agrees_with_babel_on_every_code() -> None:
+    from babel.numbers import list_currencies
+
+    from kiosk.money import ISO_4217_NUMERIC
+
+    assert set(ISO_4217_NUMERIC) <= list_currencies()
+    assert len(set(ISO_4217_NUMERIC.values())) == len(ISO_4217_NUMERIC)
+
+
+@pytest.mark.parametrize("encoding", ["gbk", "euc_kr", "latin-1"])
+def test_a_non_utf8_site_file_is_one_line_naming_file_line_and_byte(
+        tmp_path: Path, encoding: str) -> None:
+    site = _site(tmp_path)
+    text = '[store]\nname = "Harbour Street Market"\nreceipt_header = ["海港街市场 Crème"]\n'
+    raw = text.encode(encoding, errors="replace")
+    (site / "zz-site.toml").write_bytes(raw)
+    message = _error(site)
+    offset = text.index("[store]\nname = \"Harbour Street Market\"\n") + len(
+        '[store]\nname = "Harbour Street Market"\nreceipt_header = ["')
+    if encoding == "latin-1":
+        offset += len("海港街市场 Cr")
+    assert message.startswith(f"config error: {site / 'zz-site.toml'}: line 3, column ")
+    assert f"(byte offset {offset}): not UTF-8 text" in message
+
+
+def test_a_utf8_bom_in_a_site_file_is_accepted(tmp_path: Path) -> None:
+    site = _site(tmp_path)
+    (site / "bom.toml").write_bytes('[store]\nlane_id = "L09"\n'.encode("utf-8-sig"))
+    assert _load(site).store.lane_id == "L09"
+
+
+def test_cli_config_check_on_a_gbk_file_is_one_line(tmp_path: Path) -> None:
+    from tests.harness import kiosk_cli
+
+    site = _site(tmp_path)
+    (site / "gbk.toml").write_bytes('[store]\nname = "海港街市场"\n'.encode("gbk"))
+    env = {"PATH": "/usr/bin:/bin", "KIOSK_CONFIG_DIR": str(site)}
+    done = kiosk_cli(env, "config", "check")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith(f"config error: {site / 'gbk.toml'}: line 2, column 9 (byte offset")
+
+
+@pytest.mark.parametrize("value", ["[" * 2000 + "]" * 2000, "{a = " * 600 + "1" + "}" * 600])
+def test_a_deeply_nested_value_is_one_line_not_a_recursion_error(tmp_path: Path,
+                                                                 value: str) -> None:
+    # found by the config fuzz (tests/fuzz): tomllib recurses once per level
+    site = _site(tmp_path, deep=f"[store]\nname = {value}\n")
+    assert _error(site) == f"config error: {site / 'deep.toml'}: arrays or tables nested too deeply"
