@@ -14,6 +14,12 @@ worker and are published on the state as ``payment.step`` / ``payment.apps``
 without being journaled; the shopper's choice and cancel are journaled first and
 then handed to the port (``choose`` / ``cancel``). Payments are refused while the
 clock is not synchronized when ``payments.require_clock_sync`` is on.
+
+A card left in the reader: when a session ends the port is told (``seal_cards``); a card
+still in then never pays for anyone again, and the state carries ``card_left`` (screen,
+voice, tower light and buzzer ask to take it) until the reader's observer reports it
+removed (``card_taken`` on the inbox). Like the steps, this is not journaled: it is the
+reader's present, not the sale's history.
 """
 
 from __future__ import annotations
@@ -105,6 +111,8 @@ class CoreService:
         self._printing = False
         self._step: dict | None = None   # the port's last progress step: {"stan", "step", ...}
         self._step_at = 0.0
+        self._card_left = False          # a card was in the reader when the last session ended
+        self._seals = 0                  # seal_cards calls: a late "taken" of an older one is stale
         self.bus = BusClient(config.bus.host, config.bus.port,
                              f"kiosk-core-{config.store.lane_id}",
                              will=(self.topics.core_status, status_message(False)))
@@ -156,6 +164,10 @@ class CoreService:
             self._on_progress(*item)
         elif kind == "cancel_result":
             self._on_cancel_result(*item)
+        elif kind == "card_taken":
+            if item == self._seals and self._card_left:
+                self._card_left = False
+                self.publish_state()
 
     # -- commands -------------------------------------------------------------
 
@@ -219,12 +231,26 @@ class CoreService:
         for event in events:
             event.setdefault("ts", now)
             apply(new, event)
-        if new.txn is None and self.state.txn is not None:  # a session ended
+        ended = new.txn is None and self.state.txn is not None
+        if ended:
             events.append({"type": "snapshot", "ts": now, "state": new.as_dict()})
         self.journal.append(events, txn=new.txn or self.state.txn)
         self.state = new
+        if ended:
+            self._seal_cards()
         self.publish_state()
         self._start_effects(events)
+
+    def _seal_cards(self) -> None:
+        """A session ended: a card still in the reader is the last shopper's and must never
+        pay for the next one (the port keeps it out of every attempt until it is removed)."""
+        self._seals += 1
+        seal = self._seals
+        try:
+            self._card_left = bool(self.payments.seal_cards(
+                lambda: self.inbox.put(("card_taken", seal))))
+        except Exception:
+            log.exception("payment port seal_cards failed")
 
     def publish_state(self) -> None:
         s = self.state
@@ -236,6 +262,7 @@ class CoreService:
             "idle_void_at": (s.idle_warning_at + self.config.timeouts.idle_void_s
                              if s.idle_warning_at else None),
             "reversal_owed": s.reversal is not None,
+            "card_left": self._card_left,
         }
         data = s.as_dict()
         data.pop("reversal")

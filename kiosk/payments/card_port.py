@@ -7,7 +7,10 @@ on the worker, never inside an observer callback.
 
 One attempt:
 
-1. wait for a card (``insert_card``), or take the one already inserted;
+1. wait for a card (``insert_card``), or take the one already inserted during this
+   shopper's session: a card that was in the reader when a session ended
+   (:meth:`CardPaymentPort.seal_cards`) is "left" and never read again; it stays out of
+   every attempt until pyscard's observer reports it removed;
 2. ``reading``: select the application (``choose_app`` when the card has several), read
    its data, analyse, first GENERATE AC (ARQC), all under a :class:`CardSession`
    watchdog; a card pulled out, a blocked card or a terminal/card decline end the
@@ -33,7 +36,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from kiosk.payments.port import AuthRequest, AuthResult, PaymentPort, Progress, no_progress
+from kiosk.payments.port import (
+    AuthRequest,
+    AuthResult,
+    PaymentPort,
+    Progress,
+    Taken,
+    no_progress,
+)
 
 if TYPE_CHECKING:
     from kiosk.config import KioskConfig
@@ -99,6 +109,8 @@ class CardPaymentPort:
         self.timings = Timings()
         self._lock = threading.Lock()
         self._cards: dict[str, dict] = {}           # reader → its card_inserted event
+        # called once the last card left in at a session's end is removed (seal_cards)
+        self._on_taken: Taken | None = None
         self._changed = threading.Condition(self._lock)
         self._attempt: _Attempt | None = None
         # (reader, progress) of the last attempt while it asks to remove the card: its
@@ -144,21 +156,45 @@ class CardPaymentPort:
     def _on_reader_event(self, event: dict) -> None:
         with self._changed:
             if event["type"] == "card_inserted":
-                self._cards[event["reader"]] = event
+                self._cards[event["reader"]] = dict(event, left=False)
             elif event["type"] in ("card_removed", "reader_removed"):
-                self._cards.pop(event["reader"], None)
+                card = self._cards.pop(event["reader"], None)
                 watch = self._remove_watch
                 if watch is not None and watch[0] == event["reader"]:
                     self._remove_watch = None
                     watch[1]({"step": "card_removed"})  # only posts to the core's inbox
+                if card is not None and card["left"] and not self._left_cards():
+                    taken, self._on_taken = self._on_taken, None
+                    log.info("%s: the card left in the reader was taken", event["reader"])
+                    if taken is not None:
+                        taken()  # only posts to the core's inbox
             self._changed.notify_all()
+
+    def _left_cards(self) -> list[str]:
+        return [reader for reader, card in self._cards.items() if card["left"]]
+
+    def _usable(self) -> list[dict]:
+        return [card for card in self._cards.values() if not card["left"]]
+
+    def seal_cards(self, on_taken: Taken) -> bool:
+        """The shopper's session has ended: every card in a reader now is left behind and
+        never pays again; a card inserted from now on may. Called on kiosk-core's loop."""
+        with self._lock:
+            for card in self._cards.values():
+                card["left"] = True
+            left = self._left_cards()
+            self._on_taken = on_taken if left else None
+        if left:
+            log.warning("session ended with a card in %s: blocked until it is taken",
+                        ", ".join(left))
+        return bool(left)
 
     def _wait_card(self, attempt: _Attempt, progress: Progress) -> dict:
         deadline = time.monotonic() + self.config.card.insert_timeout_s
         with self._changed:
-            if not self._cards:
+            if not self._usable():
                 progress({"step": "insert_card"})
-            while not self._cards:
+            while not self._usable():
                 if attempt.cancelled.is_set():
                     raise _Cancelled()
                 left = deadline - time.monotonic()
@@ -167,7 +203,7 @@ class CardPaymentPort:
 
                     raise EmvError("card_timeout", "no card inserted")
                 self._changed.wait(min(left, POLL_S * 4))
-            return next(iter(self._cards.values()))
+            return self._usable()[0]
 
     def _wait_removed(self, reader: str, limit_s: float) -> None:
         deadline = time.monotonic() + limit_s
@@ -178,10 +214,6 @@ class CardPaymentPort:
     def _holds_card(self, reader: str) -> bool:
         with self._lock:
             return reader in self._cards
-
-    def card_present(self) -> bool:
-        with self._lock:
-            return bool(self._cards)
 
     # -- PaymentPort -----------------------------------------------------------------
     def choose(self, stan: int, index: int) -> None:
