@@ -55,12 +55,19 @@ log = logging.getLogger("kiosk.payments.card")
 #: field 55 of the authorization request (issue #4, section 3)
 ICC_REQUEST_TAGS = ["82", "84", "95", "9A", "9C", "5F2A", "9F02", "9F03", "9F10", "9F1A",
                     "9F26", "9F27", "9F33", "9F34", "9F35", "9F36", "9F37", "9F41"]
-#: EmvError reasons that end an attempt before any request, as the shopper hears them
+#: EmvError / CardError reasons that end an attempt before any request, as the shopper
+#: hears them; a card that could not be read is not a declined card
 ABORT_MESSAGES = {
     "card_removed": "card_removed", "card_timeout": "card_timeout",
     "card_blocked": "card_blocked", "no_application": "no_application",
     "unsupported_card": "unsupported_card", "cancelled": "cancelled",
+    "card_data_error": "card_read_error", "card_data_missing": "card_read_error",
+    "card_error": "card_read_error",
+    "reader_error": "card_read_error", "atr_rejected": "card_read_error",
 }
+#: CardError reasons an attempt may end with (any other: the watchdog's card_timeout)
+CARD_ERROR_REASONS = ("card_removed", "card_timeout", "unsupported_card", "reader_error",
+                      "atr_rejected")
 POLL_S = 0.05
 #: how often queued reversals (and completions) are retried between sales, doubling up to
 #: DRAIN_MAX_S while the host stays unreachable
@@ -300,12 +307,15 @@ class CardPaymentPort:
         attempt.reader = reader
         try:
             channel = open_channel(reader, self.config.cardreader.removal_grace_s)
-        except UnsupportedCard:
+        except UnsupportedCard as exc:
+            log.warning("card attempt %06d: %s refused: %s", request.stan, reader, exc)
             progress({"step": "unsupported_card"})
             return _aborted("unsupported_card")
         except CardError as exc:
-            return _aborted("card_removed" if "removed" in type(exc).__name__.lower()
-                            or "no card" in str(exc) else "card_timeout")
+            # the message names the reader and the ATR at most: no cardholder data
+            log.warning("card attempt %06d: %s: %s (%s)", request.stan, reader,
+                        _card_reason(exc), exc)
+            return _aborted(_card_reason(exc))
         limit = self.config.card.session_limit_s
         cur = self.config.currency
         emv = EmvTransaction(channel, self.config.card.terminal, request.amount,
@@ -322,9 +332,14 @@ class CardPaymentPort:
             except EmvError as exc:
                 if exc.reason == "unsupported_card":
                     progress({"step": "unsupported_card"})
+                # the reason code only: an EMV error's detail may quote what the card sent
+                log.warning("card attempt %06d ended before any request: %s", request.stan,
+                            exc.reason)
                 return _aborted(ABORT_MESSAGES.get(exc.reason, "card_declined"), emv,
                                 reason=exc.reason)
             except CardError as exc:
+                log.warning("card attempt %06d ended before any request: %s (%s)",
+                            request.stan, _card_reason(exc), type(exc).__name__)
                 return _aborted(_card_reason(exc), emv)
             self.timings.apdus_before_request = getattr(channel, "apdu_count", 0)
             answer = self._send(request, emv, attempt, progress)
@@ -450,14 +465,12 @@ def _tlv91(data: bytes | None) -> bytes:
 
 
 def _card_reason(exc: Exception) -> str:
-    name = type(exc).__name__
-    if name == "CardRemoved":
+    """The stable reason of a drivers.cardreader error (a card found gone while connecting
+    is card_removed)."""
+    reason = getattr(exc, "reason", "")
+    if reason == "reader_error" and "no card" in str(exc):
         return "card_removed"
-    if name == "CardTimeout":
-        return "card_timeout"
-    if name == "UnsupportedCard":
-        return "unsupported_card"
-    return "card_timeout"
+    return reason if reason in CARD_ERROR_REASONS else "card_timeout"
 
 
 def _card_facts(emv: EmvTransaction | None) -> dict:

@@ -32,11 +32,12 @@ STEPS = ("insert_card", "reading", "choose_app", "authorizing", "remove_card", "
 PRE_REQUEST_STEPS = ("insert_card", "reading", "choose_app", "unsupported_card")
 #: reasons a card flow ends without a request (AuthResult.reason, outcome "declined")
 CARD_ABORTS = ("card_removed", "card_timeout", "card_blocked", "unsupported_card",
-               "no_application", "cancelled")
+               "no_application", "cancelled", "card_data_error", "card_data_missing",
+               "reader_error", "atr_rejected")
 #: shopper message keys (AuthResult.message_key); the UI translates them
 MESSAGE_KEYS = ("card_declined", "try_later", "partial_not_supported", "card_removed",
                 "card_timeout", "card_blocked", "no_application", "unsupported_card",
-                "not_charged", "cancelled", "clock_not_synced")
+                "not_charged", "cancelled", "clock_not_synced", "card_read_error")
 #: card facts a result may carry (anything else is dropped before the journal sees it)
 CARD_FIELDS = ("brand", "masked_pan", "aid", "label", "entry", "tvr", "tsi", "arqc", "tc",
                "aac", "cvm_results")
