@@ -15,7 +15,7 @@ vpcd's server binds all interfaces (INADDR_ANY, hard-coded in vsmartcard): so, w
 gets a mount namespace, it also gets a network namespace of its own whose only interface is
 loopback (``unshare --net``, ``ip link set lo up``). Nothing outside the namespace can
 reach vpcd; the virtual card joins it to connect (drivers.cardreader.vpcd, through
-``$KIOSK_VPCD_NETNS``, set here for this process and its children). Without namespaces
+``$VPCD_NETNS``, set here for this process and its children). Without namespaces
 vpcd listens on every interface of the machine, and a warning says so. Development and CI
 only, never on a device image.
 """

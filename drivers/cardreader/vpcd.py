@@ -14,7 +14,7 @@ the vpcd Debian ships (virtualsmartcard 0.8: ``vicc_connect`` then calls ``selec
 fd -1 and pcscd aborts; fixed upstream in 0.9, and ``connectsock`` still returns a closed
 descriptor when the card refuses). So drivers.cardreader.pcscd gives pcscd a network
 namespace of its own whose only interface is loopback, and the card connects from inside
-it: ``netns`` (default ``$KIOSK_VPCD_NETNS``, which PrivatePcscd sets) names that
+it: ``netns`` (default ``$VPCD_NETNS``, which PrivatePcscd sets) names that
 namespace, and the connection is made by a short-lived thread that joined it (``setns``
 moves only the calling thread; the socket stays in the namespace it was made in).
 
@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 VPCD_PORT = 35963
 #: the network namespace pcscd (and so vpcd's listening socket) lives in, if not the host's
-NETNS_ENV = "KIOSK_VPCD_NETNS"
+NETNS_ENV = "VPCD_NETNS"
 CLONE_NEWNET = 0x40000000
 
 

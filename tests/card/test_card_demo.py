@@ -144,3 +144,11 @@ def test_nothing_of_the_demo_lane_listens_beyond_loopback(tmp_path):
     finally:
         code = demo.quit()
     assert code == 0
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::"])
+def test_the_acquirer_simulator_refuses_to_listen_beyond_loopback(tmp_path, host):
+    done = subprocess.run([sys.executable, "-m", "kiosk.cli", "sim", "acquirer", "--host", host,
+                           "--port", "0", "--ledger", str(tmp_path / "ledger.jsonl")],
+                          cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "not a loopback address" in done.stderr, done.stderr
