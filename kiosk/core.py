@@ -499,6 +499,12 @@ class CoreService:
 
     def _recover_intents(self) -> None:
         s = self.state
+        if s.txn is None:
+            # no shopper's session open: a card in the reader at start was left there (at
+            # the end of a sale before the restart) and pays for nobody until taken. In an
+            # open session it is taken to be that shopper's (card_left is not journaled: a
+            # card left before a crash in the next shopper's session is not caught)
+            self._seal_cards()
         if s.state == "authorizing" and s.payment:
             log.warning("recovered an authorization in flight (stan %06d): reversing",
                         s.payment["stan"])

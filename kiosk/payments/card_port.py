@@ -73,6 +73,8 @@ POLL_S = 0.05
 #: DRAIN_MAX_S while the host stays unreachable
 DRAIN_EVERY_S = 5.0
 DRAIN_MAX_S = 60.0
+#: at most this long at start for pyscard's observer to report the cards already in
+START_SCAN_S = 3.0
 
 
 class _Cancelled(Exception):
@@ -133,9 +135,14 @@ class CardPaymentPort:
         if watch_readers:
             from drivers.cardreader import ReaderEvents
 
+            present = _cards_now(config.cardreader.reader_pattern)
             self._events = ReaderEvents(self._on_reader_event,
                                         config.cardreader.reader_pattern,
                                         config.cardreader.reader_poll_s).start()
+            # the observer's first report, so that a seal_cards() at kiosk-core's start
+            # covers a card already in the reader (left there before a restart)
+            with self._changed:
+                self._changed.wait_for(lambda: present <= set(self._cards), START_SCAN_S)
 
     def close(self) -> None:
         self._stop.set()
@@ -454,6 +461,30 @@ class CardPaymentPort:
                               message_key="try_later")
         return AuthResult("unavailable", reason="host_no_answer", card=card,
                           message_key="try_later")
+
+
+def _cards_now(reader_pattern: str) -> set[str]:
+    """The readers holding a card now, in one PC/SC status query (empty if pcscd is down)."""
+    import re
+
+    try:
+        from smartcard.System import readers
+
+        from drivers.cardreader import CardError, reader_state
+
+        names = [str(r) for r in readers()
+                 if not reader_pattern or re.search(reader_pattern, str(r))]
+        out = set()
+        for name in names:
+            try:
+                if reader_state(name)[0]:
+                    out.add(name)
+            except CardError:
+                continue
+        return out
+    except Exception:  # no pcscd, no pyscard: the observer reports what comes later
+        log.debug("no card reader status at start", exc_info=True)
+        return set()
 
 
 def _tlv91(data: bytes | None) -> bytes:

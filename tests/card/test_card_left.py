@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.cardsupport import READER0, wait_present
 from tests.integration.flow import to_receipt
 
 pytestmark = pytest.mark.card
@@ -58,5 +59,25 @@ def test_a_card_left_after_a_voided_basket_is_announced_until_taken(card_lane):
     lane.pay()
     st = to_receipt(lane.shopper, "none")
     assert st["txn"] == txn and lane.acq.net() == {txn: 1} and first != txn
+    lane.check_ledger()
+    lane.verify_journal()
+
+
+def test_a_card_in_the_reader_when_the_core_starts_is_a_left_card(card_lane):
+    lane = card_lane
+    lane.insert("visa")                  # left in before kiosk-core (re)started
+    wait_present(READER0, True)
+    lane.start_core()
+    lane.shopper.wait_state(lambda s: s["card_left"])
+    apdus = lane.slot.apdus
+    txn = lane.to_payment()
+    lane.pay()
+    st = lane.wait_step("insert_card")
+    assert st["card_left"] and lane.slot.apdus == apdus
+    lane.remove()
+    lane.shopper.wait_state(lambda s: not s["card_left"])
+    lane.insert("visa")
+    st = to_receipt(lane.shopper, "none")
+    assert st["txn"] == txn and lane.acq.net() == {txn: 1}
     lane.check_ledger()
     lane.verify_journal()
