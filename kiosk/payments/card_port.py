@@ -169,19 +169,22 @@ class CardPaymentPort:
     # -- reader events (pyscard's monitor thread: note and wake, nothing more) ----------
     def _on_reader_event(self, event: dict) -> None:
         with self._changed:
+            gone = None
             if event["type"] == "card_inserted":
+                # a new card without a removal first (pcscd saw a swap) replaces the old one
+                gone = self._cards.get(event["reader"])
                 self._cards[event["reader"]] = dict(event, left=False)
             elif event["type"] in ("card_removed", "reader_removed"):
-                card = self._cards.pop(event["reader"], None)
+                gone = self._cards.pop(event["reader"], None)
                 watch = self._remove_watch
                 if watch is not None and watch[0] == event["reader"]:
                     self._remove_watch = None
                     watch[1]({"step": "card_removed"})  # only posts to the core's inbox
-                if card is not None and card["left"] and not self._left_cards():
-                    taken, self._on_taken = self._on_taken, None
-                    log.info("%s: the card left in the reader was taken", event["reader"])
-                    if taken is not None:
-                        taken()  # only posts to the core's inbox
+            if gone is not None and gone["left"] and not self._left_cards():
+                taken, self._on_taken = self._on_taken, None
+                log.info("%s: the card left in the reader was taken", event["reader"])
+                if taken is not None:
+                    taken()  # only posts to the core's inbox
             self._changed.notify_all()
 
     def _left_cards(self) -> list[str]:
