@@ -20,6 +20,12 @@ here; the scrypt check of a PIN or badge runs in a worker thread, and the comman
 decided again with its outcome when the answer comes back through the inbox. Commands
 that arrive meanwhile wait their turn, so order and de-duplication are kept. The PIN is
 never logged or journaled.
+
+A card left in the reader: when a session ends the port is told (``seal_cards``); a card
+still in then never pays for anyone again, and the state carries ``card_left`` (screen,
+voice, tower light and buzzer ask to take it) until the reader's observer reports it
+removed (``card_taken`` on the inbox). Like the steps, this is not journaled: it is the
+reader's present, not the sale's history.
 """
 
 from __future__ import annotations
@@ -128,6 +134,8 @@ class CoreService:
         self._printing = False
         self._step: dict | None = None   # the port's last progress step: {"stan", "step", ...}
         self._step_at = 0.0
+        self._card_left = False          # a card was in the reader when the last session ended
+        self._seals = 0                  # seal_cards calls: a late "taken" of an older one is stale
         self.bus = BusClient(login_for(config.bus, "kiosk-core", config.security.production),
                              f"kiosk-core-{config.store.lane_id}",
                              will=(self.topics.core_status, status_message(False)))
@@ -182,6 +190,10 @@ class CoreService:
             self._on_progress(*item)
         elif kind == "cancel_result":
             self._on_cancel_result(*item)
+        elif kind == "card_taken":
+            if item == self._seals and self._card_left:
+                self._card_left = False
+                self.publish_state()
 
     # -- commands -------------------------------------------------------------
 
@@ -305,12 +317,26 @@ class CoreService:
         for event in events:
             event.setdefault("ts", now)
             apply(new, event)
-        if new.txn is None and self.state.txn is not None:  # a session ended
+        ended = new.txn is None and self.state.txn is not None
+        if ended:
             events.append({"type": "snapshot", "ts": now, "state": new.as_dict()})
         self.journal.append(events, txn=new.txn or self.state.txn)
         self.state = new
+        if ended:
+            self._seal_cards()
         self.publish_state()
         self._start_effects(events)
+
+    def _seal_cards(self) -> None:
+        """A session ended: a card still in the reader is the last shopper's and must never
+        pay for the next one (the port keeps it out of every attempt until it is removed)."""
+        self._seals += 1
+        seal = self._seals
+        try:
+            self._card_left = bool(self.payments.seal_cards(
+                lambda: self.inbox.put(("card_taken", seal))))
+        except Exception:
+            log.exception("payment port seal_cards failed")
 
     def publish_state(self) -> None:
         s = self.state
@@ -323,6 +349,7 @@ class CoreService:
                              if s.idle_warning_at else None),
             "reversal_owed": s.reversal is not None,
             "staff_seal": self.pins.offer(),  # what the PIN pad seals a PIN to
+            "card_left": self._card_left,
         }
         self._offered = self.pins.challenge
         data = s.as_dict()
@@ -560,6 +587,12 @@ class CoreService:
 
     def _recover_intents(self) -> None:
         s = self.state
+        if s.txn is None:
+            # no shopper's session open: a card in the reader at start was left there (at
+            # the end of a sale before the restart) and pays for nobody until taken. In an
+            # open session it is taken to be that shopper's (card_left is not journaled: a
+            # card left before a crash in the next shopper's session is not caught)
+            self._seal_cards()
         if s.state == "authorizing" and s.payment:
             log.warning("recovered an authorization in flight (stan %06d): reversing",
                         s.payment["stan"])

@@ -138,7 +138,7 @@ class CardSims:
         os.environ["KIOSK__DEVICES__PAYMENT"] = "card"
         os.environ["KIOSK__ACQUIRER__PORT"] = str(port)
         os.environ["KIOSK__CARDREADER__READER_PATTERN"] = "^Virtual PCD 00 00$"
-        self.slot = VpcdCard("127.0.0.1", self.pcscd.port)
+        self.slot = VpcdCard("127.0.0.1", self.pcscd.port, netns=self.pcscd.netns)
         return (f"demo: card payments through a private pcscd (vpcd) and kiosk sim acquirer on"
                 f" port {port}; type 'card visa' to insert a card, 'card out' to pull it")
 

@@ -124,7 +124,7 @@ def vcard(pcscd: PrivatePcscd):
     awaited absent, so the next test starts with an empty reader."""
     from drivers.cardreader import VpcdCard
 
-    slot = VpcdCard("127.0.0.1", pcscd.port)
+    slot = VpcdCard("127.0.0.1", pcscd.port, netns=pcscd.netns)
     yield slot
     slot.remove()
     wait_present(READER0, False)

@@ -131,6 +131,7 @@ TEXT = {
     "kept": V_("Your basket is kept."),
     "staff_called": V_("A staff member has been called."),
     "app": V_("Application {n}: {label}."),
+    "take_card": V_("Please take your card from the card reader."),
 }
 
 #: labels for accessible-mode focus items (one per action)
@@ -226,7 +227,17 @@ class Prompts:
     # -- whole prompts --------------------------------------------------------------
 
     def state(self, msg: dict) -> Speech:
-        """What to say on entering ``msg['state']`` (and on "repeat")."""
+        """What to say on entering ``msg['state']`` (and on "repeat"); a card left in the
+        reader (``card_left``) is said first, and alone on the idle screen."""
+        if not msg.get("card_left"):
+            return self._state(msg)
+        take = self.t(TEXT["take_card"])
+        if msg.get("state", "attract") in ("attract", "out_of_service"):
+            return Speech([take])
+        speech = self._state(msg)
+        return Speech([take, *speech.texts], private=speech.private)
+
+    def _state(self, msg: dict) -> Speech:
         state = msg.get("state", "attract")
         payment = msg.get("payment") or {}
         if state == "attendant_needed":

@@ -449,10 +449,12 @@ class VoiceService:
         step = payment.get("step")
         lines = len(msg.get("lines") or [])
         first = self._prompt_key is None
-        if key != self._prompt_key:
+        # a card left in the reader is said on any screen: its owner is walking away
+        take_card = bool(msg.get("card_left")) and not old.get("card_left")
+        if key != self._prompt_key or take_card:
             self._prompt_key = key
             self._step = step
-            if not first and self._should_speak(state):
+            if take_card or not first and self._should_speak(state):
                 speech = self.prompts().state(msg)
                 if msg.get("idle_warning_at") and not old.get("idle_warning_at"):
                     speech = self.prompts().say("idle_warning")

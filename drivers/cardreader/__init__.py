@@ -12,6 +12,7 @@ Importable without pcsc-lite: pyscard is imported inside the functions that use 
 from drivers.cardreader.atr import Atr, AtrError, is_contactless, parse_atr
 from drivers.cardreader.channel import CardChannel, PcscChannel, open_channel, reader_state
 from drivers.cardreader.errors import (
+    AtrRejected,
     CardError,
     CardRemoved,
     CardTimeout,
@@ -23,7 +24,7 @@ from drivers.cardreader.session import CardSession
 from drivers.cardreader.vpcd import VPCD_PORT, VpcdCard
 
 __all__ = [
-    "Atr", "AtrError", "CardChannel", "CardError", "CardRemoved", "CardSession",
+    "Atr", "AtrError", "AtrRejected", "CardChannel", "CardError", "CardRemoved", "CardSession",
     "CardTimeout", "PcscChannel", "ReaderError", "ReaderEvents", "UnsupportedCard",
     "VPCD_PORT", "VpcdCard", "is_contactless", "open_channel", "parse_atr", "reader_state",
 ]

@@ -27,6 +27,7 @@ from typing import Protocol
 
 from drivers.cardreader.atr import AtrError, is_contactless, parse_atr
 from drivers.cardreader.errors import (
+    AtrRejected,
     CardError,
     CardRemoved,
     CardTimeout,
@@ -236,7 +237,7 @@ def open_channel(reader: str, removal_grace_s: float = 1.0) -> PcscChannel:
     try:
         offered = parse_atr(atr).protocols
     except AtrError as exc:
-        raise UnsupportedCard(str(exc)) from None
+        raise AtrRejected(str(exc)) from None
     usable = [p for p in offered if p in (0, 1)]
     if not usable:
         raise UnsupportedCard(f"ATR offers neither T=0 nor T=1: {atr.hex().upper()}")

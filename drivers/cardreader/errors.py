@@ -35,6 +35,13 @@ class ReaderError(CardError):
     reason = "reader_error"
 
 
+class AtrRejected(CardError):
+    """The card's answer to reset does not parse (a dirty or damaged chip, a bad contact):
+    the reader cannot talk to it. The shopper may try again or use another card."""
+
+    reason = "atr_rejected"
+
+
 class UnsupportedCard(CardError):
     """A card this kiosk cannot read: contactless (needs EMV Entry Point), or no usable
     protocol in its ATR."""

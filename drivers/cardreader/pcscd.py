@@ -11,11 +11,18 @@ once per process at the first PC/SC call. Where namespaces are not allowed (some
 containers), pcscd falls back to the real ``/run/pcscd``: one instance at a time, and no
 system pcscd may run (a clear error says so). No systemd is needed.
 
-vpcd binds all interfaces: development and CI only, never on a device image.
+vpcd's server binds all interfaces (INADDR_ANY, hard-coded in vsmartcard): so, where pcscd
+gets a mount namespace, it also gets a network namespace of its own whose only interface is
+loopback (``unshare --net``, ``ip link set lo up``). Nothing outside the namespace can
+reach vpcd; the virtual card joins it to connect (drivers.cardreader.vpcd, through
+``$VPCD_NETNS``, set here for this process and its children). Without namespaces
+vpcd listens on every interface of the machine, and a warning says so. Development and CI
+only, never on a device image.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
@@ -24,6 +31,9 @@ import subprocess
 import time
 from pathlib import Path
 
+from drivers.cardreader.vpcd import NETNS_ENV
+
+log = logging.getLogger(__name__)
 VPCD_LIB = Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so")
 READER0 = "Virtual PCD 00 00"
 READER1 = "Virtual PCD 00 01"
@@ -56,6 +66,15 @@ def _no_shared_mounts() -> bool:
     except OSError:
         return False
     return not any(" shared:" in line.split(" - ")[0] for line in lines)
+
+
+def _unshare_net() -> bool:
+    """pcscd can have a network namespace with only loopback (root, ``ip`` installed)."""
+    if not shutil.which("ip"):
+        return False
+    done = subprocess.run(["unshare", "--net", "ip", "link", "set", "lo", "up"],
+                          capture_output=True)
+    return done.returncode == 0
 
 
 def _unshare_propagation(probe_dir: Path) -> str | None:
@@ -96,6 +115,7 @@ class PrivatePcscd:
         self.log_path = workdir / "pcscd.log"
         self.proc: subprocess.Popen | None = None
         self.isolated = False
+        self.netns: str | None = None  # /proc/PID/ns/net of pcscd when it has its own
 
     @property
     def socket_path(self) -> Path:
@@ -104,7 +124,10 @@ class PrivatePcscd:
     @property
     def env(self) -> dict[str, str]:
         """Environment for child processes that must talk to this pcscd."""
-        return dict(os.environ, PCSCLITE_CSOCK_NAME=str(self.socket_path))
+        env = dict(os.environ, PCSCLITE_CSOCK_NAME=str(self.socket_path))
+        if self.netns:
+            env[NETNS_ENV] = self.netns
+        return env
 
     def start(self, timeout_s: float = 20.0) -> PrivatePcscd:
         if not shutil.which("pcscd") or not VPCD_LIB.exists():
@@ -123,10 +146,13 @@ class PrivatePcscd:
         propagation = (None if os.environ.get("KIOSK_PCSCD_SHARED_RUN")
                        else _unshare_propagation(self.sock_dir))
         self.isolated = propagation is not None
+        net = self.isolated and _unshare_net()
         if propagation is not None:
             script = f'mount --bind "{self.sock_dir}" {SYSTEM_SOCKET_DIR} && exec "$@"'
-            argv = ["unshare", "--mount", "--propagation", propagation,
-                    "sh", "-c", script, "pcscd", *pcscd]
+            if net:
+                script = "ip link set lo up && " + script
+            argv = ["unshare", "--mount", *(["--net"] if net else []), "--propagation",
+                    propagation, "sh", "-c", script, "pcscd", *pcscd]
         else:
             if _system_pcscd_running():
                 raise RuntimeError(
@@ -134,10 +160,17 @@ class PrivatePcscd:
                     "the test pcscd its own mount namespace: stop the other pcscd")
             argv = pcscd
         os.environ["PCSCLITE_CSOCK_NAME"] = str(self.socket_path)
-        log = self.log_path.open("wb")
-        self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
+        out = self.log_path.open("wb")
+        self.proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, start_new_session=True)
-        log.close()
+        out.close()
+        if net:  # unshare and sh exec pcscd: this pid is pcscd, in its namespace
+            self.netns = f"/proc/{self.proc.pid}/ns/net"
+            os.environ[NETNS_ENV] = self.netns
+        else:
+            os.environ.pop(NETNS_ENV, None)
+            log.warning("vpcd listens on every interface (ports %d-%d): no network namespace"
+                        " for pcscd here", self.port, self.port + 1)
         try:
             self.wait_reader(READER0, timeout_s)
         except BaseException:

@@ -10,7 +10,9 @@ each answered with one line on stdout (``ok ...`` or ``error ...``)::
     status            "ok inserted PROFILE apdus=N" or "ok removed"
     quit              pull the card and exit (end of stdin does the same)
 
-vpcd listens on all interfaces: for development and CI only, never on a device image.
+The card connects to vpcd inside pcscd's own network namespace when ``$VPCD_NETNS``
+names it (drivers.cardreader.pcscd sets it): for development and CI only, never on a device
+image.
 """
 
 from __future__ import annotations

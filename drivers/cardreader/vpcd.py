@@ -8,6 +8,16 @@ and ``04`` get ATR (answered with the ATR), and longer payloads are C-APDUs answ
 the R-APDU. vpcd asks for the ATR at each presence poll (~400 ms), accepts a waiting card
 there too, and sees a closed connection as the card leaving the reader.
 
+vpcd's server binds INADDR_ANY (vsmartcard's vpcd.c ``opensock``) and its "reversed" mode
+(DEVICENAME ``HOST:PORT``, vpcd connecting to the card) cannot report a removed card with
+the vpcd Debian ships (virtualsmartcard 0.8: ``vicc_connect`` then calls ``select`` on
+fd -1 and pcscd aborts; fixed upstream in 0.9, and ``connectsock`` still returns a closed
+descriptor when the card refuses). So drivers.cardreader.pcscd gives pcscd a network
+namespace of its own whose only interface is loopback, and the card connects from inside
+it: ``netns`` (default ``$VPCD_NETNS``, which PrivatePcscd sets) names that
+namespace, and the connection is made by a short-lived thread that joined it (``setns``
+moves only the calling thread; the socket stays in the namespace it was made in).
+
 TCP_NODELAY and TCP_QUICKACK: vpcd writes the length and the APDU and waits for the
 answer; without QUICKACK the kernel delays the ACK of what we received, and a round trip
 through pcscd costs ~40 ms instead of a fraction of a millisecond. Linux clears QUICKACK
@@ -20,6 +30,7 @@ after use, so it is set again after every receive.
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import struct
 import threading
@@ -29,6 +40,24 @@ from typing import Protocol
 log = logging.getLogger(__name__)
 
 VPCD_PORT = 35963
+#: the network namespace pcscd (and so vpcd's listening socket) lives in, if not the host's
+NETNS_ENV = "VPCD_NETNS"
+CLONE_NEWNET = 0x40000000
+
+
+def _setns(path: str) -> None:
+    """Move the calling thread into the network namespace at ``path`` (needs CAP_SYS_ADMIN;
+    an OSError otherwise, which the caller reports as vpcd not reachable)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if libc.setns(fd, CLONE_NEWNET) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"setns {path}: {os.strerror(err)}")
+    finally:
+        os.close(fd)
 CTRL_OFF, CTRL_ON, CTRL_RESET, CTRL_ATR = 0x00, 0x01, 0x02, 0x04
 
 
@@ -65,8 +94,9 @@ class VpcdCard:
     reinsert_gap_s = 0.9
 
     def __init__(self, host: str = "127.0.0.1", port: int = VPCD_PORT, quickack: bool = True,
-                 hang_after: int | None = None) -> None:
+                 hang_after: int | None = None, netns: str | None = None) -> None:
         self.host, self.port = host, port
+        self.netns = netns if netns is not None else os.environ.get(NETNS_ENV) or None
         self.quickack = quickack
         self.hang_after = hang_after
         self.card: SimulatedCard | None = None
@@ -92,7 +122,7 @@ class VpcdCard:
         end = time.monotonic() + timeout_s
         while True:
             try:
-                sock = socket.create_connection((self.host, self.port), timeout=2)
+                sock = self._connect()
                 break
             except OSError as exc:
                 if time.monotonic() >= end:
@@ -109,6 +139,25 @@ class VpcdCard:
             self._thread = threading.Thread(target=self._serve, args=(sock, card, self._gone),
                                             name=f"vpcd-card-{self.port}", daemon=True)
             self._thread.start()
+
+    def _connect(self) -> socket.socket:
+        if not self.netns:
+            return socket.create_connection((self.host, self.port), timeout=2)
+        out: list[socket.socket | BaseException] = []
+
+        def inside() -> None:  # this thread alone joins pcscd's network namespace
+            try:
+                _setns(self.netns or "")
+                out.append(socket.create_connection((self.host, self.port), timeout=2))
+            except BaseException as exc:  # handed to the caller
+                out.append(exc)
+
+        thread = threading.Thread(target=inside, name="vpcd-netns-connect", daemon=True)
+        thread.start()
+        thread.join()
+        if isinstance(out[0], BaseException):
+            raise out[0]
+        return out[0]
 
     def remove(self) -> None:
         """Pull the card: close the connection (vpcd sees it at its next poll, or at once

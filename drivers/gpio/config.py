@@ -38,6 +38,10 @@ class BuzzerConfig(_Strict):
     kind: Literal["passive", "active"] = Field(
         default="passive", description="passive: TonalBuzzer on a PWM pin; active: on/off beeps")
     active_high: bool = True
+    take_card_after_s: float = Field(
+        default=5.0, gt=0, le=120, description="a card left in the reader: first reminder beep")
+    take_card_every_s: float = Field(default=5.0, gt=0, le=120,
+                                     description="then again this often until it is taken")
 
 
 class KeypadConfig(_Strict):

@@ -27,12 +27,15 @@ TONES: dict[str, list[tuple[float | None, float]]] = {
     "good_read": [(1760.0, 0.08)],
     "bad_read": [(440.0, 0.15), (None, 0.06), (440.0, 0.15)],
     "alarm": [(1760.0, 0.25), (1174.66, 0.25)],
+    "take_card": [(1174.66, 0.12), (None, 0.08), (1174.66, 0.12), (None, 0.08),
+                  (1760.0, 0.25)],
 }
 #: (on, seconds) for an active buzzer
 BEEPS: dict[str, list[tuple[bool, float]]] = {
     "good_read": [(True, 0.08)],
     "bad_read": [(True, 0.08), (False, 0.06), (True, 0.08), (False, 0.06), (True, 0.08)],
     "alarm": [(True, 0.25), (False, 0.25)],
+    "take_card": [(True, 0.12), (False, 0.08), (True, 0.12), (False, 0.08), (True, 0.25)],
 }
 
 

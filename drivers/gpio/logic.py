@@ -4,7 +4,9 @@
   service, the cabinet door open (seen locally, before the core has answered);
 * amber blinking: a shopper asked for help (``attendant.reason == "help"``);
 * amber: staff attention: attendant needed, a declined or reversing payment,
-  payments unavailable, or a device fault that does not close the lane (printer);
+  payments unavailable, a card left in the reader (``card_left``: the buzzer joins in
+  after ``buzzer.take_card_after_s``), or a device fault that does not close the lane
+  (printer);
 * green: normal operation.
 """
 
@@ -44,9 +46,14 @@ def light_for(state: dict | None, core_online: bool | None, door_open: bool) -> 
     attendant = state.get("attendant") or {}
     if attendant.get("reason") == "help":
         return Light("amber", blink=True)
-    if name in ATTENTION_STATES or faults or name not in NORMAL_STATES:
+    if name in ATTENTION_STATES or faults or name not in NORMAL_STATES or take_card(state):
         return Light("amber")
     return Light("green")
+
+
+def take_card(state: dict | None) -> bool:
+    """A card was left in the reader when the last session ended: ask for it to be taken."""
+    return bool(state) and state.get("card_left") is True  # type: ignore[union-attr]
 
 
 def help_allowed(state: dict | None) -> bool:

@@ -14,6 +14,10 @@ tower light follows :func:`drivers.gpio.logic.light_for`) and for scan feedback
 * keypad buttons → event ``{"v": 1, "type": "keypad", "key": "up"}`` on
   ``kiosk/v1/<lane>/event/keypad`` for the UI's focus navigation.
 
+A card left in the reader (``card_left`` on the state) turns the light amber at once and
+sounds the ``take_card`` beep after ``buzzer.take_card_after_s``, then every
+``take_card_every_s``, until a state says it was taken (a timer, armed by the state).
+
 gpiozero calls button handlers on its own threads and paho calls bus handlers on
 its network thread; both only update small state under a lock, publish, or hand
 a pattern to the buzzer's thread.
@@ -29,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from drivers.gpio.config import GpioConfig
 from drivers.gpio.devices import BuzzerPlayer, TowerLight, make_factory
-from drivers.gpio.logic import Light, help_allowed, light_for
+from drivers.gpio.logic import Light, help_allowed, light_for, take_card
 from kiosk.bus.client import BusClient
 from kiosk.bus.credentials import BusLogin, login_for
 from kiosk.bus.messages import Topics, command
@@ -76,6 +80,7 @@ class GpioService:
         self.buzzer: BuzzerPlayer | None = None
         self._inputs: list[Any] = []
         self._door: Any = None
+        self._take_card: threading.Timer | None = None  # the next "take your card" beep
         self.bus = BusClient(bus, f"kiosk-gpio-{lane}")
         self.bus.subscribe(self.topics.feedback, self._on_feedback)
         self.bus.subscribe(self.topics.state, self._on_state)
@@ -117,6 +122,7 @@ class GpioService:
 
     def stop(self) -> None:
         self.bus.stop()
+        self._remind_take_card(False)
         for dev in self._inputs:
             dev.close()
         if self.buzzer:
@@ -226,6 +232,31 @@ class GpioService:
             light = light_for(self.state, self.core_online, self.door_open)
             if self.light is not None and self.light.show(light):
                 log.info("tower light: %s", light)
+            self._remind_take_card(take_card(self.state) and self.core_online is True)
+
+    def _remind_take_card(self, on: bool, first: bool = True) -> None:
+        """Arm (or cancel) the next "take your card" beep."""
+        with self._lock:
+            if not on:
+                if self._take_card is not None:
+                    self._take_card.cancel()
+                    self._take_card = None
+                return
+            if self._take_card is not None and first:
+                return  # already reminding
+            cfg = self.config.buzzer
+            delay = cfg.take_card_after_s if first else cfg.take_card_every_s
+            self._take_card = threading.Timer(delay, self._take_card_beep)
+            self._take_card.daemon = True
+            self._take_card.start()
+
+    def _take_card_beep(self) -> None:
+        with self._lock:
+            if self._take_card is not threading.current_thread():
+                return  # taken (or re-armed) meanwhile
+            if self.buzzer is not None:
+                self.buzzer.play("take_card")
+            self._remind_take_card(True, first=False)
 
 
 def gpio_main(args: object = None) -> int:

@@ -89,7 +89,7 @@ def bench_card(runs: int = 50, profile: str = "visa") -> int:
     })
     config = load_config()
     port = CardPaymentPort(config)
-    slot = VpcdCard("127.0.0.1", pcscd.port)
+    slot = VpcdCard("127.0.0.1", pcscd.port, netns=pcscd.netns)
     insert_req, detected_req, insert_ok, apdus, apdus_before = [], [], [], [], []
     failures = 0
     try:

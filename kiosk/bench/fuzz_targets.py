@@ -209,12 +209,11 @@ def open_core(workdir: Path, nested: bool = False) -> Opened:
     sent back and its timer tick: never raises, never answers ``internal_error``."""
     import shutil
 
+    from kiosk.bus.credentials import provision
     from kiosk.bus.messages import MessageError, parse_command
     from kiosk.catalog import SAMPLE_CATALOG, Catalog
     from kiosk.config import PathsConfig, load_config
     from kiosk.core import CoreService
-
-    from kiosk.bus.credentials import provision
 
     workdir.mkdir(parents=True, exist_ok=True)
     bus = workdir / "bus"  # kiosk-core logs in even though its bus is a recorder here

@@ -373,13 +373,24 @@ class _ControlServer(socketserver.ThreadingTCPServer):
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8583, help="0 picks a free port")
-    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--host", default="127.0.0.1", help="a loopback address only")
     parser.add_argument("--ledger", required=True, help="JSON-lines ledger file")
     parser.add_argument("--dialect", default="default", help="dialect name or file")
     parser.add_argument("--control-port", type=int, default=None,
                         help="also take control lines on this loopback port (0: pick)")
     parser.add_argument("--tls-cert", help="serve TLS with this certificate chain (PEM)")
     parser.add_argument("--tls-key", help="private key of --tls-cert")
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+    import socket
+
+    try:
+        return all(ipaddress.ip_address(info[4][0]).is_loopback
+                   for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP))
+    except (OSError, ValueError):
+        return False
 
 
 def main(args: argparse.Namespace) -> int:
@@ -389,6 +400,10 @@ def main(args: argparse.Namespace) -> int:
         dialect = load_dialect(args.dialect)
     except DialectError as exc:
         print(exc, file=sys.stderr)
+        return 2
+    if not _loopback(args.host):
+        print(f"kiosk sim acquirer: --host {args.host} is not a loopback address: a simulator"
+              " never listens beyond this machine", file=sys.stderr)
         return 2
     tls = None
     if args.tls_cert:

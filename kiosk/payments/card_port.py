@@ -7,7 +7,10 @@ on the worker, never inside an observer callback.
 
 One attempt:
 
-1. wait for a card (``insert_card``), or take the one already inserted;
+1. wait for a card (``insert_card``), or take the one already inserted during this
+   shopper's session: a card that was in the reader when a session ended
+   (:meth:`CardPaymentPort.seal_cards`) is "left" and never read again; it stays out of
+   every attempt until pyscard's observer reports it removed;
 2. ``reading``: select the application (``choose_app`` when the card has several), read
    its data, analyse, first GENERATE AC (ARQC), all under a :class:`CardSession`
    watchdog; a card pulled out, a blocked card or a terminal/card decline end the
@@ -33,7 +36,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from kiosk.payments.port import AuthRequest, AuthResult, PaymentPort, Progress, no_progress
+from kiosk.payments.port import (
+    AuthRequest,
+    AuthResult,
+    PaymentPort,
+    Progress,
+    Taken,
+    no_progress,
+)
 
 if TYPE_CHECKING:
     from kiosk.config import KioskConfig
@@ -45,17 +55,26 @@ log = logging.getLogger("kiosk.payments.card")
 #: field 55 of the authorization request (issue #4, section 3)
 ICC_REQUEST_TAGS = ["82", "84", "95", "9A", "9C", "5F2A", "9F02", "9F03", "9F10", "9F1A",
                     "9F26", "9F27", "9F33", "9F34", "9F35", "9F36", "9F37", "9F41"]
-#: EmvError reasons that end an attempt before any request, as the shopper hears them
+#: EmvError / CardError reasons that end an attempt before any request, as the shopper
+#: hears them; a card that could not be read is not a declined card
 ABORT_MESSAGES = {
     "card_removed": "card_removed", "card_timeout": "card_timeout",
     "card_blocked": "card_blocked", "no_application": "no_application",
     "unsupported_card": "unsupported_card", "cancelled": "cancelled",
+    "card_data_error": "card_read_error", "card_data_missing": "card_read_error",
+    "card_error": "card_read_error",
+    "reader_error": "card_read_error", "atr_rejected": "card_read_error",
 }
+#: CardError reasons an attempt may end with (any other: the watchdog's card_timeout)
+CARD_ERROR_REASONS = ("card_removed", "card_timeout", "unsupported_card", "reader_error",
+                      "atr_rejected")
 POLL_S = 0.05
 #: how often queued reversals (and completions) are retried between sales, doubling up to
 #: DRAIN_MAX_S while the host stays unreachable
 DRAIN_EVERY_S = 5.0
 DRAIN_MAX_S = 60.0
+#: at most this long at start for pyscard's observer to report the cards already in
+START_SCAN_S = 3.0
 
 
 class _Cancelled(Exception):
@@ -99,6 +118,8 @@ class CardPaymentPort:
         self.timings = Timings()
         self._lock = threading.Lock()
         self._cards: dict[str, dict] = {}           # reader → its card_inserted event
+        # called once the last card left in at a session's end is removed (seal_cards)
+        self._on_taken: Taken | None = None
         self._changed = threading.Condition(self._lock)
         self._attempt: _Attempt | None = None
         # (reader, progress) of the last attempt while it asks to remove the card: its
@@ -114,9 +135,14 @@ class CardPaymentPort:
         if watch_readers:
             from drivers.cardreader import ReaderEvents
 
+            present = _cards_now(config.cardreader.reader_pattern)
             self._events = ReaderEvents(self._on_reader_event,
                                         config.cardreader.reader_pattern,
                                         config.cardreader.reader_poll_s).start()
+            # the observer's first report, so that a seal_cards() at kiosk-core's start
+            # covers a card already in the reader (left there before a restart)
+            with self._changed:
+                self._changed.wait_for(lambda: present <= set(self._cards), START_SCAN_S)
 
     def close(self) -> None:
         self._stop.set()
@@ -143,22 +169,49 @@ class CardPaymentPort:
     # -- reader events (pyscard's monitor thread: note and wake, nothing more) ----------
     def _on_reader_event(self, event: dict) -> None:
         with self._changed:
+            gone = None
             if event["type"] == "card_inserted":
-                self._cards[event["reader"]] = event
+                # a new card without a removal first (pcscd saw a swap) replaces the old one
+                gone = self._cards.get(event["reader"])
+                self._cards[event["reader"]] = dict(event, left=False)
             elif event["type"] in ("card_removed", "reader_removed"):
-                self._cards.pop(event["reader"], None)
+                gone = self._cards.pop(event["reader"], None)
                 watch = self._remove_watch
                 if watch is not None and watch[0] == event["reader"]:
                     self._remove_watch = None
                     watch[1]({"step": "card_removed"})  # only posts to the core's inbox
+            if gone is not None and gone["left"] and not self._left_cards():
+                taken, self._on_taken = self._on_taken, None
+                log.info("%s: the card left in the reader was taken", event["reader"])
+                if taken is not None:
+                    taken()  # only posts to the core's inbox
             self._changed.notify_all()
+
+    def _left_cards(self) -> list[str]:
+        return [reader for reader, card in self._cards.items() if card["left"]]
+
+    def _usable(self) -> list[dict]:
+        return [card for card in self._cards.values() if not card["left"]]
+
+    def seal_cards(self, on_taken: Taken) -> bool:
+        """The shopper's session has ended: every card in a reader now is left behind and
+        never pays again; a card inserted from now on may. Called on kiosk-core's loop."""
+        with self._lock:
+            for card in self._cards.values():
+                card["left"] = True
+            left = self._left_cards()
+            self._on_taken = on_taken if left else None
+        if left:
+            log.warning("session ended with a card in %s: blocked until it is taken",
+                        ", ".join(left))
+        return bool(left)
 
     def _wait_card(self, attempt: _Attempt, progress: Progress) -> dict:
         deadline = time.monotonic() + self.config.card.insert_timeout_s
         with self._changed:
-            if not self._cards:
+            if not self._usable():
                 progress({"step": "insert_card"})
-            while not self._cards:
+            while not self._usable():
                 if attempt.cancelled.is_set():
                     raise _Cancelled()
                 left = deadline - time.monotonic()
@@ -167,7 +220,7 @@ class CardPaymentPort:
 
                     raise EmvError("card_timeout", "no card inserted")
                 self._changed.wait(min(left, POLL_S * 4))
-            return next(iter(self._cards.values()))
+            return self._usable()[0]
 
     def _wait_removed(self, reader: str, limit_s: float) -> None:
         deadline = time.monotonic() + limit_s
@@ -178,10 +231,6 @@ class CardPaymentPort:
     def _holds_card(self, reader: str) -> bool:
         with self._lock:
             return reader in self._cards
-
-    def card_present(self) -> bool:
-        with self._lock:
-            return bool(self._cards)
 
     # -- PaymentPort -----------------------------------------------------------------
     def choose(self, stan: int, index: int) -> None:
@@ -268,12 +317,15 @@ class CardPaymentPort:
         attempt.reader = reader
         try:
             channel = open_channel(reader, self.config.cardreader.removal_grace_s)
-        except UnsupportedCard:
+        except UnsupportedCard as exc:
+            log.warning("card attempt %06d: %s refused: %s", request.stan, reader, exc)
             progress({"step": "unsupported_card"})
             return _aborted("unsupported_card")
         except CardError as exc:
-            return _aborted("card_removed" if "removed" in type(exc).__name__.lower()
-                            or "no card" in str(exc) else "card_timeout")
+            # the message names the reader and the ATR at most: no cardholder data
+            log.warning("card attempt %06d: %s: %s (%s)", request.stan, reader,
+                        _card_reason(exc), exc)
+            return _aborted(_card_reason(exc))
         limit = self.config.card.session_limit_s
         cur = self.config.currency
         emv = EmvTransaction(channel, self.config.card.terminal, request.amount,
@@ -290,9 +342,14 @@ class CardPaymentPort:
             except EmvError as exc:
                 if exc.reason == "unsupported_card":
                     progress({"step": "unsupported_card"})
+                # the reason code only: an EMV error's detail may quote what the card sent
+                log.warning("card attempt %06d ended before any request: %s", request.stan,
+                            exc.reason)
                 return _aborted(ABORT_MESSAGES.get(exc.reason, "card_declined"), emv,
                                 reason=exc.reason)
             except CardError as exc:
+                log.warning("card attempt %06d ended before any request: %s (%s)",
+                            request.stan, _card_reason(exc), type(exc).__name__)
                 return _aborted(_card_reason(exc), emv)
             self.timings.apdus_before_request = getattr(channel, "apdu_count", 0)
             answer = self._send(request, emv, attempt, progress)
@@ -409,6 +466,30 @@ class CardPaymentPort:
                           message_key="try_later")
 
 
+def _cards_now(reader_pattern: str) -> set[str]:
+    """The readers holding a card now, in one PC/SC status query (empty if pcscd is down)."""
+    import re
+
+    try:
+        from smartcard.System import readers
+
+        from drivers.cardreader import CardError, reader_state
+
+        names = [str(r) for r in readers()
+                 if not reader_pattern or re.search(reader_pattern, str(r))]
+        out = set()
+        for name in names:
+            try:
+                if reader_state(name)[0]:
+                    out.add(name)
+            except CardError:
+                continue
+        return out
+    except Exception:  # no pcscd, no pyscard: the observer reports what comes later
+        log.debug("no card reader status at start", exc_info=True)
+        return set()
+
+
 def _tlv91(data: bytes | None) -> bytes:
     if not data:
         return b""
@@ -418,14 +499,12 @@ def _tlv91(data: bytes | None) -> bytes:
 
 
 def _card_reason(exc: Exception) -> str:
-    name = type(exc).__name__
-    if name == "CardRemoved":
+    """The stable reason of a drivers.cardreader error (a card found gone while connecting
+    is card_removed)."""
+    reason = getattr(exc, "reason", "")
+    if reason == "reader_error" and "no card" in str(exc):
         return "card_removed"
-    if name == "CardTimeout":
-        return "card_timeout"
-    if name == "UnsupportedCard":
-        return "unsupported_card"
-    return "card_timeout"
+    return reason if reason in CARD_ERROR_REASONS else "card_timeout"
 
 
 def _card_facts(emv: EmvTransaction | None) -> dict:

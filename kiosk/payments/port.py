@@ -11,6 +11,12 @@ inbox and publishes it on the retained state as ``payment.step``; steps are not
 journaled). The core answers a ``choose_app`` step with :meth:`PaymentPort.choose`
 and a shopper's cancel with :meth:`PaymentPort.cancel`, which tells the core
 whether anything has left the kiosk yet.
+
+A card reader belongs to one shopper at a time: when a session ends, kiosk-core calls
+:meth:`PaymentPort.seal_cards`. A card still in the reader then can never pay for a later
+session (only a card inserted after that moment can); the core publishes ``card_left``
+on the state (the "take your card" prompt on screen, by voice and on the tower light)
+until the port reports, from the reader's own removal event, that it was taken.
 """
 
 from __future__ import annotations
@@ -26,17 +32,19 @@ STEPS = ("insert_card", "reading", "choose_app", "authorizing", "remove_card", "
 PRE_REQUEST_STEPS = ("insert_card", "reading", "choose_app", "unsupported_card")
 #: reasons a card flow ends without a request (AuthResult.reason, outcome "declined")
 CARD_ABORTS = ("card_removed", "card_timeout", "card_blocked", "unsupported_card",
-               "no_application", "cancelled")
+               "no_application", "cancelled", "card_data_error", "card_data_missing",
+               "reader_error", "atr_rejected")
 #: shopper message keys (AuthResult.message_key); the UI translates them
 MESSAGE_KEYS = ("card_declined", "try_later", "partial_not_supported", "card_removed",
                 "card_timeout", "card_blocked", "no_application", "unsupported_card",
-                "not_charged", "cancelled", "clock_not_synced")
+                "not_charged", "cancelled", "clock_not_synced", "card_read_error")
 #: card facts a result may carry (anything else is dropped before the journal sees it)
 CARD_FIELDS = ("brand", "masked_pan", "aid", "label", "entry", "tvr", "tsi", "arqc", "tc",
                "aac", "cvm_results")
 MAX_APPS = 8
 
 Progress = Callable[[dict], None]
+Taken = Callable[[], None]
 
 
 def no_progress(step: dict) -> None:
@@ -92,6 +100,14 @@ class PaymentPort(Protocol):
         the attempt is over (its ``authorize`` returns declined "cancelled", and a new
         ``authorize`` may follow at once). False: a request has left (or may have):
         the core reverses it."""
+        ...
+
+    def seal_cards(self, on_taken: Taken) -> bool:
+        """A shopper's session has ended: no card in a reader now may pay again.
+
+        Returns True when such a card is still in: it must be taken, and ``on_taken`` is
+        called once (from the reader's event thread) when the last of them is removed.
+        A port with no card reader returns False."""
         ...
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kiosk.config import SimPaymentConfig
-from kiosk.payments.port import AuthRequest, AuthResult, Progress, no_progress
+from kiosk.payments.port import AuthRequest, AuthResult, Progress, Taken, no_progress
 
 HOST_DOWN_S = 4.0
 #: the applications of the simulated co-badged card, in the card's order
@@ -197,6 +197,9 @@ class SimulatedAcquirer:
             if flow is not None and 0 <= index < len(COBADGED_APPS):
                 flow.choice = index
                 flow.wake.set()
+
+    def seal_cards(self, on_taken: Taken) -> bool:
+        return False  # the simulated reader's card is always taken with the sale
 
     def cancel(self, stan: int) -> bool:
         with self._lock:

@@ -148,9 +148,11 @@ class VirtualCard:
     """A simulated contact EMV card; ``process`` is the whole card."""
 
     def __init__(self, profile: str, apps: list[SimApp], *, protocol: str = "T=1",
-                 pse: bool = True, pse_sw: int = SW_OK, ppse: bool = False) -> None:
+                 pse: bool = True, pse_sw: int = SW_OK, ppse: bool = False,
+                 atr_cut: int = 0) -> None:
         self.profile = profile
         self.protocol = protocol
+        self.atr_cut = atr_cut  # drop this many bytes off the ATR's end (a damaged chip)
         self.apps = apps
         self.pse = pse
         self.pse_sw = pse_sw
@@ -164,12 +166,14 @@ class VirtualCard:
     def atr(self) -> bytes:
         hist = b"KIOSK-SIM-EMV"
         if self.protocol == "T=0":
-            return bytes([0x3B, 0x60 | len(hist), 0x00, 0x00]) + hist
-        body = bytes([0xE0 | len(hist), 0x00, 0x00, 0x81, 0x31, 0xFE, 0x45]) + hist
-        tck = 0
-        for b in body:
-            tck ^= b
-        return b"\x3b" + body + bytes([tck])
+            atr = bytes([0x3B, 0x60 | len(hist), 0x00, 0x00]) + hist
+        else:
+            body = bytes([0xE0 | len(hist), 0x00, 0x00, 0x81, 0x31, 0xFE, 0x45]) + hist
+            tck = 0
+            for b in body:
+                tck ^= b
+            atr = b"\x3b" + body + bytes([tck])
+        return atr[:len(atr) - self.atr_cut]
 
     def secrets(self) -> list[str]:
         """Strings that must never appear in logs, journal, bus traffic or receipts."""
@@ -399,6 +403,7 @@ VISA_ELECTRON = bytes.fromhex("A0000000032010")
 MASTERCARD = bytes.fromhex("A0000000041010")
 MAESTRO = bytes.fromhex("A0000000043060")
 UNIONPAY = bytes.fromhex("A000000333010101")
+UNIONPAY_CREDIT = bytes.fromhex("A000000333010102")
 
 MC_CDOL1 = bytes.fromhex("9F02069F03069F1A0295055F2A029A039C019F37049F35019F45029F4C089F3403")
 MC_CDOL2 = bytes.fromhex("910A8A0295059F37049F4C08")
@@ -427,6 +432,15 @@ def _mastercard(pan: str, name: str, **kw: object) -> SimApp:
     return SimApp(**base)  # type: ignore[arg-type]
 
 
+def _unionpay(pan: str, name: str, **kw: object) -> SimApp:
+    base: dict[str, object] = dict(aid=UNIONPAY, label="UNIONPAY DEBIT", pan=pan, name=name,
+                                   priority=1, pdol=bytes.fromhex("9F02065F2A02"),
+                                   cvm_list=CVM_UNIONPAY, version=bytes.fromhex("0030"),
+                                   issuer_country=156, currency=156, format2=True)
+    base.update(kw)
+    return SimApp(**base)  # type: ignore[arg-type]
+
+
 def _build(profile: str) -> VirtualCard:
     pan = {
         "visa": "476173900101011", "mastercard": "541333008901001",
@@ -434,7 +448,9 @@ def _build(profile: str) -> VirtualCard:
         "blocked": "476173900101013", "app_blocked": "476173900101012",
         "app_blocked_only": "476173900101014", "cobadged": "541333008902001",
         "aac_after_approval": "476173900101015", "ppse_only": "476173900101016",
-        "gpo_6985": "541333008901003",
+        "gpo_6985": "541333008901003", "unionpay_credit": "625094600000002",
+        "unionpay_dual": "625094600000003", "bad_pan": "476173900101017",
+        "bad_atr": "476173900101018",
     }[profile]
     pan = luhn_complete(pan)
     name = f"TEST/{profile.upper().replace('_', '')} CARDHOLDER"
@@ -443,11 +459,18 @@ def _build(profile: str) -> VirtualCard:
     if profile == "mastercard":
         return VirtualCard(profile, [_mastercard(pan, name)], pse=False)
     if profile == "unionpay":
-        app = SimApp(aid=UNIONPAY, label="UNIONPAY DEBIT", pan=pan, name=name, priority=1,
-                     pdol=bytes.fromhex("9F02065F2A02"), cvm_list=CVM_UNIONPAY,
-                     version=bytes.fromhex("0030"), issuer_country=156, currency=156,
-                     format2=True)
-        return VirtualCard(profile, [app])
+        return VirtualCard(profile, [_unionpay(pan, name)])
+    if profile == "unionpay_credit":
+        return VirtualCard(profile, [_unionpay(pan, name, aid=UNIONPAY_CREDIT,
+                                               label="UNIONPAY CREDIT")])
+    if profile == "unionpay_dual":  # debit and credit on one chip, debit first
+        return VirtualCard(profile, [
+            _unionpay(pan, name),
+            _unionpay(pan, name, aid=UNIONPAY_CREDIT, label="UNIONPAY CREDIT", priority=2)])
+    if profile == "bad_pan":  # a PAN of 3 digits: the card's data does not parse as EMV
+        return VirtualCard(profile, [_visa(pan, name, overrides={"5A": bytes.fromhex("123F")})])
+    if profile == "bad_atr":  # an ATR cut short in its historical bytes
+        return VirtualCard(profile, [_visa(pan, name)], atr_cut=4)
     if profile == "t0_visa":
         # card application version 008C differs from the terminal's 0096: TVR byte 2 b8
         return VirtualCard(profile, [_visa(pan, name, version=bytes.fromhex("008C"))],
@@ -479,6 +502,7 @@ def _build(profile: str) -> VirtualCard:
 PROFILES: tuple[str, ...] = (
     "visa", "mastercard", "unionpay", "t0_visa", "blocked", "app_blocked",
     "app_blocked_only", "cobadged", "aac_after_approval", "ppse_only", "gpo_6985",
+    "unionpay_credit", "unionpay_dual", "bad_pan", "bad_atr",
 )
 
 

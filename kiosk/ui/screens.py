@@ -823,6 +823,25 @@ class RemoveCardPage(CardPage):
         self.set_buttons([])
 
 
+class TakeCardPage(CardPage):
+    """A card left in the reader when the last session ended: it pays for nobody, so take
+    it (the previous shopper walking away, or the next one about to insert theirs)."""
+
+    icon_kind, icon_bg, icon_fg = "card", theme.AMBER, theme.INK
+
+    def header_title(self, v: View, t: Translator) -> str:
+        return t.tr("Payment") if v.card_step else ""
+
+    def render(self, v: View, t: Translator) -> None:
+        if v.card_step:  # a payment waits for a card of its own
+            body = t.tr("A card from an earlier sale is still in the reader. Take it out,"
+                        " then insert your card.")
+        else:
+            body = t.tr("A card was left in the card reader. Please take it with you.")
+        self.set_texts(t, t.tr("Please take your card"), body, v.payment_amount)
+        self.show_cancel(v, t)
+
+
 class ApprovedPage(MessagePage):
     icon_kind, icon_bg, icon_fg = "check", theme.GREEN, theme.WHITE
     icon_size = 96  # room for the receipt question and its buttons
@@ -894,7 +913,7 @@ class DeclinedPage(MessagePage):
 
 
 CARD_ABORT_KEYS = ("card_removed", "card_timeout", "card_blocked", "no_application",
-                   "unsupported_card", "not_charged")
+                   "unsupported_card", "not_charged", "card_read_error")
 
 
 class ReversingPage(MessagePage):
@@ -1015,7 +1034,7 @@ PAGES: dict[str, type[Page]] = {
     "starting": StartingPage, "attract": AttractPage, "shopping": ShoppingPage,
     "attendant": AttendantPage, "payment": PaymentPage, "authorizing": AuthorizingPage,
     "card_insert": CardInsertPage, "card_reading": CardReadingPage,
-    "choose_app": ChooseAppPage, "remove_card": RemoveCardPage,
+    "choose_app": ChooseAppPage, "remove_card": RemoveCardPage, "take_card": TakeCardPage,
     "approved": ApprovedPage, "declined": DeclinedPage, "receipt": ReceiptPage,
     "reversing": ReversingPage, "payment_unavailable": UnavailablePage,
     "out_of_service": OutOfServicePage,

@@ -12,6 +12,10 @@ While authorizing, the card port's progress step (``payment.step``) picks the
 screen: insert card, reading card, choose application, authorizing, remove card.
 A declined attempt shows the translated message of its ``payment.message`` key;
 the issuer's own reason never reaches the shopper.
+
+``card_left`` (a card was in the reader when the last session ended; it can pay for
+nobody) shows the "take your card" screen in attract and in place of "insert your card",
+and a banner on the payment screen, until the core reports the card taken.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ DECLINE_MESSAGES = {
     "card_removed": N_("The card was removed too early."),
     "card_timeout": N_("The card reader timed out."),
     "card_blocked": N_("This card is blocked. Please use another card."),
+    "card_read_error": N_("We could not read your card. Try again or use another card."),
     "no_application": N_("This card cannot be used here. Please use another card."),
     "unsupported_card": N_("This card is not supported here. Please insert a chip card."),
     "not_charged": N_("The payment did not go through."),
@@ -75,7 +80,10 @@ NOTICES = {
     "voided_cancel": N_("The last order was cancelled."),
     "voided_staff": N_("The last order was cancelled by staff."),
     "not_charged": N_("The payment was cancelled. You have not been charged."),
+    "card_left": N_("A card was left in the card reader. Please take it with you."),
 }
+#: where a card left in the reader takes the whole screen (else a banner, where one is shown)
+TAKE_CARD_SCREENS = ("attract", "card_insert")
 #: reasons of rejected commands → what the shopper is told
 REJECTIONS = {
     "basket_empty": N_("Your basket is empty. Scan an item first."),
@@ -150,6 +158,7 @@ class View:
     decline_message: str = ""
     receipt_choice: str = ""        # "", "print" or "none"
     remove_card: bool = False       # "please remove your card" over approved / declined
+    card_left: bool = False         # a card left in the reader at a session's end: take it
     txn: str = ""
     when: str = ""
     idle_deadline: float | None = None   # time.monotonic() when the basket will be voided
@@ -209,6 +218,9 @@ def build_view(msg: dict | None, online: bool | None, locale: str | None = None,
     step = pay.get("step") or ""
     if state == "authorizing" and step:
         screen = STEP_SCREENS.get(step, "authorizing")
+    card_left = bool(msg.get("card_left"))
+    if card_left and screen in TAKE_CARD_SCREENS:
+        screen = "take_card"
     totals = msg.get("totals") or {}
     rows = _rows(msg, t)
     count = sum(ln["qty"] if ln.get("weight_g") is None else 1 for ln in msg.get("lines", []))
@@ -228,6 +240,8 @@ def build_view(msg: dict | None, online: bool | None, locale: str | None = None,
     if state in ("receipt", "approved", "authorizing") or (
             state == "declined" and notice_code in ("declined", "not_charged")):
         notice = ""  # the screen itself says it
+    if card_left and screen != "take_card":
+        notice = t.tr(NOTICES["card_left"])  # it matters more than any other notice
     return View(
         screen=screen, light=light_for(msg, True, door_open=False).color,
         locale=loc, locales=locales, online=True,
@@ -261,6 +275,7 @@ def build_view(msg: dict | None, online: bool | None, locale: str | None = None,
         else "",
         receipt_choice=pay.get("receipt_choice") or "",
         remove_card=step == "remove_card",
+        card_left=card_left,
         txn=msg.get("txn") or "",
         when=t.datetime(msg.get("server_time") or time.time()),
         idle_deadline=idle_deadline,

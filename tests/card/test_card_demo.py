@@ -20,6 +20,7 @@ import pytest
 from kiosk.bus.broker import free_port
 from kiosk.payments.acquirer_sim import ledger_events, ledger_net
 from tests.harness import REPO, kiosk_env
+from tests.netcheck import listening, non_loopback
 
 pytestmark = [pytest.mark.card, pytest.mark.integration]
 
@@ -117,3 +118,39 @@ def test_demo_pays_by_virtual_card_and_host_commands_steer_the_acquirer(tmp_path
     ledger = tmp_path / "acquirer-ledger.jsonl"
     assert [e["code"] for e in ledger_events(ledger, "declined")] == ["51"]
     assert ledger_net(ledger) == {txn: 1}
+
+
+def test_nothing_of_the_demo_lane_listens_beyond_loopback(tmp_path):
+    """Issue 14, item 14: ``kiosk run`` (broker, kiosk-core, pcscd with vpcd, the acquirer
+    simulator and its control port, the virtual card) binds loopback or Unix sockets only,
+    with a card in the reader and a card payment under way."""
+    demo = Demo(tmp_path)
+    try:
+        demo.expect("type 'card visa' to insert a card")
+        demo.expect("state: [attract]")
+        demo.type(RAMYUN)
+        demo.expect("state: [shopping]")
+        demo.type("checkout")
+        demo.expect("state: [payment]")
+        demo.type("pay card")
+        demo.expect("card: insert_card")
+        demo.type("card visa")
+        demo.expect("state: [approved]")
+        sockets = listening(demo.proc.pid)
+        # the check sees the lane's listeners (else it would pass for want of looking):
+        # the broker, the acquirer and its control port, vpcd's two slots in pcscd
+        owners = [s[3].split("[")[0] for s in sockets]
+        assert "mosquitto" in owners and owners.count("pcscd") == 2, sockets
+        assert len(sockets) >= 5, sockets
+        assert non_loopback(demo.proc.pid) == [], sockets
+    finally:
+        code = demo.quit()
+    assert code == 0
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::"])
+def test_the_acquirer_simulator_refuses_to_listen_beyond_loopback(tmp_path, host):
+    done = subprocess.run([sys.executable, "-m", "kiosk.cli", "sim", "acquirer", "--host", host,
+                           "--port", "0", "--ledger", str(tmp_path / "ledger.jsonl")],
+                          cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "not a loopback address" in done.stderr, done.stderr

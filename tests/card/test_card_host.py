@@ -26,11 +26,11 @@ DECLINES = [
 def test_every_decline_family_tells_the_shopper_the_mapped_message(card_lane):
     lane = card_lane
     lane.start_core()
-    lane.insert("visa")   # stays in: each new attempt reads it again
     baskets = {}
     for code, key in DECLINES:
         lane.acq.control(f"decline {code}")
         txn = lane.to_payment()
+        lane.insert("visa")   # each shopper's own card (a card left in pays for nobody)
         lane.pay()
         st = lane.wait_end()
         assert st["state"] == "declined", (code, st["state"])
@@ -39,6 +39,7 @@ def test_every_decline_family_tells_the_shopper_the_mapped_message(card_lane):
         assert st["notice"] == "declined"
         baskets[txn] = code
         lane.void()
+        lane.remove()
     declined = {e["basket"]: e["code"] for e in lane.acq.events("declined")}
     assert declined == baskets
     assert lane.acq.events("approved") == [] and lane.acq.events("reversed") == []
@@ -111,8 +112,10 @@ def test_a_reversal_still_queued_goes_before_the_next_shoppers_request(card_lane
     # the host took the 0400 but its answer was lost: for the kiosk it is still queued
     assert [e["mti"] for e in lane.acq.received()] == ["0200", "0400"]
     lane.void()
-    # the next shopper
+    lane.remove()
+    # the next shopper, with a card of their own
     second = lane.to_payment()
+    lane.insert("visa")
     lane.pay()
     to_receipt(lane.shopper, "none")
     mtis = [(e["mti"], e["basket"]) for e in lane.acq.received()]

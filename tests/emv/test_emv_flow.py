@@ -46,6 +46,10 @@ EXPECTED = {
     "aac_after_approval": ("AAC", "VISA CREDIT", "visa"),
     "ppse_only": ("unsupported_card", None, None),
     "gpo_6985": ("TC", "MAESTRO", "maestro"),
+    "unionpay_credit": ("TC", "UNIONPAY CREDIT", "unionpay"),
+    "unionpay_dual": ("TC", "UNIONPAY DEBIT", "unionpay"),   # the chooser takes the first
+    "bad_pan": ("card_data_error", None, None),
+    "bad_atr": ("TC", "VISA CREDIT", "visa"),    # the ATR is the reader's business
 }
 
 

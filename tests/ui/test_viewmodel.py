@@ -151,7 +151,7 @@ def test_choose_app_lists_the_labels_as_the_card_names_them():
 @pytest.mark.parametrize("key", ["card_declined", "try_later", "partial_not_supported",
                                  "card_removed", "card_timeout", "card_blocked",
                                  "no_application", "unsupported_card", "not_charged",
-                                 "cancelled", "clock_not_synced"])
+                                 "cancelled", "clock_not_synced", "card_read_error"])
 def test_every_decline_message_is_translated(key, locale):
     v = build_view({**card_state("declined", message=key, reason="x"), "locale": locale},
                    online=True)
@@ -186,3 +186,35 @@ def test_clock_refusal_is_explained_and_double_taps_are_silent():
     for reason in ("cancel_in_progress", "already_cancelled", "app_already_chosen",
                    "receipt_already_chosen"):
         assert rejection_text(reason, t) == ""
+
+
+# -- a card left in the reader (issue 14, item 1) -------------------------------------------
+
+@pytest.mark.parametrize("locale", ["en", "zh_Hans", "ko"])
+def test_a_card_left_in_the_reader_takes_the_idle_and_insert_screens(locale):
+    idle = build_view(state(state="attract", lines=[], txn=None, card_left=True, locale=locale),
+                      online=True)
+    assert (idle.screen, idle.light, idle.card_left) == ("take_card", "amber", True)
+    insert = build_view({**card_state(step="insert_card"), "card_left": True, "locale": locale},
+                        online=True)
+    assert insert.screen == "take_card" and insert.can_cancel_card and insert.card_step
+    pay = build_view(state(state="payment", card_left=True, locale=locale), online=True)
+    assert pay.screen == "payment" and pay.light == "amber"
+    english = build_view(state(state="payment", card_left=True), online=True).notice
+    assert english == "A card was left in the card reader. Please take it with you."
+    assert pay.notice and (locale == "en" or pay.notice != english)
+    taken = build_view(state(state="attract", lines=[], txn=None, card_left=False), online=True)
+    assert taken.screen == "attract" and taken.light == "green"
+
+
+@pytest.mark.parametrize("locale", ["zh_Hans", "ko"])
+def test_the_take_card_page_texts_are_translated(locale):
+    from kiosk.ui.screens import TakeCardPage  # noqa: F401 - the page these texts are from
+
+    t = Translator(locale)
+    for msgid in ("Please take your card",
+                  "A card was left in the card reader. Please take it with you.",
+                  "A card from an earlier sale is still in the reader. Take it out, then"
+                  " insert your card.",
+                  "We could not read your card. Try again or use another card."):
+        assert t.tr(msgid) != msgid, msgid

@@ -99,3 +99,17 @@ def test_approved_asks_for_the_receipt_until_chosen() -> None:
     chosen = p.state(state_msg("approved", payment={"status": "approved", "method": "qr",
                                                     "amount": 2030, "receipt_choice": "none"}))
     assert "receipt" not in chosen.text.lower()
+
+
+@pytest.mark.parametrize(("locale", "said"), [
+    ("en", "Please take your card from the card reader."),
+    ("zh_Hans", "请从读卡器中取走您的卡。"),
+    ("ko", "카드 리더기에서 카드를 가져가세요."),
+])
+def test_a_card_left_in_the_reader_is_said_first(locale, said):
+    p = Prompts(locale)
+    assert p.state({"state": "attract", "card_left": True, "locale": locale}).texts == [said]
+    insert = p.state({"state": "authorizing", "card_left": True,
+                      "payment": {"method": "card", "step": "insert_card"}})
+    assert insert.texts[0] == said and len(insert.texts) == 2
+    assert said not in p.state({"state": "attract", "card_left": False}).texts
