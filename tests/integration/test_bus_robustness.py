@@ -1,0 +1,170 @@
+"""Hostile and repeated commands against the real kiosk-core process on the real broker.
+
+* a nested command (1,000 unclosed brackets), published retained: the core keeps
+  running, ignores it on restart, clears it, and the lane still sells;
+* a replayed command id, after 10,000 other commands and a SIGKILL restart, gets
+  exactly its first answer (ok, reason, seq) and changes nothing;
+* a flood of 21,000 bad commands leaves a short log, is counted per reason on
+  the retained core status, and the lane still sells.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import time
+
+import pytest
+
+from kiosk.bus.client import BusClient
+from kiosk.bus.messages import encode, parse_core_status
+from kiosk.bus.rejects import LINES_PER_WINDOW, WINDOW_S
+from tests.harness import Shopper
+from tests.integration.flow import to_receipt
+
+pytestmark = pytest.mark.integration
+
+MILK, KIMCHI = "8801115954255", "8801052240329"
+NESTED = b"[" * 1000  # 1,000 bytes: deep enough for json's RecursionError
+
+
+def _sell(shopper: Shopper) -> None:
+    assert shopper.send("scan", code=MILK)["ok"]
+    assert shopper.send("checkout")["ok"]
+    assert shopper.send("pay", method="card")["ok"]
+    to_receipt(shopper)
+
+
+class CommandWatcher:
+    """Subscribes to the command topic and sees each message with its retain flag."""
+
+    def __init__(self, port: int, topic: str) -> None:
+        self.topic = topic
+        self.seen: queue.Queue[tuple[bytes, bool]] = queue.Queue()
+        self.client = BusClient("127.0.0.1", port, f"test-cmd-watch-{id(self)}")
+        self.client.subscribe(topic, lambda _t, p, r: self.seen.put((p, r)), with_retain=True)
+        assert self.client.start(wait_s=10)
+
+    def retained_before_marker(self) -> list[bytes]:
+        """Retained messages the broker still holds: they arrive on subscription, before
+        a marker (an empty, not retained message) published after it."""
+        # a marker that is not JSON would count as a rejected message: an empty one is not
+        self.client.publish(self.topic, b"", retain=False).wait_for_publish(5)
+        retained = []
+        while True:
+            payload, retain = self.seen.get(timeout=10)
+            if retain:
+                retained.append(payload)
+            elif payload == b"":
+                return retained
+
+    def close(self) -> None:
+        self.client.stop()
+
+
+def test_retained_nested_command_neither_kills_the_core_nor_survives_a_restart(
+        lane_env, shopper, start_core, broker_port):
+    core = start_core()
+    shopper.wait_online()
+    shopper.client.publish(shopper.topics.command, NESTED, retain=True).wait_for_publish(5)
+    assert shopper.send("scan", code=KIMCHI)["ok"]  # the live core read it, and goes on
+    assert core.proc.poll() is None
+    assert shopper.send("cancel")["ok"]
+    core.stop()
+    shopper.wait_online(False)
+    core = start_core()  # the broker hands the retained command to the new subscription
+    shopper.wait_online()
+    _sell(shopper)
+    assert core.proc.poll() is None
+    watcher = CommandWatcher(broker_port, shopper.topics.command)
+    try:
+        assert watcher.retained_before_marker() == []  # the core cleared it
+    finally:
+        watcher.close()
+    core.stop()
+    logs = "".join(p.read_text() for p in sorted(core.log_path.parent.glob("core-*.log")))
+    assert "Traceback" not in logs
+    assert "(too_deep)" in logs and "(retained)" in logs
+
+
+def test_a_replayed_command_gets_its_first_answer_after_10000_others_and_a_restart(
+        lane_env, shopper, start_core):
+    core = start_core()
+    shopper.wait_online()
+    scan = encode({"v": 1, "type": "scan", "id": "replay-scan-1", "source": "test",
+                   "code": MILK})
+    refused = encode({"v": 1, "type": "receipt", "id": "replay-refused-1", "source": "test",
+                      "choice": "print"})
+    shopper.send_raw(scan)
+    first_scan = shopper.wait_result("replay-scan-1")
+    shopper.send_raw(refused)
+    first_refused = shopper.wait_result("replay-refused-1")
+    assert first_scan["ok"] and first_scan["seq"] > 0
+    assert not first_refused["ok"] and first_refused["reason"]
+    lines = shopper.wait_state(lambda s: len(s["lines"]) == 1)["lines"]
+
+    # 10,000 other commands of the same basket, accepted and rejected ones
+    last = ""
+    for i in range(10_000):
+        kind = ("touch", {}) if i % 2 else ("receipt", {"choice": "none"})
+        last = f"other-{i:05d}"
+        shopper.client.publish(shopper.topics.command,
+                               {"v": 1, "type": kind[0], "id": last, "source": "test",
+                                **kind[1]})
+    shopper.wait_result(last, timeout=600)
+
+    def replay() -> None:
+        for payload, first in ((scan, first_scan), (refused, first_refused)):
+            shopper.send_raw(payload)
+            assert shopper.wait_result(first["id"]) == first
+        assert shopper.send("touch")["ok"]  # a later command: the state has settled
+        assert shopper.state["lines"] == lines
+
+    replay()
+    core.kill9()
+    core = start_core()
+    shopper.wait_online()
+    replay()
+
+
+def test_a_flood_of_bad_commands_is_counted_and_barely_logged(lane_env, shopper, start_core,
+                                                              broker_port):
+    core = start_core()
+    shopper.wait_online()
+    statuses: queue.Queue[dict] = queue.Queue()
+    watcher = BusClient("127.0.0.1", broker_port, "test-status-watch")
+    watcher.subscribe(shopper.topics.core_status,
+                      lambda _t, p: statuses.put(parse_core_status(p)))
+    assert watcher.start(wait_s=10)
+    kinds = {
+        "not_json": lambda i: f"garbage {i}".encode(),
+        "too_deep": lambda i: b"[" * 20 + str(i).encode(),
+        "unknown_type": lambda i: encode({"v": 1, "type": "refund", "id": f"u{i:06d}",
+                                          "source": "ui"}),
+        "invalid": lambda i: encode({"v": 1, "type": "scan", "id": f"i{i:06d}",
+                                     "source": "ui", "code": "bad code"}),
+    }
+    names = sorted(kinds)
+    started = time.monotonic()
+    for i in range(21_000):
+        shopper.client.publish(shopper.topics.command, kinds[names[i % 4]](i))
+        if i % 500 == 499:  # the broker queues only so many for the core: keep pace with it
+            shopper.send("touch", timeout=120)
+    want = {name: 21_000 // 4 for name in names}
+    topic = shopper.topics.command
+    try:
+        while True:  # wait for the counts on the retained status (sent at most once a second)
+            counts = statuses.get(timeout=60).get("rejected", {}).get(topic, {})
+            if {name: counts.get(name) for name in names} == want:
+                break
+        _sell(shopper)  # and the lane still sells
+    finally:
+        watcher.stop()
+    windows = math.ceil((time.monotonic() - started) / WINDOW_S) + 1
+    core.stop()
+    log = core.log().splitlines()
+    rejected = [ln for ln in log if "rejected message on" in ln]
+    assert len(rejected) <= len(kinds) * (LINES_PER_WINDOW + 1) * windows
+    for name in names:
+        assert sum(f"({name})" in ln for ln in rejected) >= LINES_PER_WINDOW
+    assert len(log) < 100 + len(rejected)
