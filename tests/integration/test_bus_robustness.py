@@ -17,7 +17,7 @@ import time
 import pytest
 
 from kiosk.bus.client import BusClient
-from kiosk.bus.messages import encode, parse_core_status
+from kiosk.bus.messages import encode, parse_core_status, parse_state
 from kiosk.bus.rejects import LINES_PER_WINDOW, WINDOW_S
 from tests.harness import Shopper
 from tests.integration.flow import to_receipt
@@ -25,6 +25,7 @@ from tests.integration.flow import to_receipt
 pytestmark = pytest.mark.integration
 
 MILK, KIMCHI = "8801115954255", "8801052240329"
+CUP_NOODLES, SOJU = "070666928444", "8801048052745"
 NESTED = b"[" * 1000  # 1,000 bytes: deep enough for json's RecursionError
 
 
@@ -168,3 +169,28 @@ def test_a_flood_of_bad_commands_is_counted_and_barely_logged(lane_env, shopper,
     for name in names:
         assert sum(f"({name})" in ln for ln in rejected) >= LINES_PER_WINDOW
     assert len(log) < 100 + len(rejected)
+
+
+def test_every_state_of_a_sale_passes_the_one_schema(lane_env, shopper, core):
+    """The schema subscribers read through accepts what kiosk-core really publishes."""
+    shopper.wait_online()
+    assert shopper.send("scan", code=MILK)["ok"]
+    for _ in range(3):
+        assert shopper.send("scan", code=CUP_NOODLES)["ok"]  # 3 for 2: a discount line
+    assert shopper.send("add_plu", plu="04011", weight_g=1234)["ok"]
+    assert shopper.send("scan", code=SOJU)["ok"]  # age restricted: the attendant
+    shopper.wait_state(lambda s: s["state"] == "attendant_needed")
+    assert shopper.send("staff_pin", pin="2468")["ok"]
+    assert shopper.send("attendant", action="approve_age")["ok"]
+    assert shopper.send("checkout")["ok"]
+    assert shopper.send("pay", method="card")["ok"]
+    to_receipt(shopper)
+    assert shopper.send("done")["ok"]
+    shopper.wait_state(lambda s: s["state"] == "attract" and s["txn"] is None)
+    seen = set()
+    while not shopper.states.empty():
+        state = shopper.states.get_nowait()
+        assert parse_state(encode(state)) == state
+        seen.add(state["state"])
+    assert seen >= {"attract", "shopping", "attendant_needed", "payment", "authorizing",
+                    "approved", "receipt"}
