@@ -197,7 +197,7 @@ def run_demo(args: Namespace) -> int:
 
     from kiosk.bus.broker import port_open, start_private_broker
     from kiosk.bus.client import BusClient
-    from kiosk.bus.messages import Topics, command
+    from kiosk.bus.messages import MessageError, Topics, command, parse_core_status, parse_state
 
     config = load_config()
     state_dir = _state_dir(args.state_dir, config)
@@ -215,7 +215,11 @@ def run_demo(args: Namespace) -> int:
     last = {"text": ""}
 
     def on_state(_topic: str, payload: bytes) -> None:
-        text = _summary(json.loads(payload))
+        try:
+            text = _summary(parse_state(payload))
+        except MessageError as exc:
+            print(f"demo: state message dropped: {exc}", flush=True)
+            return
         if text != last["text"]:
             last["text"] = text
             print(f"state: {text}", flush=True)
@@ -228,7 +232,12 @@ def run_demo(args: Namespace) -> int:
     online = threading.Event()
 
     def on_status(_topic: str, payload: bytes) -> None:
-        (online.set if json.loads(payload)["online"] else online.clear)()
+        try:
+            up = parse_core_status(payload)["online"]
+        except MessageError as exc:
+            print(f"demo: core status dropped: {exc}", flush=True)
+            return
+        (online.set if up else online.clear)()
 
     client.subscribe(topics.state, on_state)
     client.subscribe(topics.result, on_result)

@@ -194,3 +194,33 @@ def test_every_state_of_a_sale_passes_the_one_schema(lane_env, shopper, core):
         seen.add(state["state"])
     assert seen >= {"attract", "shopping", "attendant_needed", "payment", "authorizing",
                     "approved", "receipt"}
+
+
+def test_the_ui_bridge_drops_malformed_states_and_follows_the_core(lane_env, shopper, core,
+                                                                   broker_port):
+    from kiosk.ui.bridge import BusBridge
+
+    shopper.wait_online()
+    states: queue.Queue[dict] = queue.Queue()
+    online: queue.Queue[bool | None] = queue.Queue()
+    bridge = BusBridge("127.0.0.1", broker_port, lane_env["KIOSK__STORE__LANE_ID"],
+                       post=lambda fn: fn(), on_state=states.put, on_online=online.put,
+                       on_result=lambda _msg: None)
+    bridge.start()
+    try:
+        assert states.get(timeout=10)["state"] == "attract"  # the retained one
+        assert online.get(timeout=10) is True
+        topic = shopper.topics.state
+        for bad in (b"[" * 1000, b"not json", encode({"v": 1, "type": "state", "seq": 1}),
+                    encode({"v": 1, "type": "state", "seq": 1, "state": "shopping",
+                            "payment": {"amount": "9.99"}})):
+            shopper.client.publish(topic, bad)
+        shopper.client.publish(shopper.topics.core_status,
+                               encode({"v": 1, "type": "core_status", "online": "yes"}))
+        assert shopper.send("scan", code=MILK)["ok"]
+        # the next state the bridge hands over is the core's, not one of the bad ones
+        assert states.get(timeout=10)["lines"][0]["gtin"].endswith(MILK)
+        assert online.empty()
+        assert bridge.rejects.total() == 5
+    finally:
+        bridge.stop()
