@@ -258,8 +258,6 @@ class CoreService:
             events.append({"type": "snapshot", "ts": now, "state": new.as_dict()})
         self.journal.append(events, txn=new.txn or self.state.txn,
                             command=(cmd_id, new.txn_seq) if cmd_id else None)
-        if new.txn_seq > self.state.txn_seq:  # a new basket: keep the ids of the last one
-            self.journal.forget_commands(new.txn_seq - 1)
         self.state = new
         self.publish_state()
         self._start_effects(events)

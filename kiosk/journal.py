@@ -11,8 +11,8 @@ Next to the events, the ``commands`` table remembers the result (ok, reason,
 seq) of every command id kiosk-core answered, accepted or rejected, so a
 replayed id gets exactly its first answer, also after a restart. An accepted
 command's row is written in the same transaction as its events. Rows are
-grouped by basket (the lane's session count) and those older than the previous
-basket are dropped: it is a working set, not part of the hash chain.
+grouped by basket (the lane's session count); those older than the previous
+basket are dropped when a new one starts: a working set, not part of the hash chain.
 """
 
 from __future__ import annotations
@@ -137,7 +137,8 @@ class Journal:
         """Durably append events (each with ``type`` and ``ts``) in one transaction.
 
         ``command`` (id, basket): the command these events accept, remembered in the same
-        transaction as accepted with the seq of the last event."""
+        transaction as accepted with the seq of the last event; the ids of baskets before
+        the previous one are dropped with it."""
         problems = card_data_problems(events)
         if problems:
             raise ValueError(f"refusing to journal card data: {', '.join(problems)}")
@@ -160,6 +161,7 @@ class Journal:
             if command is not None:
                 self.db.execute("INSERT INTO commands (id, basket, ok, reason, seq)"
                                 " VALUES (?, ?, 1, '', ?)", (command[0], command[1], seq))
+                self.db.execute("DELETE FROM commands WHERE basket < ?", (command[1] - 1,))
             self.db.execute("COMMIT")
         except BaseException:
             self.db.execute("ROLLBACK")
@@ -199,11 +201,6 @@ class Journal:
         row = self.db.execute("SELECT ok, reason, seq FROM commands WHERE id = ?",
                               (cmd_id,)).fetchone()
         return CommandResult(bool(row[0]), row[1], row[2]) if row else None
-
-    def forget_commands(self, before_basket: int) -> int:
-        """Drop the command ids of baskets before ``before_basket``; returns how many."""
-        return self.db.execute("DELETE FROM commands WHERE basket < ?",
-                               (before_basket,)).rowcount
 
     def verify(self) -> tuple[int, list[str]]:
         """Check chain, sequence, card-data hygiene, replay and snapshots.

@@ -112,7 +112,8 @@ def test_a_replayed_command_gets_its_first_answer_after_10000_others_and_a_resta
         shopper.client.publish(shopper.topics.command,
                                {"v": 1, "type": kind[0], "id": last, "source": "test",
                                 **kind[1]})
-    shopper.wait_result(last, timeout=600)
+        if i % 500 == 499:  # the broker queues only so many for the core: keep pace with it
+            shopper.wait_result(last, timeout=120)
 
     def replay() -> None:
         for payload, first in ((scan, first_scan), (refused, first_refused)):

@@ -200,13 +200,14 @@ def test_command_results_are_remembered_durably(journal, tmp_path):
         reopened.close()
 
 
-def test_forget_commands_keeps_later_baskets(journal):
-    for basket in (1, 2, 3):
-        journal.remember_command(f"c-000{basket}", basket, CommandResult(True, "", basket))
-    assert journal.forget_commands(2) == 1
+def test_a_new_basket_keeps_the_ids_of_the_last_one_only(journal):
+    for basket in (1, 2):
+        journal.remember_command(f"c-000{basket}", basket, CommandResult(False, "x", 0))
+    journal.append([{"type": "activity", "ts": T0, "cmd_id": "c-0003"}], None,
+                   command=("c-0003", 3))
     assert journal.command_result("c-0001") is None
-    assert journal.command_result("c-0002") == CommandResult(True, "", 2)
-    assert journal.command_result("c-0003") == CommandResult(True, "", 3)
+    assert journal.command_result("c-0002") == CommandResult(False, "x", 0)
+    assert journal.command_result("c-0003") == CommandResult(True, "", 1)
 
 
 def test_a_journal_from_before_the_commands_table_seeds_its_current_basket(tmp_path):
