@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import queue
+import threading
 import time
 
 import pytest
@@ -225,3 +226,32 @@ def test_the_ui_bridge_drops_malformed_states_and_follows_the_core(lane_env, sho
         assert bridge.rejects.total() == 5
     finally:
         bridge.stop()
+
+
+def test_an_error_while_handling_one_message_does_not_stop_the_loop(lane_env, shopper,
+                                                                     monkeypatch):
+    for key, value in lane_env.items():
+        if key.startswith("KIOSK"):
+            monkeypatch.setenv(key, value)
+    from kiosk.config import load_config
+    from kiosk.core import CoreService
+
+    made: queue.Queue[CoreService] = queue.Queue()
+    stop = threading.Event()
+
+    def run() -> None:  # SQLite wants its connection used on the thread that made it
+        service = CoreService(load_config())
+        made.put(service)
+        service.run(stop)
+
+    loop = threading.Thread(target=run, name="core-loop")
+    loop.start()
+    try:
+        service = made.get(timeout=30)
+        shopper.wait_online()
+        service.inbox.put(("printed", "not a print result"))  # an answer no handler expects
+        assert shopper.send("scan", code=MILK)["ok"]
+        assert loop.is_alive()
+    finally:
+        stop.set()
+        loop.join(15)
