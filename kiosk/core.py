@@ -202,7 +202,9 @@ class CoreService:
                 self.commit(events, cmd_id=cmd_id)  # remembered with its events
             else:
                 self._remember(cmd_id, CommandResult(True, "", self.journal.last_seq))
-            result = result_message(cmd_id, True, seq=self.journal.last_seq)
+            known = self.journal.command_result(cmd_id) or CommandResult(
+                True, "", self.journal.last_seq)  # exactly what a replay will be told
+            result = result_message(cmd_id, known.ok, known.reason, known.seq)
         except Rejected as exc:
             self.rejects.reject(topic, exc.reason, f"{cmd['type']} {cmd_id}", logging.INFO)
             self._remember(cmd_id, CommandResult(False, exc.reason, 0))
