@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kiosk.bus.client import BusClient
-from kiosk.bus.messages import Topics, command
+from kiosk.bus.messages import MessageError, Topics, command, parse_state
 from kiosk.catalog import SAMPLE_CATALOG
 
 REPO = Path(__file__).resolve().parent.parent
@@ -91,6 +91,7 @@ class Shopper:
         self.feedback: queue.Queue[dict] = queue.Queue()
         self.state: dict | None = None
         self.core_online: bool | None = None
+        self.invalid_states: list[str] = []  # states the subscribers' schema would drop
         self._lock = threading.Condition()
         self.client = BusClient("127.0.0.1", port, f"test-shopper-{lane}-{os.getpid()}")
         self.client.subscribe(self.topics.state, self._on_state)
@@ -100,6 +101,10 @@ class Shopper:
         assert self.client.start(wait_s=10), "shopper could not connect to the broker"
 
     def _on_state(self, _topic: str, payload: bytes) -> None:
+        try:
+            parse_state(payload)
+        except MessageError as exc:
+            self.invalid_states.append(str(exc))
         msg = json.loads(payload)
         with self._lock:
             self.state = msg

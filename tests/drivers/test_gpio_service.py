@@ -181,6 +181,8 @@ def test_malformed_and_forged_states_are_dropped_and_the_light_stays(core, shopp
     eventually(lambda: sum(ln["qty"] for ln in (gpio.state or {}).get("lines", [])) == 2,
                what="the next genuine state followed")
     eventually(lambda: gpio.light.current == Light("green"), what="green again")
+    assert len(shopper.invalid_states) == len(bad_states) + 1  # the test's subscriber too
+    shopper.invalid_states.clear()
 
 
 def test_core_offline_is_red(core, shopper, gpio):

@@ -224,6 +224,8 @@ def test_the_ui_bridge_drops_malformed_states_and_follows_the_core(lane_env, sho
         assert states.get(timeout=10)["lines"][0]["gtin"].endswith(MILK)
         assert online.empty()
         assert bridge.rejects.total() == 5
+        assert len(shopper.invalid_states) == 4  # the test's own subscriber saw them too
+        shopper.invalid_states.clear()
     finally:
         bridge.stop()
 
