@@ -147,6 +147,7 @@ class CoreService:
                 if on_tick:  # e.g. the systemd watchdog ping: only while this loop turns
                     on_tick()
         finally:
+            self.rejects.flush(force=True)
             self.bus.publish(self.topics.core_status,
                              status_message(False, self.rejects.snapshot()), retain=True)
             self.bus.stop()

@@ -346,6 +346,7 @@ class VoiceService:
                 if frame is not None:
                     self._frame(frame)
         finally:
+            self.rejects.flush(force=True)
             self.speaker.stop()
             self.source.close()
             self.bus.stop()

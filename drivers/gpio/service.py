@@ -127,6 +127,7 @@ class GpioService:
         return self.bus.start(wait_s=wait_s)
 
     def stop(self) -> None:
+        self.rejects.flush(force=True)
         self.bus.stop()
         for dev in self._inputs:
             dev.close()

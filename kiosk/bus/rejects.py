@@ -49,7 +49,7 @@ class RejectLog:
             key = (topic, reason)
             window = self._windows.get(key)
             if window is not None and now - window.start >= self.window_s:
-                self._summarize(key, window)
+                self._summarize(key, window, now)
                 window = None
             if window is None:
                 window = self._windows[key] = _Window(now)
@@ -60,13 +60,14 @@ class RejectLog:
         self.log.log(self.level if level is None else level, "rejected message on %s (%s)%s",
                      topic, reason, f": {detail}" if detail else "")
 
-    def flush(self, now: float | None = None) -> None:
-        """Write the summary of every window that is over (call it now and then)."""
+    def flush(self, now: float | None = None, force: bool = False) -> None:
+        """Write the summary of every window that is over (call it now and then; with
+        ``force``, of every window: on the way out)."""
         now = time.monotonic() if now is None else now
         with self._lock:
             for key, window in list(self._windows.items()):
-                if now - window.start >= self.window_s:
-                    self._summarize(key, window)
+                if force or now - window.start >= self.window_s:
+                    self._summarize(key, window, now)
                     del self._windows[key]
 
     def snapshot(self) -> dict[str, dict[str, int]]:
@@ -79,7 +80,8 @@ class RejectLog:
         with self._lock:
             return sum(sum(reasons.values()) for reasons in self.counts.values())
 
-    def _summarize(self, key: tuple[str, str], window: _Window) -> None:
+    def _summarize(self, key: tuple[str, str], window: _Window, now: float) -> None:
         if window.suppressed:
             self.log.log(self.level, "rejected message on %s (%s): %d more in %.0f s not logged",
-                         key[0], key[1], window.suppressed, self.window_s)
+                         key[0], key[1], window.suppressed,
+                         min(now - window.start, self.window_s))

@@ -170,6 +170,8 @@ def test_a_flood_of_bad_commands_is_counted_and_barely_logged(lane_env, shopper,
     assert len(rejected) <= len(kinds) * (LINES_PER_WINDOW + 1) * windows
     for name in names:
         assert sum(f"({name})" in ln for ln in rejected) >= LINES_PER_WINDOW
+    suppressed = [int(ln.split("): ")[1].split()[0]) for ln in rejected if "not logged" in ln]
+    assert sum(suppressed) + len(rejected) - len(suppressed) == 21_000  # summaries add up
     assert len(log) < 100 + len(rejected)
 
 

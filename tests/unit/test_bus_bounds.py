@@ -95,5 +95,10 @@ def test_reject_log_counts_everything_and_logs_a_few_lines_per_window(caplog):
                              "rejected message on t/cmd (too_deep): 997 more in 60 s not logged"]
         rejects.reject("t/cmd", "not_json", now=161.0)  # a new window logs again
         assert caplog.records[-1].getMessage() == "rejected message on t/cmd (not_json)"
-    assert rejects.snapshot() == {"t/cmd": {"not_json": 1001, "too_deep": 1000}}
-    assert rejects.total() == 2001 and not rejects.changed
+        for _ in range(4):
+            rejects.reject("t/cmd", "not_json", now=162.0)
+        rejects.flush(now=170.0, force=True)  # on the way out: what is pending, now
+        assert caplog.records[-1].getMessage() == (
+            "rejected message on t/cmd (not_json): 2 more in 9 s not logged")
+    assert rejects.snapshot() == {"t/cmd": {"not_json": 1005, "too_deep": 1000}}
+    assert rejects.total() == 2005 and not rejects.changed
