@@ -26,6 +26,15 @@ still in then never pays for anyone again, and the state carries ``card_left`` (
 voice, tower light and buzzer ask to take it) until the reader's observer reports it
 removed (``card_taken`` on the inbox). Like the steps, this is not journaled: it is the
 reader's present, not the sale's history.
+
+Hostile or broken input: a command is bounded in size and nesting before it is
+parsed; one that fails, or any error while handling one message, is logged and
+the loop carries on. A command the broker kept *retained* is never acted on and
+is cleared. Every command id answered in the current and the previous basket is
+remembered in the journal with its answer, so a replay gets the same answer
+(ok, reason, seq), also after a restart. Rejected messages are counted per
+topic and reason (:class:`kiosk.bus.rejects.RejectLog`, logged rate-limited)
+and the counts ride on the retained core status.
 """
 
 from __future__ import annotations
@@ -35,7 +44,7 @@ import logging
 import queue
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -52,6 +61,7 @@ from kiosk.bus.messages import (
     state_message,
     status_message,
 )
+from kiosk.bus.rejects import RejectLog
 from kiosk.catalog import Catalog
 from kiosk.checkout import (
     CheckoutState,
@@ -64,7 +74,7 @@ from kiosk.checkout import (
     totals,
 )
 from kiosk.config import KioskConfig
-from kiosk.journal import Journal
+from kiosk.journal import CommandResult, Journal
 from kiosk.payments.port import (
     MESSAGE_KEYS,
     PRE_REQUEST_STEPS,
@@ -81,7 +91,7 @@ from kiosk.timesync import clock_synchronized
 
 log = logging.getLogger("kiosk.core")
 TICK_S = 0.25
-MAX_REMEMBERED_COMMANDS = 2000
+STATUS_EVERY_S = 1.0   # rejected-message counts go out on the core status at most this often
 
 
 def open_payment_port(config: KioskConfig) -> PaymentPort:
@@ -124,10 +134,8 @@ class CoreService:
         self.printer = open_printer(config.devices.printer, config.receipts_dir, config.printer)
         self.inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
         self.state: CheckoutState = self.journal.recover()
-        self.results: OrderedDict[str, dict] = OrderedDict(
-            (cmd_id, result_message(cmd_id, True, seq=seq))
-            for cmd_id, seq in reversed(self.journal.recent_command_ids())
-        )
+        self.rejects = RejectLog(log)
+        self._status_at = 0.0
         self._auth_in_flight: int | None = None
         self._reversal_in_flight = False
         self._reversal_next_try = 0.0
@@ -139,7 +147,9 @@ class CoreService:
         self.bus = BusClient(login_for(config.bus, "kiosk-core", config.security.production),
                              f"kiosk-core-{config.store.lane_id}",
                              will=(self.topics.core_status, status_message(False)))
-        self.bus.subscribe(self.topics.commands, lambda t, p: self.inbox.put(("cmd", (t, p))))
+        self.bus.subscribe(self.topics.commands,
+                           lambda t, p, retained: self.inbox.put(("cmd", (t, p, retained))),
+                           with_retain=True)
         self.bus.on_connect(lambda: self.inbox.put(("connected", None)))
 
     # -- main loop ------------------------------------------------------------
@@ -157,8 +167,11 @@ class CoreService:
                     kind, item = self.inbox.get(timeout=TICK_S)
                 except queue.Empty:
                     kind, item = "tick", None
-                self._dispatch(kind, item)
-                self._tick()
+                try:  # one bad message or one bug must not stop the lane
+                    self._dispatch(kind, item)
+                    self._tick()
+                except Exception:
+                    log.exception("kiosk-core: handling %s failed; carrying on", kind)
                 if not ready and self.bus.connected.is_set():
                     ready = True
                     if on_ready:
@@ -166,19 +179,21 @@ class CoreService:
                 if on_tick:  # e.g. the systemd watchdog ping: only while this loop turns
                     on_tick()
         finally:
-            self.bus.publish(self.topics.core_status, status_message(False), retain=True)
+            self.rejects.flush(force=True)
+            self.bus.publish(self.topics.core_status,
+                             status_message(False, self.rejects.snapshot()), retain=True)
             self.bus.stop()
             self.journal.close()
             self.catalog.close()
 
     def _dispatch(self, kind: str, item: Any) -> None:
         if kind == "cmd":
-            topic, payload = item
-            self.handle_command(payload, self.topics.sender(topic) or "")
+            topic, payload, retained = item
+            self.handle_command(payload, self.topics.sender(topic) or "", retained)
         elif kind == "staff_checked":
             self._on_staff_checked(item)
         elif kind == "connected":
-            self.bus.publish(self.topics.core_status, status_message(True), retain=True)
+            self._publish_status()
             self.publish_state()
         elif kind == "auth_result":
             self._on_auth_result(*item)
@@ -197,25 +212,33 @@ class CoreService:
 
     # -- commands -------------------------------------------------------------
 
-    def handle_command(self, payload: bytes, sender: str = "cli") -> dict | None:
+    def handle_command(self, payload: bytes, sender: str = "cli",
+                       retained: bool = False) -> dict | None:
         """Validate, authorize, de-duplicate, decide, journal, apply, publish. Never raises.
         ``sender``: the service whose command topic it came on (tests calling directly act as
         the operator's ``cli``)."""
+        topic = self.topics.command_from(sender or "unknown")
+        if not payload:
+            return None  # an empty message is how a retained one is cleared: nothing to do
+        if retained:  # kept by the broker from before we subscribed: never acted on
+            self.rejects.reject(topic, "retained", f"{len(payload)} bytes, cleared")
+            self.bus.publish(topic, b"", retain=True)
+            return None
         if self._verifying is not None:  # a staff check is in flight: keep commands' order
             self._held.append((payload, sender))
             return None
         try:
             cmd = parse_command(payload, self.config.bus.max_message_bytes)
         except MessageError as exc:
-            log.warning("rejected bus message: %s", exc)
+            self.rejects.reject(topic, exc.code, str(exc))
             return None
         cmd_id = cmd["id"]
         if not may_send(sender, cmd):  # the broker's ACL says who sent it, not cmd["source"]
-            log.warning("refused %s command %s from %r: not that service's to send",
-                        cmd["type"], cmd_id, sender)
+            self.rejects.reject(topic, "not_allowed", f"{cmd['type']} {cmd_id} from {sender!r}")
             return None
-        if cmd_id in self.results:  # a repeated command (double tap, redelivery) changes nothing
-            result = self.results[cmd_id]
+        known = self.journal.command_result(cmd_id)
+        if known is not None:  # a repeated command (double tap, redelivery) changes nothing
+            result = result_message(cmd_id, known.ok, known.reason, known.seq)
             self.bus.publish(self.topics.result, result)
             return result
         ctx = Context(self.config, self.catalog.by_gtin, self.catalog.by_plu,
@@ -225,18 +248,26 @@ class CoreService:
             events = decide(self.state, cmd, ctx)
             if events:
                 events[0]["cmd_id"] = cmd_id
-            self.commit(events)
-            result = result_message(cmd_id, True, seq=self.journal.last_seq)
-        except _VerifyLater as later:
+                self.commit(events, cmd_id=cmd_id)  # remembered with its events
+            else:
+                self._remember(cmd_id, CommandResult(True, "", self.journal.last_seq))
+            known = self.journal.command_result(cmd_id) or CommandResult(
+                True, "", self.journal.last_seq)  # exactly what a replay will be told
+            result = result_message(cmd_id, known.ok, known.reason, known.seq)
+        except _VerifyLater as later:  # a staff credential is checked off the loop first
             self._verify(payload, sender, later)
             return None
         except Rejected as exc:
-            log.info("command %s %s rejected: %s", cmd["type"], cmd_id, exc.reason)
+            self.rejects.reject(topic, exc.reason, f"{cmd['type']} {cmd_id}", logging.INFO)
+            self._remember(cmd_id, CommandResult(False, exc.reason, 0))
             result = result_message(cmd_id, False, exc.reason)
         except Exception:
             log.exception("command %s %s failed", cmd["type"], cmd_id)
-            result = result_message(cmd_id, False, "internal_error")
-        self._remember(cmd_id, result)
+            known = self.journal.command_result(cmd_id)  # journaled before the failure?
+            if known is None:
+                known = CommandResult(False, "internal_error", 0)
+                self._remember(cmd_id, known)
+            result = result_message(cmd_id, known.ok, known.reason, known.seq)
         self.bus.publish(self.topics.result, result)
         if cmd["type"] == "scan":
             self._feedback(cmd, result)
@@ -296,10 +327,17 @@ class CoreService:
         return not pay.require_clock_sync or clock_synchronized(pay.clock_source,
                                                                  pay.clock_sync_flag)
 
-    def _remember(self, cmd_id: str, result: dict) -> None:
-        self.results[cmd_id] = result
-        while len(self.results) > MAX_REMEMBERED_COMMANDS:
-            self.results.popitem(last=False)
+    def _remember(self, cmd_id: str, result: CommandResult) -> None:
+        """Journal the answer to a command that changed nothing, before it is published."""
+        try:
+            self.journal.remember_command(cmd_id, self.state.txn_seq, result)
+        except Exception:  # the answer still goes out; only a replay would be decided again
+            log.exception("remembering command %s failed", cmd_id)
+
+    def _publish_status(self) -> None:
+        self._status_at = time.monotonic()
+        self.bus.publish(self.topics.core_status,
+                         status_message(True, self.rejects.snapshot()), retain=True)
 
     def _feedback(self, cmd: dict, result: dict) -> None:
         good = result["ok"] and self.state.state != "attendant_needed"
@@ -308,8 +346,9 @@ class CoreService:
                           "source": "core"},
                          qos=0)
 
-    def commit(self, events: list[dict]) -> None:
-        """Apply events to a copy (to prove they fit), journal them, then adopt the copy."""
+    def commit(self, events: list[dict], cmd_id: str | None = None) -> None:
+        """Apply events to a copy (to prove they fit), journal them (with the id of the
+        command they accept), then adopt the copy."""
         if not events:
             return
         now = time.time()
@@ -320,7 +359,8 @@ class CoreService:
         ended = new.txn is None and self.state.txn is not None
         if ended:
             events.append({"type": "snapshot", "ts": now, "state": new.as_dict()})
-        self.journal.append(events, txn=new.txn or self.state.txn)
+        self.journal.append(events, txn=new.txn or self.state.txn,
+                            command=(cmd_id, new.txn_seq) if cmd_id else None)
         self.state = new
         if ended:
             self._seal_cards()
@@ -564,6 +604,9 @@ class CoreService:
         due = due_timer_events(self.state, self.config, now)
         if due:
             self.commit(due)
+        self.rejects.flush()
+        if self.rejects.changed and time.monotonic() - self._status_at >= STATUS_EVERY_S:
+            self._publish_status()
 
     def _auth_timers(self, pay: dict, now: float) -> None:
         """Safety nets: the port bounds card waits itself; the host answer is bounded from

@@ -212,7 +212,7 @@ def run_demo(args: Namespace) -> int:
     from kiosk.bus.broker import credentials_dir, port_open, start_private_broker
     from kiosk.bus.client import BusClient
     from kiosk.bus.credentials import login_for
-    from kiosk.bus.messages import Topics, command
+    from kiosk.bus.messages import MessageError, Topics, command, parse_core_status, parse_state
 
     config = load_config()
     state_dir = _state_dir(args.state_dir, config)
@@ -237,7 +237,11 @@ def run_demo(args: Namespace) -> int:
     last: dict = {"text": "", "seal": None}
 
     def on_state(_topic: str, payload: bytes) -> None:
-        msg = json.loads(payload)
+        try:
+            msg = parse_state(payload)
+        except MessageError as exc:
+            print(f"demo: state message dropped: {exc}", flush=True)
+            return
         last["seal"] = msg.get("staff_seal")  # a typed PIN is sealed to it, never sent
         text = _summary(msg)
         if text != last["text"]:
@@ -252,7 +256,12 @@ def run_demo(args: Namespace) -> int:
     online = threading.Event()
 
     def on_status(_topic: str, payload: bytes) -> None:
-        (online.set if json.loads(payload)["online"] else online.clear)()
+        try:
+            up = parse_core_status(payload)["online"]
+        except MessageError as exc:
+            print(f"demo: core status dropped: {exc}", flush=True)
+            return
+        (online.set if up else online.clear)()
 
     client.subscribe(topics.state, on_state)
     client.subscribe(topics.result, on_result)

@@ -6,6 +6,13 @@ since the last snapshot. Rows are hash-chained and protected by triggers against
 UPDATE and DELETE, and :meth:`Journal.verify` checks the chain, replays every
 event and compares each snapshot with the replayed state. The journal holds only
 what recovery needs: no PAN, track data, CVV, PIN or ICC data.
+
+Next to the events, the ``commands`` table remembers the result (ok, reason,
+seq) of every command id kiosk-core answered, accepted or rejected, so a
+replayed id gets exactly its first answer, also after a restart. An accepted
+command's row is written in the same transaction as its events. Rows are
+grouped by basket (the lane's session count); those older than the previous
+basket are dropped when a new one starts: a working set, not part of the hash chain.
 """
 
 from __future__ import annotations
@@ -34,11 +41,38 @@ CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
 BEGIN SELECT RAISE(ABORT, 'journal is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
 BEGIN SELECT RAISE(ABORT, 'journal is append-only'); END;
+CREATE TABLE IF NOT EXISTS commands (
+    id TEXT PRIMARY KEY,
+    basket INTEGER NOT NULL,
+    ok INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    seq INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS commands_basket ON commands(basket);
+"""
+# a journal from before the commands table: its current basket's command ids, as accepted
+_SEED_COMMANDS = """
+INSERT OR IGNORE INTO commands (id, basket, ok, reason, seq)
+SELECT json_extract(data, '$.cmd_id'),
+       (SELECT COALESCE(MAX(json_extract(data, '$.txn_seq')), 0) FROM events
+        WHERE type = 'session_started'), 1, '', seq
+FROM events
+WHERE seq > (SELECT COALESCE(MAX(seq), 0) FROM events WHERE type = 'snapshot')
+  AND json_extract(data, '$.cmd_id') IS NOT NULL
 """
 
 GENESIS = "0" * 64
 FORBIDDEN_KEYS = {"pan", "track1", "track2", "cvv", "cvc", "pin", "pin_block", "icc", "emv"}
 _MASKED_PAN = re.compile(r"^\d{0,6}\*{2,}\d{4}$")
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What kiosk-core answered to one command id."""
+
+    ok: bool
+    reason: str
+    seq: int
 
 
 @dataclass(frozen=True)
@@ -87,15 +121,24 @@ class Journal:
         self.db = sqlite3.connect(self.path, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
+        had_commands = self.db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'commands'").fetchone()
         self.db.executescript(SCHEMA)
+        if not had_commands:
+            self.db.execute(_SEED_COMMANDS)
         row = self.db.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
         self.last_seq, self.last_hash = row if row else (0, GENESIS)
 
     def close(self) -> None:
         self.db.close()
 
-    def append(self, events: list[dict], txn: str | None) -> list[Entry]:
-        """Durably append events (each with ``type`` and ``ts``) in one transaction."""
+    def append(self, events: list[dict], txn: str | None,
+               command: tuple[str, int] | None = None) -> list[Entry]:
+        """Durably append events (each with ``type`` and ``ts``) in one transaction.
+
+        ``command`` (id, basket): the command these events accept, remembered in the same
+        transaction as accepted with the seq of the last event; the ids of baskets before
+        the previous one are dropped with it."""
         problems = card_data_problems(events)
         if problems:
             raise ValueError(f"refusing to journal card data: {', '.join(problems)}")
@@ -115,6 +158,10 @@ class Journal:
                 "INSERT INTO events (seq, ts, type, txn, data, hash) VALUES (?, ?, ?, ?, ?, ?)",
                 rows,
             )
+            if command is not None:
+                self.db.execute("INSERT INTO commands (id, basket, ok, reason, seq)"
+                                " VALUES (?, ?, 1, '', ?)", (command[0], command[1], seq))
+                self.db.execute("DELETE FROM commands WHERE basket < ?", (command[1] - 1,))
             self.db.execute("COMMIT")
         except BaseException:
             self.db.execute("ROLLBACK")
@@ -142,14 +189,18 @@ class Journal:
             apply(state, entry.event())
         return state
 
-    def recent_command_ids(self, limit: int = 500) -> list[tuple[str, int]]:
-        """(command id, seq) of the latest journaled commands, for de-duplication."""
-        cur = self.db.execute(
-            "SELECT json_extract(data, '$.cmd_id'), seq FROM events"
-            " WHERE json_extract(data, '$.cmd_id') IS NOT NULL ORDER BY seq DESC LIMIT ?",
-            (limit,),
-        )
-        return list(cur)
+    def remember_command(self, cmd_id: str, basket: int, result: CommandResult) -> None:
+        """Durably remember the answer to a command that journaled no event (rejected, or
+        accepted with nothing to change)."""
+        self.db.execute("INSERT OR IGNORE INTO commands (id, basket, ok, reason, seq)"
+                        " VALUES (?, ?, ?, ?, ?)",
+                        (cmd_id, basket, int(result.ok), result.reason, result.seq))
+
+    def command_result(self, cmd_id: str) -> CommandResult | None:
+        """The answer first given to ``cmd_id``, if it is remembered."""
+        row = self.db.execute("SELECT ok, reason, seq FROM commands WHERE id = ?",
+                              (cmd_id,)).fetchone()
+        return CommandResult(bool(row[0]), row[1], row[2]) if row else None
 
     def verify(self) -> tuple[int, list[str]]:
         """Check chain, sequence, card-data hygiene, replay and snapshots.

@@ -84,3 +84,5 @@ def shopper(lane_env, broker_port: int):
     s = Shopper(broker_port, lane_env["KIOSK__STORE__LANE_ID"])
     yield s
     s.close()
+    # every state kiosk-core published passes the schema every subscriber reads it through
+    assert s.invalid_states == []

@@ -20,7 +20,7 @@ from pathlib import Path
 from kiosk.bus.broker import credentials_dir, free_port, private_login, start_private_broker
 from kiosk.bus.client import BusClient
 from kiosk.bus.credentials import BusLogin
-from kiosk.bus.messages import Topics, command
+from kiosk.bus.messages import MessageError, Topics, command, parse_state
 from kiosk.catalog import SAMPLE_CATALOG
 
 REPO = Path(__file__).resolve().parent.parent
@@ -45,6 +45,15 @@ def start_broker(workdir: Path, one_session_per_user: bool = False) -> tuple[int
 def bus_login(port: int, username: str = "kiosk-cli") -> BusLogin:
     """``username``'s login on a test broker (tests drive the lane as the operator's tools)."""
     return private_login(_BROKERS[port], port, username)
+
+
+def core_forger(port: int) -> BusClient:
+    """A connected client holding kiosk-core's credential: under the ACL only the core may
+    publish state and core status, so a malformed or forged one can only come from a broken
+    or compromised core (what the subscribers' schema guards against)."""
+    client = BusClient(bus_login(port, "kiosk-core"), f"test-forger-{os.getpid()}-{id(port)}")
+    assert client.start(wait_s=10)
+    return client
 
 
 def kiosk_env(state_dir: Path, port: int, lane: str, **overrides: str) -> dict[str, str]:
@@ -119,6 +128,7 @@ class Shopper:
         self.state: dict | None = None
         self.core_online: bool | None = None
         self.statuses: list[bool] = []    # every core status seen, in order
+        self.invalid_states: list[str] = []  # states the subscribers' schema would drop
         self._lock = threading.Condition()
         self.client = BusClient(bus_login(port, username),
                                 f"test-shopper-{lane}-{os.getpid()}")
@@ -129,6 +139,10 @@ class Shopper:
         assert self.client.start(wait_s=10), "shopper could not connect to the broker"
 
     def _on_state(self, _topic: str, payload: bytes) -> None:
+        try:
+            parse_state(payload)
+        except MessageError as exc:
+            self.invalid_states.append(str(exc))
         msg = json.loads(payload)
         with self._lock:
             self.state = msg

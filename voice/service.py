@@ -26,7 +26,6 @@ feeds the recognizer, and pings the systemd watchdog.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import queue
 import threading
@@ -42,7 +41,16 @@ import numpy as np
 from kiosk import sdnotify
 from kiosk.bus.client import BusClient
 from kiosk.bus.credentials import BusLogin
-from kiosk.bus.messages import Topics, command
+from kiosk.bus.messages import (
+    MAX_STATUS_BYTES,
+    MessageError,
+    Topics,
+    command,
+    load_json,
+    parse_core_status,
+    parse_state,
+)
+from kiosk.bus.rejects import RejectLog
 from kiosk.checkout import IDLE_STATES
 from kiosk.config import language_of
 from voice.accessible import AccessibleMode, JackSource, SimulatedJack
@@ -282,11 +290,16 @@ class VoiceService:
         self._last_lines = 0
         self.speaker.on_speaking = self._on_speaking
         self.bus = BusClient(bus, f"kiosk-voice-{lane}")
+        self.rejects = RejectLog(log)
         for topic, kind in ((self.topics.state, "state"), (self.topics.core_status, "status"),
                             (self.topics.result, "result"), (keypad_topic(lane), "key"),
-                            (headset_topic(lane), "headset"),
-                            (self.topics.command_from("gpio"), "cmd")):
+                            (headset_topic(lane), "headset")):
             self.bus.subscribe(topic, lambda _t, p, k=kind: self.inbox.put((k, p)))
+        # a command the broker kept retained is never acted on (kiosk-core clears it); an
+        # empty one is that clearing
+        self.bus.subscribe(self.topics.command_from("gpio"),  # the help button
+                           lambda _t, p, retained: None if retained or not p
+                           else self.inbox.put(("cmd", p)), with_retain=True)
 
     # -- listening gate ---------------------------------------------------------------
 
@@ -327,11 +340,13 @@ class VoiceService:
                 if on_tick:
                     on_tick()
                 self._drain()
+                self.rejects.flush()
                 self._poll_jack()
                 frame = self.source.read(0.05)
                 if frame is not None:
                     self._frame(frame)
         finally:
+            self.rejects.flush(force=True)
             self.speaker.stop()
             self.source.close()
             self.bus.stop()
@@ -342,10 +357,15 @@ class VoiceService:
                 kind, payload = self.inbox.get_nowait()
             except queue.Empty:
                 return
-            try:
-                self._handle(kind, json.loads(payload))
-            except (ValueError, KeyError, TypeError) as exc:
-                log.warning("ignored %s message: %s", kind, exc)
+            try:  # state and status through their one schema, the rest bounded
+                data = (parse_state(payload) if kind == "state"
+                        else parse_core_status(payload) if kind == "status"
+                        else load_json(payload, MAX_STATUS_BYTES))
+                self._handle(kind, data)
+            except MessageError as exc:
+                self.rejects.reject(kind, exc.code, str(exc))
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                self.rejects.reject(kind, "unusable", f"{type(exc).__name__}: {exc}")
 
     def _handle(self, kind: str, data: dict) -> None:
         if kind == "state":

@@ -20,12 +20,13 @@ sounds the ``take_card`` beep after ``buzzer.take_card_after_s``, then every
 
 gpiozero calls button handlers on its own threads and paho calls bus handlers on
 its network thread; both only update small state under a lock, publish, or hand
-a pattern to the buzzer's thread.
+a pattern to the buzzer's thread. The state and core status are read through
+their one schema (:func:`kiosk.bus.messages.parse_state`): a message that fails
+it is dropped (counted, logged rate-limited) and the light stays as it was.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Callable
@@ -36,7 +37,16 @@ from drivers.gpio.devices import BuzzerPlayer, TowerLight, make_factory
 from drivers.gpio.logic import Light, help_allowed, light_for, take_card
 from kiosk.bus.client import BusClient
 from kiosk.bus.credentials import BusLogin, login_for
-from kiosk.bus.messages import Topics, command
+from kiosk.bus.messages import (
+    MAX_STATUS_BYTES,
+    MessageError,
+    Topics,
+    command,
+    load_json,
+    parse_core_status,
+    parse_state,
+)
+from kiosk.bus.rejects import RejectLog
 
 if TYPE_CHECKING:
     from gpiozero.pins import Factory
@@ -81,6 +91,7 @@ class GpioService:
         self._inputs: list[Any] = []
         self._door: Any = None
         self._take_card: threading.Timer | None = None  # the next "take your card" beep
+        self.rejects = RejectLog(log)
         self.bus = BusClient(bus, f"kiosk-gpio-{lane}")
         self.bus.subscribe(self.topics.feedback, self._on_feedback)
         self.bus.subscribe(self.topics.state, self._on_state)
@@ -121,6 +132,7 @@ class GpioService:
         return self.bus.start(wait_s=wait_s)
 
     def stop(self) -> None:
+        self.rejects.flush(force=True)
         self.bus.stop()
         self._remind_take_card(False)
         for dev in self._inputs:
@@ -146,25 +158,27 @@ class GpioService:
                         on_ready()
                 if on_tick:
                     on_tick()
+                self.rejects.flush()
         finally:
             self.stop()
 
     # -- bus -------------------------------------------------------------------------------
 
-    def _on_state(self, _topic: str, payload: bytes) -> None:
+    def _on_state(self, topic: str, payload: bytes) -> None:
         try:
-            msg = json.loads(payload)
-        except ValueError:
+            msg = parse_state(payload)
+        except MessageError as exc:
+            self.rejects.reject(topic, exc.code, str(exc))
             return
-        if isinstance(msg, dict) and msg.get("type") == "state":
-            with self._lock:
-                self.state = msg
-                self._refresh()
+        with self._lock:
+            self.state = msg
+            self._refresh()
 
-    def _on_core_status(self, _topic: str, payload: bytes) -> None:
+    def _on_core_status(self, topic: str, payload: bytes) -> None:
         try:
-            online = bool(json.loads(payload).get("online"))
-        except (ValueError, AttributeError):
+            online = parse_core_status(payload)["online"]
+        except MessageError as exc:
+            self.rejects.reject(topic, exc.code, str(exc))
             return
         with self._lock:
             came_up = online and self.core_online is not True
@@ -173,11 +187,13 @@ class GpioService:
         if came_up:
             self._report_door()
 
-    def _on_feedback(self, _topic: str, payload: bytes) -> None:
+    def _on_feedback(self, topic: str, payload: bytes) -> None:
         try:
-            kind = json.loads(payload).get("kind")
-        except (ValueError, AttributeError):
+            msg = load_json(payload, MAX_STATUS_BYTES)
+        except MessageError as exc:
+            self.rejects.reject(topic, exc.code, str(exc))
             return
+        kind = msg.get("kind") if isinstance(msg, dict) else None
         if kind in ("good_read", "bad_read") and self.buzzer is not None:
             self.buzzer.play(kind)
         if kind == "good_read" and self.light is not None:

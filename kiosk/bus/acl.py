@@ -49,8 +49,9 @@ def _user(username: str, reads: tuple[str, ...] = (), writes: tuple[str, ...] = 
 _STATE = (_ALL.state, _ALL.core_status, _ALL.result)
 
 USERS: tuple[BusUser, ...] = (
+    # kiosk-core writes to the command topics only to clear a retained command (empty payload)
     _user("kiosk-core", reads=(_ALL.commands,),
-          writes=(_ALL.state, _ALL.result, _ALL.core_status, _ALL.feedback)),
+          writes=(_ALL.state, _ALL.result, _ALL.core_status, _ALL.feedback, _ALL.commands)),
     _user("kiosk-ui", reads=(*_STATE, _ALL.keypad),
           commands=SHOPPER_INTENTS | {"scan", "add_plu", "set_quantity", "remove_line",
                                       "staff_pin", "attendant"}),

@@ -4,6 +4,8 @@ paho runs its network loop in its own thread; handlers registered with
 :meth:`BusClient.subscribe` are called on that thread and must only hand work
 over (to a queue, or to Kivy's Clock), never block. Subscriptions are renewed on
 every reconnect, and the client reconnects by itself when the broker returns.
+A handler subscribed ``with_retain`` also gets the message's retain flag (a
+retained message is one the broker kept from before this subscription).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class BusClient:
         self.host, self.port, self.username = login.host, login.port, login.username
         self.connected = threading.Event()
         self._handlers: dict[str, Handler] = {}
+        self._with_retain: set[Callable] = set()   # handlers that take the retain flag
         self._on_connect_hooks: list[Callable[[], None]] = []
         self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
                                    clean_session=True)
@@ -55,8 +58,11 @@ class BusClient:
     def on_connect(self, hook: Callable[[], None]) -> None:
         self._on_connect_hooks.append(hook)
 
-    def subscribe(self, topic: str, handler: Handler) -> None:
-        self._handlers[topic] = handler
+    def subscribe(self, topic: str, handler: Handler | Callable[[str, bytes, bool], None],
+                  with_retain: bool = False) -> None:
+        self._handlers[topic] = handler  # type: ignore[assignment]
+        if with_retain:
+            self._with_retain.add(handler)
         if self.connected.is_set():
             self._client.subscribe(topic, qos=1)
 
@@ -94,6 +100,9 @@ class BusClient:
         if handler is None:
             return
         try:
-            handler(msg.topic, msg.payload)
+            if handler in self._with_retain:
+                handler(msg.topic, msg.payload, bool(msg.retain))  # type: ignore[call-arg]
+            else:
+                handler(msg.topic, msg.payload)
         except Exception:  # a handler bug must not kill the network thread
             log.exception("handler for %s failed", msg.topic)

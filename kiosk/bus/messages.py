@@ -1,15 +1,19 @@
 """Bus topics and versioned JSON message types: the one place they are defined.
 
 Commands (UI, voice, scanner → kiosk-core) are validated here before any
-handler sees them: a malformed, unknown or oversized message raises
-:class:`MessageError` with a reason and is never acted on. Card data has no
-field in any message type, and a staff PIN crosses only sealed to kiosk-core
-(:mod:`kiosk.pinseal`).
+handler sees them: a malformed, unknown, oversized or too deeply nested message
+raises :class:`MessageError` with a stable ``code`` and a reason and is never
+acted on. The retained checkout state and the core status that kiosk-core
+publishes have their schema here too (:func:`parse_state`,
+:func:`parse_core_status`): every subscriber reads them through it and drops
+what fails. Card data has no field in any message type, and a staff PIN crosses
+only sealed to kiosk-core (:mod:`kiosk.pinseal`).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -22,8 +26,46 @@ Source = Literal["ui", "voice", "scanner", "gpio", "printer", "staff", "sim", "t
                  "cli"]
 
 
+#: deepest JSON nesting any message may have (the state: state → lines → line → names)
+MAX_DEPTH = 8
+#: a state message is larger than a command (up to 200 lines with names in three languages)
+MAX_STATE_BYTES = 1 << 20
+MAX_STATUS_BYTES = 16384
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_BRACKETS = re.compile(rb"[\[\]{}]")
+
+
 class MessageError(ValueError):
-    """A bus message that is rejected; ``str()`` is the logged reason."""
+    """A bus message that is rejected; ``str()`` is the logged reason, ``code`` a stable
+    short name of the kind of rejection (for counting and rate-limited logging)."""
+
+    def __init__(self, reason: str, code: str = "invalid") -> None:
+        super().__init__(reason)
+        self.code = code
+
+
+def _depth(payload: bytes) -> int:
+    """Deepest bracket nesting outside JSON strings, found without recursing."""
+    if payload.count(b"[") + payload.count(b"{") <= MAX_DEPTH:
+        return 0  # cannot be deeper than the limit: the common case costs two counts
+    deepest = depth = 0
+    for bracket in _BRACKETS.findall(_JSON_STRING.sub(b'""', payload)):
+        depth += 1 if bracket in b"[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def load_json(payload: bytes, max_bytes: int, max_depth: int = MAX_DEPTH) -> Any:
+    """``json.loads`` with the size and nesting bounded first: a payload nested
+    deeper than ``max_depth`` is refused before the (recursive) decoder sees it."""
+    if len(payload) > max_bytes:
+        raise MessageError(f"oversized: {len(payload)} bytes > {max_bytes}", "oversized")
+    if _depth(payload) > max_depth:
+        raise MessageError(f"nested deeper than {max_depth}", "too_deep")
+    try:
+        return json.loads(payload)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise MessageError(f"not JSON: {str(exc)[:80]}", "not_json") from None
 
 
 class Topics:
@@ -162,24 +204,24 @@ COMMAND_TYPES = (
 
 def parse_command(payload: bytes, max_bytes: int) -> dict[str, Any]:
     """Validate a raw command payload; returns it as a plain dict or raises MessageError."""
-    if len(payload) > max_bytes:
-        raise MessageError(f"oversized: {len(payload)} bytes > {max_bytes}")
-    try:
-        data = json.loads(payload)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MessageError(f"not JSON: {exc}") from None
+    data = load_json(payload, max_bytes)
     if not isinstance(data, dict):
-        raise MessageError("not a JSON object")
+        raise MessageError("not a JSON object", "not_object")
     if data.get("v") != VERSION:
-        raise MessageError(f"unsupported version {data.get('v')!r}")
+        raise MessageError(f"unsupported version {str(data.get('v'))[:16]!r}", "bad_version")
     if data.get("type") not in COMMAND_TYPES:
-        raise MessageError(f"unknown command type {str(data.get('type'))[:32]!r}")
+        raise MessageError(f"unknown command type {str(data.get('type'))[:32]!r}",
+                           "unknown_type")
     try:
         return _COMMAND.validate_python(data).model_dump()
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"][1:]) or "(message)"
-        raise MessageError(f"invalid {data['type']}: {where}: {err['msg']}") from None
+        raise MessageError(f"invalid {data['type']}: {_first_error(exc)}") from None
+
+
+def _first_error(exc: ValidationError, skip: int = 1) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"][skip:]) or "(message)"
+    return f"{where}: {err['msg']}"
 
 
 def command(kind: str, source: str = "ui", cmd_id: str | None = None, **fields: Any) -> dict:
@@ -206,5 +248,152 @@ def result_message(cmd_id: str, ok: bool, reason: str = "", seq: int = 0) -> dic
     return {"v": VERSION, "type": "result", "id": cmd_id, "ok": ok, "reason": reason, "seq": seq}
 
 
-def status_message(online: bool) -> dict:
-    return {"v": VERSION, "type": "core_status", "online": online}
+def status_message(online: bool, rejected: dict[str, dict[str, int]] | None = None) -> dict:
+    msg: dict[str, Any] = {"v": VERSION, "type": "core_status", "online": online}
+    if rejected:
+        msg["rejected"] = rejected
+    return msg
+
+
+# -- what kiosk-core publishes: the retained state and its online status ----------------------
+# Subscribers (UI, voice, gpio, the demo) read these through parse_state / parse_core_status.
+# Only the fields a subscriber reads are typed (strictly: no "1" for 1, no 0 for false);
+# every other field passes as published, so the core can add fields without breaking them.
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True)
+
+
+Text = Annotated[str, Field(max_length=256)]
+Names = dict[str, Text]
+
+
+class StateLine(_Lenient):
+    line_id: int
+    key: Text = ""
+    names: Names = {}
+    unit_price_minor: int
+    qty: int = Field(ge=1)
+    amount: int
+    weight_g: int | None = None
+    price_minor: int | None = None
+    age_status: Text = "none"
+
+
+class StateAttendant(_Lenient):
+    reason: Text = ""
+    line_id: int | None = None
+    code: Text | None = None
+
+
+class StateStaff(_Lenient):
+    name: Text = ""
+
+
+class StaffSeal(_Lenient):
+    """What the PIN pad seals a PIN to (kiosk/pinseal.py): kiosk-core's key, one challenge."""
+
+    key: str = Field(pattern=r"^[A-Za-z0-9+/]{43}=$")
+    challenge: str = Field(pattern=r"^[0-9a-f]{32}$")
+
+
+class StateCard(_Lenient):
+    brand: Text = ""
+    masked_pan: Text = ""
+
+
+class StateApp(_Lenient):
+    label: Text = ""
+
+
+class StatePayment(_Lenient):
+    method: Text = ""
+    amount: int = 0
+    stan: int = 0
+    step: Text | None = None
+    apps: list[StateApp] = []
+    message: Text | None = None
+    card: StateCard | None = None
+    auth_code: Text | None = None
+    cancel: Text | None = None
+    receipt_choice: Text | None = None
+
+
+class StateReceipt(_Lenient):
+    ok: bool = True
+
+
+class StateDiscount(_Lenient):
+    names: Names = {}
+    promotion_id: Text = ""
+    amount: int
+
+
+class StateTotals(_Lenient):
+    subtotal: int = 0
+    savings: int = 0
+    tax: int = 0
+    total: int = 0
+    tax_mode: Text = ""
+    discounts: list[StateDiscount] = []
+
+
+class StateCurrency(_Lenient):
+    code: str = Field(pattern=r"^[A-Z]{3}$")
+    exponent: int = Field(ge=0, le=4)
+
+
+class StateMessage(_Lenient):
+    """The retained checkout state (built by :func:`state_message`)."""
+
+    v: Literal[1]
+    type: Literal["state"]
+    seq: int = Field(ge=0)
+    state: str = Field(pattern=r"^[a-z_]{1,32}$")
+    txn: Text | None = None
+    locale: Text = ""
+    locales: list[Text] = []
+    lines: list[StateLine] = []
+    last_line_id: int | None = None
+    attendant: StateAttendant | None = None
+    staff: StateStaff | None = None
+    payment: StatePayment | None = None
+    receipt: StateReceipt | None = None
+    faults: dict[str, Text] = {}
+    notice: Text | None = None
+    idle_warning_at: float | None = None
+    idle_void_at: float | None = None
+    server_time: float | None = None
+    totals: StateTotals = StateTotals()
+    currency: StateCurrency | None = None
+    staff_seal: StaffSeal | None = None
+    card_left: bool = False  # a card left in the reader: "take your card" until removed
+
+
+class CoreStatus(_Lenient):
+    """kiosk-core's retained online flag (and its will), with its rejected-message counts."""
+
+    v: Literal[1]
+    type: Literal["core_status"]
+    online: bool
+    rejected: dict[str, dict[str, int]] = {}
+
+
+def parse_state(payload: bytes) -> dict[str, Any]:
+    """A state message as published, or MessageError: subscribers never see a malformed one."""
+    data = load_json(payload, MAX_STATE_BYTES)
+    try:
+        StateMessage.model_validate(data)
+    except ValidationError as exc:
+        raise MessageError(f"invalid state: {_first_error(exc, 0)}") from None
+    return data
+
+
+def parse_core_status(payload: bytes) -> dict[str, Any]:
+    """A core status message, or MessageError."""
+    data = load_json(payload, MAX_STATUS_BYTES)
+    try:
+        CoreStatus.model_validate(data)
+    except ValidationError as exc:
+        raise MessageError(f"invalid core status: {_first_error(exc, 0)}") from None
+    return data

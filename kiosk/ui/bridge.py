@@ -3,13 +3,14 @@
 paho's network thread receives the retained state, the core's online status
 and command results; this module decodes them on that thread and hands each
 update to the UI through ``post`` (the app passes Kivy's ``Clock``), so the
-frame loop never waits on the network. Sending an intent only queues it with
+frame loop never waits on the network. State and status are read through their
+one schema (:func:`kiosk.bus.messages.parse_state`); what fails it is dropped,
+counted and logged rate-limited. Sending an intent only queues it with
 paho (non-blocking). Nothing here imports Kivy.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -18,7 +19,16 @@ from typing import Any
 
 from kiosk.bus.client import BusClient
 from kiosk.bus.credentials import BusLogin
-from kiosk.bus.messages import Topics, command
+from kiosk.bus.messages import (
+    MAX_STATUS_BYTES,
+    MessageError,
+    Topics,
+    command,
+    load_json,
+    parse_core_status,
+    parse_state,
+)
+from kiosk.bus.rejects import RejectLog
 
 log = logging.getLogger(__name__)
 Post = Callable[[Callable[[], None]], None]
@@ -39,6 +49,7 @@ class BusBridge:
         self._hold: set[str] = set()        # test control: stop delivering after these states
         self._held: dict | None = None
         self._holding = False
+        self.rejects = RejectLog(log)
         self.client = BusClient(bus, f"kiosk-ui-{lane}-{os.getpid()}")
         self.client.subscribe(self.topics.state, self._state)
         self.client.subscribe(self.topics.core_status, self._status)
@@ -71,13 +82,11 @@ class BusBridge:
 
     # -- paho's thread ---------------------------------------------------------------
 
-    def _state(self, _topic: str, payload: bytes) -> None:
+    def _state(self, topic: str, payload: bytes) -> None:
         try:
-            msg = json.loads(payload)
-        except ValueError:
-            log.warning("undecodable state message dropped")
-            return
-        if not isinstance(msg, dict) or msg.get("type") != "state":
+            msg = parse_state(payload)
+        except MessageError as exc:
+            self.rejects.reject(topic, exc.code, str(exc))
             return
         with self._lock:
             if self._holding:
@@ -87,17 +96,21 @@ class BusBridge:
                 self._holding = True
         self._post(lambda: self._on_state(msg))
 
-    def _status(self, _topic: str, payload: bytes) -> None:
+    def _status(self, topic: str, payload: bytes) -> None:
         try:
-            online = bool(json.loads(payload).get("online"))
-        except (ValueError, AttributeError):
+            online = parse_core_status(payload)["online"]
+        except MessageError as exc:
+            self.rejects.reject(topic, exc.code, str(exc))
             return
         self._post(lambda: self._on_online(online))
 
-    def _result(self, _topic: str, payload: bytes) -> None:
+    def _result(self, topic: str, payload: bytes) -> None:
         try:
-            msg = json.loads(payload)
-        except ValueError:
+            msg = load_json(payload, MAX_STATUS_BYTES)
+        except MessageError as exc:
+            self.rejects.reject(topic, exc.code, str(exc))
+            return
+        if not isinstance(msg, dict):
             return
         with self._lock:
             kind = self._sent.pop(msg.get("id", ""), None)

@@ -21,7 +21,7 @@ from drivers.gpio.service import GpioService
 from kiosk.bus.client import BusClient
 from kiosk.bus.messages import Topics
 from tests.drivers.gpio_pins import SwitchPin, eventually, mock_factory, transitions
-from tests.harness import bus_login
+from tests.harness import bus_login, core_forger
 
 pytestmark = pytest.mark.integration
 
@@ -142,6 +142,53 @@ def test_door_open_turns_red_sounds_the_alarm_and_closes_the_lane(core, shopper,
     eventually(lambda: gpio.light.current == Light("green"), what="green after closing")
     eventually(lambda: buzzer.state == 0, what="alarm silent")
     listener.client.stop()
+
+
+def test_malformed_and_forged_states_are_dropped_and_the_light_stays(core, shopper, gpio,
+                                                                     broker_port):
+    shopper.wait_online()
+    assert shopper.send("scan", code=MILK)["ok"]
+    genuine = shopper.wait_state(lambda s: s["state"] == "shopping")
+    eventually(lambda: (gpio.state or {}).get("seq") == genuine["seq"], what="shopping seen")
+    eventually(lambda: gpio.light.current == Light("green"), what="green while shopping")
+    base = {"v": 1, "type": "state", "seq": genuine["seq"] + 1, "state": "shopping"}
+    bad_states = [
+        dict(base, attendant="help"),                # crashed light_for (a str has no .get)
+        dict(base, faults=5),
+        dict(base, state="out_of_service", seq="9"),  # forged, with a seq of the wrong type
+        dict(base, lines=[{"line_id": 1}]),
+        dict(base, v=2),
+    ]
+    forger = core_forger(broker_port)
+    sent = [forger.publish(gpio.topics.state, msg, retain=True) for msg in bad_states]
+    sent.append(forger.publish(gpio.topics.state, b"[" * 1000, retain=True))
+    sent.append(forger.publish(gpio.topics.core_status,  # "online": 0 read as offline before
+                               {"v": 1, "type": "core_status", "online": 0}))
+    for info in sent:
+        info.wait_for_publish(5)
+    forger.stop()
+    dropped = len(bad_states) + 2
+    eventually(lambda: gpio.rejects.total() == dropped, what="every bad message dropped")
+    assert gpio.state == genuine and gpio.core_online is True
+    assert gpio.current_light() == gpio.light.current == Light("green")
+    eventually(lambda: _lamps(gpio) == {"green": True, "amber": False, "red": False},
+               what="only green lit (after the good read's wink)")
+    counts = gpio.rejects.snapshot()
+    assert sum(counts[gpio.topics.state].values()) == dropped - 1
+    assert counts[gpio.topics.core_status] == {"invalid": 1}
+    # nothing is broken: the door still turns the light red and back, the lane still sells
+    door = gpio.factory.pin(CONFIG.door_switch)
+    door.open_switch()
+    assert gpio.light.current == Light("red")
+    door.close_switch()
+    shopper.wait_state(lambda s: s.get("faults") == {} and isinstance(s["seq"], int)
+                       and s["seq"] > genuine["seq"] + 1)
+    assert shopper.send("scan", code=MILK)["ok"]
+    eventually(lambda: sum(ln["qty"] for ln in (gpio.state or {}).get("lines", [])) == 2,
+               what="the next genuine state followed")
+    eventually(lambda: gpio.light.current == Light("green"), what="green again")
+    assert len(shopper.invalid_states) == len(bad_states) + 1  # the test's subscriber too
+    shopper.invalid_states.clear()
 
 
 def test_core_offline_is_red(core, shopper, gpio):

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kiosk.checkout import CheckoutState, Context, Rejected, apply, decide
-from kiosk.journal import GENESIS, Journal, card_data_problems
+from kiosk.journal import GENESIS, CommandResult, Journal, card_data_problems
 
 T0 = 1_700_000_000.25
 MILK = "8801115954255"
@@ -183,12 +183,49 @@ def test_each_append_is_one_hash_chained_transaction(journal):
     assert json.loads(rows[0][4]) == {}
 
 
-def test_recent_command_ids(journal):
-    journal.append([{"type": "activity", "ts": T0, "cmd_id": "c-0001"}], None)
-    journal.append([{"type": "activity", "ts": T0 + 1}], None)
-    journal.append([{"type": "activity", "ts": T0 + 2, "cmd_id": "c-0002"}], None)
-    assert journal.recent_command_ids() == [("c-0002", 3), ("c-0001", 1)]
-    assert journal.recent_command_ids(limit=1) == [("c-0002", 3)]
+def test_command_results_are_remembered_durably(journal, tmp_path):
+    journal.append([{"type": "activity", "ts": T0, "cmd_id": "c-0001"},
+                    {"type": "activity", "ts": T0}], None, command=("c-0001", 1))
+    journal.remember_command("c-0002", 1, CommandResult(False, "not_allowed", 0))
+    journal.remember_command("c-0003", 1, CommandResult(True, "", 2))
+    journal.remember_command("c-0002", 1, CommandResult(True, "", 9))  # the first answer stays
+    journal.close()
+    reopened = Journal(tmp_path / "state" / "journal.sqlite")
+    try:
+        assert reopened.command_result("c-0001") == CommandResult(True, "", 2)  # last event's seq
+        assert reopened.command_result("c-0002") == CommandResult(False, "not_allowed", 0)
+        assert reopened.command_result("c-0003") == CommandResult(True, "", 2)
+        assert reopened.command_result("c-0004") is None
+    finally:
+        reopened.close()
+
+
+def test_a_new_basket_keeps_the_ids_of_the_last_one_only(journal):
+    for basket in (1, 2):
+        journal.remember_command(f"c-000{basket}", basket, CommandResult(False, "x", 0))
+    journal.append([{"type": "activity", "ts": T0, "cmd_id": "c-0003"}], None,
+                   command=("c-0003", 3))
+    assert journal.command_result("c-0001") is None
+    assert journal.command_result("c-0002") == CommandResult(False, "x", 0)
+    assert journal.command_result("c-0003") == CommandResult(True, "", 1)
+
+
+def test_a_journal_from_before_the_commands_table_seeds_its_current_basket(tmp_path):
+    path = tmp_path / "old.sqlite"
+    old = Journal(path)
+    old.append([{"type": "activity", "ts": T0, "cmd_id": "c-before"},
+                {"type": "snapshot", "ts": T0, "state": CheckoutState().as_dict()}], None)
+    old.append([{"type": "activity", "ts": T0 + 1, "cmd_id": "c-0001"}], None)
+    old.append([{"type": "activity", "ts": T0 + 2, "cmd_id": "c-0002"}], None)
+    old.db.execute("DROP TABLE commands")  # as the journal was before the table existed
+    old.close()
+    upgraded = Journal(path)
+    try:
+        assert upgraded.command_result("c-0001") == CommandResult(True, "", 3)
+        assert upgraded.command_result("c-0002") == CommandResult(True, "", 4)
+        assert upgraded.command_result("c-before") is None  # a basket that is over
+    finally:
+        upgraded.close()
 
 
 # ---------------------------------------------------------------------------
