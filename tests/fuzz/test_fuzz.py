@@ -16,14 +16,9 @@ from kiosk.bench.fuzz_targets import TARGETS, command_dict, command_types
 from kiosk.bus.messages import MessageError, encode, parse_command
 
 CASES = 2_000
-BUSROBUST = ("deeply nested JSON raises RecursionError in parse_command and stops kiosk-core"
-             " (issue 14 item 3, fixed by the busrobust branch)")
-KNOWN = {"command_nested": BUSROBUST, "core_nested": BUSROBUST}
 
 
-@pytest.mark.parametrize("target", [
-    pytest.param(name, marks=pytest.mark.xfail(reason=KNOWN[name], strict=False))
-    if name in KNOWN else name for name in TARGETS])
+@pytest.mark.parametrize("target", list(TARGETS))
 def test_fuzz(target: str, tmp_path: Path) -> None:
     run = run_target(target, CASES, tmp_path)
     assert run.cases >= CASES

@@ -149,7 +149,7 @@ def test_the_uis_credential_cannot_forge_state_door_or_identity(lane) -> None:
     assert "forged" not in state
     assert observer.statuses == [True]
     # kiosk-core itself refused the door report that came on the UI's own topic
-    assert "refused device command door-ui-0001 from 'ui'" in core.log()
+    assert "(not_allowed): device door-ui-0001 from 'ui'" in core.log()
     seen = []
     while not attacker.received.empty():
         seen.append(attacker.received.get_nowait()[0])

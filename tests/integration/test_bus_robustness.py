@@ -21,7 +21,7 @@ from kiosk.bus.client import BusClient
 from kiosk.bus.messages import encode, parse_core_status, parse_state
 from kiosk.bus.rejects import LINES_PER_WINDOW, WINDOW_S
 from tests.harness import Shopper, bus_login, core_forger
-from tests.integration.flow import to_receipt
+from tests.integration.flow import send_pin, to_receipt
 
 pytestmark = pytest.mark.integration
 
@@ -184,7 +184,7 @@ def test_every_state_of_a_sale_passes_the_one_schema(lane_env, shopper, core):
     assert shopper.send("add_plu", plu="04011", weight_g=1234)["ok"]
     assert shopper.send("scan", code=SOJU)["ok"]  # age restricted: the attendant
     shopper.wait_state(lambda s: s["state"] == "attendant_needed")
-    assert shopper.send("staff_pin", pin="2468")["ok"]
+    assert send_pin(shopper, "2468", set())[1]["ok"]
     assert shopper.send("attendant", action="approve_age")["ok"]
     assert shopper.send("checkout")["ok"]
     assert shopper.send("pay", method="card")["ok"]
