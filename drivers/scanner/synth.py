@@ -296,6 +296,17 @@ class Truth:
     frames: list[list[int]] = field(default_factory=list)  # spec indexes per frame
     shows: list[dict] = field(default_factory=list)  # {"spec": i, "first": f, "last": f}
 
+    def find_shows(self) -> None:
+        """Fill ``shows`` from ``frames``: one span per run of frames showing a spec."""
+        self.shows = []
+        for i, shows in enumerate(self.frames):
+            for idx in shows:
+                last = self.shows[-1] if self.shows else None
+                if last and last["spec"] == idx and last["last"] == i - 1:
+                    last["last"] = i
+                else:
+                    self.shows.append({"spec": idx, "first": i, "last": i})
+
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self)))
 
@@ -391,12 +402,7 @@ def write_session(path: Path, presentations: list[Presentation], size: tuple[int
     frames = write_video(path, session_frames(presentations, size, seed, garbage_after, fps),
                          size, fps)
     truth = Truth(fps, size, [asdict(SPECS[n]) for n in names], frames)
-    for i, shows in enumerate(frames):
-        for idx in shows:
-            if truth.shows and truth.shows[-1]["spec"] == idx and truth.shows[-1]["last"] == i - 1:
-                truth.shows[-1]["last"] = i
-            else:
-                truth.shows.append({"spec": idx, "first": i, "last": i})
+    truth.find_shows()
     truth.save(path.with_suffix(".json"))
     return truth
 
@@ -416,3 +422,110 @@ def distorted_presentations(specs: list[str], hold: int = 4, gap: int = 8,
             out.append((dname, Presentation(spec, hold=hold, gap=gap, enter=0,
                                             placement=place, distortion=dist)))
     return out
+
+
+# -- real photographs (tests/scanner/photos) -------------------------------------------------
+
+PHOTOS_DIR = Path(__file__).resolve().parents[2] / "tests" / "scanner" / "photos"
+#: how each photo is shown: held still (sensor noise only), slightly blurred, noisy, JPEG-
+#: compressed, and moving a little (a few px and a fraction of a degree per frame)
+PHOTO_VARIANTS = ("still", "blur", "noise", "jpeg", "motion")
+
+
+@dataclass(frozen=True)
+class Photo:
+    """A real photograph of a barcode and the text it encodes (zxing-cpp's expected file)."""
+
+    name: str
+    expected: str
+    path: Path
+
+
+def load_photos(split: str, root: Path = PHOTOS_DIR) -> list[Photo]:
+    """The photos of one split ("tuning" or "heldout") listed in ``expected.csv``."""
+    import csv
+
+    with (root / "expected.csv").open(newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["file"].startswith(f"{split}/")]
+    return [Photo(r["file"], r["expected"], root / r["file"]) for r in rows]
+
+
+def photo_frames(photo: np.ndarray, variant: str, bg: np.ndarray, seed: int, hold: int = 5
+                 ) -> list[np.ndarray]:
+    """``hold`` frames of ``photo`` (greyscale) in the middle of ``bg`` under ``variant``."""
+    import cv2
+    import numpy as np
+
+    rng = _rng(seed)
+    fh, fw = bg.shape
+    ph, pw = photo.shape
+    f = min(1.0, 0.9 * fw / pw, 0.9 * fh / ph)
+    if f < 1.0:
+        photo = cv2.resize(photo, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+        ph, pw = photo.shape
+    out = []
+    for k in range(hold):
+        img = bg.copy()
+        dx = dy = 0.0
+        angle = 0.0
+        if variant == "motion":
+            dx, dy = rng.uniform(-3, 3, 2)
+            angle = float(rng.uniform(-1, 1))
+        m = cv2.getRotationMatrix2D((pw / 2, ph / 2), angle, 1.0)
+        m[0, 2] += (fw - pw) / 2 + dx
+        m[1, 2] += (fh - ph) / 2 + dy
+        mask = cv2.warpAffine(np.ones((ph, pw), np.float32), m, (fw, fh))
+        warped = cv2.warpAffine(photo.astype(np.float32), m, (fw, fh))
+        img = img * (1 - mask) + warped * mask
+        if variant == "motion":
+            n = 4
+            kern = np.zeros((n, n), np.float32)
+            kern[n // 2, :] = 1.0 / n
+            rot = cv2.getRotationMatrix2D((n / 2 - 0.5, n / 2 - 0.5), float(rng.uniform(0, 180)),
+                                          1.0)
+            kern = cv2.warpAffine(kern, rot, (n, n))
+            img = cv2.filter2D(img, -1, kern / max(kern.sum(), 1e-6))
+        if variant == "blur":
+            img = cv2.GaussianBlur(img, (0, 0), 0.9)
+        sigma = 7.0 if variant == "noise" else 2.0
+        img = np.clip(img + rng.normal(0, sigma, img.shape), 0, 255).astype(np.uint8)
+        if variant == "jpeg":
+            ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 30])
+            img = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
+        out.append(img)
+    return out
+
+
+def write_photo_session(path: Path, photos: list[Photo], size: tuple[int, int] = (640, 480),
+                        seed: int = 1, hold: int = 5, gap: int = 14, fps: float = 15.0,
+                        variants: tuple[str, ...] = PHOTO_VARIANTS) -> tuple[Truth, list[str]]:
+    """Each photo under each variant, held still ``hold`` frames, then ``gap`` frames of empty
+    counter (1 s at 15 fps: longer than the hold-off, so the next showing counts; 15 fps keeps
+    the file small, the five frames are still held for a third of a second). Written like
+    :func:`write_session`; returns the Truth and each frame's variant ("" in gaps)."""
+    import cv2
+
+    w, h = size
+    bg = background(w, h, seed)
+    kinds: list[str] = []
+
+    def frames():
+        rng = _rng(seed)
+        for i, photo in enumerate(photos):
+            img = cv2.imread(str(photo.path), cv2.IMREAD_GRAYSCALE)
+            if img is None:
+                raise ValueError(f"cannot read {photo.path}")
+            for v, variant in enumerate(variants):
+                for frame in photo_frames(img, variant, bg, seed * 1009 + i * 31 + v, hold):
+                    kinds.append(variant)
+                    yield frame, [i]
+                for _ in range(gap):
+                    kinds.append("")
+                    yield _plain(bg, rng), []
+
+    shown = write_video(path, frames(), size, fps)
+    truth = Truth(fps, size, [{"name": p.name, "text": p.expected, "symbology": ""}
+                               for p in photos], shown)
+    truth.find_shows()
+    truth.save(path.with_suffix(".json"))
+    return truth, kinds

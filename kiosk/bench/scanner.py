@@ -242,6 +242,83 @@ def _distorted(video: Path, truth, kinds: list[str], cfg, vm, classify) -> dict:
             "false": len(_false(reads, frame_keys)), "reads": len(reads)}
 
 
+def photo_figures(split: str, workdir: Path, engine_factory=None, seed: int = 1) -> dict:
+    """Real photographs (tests/scanner/photos, one split), each held still for five frames
+    under each variant (still, blur, noise, JPEG, small motion), written as an MJPG video and
+    read back through the capture path in lockstep.
+
+    Returns per-frame read rates of zxing-cpp, zbar and either (frames showing a code), the
+    share of presentations in which either decoder read the code on at least one frame, what
+    the engine put out (``on_bus``: presentations whose code it published; ``wrong``: reads
+    published of a code the presentation does not show), per variant too.
+    ``engine_factory(cfg, vm)`` builds the engine (default: ScanEngine).
+    """
+    from drivers.scanner.capture import run_source
+    from drivers.scanner.classify import Classifier
+    from drivers.scanner.config import ScannerConfig
+    from drivers.scanner.decoders import make_decoder
+    from drivers.scanner.engine import ScanEngine
+    from drivers.scanner.synth import load_photos, write_photo_session
+    from kiosk.config import DEFAULTS_FILE, VariableMeasureConfig
+
+    cfg = ScannerConfig()
+    with DEFAULTS_FILE.open("rb") as fh:
+        vm = VariableMeasureConfig.model_validate(tomllib.load(fh)["variable_measure"])
+    classify = Classifier(vm, cfg.classify.payment_qr_prefixes, cfg.classify.coupon_prefixes)
+    photos = load_photos(split)
+    video = workdir / f"photos-{split}.avi"
+    truth, kinds = write_photo_session(video, photos, seed=seed)
+    keys = [classify(s["text"], s["symbology"]).key for s in truth.specs]
+    decoders = [make_decoder(n, cfg.decode.formats) for n in ("zxing", "zbar")]
+    per_frame: dict[int, dict[str, bool]] = {}
+
+    def on_frame(frame, _reads) -> None:
+        shows = truth.frames[frame.seq] if frame.seq < len(truth.frames) else []
+        if not shows:
+            return
+        want = keys[shows[0]]
+        got = {d.name: want in {classify(s.text, s.symbology).key
+                                for s in d.decode(frame.image)} for d in decoders}
+        got["either"] = got["zxing"] or got["zbar"]
+        per_frame[frame.seq] = got
+
+    engine = (engine_factory or ScanEngine)(cfg, vm)
+    reads = run_source(str(video), engine, on_reads=on_frame)
+    out: dict = {"photos": len(photos), "presentations": len(truth.shows), "by_variant": {}}
+    totals = {k: 0 for k in ("frames", "zxing", "zbar", "either", "either_any", "on_bus",
+                             "wrong")}
+    wrong_reads = []
+    for show in truth.shows:
+        key, variant = keys[show["spec"]], kinds[show["first"]]
+        row = out["by_variant"].setdefault(variant, dict.fromkeys(totals, 0))
+        frames = [per_frame.get(f, {}) for f in range(show["first"], show["last"] + 1)]
+        mine = [r for r in reads if show["first"] <= r.first_frame <= show["last"]]
+        bad = [r for r in mine if r.info.key != key]
+        wrong_reads += [(truth.specs[show["spec"]]["name"], variant, r.text) for r in bad]
+        add = {"frames": len(frames),
+               "zxing": sum(f.get("zxing", False) for f in frames),
+               "zbar": sum(f.get("zbar", False) for f in frames),
+               "either": sum(f.get("either", False) for f in frames),
+               "either_any": int(any(f.get("either", False) for f in frames)),
+               "on_bus": int(any(r.info.key == key for r in mine)),
+               "wrong": len(bad)}
+        for k, v in add.items():
+            row[k] += v
+            totals[k] += v
+    stray = [r for r in reads
+             if not any(s["first"] <= r.first_frame <= s["last"] for s in truth.shows)]
+    totals["wrong"] += len(stray)
+    wrong_reads += [("(no code shown)", "", r.text) for r in stray]
+    out.update(totals)
+    out["wrong_reads"] = wrong_reads
+    out["stats"] = engine.stats.as_dict()
+    n, f = max(1, len(truth.shows)), max(1, totals["frames"])
+    out["rates"] = {"zxing": totals["zxing"] / f, "zbar": totals["zbar"] / f,
+                    "either": totals["either"] / f, "either_any": totals["either_any"] / n,
+                    "on_bus": totals["on_bus"] / n}
+    return out
+
+
 def bench_scanner(presentations: int = 12, fps_frames: int = 240, seed: int = 1,
                   workdir: Path | None = None) -> int:
     """Run the scanner benchmark; prints figures, then the JSON line. Returns 0."""
