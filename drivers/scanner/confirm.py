@@ -8,15 +8,22 @@ read is only *confirmed* once it has enough independent votes inside a short win
 * a vote is one (frame, decoder) pair: the same text from two decoders on one frame,
   or from one decoder on two frames, is two votes;
 * 1-D codes need ``votes_1d`` (2) when two decoders agree, ``votes_1d_one_decoder`` (3)
-  when every vote comes from the same decoder (it can misread the same way on consecutive
-  frames); 2-D codes need ``votes_2d`` (1: QR and DataMatrix carry Reed-Solomon error
-  correction);
+  when every vote comes from the same decoder; 2-D codes need ``votes_2d`` (1: QR and
+  DataMatrix carry Reed-Solomon error correction);
+* one decoder repeating itself on nearly identical frames is not independent evidence
+  (measured on real photos held still: zbar read a UPC-A as a UPC-E, zxing-cpp an EAN-13
+  with wrong leading digits, the same way on every frame). So a single decoder's votes
+  count only from frames that really differ where the code is (``fresh``: the engine
+  compares the code's region with the frames that voted before); the same picture again
+  adds nothing;
 * a conflicting read (a different text of the same symbology family at the same place
   in the window) raises the bar by its own vote count, so a disputed code waits for a clear
   majority instead of publishing either reading. Sightings of a code already published
   and still held in view count as conflicting votes too: a second text at the very place
   of a code being held is that code misread (measured: zxing-cpp read a tilted UPC-E
-  ``04252614`` as ``0132100005262``, check digit valid, on two frames in a row).
+  ``04252614`` as ``0132100005262``, check digit valid, on two frames in a row);
+* a tie does not last: a candidate contested for longer than the window is dropped and
+  counted (``ties``), as is any candidate whose votes died out (``expired``).
 
 :class:`Presence` de-duplicates: once published, a code is *held* while it keeps being
 seen; it counts again only after it was out of sight for ``holdoff_s`` (the shopper
@@ -40,15 +47,31 @@ def family(symbology: str) -> str:
     return "EAN/UPC" if symbology in _EAN_UPC else symbology
 
 
-def same_place(a: Box, b: Box) -> bool:
-    """Whether each box's centre lies inside the other grown by half its larger side
-    (1-D boxes can be thin scan lines at different heights of the same code)."""
-    def inside(box: Box, other: Box) -> bool:
-        cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-        g = max(other[2] - other[0], other[3] - other[1]) / 2
-        return other[0] - g <= cx <= other[2] + g and other[1] - g <= cy <= other[3] + g
+PLACE_MARGIN = 0.05  # boxes grown by this fraction of their larger side before overlapping
+SPAN_TOLERANCE = 0.1  # scan lines of one code start and end within this fraction of its length
+BAR_HEIGHT = 0.7  # the tallest 1-D code, as a fraction of its length (EAN-13: about 0.6)
 
-    return inside(a, b) and inside(b, a)
+
+def same_place(a: Box, b: Box) -> bool:
+    """Whether two boxes can be the same code: they overlap (each grown by a small margin),
+    or they are scan lines across the same code: the same span along its length, both
+    within one code's bar height. Two labels next to each other, or one above the other
+    with a gap, are different places."""
+    def grown(box: Box) -> Box:
+        g = PLACE_MARGIN * max(box[2] - box[0], box[3] - box[1])
+        return (box[0] - g, box[1] - g, box[2] + g, box[3] + g)
+
+    ga, gb = grown(a), grown(b)
+    if ga[0] < gb[2] and gb[0] < ga[2] and ga[1] < gb[3] and gb[1] < ga[3]:
+        return True
+    for lo, hi, across_lo, across_hi in ((0, 2, 1, 3), (1, 3, 0, 2)):  # along x, along y
+        length = max(a[hi] - a[lo], b[hi] - b[lo])
+        tol = SPAN_TOLERANCE * length
+        if abs(a[lo] - b[lo]) <= tol and abs(a[hi] - b[hi]) <= tol and (
+                max(a[across_hi], b[across_hi]) - min(a[across_lo], b[across_lo])
+                <= BAR_HEIGHT * length):
+            return True
+    return False
 
 
 @dataclass
@@ -57,6 +80,7 @@ class _Vote:
     frame: int
     decoder: str
     box: Box
+    fresh: bool = True  # the frame differs, where the code is, from the earlier voting frames
 
 
 @dataclass
@@ -67,6 +91,7 @@ class Candidate:
     is_2d: bool
     family: str
     votes: list[_Vote] = field(default_factory=list)
+    contested_since: float | None = None
 
     @property
     def first_t(self) -> float:
@@ -84,6 +109,13 @@ class Candidate:
     def last_box(self) -> Box:
         return self.votes[-1].box
 
+    def independent(self) -> int:
+        """Votes that are independent evidence: every vote when two decoders agree, else
+        only those from frames that differ (see the module docstring)."""
+        if len(self.decoders) > 1:
+            return len(self.votes)
+        return sum(1 for v in self.votes if v.fresh)
+
 
 class Confirmer:
     def __init__(self, votes_1d: int, votes_2d: int, window_s: float,
@@ -93,6 +125,7 @@ class Confirmer:
         self._candidates: dict[str, Candidate] = {}
         self._held: dict[str, Candidate] = {}  # sightings of published codes still in view
         self.expired = 0  # candidates that never gathered enough votes (dropped reads)
+        self.ties = 0  # candidates dropped after being contested for a whole window
 
     @property
     def pending(self) -> bool:
@@ -128,17 +161,21 @@ class Confirmer:
         held.votes.append(_Vote(t, frame, decoder, box))
 
     def vote(self, key: str, symbology: str, is_2d: bool, t: float, frame: int, decoder: str,
-             box: Box) -> None:
+             box: Box, fresh: bool = True) -> None:
+        """One decoder read ``key`` on ``frame``; ``fresh``: the frame differs where the code
+        is from the frames that voted for it before (a single decoder's votes from the same
+        picture are not counted as independent)."""
         cand = self._candidates.get(key)
         if cand is None:
             cand = self._candidates[key] = Candidate(key, is_2d, family(symbology))
         if any(v.frame == frame and v.decoder == decoder for v in cand.votes):
             return
-        cand.votes.append(_Vote(t, frame, decoder, box))
+        cand.votes.append(_Vote(t, frame, decoder, box, fresh or not cand.votes))
 
-    def confirmed(self) -> list[Candidate]:
-        """Candidates that now have enough votes; they leave the confirmer."""
-        done = []
+    def confirmed(self, t: float | None = None) -> list[Candidate]:
+        """Candidates that now have enough votes; they leave the confirmer. A candidate
+        contested for longer than the window (at time ``t``) is dropped and counted."""
+        done, tied = [], []
         for key, cand in self._candidates.items():
             if cand.is_2d:
                 need = self.votes_2d
@@ -146,7 +183,7 @@ class Confirmer:
                 need = self.votes_1d
             else:
                 need = self.votes_1d_one_decoder
-            rival = max((len(o.votes) for k, o in self._candidates.items()
+            rival = max((o.independent() for k, o in self._candidates.items()
                          if k != key and o.family == cand.family
                          and same_place(o.last_box, cand.last_box)), default=0)
             since = cand.first_t - HELD_OVERLAP_S
@@ -155,10 +192,21 @@ class Confirmer:
                         for k, o in self._held.items() if k != key and o.family == cand.family),
                        default=0)
             rival = max(rival, held)
-            if len(cand.votes) >= need + rival:
+            now = cand.votes[-1].t if t is None else t
+            if rival:
+                if cand.contested_since is None:
+                    cand.contested_since = now
+                elif now - cand.contested_since > self.window_s:
+                    tied.append(cand)
+                    continue
+            else:
+                cand.contested_since = None
+            count = len(cand.votes) if cand.is_2d else cand.independent()
+            if count >= need + rival:
                 done.append(cand)
-        for cand in done:
+        for cand in done + tied:
             del self._candidates[cand.key]
+        self.ties += len(tied)
         return done
 
 

@@ -3,8 +3,11 @@
 Per frame: motion gate (skip a frame that shows what the last decoded one showed) →
 decode (the ROI of recent codes first, the full frame every few frames or when the ROI
 reads nothing; the fallback decoders on a full frame the primary read nothing in;
-the other decoders cross-check each new 1-D code in its own small region) → classify →
-votes → confirmed reads not already held in view. The engine is single-threaded and
+the other decoders cross-check each new 1-D code in its own small region) → drop
+UPC-E/EAN-8 reads whose bars run on past the code (a partial read of a longer code) →
+classify → votes (each marked *fresh* when the code's region differs from the frames
+that voted before: a decoder repeating itself on the same picture is not new evidence)
+→ confirmed reads not already held in view. The engine is single-threaded and
 holds no I/O: the service feeds it frames from the capture thread and publishes what it
 returns; tests and the bench feed it frames the same way.
 
@@ -68,7 +71,9 @@ class EngineStats:
     held: int = 0  # sightings of a code already published and still in view
     published: int = 0
     rejected: int = 0  # confirmed reads of a class the kiosk cannot use
-    unconfirmed: int = 0  # candidates that expired without enough votes (dropped)
+    unconfirmed: int = 0  # candidates dropped without enough votes (expired or tied)
+    ties: int = 0  # of those, candidates dropped after being contested for a whole window
+    partial: int = 0  # UPC-E/EAN-8 reads inside a longer bar pattern, not counted
     errors: int = 0
     decode_s: float = 0.0
 
@@ -76,6 +81,59 @@ class EngineStats:
         out = asdict(self)
         out["decode_s"] = round(self.decode_s, 3)
         return out
+
+
+#: UPC-E and EAN-8 are what a scan line crossing part of a longer code can decode to
+SHORT_1D = frozenset({"UPCE", "EAN8"})
+QUIET_CHECK = 0.2  # how far past a short code's ends (fraction of its length) bars must not run
+QUIET_EDGES = 6  # light/dark changes there that mean the bar pattern goes on
+VIEW_SIZE = (32, 8)  # a code's region, area-averaged to this many cells along x 32 y 8
+VIEW_DELTA = 0.12  # mean change of the normalised cells that makes a frame a new view
+
+
+def inside_longer_pattern(image, box: Box) -> bool:
+    """Whether bars continue past either end of ``box`` (along its longer side) where a
+    code's quiet zone must be: a UPC-E or EAN-8 found there is part of a longer code."""
+    import numpy as np
+
+    x0, y0, x1, y1 = box
+    if x1 - x0 < y1 - y0:  # a vertical code: look along y
+        image, (x0, y0, x1, y1) = image.T, (y0, x0, y1, x1)
+    h, w = image.shape[:2]
+    length = x1 - x0
+    cy, half = (y0 + y1) // 2, max(1, (y1 - y0) // 6)
+    rows = slice(max(0, cy - half), min(h, cy + half + 1))
+    inner = image[rows, max(0, x0):min(w, x1)].astype(np.float32).mean(axis=0)
+    if inner.size < 8:
+        return False
+    lo, hi = np.percentile(inner, (5, 95))
+    if hi - lo < 20:
+        return False
+    threshold = (lo + hi) / 2
+    ext = max(4, int(QUIET_CHECK * length))
+    for a, b in ((max(0, x0 - ext), max(0, x0 - 1)), (min(w, x1 + 1), min(w, x1 + ext))):
+        if b - a < 4:
+            continue
+        dark = image[rows, a:b].astype(np.float32).mean(axis=0) < threshold
+        if int(np.count_nonzero(dark[1:] != dark[:-1])) >= QUIET_EDGES:
+            return True
+    return False
+
+
+def view_of(image, box: Box):
+    """The code's region, area-averaged to a few cells and normalised (mean 0, unit
+    contrast): sensor noise cancels out, a moved or turned code changes it."""
+    import cv2
+    import numpy as np
+
+    x0, y0, x1, y1 = box
+    h, w = image.shape[:2]
+    crop = image[max(0, y0):min(h, y1), max(0, x0):min(w, x1)]
+    if crop.size == 0:
+        return None
+    size = VIEW_SIZE if crop.shape[1] >= crop.shape[0] else VIEW_SIZE[::-1]
+    cells = cv2.resize(crop, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+    return (cells - cells.mean()) / (cells.std() + 8.0)
 
 
 def grow(box: Box, shape: tuple[int, ...], frac: float, pad: int = 16) -> Box:
@@ -105,6 +163,8 @@ class ScanEngine:
         self._last_decode_t = float("-inf")
         self._since_full = 0
         self._seen: dict[str, tuple[Symbol, Classified]] = {}
+        # per candidate key: the region of its first vote and the views voted from so far
+        self._views: dict[str, tuple[Box, list]] = {}
 
     # -- per frame -------------------------------------------------------------------
 
@@ -114,6 +174,7 @@ class ScanEngine:
         st.frames += 1
         self.presence.expire(t)
         st.unconfirmed += self.confirmer.expire(t)
+        ties = self.confirmer.ties
         thumb = None
         if self.gate is not None:
             thumb = self.gate.thumbnail(frame.image)
@@ -137,7 +198,10 @@ class ScanEngine:
         self._last_decode_t = t
         if self.gate is not None:
             self.gate.decoded(thumb)
-        return self._vote(frame, symbols)
+        reads = self._vote(frame, symbols)
+        st.ties += self.confirmer.ties - ties
+        st.unconfirmed += self.confirmer.ties - ties
+        return reads
 
     def decode(self, image, t: float) -> list[Symbol]:
         """Decode one frame with the fast path (ROI, fallback, cross-check)."""
@@ -187,7 +251,11 @@ class ScanEngine:
     def _vote(self, frame: Frame, symbols: list[Symbol]) -> list[Read]:
         st, t = self.stats, frame.t
         keys: set[str] = set()
+        fresh: dict[tuple[str, str], bool] = {}
         for sym in symbols:
+            if sym.symbology in SHORT_1D and inside_longer_pattern(frame.image, sym.box):
+                st.partial += 1
+                continue
             info = self.classify(sym.text, sym.symbology)
             keys.add(info.key)
             if self.presence.seen(info.key, t):
@@ -195,12 +263,16 @@ class ScanEngine:
                 self.confirmer.sighted(info.key, sym.symbology, sym.is_2d, t, frame.seq,
                                        sym.decoder, sym.box)
                 continue
+            if (info.key, sym.decoder) not in fresh:
+                fresh[(info.key, sym.decoder)] = self._fresh_view(info.key, frame.image,
+                                                                  sym.box)
             self.confirmer.vote(info.key, sym.symbology, sym.is_2d, t, frame.seq, sym.decoder,
-                                sym.box)
+                                sym.box, fresh[(info.key, sym.decoder)])
             self._seen[info.key] = (sym, info)
         self._last_keys = keys
         reads = []
-        for cand in self.confirmer.confirmed():
+        for cand in self.confirmer.confirmed(t):
+            self._views.pop(cand.key, None)
             sym, info = self._seen.pop(cand.key)
             self.presence.published(cand.key, t)
             if info.ok:
@@ -209,10 +281,32 @@ class ScanEngine:
                 st.rejected += 1
             reads.append(Read(info, sym.text, sym.symbology, sym.box, frame.seq,
                               cand.first_frame, cand.first_t, t, cand.decoders, len(cand.votes)))
+        live = self.confirmer.keys()
         if len(self._seen) > 256:  # keys whose candidates expired
-            live = self.confirmer.keys()
             self._seen = {k: v for k, v in self._seen.items() if k in live}
+        for key in [k for k in self._views if k not in live]:
+            del self._views[key]
         return reads
+
+    def _fresh_view(self, key: str, image, box: Box) -> bool:
+        """Whether this frame shows the code's region differently from every frame that
+        voted for ``key`` so far (always for its first vote)."""
+        import numpy as np
+
+        ref = self._views.get(key)
+        if ref is None:
+            view = view_of(image, box)
+            self._views[key] = (box, [view] if view is not None else [])
+            return True
+        ref_box, seen = ref
+        view = view_of(image, ref_box)
+        if view is None:
+            return False
+        if all(v.shape != view.shape or float(np.abs(v - view).mean()) > VIEW_DELTA
+               for v in seen):
+            seen.append(view)
+            return True
+        return False
 
 
 class PlainEngine:

@@ -58,6 +58,10 @@ SPECS: dict[str, CodeSpec] = {s.name: s for s in [
     CodeSpec("coupon_qr", "COUPON:SAVE5-000173", "QRCode", "coupon"),
     CodeSpec("coupon_ean13", with_check("990000012345"), "EAN13", "coupon"),
     CodeSpec("staff_code128", "STAFF:S100-7731", "Code128", "staff_badge"),
+    # GS1-128 with extra data (best before, lot) and with a net weight (kg, 3 decimals)
+    CodeSpec("gs1_128_lot", "(01)08801115954255(17)251231(10)AB12", "Code128", "product"),
+    CodeSpec("gs1_128_weight", "(01)06907992910659(10)L7(3103)001234", "Code128",
+             "variable_measure"),
     CodeSpec("staff_datamatrix", "STAFF:S200-0042", "DataMatrix", "staff_badge"),
     CodeSpec("unknown_qr", "https://example.com/recipes/42", "QRCode", "unknown"),
 ]}
@@ -118,8 +122,13 @@ def render_code(spec: CodeSpec, module_px: int = 3) -> np.ndarray:
 
         kind = {"EAN13": "ean13", "EAN8": "ean8", "UPCA": "upca", "Code128": "code128"}
         text = spec.text[:-1] if spec.symbology != "Code128" else spec.text
-        code = barcode.get_barcode_class(kind[spec.symbology])(text, writer=ImageWriter())
-        if code.get_fullcode() != spec.text:
+        gs1 = spec.text.startswith("(")
+        if gs1:  # GS1-128: FNC1 first (python-barcode adds it) and after variable-length AIs
+            text = gs1_raw(spec.text, "\xf1")
+            code = barcode.get_barcode_class("gs1_128")(text, writer=ImageWriter())
+        else:
+            code = barcode.get_barcode_class(kind[spec.symbology])(text, writer=ImageWriter())
+        if not gs1 and code.get_fullcode() != spec.text:
             raise ValueError(f"{spec.name}: python-barcode made {code.get_fullcode()}")
         dpi = int(round(module_px * 25.4 / 0.33))
         img = code.render(writer_options={"module_width": 0.33, "module_height": 14,
@@ -144,6 +153,20 @@ def render_code(spec: CodeSpec, module_px: int = 3) -> np.ndarray:
     if spec.symbology == "DataMatrix":
         img = np.pad(img, 4 * scale, constant_values=255)
     return np.ascontiguousarray(img)
+
+
+def gs1_raw(hri: str, fnc1: str = "\x1d") -> str:
+    """An HRI element string as transmitted: ``fnc1`` after each variable-length AI's data
+    (except the last)."""
+    from drivers.scanner.classify import is_fixed_length_ai, parse_gs1
+
+    elements = parse_gs1(hri) or {}
+    out, items = "", list(elements.items())
+    for i, (ai, data) in enumerate(items):
+        out += ai + data
+        if i < len(items) - 1 and not is_fixed_length_ai(ai):
+            out += fnc1
+    return out
 
 
 def background(w: int, h: int, seed: int) -> np.ndarray:

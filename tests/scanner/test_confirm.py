@@ -101,3 +101,51 @@ def test_same_place_tolerates_thin_scan_line_boxes():
     line_low = (102, 160, 298, 162)
     assert same_place(line_top, line_low)
     assert not same_place(line_top, (500, 110, 700, 112))
+
+
+def test_a_tie_is_dropped_after_the_window_and_counted():
+    """Two readings contesting each other on every frame (what GS1-128 did while zbar's raw
+    digits and zxing-cpp's HRI were two texts): neither is published, and the tie ends."""
+    c = confirmer()
+    for frame in range(40):
+        t = frame / 30
+        c.vote("HRI", "Code128", False, t, frame, "zxing", BOX)
+        c.vote("RAW", "Code128", False, t, frame, "zbar", BOX)
+        assert c.confirmed(t) == []
+    assert c.ties >= 2  # both dropped once contested for a whole window (0.6 s)
+
+
+def test_one_decoder_on_the_same_picture_is_not_independent_evidence():
+    c = confirmer()
+    for frame in range(5):  # held still: the engine marks the repeats as not fresh
+        c.vote("A", "UPCE", False, frame / 30, frame, "zbar", BOX, fresh=False)
+        assert c.confirmed(frame / 30) == []
+    for frame in (5, 6):  # the code moved: two new views
+        c.vote("A", "UPCE", False, frame / 30, frame, "zbar", BOX, fresh=True)
+    assert [x.key for x in c.confirmed(0.2)] == ["A"]
+
+
+def test_two_decoders_agreeing_on_the_same_picture_confirm():
+    c = confirmer()
+    c.vote("A", "EAN13", False, 0.0, 1, "zbar", BOX)
+    c.vote("A", "EAN13", False, 0.033, 2, "zbar", BOX, fresh=False)
+    c.vote("A", "EAN13", False, 0.033, 2, "zxing", BOX, fresh=False)
+    assert [x.key for x in c.confirmed(0.033)] == ["A"]
+
+
+def test_labels_one_above_the_other_80_px_apart_are_different_places():
+    upper = (100, 100, 400, 180)  # two EAN-13 labels 300 px long, 80 px tall
+    lower = (100, 260, 400, 340)
+    assert not same_place(upper, lower)
+    assert not same_place((100, 100, 400, 180), (480, 100, 780, 180))  # side by side
+    c = confirmer()
+    for key, box in (("UPPER", upper), ("LOWER", lower)):
+        c.vote(key, "EAN13", False, 0.0, 1, "zxing", box)
+        c.vote(key, "EAN13", False, 0.0, 1, "zbar", box)
+    assert sorted(x.key for x in c.confirmed(0.0)) == ["LOWER", "UPPER"]
+
+
+def test_same_place_still_joins_boxes_of_one_code():
+    zxing_line, zbar_box = (211, 212, 444, 231), (210, 212, 445, 264)  # one code at 20 deg
+    assert same_place(zxing_line, zbar_box)
+    assert same_place((100, 100, 300, 160), (104, 96, 302, 170))

@@ -230,3 +230,26 @@ def test_wedge_ready_only_once_the_device_is_grabbed(broker_port, vm_config, mon
     assert not runner.is_alive()
     assert ready == [("bus connected, wedge /dev/input/fake-scanner grabbed", True)]
     assert set(ticks) == {runner.ident}  # never from a helper thread
+
+
+def test_a_gs1_weight_code_gets_bad_read_feedback_with_its_reason(broker_port, vm_config,
+                                                                 tmp_path):
+    """A GS1-128 with a net weight (3103), which both decoders read (zxing-cpp bracketed,
+    zbar as raw digits with a GS): confirmed, refused, and the shopper is told why."""
+    lane = f"SCANW{os.getpid()}"
+    topics = Topics(lane)
+    video = tmp_path / "weight.avi"
+    write_session(video, [Presentation("gs1_128_weight", hold=10, gap=20)], (640, 480), seed=5)
+    col = Collector(broker_port, lane)
+    service = ScannerService(ScannerConfig(), lane, "127.0.0.1", broker_port, vm_config)
+    try:
+        assert service.run(threading.Event(), source=str(video), pace="lockstep") == 0
+        feedback = col.wait(topics.feedback, 1)
+        events = col.wait(event_topic(lane), 1)
+    finally:
+        col.client.stop()
+    assert [(e["class"], e["ok"], e["reason"]) for e in events] == [
+        ("variable_measure", False, "gs1_measure_unsupported")]
+    assert [(m["kind"], m["source"], m["reason"]) for m in feedback] == [
+        ("bad_read", "scanner", "gs1_measure_unsupported")]
+    assert not col.on(topics.command)  # never added without its weight
