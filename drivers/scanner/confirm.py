@@ -3,25 +3,26 @@
 A wrong item in the basket is worse than a slow read. EAN/UPC carry a single mod-10
 check digit, and line-scanning decoders occasionally return a wrong code whose check
 digit still holds (scan lines crossing the printed digits, blur merging bars). So a
-read is only *confirmed* once it has enough independent votes inside a short window:
+read is only *confirmed* once it has enough independent evidence inside a short window:
 
-* a vote is one (frame, decoder) pair: the same text from two decoders on one frame,
-  or from one decoder on two frames, is two votes;
-* 1-D codes need ``votes_1d`` (2) when two decoders agree, ``votes_1d_one_decoder`` (3)
-  when every vote comes from the same decoder; 2-D codes need ``votes_2d`` (1: QR and
-  DataMatrix carry Reed-Solomon error correction);
-* one decoder repeating itself on nearly identical frames is not independent evidence
-  (measured on real photos held still: zbar read a UPC-A as a UPC-E, zxing-cpp an EAN-13
-  with wrong leading digits, the same way on every frame). So a single decoder's votes
-  count only from frames that really differ where the code is (``fresh``: the engine
-  compares the code's region with the frames that voted before); the same picture again
-  adds nothing;
-* a conflicting read (a different text of the same symbology family at the same place
-  in the window) raises the bar by its own vote count, so a disputed code waits for a clear
-  majority instead of publishing either reading. Sightings of a code already published
-  and still held in view count as conflicting votes too: a second text at the very place
-  of a code being held is that code misread (measured: zxing-cpp read a tilted UPC-E
-  ``04252614`` as ``0132100005262``, check digit valid, on two frames in a row);
+* a vote is one (frame, decoder) pair; its *evidence* is one per decoder that read the
+  code plus one per further frame that showed the code anew (``fresh``: the engine
+  compares the code's region with the frames that voted before). One decoder repeating
+  itself on nearly identical frames is not independent evidence (measured on real
+  photos held still: zbar read a UPC-A as a UPC-E, zxing-cpp an EAN-13 with wrong
+  leading digits, the same way on every frame);
+* 1-D codes need ``votes_1d`` (2: two decoders on one frame) when two decoders agree,
+  ``votes_1d_one_decoder`` (3: three differing frames) from one decoder; UPC-E and
+  EAN-8, which a scan line crossing part of a longer code decodes to, need two decoders;
+  2-D codes need ``votes_2d`` (1: QR and DataMatrix carry Reed-Solomon error correction);
+* conflicting reads (different texts of the same symbology family at the same place in
+  the window) raise the bar by their evidence, all of them together (a badly printed
+  label on a real photo gave five different check-digit-valid EAN-13s), so a disputed
+  code waits for a clear majority instead of publishing either reading. Sightings of a
+  code already published and still held in view count against other texts too: a second
+  text at the very place of a code being held is that code misread (measured: zxing-cpp
+  read a tilted UPC-E ``04252614`` as ``0132100005262``, check digit valid, on two
+  frames in a row);
 * a tie does not last: a candidate contested for longer than the window is dropped and
   counted (``ties``), as is any candidate whose votes died out (``expired``).
 
@@ -37,6 +38,10 @@ from dataclasses import dataclass, field
 from drivers.scanner.decoders import Box
 
 _EAN_UPC = frozenset({"EAN13", "EAN8", "UPCA", "UPCE"})
+#: what a scan line crossing part of a longer EAN/UPC decodes to (measured: zbar read the
+#: middle of a real UPC-A as a UPC-E, check digit valid, on every frame): only published
+#: when two decoders read it
+SHORT_1D = frozenset({"UPCE", "EAN8"})
 
 
 HELD_OVERLAP_S = 0.1  # a held code seen this close to a candidate's first vote contests it
@@ -92,6 +97,7 @@ class Candidate:
     family: str
     votes: list[_Vote] = field(default_factory=list)
     contested_since: float | None = None
+    short: bool = False  # a UPC-E or EAN-8: needs two decoders
 
     @property
     def first_t(self) -> float:
@@ -110,11 +116,13 @@ class Candidate:
         return self.votes[-1].box
 
     def independent(self) -> int:
-        """Votes that are independent evidence: every vote when two decoders agree, else
-        only those from frames that differ (see the module docstring)."""
-        if len(self.decoders) > 1:
+        """How much independent evidence the votes are: one per decoder that read the
+        code, plus one per further frame that showed it differently (``fresh``). The same
+        picture seen again, by any decoder, adds nothing."""
+        if self.is_2d:
             return len(self.votes)
-        return sum(1 for v in self.votes if v.fresh)
+        frames = {v.frame for v in self.votes if v.fresh}
+        return len(self.decoders) + max(0, len(frames) - 1)
 
 
 class Confirmer:
@@ -168,6 +176,7 @@ class Confirmer:
         cand = self._candidates.get(key)
         if cand is None:
             cand = self._candidates[key] = Candidate(key, is_2d, family(symbology))
+        cand.short = cand.short or symbology in SHORT_1D
         if any(v.frame == frame and v.decoder == decoder for v in cand.votes):
             return
         cand.votes.append(_Vote(t, frame, decoder, box, fresh or not cand.votes))
@@ -181,11 +190,13 @@ class Confirmer:
                 need = self.votes_2d
             elif len(cand.decoders) > 1:
                 need = self.votes_1d
+            elif cand.short:
+                continue
             else:
                 need = self.votes_1d_one_decoder
-            rival = max((o.independent() for k, o in self._candidates.items()
-                         if k != key and o.family == cand.family
-                         and same_place(o.last_box, cand.last_box)), default=0)
+            rival = sum(o.independent() for k, o in self._candidates.items()
+                        if k != key and o.family == cand.family
+                        and same_place(o.last_box, cand.last_box))
             since = cand.first_t - HELD_OVERLAP_S
             held = max((sum(1 for v in o.votes if v.t >= since
                             and same_place(v.box, cand.last_box))
@@ -201,8 +212,7 @@ class Confirmer:
                     continue
             else:
                 cand.contested_since = None
-            count = len(cand.votes) if cand.is_2d else cand.independent()
-            if count >= need + rival:
+            if cand.independent() >= need + rival:
                 done.append(cand)
         for cand in done + tied:
             del self._candidates[cand.key]

@@ -487,7 +487,7 @@ def photo_frames(photo: np.ndarray, variant: str, bg: np.ndarray, seed: int, hol
         photo = cv2.resize(photo, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
         ph, pw = photo.shape
     out = []
-    for k in range(hold):
+    for _ in range(hold):
         img = bg.copy()
         dx = dy = 0.0
         angle = 0.0

@@ -20,7 +20,7 @@ def test_two_decoders_on_one_frame_confirm_a_1d_code():
     assert done.key == "A" and done.decoders == ("zxing", "zbar") and not c.pending
 
 
-def test_one_decoder_needs_three_frames_and_a_frame_counts_once():
+def test_one_decoder_needs_three_differing_frames_and_a_frame_counts_once():
     c = confirmer()
     for _ in range(3):
         c.vote("A", "EAN13", False, 0.0, 1, "zxing", BOX)
@@ -46,12 +46,13 @@ def test_votes_expire_and_are_counted_as_unconfirmed():
 
 
 def test_a_conflicting_read_at_the_same_place_raises_the_bar():
+    """Evidence: one per decoder, plus one per further frame showing the code anew."""
     c = confirmer()
     c.vote("WRONG", "EAN13", False, 0.0, 1, "zxing", BOX)
     c.vote("RIGHT", "UPCA", False, 0.0, 1, "zbar", BOX)  # EAN and UPC are one family
-    c.vote("RIGHT", "EAN13", False, 0.033, 2, "zxing", BOX)
-    assert c.confirmed() == []  # 2 votes against 1: needs 2 + 1
-    c.vote("RIGHT", "EAN13", False, 0.033, 2, "zbar", BOX)
+    c.vote("RIGHT", "EAN13", False, 0.033, 2, "zxing", BOX, fresh=False)
+    assert c.confirmed() == []  # two decoders (2) against one (1): needs 2 + 1
+    c.vote("RIGHT", "EAN13", False, 0.066, 3, "zbar", BOX, fresh=True)  # a new view
     assert [x.key for x in c.confirmed()] == ["RIGHT"]
     assert c.keys() == {"WRONG"}
 
@@ -149,3 +150,14 @@ def test_same_place_still_joins_boxes_of_one_code():
     zxing_line, zbar_box = (211, 212, 444, 231), (210, 212, 445, 264)  # one code at 20 deg
     assert same_place(zxing_line, zbar_box)
     assert same_place((100, 100, 300, 160), (104, 96, 302, 170))
+
+
+def test_several_misreads_at_one_place_add_up_against_a_reading():
+    """A badly printed label (a real photo): one decoder reads it three different ways."""
+    c = confirmer()
+    for key, dec in (("W1", "zbar"), ("W2", "zxing"), ("W3", "zxing")):
+        c.vote(key, "EAN13", False, 0.0, 1, dec, BOX)
+    c.vote("RIGHT", "EAN13", False, 0.0, 1, "zxing", BOX)
+    c.vote("RIGHT", "EAN13", False, 0.0, 1, "zbar", BOX)
+    c.vote("RIGHT", "EAN13", False, 0.033, 2, "zbar", BOX, fresh=True)
+    assert c.confirmed(0.033) == []  # 3 against 1 + 1 + 1: not a clear majority
