@@ -18,7 +18,10 @@ read is only *confirmed* once it has enough independent evidence inside a short 
 * conflicting reads (different texts of the same symbology family at the same place in
   the window) raise the bar by their evidence, all of them together (a badly printed
   label on a real photo gave five different check-digit-valid EAN-13s), so a disputed
-  code waits for a clear majority instead of publishing either reading. Sightings of a
+  code waits for a clear majority instead of publishing either reading: its own bar
+  plus theirs, or, read by two decoders, at least twice their evidence (zbar often
+  returns a misread next to the right reading of a still picture; both decoders agreeing
+  on the right one outweigh it). Sightings of a
   code already published and still held in view count against other texts too: a second
   text at the very place of a code being held is that code misread (measured: zxing-cpp
   read a tilted UPC-E ``04252614`` as ``0132100005262``, check digit valid, on two
@@ -212,7 +215,9 @@ class Confirmer:
                     continue
             else:
                 cand.contested_since = None
-            if cand.independent() >= need + rival:
+            count = cand.independent()
+            if count >= need + rival or (
+                    len(cand.decoders) > 1 and count >= max(need, 2 * rival)):
                 done.append(cand)
         for cand in done + tied:
             del self._candidates[cand.key]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import zlib
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -538,8 +539,9 @@ def write_photo_session(path: Path, photos: list[Photo], size: tuple[int, int] =
             img = cv2.imread(str(photo.path), cv2.IMREAD_GRAYSCALE)
             if img is None:
                 raise ValueError(f"cannot read {photo.path}")
-            for v, variant in enumerate(variants):
-                for frame in photo_frames(img, variant, bg, seed * 1009 + i * 31 + v, hold):
+            for variant in variants:  # seeded by names: a subset shows the same frames
+                own = zlib.crc32(f"{photo.name}/{variant}".encode()) + seed * 1009
+                for frame in photo_frames(img, variant, bg, own, hold):
                     kinds.append(variant)
                     yield frame, [i]
                 for _ in range(gap):

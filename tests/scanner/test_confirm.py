@@ -49,12 +49,24 @@ def test_a_conflicting_read_at_the_same_place_raises_the_bar():
     """Evidence: one per decoder, plus one per further frame showing the code anew."""
     c = confirmer()
     c.vote("WRONG", "EAN13", False, 0.0, 1, "zxing", BOX)
+    c.vote("WRONG", "EAN13", False, 0.033, 2, "zxing", BOX, fresh=True)  # 2
     c.vote("RIGHT", "UPCA", False, 0.0, 1, "zbar", BOX)  # EAN and UPC are one family
-    c.vote("RIGHT", "EAN13", False, 0.033, 2, "zxing", BOX, fresh=False)
-    assert c.confirmed() == []  # two decoders (2) against one (1): needs 2 + 1
-    c.vote("RIGHT", "EAN13", False, 0.066, 3, "zbar", BOX, fresh=True)  # a new view
-    assert [x.key for x in c.confirmed()] == ["RIGHT"]
+    c.vote("RIGHT", "EAN13", False, 0.033, 2, "zxing", BOX, fresh=False)  # 2
+    assert c.confirmed(0.033) == []  # 2 against 2
+    c.vote("RIGHT", "EAN13", False, 0.066, 3, "zbar", BOX, fresh=True)
+    assert c.confirmed(0.066) == []  # 3 against 2: needs 2 + 2, or twice 2
+    c.vote("RIGHT", "EAN13", False, 0.1, 4, "zbar", BOX, fresh=True)
+    assert [x.key for x in c.confirmed(0.1)] == ["RIGHT"]
     assert c.keys() == {"WRONG"}
+
+
+def test_two_decoders_outweigh_one_decoder_misreading_the_same_picture():
+    c = confirmer()
+    for frame in range(3):  # held still: zbar returns a misread beside the right reading
+        c.vote("WRONG", "EAN13", False, frame / 30, frame, "zbar", BOX, fresh=frame == 0)
+    c.vote("RIGHT", "EAN13", False, 0.066, 2, "zbar", BOX)
+    c.vote("RIGHT", "EAN13", False, 0.066, 2, "zxing", BOX)
+    assert [x.key for x in c.confirmed(0.066)] == ["RIGHT"]
 
 
 def test_codes_elsewhere_or_of_another_kind_do_not_conflict():
@@ -119,11 +131,21 @@ def test_a_tie_is_dropped_after_the_window_and_counted():
 def test_one_decoder_on_the_same_picture_is_not_independent_evidence():
     c = confirmer()
     for frame in range(5):  # held still: the engine marks the repeats as not fresh
-        c.vote("A", "UPCE", False, frame / 30, frame, "zbar", BOX, fresh=False)
+        c.vote("A", "EAN13", False, frame / 30, frame, "zbar", BOX, fresh=False)
         assert c.confirmed(frame / 30) == []
     for frame in (5, 6):  # the code moved: two new views
-        c.vote("A", "UPCE", False, frame / 30, frame, "zbar", BOX, fresh=True)
+        c.vote("A", "EAN13", False, frame / 30, frame, "zbar", BOX, fresh=True)
     assert [x.key for x in c.confirmed(0.2)] == ["A"]
+
+
+def test_upce_and_ean8_need_two_decoders():
+    c = confirmer()
+    for frame in range(5):  # zbar alone, even on frames that differ
+        c.vote("E", "UPCE", False, frame / 30, frame, "zbar", BOX, fresh=True)
+        c.vote("8", "EAN8", False, frame / 30, frame, "zbar", (400, 300, 500, 340), fresh=True)
+    assert c.confirmed(0.15) == []
+    c.vote("E", "UPCE", False, 0.15, 5, "zxing", BOX)
+    assert [x.key for x in c.confirmed(0.15)] == ["E"]
 
 
 def test_two_decoders_agreeing_on_the_same_picture_confirm():
