@@ -8,9 +8,13 @@ Rules, first match wins:
   (16-24 digits, prefix 25-30), else a GTIN-8/12/13/14 whose check digit must hold
   (kiosk.gtin): GS1 coupon prefixes (EAN-13 99 / 981-984, UPC-A number system 5),
   an in-store variable-measure EAN-13 (the configured layouts), or a product.
-* a GS1 element string (DataBar, GS1-128): coupon AIs 8110/8112, or AI 01 (a GTIN).
-  A GS1 weight or price AI cannot travel in a ``scan`` command yet, so such a read is
-  rejected rather than adding the item without its weight.
+* a GS1 element string (GS1-128, DataBar, GS1 DataMatrix/QR) in any form a decoder or a
+  wedge scanner gives it (:func:`gs1_elements`): coupon AIs 8110/8112, or AI 01 (a GTIN).
+  Every form of one code gets one key and one text, the HRI ``(01)…(17)…(10)…``
+  (:func:`normalise`), so two decoders reading it agree. A GS1 weight or price AI cannot
+  travel in a ``scan`` command yet, so such a read is rejected (reason
+  ``gs1_measure_unsupported``, which the shopper is told) rather than adding the item
+  without its weight.
 * anything else: unknown (rejected).
 
 ``key`` is a read's identity for confirmation and de-duplication: a product's GTIN
@@ -26,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from kiosk.config import VariableMeasureConfig
-from kiosk.gtin import GtinError, decode_variable_measure, validate_gtin
+from kiosk.gtin import GtinError, decode_variable_measure, is_valid_gtin, validate_gtin
 from kiosk.staff import BADGE_PREFIX
 
 ReadClass = Literal["product", "variable_measure", "payment", "coupon", "staff_badge", "unknown"]
@@ -45,8 +49,13 @@ _GS1_AI_LEN = {**{p: 2 for p in ("00", "01", "02", "03", "04", "10", "11", "12",
                                  "15", "16", "17", "18", "19", "20", "21", "22", "30", "37",
                                  "90", "91", "92", "93", "94", "95", "96", "97", "98", "99")},
                **{p: 3 for p in ("23", "24", "25", "40", "41", "42", "71")},
-               **{p: 4 for p in ("31", "32", "33", "34", "35", "36", "39", "70", "72", "80",
-                                 "81", "82")}}
+               **{p: 4 for p in ("31", "32", "33", "34", "35", "36", "39", "43", "70", "72",
+                                 "80", "81", "82")}}
+# Symbology identifiers of GS1 data (AIM): GS1-128, DataBar, GS1 DataMatrix, GS1 QR.
+_GS1_IDS = ("]C1", "]e0", "]d2", "]Q3")
+# A bare digit string (zbar drops FNC1) is taken as GS1 only if it parses completely and
+# starts with one of these AIs (a GTIN with a valid check digit, or a coupon).
+_GS1_BARE_STARTS = ("01", "02", "8110", "8112")
 _GS1_MEASURES = ("310", "320", "392", "393")
 _GS1_COUPONS = ("8110", "8112")
 
@@ -140,8 +149,43 @@ def parse_gs1(text: str) -> dict[str, str] | None:
     return out or None
 
 
+def is_fixed_length_ai(ai: str) -> bool:
+    """Whether a GS1 AI's data has a predefined length (no FNC1 after it)."""
+    return ai[:2] in _GS1_FIXED
+
+
 def gs1_hri(elements: dict[str, str]) -> str:
     return "".join(f"({ai}){data}" for ai, data in elements.items())
+
+
+def gs1_elements(text: str) -> dict[str, str] | None:
+    """The GS1 element string in ``text``, whatever form the reader gave it, else None.
+
+    Accepted: HRI with brackets (zxing-cpp), raw with FNC1 sent as GS and/or an AIM
+    symbology identifier (``]C1`` …; wedge scanners, zbar with separators), and bare
+    digits (zbar drops FNC1) that parse completely from AI 01/02 with a valid check
+    digit or from a coupon AI (8110/8112): variable-length AIs end at a GS or the end.
+    """
+    if not text or len(text) > MAX_TEXT:
+        return None
+    explicit = text.startswith(("(", *_GS1_IDS)) or GS in text
+    if not explicit and not text[:1].isdigit():
+        return None
+    elements = parse_gs1(text)
+    if not elements or explicit:
+        return elements
+    first = next(iter(elements))
+    if not (text.startswith(_GS1_BARE_STARTS) and first in _GS1_BARE_STARTS):
+        return None
+    if first in ("01", "02") and not is_valid_gtin(elements[first]):
+        return None
+    return elements
+
+
+def normalise(text: str) -> str:
+    """One text per code: a GS1 element string in HRI form, anything else unchanged."""
+    elements = gs1_elements(text)
+    return gs1_hri(elements) if elements else text
 
 
 class Classifier:
@@ -165,6 +209,10 @@ class Classifier:
         return hit
 
     def _classify(self, text: str, symbology: str) -> Classified:
+        if text.startswith(_GS1_IDS) or GS in text:  # raw GS1: FNC1 is a control character
+            elements = gs1_elements(text)
+            if elements:
+                return self._gs1(elements)
         if not text or len(text) > MAX_TEXT or not text.isprintable():
             shown = "".join(c if c.isprintable() else "?" for c in text[:MAX_TEXT])
             return Classified("unknown", False, shown, shown, False, "unreadable")
@@ -177,12 +225,20 @@ class Classifier:
         if text.startswith(self.payment_qr_prefixes):
             return Classified("payment", True, text, text, False, detail={"provider": "qr"})
         if text.isascii() and text.isdigit():
+            if len(text) > 14 and not self._payment(text):  # GS1-128 read without its FNC1
+                elements = gs1_elements(text)
+                if elements:
+                    return self._gs1(elements)
             return self._digits(text, symbology)
-        elements = parse_gs1(text) if text.startswith("(") or symbology.startswith(
-            "DataBar") else None
+        elements = gs1_elements(text)
         if elements:
-            return self._gs1(text, elements)
+            return self._gs1(elements)
         return Classified("unknown", False, text, text, False, "not_a_known_code")
+
+    @staticmethod
+    def _payment(text: str) -> bool:
+        n, prefix = len(text), int(text[:2])
+        return (n == 18 and 10 <= prefix <= 15) or (16 <= n <= 24 and 25 <= prefix <= 30)
 
     def _digits(self, text: str, symbology: str) -> Classified:
         n, prefix = len(text), int(text[:2]) if len(text) >= 2 else -1
@@ -193,8 +249,6 @@ class Classifier:
         code = text
         if symbology == "UPCE" and n == 8:
             code = upce_to_upca(text)
-        if len(code) == 16 and code.startswith("01"):  # a bare AI 01 element string
-            code = code[2:]
         try:
             gtin14 = validate_gtin(code)
         except GtinError as exc:
@@ -221,7 +275,7 @@ class Classifier:
         return (gtin14[0] == "0" and (ean13.startswith("99") or ean13[:3] in
                                       ("981", "982", "983", "984") or ean13.startswith("05")))
 
-    def _gs1(self, text: str, elements: dict[str, str]) -> Classified:
+    def _gs1(self, elements: dict[str, str]) -> Classified:
         hri = gs1_hri(elements)
         if any(ai in elements for ai in _GS1_COUPONS):
             return Classified("coupon", True, hri, hri, False, detail={"scheme": "gs1"})

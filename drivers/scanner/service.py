@@ -11,7 +11,9 @@ and ``wedge`` (a USB HID scanner through evdev). Every read is classified, then:
   there, never as a scan;
 * reads kiosk-core does not answer (payment, coupon, rejected) get feedback from here
   on ``kiosk/v1/<lane>/event/feedback`` with ``"source":"scanner"`` (the GPIO driver
-  beeps on it).
+  beeps on it); a rejected read's feedback carries its ``reason`` (e.g.
+  ``gs1_measure_unsupported``: a GS1 code with a net weight, which cannot be sold from
+  the scan yet) for the screen to explain.
 
 A retained ``kiosk/v1/<lane>/scanner/status`` (with a last will) says whether the
 scanner is up and carries its counters. Logs show payment codes, coupons and badges
@@ -98,10 +100,11 @@ class ReadPublisher:
             event["detail"] = detail
         self._track(self.bus.publish(self.event_topic, event))
         if not (info.forward and ok) or self.cfg.feedback_for_forwarded:
-            self.bus.publish(self.topics.feedback,
-                             {"v": VERSION, "type": "feedback",
-                              "kind": "good_read" if ok else "bad_read", "source": "scanner"},
-                             qos=0)
+            feedback = {"v": VERSION, "type": "feedback",
+                        "kind": "good_read" if ok else "bad_read", "source": "scanner"}
+            if reason:  # why the read was refused, for the screen (a message id's key)
+                feedback["reason"] = reason
+            self.bus.publish(self.topics.feedback, feedback, qos=0)
         self.counts[f"{info.cls}_{'ok' if ok else 'rejected'}"] += 1
         shown = info.code if info.cls in ("product", "variable_measure") else info.masked
         log.info("scanner: %s %s%s %s (%s, %.0f ms)", info.cls, "read" if ok else "rejected",

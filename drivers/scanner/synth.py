@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import zlib
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -58,6 +59,10 @@ SPECS: dict[str, CodeSpec] = {s.name: s for s in [
     CodeSpec("coupon_qr", "COUPON:SAVE5-000173", "QRCode", "coupon"),
     CodeSpec("coupon_ean13", with_check("990000012345"), "EAN13", "coupon"),
     CodeSpec("staff_code128", "STAFF:S100-7731", "Code128", "staff_badge"),
+    # GS1-128 with extra data (best before, lot) and with a net weight (kg, 3 decimals)
+    CodeSpec("gs1_128_lot", "(01)08801115954255(17)251231(10)AB12", "Code128", "product"),
+    CodeSpec("gs1_128_weight", "(01)06907992910659(10)L7(3103)001234", "Code128",
+             "variable_measure"),
     CodeSpec("staff_datamatrix", "STAFF:S200-0042", "DataMatrix", "staff_badge"),
     CodeSpec("unknown_qr", "https://example.com/recipes/42", "QRCode", "unknown"),
 ]}
@@ -118,8 +123,13 @@ def render_code(spec: CodeSpec, module_px: int = 3) -> np.ndarray:
 
         kind = {"EAN13": "ean13", "EAN8": "ean8", "UPCA": "upca", "Code128": "code128"}
         text = spec.text[:-1] if spec.symbology != "Code128" else spec.text
-        code = barcode.get_barcode_class(kind[spec.symbology])(text, writer=ImageWriter())
-        if code.get_fullcode() != spec.text:
+        gs1 = spec.text.startswith("(")
+        if gs1:  # GS1-128: FNC1 first (python-barcode adds it) and after variable-length AIs
+            text = gs1_raw(spec.text, "\xf1")
+            code = barcode.get_barcode_class("gs1_128")(text, writer=ImageWriter())
+        else:
+            code = barcode.get_barcode_class(kind[spec.symbology])(text, writer=ImageWriter())
+        if not gs1 and code.get_fullcode() != spec.text:
             raise ValueError(f"{spec.name}: python-barcode made {code.get_fullcode()}")
         dpi = int(round(module_px * 25.4 / 0.33))
         img = code.render(writer_options={"module_width": 0.33, "module_height": 14,
@@ -144,6 +154,20 @@ def render_code(spec: CodeSpec, module_px: int = 3) -> np.ndarray:
     if spec.symbology == "DataMatrix":
         img = np.pad(img, 4 * scale, constant_values=255)
     return np.ascontiguousarray(img)
+
+
+def gs1_raw(hri: str, fnc1: str = "\x1d") -> str:
+    """An HRI element string as transmitted: ``fnc1`` after each variable-length AI's data
+    (except the last)."""
+    from drivers.scanner.classify import is_fixed_length_ai, parse_gs1
+
+    elements = parse_gs1(hri) or {}
+    out, items = "", list(elements.items())
+    for i, (ai, data) in enumerate(items):
+        out += ai + data
+        if i < len(items) - 1 and not is_fixed_length_ai(ai):
+            out += fnc1
+    return out
 
 
 def background(w: int, h: int, seed: int) -> np.ndarray:
@@ -296,6 +320,17 @@ class Truth:
     frames: list[list[int]] = field(default_factory=list)  # spec indexes per frame
     shows: list[dict] = field(default_factory=list)  # {"spec": i, "first": f, "last": f}
 
+    def find_shows(self) -> None:
+        """Fill ``shows`` from ``frames``: one span per run of frames showing a spec."""
+        self.shows = []
+        for i, shows in enumerate(self.frames):
+            for idx in shows:
+                last = self.shows[-1] if self.shows else None
+                if last and last["spec"] == idx and last["last"] == i - 1:
+                    last["last"] = i
+                else:
+                    self.shows.append({"spec": idx, "first": i, "last": i})
+
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self)))
 
@@ -391,12 +426,7 @@ def write_session(path: Path, presentations: list[Presentation], size: tuple[int
     frames = write_video(path, session_frames(presentations, size, seed, garbage_after, fps),
                          size, fps)
     truth = Truth(fps, size, [asdict(SPECS[n]) for n in names], frames)
-    for i, shows in enumerate(frames):
-        for idx in shows:
-            if truth.shows and truth.shows[-1]["spec"] == idx and truth.shows[-1]["last"] == i - 1:
-                truth.shows[-1]["last"] = i
-            else:
-                truth.shows.append({"spec": idx, "first": i, "last": i})
+    truth.find_shows()
     truth.save(path.with_suffix(".json"))
     return truth
 
@@ -416,3 +446,111 @@ def distorted_presentations(specs: list[str], hold: int = 4, gap: int = 8,
             out.append((dname, Presentation(spec, hold=hold, gap=gap, enter=0,
                                             placement=place, distortion=dist)))
     return out
+
+
+# -- real photographs (tests/scanner/photos) -------------------------------------------------
+
+PHOTOS_DIR = Path(__file__).resolve().parents[2] / "tests" / "scanner" / "photos"
+#: how each photo is shown: held still (sensor noise only), slightly blurred, noisy, JPEG-
+#: compressed, and moving a little (a few px and a fraction of a degree per frame)
+PHOTO_VARIANTS = ("still", "blur", "noise", "jpeg", "motion")
+
+
+@dataclass(frozen=True)
+class Photo:
+    """A real photograph of a barcode and the text it encodes (zxing-cpp's expected file)."""
+
+    name: str
+    expected: str
+    path: Path
+
+
+def load_photos(split: str, root: Path = PHOTOS_DIR) -> list[Photo]:
+    """The photos of one split ("tuning" or "heldout") listed in ``expected.csv``."""
+    import csv
+
+    with (root / "expected.csv").open(newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["file"].startswith(f"{split}/")]
+    return [Photo(r["file"], r["expected"], root / r["file"]) for r in rows]
+
+
+def photo_frames(photo: np.ndarray, variant: str, bg: np.ndarray, seed: int, hold: int = 5
+                 ) -> list[np.ndarray]:
+    """``hold`` frames of ``photo`` (greyscale) in the middle of ``bg`` under ``variant``."""
+    import cv2
+    import numpy as np
+
+    rng = _rng(seed)
+    fh, fw = bg.shape
+    ph, pw = photo.shape
+    f = min(1.0, 0.9 * fw / pw, 0.9 * fh / ph)
+    if f < 1.0:
+        photo = cv2.resize(photo, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+        ph, pw = photo.shape
+    out = []
+    for _ in range(hold):
+        img = bg.copy()
+        dx = dy = 0.0
+        angle = 0.0
+        if variant == "motion":
+            dx, dy = rng.uniform(-3, 3, 2)
+            angle = float(rng.uniform(-1, 1))
+        m = cv2.getRotationMatrix2D((pw / 2, ph / 2), angle, 1.0)
+        m[0, 2] += (fw - pw) / 2 + dx
+        m[1, 2] += (fh - ph) / 2 + dy
+        mask = cv2.warpAffine(np.ones((ph, pw), np.float32), m, (fw, fh))
+        warped = cv2.warpAffine(photo.astype(np.float32), m, (fw, fh))
+        img = img * (1 - mask) + warped * mask
+        if variant == "motion":
+            n = 4
+            kern = np.zeros((n, n), np.float32)
+            kern[n // 2, :] = 1.0 / n
+            rot = cv2.getRotationMatrix2D((n / 2 - 0.5, n / 2 - 0.5), float(rng.uniform(0, 180)),
+                                          1.0)
+            kern = cv2.warpAffine(kern, rot, (n, n))
+            img = cv2.filter2D(img, -1, kern / max(kern.sum(), 1e-6))
+        if variant == "blur":
+            img = cv2.GaussianBlur(img, (0, 0), 0.9)
+        sigma = 7.0 if variant == "noise" else 2.0
+        img = np.clip(img + rng.normal(0, sigma, img.shape), 0, 255).astype(np.uint8)
+        if variant == "jpeg":
+            ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 30])
+            img = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
+        out.append(img)
+    return out
+
+
+def write_photo_session(path: Path, photos: list[Photo], size: tuple[int, int] = (640, 480),
+                        seed: int = 1, hold: int = 5, gap: int = 14, fps: float = 15.0,
+                        variants: tuple[str, ...] = PHOTO_VARIANTS) -> tuple[Truth, list[str]]:
+    """Each photo under each variant, held still ``hold`` frames, then ``gap`` frames of empty
+    counter (1 s at 15 fps: longer than the hold-off, so the next showing counts; 15 fps keeps
+    the file small, the five frames are still held for a third of a second). Written like
+    :func:`write_session`; returns the Truth and each frame's variant ("" in gaps)."""
+    import cv2
+
+    w, h = size
+    bg = background(w, h, seed)
+    kinds: list[str] = []
+
+    def frames():
+        rng = _rng(seed)
+        for i, photo in enumerate(photos):
+            img = cv2.imread(str(photo.path), cv2.IMREAD_GRAYSCALE)
+            if img is None:
+                raise ValueError(f"cannot read {photo.path}")
+            for variant in variants:  # seeded by names: a subset shows the same frames
+                own = zlib.crc32(f"{photo.name}/{variant}".encode()) + seed * 1009
+                for frame in photo_frames(img, variant, bg, own, hold):
+                    kinds.append(variant)
+                    yield frame, [i]
+                for _ in range(gap):
+                    kinds.append("")
+                    yield _plain(bg, rng), []
+
+    shown = write_video(path, frames(), size, fps)
+    truth = Truth(fps, size, [{"name": p.name, "text": p.expected, "symbology": ""}
+                               for p in photos], shown)
+    truth.find_shows()
+    truth.save(path.with_suffix(".json"))
+    return truth, kinds

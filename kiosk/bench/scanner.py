@@ -19,6 +19,10 @@ own capture path (CaptureThread → FrameSlot, MJPG/AVI files as a UVC camera gi
   plain zxing-cpp and plain zbar (first sighting published, no confirmation).
 * **false reads**: published reads of a code that the frames they came from do not
   show, over every engine run; plain decoders' single-frame wrong decodes are printed.
+* **real photos** (``--photos``, default the held-out set of tests/scanner/photos): each
+  held still for five frames under five variants (camera noise, blur, heavy noise, JPEG,
+  small motion) through the capture path: what reaches the bus (right items) against
+  what either decoder reads on single frames, and wrong items (:func:`photo_figures`).
 
 The last line is one JSON object with the issue's keys.
 """
@@ -44,7 +48,9 @@ SESSION_SPECS = ["ean13_ramyun", "upca_cupnoodle", "alipay_qr", "ean8", "vm_bana
 DISTORTED_SPECS = ["ean13_ramyun", "upca_cupnoodle", "ean8", "upce", "databar", "vm_bananas",
                    "wechat_code128", "alipay_qr", "coupon_qr", "staff_datamatrix"]
 JSON_KEYS = ("fps_640", "fps_1280", "scan_to_bus_ms_median_640", "scan_to_bus_ms_p95_640",
-             "read_rate", "read_rate_zxing", "read_rate_zbar", "read_rate_either", "false_reads")
+             "read_rate", "read_rate_zxing", "read_rate_zbar", "read_rate_either", "false_reads",
+             "photo_on_bus_rate", "photo_read_rate_either", "photo_read_rate_either_any",
+             "photo_wrong_items")
 
 
 def _session(n: int, seed: int) -> tuple[list, dict[int, list[str]]]:
@@ -246,8 +252,88 @@ def _distorted(video: Path, truth, kinds: list[str], cfg, vm, classify) -> dict:
             "false": len(_false(reads, frame_keys)), "reads": len(reads)}
 
 
+def photo_figures(split: str, workdir: Path, engine_factory=None, seed: int = 1,
+                  only: tuple[str, ...] = (), variants: tuple[str, ...] | None = None) -> dict:
+    """Real photographs (tests/scanner/photos, one split), each held still for five frames
+    under each variant (still, blur, noise, JPEG, small motion), written as an MJPG video and
+    read back through the capture path in lockstep.
+
+    Returns per-frame read rates of zxing-cpp, zbar and either (frames showing a code), the
+    share of presentations in which either decoder read the code on at least one frame, what
+    the engine put out (``on_bus``: presentations whose code it published; ``wrong``: reads
+    published of a code the presentation does not show), per variant too.
+    ``engine_factory(cfg, vm)`` builds the engine (default: ScanEngine); ``only`` keeps the
+    photos whose name contains one of these strings, ``variants`` some of the variants.
+    """
+    from drivers.scanner.capture import run_source
+    from drivers.scanner.classify import Classifier
+    from drivers.scanner.config import ScannerConfig
+    from drivers.scanner.decoders import make_decoder
+    from drivers.scanner.engine import ScanEngine
+    from drivers.scanner.synth import load_photos, write_photo_session
+    from kiosk.config import DEFAULTS_FILE, VariableMeasureConfig
+
+    cfg = ScannerConfig()
+    with DEFAULTS_FILE.open("rb") as fh:
+        vm = VariableMeasureConfig.model_validate(tomllib.load(fh)["variable_measure"])
+    classify = Classifier(vm, cfg.classify.payment_qr_prefixes, cfg.classify.coupon_prefixes)
+    photos = [p for p in load_photos(split) if not only or any(o in p.name for o in only)]
+    video = workdir / f"photos-{split}.avi"
+    truth, kinds = write_photo_session(video, photos, seed=seed,
+                                       **({"variants": variants} if variants else {}))
+    keys = [classify(s["text"], s["symbology"]).key for s in truth.specs]
+    decoders = [make_decoder(n, cfg.decode.formats) for n in ("zxing", "zbar")]
+    per_frame: dict[int, dict[str, bool]] = {}
+
+    def on_frame(frame, _reads) -> None:
+        shows = truth.frames[frame.seq] if frame.seq < len(truth.frames) else []
+        if not shows:
+            return
+        want = keys[shows[0]]
+        got = {d.name: want in {classify(s.text, s.symbology).key
+                                for s in d.decode(frame.image)} for d in decoders}
+        got["either"] = got["zxing"] or got["zbar"]
+        per_frame[frame.seq] = got
+
+    engine = (engine_factory or ScanEngine)(cfg, vm)
+    reads = run_source(str(video), engine, on_reads=on_frame)
+    out: dict = {"photos": len(photos), "presentations": len(truth.shows), "by_variant": {}}
+    totals = {k: 0 for k in ("frames", "zxing", "zbar", "either", "either_any", "on_bus",
+                             "wrong")}
+    wrong_reads = []
+    for show in truth.shows:
+        key, variant = keys[show["spec"]], kinds[show["first"]]
+        row = out["by_variant"].setdefault(variant, dict.fromkeys(totals, 0))
+        frames = [per_frame.get(f, {}) for f in range(show["first"], show["last"] + 1)]
+        mine = [r for r in reads if show["first"] <= r.first_frame <= show["last"]]
+        bad = [r for r in mine if r.info.key != key]
+        wrong_reads += [(truth.specs[show["spec"]]["name"], variant, r.text) for r in bad]
+        add = {"frames": len(frames),
+               "zxing": sum(f.get("zxing", False) for f in frames),
+               "zbar": sum(f.get("zbar", False) for f in frames),
+               "either": sum(f.get("either", False) for f in frames),
+               "either_any": int(any(f.get("either", False) for f in frames)),
+               "on_bus": int(any(r.info.key == key for r in mine)),
+               "wrong": len(bad)}
+        for k, v in add.items():
+            row[k] += v
+            totals[k] += v
+    stray = [r for r in reads
+             if not any(s["first"] <= r.first_frame <= s["last"] for s in truth.shows)]
+    totals["wrong"] += len(stray)
+    wrong_reads += [("(no code shown)", "", r.text) for r in stray]
+    out.update(totals)
+    out["wrong_reads"] = wrong_reads
+    out["stats"] = engine.stats.as_dict()
+    n, f = max(1, len(truth.shows)), max(1, totals["frames"])
+    out["rates"] = {"zxing": totals["zxing"] / f, "zbar": totals["zbar"] / f,
+                    "either": totals["either"] / f, "either_any": totals["either_any"] / n,
+                    "on_bus": totals["on_bus"] / n}
+    return out
+
+
 def bench_scanner(presentations: int = 12, fps_frames: int = 240, seed: int = 1,
-                  workdir: Path | None = None) -> int:
+                  workdir: Path | None = None, photos: str = "heldout") -> int:
     """Run the scanner benchmark; prints figures, then the JSON line. Returns 0."""
     import cv2
 
@@ -328,6 +414,7 @@ def bench_scanner(presentations: int = 12, fps_frames: int = 240, seed: int = 1,
             broker.wait(10)
         false_reads += lat["engine"]["false"]
         engine_false["session 640x480 real time + bus"] = lat["engine"]["false"]
+        photo = photo_figures(photos, work, seed=seed) if photos != "none" else None
 
     def rate(name: str) -> float:
         return d[name] / d["frames"] if d["frames"] else 0.0
@@ -378,8 +465,23 @@ def bench_scanner(presentations: int = 12, fps_frames: int = 240, seed: int = 1,
               f"  frames dropped (late decoder) {r['replaced']}, skipped {r['skipped']}")
     print("  false reads published by the engine: " + ", ".join(
         f"{k} {v}" for k, v in engine_false.items()) + f"; total {false_reads}")
+    if photo is not None:
+        r = photo["rates"]
+        print(f"  real photos ({photos} set, tests/scanner/photos): {photo['photos']} photos x"
+              f" 5 variants, each held still 5 frames = {photo['presentations']}"
+              " presentations")
+        print(f"    single frames read: zxing-cpp {r['zxing']:.1%}, zbar {r['zbar']:.1%},"
+              f" either {r['either']:.1%}; presentations either read on some frame"
+              f" {r['either_any']:.1%}")
+        print(f"    on the bus (confirmed, right item): {r['on_bus']:.1%}"
+              f" ({photo['on_bus']}/{photo['presentations']}); wrong items {photo['wrong']}")
+        for variant, row in photo["by_variant"].items():
+            print(f"      {variant:8s} either {row['either'] / max(1, row['frames']):4.0%}"
+                  f"  on bus {row['on_bus']}/{photo['photos']}  wrong {row['wrong']}")
     med, p95 = ms("engine")
-    print("  targets: p95 < 100 ms at 640x480/30 fps; read rate >= either; zero false reads")
+    print("  targets: p95 < 100 ms at 640x480/30 fps; read rate >= either; zero false reads;"
+          " photos: on bus >= either, zero wrong items")
+    rates = photo["rates"] if photo is not None else {}
     print(json.dumps({
         "fps_640": round(fps["engine"][640], 1),
         "fps_1280": round(fps["engine"][1280], 1),
@@ -390,6 +492,10 @@ def bench_scanner(presentations: int = 12, fps_frames: int = 240, seed: int = 1,
         "read_rate_zbar": round(rate("zbar"), 4),
         "read_rate_either": round(rate("either"), 4),
         "false_reads": false_reads,
+        "photo_on_bus_rate": round(rates["on_bus"], 4) if rates else None,
+        "photo_read_rate_either": round(rates["either"], 4) if rates else None,
+        "photo_read_rate_either_any": round(rates["either_any"], 4) if rates else None,
+        "photo_wrong_items": photo["wrong"] if photo is not None else None,
     }))
     return 0
 
@@ -402,8 +508,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--presentations", type=int, default=12)
     parser.add_argument("--fps-frames", type=int, default=240)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--photos", choices=["heldout", "tuning", "none"], default="heldout",
+                        help="real-photo set to run (tests/scanner/photos)")
     args = parser.parse_args(argv)
-    return bench_scanner(args.presentations, args.fps_frames, args.seed)
+    return bench_scanner(args.presentations, args.fps_frames, args.seed, photos=args.photos)
 
 
 if __name__ == "__main__":

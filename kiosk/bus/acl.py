@@ -52,7 +52,8 @@ USERS: tuple[BusUser, ...] = (
     # kiosk-core writes to the command topics only to clear a retained command (empty payload)
     _user("kiosk-core", reads=(_ALL.commands,),
           writes=(_ALL.state, _ALL.result, _ALL.core_status, _ALL.feedback, _ALL.commands)),
-    _user("kiosk-ui", reads=(*_STATE, _ALL.keypad),
+    # the UI reads feedback for the scanner's refusals it explains (a GS1 weight code)
+    _user("kiosk-ui", reads=(*_STATE, _ALL.keypad, _ALL.feedback),
           commands=SHOPPER_INTENTS | {"scan", "add_plu", "set_quantity", "remove_line",
                                       "staff_pin", "attendant"}),
     # voice sees the gpio's help button (it starts accessible mode), no other service's commands

@@ -1,11 +1,12 @@
 """The UI's side of the bus: receive state off the frame loop, hand it over, send intents.
 
-paho's network thread receives the retained state, the core's online status
-and command results; this module decodes them on that thread and hands each
-update to the UI through ``post`` (the app passes Kivy's ``Clock``), so the
-frame loop never waits on the network. State and status are read through their
-one schema (:func:`kiosk.bus.messages.parse_state`); what fails it is dropped,
-counted and logged rate-limited. Sending an intent only queues it with
+paho's network thread receives the retained state, the core's online status,
+command results and the scanner's refusals that carry a reason for the shopper;
+this module decodes them on that thread and hands each update to the UI through
+``post`` (the app passes Kivy's ``Clock``), so the frame loop never waits on the
+network. State and status are read through their one schema
+(:func:`kiosk.bus.messages.parse_state`); what fails it is dropped, counted and
+logged rate-limited. Sending an intent only queues it with
 paho (non-blocking). Nothing here imports Kivy.
 """
 
@@ -29,6 +30,7 @@ from kiosk.bus.messages import (
     parse_state,
 )
 from kiosk.bus.rejects import RejectLog
+from kiosk.ui.viewmodel import REJECTIONS
 
 log = logging.getLogger(__name__)
 Post = Callable[[Callable[[], None]], None]
@@ -54,6 +56,7 @@ class BusBridge:
         self.client.subscribe(self.topics.state, self._state)
         self.client.subscribe(self.topics.core_status, self._status)
         self.client.subscribe(self.topics.result, self._result)
+        self.client.subscribe(self.topics.feedback, self._feedback)
 
     def start(self) -> None:
         """Connect in the background (never waits); reconnects by itself."""
@@ -117,6 +120,18 @@ class BusBridge:
         if kind is not None:
             msg["kind"] = kind
             self._post(lambda: self._on_result(msg))
+
+    def _feedback(self, _topic: str, payload: bytes) -> None:
+        """A read the scanner refused for a reason the shopper is told (e.g. a GS1 code
+        with a net weight): shown like a rejected command."""
+        try:
+            msg = load_json(payload, MAX_STATUS_BYTES)
+            reason = msg.get("reason") if msg.get("source") == "scanner" else None
+        except (MessageError, AttributeError):
+            self.rejects.reject(self.topics.feedback, "invalid", f"{len(payload)} bytes")
+            return
+        if msg.get("kind") == "bad_read" and reason in REJECTIONS:
+            self._post(lambda: self._on_result({"ok": False, "reason": reason, "kind": "scan"}))
 
     # -- test control: freeze a transient screen long enough to photograph it -----------
 

@@ -89,6 +89,9 @@ REJECTIONS = {
     "basket_empty": N_("Your basket is empty. Scan an item first."),
     "needs_weight": N_("This item is sold by weight. Please weigh it."),
     "bad_barcode": N_("This barcode could not be read. Please scan it again."),
+    # the scanner's bad-read feedback: a GS1 code with a net weight or price (AI 310x ...)
+    "gs1_measure_unsupported": N_("This item cannot be sold at this checkout. Please ask an"
+                                  " attendant."),
     "unknown_plu": N_("Unknown product code."),
     "quantity_limit": N_("That is the most you can buy of this item."),
     "bad_quantity": N_("That is the most you can buy of this item."),

@@ -133,3 +133,43 @@ def test_masked_form_hides_secrets(classify):
         got = classify(text, "QRCode")
         assert text not in got.masked and got.masked.endswith(text[-4:])
     assert classify("8801043444279", "EAN13").masked == "8801043444279"
+
+
+GS1_FORMS = [  # one GS1-128 (GTIN, best before, lot, net weight) as readers give it
+    "(01)09501101530003(17)251231(10)AB12(3103)001234",  # zxing-cpp: HRI
+    "0109501101530003" "17251231" "10AB12\x1d" "3103001234",  # zbar: raw, GS after the lot
+    "]C10109501101530003" "17251231" "10AB12\x1d" "3103001234",  # wedge: AIM identifier
+]
+
+
+@pytest.mark.parametrize("text", GS1_FORMS)
+def test_every_form_of_a_gs1_code_is_one_text_and_one_key(classify, text):
+    from drivers.scanner.classify import normalise
+
+    assert normalise(text) == GS1_FORMS[0]
+    got = classify(text, "Code128")
+    assert (got.cls, got.ok, got.reason) == ("variable_measure", False,
+                                              "gs1_measure_unsupported")
+    assert got.key == classify(GS1_FORMS[0], "Code128").key
+
+
+@pytest.mark.parametrize("text", [
+    "(01)09501101530003(17)251231(10)AB12",
+    "01095011015300031725123110AB12",  # zbar drops FNC1: bare digits and letters
+    "010950110153000317251231",  # all digits
+    "0109501101530003",
+])
+def test_gs1_products_with_extra_data_are_their_gtin(classify, text):
+    got = classify(text, "Code128")
+    assert (got.cls, got.ok, got.forward, got.key, got.code) == (
+        "product", True, True, "09501101530003", "09501101530003")
+
+
+@pytest.mark.parametrize("text,cls", [
+    ("134567890123456789", "payment"),  # WeChat: digits that are no GS1 string
+    ("2812345678901234", "payment"),
+    ("0109501101530004", "unknown"),  # AI 01 with a wrong check digit: not taken as GS1
+    ("10012345678902", "product"),  # an ITF-14/GTIN-14 stays a GTIN
+])
+def test_bare_digits_are_gs1_only_when_they_parse_from_a_gtin(classify, text, cls):
+    assert classify(text, "Code128").cls == cls

@@ -21,6 +21,9 @@ from drivers.scanner.service import ScannerService, event_topic, status_topic
 from drivers.scanner.synth import SPECS, Placement, Presentation, write_session
 from kiosk.bus.client import BusClient
 from kiosk.bus.messages import Topics, parse_command
+from kiosk.ui.bridge import BusBridge
+from kiosk.ui.i18n import Translator
+from kiosk.ui.viewmodel import rejection_text
 from tests.harness import REPO, bus_login, kiosk_env
 from tests.systemd.notify_listener import NotifyListener
 
@@ -232,3 +235,44 @@ def test_wedge_ready_only_once_the_device_is_grabbed(broker_port, vm_config, mon
     assert not runner.is_alive()
     assert ready == [("bus connected, wedge /dev/input/fake-scanner grabbed", True)]
     assert set(ticks) == {runner.ident}  # never from a helper thread
+
+
+def test_a_gs1_weight_code_gets_bad_read_feedback_with_its_reason(broker_port, vm_config,
+                                                                 tmp_path):
+    """A GS1-128 with a net weight (3103), which both decoders read (zxing-cpp bracketed,
+    zbar as raw digits with a GS): confirmed, refused, and the shopper is told why."""
+    lane = f"SCANW{os.getpid()}"
+    topics = Topics(lane)
+    video = tmp_path / "weight.avi"
+    write_session(video, [Presentation("gs1_128_weight", hold=10, gap=20)], (640, 480), seed=5)
+    col = Collector(broker_port, lane)
+    shown = threading.Event()
+    toasts: list[dict] = []
+
+    def on_result(result: dict) -> None:  # what the UI toasts for a refused intent
+        toasts.append(result)
+        shown.set()
+
+    ui = BusBridge(bus_login(broker_port, "kiosk-ui"), lane, lambda fn: fn(), lambda _s: None,
+                   lambda _o: None, on_result)
+    ui.start()
+    service = ScannerService(ScannerConfig(), lane, bus_login(broker_port, "kiosk-scanner"),
+                             vm_config)
+    try:
+        assert ui.client.connected.wait(10)
+        assert service.run(threading.Event(), source=str(video), pace="lockstep") == 0
+        feedback = col.wait(topics.feedback, 1)
+        events = col.wait(event_topic(lane), 1)
+        assert shown.wait(10)
+    finally:
+        col.client.stop()
+        ui.stop()
+    assert [(e["class"], e["ok"], e["reason"]) for e in events] == [
+        ("variable_measure", False, "gs1_measure_unsupported")]
+    assert [(m["kind"], m["source"], m["reason"]) for m in feedback] == [
+        ("bad_read", "scanner", "gs1_measure_unsupported")]
+    assert not col.on(topics.command)  # never added without its weight
+    # the screen tells the shopper why, in their language
+    assert toasts == [{"ok": False, "reason": "gs1_measure_unsupported", "kind": "scan"}]
+    assert rejection_text(toasts[0]["reason"], Translator("ko")) == (
+        "이 상품은 이 계산대에서 계산할 수 없습니다. 직원에게 문의해 주세요.")

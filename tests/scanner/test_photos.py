@@ -1,0 +1,48 @@
+"""Real photographs of barcodes (tests/scanner/photos, zxing-cpp's samples) held still in
+front of the camera, through the capture path and the real decoders: nothing wrong
+reaches the bus, and what does reach it is at least what either decoder reads alone."""
+
+from __future__ import annotations
+
+import pytest
+
+from kiosk.bench.scanner import photo_figures
+
+pytestmark = pytest.mark.integration
+
+# Tuning photos on which one decoder misreads, the same way frame after frame when held
+# still: a badly printed UPC-A that reads as five different EAN-13s, an EAN-13 zxing-cpp
+# also reads with wrong leading digits, UPC-As zbar reads as a UPC-E or with wrong digits,
+# a UPC-A zxing-cpp misreads. Before the evidence rule, this set published 2 wrong items
+# (upca-2_23 as 9711010200137, upca-2_48 as 1077778003259; at 30 fps upca-4_7 and
+# upca-4_9 too).
+MISREAD = ("upca-4_7", "upca-4_9", "ean13-1_35", "upca-2_23", "upca-2_38", "upca-2_32",
+           "upca-2_48")
+
+
+def test_photos_one_decoder_misreads_are_never_published(tmp_path):
+    got = photo_figures("tuning", tmp_path, only=MISREAD)
+    assert got["photos"] == len(MISREAD)
+    assert got["wrong"] == 0, got["wrong_reads"]
+    assert got["on_bus"] > 0
+
+
+@pytest.fixture(scope="module")
+def held_out(tmp_path_factory):
+    """The held-out set, never used while tuning (tests/scanner/photos/README.md)."""
+    return photo_figures("heldout", tmp_path_factory.mktemp("photos-heldout"))
+
+
+@pytest.mark.slow
+def test_held_out_photos_put_no_wrong_item_on_the_bus(held_out):
+    assert held_out["photos"] == 59 and held_out["frames"] == 59 * 5 * 5
+    assert held_out["wrong"] == 0, held_out["wrong_reads"]
+    assert held_out["on_bus"] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="not met yet: a code only one decoder can read on a"
+                   " still picture is not published (measured 43.1 % on the bus against"
+                   " 48.8 % of single frames read by either decoder)")
+def test_held_out_photos_reach_the_bus_at_least_as_often_as_either_decoder_reads(held_out):
+    assert held_out["rates"]["on_bus"] >= held_out["rates"]["either"], held_out["rates"]
