@@ -27,6 +27,9 @@ APT_PACKAGES+=(xvfb xauth xclip fonts-noto-cjk libgl1 libegl1 libgles2 libgl1-me
 # Card payments: pcscd and the vsmartcard virtual reader driver (vpcd) the virtual EMV card
 # plugs into; pyscard has no wheel, so swig and the PC/SC headers to build it.
 APT_PACKAGES+=(pcscd vsmartcard-vpcd libpcsclite1 libpcsclite-dev swig)
+# vpcd listens on every interface: the simulated reader's pcscd runs in a network namespace
+# of its own with only loopback up (`unshare --net` + `ip link set lo up`)
+APT_PACKAGES+=(iproute2)
 
 # Voice: PortAudio for the microphone, espeak-ng for spoken prompts (and the test speech),
 # sox to resample and mix noise into test speech.
