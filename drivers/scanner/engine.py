@@ -155,7 +155,7 @@ class ScanEngine:
             thumb = self.gate.thumbnail(frame.image)
             if (not self.confirmer.pending
                     and t - self._last_decode_t < self.cfg.gate.idle_decode_s
-                    and not self.gate.changed(thumb)):
+                    and not self.gate.changed(thumb) and not self.gate.settling(t)):
                 st.gated += 1
                 for key in self._last_keys:  # same picture: what was in view still is
                     self.presence.seen(key, t)
@@ -172,7 +172,7 @@ class ScanEngine:
         st.decoded += 1
         self._last_decode_t = t
         if self.gate is not None:
-            self.gate.decoded(thumb)
+            self.gate.decoded(thumb, t)
         reads = self._vote(frame, symbols)
         st.ties += self.confirmer.ties - ties
         st.unconfirmed += self.confirmer.ties - ties

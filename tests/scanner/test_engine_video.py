@@ -80,7 +80,7 @@ def test_two_decoders_agreeing_confirm_a_1d_code_on_one_frame(session_run):
     reads, _, _ = session_run
     ean = [r for r in reads if r.symbology == "EAN13" and r.info.cls == "product"]
     assert ean
-    assert any(r.first_frame == r.frame_seq and set(r.decoders) == {"zxing", "zbar"}
+    assert any(r.first_frame == r.frame_seq and {"zxing", "zbar"} <= set(r.decoders)
                for r in ean)
     assert all(r.votes >= 2 for r in reads if r.symbology not in ("QRCode", "DataMatrix"))
 
