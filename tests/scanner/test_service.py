@@ -271,7 +271,7 @@ def test_a_gs1_weight_code_gets_bad_read_feedback_with_its_reason(broker_port, v
         ("variable_measure", False, "gs1_measure_unsupported")]
     assert [(m["kind"], m["source"], m["reason"]) for m in feedback] == [
         ("bad_read", "scanner", "gs1_measure_unsupported")]
-    assert not col.on(topics.command)  # never added without its weight
+    assert not col.on(topics.command_from("scanner"))  # never added without its weight
     # the screen tells the shopper why, in their language
     assert toasts == [{"ok": False, "reason": "gs1_measure_unsupported", "kind": "scan"}]
     assert rejection_text(toasts[0]["reason"], Translator("ko")) == (
