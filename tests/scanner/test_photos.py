@@ -57,8 +57,8 @@ def test_held_out_photos_put_no_wrong_item_on_the_bus(held_out):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="not met yet: a code only one decoder can read on a"
-                   " still picture is not published (measured 43.1 % on the bus against"
-                   " 48.8 % of single frames read by either decoder)")
 def test_held_out_photos_reach_the_bus_at_least_as_often_as_either_decoder_reads(held_out):
+    # measured: 144 of 295 showings on the bus (48.8 %, 43.1 % before the cross-checkers
+    # looked again with their own options, OpenCV was the third and the gate settled)
+    # against 720 of 1475 single frames read by zxing-cpp or zbar (48.8 %): met, no margin
     assert held_out["rates"]["on_bus"] >= held_out["rates"]["either"], held_out["rates"]
