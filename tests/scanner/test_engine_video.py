@@ -93,6 +93,21 @@ def test_garbage_frames_are_harmless(garbage_video, vm_config):
     assert engine.stats.frames == 60
 
 
+def test_opencv_only_cross_checks_never_a_whole_frame(garbage_video, vm_config):
+    """OpenCV is the third decoder, but only on regions another decoder read a code in."""
+    engine = ScanEngine(ScannerConfig(), vm_config)
+    assert [d.name for d in engine.decoders] == ["zxing", "zbar", "opencv"]
+    calls: list[tuple[int, ...]] = []
+    opencv = engine.decoders[2]
+    decode = opencv.decode
+    opencv.decode = lambda image, offset=(0, 0): calls.append(image.shape) or decode(image,
+                                                                                      offset)
+    run_source(str(garbage_video), engine)
+    assert engine.stats.full_decodes > 0
+    assert engine.stats.fallback_decodes == engine.stats.full_decodes  # zbar alone
+    assert calls == []
+
+
 @pytest.mark.parametrize("shape", [(1, 1), (2, 640), (480, 3), (7, 9), (480, 640)])
 def test_odd_frames_do_not_crash_the_engine(vm_config, shape):
     engine = ScanEngine(ScannerConfig(), vm_config)
