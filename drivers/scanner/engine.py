@@ -1,10 +1,11 @@
 """The scan engine: frame in, confirmed and de-duplicated reads out.
 
-Per frame: motion gate (skip a frame that shows what the last decoded one showed) →
-decode (the ROI of recent codes first, the full frame every few frames or when the ROI
-reads nothing; the fallback decoders on a full frame the primary read nothing in;
-the other decoders cross-check each new 1-D code in its own small region, enlarged
-twice if they read nothing there at first) → classify → votes (each marked *fresh*
+Per frame: motion gate (skip a frame that shows what the last decoded one showed, unless
+the picture changed less than ``settle_s`` ago) → decode (the ROI of recent codes first,
+the full frame every few frames or when the ROI reads nothing; the full-frame fallback
+decoders on a full frame the primary read nothing in; every other decoder cross-checks
+each new 1-D code in its own small region, looking again with its own options until it
+reads it: :meth:`Decoder.retry`) → classify → votes (each marked *fresh*
 when the code's region differs from the frames that voted before: a decoder repeating
 itself on the same picture is not new evidence) → confirmed reads not already held in
 view. The engine is single-threaded and
