@@ -47,7 +47,8 @@ class CameraConfig(_Strict):
 class DecodeConfig(_Strict):
     """Decoders: the first is primary, the others are fallbacks and cross-checkers."""
 
-    decoders: list[DecoderName] = Field(default_factory=lambda: ["zxing", "zbar"], min_length=1)
+    decoders: list[DecoderName] = Field(default_factory=lambda: ["zxing", "zbar", "opencv"],
+                                        min_length=1)
     formats: list[str] = Field(default_factory=lambda: list(DEFAULT_FORMATS), min_length=1)
     fallback: Literal["off", "full_frame"] = Field(
         default="full_frame",
@@ -86,6 +87,10 @@ class GateConfig(_Strict):
     min_changed_cells: int = Field(default=6, ge=1)
     idle_decode_s: float = Field(default=0.5, gt=0,
                                  description="decode at least this often even when still")
+    settle_s: float = Field(default=0.2, ge=0, le=2,
+                            description="after the picture changed, decode every frame this "
+                                        "long even when still (sensor noise alone makes a "
+                                        "decoder read a held code on one frame, not the next)")
     roi: bool = True
     roi_margin: float = Field(default=0.25, ge=0, le=4,
                               description="ROI grows by this fraction of the code's size")

@@ -1,10 +1,11 @@
 """The scan engine: frame in, confirmed and de-duplicated reads out.
 
-Per frame: motion gate (skip a frame that shows what the last decoded one showed) →
-decode (the ROI of recent codes first, the full frame every few frames or when the ROI
-reads nothing; the fallback decoders on a full frame the primary read nothing in;
-the other decoders cross-check each new 1-D code in its own small region, enlarged
-twice if they read nothing there at first) → classify → votes (each marked *fresh*
+Per frame: motion gate (skip a frame that shows what the last decoded one showed, unless
+the picture changed less than ``settle_s`` ago) → decode (the ROI of recent codes first,
+the full frame every few frames or when the ROI reads nothing; the full-frame fallback
+decoders on a full frame the primary read nothing in; every other decoder cross-checks
+each new 1-D code in its own small region, looking again with its own options until it
+reads it: :meth:`Decoder.retry`) → classify → votes (each marked *fresh*
 when the code's region differs from the frames that voted before: a decoder repeating
 itself on the same picture is not new evidence) → confirmed reads not already held in
 view. The engine is single-threaded and
@@ -66,8 +67,8 @@ class EngineStats:
     full_decodes: int = 0
     fallback_decodes: int = 0
     fallback_hits: int = 0
-    cross_checks: int = 0
-    enlarged_checks: int = 0  # cross-checks repeated on the region enlarged twice
+    cross_checks: int = 0  # a decoder looking at another one's new 1-D code
+    retries: int = 0  # further looks of a cross-check (enlarged, contrast, binarized)
     symbols: int = 0
     held: int = 0  # sightings of a code already published and still in view
     published: int = 0
@@ -83,7 +84,6 @@ class EngineStats:
         return out
 
 
-CROSS_CHECK_MAX = 480  # px: larger regions are not enlarged for a second cross-check
 VIEW_SIZE = (32, 8)  # a code's region, area-averaged to this many cells along x 32 y 8
 # mean change of the normalised cells that makes a frame a new view; measured on the tuning
 # photos held still: 0.011 (90th percentile) with camera noise, 0.043 with heavy noise,
@@ -156,7 +156,7 @@ class ScanEngine:
             thumb = self.gate.thumbnail(frame.image)
             if (not self.confirmer.pending
                     and t - self._last_decode_t < self.cfg.gate.idle_decode_s
-                    and not self.gate.changed(thumb)):
+                    and not self.gate.changed(thumb) and not self.gate.settling(t)):
                 st.gated += 1
                 for key in self._last_keys:  # same picture: what was in view still is
                     self.presence.seen(key, t)
@@ -173,7 +173,7 @@ class ScanEngine:
         st.decoded += 1
         self._last_decode_t = t
         if self.gate is not None:
-            self.gate.decoded(thumb)
+            self.gate.decoded(thumb, t)
         reads = self._vote(frame, symbols)
         st.ties += self.confirmer.ties - ties
         st.unconfirmed += self.confirmer.ties - ties
@@ -196,7 +196,7 @@ class ScanEngine:
             st.full_decodes += 1
             self._since_full = 0
             if not symbols and self.cfg.decode.fallback == "full_frame":
-                for dec in self.others:
+                for dec in (d for d in self.others if d.full_frame):
                     st.fallback_decodes += 1
                     symbols = dec.decode(image)
                     if symbols:
@@ -210,61 +210,33 @@ class ScanEngine:
         return symbols
 
     def _cross_check(self, image, symbols: list[Symbol]) -> list[Symbol]:
+        """Each other decoder looks at the region of each new 1-D code, with its own ways
+        of raising its read rate (:meth:`Decoder.retry`), until it reads the code: two
+        decoders agreeing is the independent evidence a still picture can give. A look
+        that read something else is kept (a misread contests); the first one wins."""
         extra: list[Symbol] = []
         for sym in symbols:
             if sym.is_2d:
                 continue
-            if self.presence.held(self.classify(sym.text, sym.symbology).key):
-                continue
             key = self.classify(sym.text, sym.symbology).key
+            if self.presence.held(key):
+                continue
             x0, y0, x1, y1 = grow(sym.box, image.shape, 0.3)
             crop = image[y0:y1, x0:x1]
             for dec in self.decoders:
-                if dec.name == sym.decoder:
+                if dec.name == sym.decoder or (dec.symbologies is not None
+                                               and sym.symbology not in dec.symbologies):
                     continue
                 self.stats.cross_checks += 1
-                found = dec.decode(crop, (x0, y0))
-                if not any(self.classify(f.text, f.symbology).key == key for f in found):
-                    found += self._decode_enlarged(dec, crop, (x0, y0), key)
-                extra += found
+                first: list[Symbol] = []
+                for n, found in enumerate(dec.retry(crop, (x0, y0))):
+                    self.stats.retries += n > 0
+                    if any(self.classify(f.text, f.symbology).key == key for f in found):
+                        first = found
+                        break
+                    first = first or found
+                extra += first
         return extra
-
-    def _decode_enlarged(self, dec: Decoder, crop, offset: tuple[int, int],
-                         key: str) -> list[Symbol]:
-        """``dec`` on the region enlarged (twice; sharpened; three times; black and white
-        at its own threshold) until it reads ``key``: a small or soft code another decoder
-        read is often readable to this one then (on the tuning photos a third of the codes
-        only one decoder read at their size; blurred, zbar read 6 of 11 of zxing-cpp's
-        enlarged three times). Returns what the first attempt that read ``key`` found,
-        else what the first attempt that read anything found (a misread contests)."""
-        import cv2
-
-        if max(crop.shape[:2]) > CROSS_CHECK_MAX or min(crop.shape[:2]) < 8:
-            return []
-        self.stats.enlarged_checks += 1
-        two = cv2.resize(crop, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
-        attempts = [
-            (2, lambda: two),
-            (2, lambda: cv2.addWeighted(two, 2.5, cv2.GaussianBlur(two, (0, 0), 2.0), -1.5, 0)),
-            (3, lambda: cv2.resize(crop, None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC)),
-            (2, lambda: cv2.threshold(two, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[1]),
-        ]
-        first: list[Symbol] = []
-        for scale, make in attempts:
-            if scale == 3 and max(crop.shape[:2]) > CROSS_CHECK_MAX // 1.5:
-                continue
-            found = dec.decode(make())
-            if not found:
-                continue
-            ox, oy = offset
-            found = [Symbol(s.text, s.symbology,
-                            (ox + s.box[0] // scale, oy + s.box[1] // scale,
-                             ox + -(-s.box[2] // scale), oy + -(-s.box[3] // scale)),
-                            s.decoder) for s in found]
-            if any(self.classify(f.text, f.symbology).key == key for f in found):
-                return found
-            first = first or found
-        return first
 
     def _vote(self, frame: Frame, symbols: list[Symbol]) -> list[Read]:
         st, t = self.stats, frame.t

@@ -30,6 +30,7 @@ class MotionGate:
         self._cv2 = cv2
         self.cfg = cfg
         self._ref = None
+        self._changed_t = float("-inf")
 
     def thumbnail(self, gray: np.ndarray) -> np.ndarray:
         h, w = gray.shape[:2]
@@ -47,9 +48,18 @@ class MotionGate:
         _, moved = cv2.threshold(diff, self.cfg.pixel_delta, 255, cv2.THRESH_BINARY)
         return cv2.countNonZero(moved) >= self.cfg.min_changed_cells
 
-    def decoded(self, thumb: np.ndarray | None) -> None:
-        """Remember the thumbnail of a frame that was just decoded."""
+    def decoded(self, thumb: np.ndarray | None, t: float = 0.0) -> None:
+        """Remember the thumbnail of a frame that was just decoded (at ``t``), and when the
+        picture last changed."""
+        if thumb is not None and self.changed(thumb):
+            self._changed_t = t
         self._ref = thumb
+
+    def settling(self, t: float) -> bool:
+        """Whether the picture changed less than ``settle_s`` ago: a code just brought in
+        and held still is decoded on a few more frames, though they show the same picture
+        (sensor noise alone makes a decoder read a code on one frame and not the next)."""
+        return t - self._changed_t <= self.cfg.settle_s
 
 
 class RoiTracker:

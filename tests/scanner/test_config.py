@@ -28,7 +28,7 @@ loop = false
 reopen_s = 2.0
 
 [scanner.decode]
-decoders = ["zxing", "zbar"]   # primary first; the others are fallback and cross-check
+decoders = ["zxing", "zbar", "opencv"]  # primary first; the others cross-check (opencv only that)
 formats = ["EAN13", "EAN8", "UPCA", "UPCE", "Code128", "DataBar", "DataBarExp",
            "DataBarLtd", "QRCode", "DataMatrix"]
 fallback = "full_frame"        # off | full_frame
@@ -43,6 +43,7 @@ thumb_scale = 8
 pixel_delta = 10
 min_changed_cells = 6
 idle_decode_s = 0.5
+settle_s = 0.2
 roi = true
 roi_margin = 0.25
 roi_ttl_s = 0.4

@@ -27,6 +27,22 @@ def test_photos_one_decoder_misreads_are_never_published(tmp_path):
     assert got["on_bus"] > 0
 
 
+# Tuning photos whose code, held still, only one decoder reads on a full frame (zxing-cpp:
+# a small, soft or blurred code zbar's scan lines miss): before the cross-checkers looked
+# again with their own options, and the gate decoded the frames after a change, 3 of these
+# 9 showings reached the bus.
+ONE_DECODER = ("upca-2_49", "ean13-1_10", "ean8-1_3", "upca-2_45")
+
+
+def test_photos_a_code_one_decoder_reads_reaches_the_bus_when_another_agrees(tmp_path):
+    got = photo_figures("tuning", tmp_path, only=ONE_DECODER,
+                        variants=("still", "blur", "noise", "jpeg"))
+    assert got["photos"] == len(ONE_DECODER)
+    assert got["wrong"] == 0, got["wrong_reads"]
+    assert got["either_any"] > 0
+    assert got["on_bus"] == got["either_any"], got["by_variant"]
+
+
 @pytest.fixture(scope="module")
 def held_out(tmp_path_factory):
     """The held-out set, never used while tuning (tests/scanner/photos/README.md)."""
@@ -41,8 +57,8 @@ def test_held_out_photos_put_no_wrong_item_on_the_bus(held_out):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="not met yet: a code only one decoder can read on a"
-                   " still picture is not published (measured 43.1 % on the bus against"
-                   " 48.8 % of single frames read by either decoder)")
 def test_held_out_photos_reach_the_bus_at_least_as_often_as_either_decoder_reads(held_out):
+    # measured: 144 of 295 showings on the bus (48.8 %, 43.1 % before the cross-checkers
+    # looked again with their own options, OpenCV was the third and the gate settled)
+    # against 720 of 1475 single frames read by zxing-cpp or zbar (48.8 %): met, no margin
     assert held_out["rates"]["on_bus"] >= held_out["rates"]["either"], held_out["rates"]
