@@ -379,21 +379,21 @@ class CoreStatus(_Lenient):
     rejected: dict[str, dict[str, int]] = {}
 
 
+def _parse_published(payload: bytes, max_bytes: int, model: type[BaseModel],
+                     what: str) -> dict[str, Any]:
+    data = load_json(payload, max_bytes)
+    try:
+        model.model_validate(data)
+    except ValidationError as exc:
+        raise MessageError(f"invalid {what}: {_first_error(exc, 0)}") from None
+    return data
+
+
 def parse_state(payload: bytes) -> dict[str, Any]:
     """A state message as published, or MessageError: subscribers never see a malformed one."""
-    data = load_json(payload, MAX_STATE_BYTES)
-    try:
-        StateMessage.model_validate(data)
-    except ValidationError as exc:
-        raise MessageError(f"invalid state: {_first_error(exc, 0)}") from None
-    return data
+    return _parse_published(payload, MAX_STATE_BYTES, StateMessage, "state")
 
 
 def parse_core_status(payload: bytes) -> dict[str, Any]:
     """A core status message, or MessageError."""
-    data = load_json(payload, MAX_STATUS_BYTES)
-    try:
-        CoreStatus.model_validate(data)
-    except ValidationError as exc:
-        raise MessageError(f"invalid core status: {_first_error(exc, 0)}") from None
-    return data
+    return _parse_published(payload, MAX_STATUS_BYTES, CoreStatus, "core status")
