@@ -10,7 +10,7 @@ import pytest
 
 from tests.harness import REPO
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.bench]
 
 
 def test_bench_core_prints_figures_then_json():

@@ -11,7 +11,7 @@ import pytest
 from kiosk.bench.scanner import JSON_KEYS
 from tests.harness import REPO
 
-pytestmark = [pytest.mark.slow, pytest.mark.integration]
+pytestmark = [pytest.mark.slow, pytest.mark.integration, pytest.mark.bench]
 
 
 def test_bench_scanner_prints_figures_then_json():

@@ -8,7 +8,7 @@ import pytest
 
 from tests.harness import kiosk_cli
 
-pytestmark = [pytest.mark.ui, pytest.mark.slow]
+pytestmark = [pytest.mark.ui, pytest.mark.slow, pytest.mark.bench]
 
 
 def test_bench_ui_prints_figures_and_json(tmp_path):
