@@ -10,7 +10,7 @@ import pytest
 
 from tests.harness import REPO
 
-pytestmark = [pytest.mark.integration, pytest.mark.bench]
+pytestmark = pytest.mark.integration  # small and quick: stays in the default run
 
 
 def test_bench_core_prints_figures_then_json():

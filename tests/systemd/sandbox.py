@@ -121,6 +121,11 @@ def allowed_syscalls(filters: list[str]) -> set[str]:
     return allowed
 
 
+def ran_under(err: str, unit: str) -> bool:
+    """The process said (on stderr or in its log) that it ran under ``unit``'s rules."""
+    return f"{MARK} {unit}" in err
+
+
 def sandbox_env(env: dict[str, str], unit: str, folder: Path) -> dict[str, str]:
     """``env`` for a process that runs under ``unit``'s seccomp rules."""
     from tests.systemd.test_units import read_unit

@@ -1,4 +1,6 @@
-"""`kiosk voice run` as its own process (as under systemd): READY, WATCHDOG, WAV input."""
+"""`kiosk voice run` as its own process (as under systemd): READY, WATCHDOG, WAV input, and
+the seccomp rules of kiosk-voice.service (tests/systemd/sandbox.py) applied to it: Vosk
+decodes, espeak-ng speaks (a child process, under the same filter)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import pytest
 
 from tests.harness import REPO
 from tests.systemd.notify_listener import NotifyListener
+from tests.systemd.sandbox import ran_under, sandbox_env
 from tests.voice_ux.test_voice_purchase import KIMCHI, clips  # noqa: F401 - a fixture
 
 pytestmark = [pytest.mark.voice, pytest.mark.integration]
@@ -25,7 +28,9 @@ def test_voice_cli_buys_by_voice_and_notifies_systemd(start_core, shopper, lane_
     assert shopper.send("scan", code=KIMCHI)["ok"]
     shopper.wait_state(lambda s: s["state"] == "shopping" and s["lines"])
     with NotifyListener(abstract=True) as notify:
-        env = dict(lane_env, NOTIFY_SOCKET=notify.address, WATCHDOG_USEC="2000000")
+        env = sandbox_env(dict(lane_env, NOTIFY_SOCKET=notify.address,
+                               WATCHDOG_USEC="2000000"),
+                          "kiosk-voice.service", tmp_path / "rules")
         proc = subprocess.Popen(
             [sys.executable, "-X", "faulthandler", "-m", "kiosk.cli", "voice", "run",
              "--tts-out", str(tmp_path / "tts"),
@@ -56,6 +61,7 @@ def test_voice_cli_buys_by_voice_and_notifies_systemd(start_core, shopper, lane_
                 proc.kill()
                 proc.wait(10)
     assert proc.returncode == 0, err
+    assert ran_under(err, "kiosk-voice.service")
     assert st["payment"]["receipt_choice"] == "print"
     assert "heard: pay_card receipt; sent: checkout pay receipt" in out
     assert sorted((tmp_path / "tts").glob("speaker-*.wav"))  # the prompts were spoken
