@@ -7,7 +7,7 @@ their line and column and skipped, good rows load, and a crash part-way leaves t
 catalog exactly as it was. A file that cannot be read as CSV at all (not UTF-8, a
 field beyond what the csv module parses, no required columns) is rejected whole,
 naming file, line and column, and changes nothing. Text holding control characters
-or bidi overrides (:mod:`kiosk.text`) is refused: a name reaches the screen and the
+or bidi overrides (:mod:`kiosk.domain.text`) is refused: a name reaches the screen and the
 receipt printer; tabs and line breaks inside a name become one space.
 """
 
@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 from kiosk.config import PACKAGE_CONFIG_DIR
-from kiosk.gtin import GtinError, validate_gtin
-from kiosk.money import Currency, MoneyError
-from kiosk.text import NotUtf8, decode_utf8, describe, first_unsafe
+from kiosk.domain.gtin import GtinError, validate_gtin
+from kiosk.domain.money import Currency, MoneyError
+from kiosk.domain.text import NotUtf8, decode_utf8, describe, first_unsafe
 
 #: the shipped demo catalog (206 items named in en, zh and ko)
 SAMPLE_CATALOG = PACKAGE_CONFIG_DIR / "catalog" / "sample.csv"

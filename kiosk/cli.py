@@ -16,8 +16,8 @@ _config = load_config_or_exit  # one way to load: one line and exit 2 on a bad v
 
 
 def cmd_core(args: argparse.Namespace) -> int:
-    from kiosk import sdnotify
-    from kiosk.core import CoreService
+    from kiosk.services import sdnotify
+    from kiosk.services.core import CoreService
 
     config = _production_config()
     stop = threading.Event()
@@ -53,7 +53,7 @@ def cmd_catalog_import(args: argparse.Namespace) -> int:
 
 
 def cmd_journal_verify(args: argparse.Namespace) -> int:
-    from kiosk.journal import Journal
+    from kiosk.journal.store import Journal
 
     config = _config()
     path = Path(args.path) if args.path else config.journal_path
@@ -106,7 +106,7 @@ def cmd_sim_scan(args: argparse.Namespace) -> int:
 def cmd_staff_hash(args: argparse.Namespace) -> int:
     import getpass
 
-    from kiosk.staff import BADGE_PREFIX, DEMO_BADGE, DEMO_PIN, hash_secret, valid_pin
+    from kiosk.security.staff import BADGE_PREFIX, DEMO_BADGE, DEMO_PIN, hash_secret, valid_pin
 
     secret = sys.stdin.readline().strip() if not sys.stdin.isatty() else getpass.getpass(
         "PIN or badge code: ")
@@ -128,7 +128,7 @@ def cmd_staff_hash(args: argparse.Namespace) -> int:
 def _production_config() -> KioskConfig:
     """The configuration, refused (one line, exit 2) on a device with demo staff."""
     from kiosk.config import ConfigError
-    from kiosk.staff import check_production_staff
+    from kiosk.security.staff import check_production_staff
 
     config = _config()
     try:
@@ -147,7 +147,7 @@ def cmd_config_check(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from kiosk.demo import run_demo
+    from kiosk.sim.demo import run_demo
 
     return run_demo(args)
 
@@ -163,19 +163,19 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
 
 def cmd_sim_printer(args: argparse.Namespace) -> int:
-    from drivers.printer.cli import sim_printer_main
+    from kiosk.printing.cli import sim_printer_main
 
     return sim_printer_main(args)
 
 
 def cmd_sim_card(args: argparse.Namespace) -> int:
-    from drivers.cardreader.sim import sim_card_main
+    from kiosk.sim.card import sim_card_main
 
     return sim_card_main(args)
 
 
 def cmd_sim_acquirer(args: argparse.Namespace) -> int:
-    from kiosk.payments.acquirer_sim import main as sim_acquirer_main
+    from kiosk.sim.acquirer import main as sim_acquirer_main
 
     return sim_acquirer_main(args)
 
@@ -187,43 +187,43 @@ def cmd_acquirer(args: argparse.Namespace) -> int:
 
 
 def cmd_receipt_reprint(args: argparse.Namespace) -> int:
-    from drivers.printer.cli import reprint_main
+    from kiosk.printing.cli import reprint_main
 
     return reprint_main(args)
 
 
 def cmd_scanner(args: argparse.Namespace) -> int:
-    from drivers.scanner.service import scanner_main
+    from kiosk.services.scanner import scanner_main
 
     return scanner_main(args)
 
 
 def cmd_gpio(args: argparse.Namespace) -> int:
-    from drivers.gpio.service import gpio_main
+    from kiosk.services.gpio import gpio_main
 
     return gpio_main(args)
 
 
 def cmd_flash(args: argparse.Namespace) -> int:
-    from kiosk.flash import flash_main
+    from kiosk.ops.flash import flash_main
 
     return flash_main(args)
 
 
 def cmd_provision(args: argparse.Namespace) -> int:
-    from kiosk.provision import provision_main
+    from kiosk.ops.provision import provision_main
 
     return provision_main(args)
 
 
 def cmd_version(args: argparse.Namespace) -> int:
-    from kiosk.version import version_main
+    from kiosk.ops.version import version_main
 
     return version_main(args)
 
 
 def cmd_update(args: argparse.Namespace) -> int:
-    from kiosk.update import update_main
+    from kiosk.ops.update import update_main
 
     return update_main(args)
 
@@ -287,17 +287,17 @@ def build_parser() -> argparse.ArgumentParser:
     scan = sim.add_parser("scan", help="publish barcode reads as the simulated scanner")
     scan.add_argument("codes", nargs="+")
     scan.set_defaults(fn=cmd_sim_scan)
-    from drivers.printer.cli import add_reprint_args, add_sim_printer_args
+    from kiosk.printing.cli import add_reprint_args, add_sim_printer_args
 
     simp = sim.add_parser("printer", help="ESC/POS printer simulator on a pty (PNG receipts)")
     add_sim_printer_args(simp)
     simp.set_defaults(fn=cmd_sim_printer)
-    from kiosk.payments.acquirer_sim import add_arguments as add_sim_acquirer_args
+    from kiosk.sim.acquirer import add_arguments as add_sim_acquirer_args
 
     sima = sim.add_parser("acquirer", help="ISO 8583 acquirer host simulator (TCP or TLS)")
     add_sim_acquirer_args(sima)
     sima.set_defaults(fn=cmd_sim_acquirer)
-    from drivers.cardreader.sim import add_arguments as add_sim_card_args
+    from kiosk.sim.card import add_arguments as add_sim_card_args
 
     simc = sim.add_parser("card", help="virtual EMV card in pcscd's vpcd reader (stdin control)")
     add_sim_card_args(simc)
@@ -308,12 +308,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_reprint_args(rep)
     rep.set_defaults(fn=cmd_receipt_reprint)
 
-    from drivers.scanner.service import add_arguments as add_scanner_args
+    from kiosk.services.scanner import add_arguments as add_scanner_args
 
     sc = sub.add_parser("scanner", help="scanner service (camera or keyboard wedge)")
     add_scanner_args(sc)
     sc.set_defaults(fn=cmd_scanner)
-    from voice.cli import add_arguments as add_voice_args
+    from kiosk.services.voice.cli import add_arguments as add_voice_args
 
     vo = sub.add_parser("voice", help="kiosk-voice: spoken prompts, voice commands, models")
     add_voice_args(vo)
@@ -351,7 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="fuzz: only this target (repeatable; default: all)")
     bench.set_defaults(fn=cmd_bench)
 
-    from kiosk import flash, provision, version
+    from kiosk.ops import flash, provision, version
 
     fl = sub.add_parser("flash", help="write an SD-card image safely (technicians)")
     flash.add_arguments(fl)
@@ -362,7 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
     vs = sub.add_parser("version", help="package version, git commit, image build")
     version.add_arguments(vs)
     vs.set_defaults(fn=cmd_version)
-    from kiosk import update
+    from kiosk.ops import update
 
     up = sub.add_parser("update", help="install an update bundle into the other root slot")
     update.add_arguments(up)

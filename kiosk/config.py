@@ -23,7 +23,7 @@ from drivers.cardreader.config import ReaderConfig
 from drivers.gpio.config import GpioConfig
 from drivers.printer.config import PrinterConfig, check_printer_locales
 from drivers.scanner.config import ScannerConfig
-from kiosk.money import Currency
+from kiosk.domain.money import Currency
 from kiosk.payments.acquirer_config import AcquirerConfig
 from kiosk.payments.emv_config import CardConfig
 from voice.config import VoiceConfig
@@ -57,7 +57,7 @@ class CurrencyConfig(_Strict):
     def _matches_iso4217(self) -> CurrencyConfig:
         from babel.numbers import get_currency_precision, list_currencies
 
-        from kiosk.money import ISO_4217_NUMERIC
+        from kiosk.domain.money import ISO_4217_NUMERIC
 
         if self.code not in list_currencies():
             raise ValueError(f"unknown ISO 4217 currency code {self.code!r}")
@@ -65,7 +65,7 @@ class CurrencyConfig(_Strict):
         numeric = ISO_4217_NUMERIC.get(self.code)
         if numeric is None:
             raise ValueError(f"currency {self.code} is not supported (add its ISO 4217 numeric"
-                             " code to kiosk.money.ISO_4217_NUMERIC)")
+                             " code to kiosk.domain.money.ISO_4217_NUMERIC)")
         if self.numeric != numeric:
             raise ValueError(f"numeric {self.numeric:03d} does not match ISO 4217 for"
                              f" {self.code} ({numeric:03d})")
@@ -171,7 +171,7 @@ class PromotionConfig(_Strict):
     @field_validator("gtins")
     @classmethod
     def _valid_gtins(cls, value: list[str]) -> list[str]:
-        from kiosk.gtin import GtinError, validate_gtin
+        from kiosk.domain.gtin import GtinError, validate_gtin
 
         try:
             return [validate_gtin(g) for g in value]
@@ -383,7 +383,7 @@ def _env_layer(environ: dict[str, str]) -> list[tuple[str, dict]]:
 
 
 def _read_toml(path: Path) -> dict:
-    from kiosk.text import NotUtf8, decode_utf8
+    from kiosk.domain.text import NotUtf8, decode_utf8
 
     try:
         with path.open("rb") as fh:

@@ -1,4 +1,4 @@
-"""Card test fixtures: a private pcscd (drivers.cardreader.pcscd) and virtual cards in it.
+"""Card test fixtures: a private pcscd (drivers.cardreader.sim.pcscd) and virtual cards in it.
 
 libpcsclite reads ``PCSCLITE_CSOCK_NAME`` once per process, at the first PC/SC call: the
 ``pcscd`` fixture is session-scoped and sets it before anything calls PC/SC.
@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from drivers.cardreader.pcscd import (  # noqa: F401 - re-exported for the card suites
+from drivers.cardreader.sim.pcscd import (  # noqa: F401 - re-exported for the card suites
     READER0,
     READER1,
     SYSTEM_SOCKET_DIR,
@@ -122,7 +122,7 @@ _SHARED: list[PrivatePcscd] = []
 def vcard(pcscd: PrivatePcscd):
     """An empty vpcd slot on reader 0 (``vcard.insert(card)``); pulled at teardown and
     awaited absent, so the next test starts with an empty reader."""
-    from drivers.cardreader import VpcdCard
+    from drivers.cardreader.sim.vpcd import VpcdCard
 
     slot = VpcdCard("127.0.0.1", pcscd.port, netns=pcscd.netns)
     yield slot

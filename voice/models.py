@@ -192,7 +192,7 @@ def install_model_main(args: argparse.Namespace, cfg=None) -> int:  # noqa: ANN0
 
 def install_main(config, source: str, lang: str, sha256: str | None,  # noqa: ANN001
                  allow_unpinned: bool = False) -> int:
-    """The same as :func:`install_model_main` for a loaded KioskConfig (voice/cli.py)."""
+    """The same as :func:`install_model_main` for a loaded KioskConfig (voice CLI)."""
     cfg = config.voice
     pinned = sha256 or (cfg.models[lang].sha256 if lang in cfg.models else None)
     return install_model_main(argparse.Namespace(

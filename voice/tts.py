@@ -334,7 +334,7 @@ def measure(runs: int = 5) -> dict:
     import statistics
     import tempfile
 
-    from voice.prompts import sample_prompts
+    from kiosk.services.voice.prompts import sample_prompts
 
     engine = EspeakEngine()
     out: dict = {}

@@ -15,7 +15,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from drivers.gpio.config import BuzzerConfig, LightConfig
-from drivers.gpio.logic import Light
+from kiosk.services.gpio_logic import Light
 
 if TYPE_CHECKING:
     from gpiozero.pins import Factory

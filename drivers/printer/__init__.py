@@ -1,43 +1,4 @@
-"""Receipt printer port: print a :class:`kiosk.receipt.Receipt`, report what happened.
+"""ESC/POS receipt printer driver: transports, real-time status, raster text.
 
-Backends: ``sim`` (:mod:`drivers.printer.textfile`: a text file per receipt) and
-``escpos`` (:mod:`drivers.printer.escpos_serial`: ESC/POS over a serial port, real
-printer or the ``kiosk sim printer`` simulator on a pseudo-terminal). Both keep
-every receipt as JSON beside the printed copies (:mod:`drivers.printer.store`) so
-``kiosk receipt reprint TXN`` can print it again.
+The printer simulator lives in :mod:`drivers.printer.sim`.
 """
-
-from __future__ import annotations
-
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
-
-if TYPE_CHECKING:  # not at run time: kiosk.config imports drivers.printer.config
-    from drivers.printer.config import PrinterConfig
-    from kiosk.receipt import Receipt
-
-
-@dataclass(frozen=True)
-class PrintResult:
-    ok: bool
-    path: str = ""      # where a copy of the receipt is kept (for reprint / e-receipt)
-    reason: str = ""    # printer fault when not ok; a warning (paper_near_end) when ok
-
-
-class ReceiptPrinter(Protocol):
-    def print_receipt(self, receipt: Receipt) -> PrintResult: ...
-
-
-def open_printer(kind: str, receipts_dir: Path,
-                 config: PrinterConfig | None = None) -> ReceiptPrinter:
-    if kind == "sim":
-        from drivers.printer.textfile import TextFilePrinter
-
-        return TextFilePrinter(receipts_dir)
-    if kind == "escpos":
-        from drivers.printer.config import PrinterConfig
-        from drivers.printer.escpos_serial import EscposSerialPrinter
-
-        return EscposSerialPrinter(config or PrinterConfig(), receipts_dir)
-    raise ValueError(f"unknown printer backend {kind!r}")

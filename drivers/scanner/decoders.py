@@ -7,7 +7,7 @@ in frame coordinates. Texts are normalised so that decoders agree on the same co
 symbology names follow zxing-cpp, and every GS1 element string (GS1-128, DataBar, GS1
 DataMatrix/QR) is given in HRI form ``(01)09501101530003(17)251231(10)AB12``, whether the
 library gave it bracketed (zxing-cpp), raw with GS separators, or as bare digits (zbar
-drops FNC1): :func:`drivers.scanner.classify.normalise`.
+drops FNC1): :func:`kiosk.domain.codes.normalise`.
 
 Picked on measurements (``kiosk bench scanner``, 640x480 distorted set, 330 frames):
 zxing-cpp reads 57.9 % of the frames at ~510 fps on one core and covers every symbology
@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from drivers.scanner.classify import normalise
+from kiosk.domain.codes import normalise
 
 log = logging.getLogger(__name__)
 

@@ -23,12 +23,12 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from drivers.scanner.classify import Classified, Classifier
 from drivers.scanner.config import ScannerConfig
 from drivers.scanner.confirm import Confirmer, Presence
 from drivers.scanner.decoders import Box, Decoder, Symbol, make_decoder
 from drivers.scanner.gate import MotionGate, RoiTracker
 from kiosk.config import VariableMeasureConfig
+from kiosk.domain.codes import Classified, Classifier
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """``kiosk bench card``: card insert to authorization request, over the real PC/SC stack.
 
-Each run inserts a virtual EMV card (``kiosk.payments.simcard``, Visa-like, T=1) into
+Each run inserts a virtual EMV card (``kiosk.sim.emvcard``, Visa-like, T=1) into
 vpcd's reader under a private pcscd, lets :class:`CardPaymentPort` read it (pyscard
 events, EMV selection, GPO, records, first GENERATE AC), authorize it over ISO 8583
 with a ``kiosk sim acquirer`` process on loopback, and finish with the second GENERATE
@@ -70,12 +70,13 @@ def _apdu_round_trip_ms(reader: str, count: int) -> float:
 
 
 def bench_card(runs: int = 50, profile: str = "visa") -> int:
-    from drivers.cardreader import VpcdCard, reader_state
-    from drivers.cardreader.pcscd import READER0, PrivatePcscd
+    from drivers.cardreader import reader_state
+    from drivers.cardreader.sim.pcscd import READER0, PrivatePcscd
+    from drivers.cardreader.sim.vpcd import VpcdCard
     from kiosk.config import load_config
     from kiosk.payments.card_port import CardPaymentPort
     from kiosk.payments.port import AuthRequest
-    from kiosk.payments.simcard import make_card
+    from kiosk.sim.emvcard import make_card
 
     work = Path(tempfile.mkdtemp(prefix="kiosk-bench-card-"))
     pcscd = PrivatePcscd(work / "pcscd").start()

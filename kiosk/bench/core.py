@@ -25,7 +25,7 @@ from kiosk.bus.broker import credentials_dir, free_port, private_login, start_pr
 from kiosk.bus.client import BusClient
 from kiosk.bus.messages import Topics, command
 from kiosk.catalog import SAMPLE_CATALOG
-from kiosk.journal import Journal
+from kiosk.journal.store import Journal
 
 SCAN_CODES = [
     "8801115954255", "8801104550345", "6907992910659", "6923644491215", "070666928444",

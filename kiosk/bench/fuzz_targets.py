@@ -90,7 +90,7 @@ COMMAND_FIELDS: dict[str, dict[str, tuple[st.SearchStrategy, st.SearchStrategy]]
     "set_quantity": {"line_id": (st.integers(1, 4), SMALL_INT),
                      "qty": (st.integers(1, 99), st.integers(-2, 120))},
     "remove_line": {"line_id": (st.integers(1, 4), SMALL_INT)},
-    # a sealed PIN (kiosk/pinseal.py): well-formed seals that do not open, and wrong shapes
+    # a sealed PIN (kiosk/security/pinseal.py): well-formed seals that do not open, and wrong shapes
     "staff_pin": {"epk": (st.just("A" * 43 + "="), st.text(max_size=50)),
                   "challenge": (st.text("0123456789abcdef", min_size=32, max_size=32),
                                 st.text(max_size=40)),
@@ -213,7 +213,7 @@ def open_core(workdir: Path, nested: bool = False) -> Opened:
     from kiosk.bus.messages import MessageError, parse_command
     from kiosk.catalog import SAMPLE_CATALOG, Catalog
     from kiosk.config import PathsConfig, load_config
-    from kiosk.core import CoreService
+    from kiosk.services.core import CoreService
 
     workdir.mkdir(parents=True, exist_ok=True)
     bus = workdir / "bus"  # kiosk-core logs in even though its bus is a recorder here
@@ -342,8 +342,8 @@ def open_catalog(workdir: Path) -> Opened:
     """``Catalog.import_csv``: a report or CatalogError (one line, catalog unchanged); what
     it stored holds no control character or bidi override."""
     from kiosk.catalog import MAX_FIELD_CHARS, Catalog, CatalogError
-    from kiosk.money import Currency
-    from kiosk.text import first_unsafe
+    from kiosk.domain.money import Currency
+    from kiosk.domain.text import first_unsafe
 
     workdir.mkdir(parents=True, exist_ok=True)
     catalog = Catalog(workdir / "catalog.sqlite")
@@ -399,7 +399,7 @@ def open_config(workdir: Path) -> Opened:
     import tomllib
 
     from kiosk.config import DEFAULTS_FILE, ConfigError, load_config
-    from kiosk.provision import ProvisionError, toml_dumps
+    from kiosk.ops.provision import ProvisionError, toml_dumps
 
     defaults = tomllib.loads(DEFAULTS_FILE.read_text())
     default_text = DEFAULTS_FILE.read_bytes()
@@ -459,9 +459,9 @@ def open_config(workdir: Path) -> Opened:
 def open_scanner(workdir: Path) -> Opened:
     """``Classifier``: never raises, one of the known classes, and whatever it forwards
     kiosk-core accepts as a ``scan`` command; bearer codes are masked in logs."""
-    from drivers.scanner.classify import GS, READ_CLASSES, Classifier
     from kiosk.bus.messages import MessageError, encode, parse_command
     from kiosk.config import load_config
+    from kiosk.domain.codes import GS, READ_CLASSES, Classifier
 
     config = load_config(site_dir=workdir / "no-site", environ={})
     ai = st.sampled_from(["01", "02", "10", "17", "21", "3103", "3922", "8110", "8112", "00",
@@ -509,7 +509,7 @@ def tlv_seeds() -> list[bytes]:
     """Valid EMV answers of every virtual card profile, and templates nested deeper than
     the parser allows: structure worth mutating."""
     from kiosk.payments import tlv
-    from kiosk.payments.simcard import PROFILES, make_card
+    from kiosk.sim.emvcard import PROFILES, make_card
 
     deep = b""
     for _ in range(40):

@@ -26,9 +26,9 @@ from pathlib import Path
 def _receipts() -> dict[str, tuple[object, str]]:
     from datetime import UTC, datetime
 
-    from kiosk.checkout import CheckoutState, Line
     from kiosk.config import load_config
-    from kiosk.receipt import build_receipt
+    from kiosk.domain.checkout import CheckoutState, Line
+    from kiosk.domain.receipt import build_receipt
 
     config = load_config()
 
@@ -67,9 +67,9 @@ def _receipts() -> dict[str, tuple[object, str]]:
 def _measure(workdir: Path, receipt: object, font: str, baud: int) -> tuple[float, float]:
     """(driver wall seconds, simulator receive seconds) for one receipt at ``baud``."""
     from drivers.printer.config import PrinterConfig
-    from drivers.printer.escpos_serial import EscposSerialPrinter
-    from drivers.printer.pty import start_pty_pair
-    from drivers.printer.simulator import PrinterSimulator
+    from drivers.printer.sim.pty import start_pty_pair
+    from drivers.printer.sim.simulator import PrinterSimulator
+    from kiosk.printing.escpos_serial import EscposSerialPrinter
 
     tag = f"{font}-{baud}-{time.monotonic_ns()}"
     with start_pty_pair(workdir / f"host-{tag}", workdir / f"dev-{tag}") as pair:
@@ -97,11 +97,11 @@ def bench_printer(measure: bool = True) -> int:
     import logging
 
     from drivers.printer.config import PrinterConfig
-    from drivers.printer.encoder import ReceiptEncoder
-    from drivers.printer.pty import PtyError, socat_binary
+    from drivers.printer.sim.pty import PtyError, socat_binary
     from drivers.printer.transport import wire_seconds
+    from kiosk.printing.encoder import ReceiptEncoder
 
-    logging.getLogger("drivers.printer.simulator").setLevel(logging.WARNING)
+    logging.getLogger("drivers.printer.sim.simulator").setLevel(logging.WARNING)
     receipts = _receipts()
     sizes: dict[str, int] = {}
     detail: dict[str, dict] = {}

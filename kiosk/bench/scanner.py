@@ -1,6 +1,6 @@
 """``kiosk bench scanner``: decode speed, read rate, scan-to-bus latency and false reads.
 
-All data is generated here (drivers.scanner.synth) and read back through the scanner's
+All data is generated here (drivers.scanner.sim.synth) and read back through the scanner's
 own capture path (CaptureThread → FrameSlot, MJPG/AVI files as a UVC camera gives):
 
 * **fps** at 640x480 and 1280x720, process pinned to one core: the scanner engine
@@ -56,7 +56,7 @@ JSON_KEYS = ("fps_640", "fps_1280", "scan_to_bus_ms_median_640", "scan_to_bus_ms
 def _session(n: int, seed: int) -> tuple[list, dict[int, list[str]]]:
     import random
 
-    from drivers.scanner.synth import GARBAGE_KINDS, Distortion, Placement, Presentation
+    from drivers.scanner.sim.synth import GARBAGE_KINDS, Distortion, Placement, Presentation
 
     rnd = random.Random(seed)
     out = []
@@ -145,9 +145,9 @@ def _latency_run(video: Path, truth, engine, broker: Path, port: int, lane: str,
     """Play ``video`` in real time through ``engine`` and the bus; latency per presentation."""
     from drivers.scanner.capture import CaptureThread, FrameSlot
     from drivers.scanner.config import CameraConfig, ClassifyConfig
-    from drivers.scanner.service import ReadPublisher, event_topic
     from kiosk.bus.broker import private_login
     from kiosk.bus.client import BusClient
+    from kiosk.services.scanner import ReadPublisher, event_topic
 
     sub = _Subscriber(private_login(broker, port, "kiosk-cli"), event_topic(lane))
     bus = BusClient(private_login(broker, port, "kiosk-scanner"),
@@ -266,12 +266,12 @@ def photo_figures(split: str, workdir: Path, engine_factory=None, seed: int = 1,
     photos whose name contains one of these strings, ``variants`` some of the variants.
     """
     from drivers.scanner.capture import run_source
-    from drivers.scanner.classify import Classifier
     from drivers.scanner.config import ScannerConfig
     from drivers.scanner.decoders import make_decoder
     from drivers.scanner.engine import ScanEngine
-    from drivers.scanner.synth import load_photos, write_photo_session
+    from drivers.scanner.sim.synth import load_photos, write_photo_session
     from kiosk.config import DEFAULTS_FILE, VariableMeasureConfig
+    from kiosk.domain.codes import Classifier
 
     cfg = ScannerConfig()
     with DEFAULTS_FILE.open("rb") as fh:
@@ -337,13 +337,13 @@ def bench_scanner(presentations: int = 12, fps_frames: int = 240, seed: int = 1,
     """Run the scanner benchmark; prints figures, then the JSON line. Returns 0."""
     import cv2
 
-    from drivers.scanner.classify import Classifier
     from drivers.scanner.config import ScannerConfig
     from drivers.scanner.decoders import make_decoder
     from drivers.scanner.engine import PlainEngine, ScanEngine
-    from drivers.scanner.synth import distorted_presentations, write_session
+    from drivers.scanner.sim.synth import distorted_presentations, write_session
     from kiosk.bus.broker import free_port, start_private_broker
     from kiosk.config import DEFAULTS_FILE, VariableMeasureConfig
+    from kiosk.domain.codes import Classifier
 
     cv2.setNumThreads(1)
     cfg = ScannerConfig()

@@ -7,7 +7,7 @@ acted on. The retained checkout state and the core status that kiosk-core
 publishes have their schema here too (:func:`parse_state`,
 :func:`parse_core_status`): every subscriber reads them through it and drops
 what fails. Card data has no field in any message type, and a staff PIN crosses
-only sealed to kiosk-core (:mod:`kiosk.pinseal`).
+only sealed to kiosk-core (:mod:`kiosk.security.pinseal`).
 """
 
 from __future__ import annotations
@@ -143,7 +143,7 @@ class RemoveLine(_Command):
 
 
 class StaffPin(_Command):
-    """A staff PIN sealed to kiosk-core (kiosk/pinseal.py): never the PIN itself."""
+    """A staff PIN sealed to kiosk-core (kiosk/security/pinseal.py): never the PIN itself."""
 
     type: Literal["staff_pin"]
     epk: str = Field(pattern=r"^[A-Za-z0-9+/]{43}=$")          # ephemeral X25519 key
@@ -291,7 +291,7 @@ class StateStaff(_Lenient):
 
 
 class StaffSeal(_Lenient):
-    """What the PIN pad seals a PIN to (kiosk/pinseal.py): kiosk-core's key, one challenge."""
+    """What the PIN pad seals a PIN to (kiosk.security.pinseal): kiosk-core's key, a challenge."""
 
     key: str = Field(pattern=r"^[A-Za-z0-9+/]{43}=$")
     challenge: str = Field(pattern=r"^[0-9a-f]{32}$")

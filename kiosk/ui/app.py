@@ -129,7 +129,7 @@ class KioskApp(App):
         self.bridge.start()
         Clock.schedule_once(self._grace, CONNECT_GRACE_S)
         Clock.schedule_interval(self._watch, 1.0)
-        from kiosk import sdnotify
+        from kiosk.services import sdnotify
 
         # systemd's watchdog is fed from the Kivy Clock, i.e. only while frames are drawn
         self._watchdog = sdnotify.Watchdog()
@@ -168,7 +168,7 @@ class KioskApp(App):
             log.info("first frame %.3f s after process start", self.first_frame_at -
                      self.started_at)
             self._bench_note("first_frame_at", self.first_frame_at)
-            from kiosk import sdnotify
+            from kiosk.services import sdnotify
 
             sdnotify.ready("first frame drawn")  # kiosk-ui.service is Type=notify
 
@@ -231,8 +231,8 @@ class KioskApp(App):
 
     def send_pin(self, pin: str) -> str | None:
         """Seal a typed staff PIN to kiosk-core's key and send it: the PIN never goes on
-        the bus (kiosk/pinseal.py). Sealing is a few microseconds of CPU, no I/O."""
-        from kiosk.pinseal import staff_pin_command
+        the bus (kiosk/security/pinseal.py). Sealing is a few microseconds of CPU, no I/O."""
+        from kiosk.security.pinseal import staff_pin_command
 
         seal = (self.msg or {}).get("staff_seal")
         if not self.online or not isinstance(seal, dict):

@@ -55,7 +55,7 @@ class DemoItem:
 def load_items(catalog_path: Path) -> list[DemoItem]:
     """The sample items found in the catalog (worker thread: this reads SQLite)."""
     from kiosk.catalog import Catalog
-    from kiosk.gtin import GtinError, validate_gtin
+    from kiosk.domain.gtin import GtinError, validate_gtin
 
     if not catalog_path.exists():
         return []

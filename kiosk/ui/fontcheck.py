@@ -10,7 +10,7 @@ chooses by the same measure (:func:`kiosk.ui.fonts.resolve`).
 from __future__ import annotations
 
 from kiosk.config import KioskConfig, language_of
-from kiosk.money import Currency, format_money
+from kiosk.domain.money import Currency, format_money
 from kiosk.ui.i18n import catalog_text, endonym
 
 #: characters the code draws directly (PIN dots, minus, times, ellipsis)

@@ -3,7 +3,7 @@
 Strings come from the gettext catalogs in ``config/i18n/<locale>/LC_MESSAGES/
 kiosk.po``: Babel reads a catalog and compiles it to a ``.mo`` image in memory,
 so the UI uses real gettext (with plural forms) without a compiled file to keep
-in step on the device. Prices go through :func:`kiosk.money.format_money`,
+in step on the device. Prices go through :func:`kiosk.domain.money.format_money`,
 numbers and dates through Babel, all per locale.
 
 In code, ``tr("...")`` marks a string for extraction and translates it;
@@ -19,8 +19,8 @@ from datetime import datetime
 from functools import lru_cache
 
 from kiosk.config import language_of
+from kiosk.domain.money import Currency, format_money
 from kiosk.i18n import catalog_path
-from kiosk.money import Currency, format_money
 
 #: each language's name in itself, as the language switch shows it
 ENDONYMS = {"en": "English", "zh_Hans": "简体中文", "ko": "한국어"}

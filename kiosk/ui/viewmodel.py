@@ -23,8 +23,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from drivers.gpio.logic import light_for
-from kiosk.money import Currency
+from kiosk.domain.money import Currency
+from kiosk.services.gpio_logic import light_for
 from kiosk.ui.i18n import N_, Translator
 
 #: checkout state → screen

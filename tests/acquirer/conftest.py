@@ -15,9 +15,9 @@ import pytest
 
 from kiosk.payments.acquirer import AcquirerLink, SaleRequest
 from kiosk.payments.acquirer_config import AcquirerConfig
-from kiosk.payments.acquirer_sim import ledger_events, ledger_net
 from kiosk.payments.hostlog import HostLog
 from kiosk.payments.iso8583 import load_dialect
+from kiosk.sim.acquirer import ledger_events, ledger_net
 
 REPO = Path(__file__).resolve().parents[2]
 PAN = "4761739001010119"

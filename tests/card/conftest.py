@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.payments.acquirer_sim import ledger_events, ledger_net
+from kiosk.sim.acquirer import ledger_events, ledger_net
 from tests.cardsupport import (  # noqa: F401 - fixtures re-exported for this suite
     READER0,
     pcscd,
@@ -147,8 +147,8 @@ class CardLane:
 
     # -- the card -------------------------------------------------------------------------
     def insert(self, profile: str, hang_after: int | None = None):
-        from drivers.cardreader import VpcdCard
-        from kiosk.payments.simcard import make_card
+        from drivers.cardreader.sim.vpcd import VpcdCard
+        from kiosk.sim.emvcard import make_card
 
         if self.slot is None or self.slot.hang_after != hang_after:
             self.remove()

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.bus.broker import free_port
-from kiosk.payments.acquirer_sim import ledger_events, ledger_net
+from kiosk.sim.acquirer import ledger_events, ledger_net
 from tests.harness import REPO, kiosk_env
 from tests.netcheck import listening, non_loopback
 

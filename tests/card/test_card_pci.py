@@ -136,7 +136,7 @@ def test_no_card_data_anywhere_after_a_whole_run(card_lane, broker_port):
 
 
 def test_secrets_forms_cover_the_track2_variants():
-    from kiosk.payments.simcard import make_card
+    from kiosk.sim.emvcard import make_card
 
     card = make_card("visa")
     pan = card.apps[0].pan

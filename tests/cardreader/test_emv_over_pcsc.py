@@ -1,13 +1,14 @@
 """The EMV flow of kiosk.payments.emv over this driver, through the real pcscd and vpcd,
-with the EMV card profiles of kiosk.payments.simcard (T=1 and T=0)."""
+with the EMV card profiles of kiosk.sim.emvcard (T=1 and T=0)."""
 
 from __future__ import annotations
 
 import pytest
 
-from drivers.cardreader import CardSession, VpcdCard, open_channel
+from drivers.cardreader import CardSession, open_channel
+from drivers.cardreader.sim.vpcd import VpcdCard
 from kiosk.payments.emv import EmvTransaction
-from kiosk.payments.simcard import make_card
+from kiosk.sim.emvcard import make_card
 from tests.cardsupport import READER0, wait_present
 
 pytestmark = pytest.mark.card

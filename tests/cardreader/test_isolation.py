@@ -1,7 +1,7 @@
 """vpcd is out of reach of the network (issue 14, item 14): it binds INADDR_ANY, so pcscd
 runs in a network namespace with loopback only; from the host, its ports refuse, on
 loopback and on every other address of the machine, while the virtual card still reaches
-it from inside (drivers.cardreader.vpcd joins the namespace)."""
+it from inside (drivers.cardreader.sim.vpcd joins the namespace)."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def test_vpcd_refuses_from_outside_its_namespace_and_the_card_still_connects(pcs
         for port in (pcscd.port, pcscd.port + 1):
             with pytest.raises(OSError):
                 socket.create_connection((addr, port), timeout=2).close()
-    from kiosk.payments.simcard import make_card
+    from kiosk.sim.emvcard import make_card
 
     vcard.insert(make_card("visa"))
     wait_present(READER0, True)

@@ -13,10 +13,10 @@ from drivers.cardreader import (
     CardTimeout,
     ReaderError,
     UnsupportedCard,
-    VpcdCard,
     open_channel,
     reader_state,
 )
+from drivers.cardreader.sim.vpcd import VpcdCard
 from tests.cardreader.testcard import AID, FCI, RECORD, TinyCard, make_card
 from tests.cardsupport import READER0, READER1, wait_event, wait_present
 

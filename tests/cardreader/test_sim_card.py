@@ -1,12 +1,12 @@
 """``kiosk sim card`` as its own process, controlled on stdin, with the EMV card profiles of
-kiosk.payments.simcard, through the real pcscd."""
+kiosk.sim.emvcard, through the real pcscd."""
 
 from __future__ import annotations
 
 import pytest
 
 from drivers.cardreader import open_channel
-from kiosk.payments.simcard import make_card
+from kiosk.sim.emvcard import make_card
 from tests.cardsupport import READER0, wait_event, wait_present
 
 pytestmark = pytest.mark.card

@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from drivers.cardreader import VpcdCard, open_channel
+from drivers.cardreader import open_channel
+from drivers.cardreader.sim.vpcd import VpcdCard
 from tests.cardreader.testcard import AID, FCI, TinyCard
 from tests.cardsupport import READER0, wait_event, wait_present
 

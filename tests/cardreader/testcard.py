@@ -1,5 +1,5 @@
 """A tiny ISO 7816-4 test card for the reader driver's own tests (the EMV profiles live in
-kiosk.payments.simcard). It answers SELECT with a long FCI and READ RECORD with a record;
+kiosk.sim.emvcard). It answers SELECT with a long FCI and READ RECORD with a record;
 as a T=0 card it answers case-4 SELECT with 61xx (data waits for GET RESPONSE, in chunks of
 at most 256 bytes) and a wrong Le with 6Cxx, as a real T=0 card does.
 """

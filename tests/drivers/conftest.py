@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from drivers.printer.config import PrinterConfig
-from drivers.printer.pty import PtyPair, start_pty_pair
-from drivers.printer.simulator import PrinterSimulator
+from drivers.printer.sim.pty import PtyPair, start_pty_pair
+from drivers.printer.sim.simulator import PrinterSimulator
 from tests.harness import REPO
 
 

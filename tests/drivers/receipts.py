@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from kiosk.checkout import CheckoutState, Line
 from kiosk.config import KioskConfig
-from kiosk.receipt import Receipt, build_receipt
+from kiosk.domain.checkout import CheckoutState, Line
+from kiosk.domain.receipt import Receipt, build_receipt
 
 TXN = "S001-L01-000042"
 WHEN = datetime(2025, 3, 14, 15, 9, 26, tzinfo=UTC)

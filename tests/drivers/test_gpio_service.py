@@ -16,10 +16,10 @@ from collections.abc import Iterator
 import pytest
 
 from drivers.gpio.config import BuzzerConfig, GpioConfig, KeypadConfig, LightConfig
-from drivers.gpio.logic import Light
-from drivers.gpio.service import GpioService
 from kiosk.bus.client import BusClient
 from kiosk.bus.messages import Topics
+from kiosk.services.gpio import GpioService
+from kiosk.services.gpio_logic import Light
 from tests.drivers.gpio_pins import SwitchPin, eventually, mock_factory, transitions
 from tests.harness import bus_login, core_forger
 

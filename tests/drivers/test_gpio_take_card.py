@@ -10,10 +10,10 @@ import pytest
 
 from drivers.gpio.config import BuzzerConfig, GpioConfig, LightConfig
 from drivers.gpio.devices import TONES
-from drivers.gpio.logic import Light
-from drivers.gpio.service import GpioService
 from kiosk.bus.client import BusClient
 from kiosk.bus.messages import Topics, status_message
+from kiosk.services.gpio import GpioService
+from kiosk.services.gpio_logic import Light
 from tests.drivers.gpio_pins import eventually, mock_factory
 from tests.harness import bus_login
 

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from drivers.gpio.config import BuzzerConfig, GpioConfig, KeypadConfig, LightConfig
 from drivers.gpio.devices import BuzzerPlayer, TowerLight
-from drivers.gpio.logic import Light, help_allowed, light_for
+from kiosk.services.gpio_logic import Light, help_allowed, light_for
 from tests.drivers.gpio_pins import eventually, mock_factory, transitions
 
 

@@ -13,12 +13,12 @@ import shutil
 
 import pytest
 
-from drivers.printer import open_printer
-from drivers.printer.cli import reprint
-from drivers.printer.encoder import ReceiptEncoder
-from drivers.printer.escpos_serial import EscposSerialPrinter
-from drivers.printer.store import ReceiptStore
 from drivers.printer.transport import PrinterFault, SerialTransport, wire_seconds
+from kiosk.printing.cli import reprint
+from kiosk.printing.encoder import ReceiptEncoder
+from kiosk.printing.escpos_serial import EscposSerialPrinter
+from kiosk.printing.port import open_printer
+from kiosk.printing.store import ReceiptStore
 from tests.drivers.receipts import TXN, make_receipt, receipt_fields
 
 

@@ -8,14 +8,14 @@ import pytest
 from pydantic import ValidationError
 
 from drivers.printer.config import PrinterConfig, check_printer_locales, locales_needing_raster
-from drivers.printer.decoder import Interpreter
-from drivers.printer.encoder import FS_KANJI_ON, ReceiptEncoder, realtime_sequences, scrub_raster
 from drivers.printer.raster import line_image
-from drivers.printer.render import Page
+from drivers.printer.sim.decoder import Interpreter
+from drivers.printer.sim.render import Page
 from drivers.printer.status import PrinterStatus
-from drivers.printer.store import ReceiptNotFound, ReceiptStore
 from drivers.printer.transport import chunks, wire_seconds
-from kiosk.receipt import Receipt
+from kiosk.domain.receipt import Receipt
+from kiosk.printing.encoder import FS_KANJI_ON, ReceiptEncoder, realtime_sequences, scrub_raster
+from kiosk.printing.store import ReceiptNotFound, ReceiptStore
 from tests.drivers.receipts import make_receipt, receipt_fields
 
 RASTER = b"\x1dv0"

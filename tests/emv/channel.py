@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from drivers.cardreader.channel import transmit_chained
 from drivers.cardreader.errors import CardError, CardRemoved, CardTimeout, UnsupportedCard
-from kiosk.payments.simcard import VirtualCard
+from kiosk.sim.emvcard import VirtualCard
 
 __all__ = ["CardError", "CardRemoved", "CardTimeout", "SimChannel", "UnsupportedCard"]
 

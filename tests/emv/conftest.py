@@ -10,7 +10,7 @@ import pytest
 from kiosk.payments import tlv
 from kiosk.payments.emv import EmvTransaction
 from kiosk.payments.emv_config import TerminalConfig
-from kiosk.payments.simcard import VirtualCard, make_card
+from kiosk.sim.emvcard import VirtualCard, make_card
 from tests.emv.channel import SimChannel
 
 NOW = datetime(2026, 11, 25, 14, 30, 5)

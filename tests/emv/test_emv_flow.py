@@ -7,7 +7,7 @@ import pytest
 from kiosk.payments import emv, tlv
 from kiosk.payments.emv import EmvError
 from kiosk.payments.emv_config import AidConfig, TerminalConfig
-from kiosk.payments.simcard import PROFILES, VISA, VISA_ELECTRON, make_card
+from kiosk.sim.emvcard import PROFILES, VISA, VISA_ELECTRON, make_card
 from tests.emv.conftest import NOW, UN, run, start
 
 ALL_TVR_BITS = [(byte, bit) for byte in range(1, 6) for bit in range(1, 9)]

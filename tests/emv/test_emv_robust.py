@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from kiosk.payments import tlv
 from kiosk.payments.emv import EmvError
-from kiosk.payments.simcard import PROFILES, make_card
+from kiosk.sim.emvcard import PROFILES, make_card
 from tests.emv.channel import CardError, CardTimeout, UnsupportedCard
 from tests.emv.conftest import run, start
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.update import make_bundle
+from kiosk.ops.update import make_bundle
 from tests.flash.conftest import MiB, run_kiosk, sh
 
 CMDLINE_A = "console=tty1 root=LABEL=kiosk-root-a rootfstype=ext4 ro rootwait quiet\n"

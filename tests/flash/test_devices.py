@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from kiosk.flash_devices import SystemView
+from kiosk.ops.flash_devices import SystemView
 
 
 def block(sysfs: Path, rel: str, devno: str, partition: bool = False) -> Path:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from kiosk.flash_image import parse_bmap
+from kiosk.ops.flash_image import parse_bmap
 from tests.flash.conftest import ROOT_OFFSET, MiB, SourceImage, make_image, run_kiosk
 
 

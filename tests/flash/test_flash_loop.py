@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.flash_devices import SystemView, TargetError, check_target
-from kiosk.flash_image import parse_bmap
+from kiosk.ops.flash_devices import SystemView, TargetError, check_target
+from kiosk.ops.flash_image import parse_bmap
 from tests.flash.conftest import MiB, SourceImage, assert_ours, attach_loop, run_kiosk
 
 

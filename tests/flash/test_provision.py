@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from kiosk.config import load_config
-from kiosk.provision import toml_dumps
-from kiosk.staff import DEMO_BADGE, DEMO_PIN, hash_secret
+from kiosk.ops.provision import toml_dumps
+from kiosk.security.staff import DEMO_BADGE, DEMO_PIN, hash_secret
 from tests.flash.conftest import BOOT_OFFSET, SourceImage, run_kiosk, sh
 from tests.harness import kiosk_cli
 

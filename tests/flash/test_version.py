@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from kiosk import __version__
-from kiosk.version import format_release, read_release
+from kiosk.ops.version import format_release, read_release
 from tests.flash.conftest import run_kiosk
 
 RELEASE = {"KIOSK_VERSION": "0.1.0", "KIOSK_COMMIT": "2ac22ca0d1e5-dirty",

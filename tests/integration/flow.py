@@ -8,7 +8,7 @@ import threading
 from kiosk.bus.client import BusClient
 from kiosk.bus.credentials import BusLogin
 from kiosk.bus.messages import encode
-from kiosk.pinseal import staff_pin_command
+from kiosk.security.pinseal import staff_pin_command
 from tests.harness import Shopper, bus_login
 
 

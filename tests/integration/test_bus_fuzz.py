@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kiosk.bus.messages import COMMAND_TYPES, MessageError, parse_command
-from kiosk.checkout import STATES
-from kiosk.core import CoreService
+from kiosk.domain.checkout import STATES
+from kiosk.services.core import CoreService
 
 pytestmark = pytest.mark.integration
 

@@ -241,7 +241,7 @@ def test_an_error_while_handling_one_message_does_not_stop_the_loop(lane_env, sh
         if key.startswith("KIOSK"):
             monkeypatch.setenv(key, value)
     from kiosk.config import load_config
-    from kiosk.core import CoreService
+    from kiosk.services.core import CoreService
 
     made: queue.Queue[CoreService] = queue.Queue()
     stop = threading.Event()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.gtin import check_digit
+from kiosk.domain.gtin import check_digit
 from tests.harness import kiosk_cli
 from tests.integration.flow import send_pin, to_receipt
 

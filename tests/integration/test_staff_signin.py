@@ -9,9 +9,9 @@ import queue
 import pytest
 
 from kiosk.bus.messages import command, encode
-from kiosk.journal import Journal
-from kiosk.pinseal import staff_pin_command
-from kiosk.staff import DEMO_BADGE, DEMO_PIN, hash_secret
+from kiosk.journal.store import Journal
+from kiosk.security.pinseal import staff_pin_command
+from kiosk.security.staff import DEMO_BADGE, DEMO_PIN, hash_secret
 from tests.harness import kiosk_cli
 from tests.integration.flow import Sniffer, fresh_seal, send_pin
 
@@ -117,7 +117,7 @@ def core_service(lane_env, monkeypatch):
         if key.startswith("KIOSK"):
             monkeypatch.setenv(key, value)
     from kiosk.config import load_config
-    from kiosk.core import CoreService
+    from kiosk.services.core import CoreService
 
     service = CoreService(load_config())
     service.bus.start(wait_s=10)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from drivers.scanner.synth import (
+from drivers.scanner.sim.synth import (
     GARBAGE_KINDS,
     SPECS,
     Placement,
@@ -82,7 +82,7 @@ def session_run(session_video, vm_config):
 
 @pytest.fixture(scope="session")
 def garbage_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from drivers.scanner.synth import background, garbage, write_video
+    from drivers.scanner.sim.synth import background, garbage, write_video
 
     path = tmp_path_factory.mktemp("scanner-garbage") / "garbage.avi"
     w, h = SIZE

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from drivers.scanner.classify import Classifier, mask, parse_gs1, upce_to_upca
 from drivers.scanner.config import ClassifyConfig
-from kiosk.gtin import check_digit, is_valid_gtin
+from kiosk.domain.codes import Classifier, mask, parse_gs1, upce_to_upca
+from kiosk.domain.gtin import check_digit, is_valid_gtin
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +144,7 @@ GS1_FORMS = [  # one GS1-128 (GTIN, best before, lot, net weight) as readers giv
 
 @pytest.mark.parametrize("text", GS1_FORMS)
 def test_every_form_of_a_gs1_code_is_one_text_and_one_key(classify, text):
-    from drivers.scanner.classify import normalise
+    from kiosk.domain.codes import normalise
 
     assert normalise(text) == GS1_FORMS[0]
     got = classify(text, "Code128")

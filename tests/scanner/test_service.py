@@ -17,10 +17,10 @@ import time
 import pytest
 
 from drivers.scanner.config import ScannerConfig
-from drivers.scanner.service import ScannerService, event_topic, status_topic
-from drivers.scanner.synth import SPECS, Placement, Presentation, write_session
+from drivers.scanner.sim.synth import SPECS, Placement, Presentation, write_session
 from kiosk.bus.client import BusClient
 from kiosk.bus.messages import Topics, parse_command
+from kiosk.services.scanner import ScannerService, event_topic, status_topic
 from kiosk.ui.bridge import BusBridge
 from kiosk.ui.i18n import Translator
 from kiosk.ui.viewmodel import rejection_text
@@ -109,7 +109,7 @@ def test_service_publishes_scans_events_feedback_and_status(
 
 
 def test_scanner_process_fills_a_basket_in_kiosk_core(core, shopper, lane_env, tmp_path):
-    """`python -m drivers.scanner.service` (what `kiosk scanner` runs) on a video, with a
+    """`python -m kiosk.services.scanner` (what `kiosk scanner` runs) on a video, with a
     real kiosk-core: products and the weighed bananas land in the basket, the payment
     code does not."""
     shopper.wait_online()
@@ -118,7 +118,7 @@ def test_scanner_process_fills_a_basket_in_kiosk_core(core, shopper, lane_env, t
                             ("vm_bananas", 10), ("ean8", -4), ("ean13_ramyun", 0))]
     video = tmp_path / "basket.avi"
     write_session(video, pres, (640, 480), seed=7)
-    done = subprocess.run([sys.executable, "-m", "drivers.scanner.service", "--source",
+    done = subprocess.run([sys.executable, "-m", "kiosk.services.scanner", "--source",
                            str(video), "--pace", "lockstep"], env=lane_env, cwd=REPO,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]

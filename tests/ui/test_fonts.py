@@ -19,7 +19,7 @@ import pytest
 from babel.dates import format_datetime
 
 from kiosk.config import DEFAULTS_FILE, language_of, load_config
-from kiosk.money import format_money
+from kiosk.domain.money import format_money
 from kiosk.ui import fonts
 from kiosk.ui.fontcheck import SYMBOLS, font_texts, sample_currencies
 from kiosk.ui.i18n import Translator, catalog_text, endonym

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.money import Currency, format_money
+from kiosk.domain.money import Currency, format_money
 from tests.ui.checks import check_texts, check_touch
 from tests.ui.driver import UIProcess
 

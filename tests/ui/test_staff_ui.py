@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.staff import hash_secret
+from kiosk.security.staff import hash_secret
 from tests.integration.flow import Sniffer
 
 MILK = "8801115954255"

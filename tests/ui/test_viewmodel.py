@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from drivers.gpio.logic import light_for
+from kiosk.services.gpio_logic import light_for
 from kiosk.ui.i18n import Translator, endonym
 from kiosk.ui.viewmodel import build_view, rejection_text
 

@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kiosk.bus.messages import MessageError, command, encode, parse_command
-from kiosk.checkout import InvalidEvent, apply, due_timer_events, replay
-from kiosk.core import message_key
+from kiosk.domain.checkout import InvalidEvent, apply, due_timer_events, replay
+from kiosk.domain.receipt import build_receipt, render_text
 from kiosk.payments.port import MESSAGE_KEYS, AuthResult, safe_card, safe_step
-from kiosk.receipt import build_receipt, render_text
+from kiosk.services.core import message_key
 from tests.unit.test_checkout import T0, Lane, cmd, to_authorizing, to_payment, types
 
 APPS = [{"label": "VISA CREDIT"}, {"label": "UNIONPAY DEBIT"}]

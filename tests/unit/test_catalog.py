@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from kiosk.catalog import SAMPLE_CATALOG, Catalog, CatalogError, Product
-from kiosk.gtin import validate_gtin
-from kiosk.money import Currency
+from kiosk.domain.gtin import validate_gtin
+from kiosk.domain.money import Currency
 
 SAMPLE_CSV = SAMPLE_CATALOG
 USD = Currency("USD", 840, 2)

@@ -1,4 +1,4 @@
-"""Unit tests for the pure checkout state machine (kiosk.checkout.decide / apply)."""
+"""Unit tests for the pure checkout state machine (kiosk.domain.checkout.decide / apply)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kiosk.bus.messages import command, encode, parse_command
-from kiosk.checkout import (
+from kiosk.domain.checkout import (
     IDLE_STATES,
     MAX_QTY,
     STATES,
@@ -23,7 +23,7 @@ from kiosk.checkout import (
     replay,
     totals,
 )
-from kiosk.staff import StaffAuthenticator
+from kiosk.security.staff import StaffAuthenticator
 
 T0 = 1_700_000_000.0
 

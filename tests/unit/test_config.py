@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.config import DEFAULTS_FILE, ConfigError, KioskConfig, load_config
-from kiosk.money import Currency
+from kiosk.domain.money import Currency
 
 
 def _site(tmp_path: Path, **files: str) -> Path:
@@ -301,7 +301,7 @@ def test_a_currency_without_a_known_numeric_code_is_refused(tmp_path: Path) -> N
 def test_the_iso_4217_table_agrees_with_babel_on_every_code() -> None:
     from babel.numbers import list_currencies
 
-    from kiosk.money import ISO_4217_NUMERIC
+    from kiosk.domain.money import ISO_4217_NUMERIC
 
     assert set(ISO_4217_NUMERIC) <= list_currencies()
     assert len(set(ISO_4217_NUMERIC.values())) == len(ISO_4217_NUMERIC)

@@ -7,7 +7,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from kiosk.config import VariableMeasureConfig, VariableMeasureLayout, load_config
-from kiosk.gtin import (
+from kiosk.domain.gtin import (
     GtinError,
     VariableMeasure,
     check_digit,

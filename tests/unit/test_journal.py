@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kiosk.checkout import CheckoutState, Context, Rejected, apply, decide
-from kiosk.journal import GENESIS, CommandResult, Journal, card_data_problems
+from kiosk.domain.checkout import CheckoutState, Context, Rejected, apply, decide
+from kiosk.journal.store import GENESIS, CommandResult, Journal, card_data_problems
 
 T0 = 1_700_000_000.25
 MILK = "8801115954255"

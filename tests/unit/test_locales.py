@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.checkout import CheckoutState, Context, Rejected, apply, decide
 from kiosk.config import ConfigError, load_config
+from kiosk.domain.checkout import CheckoutState, Context, Rejected, apply, decide
 from kiosk.i18n import UnknownLocale, canonical_locale, messages, shipped_locales
 
 ALIASES = [
@@ -125,7 +125,7 @@ ntp = ["192.0.2.10"]
 
 def test_provisioning_accepts_aliases_and_refuses_a_locale_without_a_catalog(
         tmp_path: Path) -> None:
-    from kiosk.provision import ProvisionError, validate_bytes
+    from kiosk.ops.provision import ProvisionError, validate_bytes
 
     path = tmp_path / "kiosk-provision.toml"
     good = PROVISION.format(locales='["ko-KR", "zh-CN", "en"]', default="ko_KR").encode()

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kiosk.money import MAX_MINOR, Currency, MoneyError, format_money, round_half_up
+from kiosk.domain.money import MAX_MINOR, Currency, MoneyError, format_money, round_half_up
 
 USD = Currency("USD", 840, 2)
 KRW = Currency("KRW", 410, 0)

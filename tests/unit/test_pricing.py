@@ -1,4 +1,4 @@
-"""Unit tests for kiosk.pricing: line amounts, multi-buy promotions and tax, in minor units."""
+"""Unit tests for kiosk.domain.pricing: line amounts, multi-buy promotions and tax."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kiosk.config import PromotionConfig, TaxConfig, load_config
-from kiosk.gtin import validate_gtin
-from kiosk.money import Currency
-from kiosk.pricing import PricedLine, price_basket, promotion_discounts
+from kiosk.domain.gtin import validate_gtin
+from kiosk.domain.money import Currency
+from kiosk.domain.pricing import PricedLine, price_basket, promotion_discounts
 
 USD = Currency("USD", 840, 2)
 

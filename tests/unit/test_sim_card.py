@@ -1,5 +1,5 @@
 """The simulated card port: its steps, the co-badged choice, cancel before and after the
-request left, and the clock witness (kiosk.timesync)."""
+request left, and the clock witness (kiosk.ops.timesync)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from kiosk.config import SimPaymentConfig
+from kiosk.ops.timesync import clock_synchronized, kernel_synchronized
 from kiosk.payments.port import AuthRequest
-from kiosk.payments.sim import SimulatedAcquirer
-from kiosk.timesync import clock_synchronized, kernel_synchronized
+from kiosk.sim.payments import SimulatedAcquirer
 
 
 def sim(tmp_path: Path, **over) -> SimulatedAcquirer:

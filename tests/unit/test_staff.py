@@ -9,8 +9,8 @@ import pytest
 
 from kiosk.bus.messages import encode, parse_command
 from kiosk.config import ConfigError, load_config
-from kiosk.pinseal import KEY_FILE, PinOpener, SealError, seal_pin, staff_pin_command
-from kiosk.staff import (
+from kiosk.security.pinseal import KEY_FILE, PinOpener, SealError, seal_pin, staff_pin_command
+from kiosk.security.staff import (
     DEMO_BADGE,
     DEMO_PIN,
     LOCKOUT_FILE,

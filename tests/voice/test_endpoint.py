@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from voice.config import EndpointConfig, VoiceConfig
 from voice.endpoint import Endpointer
-from voice.synth import noise
+from voice.sim.synth import noise
 
 pytestmark = pytest.mark.voice
 

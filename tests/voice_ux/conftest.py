@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.services.voice.accessible import SimulatedJack
+from kiosk.services.voice.service import VoiceService, WavSource
 from tests.harness import bus_login
-from voice.accessible import SimulatedJack
-from voice.service import VoiceService, WavSource
 from voice.tts import EspeakEngine, Speaker, WavSink
 
 
@@ -64,8 +64,8 @@ def korean():
 
 @pytest.fixture(scope="session")
 def speech(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
-    """A shopper's words as a 16 kHz mono WAV (espeak-ng → sox, :mod:`voice.synth`)."""
-    from voice.synth import utterance, write_wav
+    """A shopper's words as a 16 kHz mono WAV (espeak-ng → sox, :mod:`voice.sim.synth`)."""
+    from voice.sim.synth import utterance, write_wav
 
     cache = tmp_path_factory.mktemp("speech")
     made: dict[tuple, Path] = {}

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from drivers.gpio.service import keypad_message
-from voice.accessible import ACTIONS, AccessibleMode, actions_for, parse_amixer_jack
-from voice.prompts import Prompts
-from voice.service import headset_topic, keypad_topic
+from kiosk.services.gpio import keypad_message
+from kiosk.services.voice.accessible import ACTIONS, AccessibleMode, actions_for, parse_amixer_jack
+from kiosk.services.voice.prompts import Prompts
+from kiosk.services.voice.service import headset_topic, keypad_topic
 
 pytestmark = [pytest.mark.voice, pytest.mark.integration]
 

@@ -8,8 +8,8 @@ import pytest
 
 from kiosk.bus.client import BusClient
 from kiosk.bus.messages import command
+from kiosk.services.voice.service import grammar_state
 from tests.harness import bus_login
-from voice.service import grammar_state
 
 pytestmark = [pytest.mark.voice, pytest.mark.integration]
 

@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from kiosk.checkout import STATES
+from kiosk.domain.checkout import STATES
 from kiosk.i18n import catalog_path, messages
-from voice.prompts import DOMAIN, STEP_TEXT, Prompts, all_msgids
+from kiosk.services.voice.prompts import DOMAIN, STEP_TEXT, Prompts, all_msgids
 
 pytestmark = pytest.mark.voice
 

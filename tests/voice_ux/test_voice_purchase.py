@@ -1,6 +1,6 @@
 """Voice-only purchase with the real Vosk Korean model, through a real kiosk-core and broker.
 
-The shopper's speech is synthesized here (espeak-ng → sox 16 kHz, :mod:`voice.synth`)
+The shopper's speech is synthesized here (espeak-ng → sox 16 kHz, :mod:`voice.sim.synth`)
 and fed through the WAV source that replaces the microphone; nothing else differs
 from the device. The basket is pre-scanned; the shopper then only speaks.
 """
@@ -108,7 +108,7 @@ def test_with_a_headset_a_command_interrupts_the_prompt(core, shopper, start_voi
                                                         clips) -> None:
     """Prompts play only in the headset, so the microphone may stay on: the shopper talks
     over a prompt and the command stops it (voice barge-in)."""
-    from voice.service import headset_topic
+    from kiosk.services.voice.service import headset_topic
 
     voice = korean_basket_with_voice(shopper, start_voice, korean)
     service = voice.service

@@ -1,0 +1,1 @@
+"""The ESC/POS printer simulator on a pty: interpreter, paper, pty pair."""

@@ -1,0 +1,1 @@
+"""Scanner simulators: synthetic barcode scenes and a stdin scanner."""

@@ -1,0 +1,293 @@
+"""Classify a decoded text: product, variable measure, payment, coupon, staff badge, unknown.
+
+Rules, first match wins:
+
+* ``STAFF:`` prefix (kiosk.security.staff.BADGE_PREFIX): a staff badge, forwarded to kiosk-core.
+* configured coupon / payment-QR prefixes (``[scanner.classify]``).
+* all digits: WeChat Pay payment code (18 digits, prefix 10-15), Alipay payment code
+  (16-24 digits, prefix 25-30), else a GTIN-8/12/13/14 whose check digit must hold
+  (kiosk.domain.gtin): GS1 coupon prefixes (EAN-13 99 / 981-984, UPC-A number system 5),
+  an in-store variable-measure EAN-13 (the configured layouts), or a product.
+* a GS1 element string (GS1-128, DataBar, GS1 DataMatrix/QR) in any form a decoder or a
+  wedge scanner gives it (:func:`gs1_elements`): coupon AIs 8110/8112, or AI 01 (a GTIN).
+  Every form of one code gets one key and one text, the HRI ``(01)…(17)…(10)…``
+  (:func:`normalise`), so two decoders reading it agree. A GS1 weight or price AI cannot
+  travel in a ``scan`` command yet, so such a read is rejected (reason
+  ``gs1_measure_unsupported``, which the shopper is told) rather than adding the item
+  without its weight.
+* anything else: unknown (rejected).
+
+``key`` is a read's identity for confirmation and de-duplication: a product's GTIN
+normalised to 14 digits (so UPC-A, its EAN-13 form and a DataBar of the same GTIN
+agree), otherwise the text. ``masked`` is what logs show: everything except product
+codes is masked to its last 4 characters (payment codes, badges and coupons are
+bearer secrets).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from kiosk.config import VariableMeasureConfig
+from kiosk.domain.gtin import GtinError, decode_variable_measure, is_valid_gtin, validate_gtin
+from kiosk.security.staff import BADGE_PREFIX
+
+ReadClass = Literal["product", "variable_measure", "payment", "coupon", "staff_badge", "unknown"]
+READ_CLASSES: tuple[str, ...] = ("product", "variable_measure", "payment", "coupon",
+                                 "staff_badge", "unknown")
+MAX_TEXT = 512
+SCAN_MAX = 64  # kiosk.bus.messages.Scan.code
+GS = "\x1d"  # FNC1 as transmitted inside a GS1 element string
+
+# GS1 AIs whose data has a predefined length, by their first two digits: total length of
+# AI + data (GS1 General Specifications, figure 7.8.5-2).
+_GS1_FIXED = {"00": 20, "01": 16, "02": 16, "03": 16, "04": 18, "11": 8, "12": 8, "13": 8,
+              "14": 8, "15": 8, "16": 8, "17": 8, "18": 8, "19": 8, "20": 4, "31": 10,
+              "32": 10, "33": 10, "34": 10, "35": 10, "36": 10, "41": 16}
+_GS1_AI_LEN = {**{p: 2 for p in ("00", "01", "02", "03", "04", "10", "11", "12", "13", "14",
+                                 "15", "16", "17", "18", "19", "20", "21", "22", "30", "37",
+                                 "90", "91", "92", "93", "94", "95", "96", "97", "98", "99")},
+               **{p: 3 for p in ("23", "24", "25", "40", "41", "42", "71")},
+               **{p: 4 for p in ("31", "32", "33", "34", "35", "36", "39", "43", "70", "72",
+                                 "80", "81", "82")}}
+# Symbology identifiers of GS1 data (AIM): GS1-128, DataBar, GS1 DataMatrix, GS1 QR.
+_GS1_IDS = ("]C1", "]e0", "]d2", "]Q3")
+# A bare digit string (zbar drops FNC1) is taken as GS1 only if it parses completely and
+# starts with one of these AIs (a GTIN with a valid check digit, or a coupon).
+_GS1_BARE_STARTS = ("01", "02", "8110", "8112")
+_GS1_MEASURES = ("310", "320", "392", "393")
+_GS1_COUPONS = ("8110", "8112")
+
+
+def mask(text: str) -> str:
+    """All but the last 4 characters replaced by ``*`` (fewer than 5: all masked)."""
+    if len(text) <= 4:
+        return "*" * len(text)
+    return "*" * (len(text) - 4) + text[-4:]
+
+
+@dataclass(frozen=True)
+class Classified:
+    """A read's class and what to do with it."""
+
+    cls: ReadClass
+    ok: bool
+    key: str
+    code: str  # the text kiosk-core receives (scan) or the event carries
+    forward: bool  # published as a ``scan`` command to kiosk-core
+    reason: str = ""
+    detail: dict = field(default_factory=dict)
+
+    @property
+    def masked(self) -> str:
+        if self.cls in ("product", "variable_measure"):
+            return self.code
+        return mask(self.code)
+
+
+def upce_to_upca(code: str) -> str:
+    """Expand an 8-digit UPC-E (number system, 6 digits, check) to its 12-digit UPC-A."""
+    if len(code) != 8 or not code.isdigit():
+        raise ValueError(f"{code!r} is not an 8-digit UPC-E")
+    ns, d, check = code[0], code[1:7], code[7]
+    last = d[5]
+    if last in "012":
+        body = d[0:2] + last + "0000" + d[2:5]
+    elif last == "3":
+        body = d[0:3] + "00000" + d[3:5]
+    elif last == "4":
+        body = d[0:4] + "00000" + d[4]
+    else:
+        body = d[0:5] + "0000" + last
+    return ns + body + check
+
+
+def parse_gs1(text: str) -> dict[str, str] | None:
+    """Parse a GS1 element string, HRI ``(01)0950...(10)AB`` or raw ``0109...<GS>10AB``.
+
+    Returns {AI: data}, or None when the text is not a well-formed element string.
+    """
+    text = text.removeprefix("]C1").removeprefix("]e0").removeprefix("]d2").removeprefix("]Q3")
+    out: dict[str, str] = {}
+    if text.startswith("("):
+        rest = text
+        while rest:
+            if not rest.startswith("("):
+                return None
+            close = rest.find(")")
+            if close < 3:
+                return None
+            ai = rest[1:close]
+            nxt = rest.find("(", close)
+            data = rest[close + 1:] if nxt < 0 else rest[close + 1:nxt]
+            if not ai.isdigit() or not data:
+                return None
+            out[ai] = data
+            rest = "" if nxt < 0 else rest[nxt:]
+        return out
+    rest = text
+    while rest:
+        rest = rest.lstrip(GS)
+        if len(rest) < 3 or not rest[:2].isdigit():
+            return None if rest else out
+        ai_len = _GS1_AI_LEN.get(rest[:2])
+        if ai_len is None or not rest[:ai_len].isdigit():
+            return None
+        ai = rest[:ai_len]
+        fixed = _GS1_FIXED.get(rest[:2])
+        if fixed is not None:
+            data, rest = rest[ai_len:fixed], rest[fixed:]
+            if len(data) != fixed - ai_len:
+                return None
+        else:
+            end = rest.find(GS)
+            data, rest = (rest[ai_len:], "") if end < 0 else (rest[ai_len:end], rest[end:])
+        if not data:
+            return None
+        out[ai] = data
+    return out or None
+
+
+def is_fixed_length_ai(ai: str) -> bool:
+    """Whether a GS1 AI's data has a predefined length (no FNC1 after it)."""
+    return ai[:2] in _GS1_FIXED
+
+
+def gs1_hri(elements: dict[str, str]) -> str:
+    return "".join(f"({ai}){data}" for ai, data in elements.items())
+
+
+def gs1_elements(text: str) -> dict[str, str] | None:
+    """The GS1 element string in ``text``, whatever form the reader gave it, else None.
+
+    Accepted: HRI with brackets (zxing-cpp), raw with FNC1 sent as GS and/or an AIM
+    symbology identifier (``]C1`` …; wedge scanners, zbar with separators), and bare
+    digits (zbar drops FNC1) that parse completely from AI 01/02 with a valid check
+    digit or from a coupon AI (8110/8112): variable-length AIs end at a GS or the end.
+    """
+    if not text or len(text) > MAX_TEXT:
+        return None
+    explicit = text.startswith(("(", *_GS1_IDS)) or GS in text
+    if not explicit and not text[:1].isdigit():
+        return None
+    elements = parse_gs1(text)
+    if not elements or explicit:
+        return elements
+    first = next(iter(elements))
+    if not (text.startswith(_GS1_BARE_STARTS) and first in _GS1_BARE_STARTS):
+        return None
+    if first in ("01", "02") and not is_valid_gtin(elements[first]):
+        return None
+    return elements
+
+
+def normalise(text: str) -> str:
+    """One text per code: a GS1 element string in HRI form, anything else unchanged."""
+    elements = gs1_elements(text)
+    return gs1_hri(elements) if elements else text
+
+
+class Classifier:
+    """Classifies decoded texts; results are cached (a held code is seen every frame)."""
+
+    def __init__(self, variable_measure: VariableMeasureConfig,
+                 payment_qr_prefixes: list[str] | tuple[str, ...] = (),
+                 coupon_prefixes: list[str] | tuple[str, ...] = ()) -> None:
+        self.variable_measure = variable_measure
+        self.payment_qr_prefixes = tuple(payment_qr_prefixes)
+        self.coupon_prefixes = tuple(coupon_prefixes)
+        self._cache: dict[tuple[str, str], Classified] = {}
+
+    def __call__(self, text: str, symbology: str = "") -> Classified:
+        hit = self._cache.get((text, symbology))
+        if hit is None:
+            hit = self._classify(text, symbology)
+            if len(self._cache) > 4096:
+                self._cache.clear()
+            self._cache[(text, symbology)] = hit
+        return hit
+
+    def _classify(self, text: str, symbology: str) -> Classified:
+        if text.startswith(_GS1_IDS) or GS in text:  # raw GS1: FNC1 is a control character
+            elements = gs1_elements(text)
+            if elements:
+                return self._gs1(elements)
+        if not text or len(text) > MAX_TEXT or not text.isprintable():
+            shown = "".join(c if c.isprintable() else "?" for c in text[:MAX_TEXT])
+            return Classified("unknown", False, shown, shown, False, "unreadable")
+        if text.startswith(BADGE_PREFIX):
+            fits = len(text) <= SCAN_MAX and text.isascii() and " " not in text
+            return Classified("staff_badge", fits, text, text, fits,
+                              "" if fits else "badge_not_scannable")
+        if text.startswith(self.coupon_prefixes):
+            return Classified("coupon", True, text, text, False, detail={"scheme": "store"})
+        if text.startswith(self.payment_qr_prefixes):
+            return Classified("payment", True, text, text, False, detail={"provider": "qr"})
+        if text.isascii() and text.isdigit():
+            if len(text) > 14 and not self._payment(text):  # GS1-128 read without its FNC1
+                elements = gs1_elements(text)
+                if elements:
+                    return self._gs1(elements)
+            return self._digits(text, symbology)
+        elements = gs1_elements(text)
+        if elements:
+            return self._gs1(elements)
+        return Classified("unknown", False, text, text, False, "not_a_known_code")
+
+    @staticmethod
+    def _payment(text: str) -> bool:
+        n, prefix = len(text), int(text[:2])
+        return (n == 18 and 10 <= prefix <= 15) or (16 <= n <= 24 and 25 <= prefix <= 30)
+
+    def _digits(self, text: str, symbology: str) -> Classified:
+        n, prefix = len(text), int(text[:2]) if len(text) >= 2 else -1
+        if n == 18 and 10 <= prefix <= 15:
+            return Classified("payment", True, text, text, False, detail={"provider": "wechat"})
+        if 16 <= n <= 24 and 25 <= prefix <= 30:
+            return Classified("payment", True, text, text, False, detail={"provider": "alipay"})
+        code = text
+        if symbology == "UPCE" and n == 8:
+            code = upce_to_upca(text)
+        try:
+            gtin14 = validate_gtin(code)
+        except GtinError as exc:
+            reason = "check_digit" if len(code) in (8, 12, 13, 14) else "not_a_known_code"
+            cls: ReadClass = "product" if reason == "check_digit" else "unknown"
+            return Classified(cls, False, code, code, False, reason, {"error": str(exc)})
+        if self._gs1_coupon_gtin(gtin14):
+            return Classified("coupon", True, gtin14, code, False, detail={"scheme": "gs1"})
+        ean13 = gtin14[1:] if gtin14[0] == "0" else ""
+        if ean13:
+            vm = decode_variable_measure(ean13, self.variable_measure)
+            if vm is not None:
+                detail = {"plu": vm.plu}
+                if vm.price_minor is not None:
+                    detail["price_minor"] = vm.price_minor
+                if vm.weight_g is not None:
+                    detail["weight_g"] = vm.weight_g
+                return Classified("variable_measure", True, ean13, ean13, True, detail=detail)
+        return Classified("product", True, gtin14, code, True, detail={"gtin": gtin14})
+
+    @staticmethod
+    def _gs1_coupon_gtin(gtin14: str) -> bool:
+        ean13 = gtin14[1:]
+        return (gtin14[0] == "0" and (ean13.startswith("99") or ean13[:3] in
+                                      ("981", "982", "983", "984") or ean13.startswith("05")))
+
+    def _gs1(self, elements: dict[str, str]) -> Classified:
+        hri = gs1_hri(elements)
+        if any(ai in elements for ai in _GS1_COUPONS):
+            return Classified("coupon", True, hri, hri, False, detail={"scheme": "gs1"})
+        gtin = elements.get("01")
+        if gtin is None:
+            return Classified("unknown", False, hri, hri, False, "gs1_without_gtin")
+        try:
+            gtin14 = validate_gtin(gtin)
+        except GtinError as exc:
+            return Classified("product", False, gtin, gtin, False, "check_digit",
+                              {"error": str(exc)})
+        if any(ai.startswith(_GS1_MEASURES) for ai in elements):
+            return Classified("variable_measure", False, hri, hri, False,
+                              "gs1_measure_unsupported", {"gtin": gtin14})
+        return Classified("product", True, gtin14, gtin14, True, detail={"gtin": gtin14})

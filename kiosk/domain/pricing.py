@@ -1,0 +1,157 @@
+"""Basket pricing: line amounts, multi-buy promotions and tax, in integer minor units.
+
+Everything here is a pure function of the basket's lines, so totals do not depend
+on the order items were scanned in: promotions work on all units of their items
+sorted by price, and tax is rounded once per tax class on the class total.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+
+from kiosk.config import PromotionConfig, TaxConfig
+from kiosk.domain.money import Currency, round_half_up
+
+
+@dataclass(frozen=True)
+class PricedLine:
+    """What pricing needs of a basket line (a subset of the journaled line)."""
+
+    key: str
+    unit_price_minor: int
+    tax_class: str
+    qty: int = 1
+    weight_g: int | None = None
+    price_minor: int | None = None  # price embedded in a variable-measure barcode
+
+    @property
+    def amount(self) -> int:
+        if self.price_minor is not None:
+            return self.price_minor
+        if self.weight_g is not None:
+            return round_half_up(Decimal(self.unit_price_minor) * self.weight_g / 1000)
+        return self.unit_price_minor * self.qty
+
+    @property
+    def countable(self) -> bool:
+        """Only items sold per unit take part in multi-buy promotions."""
+        return self.weight_g is None and self.price_minor is None
+
+
+@dataclass(frozen=True)
+class Discount:
+    promotion_id: str
+    names: dict[str, str]
+    amount: int
+    by_class: dict[str, int]
+
+
+@dataclass(frozen=True)
+class TaxLine:
+    tax_class: str
+    rate: str  # percent, as configured
+    base: int  # net amount taxed (exclusive) or gross amount containing tax (inclusive)
+    tax: int
+
+
+@dataclass(frozen=True)
+class Totals:
+    subtotal: int            # sum of line amounts before promotions
+    savings: int             # sum of promotion discounts
+    tax: int                 # tax added (exclusive) or contained (inclusive)
+    total: int               # amount to pay
+    tax_mode: str
+    discounts: list[Discount] = field(default_factory=list)
+    taxes: list[TaxLine] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def promotion_discounts(lines: list[PricedLine], promotions: list[PromotionConfig],
+                        currency: Currency) -> list[Discount]:
+    """Discounts of every promotion over the whole basket (order independent).
+
+    Promotions are applied in configured order and a unit that went into one
+    promotion's group is not offered to the next, so overlapping promotions never
+    discount the same unit twice.
+    """
+    free_units: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for ln in lines:
+        if ln.countable:
+            free_units[ln.key] += [(ln.unit_price_minor, ln.tax_class)] * ln.qty
+    discounts = []
+    for promo in promotions:
+        units = sorted(
+            ((price, tax_class, key) for key in promo.gtins
+             for price, tax_class in free_units.get(key, [])),
+            key=lambda unit: (-unit[0], unit[1], unit[2]),
+        )
+        by_class: dict[str, int] = defaultdict(int)
+        used = len(units) - len(units) % promo.n
+        for start in range(0, used, promo.n):
+            group = units[start:start + promo.n]
+            if promo.kind == "buy_n_pay_m":
+                for price, tax_class, _ in group[promo.m:]:  # the cheapest n-m units are free
+                    by_class[tax_class] += price
+            else:
+                _allocate([(p, c) for p, c, _ in group],
+                          sum(p for p, _, _ in group) - currency.parse(promo.price or "0"),
+                          by_class)
+        for price, tax_class, key in units[:used]:
+            free_units[key].remove((price, tax_class))
+        amount = sum(by_class.values())
+        if amount > 0:
+            discounts.append(Discount(promo.id, dict(promo.name), amount, dict(by_class)))
+    return discounts
+
+
+def _allocate(group: list[tuple[int, str]], discount: int, by_class: dict[str, int]) -> None:
+    """Spread a group discount over its units' tax classes in proportion to price.
+
+    Largest-remainder rounding, never more than a unit's own price, ties to the
+    dearest unit first: deterministic and exact to the minor unit.
+    """
+    if discount <= 0:
+        return
+    gross = sum(p for p, _ in group)
+    discount = min(discount, gross)
+    shares = [discount * p // gross for p, _ in group]
+    order = sorted(range(len(group)), key=lambda i: (-(discount * group[i][0] % gross), i))
+    left = discount - sum(shares)
+    while left:
+        for i in order:
+            if left and shares[i] < group[i][0]:
+                shares[i] += 1
+                left -= 1
+    for share, (_, tax_class) in zip(shares, group, strict=True):
+        by_class[tax_class] += share
+
+
+def price_basket(lines: list[PricedLine], promotions: list[PromotionConfig], tax: TaxConfig,
+                 currency: Currency) -> Totals:
+    """Totals for a basket: subtotal, promotion savings, tax per class, amount to pay."""
+    discounts = promotion_discounts(lines, promotions, currency)
+    per_class: dict[str, int] = defaultdict(int)
+    for ln in lines:
+        per_class[ln.tax_class] += ln.amount
+    for d in discounts:
+        for tax_class, amount in d.by_class.items():
+            per_class[tax_class] -= amount
+    taxes = []
+    for tax_class in sorted(per_class):
+        base = per_class[tax_class]
+        rate = tax.rates[tax_class]
+        if tax.mode == "exclusive":
+            amount = round_half_up(Decimal(base) * rate / 100)
+        else:
+            amount = round_half_up(Decimal(base) * rate / (100 + rate))
+        taxes.append(TaxLine(tax_class, str(rate), base, amount))
+    subtotal = sum(ln.amount for ln in lines)
+    savings = sum(d.amount for d in discounts)
+    tax_total = sum(t.tax for t in taxes)
+    net = subtotal - savings
+    total = net + tax_total if tax.mode == "exclusive" else net
+    return Totals(subtotal, savings, tax_total, total, tax.mode, discounts, taxes)

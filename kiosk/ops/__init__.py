@@ -1,0 +1,1 @@
+"""Operating the device: flash, provision, update, version, time sync."""

@@ -1,0 +1,296 @@
+"""``kiosk update BUNDLE``: install a release into the other root slot; keep the journal.
+
+A/B model (RAUC/Mender; see docs/technician.md "Updates"): roots ``kiosk-root-a`` and
+``kiosk-root-b`` (ext4, found by LABEL), the data partition (journal, receipts) never
+touched. A bundle is an uncompressed tar of ``manifest.toml``, ``root.ext4`` and ``boot/``
+(kernel, initrd, device trees for the Pi firmware), checked against its SHA-256 (the
+``BUNDLE.sha256`` next to it, or ``--sha256``) before anything is written. The root image
+is written onto the inactive slot straight out of the tar with the flash writer and read
+back with O_DIRECT, then labelled for its slot; the slot's boot files go to
+``slot-<x>/`` on the boot partition, and ``tryboot.txt`` points the Pi firmware there for
+one boot (``reboot '0 tryboot'``). ``kiosk update --commit``, run once the kiosk is up,
+makes the new slot the default in ``config.txt``; if the new root never gets there, the
+next reset boots ``config.txt``'s slot again: the old one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import tarfile
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from kiosk.ops.flash_image import Image
+from kiosk.ops.flash_io import FlashError, full_write, verify_full
+
+SLOT_LABELS = {"A": "kiosk-root-a", "B": "kiosk-root-b"}
+MANIFEST, ROOT_MEMBER, BOOT_DIR = "manifest.toml", "root.ext4", "boot/"
+STATE_FILE = "update.json"
+
+
+class UpdateError(Exception):
+    """An update that cannot go ahead; str() is one line. Nothing was switched."""
+
+
+@dataclass
+class Paths:
+    """Where the system is; tests point these at a tree and image files."""
+
+    boot: Path = Path("/boot/firmware")
+    by_label: Path = Path("/dev/disk/by-label")
+    cmdline: Path = Path("/proc/cmdline")
+    state: Path = Path("/var/lib/kiosk")
+
+
+@dataclass
+class Bundle:
+    path: Path
+    manifest: dict
+    root: tarfile.TarInfo
+    boot: list[tarfile.TarInfo]
+
+    @property
+    def build_id(self) -> str:
+        return str(self.manifest["bundle"].get("build_id", "?"))
+
+
+# --- bundles -----------------------------------------------------------------------------
+
+def make_bundle(out: Path, root_image: Path, boot_dir: Path | None, **fields: str) -> str:
+    """Write a bundle and its ``.sha256``; returns the SHA-256 (for the image build)."""
+    files = {ROOT_MEMBER: _sha256_file(root_image)}
+    boot_files = sorted(p for p in boot_dir.rglob("*") if p.is_file()) if boot_dir else []
+    for p in boot_files:
+        files[BOOT_DIR + str(p.relative_to(boot_dir))] = _sha256_file(p)
+    from kiosk.ops.provision import toml_dumps
+
+    manifest = toml_dumps({"bundle": {"format": 1, **fields}, "files": files}).encode()
+    with tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as tar:
+        info = tarfile.TarInfo(MANIFEST)
+        info.size, info.mtime = len(manifest), int(time.time())
+        import io
+
+        tar.addfile(info, io.BytesIO(manifest))
+        tar.add(root_image, ROOT_MEMBER)
+        for p in boot_files:
+            tar.add(p, BOOT_DIR + str(p.relative_to(boot_dir)))
+    digest = _sha256_file(out)
+    out.with_name(out.name + ".sha256").write_text(f"{digest}  {out.name}\n")
+    return digest
+
+
+def open_bundle(path: Path, sha256: str | None = None) -> Bundle:
+    """Check the bundle's SHA-256 and contents; UpdateError before anything is written."""
+    if not path.is_file():
+        raise UpdateError(f"{path}: no such bundle")
+    if sha256 is None:
+        side = path.with_name(path.name + ".sha256")
+        if not side.is_file():
+            raise UpdateError(f"{path}: no {side.name} next to it and no --sha256: refusing an"
+                              " unchecked bundle")
+        sha256 = side.read_text().split()[0] if side.read_text().split() else ""
+    if not re.fullmatch(r"[0-9a-fA-F]{64}", sha256):
+        raise UpdateError(f"{path}: the expected SHA-256 is not 64 hex digits")
+    actual = _sha256_file(path)
+    if actual != sha256.lower():
+        raise UpdateError(f"{path}: SHA-256 mismatch (got {actual[:16]}…, expected"
+                          f" {sha256[:16]}…): damaged or wrong bundle, nothing written")
+    try:
+        tar = tarfile.open(path, "r:")  # uncompressed: root.ext4 is written straight out
+    except tarfile.TarError as exc:
+        raise UpdateError(f"{path}: not an update bundle (uncompressed tar): {exc}") from None
+    with tar:
+        members = {m.name: m for m in tar.getmembers()}
+        if MANIFEST not in members or ROOT_MEMBER not in members:
+            raise UpdateError(f"{path}: bundle lacks {MANIFEST} or {ROOT_MEMBER}")
+        for m in members.values():
+            if m.name.startswith("/") or ".." in m.name.split("/") or not (
+                    m.isfile() or m.isdir()):
+                raise UpdateError(f"{path}: unsafe member {m.name!r}")
+        raw = tar.extractfile(members[MANIFEST]).read()  # type: ignore[union-attr]
+        try:
+            manifest = tomllib.loads(raw.decode())
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise UpdateError(f"{path}: bad {MANIFEST}: {exc}") from None
+        if manifest.get("bundle", {}).get("format") != 1:
+            raise UpdateError(f"{path}: unsupported bundle format")
+        boot = [m for m in members.values() if m.isfile() and m.name.startswith(BOOT_DIR)]
+        for m in boot:
+            want = manifest.get("files", {}).get(m.name)
+            data = tar.extractfile(m).read()  # type: ignore[union-attr]
+            if want != hashlib.sha256(data).hexdigest():
+                raise UpdateError(f"{path}: {m.name} does not match the manifest")
+    return Bundle(path, manifest, members[ROOT_MEMBER], boot)
+
+
+# --- slots -------------------------------------------------------------------------------
+
+def booted_slot(paths: Paths) -> str:
+    text = paths.cmdline.read_text()
+    m = re.search(r"(?:^|\s)root=LABEL=(\S+)", text)
+    for slot, label in SLOT_LABELS.items():
+        if m and m.group(1) == label:
+            return slot
+    raise UpdateError(f"not booted from an A/B root (kernel command line has"
+                      f" {m.group(0).strip() if m else 'no root=LABEL='}): this image has one"
+                      " root; update the card with `kiosk flash IMAGE DEVICE --keep-data`")
+
+
+def _slot_device(paths: Paths, slot: str) -> Path:
+    link = paths.by_label / SLOT_LABELS[slot]
+    if not link.exists():
+        raise UpdateError(f"no partition labelled {SLOT_LABELS[slot]} ({link})")
+    dev = link.resolve()
+    from kiosk.ops.flash_devices import SystemView
+
+    st = dev.stat()
+    if stat.S_ISBLK(st.st_mode):
+        devno = (os.major(st.st_rdev), os.minor(st.st_rdev))
+        for m in SystemView().mounts():
+            if m.devno == devno:
+                raise UpdateError(f"{dev} (slot {slot}) is mounted on {m.point}: refusing")
+    return dev
+
+
+def _set_os_prefix(config: str, slot: str) -> str:
+    line = f"os_prefix=slot-{slot.lower()}/"
+    lines = [ln for ln in config.splitlines() if not ln.strip().startswith("os_prefix=")]
+    return "\n".join([line, *lines]) + "\n"
+
+
+def _write_state(paths: Paths, record: dict) -> None:
+    paths.state.mkdir(parents=True, exist_ok=True)
+    tmp = paths.state / f".{STATE_FILE}.new"
+    tmp.write_text(json.dumps(record, indent=1) + "\n")
+    os.replace(tmp, paths.state / STATE_FILE)
+
+
+def install(bundle: Bundle, paths: Paths) -> str:
+    """Write the bundle into the inactive slot and arm a one-time boot of it."""
+    current = booted_slot(paths)
+    new = "B" if current == "A" else "A"
+    dev = _slot_device(paths, new)
+    is_block = stat.S_ISBLK(dev.stat().st_mode)
+    fd = os.open(dev, os.O_RDONLY)
+    try:
+        capacity = os.lseek(fd, 0, os.SEEK_END)
+    finally:
+        os.close(fd)
+    if capacity < bundle.root.size:
+        raise UpdateError(f"slot {new} ({dev}) has {capacity} bytes, the root needs"
+                          f" {bundle.root.size}")
+    image = Image(bundle.path, bundle.root.size, None, False, base=bundle.root.offset_data)
+    written = full_write(image, dev, is_block)
+    verify_full(image, dev, is_block, written.chunk_digests)
+    label = subprocess.run(["e2label", str(dev), SLOT_LABELS[new]], capture_output=True,
+                           text=True)
+    if label.returncode != 0:
+        raise UpdateError(f"cannot label slot {new}: {label.stderr.strip()}")
+
+    slot_dir = paths.boot / f"slot-{new.lower()}"
+    staging = paths.boot / f"slot-{new.lower()}.new"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    with tarfile.open(bundle.path, "r:") as tar:
+        for m in bundle.boot:
+            dest = staging / m.name[len(BOOT_DIR):]
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(tar.extractfile(m).read())  # type: ignore[union-attr]
+    old_cmdline = paths.boot / f"slot-{current.lower()}" / "cmdline.txt"
+    base = (staging / "cmdline.txt").read_text() if (staging / "cmdline.txt").exists() else (
+        old_cmdline.read_text() if old_cmdline.exists() else paths.cmdline.read_text())
+    cmdline = re.sub(r"root=LABEL=\S+", f"root=LABEL={SLOT_LABELS[new]}", base.strip())
+    if "root=LABEL=" not in cmdline:
+        cmdline = f"root=LABEL={SLOT_LABELS[new]} {cmdline}"
+    (staging / "cmdline.txt").write_text(cmdline + "\n")
+    shutil.rmtree(slot_dir, ignore_errors=True)
+    os.replace(staging, slot_dir)
+    config = paths.boot / "config.txt"
+    current_config = config.read_text() if config.exists() else ""
+    tryboot = paths.boot / "tryboot.txt"
+    tryboot.write_text(_set_os_prefix(current_config, new))
+    _write_state(paths, {"status": "trying", "from": current, "to": new,
+                         "build_id": bundle.build_id, "at": int(time.time()),
+                         "bundle_sha256": _sha256_file(bundle.path)})
+    return new
+
+
+def commit(paths: Paths) -> str:
+    """After boot: make the tried slot the default, or record that it fell back."""
+    state_path = paths.state / STATE_FILE
+    try:
+        record = json.loads(state_path.read_text())
+    except (OSError, ValueError):
+        return "no update pending"
+    if record.get("status") != "trying":
+        return f"no update pending (last: {record.get('status')})"
+    booted = booted_slot(paths)
+    (paths.boot / "tryboot.txt").unlink(missing_ok=True)
+    if booted == record["to"]:
+        config = paths.boot / "config.txt"
+        text = config.read_text() if config.exists() else ""
+        tmp = config.with_name(".config.txt.new")
+        tmp.write_text(_set_os_prefix(text, booted))
+        os.replace(tmp, config)
+        record.update(status="committed", committed_at=int(time.time()))
+        _write_state(paths, record)
+        return f"update {record['build_id']} committed: slot {booted} is now the default"
+    record.update(status="failed", failed_at=int(time.time()))
+    _write_state(paths, record)
+    return (f"update {record['build_id']} did not come up in slot {record['to']}; running"
+            f" slot {booted} (fell back)")
+
+
+# --- command -----------------------------------------------------------------------------
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("bundle", type=Path, nargs="?", help="the .kup bundle to install")
+    parser.add_argument("--sha256", help="expected SHA-256 (default: BUNDLE.sha256)")
+    parser.add_argument("--commit", action="store_true",
+                        help="after a tried boot: make this slot the default (or record the"
+                             " fall-back)")
+    parser.add_argument("--no-reboot", action="store_true", help="arm the tryboot, do not reboot")
+    parser.add_argument("--boot", type=Path, default=Paths.boot)
+    parser.add_argument("--by-label", type=Path, default=Paths.by_label)
+    parser.add_argument("--cmdline", type=Path, default=Paths.cmdline)
+    parser.add_argument("--state", type=Path, default=Paths.state)
+
+
+def update_main(args: argparse.Namespace) -> int:
+    paths = Paths(args.boot, args.by_label, args.cmdline, args.state)
+    try:
+        if args.commit:
+            print(f"update: {commit(paths)}", file=sys.stderr)
+            return 0
+        if args.bundle is None:
+            print("update: give a BUNDLE, or --commit", file=sys.stderr)
+            return 2
+        bundle = open_bundle(args.bundle, args.sha256)
+        slot = install(bundle, paths)
+    except (UpdateError, FlashError) as exc:
+        print(f"update: {exc}", file=sys.stderr)
+        return 2
+    print(f"update: {bundle.build_id} installed in slot {slot}; the data partition was not"
+          " touched; it boots once with tryboot, `kiosk update --commit` makes it stay",
+          file=sys.stderr)
+    if not args.no_reboot:
+        subprocess.run(["systemctl", "reboot", "0 tryboot"], check=False)
+    return 0
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()

@@ -1,0 +1,58 @@
+"""Kept receipts: every receipt is saved as JSON beside the printed copies, before printing.
+
+A receipt the printer could not print (paper out, cover open, offline, write
+timeout) is therefore never lost: ``kiosk receipt reprint TXN`` loads it from
+here and prints it again, and the e-receipt link is in it. The JSON holds only
+what the receipt shows (masked PAN and approval code, nothing else of a card).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import asdict
+from pathlib import Path
+
+from kiosk.domain.receipt import Receipt
+
+_TXN = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$")
+
+
+class ReceiptNotFound(LookupError):
+    """No kept receipt for that transaction."""
+
+
+def _checked(txn: str) -> str:
+    if not _TXN.match(txn) or ".." in txn:
+        raise ValueError(f"not a transaction id: {txn!r}")
+    return txn
+
+
+class ReceiptStore:
+    def __init__(self, receipts_dir: Path) -> None:
+        self.dir = Path(receipts_dir)
+
+    def path(self, txn: str) -> Path:
+        return self.dir / f"{_checked(txn)}.json"
+
+    def save(self, receipt: Receipt) -> Path:
+        """Write the receipt atomically (temp file, fsync, rename); returns its path."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        path = self.path(receipt.txn or "no-txn")
+        tmp = path.with_name(path.name + ".tmp")
+        with tmp.open("w", encoding="utf-8") as fh:
+            json.dump(asdict(receipt), fh, ensure_ascii=False, indent=1)
+            fh.flush()
+            os.fsync(fh.fileno())
+        tmp.replace(path)
+        return path
+
+    def load(self, txn: str) -> Receipt:
+        path = self.path(txn)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ReceiptNotFound(f"no kept receipt for {txn} in {self.dir}") from None
+        data["lines"] = [tuple(pair) for pair in data.get("lines", [])]
+        return Receipt(**data)

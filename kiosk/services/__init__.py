@@ -1,0 +1,1 @@
+"""One module per systemd service: wires a driver or the voice engine to the bus."""

@@ -1,0 +1,671 @@
+"""kiosk-core: owns the checkout truth and drives it from bus commands.
+
+One main loop owns the state, the journal and the catalog; everything else
+(paho's network thread, payment and printer workers) only posts to its inbox.
+Each accepted command becomes events that are journaled durably *before* any
+effect (authorization, printing) starts, and the new state is published,
+retained, after every change. On start the state is recovered from the journal
+and every unfinished intent is resolved: an authorization that was in flight is
+reversed, never resent.
+
+Card payments: the port's progress steps (insert card, reading, choose
+application, authorizing, remove card) arrive on the inbox from the payment
+worker and are published on the state as ``payment.step`` / ``payment.apps``
+without being journaled; the shopper's choice and cancel are journaled first and
+then handed to the port (``choose`` / ``cancel``). Payments are refused while the
+clock is not synchronized when ``payments.require_clock_sync`` is on.
+
+Staff sign-in: a PIN arrives sealed to this service (kiosk/security/pinseal.py) and is opened
+here; the scrypt check of a PIN or badge runs in a worker thread, and the command is
+decided again with its outcome when the answer comes back through the inbox. Commands
+that arrive meanwhile wait their turn, so order and de-duplication are kept. The PIN is
+never logged or journaled.
+
+A card left in the reader: when a session ends the port is told (``seal_cards``); a card
+still in then never pays for anyone again, and the state carries ``card_left`` (screen,
+voice, tower light and buzzer ask to take it) until the reader's observer reports it
+removed (``card_taken`` on the inbox). Like the steps, this is not journaled: it is the
+reader's present, not the sale's history.
+
+Hostile or broken input: a command is bounded in size and nesting before it is
+parsed; one that fails, or any error while handling one message, is logged and
+the loop carries on. A command the broker kept *retained* is never acted on and
+is cleared. Every command id answered in the current and the previous basket is
+remembered in the journal with its answer, so a replay gets the same answer
+(ok, reason, seq), also after a restart. Rejected messages are counted per
+topic and reason (:class:`kiosk.bus.rejects.RejectLog`, logged rate-limited)
+and the counts ride on the retained core status.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from kiosk.bus.acl import may_send
+from kiosk.bus.client import BusClient
+from kiosk.bus.credentials import login_for
+from kiosk.bus.messages import (
+    MessageError,
+    Topics,
+    parse_command,
+    result_message,
+    state_message,
+    status_message,
+)
+from kiosk.bus.rejects import RejectLog
+from kiosk.catalog import Catalog
+from kiosk.config import KioskConfig
+from kiosk.domain.checkout import (
+    CheckoutState,
+    Context,
+    Rejected,
+    apply,
+    decide,
+    device_events,
+    due_timer_events,
+    totals,
+)
+from kiosk.domain.receipt import build_receipt
+from kiosk.journal.store import CommandResult, Journal
+from kiosk.ops.timesync import clock_synchronized
+from kiosk.payments.port import (
+    MESSAGE_KEYS,
+    PRE_REQUEST_STEPS,
+    AuthRequest,
+    AuthResult,
+    PaymentPort,
+    safe_card,
+    safe_step,
+)
+from kiosk.printing.port import PrintResult, open_printer
+from kiosk.security.pinseal import PinOpener, SealError
+from kiosk.security.staff import LOCKOUT_FILE, REASONS, Kind, StaffAuthenticator
+
+log = logging.getLogger("kiosk.services.core")
+TICK_S = 0.25
+STATUS_EVERY_S = 1.0   # rejected-message counts go out on the core status at most this often
+
+
+def open_payment_port(config: KioskConfig) -> PaymentPort:
+    if config.devices.payment == "sim":
+        from kiosk.sim.payments import SimulatedAcquirer
+
+        return SimulatedAcquirer(config.sim.payment, config.paths.state_dir / "sim-acquirer.jsonl")
+    if config.devices.payment == "card":
+        from kiosk.payments.card_port import CardPaymentPort
+        from kiosk.sim.payments import SimulatedAcquirer
+
+        qr = SimulatedAcquirer(config.sim.payment, config.paths.state_dir / "sim-acquirer.jsonl")
+        return CardPaymentPort(config, qr_port=qr)
+    raise ValueError(f"unknown payment backend {config.devices.payment!r}")
+
+
+class _VerifyLater(Exception):
+    """decide() needs a staff credential checked: that runs in a worker, then the command
+    is decided again (the secret is an attribute, never the message)."""
+
+    def __init__(self, kind: Kind, secret: str) -> None:
+        super().__init__(kind)
+        self.kind, self.secret = kind, secret
+
+
+class CoreService:
+    def __init__(self, config: KioskConfig, payments: PaymentPort | None = None) -> None:
+        self.config = config
+        config.paths.state_dir.mkdir(parents=True, exist_ok=True)
+        self.topics = Topics(config.store.lane_id)
+        self.journal = Journal(config.journal_path)
+        self.catalog = Catalog(config.catalog_path)
+        self.staff = StaffAuthenticator(config.staff, config.paths.state_dir / LOCKOUT_FILE)
+        self.pins = PinOpener(config.paths.state_dir)
+        self._verifying: tuple[bytes, str, Kind] | None = None  # the command being checked
+        self._checked: tuple | Exception | None = None     # its outcome, while re-decided
+        self._held: deque[tuple[bytes, str]] = deque()     # commands waiting for it
+        self._offered = ""                                 # the challenge last published
+        self.payments = payments or open_payment_port(config)
+        self.printer = open_printer(config.devices.printer, config.receipts_dir, config.printer)
+        self.inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self.state: CheckoutState = self.journal.recover()
+        self.rejects = RejectLog(log)
+        self._status_at = 0.0
+        self._auth_in_flight: int | None = None
+        self._reversal_in_flight = False
+        self._reversal_next_try = 0.0
+        self._printing = False
+        self._step: dict | None = None   # the port's last progress step: {"stan", "step", ...}
+        self._step_at = 0.0
+        self._card_left = False          # a card was in the reader when the last session ended
+        self._seals = 0                  # seal_cards calls: a late "taken" of an older one is stale
+        self.bus = BusClient(login_for(config.bus, "kiosk-core", config.security.production),
+                             f"kiosk-core-{config.store.lane_id}",
+                             will=(self.topics.core_status, status_message(False)))
+        self.bus.subscribe(self.topics.commands,
+                           lambda t, p, retained: self.inbox.put(("cmd", (t, p, retained))),
+                           with_retain=True)
+        self.bus.on_connect(lambda: self.inbox.put(("connected", None)))
+
+    # -- main loop ------------------------------------------------------------
+
+    def run(self, stop: threading.Event, on_ready: Callable[[], None] | None = None,
+            on_tick: Callable[[], None] | None = None) -> None:
+        self._recover_intents()
+        self.bus.start(wait_s=None)
+        log.info("kiosk-core up: lane %s, state %s, journal seq %d",
+                 self.config.store.lane_id, self.state.state, self.journal.last_seq)
+        ready = False
+        try:
+            while not stop.is_set():
+                try:
+                    kind, item = self.inbox.get(timeout=TICK_S)
+                except queue.Empty:
+                    kind, item = "tick", None
+                try:  # one bad message or one bug must not stop the lane
+                    self._dispatch(kind, item)
+                    self._tick()
+                except Exception:
+                    log.exception("kiosk-core: handling %s failed; carrying on", kind)
+                if not ready and self.bus.connected.is_set():
+                    ready = True
+                    if on_ready:
+                        on_ready()
+                if on_tick:  # e.g. the systemd watchdog ping: only while this loop turns
+                    on_tick()
+        finally:
+            self.rejects.flush(force=True)
+            self.bus.publish(self.topics.core_status,
+                             status_message(False, self.rejects.snapshot()), retain=True)
+            self.bus.stop()
+            self.journal.close()
+            self.catalog.close()
+
+    def _dispatch(self, kind: str, item: Any) -> None:
+        if kind == "cmd":
+            topic, payload, retained = item
+            self.handle_command(payload, self.topics.sender(topic) or "", retained)
+        elif kind == "staff_checked":
+            self._on_staff_checked(item)
+        elif kind == "connected":
+            self._publish_status()
+            self.publish_state()
+        elif kind == "auth_result":
+            self._on_auth_result(*item)
+        elif kind == "reversal_result":
+            self._on_reversal_result(*item)
+        elif kind == "printed":
+            self._on_printed(item)
+        elif kind == "progress":
+            self._on_progress(*item)
+        elif kind == "cancel_result":
+            self._on_cancel_result(*item)
+        elif kind == "card_taken":
+            if item == self._seals and self._card_left:
+                self._card_left = False
+                self.publish_state()
+
+    # -- commands -------------------------------------------------------------
+
+    def handle_command(self, payload: bytes, sender: str = "cli",
+                       retained: bool = False) -> dict | None:
+        """Validate, authorize, de-duplicate, decide, journal, apply, publish. Never raises.
+        ``sender``: the service whose command topic it came on (tests calling directly act as
+        the operator's ``cli``)."""
+        topic = self.topics.command_from(sender or "unknown")
+        if not payload:
+            return None  # an empty message is how a retained one is cleared: nothing to do
+        if retained:  # kept by the broker from before we subscribed: never acted on
+            self.rejects.reject(topic, "retained", f"{len(payload)} bytes, cleared")
+            self.bus.publish(topic, b"", retain=True)
+            return None
+        if self._verifying is not None:  # a staff check is in flight: keep commands' order
+            self._held.append((payload, sender))
+            return None
+        try:
+            cmd = parse_command(payload, self.config.bus.max_message_bytes)
+        except MessageError as exc:
+            self.rejects.reject(topic, exc.code, str(exc))
+            return None
+        cmd_id = cmd["id"]
+        if not may_send(sender, cmd):  # the broker's ACL says who sent it, not cmd["source"]
+            self.rejects.reject(topic, "not_allowed", f"{cmd['type']} {cmd_id} from {sender!r}")
+            return None
+        known = self.journal.command_result(cmd_id)
+        if known is not None:  # a repeated command (double tap, redelivery) changes nothing
+            result = result_message(cmd_id, known.ok, known.reason, known.seq)
+            self.bus.publish(self.topics.result, result)
+            return result
+        ctx = Context(self.config, self.catalog.by_gtin, self.catalog.by_plu,
+                      self._check_pin, self._check_badge, time.time(),
+                      clock_synced=cmd["type"] != "pay" or self.clock_ok(), step=self._step)
+        try:
+            events = decide(self.state, cmd, ctx)
+            if events:
+                events[0]["cmd_id"] = cmd_id
+                self.commit(events, cmd_id=cmd_id)  # remembered with its events
+            else:
+                self._remember(cmd_id, CommandResult(True, "", self.journal.last_seq))
+            known = self.journal.command_result(cmd_id) or CommandResult(
+                True, "", self.journal.last_seq)  # exactly what a replay will be told
+            result = result_message(cmd_id, known.ok, known.reason, known.seq)
+        except _VerifyLater as later:  # a staff credential is checked off the loop first
+            self._verify(payload, sender, later)
+            return None
+        except Rejected as exc:
+            self.rejects.reject(topic, exc.reason, f"{cmd['type']} {cmd_id}", logging.INFO)
+            self._remember(cmd_id, CommandResult(False, exc.reason, 0))
+            result = result_message(cmd_id, False, exc.reason)
+        except Exception:
+            log.exception("command %s %s failed", cmd["type"], cmd_id)
+            known = self.journal.command_result(cmd_id)  # journaled before the failure?
+            if known is None:
+                known = CommandResult(False, "internal_error", 0)
+                self._remember(cmd_id, known)
+            result = result_message(cmd_id, known.ok, known.reason, known.seq)
+        self.bus.publish(self.topics.result, result)
+        if cmd["type"] == "scan":
+            self._feedback(cmd, result)
+        if self.pins.challenge != self._offered:
+            self.publish_state()  # a used challenge is replaced at once
+        return result
+
+    # -- staff sign-in ----------------------------------------------------------------
+
+    def _check_pin(self, cmd: dict, now: float) -> tuple:
+        if self._checked is not None:
+            return self._outcome()
+        try:
+            pin = self.pins.open(cmd)
+        except SealError as exc:
+            log.warning("staff PIN command %s refused: sealed PIN %s", cmd["id"], exc)
+            raise Rejected("pin_stale" if str(exc) == "stale" else "pin_unreadable") from None
+        return self._staff_check("pin", pin, now)
+
+    def _check_badge(self, code: str, now: float) -> tuple:
+        if self._checked is not None:
+            return self._outcome()
+        return self._staff_check("badge", code, now)
+
+    def _staff_check(self, kind: Kind, secret: str, now: float) -> tuple:
+        if self.staff.locked(kind, now):
+            return None, REASONS[kind][1]
+        raise _VerifyLater(kind, secret)
+
+    def _outcome(self) -> tuple:
+        if isinstance(self._checked, Exception):
+            raise self._checked
+        assert self._checked is not None
+        return self._checked
+
+    def _verify(self, payload: bytes, sender: str, later: _VerifyLater) -> None:
+        self._verifying = (payload, sender, later.kind)
+        kind, secret = later.kind, later.secret
+        self._worker("staff-check", lambda: self.staff.match(kind, secret), "staff_checked")
+
+    def _on_staff_checked(self, member: Any) -> None:
+        if self._verifying is None:
+            return
+        (payload, sender, kind), self._verifying = self._verifying, None
+        self._checked = (member if isinstance(member, Exception)
+                         else self.staff.record(kind, member, time.time()))
+        try:
+            self.handle_command(payload, sender)
+        finally:
+            self._checked = None
+        while self._held and self._verifying is None:
+            self.handle_command(*self._held.popleft())
+
+    def clock_ok(self) -> bool:
+        """False while payments must wait for a synchronized clock."""
+        pay = self.config.payments
+        return not pay.require_clock_sync or clock_synchronized(pay.clock_source,
+                                                                 pay.clock_sync_flag)
+
+    def _remember(self, cmd_id: str, result: CommandResult) -> None:
+        """Journal the answer to a command that changed nothing, before it is published."""
+        try:
+            self.journal.remember_command(cmd_id, self.state.txn_seq, result)
+        except Exception:  # the answer still goes out; only a replay would be decided again
+            log.exception("remembering command %s failed", cmd_id)
+
+    def _publish_status(self) -> None:
+        self._status_at = time.monotonic()
+        self.bus.publish(self.topics.core_status,
+                         status_message(True, self.rejects.snapshot()), retain=True)
+
+    def _feedback(self, cmd: dict, result: dict) -> None:
+        good = result["ok"] and self.state.state != "attendant_needed"
+        self.bus.publish(self.topics.feedback,
+                         {"v": 1, "type": "feedback", "kind": "good_read" if good else "bad_read",
+                          "source": "core"},
+                         qos=0)
+
+    def commit(self, events: list[dict], cmd_id: str | None = None) -> None:
+        """Apply events to a copy (to prove they fit), journal them (with the id of the
+        command they accept), then adopt the copy."""
+        if not events:
+            return
+        now = time.time()
+        new = copy.deepcopy(self.state)
+        for event in events:
+            event.setdefault("ts", now)
+            apply(new, event)
+        ended = new.txn is None and self.state.txn is not None
+        if ended:
+            events.append({"type": "snapshot", "ts": now, "state": new.as_dict()})
+        self.journal.append(events, txn=new.txn or self.state.txn,
+                            command=(cmd_id, new.txn_seq) if cmd_id else None)
+        self.state = new
+        if ended:
+            self._seal_cards()
+        self.publish_state()
+        self._start_effects(events)
+
+    def _seal_cards(self) -> None:
+        """A session ended: a card still in the reader is the last shopper's and must never
+        pay for the next one (the port keeps it out of every attempt until it is removed)."""
+        self._seals += 1
+        seal = self._seals
+        try:
+            self._card_left = bool(self.payments.seal_cards(
+                lambda: self.inbox.put(("card_taken", seal))))
+        except Exception:
+            log.exception("payment port seal_cards failed")
+
+    def publish_state(self) -> None:
+        s = self.state
+        cur = self.config.currency
+        extra = {
+            "lane": self.config.store.lane_id,
+            "locales": self.config.store.locales,
+            "server_time": time.time(),
+            "idle_void_at": (s.idle_warning_at + self.config.timeouts.idle_void_s
+                             if s.idle_warning_at else None),
+            "reversal_owed": s.reversal is not None,
+            "staff_seal": self.pins.offer(),  # what the PIN pad seals a PIN to
+            "card_left": self._card_left,
+        }
+        self._offered = self.pins.challenge
+        data = s.as_dict()
+        data.pop("reversal")
+        for line, priced in zip(data["lines"], s.lines, strict=True):
+            line["amount"] = priced.priced().amount  # the UI shows it, never computes it
+        step = self._step
+        if data["payment"] and step and step["stan"] == data["payment"]["stan"] and (
+                s.state == "authorizing" or step["step"] == "remove_card"):
+            data["payment"]["step"] = step["step"]
+            if "apps" in step:
+                data["payment"]["apps"] = step["apps"]
+        self.bus.publish(
+            self.topics.state,
+            state_message(self.journal.last_seq, data, totals(s, self.config).as_dict(),
+                          {"code": cur.code, "exponent": cur.exponent}, extra),
+            retain=True,
+        )
+
+    # -- effects (journal before effect) ----------------------------------------
+
+    def _start_effects(self, events: list[dict]) -> None:
+        for event in events:
+            kind = event["type"]
+            if kind == "auth_requested":
+                self._step = None
+                self._authorize()
+            elif kind == "app_chosen":
+                self._choose(event["stan"], event["index"])
+            elif kind == "cancel_requested":
+                self._cancel(event["stan"])
+            elif kind == "receipt_chosen":
+                if event["choice"] == "print":
+                    self._print()
+                else:
+                    self._keep_receipt()
+
+    def _request(self, pay: dict) -> AuthRequest:
+        cur = self.config.currency
+        return AuthRequest(txn=self.state.txn or "", method=pay["method"], amount=pay["amount"],
+                           currency_code=cur.code, currency_numeric=cur.numeric,
+                           stan=pay["stan"], idem_key=pay["idem_key"])
+
+    def _worker(self, name: str, fn: Callable[[], Any], reply: str) -> None:
+        def run() -> None:
+            try:
+                value = fn()
+            except Exception as exc:
+                log.exception("%s failed", name)
+                value = exc
+            self.inbox.put((reply, value))
+
+        threading.Thread(target=run, name=name, daemon=True).start()
+
+    def _authorize(self) -> None:
+        pay = self.state.payment
+        assert pay is not None
+        req = self._request(pay)
+        self._auth_in_flight = req.stan
+
+        def progress(step: dict) -> None:  # called on the payment worker's thread
+            self.inbox.put(("progress", (req.stan, step)))
+
+        def call() -> tuple[int, AuthResult]:
+            try:
+                return req.stan, self.payments.authorize(req, progress)
+            except Exception as exc:  # a port that raises is an unreachable host
+                log.warning("authorization error: %s", type(exc).__name__)
+                return req.stan, AuthResult("unavailable", reason="host_error")
+
+        self._worker("authorize", call, "auth_result")
+
+    def _on_auth_result(self, stan: int, result: AuthResult) -> None:
+        if self._auth_in_flight == stan:
+            self._auth_in_flight = None
+        pay = self.state.payment
+        if self.state.state != "authorizing" or not pay or pay["stan"] != stan:
+            log.warning("late authorization answer for stan %06d ignored (%s)", stan,
+                        result.outcome)
+            return
+        if result.outcome == "approved":
+            self.commit([{"type": "auth_approved", "stan": stan, "auth_code": result.auth_code,
+                          "card": safe_card(result.card), "rrn": result.rrn[:12],
+                          "response_code": result.response_code[:2]}])
+        elif result.outcome == "declined":
+            self.commit([{"type": "auth_declined", "stan": stan, "reason": result.reason,
+                          "message_key": message_key(result),
+                          "response_code": result.response_code[:2]}])
+        else:
+            self.commit([{"type": "auth_failed", "stan": stan, "reason": result.reason}])
+
+    def _on_progress(self, stan: int, raw: dict) -> None:
+        step = safe_step(raw)
+        pay = self.state.payment
+        if step is None or not pay or pay["stan"] != stan:
+            return  # unknown, or a step of an attempt that is over
+        if step["step"] == "card_removed":
+            if self._step and self._step["stan"] == stan:
+                self._step = None
+                self.publish_state()
+            return
+        if self.state.state != "authorizing" and step["step"] != "remove_card":
+            return
+        self._step = {"stan": stan, **step}
+        self._step_at = time.time()
+        self.publish_state()
+
+    def _choose(self, stan: int, index: int) -> None:
+        if self._step and self._step["stan"] == stan:
+            self._step = {"stan": stan, "step": "reading"}  # one choice per prompt
+            self._step_at = time.time()
+            self.publish_state()
+        try:
+            self.payments.choose(stan, index)
+        except Exception:
+            log.exception("payment port choose failed")
+
+    def _cancel(self, stan: int) -> None:
+        def call() -> tuple[int, bool]:
+            try:
+                return stan, bool(self.payments.cancel(stan))
+            except Exception as exc:  # unknown: treat as sent, so it is reversed
+                log.warning("payment cancel error: %s", type(exc).__name__)
+                return stan, False
+
+        self._worker("cancel", call, "cancel_result")
+
+    def _on_cancel_result(self, stan: int, nothing_sent: bool) -> None:
+        pay = self.state.payment
+        if self.state.state != "authorizing" or not pay or pay["stan"] != stan:
+            return  # the attempt ended first; its result stands
+        if self._auth_in_flight == stan:
+            self._auth_in_flight = None  # the port's own answer will come late and be ignored
+        if nothing_sent:
+            reason = "card_timeout" if pay.get("cancel") == "timeout" else "cancelled"
+            self.commit([{"type": "auth_declined", "stan": stan, "reason": reason,
+                          "message_key": reason}])
+        else:
+            self.commit([{"type": "auth_failed", "stan": stan, "reason": "cancelled"}])
+
+    def _reverse(self) -> None:
+        rev = self.state.reversal
+        assert rev is not None
+        self._reversal_in_flight = True
+        req = AuthRequest(txn=self.state.txn or "", method=rev["method"], amount=rev["amount"],
+                          currency_code=self.config.currency.code,
+                          currency_numeric=self.config.currency.numeric, stan=rev["stan"],
+                          idem_key=rev["idem_key"])
+
+        def call() -> tuple[int, bool]:
+            try:
+                return req.stan, bool(self.payments.reverse(req))
+            except Exception as exc:
+                log.warning("reversal error: %s", type(exc).__name__)
+                return req.stan, False
+
+        self._worker("reverse", call, "reversal_result")
+
+    def _on_reversal_result(self, stan: int, ok: bool) -> None:
+        self._reversal_in_flight = False
+        rev = self.state.reversal
+        if rev is None or rev["stan"] != stan:
+            return
+        if not ok:
+            self._reversal_next_try = time.monotonic() + min(2 ** rev["attempts"], 30)
+        self.commit([{"type": "reversal_result", "stan": stan, "ok": ok}])
+
+    def _print(self) -> None:
+        if self._printing:
+            return
+        self._printing = True
+        receipt = build_receipt(self.state, self.config, datetime.now().astimezone())
+        self._worker("print", lambda: self.printer.print_receipt(receipt), "printed")
+
+    def _keep_receipt(self) -> None:
+        """No paper: keep the receipt anyway (staff reprint, e-receipt link)."""
+        from kiosk.printing.store import ReceiptStore
+
+        receipt = build_receipt(self.state, self.config, datetime.now().astimezone())
+        store = ReceiptStore(self.config.receipts_dir)
+
+        def keep() -> None:
+            try:
+                store.save(receipt)
+            except OSError as exc:
+                log.warning("keeping the receipt failed: %s", exc)
+
+        threading.Thread(target=keep, name="keep-receipt", daemon=True).start()
+
+    def _on_printed(self, result: PrintResult | Exception) -> None:
+        self._printing = False
+        if isinstance(result, Exception):
+            result = PrintResult(False, reason=type(result).__name__)
+        events: list[dict] = []
+        if self.state.state == "approved":
+            events.append({"type": "receipt_printed", "path": result.path, "ok": result.ok,
+                           "reason": result.reason})
+        events += device_events(self.state, "printer", result.ok,
+                                "" if result.ok else result.reason)
+        self.commit(events)
+
+    # -- timers and recovery ----------------------------------------------------
+
+    def _tick(self) -> None:
+        now = time.time()
+        s = self.state
+        if s.state == "authorizing" and s.payment and self._auth_in_flight is not None:
+            self._auth_timers(s.payment, now)
+        if (self.state.reversal is not None and not self._reversal_in_flight
+                and time.monotonic() >= self._reversal_next_try):
+            self._reverse()
+        due = due_timer_events(self.state, self.config, now)
+        if due:
+            self.commit(due)
+        self.rejects.flush()
+        if self.rejects.changed and time.monotonic() - self._status_at >= STATUS_EVERY_S:
+            self._publish_status()
+
+    def _auth_timers(self, pay: dict, now: float) -> None:
+        """Safety nets: the port bounds card waits itself; the host answer is bounded from
+        the moment the request left (the authorizing step, or the start for a port
+        without steps)."""
+        step = self._step if self._step and self._step["stan"] == pay["stan"] else None
+        card_wait = self.config.payments.card_wait_s
+        auth_wait = self.config.timeouts.authorization_s
+        if step and step["step"] in PRE_REQUEST_STEPS:
+            if not pay.get("cancel") and now - self._step_at >= card_wait:
+                log.warning("card step %s for %.0f s: cancelling", step["step"], card_wait)
+                self.commit([{"type": "cancel_requested", "stan": pay["stan"],
+                              "by": "timeout"}])
+                return
+            if not pay.get("cancel") or now - self._step_at < card_wait + auth_wait:
+                return
+        elif now - (self._step_at if step else pay["started_at"]) < auth_wait:
+            return
+        self._auth_in_flight = None
+        self.commit([{"type": "auth_failed", "stan": pay["stan"], "reason": "timeout"}])
+
+    def _recover_intents(self) -> None:
+        s = self.state
+        if s.txn is None:
+            # no shopper's session open: a card in the reader at start was left there (at
+            # the end of a sale before the restart) and pays for nobody until taken. In an
+            # open session it is taken to be that shopper's (card_left is not journaled: a
+            # card left before a crash in the next shopper's session is not caught)
+            self._seal_cards()
+        if s.state == "authorizing" and s.payment:
+            log.warning("recovered an authorization in flight (stan %06d): reversing",
+                        s.payment["stan"])
+            self.commit([{"type": "recovered", "note": "authorization interrupted by restart"},
+                         {"type": "auth_failed", "stan": s.payment["stan"], "reason": "restart"}])
+        elif s.state == "approved" and (s.payment or {}).get("receipt_choice") == "print":
+            self._print()
+        self._check_provisioning()
+
+    def _check_provisioning(self) -> None:
+        """A provisioning file that first boot rejected (kiosk provision leaves a marker in
+        the state dir) keeps the lane out of service: it would otherwise sell as whatever
+        lane the defaults name. The fault clears once a good file has been applied."""
+        from kiosk.ops.provision import REJECTED_MARKER
+
+        marker = self.config.paths.state_dir / REJECTED_MARKER
+        try:
+            detail = "rejected: " + marker.read_text().split(" ", 1)[1].strip()
+        except FileNotFoundError:
+            detail = ""
+        except (OSError, IndexError):
+            detail = "rejected"
+        if detail:
+            log.error("provisioning was rejected (%s): lane out of service", marker)
+        self.commit(device_events(self.state, "provisioning", not detail, detail))
+
+
+def message_key(result: AuthResult) -> str:
+    """What the shopper is told about a declined attempt (never the issuer's reason)."""
+    for key in (result.message_key, result.reason):
+        if key in MESSAGE_KEYS:
+            return key
+    return "card_declined"

@@ -1,0 +1,160 @@
+"""Accessible mode: tactile-key focus navigation, spoken everything, headset routing.
+
+Accessible mode starts when the shopper presses a tactile key (GPIO keypad events
+``up/down/select/back`` on ``kiosk/v1/<lane>/event/keypad``, or the help button),
+says the help phrase, or plugs in a headset. Then:
+
+* ``up``/``down`` move a focus through the actions possible in the current state
+  (:data:`ACTIONS`) and speak the focused one; ``select`` does it; ``back``
+  repeats the state's prompt (ADA 707.5: repeatable);
+* prompts include the totals and items; errors are read out;
+* timed prompts are extended: an idle warning is answered with "more time", and
+  the focus offers it first while the warning is open;
+* with a headset plugged in, speech goes only to the headset (private content
+  such as totals and card prompts is never on the loudspeaker then).
+
+Headset detection is a :class:`JackSource`. :class:`SimulatedJack` is set by
+code (tests, the demo, or the ``event/headset`` bus topic). :class:`AlsaJack`
+reads an ALSA jack kcontrol (``iface=CARD,name='Headphone Jack'``), which USB
+audio adapters with jack sensing and most HDA codecs expose; it needs
+``amixer`` (alsa-utils) and returns None (unknown) where the control is missing,
+e.g. on adapters without sensing: then plug detection is unavailable and
+accessible mode is started by key or voice only.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from typing import Protocol
+
+from kiosk.services.voice.prompts import Prompts, Speech
+
+KEYS = ("up", "down", "select", "back")
+
+#: actions a shopper can reach with the keys, per checkout state (first = initial focus)
+ACTIONS: dict[str, tuple[str, ...]] = {
+    "attract": ("repeat",),
+    "shopping": ("hear_items", "hear_total", "pay_card", "pay_qr", "help", "cancel"),
+    "attendant_needed": ("repeat", "hear_total"),
+    "payment": ("pay_card", "pay_qr", "hear_total", "hear_items", "back", "help", "cancel"),
+    "authorizing": ("repeat", "hear_total"),
+    "approved": ("receipt_print", "receipt_none", "hear_total", "repeat"),
+    "declined": ("pay_card", "pay_qr", "hear_total", "back", "help", "cancel"),
+    "reversing": ("repeat",),
+    "payment_unavailable": ("help", "repeat"),
+    "receipt": ("read_receipt", "done", "repeat"),
+    "out_of_service": ("repeat",),
+}
+
+
+def actions_for(msg: dict) -> tuple[str, ...]:
+    """The focusable actions for a state message; "more time" first during an idle warning."""
+    actions = ACTIONS.get(msg.get("state", "attract"), ("repeat",))
+    payment = msg.get("payment") or {}
+    if msg.get("state") == "authorizing" and payment.get("step") == "choose_app":
+        # the card's applications, by index: select sends choose_app
+        return (*(f"app:{i}" for i in range(len(payment.get("apps") or []))), "repeat")
+    if msg.get("idle_warning_at"):
+        return ("more_time", *actions)
+    return actions
+
+
+@dataclass
+class KeyOutcome:
+    speech: Speech
+    action: str | None = None   # an action to perform (select)
+
+
+class AccessibleMode:
+    """Focus navigation state for one shopper; reset by :meth:`end` after the session."""
+
+    def __init__(self) -> None:
+        self.active = False
+        self.focus = 0
+        self._state: str | None = None
+        self._warned = False
+
+    def start(self, prompts: Prompts) -> Speech:
+        """Turn accessible mode on; returns the announcement (empty if already on)."""
+        if self.active:
+            return Speech()
+        self.active = True
+        self.focus = 0
+        return prompts.say("accessible_on")
+
+    def end(self) -> None:
+        self.active = False
+        self.focus = 0
+        self._state = None
+
+    def on_state(self, msg: dict) -> None:
+        """A new state message: a changed state or a new idle warning resets the focus."""
+        warned = bool(msg.get("idle_warning_at"))
+        if msg.get("state") != self._state or warned != self._warned:
+            self.focus = 0
+        self._state = msg.get("state")
+        self._warned = warned
+
+    def key(self, key: str, msg: dict, prompts: Prompts) -> KeyOutcome:
+        if key not in KEYS:
+            raise ValueError(f"unknown key {key!r}")
+        actions = actions_for(msg)
+        self.focus = min(self.focus, len(actions) - 1)
+        if key == "back":
+            return KeyOutcome(prompts.state(msg))
+        if key == "select":
+            action = actions[self.focus]
+            return KeyOutcome(Speech(), action)
+        step = 1 if key == "down" else -1
+        self.focus = (self.focus + step) % len(actions)
+        label = prompts.action(actions[self.focus], msg)
+        return KeyOutcome(Speech([label]))
+
+
+# -- headset jack ----------------------------------------------------------------------
+
+class JackSource(Protocol):
+    def plugged(self) -> bool | None:
+        """True/False, or None when this hardware cannot tell."""
+        ...
+
+
+class SimulatedJack:
+    def __init__(self, plugged: bool = False) -> None:
+        self._plugged = plugged
+
+    def set(self, plugged: bool) -> None:
+        self._plugged = plugged
+
+    def plugged(self) -> bool | None:
+        return self._plugged
+
+
+class AlsaJack:
+    """An ALSA jack-detection kcontrol read with ``amixer`` (polled by the service)."""
+
+    def __init__(self, card: str | int = 0, control: str = "Headphone Jack") -> None:
+        self.card = str(card)
+        self.control = control
+
+    def plugged(self) -> bool | None:
+        try:
+            out = subprocess.run(
+                ["amixer", "-c", self.card, "cget", f"iface=CARD,name={self.control}"],
+                capture_output=True, text=True, timeout=2)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        if out.returncode != 0:
+            return None
+        return parse_amixer_jack(out.stdout)
+
+
+def parse_amixer_jack(text: str) -> bool | None:
+    """``: values=on`` → True, ``: values=off`` → False, else None."""
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith(": values="):
+            value = line.split("=", 1)[1].strip().lower()
+            return {"on": True, "off": False}.get(value)
+    return None

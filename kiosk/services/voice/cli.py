@@ -1,0 +1,146 @@
+"""``kiosk voice``: run kiosk-voice, or install a speech model.
+
+* ``kiosk voice run [--wav FILE[@state] ...] [--tts-out DIR]`` runs the service.
+  Without ``--wav`` it listens to the microphone (``[voice.audio]`` config); each
+  ``--wav`` replaces the microphone with that recording, played in real time once
+  the kiosk is listening (and, with ``@state``, in that checkout state). Speech
+  goes to the audio device, or with ``--tts-out`` into WAV files (no sound card).
+* ``kiosk voice install-model SOURCE --lang L [--sha256 HEX]`` installs a model
+  from a local zip or folder (or a reachable URL), checked against the pinned
+  SHA-256; the work is done by :mod:`voice.models`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+log = logging.getLogger("kiosk.voice")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="voice_cmd", required=True)
+    run = sub.add_parser("run", help="run kiosk-voice (microphone, or WAV files)")
+    run.add_argument("--wav", action="append", default=[], metavar="FILE[@STATE]",
+                     help="a 16 kHz mono WAV as microphone input, optionally once in STATE")
+    run.add_argument("--exit-when-done", action="store_true",
+                     help="with --wav: stop once every clip was heard and speech ended")
+    run.add_argument("--tts-out", metavar="DIR", help="write speech to WAV files here")
+    run.add_argument("--speaker-device", help="PortAudio output device for the loudspeaker")
+    run.add_argument("--headset-device", help="PortAudio output device for the headset jack")
+    run.add_argument("--jack", choices=("sim", "alsa"), default="sim",
+                     help="headset detection: simulated (bus event/headset) or ALSA kcontrol")
+    run.add_argument("--jack-card", default="0", help="ALSA card for --jack alsa")
+    run.add_argument("--volume", type=float, default=None, help="store default volume 0..1")
+    run.add_argument("--rate", type=int, default=150, help="speech rate, words per minute")
+    run.set_defaults(voice_fn=voice_run)
+    from voice.models import add_install_model_args
+
+    inst = sub.add_parser("install-model", help="install a Vosk model (pinned SHA-256)")
+    add_install_model_args(inst)
+    inst.set_defaults(voice_fn=voice_install_model)
+
+
+def _recognizers(config):  # noqa: ANN001, ANN202 - KioskConfig, a factory
+    """lang → a Recognizer on that language's installed model (None when absent)."""
+    from voice.config import VoiceConfig
+    from voice.recognizer import Recognizer
+
+    voice_cfg = getattr(config, "voice", None) or VoiceConfig()
+    cache: dict[str, object] = {}
+
+    def get(lang: str):  # noqa: ANN202
+        if lang not in cache:
+            try:
+                model_dir = voice_cfg.model_dir(lang)
+                if not model_dir.is_dir():
+                    raise FileNotFoundError(f"{model_dir} is not installed "
+                                            f"(kiosk voice install-model ... --lang {lang})")
+            except (KeyError, FileNotFoundError) as exc:
+                log.warning("voice commands off in %s: %s", lang, exc)
+                cache[lang] = None
+            else:
+                cache[lang] = Recognizer(model_dir, lang)
+        return cache[lang]
+
+    return get
+
+
+def voice_run(args: argparse.Namespace) -> int:
+    from kiosk.bus.credentials import login_for
+    from kiosk.config import load_config_or_exit
+    from kiosk.services import sdnotify
+    from kiosk.services.voice.accessible import AlsaJack, SimulatedJack
+    from kiosk.services.voice.service import VoiceService, WavError, WavSource, parse_wav_arg
+    from voice.tts import DEFAULT_VOLUME, DeviceSink, EspeakEngine, Speaker, WavSink
+
+    config = load_config_or_exit()
+    if args.tts_out:
+        out = Path(args.tts_out)
+        sink, headset = WavSink(out, "speaker"), WavSink(out, "headset")
+    else:
+        sink = DeviceSink(args.speaker_device, "speaker")
+        headset = DeviceSink(args.headset_device, "headset") if args.headset_device else None
+    speaker = Speaker(EspeakEngine(speed=args.rate), sink, headset,
+                      default_volume=args.volume if args.volume is not None else DEFAULT_VOLUME)
+    jack = AlsaJack(args.jack_card) if args.jack == "alsa" else SimulatedJack()
+    service: VoiceService
+    if args.wav:
+        source = WavSource()
+    else:
+        from kiosk.services.voice.service import IterSource
+        from voice.audio import MicSource
+        from voice.config import VoiceConfig
+
+        mic = MicSource((getattr(config, "voice", None) or VoiceConfig()).audio).open()
+        source = IterSource(mic.frames(), on_close=mic.close)
+    service = VoiceService(config.store.lane_id,
+                           login_for(config.bus, "kiosk-voice", config.security.production),
+                           speaker,
+                           _recognizers(config), source, jack,
+                           default_locale=config.store.default_locale,
+                           locales=config.store.locales,
+                           headset_barge_in=config.voice.headset_barge_in)
+    if isinstance(source, WavSource):
+        source.listening = service.listening
+        try:
+            for item in args.wav:
+                path, state = parse_wav_arg(item)
+                source.push(path, state)
+        except (WavError, OSError) as exc:
+            print(f"kiosk voice: {exc}", file=sys.stderr)
+            return 2
+    stop = threading.Event()
+
+    def on_signal(*_: object) -> None:
+        stop.set()
+        sdnotify.stopping()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, on_signal)
+    if args.exit_when_done and isinstance(source, WavSource):
+        def watch() -> None:
+            while not stop.is_set():
+                time.sleep(0.5)
+                if not source.pending() and not speaker.speaking:
+                    time.sleep(3)  # the last command's effects and prompts
+                    if not source.pending() and not speaker.speaking:
+                        stop.set()
+        threading.Thread(target=watch, daemon=True).start()
+    watchdog = sdnotify.Watchdog()
+    service.run(stop, on_ready=lambda: sdnotify.ready(f"voice up, lane {config.store.lane_id}"),
+                on_tick=watchdog.tick)
+    print(f"heard: {' '.join(service.heard) or '-'}; sent: "
+          f"{' '.join(c['type'] for c in service.sent) or '-'}")
+    return 0
+
+
+def voice_install_model(args: argparse.Namespace) -> int:
+    from voice.models import install_model_main
+
+    return install_model_main(args)

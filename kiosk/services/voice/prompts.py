@@ -1,0 +1,315 @@
+"""What the kiosk says: a spoken prompt for every checkout state and everything on screen.
+
+Texts come from the gettext domain ``voice`` (``config/i18n/<locale>/LC_MESSAGES/
+voice.po``, extracted from the ``V_`` marks here by ``config/i18n/update-catalogs.sh``),
+so prompts are translated like the screens but kept apart from them. Amounts are
+formatted with :func:`kiosk.domain.money.format_money`, the same text the screen shows.
+
+Everything works on the retained state message kiosk-core publishes (a plain
+dict), so this module has no bus and no audio. A :class:`Speech` says whether its
+content is private (totals, card prompts): with a headset plugged in, private
+speech is routed only there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kiosk.config import language_of
+from kiosk.domain.money import Currency, format_money
+from kiosk.i18n import translator
+
+DOMAIN = "voice"
+
+
+def V_(msgid: str) -> str:  # noqa: N802 - the gettext extraction mark for the voice domain
+    return msgid
+
+
+@dataclass
+class Speech:
+    texts: list[str] = field(default_factory=list)
+    private: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.texts)
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.texts)
+
+
+# -- texts (msgids) ------------------------------------------------------------------
+
+STATE_TEXT = {
+    "attract": V_("Welcome. Scan your first item to start. Press the help key to hear spoken "
+                  "guidance."),
+    "shopping": V_("Scan your next item. When you are done, say pay by card, or pay by phone."),
+    "attendant_needed": V_("Please wait. A staff member is coming to help you."),
+    "payment": V_("How would you like to pay? Say card, or phone. Say cancel to stop."),
+    "authorizing": V_("Processing your payment. Please wait."),
+    "approved": V_("Payment approved."),
+    "declined": V_("Your payment was declined. Say card or phone to try again, or say cancel."),
+    "reversing": V_("The payment was not completed. Please wait while it is cancelled."),
+    "payment_unavailable": V_("Payment is not available right now. Say help to call a staff "
+                              "member."),
+    "receipt": V_("Thank you for shopping with us."),
+    "out_of_service": V_("This checkout is closed. Please use another checkout."),
+}
+
+ATTENDANT_TEXT = {
+    "age_restricted": V_("This item needs an age check. A staff member is coming."),
+    "unknown_barcode": V_("This item was not found. A staff member is coming to help."),
+    "help": V_("Help is on the way. A staff member is coming."),
+}
+
+#: card terminal steps (payment.step, reported by kiosk-core while authorizing)
+STEP_TEXT = {
+    "insert_card": V_("Insert, tap or swipe your card."),
+    "reading": V_("Reading your card. Do not remove it."),
+    "choose_app": V_("Your card has more than one application. Choose one with the keys, "
+                     "or on the screen."),
+    "authorizing": V_("Authorizing. Please wait."),
+    "remove_card": V_("Remove your card."),
+    "qr": V_("Scan the QR code on the reader with the payment app on your phone."),
+}
+
+NOTICE_TEXT = {
+    "declined": V_("Your payment was declined."),
+    "payment_not_completed": V_("The payment was not completed. You have not been charged."),
+    "voided_cancel": V_("Your basket was cancelled."),
+    "voided_idle": V_("Your basket was cancelled because there was no activity."),
+    "voided_staff": V_("A staff member cancelled your basket."),
+    "not_charged": V_("The payment was cancelled. You have not been charged."),
+    "pin_wrong": V_("The staff PIN was not accepted."),
+}
+
+#: command result reasons (kiosk-core's Rejected codes) a shopper may hear
+ERROR_TEXT = {
+    "basket_empty": V_("Your basket is empty. Scan an item first."),
+    "not_allowed_now": V_("That is not possible right now."),
+    "payment_in_progress": V_("A payment is already in progress."),
+    "payment_unavailable": V_("Payment is not available right now."),
+    "unknown_method": V_("That way to pay is not available."),
+    "unknown_locale": V_("That language is not available."),
+    "bad_barcode": V_("That barcode could not be read. Please scan it again."),
+    "needs_weight": V_("This item must be weighed."),
+}
+
+TEXT = {
+    "sorry": V_("Sorry, please say that again."),
+    "sorry_keys": V_("Sorry, I did not understand. You can also use the keys below the screen."),
+    "accessible_on": V_("Spoken guidance is on. Use up and down to move, select to choose, "
+                        "back to hear this again."),
+    "headset_on": V_("Headset connected. Private information will be spoken only in your "
+                     "headset."),
+    "headset_off": V_("Headset disconnected."),
+    "items_none": V_("Your basket is empty."),
+    "items_count": V_("{count} items in your basket."),
+    "total": V_("Your total is {total}."),
+    "savings": V_("You saved {amount}."),
+    "tax": V_("Tax {amount}."),
+    "line": V_("{qty} times {name}, {amount}."),
+    "line_weight": V_("{name}, {weight} kilograms, {amount}."),
+    "line_one": V_("{name}, {amount}."),
+    "added": V_("Added {name}, {amount}."),
+    "paid_card": V_("Paid {amount} by card ending in {last4}."),
+    "paid_qr": V_("Paid {amount} by phone."),
+    "auth_code": V_("Authorization code {code}."),
+    "receipt_printing": V_("Your receipt is printing. Please take it."),
+    "receipt_none": V_("No receipt will be printed."),
+    "receipt_failed": V_("The receipt could not be printed. A staff member can print it "
+                         "for you."),
+    "receipt_header": V_("Your receipt."),
+    "receipt_question": V_("Would you like a receipt? Say receipt, or no receipt."),
+    "goodbye": V_("Goodbye."),
+    "idle_warning": V_("Are you still there? Press any key or say yes to continue."),
+    "more_time": V_("You have more time."),
+    "volume": V_("Volume {level}."),
+    "language": V_("English"),
+    "cancel_confirm": V_("Do you want to cancel your basket? Say yes or no."),
+    "kept": V_("Your basket is kept."),
+    "staff_called": V_("A staff member has been called."),
+    "app": V_("Application {n}: {label}."),
+    "take_card": V_("Please take your card from the card reader."),
+}
+
+#: labels for accessible-mode focus items (one per action)
+ACTION_TEXT = {
+    "hear_total": V_("Hear the total."),
+    "hear_items": V_("Hear the items."),
+    "checkout": V_("Go to payment."),
+    "pay_card": V_("Pay by card."),
+    "pay_qr": V_("Pay by phone."),
+    "back": V_("Back to the basket."),
+    "cancel": V_("Cancel the basket."),
+    "help": V_("Call a staff member."),
+    "receipt_print": V_("Print a receipt."),
+    "receipt_none": V_("No receipt."),
+    "read_receipt": V_("Hear the receipt."),
+    "more_time": V_("I need more time."),
+    "repeat": V_("Repeat."),
+    "done": V_("Finish."),
+}
+
+
+def all_msgids() -> list[str]:
+    """Every msgid this module can speak (for catalog checks)."""
+    out: list[str] = []
+    for table in (STATE_TEXT, ATTENDANT_TEXT, STEP_TEXT, NOTICE_TEXT, ERROR_TEXT, TEXT,
+                  ACTION_TEXT):
+        out.extend(table.values())
+    return out
+
+
+class Prompts:
+    """Spoken texts in one locale."""
+
+    def __init__(self, locale: str) -> None:
+        self.locale = locale
+        self._tr = translator(locale, DOMAIN)
+
+    def t(self, msgid: str, **values: object) -> str:
+        return self._tr(msgid).format(**values)
+
+    # -- pieces ---------------------------------------------------------------------
+
+    def money(self, minor: int, msg: dict) -> str:
+        cur = msg.get("currency") or {"code": "USD", "exponent": 2}
+        return format_money(minor, Currency(cur["code"], 0, cur["exponent"]), self.locale)
+
+    def name(self, names: dict) -> str:
+        lang = language_of(self.locale)
+        return names.get(lang) or names.get("en") or next(iter(names.values()), "")
+
+    def line(self, line: dict, msg: dict) -> str:
+        name = self.name(line.get("names") or {})
+        amount = self.money(line.get("amount", 0), msg)
+        if line.get("weight_g"):
+            weight = f"{line['weight_g'] / 1000:.3f}".rstrip("0").rstrip(".")
+            return self.t(TEXT["line_weight"], name=name, weight=weight, amount=amount)
+        if line.get("qty", 1) > 1:
+            return self.t(TEXT["line"], qty=line["qty"], name=name, amount=amount)
+        return self.t(TEXT["line_one"], name=name, amount=amount)
+
+    def items(self, msg: dict) -> Speech:
+        lines = msg.get("lines") or []
+        if not lines:
+            return Speech([self.t(TEXT["items_none"])])
+        count = sum(ln.get("qty", 1) if not ln.get("weight_g") else 1 for ln in lines)
+        return Speech([self.t(TEXT["items_count"], count=count)]
+                      + [self.line(ln, msg) for ln in lines], private=True)
+
+    def total(self, msg: dict) -> Speech:
+        totals = msg.get("totals") or {}
+        texts = [self.t(TEXT["total"], total=self.money(totals.get("total", 0), msg))]
+        if totals.get("savings"):
+            texts.append(self.t(TEXT["savings"], amount=self.money(totals["savings"], msg)))
+        return Speech(texts, private=True)
+
+    def error(self, reason: str) -> Speech:
+        return Speech([self.t(ERROR_TEXT.get(reason, ERROR_TEXT["not_allowed_now"]))])
+
+    def notice(self, code: str | None) -> Speech:
+        return Speech([self.t(NOTICE_TEXT[code])] if code in NOTICE_TEXT else [])
+
+    def action(self, action: str, msg: dict | None = None) -> str:
+        if action.startswith("app:"):  # one of the card's applications, by its label
+            index = int(action[4:])
+            apps = ((msg or {}).get("payment") or {}).get("apps") or []
+            label = apps[index]["label"] if index < len(apps) else f"#{index + 1}"
+            return self.t(TEXT["app"], n=index + 1, label=label)
+        return self.t(ACTION_TEXT[action])
+
+    def say(self, key: str, **values: object) -> Speech:
+        return Speech([self.t(TEXT[key], **values)])
+
+    # -- whole prompts --------------------------------------------------------------
+
+    def state(self, msg: dict) -> Speech:
+        """What to say on entering ``msg['state']`` (and on "repeat"); a card left in the
+        reader (``card_left``) is said first, and alone on the idle screen."""
+        if not msg.get("card_left"):
+            return self._state(msg)
+        take = self.t(TEXT["take_card"])
+        if msg.get("state", "attract") in ("attract", "out_of_service"):
+            return Speech([take])
+        speech = self._state(msg)
+        return Speech([take, *speech.texts], private=speech.private)
+
+    def _state(self, msg: dict) -> Speech:
+        state = msg.get("state", "attract")
+        payment = msg.get("payment") or {}
+        if state == "attendant_needed":
+            reason = (msg.get("attendant") or {}).get("reason", "help")
+            return Speech([self.t(ATTENDANT_TEXT.get(reason, STATE_TEXT[state]))])
+        if state == "authorizing":
+            step = payment.get("step") or ("qr" if payment.get("method") == "qr" else None)
+            if step in STEP_TEXT:
+                return self.step(step, msg)
+            return Speech([self.t(STATE_TEXT[state])], private=True)
+        if state in ("payment", "declined"):
+            texts = self.notice(msg.get("notice")).texts if state == "payment" else []
+            return Speech(texts + self.total(msg).texts + [self.t(STATE_TEXT[state])],
+                          private=True)
+        if state == "approved":
+            # short: the receipt question is timed (timeouts.receipt_choice_s); how it was
+            # paid is in the receipt read-out
+            if payment.get("receipt_choice"):
+                return Speech([self.t(STATE_TEXT[state])] + self.paid(msg).texts, private=True)
+            return Speech([self.t(STATE_TEXT[state]), self.t(TEXT["receipt_question"])])
+        if state == "receipt":
+            return Speech(self.receipt_outcome(msg).texts + [self.t(STATE_TEXT[state])])
+        if state == "attract":
+            return Speech(self.notice(msg.get("notice")).texts + [self.t(STATE_TEXT[state])])
+        return Speech([self.t(STATE_TEXT.get(state, STATE_TEXT["attendant_needed"]))])
+
+    def step(self, step: str, msg: dict | None = None) -> Speech:
+        if step not in STEP_TEXT:
+            return Speech()
+        texts = [self.t(STEP_TEXT[step])]
+        apps = ((msg or {}).get("payment") or {}).get("apps") or []
+        if step == "choose_app":
+            texts += [self.action(f"app:{i}", msg) for i in range(len(apps))]
+        return Speech(texts, private=True)
+
+    def paid(self, msg: dict) -> Speech:
+        payment = msg.get("payment") or {}
+        if payment.get("status") != "approved":
+            return Speech()
+        amount = self.money(payment.get("amount", 0), msg)
+        card = payment.get("card") or {}
+        last4 = str(card.get("masked_pan", ""))[-4:]
+        if payment.get("method") == "card" and last4.isdigit():
+            return Speech([self.t(TEXT["paid_card"], amount=amount, last4=" ".join(last4))],
+                          private=True)
+        return Speech([self.t(TEXT["paid_qr"], amount=amount)], private=True)
+
+    def receipt_outcome(self, msg: dict) -> Speech:
+        receipt = msg.get("receipt") or {}
+        choice = (msg.get("payment") or {}).get("receipt_choice")
+        if choice == "none" or receipt.get("printed") is False:
+            return self.say("receipt_none")
+        if receipt.get("ok") is False:
+            return self.say("receipt_failed")
+        if receipt.get("path") or choice == "print":
+            return self.say("receipt_printing")
+        return Speech()
+
+    def receipt(self, msg: dict) -> Speech:
+        """The receipt's content read out: items, savings, total, how it was paid."""
+        payment = msg.get("payment") or {}
+        texts = [self.t(TEXT["receipt_header"])] + self.items(msg).texts[1:]
+        texts += self.total(msg).texts + self.paid(msg).texts
+        if payment.get("auth_code"):
+            texts.append(self.t(TEXT["auth_code"], code=" ".join(str(payment["auth_code"]))))
+        return Speech(texts, private=True)
+
+
+def sample_prompts(locale: str) -> list[str]:
+    """A handful of representative prompts (for TTS measurements)."""
+    p = Prompts(locale)
+    msg = {"currency": {"code": "USD", "exponent": 2}, "totals": {"total": 2030, "savings": 99},
+           "state": "payment", "lines": []}
+    return [p.t(STATE_TEXT["attract"]), p.state(msg).text, p.t(STEP_TEXT["insert_card"]),
+            p.t(STATE_TEXT["receipt"]), p.t(TEXT["sorry"])]

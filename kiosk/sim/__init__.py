@@ -1,0 +1,1 @@
+"""Simulators, demo and test hooks: never imported by a production module."""

@@ -1,0 +1,327 @@
+"""``kiosk run``: a complete demo on a desktop with simulated devices.
+
+Starts (or reuses) a loopback mosquitto, kiosk-core, and the simulated scanner
+on stdin; loads the sample catalog on first start. Lines typed on stdin are
+barcodes, or demo commands (``help`` lists them). Prints each state change.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
+from argparse import Namespace
+from pathlib import Path
+
+from kiosk.config import KioskConfig, load_config, writable_dir
+
+HELP = """\
+Type a barcode and Enter to scan it (try 8801043444279, 070666928444, 8801048052745).
+Commands: start | plu PLU GRAMS | qty LINE N | remove LINE | checkout | back |
+          pay card | pay qr | app N | receipt print|none | cancel | help-call |
+          pin 2468 | approve | void LINE | clear | done | lang en|zh_Hans|ko | quit
+Card reader (virtual chip card in a private pcscd): card visa|mastercard|unionpay|
+          t0_visa|cobadged|blocked|aac_after_approval|ppse_only | card out
+Acquirer host (the next card sale): host decline 51 | host partial AMOUNT | host delay S |
+          host drop | host late | host status   (default: approve)
+Demo staff PIN is 2468. QR payments (and --sim-payments): totals ending in .51 are
+declined, .52 find the host down."""
+
+
+def _state_dir(requested: str | None, config: KioskConfig) -> Path:
+    if requested:
+        return Path(requested).resolve()
+    fallback = Path.home() / ".local" / "state" / "kiosk"
+    return writable_dir(config.paths.state_dir) or fallback
+
+
+def _ensure_catalog(config: KioskConfig) -> None:
+    from kiosk.catalog import SAMPLE_CATALOG, Catalog
+
+    catalog = Catalog(config.catalog_path)
+    try:
+        if catalog.count() == 0:
+            report = catalog.import_csv(SAMPLE_CATALOG, config.currency, config.tax.rates)
+            print(f"demo: loaded {report.loaded} sample products into {config.catalog_path}")
+    finally:
+        catalog.close()
+
+
+def parse_demo_line(line: str) -> tuple[str, dict] | None:
+    """Map a typed line to (command type, fields); None for an unknown line."""
+    from kiosk.security.staff import is_badge_code
+
+    words = shlex.split(line)
+    if not words:
+        return None
+    head, rest = words[0].lower(), words[1:]
+    if head.isdigit() or is_badge_code(words[0]):
+        return "scan", {"code": words[0]}
+    simple = {"start": "start", "checkout": "checkout", "back": "back", "cancel": "cancel",
+              "help-call": "help", "done": "done", "touch": "touch"}
+    try:
+        if head in simple:
+            return simple[head], {}
+        if head == "receipt":
+            return "receipt", {"choice": rest[0] if rest else "print"}
+        if head == "app":
+            return "choose_app", {"index": int(rest[0])}
+        if head == "pay":
+            return "pay", {"method": rest[0] if rest else "card"}
+        if head == "plu":
+            return "add_plu", {"plu": rest[0], "weight_g": int(rest[1])}
+        if head == "qty":
+            return "set_quantity", {"line_id": int(rest[0]), "qty": int(rest[1])}
+        if head == "remove":
+            return "remove_line", {"line_id": int(rest[0])}
+        if head == "pin":
+            return "staff_pin", {"pin": rest[0]}
+        if head in ("approve", "clear"):
+            return "attendant", {"action": "approve_age" if head == "approve" else "clear"}
+        if head == "void":
+            return "attendant", {"action": "void_line", "line_id": int(rest[0])}
+        if head == "lang":
+            return "set_language", {"locale": rest[0]}
+    except (IndexError, ValueError):
+        return None
+    return None
+
+
+def _summary(msg: dict) -> str:
+    from kiosk.domain.money import Currency, format_money
+
+    cur = Currency(msg["currency"]["code"], 0, msg["currency"]["exponent"])
+    total = format_money(msg["totals"]["total"], cur, msg["locale"])
+    lines = ", ".join(
+        f"#{ln['line_id']} {ln['names'].get('en', ln['key'])}"
+        + (f" x{ln['qty']}" if ln["qty"] > 1 else "")
+        + (f" {ln['weight_g']}g" if ln["weight_g"] else "")
+        for ln in msg["lines"])
+    extra = f" [{msg['attendant']['reason']}]" if msg.get("attendant") else ""
+    notice = f" ({msg['notice']})" if msg.get("notice") else ""
+    receipt = f" receipt: {msg['receipt']['path']}" if msg.get("receipt") else ""
+    pay = msg.get("payment") or {}
+    step = f" card: {pay['step']}" if pay.get("step") else ""
+    if pay.get("apps"):
+        step += " (" + ", ".join(f"app {i} {a['label']}" for i, a in enumerate(pay["apps"])) + ")"
+    return f"[{msg['state']}{extra}]{step} total {total}{notice} {lines}{receipt}"
+
+
+class CardSims:
+    """The card path's simulators for the demo: a private pcscd with vpcd, a virtual card
+    slot driven from stdin, and ``kiosk sim acquirer`` on loopback. kiosk-core started
+    after :meth:`start` uses them (``devices.payment = "card"``)."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+        self.pcscd = None
+        self.acquirer: subprocess.Popen | None = None
+        self.control_port: int | None = None
+        self.slot = None
+
+    def start(self) -> str:
+        from drivers.cardreader.sim.pcscd import PrivatePcscd
+        from drivers.cardreader.sim.vpcd import VpcdCard
+        from kiosk.bus.broker import free_port
+
+        self.pcscd = PrivatePcscd(self.state_dir / "pcscd").start()  # sets PCSCLITE_CSOCK_NAME
+        port, self.control_port = free_port(), free_port()
+        self.acquirer = subprocess.Popen(
+            [sys.executable, "-m", "kiosk.cli", "sim", "acquirer", "--port", str(port),
+             "--control-port", str(self.control_port),
+             "--ledger", str(self.state_dir / "acquirer-ledger.jsonl")],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+        os.environ["KIOSK__DEVICES__PAYMENT"] = "card"
+        os.environ["KIOSK__ACQUIRER__PORT"] = str(port)
+        os.environ["KIOSK__CARDREADER__READER_PATTERN"] = "^Virtual PCD 00 00$"
+        self.slot = VpcdCard("127.0.0.1", self.pcscd.port, netns=self.pcscd.netns)
+        return (f"demo: card payments through a private pcscd (vpcd) and kiosk sim acquirer on"
+                f" port {port}; type 'card visa' to insert a card, 'card out' to pull it")
+
+    def host(self, words: list[str]) -> str:
+        """One control line to the acquirer simulator (``decline 05``, ``delay 40``, ...);
+        its one-line answer."""
+        import socket
+
+        if not words:
+            return "demo: host what? e.g. 'host decline 51', 'host status'"
+        try:
+            with socket.create_connection(("127.0.0.1", self.control_port), timeout=5) as sock:
+                sock.sendall((" ".join(words) + "\n").encode())
+                answer = sock.makefile("r", encoding="utf-8").readline().strip()
+        except OSError as exc:
+            return f"demo: acquirer simulator not reachable ({exc})"
+        return f"demo: host {answer or 'gave no answer'}"
+
+    def command(self, words: list[str]) -> str:
+        from kiosk.sim.emvcard import PROFILES, make_card
+
+        if not words or words[0] == "out":
+            self.slot.remove()
+            return "demo: card pulled out"
+        if words[0] not in PROFILES:
+            return f"demo: unknown card profile; known: {', '.join(PROFILES)}"
+        self.slot.insert(make_card(words[0]))
+        return f"demo: {words[0]} card inserted"
+
+    def stop(self) -> None:
+        if self.slot is not None:
+            self.slot.remove()
+        if self.acquirer is not None:
+            self.acquirer.terminate()
+            self.acquirer.wait(10)
+        if self.pcscd is not None:
+            self.pcscd.stop()
+
+
+def _start_card_sims(state_dir: Path) -> CardSims | None:
+    """Card sims when pcscd and vpcd are installed; else the simulated acquirer plays the
+    card reader too (and says so)."""
+    sims = CardSims(state_dir)
+    try:
+        print(sims.start())
+        return sims
+    except (RuntimeError, OSError) as exc:
+        sims.stop()
+        os.environ["KIOSK__DEVICES__PAYMENT"] = "sim"
+        print(f"demo: no virtual card reader ({exc}); payments are simulated")
+        return None
+
+
+def _sealed_pin(pin: str, seal: dict | None) -> dict | None:
+    """The ``pin`` line as the PIN pad sends it: sealed to kiosk-core (kiosk.security.pinseal)."""
+    from kiosk.security.pinseal import staff_pin_command
+
+    if not seal:
+        print("demo: kiosk-core has not published its PIN key yet", flush=True)
+        return None
+    try:
+        return staff_pin_command(pin, seal, source="sim")
+    except ValueError as exc:
+        print(f"demo: {exc}", flush=True)
+        return None
+
+
+def run_demo(args: Namespace) -> int:
+    import json
+
+    from kiosk.bus.broker import credentials_dir, port_open, start_private_broker
+    from kiosk.bus.client import BusClient
+    from kiosk.bus.credentials import login_for
+    from kiosk.bus.messages import MessageError, Topics, command, parse_core_status, parse_state
+
+    config = load_config()
+    state_dir = _state_dir(args.state_dir, config)
+    os.environ["KIOSK__PATHS__STATE_DIR"] = str(state_dir)
+    config = load_config()
+    _ensure_catalog(config)
+    procs: list[subprocess.Popen] = []
+    if not port_open(config.bus.host, config.bus.port):
+        # several tools may log in as kiosk-cli at once here (this client, `kiosk sim scan`)
+        procs.append(start_private_broker(state_dir / "broker", config.bus.port, config.bus.host,
+                                          one_session_per_user=False))
+        # every process of the demo (they inherit the environment) logs in with its passwords
+        creds = credentials_dir(state_dir / "broker")
+        os.environ["KIOSK__BUS__CREDENTIALS_DIR"] = str(creds)
+        config = load_config()
+        print(f"demo: started a private mosquitto on {config.bus.host}:{config.bus.port}"
+              f" (other tools: export KIOSK__BUS__CREDENTIALS_DIR={creds})")
+    card_sims = None if getattr(args, "sim_payments", False) else _start_card_sims(state_dir)
+    procs.append(subprocess.Popen([sys.executable, "-m", "kiosk.cli", "core"]))
+    topics = Topics(config.store.lane_id)
+    client = BusClient(login_for(config.bus, "kiosk-cli"), f"kiosk-demo-{os.getpid()}")
+    last: dict = {"text": "", "seal": None}
+
+    def on_state(_topic: str, payload: bytes) -> None:
+        try:
+            msg = parse_state(payload)
+        except MessageError as exc:
+            print(f"demo: state message dropped: {exc}", flush=True)
+            return
+        last["seal"] = msg.get("staff_seal")  # a typed PIN is sealed to it, never sent
+        text = _summary(msg)
+        if text != last["text"]:
+            last["text"] = text
+            print(f"state: {text}", flush=True)
+
+    def on_result(_topic: str, payload: bytes) -> None:
+        msg = json.loads(payload)
+        if not msg["ok"]:
+            print(f"rejected: {msg['reason']}", flush=True)
+
+    online = threading.Event()
+
+    def on_status(_topic: str, payload: bytes) -> None:
+        try:
+            up = parse_core_status(payload)["online"]
+        except MessageError as exc:
+            print(f"demo: core status dropped: {exc}", flush=True)
+            return
+        (online.set if up else online.clear)()
+
+    client.subscribe(topics.state, on_state)
+    client.subscribe(topics.result, on_result)
+    client.subscribe(topics.core_status, on_status)
+    client.start(wait_s=10)
+    if not online.wait(30):
+        print("demo: kiosk-core did not come online within 30 s", file=sys.stderr)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print(f"demo: kiosk-core running; state, journal and receipts in {state_dir}")
+    if getattr(args, "no_ui", False):
+        print("demo: no shopper UI (--no-ui); drive the kiosk from here.")
+    else:
+        from kiosk.ui.launch import start_demo_ui
+
+        ui_procs, note = start_demo_ui(state_dir)
+        procs += ui_procs
+        print(note)
+        print("demo: you can also drive the kiosk from here.")
+    print(HELP, flush=True)
+    try:
+        if not args.no_stdin:
+            for line in sys.stdin:
+                if line.strip().lower() in ("quit", "exit"):
+                    break
+                words = line.split()
+                if words and words[0].lower() == "card" and card_sims is not None:
+                    print(card_sims.command([w.lower() for w in words[1:]]), flush=True)
+                    continue
+                if words and words[0].lower() == "host" and card_sims is not None:
+                    print(card_sims.host([w.lower() for w in words[1:]]), flush=True)
+                    continue
+                parsed = parse_demo_line(line)
+                if parsed is None:
+                    if line.strip():
+                        print(HELP)
+                    continue
+                kind, fields = parsed
+                if kind == "staff_pin":
+                    msg = _sealed_pin(fields["pin"], last["seal"])
+                    if msg is not None:
+                        client.publish(topics.command_from("cli"), msg)
+                    continue
+                client.publish(topics.command_from("cli"), command(kind, source="sim", **fields))
+            else:
+                print("demo: stdin closed; kiosk keeps running until Ctrl-C / SIGTERM")
+                stop.wait()
+        else:
+            stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        client.stop()
+        for proc in reversed(procs):
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        if card_sims is not None:
+            card_sims.stop()
+        time.sleep(0.1)
+    return 0

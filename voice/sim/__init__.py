@@ -1,0 +1,1 @@
+"""Synthesized test speech for tests and benches."""
