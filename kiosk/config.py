@@ -17,16 +17,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
+from kiosk_drivers.cardreader.config import ReaderConfig
+from kiosk_drivers.gpio.config import GpioConfig
+from kiosk_drivers.printer.config import PrinterConfig, check_printer_locales
+from kiosk_drivers.scanner.config import ScannerConfig
+from kiosk_voice.config import VoiceConfig
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from drivers.cardreader.config import ReaderConfig
-from drivers.gpio.config import GpioConfig
-from drivers.printer.config import PrinterConfig, check_printer_locales
-from drivers.scanner.config import ScannerConfig
 from kiosk.domain.money import Currency
 from kiosk.payments.acquirer_config import AcquirerConfig
 from kiosk.payments.emv_config import CardConfig
-from voice.config import VoiceConfig
 
 
 def language_of(locale: str) -> str:

@@ -1,4 +1,4 @@
-"""Card test fixtures: a private pcscd (drivers.cardreader.sim.pcscd) and virtual cards in it.
+"""Card test fixtures: a private pcscd (kiosk_drivers.cardreader.sim.pcscd) and virtual cards in it.
 
 libpcsclite reads ``PCSCLITE_CSOCK_NAME`` once per process, at the first PC/SC call: the
 ``pcscd`` fixture is session-scoped and sets it before anything calls PC/SC.
@@ -17,8 +17,7 @@ import sys
 import time
 
 import pytest
-
-from drivers.cardreader.sim.pcscd import (  # noqa: F401 - re-exported for the card suites
+from kiosk_drivers.cardreader.sim.pcscd import (  # noqa: F401 - re-exported for the card suites
     READER0,
     READER1,
     SYSTEM_SOCKET_DIR,
@@ -46,7 +45,7 @@ def wait_event(events: queue.Queue, kind: str, timeout_s: float = 10.0,
 
 def wait_present(reader: str, present: bool, timeout_s: float = 10.0) -> None:
     """Until pcscd reports the card in ``reader`` present (or absent)."""
-    from drivers.cardreader import reader_state
+    from kiosk_drivers.cardreader import reader_state
 
     end = time.monotonic() + timeout_s
     while reader_state(reader)[0] != present:
@@ -122,7 +121,7 @@ _SHARED: list[PrivatePcscd] = []
 def vcard(pcscd: PrivatePcscd):
     """An empty vpcd slot on reader 0 (``vcard.insert(card)``); pulled at teardown and
     awaited absent, so the next test starts with an empty reader."""
-    from drivers.cardreader.sim.vpcd import VpcdCard
+    from kiosk_drivers.cardreader.sim.vpcd import VpcdCard
 
     slot = VpcdCard("127.0.0.1", pcscd.port, netns=pcscd.netns)
     yield slot
@@ -133,7 +132,7 @@ def vcard(pcscd: PrivatePcscd):
 @pytest.fixture
 def card_events(pcscd: PrivatePcscd):
     """(ReaderEvents, queue of its events), started; stopped at teardown."""
-    from drivers.cardreader import ReaderEvents
+    from kiosk_drivers.cardreader import ReaderEvents
 
     events: queue.Queue = queue.Queue()
     monitor = ReaderEvents(events.put, reader_pattern=r"^Virtual PCD", reader_poll_s=0.2)

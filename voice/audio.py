@@ -17,8 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-
-from voice.config import AudioConfig
+from kiosk_voice.config import AudioConfig
 
 
 def apply_gain(frame: np.ndarray, gain_db: float) -> np.ndarray:

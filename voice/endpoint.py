@@ -21,8 +21,7 @@ from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
-
-from voice.config import EndpointConfig
+from kiosk_voice.config import EndpointConfig
 
 
 @dataclass(frozen=True)

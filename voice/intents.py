@@ -17,7 +17,7 @@ therefore works on the decoded words joined together:
   decoy is matched once more without it: slow speech's long first syllable decodes as a
   word of its own. A sure word before the phrase is speech, never skipped.
 
-Keys said alone are listed ``key_weight`` times in the grammar (voice.recognizer), so the
+Keys said alone are listed ``key_weight`` times in the grammar (kiosk_voice.recognizer), so the
 short commands are not out-weighed by the words of the longer phrasings (취소 heard as
 주세요). Everyday words (좋아요, 맞아요) are grammar words but no keys: speech that is not
 for the kiosk decodes there and is refused.

@@ -91,8 +91,8 @@ def _safe_extract(zf: zipfile.ZipFile, dest: Path) -> None:
 def install_model(source: str, lang: str, models_dir: Path, sha256: str | None,
                   allow_unpinned: bool = False, unk: str | None = None) -> Path:
     """Install ``source`` as the model for ``lang``; returns the installed directory."""
-    from voice.grammar import OutOfVocabulary, build_grammar, vocabulary
-    from voice.intents import LANGUAGES, STATE_INTENTS
+    from kiosk_voice.grammar import OutOfVocabulary, build_grammar, vocabulary
+    from kiosk_voice.intents import LANGUAGES, STATE_INTENTS
 
     if lang not in LANGUAGES:
         raise ModelInstallError(f"unknown language {lang!r} (have {', '.join(LANGUAGES)})")

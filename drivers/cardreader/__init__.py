@@ -1,5 +1,5 @@
 """PC/SC card reader driver (pyscard); the vpcd virtual card that stands in for a card in the
-simulators and tests lives in :mod:`drivers.cardreader.sim`.
+simulators and tests lives in :mod:`kiosk_drivers.cardreader.sim`.
 
 * :class:`ReaderEvents`: reader/card events as dicts, from pyscard's monitors.
 * :func:`open_channel` → :class:`PcscChannel` (a :class:`CardChannel`): T=0/T=1, 61xx/6Cxx.
@@ -8,9 +8,9 @@ simulators and tests lives in :mod:`drivers.cardreader.sim`.
 Importable without pcsc-lite: pyscard is imported inside the functions that use it.
 """
 
-from drivers.cardreader.atr import Atr, AtrError, is_contactless, parse_atr
-from drivers.cardreader.channel import CardChannel, PcscChannel, open_channel, reader_state
-from drivers.cardreader.errors import (
+from kiosk_drivers.cardreader.atr import Atr, AtrError, is_contactless, parse_atr
+from kiosk_drivers.cardreader.channel import CardChannel, PcscChannel, open_channel, reader_state
+from kiosk_drivers.cardreader.errors import (
     AtrRejected,
     CardError,
     CardRemoved,
@@ -18,8 +18,8 @@ from drivers.cardreader.errors import (
     ReaderError,
     UnsupportedCard,
 )
-from drivers.cardreader.events import ReaderEvents
-from drivers.cardreader.session import CardSession
+from kiosk_drivers.cardreader.events import ReaderEvents
+from kiosk_drivers.cardreader.session import CardSession
 
 __all__ = [
     "Atr", "AtrError", "AtrRejected", "CardChannel", "CardError", "CardRemoved", "CardSession",

@@ -25,8 +25,8 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from drivers.cardreader.atr import AtrError, is_contactless, parse_atr
-from drivers.cardreader.errors import (
+from kiosk_drivers.cardreader.atr import AtrError, is_contactless, parse_atr
+from kiosk_drivers.cardreader.errors import (
     AtrRejected,
     CardError,
     CardRemoved,

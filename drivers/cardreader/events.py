@@ -22,7 +22,7 @@ import re
 import time
 from collections.abc import Callable
 
-from drivers.cardreader.atr import is_contactless
+from kiosk_drivers.cardreader.atr import is_contactless
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +44,8 @@ def _card_monitor():
 
 def _still_there(reader: str, atr: bytes) -> bool:
     """pcscd reports this very card (same ATR) in ``reader`` now."""
-    from drivers.cardreader.channel import reader_state
-    from drivers.cardreader.errors import CardError
+    from kiosk_drivers.cardreader.channel import reader_state
+    from kiosk_drivers.cardreader.errors import CardError
 
     try:
         present, current = reader_state(reader)

@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from drivers.cardreader.errors import CardTimeout
+from kiosk_drivers.cardreader.errors import CardTimeout
 
 T = TypeVar("T")
 

@@ -14,7 +14,8 @@ import queue
 import threading
 from typing import TYPE_CHECKING, Any
 
-from drivers.gpio.config import BuzzerConfig, LightConfig
+from kiosk_drivers.gpio.config import BuzzerConfig, LightConfig
+
 from kiosk.services.gpio_logic import Light
 
 if TYPE_CHECKING:

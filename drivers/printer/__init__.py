@@ -1,4 +1,4 @@
 """ESC/POS receipt printer driver: transports, real-time status, raster text.
 
-The printer simulator lives in :mod:`drivers.printer.sim`.
+The printer simulator lives in :mod:`kiosk_drivers.printer.sim`.
 """

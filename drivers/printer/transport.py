@@ -18,8 +18,8 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
-from drivers.printer.config import PrinterConfig
-from drivers.printer.status import QUERIES, PrinterStatus, query, valid_status_byte
+from kiosk_drivers.printer.config import PrinterConfig
+from kiosk_drivers.printer.status import QUERIES, PrinterStatus, query, valid_status_byte
 
 if TYPE_CHECKING:
     import serial

@@ -24,8 +24,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from drivers.scanner.config import CameraConfig
-from drivers.scanner.engine import Frame
+from kiosk_drivers.scanner.config import CameraConfig
+from kiosk_drivers.scanner.engine import Frame
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], float]

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from drivers.scanner.decoders import Box
+from kiosk_drivers.scanner.decoders import Box
 
 _EAN_UPC = frozenset({"EAN13", "EAN8", "UPCA", "UPCE"})
 #: what a scan line crossing part of a longer EAN/UPC decodes to (measured: zbar read the

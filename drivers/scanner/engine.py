@@ -23,10 +23,11 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from drivers.scanner.config import ScannerConfig
-from drivers.scanner.confirm import Confirmer, Presence
-from drivers.scanner.decoders import Box, Decoder, Symbol, make_decoder
-from drivers.scanner.gate import MotionGate, RoiTracker
+from kiosk_drivers.scanner.config import ScannerConfig
+from kiosk_drivers.scanner.confirm import Confirmer, Presence
+from kiosk_drivers.scanner.decoders import Box, Decoder, Symbol, make_decoder
+from kiosk_drivers.scanner.gate import MotionGate, RoiTracker
+
 from kiosk.config import VariableMeasureConfig
 from kiosk.domain.codes import Classified, Classifier
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from drivers.scanner.config import GateConfig
-from drivers.scanner.decoders import Box
+from kiosk_drivers.scanner.config import GateConfig
+from kiosk_drivers.scanner.decoders import Box
 
 if TYPE_CHECKING:
     import numpy as np

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from drivers.scanner.config import WedgeConfig
+from kiosk_drivers.scanner.config import WedgeConfig
 
 log = logging.getLogger(__name__)
 

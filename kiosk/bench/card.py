@@ -54,7 +54,7 @@ def _start_acquirer(state: Path) -> tuple[subprocess.Popen, int]:
 
 
 def _apdu_round_trip_ms(reader: str, count: int) -> float:
-    from drivers.cardreader import open_channel
+    from kiosk_drivers.cardreader import open_channel
 
     channel = open_channel(reader)
     select_pse = bytes.fromhex("00A404000E315041592E5359532E444446303100")
@@ -70,9 +70,10 @@ def _apdu_round_trip_ms(reader: str, count: int) -> float:
 
 
 def bench_card(runs: int = 50, profile: str = "visa") -> int:
-    from drivers.cardreader import reader_state
-    from drivers.cardreader.sim.pcscd import READER0, PrivatePcscd
-    from drivers.cardreader.sim.vpcd import VpcdCard
+    from kiosk_drivers.cardreader import reader_state
+    from kiosk_drivers.cardreader.sim.pcscd import READER0, PrivatePcscd
+    from kiosk_drivers.cardreader.sim.vpcd import VpcdCard
+
     from kiosk.config import load_config
     from kiosk.payments.card_port import CardPaymentPort
     from kiosk.payments.port import AuthRequest

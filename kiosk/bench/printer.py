@@ -66,9 +66,10 @@ def _receipts() -> dict[str, tuple[object, str]]:
 
 def _measure(workdir: Path, receipt: object, font: str, baud: int) -> tuple[float, float]:
     """(driver wall seconds, simulator receive seconds) for one receipt at ``baud``."""
-    from drivers.printer.config import PrinterConfig
-    from drivers.printer.sim.pty import start_pty_pair
-    from drivers.printer.sim.simulator import PrinterSimulator
+    from kiosk_drivers.printer.config import PrinterConfig
+    from kiosk_drivers.printer.sim.pty import start_pty_pair
+    from kiosk_drivers.printer.sim.simulator import PrinterSimulator
+
     from kiosk.printing.escpos_serial import EscposSerialPrinter
 
     tag = f"{font}-{baud}-{time.monotonic_ns()}"
@@ -96,12 +97,13 @@ def bench_printer(measure: bool = True) -> int:
     """Print readable figures, then one JSON line (receipt_bytes, stream_s_9600, ...)."""
     import logging
 
-    from drivers.printer.config import PrinterConfig
-    from drivers.printer.sim.pty import PtyError, socat_binary
-    from drivers.printer.transport import wire_seconds
+    from kiosk_drivers.printer.config import PrinterConfig
+    from kiosk_drivers.printer.sim.pty import PtyError, socat_binary
+    from kiosk_drivers.printer.transport import wire_seconds
+
     from kiosk.printing.encoder import ReceiptEncoder
 
-    logging.getLogger("drivers.printer.sim.simulator").setLevel(logging.WARNING)
+    logging.getLogger("kiosk_drivers.printer.sim.simulator").setLevel(logging.WARNING)
     receipts = _receipts()
     sizes: dict[str, int] = {}
     detail: dict[str, dict] = {}

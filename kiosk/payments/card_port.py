@@ -1,7 +1,7 @@
 """The card payment port: a PC/SC chip card, the EMV contact flow, ISO 8583 to the acquirer.
 
 kiosk-core calls :meth:`CardPaymentPort.authorize` on its payment worker thread. Reader
-events come from pyscard's monitors (``drivers.cardreader.ReaderEvents``), which only
+events come from pyscard's monitors (``kiosk_drivers.cardreader.ReaderEvents``), which only
 note which reader holds a card and wake the waiting flow; the EMV flow itself runs here,
 on the worker, never inside an observer callback.
 
@@ -133,7 +133,7 @@ class CardPaymentPort:
                                          daemon=True)
         self._drainer.start()
         if watch_readers:
-            from drivers.cardreader import ReaderEvents
+            from kiosk_drivers.cardreader import ReaderEvents
 
             present = _cards_now(config.cardreader.reader_pattern)
             self._events = ReaderEvents(self._on_reader_event,
@@ -298,7 +298,8 @@ class CardPaymentPort:
 
     # -- one card attempt -----------------------------------------------------------------
     def _run(self, request: AuthRequest, attempt: _Attempt, progress: Progress) -> AuthResult:
-        from drivers.cardreader import CardError, CardSession, UnsupportedCard, open_channel
+        from kiosk_drivers.cardreader import CardError, CardSession, UnsupportedCard, open_channel
+
         from kiosk.payments.emv import EmvError, EmvTransaction
 
         try:
@@ -426,7 +427,8 @@ class CardPaymentPort:
 
     def _complete(self, request: AuthRequest, emv: EmvTransaction, answer: HostAnswer,
                   channel: object, limit: float, sessions: list) -> AuthResult:
-        from drivers.cardreader import CardError, CardSession
+        from kiosk_drivers.cardreader import CardError, CardSession
+
         from kiosk.payments.emv import EmvError
 
         approved = answer.outcome == "approved"
@@ -471,9 +473,8 @@ def _cards_now(reader_pattern: str) -> set[str]:
     import re
 
     try:
+        from kiosk_drivers.cardreader import CardError, reader_state
         from smartcard.System import readers
-
-        from drivers.cardreader import CardError, reader_state
 
         names = [str(r) for r in readers()
                  if not reader_pattern or re.search(reader_pattern, str(r))]
@@ -499,7 +500,7 @@ def _tlv91(data: bytes | None) -> bytes:
 
 
 def _card_reason(exc: Exception) -> str:
-    """The stable reason of a drivers.cardreader error (a card found gone while connecting
+    """The stable reason of a kiosk_drivers.cardreader error (a card found gone while connecting
     is card_removed)."""
     reason = getattr(exc, "reason", "")
     if reason == "reader_error" and "no card" in str(exc):

@@ -10,7 +10,7 @@ after the host answer EXTERNAL AUTHENTICATE, issuer scripts and the second GENER
 
 This is not a certified EMV level 2 kernel. Card data never reaches a log: only
 command names, status words and lengths are logged; ``summary()`` is journal-safe.
-The channel is anything with ``transmit(apdu) -> (data, sw)`` (drivers.cardreader's
+The channel is anything with ``transmit(apdu) -> (data, sw)`` (kiosk_drivers.cardreader's
 CardChannel); it handles T=0 61xx/6Cxx itself.
 """
 
@@ -141,11 +141,11 @@ def _guard(method: Callable[..., _T]) -> Callable[..., _T]:
 
 
 def _card_error_reason(exc: BaseException) -> str | None:
-    """Map drivers.cardreader errors by class name, so this module needs no reader import."""
+    """Map kiosk_drivers.cardreader errors by class name, so this module needs no reader import."""
     names = {cls.__name__ for cls in type(exc).__mro__}
     if "CardError" not in names:
         return None
-    reason = getattr(exc, "reason", None)  # drivers.cardreader errors carry a stable code
+    reason = getattr(exc, "reason", None)  # kiosk_drivers.cardreader errors carry a stable code
     if isinstance(reason, str) and reason and reason != "card_error":
         return reason
     if "CardRemoved" in names:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from kiosk.printing.port import PrintResult
 
 if TYPE_CHECKING:
-    from drivers.printer.config import PrinterConfig
+    from kiosk_drivers.printer.config import PrinterConfig
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +53,9 @@ def sim_printer_main(args: argparse.Namespace) -> int:
 
     SIGUSR1 toggles paper out (and loads a fresh roll), SIGUSR2 toggles the cover.
     """
-    from drivers.printer.sim.pty import PtyError, PtyPair, start_pty_pair
-    from drivers.printer.sim.simulator import PrinterSimulator
+    from kiosk_drivers.printer.sim.pty import PtyError, PtyPair, start_pty_pair
+    from kiosk_drivers.printer.sim.simulator import PrinterSimulator
+
     from kiosk.config import load_config_or_exit
 
     config = load_config_or_exit()

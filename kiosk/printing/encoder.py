@@ -30,7 +30,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from drivers.printer.config import PrinterConfig
+from kiosk_drivers.printer.config import PrinterConfig
+
 from kiosk.domain.receipt import Receipt
 from kiosk.domain.text import is_unsafe
 
@@ -296,7 +297,7 @@ class ReceiptEncoder:
 
     def _raster_line(self, p: Dummy, enc: EncodedReceipt, line: PrintLine, left: str,
                      right: str, locale: str) -> None:
-        from drivers.printer.raster import line_image, text_width
+        from kiosk_drivers.printer.raster import line_image, text_width
 
         cfg = self.config
         width = cfg.dots // (2 if line.double_width else 1)

@@ -16,9 +16,10 @@ import logging
 import threading
 from pathlib import Path
 
-from drivers.printer.config import PrinterConfig
-from drivers.printer.status import PrinterStatus
-from drivers.printer.transport import PrinterFault, SerialTransport
+from kiosk_drivers.printer.config import PrinterConfig
+from kiosk_drivers.printer.status import PrinterStatus
+from kiosk_drivers.printer.transport import PrinterFault, SerialTransport
+
 from kiosk.domain.receipt import Receipt
 from kiosk.printing.encoder import ReceiptEncoder
 from kiosk.printing.port import PrintResult

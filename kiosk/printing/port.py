@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-if TYPE_CHECKING:  # not at run time: kiosk.config imports drivers.printer.config
-    from drivers.printer.config import PrinterConfig
+if TYPE_CHECKING:  # not at run time: kiosk.config imports kiosk_drivers.printer.config
+    from kiosk_drivers.printer.config import PrinterConfig
+
     from kiosk.domain.receipt import Receipt
 
 
@@ -36,7 +37,8 @@ def open_printer(kind: str, receipts_dir: Path,
 
         return TextFilePrinter(receipts_dir)
     if kind == "escpos":
-        from drivers.printer.config import PrinterConfig
+        from kiosk_drivers.printer.config import PrinterConfig
+
         from kiosk.printing.escpos_serial import EscposSerialPrinter
 
         return EscposSerialPrinter(config or PrinterConfig(), receipts_dir)

@@ -32,8 +32,9 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from drivers.gpio.config import GpioConfig
-from drivers.gpio.devices import BuzzerPlayer, TowerLight, make_factory
+from kiosk_drivers.gpio.config import GpioConfig
+from kiosk_drivers.gpio.devices import BuzzerPlayer, TowerLight, make_factory
+
 from kiosk.bus.client import BusClient
 from kiosk.bus.credentials import BusLogin, login_for
 from kiosk.bus.messages import (

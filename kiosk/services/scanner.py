@@ -1,6 +1,6 @@
 """``kiosk scanner``: the scanner service, publishing each confirmed read on the bus.
 
-Backends: ``camera`` (OpenCV capture → :class:`~drivers.scanner.engine.ScanEngine`)
+Backends: ``camera`` (OpenCV capture → :class:`~kiosk_drivers.scanner.engine.ScanEngine`)
 and ``wedge`` (a USB HID scanner through evdev). Every read is classified, then:
 
 * product, variable-measure and staff-badge reads go to kiosk-core as a ``scan``
@@ -35,8 +35,9 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-from drivers.scanner.config import ClassifyConfig, ScannerConfig
-from drivers.scanner.engine import Read
+from kiosk_drivers.scanner.config import ClassifyConfig, ScannerConfig
+from kiosk_drivers.scanner.engine import Read
+
 from kiosk.bus.credentials import BusLogin, login_for
 from kiosk.bus.messages import VERSION, Topics, command
 from kiosk.domain.codes import Classified, Classifier
@@ -214,8 +215,8 @@ class ScannerService:
 
     def _run_camera(self, stop: threading.Event, bus, source: str | None,
                     pace: str | None) -> int:
-        from drivers.scanner.capture import CaptureThread, FrameSlot, is_live, shown
-        from drivers.scanner.engine import ScanEngine
+        from kiosk_drivers.scanner.capture import CaptureThread, FrameSlot, is_live, shown
+        from kiosk_drivers.scanner.engine import ScanEngine
 
         cam = self.cfg.camera
         src = source or cam.source
@@ -255,7 +256,7 @@ class ScannerService:
         return 0
 
     def _run_wedge(self, stop: threading.Event) -> int:
-        from drivers.scanner.wedge import run_wedge
+        from kiosk_drivers.scanner.wedge import run_wedge
 
         classify = Classifier(self.variable_measure, self.cfg.classify.payment_qr_prefixes,
                               self.cfg.classify.coupon_prefixes)

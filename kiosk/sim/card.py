@@ -11,8 +11,8 @@ each answered with one line on stdout (``ok ...`` or ``error ...``)::
     quit              pull the card and exit (end of stdin does the same)
 
 The card connects to vpcd inside pcscd's own network namespace when ``$VPCD_NETNS``
-names it (drivers.cardreader.sim.pcscd sets it): for development and CI only, never on a device
-image.
+names it (kiosk_drivers.cardreader.sim.pcscd sets it): for development and CI only, never on
+a device image.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import logging
 import sys
 from collections.abc import Callable
 
-from drivers.cardreader.sim.vpcd import VPCD_PORT, VpcdCard
+from kiosk_drivers.cardreader.sim.vpcd import VPCD_PORT, VpcdCard
 
 DEFAULT_FACTORY = "kiosk.sim.emvcard:make_card"
 

@@ -124,8 +124,9 @@ class CardSims:
         self.slot = None
 
     def start(self) -> str:
-        from drivers.cardreader.sim.pcscd import PrivatePcscd
-        from drivers.cardreader.sim.vpcd import VpcdCard
+        from kiosk_drivers.cardreader.sim.pcscd import PrivatePcscd
+        from kiosk_drivers.cardreader.sim.vpcd import VpcdCard
+
         from kiosk.bus.broker import free_port
 
         self.pcscd = PrivatePcscd(self.state_dir / "pcscd").start()  # sets PCSCLITE_CSOCK_NAME

@@ -147,7 +147,8 @@ class CardLane:
 
     # -- the card -------------------------------------------------------------------------
     def insert(self, profile: str, hang_after: int | None = None):
-        from drivers.cardreader.sim.vpcd import VpcdCard
+        from kiosk_drivers.cardreader.sim.vpcd import VpcdCard
+
         from kiosk.sim.emvcard import make_card
 
         if self.slot is None or self.slot.hang_after != hang_after:

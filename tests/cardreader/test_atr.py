@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from kiosk_drivers.cardreader import AtrError, is_contactless, parse_atr
 
-from drivers.cardreader import AtrError, is_contactless, parse_atr
 from tests.cardreader.testcard import ATR_CONTACTLESS, ATR_T0, ATR_T1
 
 

@@ -4,9 +4,9 @@ with the EMV card profiles of kiosk.sim.emvcard (T=1 and T=0)."""
 from __future__ import annotations
 
 import pytest
+from kiosk_drivers.cardreader import CardSession, open_channel
+from kiosk_drivers.cardreader.sim.vpcd import VpcdCard
 
-from drivers.cardreader import CardSession, open_channel
-from drivers.cardreader.sim.vpcd import VpcdCard
 from kiosk.payments.emv import EmvTransaction
 from kiosk.sim.emvcard import make_card
 from tests.cardsupport import READER0, wait_present

@@ -1,7 +1,7 @@
 """vpcd is out of reach of the network (issue 14, item 14): it binds INADDR_ANY, so pcscd
 runs in a network namespace with loopback only; from the host, its ports refuse, on
 loopback and on every other address of the machine, while the virtual card still reaches
-it from inside (drivers.cardreader.sim.vpcd joins the namespace)."""
+it from inside (kiosk_drivers.cardreader.sim.vpcd joins the namespace)."""
 
 from __future__ import annotations
 

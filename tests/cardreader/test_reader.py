@@ -6,8 +6,7 @@ import threading
 import time
 
 import pytest
-
-from drivers.cardreader import (
+from kiosk_drivers.cardreader import (
     CardRemoved,
     CardSession,
     CardTimeout,
@@ -16,7 +15,8 @@ from drivers.cardreader import (
     open_channel,
     reader_state,
 )
-from drivers.cardreader.sim.vpcd import VpcdCard
+from kiosk_drivers.cardreader.sim.vpcd import VpcdCard
+
 from tests.cardreader.testcard import AID, FCI, RECORD, TinyCard, make_card
 from tests.cardsupport import READER0, READER1, wait_event, wait_present
 
@@ -131,7 +131,7 @@ def test_a_failing_event_consumer_does_not_stop_the_events(vcard):
         seen.append(event)
         raise RuntimeError("consumer bug")
 
-    from drivers.cardreader import ReaderEvents
+    from kiosk_drivers.cardreader import ReaderEvents
 
     with ReaderEvents(consumer, reader_pattern="00 00$", reader_poll_s=0.2):
         vcard.insert(TinyCard("T=1"))
@@ -230,7 +230,7 @@ def test_second_reader_slot(pcscd, card_events):
 
 
 def test_a_card_that_never_stops_chaining_is_a_reader_error(vcard):
-    from drivers.cardreader.channel import MAX_CHAINED
+    from kiosk_drivers.cardreader.channel import MAX_CHAINED
 
     card = make_card("endless")
     vcard.insert(card)

@@ -4,8 +4,8 @@ kiosk.sim.emvcard, through the real pcscd."""
 from __future__ import annotations
 
 import pytest
+from kiosk_drivers.cardreader import open_channel
 
-from drivers.cardreader import open_channel
 from kiosk.sim.emvcard import make_card
 from tests.cardsupport import READER0, wait_event, wait_present
 
@@ -59,7 +59,7 @@ def test_bad_control_lines_get_a_clear_answer(sim_card):
 
 
 def test_hang_after_option_and_the_session_watchdog(sim_card):
-    from drivers.cardreader import CardSession, CardTimeout
+    from kiosk_drivers.cardreader import CardSession, CardTimeout
 
     sim = sim_card("--profile", "visa", "--hang-after", "1")
     wait_present(READER0, True)
@@ -75,7 +75,7 @@ def test_hang_after_option_and_the_session_watchdog(sim_card):
 
 
 def test_card_pulled_between_commands_is_card_removed(sim_card):
-    from drivers.cardreader import CardRemoved
+    from kiosk_drivers.cardreader import CardRemoved
 
     sim = sim_card("--profile", "mastercard")
     wait_present(READER0, True)

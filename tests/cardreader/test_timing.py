@@ -9,9 +9,9 @@ import statistics
 import time
 
 import pytest
+from kiosk_drivers.cardreader import open_channel
+from kiosk_drivers.cardreader.sim.vpcd import VpcdCard
 
-from drivers.cardreader import open_channel
-from drivers.cardreader.sim.vpcd import VpcdCard
 from tests.cardreader.testcard import AID, FCI, TinyCard
 from tests.cardsupport import READER0, wait_event, wait_present
 

@@ -8,10 +8,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from kiosk_drivers.printer.config import PrinterConfig
+from kiosk_drivers.printer.sim.pty import PtyPair, start_pty_pair
+from kiosk_drivers.printer.sim.simulator import PrinterSimulator
 
-from drivers.printer.config import PrinterConfig
-from drivers.printer.sim.pty import PtyPair, start_pty_pair
-from drivers.printer.sim.simulator import PrinterSimulator
 from tests.harness import REPO
 
 

@@ -14,8 +14,8 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from kiosk_drivers.gpio.config import BuzzerConfig, GpioConfig, KeypadConfig, LightConfig
 
-from drivers.gpio.config import BuzzerConfig, GpioConfig, KeypadConfig, LightConfig
 from kiosk.bus.client import BusClient
 from kiosk.bus.messages import Topics
 from kiosk.services.gpio import GpioService

@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from kiosk_drivers.gpio.config import BuzzerConfig, GpioConfig, LightConfig
+from kiosk_drivers.gpio.devices import TONES
 
-from drivers.gpio.config import BuzzerConfig, GpioConfig, LightConfig
-from drivers.gpio.devices import TONES
 from kiosk.bus.client import BusClient
 from kiosk.bus.messages import Topics, status_message
 from kiosk.services.gpio import GpioService

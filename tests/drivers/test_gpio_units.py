@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 
 import pytest
+from kiosk_drivers.gpio.config import BuzzerConfig, GpioConfig, KeypadConfig, LightConfig
+from kiosk_drivers.gpio.devices import BuzzerPlayer, TowerLight
 from pydantic import ValidationError
 
-from drivers.gpio.config import BuzzerConfig, GpioConfig, KeypadConfig, LightConfig
-from drivers.gpio.devices import BuzzerPlayer, TowerLight
 from kiosk.services.gpio_logic import Light, help_allowed, light_for
 from tests.drivers.gpio_pins import eventually, mock_factory, transitions
 

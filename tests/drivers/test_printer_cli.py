@@ -8,8 +8,8 @@ import sys
 import time
 
 import pytest
+from kiosk_drivers.printer.config import PrinterConfig
 
-from drivers.printer.config import PrinterConfig
 from kiosk.printing.escpos_serial import EscposSerialPrinter
 from kiosk.printing.store import ReceiptStore
 from tests.drivers.receipts import TXN, make_receipt

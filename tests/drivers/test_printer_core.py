@@ -13,8 +13,8 @@ import typing
 from pathlib import Path
 
 import pytest
+from kiosk_drivers.printer.config import PrinterConfig
 
-from drivers.printer.config import PrinterConfig
 from kiosk.config import DevicesConfig, KioskConfig
 from tests.harness import kiosk_cli
 

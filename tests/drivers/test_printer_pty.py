@@ -12,8 +12,8 @@ import importlib.util
 import shutil
 
 import pytest
+from kiosk_drivers.printer.transport import PrinterFault, SerialTransport, wire_seconds
 
-from drivers.printer.transport import PrinterFault, SerialTransport, wire_seconds
 from kiosk.printing.cli import reprint
 from kiosk.printing.encoder import ReceiptEncoder
 from kiosk.printing.escpos_serial import EscposSerialPrinter
@@ -140,7 +140,7 @@ def test_the_port_is_exclusive(start_sim, printer_config):
 
 
 def test_a_missing_port_is_a_fault(config, tmp_path):
-    from drivers.printer.config import PrinterConfig
+    from kiosk_drivers.printer.config import PrinterConfig
 
     printer = EscposSerialPrinter(PrinterConfig(port=str(tmp_path / "nope")), tmp_path / "r")
     result = printer.print_receipt(make_receipt(config, "en"))

@@ -5,14 +5,18 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from kiosk_drivers.printer.config import (
+    PrinterConfig,
+    check_printer_locales,
+    locales_needing_raster,
+)
+from kiosk_drivers.printer.raster import line_image
+from kiosk_drivers.printer.sim.decoder import Interpreter
+from kiosk_drivers.printer.sim.render import Page
+from kiosk_drivers.printer.status import PrinterStatus
+from kiosk_drivers.printer.transport import chunks, wire_seconds
 from pydantic import ValidationError
 
-from drivers.printer.config import PrinterConfig, check_printer_locales, locales_needing_raster
-from drivers.printer.raster import line_image
-from drivers.printer.sim.decoder import Interpreter
-from drivers.printer.sim.render import Page
-from drivers.printer.status import PrinterStatus
-from drivers.printer.transport import chunks, wire_seconds
 from kiosk.domain.receipt import Receipt
 from kiosk.printing.encoder import FS_KANJI_ON, ReceiptEncoder, realtime_sequences, scrub_raster
 from kiosk.printing.store import ReceiptNotFound, ReceiptStore
@@ -73,8 +77,7 @@ def test_printer_config_is_strict_and_knows_its_width():
 
 def test_code_page_list_matches_python_escpos():
     from escpos.printer import Dummy
-
-    from drivers.printer.config import CODE_PAGES
+    from kiosk_drivers.printer.config import CODE_PAGES
 
     assert set(CODE_PAGES) == set(Dummy().profile.get_code_pages()) - {"Unknown"}
 
@@ -94,7 +97,7 @@ def test_locales_that_need_raster_follow_the_printer_font():
 
 def _transcript(data: bytes, cjk_font: str = "gbk", width: int = 576) -> tuple[list[str], list]:
     """Run bytes through the simulator's interpreter; returns (text lines, pages)."""
-    from drivers.printer.config import NOTO_CJK
+    from kiosk_drivers.printer.config import NOTO_CJK
 
     pages: list[tuple[Page, bool]] = []
     charset = {"gbk": "gbk", "ksc5601": "euc_kr"}.get(cjk_font)

@@ -1,15 +1,16 @@
 """In-process CardChannel over a VirtualCard, with the T=0 61xx/6Cxx handling a reader does.
 
-The real channel (pyscard through pcscd) is drivers.cardreader's; this adapter lets the
+The real channel (pyscard through pcscd) is kiosk_drivers.cardreader's; this adapter lets the
 EMV flow be tested against the card simulator without a reader. Its errors are
-the driver's own (drivers.cardreader.errors), and its T=0 61xx/6Cxx handling is the
+the driver's own (kiosk_drivers.cardreader.errors), and its T=0 61xx/6Cxx handling is the
 driver's ``transmit_chained``.
 """
 
 from __future__ import annotations
 
-from drivers.cardreader.channel import transmit_chained
-from drivers.cardreader.errors import CardError, CardRemoved, CardTimeout, UnsupportedCard
+from kiosk_drivers.cardreader.channel import transmit_chained
+from kiosk_drivers.cardreader.errors import CardError, CardRemoved, CardTimeout, UnsupportedCard
+
 from kiosk.sim.emvcard import VirtualCard
 
 __all__ = ["CardError", "CardRemoved", "CardTimeout", "SimChannel", "UnsupportedCard"]

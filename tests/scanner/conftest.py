@@ -13,8 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from drivers.scanner.sim.synth import (
+from kiosk_drivers.scanner.sim.synth import (
     GARBAGE_KINDS,
     SPECS,
     Placement,
@@ -70,9 +69,9 @@ def session_video(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Truth
 @pytest.fixture(scope="session")
 def session_run(session_video, vm_config):
     """The session video through the capture thread (lockstep) and a default engine."""
-    from drivers.scanner.capture import run_source
-    from drivers.scanner.config import ScannerConfig
-    from drivers.scanner.engine import ScanEngine
+    from kiosk_drivers.scanner.capture import run_source
+    from kiosk_drivers.scanner.config import ScannerConfig
+    from kiosk_drivers.scanner.engine import ScanEngine
 
     path, truth = session_video
     engine = ScanEngine(ScannerConfig(), vm_config)
@@ -82,7 +81,7 @@ def session_run(session_video, vm_config):
 
 @pytest.fixture(scope="session")
 def garbage_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from drivers.scanner.sim.synth import background, garbage, write_video
+    from kiosk_drivers.scanner.sim.synth import background, garbage, write_video
 
     path = tmp_path_factory.mktemp("scanner-garbage") / "garbage.avi"
     w, h = SIZE

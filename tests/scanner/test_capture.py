@@ -7,10 +7,9 @@ import time
 
 import numpy as np
 import pytest
-
-from drivers.scanner.capture import CaptureError, CaptureThread, FrameSlot, open_capture
-from drivers.scanner.config import CameraConfig
-from drivers.scanner.engine import Frame
+from kiosk_drivers.scanner.capture import CaptureError, CaptureThread, FrameSlot, open_capture
+from kiosk_drivers.scanner.config import CameraConfig
+from kiosk_drivers.scanner.engine import Frame
 
 
 def frame(seq: int) -> Frame:
@@ -96,14 +95,14 @@ def test_looping_a_file_keeps_delivering(garbage_video):
 
 
 def test_stream_credentials_never_reach_the_logs():
-    from drivers.scanner.capture import shown
+    from kiosk_drivers.scanner.capture import shown
 
     assert shown("rtsp://admin:s3cret@10.0.0.5:554/live") == "rtsp://10.0.0.5:554/live"
     assert shown("/dev/video0") == "/dev/video0"
 
 
 def test_devices_are_opened_by_index():
-    from drivers.scanner.capture import device_index, is_device, is_live
+    from kiosk_drivers.scanner.capture import device_index, is_device, is_live
 
     assert device_index("0") == 0 and device_index("/dev/video2") == 2
     assert is_device("/dev/v4l/by-id/usb-cam-video-index0") and not is_device("a.avi")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from kiosk_drivers.scanner.config import ClassifyConfig
 
-from drivers.scanner.config import ClassifyConfig
 from kiosk.domain.codes import Classifier, mask, parse_gs1, upce_to_upca
 from kiosk.domain.gtin import check_digit, is_valid_gtin
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import tomllib
 
 import pytest
+from kiosk_drivers.scanner.config import ScannerConfig
 from pydantic import ValidationError
-
-from drivers.scanner.config import ScannerConfig
 
 # The section proposed for config/defaults.toml (same values as the model's defaults).
 PROPOSED_TOML = """

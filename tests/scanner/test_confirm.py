@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drivers.scanner.confirm import Confirmer, Presence, same_place
+from kiosk_drivers.scanner.confirm import Confirmer, Presence, same_place
 
 BOX = (100, 100, 300, 180)
 

@@ -6,11 +6,11 @@ from collections import Counter
 
 import numpy as np
 import pytest
+from kiosk_drivers.scanner.capture import CaptureError, run_source
+from kiosk_drivers.scanner.config import ScannerConfig
+from kiosk_drivers.scanner.engine import Frame, ScanEngine
+from kiosk_drivers.scanner.sim.synth import SPECS
 
-from drivers.scanner.capture import CaptureError, run_source
-from drivers.scanner.config import ScannerConfig
-from drivers.scanner.engine import Frame, ScanEngine
-from drivers.scanner.sim.synth import SPECS
 from kiosk.domain.codes import READ_CLASSES, Classifier
 from tests.scanner.conftest import HOLD_LONG
 
@@ -135,8 +135,14 @@ def test_missing_source_is_an_error(tmp_path, vm_config):
 
 
 def test_decoders_agree_on_the_key_of_each_1d_code(vm_config):
-    from drivers.scanner.decoders import make_decoder
-    from drivers.scanner.sim.synth import Distortion, Placement, background, compose, render_code
+    from kiosk_drivers.scanner.decoders import make_decoder
+    from kiosk_drivers.scanner.sim.synth import (
+        Distortion,
+        Placement,
+        background,
+        compose,
+        render_code,
+    )
 
     classify = Classifier(vm_config)
     bg = background(640, 480, 4)

@@ -15,9 +15,9 @@ import threading
 import time
 
 import pytest
+from kiosk_drivers.scanner.config import ScannerConfig
+from kiosk_drivers.scanner.sim.synth import SPECS, Placement, Presentation, write_session
 
-from drivers.scanner.config import ScannerConfig
-from drivers.scanner.sim.synth import SPECS, Placement, Presentation, write_session
 from kiosk.bus.client import BusClient
 from kiosk.bus.messages import Topics, parse_command
 from kiosk.services.scanner import ScannerService, event_topic, status_topic

@@ -12,9 +12,8 @@ import pytest
 
 evdev = pytest.importorskip("evdev")
 from evdev import InputEvent, ecodes  # noqa: E402
-
-from drivers.scanner.config import WedgeConfig  # noqa: E402
-from drivers.scanner.wedge import KeyDecoder, find_device, run_wedge  # noqa: E402
+from kiosk_drivers.scanner.config import WedgeConfig  # noqa: E402
+from kiosk_drivers.scanner.wedge import KeyDecoder, find_device, run_wedge  # noqa: E402
 
 SHIFTED = {'"': "'", "~": "`", "|": "\\", "_": "-", "+": "=", "{": "[", "}": "]", ":": ";",
            "<": ",", ">": ".", "?": "/", "!": "1", "@": "2", "#": "3", "$": "4", "%": "5",

@@ -23,8 +23,8 @@ import time
 from pathlib import Path
 
 import pytest
+from kiosk_drivers.scanner.sim.synth import Placement, Presentation, write_session
 
-from drivers.scanner.sim.synth import Placement, Presentation, write_session
 from tests.card.conftest import acquirer, card_lane  # noqa: F401 - fixtures
 from tests.cardsupport import pcscd  # noqa: F401 - a fixture
 from tests.flash.test_provision import GOOD, PEM

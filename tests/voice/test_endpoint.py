@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from kiosk_voice.config import EndpointConfig, VoiceConfig
+from kiosk_voice.endpoint import Endpointer
+from kiosk_voice.sim.synth import noise
 from pydantic import ValidationError
-
-from voice.config import EndpointConfig, VoiceConfig
-from voice.endpoint import Endpointer
-from voice.sim.synth import noise
 
 pytestmark = pytest.mark.voice
 

@@ -6,8 +6,7 @@ import json
 import struct
 
 import pytest
-
-from voice.grammar import (
+from kiosk_voice.grammar import (
     OutOfVocabulary,
     _read_fst_symbols,
     build_grammar,
@@ -15,7 +14,7 @@ from voice.grammar import (
     split_word,
     vocabulary,
 )
-from voice.intents import LANGUAGES, STATE_INTENTS
+from kiosk_voice.intents import LANGUAGES, STATE_INTENTS
 
 pytestmark = pytest.mark.voice
 
@@ -63,8 +62,8 @@ def test_a_word_that_cannot_be_split_is_refused_by_name(ko_model_dir):
 
 
 def test_recognizer_refuses_to_start_naming_the_word(ko_model_dir, monkeypatch):
-    from voice import intents
-    from voice.recognizer import Recognizer
+    from kiosk_voice import intents
+    from kiosk_voice.recognizer import Recognizer
 
     ko = intents.KO
     bad = intents._spec("help", "도와줘|뷁쒦")

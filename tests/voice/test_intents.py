@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from voice.intents import INTENTS, LANGUAGES, STATE_INTENTS, Intent, Rejected, Word, match
+from kiosk_voice.intents import INTENTS, LANGUAGES, STATE_INTENTS, Intent, Rejected, Word, match
 
 pytestmark = pytest.mark.voice
 

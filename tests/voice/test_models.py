@@ -6,10 +6,9 @@ import argparse
 import zipfile
 
 import pytest
-
-from voice.config import VoiceConfig, resolve_model_path
-from voice.intents import LANGUAGES, STATE_INTENTS
-from voice.models import (
+from kiosk_voice.config import VoiceConfig, resolve_model_path
+from kiosk_voice.intents import LANGUAGES, STATE_INTENTS
+from kiosk_voice.models import (
     MARKER,
     ModelInstallError,
     add_install_model_args,

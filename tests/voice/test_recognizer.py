@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from voice.audio import WavSource
-from voice.intents import Intent, Rejected
+from kiosk_voice.audio import WavSource
+from kiosk_voice.intents import Intent, Rejected
 
 pytestmark = pytest.mark.voice
 
@@ -70,7 +69,7 @@ def test_grammar_follows_the_state(ko_recognizer, speech):
 
 def test_wav_file_source_gives_the_microphone_path_the_same_frames(ko_recognizer, speech,
                                                                    tmp_path):
-    from voice.config import AudioConfig
+    from kiosk_voice.config import AudioConfig
 
     path = tmp_path / "cmd.wav"
     clip = speech.wav("카카오페이", path, voice="ko+f2", speed=175)
@@ -97,7 +96,7 @@ def test_paused_recognizer_hears_nothing(ko_recognizer, speech):
 def test_wav_in_the_wrong_format_is_a_clear_error(tmp_path):
     import wave
 
-    from voice.config import AudioConfig
+    from kiosk_voice.config import AudioConfig
 
     path = tmp_path / "stereo.wav"
     with wave.open(str(path), "wb") as w:
@@ -110,6 +109,6 @@ def test_wav_in_the_wrong_format_is_a_clear_error(tmp_path):
 
 
 def test_portaudio_is_usable():
-    from voice.audio import list_input_devices
+    from kiosk_voice.audio import list_input_devices
 
     assert isinstance(list_input_devices(), list)  # no microphone on CI: possibly empty

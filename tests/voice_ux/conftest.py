@@ -8,11 +8,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from kiosk_voice.tts import EspeakEngine, Speaker, WavSink
 
 from kiosk.services.voice.accessible import SimulatedJack
 from kiosk.services.voice.service import VoiceService, WavSource
 from tests.harness import bus_login
-from voice.tts import EspeakEngine, Speaker, WavSink
 
 
 class VoiceHarness:
@@ -55,8 +55,8 @@ class VoiceHarness:
 @pytest.fixture(scope="session")
 def korean():
     """lang → the real Vosk Korean recognizer (loaded once: the model takes seconds)."""
-    from voice.config import VoiceConfig
-    from voice.recognizer import Recognizer
+    from kiosk_voice.config import VoiceConfig
+    from kiosk_voice.recognizer import Recognizer
 
     rec = Recognizer(VoiceConfig().model_dir("ko"), "ko")
     return lambda lang: rec if lang == "ko" else None
@@ -64,8 +64,8 @@ def korean():
 
 @pytest.fixture(scope="session")
 def speech(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
-    """A shopper's words as a 16 kHz mono WAV (espeak-ng → sox, :mod:`voice.sim.synth`)."""
-    from voice.sim.synth import utterance, write_wav
+    """A shopper's words as a 16 kHz mono WAV (espeak-ng → sox, :mod:`kiosk_voice.sim.synth`)."""
+    from kiosk_voice.sim.synth import utterance, write_wav
 
     cache = tmp_path_factory.mktemp("speech")
     made: dict[tuple, Path] = {}

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from kiosk_voice.tts import RATE, EspeakEngine, Speaker, TtsError, WavSink, apply_gain
 
 from kiosk.services.voice.prompts import Prompts, sample_prompts
-from voice.tts import RATE, EspeakEngine, Speaker, TtsError, WavSink, apply_gain
 
 pytestmark = pytest.mark.voice
 

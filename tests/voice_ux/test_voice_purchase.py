@@ -1,6 +1,6 @@
 """Voice-only purchase with the real Vosk Korean model, through a real kiosk-core and broker.
 
-The shopper's speech is synthesized here (espeak-ng → sox 16 kHz, :mod:`voice.sim.synth`)
+The shopper's speech is synthesized here (espeak-ng → sox 16 kHz, :mod:`kiosk_voice.sim.synth`)
 and fed through the WAV source that replaces the microphone; nothing else differs
 from the device. The basket is pre-scanned; the shopper then only speaks.
 """
@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.voice, pytest.mark.integration]
 
 MILK = "8801115954255"
 KIMCHI = "8801052240329"
-PAY_BY_CARD = "카드"  # the pay-by-card key word (see voice.intents)
+PAY_BY_CARD = "카드"  # the pay-by-card key word (see kiosk_voice.intents)
 RECEIPT_PLEASE = "영수증 주세요"
 
 

@@ -14,7 +14,7 @@ system pcscd may run (a clear error says so). No systemd is needed.
 vpcd's server binds all interfaces (INADDR_ANY, hard-coded in vsmartcard): so, where pcscd
 gets a mount namespace, it also gets a network namespace of its own whose only interface is
 loopback (``unshare --net``, ``ip link set lo up``). Nothing outside the namespace can
-reach vpcd; the virtual card joins it to connect (drivers.cardreader.sim.vpcd, through
+reach vpcd; the virtual card joins it to connect (kiosk_drivers.cardreader.sim.vpcd, through
 ``$VPCD_NETNS``, set here for this process and its children). Without namespaces
 vpcd listens on every interface of the machine, and a warning says so. Development and CI
 only, never on a device image.
@@ -31,7 +31,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from drivers.cardreader.sim.vpcd import NETNS_ENV
+from kiosk_drivers.cardreader.sim.vpcd import NETNS_ENV
 
 log = logging.getLogger(__name__)
 VPCD_LIB = Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so")

@@ -12,7 +12,7 @@ vpcd's server binds INADDR_ANY (vsmartcard's vpcd.c ``opensock``) and its "rever
 (DEVICENAME ``HOST:PORT``, vpcd connecting to the card) cannot report a removed card with
 the vpcd Debian ships (virtualsmartcard 0.8: ``vicc_connect`` then calls ``select`` on
 fd -1 and pcscd aborts; fixed upstream in 0.9, and ``connectsock`` still returns a closed
-descriptor when the card refuses). So drivers.cardreader.sim.pcscd gives pcscd a network
+descriptor when the card refuses). So kiosk_drivers.cardreader.sim.pcscd gives pcscd a network
 namespace of its own whose only interface is loopback, and the card connects from inside
 it: ``netns`` (default ``$VPCD_NETNS``, which PrivatePcscd sets) names that
 namespace, and the connection is made by a short-lived thread that joined it (``setns``

@@ -18,7 +18,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from drivers.printer.sim.render import Cell, Page
+from kiosk_drivers.printer.sim.render import Cell, Page
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ ends, so binary data passes unchanged) and behaves like a serial receipt printer
 * **receive buffer**: bytes wait in a bounded buffer for the print engine; when
   the engine stops (paper out, cover open) the buffer fills and the printer
   stops reading, which is flow control as the host feels it;
-* **print engine**: :class:`~drivers.printer.sim.decoder.Interpreter` executes the
-  commands onto a :class:`~drivers.printer.sim.render.Page`; a cut saves the page as
+* **print engine**: :class:`~kiosk_drivers.printer.sim.decoder.Interpreter` executes the
+  commands onto a :class:`~kiosk_drivers.printer.sim.render.Page`; a cut saves the page as
   PNG (plus a text transcript) in ``out_dir``;
 * **paper**: a roll of ``paper_length_mm`` (or endless) runs out while printing;
   :meth:`set_paper_out`, :meth:`load_paper`, :meth:`set_cover_open`,
@@ -30,11 +30,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from drivers.printer.config import DOTS_FOR_WIDTH, NOTO_CJK
-from drivers.printer.raster import face_for
-from drivers.printer.sim.decoder import Interpreter
-from drivers.printer.sim.render import Page
-from drivers.printer.status import DC4, DLE, ENQ, EOT, PrinterStatus
+from kiosk_drivers.printer.config import DOTS_FOR_WIDTH, NOTO_CJK
+from kiosk_drivers.printer.raster import face_for
+from kiosk_drivers.printer.sim.decoder import Interpreter
+from kiosk_drivers.printer.sim.render import Page
+from kiosk_drivers.printer.status import DC4, DLE, ENQ, EOT, PrinterStatus
 
 log = logging.getLogger(__name__)
 CLEAR_ANSWER = bytes((0x37, 0x25, 0x00))

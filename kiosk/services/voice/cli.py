@@ -7,7 +7,7 @@
   goes to the audio device, or with ``--tts-out`` into WAV files (no sound card).
 * ``kiosk voice install-model SOURCE --lang L [--sha256 HEX]`` installs a model
   from a local zip or folder (or a reachable URL), checked against the pinned
-  SHA-256; the work is done by :mod:`voice.models`.
+  SHA-256; the work is done by :mod:`kiosk_voice.models`.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--volume", type=float, default=None, help="store default volume 0..1")
     run.add_argument("--rate", type=int, default=150, help="speech rate, words per minute")
     run.set_defaults(voice_fn=voice_run)
-    from voice.models import add_install_model_args
+    from kiosk_voice.models import add_install_model_args
 
     inst = sub.add_parser("install-model", help="install a Vosk model (pinned SHA-256)")
     add_install_model_args(inst)
@@ -48,8 +48,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _recognizers(config):  # noqa: ANN001, ANN202 - KioskConfig, a factory
     """lang → a Recognizer on that language's installed model (None when absent)."""
-    from voice.config import VoiceConfig
-    from voice.recognizer import Recognizer
+    from kiosk_voice.config import VoiceConfig
+    from kiosk_voice.recognizer import Recognizer
 
     voice_cfg = getattr(config, "voice", None) or VoiceConfig()
     cache: dict[str, object] = {}
@@ -72,12 +72,13 @@ def _recognizers(config):  # noqa: ANN001, ANN202 - KioskConfig, a factory
 
 
 def voice_run(args: argparse.Namespace) -> int:
+    from kiosk_voice.tts import DEFAULT_VOLUME, DeviceSink, EspeakEngine, Speaker, WavSink
+
     from kiosk.bus.credentials import login_for
     from kiosk.config import load_config_or_exit
     from kiosk.services import sdnotify
     from kiosk.services.voice.accessible import AlsaJack, SimulatedJack
     from kiosk.services.voice.service import VoiceService, WavError, WavSource, parse_wav_arg
-    from voice.tts import DEFAULT_VOLUME, DeviceSink, EspeakEngine, Speaker, WavSink
 
     config = load_config_or_exit()
     if args.tts_out:
@@ -93,9 +94,10 @@ def voice_run(args: argparse.Namespace) -> int:
     if args.wav:
         source = WavSource()
     else:
+        from kiosk_voice.audio import MicSource
+        from kiosk_voice.config import VoiceConfig
+
         from kiosk.services.voice.service import IterSource
-        from voice.audio import MicSource
-        from voice.config import VoiceConfig
 
         mic = MicSource((getattr(config, "voice", None) or VoiceConfig()).audio).open()
         source = IterSource(mic.frames(), on_close=mic.close)
@@ -141,6 +143,6 @@ def voice_run(args: argparse.Namespace) -> int:
 
 
 def voice_install_model(args: argparse.Namespace) -> int:
-    from voice.models import install_model_main
+    from kiosk_voice.models import install_model_main
 
     return install_model_main(args)

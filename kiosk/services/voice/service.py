@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+from kiosk_voice.tts import Speaker
 
 from kiosk.bus.client import BusClient
 from kiosk.bus.credentials import BusLogin
@@ -55,7 +56,6 @@ from kiosk.domain.checkout import IDLE_STATES
 from kiosk.services import sdnotify
 from kiosk.services.voice.accessible import AccessibleMode, JackSource, SimulatedJack
 from kiosk.services.voice.prompts import TEXT, Prompts, Speech
-from voice.tts import Speaker
 
 log = logging.getLogger("kiosk.voice")
 SOURCE = "voice"
@@ -81,7 +81,7 @@ def headset_topic(lane: str) -> str:
 
 
 class Recognizer(Protocol):
-    """voice.recognizer.Recognizer's interface, as the service uses it."""
+    """kiosk_voice.recognizer.Recognizer's interface, as the service uses it."""
 
     def set_state(self, state_name: str) -> None: ...
 
