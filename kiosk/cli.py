@@ -159,7 +159,19 @@ def cmd_ui(args: argparse.Namespace) -> int:
         return report_fonts()
     from kiosk.ui import run_ui
 
-    return run_ui(args)
+    on_start = ()
+    if os.environ.get("KIOSK_UI_TESTCTL"):  # a test drives this UI process
+        from kiosk.sim.ui_testctl import maybe_start
+
+        on_start = (maybe_start,)
+    return run_ui(args, demo_panel=_demo_panel, on_start=on_start)
+
+
+def _demo_panel(*args: object) -> object:
+    """The demo's sample-item panel (Kivy widgets: imported only when a demo shows it)."""
+    from kiosk.sim.ui_demo_panel import DemoPanel
+
+    return DemoPanel(*args)
 
 
 def cmd_sim_printer(args: argparse.Namespace) -> int:

@@ -7,9 +7,10 @@ The package is split so that only what draws imports Kivy:
 * :mod:`kiosk.ui.i18n`      gettext catalogs, endonyms, Babel formatting
 * :mod:`kiosk.ui.fonts`     font candidates, measured coverage, per-locale faces
 * :mod:`kiosk.ui.theme`     colours and sizes
-* :mod:`kiosk.ui.widgets`, :mod:`kiosk.ui.screens`, :mod:`kiosk.ui.demo_panel`,
+* :mod:`kiosk.ui.widgets`, :mod:`kiosk.ui.screens`,
   :mod:`kiosk.ui.app`       the Kivy side
-* :mod:`kiosk.ui.testctl`   test-only control channel (off unless a test enables it)
+* the demo's sample-item panel and the test-only control channel live in :mod:`kiosk.sim`
+  (``ui_demo_panel``, ``ui_testctl``) and are handed in by :mod:`kiosk.cli`
 
 :func:`run_ui` prepares the environment Kivy reads at import (a writable
 ``KIVY_HOME`` in the state folder, no argument parsing, Python logging, the
@@ -22,7 +23,9 @@ import logging
 import os
 import time
 from argparse import Namespace
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +51,12 @@ def keep_one_input_provider(config) -> None:
     config.set("input", "mouse", "mouse,disable_multitouch")
 
 
-def run_ui(args: Namespace) -> int:
-    """Start the shopper UI (blocks until the window closes)."""
+def run_ui(args: Namespace, demo_panel: Callable[..., Any] | None = None,
+           on_start: tuple[Callable[[Any], Any], ...] = ()) -> int:
+    """Start the shopper UI (blocks until the window closes).
+
+    ``demo_panel`` and ``on_start`` come from the composition root (kiosk.cli): the demo's
+    sample-item panel and the test control channel live in kiosk.sim."""
     started = float(os.environ.get("KIOSK_UI_T0", time.time()))
     from kiosk.bus.credentials import login_for
     from kiosk.config import load_config
@@ -117,6 +124,7 @@ def run_ui(args: Namespace) -> int:
         store_name=config.store.name, catalog_path=config.catalog_path, fonts=faces,
         demo=demo, kiosk_size=(width, height),
         screenshots=Path(args.screenshots) if args.screenshots else None,
-        default_locale=config.store.default_locale, locales=tuple(config.store.locales))
+        default_locale=config.store.default_locale, locales=tuple(config.store.locales),
+        demo_panel=demo_panel, on_start=on_start)
     KioskApp(settings, started).run()
     return 0

@@ -13,6 +13,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,10 @@ class UISettings:
     screenshots: Path | None = None
     default_locale: str = "en"
     locales: tuple[str, ...] = ("en",)
+    # given by the composition root (kiosk.cli), so the UI never imports kiosk.sim:
+    # the demo's sample-item panel, and hooks started with the app (the test control channel)
+    demo_panel: Callable[..., Any] | None = None
+    on_start: tuple[Callable[[Any], Any], ...] = ()
 
 
 def _trim_heap() -> None:
@@ -112,10 +117,8 @@ class KioskApp(App):
         self.kiosk_area.add_widget(self.toast)
         root.add_widget(self.kiosk_area)
         self.demo = None
-        if self.settings.demo:
-            from kiosk.ui.demo_panel import DemoPanel
-
-            self.demo = DemoPanel(self.send, self.settings.catalog_path, self.post)
+        if self.settings.demo and self.settings.demo_panel is not None:
+            self.demo = self.settings.demo_panel(self.send, self.settings.catalog_path, self.post)
             root.add_widget(self.demo)
         self.bridge = BusBridge(self.settings.bus, self.settings.lane, self.post, self._on_state,
                                 self._on_online, self._on_result)
@@ -136,9 +139,7 @@ class KioskApp(App):
         if self._watchdog.enabled:
             Clock.schedule_interval(self._feed_watchdog,
                                     min(1.0, (self._watchdog.interval_s or 2.0) / 2))
-        from kiosk.ui import testctl
-
-        self.testctl = testctl.maybe_start(self)
+        self.extras = [start(self) for start in self.settings.on_start]
 
     def _feed_watchdog(self, _dt: float) -> None:
         # returns None on purpose: a Kivy interval whose callback returns False is

@@ -2,7 +2,7 @@
 
 The UI runs in its own process (Kivy allows one App per process) on an Xvfb
 display; the test talks to it over the Unix socket named by KIOSK_UI_TESTCTL
-(see kiosk/ui/testctl.py): taps go through Kivy's own event loop.
+(see kiosk/sim/ui_testctl.py): taps go through Kivy's own event loop.
 """
 
 from __future__ import annotations
