@@ -36,12 +36,12 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from kiosk.catalog import Product
-from kiosk.config import KioskConfig, StaffMember
+from kiosk.domain.catalog import Product
+from kiosk.domain.codes import is_badge_code
 from kiosk.domain.gtin import GtinError, decode_variable_measure, validate_gtin
+from kiosk.domain.languages import UnknownLocale, match_locale
 from kiosk.domain.pricing import PricedLine, Totals, price_basket
-from kiosk.i18n import UnknownLocale, canonical_locale
-from kiosk.security.staff import is_badge_code
+from kiosk.domain.rules import CheckoutRules, StaffMember
 
 STATES = (
     "attract", "shopping", "attendant_needed", "payment", "authorizing", "approved",
@@ -133,7 +133,7 @@ class CheckoutState:
 class Context:
     """What :func:`decide` may consult. Built by kiosk-core; tests build their own."""
 
-    config: KioskConfig
+    config: CheckoutRules
     lookup_gtin: Callable[[str], Product | None]
     lookup_plu: Callable[[str], Product | None]
     #: (the staff_pin command, now) / (badge code, now) → (member, "") or (None, reason);
@@ -145,7 +145,7 @@ class Context:
     step: dict | None = None        # the payment port's last progress step {"stan", "step", ...}
 
 
-def totals(state: CheckoutState, config: KioskConfig) -> Totals:
+def totals(state: CheckoutState, config: CheckoutRules) -> Totals:
     return price_basket([ln.priced() for ln in state.lines], config.promotions, config.tax,
                         config.currency)
 
@@ -254,12 +254,12 @@ def _staff_sign_in(state: CheckoutState, member: StaffMember | None, fail: str,
     return [_ev("staff_signed_in", staff_id=member.id, staff_name=member.name)]
 
 
-def _default(config: KioskConfig) -> str:
+def _default(config: CheckoutRules) -> str:
     """The next shopper starts in the store's default language."""
     return config.store.default_locale
 
 
-def _attendant(state: CheckoutState, cmd: dict, config: KioskConfig) -> list[dict]:
+def _attendant(state: CheckoutState, cmd: dict, config: CheckoutRules) -> list[dict]:
     _require(state, "attendant_needed")
     if state.staff is None:
         raise Rejected("staff_required")
@@ -425,12 +425,10 @@ def device_events(state: CheckoutState, device: str, ok: bool, detail: str = "")
 
 
 def _language(state: CheckoutState, locale: str, ctx: Context) -> dict:
-    try:
-        canonical = canonical_locale(locale)  # zh-CN, zh → zh_Hans
+    try:  # zh-CN, zh → zh_Hans, if the store offers it
+        canonical = match_locale(locale, ctx.config.store.locales)
     except UnknownLocale:
         raise Rejected("unknown_locale", locale) from None
-    if canonical not in ctx.config.store.locales:
-        raise Rejected("unknown_locale", locale)
     return _ev("language_changed", locale=canonical)
 
 
@@ -668,7 +666,7 @@ def replay(events: list[dict], start: CheckoutState | None = None) -> CheckoutSt
     return s
 
 
-def due_timer_events(s: CheckoutState, config: KioskConfig, now: float) -> list[dict]:
+def due_timer_events(s: CheckoutState, config: CheckoutRules, now: float) -> list[dict]:
     """Timer events that are due at ``now`` (idle warning, idle void, receipt timeout)."""
     t = config.timeouts
     if s.state in IDLE_STATES:
