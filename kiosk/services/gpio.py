@@ -58,10 +58,6 @@ KEYS = ("up", "down", "select", "back")
 TICK_S = 0.5
 
 
-def keypad_topic(lane: str) -> str:
-    return Topics(lane).keypad
-
-
 def keypad_message(key: str) -> dict:
     if key not in KEYS:
         raise ValueError(f"unknown key {key!r}")
@@ -79,7 +75,6 @@ class GpioService:
         self.config = config
         self.lane = lane
         self.topics = Topics(lane)
-        self.keypad_topic = keypad_topic(lane)
         self.factory = factory if factory is not None else make_factory(config.pin_factory)
         # our own mock pins (a demo without a Pi): nobody wires a door switch to them
         self._simulated_pins = factory is None and config.pin_factory == "mock"
@@ -236,7 +231,7 @@ class GpioService:
             self.bus.publish(self.topics.command_from(SOURCE), door_command(self.door_open))
 
     def _key(self, key: str) -> None:
-        self.bus.publish(self.keypad_topic, keypad_message(key), qos=0)
+        self.bus.publish(self.topics.keypad, keypad_message(key), qos=0)
 
     # -- outputs ------------------------------------------------------------------------------
 

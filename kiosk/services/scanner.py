@@ -47,14 +47,6 @@ log = logging.getLogger(__name__)
 TICK_S = 0.25
 
 
-def event_topic(lane: str) -> str:
-    return Topics(lane).scanner_events
-
-
-def status_topic(lane: str) -> str:
-    return Topics(lane).scanner_status
-
-
 class ReadPublisher:
     """Turns classified reads into bus messages (scan command, read event, feedback)."""
 
@@ -62,7 +54,6 @@ class ReadPublisher:
                  clock: Callable[[], float] = time.perf_counter) -> None:
         self.bus, self.cfg, self.clock = bus, cfg, clock
         self.topics = Topics(lane)
-        self.event_topic = event_topic(lane)
         self.counts: Counter[str] = Counter()
         self._pending: list = []
 
@@ -99,7 +90,7 @@ class ReadPublisher:
         detail = {k: v for k, v in info.detail.items() if k != "error"}
         if detail:
             event["detail"] = detail
-        self._track(self.bus.publish(self.event_topic, event))
+        self._track(self.bus.publish(self.topics.scanner_events, event))
         if not (info.forward and ok) or self.cfg.feedback_for_forwarded:
             feedback = {"v": VERSION, "type": "feedback",
                         "kind": "good_read" if ok else "bad_read", "source": "scanner"}
@@ -167,7 +158,7 @@ class ScannerService:
 
         offline = {"v": VERSION, "type": "scanner_status", "online": False}
         bus = BusClient(self.bus_login, self.client_id,
-                        will=(status_topic(self.lane), offline))
+                        will=(Topics(self.lane).scanner_status, offline))
         self._bus = bus
         self.publisher = ReadPublisher(bus, self.lane, self.cfg.classify)
         bus.on_connect(lambda: self._publish_status(bus, True))
@@ -181,7 +172,7 @@ class ScannerService:
         finally:
             self.publisher.flush()
             if bus.connected.is_set():
-                bus.publish(status_topic(self.lane), self._status(False),
+                bus.publish(Topics(self.lane).scanner_status, self._status(False),
                             retain=True).wait_for_publish(2)
             bus.stop()
 
@@ -200,7 +191,7 @@ class ScannerService:
         return msg
 
     def _publish_status(self, bus, online: bool) -> None:
-        bus.publish(status_topic(self.lane), self._status(online), retain=True)
+        bus.publish(Topics(self.lane).scanner_status, self._status(online), retain=True)
 
     def _tick(self) -> None:
         """One turn of the main loop: READY once everything works, then the watchdog."""

@@ -7,7 +7,6 @@ import pytest
 from kiosk.services.gpio import keypad_message
 from kiosk.services.voice.accessible import ACTIONS, AccessibleMode, actions_for, parse_amixer_jack
 from kiosk.services.voice.prompts import Prompts
-from kiosk.services.voice.service import headset_topic, keypad_topic
 
 pytestmark = [pytest.mark.voice, pytest.mark.integration]
 
@@ -15,7 +14,7 @@ MILK = "8801115954255"  # 1.89, reduced tax
 
 
 def press(shopper, key: str) -> None:
-    shopper.client.publish(keypad_topic(shopper.topics.state.split("/")[2]),
+    shopper.client.publish(shopper.topics.keypad,
                            keypad_message(key)).wait_for_publish(5)
 
 
@@ -83,8 +82,7 @@ def test_headset_routes_private_speech_and_volume_resets(core, shopper, start_vo
     voice = start_voice(volume=0.5)
     assert shopper.send("scan", code=MILK)["ok"]
     shopper.wait_state(lambda s: s["state"] == "shopping")
-    lane = shopper.topics.state.split("/")[2]
-    shopper.client.publish(headset_topic(lane), {"plugged": True}).wait_for_publish(5)
+    shopper.client.publish(shopper.topics.headset, {"plugged": True}).wait_for_publish(5)
     voice.wait_for(lambda: voice.service.accessible.active and voice.speaker.headset_plugged)
     voice.wait_spoken("Headset connected")
     voice.speaker.set_volume(1.0)
