@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -225,8 +226,6 @@ def _first_error(exc: ValidationError, skip: int = 1) -> str:
 
 def command(kind: str, source: str = "ui", cmd_id: str | None = None, **fields: Any) -> dict:
     """Build a command message (used by the UI, simulators, CLI and tests)."""
-    import uuid
-
     msg = {"v": VERSION, "type": kind, "id": cmd_id or uuid.uuid4().hex, "source": source,
            **fields}
     _COMMAND.validate_python(msg)

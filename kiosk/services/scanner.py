@@ -29,18 +29,24 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 
+from kiosk_drivers.scanner.capture import CaptureThread, FrameSlot, is_live, shown
 from kiosk_drivers.scanner.config import ClassifyConfig, ScannerConfig
-from kiosk_drivers.scanner.engine import Read
+from kiosk_drivers.scanner.engine import Read, ScanEngine
+from kiosk_drivers.scanner.wedge import run_wedge
 
+from kiosk.bus.client import BusClient
 from kiosk.bus.credentials import BusLogin, login_for
 from kiosk.bus.messages import VERSION, Topics, command
+from kiosk.config import load_config_or_exit
 from kiosk.domain.codes import Classified, Classifier
+from kiosk.services import sdnotify
 
 log = logging.getLogger(__name__)
 #: the main loop turns at least this often (it ticks the systemd watchdog)
@@ -130,8 +136,6 @@ class ScannerService:
 
     def __init__(self, cfg: ScannerConfig, lane: str, bus: BusLogin,
                  variable_measure, client_id: str | None = None) -> None:
-        import os
-
         self.cfg, self.lane, self.variable_measure = cfg, lane, variable_measure
         self.bus_login = bus
         self.client_id = client_id or f"kiosk-scanner-{lane}-{os.getpid()}"
@@ -152,8 +156,6 @@ class ScannerService:
         and the camera source delivers frames or the wedge device is grabbed; ``on_tick``
         at least every ``TICK_S`` from the loop running in the calling thread (systemd's
         watchdog ping: never from a helper thread, so a hung loop stops the pings)."""
-        from kiosk.bus.client import BusClient
-
         self._on_ready, self._on_tick = on_ready, on_tick
 
         offline = {"v": VERSION, "type": "scanner_status", "online": False}
@@ -206,9 +208,6 @@ class ScannerService:
 
     def _run_camera(self, stop: threading.Event, bus, source: str | None,
                     pace: str | None) -> int:
-        from kiosk_drivers.scanner.capture import CaptureThread, FrameSlot, is_live, shown
-        from kiosk_drivers.scanner.engine import ScanEngine
-
         cam = self.cfg.camera
         src = source or cam.source
         pace = pace or cam.file_pace
@@ -247,8 +246,6 @@ class ScannerService:
         return 0
 
     def _run_wedge(self, stop: threading.Event) -> int:
-        from kiosk_drivers.scanner.wedge import run_wedge
-
         classify = Classifier(self.variable_measure, self.cfg.classify.payment_qr_prefixes,
                               self.cfg.classify.coupon_prefixes)
 
@@ -278,9 +275,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def scanner_main(args: argparse.Namespace) -> int:
     """Entry point of ``kiosk scanner``: runs until SIGTERM/SIGINT (or a file's end)."""
-
-    from kiosk.config import load_config_or_exit
-
     config = load_config_or_exit()
     cfg = config.scanner
     cam_update: dict = {}
@@ -302,8 +296,6 @@ def scanner_main(args: argparse.Namespace) -> int:
     service = ScannerService(cfg, config.store.lane_id,
                              login_for(config.bus, "kiosk-scanner", config.security.production),
                              config.variable_measure)
-    from kiosk.services import sdnotify
-
     watchdog = sdnotify.Watchdog()  # kiosk-scanner.service is Type=notify
     return service.run(stop, pace=getattr(args, "pace", None), on_ready=sdnotify.ready,
                        on_tick=watchdog.tick)
