@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from kiosk.domain.vocabulary import accepts
 from kiosk.services.gpio import keypad_message
 from kiosk.services.voice.accessible import ACTIONS, AccessibleMode, actions_for, parse_amixer_jack
 from kiosk.services.voice.prompts import Prompts
@@ -37,6 +38,19 @@ def test_focus_moves_through_the_states_actions() -> None:
     assert actions_for(warned)[0] == "more_time" and mode.focus == 0
     assert mode.key("select", warned, p).action == "more_time"
     assert all(actions for actions in ACTIONS.values())
+
+
+def test_help_is_an_action_where_the_state_accepts_it() -> None:
+    shopping = {"state": "shopping", "accepts": list(accepts("shopping"))}
+    assert actions_for(shopping) == ("hear_items", "hear_total", "pay_card", "pay_qr", "help",
+                                     "cancel")
+    unavailable = {"state": "payment_unavailable", "accepts": list(accepts(
+        "payment_unavailable"))}
+    assert actions_for(unavailable) == ("help", "repeat")
+    # read from the published ``accepts``, never from the state's name
+    assert "help" not in actions_for(dict(shopping, accepts=["scan", "checkout"]))
+    assert actions_for({"state": "receipt", "accepts": ["done", "help"]}) == (
+        "read_receipt", "done", "help", "repeat")
 
 
 def test_amixer_jack_output_is_parsed() -> None:
