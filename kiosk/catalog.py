@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from kiosk.config import PACKAGE_CONFIG_DIR
+from kiosk.domain.catalog import Product
 from kiosk.domain.gtin import GtinError, validate_gtin
 from kiosk.domain.money import Currency, MoneyError
 from kiosk.domain.text import NotUtf8, decode_utf8, describe, first_unsafe
@@ -54,27 +55,6 @@ CREATE TABLE IF NOT EXISTS products (
     CHECK (gtin IS NOT NULL OR plu IS NOT NULL)
 );
 """
-
-
-@dataclass(frozen=True)
-class Product:
-    """One catalog item. ``price_minor`` is per kg when ``sold_by_weight``."""
-
-    gtin: str | None
-    plu: str | None
-    names: dict[str, str]
-    price_minor: int
-    tax_class: str
-    age_restricted: bool
-    sold_by_weight: bool
-
-    @property
-    def key(self) -> str:
-        """Stable identity used in the cart and for promotions."""
-        return self.gtin or f"PLU{self.plu}"
-
-    def name(self, lang: str) -> str:
-        return self.names.get(lang) or self.names.get("en") or next(iter(self.names.values()))
 
 
 class RowError(NamedTuple):

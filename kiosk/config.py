@@ -7,13 +7,17 @@ staff hashes: kiosk-core's alone, mode 0600; another service skips them), then
 environment variables ``KIOSK__SECTION__KEY=value``. The merged result is validated
 by pydantic; a bad value raises :class:`ConfigError` whose message is one line naming
 the layer that set the key, the key and what is wrong.
+
+The sections the checkout reads (store, tax, variable_measure, promotions, timeouts) are
+the domain's own models (:mod:`kiosk.domain.rules`); :class:`KioskConfig` composes them
+with the services' and drivers' sections, and this module re-exports them.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import tomllib
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,16 +26,22 @@ from kiosk_drivers.gpio.config import GpioConfig
 from kiosk_drivers.printer.config import PrinterConfig, check_printer_locales
 from kiosk_drivers.scanner.config import ScannerConfig
 from kiosk_voice.config import VoiceConfig
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
-from kiosk.domain.money import Currency
+from kiosk.domain import rules
+from kiosk.domain.gtin import VariableMeasureConfig as VariableMeasureConfig
+from kiosk.domain.gtin import VariableMeasureLayout as VariableMeasureLayout
+from kiosk.domain.languages import language_of as language_of
+from kiosk.domain.rules import CheckoutRules
+from kiosk.domain.rules import CurrencyConfig as CurrencyConfig
+from kiosk.domain.rules import PromotionConfig as PromotionConfig
+from kiosk.domain.rules import StaffMember as StaffMember
+from kiosk.domain.rules import TaxConfig as TaxConfig
+from kiosk.domain.rules import TimeoutConfig as TimeoutConfig
+from kiosk.domain.strict import Strict as _Strict
+from kiosk.domain.text import NotUtf8, decode_utf8
 from kiosk.payments.acquirer_config import AcquirerConfig
 from kiosk.payments.emv_config import CardConfig
-
-
-def language_of(locale: str) -> str:
-    """Catalog language key for a locale tag: zh_Hans → zh, ko_KR → ko, en → en."""
-    return locale.replace("-", "_").split("_")[0].lower()
 
 PACKAGE_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 DEFAULTS_FILE = PACKAGE_CONFIG_DIR / "defaults.toml"
@@ -44,55 +54,13 @@ class ConfigError(Exception):
     """Configuration that cannot be loaded; str() is one line for the operator."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class CurrencyConfig(_Strict):
-    code: str = Field(pattern=r"^[A-Z]{3}$")
-    numeric: int = Field(ge=1, le=999)
-    exponent: int = Field(ge=0, le=4)
-
-    @model_validator(mode="after")
-    def _matches_iso4217(self) -> CurrencyConfig:
-        from babel.numbers import get_currency_precision, list_currencies
-
-        from kiosk.domain.money import ISO_4217_NUMERIC
-
-        if self.code not in list_currencies():
-            raise ValueError(f"unknown ISO 4217 currency code {self.code!r}")
-        # the numeric code goes on the wire (EMV 5F2A, ISO 8583 field 49): it must agree
-        numeric = ISO_4217_NUMERIC.get(self.code)
-        if numeric is None:
-            raise ValueError(f"currency {self.code} is not supported (add its ISO 4217 numeric"
-                             " code to kiosk.domain.money.ISO_4217_NUMERIC)")
-        if self.numeric != numeric:
-            raise ValueError(f"numeric {self.numeric:03d} does not match ISO 4217 for"
-                             f" {self.code} ({numeric:03d})")
-        iso = get_currency_precision(self.code)
-        if iso != self.exponent:
-            raise ValueError(
-                f"exponent {self.exponent} does not match ISO 4217 for {self.code} ({iso})"
-            )
-        return self
-
-    def currency(self) -> Currency:
-        return Currency(self.code, self.numeric, self.exponent)
-
-
-class StoreConfig(_Strict):
-    store_id: str = Field(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9_-]+$")
-    lane_id: str = Field(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9_-]+$")
-    name: str = Field(min_length=1)
-    receipt_header: list[str] = Field(default_factory=list)
-    locales: list[str] = Field(min_length=1)
-    default_locale: str
-    currency: CurrencyConfig
+class StoreConfig(rules.StoreConfig):
+    """The domain's store model, its locales checked against the shipped catalogs."""
 
     @field_validator("locales")
     @classmethod
     def _shipped_locales(cls, value: list[str]) -> list[str]:
-        from kiosk.i18n import canonical_locale
+        from kiosk.i18n import canonical_locale  # kiosk.i18n imports this module
 
         out = [canonical_locale(tag) for tag in value]  # zh-CN → zh_Hans; de: refused
         if len(set(out)) != len(out):
@@ -102,112 +70,9 @@ class StoreConfig(_Strict):
     @field_validator("default_locale")
     @classmethod
     def _shipped_default(cls, value: str) -> str:
-        from kiosk.i18n import canonical_locale
+        from kiosk.i18n import canonical_locale  # kiosk.i18n imports this module
 
         return canonical_locale(value)
-
-    @model_validator(mode="after")
-    def _default_in_locales(self) -> StoreConfig:
-        if self.default_locale not in self.locales:
-            raise ValueError(f"default_locale {self.default_locale!r} is not in locales")
-        return self
-
-
-class TaxConfig(_Strict):
-    mode: Literal["inclusive", "exclusive"]
-    rates: dict[str, Decimal] = Field(min_length=1, description="percent per tax class")
-
-    @field_validator("rates")
-    @classmethod
-    def _sane_rates(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
-        for name, rate in value.items():
-            if not (Decimal(0) <= rate < Decimal(100)):
-                raise ValueError(f"rate for {name!r} must be between 0 and 100 percent")
-        return value
-
-
-class VariableMeasureLayout(_Strict):
-    """An in-store EAN-13 layout: P prefix, I item code, V value, X price check, C check."""
-
-    prefixes: list[str] = Field(min_length=1)
-    pattern: str = Field(pattern=r"^PP[IVXC]{11}$")
-    value: Literal["price", "weight"]
-
-    @model_validator(mode="after")
-    def _well_formed(self) -> VariableMeasureLayout:
-        for p in self.prefixes:
-            if len(p) != 2 or not p.isdigit() or not 20 <= int(p) <= 29:
-                raise ValueError(f"prefix {p!r} is not an in-store EAN-13 prefix 20-29")
-        if not self.pattern.endswith("C") or self.pattern.count("C") != 1:
-            raise ValueError("pattern must end with its single check digit C")
-        if "I" not in self.pattern or "V" not in self.pattern:
-            raise ValueError("pattern needs item digits I and value digits V")
-        return self
-
-
-class VariableMeasureConfig(_Strict):
-    layouts: list[VariableMeasureLayout] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _unique_prefixes(self) -> VariableMeasureConfig:
-        seen: set[str] = set()
-        for layout in self.layouts:
-            for p in layout.prefixes:
-                if p in seen:
-                    raise ValueError(f"prefix {p} appears in two layouts")
-                seen.add(p)
-        return self
-
-
-class PromotionConfig(_Strict):
-    id: str = Field(min_length=1)
-    name: dict[str, str] = Field(min_length=1, description="label per language")
-    kind: Literal["buy_n_pay_m", "n_for_price"]
-    gtins: list[str] = Field(min_length=1)
-    n: int = Field(ge=2, le=100)
-    m: int | None = Field(default=None, ge=1)
-    price: str | None = None
-
-    @field_validator("gtins")
-    @classmethod
-    def _valid_gtins(cls, value: list[str]) -> list[str]:
-        from kiosk.domain.gtin import GtinError, validate_gtin
-
-        try:
-            return [validate_gtin(g) for g in value]
-        except GtinError as exc:
-            raise ValueError(str(exc)) from None
-
-    @model_validator(mode="after")
-    def _kind_fields(self) -> PromotionConfig:
-        if self.kind == "buy_n_pay_m" and (self.m is None or self.m >= self.n):
-            raise ValueError("buy_n_pay_m needs m smaller than n")
-        if self.kind == "n_for_price" and self.price is None:
-            raise ValueError("n_for_price needs a price")
-        return self
-
-
-class TimeoutConfig(_Strict):
-    idle_warning_s: float = Field(gt=0)
-    idle_void_s: float = Field(gt=0, description="seconds after the warning until the void")
-    receipt_s: float = Field(gt=0)
-    authorization_s: float = Field(gt=0)
-    receipt_choice_s: float = Field(default=20, gt=0, description="approved: print unless"
-                                    " the shopper chose within this")
-
-
-class StaffMember(_Strict):
-    id: str = Field(min_length=1)
-    name: str
-    pin_hash: str | None = None
-    badge_hash: str | None = None
-
-    @field_validator("pin_hash", "badge_hash")
-    @classmethod
-    def _hash_format(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith("scrypt$"):
-            raise ValueError("must be a hash from `kiosk staff hash-pin` (scrypt$...)")
-        return value
 
 
 class StaffConfig(_Strict):
@@ -277,12 +142,10 @@ class SecurityConfig(_Strict):
     production: bool = False
 
 
-class KioskConfig(_Strict):
+class KioskConfig(CheckoutRules):
+    """Every section: the domain's rules (store ... timeouts, in that order) and the rest."""
+
     store: StoreConfig
-    tax: TaxConfig
-    variable_measure: VariableMeasureConfig
-    promotions: list[PromotionConfig] = Field(default_factory=list)
-    timeouts: TimeoutConfig
     staff: StaffConfig
     bus: BusConfig
     paths: PathsConfig
@@ -323,10 +186,6 @@ class KioskConfig(_Strict):
         if len(staff_ids) != len(set(staff_ids)):
             raise ValueError("staff ids must be unique")
         return self
-
-    @property
-    def currency(self) -> Currency:
-        return self.store.currency.currency()
 
     @property
     def catalog_path(self) -> Path:
@@ -383,8 +242,6 @@ def _env_layer(environ: dict[str, str]) -> list[tuple[str, dict]]:
 
 
 def _read_toml(path: Path) -> dict:
-    from kiosk.domain.text import NotUtf8, decode_utf8
-
     try:
         with path.open("rb") as fh:
             return tomllib.loads(decode_utf8(fh.read()))
@@ -410,8 +267,6 @@ def _source_of(key: str, sources: dict[str, tuple[int, str]]) -> str:
 
 def load_config_or_exit() -> KioskConfig:
     """For services and commands: the configuration, or its one-line error and exit 2."""
-    import sys
-
     try:
         return load_config()
     except ConfigError as exc:

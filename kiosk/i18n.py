@@ -18,14 +18,10 @@ from functools import lru_cache
 from pathlib import Path
 
 from kiosk.config import PACKAGE_CONFIG_DIR
+from kiosk.domain.languages import UnknownLocale, language_of, match_locale
 
 I18N_DIR = PACKAGE_CONFIG_DIR / "i18n"
 DOMAIN = "kiosk"
-MAX_TAG = 32  # longer than any real BCP 47 / POSIX tag a kiosk meets
-
-
-class UnknownLocale(ValueError):
-    """A language tag that names no shipped catalog; str() is one line for the operator."""
 
 
 @lru_cache(maxsize=1)
@@ -34,36 +30,10 @@ def shipped_locales() -> tuple[str, ...]:
     return tuple(sorted(p.parent.parent.name for p in I18N_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po")))
 
 
-def _language_script(tag: str) -> tuple[str, str | None]:
-    """(language, script) of a tag, the script filled in from CLDR likely subtags."""
-    from babel.core import get_global, parse_locale
-
-    lang, territory, script, _variant = parse_locale(tag.replace("-", "_"))[:4]
-    if script is None:
-        likely = get_global("likely_subtags")
-        for key in (f"{lang}_{territory}" if territory else "", lang):
-            if key in likely:
-                script = parse_locale(likely[key])[2]
-                break
-    return lang, script
-
-
 @lru_cache(maxsize=256)
 def canonical_locale(tag: str) -> str:
     """The shipped catalog for a language tag (see module docstring), or UnknownLocale."""
-    shipped = shipped_locales()
-    if not isinstance(tag, str) or not 0 < len(tag) <= MAX_TAG or not tag.isascii():
-        raise UnknownLocale(f"unknown locale {tag!r} (shipped: {', '.join(shipped)})")
-    if tag in shipped:
-        return tag
-    try:
-        want = _language_script(tag)
-    except (ValueError, TypeError):
-        raise UnknownLocale(f"unknown locale {tag!r} (shipped: {', '.join(shipped)})") from None
-    for locale in shipped:
-        if _language_script(locale) == want:
-            return locale
-    raise UnknownLocale(f"no catalog for locale {tag!r} (shipped: {', '.join(shipped)})")
+    return match_locale(tag, shipped_locales())
 
 
 def catalog_path(locale: str, domain: str = DOMAIN) -> Path:
@@ -95,8 +65,6 @@ def language_key(tag: str) -> str:
     """The language (en, zh, ko) of a tag, through :func:`canonical_locale` when it names
     a shipped catalog (zh-CN → zh, ko_KR → ko); any other tag is returned as given, for
     the caller to refuse in its own words."""
-    from kiosk.config import language_of
-
     try:
         return language_of(canonical_locale(tag))
     except UnknownLocale:

@@ -29,6 +29,7 @@ def _receipts() -> dict[str, tuple[object, str]]:
     from kiosk.config import load_config
     from kiosk.domain.checkout import CheckoutState, Line
     from kiosk.domain.receipt import build_receipt
+    from kiosk.i18n import translator
 
     config = load_config()
 
@@ -58,7 +59,7 @@ def _receipts() -> dict[str, tuple[object, str]]:
                                   "method": "card", "amount": 1903, "stan": 7, "idem_key": "b",
                                   "status": "approved", "auth_code": "A1B2C3",
                                   "card": {"brand": "VISA", "masked_pan": "******0119"}})
-        return build_receipt(state, config, when)
+        return build_receipt(state, config, when, translator)
 
     return {"text": (receipt("en"), "gbk"), "text_zh": (receipt("zh_Hans"), "gbk"),
             "raster": (receipt("zh_Hans"), "none"), "raster_ko": (receipt("ko"), "gbk")}

@@ -148,9 +148,10 @@ def _latency_run(video: Path, truth, engine, broker: Path, port: int, lane: str,
 
     from kiosk.bus.broker import private_login
     from kiosk.bus.client import BusClient
-    from kiosk.services.scanner import ReadPublisher, event_topic
+    from kiosk.bus.messages import Topics
+    from kiosk.services.scanner import ReadPublisher
 
-    sub = _Subscriber(private_login(broker, port, "kiosk-cli"), event_topic(lane))
+    sub = _Subscriber(private_login(broker, port, "kiosk-cli"), Topics(lane).scanner_events)
     bus = BusClient(private_login(broker, port, "kiosk-scanner"),
                     f"bench-scanner-pub-{os.getpid()}")
     if not bus.start(wait_s=10):

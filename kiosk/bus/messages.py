@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from kiosk.domain.vocabulary import COMMANDS, accepts
 
 VERSION = 1
 ROOT = f"kiosk/v{VERSION}"
@@ -195,11 +198,8 @@ Command = Annotated[
     Field(discriminator="type"),
 ]
 _COMMAND = TypeAdapter(Command)
-COMMAND_TYPES = (
-    "scan", "add_plu", "start", "set_language", "set_quantity", "remove_line", "staff_pin",
-    "attendant", "pay", "device", "touch", "help", "checkout", "back", "cancel", "done",
-    "choose_app", "receipt",
-)
+COMMAND_TYPES = COMMANDS  # the checkout's command types (kiosk.domain.vocabulary)
+CommandType = Literal[COMMANDS]  # type: ignore[valid-type]
 
 
 def parse_command(payload: bytes, max_bytes: int) -> dict[str, Any]:
@@ -226,8 +226,6 @@ def _first_error(exc: ValidationError, skip: int = 1) -> str:
 
 def command(kind: str, source: str = "ui", cmd_id: str | None = None, **fields: Any) -> dict:
     """Build a command message (used by the UI, simulators, CLI and tests)."""
-    import uuid
-
     msg = {"v": VERSION, "type": kind, "id": cmd_id or uuid.uuid4().hex, "source": source,
            **fields}
     _COMMAND.validate_python(msg)
@@ -239,9 +237,16 @@ def encode(message: dict) -> bytes:
 
 
 def state_message(seq: int, state: dict, totals: dict, currency: dict, extra: dict) -> dict:
-    """The retained checkout state kiosk-core publishes after every change."""
+    """The retained checkout state kiosk-core publishes after every change, with the
+    command types its state accepts (``accepts``: the domain's table, never restated)."""
     return {"v": VERSION, "type": "state", "seq": seq, "currency": currency, "totals": totals,
-            **state, **extra}
+            "accepts": list(accepts(state["state"])), **state, **extra}
+
+
+def accepted(msg: dict | None, command: str) -> bool:
+    """Whether the state in ``msg`` accepts ``command`` (a message without ``accepts``
+    accepts nothing: a subscriber never offers what the core has not said it takes)."""
+    return bool(msg) and command in (msg.get("accepts") or ())  # type: ignore[union-attr]
 
 
 def result_message(cmd_id: str, ok: bool, reason: str = "", seq: int = 0) -> dict:
@@ -368,6 +373,7 @@ class StateMessage(_Lenient):
     currency: StateCurrency | None = None
     staff_seal: StaffSeal | None = None
     card_left: bool = False  # a card left in the reader: "take your card" until removed
+    accepts: list[CommandType] = []  # the command types this state accepts (see accepted)
 
 
 class CoreStatus(_Lenient):

@@ -36,25 +36,25 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from kiosk.catalog import Product
-from kiosk.config import KioskConfig, StaffMember
+from kiosk.domain.catalog import Product
+from kiosk.domain.codes import is_badge_code
 from kiosk.domain.gtin import GtinError, decode_variable_measure, validate_gtin
+from kiosk.domain.languages import UnknownLocale, match_locale
 from kiosk.domain.pricing import PricedLine, Totals, price_basket
-from kiosk.i18n import UnknownLocale, canonical_locale
-from kiosk.security.staff import is_badge_code
-
-STATES = (
-    "attract", "shopping", "attendant_needed", "payment", "authorizing", "approved",
-    "declined", "reversing", "payment_unavailable", "receipt", "out_of_service",
+from kiosk.domain.rules import CheckoutRules, StaffMember
+from kiosk.domain.vocabulary import (
+    ACCEPTS,
+    BLOCKING_FAULTS,
+    CANCELLABLE,
+    COMMANDS,
+    IDLE_STATES,
+    PAYMENT_METHODS,
+    RECEIPT_CHOICES,
+    REFUSALS,
+    SHOPPER_ABORTS,
 )
-#: device faults that close the lane (once no money is moving); others only alert staff
-BLOCKING_FAULTS = ("door", "provisioning")
-#: states where the idle timer runs; from authorizing to receipt money may be moving
-IDLE_STATES = ("shopping", "payment", "declined")
-#: states a shopper may cancel the basket from
-CANCELLABLE = ("shopping", "payment", "declined")
-PAYMENT_METHODS = ("card", "qr")
-RECEIPT_CHOICES = ("print", "none")
+from kiosk.domain.vocabulary import STATES as STATES
+
 #: a second cancel this soon after a payment's cancel is the same (double) tap
 CANCEL_DEBOUNCE_S = 2.0
 MAX_QTY = 99
@@ -133,7 +133,7 @@ class CheckoutState:
 class Context:
     """What :func:`decide` may consult. Built by kiosk-core; tests build their own."""
 
-    config: KioskConfig
+    config: CheckoutRules
     lookup_gtin: Callable[[str], Product | None]
     lookup_plu: Callable[[str], Product | None]
     #: (the staff_pin command, now) / (badge code, now) → (member, "") or (None, reason);
@@ -143,9 +143,10 @@ class Context:
     now: float
     clock_synced: bool = True       # False: the clock is not synchronized (no payments)
     step: dict | None = None        # the payment port's last progress step {"stan", "step", ...}
+    payment_methods: tuple[str, ...] = PAYMENT_METHODS  # the method ids offered
 
 
-def totals(state: CheckoutState, config: KioskConfig) -> Totals:
+def totals(state: CheckoutState, config: CheckoutRules) -> Totals:
     return price_basket([ln.priced() for ln in state.lines], config.promotions, config.tax,
                         config.currency)
 
@@ -158,9 +159,11 @@ def _ev(kind: str, **data: Any) -> dict:
     return {"type": kind, **data}
 
 
-def _require(state: CheckoutState, *allowed: str) -> None:
-    if state.state not in allowed:
-        raise Rejected("not_allowed_now", f"in state {state.state}")
+def _allow(state: CheckoutState, kind: str) -> None:
+    """Reject a command type the current state does not accept (:data:`ACCEPTS`)."""
+    if kind not in ACCEPTS.get(state.state, ()):
+        reason = REFUSALS.get(kind, {}).get(state.state, "not_allowed_now")
+        raise Rejected(reason, f"in state {state.state}")
 
 
 def _line_from(product: Product, **extra: Any) -> dict:
@@ -197,10 +200,11 @@ def _add_product(state: CheckoutState, product: Product, extra: dict, events: li
 
 def _scan(state: CheckoutState, code: str, ctx: Context) -> list[dict]:
     events: list[dict] = []
+    # waiting for staff, the scanner reads staff badges; otherwise items
+    if is_badge_code(code) != (state.state == "attendant_needed"):
+        raise Rejected("not_allowed_now", f"in state {state.state}")
     if is_badge_code(code):
-        _require(state, "attendant_needed")
         return _staff_sign_in(state, *ctx.check_badge(code, ctx.now), ctx)
-    _require(state, "attract", "shopping")
     _start_if_attract(state, ctx, events)
     try:
         gtin14 = validate_gtin(code)
@@ -230,7 +234,6 @@ def _scan(state: CheckoutState, code: str, ctx: Context) -> list[dict]:
 
 
 def _add_plu(state: CheckoutState, cmd: dict, ctx: Context) -> list[dict]:
-    _require(state, "attract", "shopping")
     product = ctx.lookup_plu(str(cmd["plu"]))
     if product is None:
         raise Rejected("unknown_plu")
@@ -248,19 +251,17 @@ def _add_plu(state: CheckoutState, cmd: dict, ctx: Context) -> list[dict]:
 
 def _staff_sign_in(state: CheckoutState, member: StaffMember | None, fail: str,
                    ctx: Context) -> list[dict]:
-    _require(state, "attendant_needed")
     if member is None:
         return [_ev("staff_auth_failed", reason=fail)]
     return [_ev("staff_signed_in", staff_id=member.id, staff_name=member.name)]
 
 
-def _default(config: KioskConfig) -> str:
+def _default(config: CheckoutRules) -> str:
     """The next shopper starts in the store's default language."""
     return config.store.default_locale
 
 
-def _attendant(state: CheckoutState, cmd: dict, config: KioskConfig) -> list[dict]:
-    _require(state, "attendant_needed")
+def _attendant(state: CheckoutState, cmd: dict, config: CheckoutRules) -> list[dict]:
     if state.staff is None:
         raise Rejected("staff_required")
     action = cmd.get("action")
@@ -295,12 +296,16 @@ def decide(state: CheckoutState, cmd: dict, ctx: Context) -> list[dict]:
 
 def _decide(state: CheckoutState, cmd: dict, ctx: Context) -> list[dict]:
     kind = cmd["type"]
+    if kind not in COMMANDS:
+        raise Rejected("unknown_command", kind)
+    if kind == "scan":
+        cmd["code"]  # a scan without its code is a bad command in any state
+    _allow(state, kind)
     if kind == "scan":
         return _scan(state, cmd["code"], ctx)
     if kind == "add_plu":
         return _add_plu(state, cmd, ctx)
     if kind == "start":
-        _require(state, "attract")
         events: list[dict] = []
         locale = cmd.get("locale")
         if locale:
@@ -310,14 +315,12 @@ def _decide(state: CheckoutState, cmd: dict, ctx: Context) -> list[dict]:
     if kind == "device":
         return device_events(state, cmd["device"], cmd["ok"], cmd.get("detail", ""))
     if kind == "touch":
-        _require(state, *STATES)
         asking = state.state == "approved" and not (state.payment or {}).get("receipt_choice")
         # a touch (or a tactile key / voice guidance) also extends the receipt question
         return [_ev("activity")] if state.state in IDLE_STATES or asking else []
     if kind == "set_language":
         return [_language(state, cmd["locale"], ctx)]
     if kind == "set_quantity":
-        _require(state, "shopping")
         line = state.line(cmd["line_id"])
         if line is None:
             raise Rejected("unknown_line")
@@ -328,35 +331,27 @@ def _decide(state: CheckoutState, cmd: dict, ctx: Context) -> list[dict]:
             raise Rejected("bad_quantity")
         return [_ev("quantity_changed", line_id=line.line_id, qty=qty)]
     if kind == "remove_line":
-        _require(state, "shopping")
         if state.line(cmd["line_id"]) is None:
             raise Rejected("unknown_line")
         return [_ev("line_removed", line_id=cmd["line_id"], by="shopper")]
     if kind == "help":
-        _require(state, "shopping", "payment", "declined", "payment_unavailable")
         return [_ev("help_requested")]
     if kind == "staff_pin":
-        _require(state, "attendant_needed")
         return _staff_sign_in(state, *ctx.check_pin(cmd, ctx.now), ctx)
     if kind == "attendant":
         return _attendant(state, cmd, ctx.config)
     if kind == "checkout":
-        _require(state, "shopping")
         if not state.lines:
             raise Rejected("basket_empty")
         return [_ev("checkout_started")]
     if kind == "back":
-        _require(state, "payment", "declined")
         return [_ev("back_to_basket")]
     if kind == "pay":
-        if state.state in ("authorizing", "approved", "receipt", "reversing"):
-            raise Rejected("payment_in_progress")
-        _require(state, "payment", "declined")
         if state.reversal is not None:
             # an earlier payment's outcome is still unknown to the host: take no new one
             raise Rejected("payment_unavailable", "a reversal is still queued")
         method = cmd.get("method")
-        if method not in PAYMENT_METHODS:
+        if method not in ctx.payment_methods:
             raise Rejected("unknown_method")
         if not ctx.clock_synced:
             raise Rejected("clock_not_synced", "the clock is not synchronized")
@@ -367,7 +362,6 @@ def _decide(state: CheckoutState, cmd: dict, ctx: Context) -> list[dict]:
     if kind == "choose_app":
         return _choose_app(state, cmd, ctx)
     if kind == "receipt":
-        _require(state, "approved")
         if (state.payment or {}).get("receipt_choice"):
             raise Rejected("receipt_already_chosen")
         if cmd["choice"] not in RECEIPT_CHOICES:
@@ -376,18 +370,18 @@ def _decide(state: CheckoutState, cmd: dict, ctx: Context) -> list[dict]:
     if kind == "cancel":
         if state.state == "attract":
             return []
-        if state.state == "authorizing" and state.payment:
+        if state.state == "authorizing":
+            if state.payment is None:
+                raise Rejected("not_allowed_now", "no payment to cancel")
             if state.payment.get("cancel"):
                 raise Rejected("cancel_in_progress")
             return [_ev("cancel_requested", stan=state.payment["stan"], by="shopper")]
         if _just_cancelled(state, ctx.now):
             raise Rejected("already_cancelled", "the same tap as the payment's cancel")
-        _require(state, *CANCELLABLE)
         return [_ev("basket_voided", reason="cancel", next_locale=_default(ctx.config))]
     if kind == "done":
-        _require(state, "receipt")
         return [_ev("session_finished", next_locale=_default(ctx.config))]
-    raise Rejected("unknown_command", kind)
+    raise Rejected("unknown_command", kind)  # in COMMANDS but not handled: a bug
 
 
 def _just_cancelled(state: CheckoutState, now: float) -> bool:
@@ -396,12 +390,11 @@ def _just_cancelled(state: CheckoutState, now: float) -> bool:
     if now - state.entered_at >= CANCEL_DEBOUNCE_S:
         return False
     if state.state == "declined":
-        return (state.payment or {}).get("reason") in ("cancelled", "card_timeout")
+        return (state.payment or {}).get("reason") in SHOPPER_ABORTS
     return state.state == "payment" and state.notice == "not_charged"
 
 
 def _choose_app(state: CheckoutState, cmd: dict, ctx: Context) -> list[dict]:
-    _require(state, "authorizing")
     pay = state.payment or {}
     if pay.get("cancel"):
         raise Rejected("cancel_in_progress")
@@ -425,12 +418,10 @@ def device_events(state: CheckoutState, device: str, ok: bool, detail: str = "")
 
 
 def _language(state: CheckoutState, locale: str, ctx: Context) -> dict:
-    try:
-        canonical = canonical_locale(locale)  # zh-CN, zh → zh_Hans
+    try:  # zh-CN, zh → zh_Hans, if the store offers it
+        canonical = match_locale(locale, ctx.config.store.locales)
     except UnknownLocale:
         raise Rejected("unknown_locale", locale) from None
-    if canonical not in ctx.config.store.locales:
-        raise Rejected("unknown_locale", locale)
     return _ev("language_changed", locale=canonical)
 
 
@@ -668,7 +659,7 @@ def replay(events: list[dict], start: CheckoutState | None = None) -> CheckoutSt
     return s
 
 
-def due_timer_events(s: CheckoutState, config: KioskConfig, now: float) -> list[dict]:
+def due_timer_events(s: CheckoutState, config: CheckoutRules, now: float) -> list[dict]:
     """Timer events that are due at ``now`` (idle warning, idle void, receipt timeout)."""
     t = config.timeouts
     if s.state in IDLE_STATES:

@@ -2,7 +2,7 @@
 
 Rules, first match wins:
 
-* ``STAFF:`` prefix (kiosk.security.staff.BADGE_PREFIX): a staff badge, forwarded to kiosk-core.
+* ``STAFF:`` prefix (:data:`BADGE_PREFIX`): a staff badge, forwarded to kiosk-core.
 * configured coupon / payment-QR prefixes (``[scanner.classify]``).
 * all digits: WeChat Pay payment code (18 digits, prefix 10-15), Alipay payment code
   (16-24 digits, prefix 25-30), else a GTIN-8/12/13/14 whose check digit must hold
@@ -29,13 +29,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from kiosk.config import VariableMeasureConfig
-from kiosk.domain.gtin import GtinError, decode_variable_measure, is_valid_gtin, validate_gtin
-from kiosk.security.staff import BADGE_PREFIX
+from kiosk.domain.gtin import (
+    GtinError,
+    VariableMeasureConfig,
+    decode_variable_measure,
+    is_valid_gtin,
+    validate_gtin,
+)
 
 ReadClass = Literal["product", "variable_measure", "payment", "coupon", "staff_badge", "unknown"]
 READ_CLASSES: tuple[str, ...] = ("product", "variable_measure", "payment", "coupon",
                                  "staff_badge", "unknown")
+#: what a staff badge's code starts with (kiosk.security.staff hashes the whole code)
+BADGE_PREFIX = "STAFF:"
 MAX_TEXT = 512
 SCAN_MAX = 64  # kiosk.bus.messages.Scan.code
 GS = "\x1d"  # FNC1 as transmitted inside a GS1 element string
@@ -58,6 +64,10 @@ _GS1_IDS = ("]C1", "]e0", "]d2", "]Q3")
 _GS1_BARE_STARTS = ("01", "02", "8110", "8112")
 _GS1_MEASURES = ("310", "320", "392", "393")
 _GS1_COUPONS = ("8110", "8112")
+
+
+def is_badge_code(code: str) -> bool:
+    return code.startswith(BADGE_PREFIX)
 
 
 def mask(text: str) -> str:

@@ -1,4 +1,4 @@
-"""GTIN check digits and in-store variable-measure EAN-13 decoding.
+"""GTIN check digits and in-store variable-measure EAN-13 decoding (with its config model).
 
 GTIN-8/12/13/14 are validated with the GS1 mod-10 check digit and normalised to
 14 digits for lookup, so a UPC-A read as 12 digits and the same code read as
@@ -8,14 +8,50 @@ EAN-13 with a leading zero find the same product.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
-from kiosk.config import VariableMeasureConfig
+from pydantic import Field, model_validator
+
+from kiosk.domain.strict import Strict
 
 GTIN_LENGTHS = (8, 12, 13, 14)
 
 
 class GtinError(ValueError):
     """A code that is not a valid GTIN."""
+
+
+class VariableMeasureLayout(Strict):
+    """An in-store EAN-13 layout: P prefix, I item code, V value, X price check, C check."""
+
+    prefixes: list[str] = Field(min_length=1)
+    pattern: str = Field(pattern=r"^PP[IVXC]{11}$")
+    value: Literal["price", "weight"]
+
+    @model_validator(mode="after")
+    def _well_formed(self) -> VariableMeasureLayout:
+        for p in self.prefixes:
+            if len(p) != 2 or not p.isdigit() or not 20 <= int(p) <= 29:
+                raise ValueError(f"prefix {p!r} is not an in-store EAN-13 prefix 20-29")
+        if not self.pattern.endswith("C") or self.pattern.count("C") != 1:
+            raise ValueError("pattern must end with its single check digit C")
+        if "I" not in self.pattern or "V" not in self.pattern:
+            raise ValueError("pattern needs item digits I and value digits V")
+        return self
+
+
+class VariableMeasureConfig(Strict):
+    layouts: list[VariableMeasureLayout] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_prefixes(self) -> VariableMeasureConfig:
+        seen: set[str] = set()
+        for layout in self.layouts:
+            for p in layout.prefixes:
+                if p in seen:
+                    raise ValueError(f"prefix {p} appears in two layouts")
+                seen.add(p)
+        return self
 
 
 def check_digit(body: str) -> int:

@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from babel.numbers import format_currency
+
 _PLAIN_AMOUNT = re.compile(r"^[0-9]{1,13}(\.[0-9]{1,6})?$", re.ASCII)
 #: no price or basket on a kiosk comes near this (10^12 minor units); SQLite holds it
 MAX_MINOR = 10**12
@@ -72,6 +74,4 @@ def round_half_up(value: Decimal) -> int:
 
 def format_money(minor: int, currency: Currency, locale: str) -> str:
     """Format an amount for shoppers per locale (Babel): "$3.49", "US$3.49", "₩3,500"."""
-    from babel.numbers import format_currency
-
     return format_currency(currency.to_decimal(minor), currency.code, locale=locale)

@@ -11,8 +11,8 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
-from kiosk.config import PromotionConfig, TaxConfig
 from kiosk.domain.money import Currency, round_half_up
+from kiosk.domain.rules import PromotionConfig, TaxConfig
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,19 @@ the application label and AID, the entry mode (chip), the approval code (field
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from kiosk.config import KioskConfig, language_of
+from babel.dates import format_datetime
+
 from kiosk.domain.checkout import CheckoutState, totals
-from kiosk.i18n import translator
+from kiosk.domain.languages import language_of
+from kiosk.domain.money import format_money
+from kiosk.domain.rules import CheckoutRules
+
+#: locale → its message catalog (msgid → text); the application passes kiosk.i18n.translator
+Translations = Callable[[str], Callable[[str], str]]
 
 
 @dataclass
@@ -34,11 +41,9 @@ def display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
-def build_receipt(state: CheckoutState, config: KioskConfig, when: datetime) -> Receipt:
-    from babel.dates import format_datetime
-
-    from kiosk.domain.money import format_money
-
+def build_receipt(state: CheckoutState, config: CheckoutRules, when: datetime,
+                  translator: Translations) -> Receipt:
+    """The receipt of ``state``, its texts from ``translator(state.locale)``."""
     _ = translator(state.locale)
     cur = config.currency
 

@@ -28,9 +28,10 @@ from pathlib import Path
 from typing import Literal
 
 from kiosk.config import ConfigError, KioskConfig, StaffConfig, StaffMember
+from kiosk.domain.codes import BADGE_PREFIX as BADGE_PREFIX
+from kiosk.domain.codes import is_badge_code as is_badge_code
 
 log = logging.getLogger(__name__)
-BADGE_PREFIX = "STAFF:"
 #: the demo credentials config/defaults.toml ships (public: the README names them)
 DEMO_PIN, DEMO_BADGE = "2468", "STAFF:S100-7731"
 LOCKOUT_FILE = "staff-lockout.json"
@@ -60,10 +61,6 @@ def verify_secret(secret: str, stored: str) -> bool:
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(got, want)
-
-
-def is_badge_code(code: str) -> bool:
-    return code.startswith(BADGE_PREFIX)
 
 
 def valid_pin(pin: str) -> bool:

@@ -74,6 +74,7 @@ from kiosk.domain.checkout import (
     totals,
 )
 from kiosk.domain.receipt import build_receipt
+from kiosk.i18n import translator
 from kiosk.journal.store import CommandResult, Journal
 from kiosk.ops.timesync import clock_synchronized
 from kiosk.payments.port import (
@@ -561,14 +562,16 @@ class CoreService:
         if self._printing:
             return
         self._printing = True
-        receipt = build_receipt(self.state, self.config, datetime.now().astimezone())
+        receipt = build_receipt(self.state, self.config, datetime.now().astimezone(),
+                                translator)
         self._worker("print", lambda: self.printer.print_receipt(receipt), "printed")
 
     def _keep_receipt(self) -> None:
         """No paper: keep the receipt anyway (staff reprint, e-receipt link)."""
         from kiosk.printing.store import ReceiptStore
 
-        receipt = build_receipt(self.state, self.config, datetime.now().astimezone())
+        receipt = build_receipt(self.state, self.config, datetime.now().astimezone(),
+                                translator)
         store = ReceiptStore(self.config.receipts_dir)
 
         def keep() -> None:

@@ -28,6 +28,8 @@ it is dropped (counted, logged rate-limited) and the light stays as it was.
 from __future__ import annotations
 
 import logging
+import signal
+import sys
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -47,6 +49,8 @@ from kiosk.bus.messages import (
     parse_state,
 )
 from kiosk.bus.rejects import RejectLog
+from kiosk.config import load_config_or_exit
+from kiosk.services import sdnotify
 from kiosk.services.gpio_logic import Light, help_allowed, light_for, take_card
 
 if TYPE_CHECKING:
@@ -56,10 +60,6 @@ log = logging.getLogger("kiosk.gpio")
 SOURCE = "gpio"
 KEYS = ("up", "down", "select", "back")
 TICK_S = 0.5
-
-
-def keypad_topic(lane: str) -> str:
-    return Topics(lane).keypad
 
 
 def keypad_message(key: str) -> dict:
@@ -79,7 +79,6 @@ class GpioService:
         self.config = config
         self.lane = lane
         self.topics = Topics(lane)
-        self.keypad_topic = keypad_topic(lane)
         self.factory = factory if factory is not None else make_factory(config.pin_factory)
         # our own mock pins (a demo without a Pi): nobody wires a door switch to them
         self._simulated_pins = factory is None and config.pin_factory == "mock"
@@ -236,7 +235,7 @@ class GpioService:
             self.bus.publish(self.topics.command_from(SOURCE), door_command(self.door_open))
 
     def _key(self, key: str) -> None:
-        self.bus.publish(self.keypad_topic, keypad_message(key), qos=0)
+        self.bus.publish(self.topics.keypad, keypad_message(key), qos=0)
 
     # -- outputs ------------------------------------------------------------------------------
 
@@ -278,11 +277,6 @@ class GpioService:
 
 def gpio_main(args: object = None) -> int:
     """``kiosk gpio``: run the GPIO service until SIGTERM / SIGINT."""
-    import signal
-    import sys
-
-    from kiosk.config import load_config_or_exit
-
     config = load_config_or_exit()
     gpio = config.gpio
     stop = threading.Event()
@@ -295,8 +289,6 @@ def gpio_main(args: object = None) -> int:
         print(f"gpio: pin factory {gpio.pin_factory!r} unavailable: {type(exc).__name__}:"
               f" {exc} (off a Pi set gpio.pin_factory = \"mock\")", file=sys.stderr)
         return 2
-    from kiosk.services import sdnotify
-
     watchdog = sdnotify.Watchdog()
     service.run(stop, on_ready=lambda: sdnotify.ready("pins claimed, bus connected"),
                 on_tick=watchdog.tick)

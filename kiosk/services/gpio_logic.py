@@ -15,13 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from kiosk.domain.checkout import BLOCKING_FAULTS  # device faults that close the lane: one list
+from kiosk.bus.messages import accepted
+from kiosk.domain.vocabulary import BLOCKING_FAULTS
 
 NORMAL_STATES = ("attract", "shopping", "payment", "authorizing", "approved", "receipt")
 ATTENTION_STATES = ("attendant_needed", "declined", "reversing", "payment_unavailable")
 FAULT_STATES = ("out_of_service",)
-#: states the core accepts a help call from
-HELP_FROM = ("shopping", "payment", "declined", "payment_unavailable")
 
 Color = Literal["green", "amber", "red", "off"]
 
@@ -57,5 +56,6 @@ def take_card(state: dict | None) -> bool:
 
 
 def help_allowed(state: dict | None) -> bool:
-    """Whether a press of the help button should call for help now."""
-    return bool(state) and state.get("state") in HELP_FROM  # type: ignore[union-attr]
+    """Whether a press of the help button should call for help now: the state the core
+    published accepts ``help``."""
+    return accepted(state, "help")

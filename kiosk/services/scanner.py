@@ -29,30 +29,28 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 
+from kiosk_drivers.scanner.capture import CaptureThread, FrameSlot, is_live, shown
 from kiosk_drivers.scanner.config import ClassifyConfig, ScannerConfig
-from kiosk_drivers.scanner.engine import Read
+from kiosk_drivers.scanner.engine import Read, ScanEngine
+from kiosk_drivers.scanner.wedge import run_wedge
 
+from kiosk.bus.client import BusClient
 from kiosk.bus.credentials import BusLogin, login_for
 from kiosk.bus.messages import VERSION, Topics, command
+from kiosk.config import load_config_or_exit
 from kiosk.domain.codes import Classified, Classifier
+from kiosk.services import sdnotify
 
 log = logging.getLogger(__name__)
 #: the main loop turns at least this often (it ticks the systemd watchdog)
 TICK_S = 0.25
-
-
-def event_topic(lane: str) -> str:
-    return Topics(lane).scanner_events
-
-
-def status_topic(lane: str) -> str:
-    return Topics(lane).scanner_status
 
 
 class ReadPublisher:
@@ -62,7 +60,6 @@ class ReadPublisher:
                  clock: Callable[[], float] = time.perf_counter) -> None:
         self.bus, self.cfg, self.clock = bus, cfg, clock
         self.topics = Topics(lane)
-        self.event_topic = event_topic(lane)
         self.counts: Counter[str] = Counter()
         self._pending: list = []
 
@@ -99,7 +96,7 @@ class ReadPublisher:
         detail = {k: v for k, v in info.detail.items() if k != "error"}
         if detail:
             event["detail"] = detail
-        self._track(self.bus.publish(self.event_topic, event))
+        self._track(self.bus.publish(self.topics.scanner_events, event))
         if not (info.forward and ok) or self.cfg.feedback_for_forwarded:
             feedback = {"v": VERSION, "type": "feedback",
                         "kind": "good_read" if ok else "bad_read", "source": "scanner"}
@@ -139,8 +136,6 @@ class ScannerService:
 
     def __init__(self, cfg: ScannerConfig, lane: str, bus: BusLogin,
                  variable_measure, client_id: str | None = None) -> None:
-        import os
-
         self.cfg, self.lane, self.variable_measure = cfg, lane, variable_measure
         self.bus_login = bus
         self.client_id = client_id or f"kiosk-scanner-{lane}-{os.getpid()}"
@@ -161,13 +156,11 @@ class ScannerService:
         and the camera source delivers frames or the wedge device is grabbed; ``on_tick``
         at least every ``TICK_S`` from the loop running in the calling thread (systemd's
         watchdog ping: never from a helper thread, so a hung loop stops the pings)."""
-        from kiosk.bus.client import BusClient
-
         self._on_ready, self._on_tick = on_ready, on_tick
 
         offline = {"v": VERSION, "type": "scanner_status", "online": False}
         bus = BusClient(self.bus_login, self.client_id,
-                        will=(status_topic(self.lane), offline))
+                        will=(Topics(self.lane).scanner_status, offline))
         self._bus = bus
         self.publisher = ReadPublisher(bus, self.lane, self.cfg.classify)
         bus.on_connect(lambda: self._publish_status(bus, True))
@@ -181,7 +174,7 @@ class ScannerService:
         finally:
             self.publisher.flush()
             if bus.connected.is_set():
-                bus.publish(status_topic(self.lane), self._status(False),
+                bus.publish(Topics(self.lane).scanner_status, self._status(False),
                             retain=True).wait_for_publish(2)
             bus.stop()
 
@@ -200,7 +193,7 @@ class ScannerService:
         return msg
 
     def _publish_status(self, bus, online: bool) -> None:
-        bus.publish(status_topic(self.lane), self._status(online), retain=True)
+        bus.publish(Topics(self.lane).scanner_status, self._status(online), retain=True)
 
     def _tick(self) -> None:
         """One turn of the main loop: READY once everything works, then the watchdog."""
@@ -215,9 +208,6 @@ class ScannerService:
 
     def _run_camera(self, stop: threading.Event, bus, source: str | None,
                     pace: str | None) -> int:
-        from kiosk_drivers.scanner.capture import CaptureThread, FrameSlot, is_live, shown
-        from kiosk_drivers.scanner.engine import ScanEngine
-
         cam = self.cfg.camera
         src = source or cam.source
         pace = pace or cam.file_pace
@@ -256,8 +246,6 @@ class ScannerService:
         return 0
 
     def _run_wedge(self, stop: threading.Event) -> int:
-        from kiosk_drivers.scanner.wedge import run_wedge
-
         classify = Classifier(self.variable_measure, self.cfg.classify.payment_qr_prefixes,
                               self.cfg.classify.coupon_prefixes)
 
@@ -287,9 +275,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def scanner_main(args: argparse.Namespace) -> int:
     """Entry point of ``kiosk scanner``: runs until SIGTERM/SIGINT (or a file's end)."""
-
-    from kiosk.config import load_config_or_exit
-
     config = load_config_or_exit()
     cfg = config.scanner
     cam_update: dict = {}
@@ -311,8 +296,6 @@ def scanner_main(args: argparse.Namespace) -> int:
     service = ScannerService(cfg, config.store.lane_id,
                              login_for(config.bus, "kiosk-scanner", config.security.production),
                              config.variable_measure)
-    from kiosk.services import sdnotify
-
     watchdog = sdnotify.Watchdog()  # kiosk-scanner.service is Type=notify
     return service.run(stop, pace=getattr(args, "pace", None), on_ready=sdnotify.ready,
                        on_tick=watchdog.tick)

@@ -310,7 +310,7 @@ class KioskApp(App):
             self.sm.current = v.screen
             self._drop_pages(keep={v.screen, "shopping"})
         self.header.render(v, t, page.header_title(v, t))
-        if v.idle_deadline is not None and v.screen in ("shopping", "payment", "declined"):
+        if v.idle_deadline is not None and v.screen in IDLE_STATES:
             if self.idle.parent is None:
                 self.kiosk_area.add_widget(self.idle, index=1)
             self.idle.show(v.idle_deadline, t)

@@ -23,7 +23,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from kiosk.bus.messages import accepted
 from kiosk.domain.money import Currency
+from kiosk.domain.vocabulary import CANCELLABLE_STEPS, IDLE_STATES
 from kiosk.services.gpio_logic import light_for
 from kiosk.ui.i18n import N_, Translator
 
@@ -41,8 +43,6 @@ STEP_SCREENS = {
     "unsupported_card": "card_reading", "authorizing": "authorizing",
     "remove_card": "remove_card",
 }
-#: card steps where nothing has left the kiosk: the shopper may still cancel for free
-CANCELLABLE_STEPS = ("insert_card", "reading", "choose_app")
 #: AuthResult.message_key → what the shopper is told on the declined screen
 DECLINE_MESSAGES = {
     "card_declined": N_("Your card was declined."),
@@ -64,8 +64,6 @@ SILENT_REJECTIONS = ("cancel_in_progress", "already_cancelled", "app_already_cho
                      "receipt_already_chosen")
 #: screens that never come from a state message: not yet connected, and core down
 LOCAL_LIGHTS = {"starting": "off", "out_of_service": "red"}
-IDLE_STATES = ("shopping", "payment", "declined")
-HELP_STATES = ("shopping", "payment", "declined", "payment_unavailable")
 
 NOTICES = {
     "declined": N_("The payment was declined. You have not been charged."),
@@ -258,7 +256,7 @@ def build_view(msg: dict | None, online: bool | None, locale: str | None = None,
         tax=t.money(totals.get("tax", 0)),
         total=t.money(totals.get("total", 0)),
         can_pay=state == "shopping" and bool(rows),
-        can_help=state in HELP_STATES,
+        can_help=accepted(msg, "help"),
         notice=notice,
         attendant_reason=attendant.get("reason", ""),
         attendant_item=item,

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from kiosk.config import KioskConfig
 from kiosk.domain.checkout import CheckoutState, Line
 from kiosk.domain.receipt import Receipt, build_receipt
+from kiosk.i18n import translator
 
 TXN = "S001-L01-000042"
 WHEN = datetime(2025, 3, 14, 15, 9, 26, tzinfo=UTC)
@@ -42,7 +43,7 @@ def make_receipt(config: KioskConfig, locale: str = "en", txn: str = TXN) -> Rec
         payment={"method": "card", "amount": 1903, "stan": 7, "idem_key": f"{txn}-7",
                  "status": "approved", "auth_code": "A1B2C3",
                  "card": {"brand": "VISA", "masked_pan": "******0119"}})
-    return build_receipt(state, config, WHEN)
+    return build_receipt(state, config, WHEN, translator)
 
 
 def receipt_fields(receipt: Receipt) -> list[str]:

@@ -106,7 +106,7 @@ def test_help_button_calls_help_and_the_light_blinks_amber(core, shopper, gpio):
 
 def test_help_button_is_not_sent_where_the_core_would_refuse_it(core, shopper, gpio,
                                                                 broker_port, lane_env):
-    listener = Listener(broker_port, [gpio.topics.command_from("gpio"), gpio.keypad_topic])
+    listener = Listener(broker_port, [gpio.topics.command_from("gpio"), gpio.topics.keypad])
     shopper.wait_online()
     shopper.wait_state(lambda s: s["state"] == "attract")
     eventually(lambda: gpio.state is not None and gpio.state["state"] == "attract")
@@ -116,7 +116,7 @@ def test_help_button_is_not_sent_where_the_core_would_refuse_it(core, shopper, g
     while topic == gpio.topics.command_from("gpio") and msg["type"] == "device":
         assert msg["ok"]  # the door (shut) is reported whenever the core comes up
         topic, msg = listener.messages.get(timeout=10)
-    assert (topic, msg) == (gpio.keypad_topic, {"v": 1, "type": "keypad", "key": "up"})
+    assert (topic, msg) == (gpio.topics.keypad, {"v": 1, "type": "keypad", "key": "up"})
     listener.client.stop()
 
 
@@ -219,7 +219,7 @@ def test_scan_feedback_beeps_good_and_bad(core, shopper, gpio):
 
 
 def test_keypad_buttons_publish_focus_keys(gpio, broker_port):
-    listener = Listener(broker_port, [gpio.keypad_topic])
+    listener = Listener(broker_port, [gpio.topics.keypad])
     for key in ("up", "down", "select", "back"):
         _press(gpio, getattr(CONFIG.keypad, key))
         msg = listener.next(lambda t, m: True)

@@ -9,13 +9,16 @@ from kiosk_drivers.gpio.config import BuzzerConfig, GpioConfig, KeypadConfig, Li
 from kiosk_drivers.gpio.devices import BuzzerPlayer, TowerLight
 from pydantic import ValidationError
 
+from kiosk.domain.vocabulary import accepts
 from kiosk.services.gpio_logic import Light, help_allowed, light_for
 from tests.drivers.gpio_pins import eventually, mock_factory, transitions
 
 
 def _state(name: str, reason: str | None = None, faults: dict | None = None) -> dict:
+    """A state message as kiosk-core publishes it (with its ``accepts`` row)."""
     return {"type": "state", "state": name, "faults": faults or {},
-            "attendant": {"reason": reason} if reason else None}
+            "attendant": {"reason": reason} if reason else None,
+            "accepts": list(accepts(name))}
 
 
 @pytest.mark.parametrize("name,expected", [
@@ -47,6 +50,10 @@ def test_help_allowed_only_where_the_core_takes_it():
             if help_allowed(_state(s))] == ["shopping", "payment", "declined",
                                             "payment_unavailable"]
     assert not help_allowed(None)
+    # the button follows what the core says the state accepts, not the state's name
+    assert not help_allowed(dict(_state("shopping"), accepts=["scan", "checkout"]))
+    assert not help_allowed({"type": "state", "state": "shopping"})
+    assert help_allowed(dict(_state("attract"), accepts=["help"]))
 
 
 def test_gpio_config_refuses_a_pin_used_twice():

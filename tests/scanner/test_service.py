@@ -20,7 +20,7 @@ from kiosk_drivers.scanner.sim.synth import SPECS, Placement, Presentation, writ
 
 from kiosk.bus.client import BusClient
 from kiosk.bus.messages import Topics, parse_command
-from kiosk.services.scanner import ScannerService, event_topic, status_topic
+from kiosk.services.scanner import ScannerService
 from kiosk.ui.bridge import BusBridge
 from kiosk.ui.i18n import Translator
 from kiosk.ui.viewmodel import rejection_text
@@ -70,10 +70,10 @@ def test_service_publishes_scans_events_feedback_and_status(
                              vm_config)
     try:
         assert service.run(threading.Event(), source=str(path), pace="lockstep") == 0
-        events = col.wait(event_topic(lane), len(reads))
+        events = col.wait(Topics(lane).scanner_events, len(reads))
         forwarded = [r for r in reads if r.info.forward and r.info.ok]
         commands = col.wait(topics.command_from("scanner"), len(forwarded))
-        col.wait(status_topic(lane), 2)
+        col.wait(Topics(lane).scanner_status, 2)
     finally:
         col.client.stop()
 
@@ -97,7 +97,7 @@ def test_service_publishes_scans_events_feedback_and_status(
     assert sorted(m["kind"] for m in feedback) == sorted(
         ["good_read"] * 5 + ["bad_read"] * sum(not r.info.ok for r in reads))
     # status: online while running, then offline with counters (retained)
-    statuses = col.on(status_topic(lane))
+    statuses = col.on(Topics(lane).scanner_status)
     assert statuses[0]["online"] is True and statuses[-1]["online"] is False
     assert statuses[-1]["engine"]["published"] == sum(r.info.ok for r in reads)
     # payment codes and coupons never appear in clear in the logs
@@ -262,7 +262,7 @@ def test_a_gs1_weight_code_gets_bad_read_feedback_with_its_reason(broker_port, v
         assert ui.client.connected.wait(10)
         assert service.run(threading.Event(), source=str(video), pace="lockstep") == 0
         feedback = col.wait(topics.feedback, 1)
-        events = col.wait(event_topic(lane), 1)
+        events = col.wait(Topics(lane).scanner_events, 1)
         assert shown.wait(10)
     finally:
         col.client.stop()

@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from kiosk.domain.vocabulary import accepts
 from kiosk.services.gpio_logic import light_for
 from kiosk.ui.i18n import Translator, endonym
 from kiosk.ui.viewmodel import build_view, rejection_text
@@ -37,6 +38,7 @@ def state(**over) -> dict:
                                             "ko": "컵누들 3개 구매 시 2개 가격"}}]},
     }
     msg.update(over)
+    msg.setdefault("accepts", list(accepts(msg["state"])))  # as kiosk-core publishes it
     return msg
 
 
@@ -218,3 +220,13 @@ def test_the_take_card_page_texts_are_translated(locale):
                   " insert your card.",
                   "We could not read your card. Try again or use another card."):
         assert t.tr(msgid) != msgid, msgid
+
+
+def test_the_help_button_shows_where_the_state_accepts_help() -> None:
+    shown = [name for name in ("attract", "shopping", "attendant_needed", "payment",
+                               "authorizing", "declined", "payment_unavailable", "receipt")
+             if build_view(state(state=name), online=True).can_help]
+    assert shown == ["shopping", "payment", "declined", "payment_unavailable"]
+    # read from the published ``accepts``, never restated from the state's name
+    assert not build_view(state(accepts=["scan", "checkout"]), online=True).can_help
+    assert build_view(state(state="receipt", accepts=["done", "help"]), online=True).can_help

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from kiosk.bus.messages import MessageError, command, encode, parse_command
 from kiosk.domain.checkout import InvalidEvent, apply, due_timer_events, replay
 from kiosk.domain.receipt import build_receipt, render_text
+from kiosk.i18n import translator
 from kiosk.payments.port import MESSAGE_KEYS, AuthResult, safe_card, safe_step
 from kiosk.services.core import message_key
 from tests.unit.test_checkout import T0, Lane, cmd, to_authorizing, to_payment, types
@@ -196,7 +197,7 @@ def test_receipt_shows_aid_label_entry_codes_and_last_four_only(lane):
     approve(lane)
     lane.do(cmd("receipt", choice="print"), at=T0 + 22)
     text = render_text(build_receipt(lane.state, lane.config,
-                                     dt.datetime(2026, 11, 25, 14, 0, tzinfo=dt.UTC)))
+                                     dt.datetime(2026, 11, 25, 14, 0, tzinfo=dt.UTC), translator))
     for part in ("VISA **** 0119", "VISA CREDIT", "AID", "A0000000031010", "Chip",
                  "A1B2C3", "123456789012"):
         assert part in text, part

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from kiosk.domain.vocabulary import accepts
 from kiosk.services.gpio import keypad_message
 from kiosk.services.voice.accessible import ACTIONS, AccessibleMode, actions_for, parse_amixer_jack
 from kiosk.services.voice.prompts import Prompts
-from kiosk.services.voice.service import headset_topic, keypad_topic
 
 pytestmark = [pytest.mark.voice, pytest.mark.integration]
 
@@ -15,7 +15,7 @@ MILK = "8801115954255"  # 1.89, reduced tax
 
 
 def press(shopper, key: str) -> None:
-    shopper.client.publish(keypad_topic(shopper.topics.state.split("/")[2]),
+    shopper.client.publish(shopper.topics.keypad,
                            keypad_message(key)).wait_for_publish(5)
 
 
@@ -38,6 +38,19 @@ def test_focus_moves_through_the_states_actions() -> None:
     assert actions_for(warned)[0] == "more_time" and mode.focus == 0
     assert mode.key("select", warned, p).action == "more_time"
     assert all(actions for actions in ACTIONS.values())
+
+
+def test_help_is_an_action_where_the_state_accepts_it() -> None:
+    shopping = {"state": "shopping", "accepts": list(accepts("shopping"))}
+    assert actions_for(shopping) == ("hear_items", "hear_total", "pay_card", "pay_qr", "help",
+                                     "cancel")
+    unavailable = {"state": "payment_unavailable", "accepts": list(accepts(
+        "payment_unavailable"))}
+    assert actions_for(unavailable) == ("help", "repeat")
+    # read from the published ``accepts``, never from the state's name
+    assert "help" not in actions_for(dict(shopping, accepts=["scan", "checkout"]))
+    assert actions_for({"state": "receipt", "accepts": ["done", "help"]}) == (
+        "read_receipt", "done", "help", "repeat")
 
 
 def test_amixer_jack_output_is_parsed() -> None:
@@ -83,8 +96,7 @@ def test_headset_routes_private_speech_and_volume_resets(core, shopper, start_vo
     voice = start_voice(volume=0.5)
     assert shopper.send("scan", code=MILK)["ok"]
     shopper.wait_state(lambda s: s["state"] == "shopping")
-    lane = shopper.topics.state.split("/")[2]
-    shopper.client.publish(headset_topic(lane), {"plugged": True}).wait_for_publish(5)
+    shopper.client.publish(shopper.topics.headset, {"plugged": True}).wait_for_publish(5)
     voice.wait_for(lambda: voice.service.accessible.active and voice.speaker.headset_plugged)
     voice.wait_spoken("Headset connected")
     voice.speaker.set_volume(1.0)

@@ -108,13 +108,10 @@ def test_with_a_headset_a_command_interrupts_the_prompt(core, shopper, start_voi
                                                         clips) -> None:
     """Prompts play only in the headset, so the microphone may stay on: the shopper talks
     over a prompt and the command stops it (voice barge-in)."""
-    from kiosk.services.voice.service import headset_topic
-
     voice = korean_basket_with_voice(shopper, start_voice, korean)
     service = voice.service
     source = service.source
-    lane = shopper.topics.state.split("/")[2]
-    shopper.client.publish(headset_topic(lane), {"plugged": True}).wait_for_publish(5)
+    shopper.client.publish(shopper.topics.headset, {"plugged": True}).wait_for_publish(5)
     voice.wait_for(lambda: service.barge_in_by_voice())
     service.speaker.wait(60)
     service.do("hear_items")

@@ -28,29 +28,39 @@ import subprocess
 from dataclasses import dataclass
 from typing import Protocol
 
+from kiosk.bus.messages import accepted
 from kiosk.services.voice.prompts import Prompts, Speech
 
 KEYS = ("up", "down", "select", "back")
 
-#: actions a shopper can reach with the keys, per checkout state (first = initial focus)
+#: actions a shopper can reach with the keys, per checkout state (first = initial focus);
+#: "help" joins them where the state accepts it (:func:`actions_for`)
 ACTIONS: dict[str, tuple[str, ...]] = {
     "attract": ("repeat",),
-    "shopping": ("hear_items", "hear_total", "pay_card", "pay_qr", "help", "cancel"),
+    "shopping": ("hear_items", "hear_total", "pay_card", "pay_qr", "cancel"),
     "attendant_needed": ("repeat", "hear_total"),
-    "payment": ("pay_card", "pay_qr", "hear_total", "hear_items", "back", "help", "cancel"),
+    "payment": ("pay_card", "pay_qr", "hear_total", "hear_items", "back", "cancel"),
     "authorizing": ("repeat", "hear_total"),
     "approved": ("receipt_print", "receipt_none", "hear_total", "repeat"),
-    "declined": ("pay_card", "pay_qr", "hear_total", "back", "help", "cancel"),
+    "declined": ("pay_card", "pay_qr", "hear_total", "back", "cancel"),
     "reversing": ("repeat",),
-    "payment_unavailable": ("help", "repeat"),
+    "payment_unavailable": ("repeat",),
     "receipt": ("read_receipt", "done", "repeat"),
     "out_of_service": ("repeat",),
 }
 
 
+def _with_help(actions: tuple[str, ...]) -> tuple[str, ...]:
+    """``help`` placed before cancel (or repeat): the last things a focus reaches."""
+    at = next((i for i, a in enumerate(actions) if a in ("cancel", "repeat")), len(actions))
+    return (*actions[:at], "help", *actions[at:])
+
+
 def actions_for(msg: dict) -> tuple[str, ...]:
     """The focusable actions for a state message; "more time" first during an idle warning."""
     actions = ACTIONS.get(msg.get("state", "attract"), ("repeat",))
+    if accepted(msg, "help"):
+        actions = _with_help(actions)
     payment = msg.get("payment") or {}
     if msg.get("state") == "authorizing" and payment.get("step") == "choose_app":
         # the card's applications, by index: select sends choose_app

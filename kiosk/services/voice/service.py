@@ -45,14 +45,15 @@ from kiosk.bus.messages import (
     MAX_STATUS_BYTES,
     MessageError,
     Topics,
+    accepted,
     command,
     load_json,
     parse_core_status,
     parse_state,
 )
 from kiosk.bus.rejects import RejectLog
-from kiosk.config import language_of
-from kiosk.domain.checkout import IDLE_STATES
+from kiosk.domain.languages import language_of
+from kiosk.domain.vocabulary import CANCELLABLE, IDLE_STATES
 from kiosk.services import sdnotify
 from kiosk.services.voice.accessible import AccessibleMode, JackSource, SimulatedJack
 from kiosk.services.voice.prompts import TEXT, Prompts, Speech
@@ -69,15 +70,6 @@ TOUCH_EVERY_S = 5.0   # key presses keep the idle timer from running out, at thi
 ALIASES = {"pay_phone": "pay_qr", "call_staff": "help", "receipt_print": "receipt",
            "print_receipt": "receipt", "receipt_none": "no_receipt", "change_language": "language",
            "total": "how_much"}
-
-
-def keypad_topic(lane: str) -> str:
-    return Topics(lane).keypad
-
-
-def headset_topic(lane: str) -> str:
-    """Simulated jack events ``{"plugged": true}`` (demo and tests; real jacks are polled)."""
-    return Topics(lane).headset
 
 
 class Recognizer(Protocol):
@@ -236,8 +228,7 @@ def grammar_state(msg: dict, confirming: str | None = None) -> str:
     (asked in ``approved`` until the shopper chose) for ``receipt``.
     """
     state = msg.get("state", "attract")
-    if confirming or (msg.get("idle_warning_at") and state in ("shopping", "payment",
-                                                                 "declined")):
+    if confirming or (msg.get("idle_warning_at") and state in IDLE_STATES):
         return "confirm"
     if state == "approved" and not (msg.get("payment") or {}).get("receipt_choice"):
         return "receipt"
@@ -292,8 +283,8 @@ class VoiceService:
         self.bus = BusClient(bus, f"kiosk-voice-{lane}")
         self.rejects = RejectLog(log)
         for topic, kind in ((self.topics.state, "state"), (self.topics.core_status, "status"),
-                            (self.topics.result, "result"), (keypad_topic(lane), "key"),
-                            (headset_topic(lane), "headset")):
+                            (self.topics.result, "result"), (self.topics.keypad, "key"),
+                            (self.topics.headset, "headset")):
             self.bus.subscribe(topic, lambda _t, p, k=kind: self.inbox.put((k, p)))
         # a command the broker kept retained is never acted on (kiosk-core clears it); an
         # empty one is that clearing
@@ -572,14 +563,14 @@ class VoiceService:
             self._yes_no(name == "yes")
         elif name == "help":  # the help phrase starts accessible mode and calls staff
             self.start_accessible()
-            if self.msg.get("state") in ("shopping", "payment", "declined", "payment_unavailable"):
+            if accepted(self.msg, "help"):
                 self.send("help")
         elif name == "language" and arg:
             locale = next((loc for loc in self.msg.get("locales") or [arg]
                            if language_of(loc) == language_of(arg)), None)
             if locale:
                 self.send("set_language", locale=locale)
-        elif name == "cancel" and self.msg.get("state") in ("shopping", "payment", "declined"):
+        elif name == "cancel" and self.msg.get("state") in CANCELLABLE:
             self.confirming = "cancel"
             self._reset_pending = True
             self.speak(self.prompts().say("cancel_confirm"))

@@ -1,0 +1,90 @@
+"""The lane's vocabulary, defined once: checkout states, the commands each state accepts,
+the state sets and reason codes the services share.
+
+:data:`ACCEPTS` is the one table of which command types each state takes: ``decide``
+rejects any other with ``not_allowed_now`` (or the reason in :data:`REFUSALS`), and
+kiosk-core publishes the current state's row in the retained state as ``accepts``, so the
+UI, the tower light's help button and voice follow it instead of restating states.
+"""
+
+from __future__ import annotations
+
+STATES = (
+    "attract", "shopping", "attendant_needed", "payment", "authorizing", "approved",
+    "declined", "reversing", "payment_unavailable", "receipt", "out_of_service",
+)
+#: every command type the checkout decides (kiosk.bus.messages validates each one's fields)
+COMMANDS = (
+    "scan", "add_plu", "start", "set_language", "set_quantity", "remove_line", "staff_pin",
+    "attendant", "pay", "device", "touch", "help", "checkout", "back", "cancel", "done",
+    "choose_app", "receipt",
+)
+#: taken in every state: device health, a touch (the idle timer), a change of language
+ANYTIME = ("device", "touch", "set_language")
+#: state → the command types it accepts. In attendant_needed a ``scan`` is a staff badge
+#: (and only there); a ``cancel`` in attract is accepted and changes nothing.
+ACCEPTS: dict[str, frozenset[str]] = {state: frozenset(ANYTIME + more) for state, more in {
+    "attract": ("scan", "add_plu", "start", "cancel"),
+    "shopping": ("scan", "add_plu", "set_quantity", "remove_line", "help", "checkout",
+                 "cancel"),
+    "attendant_needed": ("scan", "staff_pin", "attendant"),
+    "payment": ("pay", "back", "help", "cancel"),
+    "authorizing": ("choose_app", "cancel"),
+    "approved": ("receipt",),
+    "declined": ("pay", "back", "help", "cancel"),
+    "reversing": (),
+    "payment_unavailable": ("help",),
+    "receipt": ("done",),
+    "out_of_service": (),
+}.items()}
+
+
+def accepts(state: str) -> tuple[str, ...]:
+    """The command types ``state`` accepts, in :data:`COMMANDS` order (as published)."""
+    row = ACCEPTS.get(state, frozenset())
+    return tuple(c for c in COMMANDS if c in row)
+
+
+def states_accepting(command: str) -> tuple[str, ...]:
+    """The states that accept ``command``, in :data:`STATES` order."""
+    return tuple(s for s in STATES if command in ACCEPTS[s])
+
+
+#: states a shopper may call for help from (the help button, the help phrase)
+HELP_STATES = states_accepting("help")
+#: states where the idle timer runs; from authorizing to receipt money may be moving
+IDLE_STATES = ("shopping", "payment", "declined")
+#: states a shopper may cancel (void) the basket from
+CANCELLABLE = ("shopping", "payment", "declined")
+#: states where a payment is under way: a ``pay`` there is refused as payment_in_progress
+PAYMENT_IN_PROGRESS = ("authorizing", "approved", "receipt", "reversing")
+#: command → {state: reason}: a refusal more telling than not_allowed_now
+REFUSALS: dict[str, dict[str, str]] = {
+    "pay": dict.fromkeys(PAYMENT_IN_PROGRESS, "payment_in_progress"),
+}
+#: device faults that close the lane (once no money is moving); others only alert staff
+BLOCKING_FAULTS = ("door", "provisioning")
+PAYMENT_METHODS = ("card", "qr")
+RECEIPT_CHOICES = ("print", "none")
+
+# -- card payments ------------------------------------------------------------------------
+#: progress steps a card port may report, in the order a card flow goes through them
+CARD_STEPS = ("insert_card", "reading", "choose_app", "authorizing", "remove_card",
+              "card_removed", "unsupported_card")
+#: steps before an authorization request has left the kiosk (a cancel there is free)
+PRE_REQUEST_STEPS = ("insert_card", "reading", "choose_app", "unsupported_card")
+#: steps where the shopper is offered a cancel button (nothing has left the kiosk)
+CANCELLABLE_STEPS = ("insert_card", "reading", "choose_app")
+#: reasons a card flow ends without a request (AuthResult.reason, outcome "declined")
+CARD_ABORTS = ("card_removed", "card_timeout", "card_blocked", "unsupported_card",
+               "no_application", "cancelled", "card_data_error", "card_data_missing",
+               "reader_error", "atr_rejected")
+#: declines the shopper caused (a cancel, walking away): a cancel right after is a double tap
+SHOPPER_ABORTS = ("cancelled", "card_timeout")
+#: shopper message keys (AuthResult.message_key); the UI translates them
+MESSAGE_KEYS = ("card_declined", "try_later", "partial_not_supported", "card_removed",
+                "card_timeout", "card_blocked", "no_application", "unsupported_card",
+                "not_charged", "cancelled", "clock_not_synced", "card_read_error")
+#: message keys of a card flow that ended at the card (try again or another card)
+CARD_ABORT_MESSAGES = ("card_removed", "card_timeout", "card_blocked", "no_application",
+                       "unsupported_card", "not_charged", "card_read_error")
