@@ -27,14 +27,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from kiosk.domain.money import Currency
 from kiosk.payments.acquirer_config import AcquirerConfig
 from kiosk.payments.emv_config import CardConfig
+from kiosk.resources import defaults_file
 
 
 def language_of(locale: str) -> str:
     """Catalog language key for a locale tag: zh_Hans → zh, ko_KR → ko, en → en."""
     return locale.replace("-", "_").split("_")[0].lower()
 
-PACKAGE_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
-DEFAULTS_FILE = PACKAGE_CONFIG_DIR / "defaults.toml"
+DEFAULTS_FILE = defaults_file()  # package data, through kiosk.resources
 SITE_CONFIG_DIR = Path("/etc/kiosk")
 PRIVATE_DIR = "private"  # in the site dir: layers only their owner reads (staff hashes)
 ENV_PREFIX = "KIOSK__"

@@ -17,9 +17,9 @@ from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
-from kiosk.config import PACKAGE_CONFIG_DIR
+from kiosk.resources import i18n_dir
 
-I18N_DIR = PACKAGE_CONFIG_DIR / "i18n"
+I18N_DIR = i18n_dir()
 DOMAIN = "kiosk"
 MAX_TAG = 32  # longer than any real BCP 47 / POSIX tag a kiosk meets
 
