@@ -25,14 +25,10 @@ from kiosk_voice.config import VoiceConfig
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from kiosk.domain.money import Currency
+from kiosk.i18n import canonical_locale, language_of
 from kiosk.payments.acquirer_config import AcquirerConfig
 from kiosk.payments.emv_config import CardConfig
 from kiosk.resources import defaults_file
-
-
-def language_of(locale: str) -> str:
-    """Catalog language key for a locale tag: zh_Hans → zh, ko_KR → ko, en → en."""
-    return locale.replace("-", "_").split("_")[0].lower()
 
 DEFAULTS_FILE = defaults_file()  # package data, through kiosk.resources
 SITE_CONFIG_DIR = Path("/etc/kiosk")
@@ -92,8 +88,6 @@ class StoreConfig(_Strict):
     @field_validator("locales")
     @classmethod
     def _shipped_locales(cls, value: list[str]) -> list[str]:
-        from kiosk.i18n import canonical_locale
-
         out = [canonical_locale(tag) for tag in value]  # zh-CN → zh_Hans; de: refused
         if len(set(out)) != len(out):
             raise ValueError(f"a locale is named twice ({', '.join(value)} → {', '.join(out)})")
@@ -102,8 +96,6 @@ class StoreConfig(_Strict):
     @field_validator("default_locale")
     @classmethod
     def _shipped_default(cls, value: str) -> str:
-        from kiosk.i18n import canonical_locale
-
         return canonical_locale(value)
 
     @model_validator(mode="after")

@@ -36,7 +36,7 @@ def shipped_locales() -> tuple[str, ...]:
 
 def _language_script(tag: str) -> tuple[str, str | None]:
     """(language, script) of a tag, the script filled in from CLDR likely subtags."""
-    from babel.core import get_global, parse_locale
+    from babel.core import get_global, parse_locale  # CLDR data: only for a tag not shipped as is
 
     lang, territory, script, _variant = parse_locale(tag.replace("-", "_"))[:4]
     if script is None:
@@ -76,7 +76,7 @@ def messages(locale: str, domain: str = DOMAIN) -> dict[str, str]:
 
     ``domain`` picks the catalog: ``kiosk`` (screens, receipts) or ``voice`` (prompts).
     """
-    from babel.messages.pofile import read_po
+    from babel.messages.pofile import read_po  # only a process that shows or speaks text
 
     path = catalog_path(locale, domain)
     if not path.exists():
@@ -91,12 +91,15 @@ def translator(locale: str, domain: str = DOMAIN) -> Callable[[str], str]:
     return lambda msgid: table.get(msgid, msgid)
 
 
+def language_of(locale: str) -> str:
+    """Catalog language key for a locale tag: zh_Hans → zh, ko_KR → ko, en → en."""
+    return locale.replace("-", "_").split("_")[0].lower()
+
+
 def language_key(tag: str) -> str:
     """The language (en, zh, ko) of a tag, through :func:`canonical_locale` when it names
     a shipped catalog (zh-CN → zh, ko_KR → ko); any other tag is returned as given, for
     the caller to refuse in its own words."""
-    from kiosk.config import language_of
-
     try:
         return language_of(canonical_locale(tag))
     except UnknownLocale:
