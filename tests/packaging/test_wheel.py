@@ -117,6 +117,11 @@ def test_installed_wheel_checks_its_config_and_sells(fresh_venv: Path, broker_po
     files, generic = where.stdout.splitlines()
     assert all(Path(f).is_relative_to(fresh_venv) for f in files.split()), files
     assert generic == "None None"
+    dialect = run(str(fresh_venv / "bin" / "python"), "-c",
+                  "from kiosk.payments.iso8583 import load_dialect\n"
+                  "print(load_dialect('alt_ascii_dual').path)")
+    assert dialect.returncode == 0, dialect.stderr
+    assert Path(dialect.stdout.strip()).is_relative_to(fresh_venv)  # entry point of the wheel
 
     check = run(kiosk, "config", "check")
     assert check.returncode == 0, check.stderr
