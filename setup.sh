@@ -87,6 +87,7 @@ case "$cmd" in
     install_python_env test
     shift
     .venv/bin/ruff check kiosk drivers voice tests
+    .venv/bin/lint-imports  # the layer contracts in pyproject.toml [tool.importlinter]
     exec .venv/bin/python -m pytest -q "$@"
     ;;
   *)

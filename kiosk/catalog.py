@@ -23,14 +23,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from kiosk.config import PACKAGE_CONFIG_DIR
 from kiosk.domain.catalog import Product
 from kiosk.domain.gtin import GtinError, validate_gtin
 from kiosk.domain.money import Currency, MoneyError
 from kiosk.domain.text import NotUtf8, decode_utf8, describe, first_unsafe
+from kiosk.resources import sample_catalog
 
 #: the shipped demo catalog (206 items named in en, zh and ko)
-SAMPLE_CATALOG = PACKAGE_CONFIG_DIR / "catalog" / "sample.csv"
+SAMPLE_CATALOG = sample_catalog()  # package data, through kiosk.resources
 REQUIRED_COLUMNS = ("gtin", "price", "tax_class", "age_restricted", "sold_by_weight", "plu")
 _TRUE = {"1", "true", "yes", "y"}
 _FALSE = {"0", "false", "no", "n", ""}

@@ -1,4 +1,8 @@
-"""The ``kiosk`` command: services, the demo runner, and operator tools."""
+"""The ``kiosk`` command: services, the demo runner, and operator tools.
+
+The composition root: the one module that may import every layer (and the simulators).
+Imports sit inside the commands on purpose, so ``kiosk --help`` loads only argparse.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,19 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from kiosk.config import KioskConfig, load_config_or_exit
+if TYPE_CHECKING:
+    from kiosk.config import KioskConfig
 
-_config = load_config_or_exit  # one way to load: one line and exit 2 on a bad value
+
+def _config() -> KioskConfig:
+    """One way to load: the configuration, or its one line and exit 2 on a bad value."""
+    from kiosk.config import load_config_or_exit
+
+    return load_config_or_exit()
 
 
 def cmd_core(args: argparse.Namespace) -> int:
@@ -250,12 +262,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return run_benchmark(args.name, args)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kiosk", description=__doc__)
-    parser.add_argument("-v", "--verbose", action="store_true")
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    run = sub.add_parser("run", help="demo: broker, core and simulated devices")
+def _add_run(run: argparse.ArgumentParser) -> None:
     run.add_argument("--state-dir", help="where journal, catalog and receipts go")
     run.add_argument("--no-stdin", action="store_true", help="do not read barcodes from stdin")
     run.add_argument("--no-ui", action="store_true", help="do not start the shopper UI")
@@ -263,9 +270,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="simulated acquirer plays the card reader (no pcscd / vpcd)")
     run.set_defaults(fn=cmd_run)
 
-    sub.add_parser("core", help="run kiosk-core (the checkout service)").set_defaults(fn=cmd_core)
 
-    ui = sub.add_parser("ui", help="the shopper UI (Kivy; fullscreen unless --windowed)")
+def _add_core(core: argparse.ArgumentParser) -> None:
+    core.set_defaults(fn=cmd_core)
+
+
+def _add_ui(ui: argparse.ArgumentParser) -> None:
     ui.add_argument("--windowed", action="store_true", help="borderless fixed-size window")
     ui.add_argument("--size", default="1280x800", help="kiosk screen size when windowed")
     ui.add_argument("--demo", action=argparse.BooleanOptionalAction, default=None,
@@ -275,19 +285,25 @@ def build_parser() -> argparse.ArgumentParser:
                     help="report measured font coverage of every UI string and exit")
     ui.set_defaults(fn=cmd_ui)
 
-    cat = sub.add_parser("catalog", help="catalog tools").add_subparsers(dest="sub", required=True)
+
+def _add_catalog(parser: argparse.ArgumentParser) -> None:
+    cat = parser.add_subparsers(dest="sub", required=True)
     imp = cat.add_parser("import", help="import products from a CSV file")
     imp.add_argument("file")
     imp.set_defaults(fn=cmd_catalog_import)
 
-    jr = sub.add_parser("journal", help="journal tools").add_subparsers(dest="sub", required=True)
+
+def _add_journal(parser: argparse.ArgumentParser) -> None:
+    jr = parser.add_subparsers(dest="sub", required=True)
     ver = jr.add_parser("verify", help="check the journal's chain, replay and card-data hygiene")
     ver.add_argument("--path", help="journal file (default: from config)")
     ver.set_defaults(fn=cmd_journal_verify)
 
+
+def _add_bus(parser: argparse.ArgumentParser) -> None:
     from kiosk.bus.broker import DEVICE_ACL_FILE, DEVICE_PASSWD_FILE
 
-    bus = sub.add_parser("bus", help="bus tools").add_subparsers(dest="sub", required=True)
+    bus = parser.add_subparsers(dest="sub", required=True)
     prov = bus.add_parser("provision", help="a password per bus user (kept if present), the"
                           " broker's password file and ACL")
     prov.add_argument("--credentials-dir", help="default: bus.credentials_dir")
@@ -295,61 +311,75 @@ def build_parser() -> argparse.ArgumentParser:
     prov.add_argument("--acl", default=str(DEVICE_ACL_FILE))
     prov.set_defaults(fn=cmd_bus_provision)
 
-    sim = sub.add_parser("sim", help="simulated devices").add_subparsers(dest="sub", required=True)
+
+def _add_sim(parser: argparse.ArgumentParser) -> None:
+    from kiosk.printing.cli import add_sim_printer_args
+    from kiosk.sim.acquirer import add_arguments as add_sim_acquirer_args
+    from kiosk.sim.card import add_arguments as add_sim_card_args
+
+    sim = parser.add_subparsers(dest="sub", required=True)
     scan = sim.add_parser("scan", help="publish barcode reads as the simulated scanner")
     scan.add_argument("codes", nargs="+")
     scan.set_defaults(fn=cmd_sim_scan)
-    from kiosk.printing.cli import add_reprint_args, add_sim_printer_args
-
     simp = sim.add_parser("printer", help="ESC/POS printer simulator on a pty (PNG receipts)")
     add_sim_printer_args(simp)
     simp.set_defaults(fn=cmd_sim_printer)
-    from kiosk.sim.acquirer import add_arguments as add_sim_acquirer_args
-
     sima = sim.add_parser("acquirer", help="ISO 8583 acquirer host simulator (TCP or TLS)")
     add_sim_acquirer_args(sima)
     sima.set_defaults(fn=cmd_sim_acquirer)
-    from kiosk.sim.card import add_arguments as add_sim_card_args
-
     simc = sim.add_parser("card", help="virtual EMV card in pcscd's vpcd reader (stdin control)")
     add_sim_card_args(simc)
     simc.set_defaults(fn=cmd_sim_card)
 
-    rc = sub.add_parser("receipt", help="receipt tools").add_subparsers(dest="sub", required=True)
+
+def _add_receipt(parser: argparse.ArgumentParser) -> None:
+    from kiosk.printing.cli import add_reprint_args
+
+    rc = parser.add_subparsers(dest="sub", required=True)
     rep = rc.add_parser("reprint", help="print a kept receipt again")
     add_reprint_args(rep)
     rep.set_defaults(fn=cmd_receipt_reprint)
 
-    from kiosk.services.scanner import add_arguments as add_scanner_args
 
-    sc = sub.add_parser("scanner", help="scanner service (camera or keyboard wedge)")
-    add_scanner_args(sc)
+def _add_scanner(sc: argparse.ArgumentParser) -> None:
+    from kiosk.services.scanner import add_arguments
+
+    add_arguments(sc)
     sc.set_defaults(fn=cmd_scanner)
-    from kiosk.services.voice.cli import add_arguments as add_voice_args
 
-    vo = sub.add_parser("voice", help="kiosk-voice: spoken prompts, voice commands, models")
-    add_voice_args(vo)
+
+def _add_voice(vo: argparse.ArgumentParser) -> None:
+    from kiosk.services.voice.cli import add_arguments
+
+    add_arguments(vo)
     vo.set_defaults(fn=cmd_voice)
 
-    sub.add_parser("gpio", help="run kiosk-gpio (tower light, buttons, buzzer, door)"
-                   ).set_defaults(fn=cmd_gpio)
 
-    staff = sub.add_parser("staff", help="staff tools").add_subparsers(dest="sub", required=True)
+def _add_gpio(gpio: argparse.ArgumentParser) -> None:
+    gpio.set_defaults(fn=cmd_gpio)
+
+
+def _add_staff(parser: argparse.ArgumentParser) -> None:
+    staff = parser.add_subparsers(dest="sub", required=True)
     staff.add_parser("hash-pin", help="hash a PIN or badge code for the config (reads stdin)"
                      ).set_defaults(fn=cmd_staff_hash)
 
-    cfg = sub.add_parser("config", help="configuration").add_subparsers(dest="sub", required=True)
+
+def _add_config(parser: argparse.ArgumentParser) -> None:
+    cfg = parser.add_subparsers(dest="sub", required=True)
     cfg.add_parser("check", help="load and validate the configuration").set_defaults(
         fn=cmd_config_check)
 
-    acq = sub.add_parser("acquirer", help="acquirer host link (ISO 8583)").add_subparsers(
-        dest="sub", required=True)
+
+def _add_acquirer(parser: argparse.ArgumentParser) -> None:
+    acq = parser.add_subparsers(dest="sub", required=True)
     for action, text in (("sign-on", "0800 sign-on"), ("echo", "0800 echo test"),
                          ("drain", "send queued reversals and completions"),
                          ("end-of-day", "0500 reconciliation of the open batch")):
         acq.add_parser(action, help=text).set_defaults(fn=cmd_acquirer, action=action)
 
-    bench = sub.add_parser("bench", help="benchmarks (last line is JSON)")
+
+def _add_bench(bench: argparse.ArgumentParser) -> None:
     bench.add_argument("name", choices=["core", "ui", "printer", "scanner", "voice", "card",
                                         "fuzz"])
     bench.add_argument("--events", type=int, default=600)
@@ -363,27 +393,82 @@ def build_parser() -> argparse.ArgumentParser:
                        help="fuzz: only this target (repeatable; default: all)")
     bench.set_defaults(fn=cmd_bench)
 
-    from kiosk.ops import flash, provision, version
 
-    fl = sub.add_parser("flash", help="write an SD-card image safely (technicians)")
-    flash.add_arguments(fl)
+def _add_flash(fl: argparse.ArgumentParser) -> None:
+    from kiosk.ops.flash import add_arguments
+
+    add_arguments(fl)
     fl.set_defaults(fn=cmd_flash)
-    pv = sub.add_parser("provision", help="first boot: apply kiosk-provision.toml")
-    provision.add_arguments(pv)
-    pv.set_defaults(fn=cmd_provision)
-    vs = sub.add_parser("version", help="package version, git commit, image build")
-    version.add_arguments(vs)
-    vs.set_defaults(fn=cmd_version)
-    from kiosk.ops import update
 
-    up = sub.add_parser("update", help="install an update bundle into the other root slot")
-    update.add_arguments(up)
+
+def _add_provision(pv: argparse.ArgumentParser) -> None:
+    from kiosk.ops.provision import add_arguments
+
+    add_arguments(pv)
+    pv.set_defaults(fn=cmd_provision)
+
+
+def _add_version(vs: argparse.ArgumentParser) -> None:
+    from kiosk.ops.version import add_arguments
+
+    add_arguments(vs)
+    vs.set_defaults(fn=cmd_version)
+
+
+def _add_update(up: argparse.ArgumentParser) -> None:
+    from kiosk.ops.update import add_arguments
+
+    add_arguments(up)
     up.set_defaults(fn=cmd_update)
+
+
+#: every command: its one-line help and the function that adds its arguments. Only the
+#: command being run gets its arguments (and imports their modules), so ``kiosk --help``
+#: and the list of commands cost no more than argparse.
+COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
+    "run": ("demo: broker, core and simulated devices", _add_run),
+    "core": ("run kiosk-core (the checkout service)", _add_core),
+    "ui": ("the shopper UI (Kivy; fullscreen unless --windowed)", _add_ui),
+    "catalog": ("catalog tools", _add_catalog),
+    "journal": ("journal tools", _add_journal),
+    "bus": ("bus tools", _add_bus),
+    "sim": ("simulated devices", _add_sim),
+    "receipt": ("receipt tools", _add_receipt),
+    "scanner": ("scanner service (camera or keyboard wedge)", _add_scanner),
+    "voice": ("kiosk-voice: spoken prompts, voice commands, models", _add_voice),
+    "gpio": ("run kiosk-gpio (tower light, buttons, buzzer, door)", _add_gpio),
+    "staff": ("staff tools", _add_staff),
+    "config": ("configuration", _add_config),
+    "acquirer": ("acquirer host link (ISO 8583)", _add_acquirer),
+    "bench": ("benchmarks (last line is JSON)", _add_bench),
+    "flash": ("write an SD-card image safely (technicians)", _add_flash),
+    "provision": ("first boot: apply kiosk-provision.toml", _add_provision),
+    "version": ("package version, git commit, image build", _add_version),
+    "update": ("install an update bundle into the other root slot", _add_update),
+}
+
+
+def _command_in(argv: list[str]) -> str | None:
+    """The command ``argv`` runs (its first word that names one), or None."""
+    return next((word for word in argv if word in COMMANDS), None)
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; given ``argv``, only the command it names gets its arguments built."""
+    chosen = None if argv is None else _command_in(argv)
+    parser = argparse.ArgumentParser(prog="kiosk", description=__doc__.split("\n\n")[0])
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (text, add) in COMMANDS.items():
+        command = sub.add_parser(name, help=text)
+        if argv is None or name == chosen:
+            add(command)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv).parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     from kiosk.bus.credentials import CredentialError

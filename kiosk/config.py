@@ -40,11 +40,12 @@ from kiosk.domain.rules import TaxConfig as TaxConfig
 from kiosk.domain.rules import TimeoutConfig as TimeoutConfig
 from kiosk.domain.strict import Strict as _Strict
 from kiosk.domain.text import NotUtf8, decode_utf8
+from kiosk.i18n import canonical_locale
 from kiosk.payments.acquirer_config import AcquirerConfig
 from kiosk.payments.emv_config import CardConfig
+from kiosk.resources import defaults_file
 
-PACKAGE_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
-DEFAULTS_FILE = PACKAGE_CONFIG_DIR / "defaults.toml"
+DEFAULTS_FILE = defaults_file()  # package data, through kiosk.resources
 SITE_CONFIG_DIR = Path("/etc/kiosk")
 PRIVATE_DIR = "private"  # in the site dir: layers only their owner reads (staff hashes)
 ENV_PREFIX = "KIOSK__"
@@ -60,8 +61,6 @@ class StoreConfig(rules.StoreConfig):
     @field_validator("locales")
     @classmethod
     def _shipped_locales(cls, value: list[str]) -> list[str]:
-        from kiosk.i18n import canonical_locale  # kiosk.i18n imports this module
-
         out = [canonical_locale(tag) for tag in value]  # zh-CN → zh_Hans; de: refused
         if len(set(out)) != len(out):
             raise ValueError(f"a locale is named twice ({', '.join(value)} → {', '.join(out)})")
@@ -70,8 +69,6 @@ class StoreConfig(rules.StoreConfig):
     @field_validator("default_locale")
     @classmethod
     def _shipped_default(cls, value: str) -> str:
-        from kiosk.i18n import canonical_locale  # kiosk.i18n imports this module
-
         return canonical_locale(value)
 
 

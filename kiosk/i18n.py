@@ -17,10 +17,10 @@ from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
-from kiosk.config import PACKAGE_CONFIG_DIR
 from kiosk.domain.languages import UnknownLocale, language_of, match_locale
+from kiosk.resources import i18n_dir
 
-I18N_DIR = PACKAGE_CONFIG_DIR / "i18n"
+I18N_DIR = i18n_dir()
 DOMAIN = "kiosk"
 
 
@@ -46,7 +46,7 @@ def messages(locale: str, domain: str = DOMAIN) -> dict[str, str]:
 
     ``domain`` picks the catalog: ``kiosk`` (screens, receipts) or ``voice`` (prompts).
     """
-    from babel.messages.pofile import read_po
+    from babel.messages.pofile import read_po  # only a process that shows or speaks text
 
     path = catalog_path(locale, domain)
     if not path.exists():

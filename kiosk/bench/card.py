@@ -32,7 +32,16 @@ import tempfile
 import time
 from pathlib import Path
 
+from kiosk_drivers.cardreader import open_channel, reader_state
+from kiosk_drivers.cardreader.sim.pcscd import READER0, PrivatePcscd
+from kiosk_drivers.cardreader.sim.vpcd import VpcdCard
+
 from kiosk.bench.stats import percentile
+from kiosk.bus.broker import free_port
+from kiosk.config import load_config
+from kiosk.payments.card_port import CardPaymentPort
+from kiosk.payments.port import AuthRequest
+from kiosk.sim.emvcard import make_card
 
 JSON_KEYS = ("insert_to_request_ms_median", "insert_to_request_ms_p95",
              "detected_to_request_ms_median", "detected_to_request_ms_p95",
@@ -40,8 +49,6 @@ JSON_KEYS = ("insert_to_request_ms_median", "insert_to_request_ms_p95",
 
 
 def _start_acquirer(state: Path) -> tuple[subprocess.Popen, int]:
-    from kiosk.bus.broker import free_port
-
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "sim", "acquirer", "--port",
                              str(port), "--ledger", str(state / "acquirer-ledger.jsonl")],
@@ -54,8 +61,6 @@ def _start_acquirer(state: Path) -> tuple[subprocess.Popen, int]:
 
 
 def _apdu_round_trip_ms(reader: str, count: int) -> float:
-    from kiosk_drivers.cardreader import open_channel
-
     channel = open_channel(reader)
     select_pse = bytes.fromhex("00A404000E315041592E5359532E444446303100")
     times = []
@@ -70,15 +75,6 @@ def _apdu_round_trip_ms(reader: str, count: int) -> float:
 
 
 def bench_card(runs: int = 50, profile: str = "visa") -> int:
-    from kiosk_drivers.cardreader import reader_state
-    from kiosk_drivers.cardreader.sim.pcscd import READER0, PrivatePcscd
-    from kiosk_drivers.cardreader.sim.vpcd import VpcdCard
-
-    from kiosk.config import load_config
-    from kiosk.payments.card_port import CardPaymentPort
-    from kiosk.payments.port import AuthRequest
-    from kiosk.sim.emvcard import make_card
-
     work = Path(tempfile.mkdtemp(prefix="kiosk-bench-card-"))
     pcscd = PrivatePcscd(work / "pcscd").start()
     acquirer, acq_port = _start_acquirer(work)

@@ -38,6 +38,7 @@ class FuzzRun:
 def run_target(name: str, cases: int, workdir: Path, collect: bool = False) -> FuzzRun:
     """Run ``cases`` inputs through target ``name``. Without ``collect`` the first crash
     raises (hypothesis shrinks it and prints the input); with it, crashes are counted."""
+    # hypothesis is a test extra: loaded only when a fuzz target runs
     from hypothesis import HealthCheck, Phase, given, settings
 
     from kiosk.bench.fuzz_targets import TARGETS

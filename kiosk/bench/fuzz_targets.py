@@ -20,11 +20,28 @@ import csv
 import io
 import json
 import logging
+import shutil
+import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, get_args
 
 from hypothesis import strategies as st
+
+from kiosk.bus.credentials import provision
+from kiosk.bus.messages import COMMAND_TYPES, VERSION, MessageError, Source, encode, parse_command
+from kiosk.catalog import MAX_FIELD_CHARS, SAMPLE_CATALOG, Catalog, CatalogError
+from kiosk.config import DEFAULTS_FILE, ConfigError, PathsConfig, load_config
+from kiosk.domain.codes import GS, READ_CLASSES, Classifier
+from kiosk.domain.money import Currency
+from kiosk.domain.text import first_unsafe
+from kiosk.ops.provision import ProvisionError, toml_dumps
+from kiosk.payments import tlv
+from kiosk.payments.acquirer import HostAnswer, handle_response_bytes
+from kiosk.payments.iso8583 import IsoError, load_dialect
+from kiosk.payments.tlv import TlvError
+from kiosk.services.core import CoreService
+from kiosk.sim.emvcard import PROFILES, make_card
 
 Check = Callable[[Any], None]
 Opened = Iterator[tuple[st.SearchStrategy, Check]]
@@ -109,16 +126,12 @@ COMMAND_FIELDS: dict[str, dict[str, tuple[st.SearchStrategy, st.SearchStrategy]]
 
 
 def command_types() -> tuple[str, ...]:
-    from kiosk.bus.messages import COMMAND_TYPES
-
     return tuple(COMMAND_TYPES)
 
 
 @st.composite
 def command_dict(draw: st.DrawFn, kind: str | None = None) -> dict:
     """A command message of every type, mostly well-formed, sometimes one field wrong."""
-    from kiosk.bus.messages import VERSION, Source
-
     kind = kind or draw(st.sampled_from(command_types()))
     fields = COMMAND_FIELDS.get(kind)
     msg: dict[str, Any] = {
@@ -172,8 +185,6 @@ def nested_payloads(max_bytes: int) -> st.SearchStrategy[bytes]:
 @contextlib.contextmanager
 def open_command(workdir: Path, nested: bool = False) -> Opened:
     """``parse_command``: MessageError or a dict the same parse accepts again."""
-    from kiosk.bus.messages import COMMAND_TYPES, MessageError, encode, parse_command
-
     limit = 16384
 
     def check(payload: bytes) -> None:
@@ -197,8 +208,6 @@ class _Recorder:
 
     def publish(self, topic: str, message: dict | bytes, retain: bool = False,
                 qos: int = 1) -> None:
-        from kiosk.bus.messages import encode
-
         self.last[topic] = message if isinstance(message, bytes) else encode(message)
 
 
@@ -207,14 +216,6 @@ def open_core(workdir: Path, nested: bool = False) -> Opened:
     """kiosk-core's ``handle_command`` in-process (real journal, catalog, sim payments; the
     bus client replaced by a recorder), then the loop's own dispatch of what the workers
     sent back and its timer tick: never raises, never answers ``internal_error``."""
-    import shutil
-
-    from kiosk.bus.credentials import provision
-    from kiosk.bus.messages import MessageError, parse_command
-    from kiosk.catalog import SAMPLE_CATALOG, Catalog
-    from kiosk.config import PathsConfig, load_config
-    from kiosk.services.core import CoreService
-
     workdir.mkdir(parents=True, exist_ok=True)
     bus = workdir / "bus"  # kiosk-core logs in even though its bus is a recorder here
     provision(bus / "credentials", bus / "passwd", bus / "acl", demo=True)
@@ -341,10 +342,6 @@ def catalog_files(draw: st.DrawFn) -> bytes:
 def open_catalog(workdir: Path) -> Opened:
     """``Catalog.import_csv``: a report or CatalogError (one line, catalog unchanged); what
     it stored holds no control character or bidi override."""
-    from kiosk.catalog import MAX_FIELD_CHARS, Catalog, CatalogError
-    from kiosk.domain.money import Currency
-    from kiosk.domain.text import first_unsafe
-
     workdir.mkdir(parents=True, exist_ok=True)
     catalog = Catalog(workdir / "catalog.sqlite")
     catalog.db.execute("PRAGMA synchronous=OFF")
@@ -396,11 +393,6 @@ TOML_VALUE = st.recursive(
 def open_config(workdir: Path) -> Opened:
     """``load_config``: a KioskConfig or ConfigError with one line, for any site file and
     environment layer."""
-    import tomllib
-
-    from kiosk.config import DEFAULTS_FILE, ConfigError, load_config
-    from kiosk.ops.provision import ProvisionError, toml_dumps
-
     defaults = tomllib.loads(DEFAULTS_FILE.read_text())
     default_text = DEFAULTS_FILE.read_bytes()
     paths: list[list[str]] = []
@@ -459,10 +451,6 @@ def open_config(workdir: Path) -> Opened:
 def open_scanner(workdir: Path) -> Opened:
     """``Classifier``: never raises, one of the known classes, and whatever it forwards
     kiosk-core accepts as a ``scan`` command; bearer codes are masked in logs."""
-    from kiosk.bus.messages import MessageError, encode, parse_command
-    from kiosk.config import load_config
-    from kiosk.domain.codes import GS, READ_CLASSES, Classifier
-
     config = load_config(site_dir=workdir / "no-site", environ={})
     ai = st.sampled_from(["01", "02", "10", "17", "21", "3103", "3922", "8110", "8112", "00",
                           "99", "7003", "235"])
@@ -508,9 +496,6 @@ NASTY_TLV = [b"\x84\xff\xff\xff\xff", b"\x85\x00\x00\x00\x00\x01", b"\x80", b"\x
 def tlv_seeds() -> list[bytes]:
     """Valid EMV answers of every virtual card profile, and templates nested deeper than
     the parser allows: structure worth mutating."""
-    from kiosk.payments import tlv
-    from kiosk.sim.emvcard import PROFILES, make_card
-
     deep = b""
     for _ in range(40):
         deep = tlv.encode("70", deep)
@@ -544,9 +529,6 @@ def hostile_tlv(draw: st.DrawFn, seeds: tuple[bytes, ...]) -> bytes:
 
 def tlv_contract(data: bytes) -> None:
     """Only TlvError may escape parse, primitives and parse_dol."""
-    from kiosk.payments import tlv
-    from kiosk.payments.tlv import TlvError
-
     try:
         tlv.primitives(tlv.parse(data))
     except TlvError:
@@ -569,8 +551,6 @@ ISO_DIALECTS = ("default", "alt_ascii_dual")
 
 def iso_setup(name: str) -> tuple[Any, dict[str, str], dict[str, str], list[bytes]]:
     """(dialect, the request sent, its echoed fields, framed answers worth mutating)."""
-    from kiosk.payments.iso8583 import load_dialect
-
     d = load_dialect(name)
     values = {"4": "000000001234", "7": "1125130000", "11": "000042", "12": "130000",
               "13": "1125", "49": "840", "55": "9F2701809F360200AB"}
@@ -591,9 +571,6 @@ def iso_setup(name: str) -> tuple[Any, dict[str, str], dict[str, str], list[byte
 def open_iso8583(workdir: Path) -> Opened:
     """Host answers (framing + decode + match + field 55) in every dialect: only IsoError
     may escape, and an answer is a HostAnswer or None."""
-    from kiosk.payments.acquirer import HostAnswer, handle_response_bytes
-    from kiosk.payments.iso8583 import IsoError
-
     setups = {name: iso_setup(name) for name in ISO_DIALECTS}
 
     def inputs(name: str) -> st.SearchStrategy[tuple[str, bytes]]:

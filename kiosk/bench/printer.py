@@ -18,19 +18,26 @@ the configuration refuses raster below 38400 baud. The last line is JSON.
 from __future__ import annotations
 
 import json
+import logging
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
+
+from kiosk_drivers.printer.config import PrinterConfig
+from kiosk_drivers.printer.sim.pty import PtyError, socat_binary, start_pty_pair
+from kiosk_drivers.printer.sim.simulator import PrinterSimulator
+from kiosk_drivers.printer.transport import wire_seconds
+
+from kiosk.config import load_config
+from kiosk.domain.checkout import CheckoutState, Line
+from kiosk.domain.receipt import build_receipt
+from kiosk.i18n import translator
+from kiosk.printing.encoder import ReceiptEncoder
+from kiosk.printing.escpos_serial import EscposSerialPrinter
 
 
 def _receipts() -> dict[str, tuple[object, str]]:
-    from datetime import UTC, datetime
-
-    from kiosk.config import load_config
-    from kiosk.domain.checkout import CheckoutState, Line
-    from kiosk.domain.receipt import build_receipt
-    from kiosk.i18n import translator
-
     config = load_config()
 
     def line(i: int, key: str, names: dict[str, str], price: int, qty: int = 1,
@@ -67,12 +74,6 @@ def _receipts() -> dict[str, tuple[object, str]]:
 
 def _measure(workdir: Path, receipt: object, font: str, baud: int) -> tuple[float, float]:
     """(driver wall seconds, simulator receive seconds) for one receipt at ``baud``."""
-    from kiosk_drivers.printer.config import PrinterConfig
-    from kiosk_drivers.printer.sim.pty import start_pty_pair
-    from kiosk_drivers.printer.sim.simulator import PrinterSimulator
-
-    from kiosk.printing.escpos_serial import EscposSerialPrinter
-
     tag = f"{font}-{baud}-{time.monotonic_ns()}"
     with start_pty_pair(workdir / f"host-{tag}", workdir / f"dev-{tag}") as pair:
         sim = PrinterSimulator(pair.printer, workdir / f"png-{tag}", baudrate=baud,
@@ -96,14 +97,6 @@ def _measure(workdir: Path, receipt: object, font: str, baud: int) -> tuple[floa
 
 def bench_printer(measure: bool = True) -> int:
     """Print readable figures, then one JSON line (receipt_bytes, stream_s_9600, ...)."""
-    import logging
-
-    from kiosk_drivers.printer.config import PrinterConfig
-    from kiosk_drivers.printer.sim.pty import PtyError, socat_binary
-    from kiosk_drivers.printer.transport import wire_seconds
-
-    from kiosk.printing.encoder import ReceiptEncoder
-
     logging.getLogger("kiosk_drivers.printer.sim.simulator").setLevel(logging.WARNING)
     receipts = _receipts()
     sizes: dict[str, int] = {}

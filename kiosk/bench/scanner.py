@@ -29,8 +29,10 @@ The last line is one JSON object with the issue's keys.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import random
 import statistics
 import tempfile
 import threading
@@ -38,8 +40,29 @@ import time
 import tomllib
 from pathlib import Path
 
+from kiosk_drivers.scanner.capture import CaptureThread, FrameSlot, run_source
+from kiosk_drivers.scanner.config import CameraConfig, ClassifyConfig, ScannerConfig
+from kiosk_drivers.scanner.decoders import OpenCVDecoder, make_decoder
+from kiosk_drivers.scanner.engine import PlainEngine, ScanEngine
+from kiosk_drivers.scanner.sim.synth import (
+    GARBAGE_KINDS,
+    Distortion,
+    Placement,
+    Presentation,
+    distorted_presentations,
+    load_photos,
+    write_photo_session,
+    write_session,
+)
+
 from kiosk.bench.stats import percentile
+from kiosk.bus.broker import free_port, private_login, start_private_broker
+from kiosk.bus.client import BusClient
 from kiosk.bus.credentials import BusLogin
+from kiosk.bus.messages import Topics
+from kiosk.config import DEFAULTS_FILE, VariableMeasureConfig
+from kiosk.domain.codes import Classifier
+from kiosk.services.scanner import ReadPublisher
 
 SESSION_SPECS = ["ean13_ramyun", "upca_cupnoodle", "alipay_qr", "ean8", "vm_bananas",
                  "wechat_code128", "ean13_tofu", "upce", "coupon_qr", "databar",
@@ -54,10 +77,6 @@ JSON_KEYS = ("fps_640", "fps_1280", "scan_to_bus_ms_median_640", "scan_to_bus_ms
 
 
 def _session(n: int, seed: int) -> tuple[list, dict[int, list[str]]]:
-    import random
-
-    from kiosk_drivers.scanner.sim.synth import GARBAGE_KINDS, Distortion, Placement, Presentation
-
     rnd = random.Random(seed)
     out = []
     for i in range(n):
@@ -73,9 +92,6 @@ def _session(n: int, seed: int) -> tuple[list, dict[int, list[str]]]:
 
 def _frames(path: Path, limit: int | None = None) -> list:
     """Frames of a video through the capture path (lockstep), kept in memory."""
-    from kiosk_drivers.scanner.capture import CaptureThread, FrameSlot
-    from kiosk_drivers.scanner.config import CameraConfig
-
     slot = FrameSlot(lockstep=True)
     cap = CaptureThread(CameraConfig(source=str(path)), slot, pace="lockstep")
     cap.start()
@@ -120,8 +136,6 @@ def _false(reads: list, frame_keys: list[set[str]]) -> list:
 
 class _Subscriber:
     def __init__(self, login: BusLogin, topic: str) -> None:
-        from kiosk.bus.client import BusClient
-
         self.arrivals: list[float] = []
         self.cond = threading.Condition()
         self.client = BusClient(login, f"bench-scanner-sub-{os.getpid()}")
@@ -143,14 +157,6 @@ class _Subscriber:
 def _latency_run(video: Path, truth, engine, broker: Path, port: int, lane: str,
                  classify) -> dict:
     """Play ``video`` in real time through ``engine`` and the bus; latency per presentation."""
-    from kiosk_drivers.scanner.capture import CaptureThread, FrameSlot
-    from kiosk_drivers.scanner.config import CameraConfig, ClassifyConfig
-
-    from kiosk.bus.broker import private_login
-    from kiosk.bus.client import BusClient
-    from kiosk.bus.messages import Topics
-    from kiosk.services.scanner import ReadPublisher
-
     sub = _Subscriber(private_login(broker, port, "kiosk-cli"), Topics(lane).scanner_events)
     bus = BusClient(private_login(broker, port, "kiosk-scanner"),
                     f"bench-scanner-pub-{os.getpid()}")
@@ -199,11 +205,6 @@ def _latency_run(video: Path, truth, engine, broker: Path, port: int, lane: str,
 def _distorted(video: Path, truth, kinds: list[str], cfg, vm, classify) -> dict:
     """Per-frame read rates of zxing, zbar, either, the engine's decode stage; and the
     engine end to end (presentations published, false reads)."""
-    from kiosk_drivers.scanner.capture import CaptureThread, FrameSlot
-    from kiosk_drivers.scanner.config import CameraConfig
-    from kiosk_drivers.scanner.decoders import OpenCVDecoder
-    from kiosk_drivers.scanner.engine import ScanEngine
-
     frame_keys = _keys(truth, classify)
     stack_cfg = cfg.model_copy(update={"gate": cfg.gate.model_copy(
         update={"motion": False, "roi": False})})
@@ -267,15 +268,6 @@ def photo_figures(split: str, workdir: Path, engine_factory=None, seed: int = 1,
     ``engine_factory(cfg, vm)`` builds the engine (default: ScanEngine); ``only`` keeps the
     photos whose name contains one of these strings, ``variants`` some of the variants.
     """
-    from kiosk_drivers.scanner.capture import run_source
-    from kiosk_drivers.scanner.config import ScannerConfig
-    from kiosk_drivers.scanner.decoders import make_decoder
-    from kiosk_drivers.scanner.engine import ScanEngine
-    from kiosk_drivers.scanner.sim.synth import load_photos, write_photo_session
-
-    from kiosk.config import DEFAULTS_FILE, VariableMeasureConfig
-    from kiosk.domain.codes import Classifier
-
     cfg = ScannerConfig()
     with DEFAULTS_FILE.open("rb") as fh:
         vm = VariableMeasureConfig.model_validate(tomllib.load(fh)["variable_measure"])
@@ -339,15 +331,6 @@ def bench_scanner(presentations: int = 12, fps_frames: int = 240, seed: int = 1,
                   workdir: Path | None = None, photos: str = "heldout") -> int:
     """Run the scanner benchmark; prints figures, then the JSON line. Returns 0."""
     import cv2
-    from kiosk_drivers.scanner.config import ScannerConfig
-    from kiosk_drivers.scanner.decoders import make_decoder
-    from kiosk_drivers.scanner.engine import PlainEngine, ScanEngine
-    from kiosk_drivers.scanner.sim.synth import distorted_presentations, write_session
-
-    from kiosk.bus.broker import free_port, start_private_broker
-    from kiosk.config import DEFAULTS_FILE, VariableMeasureConfig
-    from kiosk.domain.codes import Classifier
-
     cv2.setNumThreads(1)
     cfg = ScannerConfig()
     with DEFAULTS_FILE.open("rb") as fh:  # the packaged in-store layouts
@@ -391,7 +374,6 @@ def bench_scanner(presentations: int = 12, fps_frames: int = 240, seed: int = 1,
             fps["zxing"][size[0]] = _pinned_fps(plain("zxing"), frames)
             fps["zbar"][size[0]] = _pinned_fps(plain("zbar"), frames)
             del frames
-            from kiosk_drivers.scanner.capture import run_source
 
             eng = ScanEngine(cfg, vm)
             reads = run_source(str(path), eng)
@@ -505,8 +487,6 @@ def bench_scanner(presentations: int = 12, fps_frames: int = 240, seed: int = 1,
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m kiosk.bench.scanner`` (the same as ``kiosk bench scanner``)."""
-    import argparse
-
     parser = argparse.ArgumentParser(prog="kiosk bench scanner")
     parser.add_argument("--presentations", type=int, default=12)
     parser.add_argument("--fps-frames", type=int, default=240)

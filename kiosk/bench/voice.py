@@ -42,6 +42,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from kiosk_voice.config import VoiceConfig
+from kiosk_voice.intents import Intent
+
 from kiosk.bench.stats import percentile
 
 VOICES = ("ko", "ko+f2", "ko+m3")
@@ -106,8 +109,7 @@ def judge(results: list, want: str) -> tuple[bool, str]:
 
 def evaluate(rec, items: list[tuple[str, str, str]], noisy: bool, cache: Path,
              snr_db: float = 10.0, verbose: bool = False, heldout: bool = False) -> dict:
-    from kiosk_voice.intents import Intent
-    from kiosk_voice.sim.synth import utterance
+    from kiosk_voice.sim.synth import utterance  # numpy: loaded when speech is made
 
     ok = n = 0
     sim_latency: list[float] = []
@@ -142,8 +144,7 @@ def evaluate(rec, items: list[tuple[str, str, str]], noisy: bool, cache: Path,
 
 def false_accepts(rec, cache: Path, noisy: bool = False, verbose: bool = False,
                   heldout: bool = False) -> dict:
-    from kiosk_voice.intents import Intent
-    from kiosk_voice.sim.synth import utterance
+    from kiosk_voice.sim.synth import utterance  # numpy: loaded when speech is made
 
     fa = n = 0
     hits = []
@@ -171,10 +172,9 @@ def false_accepts(rec, cache: Path, noisy: bool = False, verbose: bool = False,
 
 def realtime_latency(rec, cache: Path, clips: int) -> list[float]:
     """Last voiced sample → intent, wall clock, clips played at real-time pace."""
-    import numpy as np
+    import numpy as np  # numpy and the audio path: loaded when the bench runs
     from kiosk_voice.audio import WavSource
     from kiosk_voice.endpoint import Endpointer
-    from kiosk_voice.intents import Intent
     from kiosk_voice.sim.synth import utterance
 
     out = []
@@ -195,8 +195,7 @@ def realtime_latency(rec, cache: Path, clips: int) -> list[float]:
 
 
 def bench_voice(realtime_clips: int = 20, verbose: bool = False) -> int:
-    from kiosk_voice.config import VoiceConfig
-    from kiosk_voice.recognizer import Recognizer
+    from kiosk_voice.recognizer import Recognizer  # Vosk and numpy
 
     cfg = VoiceConfig()
     model_dir = cfg.model_dir("ko")

@@ -21,6 +21,7 @@ from pathlib import Path
 from kiosk.ops.flash_devices import SystemView, Target, TargetError, check_target, human_size
 from kiosk.ops.flash_image import Image, ImageError, boot_partition, keep_data_span, open_image
 from kiosk.ops.flash_io import FlashError, bmap_copy, full_write, verify_bmap, verify_full
+from kiosk.ops.provision import ProvisionError, validate_file
 
 PROVISION_NAME = "kiosk-provision.toml"
 
@@ -59,8 +60,6 @@ def flash_main(args: argparse.Namespace) -> int:
 
 
 def _flash(args: argparse.Namespace) -> int:
-    from kiosk.ops.provision import ProvisionError, validate_file
-
     if args.provision is not None:
         try:
             prov = validate_file(args.provision)

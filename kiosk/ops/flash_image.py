@@ -12,6 +12,7 @@ import hashlib
 import os
 import re
 import struct
+import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -187,8 +188,6 @@ def boot_partition(path: Path) -> Partition:
 
 
 def _gpt_fat(fh) -> list[tuple[int, int, int]]:
-    import uuid
-
     fh.seek(512)
     header = fh.read(92)
     if header[:8] != b"EFI PART":

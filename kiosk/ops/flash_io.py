@@ -14,6 +14,8 @@ import fcntl
 import hashlib
 import mmap
 import os
+import re
+import shutil
 import subprocess
 import sys
 import time
@@ -153,8 +155,6 @@ def _write_all(fd: int, data: memoryview, offset: int, target: Path) -> None:
 
 def bmap_copy(image: Image, target: Path, stream: TextIO | None = None) -> WriteResult:
     """``bmaptool copy`` with progress; a checksum mismatch becomes a one-line FlashError."""
-    import shutil
-
     assert image.bmap is not None
     tool = shutil.which("bmaptool")
     if tool is None:
@@ -181,8 +181,6 @@ def bmap_copy(image: Image, target: Path, stream: TextIO | None = None) -> Write
 
 
 def _bmaptool_error(output: str, bmap: Bmap) -> str:
-    import re
-
     plain = re.sub(r"\x1b\[[0-9;]*m", "", output)
     errors = [ln.split("ERROR:", 1)[1].strip() for ln in plain.splitlines() if "ERROR:" in ln]
     errors = [e for e in errors if e and not e.startswith("An error occurred")]

@@ -22,11 +22,14 @@ import ipaddress
 import json
 import os
 import re
+import struct
+import subprocess
 import sys
 import tempfile
 import time
 import tomllib
 import uuid
+import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -39,6 +42,10 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from kiosk.config import PRIVATE_DIR, ConfigError, load_config
+from kiosk.ops.flash_image import ImageError, boot_partition
+from kiosk.security.staff import check_production_staff
 
 PROVISION_NAME = "kiosk-provision.toml"
 SITE_FILE = "10-site.toml"
@@ -76,8 +83,6 @@ class SystemSection(_Strict):
     @field_validator("time_zone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        import zoneinfo
-
         if not re.fullmatch(r"[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*", value):
             raise ValueError(f"not a time zone name: {value!r}")
         try:
@@ -257,9 +262,6 @@ def _describe(exc: ValidationError) -> str:
 
 
 def _check_site_layer(path: Path, prov: Provisioning, etc_dir: Path | None) -> None:
-    from kiosk.config import PRIVATE_DIR, ConfigError, load_config
-    from kiosk.security.staff import check_production_staff
-
     with tempfile.TemporaryDirectory(prefix="kiosk-provision-") as tmp:
         site = Path(tmp)
         if etc_dir is not None and (etc_dir / "kiosk").is_dir():
@@ -364,8 +366,6 @@ def kiosk_owner(layout: Layout, user: str = "kiosk-core") -> tuple[int, int] | N
 
 def apply(prov: Provisioning, layout: Layout, raw: bytes = b"") -> list[Path]:
     """Write everything the file describes; all-or-nothing up to the final renames."""
-    from kiosk.config import PRIVATE_DIR
-
     etc = layout.etc_dir
     owner = kiosk_owner(layout) if os.geteuid() == 0 else None
     staged = _Staged()
@@ -481,7 +481,6 @@ class BootSource:
             return
         if not boot.exists():
             raise ProvisionError(f"{boot}: no such directory, image or device")
-        from kiosk.ops.flash_image import ImageError, boot_partition
 
         try:
             offset = boot_partition(boot).offset
@@ -491,8 +490,6 @@ class BootSource:
         self.path = Path(f"{boot}:{PROVISION_NAME}")
 
     def _mtools(self, *cmd: str, data: bytes | None = None) -> bytes:
-        import subprocess
-
         env = dict(os.environ, MTOOLS_SKIP_CHECK="1")
         done = subprocess.run([cmd[0], "-i", str(self.spec), *cmd[1:]], capture_output=True,
                               input=data, env=env)
@@ -543,8 +540,6 @@ class BootSource:
 
 def _fat_cluster_layout(boot: bytes) -> tuple[int, int]:
     """(byte offset of cluster 2, cluster size) from a FAT boot sector's BPB."""
-    import struct
-
     sector, per_cluster, reserved, fats, root_entries = struct.unpack_from("<HBHBH", boot, 11)
     fat_sectors = struct.unpack_from("<H", boot, 22)[0] or struct.unpack_from("<I", boot, 36)[0]
     root_sectors = (root_entries * 32 + sector - 1) // sector

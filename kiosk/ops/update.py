@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import json
 import os
 import re
@@ -30,8 +31,10 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from kiosk.ops.flash_devices import SystemView
 from kiosk.ops.flash_image import Image
 from kiosk.ops.flash_io import FlashError, full_write, verify_full
+from kiosk.ops.provision import toml_dumps
 
 SLOT_LABELS = {"A": "kiosk-root-a", "B": "kiosk-root-b"}
 MANIFEST, ROOT_MEMBER, BOOT_DIR = "manifest.toml", "root.ext4", "boot/"
@@ -72,13 +75,11 @@ def make_bundle(out: Path, root_image: Path, boot_dir: Path | None, **fields: st
     boot_files = sorted(p for p in boot_dir.rglob("*") if p.is_file()) if boot_dir else []
     for p in boot_files:
         files[BOOT_DIR + str(p.relative_to(boot_dir))] = _sha256_file(p)
-    from kiosk.ops.provision import toml_dumps
 
     manifest = toml_dumps({"bundle": {"format": 1, **fields}, "files": files}).encode()
     with tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as tar:
         info = tarfile.TarInfo(MANIFEST)
         info.size, info.mtime = len(manifest), int(time.time())
-        import io
 
         tar.addfile(info, io.BytesIO(manifest))
         tar.add(root_image, ROOT_MEMBER)
@@ -151,7 +152,6 @@ def _slot_device(paths: Paths, slot: str) -> Path:
     if not link.exists():
         raise UpdateError(f"no partition labelled {SLOT_LABELS[slot]} ({link})")
     dev = link.resolve()
-    from kiosk.ops.flash_devices import SystemView
 
     st = dev.stat()
     if stat.S_ISBLK(st.st_mode):

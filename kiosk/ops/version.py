@@ -20,22 +20,23 @@ import argparse
 import json
 import shlex
 import subprocess
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+
+from kiosk import __version__
 
 RELEASE_FILE = Path("/etc/kiosk-release")
 RELEASE_KEYS = ("KIOSK_VERSION", "KIOSK_COMMIT", "BUILD_ID", "BUILD_DATE", "VARIANT",
                 "DEBIAN_SUITE", "SLOT")
+#: the source checkout when running from one (an editable install); installed from a wheel
+#: this is site-packages' parent, no git checkout, and the commit is None
 REPO = Path(__file__).resolve().parents[2]
 
 
 def package_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
         return version("kiosk")
     except PackageNotFoundError:
-        from kiosk import __version__
-
         return __version__
 
 

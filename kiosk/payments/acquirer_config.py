@@ -28,7 +28,8 @@ class AcquirerConfig(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8583, ge=1, le=65535)
     dialect: str = Field(default="default",
-                         description="name in config/iso8583/ or a path to a dialect file")
+                         description="a name registered in the entry-point group"
+                         " kiosk.acquirer_dialects, or a path to a dialect file")
     plain_tcp_simulator_only: bool = Field(
         default=True, description="plain TCP (no TLS), allowed only to a loopback host")
     ca_file: Path | None = Field(default=None, description="pinned CA bundle for TLS")

@@ -1,24 +1,29 @@
 """ISO 8583 dialects: load a dialect file, build, frame, parse and match messages.
 
-A dialect (``config/iso8583/*.toml``) holds the pyiso8583 field spec, the field list per
-message type, fixed values, the TCP length header and the field-39 table, so a site swaps
-acquirer dialects without code. Everything that reads bytes from the network raises only
-:class:`IsoError` (or its subclass :class:`FramingError`) on bad input.
+A dialect (a TOML file; the shipped ones are ``config/iso8583/*.toml``) holds the pyiso8583
+field spec, the field list per message type, fixed values, the TCP length header and the
+field-39 table, so a site swaps acquirer dialects without code. A dialect is named in the
+config by the name it is registered under in the entry-point group
+``kiosk.acquirer_dialects`` (the shipped ones in ``pyproject.toml``; another package
+registers its own the same way), or by path. Everything that reads bytes from the network
+raises only :class:`IsoError` (or its subclass :class:`FramingError`) on bad input.
 """
 
 from __future__ import annotations
 
 import copy
+import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Literal
 
 import iso8583
 import iso8583.specs
 
-DIALECT_DIR = Path(__file__).resolve().parents[2] / "config" / "iso8583"
+DIALECT_GROUP = "kiosk.acquirer_dialects"
 
 MatchKind = Literal["match", "late", "mismatch", "unrelated"]
 
@@ -275,15 +280,37 @@ def icc_tags(hex_data: str) -> dict[str, bytes]:
 
 
 # -- loading --------------------------------------------------------------------------
+def registered_dialects() -> dict[str, str]:
+    """Dialect name → entry-point target, for every installed ``kiosk.acquirer_dialects``."""
+    return {ep.name: ep.value for ep in entry_points(group=DIALECT_GROUP)}
+
+
 def dialect_path(name_or_path: str | Path) -> Path:
+    """The file of a dialect: a path as given (contains ``/`` or ends in ``.toml``), else
+    the file a registered entry point of that name loads to; DialectError if none."""
     text = str(name_or_path)
     if "/" in text or text.endswith(".toml"):
         return Path(text)
-    return DIALECT_DIR / f"{text}.toml"
+    found = [ep for ep in entry_points(group=DIALECT_GROUP) if ep.name == text]
+    if not found:
+        names = ", ".join(sorted(registered_dialects())) or "none"
+        raise DialectError(f"dialect {text!r}: no such dialect registered in {DIALECT_GROUP}"
+                           f" (registered: {names}) and not a path to a .toml file")
+    try:
+        target = found[0].load()
+        if callable(target):
+            target = target()
+    except Exception as exc:  # a broken plug-in: name it, never a traceback at start
+        raise DialectError(f"dialect {text!r}: entry point {found[0].value} fails:"
+                           f" {type(exc).__name__}: {exc}") from None
+    if not isinstance(target, os.PathLike | str):
+        raise DialectError(f"dialect {text!r}: entry point {found[0].value} gives"
+                           f" {type(target).__name__}, not a path to the dialect file")
+    return Path(target)
 
 
 def load_dialect(name_or_path: str | Path) -> Dialect:
-    """Load a dialect by name (``config/iso8583/<name>.toml``) or path; DialectError if bad."""
+    """Load a dialect by registered name or by path; DialectError if bad."""
     path = dialect_path(name_or_path)
     try:
         with path.open("rb") as fh:
