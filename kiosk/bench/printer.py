@@ -70,7 +70,7 @@ def _measure(workdir: Path, receipt: object, font: str, baud: int) -> tuple[floa
     from kiosk_drivers.printer.sim.pty import start_pty_pair
     from kiosk_drivers.printer.sim.simulator import PrinterSimulator
 
-    from kiosk.printing.escpos_serial import EscposSerialPrinter
+    from kiosk.printing.escpos import EscposPrinter
 
     tag = f"{font}-{baud}-{time.monotonic_ns()}"
     with start_pty_pair(workdir / f"host-{tag}", workdir / f"dev-{tag}") as pair:
@@ -79,7 +79,7 @@ def _measure(workdir: Path, receipt: object, font: str, baud: int) -> tuple[floa
         try:
             cfg = PrinterConfig(port=str(pair.host), baudrate=baud, cjk_font=font,
                                 raster_fallback=baud >= 38400, write_timeout_s=120)
-            printer = EscposSerialPrinter(cfg, workdir / "receipts")
+            printer = EscposPrinter(cfg, workdir / "receipts")
             t0 = time.perf_counter()
             result = printer.print_receipt(receipt)  # type: ignore[arg-type]
             wall = time.perf_counter() - t0

@@ -16,10 +16,10 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kiosk.printing.port import PrintResult
-
 if TYPE_CHECKING:
     from kiosk_drivers.printer.config import PrinterConfig
+
+    from kiosk.printing.result import PrintResult
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +136,7 @@ def add_reprint_args(parser: argparse.ArgumentParser) -> None:
 def reprint(txn: str, receipts_dir: Path, kind: str,
             printer_config: PrinterConfig | None = None) -> PrintResult:
     """Print a kept receipt again on the configured printer."""
+    # CLI: the printer stack loads when a command runs, not for ``kiosk --help``
     from kiosk.printing.port import open_printer
     from kiosk.printing.store import ReceiptStore
 
