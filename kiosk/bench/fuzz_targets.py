@@ -461,7 +461,8 @@ def open_scanner(workdir: Path) -> Opened:
     kiosk-core accepts as a ``scan`` command; bearer codes are masked in logs."""
     from kiosk.bus.messages import MessageError, encode, parse_command
     from kiosk.config import load_config
-    from kiosk.domain.codes import GS, READ_CLASSES, Classifier
+    from kiosk.domain.codes import GS, READ_CLASSES
+    from kiosk.services.scanner import classifier_for
 
     config = load_config(site_dir=workdir / "no-site", environ={})
     ai = st.sampled_from(["01", "02", "10", "17", "21", "3103", "3922", "8110", "8112", "00",
@@ -481,8 +482,7 @@ def open_scanner(workdir: Path) -> Opened:
 
     def check(case: tuple[str, str]) -> None:
         text, sym = case
-        classify = Classifier(config.variable_measure, config.scanner.classify.payment_qr_prefixes,
-                              config.scanner.classify.coupon_prefixes)
+        classify = classifier_for(config.scanner, config.variable_measure)
         read = classify(text, sym)
         if read.cls not in READ_CLASSES:
             raise ContractBroken(f"unknown class {read.cls!r}")

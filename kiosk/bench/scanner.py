@@ -206,9 +206,9 @@ def _distorted(video: Path, truth, kinds: list[str], cfg, vm, classify) -> dict:
     frame_keys = _keys(truth, classify)
     stack_cfg = cfg.model_copy(update={"gate": cfg.gate.model_copy(
         update={"motion": False, "roi": False})})
-    stack = ScanEngine(stack_cfg, vm)
+    stack = ScanEngine(stack_cfg, classify)
     zx, zb, ocv = stack.decoders[0], stack.decoders[1], OpenCVDecoder()
-    full = ScanEngine(cfg, vm)
+    full = ScanEngine(cfg, classify)
     counts = {k: 0 for k in ("frames", "zxing", "zbar", "opencv", "either", "engine",
                              "zxing_false", "zbar_false", "opencv_false")}
     per_kind: dict[str, dict[str, int]] = {}
@@ -273,12 +273,12 @@ def photo_figures(split: str, workdir: Path, engine_factory=None, seed: int = 1,
     from kiosk_drivers.scanner.sim.synth import load_photos, write_photo_session
 
     from kiosk.config import DEFAULTS_FILE, VariableMeasureConfig
-    from kiosk.domain.codes import Classifier
+    from kiosk.services.scanner import classifier_for
 
     cfg = ScannerConfig()
     with DEFAULTS_FILE.open("rb") as fh:
         vm = VariableMeasureConfig.model_validate(tomllib.load(fh)["variable_measure"])
-    classify = Classifier(vm, cfg.classify.payment_qr_prefixes, cfg.classify.coupon_prefixes)
+    classify = classifier_for(cfg, vm)
     photos = [p for p in load_photos(split) if not only or any(o in p.name for o in only)]
     video = workdir / f"photos-{split}.avi"
     truth, kinds = write_photo_session(video, photos, seed=seed,
@@ -345,13 +345,13 @@ def bench_scanner(presentations: int = 12, fps_frames: int = 240, seed: int = 1,
 
     from kiosk.bus.broker import free_port, start_private_broker
     from kiosk.config import DEFAULTS_FILE, VariableMeasureConfig
-    from kiosk.domain.codes import Classifier
+    from kiosk.services.scanner import classifier_for
 
     cv2.setNumThreads(1)
     cfg = ScannerConfig()
     with DEFAULTS_FILE.open("rb") as fh:  # the packaged in-store layouts
         vm = VariableMeasureConfig.model_validate(tomllib.load(fh)["variable_measure"])
-    classify = Classifier(vm, cfg.classify.payment_qr_prefixes, cfg.classify.coupon_prefixes)
+    classify = classifier_for(cfg, vm)
     formats = cfg.decode.formats
 
     def plain(name: str) -> PlainEngine:
@@ -383,16 +383,16 @@ def bench_scanner(presentations: int = 12, fps_frames: int = 240, seed: int = 1,
         engine_false: dict[str, int] = {}
         for size, (path, truth) in sessions.items():
             frames = _frames(path, fps_frames)
-            eng = ScanEngine(cfg, vm)
+            eng = ScanEngine(cfg, classify)
             fps["engine"][size[0]] = _pinned_fps(eng, frames)
             engine_stats[size[0]] = eng.stats
-            fps["engine_nofb"][size[0]] = _pinned_fps(ScanEngine(nofb, vm), frames)
+            fps["engine_nofb"][size[0]] = _pinned_fps(ScanEngine(nofb, classify), frames)
             fps["zxing"][size[0]] = _pinned_fps(plain("zxing"), frames)
             fps["zbar"][size[0]] = _pinned_fps(plain("zbar"), frames)
             del frames
             from kiosk_drivers.scanner.capture import run_source
 
-            eng = ScanEngine(cfg, vm)
+            eng = ScanEngine(cfg, classify)
             reads = run_source(str(path), eng)
             bad = _false(reads, _keys(truth, classify))
             engine_false[f"session {size[0]}x{size[1]} (lockstep)"] = len(bad)
@@ -407,7 +407,7 @@ def bench_scanner(presentations: int = 12, fps_frames: int = 240, seed: int = 1,
         lat = {}
         try:
             path, truth = sessions[(640, 480)]
-            for name, eng in (("engine", ScanEngine(cfg, vm)), ("zxing", plain("zxing")),
+            for name, eng in (("engine", ScanEngine(cfg, classify)), ("zxing", plain("zxing")),
                               ("zbar", plain("zbar"))):
                 lat[name] = _latency_run(path, truth, eng, work / "broker", port, "BENCHSCAN",
                                          classify)

@@ -3,16 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from kiosk_drivers.scanner.config import ClassifyConfig
 
-from kiosk.domain.codes import Classifier, mask, parse_gs1, upce_to_upca
+from kiosk.domain.codes import mask, parse_gs1, upce_to_upca
 from kiosk.domain.gtin import check_digit, is_valid_gtin
-
-
-@pytest.fixture(scope="module")
-def classify(vm_config) -> Classifier:
-    rules = ClassifyConfig()
-    return Classifier(vm_config, rules.payment_qr_prefixes, rules.coupon_prefixes)
 
 
 def ean(body: str) -> str:
