@@ -195,7 +195,7 @@ def _latency_run(video: Path, truth, engine, broker: Path, port: int, lane: str,
             "replaced": slot.replaced, "skipped": cap.skipped}
 
 
-def _distorted(video: Path, truth, kinds: list[str], cfg, vm, classify) -> dict:
+def _distorted(video: Path, truth, kinds: list[str], cfg, classify) -> dict:
     """Per-frame read rates of zxing, zbar, either, the engine's decode stage; and the
     engine end to end (presentations published, false reads)."""
     from kiosk_drivers.scanner.capture import CaptureThread, FrameSlot
@@ -263,7 +263,7 @@ def photo_figures(split: str, workdir: Path, engine_factory=None, seed: int = 1,
     share of presentations in which either decoder read the code on at least one frame, what
     the engine put out (``on_bus``: presentations whose code it published; ``wrong``: reads
     published of a code the presentation does not show), per variant too.
-    ``engine_factory(cfg, vm)`` builds the engine (default: ScanEngine); ``only`` keeps the
+    ``engine_factory(cfg, classify)`` builds the engine (default: ScanEngine); ``only`` keeps the
     photos whose name contains one of these strings, ``variants`` some of the variants.
     """
     from kiosk_drivers.scanner.capture import run_source
@@ -297,7 +297,7 @@ def photo_figures(split: str, workdir: Path, engine_factory=None, seed: int = 1,
         got["either"] = got["zxing"] or got["zbar"]
         per_frame[frame.seq] = got
 
-    engine = (engine_factory or ScanEngine)(cfg, vm)
+    engine = (engine_factory or ScanEngine)(cfg, classify)
     reads = run_source(str(video), engine, on_reads=on_frame)
     out: dict = {"photos": len(photos), "presentations": len(truth.shows), "by_variant": {}}
     totals = {k: 0 for k in ("frames", "zxing", "zbar", "either", "either_any", "on_bus",
@@ -398,7 +398,7 @@ def bench_scanner(presentations: int = 12, fps_frames: int = 240, seed: int = 1,
             engine_false[f"session {size[0]}x{size[1]} (lockstep)"] = len(bad)
             false_reads += len(bad)
 
-        d = _distorted(dpath, dtruth, kinds, cfg, vm, classify)
+        d = _distorted(dpath, dtruth, kinds, cfg, classify)
         false_reads += d["false"]
         engine_false["distorted set (lockstep)"] = d["false"]
 
