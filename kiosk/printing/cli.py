@@ -3,7 +3,9 @@
 ``kiosk/cli.py`` wires them with :func:`add_sim_printer_args` / :func:`sim_printer_main`
 and :func:`add_reprint_args` / :func:`reprint_main`. Both read the layered
 configuration; the ``[printer]`` table is optional until it is part of the
-kiosk configuration (defaults apply).
+kiosk configuration (defaults apply). This module is imported to build ``kiosk``'s
+argument parser, so the printer stack, its simulator and the configuration load only
+when a command runs.
 """
 
 from __future__ import annotations
@@ -136,7 +138,6 @@ def add_reprint_args(parser: argparse.ArgumentParser) -> None:
 def reprint(txn: str, receipts_dir: Path, kind: str,
             printer_config: PrinterConfig | None = None) -> PrintResult:
     """Print a kept receipt again on the configured printer."""
-    # CLI: the printer stack loads when a command runs, not for ``kiosk --help``
     from kiosk.printing.port import open_printer
     from kiosk.printing.store import ReceiptStore
 

@@ -14,6 +14,7 @@ python-barcode, segno and Pillow are development dependencies (tests, bench).
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import zlib
@@ -453,8 +454,6 @@ class Photo:
 
 def load_photos(split: str, root: Path = PHOTOS_DIR) -> list[Photo]:
     """The photos of one split ("tuning" or "heldout") listed in ``expected.csv``."""
-    import csv
-
     with (root / "expected.csv").open(newline="") as fh:
         rows = [r for r in csv.DictReader(fh) if r["file"].startswith(f"{split}/")]
     return [Photo(r["file"], r["expected"], root / r["file"]) for r in rows]
