@@ -78,7 +78,7 @@ class UsbTransport(Transport):
             return b""
         try:
             return os.read(self.fd, n)
-        except BlockingIOError:
+        except OSError:  # EAGAIN, or EIO from a printer without a back channel: no answer
             return b""
 
     def _discard_input(self) -> None:
@@ -87,5 +87,5 @@ class UsbTransport(Transport):
             try:
                 if not os.read(self.fd, 4096):
                     return
-            except BlockingIOError:
+            except OSError:  # nothing to read, or no back channel at all
                 return
