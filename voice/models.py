@@ -28,6 +28,14 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kiosk_voice.grammar import OutOfVocabulary, build_grammar, vocabulary
+from kiosk_voice.intents import LANGUAGES, STATE_INTENTS
+from kiosk_voice.languages import language_key
+
+if TYPE_CHECKING:
+    from kiosk_voice.config import VoiceConfig
 
 REQUIRED = ("am/final.mdl", "conf/model.conf")
 MARKER = ".kiosk-model.json"
@@ -68,7 +76,8 @@ def _model_root(tree: Path) -> Path:
 
 
 def _fetch(url: str, dest: Path) -> Path:
-    import urllib.request
+    import urllib.request  # the HTTP and TLS stack, only when a URL is given
+
 
     out = dest / "download"
     try:
@@ -91,9 +100,6 @@ def _safe_extract(zf: zipfile.ZipFile, dest: Path) -> None:
 def install_model(source: str, lang: str, models_dir: Path, sha256: str | None,
                   allow_unpinned: bool = False, unk: str | None = None) -> Path:
     """Install ``source`` as the model for ``lang``; returns the installed directory."""
-    from kiosk_voice.grammar import OutOfVocabulary, build_grammar, vocabulary
-    from kiosk_voice.intents import LANGUAGES, STATE_INTENTS
-
     if lang not in LANGUAGES:
         raise ModelInstallError(f"unknown language {lang!r} (have {', '.join(LANGUAGES)})")
     if sha256 is None and not allow_unpinned:
@@ -156,8 +162,6 @@ def verify_model(model_dir: Path) -> None:
 
 
 def add_install_model_args(parser: argparse.ArgumentParser) -> None:
-    from kiosk.i18n import language_key
-
     parser.add_argument("source", help="model zip, model directory, or URL")
     parser.add_argument("--lang", required=True, type=language_key,
                         help="en, zh or ko (zh-CN, ko-KR... name the same)")
@@ -167,12 +171,9 @@ def add_install_model_args(parser: argparse.ArgumentParser) -> None:
                         help="install without a pinned digest (prints the digest)")
 
 
-def install_model_main(args: argparse.Namespace, cfg=None) -> int:  # noqa: ANN001
-    """``kiosk voice install-model``: 0 installed, 2 refused (reason on stderr)."""
-    if cfg is None:
-        from kiosk.config import load_config_or_exit
-
-        cfg = load_config_or_exit().voice
+def install_model_main(args: argparse.Namespace, cfg: VoiceConfig) -> int:
+    """``kiosk voice install-model`` with the ``[voice]`` config: 0 installed, 2 refused
+    (reason on stderr)."""
     pinned = args.sha256 or (cfg.models[args.lang].sha256 if args.lang in cfg.models
                              else None)
     models_dir = args.models_dir or cfg.models_dir
@@ -188,13 +189,3 @@ def install_model_main(args: argparse.Namespace, cfg=None) -> int:  # noqa: ANN0
     print(f'[voice.models.{args.lang}]\npath = "{final.name}"\n'
           f'sha256 = "{info["source_sha256"]}"\nunk = "{info["unk"]}"')
     return 0
-
-
-def install_main(config, source: str, lang: str, sha256: str | None,  # noqa: ANN001
-                 allow_unpinned: bool = False) -> int:
-    """The same as :func:`install_model_main` for a loaded KioskConfig (voice CLI)."""
-    cfg = config.voice
-    pinned = sha256 or (cfg.models[lang].sha256 if lang in cfg.models else None)
-    return install_model_main(argparse.Namespace(
-        source=source, lang=lang, sha256=pinned, models_dir=cfg.models_dir,
-        no_pin=allow_unpinned), cfg)

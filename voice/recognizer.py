@@ -28,6 +28,7 @@ from kiosk_voice.config import VoiceConfig
 from kiosk_voice.endpoint import Endpointer, UtteranceEnd
 from kiosk_voice.grammar import build_grammar, grammar_json, vocabulary
 from kiosk_voice.intents import LANGUAGES, STATE_INTENTS, Intent, Rejected, Word, match
+from kiosk_voice.models import verify_model
 
 Result = Intent | Rejected
 #: grammar for states without their own intent list (intents_for_state's fallback)
@@ -56,8 +57,6 @@ class Recognizer:
         vocab = vocabulary(self.model_dir)
         self.grammars: dict[str, str] = {}
         if self.cfg.verify_on_load:
-            from kiosk_voice.models import verify_model
-
             verify_model(self.model_dir)
         for state in (*STATE_INTENTS, OTHER_STATE):
             li = LANGUAGES[lang]

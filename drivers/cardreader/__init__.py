@@ -1,7 +1,7 @@
 """PC/SC card reader driver (pyscard); the vpcd virtual card that stands in for a card in the
 simulators and tests lives in :mod:`kiosk_drivers.cardreader.sim`.
 
-* :class:`ReaderEvents`: reader/card events as dicts, from pyscard's monitors.
+* :class:`ReaderEvents`: reader/card events as dicts, from a PC/SC monitor thread.
 * :func:`open_channel` → :class:`PcscChannel` (a :class:`CardChannel`): T=0/T=1, 61xx/6Cxx.
 * :class:`CardSession`: the watchdog bounding a whole card flow.
 

@@ -12,7 +12,7 @@ class ReaderConfig(BaseModel):
 
     #: regular expression a reader name must match to be used ("" = any contact reader)
     reader_pattern: str = ""
-    #: how often pyscard's ReaderMonitor lists readers (reader attach/detach latency)
+    #: how often the card event monitor lists readers (reader attach/detach latency)
     reader_poll_s: float = Field(default=1.0, gt=0, le=10)
     #: after a failed transmit, how long to wait for pcscd to report the card gone
     #: before calling it a reader error rather than a removal (pcscd polls ~400 ms)

@@ -1,4 +1,4 @@
-"""Configuration of the GPIO lines (the ``[gpio]`` table), in :mod:`kiosk.config`'s style.
+"""Configuration of the GPIO lines (the ``[gpio]`` table): strict and frozen, checked at load.
 
 Pins are BCM numbers (0-27); a pin left out (``None``) means that part is not
 fitted. The help button, keypad buttons and door switch are wired to ground with

@@ -1,6 +1,7 @@
 """gpiozero devices of the kiosk: the tower light and the buzzer, over any pin factory.
 
-:class:`TowerLight` is three LEDs of which one is lit (or blinking).
+:class:`TowerLight` is three LEDs of which one is lit (or blinking): it shows a
+:class:`Light`.
 :class:`BuzzerPlayer` plays named patterns from its own thread so bus and button
 callbacks never wait: on a passive buzzer (``TonalBuzzer`` on a PWM pin) the
 patterns are tones, on an active one (``Buzzer``) they are on/off beeps. The
@@ -12,16 +13,29 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
 from kiosk_drivers.gpio.config import BuzzerConfig, LightConfig
-
-from kiosk.services.gpio_logic import Light
 
 if TYPE_CHECKING:
     from gpiozero.pins import Factory
 
 log = logging.getLogger(__name__)
+
+Color = Literal["green", "amber", "red", "off"]
+
+
+@dataclass(frozen=True)
+class Light:
+    """What the tower light shows: one colour (or none), steady or blinking."""
+
+    color: Color
+    blink: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.color}{' blinking' if self.blink else ''}"
+
 
 #: (frequency in Hz, or None for silence, seconds) for a passive buzzer
 TONES: dict[str, list[tuple[float | None, float]]] = {

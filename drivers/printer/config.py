@@ -1,9 +1,12 @@
 """Configuration of the ESC/POS receipt printer (the ``[printer]`` table).
 
-Follows :mod:`kiosk.config`'s style: strict (unknown keys are errors), frozen,
-validated when the configuration loads. Serial framing is fixed at 8N1 (ten bits
-on the wire per byte), which is what receipt printers use and what the stream
-time estimates assume.
+Strict (unknown keys are errors), frozen, validated when the configuration loads.
+``transport`` names how bytes reach the printer (a plug-in of the entry-point group
+``kiosk.printer_transports``: ``serial``, ``usb``, ``network``, ``file``) and ``port``
+where: a serial device, a USB printer-class device node, ``host[:port]``, a file. The
+serial settings (baud rate, flow control) only matter to ``serial``. Serial framing is
+fixed at 8N1 (ten bits on the wire per byte), which is what receipt printers use and
+what the stream time estimates assume.
 
 Chinese and Korean text: ``cjk_font`` names the double-byte font the printer has
 in ROM (``gbk`` for Simplified Chinese models, ``ksc5601`` for Korean models,
@@ -17,6 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from kiosk_drivers.printer.registry import transport_names
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 NOTO_CJK = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
@@ -41,9 +45,19 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def language_of(locale: str) -> str:
+    """The language subtag of a BCP 47 or POSIX locale tag: zh_Hans → zh, ko-KR → ko."""
+    return locale.replace("-", "_").split("_")[0].lower()
+
+
 class PrinterConfig(_Strict):
+    transport: str = Field(default="serial", min_length=1,
+                           description="how bytes travel: serial, usb, network, file (or an "
+                                       "installed kiosk.printer_transports plug-in)")
     port: str = Field(default="/dev/serial0", min_length=1,
-                      description="serial device (a pty link for the simulator)")
+                      description="where the printer is, for the transport: serial device "
+                                  "(a pty link for the simulator), USB printer device "
+                                  "(/dev/usb/lp0), host[:port] (port 9100 by default), file")
     baudrate: int = 115200
     rtscts: bool = True
     xonxoff: bool = False
@@ -71,6 +85,15 @@ class PrinterConfig(_Strict):
             raise ValueError(f"baudrate must be one of {', '.join(map(str, STANDARD_BAUDS))}")
         return value
 
+    @field_validator("transport")
+    @classmethod
+    def _installed_transport(cls, value: str) -> str:
+        names = transport_names()
+        if value not in names:
+            raise ValueError(f"unknown printer transport {value!r} (installed: "
+                             f"{', '.join(names) or 'none'})")
+        return value
+
     @field_validator("code_page")
     @classmethod
     def _known_code_page(cls, value: str) -> str:
@@ -80,7 +103,8 @@ class PrinterConfig(_Strict):
 
     @model_validator(mode="after")
     def _raster_needs_speed(self) -> PrinterConfig:
-        if self.raster_fallback and self.baudrate < MIN_RASTER_BAUD:
+        if (self.transport == "serial" and self.raster_fallback
+                and self.baudrate < MIN_RASTER_BAUD):
             raise ValueError(
                 f"raster receipts (raster_fallback = true) need baudrate >= {MIN_RASTER_BAUD}"
                 f" (got {self.baudrate}); raise the baud rate or set raster_fallback = false")
@@ -99,8 +123,6 @@ class PrinterConfig(_Strict):
 
 def locales_needing_raster(printer: PrinterConfig, locales: list[str]) -> list[str]:
     """Store locales whose receipts this printer can only print as raster images."""
-    from kiosk.config import language_of
-
     need = []
     for loc in locales:
         lang = language_of(loc)

@@ -14,6 +14,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kiosk_drivers.printer.config import language_of
+
 if TYPE_CHECKING:
     from PIL import Image, ImageFont
 
@@ -26,7 +28,7 @@ MONO_FACE_INDEX = {"ko": 6, "zh": 7, "ja": 5}
 
 
 def face_for(locale: str, mono: bool = False) -> int:
-    lang = locale.replace("-", "_").split("_")[0].lower()
+    lang = language_of(locale)
     table = MONO_FACE_INDEX if mono else FACE_INDEX
     return table.get(lang, table["zh"])
 

@@ -19,6 +19,8 @@ frames (``grab`` without decoding), as a sensor would overwrite them.
 from __future__ import annotations
 
 import logging
+import os
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -56,9 +58,6 @@ def shown(source: str) -> str:
 def device_index(source: str) -> int | str:
     """V4L2 device number for "0", "/dev/video0" or a /dev/v4l/by-id link (opening by
     index is the path every OpenCV build supports); other paths are returned as they are."""
-    import os
-    import re
-
     if source.isdigit():
         return int(source)
     m = re.fullmatch(r"/dev/video(\d+)", os.path.realpath(source))

@@ -3,11 +3,10 @@
 Each decoder takes a greyscale ``numpy`` view (a region of interest is a slice of the
 frame, passed without copying where the library allows: zxing-cpp reads strided
 buffers) plus the view's offset in the frame, and returns :class:`Symbol` s with boxes
-in frame coordinates. Texts are normalised so that decoders agree on the same code:
-symbology names follow zxing-cpp, and every GS1 element string (GS1-128, DataBar, GS1
-DataMatrix/QR) is given in HRI form ``(01)09501101530003(17)251231(10)AB12``, whether the
-library gave it bracketed (zxing-cpp), raw with GS separators, or as bare digits (zbar
-drops FNC1): :func:`kiosk.domain.codes.normalise`.
+in frame coordinates. Symbology names follow zxing-cpp; texts are as the library gave
+them: a GS1 element string comes bracketed (zxing-cpp), raw with GS separators, or as
+bare digits (zbar drops FNC1). The classifier the engine is given makes every form of
+one code one key.
 
 Picked on measurements (``kiosk bench scanner``, 640x480 distorted set, 330 frames):
 zxing-cpp reads 57.9 % of the frames at ~510 fps on one core and covers every symbology
@@ -34,8 +33,6 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
-
-from kiosk.domain.codes import normalise
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +147,7 @@ class ZxingDecoder:
             p = r.position
             pts = (p.top_left, p.top_right, p.bottom_right, p.bottom_left)
             box = _box([q.x for q in pts], [q.y for q in pts], offset)
-            out.append(Symbol(normalise(r.text), r.format.name, box, self.name))
+            out.append(Symbol(r.text, r.format.name, box, self.name))
         return out
 
     def retry(self, image, offset: tuple[int, int] = (0, 0)) -> Iterator[list[Symbol]]:
@@ -191,7 +188,6 @@ class ZbarDecoder:
                 text = r.data.decode("utf-8")
             except UnicodeDecodeError:
                 text = r.data.decode("latin-1")
-            text = normalise(text)
             x, y, w, h = r.rect
             if r.polygon:
                 box = _box([q.x for q in r.polygon], [q.y for q in r.polygon], offset)
@@ -237,7 +233,7 @@ class OpenCVDecoder:
             if not text:
                 continue
             box = _box([q[0] for q in quad], [q[1] for q in quad], offset)
-            out.append(Symbol(normalise(text), _CV_NAMES.get(kind, kind), box, self.name))
+            out.append(Symbol(text, _CV_NAMES.get(kind, kind), box, self.name))
         return out
 
     def retry(self, image, offset: tuple[int, int] = (0, 0)) -> Iterator[list[Symbol]]:

@@ -5,11 +5,12 @@ the picture changed less than ``settle_s`` ago) → decode (the ROI of recent co
 the full frame every few frames or when the ROI reads nothing; the full-frame fallback
 decoders on a full frame the primary read nothing in; every other decoder cross-checks
 each new 1-D code in its own small region, looking again with its own options until it
-reads it: :meth:`Decoder.retry`) → classify → votes (each marked *fresh*
-when the code's region differs from the frames that voted before: a decoder repeating
-itself on the same picture is not new evidence) → confirmed reads not already held in
-view. The engine is single-threaded and
-holds no I/O: the service feeds it frames from the capture thread and publishes what it
+reads it: :meth:`Decoder.retry`) → classify (the application's :data:`Classify`,
+injected: the engine only needs a read's identity ``key`` and whether it is usable,
+``ok``) → votes (each marked *fresh* when the code's region differs from the frames
+that voted before: a decoder repeating itself on the same picture is not new evidence)
+→ confirmed reads not already held in view. The engine is single-threaded and holds no
+I/O: the service feeds it frames from the capture thread and publishes what it
 returns; tests and the bench feed it frames the same way.
 
 Time comes only from the frames (``Frame.t``, the capture clock), so a run over a file
@@ -20,18 +21,36 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from kiosk_drivers.scanner.config import ScannerConfig
 from kiosk_drivers.scanner.confirm import Confirmer, Presence
 from kiosk_drivers.scanner.decoders import Box, Decoder, Symbol, make_decoder
 from kiosk_drivers.scanner.gate import MotionGate, RoiTracker
 
-from kiosk.config import VariableMeasureConfig
-from kiosk.domain.codes import Classified, Classifier
-
 log = logging.getLogger(__name__)
+
+
+class Classification(Protocol):
+    """What the engine needs to know of a decoded text; the application's classifier
+    returns more (class, masked text...), which travels on in :attr:`Read.info`."""
+
+    @property
+    def key(self) -> str:
+        """The read's identity for confirmation and de-duplication (one per code, whatever
+        form a decoder gave it in)."""
+        ...
+
+    @property
+    def ok(self) -> bool:
+        """Usable; a confirmed read that is not is counted as rejected."""
+        ...
+
+
+#: (decoded text, symbology) → its classification
+Classify = Callable[[str, str], Classification]
 
 
 @dataclass(slots=True)
@@ -47,7 +66,7 @@ class Frame:
 class Read:
     """A confirmed read, ready to publish."""
 
-    info: Classified
+    info: Any  # what the injected Classify returned (a Classification)
     text: str  # as decoded
     symbology: str
     box: Box
@@ -120,7 +139,7 @@ def grow(box: Box, shape: tuple[int, ...], frac: float, pad: int = 16) -> Box:
 
 
 class ScanEngine:
-    def __init__(self, cfg: ScannerConfig, variable_measure: VariableMeasureConfig,
+    def __init__(self, cfg: ScannerConfig, classify: Classify,
                  decoders: list[Decoder] | None = None) -> None:
         d = cfg.decode
         self.cfg = cfg
@@ -128,8 +147,7 @@ class ScanEngine:
             make_decoder(name, d.formats, d.try_rotate, d.try_invert, d.try_downscale)
             for name in d.decoders]
         self.primary, self.others = self.decoders[0], self.decoders[1:]
-        self.classify = Classifier(variable_measure, cfg.classify.payment_qr_prefixes,
-                                   cfg.classify.coupon_prefixes)
+        self.classify = classify
         self.gate = MotionGate(cfg.gate) if cfg.gate.motion else None
         self.roi = RoiTracker(cfg.gate) if cfg.gate.roi else None
         c = cfg.confirm
@@ -139,7 +157,7 @@ class ScanEngine:
         self._last_keys: set[str] = set()
         self._last_decode_t = float("-inf")
         self._since_full = 0
-        self._seen: dict[str, tuple[Symbol, Classified]] = {}
+        self._seen: dict[str, tuple[Symbol, Classification]] = {}
         # per candidate key: the region of its first vote and the views voted from so far
         self._views: dict[str, tuple[Box, list]] = {}
 
@@ -301,7 +319,7 @@ class PlainEngine:
     """Baseline for benchmarks: one decoder on every full frame, each code published at
     its first sighting (no gate, no ROI, no confirmation); the same hold-off."""
 
-    def __init__(self, decoder: Decoder, classify: Classifier, holdoff_s: float) -> None:
+    def __init__(self, decoder: Decoder, classify: Classify, holdoff_s: float) -> None:
         self.decoder, self.classify = decoder, classify
         self.presence = Presence(holdoff_s)
         self.stats = EngineStats()

@@ -32,7 +32,7 @@ from kiosk.bus.credentials import provision
 from kiosk.bus.messages import COMMAND_TYPES, VERSION, MessageError, Source, encode, parse_command
 from kiosk.catalog import MAX_FIELD_CHARS, SAMPLE_CATALOG, Catalog, CatalogError
 from kiosk.config import DEFAULTS_FILE, ConfigError, PathsConfig, load_config
-from kiosk.domain.codes import GS, READ_CLASSES, Classifier
+from kiosk.domain.codes import GS, READ_CLASSES
 from kiosk.domain.money import Currency
 from kiosk.domain.text import first_unsafe
 from kiosk.ops.provision import ProvisionError, toml_dumps
@@ -41,6 +41,7 @@ from kiosk.payments.acquirer import HostAnswer, handle_response_bytes
 from kiosk.payments.iso8583 import IsoError, load_dialect
 from kiosk.payments.tlv import TlvError
 from kiosk.services.core import CoreService
+from kiosk.services.scanner import classifier_for
 from kiosk.sim.emvcard import PROFILES, make_card
 
 Check = Callable[[Any], None]
@@ -469,8 +470,7 @@ def open_scanner(workdir: Path) -> Opened:
 
     def check(case: tuple[str, str]) -> None:
         text, sym = case
-        classify = Classifier(config.variable_measure, config.scanner.classify.payment_qr_prefixes,
-                              config.scanner.classify.coupon_prefixes)
+        classify = classifier_for(config.scanner, config.variable_measure)
         read = classify(text, sym)
         if read.cls not in READ_CLASSES:
             raise ContractBroken(f"unknown class {read.cls!r}")

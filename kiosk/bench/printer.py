@@ -34,7 +34,7 @@ from kiosk.domain.checkout import CheckoutState, Line
 from kiosk.domain.receipt import build_receipt
 from kiosk.i18n import translator
 from kiosk.printing.encoder import ReceiptEncoder
-from kiosk.printing.escpos_serial import EscposSerialPrinter
+from kiosk.printing.escpos import EscposPrinter
 
 
 def _receipts() -> dict[str, tuple[object, str]]:
@@ -81,7 +81,7 @@ def _measure(workdir: Path, receipt: object, font: str, baud: int) -> tuple[floa
         try:
             cfg = PrinterConfig(port=str(pair.host), baudrate=baud, cjk_font=font,
                                 raster_fallback=baud >= 38400, write_timeout_s=120)
-            printer = EscposSerialPrinter(cfg, workdir / "receipts")
+            printer = EscposPrinter(cfg, workdir / "receipts")
             t0 = time.perf_counter()
             result = printer.print_receipt(receipt)  # type: ignore[arg-type]
             wall = time.perf_counter() - t0

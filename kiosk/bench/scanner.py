@@ -61,8 +61,7 @@ from kiosk.bus.client import BusClient
 from kiosk.bus.credentials import BusLogin
 from kiosk.bus.messages import Topics
 from kiosk.config import DEFAULTS_FILE, VariableMeasureConfig
-from kiosk.domain.codes import Classifier
-from kiosk.services.scanner import ReadPublisher
+from kiosk.services.scanner import ReadPublisher, classifier_for
 
 SESSION_SPECS = ["ean13_ramyun", "upca_cupnoodle", "alipay_qr", "ean8", "vm_bananas",
                  "wechat_code128", "ean13_tofu", "upce", "coupon_qr", "databar",
@@ -202,15 +201,15 @@ def _latency_run(video: Path, truth, engine, broker: Path, port: int, lane: str,
             "replaced": slot.replaced, "skipped": cap.skipped}
 
 
-def _distorted(video: Path, truth, kinds: list[str], cfg, vm, classify) -> dict:
+def _distorted(video: Path, truth, kinds: list[str], cfg, classify) -> dict:
     """Per-frame read rates of zxing, zbar, either, the engine's decode stage; and the
     engine end to end (presentations published, false reads)."""
     frame_keys = _keys(truth, classify)
     stack_cfg = cfg.model_copy(update={"gate": cfg.gate.model_copy(
         update={"motion": False, "roi": False})})
-    stack = ScanEngine(stack_cfg, vm)
+    stack = ScanEngine(stack_cfg, classify)
     zx, zb, ocv = stack.decoders[0], stack.decoders[1], OpenCVDecoder()
-    full = ScanEngine(cfg, vm)
+    full = ScanEngine(cfg, classify)
     counts = {k: 0 for k in ("frames", "zxing", "zbar", "opencv", "either", "engine",
                              "zxing_false", "zbar_false", "opencv_false")}
     per_kind: dict[str, dict[str, int]] = {}
@@ -265,13 +264,13 @@ def photo_figures(split: str, workdir: Path, engine_factory=None, seed: int = 1,
     share of presentations in which either decoder read the code on at least one frame, what
     the engine put out (``on_bus``: presentations whose code it published; ``wrong``: reads
     published of a code the presentation does not show), per variant too.
-    ``engine_factory(cfg, vm)`` builds the engine (default: ScanEngine); ``only`` keeps the
+    ``engine_factory(cfg, classify)`` builds the engine (default: ScanEngine); ``only`` keeps the
     photos whose name contains one of these strings, ``variants`` some of the variants.
     """
     cfg = ScannerConfig()
     with DEFAULTS_FILE.open("rb") as fh:
         vm = VariableMeasureConfig.model_validate(tomllib.load(fh)["variable_measure"])
-    classify = Classifier(vm, cfg.classify.payment_qr_prefixes, cfg.classify.coupon_prefixes)
+    classify = classifier_for(cfg, vm)
     photos = [p for p in load_photos(split) if not only or any(o in p.name for o in only)]
     video = workdir / f"photos-{split}.avi"
     truth, kinds = write_photo_session(video, photos, seed=seed,
@@ -290,7 +289,7 @@ def photo_figures(split: str, workdir: Path, engine_factory=None, seed: int = 1,
         got["either"] = got["zxing"] or got["zbar"]
         per_frame[frame.seq] = got
 
-    engine = (engine_factory or ScanEngine)(cfg, vm)
+    engine = (engine_factory or ScanEngine)(cfg, classify)
     reads = run_source(str(video), engine, on_reads=on_frame)
     out: dict = {"photos": len(photos), "presentations": len(truth.shows), "by_variant": {}}
     totals = {k: 0 for k in ("frames", "zxing", "zbar", "either", "either_any", "on_bus",
@@ -335,7 +334,7 @@ def bench_scanner(presentations: int = 12, fps_frames: int = 240, seed: int = 1,
     cfg = ScannerConfig()
     with DEFAULTS_FILE.open("rb") as fh:  # the packaged in-store layouts
         vm = VariableMeasureConfig.model_validate(tomllib.load(fh)["variable_measure"])
-    classify = Classifier(vm, cfg.classify.payment_qr_prefixes, cfg.classify.coupon_prefixes)
+    classify = classifier_for(cfg, vm)
     formats = cfg.decode.formats
 
     def plain(name: str) -> PlainEngine:
@@ -367,21 +366,21 @@ def bench_scanner(presentations: int = 12, fps_frames: int = 240, seed: int = 1,
         engine_false: dict[str, int] = {}
         for size, (path, truth) in sessions.items():
             frames = _frames(path, fps_frames)
-            eng = ScanEngine(cfg, vm)
+            eng = ScanEngine(cfg, classify)
             fps["engine"][size[0]] = _pinned_fps(eng, frames)
             engine_stats[size[0]] = eng.stats
-            fps["engine_nofb"][size[0]] = _pinned_fps(ScanEngine(nofb, vm), frames)
+            fps["engine_nofb"][size[0]] = _pinned_fps(ScanEngine(nofb, classify), frames)
             fps["zxing"][size[0]] = _pinned_fps(plain("zxing"), frames)
             fps["zbar"][size[0]] = _pinned_fps(plain("zbar"), frames)
             del frames
 
-            eng = ScanEngine(cfg, vm)
+            eng = ScanEngine(cfg, classify)
             reads = run_source(str(path), eng)
             bad = _false(reads, _keys(truth, classify))
             engine_false[f"session {size[0]}x{size[1]} (lockstep)"] = len(bad)
             false_reads += len(bad)
 
-        d = _distorted(dpath, dtruth, kinds, cfg, vm, classify)
+        d = _distorted(dpath, dtruth, kinds, cfg, classify)
         false_reads += d["false"]
         engine_false["distorted set (lockstep)"] = d["false"]
 
@@ -390,7 +389,7 @@ def bench_scanner(presentations: int = 12, fps_frames: int = 240, seed: int = 1,
         lat = {}
         try:
             path, truth = sessions[(640, 480)]
-            for name, eng in (("engine", ScanEngine(cfg, vm)), ("zxing", plain("zxing")),
+            for name, eng in (("engine", ScanEngine(cfg, classify)), ("zxing", plain("zxing")),
                               ("zbar", plain("zbar"))):
                 lat[name] = _latency_run(path, truth, eng, work / "broker", port, "BENCHSCAN",
                                          classify)

@@ -3,7 +3,9 @@
 ``kiosk/cli.py`` wires them with :func:`add_sim_printer_args` / :func:`sim_printer_main`
 and :func:`add_reprint_args` / :func:`reprint_main`. Both read the layered
 configuration; the ``[printer]`` table is optional until it is part of the
-kiosk configuration (defaults apply).
+kiosk configuration (defaults apply). This module is imported to build ``kiosk``'s
+argument parser, so the printer stack, its simulator and the configuration load only
+when a command runs.
 """
 
 from __future__ import annotations
@@ -16,10 +18,10 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kiosk.printing.port import PrintResult
-
 if TYPE_CHECKING:
     from kiosk_drivers.printer.config import PrinterConfig
+
+    from kiosk.printing.result import PrintResult
 
 log = logging.getLogger(__name__)
 

@@ -24,6 +24,7 @@ catalog name, a config header, a payload): text never becomes a printer command.
 
 from __future__ import annotations
 
+import copy
 import re
 import unicodedata
 from collections.abc import Callable
@@ -31,6 +32,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from kiosk_drivers.printer.config import PrinterConfig
+from kiosk_drivers.printer.raster import line_image, text_width
 
 from kiosk.domain.receipt import Receipt
 from kiosk.domain.text import is_unsafe
@@ -133,8 +135,6 @@ class ReceiptEncoder:
     # -- character routing ------------------------------------------------------------
 
     def _dummy(self) -> Dummy:
-        import copy
-
         from escpos.printer import Dummy
 
         p = Dummy(profile="default")
@@ -297,8 +297,6 @@ class ReceiptEncoder:
 
     def _raster_line(self, p: Dummy, enc: EncodedReceipt, line: PrintLine, left: str,
                      right: str, locale: str) -> None:
-        from kiosk_drivers.printer.raster import line_image, text_width
-
         cfg = self.config
         width = cfg.dots // (2 if line.double_width else 1)
 

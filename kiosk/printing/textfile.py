@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 from kiosk.domain.receipt import Receipt, render_text
-from kiosk.printing.port import PrintResult
+from kiosk.printing.result import PrintResult
 from kiosk.printing.store import ReceiptStore
 
 

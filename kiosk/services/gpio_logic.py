@@ -12,8 +12,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from kiosk_drivers.gpio.devices import Light  # what the tower light shows: the driver's type
 
 from kiosk.bus.messages import accepted
 from kiosk.domain.vocabulary import BLOCKING_FAULTS
@@ -21,18 +20,6 @@ from kiosk.domain.vocabulary import BLOCKING_FAULTS
 NORMAL_STATES = ("attract", "shopping", "payment", "authorizing", "approved", "receipt")
 ATTENTION_STATES = ("attendant_needed", "declined", "reversing", "payment_unavailable")
 FAULT_STATES = ("out_of_service",)
-
-Color = Literal["green", "amber", "red", "off"]
-
-
-@dataclass(frozen=True)
-class Light:
-    color: Color
-    blink: bool = False
-
-    def __str__(self) -> str:
-        return f"{self.color}{' blinking' if self.blink else ''}"
-
 
 def light_for(state: dict | None, core_online: bool | None, door_open: bool) -> Light:
     """The tower light for the last checkout state message and core status."""

@@ -131,6 +131,13 @@ class ReadPublisher:
         self._pending.clear()
 
 
+def classifier_for(cfg: ScannerConfig, variable_measure) -> Classifier:  # noqa: ANN001
+    """How the kiosk classifies what a scanner reads: the ``[scanner.classify]`` prefixes and
+    the store's variable-measure layouts (given to the scan engine and the wedge)."""
+    return Classifier(variable_measure, cfg.classify.payment_qr_prefixes,
+                      cfg.classify.coupon_prefixes)
+
+
 class ScannerService:
     """One scanner on one lane: capture or wedge, engine, publisher, status."""
 
@@ -211,7 +218,8 @@ class ScannerService:
         cam = self.cfg.camera
         src = source or cam.source
         pace = pace or cam.file_pace
-        self.engine = engine = ScanEngine(self.cfg, self.variable_measure)
+        self.engine = engine = ScanEngine(self.cfg,
+                                          classifier_for(self.cfg, self.variable_measure))
         slot = FrameSlot(lockstep=not is_live(src) and pace == "lockstep")
         self.capture = capture = CaptureThread(cam, slot, source=src, pace=pace)
         capture.start()
@@ -246,8 +254,7 @@ class ScannerService:
         return 0
 
     def _run_wedge(self, stop: threading.Event) -> int:
-        classify = Classifier(self.variable_measure, self.cfg.classify.payment_qr_prefixes,
-                              self.cfg.classify.coupon_prefixes)
+        classify = classifier_for(self.cfg, self.variable_measure)
 
         def on_code(text: str, t: float) -> None:
             self.publisher.publish(classify(text), symbology="wedge", t_first=t,

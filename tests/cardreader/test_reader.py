@@ -32,27 +32,51 @@ def test_reader_appears(pcscd, card_events):
     assert seen == {READER0, READER1}
 
 
-def test_a_stale_card_of_the_monitors_last_poll_is_not_announced(vcard, card_events):
-    """pyscard's card monitor is process-wide: a new observer first hears the monitor's
-    last card list, which can name a card pulled since (seen in a loaded test run: the
-    previous test's card reported as inserted). That list is checked against pcscd."""
+def test_a_monitor_reports_what_is_there_when_it_starts_never_a_card_pulled_before(vcard):
+    """Each ReaderEvents asks pcscd itself (no process-wide monitor replaying a stale
+    list): the readers and the card present are posted before start() returns; a monitor
+    started after the card was pulled announces none."""
     import queue
 
-    from smartcard.Card import Card
+    from kiosk_drivers.cardreader import ReaderEvents
 
-    monitor, events = card_events
-    observer = monitor._card_observer
-    gone = TinyCard("T=0").atr()
-    observer.initial = True  # what addObserver does: replay the monitor's list
-    observer.update(None, ([Card(READER0, list(gone))], []))
-    observer.initial = False
     card = TinyCard("T=1")
     vcard.insert(card)
-    assert wait_event(events, "card_inserted")["atr"] == card.atr().hex().upper()
-    observer.update(None, ([], [Card(READER0, list(gone))]))  # never announced: no removal
-    vcard.remove()
-    wait_event(events, "card_removed")
-    with pytest.raises(queue.Empty):
+    wait_present(READER0, True)
+    first: queue.Queue = queue.Queue()
+    with ReaderEvents(first.put, reader_pattern=r"^Virtual PCD", reader_poll_s=0.2):
+        posted = [first.get_nowait() for _ in range(first.qsize())]
+        assert {(e["type"], e["reader"]) for e in posted} >= {
+            ("reader_added", READER0), ("reader_added", READER1), ("card_inserted", READER0)}
+        vcard.remove()
+        wait_event(first, "card_removed")
+    wait_present(READER0, False)
+    later: queue.Queue = queue.Queue()
+    with ReaderEvents(later.put, reader_pattern=r"^Virtual PCD", reader_poll_s=0.2):
+        assert [e["type"] for e in (later.get_nowait() for _ in range(later.qsize()))] == [
+            "reader_added", "reader_added"]
+        with pytest.raises(queue.Empty):
+            later.get(timeout=1.0)
+
+
+def test_stop_ends_the_monitor_thread_and_its_events(vcard):
+    import queue
+
+    from kiosk_drivers.cardreader import ReaderEvents
+
+    before = set(threading.enumerate())
+    events: queue.Queue = queue.Queue()
+    monitor = ReaderEvents(events.put, reader_pattern=r"^Virtual PCD", reader_poll_s=0.2)
+    monitor.start()
+    started = set(threading.enumerate()) - before
+    assert started, "the monitor runs in a thread of its own"
+    monitor.stop()
+    assert [t for t in started if t.is_alive()] == []
+    while not events.empty():
+        events.get_nowait()
+    vcard.insert(TinyCard("T=1"))
+    wait_present(READER0, True)
+    with pytest.raises(queue.Empty):  # pcscd saw the card; a stopped monitor posts nothing
         events.get(timeout=1.0)
 
 

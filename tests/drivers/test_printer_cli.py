@@ -10,7 +10,7 @@ import time
 import pytest
 from kiosk_drivers.printer.config import PrinterConfig
 
-from kiosk.printing.escpos_serial import EscposSerialPrinter
+from kiosk.printing.escpos import EscposPrinter
 from kiosk.printing.store import ReceiptStore
 from tests.drivers.receipts import TXN, make_receipt
 from tests.harness import REPO, kiosk_env
@@ -37,7 +37,7 @@ def test_sim_printer_command_prints_and_runs_out_of_paper_on_a_signal(config, tm
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         _wait_line(proc, "listening on")
-        printer = EscposSerialPrinter(PrinterConfig(port=str(host)), tmp_path / "receipts")
+        printer = EscposPrinter(PrinterConfig(port=str(host)), tmp_path / "receipts")
         assert printer.print_receipt(make_receipt(config, "en")).ok
         assert _wait_line(proc, "sim printer: printed").strip().endswith("receipt-0001.png")
         proc.send_signal(signal.SIGUSR1)

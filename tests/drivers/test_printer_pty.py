@@ -16,7 +16,7 @@ from kiosk_drivers.printer.transport import PrinterFault, SerialTransport, wire_
 
 from kiosk.printing.cli import reprint
 from kiosk.printing.encoder import ReceiptEncoder
-from kiosk.printing.escpos_serial import EscposSerialPrinter
+from kiosk.printing.escpos import EscposPrinter
 from kiosk.printing.port import open_printer
 from kiosk.printing.store import ReceiptStore
 from tests.drivers.receipts import TXN, make_receipt, receipt_fields
@@ -44,7 +44,7 @@ def _missing(receipt, sim_receipt) -> list[str]:
 def test_full_receipt_through_the_pty_renders_every_field(
         locale, font, config, tmp_path, start_sim, printer_config, artifacts):
     sim = start_sim(cjk_font=font, baudrate=115200)
-    printer = EscposSerialPrinter(printer_config(cjk_font=font), tmp_path / "receipts")
+    printer = EscposPrinter(printer_config(cjk_font=font), tmp_path / "receipts")
     receipt = make_receipt(config, locale)
     result = printer.print_receipt(receipt)
     assert result.ok, result.reason
@@ -96,7 +96,7 @@ def test_cover_open_is_refused_before_anything_is_printed(config, tmp_path, star
                                                           printer_config):
     sim = start_sim(baudrate=115200)
     sim.set_cover_open(True)
-    printer = EscposSerialPrinter(printer_config(), tmp_path / "receipts")
+    printer = EscposPrinter(printer_config(), tmp_path / "receipts")
     result = printer.print_receipt(make_receipt(config, "en"))
     assert (result.ok, result.reason) == (False, "cover_open")
     assert sim.stats.bytes_received == 12  # only the four DLE EOT queries
@@ -108,7 +108,7 @@ def test_cover_open_is_refused_before_anything_is_printed(config, tmp_path, star
 def test_paper_near_end_prints_and_warns(config, tmp_path, start_sim, printer_config):
     sim = start_sim(baudrate=115200)
     sim.set_near_end(True)
-    result = EscposSerialPrinter(printer_config(), tmp_path / "r").print_receipt(
+    result = EscposPrinter(printer_config(), tmp_path / "r").print_receipt(
         make_receipt(config, "en"))
     assert (result.ok, result.reason) == (True, "paper_near_end")
     assert sim.wait_receipts(1)[0].complete
@@ -117,7 +117,7 @@ def test_paper_near_end_prints_and_warns(config, tmp_path, start_sim, printer_co
 def test_a_hung_printer_is_a_fault_not_a_hang(config, tmp_path, start_sim, printer_config):
     sim = start_sim(baudrate=115200)
     sim.set_stalled(True)
-    printer = EscposSerialPrinter(printer_config(status_timeout_s=0.3), tmp_path / "r")
+    printer = EscposPrinter(printer_config(status_timeout_s=0.3), tmp_path / "r")
     result = printer.print_receipt(make_receipt(config, "en"))
     assert (result.ok, result.reason) == (False, "no_response")
 
@@ -142,7 +142,7 @@ def test_the_port_is_exclusive(start_sim, printer_config):
 def test_a_missing_port_is_a_fault(config, tmp_path):
     from kiosk_drivers.printer.config import PrinterConfig
 
-    printer = EscposSerialPrinter(PrinterConfig(port=str(tmp_path / "nope")), tmp_path / "r")
+    printer = EscposPrinter(PrinterConfig(port=str(tmp_path / "nope")), tmp_path / "r")
     result = printer.print_receipt(make_receipt(config, "en"))
     assert (result.ok, result.reason) == (False, "port_error")
     assert (tmp_path / "r" / f"{TXN}.json").exists()  # kept for reprint all the same
@@ -151,7 +151,7 @@ def test_a_missing_port_is_a_fault(config, tmp_path):
 def test_the_simulator_reads_at_the_configured_baud_rate(config, tmp_path, start_sim,
                                                          printer_config):
     sim = start_sim(baudrate=9600)
-    printer = EscposSerialPrinter(printer_config(), tmp_path / "r")
+    printer = EscposPrinter(printer_config(), tmp_path / "r")
     receipt = make_receipt(config, "en")
     assert printer.print_receipt(receipt).ok
     sim.wait_receipts(1)
@@ -169,7 +169,7 @@ def test_a_catalog_name_cannot_reset_or_cut_the_printer(config, tmp_path, start_
     sim = start_sim(cjk_font="gbk", baudrate=115200)
     receipt = make_receipt(config, "en")
     receipt.lines.insert(0, (HOSTILE_NAME, "US$1.00"))
-    result = EscposSerialPrinter(printer_config(), tmp_path / "r").print_receipt(receipt)
+    result = EscposPrinter(printer_config(), tmp_path / "r").print_receipt(receipt)
     assert result.ok, result.reason
     (page,) = sim.wait_receipts(1)
     assert sim.wait_idle() and len(sim.receipts) == 1 and len(sim.stats.cut_at) == 1

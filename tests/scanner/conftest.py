@@ -41,6 +41,16 @@ def vm_config():
     return packaged_variable_measure()
 
 
+@pytest.fixture(scope="session")
+def classify(vm_config):
+    """The kiosk's classifier with the default ``[scanner.classify]`` rules (the engine's)."""
+    from kiosk_drivers.scanner.config import ScannerConfig
+
+    from kiosk.services.scanner import classifier_for
+
+    return classifier_for(ScannerConfig(), vm_config)
+
+
 def session_presentations() -> list[Presentation]:
     pres = []
     for i, name in enumerate(SPECS):
@@ -67,14 +77,14 @@ def session_video(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Truth
 
 
 @pytest.fixture(scope="session")
-def session_run(session_video, vm_config):
+def session_run(session_video, classify):
     """The session video through the capture thread (lockstep) and a default engine."""
     from kiosk_drivers.scanner.capture import run_source
     from kiosk_drivers.scanner.config import ScannerConfig
     from kiosk_drivers.scanner.engine import ScanEngine
 
     path, truth = session_video
-    engine = ScanEngine(ScannerConfig(), vm_config)
+    engine = ScanEngine(ScannerConfig(), classify)
     reads = run_source(str(path), engine)
     return reads, engine, truth
 

@@ -3,16 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from kiosk_drivers.scanner.config import ClassifyConfig
 
-from kiosk.domain.codes import Classifier, mask, parse_gs1, upce_to_upca
+from kiosk.domain.codes import mask, parse_gs1, upce_to_upca
 from kiosk.domain.gtin import check_digit, is_valid_gtin
-
-
-@pytest.fixture(scope="module")
-def classify(vm_config) -> Classifier:
-    rules = ClassifyConfig()
-    return Classifier(vm_config, rules.payment_qr_prefixes, rules.coupon_prefixes)
 
 
 def ean(body: str) -> str:
@@ -173,3 +166,18 @@ def test_gs1_products_with_extra_data_are_their_gtin(classify, text):
 ])
 def test_bare_digits_are_gs1_only_when_they_parse_from_a_gtin(classify, text, cls):
     assert classify(text, "Code128").cls == cls
+
+
+def test_the_synthetic_codes_are_what_they_claim(classify):
+    """The scanner simulator's codes are data (GTINs with their check digit, GS1-128 as
+    encoded): each classifies as the class it names, and a GS1-128's encoded form (FNC1
+    after variable-length elements) is its HRI text."""
+    from kiosk_drivers.scanner.sim.synth import FNC1, SPECS
+
+    from kiosk.domain.codes import GS, normalise
+
+    for spec in SPECS.values():
+        assert classify(spec.text, spec.symbology).cls == spec.cls, spec.name
+        if spec.encoded:
+            assert normalise(spec.encoded.replace(FNC1, GS)) == spec.text, spec.name
+    assert sum(bool(s.encoded) for s in SPECS.values()) == 2

@@ -85,17 +85,17 @@ def test_two_decoders_agreeing_confirm_a_1d_code_on_one_frame(session_run):
     assert all(r.votes >= 2 for r in reads if r.symbology not in ("QRCode", "DataMatrix"))
 
 
-def test_garbage_frames_are_harmless(garbage_video, vm_config):
-    engine = ScanEngine(ScannerConfig(), vm_config)
+def test_garbage_frames_are_harmless(garbage_video, classify):
+    engine = ScanEngine(ScannerConfig(), classify)
     reads = run_source(str(garbage_video), engine)
     assert reads == []
     assert engine.stats.errors == 0
     assert engine.stats.frames == 60
 
 
-def test_opencv_only_cross_checks_never_a_whole_frame(garbage_video, vm_config):
+def test_opencv_only_cross_checks_never_a_whole_frame(garbage_video, classify):
     """OpenCV is the third decoder, but only on regions another decoder read a code in."""
-    engine = ScanEngine(ScannerConfig(), vm_config)
+    engine = ScanEngine(ScannerConfig(), classify)
     assert [d.name for d in engine.decoders] == ["zxing", "zbar", "opencv"]
     calls: list[tuple[int, ...]] = []
     opencv = engine.decoders[2]
@@ -109,8 +109,8 @@ def test_opencv_only_cross_checks_never_a_whole_frame(garbage_video, vm_config):
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (2, 640), (480, 3), (7, 9), (480, 640)])
-def test_odd_frames_do_not_crash_the_engine(vm_config, shape):
-    engine = ScanEngine(ScannerConfig(), vm_config)
+def test_odd_frames_do_not_crash_the_engine(classify, shape):
+    engine = ScanEngine(ScannerConfig(), classify)
     rng = np.random.default_rng(0)
     for seq, t in enumerate((0.0, 0.04, 0.08)):
         image = rng.integers(0, 256, shape, dtype=np.uint8)
@@ -118,20 +118,20 @@ def test_odd_frames_do_not_crash_the_engine(vm_config, shape):
     assert engine.stats.errors == 0
 
 
-def test_a_truncated_video_is_read_up_to_the_damage(session_video, tmp_path, vm_config):
+def test_a_truncated_video_is_read_up_to_the_damage(session_video, tmp_path, classify):
     path, truth = session_video
     data = path.read_bytes()
     cut = tmp_path / "cut.avi"
     cut.write_bytes(data[: len(data) // 3])
-    engine = ScanEngine(ScannerConfig(), vm_config)
+    engine = ScanEngine(ScannerConfig(), classify)
     reads = run_source(str(cut), engine)
     assert 0 < engine.stats.frames < len(truth.frames)
     assert reads and len(reads) < len(truth.shows)
 
 
-def test_missing_source_is_an_error(tmp_path, vm_config):
+def test_missing_source_is_an_error(tmp_path, classify):
     with pytest.raises(CaptureError):
-        run_source(str(tmp_path / "nothing.avi"), ScanEngine(ScannerConfig(), vm_config))
+        run_source(str(tmp_path / "nothing.avi"), ScanEngine(ScannerConfig(), classify))
 
 
 def test_decoders_agree_on_the_key_of_each_1d_code(vm_config):

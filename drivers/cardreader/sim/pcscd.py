@@ -213,7 +213,6 @@ class PrivatePcscd:
     def stop(self) -> None:
         if self.proc is None:
             return
-        stop_card_monitor_thread()
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -223,25 +222,3 @@ class PrivatePcscd:
                 self.proc.wait(5)
         self.proc = None
 
-
-def stop_card_monitor_thread() -> None:
-    """End pyscard's process-wide card monitor thread while pcscd still runs, so it does
-    not print tracebacks about the vanished service at exit (ReaderEvents starts a new
-    one when needed)."""
-    from smartcard.CardMonitoring import CardMonitoringThread
-    from smartcard.scard import SCardCancel
-
-    thread = CardMonitoringThread.instance
-    if thread is None or not thread.is_alive():
-        return
-    thread.stopEvent.set()
-    request = getattr(thread, "cardrequest", None)
-    pcsc = getattr(request, "pcsccardrequest", None)
-    end = time.monotonic() + 5
-    # A cancel that lands between two SCardGetStatusChange calls is lost: repeat it.
-    while thread.is_alive() and time.monotonic() < end:
-        if pcsc is not None and getattr(pcsc, "hcontext", None) is not None:
-            SCardCancel(pcsc.hcontext)
-        thread.join(0.1)
-    if pcsc is not None and not thread.is_alive():
-        pcsc.release()

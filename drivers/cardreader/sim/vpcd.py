@@ -29,6 +29,7 @@ after use, so it is set again after every receive.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import socket
@@ -48,8 +49,6 @@ CLONE_NEWNET = 0x40000000
 def _setns(path: str) -> None:
     """Move the calling thread into the network namespace at ``path`` (needs CAP_SYS_ADMIN;
     an OSError otherwise, which the caller reports as vpcd not reachable)."""
-    import ctypes
-
     libc = ctypes.CDLL(None, use_errno=True)
     fd = os.open(path, os.O_RDONLY)
     try:

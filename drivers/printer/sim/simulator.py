@@ -25,8 +25,10 @@ from __future__ import annotations
 import logging
 import os
 import select
+import termios
 import threading
 import time
+import tty
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -155,9 +157,6 @@ class PrinterSimulator:
     # -- lifecycle ---------------------------------------------------------------------
 
     def start(self) -> PrinterSimulator:
-        import termios
-        import tty
-
         self._fd = os.open(self.device, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
         try:
             tty.setraw(self._fd)

@@ -14,6 +14,7 @@ python-barcode, segno and Pillow are development dependencies (tests, bench).
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import zlib
@@ -22,24 +23,23 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kiosk.domain.gtin import check_digit
-
 if TYPE_CHECKING:
     import numpy as np
 
-
-def with_check(body: str) -> str:
-    return body + str(check_digit(body))
+FNC1 = "\xf1"  # python-barcode's FNC1 inside a GS1-128 text
 
 
 @dataclass(frozen=True)
 class CodeSpec:
-    """A code to render: its full text, its symbology (zxing-cpp names), its class."""
+    """A code to render: its full text (GTINs with their check digit, GS1 in HRI form), its
+    symbology (zxing-cpp names), the class the kiosk should give it, and for GS1-128 the
+    data as encoded (FNC1 after each variable-length element but the last)."""
 
     name: str
     text: str
     symbology: str
     cls: str
+    encoded: str = ""
 
 
 # Products are in the sample catalog (config/catalog/sample.csv); 04011 is bananas by weight.
@@ -51,18 +51,19 @@ SPECS: dict[str, CodeSpec] = {s.name: s for s in [
     CodeSpec("ean8", "40045467", "EAN8", "product"),
     CodeSpec("upce", "04252614", "UPCE", "product"),
     CodeSpec("databar", "09501101530003", "DataBar", "product"),
-    CodeSpec("vm_bananas", with_check("250401101200"), "EAN13", "variable_measure"),
+    CodeSpec("vm_bananas", "2504011012000", "EAN13", "variable_measure"),
     CodeSpec("wechat_code128", "134567890123456789", "Code128", "payment"),
     CodeSpec("alipay_qr", "281234567890123456", "QRCode", "payment"),
     CodeSpec("payment_url_qr", "https://qr.alipay.com/bax08431wkl2x9ypztd9", "QRCode",
              "payment"),
     CodeSpec("coupon_qr", "COUPON:SAVE5-000173", "QRCode", "coupon"),
-    CodeSpec("coupon_ean13", with_check("990000012345"), "EAN13", "coupon"),
+    CodeSpec("coupon_ean13", "9900000123451", "EAN13", "coupon"),
     CodeSpec("staff_code128", "STAFF:S100-7731", "Code128", "staff_badge"),
     # GS1-128 with extra data (best before, lot) and with a net weight (kg, 3 decimals)
-    CodeSpec("gs1_128_lot", "(01)08801115954255(17)251231(10)AB12", "Code128", "product"),
+    CodeSpec("gs1_128_lot", "(01)08801115954255(17)251231(10)AB12", "Code128", "product",
+             "0108801115954255" "17251231" "10AB12"),
     CodeSpec("gs1_128_weight", "(01)06907992910659(10)L7(3103)001234", "Code128",
-             "variable_measure"),
+             "variable_measure", "0106907992910659" "10L7" + FNC1 + "3103001234"),
     CodeSpec("staff_datamatrix", "STAFF:S200-0042", "DataMatrix", "staff_badge"),
     CodeSpec("unknown_qr", "https://example.com/recipes/42", "QRCode", "unknown"),
 ]}
@@ -125,7 +126,7 @@ def render_code(spec: CodeSpec, module_px: int = 3) -> np.ndarray:
         text = spec.text[:-1] if spec.symbology != "Code128" else spec.text
         gs1 = spec.text.startswith("(")
         if gs1:  # GS1-128: FNC1 first (python-barcode adds it) and after variable-length AIs
-            text = gs1_raw(spec.text, "\xf1")
+            text = spec.encoded
             code = barcode.get_barcode_class("gs1_128")(text, writer=ImageWriter())
         else:
             code = barcode.get_barcode_class(kind[spec.symbology])(text, writer=ImageWriter())
@@ -154,20 +155,6 @@ def render_code(spec: CodeSpec, module_px: int = 3) -> np.ndarray:
     if spec.symbology == "DataMatrix":
         img = np.pad(img, 4 * scale, constant_values=255)
     return np.ascontiguousarray(img)
-
-
-def gs1_raw(hri: str, fnc1: str = "\x1d") -> str:
-    """An HRI element string as transmitted: ``fnc1`` after each variable-length AI's data
-    (except the last)."""
-    from kiosk.domain.codes import is_fixed_length_ai, parse_gs1
-
-    elements = parse_gs1(hri) or {}
-    out, items = "", list(elements.items())
-    for i, (ai, data) in enumerate(items):
-        out += ai + data
-        if i < len(items) - 1 and not is_fixed_length_ai(ai):
-            out += fnc1
-    return out
 
 
 def background(w: int, h: int, seed: int) -> np.ndarray:
@@ -467,8 +454,6 @@ class Photo:
 
 def load_photos(split: str, root: Path = PHOTOS_DIR) -> list[Photo]:
     """The photos of one split ("tuning" or "heldout") listed in ``expected.csv``."""
-    import csv
-
     with (root / "expected.csv").open(newline="") as fh:
         rows = [r for r in csv.DictReader(fh) if r["file"].startswith(f"{split}/")]
     return [Photo(r["file"], r["expected"], root / r["file"]) for r in rows]

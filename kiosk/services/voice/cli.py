@@ -7,18 +7,27 @@
   goes to the audio device, or with ``--tts-out`` into WAV files (no sound card).
 * ``kiosk voice install-model SOURCE --lang L [--sha256 HEX]`` installs a model
   from a local zip or folder (or a reachable URL), checked against the pinned
-  SHA-256; the work is done by :mod:`kiosk_voice.models`.
+  SHA-256; the work is done by :mod:`kiosk_voice.models`, with the ``[voice]``
+  configuration loaded here.
+* ``kiosk voice measure-tts [--runs N]`` times espeak-ng on the sample prompts of each
+  language (:func:`kiosk_voice.tts.measure`) and prints one JSON line.
+
+This module is imported to build ``kiosk``'s argument parser, so the voice engine, the
+bus and the configuration load only when a command runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import signal
 import sys
 import threading
 import time
 from pathlib import Path
+
+from kiosk_voice.models import add_install_model_args, install_model_main
 
 log = logging.getLogger("kiosk.voice")
 
@@ -39,11 +48,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--volume", type=float, default=None, help="store default volume 0..1")
     run.add_argument("--rate", type=int, default=150, help="speech rate, words per minute")
     run.set_defaults(voice_fn=voice_run)
-    from kiosk_voice.models import add_install_model_args
-
     inst = sub.add_parser("install-model", help="install a Vosk model (pinned SHA-256)")
     add_install_model_args(inst)
     inst.set_defaults(voice_fn=voice_install_model)
+    tts = sub.add_parser("measure-tts", help="time speech synthesis on the sample prompts")
+    tts.add_argument("--runs", type=int, default=5, help="runs per prompt (default 5)")
+    tts.set_defaults(voice_fn=voice_measure_tts)
 
 
 def _recognizers(config):  # noqa: ANN001, ANN202 - KioskConfig, a factory
@@ -143,6 +153,16 @@ def voice_run(args: argparse.Namespace) -> int:
 
 
 def voice_install_model(args: argparse.Namespace) -> int:
-    from kiosk_voice.models import install_model_main
+    from kiosk.config import load_config_or_exit
 
-    return install_model_main(args)
+    return install_model_main(args, load_config_or_exit().voice)
+
+
+def voice_measure_tts(args: argparse.Namespace) -> int:
+    from kiosk_voice.tts import measure
+
+    from kiosk.services.voice.prompts import sample_prompts
+
+    prompts = {locale: sample_prompts(locale) for locale in ("en", "zh_Hans", "ko")}
+    print(json.dumps(measure(prompts, args.runs)))
+    return 0

@@ -1,9 +1,12 @@
-"""The real receipt printer backend: ESC/POS over a serial port (``devices.printer = "escpos"``).
+"""The real receipt printer backend: ESC/POS over any transport (``devices.printer = "escpos"``).
 
+The transport is the plug-in ``printer.transport`` names (serial by default, USB
+printer class, network port 9100, file: :mod:`kiosk_drivers.printer.registry`).
 ``print_receipt`` keeps the receipt (JSON, for reprint and the e-receipt), checks
 the printer's status, streams the encoded receipt in chunks with a status check
 after each, and reports what happened as a :class:`PrintResult`: ``ok`` with an
-empty reason (or ``paper_near_end`` as a warning), or not ``ok`` with the fault:
+empty reason (or ``paper_near_end`` as a warning; a transport whose printer does
+not answer status queries prints with the status unknown), or not ``ok`` with the fault:
 ``paper_out``, ``cover_open``, ``offline``, ``printer_error``, ``cutter_error``,
 ``no_response``, ``write_timeout``, ``port_busy``, ``port_error``. It never
 raises and never blocks past the configured timeouts; the core calls it from a
@@ -17,28 +20,34 @@ import threading
 from pathlib import Path
 
 from kiosk_drivers.printer.config import PrinterConfig
+from kiosk_drivers.printer.registry import load_transport
 from kiosk_drivers.printer.status import PrinterStatus
-from kiosk_drivers.printer.transport import PrinterFault, SerialTransport
+from kiosk_drivers.printer.transport import PrinterFault, Transport
 
 from kiosk.domain.receipt import Receipt
 from kiosk.printing.encoder import ReceiptEncoder
-from kiosk.printing.port import PrintResult
+from kiosk.printing.result import PrintResult
 from kiosk.printing.store import ReceiptStore
 
 log = logging.getLogger(__name__)
 
 
-class EscposSerialPrinter:
+class EscposPrinter:
     def __init__(self, config: PrinterConfig, receipts_dir: Path) -> None:
         self.config = config
+        self.transport = load_transport(config.transport)
         self.store = ReceiptStore(receipts_dir)
         self.encoder = ReceiptEncoder(config)
         self.last_status: PrinterStatus | None = None
         self._lock = threading.Lock()  # one job at a time from this process
 
-    def status(self) -> PrinterStatus:
-        """Query the printer now (raises PrinterFault when it cannot be reached)."""
-        with self._lock, SerialTransport(self.config) as port:
+    def _open(self) -> Transport:
+        return self.transport(self.config)
+
+    def status(self) -> PrinterStatus | None:
+        """Query the printer now (raises PrinterFault when it cannot be reached; None when
+        its transport gets no status from it)."""
+        with self._lock, self._open() as port:
             self.last_status = port.status()
             return self.last_status
 
@@ -59,11 +68,11 @@ class EscposSerialPrinter:
     def _print(self, segments: list[bytes], path: str, txn: str) -> PrintResult:
         cfg = self.config
         try:
-            with SerialTransport(cfg) as port:
+            with self._open() as port:
                 if cfg.status_checks:
                     before = port.status()
                     self.last_status = before
-                    if before.fault:
+                    if before is not None and before.fault:
                         raise PrinterFault(before.fault, "before printing", before)
                 try:
                     after = port.send(segments)
