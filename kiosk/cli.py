@@ -28,7 +28,7 @@ def _config() -> KioskConfig:
 
 
 def cmd_core(args: argparse.Namespace) -> int:
-    from kiosk.services import sdnotify
+    from kiosk.ops import sdnotify
     from kiosk.services.core import CoreService
 
     config = _production_config()
@@ -187,7 +187,7 @@ def _demo_panel(*args: object) -> object:
 
 
 def cmd_sim_printer(args: argparse.Namespace) -> int:
-    from kiosk.printing.cli import sim_printer_main
+    from kiosk.sim.printer import sim_printer_main
 
     return sim_printer_main(args)
 
@@ -313,9 +313,9 @@ def _add_bus(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_sim(parser: argparse.ArgumentParser) -> None:
-    from kiosk.printing.cli import add_sim_printer_args
     from kiosk.sim.acquirer import add_arguments as add_sim_acquirer_args
     from kiosk.sim.card import add_arguments as add_sim_card_args
+    from kiosk.sim.printer import add_sim_printer_args
 
     sim = parser.add_subparsers(dest="sub", required=True)
     scan = sim.add_parser("scan", help="publish barcode reads as the simulated scanner")

@@ -1,7 +1,7 @@
 """kiosk-gpio (``kiosk gpio``): the one owner of the GPIO lines, speaking MQTT.
 
 Listens on the lane's bus for the retained checkout state and core status (the
-tower light follows :func:`kiosk.services.gpio_logic.light_for`) and for scan feedback
+tower light follows :func:`kiosk.bus.light.light_for`) and for scan feedback
 (the buzzer beeps good / bad read). Reports the inputs:
 
 * help button → command ``help`` (source ``gpio``), only from states that accept
@@ -39,6 +39,7 @@ from kiosk_drivers.gpio.devices import BuzzerPlayer, TowerLight, make_factory
 
 from kiosk.bus.client import BusClient
 from kiosk.bus.credentials import BusLogin, login_for
+from kiosk.bus.light import Light, help_allowed, light_for, take_card
 from kiosk.bus.messages import (
     MAX_STATUS_BYTES,
     MessageError,
@@ -50,8 +51,7 @@ from kiosk.bus.messages import (
 )
 from kiosk.bus.rejects import RejectLog
 from kiosk.config import load_config_or_exit
-from kiosk.services import sdnotify
-from kiosk.services.gpio_logic import Light, help_allowed, light_for, take_card
+from kiosk.ops import sdnotify
 
 if TYPE_CHECKING:
     from gpiozero.pins import Factory

@@ -20,7 +20,7 @@ scanner is up and carries its counters. Logs show payment codes, coupons and bad
 masked to their last 4 characters. A read made while the bus is down is dropped (and
 counted): a scan delivered seconds later would surprise the shopper.
 
-kiosk-scanner.service is ``Type=notify`` (``kiosk.services.sdnotify``): READY=1 once the bus is
+kiosk-scanner.service is ``Type=notify`` (``kiosk.ops.sdnotify``): READY=1 once the bus is
 connected and the camera source delivers frames or the wedge device is grabbed, then
 WATCHDOG=1 from the main loop (it turns at least every ``TICK_S``).
 """
@@ -46,7 +46,7 @@ from kiosk.bus.credentials import BusLogin, login_for
 from kiosk.bus.messages import VERSION, Topics, command
 from kiosk.config import load_config_or_exit
 from kiosk.domain.codes import Classified, Classifier
-from kiosk.services import sdnotify
+from kiosk.ops import sdnotify
 
 log = logging.getLogger(__name__)
 #: the main loop turns at least this often (it ticks the systemd watchdog)

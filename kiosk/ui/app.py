@@ -132,7 +132,7 @@ class KioskApp(App):
         self.bridge.start()
         Clock.schedule_once(self._grace, CONNECT_GRACE_S)
         Clock.schedule_interval(self._watch, 1.0)
-        from kiosk.services import sdnotify
+        from kiosk.ops import sdnotify
 
         # systemd's watchdog is fed from the Kivy Clock, i.e. only while frames are drawn
         self._watchdog = sdnotify.Watchdog()
@@ -169,7 +169,7 @@ class KioskApp(App):
             log.info("first frame %.3f s after process start", self.first_frame_at -
                      self.started_at)
             self._bench_note("first_frame_at", self.first_frame_at)
-            from kiosk.services import sdnotify
+            from kiosk.ops import sdnotify
 
             sdnotify.ready("first frame drawn")  # kiosk-ui.service is Type=notify
 

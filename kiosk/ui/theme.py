@@ -2,7 +2,7 @@
 
 High contrast on a light background: near-black text on white cards, white
 text on the strong state colours. The header carries the tower light's colour
-(kiosk.services.gpio_logic.light_for: green normal, amber staff attention, red out of
+(kiosk.bus.light.light_for: green normal, amber staff attention, red out of
 service), so shopper and staff read the same signal on screen and on the pole;
 blue marks the payment choices.
 Sizes are design pixels for a 1280 × 800 screen, scaled to the real window;

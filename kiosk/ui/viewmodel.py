@@ -23,10 +23,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from kiosk.bus.light import light_for
 from kiosk.bus.messages import accepted
 from kiosk.domain.money import Currency
 from kiosk.domain.vocabulary import CANCELLABLE_STEPS, IDLE_STATES
-from kiosk.services.gpio_logic import light_for
 from kiosk.ui.i18n import N_, Translator
 
 #: checkout state → screen

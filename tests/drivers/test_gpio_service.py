@@ -17,9 +17,9 @@ import pytest
 from kiosk_drivers.gpio.config import BuzzerConfig, GpioConfig, KeypadConfig, LightConfig
 
 from kiosk.bus.client import BusClient
+from kiosk.bus.light import Light
 from kiosk.bus.messages import Topics
 from kiosk.services.gpio import GpioService
-from kiosk.services.gpio_logic import Light
 from tests.drivers.gpio_pins import SwitchPin, eventually, mock_factory, transitions
 from tests.harness import bus_login, core_forger
 

@@ -11,9 +11,9 @@ from kiosk_drivers.gpio.config import BuzzerConfig, GpioConfig, LightConfig
 from kiosk_drivers.gpio.devices import TONES
 
 from kiosk.bus.client import BusClient
+from kiosk.bus.light import Light
 from kiosk.bus.messages import Topics, status_message
 from kiosk.services.gpio import GpioService
-from kiosk.services.gpio_logic import Light
 from tests.drivers.gpio_pins import eventually, mock_factory
 from tests.harness import bus_login
 

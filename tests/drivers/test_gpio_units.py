@@ -9,8 +9,8 @@ from kiosk_drivers.gpio.config import BuzzerConfig, GpioConfig, KeypadConfig, Li
 from kiosk_drivers.gpio.devices import BuzzerPlayer, TowerLight
 from pydantic import ValidationError
 
+from kiosk.bus.light import Light, help_allowed, light_for
 from kiosk.domain.vocabulary import accepts
-from kiosk.services.gpio_logic import Light, help_allowed, light_for
 from tests.drivers.gpio_pins import eventually, mock_factory, transitions
 
 

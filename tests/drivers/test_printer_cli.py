@@ -32,7 +32,7 @@ def test_sim_printer_command_prints_and_runs_out_of_paper_on_a_signal(config, tm
     env = kiosk_env(tmp_path / "state", 1883, "L99")
     host, dev, out = tmp_path / "ttyHOST", tmp_path / "ttyPRN", tmp_path / "png"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kiosk.printing.cli", "sim", "--pair", "--host-link",
+        [sys.executable, "-m", "kiosk.sim.printer", "sim", "--pair", "--host-link",
          str(host), "--port", str(dev), "--out", str(out), "--baud", "115200"],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -60,7 +60,7 @@ def test_sim_printer_never_replaces_a_real_file(tmp_path):
     precious = tmp_path / "serial0"
     precious.write_text("not a pty")
     done = subprocess.run(
-        [sys.executable, "-m", "kiosk.printing.cli", "sim", "--pair", "--host-link",
+        [sys.executable, "-m", "kiosk.sim.printer", "sim", "--pair", "--host-link",
          str(precious)], cwd=REPO, env=env, capture_output=True, text=True, timeout=30)
     assert done.returncode == 2 and "not a pty link" in done.stderr
     assert precious.read_text() == "not a pty"
@@ -70,13 +70,13 @@ def test_reprint_command_prints_a_kept_receipt(config, tmp_path):
     state = tmp_path / "state"
     env = kiosk_env(state, 1883, "L99")
     ReceiptStore(state / "receipts").save(make_receipt(config, "zh_Hans"))
-    done = subprocess.run([sys.executable, "-m", "kiosk.printing.cli", "reprint", TXN],
+    done = subprocess.run([sys.executable, "-m", "kiosk.sim.printer", "reprint", TXN],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert f"{TXN} printed" in done.stdout
     # the default (simulated) printer wrote the text copy
     assert "辛拉面" in (state / "receipts" / f"{TXN}.txt").read_text(encoding="utf-8")
-    missing = subprocess.run([sys.executable, "-m", "kiosk.printing.cli", "reprint",
+    missing = subprocess.run([sys.executable, "-m", "kiosk.sim.printer", "reprint",
                               "S001-L01-999999"], cwd=REPO, env=env, capture_output=True,
                              text=True, timeout=60)
     assert missing.returncode == 2 and "no kept receipt" in missing.stderr
@@ -85,6 +85,6 @@ def test_reprint_command_prints_a_kept_receipt(config, tmp_path):
 @pytest.mark.parametrize("bad", ["../x", "a/b"])
 def test_reprint_refuses_a_path_for_a_txn(tmp_path, bad):
     env = kiosk_env(tmp_path / "state", 1883, "L99")
-    done = subprocess.run([sys.executable, "-m", "kiosk.printing.cli", "reprint", bad],
+    done = subprocess.run([sys.executable, "-m", "kiosk.sim.printer", "reprint", bad],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "not a transaction id" in done.stderr

@@ -1,4 +1,4 @@
-"""kiosk.services.sdnotify against a real AF_UNIX datagram socket bound by the test."""
+"""kiosk.ops.sdnotify against a real AF_UNIX datagram socket bound by the test."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from kiosk.services import sdnotify
+from kiosk.ops import sdnotify
 from tests.systemd.notify_listener import NotifyListener
 
 

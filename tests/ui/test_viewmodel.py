@@ -6,8 +6,8 @@ import time
 
 import pytest
 
+from kiosk.bus.light import light_for
 from kiosk.domain.vocabulary import accepts
-from kiosk.services.gpio_logic import light_for
 from kiosk.ui.i18n import Translator, endonym
 from kiosk.ui.viewmodel import build_view, rejection_text
 

@@ -86,7 +86,7 @@ def voice_run(args: argparse.Namespace) -> int:
 
     from kiosk.bus.credentials import login_for
     from kiosk.config import load_config_or_exit
-    from kiosk.services import sdnotify
+    from kiosk.ops import sdnotify
     from kiosk.services.voice.accessible import AlsaJack, SimulatedJack
     from kiosk.services.voice.service import VoiceService, WavError, WavSource, parse_wav_arg
 

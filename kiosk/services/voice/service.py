@@ -54,7 +54,7 @@ from kiosk.bus.messages import (
 from kiosk.bus.rejects import RejectLog
 from kiosk.domain.languages import language_of
 from kiosk.domain.vocabulary import CANCELLABLE, IDLE_STATES
-from kiosk.services import sdnotify
+from kiosk.ops import sdnotify
 from kiosk.services.voice.accessible import AccessibleMode, JackSource, SimulatedJack
 from kiosk.services.voice.prompts import TEXT, Prompts, Speech
 

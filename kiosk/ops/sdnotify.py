@@ -15,7 +15,7 @@ import socket
 import time
 from collections.abc import Mapping
 
-log = logging.getLogger("kiosk.services.sdnotify")
+log = logging.getLogger("kiosk.ops.sdnotify")
 
 
 def _address(env: Mapping[str, str]) -> str | None:
