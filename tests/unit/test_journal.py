@@ -180,7 +180,7 @@ def test_each_append_is_one_hash_chained_transaction(journal):
     hashes = [r[5] for r in rows]
     assert len(set(hashes)) == 3 and all(len(h) == 64 for h in hashes)
     assert journal.last_hash == hashes[-1]
-    assert json.loads(rows[0][4]) == {}
+    assert json.loads(rows[0][4]) == {"v": 1}  # each event written with its version
 
 
 def test_command_results_are_remembered_durably(journal, tmp_path):
@@ -218,6 +218,7 @@ def test_a_journal_from_before_the_commands_table_seeds_its_current_basket(tmp_p
     old.append([{"type": "activity", "ts": T0 + 1, "cmd_id": "c-0001"}], None)
     old.append([{"type": "activity", "ts": T0 + 2, "cmd_id": "c-0002"}], None)
     old.db.execute("DROP TABLE commands")  # as the journal was before the table existed
+    old.db.execute("PRAGMA user_version = 0")  # (and before the schema version)
     old.close()
     upgraded = Journal(path)
     try:
@@ -344,7 +345,8 @@ def test_card_data_problems_names_the_fields():
 
 @pytest.mark.parametrize("masked", ["************0119", "476173******0119", "**0119", None])
 def test_masked_pans_are_accepted(journal, masked):
-    journal.append([{"type": "activity", "ts": T0, "card": {"masked_pan": masked}}], None)
+    journal.append([{"type": "auth_approved", "ts": T0, "stan": 1, "auth_code": "A1",
+                     "card": {"masked_pan": masked}}], None)
     assert journal.last_seq == 1
 
 
