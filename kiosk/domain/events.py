@@ -359,6 +359,13 @@ UPCASTERS: dict[tuple[str, int], Upcaster] = {
 STATE_UPCASTERS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 
 
+#: the types whose unversioned (v0) form is their current form: no upcaster to run
+_V0_IS_CURRENT = frozenset(
+    kind for kind, cls in EVENT_TYPES.items()
+    if cls.VERSION == 1 and (kind, 0) not in UPCASTERS
+    and not (cls is Snapshot and 0 in STATE_UPCASTERS))
+
+
 def upcast(event: Mapping[str, Any], cls: type[Event]) -> dict[str, Any]:
     """``event`` brought to ``cls``'s current version (a copy); NewerVersion if it is newer."""
     version = event.get("v", 0)
@@ -403,7 +410,11 @@ def parse(event: Mapping[str, Any] | Event) -> Event:
     cls = EVENT_TYPES.get(kind) if isinstance(kind, str) else None
     if cls is None:
         raise InvalidEvent(f"unknown event type {kind!r}")
-    data = event if event.get("v", 0) == cls.VERSION else upcast(event, cls)
+    version = event.get("v")
+    if version == cls.VERSION or (version is None and kind in _V0_IS_CURRENT):
+        data = event  # the common case, validated as it is (a missing v defaults to 1)
+    else:
+        data = upcast(event, cls)
     try:
         return cls.model_validate(data)
     except ValidationError as exc:
