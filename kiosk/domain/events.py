@@ -411,7 +411,8 @@ def parse(event: Mapping[str, Any] | Event) -> Event:
     if cls is None:
         raise InvalidEvent(f"unknown event type {kind!r}")
     version = event.get("v")
-    if version == cls.VERSION or (version is None and kind in _V0_IS_CURRENT):
+    if (type(version) is int and version == cls.VERSION) or (
+            version is None and kind in _V0_IS_CURRENT):
         data = event  # the common case, validated as it is (a missing v defaults to 1)
     else:
         data = upcast(event, cls)

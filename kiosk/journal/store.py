@@ -13,6 +13,12 @@ replayed id gets exactly its first answer, also after a restart. An accepted
 command's row is written in the same transaction as its events. Rows are
 grouped by basket (the lane's session count); those older than the previous
 basket are dropped when a new one starts: a working set, not part of the hash chain.
+
+Versions (issue 15): each row is written as its event model (kiosk.domain.events) with its
+version ``v``; rows of older versions (the unversioned v0 journal) are upcast when read,
+never rewritten, so the hash chain covers old and new rows alike. The file's schema version
+is ``PRAGMA user_version`` (:data:`JOURNAL_SCHEMA`): an older file is migrated forward when
+opened, a newer one is refused (:class:`JournalTooNew`) before anything is written to it.
 """
 
 from __future__ import annotations

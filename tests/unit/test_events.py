@@ -68,6 +68,8 @@ def test_an_event_newer_than_the_code_is_refused():
     {"type": "quantity_changed", "ts": T0, "line_id": 2},               # missing field
     {"type": "activity", "ts": T0, "surprise": 1},                      # unknown field
     {"type": "activity", "ts": T0, "v": "1"},
+    {"type": "activity", "ts": T0, "v": True},
+    {"type": "activity", "ts": T0, "v": 1.0},
 ])
 def test_malformed_events_are_invalid_not_type_or_key_errors(bad):
     with pytest.raises(E.InvalidEvent):
