@@ -134,13 +134,8 @@ class CheckoutState:
 
 def _known(cls: type, data: dict) -> dict:
     """The items of ``data`` that are fields of the dataclass ``cls``."""
-    names = _FIELDS.get(cls)
-    if names is None:
-        names = _FIELDS[cls] = frozenset(f.name for f in fields(cls))
+    names = {f.name for f in fields(cls)}
     return {k: v for k, v in data.items() if k in names}
-
-
-_FIELDS: dict[type, frozenset[str]] = {}
 
 
 @dataclass
@@ -753,8 +748,8 @@ def _leave_attendant(s: CheckoutState, ts: float) -> None:
         _need_attendant(s, ts, reason="age_restricted", line_id=pending.line_id)
 
 
-def replay(events: list[dict], start: CheckoutState | None = None) -> CheckoutState:
-    """Rebuild state from events (each with ``type`` and ``ts``)."""
+def replay(events: list[E.Event | dict], start: CheckoutState | None = None) -> CheckoutState:
+    """Rebuild state from events (models, or dicts with ``type`` and ``ts``)."""
     s = copy.deepcopy(start) if start is not None else CheckoutState()
     for event in events:
         apply(s, event)
