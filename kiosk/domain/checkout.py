@@ -33,11 +33,13 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from kiosk.domain import events as E
 from kiosk.domain.catalog import Product
 from kiosk.domain.codes import is_badge_code
+from kiosk.domain.events import STATE_VERSION, InvalidEvent, upcast_state
 from kiosk.domain.gtin import GtinError, decode_variable_measure, validate_gtin
 from kiosk.domain.languages import UnknownLocale, match_locale
 from kiosk.domain.pricing import PricedLine, Totals, price_basket
@@ -47,6 +49,7 @@ from kiosk.domain.vocabulary import (
     BLOCKING_FAULTS,
     CANCELLABLE,
     COMMANDS,
+    HELP_STATES,
     IDLE_STATES,
     PAYMENT_METHODS,
     RECEIPT_CHOICES,
@@ -68,10 +71,6 @@ class Rejected(Exception):
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
         self.detail = detail
-
-
-class InvalidEvent(Exception):
-    """An event that cannot follow the current state (a corrupt or forged journal)."""
 
 
 @dataclass
@@ -117,16 +116,27 @@ class CheckoutState:
     entered_at: float = 0.0         # when the current state was entered
 
     def as_dict(self) -> dict:
+        """The state as a plain dict: the format of version :data:`STATE_VERSION` (what a
+        snapshot holds, beside that version)."""
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> CheckoutState:
-        data = dict(data)
-        data["lines"] = [Line(**ln) for ln in data.get("lines", [])]
-        return cls(**data)
+    def from_dict(cls, data: dict, version: int = STATE_VERSION) -> CheckoutState:
+        """The state a snapshot of ``version`` holds. An older format is upcast; a field
+        this code does not know is left out (never a TypeError); a newer version raises
+        :class:`NewerVersion`."""
+        data = upcast_state(data, version) if version != STATE_VERSION else dict(data)
+        data["lines"] = [Line(**_known(Line, ln)) for ln in data.get("lines", [])]
+        return cls(**_known(cls, data))
 
     def line(self, line_id: int) -> Line | None:
         return next((ln for ln in self.lines if ln.line_id == line_id), None)
+
+
+def _known(cls: type, data: dict) -> dict:
+    """The items of ``data`` that are fields of the dataclass ``cls``."""
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in data.items() if k in names}
 
 
 @dataclass
@@ -156,7 +166,9 @@ def totals(state: CheckoutState, config: CheckoutRules) -> Totals:
 # ---------------------------------------------------------------------------
 
 def _ev(kind: str, **data: Any) -> dict:
-    return {"type": kind, **data}
+    """The one way decide and the timers make an event: validated against its model
+    (kiosk.domain.events), with its version; the core stamps ``ts`` when it commits."""
+    return E.build(kind, **data)
 
 
 def _allow(state: CheckoutState, kind: str) -> None:
@@ -464,162 +476,238 @@ def _expect(s: CheckoutState, kind: str, *states: str) -> None:
         raise InvalidEvent(f"{kind} in state {s.state}")
 
 
-def apply(s: CheckoutState, event: dict) -> None:
-    """Fold ``event`` into ``s`` in place. Raises InvalidEvent if it cannot follow."""
-    kind, ts = event["type"], event["ts"]
-    if kind in ("activity", "item_added", "quantity_changed", "line_removed",
-                "checkout_started", "back_to_basket", "language_changed", "help_requested"):
-        s.last_activity = ts
-        s.idle_warning_at = None
-    if kind == "session_started":
-        _expect(s, kind, "attract")
-        _reset_session(s, ts)
-        s.txn, s.txn_seq, s.locale = event["txn"], event["txn_seq"], event["locale"]
-        s.notice = None
-        s.last_activity = ts
-        _enter(s, "shopping", ts)
-    elif kind == "language_changed":
-        s.locale = event["locale"]
-    elif kind == "activity":
-        pass
-    elif kind == "item_added":
-        _expect(s, kind, "shopping")
-        line = Line(line_id=s.next_line_id, **event["line"])
-        s.next_line_id += 1
-        s.lines.append(line)
-        s.last_line_id = line.line_id
-        s.notice = None
-        if line.age_restricted:
-            line.age_status = "pending"
-            _need_attendant(s, ts, reason="age_restricted", line_id=line.line_id)
-    elif kind == "quantity_changed":
-        _expect(s, kind, "shopping")
-        line = _line(s, event["line_id"])
-        line.qty = event["qty"]
-        s.last_line_id = line.line_id
-    elif kind == "line_removed":
-        _expect(s, kind, "shopping", "attendant_needed")
-        _line(s, event["line_id"])
-        s.lines = [ln for ln in s.lines if ln.line_id != event["line_id"]]
-        if s.last_line_id == event["line_id"]:
-            s.last_line_id = s.lines[-1].line_id if s.lines else None
-        if s.state == "attendant_needed" and (s.attendant or {}).get("line_id") == event[
-                "line_id"]:
-            _leave_attendant(s, ts)
-    elif kind == "item_unknown":
-        _expect(s, kind, "shopping")
-        _need_attendant(s, ts, reason="unknown_barcode", code=event["code"])
-    elif kind == "help_requested":
-        _expect(s, kind, "shopping", "payment", "declined", "payment_unavailable")
-        _need_attendant(s, ts, reason="help")
-    elif kind == "staff_signed_in":
-        _expect(s, kind, "attendant_needed")
-        s.staff = {"id": event["staff_id"], "name": event["staff_name"]}
-    elif kind == "staff_auth_failed":
-        _expect(s, kind, "attendant_needed")
-        s.notice = event["reason"]
-    elif kind == "age_approved":
-        _expect(s, kind, "attendant_needed")
-        _line(s, event["line_id"]).age_status = "approved"
-        _leave_attendant(s, ts)
-    elif kind == "attendant_cleared":
-        _expect(s, kind, "attendant_needed")
-        _leave_attendant(s, ts)
-    elif kind == "checkout_started":
-        _expect(s, kind, "shopping")
-        _enter(s, "payment", ts)
-    elif kind == "back_to_basket":
-        _expect(s, kind, "payment", "declined")
-        s.payment = None
-        _enter(s, "shopping", ts)
-    elif kind == "auth_requested":
-        _expect(s, kind, "payment", "declined")
-        s.stan = event["stan"]
-        s.payment = {k: event[k] for k in ("method", "amount", "stan", "idem_key")}
-        s.payment.update(status="authorizing", started_at=ts)
-        s.notice = None
-        _enter(s, "authorizing", ts)
-    elif kind == "auth_approved":
-        _expect(s, kind, "authorizing")
-        _payment(s, event).update(status="approved", auth_code=event["auth_code"],
-                                  card=event.get("card"), rrn=event.get("rrn", ""),
-                                  response_code=event.get("response_code", ""))
-        _enter(s, "approved", ts)
-    elif kind == "auth_declined":
-        _expect(s, kind, "authorizing")
-        _payment(s, event).update(status="declined", reason=event["reason"],
-                                  message=event.get("message_key") or "card_declined",
-                                  response_code=event.get("response_code", ""))
-        s.notice = "declined"
-        s.last_activity = ts
-        _enter(s, "declined", ts)
-    elif kind == "auth_failed":
-        # no answer (timeout, host down, restart): the host may have approved, so reverse
-        _expect(s, kind, "authorizing")
-        pay = _payment(s, event)
-        pay.update(status="failed", reason=event["reason"])
-        s.reversal = {"stan": pay["stan"], "amount": pay["amount"], "idem_key": pay["idem_key"],
-                      "method": pay["method"], "attempts": 0}
-        s.notice = "not_charged" if event["reason"] == "cancelled" else "payment_not_completed"
-        _enter(s, "reversing", ts)
-    elif kind == "app_chosen":
-        _expect(s, kind, "authorizing")
-        _payment(s, event)["app"] = {"index": event["index"], "label": event["label"]}
-    elif kind == "cancel_requested":
-        _expect(s, kind, "authorizing")
-        _payment(s, event)["cancel"] = event.get("by", "shopper")
-    elif kind == "reversal_result":
-        _expect(s, kind, "reversing", "payment_unavailable", "attract", "shopping",
-                "attendant_needed", "payment", "declined", "receipt", "out_of_service")
-        if s.reversal is None or s.reversal["stan"] != event["stan"]:
-            raise InvalidEvent("reversal_result for no pending reversal")
-        if event["ok"]:
-            s.reversal = None
-            if s.state in ("reversing", "payment_unavailable"):
-                s.payment = None
-                s.last_activity = ts
-                _enter(s, "payment", ts)
-        else:
-            s.reversal["attempts"] += 1
-            if s.state == "reversing":
-                _enter(s, "payment_unavailable", ts)
-    elif kind == "receipt_chosen":
-        _expect(s, kind, "approved")
-        if s.payment is None or s.payment.get("receipt_choice"):
-            raise InvalidEvent("receipt_chosen twice")
-        s.payment["receipt_choice"] = event["choice"]
-        if event["choice"] == "none":
-            s.receipt = {"path": "", "ok": True, "printed": False}
-            _enter(s, "receipt", ts)
-    elif kind == "receipt_printed":
-        _expect(s, kind, "approved")
-        s.receipt = {"path": event["path"], "ok": event["ok"]}
-        _enter(s, "receipt", ts)
-    elif kind == "session_finished":
-        _expect(s, kind, "receipt")
-        _reset_session(s, ts, event.get("next_locale"))
-    elif kind == "basket_voided":
-        _expect(s, kind, *CANCELLABLE, "attendant_needed", "payment_unavailable")
-        if s.state == "payment_unavailable" and event["reason"] != "staff":
-            raise InvalidEvent("only staff may void while a reversal is owed")
-        s.notice = f"voided_{event['reason']}"
-        _reset_session(s, ts, event.get("next_locale"))
-    elif kind == "idle_warning":
-        _expect(s, kind, *IDLE_STATES)
-        s.idle_warning_at = ts
-    elif kind == "device_status":
-        if event["ok"]:
-            s.faults.pop(event["device"], None)
-        else:
-            s.faults[event["device"]] = event["detail"]
-        if s.state == "attract" and _blocked(s):
-            _enter(s, "out_of_service", ts)
-        elif s.state == "out_of_service" and not _blocked(s):
-            _enter(s, "attract", ts)
-    elif kind == "recovered":
-        pass
+def _session_started(s: CheckoutState, ev: E.SessionStarted) -> None:
+    _expect(s, ev.type, "attract")
+    _reset_session(s, ev.ts)
+    s.txn, s.txn_seq, s.locale = ev.txn, ev.txn_seq, ev.locale
+    s.notice = None
+    s.last_activity = ev.ts
+    _enter(s, "shopping", ev.ts)
+
+
+def _language_changed(s: CheckoutState, ev: E.LanguageChanged) -> None:
+    s.locale = ev.locale
+
+
+def _nothing(s: CheckoutState, ev: E.Event) -> None:
+    """activity (its effect is the idle timer's, see apply), recovered (a note)."""
+
+
+def _item_added(s: CheckoutState, ev: E.ItemAdded) -> None:
+    _expect(s, ev.type, "shopping")
+    line = Line(line_id=s.next_line_id, **ev.line.model_dump())
+    s.next_line_id += 1
+    s.lines.append(line)
+    s.last_line_id = line.line_id
+    s.notice = None
+    if line.age_restricted:
+        line.age_status = "pending"
+        _need_attendant(s, ev.ts, reason="age_restricted", line_id=line.line_id)
+
+
+def _quantity_changed(s: CheckoutState, ev: E.QuantityChanged) -> None:
+    _expect(s, ev.type, "shopping")
+    line = _line(s, ev.line_id)
+    line.qty = ev.qty
+    s.last_line_id = line.line_id
+
+
+def _line_removed(s: CheckoutState, ev: E.LineRemoved) -> None:
+    _expect(s, ev.type, "shopping", "attendant_needed")
+    _line(s, ev.line_id)
+    s.lines = [ln for ln in s.lines if ln.line_id != ev.line_id]
+    if s.last_line_id == ev.line_id:
+        s.last_line_id = s.lines[-1].line_id if s.lines else None
+    if s.state == "attendant_needed" and (s.attendant or {}).get("line_id") == ev.line_id:
+        _leave_attendant(s, ev.ts)
+
+
+def _item_unknown(s: CheckoutState, ev: E.ItemUnknown) -> None:
+    _expect(s, ev.type, "shopping")
+    _need_attendant(s, ev.ts, reason="unknown_barcode", code=ev.code)
+
+
+def _help_requested(s: CheckoutState, ev: E.HelpRequested) -> None:
+    _expect(s, ev.type, *HELP_STATES)
+    _need_attendant(s, ev.ts, reason="help")
+
+
+def _staff_signed_in(s: CheckoutState, ev: E.StaffSignedIn) -> None:
+    _expect(s, ev.type, "attendant_needed")
+    s.staff = {"id": ev.staff_id, "name": ev.staff_name}
+
+
+def _staff_auth_failed(s: CheckoutState, ev: E.StaffAuthFailed) -> None:
+    _expect(s, ev.type, "attendant_needed")
+    s.notice = ev.reason
+
+
+def _age_approved(s: CheckoutState, ev: E.AgeApproved) -> None:
+    _expect(s, ev.type, "attendant_needed")
+    _line(s, ev.line_id).age_status = "approved"
+    _leave_attendant(s, ev.ts)
+
+
+def _attendant_cleared(s: CheckoutState, ev: E.AttendantCleared) -> None:
+    _expect(s, ev.type, "attendant_needed")
+    _leave_attendant(s, ev.ts)
+
+
+def _checkout_started(s: CheckoutState, ev: E.CheckoutStarted) -> None:
+    _expect(s, ev.type, "shopping")
+    _enter(s, "payment", ev.ts)
+
+
+def _back_to_basket(s: CheckoutState, ev: E.BackToBasket) -> None:
+    _expect(s, ev.type, "payment", "declined")
+    s.payment = None
+    _enter(s, "shopping", ev.ts)
+
+
+def _auth_requested(s: CheckoutState, ev: E.AuthRequested) -> None:
+    _expect(s, ev.type, "payment", "declined")
+    s.stan = ev.stan
+    s.payment = {"method": ev.method, "amount": ev.amount, "stan": ev.stan,
+                 "idem_key": ev.idem_key, "status": "authorizing", "started_at": ev.ts}
+    s.notice = None
+    _enter(s, "authorizing", ev.ts)
+
+
+def _auth_approved(s: CheckoutState, ev: E.AuthApproved) -> None:
+    _expect(s, ev.type, "authorizing")
+    _payment(s, ev).update(status="approved", auth_code=ev.auth_code, card=ev.card,
+                           rrn=ev.rrn, response_code=ev.response_code)
+    _enter(s, "approved", ev.ts)
+
+
+def _auth_declined(s: CheckoutState, ev: E.AuthDeclined) -> None:
+    _expect(s, ev.type, "authorizing")
+    _payment(s, ev).update(status="declined", reason=ev.reason, message=ev.message_key,
+                           response_code=ev.response_code)
+    s.notice = "declined"
+    s.last_activity = ev.ts
+    _enter(s, "declined", ev.ts)
+
+
+def _auth_failed(s: CheckoutState, ev: E.AuthFailed) -> None:
+    # no answer (timeout, host down, restart): the host may have approved, so reverse
+    _expect(s, ev.type, "authorizing")
+    pay = _payment(s, ev)
+    pay.update(status="failed", reason=ev.reason)
+    s.reversal = {"stan": pay["stan"], "amount": pay["amount"], "idem_key": pay["idem_key"],
+                  "method": pay["method"], "attempts": 0}
+    s.notice = "not_charged" if ev.reason == "cancelled" else "payment_not_completed"
+    _enter(s, "reversing", ev.ts)
+
+
+def _app_chosen(s: CheckoutState, ev: E.AppChosen) -> None:
+    _expect(s, ev.type, "authorizing")
+    _payment(s, ev)["app"] = {"index": ev.index, "label": ev.label}
+
+
+def _cancel_requested(s: CheckoutState, ev: E.CancelRequested) -> None:
+    _expect(s, ev.type, "authorizing")
+    _payment(s, ev)["cancel"] = ev.by
+
+
+def _reversal_result(s: CheckoutState, ev: E.ReversalResult) -> None:
+    _expect(s, ev.type, "reversing", "payment_unavailable", "attract", "shopping",
+            "attendant_needed", "payment", "declined", "receipt", "out_of_service")
+    if s.reversal is None or s.reversal["stan"] != ev.stan:
+        raise InvalidEvent("reversal_result for no pending reversal")
+    if ev.ok:
+        s.reversal = None
+        if s.state in ("reversing", "payment_unavailable"):
+            s.payment = None
+            s.last_activity = ev.ts
+            _enter(s, "payment", ev.ts)
     else:
-        raise InvalidEvent(f"unknown event type {kind!r}")
+        s.reversal["attempts"] += 1
+        if s.state == "reversing":
+            _enter(s, "payment_unavailable", ev.ts)
+
+
+def _receipt_chosen(s: CheckoutState, ev: E.ReceiptChosen) -> None:
+    _expect(s, ev.type, "approved")
+    if s.payment is None or s.payment.get("receipt_choice"):
+        raise InvalidEvent("receipt_chosen twice")
+    s.payment["receipt_choice"] = ev.choice
+    if ev.choice == "none":
+        s.receipt = {"path": "", "ok": True, "printed": False}
+        _enter(s, "receipt", ev.ts)
+
+
+def _receipt_printed(s: CheckoutState, ev: E.ReceiptPrinted) -> None:
+    _expect(s, ev.type, "approved")
+    s.receipt = {"path": ev.path, "ok": ev.ok}
+    _enter(s, "receipt", ev.ts)
+
+
+def _session_finished(s: CheckoutState, ev: E.SessionFinished) -> None:
+    _expect(s, ev.type, "receipt")
+    _reset_session(s, ev.ts, ev.next_locale)
+
+
+def _basket_voided(s: CheckoutState, ev: E.BasketVoided) -> None:
+    _expect(s, ev.type, *CANCELLABLE, "attendant_needed", "payment_unavailable")
+    if s.state == "payment_unavailable" and ev.reason != "staff":
+        raise InvalidEvent("only staff may void while a reversal is owed")
+    s.notice = f"voided_{ev.reason}"
+    _reset_session(s, ev.ts, ev.next_locale)
+
+
+def _idle_warning(s: CheckoutState, ev: E.IdleWarning) -> None:
+    _expect(s, ev.type, *IDLE_STATES)
+    s.idle_warning_at = ev.ts
+
+
+def _device_status(s: CheckoutState, ev: E.DeviceStatus) -> None:
+    if ev.ok:
+        s.faults.pop(ev.device, None)
+    else:
+        s.faults[ev.device] = ev.detail
+    if s.state == "attract" and _blocked(s):
+        _enter(s, "out_of_service", ev.ts)
+    elif s.state == "out_of_service" and not _blocked(s):
+        _enter(s, "attract", ev.ts)
+
+
+#: event model → how it changes the state: the one table apply works through (every type in
+#: kiosk.domain.events.EVENT_TYPES but the journal's own snapshot)
+HANDLERS: dict[type[E.Event], Callable[[CheckoutState, Any], None]] = {
+    E.SessionStarted: _session_started, E.LanguageChanged: _language_changed,
+    E.Activity: _nothing, E.ItemAdded: _item_added, E.QuantityChanged: _quantity_changed,
+    E.LineRemoved: _line_removed, E.ItemUnknown: _item_unknown,
+    E.HelpRequested: _help_requested, E.StaffSignedIn: _staff_signed_in,
+    E.StaffAuthFailed: _staff_auth_failed, E.AgeApproved: _age_approved,
+    E.AttendantCleared: _attendant_cleared, E.CheckoutStarted: _checkout_started,
+    E.BackToBasket: _back_to_basket, E.AuthRequested: _auth_requested,
+    E.AuthApproved: _auth_approved, E.AuthDeclined: _auth_declined,
+    E.AuthFailed: _auth_failed, E.AppChosen: _app_chosen,
+    E.CancelRequested: _cancel_requested, E.ReversalResult: _reversal_result,
+    E.ReceiptChosen: _receipt_chosen, E.ReceiptPrinted: _receipt_printed,
+    E.SessionFinished: _session_finished, E.BasketVoided: _basket_voided,
+    E.IdleWarning: _idle_warning, E.DeviceStatus: _device_status, E.Recovered: _nothing,
+}
+#: events that are the shopper doing something: they restart the idle timer
+SHOPPER_ACTIVITY = frozenset({
+    E.Activity, E.ItemAdded, E.QuantityChanged, E.LineRemoved, E.CheckoutStarted,
+    E.BackToBasket, E.LanguageChanged, E.HelpRequested,
+})
+
+
+def apply(s: CheckoutState, event: E.Event | dict) -> None:
+    """Fold ``event`` (its model, or a dict :func:`kiosk.domain.events.parse` reads, older
+    versions upcast) into ``s`` in place. Raises InvalidEvent if it cannot follow, and
+    NewerVersion for an event of a version newer than this code."""
+    ev = E.parse(event)
+    handler = HANDLERS.get(type(ev))
+    if handler is None:
+        raise InvalidEvent(f"{ev.type} is not applied to the state")
+    if type(ev) in SHOPPER_ACTIVITY:
+        s.last_activity = ev.ts
+        s.idle_warning_at = None
+    handler(s, ev)
 
 
 def _line(s: CheckoutState, line_id: int) -> Line:
@@ -629,9 +717,10 @@ def _line(s: CheckoutState, line_id: int) -> Line:
     return line
 
 
-def _payment(s: CheckoutState, event: dict) -> dict:
-    if s.payment is None or s.payment["stan"] != event["stan"]:
-        raise InvalidEvent(f"{event['type']} for stan {event.get('stan')} not in flight")
+def _payment(s: CheckoutState, ev: E.AuthApproved | E.AuthDeclined | E.AuthFailed
+             | E.AppChosen | E.CancelRequested) -> dict:
+    if s.payment is None or s.payment["stan"] != ev.stan:
+        raise InvalidEvent(f"{ev.type} for stan {ev.stan} not in flight")
     return s.payment
 
 
@@ -651,8 +740,8 @@ def _leave_attendant(s: CheckoutState, ts: float) -> None:
         _need_attendant(s, ts, reason="age_restricted", line_id=pending.line_id)
 
 
-def replay(events: list[dict], start: CheckoutState | None = None) -> CheckoutState:
-    """Rebuild state from events (each with ``type`` and ``ts``)."""
+def replay(events: list[E.Event | dict], start: CheckoutState | None = None) -> CheckoutState:
+    """Rebuild state from events (models, or dicts with ``type`` and ``ts``)."""
     s = copy.deepcopy(start) if start is not None else CheckoutState()
     for event in events:
         apply(s, event)

@@ -13,6 +13,12 @@ replayed id gets exactly its first answer, also after a restart. An accepted
 command's row is written in the same transaction as its events. Rows are
 grouped by basket (the lane's session count); those older than the previous
 basket are dropped when a new one starts: a working set, not part of the hash chain.
+
+Versions (issue 15): each row is written as its event model (kiosk.domain.events) with its
+version ``v``; rows of older versions (the unversioned v0 journal) are upcast when read,
+never rewritten, so the hash chain covers old and new rows alike. The file's schema version
+is ``PRAGMA user_version`` (:data:`JOURNAL_SCHEMA`): an older file is migrated forward when
+opened, a newer one is refused (:class:`JournalTooNew`) before anything is written to it.
 """
 
 from __future__ import annotations
@@ -21,35 +27,44 @@ import hashlib
 import json
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from kiosk.domain.checkout import CheckoutState, InvalidEvent, apply
+from kiosk.domain.events import Event, NewerVersion, Snapshot, parse, upcast_state
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS events (
-    seq INTEGER PRIMARY KEY,
-    ts REAL NOT NULL,
-    type TEXT NOT NULL,
-    txn TEXT,
-    data TEXT NOT NULL,
-    hash TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS events_type ON events(type);
-CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
-BEGIN SELECT RAISE(ABORT, 'journal is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
-BEGIN SELECT RAISE(ABORT, 'journal is append-only'); END;
-CREATE TABLE IF NOT EXISTS commands (
-    id TEXT PRIMARY KEY,
-    basket INTEGER NOT NULL,
-    ok INTEGER NOT NULL,
-    reason TEXT NOT NULL,
-    seq INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS commands_basket ON commands(basket);
-"""
+#: the journal's schema version, kept in the file's ``PRAGMA user_version``. Bumped with a
+#: migration whenever the tables change, or an event type's version or the snapshot's state
+#: version (kiosk.domain.events) changes: an older release then refuses the file instead of
+#: misreading it. 0: the unversioned journal written before issue 15 (events without ``v``).
+JOURNAL_SCHEMA = 1
+
+_TABLES = (
+    """CREATE TABLE IF NOT EXISTS events (
+        seq INTEGER PRIMARY KEY,
+        ts REAL NOT NULL,
+        type TEXT NOT NULL,
+        txn TEXT,
+        data TEXT NOT NULL,
+        hash TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS events_type ON events(type)",
+    """CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
+    BEGIN SELECT RAISE(ABORT, 'journal is append-only'); END""",
+    """CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
+    BEGIN SELECT RAISE(ABORT, 'journal is append-only'); END""",
+)
+_COMMANDS = (
+    """CREATE TABLE IF NOT EXISTS commands (
+        id TEXT PRIMARY KEY,
+        basket INTEGER NOT NULL,
+        ok INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        seq INTEGER NOT NULL
+    ) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS commands_basket ON commands(basket)",
+)
 # a journal from before the commands table: its current basket's command ids, as accepted
 _SEED_COMMANDS = """
 INSERT OR IGNORE INTO commands (id, basket, ok, reason, seq)
@@ -60,6 +75,36 @@ FROM events
 WHERE seq > (SELECT COALESCE(MAX(seq), 0) FROM events WHERE type = 'snapshot')
   AND json_extract(data, '$.cmd_id') IS NOT NULL
 """
+
+
+def _to_v1(db: sqlite3.Connection) -> None:
+    """0 → 1: the tables (a new file, or one from before the commands table). The rows
+    stay as they are: events without ``v`` are version 0 and upcast when read."""
+    had_commands = db.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'commands'").fetchone()
+    for statement in _TABLES + _COMMANDS:
+        db.execute(statement)
+    if not had_commands:
+        db.execute(_SEED_COMMANDS)
+
+
+#: schema version → the migration that brings a journal of that version to the next one
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {0: _to_v1}
+
+
+class JournalTooNew(NewerVersion):
+    """The journal was written by a newer release (an A/B fallback to an older slot, or a
+    copied file): this software does not open it, so nothing is misread or lost."""
+
+    def __init__(self, path: Path, found: int) -> None:
+        super().__init__("journal schema", found, JOURNAL_SCHEMA)
+        self.path = path
+
+    def __str__(self) -> str:
+        return (f"journal schema {self.found} is newer than this software ({self.supported}):"
+                f" {self.path} was written by a newer release; boot that release or restore"
+                " a backup of the journal")
+
 
 GENESIS = "0" * 64
 FORBIDDEN_KEYS = {"pan", "track1", "track2", "cvv", "cvc", "pin", "pin_block", "icc", "emv"}
@@ -119,22 +164,44 @@ class Journal:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(self.path, isolation_level=None)
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > JOURNAL_SCHEMA:  # checked before anything is written to the file
+            self.db.close()
+            raise JournalTooNew(self.path, version)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
-        had_commands = self.db.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'commands'").fetchone()
-        self.db.executescript(SCHEMA)
-        if not had_commands:
-            self.db.execute(_SEED_COMMANDS)
+        if version < JOURNAL_SCHEMA:
+            self._migrate(version)
         row = self.db.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
         self.last_seq, self.last_hash = row if row else (0, GENESIS)
+
+    def _migrate(self, version: int) -> None:
+        """Bring the file forward to JOURNAL_SCHEMA in one transaction."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]  # under the lock
+            while version < JOURNAL_SCHEMA:
+                MIGRATIONS[version](self.db)
+                version += 1
+            self.db.execute(f"PRAGMA user_version = {JOURNAL_SCHEMA:d}")
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+
+    @property
+    def schema(self) -> int:
+        """The file's schema version (``PRAGMA user_version``)."""
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
 
     def close(self) -> None:
         self.db.close()
 
-    def append(self, events: list[dict], txn: str | None,
+    def append(self, events: list[dict | Event], txn: str | None,
                command: tuple[str, int] | None = None) -> list[Entry]:
-        """Durably append events (each with ``type`` and ``ts``) in one transaction.
+        """Durably append events (models, or dicts with ``type`` and ``ts``) in one
+        transaction, each written as its model at its current version (``v``). A snapshot
+        dict without ``v`` holds this code's ``CheckoutState.as_dict()``.
 
         ``command`` (id, basket): the command these events accept, remembered in the same
         transaction as accepted with the seq of the last event; the ids of baskets before
@@ -145,13 +212,16 @@ class Journal:
         entries, rows = [], []
         seq, prev = self.last_seq, self.last_hash
         for event in events:
-            data = {k: v for k, v in event.items() if k not in ("type", "ts")}
+            if isinstance(event, dict) and event.get("type") == "snapshot":
+                event = {"v": Snapshot.VERSION, **event}
+            model = parse(event)
+            data = model.data()
             text = _canonical(data)
-            ts = float(event["ts"])  # hashed as SQLite's REAL column gives it back
+            ts = model.ts  # hashed as SQLite's REAL column gives it back
             seq += 1
-            prev = _digest(prev, seq, ts, event["type"], text)
-            rows.append((seq, ts, event["type"], txn, text, prev))
-            entries.append(Entry(seq, ts, event["type"], txn, data))
+            prev = _digest(prev, seq, ts, model.type, text)
+            rows.append((seq, ts, model.type, txn, text, prev))
+            entries.append(Entry(seq, ts, model.type, txn, data))
         self.db.execute("BEGIN IMMEDIATE")
         try:
             self.db.executemany(
@@ -184,7 +254,8 @@ class Journal:
         state, after = CheckoutState(), 0
         if row:
             after = row[0]
-            state = CheckoutState.from_dict(json.loads(row[1])["state"])
+            snap = parse({"type": "snapshot", "ts": 0.0, **json.loads(row[1])})
+            state = CheckoutState.from_dict(snap.state)
         for entry in self.entries(after):
             apply(state, entry.event())
         return state
@@ -229,11 +300,16 @@ class Journal:
                 continue
             problems += [f"seq {seq}: {p}" for p in card_data_problems(data)]
             if kind == "snapshot":
-                if data.get("state") != state.as_dict():
+                try:  # compared as stored (brought to the current format), not as restored
+                    stored = upcast_state(data.get("state"), data.get("v", 0))
+                except (InvalidEvent, NewerVersion) as exc:
+                    problems.append(f"seq {seq}: bad snapshot: {exc}")
+                    continue
+                if stored != state.as_dict():
                     problems.append(f"seq {seq}: snapshot differs from the replayed state")
                 continue
             try:
                 apply(state, {"type": kind, "ts": ts, **data})
-            except (InvalidEvent, KeyError, TypeError) as exc:
+            except (InvalidEvent, NewerVersion) as exc:
                 problems.append(f"seq {seq}: cannot replay {kind}: {exc}")
         return count, problems

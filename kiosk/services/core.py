@@ -75,7 +75,7 @@ from kiosk.domain.checkout import (
 )
 from kiosk.domain.receipt import build_receipt
 from kiosk.i18n import translator
-from kiosk.journal.store import CommandResult, Journal
+from kiosk.journal.store import CommandResult, Journal, JournalTooNew
 from kiosk.ops.timesync import clock_synchronized
 from kiosk.payments.port import (
     MESSAGE_KEYS,
@@ -123,7 +123,10 @@ class CoreService:
         self.config = config
         config.paths.state_dir.mkdir(parents=True, exist_ok=True)
         self.topics = Topics(config.store.lane_id)
-        self.journal = Journal(config.journal_path)
+        try:
+            self.journal = Journal(config.journal_path)
+        except JournalTooNew as exc:  # e.g. after an A/B fallback: one line, no traceback
+            raise SystemExit(f"kiosk-core: {exc}") from None
         self.catalog = Catalog(config.catalog_path)
         self.staff = StaffAuthenticator(config.staff, config.paths.state_dir / LOCKOUT_FILE)
         self.pins = PinOpener(config.paths.state_dir)

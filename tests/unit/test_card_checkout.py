@@ -43,7 +43,7 @@ def test_choose_app_only_when_the_card_asks(lane):
     prompt(lane)
     lane.reject(cmd("choose_app", index=2), "unknown_application")
     [ev] = lane.do(cmd("choose_app", index=1))
-    assert ev == {"type": "app_chosen", "stan": 1, "index": 1, "label": "UNIONPAY DEBIT",
+    assert ev == {"type": "app_chosen", "v": 1, "stan": 1, "index": 1, "label": "UNIONPAY DEBIT",
                   "ts": lane.now}
     assert lane.state.payment["app"] == {"index": 1, "label": "UNIONPAY DEBIT"}
     assert lane.state.state == "authorizing"
@@ -175,10 +175,12 @@ def test_no_choice_prints_after_the_choice_timeout(lane):
     limit = lane.config.timeouts.receipt_choice_s
     assert due_timer_events(lane.state, lane.config, T0 + 21 + limit - 0.01) == []
     assert lane.timers(T0 + 21 + limit) == [
-        {"type": "receipt_chosen", "choice": "print", "by": "timeout", "ts": T0 + 21 + limit}]
+        {"type": "receipt_chosen", "v": 1, "choice": "print", "by": "timeout",
+         "ts": T0 + 21 + limit}]
     assert due_timer_events(lane.state, lane.config, T0 + 999) == []  # once only
     with pytest.raises(InvalidEvent):
-        apply(lane.state, {"type": "receipt_chosen", "ts": T0 + 99, "choice": "none"})
+        apply(lane.state, {"type": "receipt_chosen", "ts": T0 + 99, "choice": "none",
+                           "by": "shopper"})
 
 
 def test_replay_rebuilds_a_card_attempt(lane):

@@ -163,7 +163,7 @@ def test_scan_in_attract_starts_a_session(lane):
 
 def test_start_command_starts_a_session(lane):
     events = lane.do(cmd("start"), at=T0)
-    assert events == [{"type": "session_started", "txn": "S001-L01-000001", "txn_seq": 1,
+    assert events == [{"type": "session_started", "v": 1, "txn": "S001-L01-000001", "txn_seq": 1,
                        "locale": "en", "ts": T0}]
     assert (lane.state.state, lane.state.txn, lane.state.lines) == (
         "shopping", "S001-L01-000001", [])
@@ -200,7 +200,7 @@ def test_happy_path_every_transition(lane):
 
     [auth] = lane.do(cmd("pay", method="card"), at=T0 + 8)
     # 1.89 + round(1.89 * 2.25%) = 189 + 4
-    assert auth == {"type": "auth_requested", "method": "card", "amount": 193, "stan": 1,
+    assert auth == {"type": "auth_requested", "v": 1, "method": "card", "amount": 193, "stan": 1,
                     "idem_key": "S001-L01-000001-000001", "ts": T0 + 8}
     assert lane.state.state == "authorizing"
     assert lane.state.payment["status"] == "authorizing"
@@ -294,7 +294,7 @@ def test_weighed_item_by_plu_and_by_in_store_barcodes(lane):
 def test_unknown_gtin_needs_an_attendant(lane):
     lane.do(cmd("scan", code=MILK), at=T0)
     events = lane.do(cmd("scan", code=UNKNOWN), at=T0 + 1)
-    assert events == [{"type": "item_unknown", "code": UNKNOWN, "ts": T0 + 1}]
+    assert events == [{"type": "item_unknown", "v": 1, "code": UNKNOWN, "ts": T0 + 1}]
     s = lane.state
     assert s.state == "attendant_needed"
     assert s.attendant == {"reason": "unknown_barcode", "code": UNKNOWN, "return_to": "shopping"}
@@ -518,7 +518,7 @@ def test_no_idle_events_outside_idle_states_however_long(lane, target):
         if target == "receipt":
             assert types(due) == ["session_finished"]
         elif target == "approved":   # not an idle timer: the receipt defaults to print
-            assert due == [{"type": "receipt_chosen", "choice": "print", "by": "timeout"}]
+            assert due == [{"type": "receipt_chosen", "v": 1, "choice": "print", "by": "timeout"}]
         else:
             assert due == []
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 import sqlite3
 
 import pytest
@@ -11,7 +12,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kiosk.domain.checkout import CheckoutState, Context, Rejected, apply, decide
-from kiosk.journal.store import GENESIS, CommandResult, Journal, card_data_problems
+from kiosk.journal.store import (
+    GENESIS,
+    JOURNAL_SCHEMA,
+    CommandResult,
+    Journal,
+    JournalTooNew,
+    _canonical,
+    _digest,
+    card_data_problems,
+)
+from tests.fixtures.journal_v0.expect import JOURNAL as V0_JOURNAL
 
 T0 = 1_700_000_000.25
 MILK = "8801115954255"
@@ -180,7 +191,7 @@ def test_each_append_is_one_hash_chained_transaction(journal):
     hashes = [r[5] for r in rows]
     assert len(set(hashes)) == 3 and all(len(h) == 64 for h in hashes)
     assert journal.last_hash == hashes[-1]
-    assert json.loads(rows[0][4]) == {}
+    assert json.loads(rows[0][4]) == {"v": 1}  # each event written with its version
 
 
 def test_command_results_are_remembered_durably(journal, tmp_path):
@@ -218,6 +229,7 @@ def test_a_journal_from_before_the_commands_table_seeds_its_current_basket(tmp_p
     old.append([{"type": "activity", "ts": T0 + 1, "cmd_id": "c-0001"}], None)
     old.append([{"type": "activity", "ts": T0 + 2, "cmd_id": "c-0002"}], None)
     old.db.execute("DROP TABLE commands")  # as the journal was before the table existed
+    old.db.execute("PRAGMA user_version = 0")  # (and before the schema version)
     old.close()
     upgraded = Journal(path)
     try:
@@ -344,7 +356,8 @@ def test_card_data_problems_names_the_fields():
 
 @pytest.mark.parametrize("masked", ["************0119", "476173******0119", "**0119", None])
 def test_masked_pans_are_accepted(journal, masked):
-    journal.append([{"type": "activity", "ts": T0, "card": {"masked_pan": masked}}], None)
+    journal.append([{"type": "auth_approved", "ts": T0, "stan": 1, "auth_code": "A1",
+                     "card": {"masked_pan": masked}}], None)
     assert journal.last_seq == 1
 
 
@@ -424,3 +437,73 @@ def test_recovery_equals_live_state(tmp_path_factory, config, catalog, script, g
             reopened.close()
     finally:
         j.close()
+
+
+# ---------------------------------------------------------------------------
+# schema versions: old journals are migrated forward, newer ones refused (issue 15)
+# ---------------------------------------------------------------------------
+
+def _raw_append(journal: Journal, kind: str, ts: float, data: dict) -> None:
+    """A row as an older release wrote it (no ``v``), chained like any other."""
+    text = _canonical(data)
+    seq = journal.last_seq + 1
+    digest = _digest(journal.last_hash, seq, ts, kind, text)
+    journal.db.execute("INSERT INTO events (seq, ts, type, txn, data, hash)"
+                       " VALUES (?, ?, ?, NULL, ?, ?)", (seq, ts, kind, text, digest))
+    journal.last_seq, journal.last_hash = seq, digest
+
+
+def test_new_journals_carry_the_schema_version(journal):
+    assert journal.schema == JOURNAL_SCHEMA
+    assert journal.db.execute("PRAGMA user_version").fetchone()[0] == JOURNAL_SCHEMA
+
+
+def test_a_journal_newer_than_the_code_is_refused_and_left_untouched(tmp_path):
+    path = tmp_path / "journal.sqlite"
+    Journal(path).close()
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version = {JOURNAL_SCHEMA + 2}")
+    db.close()
+    before = path.read_bytes()
+    with pytest.raises(JournalTooNew) as refused:
+        Journal(path)
+    assert str(refused.value) == (
+        f"journal schema {JOURNAL_SCHEMA + 2} is newer than this software ({JOURNAL_SCHEMA}):"
+        f" {path} was written by a newer release; boot that release or restore a backup of"
+        " the journal")
+    assert (refused.value.found, refused.value.supported) == (JOURNAL_SCHEMA + 2,
+                                                             JOURNAL_SCHEMA)
+    assert path.read_bytes() == before
+
+
+def test_an_old_snapshot_with_an_extra_field_recovers(journal):
+    state = CheckoutState(txn_seq=7, stan=12, locale="ko").as_dict()
+    state["future_field"] = {"from": "a later release"}
+    journal.db.execute("PRAGMA user_version = 0")
+    _raw_append(journal, "snapshot", T0, {"state": state})
+    _raw_append(journal, "session_started", T0 + 1,
+                {"txn": "S001-L01-000008", "txn_seq": 8, "locale": "ko"})
+    recovered = journal.recover()
+    assert (recovered.state, recovered.txn_seq, recovered.stan, recovered.txn) == (
+        "shopping", 8, 12, "S001-L01-000008")
+
+
+def test_the_v0_fixture_is_migrated_and_the_chain_goes_on(tmp_path, config, catalog):
+    path = tmp_path / "journal.sqlite"
+    shutil.copy(V0_JOURNAL, path)
+    journal = Journal(path)
+    try:
+        assert journal.schema == JOURNAL_SCHEMA
+        old_rows = _rows(path)
+        assert all("v" not in json.loads(r[4]) for r in old_rows)
+        rec = Recorder(journal, config, catalog)
+        rec.state = journal.recover()
+        assert (rec.state.state, rec.state.txn_seq) == ("attract", 18)
+        _sale(rec, T0)
+        new_rows = _rows(path)[len(old_rows):]
+        assert new_rows and all(json.loads(r[4])["v"] == 1 for r in new_rows)
+        assert _rows(path)[:len(old_rows)] == old_rows  # the old rows stay as written
+        assert journal.verify() == (len(old_rows) + len(new_rows), [])
+        assert journal.recover().as_dict() == rec.state.as_dict()
+    finally:
+        journal.close()
