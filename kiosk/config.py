@@ -25,6 +25,7 @@ from kiosk_voice.config import VoiceConfig
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from kiosk.domain.money import Currency
+from kiosk.payments import registry
 from kiosk.payments.acquirer_config import AcquirerConfig
 from kiosk.payments.emv_config import CardConfig
 
@@ -258,12 +259,15 @@ class PaymentsConfig(_Strict):
     clock_sync_flag: Path = Path("/run/systemd/timesync/synchronized")
     card_wait_s: float = Field(default=90, gt=0, description="core's bound on card steps"
                                " before a request (the port bounds them below this)")
+    # the payment methods the lane offers, in screen order (kiosk/payments/registry.py)
+    methods: list[str] = Field(default_factory=lambda: ["card", "qr"])
+    options: dict[str, dict[str, Any]] = Field(default_factory=dict)  # [payments.options.<id>]
 
 
 class DevicesConfig(_Strict):
     scanner: Literal["sim", "camera", "wedge"]
     printer: Literal["sim", "escpos"]
-    payment: Literal["sim", "card"]   # card: PC/SC chip card + ISO 8583 acquirer (QR stays sim)
+    payment: Literal["sim", "card"]   # the card method's host: the simulator, or PC/SC + ISO 8583
 
 
 class SimConfig(_Strict):
@@ -309,6 +313,7 @@ class KioskConfig(_Strict):
             if not any(m.pin_hash or m.badge_hash for m in self.staff.members):
                 raise ValueError("security.production: no staff configured (provision"
                                  " [[staff]] members; see docs/technician.md)")
+        registry.check(self.payments.methods, self.payments.options, self.security.production)
         ids = [p.id for p in self.promotions]
         if len(ids) != len(set(ids)):
             raise ValueError("promotion ids must be unique")

@@ -53,7 +53,6 @@ BLOCKING_FAULTS = ("door", "provisioning")
 IDLE_STATES = ("shopping", "payment", "declined")
 #: states a shopper may cancel the basket from
 CANCELLABLE = ("shopping", "payment", "declined")
-PAYMENT_METHODS = ("card", "qr")
 RECEIPT_CHOICES = ("print", "none")
 #: a second cancel this soon after a payment's cancel is the same (double) tap
 CANCEL_DEBOUNCE_S = 2.0
@@ -356,7 +355,7 @@ def _decide(state: CheckoutState, cmd: dict, ctx: Context) -> list[dict]:
             # an earlier payment's outcome is still unknown to the host: take no new one
             raise Rejected("payment_unavailable", "a reversal is still queued")
         method = cmd.get("method")
-        if method not in PAYMENT_METHODS:
+        if method not in ctx.config.payments.methods:  # only the methods the lane offers
             raise Rejected("unknown_method")
         if not ctx.clock_synced:
             raise Rejected("clock_not_synced", "the clock is not synchronized")

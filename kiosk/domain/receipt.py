@@ -34,7 +34,10 @@ def display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
-def build_receipt(state: CheckoutState, config: KioskConfig, when: datetime) -> Receipt:
+def build_receipt(state: CheckoutState, config: KioskConfig, when: datetime,
+                  payment_label: str | None = None) -> Receipt:
+    """``payment_label``: the payment method's receipt line, translated (kiosk-core passes
+    the method's own, see kiosk/payments/method.py); without it, the built-in methods'."""
     from babel.dates import format_datetime
 
     from kiosk.domain.money import format_money
@@ -71,7 +74,7 @@ def build_receipt(state: CheckoutState, config: KioskConfig, when: datetime) -> 
     pay = state.payment or {}
     if pay.get("status") == "approved":
         card = pay.get("card") or {}
-        method = _("Card") if pay["method"] == "card" else _("Mobile QR")
+        method = payment_label or (_("Card") if pay["method"] == "card" else _("Mobile QR"))
         r.lines.append((f"{method} {card.get('brand', '')} {last4(card)}".strip(),
                         money(pay["amount"])))
         if card.get("label"):

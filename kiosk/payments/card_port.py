@@ -23,7 +23,8 @@ One attempt:
 
 Card data stays in this process's memory for the attempt: field 35/55 go to the link,
 the result carries only the journal-safe summary (AID, label, TVR, cryptograms, masked
-PAN). QR payments are not card payments: they go to the port given as ``qr_port``.
+PAN). It serves card payments only: every other method is its own
+:class:`~kiosk.payments.method.PaymentMethod`, routed to by kiosk-core.
 """
 
 from __future__ import annotations
@@ -39,7 +40,6 @@ from typing import TYPE_CHECKING
 from kiosk.payments.port import (
     AuthRequest,
     AuthResult,
-    PaymentPort,
     Progress,
     Taken,
     no_progress,
@@ -109,12 +109,11 @@ class CardPaymentPort:
     """PaymentPort for contact chip cards (``devices.payment = "card"``)."""
 
     def __init__(self, config: KioskConfig, link: AcquirerLink | None = None,
-                 qr_port: PaymentPort | None = None, watch_readers: bool = True) -> None:
+                 watch_readers: bool = True) -> None:
         from kiosk.payments.acquirer import open_link
 
         self.config = config
         self.link = link or open_link(config)
-        self.qr_port = qr_port
         self.timings = Timings()
         self._lock = threading.Lock()
         self._cards: dict[str, dict] = {}           # reader → its card_inserted event
@@ -241,8 +240,6 @@ class CardPaymentPort:
     def cancel(self, stan: int) -> bool:
         attempt = self._attempt
         if attempt is None or attempt.stan != stan:
-            if self.qr_port is not None:
-                return self.qr_port.cancel(stan)
             return True  # no such attempt running here: nothing will leave for it
         with attempt.lock:
             if attempt.sent:
@@ -253,8 +250,6 @@ class CardPaymentPort:
         return True
 
     def reverse(self, request: AuthRequest) -> bool:
-        if request.method != "card" and self.qr_port is not None:
-            return self.qr_port.reverse(request)
         running = self._attempt
         if running is not None and running.stan == request.stan and not running.done.wait(
                 self._attempt_bound_s()):
@@ -277,11 +272,6 @@ class CardPaymentPort:
                 * acq.reversal_attempts_per_drain + 2 * self.config.card.session_limit_s)
 
     def authorize(self, request: AuthRequest, progress: Progress = no_progress) -> AuthResult:
-        if request.method != "card":
-            if self.qr_port is None:
-                return AuthResult("declined", reason="method_unavailable",
-                                  message_key="try_later")
-            return self.qr_port.authorize(request, progress)
         attempt = _Attempt(request.stan)
         with self._lock:
             self._remove_watch = None
