@@ -159,7 +159,7 @@ class Attendant(_Command):
 
 class Pay(_Command):
     type: Literal["pay"]
-    method: Literal["card", "qr"]
+    method: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")  # a payment method id
 
 
 class ChooseApp(_Command):
@@ -338,6 +338,16 @@ class StateTotals(_Lenient):
     discounts: list[StateDiscount] = []
 
 
+class StateMethod(_Lenient):
+    """A payment method the lane offers: its id (the ``pay`` command's ``method``) and the
+    message ids of its button, with its own translations when it brings them."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")
+    label: Text
+    hint: Text = ""
+    texts: dict[str, dict[str, Text]] = {}
+
+
 class StateCurrency(_Lenient):
     code: str = Field(pattern=r"^[A-Z]{3}$")
     exponent: int = Field(ge=0, le=4)
@@ -368,6 +378,7 @@ class StateMessage(_Lenient):
     currency: StateCurrency | None = None
     staff_seal: StaffSeal | None = None
     card_left: bool = False  # a card left in the reader: "take your card" until removed
+    methods: list[StateMethod] = []  # the payment methods offered, in screen order
 
 
 class CoreStatus(_Lenient):
