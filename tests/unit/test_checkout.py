@@ -679,6 +679,14 @@ def test_pay_with_unknown_method_is_rejected(lane):
     lane.reject(cmd("pay", method="cash"), "unknown_method")
 
 
+def test_pay_with_a_method_the_lane_does_not_offer_is_rejected(config, catalog):
+    payments = config.payments.model_copy(update={"methods": ["card"]})
+    lane = Lane(config.model_copy(update={"payments": payments}), catalog)
+    to_payment(lane)
+    lane.reject(cmd("pay", method="qr"), "unknown_method")  # installed, not offered
+    assert types(lane.do(cmd("pay", method="card"))) == ["auth_requested"]
+
+
 def test_commands_in_attract_that_need_a_session_are_rejected(lane):
     for c in (cmd("checkout"), cmd("set_quantity", line_id=1, qty=2), cmd("help"),
               cmd("remove_line", line_id=1), cmd("back")):
