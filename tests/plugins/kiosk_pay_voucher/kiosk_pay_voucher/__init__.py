@@ -21,9 +21,10 @@ from __future__ import annotations
 import hashlib
 import threading
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from kiosk.payments.method import PaymentMethod, VoiceWords
 from kiosk.payments.port import AuthRequest, AuthResult, Progress, no_progress
-from pydantic import BaseModel, ConfigDict, Field
 
 
 class VoucherConfig(BaseModel):
@@ -39,8 +40,10 @@ class VoucherMethod(PaymentMethod):
     hint = "Pay with your store gift voucher"
     receipt_label = "Gift voucher"
     translations = {
-        "zh": {"Gift voucher": "礼品券", "Pay with your store gift voucher": "使用本店礼品券支付"},
-        "ko": {"Gift voucher": "상품권", "Pay with your store gift voucher": "매장 상품권으로 결제"},
+        "zh": {"Gift voucher": "礼品券",
+               "Pay with your store gift voucher": "使用本店礼品券支付"},
+        "ko": {"Gift voucher": "상품권",
+               "Pay with your store gift voucher": "매장 상품권으로 결제"},
     }
     voice_words = {
         "en": VoiceWords(keys=("voucher",), phrases=("pay by voucher", "gift voucher")),
@@ -66,7 +69,8 @@ class VoucherMethod(PaymentMethod):
                 return AuthResult("declined", reason="voucher_balance", message_key="card_declined")
             self._spent[request.idem_key] = request.amount
             ref = hashlib.sha256(f"{self.voucher.code}:{request.idem_key}".encode()).hexdigest()
-            result = AuthResult("approved", auth_code=ref[:6].upper(), rrn=str(int(ref[6:18], 16))[-12:])
+            result = AuthResult("approved", auth_code=ref[:6].upper(),
+                                rrn=str(int(ref[6:18], 16))[-12:].zfill(12))
             self._answers[request.idem_key] = result
             return result
 
