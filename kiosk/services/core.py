@@ -600,8 +600,11 @@ class CoreService:
         s = self.state
         label = None
         if s.payment:
-            cls = type(self.method(s.payment["method"]))
-            label = cls.text(cls.receipt_label, language_of(s.locale), translator(s.locale))
+            try:
+                cls = type(self.method(s.payment["method"]))
+                label = cls.text(cls.receipt_label, language_of(s.locale), translator(s.locale))
+            except Exception:  # a method gone since the sale: the receipt still prints
+                log.exception("payment method %s: no receipt label", s.payment["method"])
         return build_receipt(s, self.config, datetime.now().astimezone(), label)
 
     def _keep_receipt(self) -> None:
