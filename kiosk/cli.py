@@ -30,6 +30,7 @@ def _config() -> KioskConfig:
 def cmd_core(args: argparse.Namespace) -> int:
     from kiosk.ops import sdnotify
     from kiosk.services.core import CoreService
+    from kiosk.sim.payments import lane_methods  # the composition root picks real or demo
 
     config = _production_config()
     stop = threading.Event()
@@ -41,7 +42,7 @@ def cmd_core(args: argparse.Namespace) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, on_signal)
     watchdog = sdnotify.Watchdog()
-    CoreService(config).run(
+    CoreService(config, lane_methods(config)).run(
         stop, on_ready=lambda: sdnotify.ready(f"bus connected, lane {config.store.lane_id}"),
         on_tick=watchdog.tick)
     return 0

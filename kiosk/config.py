@@ -41,6 +41,7 @@ from kiosk.domain.rules import TimeoutConfig as TimeoutConfig
 from kiosk.domain.strict import Strict as _Strict
 from kiosk.domain.text import NotUtf8, decode_utf8
 from kiosk.i18n import canonical_locale
+from kiosk.payments import registry
 from kiosk.payments.acquirer_config import AcquirerConfig
 from kiosk.payments.emv_config import CardConfig
 from kiosk.resources import defaults_file
@@ -120,12 +121,15 @@ class PaymentsConfig(_Strict):
     clock_sync_flag: Path = Path("/run/systemd/timesync/synchronized")
     card_wait_s: float = Field(default=90, gt=0, description="core's bound on card steps"
                                " before a request (the port bounds them below this)")
+    # the payment methods the lane offers, in screen order (kiosk/payments/registry.py)
+    methods: list[str] = Field(default_factory=lambda: ["card", "qr"])
+    options: dict[str, dict[str, Any]] = Field(default_factory=dict)  # [payments.options.<id>]
 
 
 class DevicesConfig(_Strict):
     scanner: Literal["sim", "camera", "wedge"]
     printer: Literal["sim", "escpos"]
-    payment: Literal["sim", "card"]   # card: PC/SC chip card + ISO 8583 acquirer (QR stays sim)
+    payment: Literal["sim", "card"]   # the card method's host: the simulator, or PC/SC + ISO 8583
 
 
 class SimConfig(_Strict):
@@ -169,6 +173,7 @@ class KioskConfig(CheckoutRules):
             if not any(m.pin_hash or m.badge_hash for m in self.staff.members):
                 raise ValueError("security.production: no staff configured (provision"
                                  " [[staff]] members; see docs/technician.md)")
+        registry.check(self.payments.methods, self.payments.options, self.security.production)
         ids = [p.id for p in self.promotions]
         if len(ids) != len(set(ids)):
             raise ValueError("promotion ids must be unique")

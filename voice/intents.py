@@ -28,6 +28,7 @@ grammar checked against the model's vocabulary when that model is installed).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 INTENTS = ("pay_card", "pay_phone", "cancel", "help", "repeat", "yes", "no", "how_much",
@@ -172,6 +173,33 @@ ZH = LanguageIntents("zh", {s.name: s for s in [
 ]}, fillers=("请", "要", "用"), joiner="")
 
 LANGUAGES: dict[str, LanguageIntents] = {"ko": KO, "en": EN, "zh": ZH}
+
+#: the states in which a shopper says how to pay (every ``pay_`` intent is heard there)
+PAY_STATES = ("shopping", "payment", "declined")
+PAY_PREFIX = "pay_"
+
+
+def set_payment_intents(ways: Mapping[str, Mapping[str, tuple[Sequence[str], Sequence[str]]]]
+                        ) -> None:
+    """Listen for the ways to pay the application offers, and only those (call once at
+    start, before any :class:`~kiosk_voice.recognizer.Recognizer` is made).
+
+    ``ways``: intent name (``pay_<something>``) → language → (key words, phrasings). They
+    replace every ``pay_`` intent, the built-in ``pay_card`` / ``pay_phone`` included; a
+    language without words for one never hears it.
+    """
+    for name in ways:
+        if not name.startswith(PAY_PREFIX):
+            raise ValueError(f"a payment intent's name starts with {PAY_PREFIX!r}: {name!r}")
+    for li in LANGUAGES.values():
+        for name in [n for n in li.intents if n.startswith(PAY_PREFIX)]:
+            del li.intents[name]
+        for name, words in ways.items():
+            keys, phrases = words.get(li.lang, ((), ()))
+            li.intents[name] = IntentSpec(name, tuple(keys), tuple(phrases))
+    for state, names in list(STATE_INTENTS.items()):
+        kept = tuple(n for n in names if not n.startswith(PAY_PREFIX))
+        STATE_INTENTS[state] = (*ways, *kept) if state in PAY_STATES else kept
 
 
 def intents_for_state(state: str) -> tuple[str, ...]:

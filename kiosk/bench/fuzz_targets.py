@@ -43,6 +43,7 @@ from kiosk.payments.tlv import TlvError
 from kiosk.services.core import CoreService
 from kiosk.services.scanner import classifier_for
 from kiosk.sim.emvcard import PROFILES, make_card
+from kiosk.sim.payments import lane_methods
 
 Check = Callable[[Any], None]
 Opened = Iterator[tuple[st.SearchStrategy, Check]]
@@ -244,7 +245,8 @@ def open_core(workdir: Path, nested: bool = False) -> Opened:
         state_dir = workdir / f"lane-{next(lanes)}"
         state_dir.mkdir()
         shutil.copyfile(config.catalog_path, state_dir / config.catalog_path.name)
-        core = CoreService(config.model_copy(update={"paths": PathsConfig(state_dir=state_dir)}))
+        lane = config.model_copy(update={"paths": PathsConfig(state_dir=state_dir)})
+        core = CoreService(lane, lane_methods(lane))
         core.bus = _Recorder()  # type: ignore[assignment]
         core.journal.db.execute("PRAGMA synchronous=OFF")  # the fuzz is not about power cuts
         return core

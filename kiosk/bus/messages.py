@@ -162,7 +162,7 @@ class Attendant(_Command):
 
 class Pay(_Command):
     type: Literal["pay"]
-    method: Literal["card", "qr"]
+    method: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")  # a payment method id
 
 
 class ChooseApp(_Command):
@@ -343,6 +343,16 @@ class StateTotals(_Lenient):
     discounts: list[StateDiscount] = []
 
 
+class StateMethod(_Lenient):
+    """A payment method the lane offers: its id (the ``pay`` command's ``method``) and the
+    message ids of its button, with its own translations when it brings them."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")
+    label: Text
+    hint: Text = ""
+    texts: dict[str, dict[str, Text]] = {}
+
+
 class StateCurrency(_Lenient):
     code: str = Field(pattern=r"^[A-Z]{3}$")
     exponent: int = Field(ge=0, le=4)
@@ -374,6 +384,7 @@ class StateMessage(_Lenient):
     staff_seal: StaffSeal | None = None
     card_left: bool = False  # a card left in the reader: "take your card" until removed
     accepts: list[CommandType] = []  # the command types this state accepts (see accepted)
+    methods: list[StateMethod] = []  # the payment methods offered, in screen order
 
 
 class CoreStatus(_Lenient):

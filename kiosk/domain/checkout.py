@@ -51,7 +51,6 @@ from kiosk.domain.vocabulary import (
     COMMANDS,
     HELP_STATES,
     IDLE_STATES,
-    PAYMENT_METHODS,
     RECEIPT_CHOICES,
     REFUSALS,
     SHOPPER_ABORTS,
@@ -153,7 +152,7 @@ class Context:
     now: float
     clock_synced: bool = True       # False: the clock is not synchronized (no payments)
     step: dict | None = None        # the payment port's last progress step {"stan", "step", ...}
-    payment_methods: tuple[str, ...] = PAYMENT_METHODS  # the method ids offered
+    payment_methods: tuple[str, ...] = ()  # the method ids the lane offers (its registry's)
 
 
 def totals(state: CheckoutState, config: CheckoutRules) -> Totals:

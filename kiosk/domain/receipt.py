@@ -42,8 +42,11 @@ def display_width(text: str) -> int:
 
 
 def build_receipt(state: CheckoutState, config: CheckoutRules, when: datetime,
-                  translator: Translations) -> Receipt:
-    """The receipt of ``state``, its texts from ``translator(state.locale)``."""
+                  translator: Translations, payment_label: str | None = None) -> Receipt:
+    """The receipt of ``state``, its texts from ``translator(state.locale)``.
+
+    ``payment_label``: the payment method's receipt line, translated (kiosk-core passes the
+    method's own, see kiosk/payments/method.py); without it, the built-in methods'."""
     _ = translator(state.locale)
     cur = config.currency
 
@@ -76,7 +79,7 @@ def build_receipt(state: CheckoutState, config: CheckoutRules, when: datetime,
     pay = state.payment or {}
     if pay.get("status") == "approved":
         card = pay.get("card") or {}
-        method = _("Card") if pay["method"] == "card" else _("Mobile QR")
+        method = payment_label or (_("Card") if pay["method"] == "card" else _("Mobile QR"))
         r.lines.append((f"{method} {card.get('brand', '')} {last4(card)}".strip(),
                         money(pay["amount"])))
         if card.get("label"):

@@ -64,7 +64,6 @@ REFUSALS: dict[str, dict[str, str]] = {
 }
 #: device faults that close the lane (once no money is moving); others only alert staff
 BLOCKING_FAULTS = ("door", "provisioning")
-PAYMENT_METHODS = ("card", "qr")
 RECEIPT_CHOICES = ("print", "none")
 
 # -- card payments ------------------------------------------------------------------------

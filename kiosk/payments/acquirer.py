@@ -16,6 +16,7 @@ Rules this module keeps:
 from __future__ import annotations
 
 import logging
+import select
 import socket
 import ssl
 import threading
@@ -28,8 +29,10 @@ from kiosk.payments.acquirer_config import AcquirerConfig, is_loopback
 from kiosk.payments.hostlog import Attempt, HostLog, Totals
 from kiosk.payments.iso8583 import (
     Dialect,
+    DialectError,
     IsoError,
     icc_tags,
+    load_dialect,
     original_data,
     track2_text,
 )
@@ -373,8 +376,6 @@ class AcquirerLink:
     def _stale(self) -> bool:
         """Whether the open connection was closed by the host while idle (anything it sent
         meanwhile stays buffered: late answers are matched and ignored later)."""
-        import select
-
         assert self._sock is not None
         try:
             while select.select([self._sock], [], [], 0)[0]:
@@ -480,8 +481,6 @@ def _answer_of(attempt: Attempt) -> HostAnswer:
 def open_link(config: KioskConfig, *, recover: bool = True) -> AcquirerLink:
     """The link as configured: dialect from [acquirer] dialect, the request log and its PAN
     key in paths.state_dir. Recovery (reversal of unfinished attempts) runs unless told not."""
-    from kiosk.payments.iso8583 import load_dialect
-
     acq = config.acquirer
     state = config.paths.state_dir
     store = HostLog(state / acq.hostlog_file, state / acq.pan_key_file)
@@ -490,8 +489,6 @@ def open_link(config: KioskConfig, *, recover: bool = True) -> AcquirerLink:
 
 def admin_main(config: KioskConfig, action: str) -> int:
     """``kiosk acquirer sign-on|echo|drain|end-of-day``: one line of result; exit 0 if OK."""
-    from kiosk.payments.iso8583 import DialectError
-
     try:
         link = open_link(config)
     except (AcquirerError, DialectError) as exc:

@@ -23,23 +23,27 @@ One attempt:
 
 Card data stays in this process's memory for the attempt: field 35/55 go to the link,
 the result carries only the journal-safe summary (AID, label, TVR, cryptograms, masked
-PAN). QR payments are not card payments: they go to the port given as ``qr_port``.
+PAN). It serves card payments only: every other method is its own
+:class:`~kiosk.payments.method.PaymentMethod`, routed to by kiosk-core.
 """
 
 from __future__ import annotations
 
 import logging
 import queue
+import re
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from kiosk.payments import tlv
+from kiosk.payments.acquirer import AcquirerLink, HostAnswer, SaleRequest, open_link
+from kiosk.payments.emv import Candidate, EmvError, EmvTransaction
 from kiosk.payments.port import (
     AuthRequest,
     AuthResult,
-    PaymentPort,
     Progress,
     Taken,
     no_progress,
@@ -47,8 +51,6 @@ from kiosk.payments.port import (
 
 if TYPE_CHECKING:
     from kiosk.config import KioskConfig
-    from kiosk.payments.acquirer import AcquirerLink, HostAnswer
-    from kiosk.payments.emv import Candidate, EmvTransaction
 
 log = logging.getLogger("kiosk.payments.card")
 
@@ -109,12 +111,9 @@ class CardPaymentPort:
     """PaymentPort for contact chip cards (``devices.payment = "card"``)."""
 
     def __init__(self, config: KioskConfig, link: AcquirerLink | None = None,
-                 qr_port: PaymentPort | None = None, watch_readers: bool = True) -> None:
-        from kiosk.payments.acquirer import open_link
-
+                 watch_readers: bool = True) -> None:
         self.config = config
         self.link = link or open_link(config)
-        self.qr_port = qr_port
         self.timings = Timings()
         self._lock = threading.Lock()
         self._cards: dict[str, dict] = {}           # reader → its card_inserted event
@@ -133,7 +132,7 @@ class CardPaymentPort:
                                          daemon=True)
         self._drainer.start()
         if watch_readers:
-            from kiosk_drivers.cardreader import ReaderEvents
+            from kiosk_drivers.cardreader import ReaderEvents  # pyscard: lazily
 
             present = _cards_now(config.cardreader.reader_pattern)
             self._events = ReaderEvents(self._on_reader_event,
@@ -216,8 +215,6 @@ class CardPaymentPort:
                     raise _Cancelled()
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    from kiosk.payments.emv import EmvError
-
                     raise EmvError("card_timeout", "no card inserted")
                 self._changed.wait(min(left, POLL_S * 4))
             return self._usable()[0]
@@ -241,8 +238,6 @@ class CardPaymentPort:
     def cancel(self, stan: int) -> bool:
         attempt = self._attempt
         if attempt is None or attempt.stan != stan:
-            if self.qr_port is not None:
-                return self.qr_port.cancel(stan)
             return True  # no such attempt running here: nothing will leave for it
         with attempt.lock:
             if attempt.sent:
@@ -253,8 +248,6 @@ class CardPaymentPort:
         return True
 
     def reverse(self, request: AuthRequest) -> bool:
-        if request.method != "card" and self.qr_port is not None:
-            return self.qr_port.reverse(request)
         running = self._attempt
         if running is not None and running.stan == request.stan and not running.done.wait(
                 self._attempt_bound_s()):
@@ -277,11 +270,6 @@ class CardPaymentPort:
                 * acq.reversal_attempts_per_drain + 2 * self.config.card.session_limit_s)
 
     def authorize(self, request: AuthRequest, progress: Progress = no_progress) -> AuthResult:
-        if request.method != "card":
-            if self.qr_port is None:
-                return AuthResult("declined", reason="method_unavailable",
-                                  message_key="try_later")
-            return self.qr_port.authorize(request, progress)
         attempt = _Attempt(request.stan)
         with self._lock:
             self._remove_watch = None
@@ -298,9 +286,8 @@ class CardPaymentPort:
 
     # -- one card attempt -----------------------------------------------------------------
     def _run(self, request: AuthRequest, attempt: _Attempt, progress: Progress) -> AuthResult:
+        # pyscard (through the reader driver) loads only when a card flow runs
         from kiosk_drivers.cardreader import CardError, CardSession, UnsupportedCard, open_channel
-
-        from kiosk.payments.emv import EmvError, EmvTransaction
 
         try:
             card = self._wait_card(attempt, progress)
@@ -393,8 +380,6 @@ class CardPaymentPort:
                 raise _Cancelled()
             if attempt.reader and not self._holds_card(attempt.reader):
                 # pulled while the shopper was choosing: end now, not at the watchdog
-                from kiosk.payments.emv import EmvError
-
                 raise EmvError("card_removed", "card removed during application choice")
             try:
                 index = attempt.choices.get(timeout=POLL_S * 4)
@@ -408,8 +393,6 @@ class CardPaymentPort:
 
     def _send(self, request: AuthRequest, emv: EmvTransaction, attempt: _Attempt,
               progress: Progress) -> HostAnswer | None:
-        from kiosk.payments.acquirer import SaleRequest
-
         with attempt.lock:
             if attempt.cancelled.is_set():
                 return None
@@ -427,9 +410,7 @@ class CardPaymentPort:
 
     def _complete(self, request: AuthRequest, emv: EmvTransaction, answer: HostAnswer,
                   channel: object, limit: float, sessions: list) -> AuthResult:
-        from kiosk_drivers.cardreader import CardError, CardSession
-
-        from kiosk.payments.emv import EmvError
+        from kiosk_drivers.cardreader import CardError, CardSession  # pyscard: lazily
 
         approved = answer.outcome == "approved"
         if answer.outcome in ("unknown", "unavailable"):
@@ -470,8 +451,6 @@ class CardPaymentPort:
 
 def _cards_now(reader_pattern: str) -> set[str]:
     """The readers holding a card now, in one PC/SC status query (empty if pcscd is down)."""
-    import re
-
     try:
         from kiosk_drivers.cardreader import CardError, reader_state
         from smartcard.System import readers
@@ -494,8 +473,6 @@ def _cards_now(reader_pattern: str) -> set[str]:
 def _tlv91(data: bytes | None) -> bytes:
     if not data:
         return b""
-    from kiosk.payments import tlv
-
     return tlv.encode("91", data)
 
 

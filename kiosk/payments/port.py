@@ -21,6 +21,7 @@ until the port reports, from the reader's own removal event, that it was taken.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
@@ -122,8 +123,6 @@ def mask_pan(pan: str) -> str:
 def safe_card(card: dict | None) -> dict:
     """Only the journal-safe card facts, as short strings; a masked PAN that is not
     masked is dropped rather than kept."""
-    import re
-
     out: dict = {}
     for key in CARD_FIELDS:
         value = (card or {}).get(key)

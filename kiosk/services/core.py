@@ -62,7 +62,7 @@ from kiosk.bus.messages import (
 )
 from kiosk.bus.rejects import RejectLog
 from kiosk.catalog import Catalog
-from kiosk.config import KioskConfig
+from kiosk.config import KioskConfig, language_of
 from kiosk.domain.checkout import (
     CheckoutState,
     Context,
@@ -73,40 +73,29 @@ from kiosk.domain.checkout import (
     due_timer_events,
     totals,
 )
-from kiosk.domain.receipt import build_receipt
+from kiosk.domain.receipt import Receipt, build_receipt
 from kiosk.i18n import translator
 from kiosk.journal.store import CommandResult, Journal, JournalTooNew
+from kiosk.ops.provision import REJECTED_MARKER
 from kiosk.ops.timesync import clock_synchronized
+from kiosk.payments.method import PaymentMethod
 from kiosk.payments.port import (
     MESSAGE_KEYS,
     PRE_REQUEST_STEPS,
     AuthRequest,
     AuthResult,
-    PaymentPort,
     safe_card,
     safe_step,
 )
+from kiosk.payments.registry import method_class, offered
 from kiosk.printing.port import PrintResult, open_printer
+from kiosk.printing.store import ReceiptStore
 from kiosk.security.pinseal import PinOpener, SealError
 from kiosk.security.staff import LOCKOUT_FILE, REASONS, Kind, StaffAuthenticator
 
 log = logging.getLogger("kiosk.services.core")
 TICK_S = 0.25
 STATUS_EVERY_S = 1.0   # rejected-message counts go out on the core status at most this often
-
-
-def open_payment_port(config: KioskConfig) -> PaymentPort:
-    if config.devices.payment == "sim":
-        from kiosk.sim.payments import SimulatedAcquirer
-
-        return SimulatedAcquirer(config.sim.payment, config.paths.state_dir / "sim-acquirer.jsonl")
-    if config.devices.payment == "card":
-        from kiosk.payments.card_port import CardPaymentPort
-        from kiosk.sim.payments import SimulatedAcquirer
-
-        qr = SimulatedAcquirer(config.sim.payment, config.paths.state_dir / "sim-acquirer.jsonl")
-        return CardPaymentPort(config, qr_port=qr)
-    raise ValueError(f"unknown payment backend {config.devices.payment!r}")
 
 
 class _VerifyLater(Exception):
@@ -119,7 +108,10 @@ class _VerifyLater(Exception):
 
 
 class CoreService:
-    def __init__(self, config: KioskConfig, payments: PaymentPort | None = None) -> None:
+    def __init__(self, config: KioskConfig, methods: dict[str, PaymentMethod]) -> None:
+        """``methods``: the lane's payment methods by id, opened by the composition root
+        (``kiosk core``: :func:`kiosk.payments.registry.open_methods`, or the demo's simulated
+        host from :func:`kiosk.sim.payments.lane_methods`)."""
         self.config = config
         config.paths.state_dir.mkdir(parents=True, exist_ok=True)
         self.topics = Topics(config.store.lane_id)
@@ -134,7 +126,10 @@ class CoreService:
         self._checked: tuple | Exception | None = None     # its outcome, while re-decided
         self._held: deque[tuple[bytes, str]] = deque()     # commands waiting for it
         self._offered = ""                                 # the challenge last published
-        self.payments = payments or open_payment_port(config)
+        # the offered methods, by id; each payment goes to the method it names
+        self.methods = methods
+        self._offer = offered(self.methods)
+        self._resolving: set[int] = set()  # STANs a restart interrupted: resolve, not reverse
         self.printer = open_printer(config.devices.printer, config.receipts_dir, config.printer)
         self.inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
         self.state: CheckoutState = self.journal.recover()
@@ -247,7 +242,8 @@ class CoreService:
             return result
         ctx = Context(self.config, self.catalog.by_gtin, self.catalog.by_plu,
                       self._check_pin, self._check_badge, time.time(),
-                      clock_synced=cmd["type"] != "pay" or self.clock_ok(), step=self._step)
+                      clock_synced=cmd["type"] != "pay" or self.clock_ok(), step=self._step,
+                      payment_methods=tuple(self.methods))
         try:
             events = decide(self.state, cmd, ctx)
             if events:
@@ -376,11 +372,13 @@ class CoreService:
         pay for the next one (the port keeps it out of every attempt until it is removed)."""
         self._seals += 1
         seal = self._seals
-        try:
-            self._card_left = bool(self.payments.seal_cards(
-                lambda: self.inbox.put(("card_taken", seal))))
-        except Exception:
-            log.exception("payment port seal_cards failed")
+        left = False
+        for method in self.methods.values():
+            try:
+                left |= bool(method.seal_cards(lambda: self.inbox.put(("card_taken", seal))))
+            except Exception:
+                log.exception("payment method %s: seal_cards failed", method.id)
+        self._card_left = left
 
     def publish_state(self) -> None:
         s = self.state
@@ -394,6 +392,7 @@ class CoreService:
             "reversal_owed": s.reversal is not None,
             "staff_seal": self.pins.offer(),  # what the PIN pad seals a PIN to
             "card_left": self._card_left,
+            "methods": self._offer,     # the payment methods offered: ids, label msgids
         }
         self._offered = self.pins.challenge
         data = s.as_dict()
@@ -431,6 +430,19 @@ class CoreService:
                 else:
                     self._keep_receipt()
 
+    def method(self, method_id: str) -> PaymentMethod:
+        """The method a payment names. One no longer offered (the config changed across a
+        restart) still gets its queued reversal: it is opened for that."""
+        method = self.methods.get(method_id)
+        if method is None:
+            cls = method_class(method_id)
+            pay = self.config.payments
+            method = cls(self.config, cls.options_from(pay.options.get(method_id)))
+            self.methods[method_id] = method
+            log.warning("payment method %s is not offered: opened for its pending payment",
+                        method_id)
+        return method
+
     def _request(self, pay: dict) -> AuthRequest:
         cur = self.config.currency
         return AuthRequest(txn=self.state.txn or "", method=pay["method"], amount=pay["amount"],
@@ -459,7 +471,7 @@ class CoreService:
 
         def call() -> tuple[int, AuthResult]:
             try:
-                return req.stan, self.payments.authorize(req, progress)
+                return req.stan, self.method(req.method).authorize(req, progress)
             except Exception as exc:  # a port that raises is an unreachable host
                 log.warning("authorization error: %s", type(exc).__name__)
                 return req.stan, AuthResult("unavailable", reason="host_error")
@@ -507,14 +519,16 @@ class CoreService:
             self._step_at = time.time()
             self.publish_state()
         try:
-            self.payments.choose(stan, index)
+            self.method((self.state.payment or {}).get("method", "")).choose(stan, index)
         except Exception:
-            log.exception("payment port choose failed")
+            log.exception("payment method choose failed")
 
     def _cancel(self, stan: int) -> None:
+        method_id = (self.state.payment or {}).get("method", "")
+
         def call() -> tuple[int, bool]:
             try:
-                return stan, bool(self.payments.cancel(stan))
+                return stan, bool(self.method(method_id).cancel(stan))
             except Exception as exc:  # unknown: treat as sent, so it is reversed
                 log.warning("payment cancel error: %s", type(exc).__name__)
                 return stan, False
@@ -543,9 +557,12 @@ class CoreService:
                           currency_numeric=self.config.currency.numeric, stan=rev["stan"],
                           idem_key=rev["idem_key"])
 
+        resolve = req.stan in self._resolving
+
         def call() -> tuple[int, bool]:
             try:
-                return req.stan, bool(self.payments.reverse(req))
+                method = self.method(req.method)
+                return req.stan, bool(method.resolve(req) if resolve else method.reverse(req))
             except Exception as exc:
                 log.warning("reversal error: %s", type(exc).__name__)
                 return req.stan, False
@@ -557,6 +574,8 @@ class CoreService:
         rev = self.state.reversal
         if rev is None or rev["stan"] != stan:
             return
+        if ok:
+            self._resolving.discard(stan)
         if not ok:
             self._reversal_next_try = time.monotonic() + min(2 ** rev["attempts"], 30)
         self.commit([{"type": "reversal_result", "stan": stan, "ok": ok}])
@@ -565,16 +584,24 @@ class CoreService:
         if self._printing:
             return
         self._printing = True
-        receipt = build_receipt(self.state, self.config, datetime.now().astimezone(),
-                                translator)
+        receipt = self._receipt()
         self._worker("print", lambda: self.printer.print_receipt(receipt), "printed")
+
+    def _receipt(self) -> Receipt:
+        """The sale's receipt, its payment line in the paying method's words."""
+        s = self.state
+        label = None
+        if s.payment:
+            try:
+                cls = type(self.method(s.payment["method"]))
+                label = cls.text(cls.receipt_label, language_of(s.locale), translator(s.locale))
+            except Exception:  # a method gone since the sale: the receipt still prints
+                log.exception("payment method %s: no receipt label", s.payment["method"])
+        return build_receipt(s, self.config, datetime.now().astimezone(), translator, label)
 
     def _keep_receipt(self) -> None:
         """No paper: keep the receipt anyway (staff reprint, e-receipt link)."""
-        from kiosk.printing.store import ReceiptStore
-
-        receipt = build_receipt(self.state, self.config, datetime.now().astimezone(),
-                                translator)
+        receipt = self._receipt()
         store = ReceiptStore(self.config.receipts_dir)
 
         def keep() -> None:
@@ -645,6 +672,7 @@ class CoreService:
         if s.state == "authorizing" and s.payment:
             log.warning("recovered an authorization in flight (stan %06d): reversing",
                         s.payment["stan"])
+            self._resolving.add(s.payment["stan"])
             self.commit([{"type": "recovered", "note": "authorization interrupted by restart"},
                          {"type": "auth_failed", "stan": s.payment["stan"], "reason": "restart"}])
         elif s.state == "approved" and (s.payment or {}).get("receipt_choice") == "print":
@@ -655,8 +683,6 @@ class CoreService:
         """A provisioning file that first boot rejected (kiosk provision leaves a marker in
         the state dir) keeps the lane out of service: it would otherwise sell as whatever
         lane the defaults name. The fault clears once a good file has been applied."""
-        from kiosk.ops.provision import REJECTED_MARKER
-
         marker = self.config.paths.state_dir / REJECTED_MARKER
         try:
             detail = "rejected: " + marker.read_text().split(" ", 1)[1].strip()

@@ -38,6 +38,7 @@ approval, decline, reversal, completion and settlement; :func:`ledger_net` compu
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import os
 import socket
@@ -49,7 +50,8 @@ import time
 from collections import defaultdict, deque
 from pathlib import Path
 
-from kiosk.payments.iso8583 import Dialect, IsoError, load_dialect
+from kiosk.payments.iso8583 import Dialect, DialectError, IsoError, icc_tags, load_dialect
+from kiosk.sim.emvcard import issuer_arpc
 
 REVERSALS = ("0400", "0401", "0420", "0421")
 BEHAVIOURS = ("approve", "decline", "partial", "delay", "late", "drop", "garbage", "mismatch")
@@ -383,9 +385,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _loopback(host: str) -> bool:
-    import ipaddress
-    import socket
-
     try:
         return all(ipaddress.ip_address(info[4][0]).is_loopback
                    for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP))
@@ -394,8 +393,6 @@ def _loopback(host: str) -> bool:
 
 
 def main(args: argparse.Namespace) -> int:
-    from kiosk.payments.iso8583 import DialectError
-
     try:
         dialect = load_dialect(args.dialect)
     except DialectError as exc:
@@ -448,9 +445,6 @@ def main(args: argparse.Namespace) -> int:
 def _arpc(req: dict, arc: bytes) -> bytes:
     """Tag 91 for the answer: the simulated issuer's ARPC for a known test card (so the
     card's EXTERNAL AUTHENTICATE passes), random bytes for any other card."""
-    from kiosk.payments.iso8583 import icc_tags
-    from kiosk.sim.emvcard import issuer_arpc
-
     try:
         tags = icc_tags(req.get("55", ""))
         arpc = issuer_arpc(req.get("35", ""), tags.get("84", b""), tags.get("9F26", b""), arc)

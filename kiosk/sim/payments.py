@@ -13,6 +13,11 @@ two applications, waiting up to ``card_wait_s`` for the shopper) → authorizing
 remove_card → card_removed. Totals ending in a ``card_abort_suffixes`` key end
 the flow there with that reason (card_removed, card_blocked, ...) and nothing
 sent. :meth:`cancel` before the authorizing step stops it with nothing sent.
+
+:class:`SimulatedPhoneMethod` is the phone-wallet payment method (id ``qr``) served by this
+simulator: there is no real wallet gateway yet, so it says ``simulated = True`` and a
+production lane refuses it. With ``devices.payment = "sim"`` (the demo, the tests) kiosk-core
+gives the card method and this one the same simulator, as one host would.
 """
 
 from __future__ import annotations
@@ -23,9 +28,15 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kiosk.config import SimPaymentConfig
+from kiosk.payments.method import PaymentMethod, PortMethod, VoiceWords
 from kiosk.payments.port import AuthRequest, AuthResult, Progress, Taken, no_progress
+from kiosk.payments.registry import open_methods
+
+if TYPE_CHECKING:
+    from kiosk.config import KioskConfig
 
 HOST_DOWN_S = 4.0
 #: the applications of the simulated co-badged card, in the card's order
@@ -34,6 +45,7 @@ COBADGED_APPS = (
     {"label": "UNIONPAY DEBIT", "aid": "A000000333010101", "brand": "UNIONPAY"},
 )
 MESSAGE_OF = {"declined": "card_declined", "unavailable": "try_later"}
+LEDGER = "sim-acquirer.jsonl"
 
 
 @dataclass
@@ -218,3 +230,42 @@ class SimulatedAcquirer:
 
 def _declined(reason: str) -> AuthResult:
     return AuthResult("declined", reason=reason, message_key=reason)
+
+
+def open_simulator(config: KioskConfig) -> SimulatedAcquirer:
+    """The lane's simulated host, its ledger in the state directory."""
+    return SimulatedAcquirer(config.sim.payment, config.paths.state_dir / LEDGER)
+
+
+def lane_methods(config: KioskConfig) -> dict[str, PaymentMethod]:
+    """The lane's payment methods by id, opened, for a composition root that may run the
+    demo: with ``devices.payment = "sim"`` the card and phone methods share one simulated
+    host (as a single acquirer would); otherwise the methods' own real flows."""
+    if config.devices.payment != "sim":
+        return open_methods(config)
+    sim = open_simulator(config)
+    return open_methods(config, {"card": sim, "qr": sim})
+
+
+class SimulatedPhoneMethod(PortMethod):
+    """Pay by phone (a wallet app scanning the reader's QR code), on the simulated host:
+    totals ending in ``sim.payment.decline_suffixes`` are declined, and so on."""
+
+    id = "qr"
+    label = "Mobile QR"
+    hint = "Pay with the payment app on your phone"
+    receipt_label = "Mobile QR"
+    voice_words = {
+        "ko": VoiceWords(keys=("카카오페이", "네이버페이", "삼성페이", "페이", "모바일"),
+                         phrases=("카카오페이 할게요", "카카오페이 결제", "카카오페이 결제할게요",
+                                  "모바일 결제", "삼성페이 할게요", "네이버페이 할게요",
+                                  "페이 결제")),
+        "en": VoiceWords(keys=("phone", "mobile"),
+                         phrases=("pay by phone", "mobile pay", "phone please")),
+        "zh": VoiceWords(keys=("手机", "扫码", "微信", "支付宝"),
+                         phrases=("手机 支付", "扫码 支付")),
+    }
+    simulated = True
+
+    def open_port(self, config: KioskConfig) -> SimulatedAcquirer:
+        return open_simulator(config)

@@ -639,34 +639,43 @@ class PaymentPage(Page):
         top.add_widget(self.question)
         top.add_widget(amounts)
         self.notice = Banner()
-        tiles = BoxLayout(spacing=px(40))
-        self.card = Tile("card", lambda: self.actions.send("pay", method="card"), "pay:card")
-        self.qr = Tile("qr", lambda: self.actions.send("pay", method="qr"), "pay:qr")
-        tiles.add_widget(self.card)
-        tiles.add_widget(self.qr)
+        # one tile per payment method the lane offers (the state's ``methods``), in order
+        self.tiles = BoxLayout(spacing=px(40))
+        self.methods: dict[str, Tile] = {}
         bottom = BoxLayout(size_hint_y=None, height=theme.touch(80))
         self.back = secondary("", lambda: self.actions.send("back"), tid="back",
                               size_hint_x=None, width=px(360))
         bottom.add_widget(self.back)
         bottom.add_widget(spacer())
-        for w in (top, self.notice, tiles, bottom):
+        for w in (top, self.notice, self.tiles, bottom):
             box.add_widget(w)
         self.add_widget(box)
 
     def header_title(self, v: View, t: Translator) -> str:
         return t.tr("Payment")
 
+    def _tiles(self, v: View) -> None:
+        if list(self.methods) == [m.id for m in v.methods]:
+            return
+        self.tiles.clear_widgets()
+        self.methods = {}
+        for m in v.methods:
+            tile = Tile(m.id, lambda mid=m.id: self.actions.send("pay", method=mid),
+                        f"pay:{m.id}")
+            self.methods[m.id] = tile
+            self.tiles.add_widget(tile)
+
     def render(self, v: View, t: Translator) -> None:
-        for w in (self.question, self.to_pay, self.total, self.card.title, self.card.hint,
-                  self.qr.title, self.qr.hint, self.back):
+        self._tiles(v)
+        for w in (self.question, self.to_pay, self.total, self.back):
             w.lang = t.lang
         self.question.text = t.tr("How would you like to pay?")
         self.to_pay.text = t.tr("Total to pay")
         self.total.text = v.total
-        self.card.title.text = t.tr("Card")
-        self.card.hint.text = t.tr("Insert your chip card into the reader")
-        self.qr.title.text = t.tr("Mobile QR")
-        self.qr.hint.text = t.tr("Pay with the payment app on your phone")
+        for m in v.methods:
+            tile = self.methods[m.id]
+            tile.title.lang = tile.hint.lang = t.lang
+            tile.title.text, tile.hint.text = m.label, m.hint
         self.back.text = t.tr("Back to basket")
         self.notice.show(v.notice, t.lang)
 
@@ -909,7 +918,9 @@ class DeclinedPage(MessagePage):
         self.card.text = t.tr("Pay by card")
         self.qr.text = t.tr("Pay by mobile QR")
         self.back.text = t.tr("Back to basket")
-        self.set_buttons([self.card, self.qr, self.back])
+        offered = {m.id for m in v.methods}  # a method not offered gets no retry button
+        self.set_buttons([b for b, mid in ((self.card, "card"), (self.qr, "qr"))
+                          if mid in offered] + [self.back])
 
 
 CARD_ABORT_KEYS = ("card_removed", "card_timeout", "card_blocked", "no_application",

@@ -109,6 +109,26 @@ GENERIC_REJECTION = N_("Something went wrong. Please try again.")
 
 
 @dataclass(frozen=True)
+class PayOption:
+    """A payment method the lane offers (the state's ``methods``), in the shopper's words."""
+
+    id: str
+    label: str
+    hint: str
+
+
+def pay_options(msg: dict, t: Translator) -> tuple[PayOption, ...]:
+    """The offered payment methods, translated: the method's own texts, else the catalog."""
+    out = []
+    for m in msg.get("methods") or ():
+        own = (m.get("texts") or {}).get(t.lang) or {}
+        label, hint = m.get("label", ""), m.get("hint", "")
+        out.append(PayOption(m["id"], own.get(label) or t.tr(label),
+                             (own.get(hint) or t.tr(hint)) if hint else ""))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
 class Row:
     """One basket line as shown."""
 
@@ -149,6 +169,7 @@ class View:
     staff_name: str = ""
     payment_method: str = ""
     payment_amount: str = ""
+    methods: tuple[PayOption, ...] = ()  # the payment methods offered
     card: str = ""
     auth_code: str = ""
     receipt_ok: bool = True
@@ -263,6 +284,7 @@ def build_view(msg: dict | None, online: bool | None, locale: str | None = None,
         attendant_code=attendant.get("code") or "",
         staff_name=(msg.get("staff") or {}).get("name", ""),
         payment_method=pay.get("method", ""),
+        methods=pay_options(msg, t),
         payment_amount=t.money(pay["amount"]) if "amount" in pay else "",
         card=f"{card.get('brand', '')} {card.get('masked_pan', '')}".strip(),
         auth_code=pay.get("auth_code") or "",

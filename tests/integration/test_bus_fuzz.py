@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from kiosk.bus.messages import COMMAND_TYPES, MessageError, parse_command
 from kiosk.domain.checkout import STATES
 from kiosk.services.core import CoreService
+from kiosk.sim.payments import lane_methods
 
 pytestmark = pytest.mark.integration
 
@@ -94,7 +95,7 @@ def core_service(lane_env, monkeypatch):
     monkeypatch.setenv("KIOSK__SIM__PAYMENT__LATENCY_MS", "0")
     from kiosk.config import load_config
 
-    service = CoreService(load_config())
+    service = CoreService(config := load_config(), lane_methods(config))
     service.bus.start(wait_s=10)
     yield service
     service.bus.stop()

@@ -242,12 +242,13 @@ def test_an_error_while_handling_one_message_does_not_stop_the_loop(lane_env, sh
             monkeypatch.setenv(key, value)
     from kiosk.config import load_config
     from kiosk.services.core import CoreService
+    from kiosk.sim.payments import lane_methods
 
     made: queue.Queue[CoreService] = queue.Queue()
     stop = threading.Event()
 
     def run() -> None:  # SQLite wants its connection used on the thread that made it
-        service = CoreService(load_config())
+        service = CoreService(config := load_config(), lane_methods(config))
         made.put(service)
         service.run(stop)
 

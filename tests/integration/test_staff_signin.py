@@ -118,8 +118,9 @@ def core_service(lane_env, monkeypatch):
             monkeypatch.setenv(key, value)
     from kiosk.config import load_config
     from kiosk.services.core import CoreService
+    from kiosk.sim.payments import lane_methods
 
-    service = CoreService(load_config())
+    service = CoreService(config := load_config(), lane_methods(config))
     service.bus.start(wait_s=10)
     yield service
     service.bus.stop()
@@ -153,7 +154,8 @@ def test_the_pin_check_runs_off_the_main_loop_and_keeps_command_order(core_servi
 
 def test_a_device_refuses_the_demo_staff_and_an_empty_list(lane_env):
     device = dict(lane_env, KIOSK__SECURITY__PRODUCTION="true", KIOSK__DEVICES__SCANNER="camera",
-                  KIOSK__DEVICES__PRINTER="escpos", KIOSK__DEVICES__PAYMENT="card")
+                  KIOSK__DEVICES__PRINTER="escpos", KIOSK__DEVICES__PAYMENT="card",
+                  KIOSK__PAYMENTS__METHODS='["card"]')
     for args in (("core",), ("config", "check")):
         done = kiosk_cli(device, *args, timeout=60)
         assert done.returncode == 2, done.stderr

@@ -72,7 +72,8 @@ class Lane:
 
     def ctx(self, now: float) -> Context:
         return Context(self.config, self.catalog.by_gtin, self.catalog.by_plu, self.check_pin,
-                       self.check_badge, now, clock_synced=self.clock_synced, step=self.step)
+                       self.check_badge, now, clock_synced=self.clock_synced, step=self.step,
+                       payment_methods=tuple(self.config.payments.methods))
 
     def decide(self, cmd: dict, at: float | None = None) -> list[dict]:
         return decide(self.state, cmd, self.ctx(self.now if at is None else at))
@@ -677,6 +678,14 @@ def test_invalid_commands_are_rejected(lane, command_, reason):
 def test_pay_with_unknown_method_is_rejected(lane):
     to_payment(lane)
     lane.reject(cmd("pay", method="cash"), "unknown_method")
+
+
+def test_pay_with_a_method_the_lane_does_not_offer_is_rejected(config, catalog):
+    payments = config.payments.model_copy(update={"methods": ["card"]})
+    lane = Lane(config.model_copy(update={"payments": payments}), catalog)
+    to_payment(lane)
+    lane.reject(cmd("pay", method="qr"), "unknown_method")  # installed, not offered
+    assert types(lane.do(cmd("pay", method="card"))) == ["auth_requested"]
 
 
 def test_commands_in_attract_that_need_a_session_are_rejected(lane):

@@ -266,6 +266,13 @@ def test_production_device_refuses_simulators(monkeypatch, tmp_path):
         load_config()
     for key, value in (("SCANNER", "camera"), ("PRINTER", "escpos"), ("PAYMENT", "card")):
         monkeypatch.setenv(f"KIOSK__DEVICES__{key}", value)
+    # the phone method is only a simulator so far: a device offers card alone
+    with pytest.raises(ConfigError) as refused:
+        load_config()
+    assert str(refused.value).count("\n") == 0
+    assert "security.production: payment method 'qr'" in str(refused.value)
+    assert "is a simulator" in str(refused.value)
+    monkeypatch.setenv("KIOSK__PAYMENTS__METHODS", '["card"]')
     assert load_config().security.production is True
 
 

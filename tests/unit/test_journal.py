@@ -41,7 +41,8 @@ def _ctx(config, catalog, now: float) -> Context:
     member = config.staff.members[0]
     return Context(config, catalog.by_gtin, catalog.by_plu,
                    lambda c, _now: (member, "") if c["pin"] == PIN else (None, "pin_wrong"),
-                   lambda code, _now: (None, "badge_unknown"), now)
+                   lambda code, _now: (None, "badge_unknown"), now,
+                   payment_methods=("card", "qr"))
 
 
 class Recorder:

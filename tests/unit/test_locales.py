@@ -81,7 +81,7 @@ def test_config_refuses_the_same_locale_named_twice(tmp_path: Path) -> None:
 
 def _decide(config, catalog, state: CheckoutState, cmd: dict) -> list[dict]:
     ctx = Context(config, catalog.by_gtin, catalog.by_plu, lambda pin, now: (None, "x"),
-                  lambda code: None, 1_700_000_000.0)
+                  lambda code: None, 1_700_000_000.0, payment_methods=("card", "qr"))
     return decide(state, cmd, ctx)
 
 

@@ -114,7 +114,8 @@ def _ctx(config) -> Context:
                    lambda plu: APPLES if plu == APPLES.plu else None,
                    lambda cmd, now: (MEMBER, ""), lambda code, now: (MEMBER, ""),
                    now=1_700_000_000.0,
-                   step={"stan": 1, "step": "choose_app", "apps": [{"label": "VISA"}]})
+                   step={"stan": 1, "step": "choose_app", "apps": [{"label": "VISA"}]},
+                   payment_methods=("card", "qr"))
 
 
 @pytest.mark.parametrize("name", STATES)

@@ -65,6 +65,9 @@ def actions_for(msg: dict) -> tuple[str, ...]:
     if msg.get("state") == "authorizing" and payment.get("step") == "choose_app":
         # the card's applications, by index: select sends choose_app
         return (*(f"app:{i}" for i in range(len(payment.get("apps") or []))), "repeat")
+    if "methods" in msg:  # a payment method the lane does not offer is no focus item
+        offered = {f"pay_{m.get('id')}" for m in msg["methods"] or ()}
+        actions = tuple(a for a in actions if not a.startswith("pay_") or a in offered)
     if msg.get("idle_warning_at"):
         return ("more_time", *actions)
     return actions

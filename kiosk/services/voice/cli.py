@@ -61,6 +61,9 @@ def _recognizers(config):  # noqa: ANN001, ANN202 - KioskConfig, a factory
     from kiosk_voice.config import VoiceConfig
     from kiosk_voice.recognizer import Recognizer
 
+    from kiosk.services.voice.payments import listen_for_payments
+
+    listen_for_payments(config)  # the grammar hears the lane's ways to pay, and only those
     voice_cfg = getattr(config, "voice", None) or VoiceConfig()
     cache: dict[str, object] = {}
 

@@ -574,10 +574,8 @@ class VoiceService:
             self.confirming = "cancel"
             self._reset_pending = True
             self.speak(self.prompts().say("cancel_confirm"))
-        elif name == "pay_card":
-            self.do("pay_card")
-        elif name == "pay_qr":
-            self.do("pay_qr")
+        elif name.startswith("pay_"):  # pay_<method id>: the method's own words
+            self.do(name)
         elif name == "receipt":
             self.do("receipt_print")
         elif name == "no_receipt":
@@ -605,10 +603,10 @@ class VoiceService:
     def do(self, action: str) -> None:
         """Perform a focus/voice action: a bus command, or something spoken locally."""
         p, msg, state = self.prompts(), self.msg, self.msg.get("state")
-        if action in ("pay_card", "pay_qr"):
+        if action.startswith("pay_"):
             if state == "shopping":
                 self.send("checkout")  # the core queues commands in order: checkout, then pay
-            self.send("pay", method="card" if action == "pay_card" else "qr")
+            self.send("pay", method=action.removeprefix("pay_"))
         elif action == "checkout":
             self.send("checkout")
         elif action in ("receipt_print", "receipt_none"):
