@@ -42,6 +42,10 @@ def test_core_refuses_a_journal_newer_than_it_with_one_line(lane_env, start_core
                      " boot that release or restore a backup of the journal"]
     assert path.read_bytes() == before
     assert not path.with_name(path.name + "-wal").exists()
+    verify = kiosk_cli(lane_env, "journal", "verify")  # the operator's tool says the same
+    assert verify.returncode == 2
+    assert verify.stderr.strip().splitlines() == ["journal verify: " + lines[0].split(": ", 1)[1]]
+    assert path.read_bytes() == before
 
 
 def test_core_opens_the_v0_journal_and_goes_on_selling(lane_env, shopper, start_core):
