@@ -22,7 +22,10 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+import uuid
 from pathlib import Path
+
+from kiosk.bus.messages import command
 
 KEY_FILE = "staff-pin.key"
 _INFO = b"kiosk staff pin v1"
@@ -82,9 +85,7 @@ def seal_pin(pin: str, seal: dict, cmd_id: str) -> dict[str, str]:
 def staff_pin_command(pin: str, seal: dict, source: str = "ui",
                       cmd_id: str | None = None) -> dict:
     """A complete ``staff_pin`` command (UI, demo, tests): a fresh id, the PIN sealed."""
-    import uuid
 
-    from kiosk.bus.messages import command
 
     cmd_id = cmd_id or uuid.uuid4().hex
     return command("staff_pin", source=source, cmd_id=cmd_id, **seal_pin(pin, seal, cmd_id))

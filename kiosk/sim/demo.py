@@ -7,9 +7,11 @@ barcodes, or demo commands (``help`` lists them). Prints each state change.
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -17,7 +19,19 @@ import time
 from argparse import Namespace
 from pathlib import Path
 
+from kiosk_drivers.cardreader.sim.pcscd import PrivatePcscd
+from kiosk_drivers.cardreader.sim.vpcd import VpcdCard
+
+from kiosk.bus.broker import credentials_dir, free_port, port_open, start_private_broker
+from kiosk.bus.client import BusClient
+from kiosk.bus.credentials import login_for
+from kiosk.bus.messages import MessageError, Topics, command, parse_core_status, parse_state
+from kiosk.catalog import SAMPLE_CATALOG, Catalog
 from kiosk.config import KioskConfig, load_config, writable_dir
+from kiosk.domain.money import Currency, format_money
+from kiosk.security.pinseal import staff_pin_command
+from kiosk.security.staff import is_badge_code
+from kiosk.sim.emvcard import PROFILES, make_card
 
 HELP = """\
 Type a barcode and Enter to scan it (try 8801043444279, 070666928444, 8801048052745).
@@ -40,7 +54,6 @@ def _state_dir(requested: str | None, config: KioskConfig) -> Path:
 
 
 def _ensure_catalog(config: KioskConfig) -> None:
-    from kiosk.catalog import SAMPLE_CATALOG, Catalog
 
     catalog = Catalog(config.catalog_path)
     try:
@@ -53,7 +66,6 @@ def _ensure_catalog(config: KioskConfig) -> None:
 
 def parse_demo_line(line: str) -> tuple[str, dict] | None:
     """Map a typed line to (command type, fields); None for an unknown line."""
-    from kiosk.security.staff import is_badge_code
 
     words = shlex.split(line)
     if not words:
@@ -92,7 +104,6 @@ def parse_demo_line(line: str) -> tuple[str, dict] | None:
 
 
 def _summary(msg: dict) -> str:
-    from kiosk.domain.money import Currency, format_money
 
     cur = Currency(msg["currency"]["code"], 0, msg["currency"]["exponent"])
     total = format_money(msg["totals"]["total"], cur, msg["locale"])
@@ -124,10 +135,7 @@ class CardSims:
         self.slot = None
 
     def start(self) -> str:
-        from kiosk_drivers.cardreader.sim.pcscd import PrivatePcscd
-        from kiosk_drivers.cardreader.sim.vpcd import VpcdCard
 
-        from kiosk.bus.broker import free_port
 
         self.pcscd = PrivatePcscd(self.state_dir / "pcscd").start()  # sets PCSCLITE_CSOCK_NAME
         port, self.control_port = free_port(), free_port()
@@ -146,7 +154,6 @@ class CardSims:
     def host(self, words: list[str]) -> str:
         """One control line to the acquirer simulator (``decline 05``, ``delay 40``, ...);
         its one-line answer."""
-        import socket
 
         if not words:
             return "demo: host what? e.g. 'host decline 51', 'host status'"
@@ -159,7 +166,6 @@ class CardSims:
         return f"demo: host {answer or 'gave no answer'}"
 
     def command(self, words: list[str]) -> str:
-        from kiosk.sim.emvcard import PROFILES, make_card
 
         if not words or words[0] == "out":
             self.slot.remove()
@@ -195,7 +201,6 @@ def _start_card_sims(state_dir: Path) -> CardSims | None:
 
 def _sealed_pin(pin: str, seal: dict | None) -> dict | None:
     """The ``pin`` line as the PIN pad sends it: sealed to kiosk-core (kiosk.security.pinseal)."""
-    from kiosk.security.pinseal import staff_pin_command
 
     if not seal:
         print("demo: kiosk-core has not published its PIN key yet", flush=True)
@@ -208,12 +213,7 @@ def _sealed_pin(pin: str, seal: dict | None) -> dict | None:
 
 
 def run_demo(args: Namespace) -> int:
-    import json
 
-    from kiosk.bus.broker import credentials_dir, port_open, start_private_broker
-    from kiosk.bus.client import BusClient
-    from kiosk.bus.credentials import login_for
-    from kiosk.bus.messages import MessageError, Topics, command, parse_core_status, parse_state
 
     config = load_config()
     state_dir = _state_dir(args.state_dir, config)

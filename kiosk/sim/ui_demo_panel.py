@@ -20,6 +20,8 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.scrollview import ScrollView
 from kivy.uix.textinput import TextInput
 
+from kiosk.catalog import Catalog
+from kiosk.domain.gtin import GtinError, validate_gtin
 from kiosk.ui import theme
 from kiosk.ui.i18n import Translator
 from kiosk.ui.widgets import Btn, Card, Text
@@ -54,8 +56,6 @@ class DemoItem:
 
 def load_items(catalog_path: Path) -> list[DemoItem]:
     """The sample items found in the catalog (worker thread: this reads SQLite)."""
-    from kiosk.catalog import Catalog
-    from kiosk.domain.gtin import GtinError, validate_gtin
 
     if not catalog_path.exists():
         return []

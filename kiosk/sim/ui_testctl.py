@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -284,7 +285,6 @@ def maybe_start(app) -> TestControl | None:
     if not path:
         return None
     import faulthandler
-    import signal
 
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # stack dump for a stuck test
     return TestControl(app, path)

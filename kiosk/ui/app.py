@@ -9,6 +9,8 @@ overlays. Screens are built the first time they are needed.
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import logging
 import os
 import threading
@@ -27,6 +29,8 @@ from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from kiosk.bus.credentials import BusLogin
+from kiosk.ops import sdnotify
+from kiosk.security.pinseal import staff_pin_command
 from kiosk.ui import theme
 from kiosk.ui.bridge import BusBridge
 from kiosk.ui.fonts import Resolved
@@ -65,8 +69,6 @@ class UISettings:
 
 def _trim_heap() -> None:
     """Give freed heap pages back to the system (glibc keeps them otherwise)."""
-    import ctypes
-    import gc
 
     gc.collect()
     try:
@@ -132,7 +134,6 @@ class KioskApp(App):
         self.bridge.start()
         Clock.schedule_once(self._grace, CONNECT_GRACE_S)
         Clock.schedule_interval(self._watch, 1.0)
-        from kiosk.ops import sdnotify
 
         # systemd's watchdog is fed from the Kivy Clock, i.e. only while frames are drawn
         self._watchdog = sdnotify.Watchdog()
@@ -169,7 +170,6 @@ class KioskApp(App):
             log.info("first frame %.3f s after process start", self.first_frame_at -
                      self.started_at)
             self._bench_note("first_frame_at", self.first_frame_at)
-            from kiosk.ops import sdnotify
 
             sdnotify.ready("first frame drawn")  # kiosk-ui.service is Type=notify
 
@@ -233,7 +233,6 @@ class KioskApp(App):
     def send_pin(self, pin: str) -> str | None:
         """Seal a typed staff PIN to kiosk-core's key and send it: the PIN never goes on
         the bus (kiosk/security/pinseal.py). Sealing is a few microseconds of CPU, no I/O."""
-        from kiosk.security.pinseal import staff_pin_command
 
         seal = (self.msg or {}).get("staff_seal")
         if not self.online or not isinstance(seal, dict):

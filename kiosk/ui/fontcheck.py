@@ -9,8 +9,12 @@ chooses by the same measure (:func:`kiosk.ui.fonts.resolve`).
 
 from __future__ import annotations
 
-from kiosk.config import KioskConfig, language_of
+import json
+import sqlite3
+
+from kiosk.config import KioskConfig, language_of, load_config
 from kiosk.domain.money import Currency, format_money
+from kiosk.ui import fonts
 from kiosk.ui.i18n import catalog_text, endonym
 
 #: characters the code draws directly (PIN dots, minus, times, ellipsis)
@@ -47,8 +51,6 @@ def font_texts(locales: list[str], currency_code: str) -> dict[str, str]:
 
 def catalog_names(config: KioskConfig) -> dict[str, str]:
     """Product and promotion names per language, from the catalog database and config."""
-    import json
-    import sqlite3
 
     out: dict[str, list[str]] = {}
     if config.catalog_path.exists():
@@ -66,8 +68,6 @@ def catalog_names(config: KioskConfig) -> dict[str, str]:
 
 
 def report_fonts() -> int:
-    from kiosk.config import load_config
-    from kiosk.ui import fonts
 
     config = load_config()
     texts = font_texts(config.store.locales, config.currency.code)
