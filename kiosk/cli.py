@@ -123,7 +123,8 @@ def cmd_sim_scan(args: argparse.Namespace) -> int:
 def cmd_staff_hash(args: argparse.Namespace) -> int:
     import getpass
 
-    from kiosk.security.staff import BADGE_PREFIX, DEMO_BADGE, DEMO_PIN, hash_secret, valid_pin
+    from kiosk.domain.codes import BADGE_PREFIX
+    from kiosk.security.staff import DEMO_BADGE, DEMO_PIN, hash_secret, valid_pin
 
     secret = sys.stdin.readline().strip() if not sys.stdin.isatty() else getpass.getpass(
         "PIN or badge code: ")

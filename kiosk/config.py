@@ -29,15 +29,11 @@ from kiosk_voice.config import VoiceConfig
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from kiosk.domain import rules
-from kiosk.domain.gtin import VariableMeasureConfig as VariableMeasureConfig
-from kiosk.domain.gtin import VariableMeasureLayout as VariableMeasureLayout
-from kiosk.domain.languages import language_of as language_of
-from kiosk.domain.rules import CheckoutRules
-from kiosk.domain.rules import CurrencyConfig as CurrencyConfig
-from kiosk.domain.rules import PromotionConfig as PromotionConfig
-from kiosk.domain.rules import StaffMember as StaffMember
-from kiosk.domain.rules import TaxConfig as TaxConfig
-from kiosk.domain.rules import TimeoutConfig as TimeoutConfig
+from kiosk.domain.languages import language_of
+from kiosk.domain.rules import (
+    CheckoutRules,
+    StaffMember,
+)
 from kiosk.domain.strict import Strict as _Strict
 from kiosk.domain.text import NotUtf8, decode_utf8
 from kiosk.i18n import canonical_locale

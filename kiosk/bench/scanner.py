@@ -60,7 +60,8 @@ from kiosk.bus.broker import free_port, private_login, start_private_broker
 from kiosk.bus.client import BusClient
 from kiosk.bus.credentials import BusLogin
 from kiosk.bus.messages import Topics
-from kiosk.config import DEFAULTS_FILE, VariableMeasureConfig
+from kiosk.config import DEFAULTS_FILE
+from kiosk.domain.gtin import VariableMeasureConfig
 from kiosk.services.scanner import ReadPublisher, classifier_for
 
 SESSION_SPECS = ["ean13_ramyun", "upca_cupnoodle", "alipay_qr", "ean8", "vm_bananas",

@@ -55,7 +55,6 @@ from kiosk.domain.vocabulary import (
     REFUSALS,
     SHOPPER_ABORTS,
 )
-from kiosk.domain.vocabulary import STATES as STATES
 
 #: a second cancel this soon after a payment's cancel is the same (double) tap
 CANCEL_DEBOUNCE_S = 2.0

@@ -27,9 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from kiosk.config import ConfigError, KioskConfig, StaffConfig, StaffMember
-from kiosk.domain.codes import BADGE_PREFIX as BADGE_PREFIX
-from kiosk.domain.codes import is_badge_code as is_badge_code
+from kiosk.config import ConfigError, KioskConfig, StaffConfig
+from kiosk.domain.rules import StaffMember
 
 log = logging.getLogger(__name__)
 #: the demo credentials config/defaults.toml ships (public: the README names them)

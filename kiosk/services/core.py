@@ -62,7 +62,7 @@ from kiosk.bus.messages import (
 )
 from kiosk.bus.rejects import RejectLog
 from kiosk.catalog import Catalog
-from kiosk.config import KioskConfig, language_of
+from kiosk.config import KioskConfig
 from kiosk.domain.checkout import (
     CheckoutState,
     Context,
@@ -73,6 +73,7 @@ from kiosk.domain.checkout import (
     due_timer_events,
     totals,
 )
+from kiosk.domain.languages import language_of
 from kiosk.domain.receipt import Receipt, build_receipt
 from kiosk.i18n import translator
 from kiosk.journal.store import CommandResult, Journal, JournalTooNew

@@ -28,9 +28,9 @@ from kiosk.bus.credentials import login_for
 from kiosk.bus.messages import MessageError, Topics, command, parse_core_status, parse_state
 from kiosk.catalog import SAMPLE_CATALOG, Catalog
 from kiosk.config import KioskConfig, load_config, writable_dir
+from kiosk.domain.codes import is_badge_code
 from kiosk.domain.money import Currency, format_money
 from kiosk.security.pinseal import staff_pin_command
-from kiosk.security.staff import is_badge_code
 from kiosk.sim.emvcard import PROFILES, make_card
 
 HELP = """\

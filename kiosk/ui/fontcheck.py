@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from kiosk.config import KioskConfig, language_of, load_config
+from kiosk.config import KioskConfig, load_config
+from kiosk.domain.languages import language_of
 from kiosk.domain.money import Currency, format_money
 from kiosk.ui import fonts
 from kiosk.ui.i18n import catalog_text, endonym

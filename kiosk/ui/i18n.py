@@ -18,7 +18,7 @@ import io
 from datetime import datetime
 from functools import lru_cache
 
-from kiosk.config import language_of
+from kiosk.domain.languages import language_of
 from kiosk.domain.money import Currency, format_money
 from kiosk.i18n import catalog_path
 

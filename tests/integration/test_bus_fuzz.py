@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kiosk.bus.messages import COMMAND_TYPES, MessageError, parse_command
-from kiosk.domain.checkout import STATES
+from kiosk.domain.vocabulary import STATES
 from kiosk.services.core import CoreService
 from kiosk.sim.payments import lane_methods
 

@@ -28,7 +28,8 @@ SIZE = (640, 480)
 def packaged_variable_measure():
     import tomllib
 
-    from kiosk.config import DEFAULTS_FILE, VariableMeasureConfig
+    from kiosk.config import DEFAULTS_FILE
+    from kiosk.domain.gtin import VariableMeasureConfig
 
     with DEFAULTS_FILE.open("rb") as fh:
         return VariableMeasureConfig.model_validate(tomllib.load(fh)["variable_measure"])

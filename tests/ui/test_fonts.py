@@ -18,7 +18,8 @@ from functools import lru_cache
 import pytest
 from babel.dates import format_datetime
 
-from kiosk.config import DEFAULTS_FILE, language_of, load_config
+from kiosk.config import DEFAULTS_FILE, load_config
+from kiosk.domain.languages import language_of
 from kiosk.domain.money import format_money
 from kiosk.ui import fonts
 from kiosk.ui.fontcheck import SYMBOLS, font_texts, sample_currencies

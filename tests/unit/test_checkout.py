@@ -12,7 +12,6 @@ from kiosk.bus.messages import command, encode, parse_command
 from kiosk.domain.checkout import (
     IDLE_STATES,
     MAX_QTY,
-    STATES,
     CheckoutState,
     Context,
     InvalidEvent,
@@ -23,6 +22,7 @@ from kiosk.domain.checkout import (
     replay,
     totals,
 )
+from kiosk.domain.vocabulary import STATES
 from kiosk.security.staff import StaffAuthenticator
 
 T0 = 1_700_000_000.0

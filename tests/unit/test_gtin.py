@@ -6,10 +6,12 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from kiosk.config import VariableMeasureConfig, VariableMeasureLayout, load_config
+from kiosk.config import load_config
 from kiosk.domain.gtin import (
     GtinError,
     VariableMeasure,
+    VariableMeasureConfig,
+    VariableMeasureLayout,
     check_digit,
     decode_variable_measure,
     is_valid_gtin,

@@ -9,10 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiosk.config import PromotionConfig, TaxConfig, load_config
+from kiosk.config import load_config
 from kiosk.domain.gtin import validate_gtin
 from kiosk.domain.money import Currency
 from kiosk.domain.pricing import PricedLine, price_basket, promotion_discounts
+from kiosk.domain.rules import PromotionConfig, TaxConfig
 
 USD = Currency("USD", 840, 2)
 

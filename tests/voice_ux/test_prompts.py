@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from kiosk.domain.checkout import STATES
+from kiosk.domain.vocabulary import STATES
 from kiosk.i18n import catalog_path, messages
 from kiosk.services.voice.prompts import DOMAIN, STEP_TEXT, Prompts, all_msgids
 

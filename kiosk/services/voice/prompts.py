@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from kiosk.config import language_of
+from kiosk.domain.languages import language_of
 from kiosk.domain.money import Currency, format_money
 from kiosk.i18n import translator
 
