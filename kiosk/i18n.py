@@ -24,6 +24,12 @@ I18N_DIR = i18n_dir()
 DOMAIN = "kiosk"
 
 
+
+def N_(msgid: str) -> str:  # noqa: N802 - the gettext convention
+    """Mark a string for extraction; it is translated where it is shown."""
+    return msgid
+
+
 @lru_cache(maxsize=1)
 def shipped_locales() -> tuple[str, ...]:
     """Locales with a ``kiosk`` catalog in config/i18n (e.g. en, ko, zh_Hans)."""

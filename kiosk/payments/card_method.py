@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from kiosk.i18n import N_
 from kiosk.payments.method import PortMethod, VoiceWords
 
 if TYPE_CHECKING:
@@ -19,9 +20,9 @@ if TYPE_CHECKING:
 
 class CardMethod(PortMethod):
     id = "card"
-    label = "Card"
-    hint = "Insert your chip card into the reader"
-    receipt_label = "Card"
+    label = N_("Card")
+    hint = N_("Insert your chip card into the reader")
+    receipt_label = N_("Card")
     voice_words = {
         "ko": VoiceWords(keys=("신용카드", "카드", "카드로"),
                          phrases=("카드로 결제할게요", "카드로 할게요", "카드 결제", "카드로 결제",

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kiosk.config import SimPaymentConfig
+from kiosk.i18n import N_
 from kiosk.payments.method import PaymentMethod, PortMethod, VoiceWords
 from kiosk.payments.port import AuthRequest, AuthResult, Progress, Taken, no_progress
 from kiosk.payments.registry import open_methods
@@ -252,9 +253,9 @@ class SimulatedPhoneMethod(PortMethod):
     totals ending in ``sim.payment.decline_suffixes`` are declined, and so on."""
 
     id = "qr"
-    label = "Mobile QR"
-    hint = "Pay with the payment app on your phone"
-    receipt_label = "Mobile QR"
+    label = N_("Mobile QR")
+    hint = N_("Pay with the payment app on your phone")
+    receipt_label = N_("Mobile QR")
     voice_words = {
         "ko": VoiceWords(keys=("카카오페이", "네이버페이", "삼성페이", "페이", "모바일"),
                          phrases=("카카오페이 할게요", "카카오페이 결제", "카카오페이 결제할게요",

@@ -26,11 +26,6 @@ from kiosk.i18n import catalog_path
 ENDONYMS = {"en": "English", "zh_Hans": "简体中文", "ko": "한국어"}
 
 
-def N_(msgid: str) -> str:  # noqa: N802 - the gettext convention
-    """Mark a string for extraction; it is translated where it is shown."""
-    return msgid
-
-
 def endonym(locale: str) -> str:
     """The language's own name for ``locale`` ("简体中文" for zh_Hans)."""
     if locale in ENDONYMS:

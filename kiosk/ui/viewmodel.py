@@ -27,7 +27,8 @@ from kiosk.bus.light import light_for
 from kiosk.bus.messages import accepted
 from kiosk.domain.money import Currency
 from kiosk.domain.vocabulary import CANCELLABLE_STEPS, IDLE_STATES
-from kiosk.ui.i18n import N_, Translator
+from kiosk.i18n import N_
+from kiosk.ui.i18n import Translator
 
 #: checkout state → screen
 SCREENS = {

@@ -103,6 +103,8 @@ def test_demo_pays_by_virtual_card_and_host_commands_steer_the_acquirer(tmp_path
         demo.type("pay card")
         demo.expect("card: insert_card")
         demo.type("card mastercard")
+        demo.expect("state: [approved]")
+        demo.type("receipt print")  # the shopper chooses: no wait for the choice's timeout
         receipt_line = demo.expect("state: [receipt]")
         demo.type("card out")
         demo.type("host status")

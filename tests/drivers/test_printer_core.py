@@ -42,6 +42,8 @@ def test_paper_out_through_the_core_keeps_the_sale_and_reprint_prints_it(
         assert shopper.send("scan", code=code)["ok"]
     shopper.send("checkout")
     shopper.send("pay", method="card")
+    shopper.wait_state(lambda s: s["state"] == "approved", timeout=30)
+    assert shopper.send("receipt", choice="print")["ok"]
     st = shopper.wait_state(lambda s: s["state"] == "receipt", timeout=30)
     assert st["payment"]["status"] == "approved"  # the sale stands
     assert st["receipt"]["ok"] is False

@@ -237,7 +237,7 @@ def device_root(root: Path) -> Path:
     """A root with the full image's device profile: production, no simulators."""
     (root / "etc" / "kiosk" / "20-hardware.toml").write_text(
         '[security]\nproduction = true\n[devices]\nscanner = "camera"\nprinter = "escpos"\n'
-        'payment = "card"\n')
+        'payment = "card"\n[payments]\nmethods = ["card"]\n')
     return root
 
 
