@@ -295,7 +295,8 @@ def _add_ui(ui: argparse.ArgumentParser) -> None:
 def _add_catalog(parser: argparse.ArgumentParser) -> None:
     cat = parser.add_subparsers(dest="sub", required=True)
     imp = cat.add_parser("import", help="import products from a CSV file")
-    imp.add_argument("file")
+    imp.add_argument("file", help="CSV with the columns gtin, name_en, name_zh, name_ko, price,"
+                     " tax_class, age_restricted, sold_by_weight, plu")
     imp.set_defaults(fn=cmd_catalog_import)
 
 
@@ -313,8 +314,10 @@ def _add_bus(parser: argparse.ArgumentParser) -> None:
     prov = bus.add_parser("provision", help="a password per bus user (kept if present), the"
                           " broker's password file and ACL")
     prov.add_argument("--credentials-dir", help="default: bus.credentials_dir")
-    prov.add_argument("--passwd", default=str(DEVICE_PASSWD_FILE))
-    prov.add_argument("--acl", default=str(DEVICE_ACL_FILE))
+    prov.add_argument("--passwd", default=str(DEVICE_PASSWD_FILE),
+                      help="mosquitto password file to write (default: %(default)s)")
+    prov.add_argument("--acl", default=str(DEVICE_ACL_FILE),
+                      help="mosquitto ACL file to write (default: %(default)s)")
     prov.set_defaults(fn=cmd_bus_provision)
 
 
@@ -325,7 +328,7 @@ def _add_sim(parser: argparse.ArgumentParser) -> None:
 
     sim = parser.add_subparsers(dest="sub", required=True)
     scan = sim.add_parser("scan", help="publish barcode reads as the simulated scanner")
-    scan.add_argument("codes", nargs="+")
+    scan.add_argument("codes", nargs="+", help="barcodes (or STAFF:… badge codes), one read each")
     scan.set_defaults(fn=cmd_sim_scan)
     simp = sim.add_parser("printer", help="ESC/POS printer simulator on a pty (PNG receipts)")
     add_sim_printer_args(simp)
@@ -387,9 +390,9 @@ def _add_acquirer(parser: argparse.ArgumentParser) -> None:
 
 def _add_bench(bench: argparse.ArgumentParser) -> None:
     bench.add_argument("name", choices=["core", "ui", "printer", "scanner", "voice", "card",
-                                        "fuzz"])
-    bench.add_argument("--events", type=int, default=600)
-    bench.add_argument("--runs", type=int, default=3)
+                                        "fuzz"], help="what to measure")
+    bench.add_argument("--events", type=int, default=600, help="core: events per run")
+    bench.add_argument("--runs", type=int, default=3, help="core: runs (the median is kept)")
     bench.add_argument("--presentations", type=int, default=12, help="scanner: codes shown")
     bench.add_argument("--fps-frames", type=int, default=240, help="scanner: frames timed")
     bench.add_argument("--card-runs", type=int, default=50, help="card: sales timed")
@@ -463,7 +466,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The parser; given ``argv``, only the command it names gets its arguments built."""
     chosen = None if argv is None else _command_in(argv)
     parser = argparse.ArgumentParser(prog="kiosk", description=__doc__.split("\n\n")[0])
-    parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (text, add) in COMMANDS.items():
         command = sub.add_parser(name, help=text)

@@ -260,10 +260,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="after a tried boot: make this slot the default (or record the"
                              " fall-back)")
     parser.add_argument("--no-reboot", action="store_true", help="arm the tryboot, do not reboot")
-    parser.add_argument("--boot", type=Path, default=Paths.boot)
-    parser.add_argument("--by-label", type=Path, default=Paths.by_label)
-    parser.add_argument("--cmdline", type=Path, default=Paths.cmdline)
-    parser.add_argument("--state", type=Path, default=Paths.state)
+    parser.add_argument("--boot", type=Path, default=Paths.boot,
+                        help="the boot partition (default: %(default)s)")
+    parser.add_argument("--by-label", type=Path, default=Paths.by_label,
+                        help="where partitions are found by label (default: %(default)s)")
+    parser.add_argument("--cmdline", type=Path, default=Paths.cmdline,
+                        help="the kernel command line naming the booted slot"
+                             " (default: %(default)s)")
+    parser.add_argument("--state", type=Path, default=Paths.state,
+                        help="where the update record is kept (default: %(default)s)")
 
 
 def update_main(args: argparse.Namespace) -> int:

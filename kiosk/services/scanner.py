@@ -273,7 +273,9 @@ class ScannerService:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``kiosk scanner`` (they override ``[scanner]`` for one run)."""
-    parser.add_argument("--backend", choices=["camera", "wedge"])
+    parser.add_argument("--backend", choices=["camera", "wedge"],
+                        help="camera (OpenCV decoding) or a USB keyboard-wedge scanner"
+                             " (default scanner.backend)")
     parser.add_argument("--source", help="camera device (/dev/video0 or 0), video file or URL")
     parser.add_argument("--pace", choices=["realtime", "lockstep"],
                         help="files: play in real time like a camera, or hand every frame over")

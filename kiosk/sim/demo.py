@@ -8,6 +8,7 @@ barcodes, or demo commands (``help`` lists them). Prints each state change.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shlex
 import signal
@@ -44,6 +45,34 @@ Acquirer host (the next card sale): host decline 51 | host partial AMOUNT | host
           host drop | host late | host status   (default: approve)
 Demo staff PIN is 2468. QR payments (and --sim-payments): totals ending in .51 are
 declined, .52 find the host down."""
+
+#: what to type for each command type the core may accept (the hint after a refusal)
+DEMO_WORDS = {
+    "scan": "a barcode", "add_plu": "plu PLU GRAMS", "start": "start", "set_quantity": "qty LINE N",
+    "remove_line": "remove LINE", "help": "help-call", "checkout": "checkout",
+    "pay": "pay card|qr", "back": "back", "cancel": "cancel", "done": "done",
+    "choose_app": "app N", "receipt": "receipt print|none", "staff_pin": "pin PIN",
+    "attendant": "approve | clear | void LINE",
+}
+
+
+def refusal_hint(kind: str, reason: str, state: dict | None) -> str:
+    """What to type instead, after kiosk-core refused a ``kind`` command with ``reason``
+    in the last published ``state`` (the core's own ``accepts`` list, never restated)."""
+    if reason == "payment_in_progress":
+        return "a payment is under way: wait for its result (or type cancel)"
+    if reason != "not_allowed_now" or not state:
+        return ""
+    accepts = state.get("accepts") or ()
+    if kind == "pay" and "checkout" in accepts:
+        return "type checkout first"
+    if state.get("state") == "attendant_needed":
+        return ("staff first: pin 2468 (the demo PIN), then approve (age check), clear (help,"
+                " unknown barcode) or void LINE")
+    words = [DEMO_WORDS[c] for c in accepts if c in DEMO_WORDS]
+    if not words:
+        return f"nothing to type in {state.get('state')}: wait for the next state"
+    return f"in {state.get('state')} you can type: {', '.join(words)}"
 
 
 def _state_dir(requested: str | None, config: KioskConfig) -> Path:
@@ -143,7 +172,8 @@ class CardSims:
             [sys.executable, "-m", "kiosk.cli", "sim", "acquirer", "--port", str(port),
              "--control-port", str(self.control_port),
              "--ledger", str(self.state_dir / "acquirer-ledger.jsonl")],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+            stderr=(self.state_dir / "acquirer.log").open("ab"))
         os.environ["KIOSK__DEVICES__PAYMENT"] = "card"
         os.environ["KIOSK__ACQUIRER__PORT"] = str(port)
         os.environ["KIOSK__CARDREADER__READER_PATTERN"] = "^Virtual PCD 00 00$"
@@ -212,11 +242,19 @@ def _sealed_pin(pin: str, seal: dict | None) -> dict | None:
         return None
 
 
+def _log_to_file(path: Path) -> None:
+    """This process's own log lines (the bus client's) go to ``path``, not the prompt."""
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    logging.basicConfig(handlers=[handler], level=logging.getLogger().level or logging.INFO,
+                        force=True)
+
+
 def run_demo(args: Namespace) -> int:
-
-
     config = load_config()
     state_dir = _state_dir(args.state_dir, config)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    _log_to_file(state_dir / "demo.log")
     os.environ["KIOSK__PATHS__STATE_DIR"] = str(state_dir)
     config = load_config()
     _ensure_catalog(config)
@@ -232,10 +270,14 @@ def run_demo(args: Namespace) -> int:
         print(f"demo: started a private mosquitto on {config.bus.host}:{config.bus.port}"
               f" (other tools: export KIOSK__BUS__CREDENTIALS_DIR={creds})")
     card_sims = None if getattr(args, "sim_payments", False) else _start_card_sims(state_dir)
-    procs.append(subprocess.Popen([sys.executable, "-m", "kiosk.cli", "core"]))
+    # the services log to files, so the prompt shows only states, refusals and answers
+    core_log = (state_dir / "core.log").open("ab")
+    procs.append(subprocess.Popen([sys.executable, "-m", "kiosk.cli", "core"],
+                                  stdout=core_log, stderr=core_log, stdin=subprocess.DEVNULL))
     topics = Topics(config.store.lane_id)
     client = BusClient(login_for(config.bus, "kiosk-cli"), f"kiosk-demo-{os.getpid()}")
-    last: dict = {"text": "", "seal": None}
+    last: dict = {"text": "", "seal": None, "state": None}
+    sent: dict[str, str] = {}  # command id → its type, to hint after a refusal
 
     def on_state(_topic: str, payload: bytes) -> None:
         try:
@@ -244,6 +286,7 @@ def run_demo(args: Namespace) -> int:
             print(f"demo: state message dropped: {exc}", flush=True)
             return
         last["seal"] = msg.get("staff_seal")  # a typed PIN is sealed to it, never sent
+        last["state"] = msg
         text = _summary(msg)
         if text != last["text"]:
             last["text"] = text
@@ -252,7 +295,8 @@ def run_demo(args: Namespace) -> int:
     def on_result(_topic: str, payload: bytes) -> None:
         msg = json.loads(payload)
         if not msg["ok"]:
-            print(f"rejected: {msg['reason']}", flush=True)
+            hint = refusal_hint(sent.get(msg.get("id", ""), ""), msg["reason"], last["state"])
+            print(f"rejected: {msg['reason']}" + (f" ({hint})" if hint else ""), flush=True)
 
     online = threading.Event()
 
@@ -272,7 +316,8 @@ def run_demo(args: Namespace) -> int:
         print("demo: kiosk-core did not come online within 30 s", file=sys.stderr)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    print(f"demo: kiosk-core running; state, journal and receipts in {state_dir}")
+    print(f"demo: kiosk-core running; state, journal and receipts in {state_dir}; service logs"
+          f" in {state_dir}/*.log")
     if getattr(args, "no_ui", False):
         print("demo: no shopper UI (--no-ui); drive the kiosk from here.")
     else:
@@ -304,9 +349,12 @@ def run_demo(args: Namespace) -> int:
                 if kind == "staff_pin":
                     msg = _sealed_pin(fields["pin"], last["seal"])
                     if msg is not None:
+                        sent[msg["id"]] = kind
                         client.publish(topics.command_from("cli"), msg)
                     continue
-                client.publish(topics.command_from("cli"), command(kind, source="sim", **fields))
+                msg = command(kind, source="sim", **fields)
+                sent[msg["id"]] = kind
+                client.publish(topics.command_from("cli"), msg)
             else:
                 print("demo: stdin closed; kiosk keeps running until Ctrl-C / SIGTERM")
                 stop.wait()

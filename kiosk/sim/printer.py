@@ -32,7 +32,8 @@ def add_sim_printer_args(parser: argparse.ArgumentParser) -> None:
                         " (default <state dir>/printer-sim)")
     parser.add_argument("--cjk-font", choices=["gbk", "ksc5601", "none"], default=None,
                         help="the simulated printer's double-byte ROM font")
-    parser.add_argument("--width", type=int, choices=[58, 80], default=None)
+    parser.add_argument("--width", type=int, choices=[58, 80], default=None,
+                        help="paper width in mm (default printer.paper_width_mm)")
     parser.add_argument("--paper-mm", type=float, default=None,
                         help="paper left on the roll (default: endless)")
     parser.add_argument("--near-end", action="store_true", help="report paper near end")

@@ -9,6 +9,7 @@ types at its stdin and reads what it prints, as a person at the terminal would.
 from __future__ import annotations
 
 import queue
+import re
 import subprocess
 import sys
 import threading
@@ -25,6 +26,8 @@ from tests.netcheck import listening, non_loopback
 pytestmark = [pytest.mark.card, pytest.mark.integration]
 
 RAMYUN = "8801043444279"
+#: a line of Python logging's format (`kiosk.cli`'s basicConfig): "... name LEVEL message"
+LOG_LINE = re.compile(r" (DEBUG|INFO|WARNING|ERROR|CRITICAL) ")
 
 
 class Demo:
@@ -81,6 +84,8 @@ def test_demo_pays_by_virtual_card_and_host_commands_steer_the_acquirer(tmp_path
         demo.expect("state: [attract]")
         demo.type(RAMYUN)
         demo.expect("state: [shopping]")
+        demo.type("pay card")  # refused in the basket: the demo says what to type instead
+        assert "(type checkout first)" in demo.expect("rejected: not_allowed_now")
         demo.type("checkout")
         demo.expect("state: [payment]")
 
@@ -113,6 +118,10 @@ def test_demo_pays_by_virtual_card_and_host_commands_steer_the_acquirer(tmp_path
     finally:
         code = demo.quit()
     assert code == 0
+    # the services' log lines went to their files, not between the prompt's lines
+    logged = [line for line in demo.seen if LOG_LINE.search(line)]
+    assert not logged, logged
+    assert "kiosk.services.core" in (tmp_path / "core.log").read_text()
 
     txn = receipt_line.rsplit("/", 1)[1].removesuffix(".txt")
     receipt = (tmp_path / "receipts" / f"{txn}.txt").read_text()

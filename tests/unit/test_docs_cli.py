@@ -1,0 +1,178 @@
+"""The docs and the ``kiosk`` command agree (issue 21, items 8 and 9).
+
+* docs/cli.md holds, for every command and subcommand of the real parser, exactly what
+  ``kiosk … --help`` prints (docs/cli_reference.py writes it); nothing is missing.
+* Every option and positional argument has a help text.
+* Every ``kiosk …`` command line in README.md and docs/*.md (the operator manuals in
+  three languages included) parses with the real parser: a command, subcommand, option
+  or choice that does not exist fails here. A line in a code block must parse whole; an
+  inline mention (`kiosk flash --keep-data`) may leave out required arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import io
+import itertools
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kiosk.cli import build_parser
+
+REPO = Path(__file__).resolve().parents[2]
+DOCS = REPO / "docs"
+_spec = importlib.util.spec_from_file_location("cli_reference", DOCS / "cli_reference.py")
+cli_reference = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(cli_reference)  # type: ignore[union-attr]
+
+#: the pages whose commands are checked (docs/cli.md is the parser's own output)
+PAGES = [REPO / "README.md", *sorted(p for p in DOCS.glob("*.md") if p.name != "cli.md")]
+#: pages that must show commands (so their check cannot pass by finding none)
+MANUALS = ["README.md", "operator.md", "operator.zh_Hans.md", "operator.ko.md"]
+
+_INLINE = re.compile(r"`((?:sudo )?kiosk [^`]+)`")
+_PROMPT = re.compile(r"^\s*(?:[$#] )?(?:sudo )?(?:\S*/)?kiosk (?=[a-z-])")
+
+
+@pytest.fixture(autouse=True)
+def _columns(monkeypatch):
+    monkeypatch.setenv("COLUMNS", cli_reference.COLUMNS)
+
+
+def test_cli_md_is_what_help_prints_for_every_command():
+    written = cli_reference.sections((DOCS / "cli.md").read_text(encoding="utf-8"))
+    paths = [()] + [p for p, _ in cli_reference.command_paths(build_parser())]
+    assert sorted(written) == sorted(paths), "docs/cli.md is stale: run docs/cli_reference.py"
+    for path in paths:
+        assert written[path] == cli_reference.help_text(path), (
+            f"docs/cli.md differs from `kiosk {' '.join(path)} --help`:"
+            " run .venv/bin/python docs/cli_reference.py")
+    for named in ("acquirer", "voice", "sim card", "sim acquirer"):  # missing before issue 21
+        assert tuple(named.split()) in written
+    assert "card" in written[("bench",)] and "voice" in written[("bench",)]
+
+
+def test_the_reference_matches_a_real_kiosk_process():
+    done = subprocess.run([sys.executable, "-m", "kiosk.cli", "acquirer", "--help"],
+                          capture_output=True, text=True, timeout=60, check=True,
+                          env={**os.environ, "COLUMNS": cli_reference.COLUMNS})
+    written = cli_reference.sections((DOCS / "cli.md").read_text(encoding="utf-8"))
+    assert written[("acquirer",)] == done.stdout
+
+
+def _walk(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()):
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _walk(sub, (*path, name))
+        elif not isinstance(action, argparse._HelpAction):
+            yield path, action
+
+
+def test_every_option_has_a_help_text():
+    bare = [f"kiosk {' '.join(path)} {'/'.join(action.option_strings) or action.dest}"
+            for path, action in _walk(build_parser()) if not action.help]
+    assert bare == []
+
+
+# -- the commands the pages show ------------------------------------------------------------
+
+def _command_lines(text: str) -> list[tuple[str, bool]]:
+    """(command line, from a code block) for every `kiosk …` the markdown shows."""
+    found: list[tuple[str, bool]] = []
+    fenced = False
+    pending = ""
+    for raw in text.splitlines():
+        if raw.lstrip().startswith("```"):
+            fenced = not fenced
+            continue
+        if fenced:
+            line = pending + raw
+            if line.rstrip().endswith("\\"):
+                pending = line.rstrip()[:-1] + " "
+                continue
+            pending = ""
+            for part in re.split(r" \| | && |; ", line):
+                match = _PROMPT.match(part)
+                if match:
+                    found.append(("kiosk " + part[match.end():], True))
+        else:
+            found += [(span, False) for span in _INLINE.findall(raw)]
+    return found
+
+
+def _argvs(line: str) -> list[list[str]]:
+    """The argument vectors a shown line stands for: `a|b` is each of them, `[--x]` is --x,
+    a trailing `…` means "this command and what follows" (only the words before it)."""
+    words = shlex.split(line, comments=True)
+    words = words[words.index("kiosk") + 1:]
+    words = [w.strip("[]") for w in words]
+    words = [w.removesuffix("...").removesuffix("…") or "…" for w in words]
+    if words and words[-1] == "…":
+        words = words[:-1] + ["…"]
+    choices = [w.split("|") if "|" in w and not w.startswith("-") else [w] for w in words]
+    return [list(combo) for combo in itertools.product(*choices)]
+
+
+def _parse_error(argv: list[str], whole: bool) -> str:
+    """Why the real parser refuses ``argv`` ('' when it takes it)."""
+    if argv and argv[-1] == "…":  # a command and what follows: the words must be commands
+        parser = build_parser(argv)
+        for word in argv[:-1]:
+            subs = cli_reference.subcommands(parser)
+            if word not in subs:
+                return f"{word!r} is not a subcommand here (known: {', '.join(subs)})"
+            parser = subs[word][1]
+        return ""
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        try:
+            build_parser(argv).parse_args(argv)
+        except SystemExit as exc:
+            if exc.code not in (0, None):
+                message = err.getvalue().strip().splitlines()[-1]
+                if whole or "the following arguments are required" not in message:
+                    return message
+                return _unknown_options(argv)
+    return ""
+
+
+def _unknown_options(argv: list[str]) -> str:
+    """An inline mention that leaves out required arguments: its options must still exist."""
+    parser = build_parser(argv)
+    known = set(parser._option_string_actions)
+    for word in argv:
+        subs = cli_reference.subcommands(parser)
+        if word in subs:
+            parser = subs[word][1]
+            known |= set(parser._option_string_actions)
+        elif word.startswith("-") and word.split("=")[0] not in known:
+            return f"unrecognized option {word}"
+    return ""
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_every_kiosk_command_a_page_shows_exists(page: Path):
+    shown = _command_lines(page.read_text(encoding="utf-8"))
+    if page.name in MANUALS:
+        assert len(shown) >= 5, f"{page.name} shows no kiosk commands: the check finds none"
+    refused = [f"{line!r}: {error}" for line, whole in shown for argv in _argvs(line)
+               if (error := _parse_error(argv, whole))]
+    assert refused == []
+
+
+def test_the_check_refuses_what_does_not_exist():
+    """The checker itself: a made-up command, option or choice is caught, in both forms."""
+    text = ("Run `kiosk acquirer end-of-day`, `kiosk receipt reprint --nope`.\n"
+            "```sh\n$ kiosk doctr\nkiosk bench core|nope\n# kiosk flash IMAGE\n```\n")
+    shown = _command_lines(text)
+    errors = [bool(_parse_error(argv, whole)) for line, whole in shown for argv in _argvs(line)]
+    assert errors == [False, True, True, False, True, True]
