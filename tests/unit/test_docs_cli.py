@@ -180,3 +180,26 @@ def test_the_check_refuses_what_does_not_exist():
     shown = _command_lines(text)
     errors = [bool(_parse_error(argv, whole)) for line, whole in shown for argv in _argvs(line)]
     assert errors == [False, True, True, False, True, True]
+
+
+# -- the README for newcomers ---------------------------------------------------------------
+
+def test_the_readme_is_short_names_the_opt_in_suites_and_promises_nothing_stale():
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    assert len(text.splitlines()) <= 200
+    for suite in ("KIOSK_IMAGE_TESTS=1", "KIOSK_PHOTO_TESTS=1", "KIOSK_BENCH_TESTS=1",
+                  "kiosk bench fuzz", "./setup.sh run", "./setup.sh test"):
+        assert suite in text, suite
+    for stale in ("soon", "in their own issue", "in its own issue"):
+        assert stale not in text.lower(), stale
+
+
+_LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
+
+
+@pytest.mark.parametrize("page", [*PAGES, DOCS / "cli.md"], ids=lambda p: p.name)
+def test_every_relative_link_of_a_page_leads_to_a_file(page: Path):
+    targets = [t for t in _LINK.findall(page.read_text(encoding="utf-8"))
+               if "://" not in t and not t.startswith("mailto:")]
+    missing = [t for t in targets if not (page.parent / t).exists()]
+    assert missing == []
