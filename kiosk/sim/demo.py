@@ -294,8 +294,9 @@ def run_demo(args: Namespace) -> int:
 
     def on_result(_topic: str, payload: bytes) -> None:
         msg = json.loads(payload)
+        kind = sent.pop(msg.get("id", ""), None)  # None: another client's command
         if not msg["ok"]:
-            hint = refusal_hint(sent.get(msg.get("id", ""), ""), msg["reason"], last["state"])
+            hint = refusal_hint(kind, msg["reason"], last["state"]) if kind else ""
             print(f"rejected: {msg['reason']}" + (f" ({hint})" if hint else ""), flush=True)
 
     online = threading.Event()
