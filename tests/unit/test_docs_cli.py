@@ -163,6 +163,10 @@ def _unknown_options(argv: list[str]) -> str:
     return ""
 
 
+def test_the_operator_manual_is_there_in_three_languages():
+    assert {p.name for p in PAGES} >= set(MANUALS)
+
+
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
 def test_every_kiosk_command_a_page_shows_exists(page: Path):
     shown = _command_lines(page.read_text(encoding="utf-8"))
