@@ -70,7 +70,7 @@ PRINTER_FIXES = {
     "printer_error": "open and close the cover; power-cycle the printer if it stays",
     "offline": "check the printer's power and cable",
     "no_response": "check the printer's power, cable and printer.baudrate",
-    "port_busy": "another process holds the port: stop it (kiosk-core releases it per job)",
+    "port_busy": "a receipt is printing (kiosk-core holds the port per job): run again",
     "port_error": "check printer.port and the cable (is the device node there?)",
 }
 
@@ -252,9 +252,10 @@ def check_printer(config: KioskConfig) -> Iterator[Finding]:
     try:
         status = EscposPrinter(cfg, config.receipts_dir).status()
     except PrinterFault as fault:
-        yield fail("printer", f"{where}: {fault}", PRINTER_FIXES.get(
+        verdict = warn if fault.reason == "port_busy" else fail  # busy: a job is printing
+        yield verdict("printer", f"{where}: {fault}", PRINTER_FIXES.get(
             fault.reason, "check the printer's power and cable"))
-        yield warn("printer paper", "unknown (the printer does not answer)")
+        yield warn("printer paper", "unknown (the printer did not answer)")
         return
     if status is None:
         yield ok("printer", f"{where}: reachable, gives no status")
@@ -355,6 +356,7 @@ def check_gpio(config: KioskConfig) -> Iterator[Finding]:
 
 def check_pending(config: KioskConfig) -> Iterator[Finding]:
     fix = "kiosk acquirer drain (needs the host), or let kiosk-core retry; see docs/operator.md"
+
     def money(minor: int) -> str:
         return f"{config.currency.code} {config.currency.plain(minor)}"
 
@@ -385,7 +387,7 @@ def check_pending(config: KioskConfig) -> Iterator[Finding]:
 
 
 def check_demo_credentials(config: KioskConfig) -> Iterator[Finding]:
-    staff = demo_credentials(config.staff)
+    staff = [] if _hidden_layers() else demo_credentials(config.staff)
     if _hidden_layers():
         yield warn("demo staff", "the staff layer is not readable by this user: not judged",
                    "run kiosk doctor as root")
@@ -415,7 +417,7 @@ def check_demo_credentials(config: KioskConfig) -> Iterator[Finding]:
                    f" {config.bus.credentials_dir} as this user", "run kiosk doctor as root")
     else:
         more = f" ({', '.join(unread)} not readable here)" if unread else ""
-        yield ok("demo bus passwords", f"none{more}")
+        yield ok("demo bus passwords", f"no demo or short password{more}")
 
 
 def _hidden_layers() -> list[str]:
@@ -466,7 +468,7 @@ def run_checks(config: KioskConfig, sources: dict[str, str],
             findings.extend(check())
         except Exception as exc:  # one broken check must not hide the others
             findings.append(fail(name, f"the check itself failed: {type(exc).__name__}: {exc}",
-                                 "kiosk doctor -v; report it with the output"))
+                                 "kiosk -v doctor; report it with the output"))
     return findings
 
 
