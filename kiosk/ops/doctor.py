@@ -201,15 +201,15 @@ def _existing(path: Path) -> Path:
 
 def check_space(config: KioskConfig, min_free_mb: int) -> Iterator[Finding]:
     state = _existing(config.paths.state_dir)
-    places = [("disk /", Path("/"))]
+    places = [("disk /", Path("/"), "")]
     if os.stat(state).st_dev != os.stat("/").st_dev:
-        places.append((f"data partition {config.paths.state_dir}", state))
+        places.append(("data partition", state, f" on {state}"))
     else:
-        places[0] = (f"disk / (state dir {config.paths.state_dir})", Path("/"))
-    for label, path in places:
+        places[0] = ("disk /", Path("/"), f" (also holds the state dir {config.paths.state_dir})")
+    for label, path, where in places:
         usage = shutil.disk_usage(path)
         free_mb, total_mb = usage.free // 2**20, usage.total // 2**20
-        detail = f"{free_mb} MiB free of {total_mb} MiB"
+        detail = f"{free_mb} MiB free of {total_mb} MiB{where}"
         fix = (f"free space (old receipts in {config.receipts_dir}, logs: journalctl"
                " --vacuum-size=50M) or grow the data partition (docs/technician.md)")
         if free_mb < min_free_mb:
@@ -398,25 +398,30 @@ def check_demo_credentials(config: KioskConfig) -> Iterator[Finding]:
     else:
         yield ok("demo staff", f"{len(config.staff.members)} staff member(s), none with the"
                  " demo PIN or badge")
+    creds = config.bus.credentials_dir
+    present = [u for u in USERNAMES if (creds / f"{u}.password").exists()]
+    if not present:
+        yield warn("demo bus passwords", f"no bus passwords in {creds}",
+                   "kiosk bus provision (as root)")
+        return
     demo, unread = [], []
-    for username in USERNAMES:
+    for username in present:
         try:
-            password = read_password(username, config.bus.credentials_dir)
-        except CredentialError:
+            password = read_password(username, creds)
+        except CredentialError:  # not readable by this user, or unsafe (the broker line)
             unread.append(username)
             continue
         if demo_or_short(password):
             demo.append(username)
     if demo:
         yield fail("demo bus passwords", f"demo or short bus password for {', '.join(demo)}"
-                   f" in {config.bus.credentials_dir}",
-                   "remove those .password files, kiosk bus provision, systemctl reload"
-                   " mosquitto, restart the services")
-    elif len(unread) == len(USERNAMES):
-        yield warn("demo bus passwords", f"cannot read any password in"
-                   f" {config.bus.credentials_dir} as this user", "run kiosk doctor as root")
+                   f" in {creds}", "remove those .password files, kiosk bus provision,"
+                   " systemctl reload mosquitto, restart the services")
+    elif unread == present:
+        yield warn("demo bus passwords", f"cannot read the passwords in {creds} as this user",
+                   "run kiosk doctor as root")
     else:
-        more = f" ({', '.join(unread)} not readable here)" if unread else ""
+        more = f" ({', '.join(unread)} not read here)" if unread else ""
         yield ok("demo bus passwords", f"no demo or short password{more}")
 
 
