@@ -149,15 +149,20 @@ def check_broker(config: KioskConfig) -> Iterator[Finding]:
         return
     client = BusClient(login, f"kiosk-doctor-{os.getpid()}")
     try:
-        connected = client.start(wait_s=BROKER_WAIT_S)
+        client.start(wait_s=None)
+        client.answered.wait(BROKER_WAIT_S)
+        connected = client.connected.is_set()  # before stop(), which clears it
     finally:
         client.stop()
     if connected:
         yield ok("broker", f"{where} accepts kiosk-cli")
+    elif client.refusal:
+        yield fail("broker", f"{where} refused kiosk-cli: {client.refusal}",
+                   "the broker's password file and /etc/kiosk/bus disagree: kiosk bus"
+                   " provision (as root), then systemctl reload mosquitto")
     else:
-        yield fail("broker", f"no connection to {where} as kiosk-cli within {BROKER_WAIT_S:g} s"
-                   " (down, or it refused the credential)",
-                   "systemctl status mosquitto; kiosk bus provision if passwords changed")
+        yield fail("broker", f"no answer from {where} within {BROKER_WAIT_S:g} s",
+                   "systemctl status mosquitto; systemctl restart mosquitto")
 
 
 def _open_journal(config: KioskConfig) -> Journal | Finding:

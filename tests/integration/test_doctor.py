@@ -211,5 +211,6 @@ def test_the_demo_pin_and_demo_bus_passwords_fail(lane, tmp_path):
     (staff,) = [f for f in findings if f["check"] == "demo staff"]
     assert "S100 PIN" in staff["detail"] and "kiosk staff hash-pin" in staff["fix"]
     assert "2468" not in json.dumps(findings)   # the doctor names it, never prints it
-    # the demo password is also not the broker's: the broker line says the lane cannot talk
-    assert bad["broker"] == "FAIL"
+    # the demo password is also not the broker's: the broker line says it refused it
+    (broker,) = [f for f in findings if f["check"] == "broker"]
+    assert broker["verdict"] == "FAIL" and "refused kiosk-cli: Not authorized" in broker["detail"]
