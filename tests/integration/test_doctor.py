@@ -214,3 +214,11 @@ def test_the_demo_pin_and_demo_bus_passwords_fail(lane, tmp_path):
     # the demo password is also not the broker's: the broker line says it refused it
     (broker,) = [f for f in findings if f["check"] == "broker"]
     assert broker["verdict"] == "FAIL" and "refused kiosk-cli: Not authorized" in broker["detail"]
+
+
+def test_a_config_that_does_not_load_is_one_fail_line_naming_the_layer(lane):
+    done = kiosk_cli(dict(lane, KIOSK__TAX__MODE="sometimes"), "doctor")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    first, fix, summary = done.stdout.strip().splitlines()
+    assert first.startswith("FAIL  config  config error: environment KIOSK__TAX__MODE: tax.mode")
+    assert "kiosk config check" in fix and summary == "doctor: 0 ok, 0 warn, 1 FAIL"
