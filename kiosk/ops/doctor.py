@@ -16,13 +16,13 @@ reports FAIL with its error rather than stopping the others.
 
 It sits in ``ops`` (below ``services``, above ``journal``, ``bus``, ``printing``,
 ``security``, ``config`` and ``payments``): everything it reads is in the layers below, so
-``kiosk/cli.py`` only wires the command.
+``kiosk/cli.py`` only wires the command. The device checks are in
+:mod:`kiosk.ops.doctor_devices`, the report's lines in :mod:`kiosk.ops.doctor_report`.
 """
 
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import os
 import shutil
@@ -30,9 +30,9 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from kiosk.bus.acl import USERNAMES
 from kiosk.bus.client import BusClient
@@ -46,6 +46,14 @@ from kiosk.config import (
     load_config,
 )
 from kiosk.journal.store import Journal, JournalTooNew
+from kiosk.ops.doctor_devices import (
+    check_card_reader,
+    check_gpio,
+    check_printer,
+    check_scanner,
+    existing,
+)
+from kiosk.ops.doctor_report import Finding, fail, format_text, ok, warn
 from kiosk.ops.timesync import clock_synchronized
 from kiosk.payments.hostlog import HostLog
 from kiosk.security.staff import demo_credentials
@@ -53,7 +61,6 @@ from kiosk.security.staff import demo_credentials
 if TYPE_CHECKING:
     from kiosk.config import KioskConfig
 
-Verdict = Literal["ok", "warn", "FAIL"]
 #: the units ``systemd/kiosk.target`` wants (tests/unit/test_doctor.py keeps them in step)
 UNITS = ("mosquitto.service", "kiosk-core.service", "kiosk-ui.service",
          "kiosk-scanner.service", "kiosk-gpio.service", "kiosk-voice.service", "pcscd.socket")
@@ -62,39 +69,6 @@ NOT_SYSTEMD = ("offline", "unknown", "")
 DEFAULT_MIN_FREE_MB = 100
 BROKER_WAIT_S = 5.0
 SYSTEMCTL_TIMEOUT_S = 5.0
-PRINTER_FIXES = {
-    "paper_out": "load a new paper roll (docs/operator.md, refill paper)",
-    "paper_near_end": "the roll is nearly out: have a new one ready",
-    "cover_open": "close the printer cover",
-    "cutter_error": "clear the jam at the cutter (docs/operator.md), then close the cover",
-    "printer_error": "open and close the cover; power-cycle the printer if it stays",
-    "offline": "check the printer's power and cable",
-    "no_response": "check the printer's power, cable and printer.baudrate",
-    "port_busy": "a receipt is printing (kiosk-core holds the port per job): run again",
-    "port_error": "check printer.port and the cable (is the device node there?)",
-}
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One line of the report: what was checked, the verdict, what was seen, what to try."""
-
-    check: str
-    verdict: Verdict
-    detail: str
-    fix: str = ""
-
-
-def ok(check: str, detail: str) -> Finding:
-    return Finding(check, "ok", detail)
-
-
-def warn(check: str, detail: str, fix: str = "") -> Finding:
-    return Finding(check, "warn", detail, fix)
-
-
-def fail(check: str, detail: str, fix: str = "") -> Finding:
-    return Finding(check, "FAIL", detail, fix)
 
 
 # -- services -------------------------------------------------------------------------------
@@ -196,16 +170,8 @@ def check_journal(config: KioskConfig) -> Iterator[Finding]:
         yield ok("journal", f"{count} events, chain and replay sound ({config.journal_path})")
 
 
-def _existing(path: Path) -> Path:
-    """``path`` or its nearest existing ancestor (a state dir not made yet)."""
-    path = path.absolute()
-    while not path.exists() and path != path.parent:
-        path = path.parent
-    return path
-
-
 def check_space(config: KioskConfig, min_free_mb: int) -> Iterator[Finding]:
-    state = _existing(config.paths.state_dir)
+    state = existing(config.paths.state_dir)
     places = [("disk /", Path("/"), "")]
     if os.stat(state).st_dev != os.stat("/").st_dev:
         places.append(("data partition", state, f" on {state}"))
@@ -235,126 +201,6 @@ def check_clock(config: KioskConfig) -> Iterator[Finding]:
         yield fail("clock", "not synchronized: the lane refuses payments until it is", fix)
     else:
         yield warn("clock", "not synchronized (payments.require_clock_sync is off)", fix)
-
-
-# -- devices --------------------------------------------------------------------------------
-
-def check_printer(config: KioskConfig) -> Iterator[Finding]:
-    if config.devices.printer == "sim":
-        where = _existing(config.receipts_dir)
-        if os.access(where, os.W_OK):
-            yield ok("printer", f"simulated: receipts are text files in {config.receipts_dir}")
-        else:
-            yield fail("printer", f"simulated, but {where} is not writable",
-                       f"chown the state dir {config.paths.state_dir} to the kiosk user")
-        return
-    from kiosk_drivers.printer.transport import PrinterFault
-
-    from kiosk.printing.escpos import EscposPrinter
-
-    cfg = config.printer
-    where = f"{cfg.transport} {cfg.port}"
-    try:
-        status = EscposPrinter(cfg, config.receipts_dir).status()
-    except PrinterFault as fault:
-        verdict = warn if fault.reason == "port_busy" else fail  # busy: a job is printing
-        yield verdict("printer", f"{where}: {fault}", PRINTER_FIXES.get(
-            fault.reason, "check the printer's power and cable"))
-        yield warn("printer paper", "unknown (the printer did not answer)")
-        return
-    if status is None:
-        yield ok("printer", f"{where}: reachable, gives no status")
-        yield warn("printer paper", f"unknown: the {cfg.transport} transport reports no status")
-        return
-    fault = status.fault
-    if fault and fault != "paper_out":
-        yield fail("printer", f"{where}: {fault}", PRINTER_FIXES.get(fault, ""))
-    else:
-        yield ok("printer", f"{where}: answers, online")
-    if status.paper_out:
-        yield fail("printer paper", "out of paper", PRINTER_FIXES["paper_out"])
-    elif status.paper_near_end:
-        yield warn("printer paper", "near end", PRINTER_FIXES["paper_near_end"])
-    else:
-        yield ok("printer paper", "loaded")
-
-
-def check_card_reader(config: KioskConfig) -> Iterator[Finding]:
-    if config.devices.payment == "sim":
-        yield ok("card reader", "simulated (devices.payment = \"sim\")")
-        return
-    import re
-
-    from smartcard import scard  # pyscard: only when a reader is configured
-
-    hresult, ctx = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
-    if hresult != scard.SCARD_S_SUCCESS:
-        yield fail("card reader", f"pcscd not available: {scard.SCardGetErrorMessage(hresult)}",
-                   "systemctl status pcscd.socket; systemctl restart pcscd")
-        return
-    try:
-        hresult, readers = scard.SCardListReaders(ctx, [])
-    finally:
-        scard.SCardReleaseContext(ctx)
-    pattern = config.cardreader.reader_pattern
-    found = [r for r in (readers if hresult == scard.SCARD_S_SUCCESS else [])
-             if not pattern or re.search(pattern, r)]
-    if found:
-        yield ok("card reader", f"pcscd sees {', '.join(found)}")
-    else:
-        like = f" matching {pattern!r}" if pattern else ""
-        yield fail("card reader", f"pcscd sees no reader{like}",
-                   "plug the reader in (USB); check cardreader.reader_pattern")
-
-
-def _device_node(path: str, check: str, what: str, fix: str) -> Finding:
-    if not os.path.exists(path):
-        return fail(check, f"{what} {path} missing", fix)
-    if not os.access(path, os.R_OK):
-        return fail(check, f"{what} {path} not readable by this user",
-                    "run kiosk doctor as root, or check the unit's DeviceAllow=")
-    return ok(check, f"{what} {path} present")
-
-
-def check_scanner(config: KioskConfig) -> Iterator[Finding]:
-    kind = config.devices.scanner
-    if kind == "sim":
-        yield ok("scanner", "simulated (devices.scanner = \"sim\")")
-    elif kind == "camera":
-        source = config.scanner.camera.source
-        if source.isdigit():
-            source = f"/dev/video{source}"
-        if "://" in source:
-            yield warn("scanner", f"camera stream {source}: not checked")
-        else:
-            yield _device_node(source, "scanner", "camera", "plug the camera in; check"
-                               " [scanner.camera] source (ls /dev/video*)")
-    else:
-        from kiosk_drivers.scanner.wedge import find_device
-
-        try:
-            path = find_device(config.scanner.wedge)
-        except (FileNotFoundError, OSError) as exc:
-            yield fail("scanner", f"wedge: {exc}", "plug the scanner in; check [scanner.wedge]")
-            return
-        yield _device_node(path, "scanner", "wedge", "plug the scanner in")
-
-
-def check_gpio(config: KioskConfig) -> Iterator[Finding]:
-    factory = config.gpio.pin_factory
-    if factory == "mock":
-        if config.security.production:
-            yield fail("gpio", "mock pins on a production lane: no light, buttons or door",
-                       "set [gpio] pin_factory = \"lgpio\" in /etc/kiosk")
-        else:
-            yield ok("gpio", "mock pins (no hardware)")
-        return
-    chips = sorted(glob.glob("/dev/gpiochip*"))
-    if not chips:
-        yield fail("gpio", "no /dev/gpiochip*: not a Pi, or the GPIO driver is missing",
-                   "on a dev box set KIOSK__GPIO__PIN_FACTORY=mock")
-    else:
-        yield _device_node(chips[0], "gpio", "GPIO chip", "")
 
 
 # -- payments owed, demo credentials, provenance ---------------------------------------------
@@ -480,18 +326,6 @@ def run_checks(config: KioskConfig, sources: dict[str, str],
             findings.append(fail(name, f"the check itself failed: {type(exc).__name__}: {exc}",
                                  "kiosk -v doctor; report it with the output"))
     return findings
-
-
-def format_text(findings: list[Finding]) -> str:
-    width = max((len(f.check) for f in findings), default=0)
-    lines = []
-    for f in findings:
-        lines.append(f"{f.verdict:<4}  {f.check:<{width}}  {f.detail}")
-        if f.fix and f.verdict != "ok":
-            lines.append(f"{'':<4}  {'':<{width}}  fix: {f.fix}")
-    counts = {v: sum(f.verdict == v for f in findings) for v in ("ok", "warn", "FAIL")}
-    lines.append(f"doctor: {counts['ok']} ok, {counts['warn']} warn, {counts['FAIL']} FAIL")
-    return "\n".join(lines)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from kiosk_drivers.printer.config import PrinterConfig
 
-from kiosk.ops.doctor import UNITS, Finding, format_text, unit_states
+from kiosk.ops.doctor import UNITS, unit_states
+from kiosk.ops.doctor_report import Finding, format_text
 from kiosk.printing.cli import went_to
 from kiosk.printing.result import PrintResult
 from tests.harness import REPO
