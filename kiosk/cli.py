@@ -258,6 +258,12 @@ def cmd_update(args: argparse.Namespace) -> int:
     return update_main(args)
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from kiosk.ops.doctor import doctor_main
+
+    return doctor_main(args)
+
+
 def cmd_voice(args: argparse.Namespace) -> int:
     return args.voice_fn(args)
 
@@ -431,6 +437,13 @@ def _add_update(up: argparse.ArgumentParser) -> None:
     up.set_defaults(fn=cmd_update)
 
 
+def _add_doctor(dr: argparse.ArgumentParser) -> None:
+    from kiosk.ops.doctor import add_arguments
+
+    add_arguments(dr)
+    dr.set_defaults(fn=cmd_doctor)
+
+
 #: every command: its one-line help and the function that adds its arguments. Only the
 #: command being run gets its arguments (and imports their modules), so ``kiosk --help``
 #: and the list of commands cost no more than argparse.
@@ -454,6 +467,8 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "provision": ("first boot: apply kiosk-provision.toml", _add_provision),
     "version": ("package version, git commit, image build", _add_version),
     "update": ("install an update bundle into the other root slot", _add_update),
+    "doctor": ("check this lane: services, broker, journal, space, clock, devices, paper,"
+               " pending reversals, demo credentials, config layers", _add_doctor),
 }
 
 

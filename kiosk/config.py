@@ -284,10 +284,9 @@ def writable_dir(*candidates: Path) -> Path | None:
     return None
 
 
-def load_config(
-    site_dir: Path | None = None, environ: dict[str, str] | None = None
-) -> KioskConfig:
-    """Load and validate the layered configuration (see module docstring)."""
+def _merged_layers(site_dir: Path | None, environ: dict[str, str] | None
+                   ) -> tuple[dict, dict[str, tuple[int, str]]]:
+    """Every layer merged, and which layer set each leaf key (see module docstring)."""
     environ = dict(os.environ if environ is None else environ)
     if site_dir is None:
         site_dir = Path(environ.get("KIOSK_CONFIG_DIR", SITE_CONFIG_DIR))
@@ -301,6 +300,21 @@ def load_config(
     layers += _env_layer(environ)
     for number, (source, layer) in enumerate(layers):
         _merge(merged, layer, (number, source), sources)
+    return merged, sources
+
+
+def config_sources(site_dir: Path | None = None, environ: dict[str, str] | None = None
+                   ) -> dict[str, str]:
+    """Provenance: each key (``store.lane_id``; a list is one key) and the layer that set it
+    last (the defaults file, a site file, or ``environment KIOSK__...``)."""
+    return {key: source for key, (_, source) in _merged_layers(site_dir, environ)[1].items()}
+
+
+def load_config(
+    site_dir: Path | None = None, environ: dict[str, str] | None = None
+) -> KioskConfig:
+    """Load and validate the layered configuration (see module docstring)."""
+    merged, sources = _merged_layers(site_dir, environ)
     try:
         return KioskConfig.model_validate(merged)
     except ValidationError as exc:

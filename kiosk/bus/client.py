@@ -31,6 +31,8 @@ class BusClient:
                  will: tuple[str, dict] | None = None) -> None:
         self.host, self.port, self.username = login.host, login.port, login.username
         self.connected = threading.Event()
+        self.answered = threading.Event()  # the broker answered a connect (accepted or not)
+        self.refusal = ""                  # why it last refused one ("Not authorized", ...)
         self._handlers: dict[str, Handler] = {}
         self._with_retain: set[Callable] = set()   # handlers that take the retain flag
         self._on_connect_hooks: list[Callable[[], None]] = []
@@ -74,7 +76,10 @@ class BusClient:
     def _connected(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
             log.warning("bus connect refused for %s: %s", self.username, reason_code)
+            self.refusal = str(reason_code)
+            self.answered.set()
             return
+        self.refusal = ""
         sock = client.socket()
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             # small messages must not wait for Nagle / delayed ACK (~40 ms each way)
@@ -82,6 +87,7 @@ class BusClient:
         for topic in self._handlers:
             client.subscribe(topic, qos=1)
         self.connected.set()
+        self.answered.set()
         for hook in self._on_connect_hooks:
             hook()
 

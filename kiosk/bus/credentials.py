@@ -87,10 +87,15 @@ def _read_secret(path: Path, username: str, production: bool) -> str:
         password = fh.read().strip()
     if not password:
         raise CredentialError(f"bus password file {path} is empty")
-    if production and (password.startswith(DEMO_PREFIX) or len(password) < MIN_PASSWORD_CHARS):
+    if production and demo_or_short(password):
         raise CredentialError(f"security.production: {path} holds a demo or short bus password"
                               " (run `kiosk bus provision` on the device)")
     return password
+
+
+def demo_or_short(password: str) -> bool:
+    """A password a production device refuses: a demo one, or too short."""
+    return password.startswith(DEMO_PREFIX) or len(password) < MIN_PASSWORD_CHARS
 
 
 def new_password(demo: bool = False) -> str:

@@ -53,5 +53,14 @@ def reprint_main(args: argparse.Namespace) -> int:
         print(f"reprint: {args.txn} not printed: {result.reason}", file=sys.stderr)
         return 1
     note = f" ({result.reason})" if result.reason else ""
-    print(f"reprint: {args.txn} printed{note}")
+    print(f"reprint: {args.txn} {went_to(config.devices.printer, config.printer, result)}{note}")
     return 0
+
+
+def went_to(kind: str, printer_config: PrinterConfig, result: PrintResult) -> str:
+    """Where a printed receipt went, in words: never "printed" when it became a file."""
+    if kind == "sim":  # the text-file printer: result.path is the file it wrote
+        return f"written to {result.path} (simulated printer: a text file, not paper)"
+    if printer_config.transport == "file":
+        return f"written as ESC/POS bytes to {printer_config.port} (file transport, not paper)"
+    return f"printed on the {printer_config.transport} printer at {printer_config.port}"

@@ -56,6 +56,7 @@ def test_paper_out_through_the_core_keeps_the_sale_and_reprint_prints_it(
     sim.load_paper()
     done = kiosk_cli(dict(lane_env, **env), "receipt", "reprint", txn)
     assert done.returncode == 0, done.stderr
+    assert f"{txn} printed on the serial printer at {pty_pair.host}" in done.stdout
     pages = sim.wait_receipts(2)
     assert pages[1].complete and pages[1].qr_payloads[0].endswith(txn)
     assert any(txn in line for line in pages[1].text)
