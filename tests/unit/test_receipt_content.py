@@ -55,7 +55,7 @@ def test_masking_rule_last_four_shown_first_six_last_four_kept():
     assert shown_pan("476173******0119") == "**** 0119"
     assert shown_pan("") == "" and shown_pan(None) == ""
     assert mask_pan("4761739001010119") == "476173******0119"
-    assert mask_pan("476173******0119") == "476173******0119"
+    assert mask_pan("476173******0119") == "******0119"  # masking again never shows more
     assert mask_pan("123456780119") == "********0119"  # too short to keep the first six
     assert brand_name("visa") == "Visa" and brand_name("UNIONPAY") == "UnionPay"
     assert brand_name("amex") == "American Express" and brand_name("Acme Card") == "Acme Card"
