@@ -74,8 +74,9 @@ def test_reprint_command_prints_a_kept_receipt(config, tmp_path):
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert f"{TXN} printed" in done.stdout
-    # the default (simulated) printer wrote the text copy
-    assert "辛拉面" in (state / "receipts" / f"{TXN}.txt").read_text(encoding="utf-8")
+    # the default (simulated) printer wrote the text copy, marked as one (issue 21)
+    copy = (state / "receipts" / f"{TXN}-copy-1.txt").read_text(encoding="utf-8")
+    assert "辛拉面" in copy and copy.splitlines()[0].strip() == "副本"
     missing = subprocess.run([sys.executable, "-m", "kiosk.sim.printer", "reprint",
                               "S001-L01-999999"], cwd=REPO, env=env, capture_output=True,
                              text=True, timeout=60)
