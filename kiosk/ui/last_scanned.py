@@ -20,7 +20,7 @@ from kiosk.ui.widgets import Card, Text
 
 
 class LastScannedPanel(Card):
-    """Picture | name, unit detail / price. ``pictures``: product key → picture file."""
+    """Picture | name over its unit detail | price. ``pictures``: product key → picture."""
 
     def __init__(self, pictures: dict[str, Path], **kw) -> None:
         kw.setdefault("orientation", "horizontal")
@@ -30,14 +30,15 @@ class LastScannedPanel(Card):
         self.pictures = pictures
         self.shown: LastScanned | None = None
         self.picture = AsyncImage(size_hint_x=None, width=0, fit_mode="contain")
-        texts = Card(orientation="vertical", bg=(0, 0, 0, 0))
-        self.name = Text(size_key="xl", bold=True, valign="middle")
+        self.texts = Card(orientation="vertical", bg=(0, 0, 0, 0))
+        self.name = Text(size_key="xl", bold=True, valign="bottom")
         self.detail = Text(size_key="m", color=theme.MUTED, valign="top")
-        self.price = Text(size_key="xxl", bold=True, halign="right", valign="middle")
-        for w in (self.name, self.detail, self.price):
-            texts.add_widget(w)
-        self.add_widget(self.picture)
-        self.add_widget(texts)
+        self.price = Text(size_key="xxl", bold=True, halign="right", valign="middle",
+                          size_hint_x=0.4)
+        self.texts.add_widget(self.name)
+        self.texts.add_widget(self.detail)
+        for w in (self.picture, self.texts, self.price):
+            self.add_widget(w)
         self.bind(height=self._fit)
 
     def picture_for(self, item: LastScanned | None) -> str:
