@@ -142,7 +142,7 @@ def render_text(receipt: Receipt, width: int = 42) -> str:
     def centered(text: str) -> str:
         return text.center(width - (display_width(text) - len(text)))
 
-    out = [centered(c) for c in receipt.copy]
+    out = [centered(c) for c in receipt.copy] + ([""] if receipt.copy else [])
     out += [centered(h) for h in receipt.header]
     out.append("")
     for left, right in receipt.lines:

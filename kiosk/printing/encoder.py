@@ -107,7 +107,7 @@ def layout(receipt: Receipt) -> list[PrintLine]:
     out: list[PrintLine] = []
     copy_mark = [PrintLine(text, align="center", bold=True, double_height=i == 0,
                            double_width=i == 0) for i, text in enumerate(receipt.copy)]
-    out += copy_mark
+    out += copy_mark + ([PrintLine("")] if copy_mark else [])
     for i, head in enumerate(receipt.header):
         out.append(PrintLine(head, align="center", bold=i == 0, double_height=i == 0,
                              double_width=i == 0))
