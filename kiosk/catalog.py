@@ -9,6 +9,13 @@ field beyond what the csv module parses, no required columns) is rejected whole,
 naming file, line and column, and changes nothing. Text holding control characters
 or bidi overrides (:mod:`kiosk.domain.text`) is refused: a name reaches the screen and the
 receipt printer; tabs and line breaks inside a name become one space.
+
+Product pictures: an optional ``picture`` column names a PNG or JPEG file, relative to
+the CSV's folder. Each is checked (inside that folder, at most 2 MB and 2048 x 2048
+pixels, really a PNG or JPEG) and copied to the catalog's ``pictures/`` folder as
+``<key>.png|.jpg`` (:func:`pictures_dir`, :func:`picture_index`), where the screen
+finds it by the product's key. A bad picture is a warning: the product loads without
+it (a missing picture never keeps an item from being sold).
 """
 
 from __future__ import annotations
@@ -41,6 +48,11 @@ MAX_FILE_BYTES = 64 << 20
 _WHITESPACE = "\t\n\r"  # inside a field: stripped, or one space inside a name
 _BREAKS = re.compile(r"\s*[\t\n\r\u2028\u2029]+\s*")
 _CSV_TOKENS = re.compile(r'[^",]+|["]|,')
+PICTURE_COLUMN = "picture"
+#: a picture file's first bytes → the extension it is kept under
+PICTURE_MAGIC = {b"\x89PNG\r\n\x1a\n": ".png", b"\xff\xd8\xff": ".jpg"}
+MAX_PICTURE_BYTES = 2 << 20
+MAX_PICTURE_SIDE = 2048
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS products (
@@ -73,9 +85,61 @@ class RowError(NamedTuple):
 class ImportReport:
     loaded: int = 0
     errors: list[RowError] = field(default_factory=list)
+    #: rows loaded without their picture (the picture was refused)
+    warnings: list[RowError] = field(default_factory=list)
+    pictures: int = 0
 
     def lines(self) -> list[str]:
-        return [str(e) for e in self.errors]
+        return [str(e) for e in self.errors] + [
+            f"{w} (loaded without its picture)" for w in self.warnings]
+
+
+def pictures_dir(catalog_path: Path) -> Path:
+    """Where the catalog at ``catalog_path`` keeps its products' pictures."""
+    return Path(catalog_path).parent / "pictures"
+
+
+def picture_index(folder: Path) -> dict[str, Path]:
+    """Product key → its picture, for every picture in ``folder`` (empty when there is
+    none); read once where blocking does not matter (not on the screen's thread)."""
+    try:
+        files = list(Path(folder).iterdir())
+    except OSError:
+        return {}
+    return {p.stem: p for p in sorted(files)
+            if p.suffix in PICTURE_MAGIC.values() and p.is_file()}
+
+
+def check_picture(base: Path, name: str) -> tuple[Path, str]:
+    """The picture file ``name`` (relative to ``base``) and its extension, or FieldError."""
+    rel = Path(name)
+    if rel.is_absolute() or ".." in rel.parts or not name:
+        raise FieldError(PICTURE_COLUMN, f"{name!r}: a file name inside the CSV's folder")
+    path = base / rel
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:
+        raise FieldError(PICTURE_COLUMN, f"{name}: {exc.strerror}") from None
+    if size > MAX_PICTURE_BYTES:
+        raise FieldError(PICTURE_COLUMN, f"{name}: {size} bytes (at most"
+                         f" {MAX_PICTURE_BYTES >> 20} MB)")
+    ext = next((e for magic, e in PICTURE_MAGIC.items() if head.startswith(magic)), None)
+    if ext is None:
+        raise FieldError(PICTURE_COLUMN, f"{name}: not a PNG or JPEG file")
+    from PIL import Image, UnidentifiedImageError  # Pillow only when pictures are imported
+
+    try:
+        with Image.open(path) as img:
+            img.verify()
+            width, height = img.size
+    except (OSError, UnidentifiedImageError, SyntaxError) as exc:
+        raise FieldError(PICTURE_COLUMN, f"{name}: damaged image ({exc})") from None
+    if max(width, height) > MAX_PICTURE_SIDE:
+        raise FieldError(PICTURE_COLUMN, f"{name}: {width} x {height} pixels (at most"
+                         f" {MAX_PICTURE_SIDE} on a side)")
+    return path, ext
 
 
 class CatalogError(ValueError):
@@ -183,7 +247,7 @@ class Catalog:
         header: list[str] = []
         reader = csv.DictReader(_physical_lines(text, header))
         try:
-            return self.import_rows(reader, currency, tax_classes)
+            return self.import_rows(reader, currency, tax_classes, pictures_from=path.parent)
         except _LineTooLong as exc:
             raise CatalogError(f"{path}: line {exc.line}, column {exc.column}: a field longer"
                                f" than {csv.field_size_limit()} characters") from None
@@ -193,9 +257,11 @@ class Catalog:
             raise CatalogError(f"{path}: {exc}") from None
 
     def import_rows(
-        self, reader: csv.DictReader, currency: Currency, tax_classes: Iterable[str]
+        self, reader: csv.DictReader, currency: Currency, tax_classes: Iterable[str],
+        pictures_from: Path | None = None,
     ) -> ImportReport:
-        """Validate and upsert rows in one transaction; see the module docstring."""
+        """Validate and upsert rows in one transaction; see the module docstring.
+        ``pictures_from``: the folder the ``picture`` column's names are relative to."""
         columns = reader.fieldnames or []
         missing = [c for c in REQUIRED_COLUMNS if c not in columns]
         name_cols = [c for c in columns if c.startswith("name_")]
@@ -228,7 +294,27 @@ class Catalog:
                 for ident in filter(None, (product.gtin, product.plu and "P" + product.plu)):
                     seen[ident] = reader.line_num
                 report.loaded += 1
+                picture = (row.get(PICTURE_COLUMN) or "").strip()
+                if picture and pictures_from is not None:
+                    try:
+                        self._keep_picture(product.key, *check_picture(pictures_from, picture))
+                        report.pictures += 1
+                    except FieldError as exc:
+                        report.warnings.append(RowError(reader.line_num, exc.column, str(exc)))
         return report
+
+    def _keep_picture(self, key: str, source: Path, ext: str) -> None:
+        """Copy a checked picture to ``pictures/<key><ext>`` (atomically), replacing the
+        product's earlier picture whatever its type."""
+        folder = pictures_dir(self.path)
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in PICTURE_MAGIC.values():
+            if old != ext:
+                (folder / f"{key}{old}").unlink(missing_ok=True)
+        target = folder / f"{key}{ext}"
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.write_bytes(source.read_bytes())
+        tmp.replace(target)
 
     @staticmethod
     def _rows(reader: csv.DictReader, report: ImportReport) -> Iterator[dict]:

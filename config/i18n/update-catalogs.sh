@@ -25,10 +25,11 @@ for locale in zh_Hans ko; do   # compile (into a scratch folder) to report cover
   $pybabel compile -i "config/i18n/$locale/LC_MESSAGES/kiosk.po" -o "$tmp/$locale.mo" \
     -l "$locale" --statistics
 done
-# The voice domain (spoken prompts: V_ marks in voice/), kept apart from the screens' catalog.
+# The voice domain (spoken prompts: V_ marks in voice/ and kiosk/services/voice/), kept apart
+# from the screens' catalog.
 $pybabel extract -F config/i18n/babel-voice.cfg --no-default-keywords -k V_ --no-location \
   --sort-output --project=kiosk --version=0.1.0 --copyright-holder="kiosk contributors" \
-  --msgid-bugs-address=" " -o config/i18n/voice.pot voice
+  --msgid-bugs-address=" " -o config/i18n/voice.pot voice kiosk/services/voice
 for locale in en zh_Hans ko; do
   po=config/i18n/$locale/LC_MESSAGES/voice.po
   if [ -f "$po" ]; then

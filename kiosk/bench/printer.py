@@ -1,7 +1,8 @@
 """``kiosk bench printer``: bytes per receipt and the time to stream one over serial.
 
 Receipts are the real layout of a typical basket (weighed item, two promotions,
-two tax classes, card payment, QR code), encoded for the printer:
+two tax classes, card payment with the lane's merchant and terminal id; the e-receipt QR
+code when the configuration sets ``store.e_receipt_url``), encoded for the printer:
 
 * ``text``: an English receipt, all ROM-font text;
 * ``text_zh``: the Chinese receipt on a printer with a GBK font (FS & text mode);
@@ -31,8 +32,9 @@ from kiosk_drivers.printer.transport import wire_seconds
 
 from kiosk.config import load_config
 from kiosk.domain.checkout import CheckoutState, Line
-from kiosk.domain.receipt import build_receipt
+from kiosk.domain.receipt import TerminalIds, build_receipt
 from kiosk.i18n import translator
+from kiosk.payments.acquirer import lane_ids
 from kiosk.printing.encoder import ReceiptEncoder
 from kiosk.printing.escpos import EscposPrinter
 
@@ -59,6 +61,7 @@ def _receipts() -> dict[str, tuple[object, str]]:
                                    "ko": "코카콜라 1.5L"}, 249, 2, tax=tax),
     ]
     when = datetime(2025, 3, 14, 15, 9, 26, tzinfo=UTC)
+    ids = TerminalIds(*lane_ids(config.acquirer))
 
     def receipt(locale: str) -> object:
         state = CheckoutState(state="approved", txn="S001-L01-000042", locale=locale,
@@ -66,7 +69,7 @@ def _receipts() -> dict[str, tuple[object, str]]:
                                   "method": "card", "amount": 1903, "stan": 7, "idem_key": "b",
                                   "status": "approved", "auth_code": "A1B2C3",
                                   "card": {"brand": "VISA", "masked_pan": "******0119"}})
-        return build_receipt(state, config, when, translator)
+        return build_receipt(state, config, when, translator, ids=ids)
 
     return {"text": (receipt("en"), "gbk"), "text_zh": (receipt("zh_Hans"), "gbk"),
             "raster": (receipt("zh_Hans"), "none"), "raster_ko": (receipt("ko"), "gbk")}

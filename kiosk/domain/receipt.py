@@ -1,21 +1,26 @@
 """What a receipt says: built from the checkout state, rendered as plain text.
 
 Separates *what* is printed (:class:`Receipt`) from *how* it reaches paper or a
-file (the printer drivers). Of a card payment the receipt shows the brand, the
-last four digits of the PAN (never more, whatever the port's masked PAN holds),
-the application label and AID, the entry mode (chip), the approval code (field
-38) and the retrieval reference number (field 37); nothing else of the card.
+file (the printer drivers). Of a card payment the receipt shows the transaction type
+(SALE), the brand's display name and the last four digits of the PAN (the one rule of
+:mod:`kiosk.domain.cards`, whatever the port's masked PAN holds), the application label
+and AID, the entry mode (chip), the approval code (field 38), the retrieval reference
+number (field 37), the merchant and terminal ids the acquirer knows the lane by, and
+APPROVED; nothing else of the card. An e-receipt link (and its QR code) is printed only
+when the store configures one (``store.e_receipt_url``). A reprint is marked as a copy
+with its own time (:func:`mark_copy`), so it is never taken for the original.
 """
 
 from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from babel.dates import format_datetime
 
+from kiosk.domain.cards import card_text
 from kiosk.domain.checkout import CheckoutState, totals
 from kiosk.domain.languages import language_of
 from kiosk.domain.money import format_money
@@ -34,6 +39,15 @@ class Receipt:
     footer: list[str] = field(default_factory=list)
     qr_payload: str = ""
     qr_label: str = "e-receipt"
+    copy: list[str] = field(default_factory=list)  # a reprint's mark (COPY, reprint time)
+
+
+@dataclass(frozen=True)
+class TerminalIds:
+    """Who the acquirer knows the lane as: merchant id (field 42) and terminal id (41)."""
+
+    merchant_id: str = ""
+    terminal_id: str = ""
 
 
 def display_width(text: str) -> int:
@@ -42,11 +56,13 @@ def display_width(text: str) -> int:
 
 
 def build_receipt(state: CheckoutState, config: CheckoutRules, when: datetime,
-                  translator: Translations, payment_label: str | None = None) -> Receipt:
+                  translator: Translations, payment_label: str | None = None,
+                  ids: TerminalIds | None = None) -> Receipt:
     """The receipt of ``state``, its texts from ``translator(state.locale)``.
 
     ``payment_label``: the payment method's receipt line, translated (kiosk-core passes the
-    method's own, see kiosk/payments/method.py); without it, the built-in methods'."""
+    method's own, see kiosk/payments/method.py); without it, the built-in methods'.
+    ``ids``: the merchant and terminal id printed with an approved payment."""
     _ = translator(state.locale)
     cur = config.currency
 
@@ -61,7 +77,9 @@ def build_receipt(state: CheckoutState, config: CheckoutRules, when: datetime,
         amount = ln.priced().amount
         r.lines.append((name, money(amount)))
         if ln.weight_g is not None:
-            r.lines.append((f"  {ln.weight_g / 1000:.3f} kg @ {money(ln.unit_price_minor)}/kg", ""))
+            detail = _("{weight} kg @ {price}/kg").format(
+                weight=f"{ln.weight_g / 1000:.3f}", price=money(ln.unit_price_minor))
+            r.lines.append((f"  {detail}", ""))
         elif ln.qty > 1:
             r.lines.append((f"  {ln.qty} x {money(ln.unit_price_minor)}", ""))
     r.lines.append(("-", ""))
@@ -80,8 +98,8 @@ def build_receipt(state: CheckoutState, config: CheckoutRules, when: datetime,
     if pay.get("status") == "approved":
         card = pay.get("card") or {}
         method = payment_label or (_("Card") if pay["method"] == "card" else _("Mobile QR"))
-        r.lines.append((f"{method} {card.get('brand', '')} {last4(card)}".strip(),
-                        money(pay["amount"])))
+        r.lines.append((_("SALE"), ""))
+        r.lines.append((f"{method} {card_text(card)}".strip(), money(pay["amount"])))
         if card.get("label"):
             r.lines.append((f"  {card['label']}", ""))
         if card.get("aid"):
@@ -93,26 +111,39 @@ def build_receipt(state: CheckoutState, config: CheckoutRules, when: datetime,
         r.lines.append((_("Approval code"), pay.get("auth_code", "")))
         if pay.get("rrn"):
             r.lines.append((_("Reference no."), pay["rrn"]))
+        if ids and ids.merchant_id:
+            r.lines.append((_("Merchant ID"), ids.merchant_id))
+        if ids and ids.terminal_id:
+            r.lines.append((_("Terminal ID"), ids.terminal_id))
+        r.lines.append((_("APPROVED"), ""))
     transaction = _("Transaction")
     r.footer = [
         f"{transaction} {r.txn}",
         format_datetime(when, "medium", locale=state.locale),
         _("Thank you for shopping with us"),
     ]
-    r.qr_payload = f"https://receipts.example/{r.txn}"
+    link = config.store.e_receipt_url
+    r.qr_payload = link.replace("{txn}", r.txn) if link and r.txn else ""
     r.qr_label = _("e-receipt")
     return r
 
 
-def last4(card: dict) -> str:
-    """The PAN as a receipt may show it: its last four digits only."""
-    digits = "".join(c for c in str(card.get("masked_pan") or "") if c.isdigit())
-    return f"**** {digits[-4:]}" if len(digits) >= 4 else ""
+def mark_copy(receipt: Receipt, when: datetime, translator: Translations) -> Receipt:
+    """``receipt`` as printed again at ``when``: marked "COPY" (in its language) with the
+    reprint time at its top and bottom, so it is never byte-identical to the original."""
+    _ = translator(receipt.locale)
+    stamp = _("Reprinted {time}").format(
+        time=format_datetime(when, "medium", locale=receipt.locale))
+    return replace(receipt, copy=[_("COPY"), stamp])
 
 
 def render_text(receipt: Receipt, width: int = 42) -> str:
     """The receipt as fixed-pitch text, ``width`` columns (42 for 80 mm, 32 for 58 mm)."""
-    out = [h.center(width - (display_width(h) - len(h))) for h in receipt.header]
+    def centered(text: str) -> str:
+        return text.center(width - (display_width(text) - len(text)))
+
+    out = [centered(c) for c in receipt.copy] + ([""] if receipt.copy else [])
+    out += [centered(h) for h in receipt.header]
     out.append("")
     for left, right in receipt.lines:
         if left in ("-", "=") and not right:
@@ -126,5 +157,7 @@ def render_text(receipt: Receipt, width: int = 42) -> str:
             out.append(left + " " * gap + right)
     out.append("")
     out += receipt.footer
-    out.append(f"{receipt.qr_label}: {receipt.qr_payload}")
+    if receipt.qr_payload:
+        out.append(f"{receipt.qr_label}: {receipt.qr_payload}")
+    out += [centered(c) for c in receipt.copy]
     return "\n".join(line.rstrip() for line in out) + "\n"

@@ -55,6 +55,10 @@ class StoreConfig(Strict):
     lane_id: str = Field(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9_-]+$")
     name: str = Field(min_length=1)
     receipt_header: list[str] = Field(default_factory=list)
+    e_receipt_url: str = Field(
+        default="", pattern=r"^(https://\S*\{txn\}\S*)?$",
+        description="the e-receipt link printed (and as a QR code) on each receipt, an https"
+                    " URL holding {txn}; empty: none")
     locales: list[str] = Field(min_length=1)
     default_locale: str
     currency: CurrencyConfig

@@ -478,6 +478,19 @@ def _answer_of(attempt: Attempt) -> HostAnswer:
                       reversal_queued=attempt.state == "reversal_queued")
 
 
+def lane_ids(acq: AcquirerConfig) -> tuple[str, str]:
+    """(merchant id, terminal id) the acquirer knows this lane by, as the receipt prints
+    them: fields 42 and 41 of every request, from ``[acquirer]`` or else the dialect's
+    fixed values; ("", "") for what neither gives (a dialect that does not load)."""
+    try:
+        fixed = load_dialect(acq.dialect).fixed
+    except DialectError as exc:
+        log.warning("no merchant/terminal id for the receipt: %s", exc)
+        fixed = {}
+    return (acq.merchant_id or fixed.get("42", "")).strip(), \
+        (acq.terminal_id or fixed.get("41", "")).strip()
+
+
 def open_link(config: KioskConfig, *, recover: bool = True) -> AcquirerLink:
     """The link as configured: dialect from [acquirer] dialect, the request log and its PAN
     key in paths.state_dir. Recovery (reversal of unfinished attempts) runs unless told not."""

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol, TypeVar
 
+from kiosk.domain.cards import mask_pan
 from kiosk.payments import tlv
 from kiosk.payments.emv_config import AidConfig, TerminalConfig
 
@@ -812,10 +813,7 @@ class EmvTransaction:
 
     def pan_masked(self) -> str:
         """First 6 / last 4 (PCI DSS 3.4.1), e.g. 476173******0119."""
-        pan = self.pan()
-        if len(pan) < 12 or not pan.isdigit():
-            return "*" * 4
-        return pan[:6] + "*" * (len(pan) - 10) + pan[-4:]
+        return mask_pan(self.pan())
 
     @property
     def tvr_hex(self) -> str:

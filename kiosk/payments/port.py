@@ -112,14 +112,6 @@ class PaymentPort(Protocol):
         ...
 
 
-def mask_pan(pan: str) -> str:
-    """First 6 and last 4 digits at most, the rest starred."""
-    digits = "".join(c for c in pan if c.isdigit())
-    if len(digits) < 10:
-        return "*" * max(len(digits) - 4, 2) + digits[-4:]
-    return digits[:6] + "*" * (len(digits) - 10) + digits[-4:]
-
-
 def safe_card(card: dict | None) -> dict:
     """Only the journal-safe card facts, as short strings; a masked PAN that is not
     masked is dropped rather than kept."""

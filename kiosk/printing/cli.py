@@ -30,11 +30,17 @@ def add_reprint_args(parser: argparse.ArgumentParser) -> None:
 
 def reprint(txn: str, receipts_dir: Path, kind: str,
             printer_config: PrinterConfig | None = None) -> PrintResult:
-    """Print a kept receipt again on the configured printer."""
+    """Print a kept receipt again on the configured printer, marked as a copy with the
+    reprint time (:func:`kiosk.domain.receipt.mark_copy`)."""
+    from datetime import datetime
+
+    from kiosk.domain.receipt import mark_copy
+    from kiosk.i18n import translator
     from kiosk.printing.port import open_printer
     from kiosk.printing.store import ReceiptStore
 
-    receipt = ReceiptStore(receipts_dir).load(txn)
+    receipt = mark_copy(ReceiptStore(receipts_dir).load(txn), datetime.now().astimezone(),
+                        translator)
     return open_printer(kind, receipts_dir, printer_config).print_receipt(receipt)
 
 

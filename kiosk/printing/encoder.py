@@ -1,9 +1,11 @@
 """Receipt → ESC/POS bytes, with python-escpos's ``Dummy`` printer as the encoder.
 
-Layout: store header (the first line bold, double size), item lines with
+Layout: a reprint's COPY mark and time (top and bottom), store header (the first line
+bold, double size), item lines with
 quantity / weight detail, promotions, tax breakdown, the total (bold, double
 height), payment (masked PAN, approval code), transaction id, date, thanks, and
-the e-receipt QR code (native ``GS ( k``) with its link under it; then feed and cut.
+the e-receipt QR code (native ``GS ( k``) with its link under it when the store has one;
+then feed and cut.
 
 Every character is routed, per line, to the cheapest way the printer can show it:
 
@@ -11,7 +13,8 @@ Every character is routed, per line, to the cheapest way the printer can show it
 2. the printer's double-byte ROM font, ``FS &`` … ``FS .``, GBK bytes on Chinese
    models (``cjk_font = "gbk"``) or KS C 5601 (EUC-KR) bytes on Korean models;
 3. otherwise the whole line is drawn as a raster image (``GS v 0``) with Noto Sans
-   CJK (``raster_fallback``), or, with raster off, the character prints as ``?``.
+   Mono CJK on the printer's column grid (``raster_fallback``; its columns line up with
+   the text lines'), or, with raster off, the character prints as ``?``.
 
 The output is a list of *segments* (one per printed line, image or QR code): the
 transport sends whole segments between its status checks, so a DLE EOT query never
@@ -32,7 +35,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from kiosk_drivers.printer.config import PrinterConfig
-from kiosk_drivers.printer.raster import line_image, text_width
+from kiosk_drivers.printer.raster import line_image, text_columns
 
 from kiosk.domain.receipt import Receipt
 from kiosk.domain.text import is_unsafe
@@ -102,6 +105,9 @@ def normalize(text: str) -> str:
 def layout(receipt: Receipt) -> list[PrintLine]:
     """The receipt as print lines (what goes where and in which style)."""
     out: list[PrintLine] = []
+    copy_mark = [PrintLine(text, align="center", bold=True, double_height=i == 0,
+                           double_width=i == 0) for i, text in enumerate(receipt.copy)]
+    out += copy_mark + ([PrintLine("")] if copy_mark else [])
     for i, head in enumerate(receipt.header):
         out.append(PrintLine(head, align="center", bold=i == 0, double_height=i == 0,
                              double_width=i == 0))
@@ -119,7 +125,7 @@ def layout(receipt: Receipt) -> list[PrintLine]:
     for i, foot in enumerate(receipt.footer):
         last = i == len(receipt.footer) - 1
         out.append(PrintLine(foot, align="center" if last else "left"))
-    return out
+    return out + copy_mark
 
 
 class ReceiptEncoder:
@@ -298,18 +304,16 @@ class ReceiptEncoder:
     def _raster_line(self, p: Dummy, enc: EncodedReceipt, line: PrintLine, left: str,
                      right: str, locale: str) -> None:
         cfg = self.config
-        width = cfg.dots // (2 if line.double_width else 1)
+        cols = cfg.columns // (2 if line.double_width else 1)
 
         def fits(text: str) -> bool:
-            return text_width(text, cfg.raster_font, locale, line.bold) <= width
+            return text_columns(text) <= cols
 
-        rows = _wrap_pixels(left, fits)
+        rows = _wrap_columns(left, fits)
         parts = [(row, "", line.align) for row in rows]
         if right:
             last = rows[-1]
-            gap = cfg.dots // cfg.columns  # one column between the texts
-            if (text_width(last, cfg.raster_font, locale, line.bold) + gap
-                    + text_width(right, cfg.raster_font, locale, line.bold) <= width):
+            if text_columns(last) + 1 + text_columns(right) <= cols:  # a column between
                 parts[-1] = (last, right, "left")
             else:
                 parts.append((right, "", "right"))
@@ -327,7 +331,7 @@ class ReceiptEncoder:
             enc.raster_bytes += len(data)
 
 
-def _wrap_pixels(text: str, fits: Callable[[str], bool]) -> list[str]:
+def _wrap_columns(text: str, fits: Callable[[str], bool]) -> list[str]:
     """Greedy wrap for raster text: break at spaces, inside a word only when it must."""
     if fits(text):
         return [text]

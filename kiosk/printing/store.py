@@ -2,7 +2,7 @@
 
 A receipt the printer could not print (paper out, cover open, offline, write
 timeout) is therefore never lost: ``kiosk receipt reprint TXN`` loads it from
-here and prints it again, and the e-receipt link is in it. The JSON holds only
+here and prints it again (marked as a copy), and the e-receipt link is in it. The JSON holds only
 what the receipt shows (masked PAN and approval code, nothing else of a card).
 """
 
@@ -37,9 +37,12 @@ class ReceiptStore:
         return self.dir / f"{_checked(txn)}.json"
 
     def save(self, receipt: Receipt) -> Path:
-        """Write the receipt atomically (temp file, fsync, rename); returns its path."""
-        self.dir.mkdir(parents=True, exist_ok=True)
+        """Write the receipt atomically (temp file, fsync, rename); returns its path. A
+        reprint's copy is not written: the original stays the kept receipt."""
         path = self.path(receipt.txn or "no-txn")
+        if receipt.copy:
+            return path
+        self.dir.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
         with tmp.open("w", encoding="utf-8") as fh:
             json.dump(asdict(receipt), fh, ensure_ascii=False, indent=1)

@@ -1,5 +1,8 @@
 """Simulated receipt printer: writes each receipt as UTF-8 text, atomically.
 
+The original goes to ``TXN.txt``; a reprint's copy to ``TXN-copy-N.txt`` (the first N
+free), so a reprint never overwrites what was printed first.
+
 The receipt is also kept as JSON (:class:`kiosk.printing.store.ReceiptStore`), as
 with the ESC/POS backend, so ``kiosk receipt reprint`` works with either.
 """
@@ -21,7 +24,7 @@ class TextFilePrinter:
 
     def print_receipt(self, receipt: Receipt) -> PrintResult:
         self.dir.mkdir(parents=True, exist_ok=True)
-        path = self.dir / f"{receipt.txn}.txt"
+        path = self._path(receipt)
         tmp = path.with_suffix(".tmp")
         try:
             ReceiptStore(self.dir).save(receipt)
@@ -33,3 +36,11 @@ class TextFilePrinter:
         except OSError as exc:
             return PrintResult(False, reason=f"write failed: {exc.strerror}")
         return PrintResult(True, str(path))
+
+    def _path(self, receipt: Receipt) -> Path:
+        if not receipt.copy:
+            return self.dir / f"{receipt.txn}.txt"
+        n = 1
+        while (self.dir / f"{receipt.txn}-copy-{n}.txt").exists():
+            n += 1
+        return self.dir / f"{receipt.txn}-copy-{n}.txt"

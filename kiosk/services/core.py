@@ -74,11 +74,12 @@ from kiosk.domain.checkout import (
     totals,
 )
 from kiosk.domain.languages import language_of
-from kiosk.domain.receipt import Receipt, build_receipt
+from kiosk.domain.receipt import Receipt, TerminalIds, build_receipt
 from kiosk.i18n import translator
 from kiosk.journal.store import CommandResult, Journal, JournalTooNew
 from kiosk.ops.provision import REJECTED_MARKER
 from kiosk.ops.timesync import clock_synchronized
+from kiosk.payments.acquirer import lane_ids
 from kiosk.payments.method import PaymentMethod
 from kiosk.payments.port import (
     MESSAGE_KEYS,
@@ -121,6 +122,7 @@ class CoreService:
         except JournalTooNew as exc:  # e.g. after an A/B fallback: one line, no traceback
             raise SystemExit(f"kiosk-core: {exc}") from None
         self.catalog = Catalog(config.catalog_path)
+        self._lane_ids = TerminalIds(*lane_ids(config.acquirer))  # printed on receipts
         self.staff = StaffAuthenticator(config.staff, config.paths.state_dir / LOCKOUT_FILE)
         self.pins = PinOpener(config.paths.state_dir)
         self._verifying: tuple[bytes, str, Kind] | None = None  # the command being checked
@@ -598,7 +600,8 @@ class CoreService:
                 label = cls.text(cls.receipt_label, language_of(s.locale), translator(s.locale))
             except Exception:  # a method gone since the sale: the receipt still prints
                 log.exception("payment method %s: no receipt label", s.payment["method"])
-        return build_receipt(s, self.config, datetime.now().astimezone(), translator, label)
+        return build_receipt(s, self.config, datetime.now().astimezone(), translator, label,
+                             self._lane_ids)
 
     def _keep_receipt(self) -> None:
         """No paper: keep the receipt anyway (staff reprint, e-receipt link)."""

@@ -145,6 +145,30 @@ class Row:
 
 
 @dataclass(frozen=True)
+class LastScanned:
+    """The item scanned last, for the big "last scanned" panel: what it is, what it costs
+    (its line's amount, the unit detail under it) and the product key its picture is
+    found by (:func:`kiosk.catalog.picture_index`)."""
+
+    line_id: int
+    key: str
+    name: str
+    amount: str
+    detail: str = ""
+
+
+def last_scanned(msg: dict, rows: tuple[Row, ...]) -> LastScanned | None:
+    """The basket line added or changed last (the state's ``last_line_id``), if still there."""
+    line_id = msg.get("last_line_id")
+    row = next((r for r in rows if r.line_id == line_id), None)
+    if row is None:
+        return None
+    key = next((ln.get("key", "") for ln in msg.get("lines", []) if ln["line_id"] == line_id),
+               "")
+    return LastScanned(row.line_id, key, row.name, row.amount, row.detail)
+
+
+@dataclass(frozen=True)
 class View:
     screen: str
     light: str
@@ -154,6 +178,7 @@ class View:
     seq: int = 0
     rows: tuple[Row, ...] = ()
     last_line_id: int | None = None
+    last_scanned: LastScanned | None = None
     item_count: str = ""
     subtotal: str = ""
     savings: str = ""
@@ -269,6 +294,7 @@ def build_view(msg: dict | None, online: bool | None, locale: str | None = None,
         screen=screen, light=light_for(msg, True, door_open=False).color,
         locale=loc, locales=locales, online=True,
         seq=msg.get("seq", 0), rows=rows, last_line_id=msg.get("last_line_id"),
+        last_scanned=last_scanned(msg, rows),
         item_count=t.ntr("{n} item", "{n} items", count),
         subtotal=t.money(totals.get("subtotal", 0)),
         savings=t.money(totals.get("savings", 0)) if totals.get("savings") else "",

@@ -2,7 +2,9 @@
 
 A basket with a multi-buy (3 cup noodles for 2), a 2-for-a-price (cola), a
 weighed item (1.2 kg bananas), two tax classes, and an approved card payment
-(masked PAN and approval code), in English, Simplified Chinese and Korean.
+(masked PAN and approval code, merchant and terminal id), in English, Simplified Chinese
+and Korean. With ``link`` (the default here, to exercise the QR code path) the store has
+an e-receipt link configured; the shipped configuration has none.
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ from datetime import UTC, datetime
 
 from kiosk.config import KioskConfig
 from kiosk.domain.checkout import CheckoutState, Line
-from kiosk.domain.receipt import Receipt, build_receipt
+from kiosk.domain.receipt import Receipt, TerminalIds, build_receipt
 from kiosk.i18n import translator
 
 TXN = "S001-L01-000042"
 WHEN = datetime(2025, 3, 14, 15, 9, 26, tzinfo=UTC)
+E_RECEIPT_URL = "https://receipts.harbour-street.test/r/{txn}"
+IDS = TerminalIds(merchant_id="000000000000001", terminal_id="KIOSK001")
 
 
 def _line(line_id: int, key: str, names: dict[str, str], price: int, qty: int = 1,
@@ -37,13 +41,17 @@ LINES = [
 ]
 
 
-def make_receipt(config: KioskConfig, locale: str = "en", txn: str = TXN) -> Receipt:
+def make_receipt(config: KioskConfig, locale: str = "en", txn: str = TXN,
+                 link: bool = True) -> Receipt:
+    if link:
+        store = config.store.model_copy(update={"e_receipt_url": E_RECEIPT_URL})
+        config = config.model_copy(update={"store": store})
     state = CheckoutState(
         state="approved", txn=txn, locale=locale, lines=LINES,
         payment={"method": "card", "amount": 1903, "stan": 7, "idem_key": f"{txn}-7",
                  "status": "approved", "auth_code": "A1B2C3",
                  "card": {"brand": "VISA", "masked_pan": "******0119"}})
-    return build_receipt(state, config, WHEN, translator)
+    return build_receipt(state, config, WHEN, translator, ids=IDS)
 
 
 def receipt_fields(receipt: Receipt) -> list[str]:

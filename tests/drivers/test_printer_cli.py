@@ -73,12 +73,13 @@ def test_reprint_command_prints_a_kept_receipt(config, tmp_path):
     done = subprocess.run([sys.executable, "-m", "kiosk.sim.printer", "reprint", TXN],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    # the default (simulated) printer wrote the text copy, and the command says so: the
-    # file's path, not "printed"
-    text = state / "receipts" / f"{TXN}.txt"
-    assert f"{TXN} written to {text} (simulated printer" in done.stdout
+    # the default (simulated) printer wrote the text copy, marked as one, and the command
+    # says so: the file's path, not "printed"
+    copy_path = state / "receipts" / f"{TXN}-copy-1.txt"
+    assert f"{TXN} written to {copy_path} (simulated printer" in done.stdout
     assert "printed" not in done.stdout
-    assert "辛拉面" in text.read_text(encoding="utf-8")
+    copy = copy_path.read_text(encoding="utf-8")
+    assert "辛拉面" in copy and copy.splitlines()[0].strip() == "副本"
     missing = subprocess.run([sys.executable, "-m", "kiosk.sim.printer", "reprint",
                               "S001-L01-999999"], cwd=REPO, env=env, capture_output=True,
                              text=True, timeout=60)

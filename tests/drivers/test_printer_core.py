@@ -58,8 +58,11 @@ def test_paper_out_through_the_core_keeps_the_sale_and_reprint_prints_it(
     assert done.returncode == 0, done.stderr
     assert f"{txn} printed on the serial printer at {pty_pair.host}" in done.stdout
     pages = sim.wait_receipts(2)
-    assert pages[1].complete and pages[1].qr_payloads[0].endswith(txn)
+    assert pages[1].complete and pages[1].qr_payloads == []  # no e-receipt link configured
     assert any(txn in line for line in pages[1].text)
+    # the reprint is marked as a copy, at its top and bottom, and is not the first print
+    assert [line.strip() for line in pages[1].text].count("COPY") == 2
+    assert not any("COPY" in line for line in partial.text)
     shutil.copyfile(pages[1].png, artifacts / "receipt-core-reprint.png")
 
 

@@ -274,3 +274,29 @@ def test_control_characters_in_any_text_never_reach_the_printer(config, font):
     assert any("Milk@V1L" in line for line in lines)
     assert any(line.strip() == "bye" + "dVA" for line in lines)
     assert pages[0][0].qr_payloads == [make_receipt(config, "en").qr_payload]
+
+
+# -- raster lines on the printer's column grid (issue 21, item 6) ----------------------------
+
+def _ink_columns(img) -> set[int]:
+    """Printer columns (12 dots each) of a raster line that hold any black dot."""
+    width, height = img.size
+    px = img.load()
+    return {x // 12 for x in range(width) for y in range(height) if not px[x, y]}
+
+
+@pytest.mark.parametrize("locale", ["ko", "zh_Hans"])
+def test_a_raster_line_keeps_the_printers_columns(locale):
+    # "  2 x $4.99" with the price at the right edge, as a text line prints it: the indent
+    # is two columns, each character sits in its own column, a wide one in two, and the
+    # price ends in the last column, whatever the font's own advances
+    left, right = "  신라면 2 x $4.99" if locale == "ko" else "  辛拉面 2 x $4.99", "$9.98"
+    img = line_image(left, right, 576, font_path=PrinterConfig().raster_font, locale=locale)
+    cols, expected = [], set()
+    for ch in left:
+        width = 2 if ord(ch) > 0x1100 else 1
+        if not ch.isspace():
+            expected |= set(range(len(cols), len(cols) + width))
+        cols += [ch] * width
+    expected |= set(range(48 - len(right), 48))
+    assert _ink_columns(img) == expected

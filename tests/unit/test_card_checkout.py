@@ -200,7 +200,7 @@ def test_receipt_shows_aid_label_entry_codes_and_last_four_only(lane):
     lane.do(cmd("receipt", choice="print"), at=T0 + 22)
     text = render_text(build_receipt(lane.state, lane.config,
                                      dt.datetime(2026, 11, 25, 14, 0, tzinfo=dt.UTC), translator))
-    for part in ("VISA **** 0119", "VISA CREDIT", "AID", "A0000000031010", "Chip",
+    for part in ("Visa **** 0119", "VISA CREDIT", "AID", "A0000000031010", "Chip",
                  "A1B2C3", "123456789012"):
         assert part in text, part
     assert "476173" not in text and "******" not in text

@@ -1,0 +1,53 @@
+"""How a payment card is named and its number shown: the one rule for screen, receipt and logs.
+
+PCI DSS 3.4: a shopper-facing place (the screen, the receipt) shows the last four digits
+only (:func:`shown_pan`); anywhere else (the journal, the host log, the bus) keeps at most
+the first six and last four (:func:`mask_pan`). A brand is stored as the id the EMV
+configuration or the payment method gives (``visa``, ``UNIONPAY``); people see its display
+name (:func:`brand_name`), never the id.
+"""
+
+from __future__ import annotations
+
+#: brand id (any case) → the name the brand writes itself with
+BRAND_NAMES = {
+    "visa": "Visa",
+    "mastercard": "Mastercard",
+    "maestro": "Maestro",
+    "unionpay": "UnionPay",
+    "amex": "American Express",
+    "discover": "Discover",
+    "jcb": "JCB",
+}
+
+
+def brand_name(brand: str | None) -> str:
+    """The display name of a brand id; an id the table lacks is shown as given."""
+    text = str(brand or "").strip()
+    return BRAND_NAMES.get(text.lower().replace(" ", ""), text)
+
+
+def _digits(text: str | None) -> str:
+    return "".join(c for c in str(text or "") if c.isdigit())
+
+
+def mask_pan(pan: str) -> str:
+    """First 6 and last 4 digits at most, the rest starred (a PAN under 13 digits keeps
+    only its last 4): the most any log, journal or message may hold."""
+    digits = _digits(pan)
+    if len(digits) < 13:
+        return "*" * max(len(digits) - 4, 2) + digits[-4:]
+    return digits[:6] + "*" * (len(digits) - 10) + digits[-4:]
+
+
+def shown_pan(masked_pan: str | None) -> str:
+    """The number as the screen and the receipt show it: ``**** 0119``, or "" when no four
+    digits are known."""
+    digits = _digits(masked_pan)
+    return f"**** {digits[-4:]}" if len(digits) >= 4 else ""
+
+
+def card_text(card: dict | None) -> str:
+    """Brand and number as the screen and the receipt show them: ``Visa **** 0119``."""
+    card = card or {}
+    return f"{brand_name(card.get('brand'))} {shown_pan(card.get('masked_pan'))}".strip()
