@@ -165,7 +165,7 @@ def test_every_decline_message_is_translated(key, locale):
 
 def test_a_decline_without_a_key_says_card_declined():
     v = build_view(card_state("declined", reason="do_not_honour"), online=True)
-    assert v.decline_message == "Your card was declined."
+    assert v.decline_message == "Your bank did not approve this payment."
 
 
 def test_approved_asks_for_the_receipt_until_chosen_and_prompts_card_removal():
