@@ -27,6 +27,7 @@ import pytest
 
 from kiosk.bus.client import BusClient
 from kiosk.bus.messages import Topics, status_message
+from kiosk.domain.receipt import last4
 from kiosk.payments.card_method import CardMethod
 from kiosk.sim.payments import SimulatedPhoneMethod
 from kiosk.ui.i18n import Translator
@@ -157,7 +158,8 @@ def test_the_screens_tell_the_truth(locale, lane_env, broker_port, ui_factory, s
         texts = step(card_state("approved", auth_code="A1B2C3", card=CARD), "approved",
                      "approved")
         shown = "\n".join(texts)
-        assert "Visa **** 0119" in shown and "476173" not in shown and "visa" not in shown
+        assert f"Visa {last4(CARD)}" in shown and "0119" in shown      # the receipt's rule
+        assert "476173" not in shown and "visa" not in shown
         assert {"help", "receipt:print", "receipt:none"} <= tids(ui)
 
         # 4: the declined screen's body says something its title does not
