@@ -27,6 +27,13 @@ within ``timeouts.receipt_choice_s`` the receipt is printed (an unattended
 kiosk errs on the side of proof of purchase). "none" goes straight to the
 receipt screen; the receipt is still kept for a staff reprint and the
 e-receipt link. One choice per sale: a second ``receipt`` is rejected.
+
+Help (issue 21): ``help`` is taken on every screen a shopper meets. From attract it opens a
+session first; beside a payment (authorizing, approved, receipt) it calls staff without
+leaving the screen (``attendant`` holds the call, the light blinks). The shopper may
+withdraw their own call (``cancel_help`` → ``help_cancelled``) until staff sign in, and
+answer an unknown barcode by putting the item aside (``put_aside`` → ``item_put_aside``);
+an age check stays with staff.
 """
 
 from __future__ import annotations
