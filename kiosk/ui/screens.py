@@ -953,7 +953,6 @@ class DeclinedPage(MessagePage):
                           if mid in offered] + [self.back])
 
 
-
 class ReversingPage(MessagePage):
     icon_kind, icon_bg, icon_fg, spinning = "wait", theme.AMBER, theme.INK, True
 
