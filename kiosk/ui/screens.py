@@ -92,7 +92,7 @@ class Header(BoxLayout):
         self.store = Text(text=store_name, size_key="l", bold=True, lang="en")
         self.title = Text(size_key="m", halign="left")
         self.help = Btn(self._help, size_key="m", tid="help", size_hint_x=None,
-                        width=px(230))
+                        width=px(170))
         self._called = False
         self.langs = LanguageSwitch(actions, "lang", size_hint_x=None, width=px(430))
         for w in (self.store, self.title, self.help, self.langs):

@@ -221,7 +221,7 @@ def test_the_screens_tell_the_truth(locale, lane_env, broker_port, ui_factory, s
         assert (demo_dir / "current.png").exists()
         for name in files:
             w, h, _ = read_png(demo_dir / name)
-            assert (w, h) == (1280, 800), name
+            assert w == 1280 and h >= 800, (name, w, h)   # the whole window: kiosk + demo panel
             assert white_rows(demo_dir / name) == [], f"{name}: a white band"
     finally:
         lane.stop()
