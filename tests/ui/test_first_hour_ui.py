@@ -225,3 +225,43 @@ def test_the_screens_tell_the_truth(locale, lane_env, broker_port, ui_factory, s
             assert white_rows(demo_dir / name) == [], f"{name}: a white band"
     finally:
         lane.stop()
+
+
+UNKNOWN = "1234567890128"   # a valid EAN-13 the sample catalog does not have
+MILK = "8801115954255"
+
+
+def test_the_shopper_leaves_the_attendant_screen_on_a_real_core(start_core, shopper,
+                                                                 ui_factory, shots, ui_fonts):
+    """Taps on the real UI reach the real kiosk-core: an unknown item is put aside, a help
+    call from the basket is withdrawn, and help from the idle screen opens a session."""
+    start_core()
+    shopper.wait_online()
+    ui = ui_factory()
+    ui.wait_screen("attract")
+    screens = Screens(ui, shots, "en", ui_fonts())
+    ui.tap("help")    # help on the idle screen: a session opens and staff are called
+    st = shopper.wait_state(lambda s: s["state"] == "attendant_needed")
+    assert st["attendant"]["reason"] == "help" and st["txn"]
+    ui.sync(st)
+    screens.snap("attendant-help-from-attract", "attendant")
+    ui.tap("shopper:resolve")
+    st = shopper.wait_state(lambda s: s["state"] == "shopping" and s["attendant"] is None)
+
+    assert shopper.send("scan", code=MILK)["ok"]
+    assert shopper.send("scan", code=UNKNOWN)["ok"]
+    st = shopper.wait_state(lambda s: s["state"] == "attendant_needed")
+    assert st["attendant"]["reason"] == "unknown_barcode"
+    ui.sync(st)
+    screens.snap("attendant-unknown-item", "attendant")
+    ui.tap("shopper:resolve")
+    st = shopper.wait_state(lambda s: s["state"] == "shopping" and s["attendant"] is None)
+    assert len(st["lines"]) == 1     # the milk stays, the unknown item was never added
+    ui.sync(st)
+
+    ui.tap("help")
+    st = shopper.wait_state(lambda s: s["state"] == "attendant_needed")
+    ui.sync(st)
+    ui.tap("shopper:resolve")
+    st = shopper.wait_state(lambda s: s["state"] == "shopping" and s["attendant"] is None)
+    assert len(st["lines"]) == 1
