@@ -784,7 +784,7 @@ class AuthorizingPage(MessagePage):
     def render(self, v: View, t: Translator) -> None:
         if v.payment_method != "card":
             # no code is shown on this lane yet: promise nothing the screen does not show
-            body = t.tr("Please wait while your payment is processed.")
+            body = t.tr("This takes a moment. Please stay at the checkout.")
         else:
             body = t.tr("Follow the instructions on the card reader. Do not remove your card.")
         self.set_texts(t, t.tr("Processing payment…"), body, v.payment_amount)

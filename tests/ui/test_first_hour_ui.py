@@ -147,7 +147,7 @@ def test_the_screens_tell_the_truth(locale, lane_env, broker_port, ui_factory, s
         assert t.tr("Accepted here: {methods}", methods=t.join(labels)) in texts
         assert t.tr(CardMethod.hint) in texts
         texts = step(card_state(method="qr", step=None), "authorizing", "authorizing-phone")
-        assert t.tr("Please wait while your payment is processed.") in texts
+        assert t.tr("This takes a moment. Please stay at the checkout.") in texts
         assert not any("QR" in text for text in texts), texts
         assert "help" in tids(ui)
 
