@@ -18,7 +18,8 @@ _ALL = Topics("+")
 
 #: what a shopper may ask for, by touch or by voice
 SHOPPER_INTENTS = frozenset({"touch", "help", "start", "set_language", "checkout", "pay",
-                             "receipt", "choose_app", "back", "cancel", "done"})
+                             "receipt", "choose_app", "back", "cancel", "done", "cancel_help",
+                             "put_aside"})
 
 
 @dataclass(frozen=True)

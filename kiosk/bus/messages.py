@@ -189,7 +189,8 @@ class Device(_Command):
 
 
 class Simple(_Command):
-    type: Literal["touch", "help", "checkout", "back", "cancel", "done"]
+    type: Literal["touch", "help", "checkout", "back", "cancel", "done", "cancel_help",
+                  "put_aside"]
 
 
 Command = Annotated[

@@ -27,6 +27,13 @@ within ``timeouts.receipt_choice_s`` the receipt is printed (an unattended
 kiosk errs on the side of proof of purchase). "none" goes straight to the
 receipt screen; the receipt is still kept for a staff reprint and the
 e-receipt link. One choice per sale: a second ``receipt`` is rejected.
+
+Help (issue 21): ``help`` is taken on every screen a shopper meets. From attract it opens a
+session first; beside a payment (authorizing, approved, receipt) it calls staff without
+leaving the screen (``attendant`` holds the call, the light blinks). The shopper may
+withdraw their own call (``cancel_help`` → ``help_cancelled``) until staff sign in, and
+answer an unknown barcode by putting the item aside (``put_aside`` → ``item_put_aside``);
+an age check stays with staff.
 """
 
 from __future__ import annotations
@@ -49,6 +56,8 @@ from kiosk.domain.vocabulary import (
     BLOCKING_FAULTS,
     CANCELLABLE,
     COMMANDS,
+    HELP_CALL_STATES,
+    HELP_REASON,
     HELP_STATES,
     IDLE_STATES,
     RECEIPT_CHOICES,
@@ -345,7 +354,22 @@ def _decide(state: CheckoutState, cmd: dict, ctx: Context) -> list[dict]:
             raise Rejected("unknown_line")
         return [_ev("line_removed", line_id=cmd["line_id"], by="shopper")]
     if kind == "help":
-        return [_ev("help_requested")]
+        if _help_called(state):
+            raise Rejected("help_already_called")
+        events = []
+        _start_if_attract(state, ctx, events)  # help from the idle screen opens a session
+        return [*events, _ev("help_requested")]
+    if kind == "cancel_help":
+        if not _help_called(state):
+            raise Rejected("no_help_called")
+        if state.staff is not None:
+            raise Rejected("not_allowed_now", "staff are signed in")
+        return [_ev("help_cancelled")]
+    if kind == "put_aside":
+        attendant = state.attendant or {}
+        if attendant.get("reason") != "unknown_barcode":
+            raise Rejected("nothing_to_put_aside")
+        return [_ev("item_put_aside", code=attendant.get("code") or "")]
     if kind == "staff_pin":
         return _staff_sign_in(state, *ctx.check_pin(cmd, ctx.now), ctx)
     if kind == "attendant":
@@ -392,6 +416,11 @@ def _decide(state: CheckoutState, cmd: dict, ctx: Context) -> list[dict]:
     if kind == "done":
         return [_ev("session_finished", next_locale=_default(ctx.config))]
     raise Rejected("unknown_command", kind)  # in COMMANDS but not handled: a bug
+
+
+def _help_called(state: CheckoutState) -> bool:
+    """The shopper's help call is open (on the attendant screen, or beside a payment)."""
+    return (state.attendant or {}).get("reason") == HELP_REASON
 
 
 def _just_cancelled(state: CheckoutState, now: float) -> bool:
@@ -527,7 +556,27 @@ def _item_unknown(s: CheckoutState, ev: E.ItemUnknown) -> None:
 
 def _help_requested(s: CheckoutState, ev: E.HelpRequested) -> None:
     _expect(s, ev.type, *HELP_STATES)
-    _need_attendant(s, ev.ts, reason="help")
+    if s.state in HELP_CALL_STATES:
+        # a payment is under way or done: staff are called, the screen stays
+        s.attendant = {"reason": HELP_REASON, "return_to": s.state}
+        return
+    _need_attendant(s, ev.ts, reason=HELP_REASON)
+
+
+def _help_cancelled(s: CheckoutState, ev: E.HelpCancelled) -> None:
+    if (s.attendant or {}).get("reason") != HELP_REASON:
+        raise InvalidEvent(f"{ev.type} with no help call open")
+    if s.state == "attendant_needed":
+        _leave_attendant(s, ev.ts)
+    else:
+        s.attendant = None
+
+
+def _item_put_aside(s: CheckoutState, ev: E.ItemPutAside) -> None:
+    _expect(s, ev.type, "attendant_needed")
+    if (s.attendant or {}).get("reason") != "unknown_barcode":
+        raise InvalidEvent(f"{ev.type} with no unknown item")
+    _leave_attendant(s, ev.ts)
 
 
 def _staff_signed_in(s: CheckoutState, ev: E.StaffSignedIn) -> None:
@@ -686,11 +735,12 @@ HANDLERS: dict[type[E.Event], Callable[[CheckoutState, Any], None]] = {
     E.ReceiptChosen: _receipt_chosen, E.ReceiptPrinted: _receipt_printed,
     E.SessionFinished: _session_finished, E.BasketVoided: _basket_voided,
     E.IdleWarning: _idle_warning, E.DeviceStatus: _device_status, E.Recovered: _nothing,
+    E.HelpCancelled: _help_cancelled, E.ItemPutAside: _item_put_aside,
 }
 #: events that are the shopper doing something: they restart the idle timer
 SHOPPER_ACTIVITY = frozenset({
     E.Activity, E.ItemAdded, E.QuantityChanged, E.LineRemoved, E.CheckoutStarted,
-    E.BackToBasket, E.LanguageChanged, E.HelpRequested,
+    E.BackToBasket, E.LanguageChanged, E.HelpRequested, E.HelpCancelled, E.ItemPutAside,
 })
 
 

@@ -152,6 +152,21 @@ class HelpRequested(Event):
     v: Literal[1] = 1
 
 
+class HelpCancelled(Event):
+    """The shopper withdrew their own help call."""
+
+    type: Literal["help_cancelled"] = "help_cancelled"
+    v: Literal[1] = 1
+
+
+class ItemPutAside(Event):
+    """The shopper put an item with an unknown barcode aside and carries on without it."""
+
+    type: Literal["item_put_aside"] = "item_put_aside"
+    v: Literal[1] = 1
+    code: str
+
+
 class IdleWarning(Event):
     type: Literal["idle_warning"] = "idle_warning"
     v: Literal[1] = 1
@@ -311,7 +326,8 @@ class Snapshot(Event):
 #: type → its model: every event type the journal holds
 EVENT_TYPES: dict[str, type[Event]] = {cls.TYPE: cls for cls in (
     SessionStarted, LanguageChanged, Activity, ItemAdded, QuantityChanged, LineRemoved,
-    ItemUnknown, HelpRequested, IdleWarning, CheckoutStarted, BackToBasket, BasketVoided,
+    ItemUnknown, HelpRequested, HelpCancelled, ItemPutAside, IdleWarning, CheckoutStarted,
+    BackToBasket, BasketVoided,
     SessionFinished, StaffSignedIn, StaffAuthFailed, AgeApproved, AttendantCleared,
     AuthRequested, AuthApproved, AuthDeclined, AuthFailed, AppChosen, CancelRequested,
     ReversalResult, ReceiptChosen, ReceiptPrinted, DeviceStatus, Recovered, Snapshot,

@@ -17,24 +17,30 @@ STATES = (
 COMMANDS = (
     "scan", "add_plu", "start", "set_language", "set_quantity", "remove_line", "staff_pin",
     "attendant", "pay", "device", "touch", "help", "checkout", "back", "cancel", "done",
-    "choose_app", "receipt",
+    "choose_app", "receipt", "cancel_help", "put_aside",
 )
 #: taken in every state: device health, a touch (the idle timer), a change of language
 ANYTIME = ("device", "touch", "set_language")
+#: states where a help call leaves the screen as it is (a payment is under way or done):
+#: staff are called (the light blinks) and the shopper carries on, or cancels the call
+HELP_CALL_STATES = ("authorizing", "approved", "receipt")
 #: state → the command types it accepts. In attendant_needed a ``scan`` is a staff badge
-#: (and only there); a ``cancel`` in attract is accepted and changes nothing.
+#: (and only there); a ``cancel`` in attract is accepted and changes nothing. ``help`` in
+#: attract starts a session first. ``cancel_help`` withdraws the shopper's own help call
+#: (wherever one may still be open); ``put_aside`` answers an unknown barcode: the shopper
+#: puts the item aside and carries on.
 ACCEPTS: dict[str, frozenset[str]] = {state: frozenset(ANYTIME + more) for state, more in {
-    "attract": ("scan", "add_plu", "start", "cancel"),
+    "attract": ("scan", "add_plu", "start", "help", "cancel"),
     "shopping": ("scan", "add_plu", "set_quantity", "remove_line", "help", "checkout",
-                 "cancel"),
-    "attendant_needed": ("scan", "staff_pin", "attendant"),
-    "payment": ("pay", "back", "help", "cancel"),
-    "authorizing": ("choose_app", "cancel"),
-    "approved": ("receipt",),
-    "declined": ("pay", "back", "help", "cancel"),
-    "reversing": (),
-    "payment_unavailable": ("help",),
-    "receipt": ("done",),
+                 "cancel", "cancel_help"),
+    "attendant_needed": ("scan", "staff_pin", "attendant", "cancel_help", "put_aside"),
+    "payment": ("pay", "back", "help", "cancel", "cancel_help"),
+    "authorizing": ("choose_app", "cancel", "help", "cancel_help"),
+    "approved": ("receipt", "help", "cancel_help"),
+    "declined": ("pay", "back", "help", "cancel", "cancel_help"),
+    "reversing": ("cancel_help",),
+    "payment_unavailable": ("help", "cancel_help"),
+    "receipt": ("done", "help", "cancel_help"),
     "out_of_service": (),
 }.items()}
 
@@ -50,8 +56,11 @@ def states_accepting(command: str) -> tuple[str, ...]:
     return tuple(s for s in STATES if command in ACCEPTS[s])
 
 
-#: states a shopper may call for help from (the help button, the help phrase)
+#: states a shopper may call for help from (the help button, the help phrase): every screen
+#: a shopper meets
 HELP_STATES = states_accepting("help")
+#: what a shopper's help call is about (the state's ``attendant.reason``)
+HELP_REASON = "help"
 #: states where the idle timer runs; from authorizing to receipt money may be moving
 IDLE_STATES = ("shopping", "payment", "declined")
 #: states a shopper may cancel (void) the basket from

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 class CardMethod(PortMethod):
     id = "card"
     label = N_("Card")
-    hint = N_("Insert your chip card into the reader")
+    hint = N_("Chip cards only: insert the card. No tap, no swipe.")  # contact EMV only
     receipt_label = N_("Card")
     voice_words = {
         "ko": VoiceWords(keys=("신용카드", "카드", "카드로"),

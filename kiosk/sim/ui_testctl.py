@@ -25,6 +25,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from kiosk.ui.shots import when_settled
+
 log = logging.getLogger(__name__)
 ENV = "KIOSK_UI_TESTCTL"
 
@@ -234,29 +236,8 @@ class TestControl:
 
     def _settled(self, then: Callable[[], None], frames: int = 60) -> None:
         """Call ``then`` once layout and text have stopped changing between two frames."""
-        from kivy.clock import Clock
-
-        def signature() -> list:
-            out = []
-            for root in self.app.touch_roots():
-                for w in _visible(root):
-                    out.append((round(w.x), round(w.y), round(w.width), round(w.height),
-                                tuple(getattr(w, "texture_size", ()))))
-            return out
-
-        state = {"last": None, "left": frames}
-
-        def check(_dt: float) -> None:
-            now = signature()
-            state["left"] -= 1
-            if now == state["last"] or state["left"] <= 0:
-                then()
-                return
-            state["last"] = now
-            Clock.schedule_once(check, 0)
-
         self.app.wake()
-        Clock.schedule_once(check, 0)
+        when_settled(self.app.touch_roots, then, frames)
 
     def op_settle(self, req: dict, reply: Callable[[dict], None]) -> None:
         self._settled(lambda: reply({"ok": True}))

@@ -36,7 +36,7 @@ from kiosk.ui.bridge import BusBridge
 from kiosk.ui.fonts import Resolved
 from kiosk.ui.i18n import Translator
 from kiosk.ui.screens import PAGES, Header, IdleOverlay, Page
-from kiosk.ui.shots import ShotWriter, grab
+from kiosk.ui.shots import ShotWriter, grab, read_frame, when_settled
 from kiosk.ui.viewmodel import IDLE_STATES, View, build_view, currency_of, rejection_text
 from kiosk.ui.widgets import Toast, register_fonts
 
@@ -94,7 +94,10 @@ class KioskApp(App):
         self.first_frame_at: float | None = None
         self._last_touch_sent = 0.0
         self._active_until = 0.0
-        self._shot_ev = None
+        self._shot_wait: Callable[[], None] | None = None   # cancels the wait to settle
+        self._shot_due: str | None = None    # the step whose frame the next flip saves
+        self._shot_last: tuple | None = None
+        self._shot_count = 0
         self._sleep_trigger = Clock.create_trigger(self._maybe_sleep, ACTIVE_FOR_S)
 
     # -- building ------------------------------------------------------------------------
@@ -165,6 +168,9 @@ class KioskApp(App):
         Clock.schedule_once(lambda _dt: fn(), 0)
 
     def _on_flip(self, *_a) -> None:
+        if self._shot_due is not None:
+            self._save_frame(self._shot_due)
+            self._shot_due = None
         if self.first_frame_at is None:
             self.first_frame_at = time.time()
             log.info("first frame %.3f s after process start", self.first_frame_at -
@@ -343,17 +349,36 @@ class KioskApp(App):
         return grab(widget)
 
     def _schedule_shot(self) -> None:
-        if self._shot_ev is not None:
-            self._shot_ev.cancel()
-        self._shot_ev = Clock.schedule_once(self._shoot, 0.3)
-
-    def _shoot(self, _dt: float) -> None:
-        folder = self.settings.screenshots
-        if folder is None or self.view is None:
+        """``--screenshots DIR``: once the new view has settled, save the frame the window
+        shows, one numbered file per step (``003-payment.png``) and ``current.png``. The
+        "starting" placeholder before the first state is no step of the checkout."""
+        v = self.view
+        if v is None or v.screen == "starting":
             return
-        shot = grab(self.root)
-        self.shots.write(folder / "current.png", shot)
-        self.shots.write(folder / f"{self.view.screen}.png", shot)
+        step = (v.seq, v.screen, v.locale, v.online)
+        if step == self._shot_last:
+            return
+        if self._shot_wait is not None:
+            self._shot_wait()   # a newer step replaces one that never settled on screen
+        self._shot_due = None
+
+        def settled() -> None:
+            self._shot_wait = None
+            self._shot_last = step
+            self._shot_count += 1
+            self._shot_due = f"{self._shot_count:03d}-{v.screen}.png"
+            Window.canvas.ask_update()   # draw a frame, so the flip saves it
+            self.wake()
+
+        self._shot_wait = when_settled(self.touch_roots, settled)
+
+    def _save_frame(self, name: str) -> None:
+        folder = self.settings.screenshots
+        if folder is None:
+            return
+        frame = read_frame(*Window.size)
+        self.shots.write(folder / name, frame, top_down=False)
+        self.shots.write(folder / "current.png", frame, top_down=False)
 
     def touch_roots(self) -> list:
         """Widgets a shopper can see, topmost first (overlays before the screen)."""

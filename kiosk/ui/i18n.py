@@ -82,6 +82,12 @@ class Translator:
         return format_datetime(datetime.fromtimestamp(when).astimezone(), "medium",
                                locale=self.locale)
 
+    def join(self, items: list[str]) -> str:
+        """A list as this locale writes one ("Card and Mobile QR", "银行卡和手机扫码")."""
+        from babel.lists import format_list
+
+        return format_list(items, locale=self.locale) if items else ""
+
     def name(self, names: dict[str, str], fallback: str = "") -> str:
         """A catalog name in the shopper's language (English, then anything, if missing)."""
         return names.get(self.lang) or names.get("en") or next(iter(names.values()), fallback)

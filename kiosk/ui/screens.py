@@ -91,8 +91,9 @@ class Header(BoxLayout):
         self.actions = actions
         self.store = Text(text=store_name, size_key="l", bold=True, lang="en")
         self.title = Text(size_key="m", halign="left")
-        self.help = Btn(lambda: actions.send("help"), size_key="m", tid="help",
-                        size_hint_x=None, width=px(170))
+        self.help = Btn(self._help, size_key="m", tid="help", size_hint_x=None,
+                        width=px(170))
+        self._called = False
         self.langs = LanguageSwitch(actions, "lang", size_hint_x=None, width=px(430))
         for w in (self.store, self.title, self.help, self.langs):
             self.add_widget(w)
@@ -108,6 +109,10 @@ class Header(BoxLayout):
     def _redraw(self, *_a) -> None:
         self._r.pos, self._r.size = self.pos, self.size
 
+    def _help(self) -> None:
+        """Help calls staff; once called (on any screen), the same button withdraws it."""
+        self.actions.send("cancel_help" if self._called else "help")
+
     def render(self, v: View, t: Translator, title: str) -> None:
         bg, ink = theme.LIGHT[v.light]
         self._c.rgba = bg
@@ -115,11 +120,13 @@ class Header(BoxLayout):
         self.title.color = ink
         self.title.lang = t.lang
         self.title.text = title
-        self.help.text = t.tr("Help")
+        # the attendant screen has its own "cancel help" button, beside what it explains
+        self._called = v.help_called and v.screen != "attendant"
+        self.help.text = t.tr("Cancel help") if self._called else t.tr("Help")
         self.help.lang = t.lang
         self.help.bg = theme.CARD if ink == theme.WHITE else theme.INK
         self.help.color = theme.INK if ink == theme.WHITE else theme.WHITE
-        show_help = v.can_help
+        show_help = v.can_help or self._called
         self.help.opacity = 1 if show_help else 0
         self.help.disabled = not show_help
         self.langs.render(v.locales, v.locale, on_dark=ink == theme.WHITE, backdrop=bg)
@@ -489,8 +496,17 @@ class AttendantPage(Page):
         self.item = Text(size_key="xl", bold=True, halign="center", wrap=True, auto_height=True)
         self.wait = Text(size_key="m", halign="center", wrap=True, auto_height=True,
                          color=theme.MUTED)
-        for w in (spacer(), self.icon, self.title, self.body, self.item, self.wait, spacer()):
+        # what the shopper may do without staff: withdraw a help call, put an unknown item aside
+        self.shopper = secondary("", self._shopper, size_key="l", tid="shopper:resolve",
+                                 size_hint=(None, None), width=px(520),
+                                 height=theme.touch(88))
+        self.shopper_row = BoxLayout(size_hint_y=None, height=self.shopper.height)
+        for w in (spacer(), self.shopper, spacer()):
+            self.shopper_row.add_widget(w)
+        for w in (spacer(), self.icon, self.title, self.body, self.item, self.wait,
+                  self.shopper_row, spacer()):
             left.add_widget(w)
+        self._shopper_cmd = ""
         body.add_widget(left)
         self.staff = Card(orientation="vertical", size_hint_x=None, width=px(460),
                           padding=px(22), spacing=px(12), bg=theme.CARD, outline=theme.LINE)
@@ -541,6 +557,10 @@ class AttendantPage(Page):
             fields["line_id"] = self._line_id
         self.actions.send("attendant", **fields)
 
+    def _shopper(self) -> None:
+        if self._shopper_cmd:
+            self.actions.send(self._shopper_cmd)
+
     def on_leave(self, *_a) -> None:
         self._pin = ""
 
@@ -567,6 +587,18 @@ class AttendantPage(Page):
             self.body.text = t.tr("An attendant has been called.")
             self.item.text = ""
         self.wait.text = t.tr("Please wait here. You can keep your items in the bagging area.")
+        if v.help_called:
+            self._shopper_cmd, label = "cancel_help", t.tr("Cancel help")
+        elif v.can_put_aside:
+            self._shopper_cmd, label = "put_aside", t.tr("Put the item aside")
+            self.wait.text = t.tr("Or put the item aside and go on without it.")
+        else:
+            self._shopper_cmd, label = "", ""
+        self.shopper.lang = lang
+        self.shopper.text = label
+        self.shopper.disabled = not label
+        self.shopper.opacity = 1 if label else 0
+        self.shopper_row.height = self.shopper.height if label else 0
         self.staff_title.text = t.tr("Staff only")
         self._prompt = t.tr("Enter staff PIN")
         self._line_id = next((r.line_id for r in v.rows if r.name == v.attendant_item), None)
@@ -638,6 +670,7 @@ class PaymentPage(Page):
         amounts.add_widget(self.total)
         top.add_widget(self.question)
         top.add_widget(amounts)
+        self.accepted = Text(size_key="m", color=theme.MUTED, wrap=True, auto_height=True)
         self.notice = Banner()
         # one tile per payment method the lane offers (the state's ``methods``), in order
         self.tiles = BoxLayout(spacing=px(40))
@@ -647,7 +680,7 @@ class PaymentPage(Page):
                               size_hint_x=None, width=px(360))
         bottom.add_widget(self.back)
         bottom.add_widget(spacer())
-        for w in (top, self.notice, self.tiles, bottom):
+        for w in (top, self.accepted, self.notice, self.tiles, bottom):
             box.add_widget(w)
         self.add_widget(box)
 
@@ -667,9 +700,10 @@ class PaymentPage(Page):
 
     def render(self, v: View, t: Translator) -> None:
         self._tiles(v)
-        for w in (self.question, self.to_pay, self.total, self.back):
+        for w in (self.question, self.to_pay, self.total, self.back, self.accepted):
             w.lang = t.lang
         self.question.text = t.tr("How would you like to pay?")
+        self.accepted.text = v.accepted_here
         self.to_pay.text = t.tr("Total to pay")
         self.total.text = v.total
         for m in v.methods:
@@ -748,8 +782,9 @@ class AuthorizingPage(MessagePage):
         return t.tr("Payment")
 
     def render(self, v: View, t: Translator) -> None:
-        if v.payment_method == "qr":
-            body = t.tr("Scan the QR code on the reader with your payment app.")
+        if v.payment_method != "card":
+            # no code is shown on this lane yet: promise nothing the screen does not show
+            body = t.tr("This takes a moment. Please stay at the checkout.")
         else:
             body = t.tr("Follow the instructions on the card reader. Do not remove your card.")
         self.set_texts(t, t.tr("Processing payment…"), body, v.payment_amount)
@@ -901,13 +936,8 @@ class DeclinedPage(MessagePage):
         return t.tr("Payment")
 
     def render(self, v: View, t: Translator) -> None:
-        if v.decline_key == "cancelled":
-            title = t.tr("Payment cancelled")
-        elif v.decline_key in CARD_ABORT_KEYS:
-            title = t.tr("Payment not completed")
-        else:
-            title = t.tr("Payment declined")
-        body = v.decline_message
+        title = v.decline_title
+        body = v.decline_message if v.decline_message != title else ""
         if v.remove_card:
             body = t.tr("Please remove your card.") + ("\n" + body if body else "")
         self.set_texts(t, title, body, v.total,
@@ -921,10 +951,6 @@ class DeclinedPage(MessagePage):
         offered = {m.id for m in v.methods}  # a method not offered gets no retry button
         self.set_buttons([b for b, mid in ((self.card, "card"), (self.qr, "qr"))
                           if mid in offered] + [self.back])
-
-
-CARD_ABORT_KEYS = ("card_removed", "card_timeout", "card_blocked", "no_application",
-                   "unsupported_card", "not_charged", "card_read_error")
 
 
 class ReversingPage(MessagePage):
@@ -967,8 +993,12 @@ class ReceiptPage(MessagePage):
         return t.tr("Receipt")
 
     def render(self, v: View, t: Translator) -> None:
-        body = (t.tr("Please take your receipt.") if v.receipt_ok
-                else t.tr("Your receipt could not be printed. Please ask an attendant."))
+        if v.receipt_paper == "none":
+            body = t.tr("No receipt was printed, as you chose.")
+        elif v.receipt_paper == "failed":
+            body = t.tr("Your receipt could not be printed. Please ask an attendant.")
+        else:
+            body = t.tr("Please take your receipt.")
         detail = t.tr("Paid {amount}", amount=v.payment_amount or v.total)
         lines = []
         if v.savings:

@@ -25,8 +25,14 @@ from dataclasses import dataclass, field
 
 from kiosk.bus.light import light_for
 from kiosk.bus.messages import accepted
+from kiosk.domain.cards import card_text
 from kiosk.domain.money import Currency
-from kiosk.domain.vocabulary import CANCELLABLE_STEPS, IDLE_STATES
+from kiosk.domain.vocabulary import (
+    CANCELLABLE_STEPS,
+    CARD_ABORT_MESSAGES,
+    HELP_REASON,
+    IDLE_STATES,
+)
 from kiosk.i18n import N_
 from kiosk.ui.i18n import Translator
 
@@ -44,9 +50,10 @@ STEP_SCREENS = {
     "unsupported_card": "card_reading", "authorizing": "authorizing",
     "remove_card": "remove_card",
 }
-#: AuthResult.message_key → what the shopper is told on the declined screen
+#: AuthResult.message_key → what the shopper is told on the declined screen, below its title
+#: (:func:`decline_title`): why, or what now, never the title again
 DECLINE_MESSAGES = {
-    "card_declined": N_("Your card was declined."),
+    "card_declined": N_("Your bank did not approve this payment."),
     "try_later": N_("The card service is not answering. Please try again later."),
     "partial_not_supported": N_("Only part of the amount was approved, so the payment was"
                                 " cancelled."),
@@ -56,13 +63,14 @@ DECLINE_MESSAGES = {
     "card_read_error": N_("We could not read your card. Try again or use another card."),
     "no_application": N_("This card cannot be used here. Please use another card."),
     "unsupported_card": N_("This card is not supported here. Please insert a chip card."),
-    "not_charged": N_("The payment did not go through."),
-    "cancelled": N_("The payment was cancelled."),
+    "not_charged": N_("Your items are still in your basket."),
+    "cancelled": N_("Your items are still in your basket."),
     "clock_not_synced": N_("Card payment is unavailable right now."),
 }
 #: rejected commands the shopper needs no message for (a double tap, already done)
 SILENT_REJECTIONS = ("cancel_in_progress", "already_cancelled", "app_already_chosen",
-                     "receipt_already_chosen")
+                     "receipt_already_chosen", "help_already_called", "no_help_called",
+                     "nothing_to_put_aside")
 #: screens that never come from a state message: not yet connected, and core down
 LOCAL_LIGHTS = {"starting": "off", "out_of_service": "red"}
 
@@ -107,6 +115,21 @@ REJECTIONS = {
     "pin_unreadable": N_("Please enter the PIN again."),
 }
 GENERIC_REJECTION = N_("Something went wrong. Please try again.")
+
+
+def decline_title(key: str) -> str:
+    """The declined screen's title (a msgid) for a decline's message key."""
+    if key == "cancelled":
+        return N_("Payment cancelled")
+    if key in CARD_ABORT_MESSAGES:
+        return N_("Payment not completed")
+    return N_("Payment declined")
+
+
+def card_shown(card: dict) -> str:
+    """A card as a screen shows it: the brand's display name and the last 4 digits, by the
+    receipt's one rule (:func:`kiosk.domain.cards.card_text`)."""
+    return card_text(card)
 
 
 @dataclass(frozen=True)
@@ -188,6 +211,8 @@ class View:
     total: str = ""
     can_pay: bool = False
     can_help: bool = False
+    help_called: bool = False       # the shopper's help call is open: offer to cancel it
+    can_put_aside: bool = False     # an unknown barcode: the shopper may put the item aside
     notice: str = ""
     attendant_reason: str = ""      # age_restricted | unknown_barcode | help
     attendant_item: str = ""
@@ -196,13 +221,15 @@ class View:
     payment_method: str = ""
     payment_amount: str = ""
     methods: tuple[PayOption, ...] = ()  # the payment methods offered
+    accepted_here: str = ""         # "Accepted here: Card and Mobile QR" (the offered methods)
     card: str = ""
     auth_code: str = ""
-    receipt_ok: bool = True
+    receipt_paper: str = ""         # on the receipt screen: "printed", "failed" or "none"
     card_step: str = ""             # the card port's progress step while authorizing
     apps: tuple[str, ...] = ()      # application labels to choose from (co-badged card)
     can_cancel_card: bool = False   # nothing has left the kiosk yet
     decline_key: str = ""           # payment.message: which decline message
+    decline_title: str = ""
     decline_message: str = ""
     receipt_choice: str = ""        # "", "print" or "none"
     remove_card: bool = False       # "please remove your card" over approved / declined
@@ -283,6 +310,7 @@ def build_view(msg: dict | None, online: bool | None, locale: str | None = None,
     if state in IDLE_STATES and msg.get("idle_warning_at") and msg.get("idle_void_at"):
         now = time.monotonic() if received_at is None else received_at
         idle_deadline = now + max(0.0, msg["idle_void_at"] - msg.get("server_time", time.time()))
+    options = pay_options(msg, t)
     notice_code = msg.get("notice") or ""
     notice = t.tr(NOTICES[notice_code]) if notice_code in NOTICES else ""
     if state in ("receipt", "approved", "authorizing") or (
@@ -305,22 +333,29 @@ def build_view(msg: dict | None, online: bool | None, locale: str | None = None,
         total=t.money(totals.get("total", 0)),
         can_pay=state == "shopping" and bool(rows),
         can_help=accepted(msg, "help"),
+        help_called=attendant.get("reason") == HELP_REASON and accepted(msg, "cancel_help")
+        and not msg.get("staff"),
+        can_put_aside=attendant.get("reason") == "unknown_barcode"
+        and accepted(msg, "put_aside") and not msg.get("staff"),
         notice=notice,
         attendant_reason=attendant.get("reason", ""),
         attendant_item=item,
         attendant_code=attendant.get("code") or "",
         staff_name=(msg.get("staff") or {}).get("name", ""),
         payment_method=pay.get("method", ""),
-        methods=pay_options(msg, t),
+        methods=options,
+        accepted_here=t.tr("Accepted here: {methods}",
+                           methods=t.join([m.label for m in options])) if options else "",
         payment_amount=t.money(pay["amount"]) if "amount" in pay else "",
-        card=f"{card.get('brand', '')} {card.get('masked_pan', '')}".strip(),
+        card=card_shown(card),
         auth_code=pay.get("auth_code") or "",
-        receipt_ok=bool((msg.get("receipt") or {}).get("ok", True)),
+        receipt_paper=_paper(msg, pay),
         card_step=step if state == "authorizing" else "",
         apps=tuple(a.get("label", "") for a in pay.get("apps") or ()),
         can_cancel_card=state == "authorizing" and step in CANCELLABLE_STEPS
         and not pay.get("cancel"),
         decline_key=decline_key,
+        decline_title=t.tr(decline_title(decline_key)) if state == "declined" else "",
         decline_message=t.tr(DECLINE_MESSAGES[decline_key]) if decline_key in DECLINE_MESSAGES
         else "",
         receipt_choice=pay.get("receipt_choice") or "",
@@ -330,6 +365,17 @@ def build_view(msg: dict | None, online: bool | None, locale: str | None = None,
         when=t.datetime(msg.get("server_time") or time.time()),
         idle_deadline=idle_deadline,
     )
+
+
+def _paper(msg: dict, pay: dict) -> str:
+    """What became of the receipt: "none" (the shopper chose no receipt), "printed" or
+    "failed"; "" before the receipt screen."""
+    receipt = msg.get("receipt")
+    if not receipt:
+        return ""
+    if pay.get("receipt_choice") == "none" or receipt.get("printed") is False:
+        return "none"
+    return "printed" if receipt.get("ok", True) else "failed"
 
 
 def rejection_text(reason: str, t: Translator) -> str:

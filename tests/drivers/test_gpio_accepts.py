@@ -39,7 +39,7 @@ def test_the_retained_state_says_what_it_accepts_and_help_follows(core, shopper,
     listener = Listener(broker_port, [gpio.topics.command_from("gpio")])
     shopper.wait_online()
     st = shopper.wait_state(lambda s: s["state"] == "attract")
-    assert st["accepts"] == list(accepts("attract")) and "help" not in st["accepts"]
+    assert st["accepts"] == list(accepts("attract")) and "help" in st["accepts"]  # issue 21
     assert shopper.send("scan", code=MILK)["ok"]
     st = shopper.wait_state(lambda s: s["state"] == "shopping")
     assert st["accepts"] == list(accepts("shopping")) and "help" in st["accepts"]

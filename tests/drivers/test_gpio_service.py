@@ -108,8 +108,11 @@ def test_help_button_is_not_sent_where_the_core_would_refuse_it(core, shopper, g
                                                                 broker_port, lane_env):
     listener = Listener(broker_port, [gpio.topics.command_from("gpio"), gpio.topics.keypad])
     shopper.wait_online()
-    shopper.wait_state(lambda s: s["state"] == "attract")
-    eventually(lambda: gpio.state is not None and gpio.state["state"] == "attract")
+    # help is already called: the core would refuse a second one (help is accepted on
+    # every other shopper screen, attract included)
+    assert shopper.send("help")["ok"]
+    shopper.wait_state(lambda s: s["state"] == "attendant_needed")
+    eventually(lambda: gpio.state is not None and gpio.state["state"] == "attendant_needed")
     _press(gpio, CONFIG.help_button)
     _press(gpio, CONFIG.keypad.up)  # a marker published after the (absent) help command
     topic, msg = listener.messages.get(timeout=10)

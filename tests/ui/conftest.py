@@ -30,9 +30,9 @@ def ui_factory(lane_env, xvfb, tmp_path: Path):
     """Start ``kiosk ui`` processes on this test's lane; all are stopped at teardown."""
     started: list[UIProcess] = []
 
-    def start(**env_overrides: str) -> UIProcess:
+    def start(*args: str, **env_overrides: str) -> UIProcess:
         env = dict(lane_env, **env_overrides)
-        ui = UIProcess(env, xvfb.display, tmp_path).start()
+        ui = UIProcess(env, xvfb.display, tmp_path, args=args).start()
         started.append(ui)
         return ui
 

@@ -7,7 +7,9 @@ import time
 import pytest
 
 from kiosk.bus.light import light_for
+from kiosk.domain.cards import shown_pan
 from kiosk.domain.vocabulary import accepts
+from kiosk.payments.card_method import CardMethod
 from kiosk.ui.i18n import Translator, endonym
 from kiosk.ui.viewmodel import build_view, rejection_text
 
@@ -165,7 +167,7 @@ def test_every_decline_message_is_translated(key, locale):
 
 def test_a_decline_without_a_key_says_card_declined():
     v = build_view(card_state("declined", reason="do_not_honour"), online=True)
-    assert v.decline_message == "Your card was declined."
+    assert v.decline_message == "Your bank did not approve this payment."
 
 
 def test_approved_asks_for_the_receipt_until_chosen_and_prompts_card_removal():
@@ -226,7 +228,72 @@ def test_the_help_button_shows_where_the_state_accepts_help() -> None:
     shown = [name for name in ("attract", "shopping", "attendant_needed", "payment",
                                "authorizing", "declined", "payment_unavailable", "receipt")
              if build_view(state(state=name), online=True).can_help]
-    assert shown == ["shopping", "payment", "declined", "payment_unavailable"]
+    # every screen a shopper meets (issue 21); the attendant screen is help already
+    assert shown == ["attract", "shopping", "payment", "authorizing", "declined",
+                     "payment_unavailable", "receipt"]
     # read from the published ``accepts``, never restated from the state's name
     assert not build_view(state(accepts=["scan", "checkout"]), online=True).can_help
     assert build_view(state(state="receipt", accepts=["done", "help"]), online=True).can_help
+
+
+# -- issue 21: screens that tell the truth ------------------------------------------------
+
+def test_no_receipt_chosen_is_not_a_printed_receipt():
+    chose_none = card_state("receipt", receipt_choice="none")
+    chose_none["receipt"] = {"path": "", "ok": True, "printed": False}
+    assert build_view(chose_none, online=True).receipt_paper == "none"
+    printed = card_state("receipt", receipt_choice="print")
+    printed["receipt"] = {"path": "/r", "ok": True}
+    assert build_view(printed, online=True).receipt_paper == "printed"
+    printed["receipt"] = {"path": None, "ok": False}
+    assert build_view(printed, online=True).receipt_paper == "failed"
+
+
+@pytest.mark.parametrize(("card", "brand"), [
+    ({"brand": "visa", "masked_pan": "476173******0119"}, "Visa"),
+    ({"brand": "UNIONPAY", "masked_pan": "******0119"}, "UnionPay"),
+    ({"brand": "acme", "masked_pan": "************0119"}, "acme"),
+])
+def test_a_card_shows_its_brand_name_and_last_4_digits_as_on_the_receipt(card, brand):
+    v = build_view(card_state("approved", auth_code="A1", card=card), online=True)
+    assert v.card == f"{brand} {shown_pan(card['masked_pan'])}"   # the receipt's one rule
+    assert "0119" in v.card and "476173" not in v.card
+
+
+def test_help_is_offered_on_every_screen_a_shopper_meets():
+    for name in ("attract", "shopping", "payment", "declined", "receipt"):
+        assert build_view(state(state=name), online=True).can_help, name
+    for step in ("insert_card", "authorizing"):
+        assert build_view(card_state(step=step), online=True).can_help, step
+    assert build_view(card_state("approved"), online=True).can_help
+
+
+def test_an_open_help_call_can_be_cancelled_until_staff_sign_in():
+    called = card_state("approved", auth_code="A1")
+    called["attendant"] = {"reason": "help", "return_to": "approved"}
+    assert build_view(called, online=True).help_called
+    waiting = state(state="attendant_needed", attendant={"reason": "help"})
+    assert build_view(waiting, online=True).help_called
+    assert not build_view({**waiting, "staff": {"name": "Sam"}}, online=True).help_called
+    unknown = state(state="attendant_needed", attendant={"reason": "unknown_barcode",
+                                                         "code": "1234567890128"})
+    v = build_view(unknown, online=True)
+    assert v.can_put_aside and not v.help_called
+
+
+@pytest.mark.parametrize("locale", ["en", "zh_Hans", "ko"])
+@pytest.mark.parametrize("key", ["cancelled", "card_declined", "not_charged", "try_later"])
+def test_the_declined_body_is_not_its_title(key, locale):
+    v = build_view({**card_state("declined", message=key, reason="x"), "locale": locale},
+                   online=True)
+    assert v.decline_title and v.decline_message
+    assert v.decline_title not in v.decline_message
+
+
+@pytest.mark.parametrize("locale", ["en", "zh_Hans", "ko"])
+def test_the_payment_screen_says_what_the_lane_accepts(locale):
+    msg = {**state(state="payment"), "locale": locale, "methods": [CardMethod.offer()]}
+    v = build_view(msg, online=True)
+    t = Translator(locale)
+    assert v.accepted_here == t.tr("Accepted here: {methods}", methods=t.tr("Card"))
+    assert v.methods[0].hint == t.tr("Chip cards only: insert the card. No tap, no swipe.")

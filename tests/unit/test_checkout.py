@@ -534,7 +534,6 @@ def test_no_second_payment_or_cancel_while_authorizing(lane):
     lane.reject(cmd("pay", method="qr"), "payment_in_progress")
     lane.reject(cmd("back"), "not_allowed_now")
     lane.reject(cmd("scan", code=MILK), "not_allowed_now")
-    lane.reject(cmd("help"), "not_allowed_now")
     assert lane.decide(cmd("touch")) == []
     lane.device("auth_approved", at=T0 + 21, stan=1, auth_code="A1", card=None)
     lane.reject(cmd("pay", method="card"), "payment_in_progress")
@@ -593,6 +592,70 @@ def test_cancel_voids_the_basket_from_shopping_and_payment(lane):
     [ev] = lane.do(cmd("cancel"), at=T0 + 40)
     assert (ev["type"], ev["reason"]) == ("basket_voided", "cancel")
     assert (lane.state.state, lane.state.notice) == ("attract", "voided_cancel")
+
+
+def test_help_from_the_idle_screen_opens_a_session_and_calls_staff(lane):
+    events = lane.do(cmd("help"), at=T0)
+    assert types(events) == ["session_started", "help_requested"]
+    assert lane.state.state == "attendant_needed"
+    assert lane.state.attendant == {"reason": "help", "return_to": "shopping"}
+
+
+def test_the_shopper_cancels_their_own_help_call(lane):
+    lane.do(cmd("scan", code=MILK), at=T0)
+    lane.do(cmd("help"), at=T0 + 1)
+    lane.reject(cmd("put_aside"), "nothing_to_put_aside")  # help is no unknown item
+    assert types(lane.do(cmd("cancel_help"), at=T0 + 2)) == ["help_cancelled"]
+    s = lane.state
+    assert (s.state, s.attendant, len(s.lines)) == ("shopping", None, 1)
+    assert s.last_activity == T0 + 2
+    lane.reject(cmd("cancel_help"), "no_help_called")
+    assert replay(lane.log).as_dict() == s.as_dict()
+
+
+def test_once_staff_sign_in_the_help_call_is_theirs_to_close(lane):
+    lane.do(cmd("scan", code=MILK), at=T0)
+    lane.do(cmd("help"), at=T0 + 1)
+    lane.do(cmd("staff_pin", pin=PIN), at=T0 + 2)
+    lane.reject(cmd("cancel_help"), "not_allowed_now")
+
+
+def test_help_beside_a_payment_calls_staff_and_leaves_the_payment_alone(lane):
+    to_authorizing(lane)
+    assert types(lane.do(cmd("help"), at=T0 + 21)) == ["help_requested"]
+    s = lane.state
+    assert s.state == "authorizing" and s.attendant == {"reason": "help",
+                                                        "return_to": "authorizing"}
+    lane.reject(cmd("help"), "help_already_called")
+    lane.device("auth_approved", at=T0 + 22, stan=1, auth_code="A1", card=None)
+    assert lane.state.state == "approved" and lane.state.attendant["reason"] == "help"
+    lane.do(cmd("cancel_help"), at=T0 + 23)
+    assert lane.state.state == "approved" and lane.state.attendant is None
+    lane.do(cmd("help"), at=T0 + 24)
+    lane.do(cmd("receipt", choice="none"), at=T0 + 25)
+    assert lane.state.state == "receipt" and lane.state.attendant["reason"] == "help"
+    lane.do(cmd("done"), at=T0 + 26)
+    assert lane.state.state == "attract" and lane.state.attendant is None
+    assert replay(lane.log).as_dict() == lane.state.as_dict()
+
+
+def test_the_shopper_puts_an_unknown_item_aside_and_carries_on(lane):
+    lane.do(cmd("scan", code=MILK), at=T0)
+    lane.do(cmd("scan", code=UNKNOWN), at=T0 + 1)
+    lane.reject(cmd("cancel_help"), "no_help_called")
+    assert lane.do(cmd("put_aside"), at=T0 + 2) == [
+        {"type": "item_put_aside", "v": 1, "code": UNKNOWN, "ts": T0 + 2}]
+    s = lane.state
+    assert (s.state, s.attendant, [ln.key for ln in s.lines]) == (
+        "shopping", None, ["08801115954255"])
+    assert replay(lane.log).as_dict() == s.as_dict()
+
+
+def test_an_age_check_cannot_be_put_aside_or_cancelled_by_the_shopper(lane):
+    lane.do(cmd("scan", code=BEER), at=T0)
+    assert lane.state.attendant["reason"] == "age_restricted"
+    lane.reject(cmd("put_aside"), "nothing_to_put_aside")
+    lane.reject(cmd("cancel_help"), "no_help_called")
 
 
 def test_help_from_payment_returns_to_payment(lane):
@@ -689,8 +752,8 @@ def test_pay_with_a_method_the_lane_does_not_offer_is_rejected(config, catalog):
 
 
 def test_commands_in_attract_that_need_a_session_are_rejected(lane):
-    for c in (cmd("checkout"), cmd("set_quantity", line_id=1, qty=2), cmd("help"),
-              cmd("remove_line", line_id=1), cmd("back")):
+    for c in (cmd("checkout"), cmd("set_quantity", line_id=1, qty=2),
+              cmd("remove_line", line_id=1), cmd("back"), cmd("put_aside")):
         lane.reject(c, "not_allowed_now")
 
 
@@ -744,7 +807,7 @@ commands = st.one_of(
     st.builds(lambda i: cmd("choose_app", index=i), st.sampled_from([0, 1, 2, -1])),
     st.builds(lambda c: cmd("receipt", choice=c), st.sampled_from(["print", "none", "fax"])),
     st.sampled_from([cmd(k) for k in ("touch", "help", "checkout", "back", "cancel", "done",
-                                      "bogus")]),
+                                      "cancel_help", "put_aside", "bogus")]),
 )
 # what the devices and timers of kiosk-core may do in between commands
 device_steps = st.one_of(
@@ -771,19 +834,21 @@ SMART: dict[str, list] = {
                          cmd("scan", code=BADGE), cmd("attendant", action="approve_age"),
                          cmd("attendant", action="clear"), cmd("attendant", action="void_line"),
                          cmd("attendant", action="cancel_basket"), ("reversal", True),
-                         ("reversal", False)],
+                         ("reversal", False), cmd("cancel_help"), cmd("put_aside")],
     "payment": [cmd("pay", method="card"), cmd("pay", method="qr"), cmd("back"),
                 cmd("cancel"), cmd("help"), ("tick", None)],
     "authorizing": [("auth", "approved"), ("auth", "declined"), ("auth", "failed"),
                     cmd("pay", method="card"), ("tick", None), ("step", "choose_app"),
                     cmd("choose_app", index=1), cmd("cancel"), ("cancel_result", True),
-                    ("cancel_result", False)],
+                    ("cancel_result", False), cmd("help"), cmd("cancel_help")],
     "approved": [("printed", True), ("printed", False), ("reversal", True),
-                 cmd("receipt", choice="print"), cmd("receipt", choice="none"), ("tick", None)],
+                 cmd("receipt", choice="print"), cmd("receipt", choice="none"), ("tick", None),
+                 cmd("help")],
     "declined": [cmd("pay", method="card"), cmd("back"), cmd("cancel"), cmd("help")],
     "reversing": [("reversal", True), ("reversal", False)],
     "payment_unavailable": [("reversal", True), ("reversal", False), cmd("help")],
-    "receipt": [cmd("done"), ("tick", None), ("reversal", True)],
+    "receipt": [cmd("done"), ("tick", None), ("reversal", True), cmd("help"),
+                cmd("cancel_help")],
 }
 
 
@@ -835,6 +900,8 @@ def _check_invariants(s: CheckoutState, log: list[dict], config) -> None:
         assert s.payment is not None and s.payment["status"] == "authorizing"
     if s.state == "attendant_needed":
         assert s.attendant is not None
+    elif s.attendant is not None:   # outside the attendant screen only a help call stays open
+        assert s.attendant["reason"] == "help" and s.state != "attract"
     if s.state in ("reversing", "payment_unavailable"):
         assert s.reversal is not None
     if s.state in ("authorizing", "approved"):

@@ -62,7 +62,10 @@ def test_every_domain_module_is_pure() -> None:
 def test_the_table_names_every_state_and_only_known_commands() -> None:
     assert set(ACCEPTS) == set(STATES)
     assert all(row <= set(COMMANDS) for row in ACCEPTS.values())
-    assert HELP_STATES == ("shopping", "payment", "declined", "payment_unavailable")
+    # help on every screen a shopper meets (issue 21): not while a payment is being undone
+    # (seconds) and not on a closed lane
+    assert HELP_STATES == ("attract", "shopping", "payment", "authorizing", "approved",
+                           "declined", "payment_unavailable", "receipt")
     assert states_accepting("done") == ("receipt",)
     assert accepts("no_such_state") == ()
 
@@ -88,7 +91,12 @@ GOOD = {
     "device": {"device": "printer", "ok": False, "detail": "paper_out"}, "touch": {},
     "help": {}, "checkout": {}, "back": {}, "cancel": {}, "done": {},
     "choose_app": {"index": 0}, "receipt": {"choice": "print"},
+    "cancel_help": {}, "put_aside": {},
 }
+#: what the state holds for a command to succeed: an open help call (cancel_help), an
+#: unknown barcode (put_aside), both without staff signed in
+CALLS = {"cancel_help": {"reason": "help"},
+         "put_aside": {"reason": "unknown_barcode", "code": "12345670"}}
 
 
 @pytest.fixture(scope="module")
@@ -96,15 +104,17 @@ def config():
     return load_config(environ={})
 
 
-def _state(name: str) -> CheckoutState:
+def _state(name: str, kind: str = "") -> CheckoutState:
     line = Line(line_id=1, key=MILK.key, gtin=MILK.gtin, plu=None, names=MILK.names,
                 unit_price_minor=189, tax_class="reduced", age_restricted=False,
                 sold_by_weight=False)
     return CheckoutState(
         state=name, txn=None if name == "attract" else "S001-L01-000001",
         lines=[] if name == "attract" else [line], next_line_id=2,
-        staff={"id": "S100", "name": "Sam"} if name == "attendant_needed" else None,
-        attendant={"reason": "help"} if name == "attendant_needed" else None,
+        staff={"id": "S100", "name": "Sam"} if name == "attendant_needed"
+        and kind not in CALLS else None,
+        attendant=CALLS.get(kind) or ({"reason": "help"} if name == "attendant_needed"
+                                      else None),
         payment={"method": "card", "amount": 193, "stan": 1, "idem_key": "k",
                  "status": "authorizing"} if name in ("authorizing", "approved") else None)
 
@@ -125,10 +135,10 @@ def test_decide_accepts_what_the_table_says_and_refuses_the_rest(config, name, k
     if kind == "scan" and name == "attendant_needed":
         cmd["code"] = "STAFF:S100-7731"  # waiting for staff, the scanner reads badges
     if kind in ACCEPTS[name]:
-        decide(_state(name), cmd, _ctx(config))  # not rejected
+        decide(_state(name, kind), cmd, _ctx(config))  # not rejected
     else:
         with pytest.raises(Rejected) as info:
-            decide(_state(name), cmd, _ctx(config))
+            decide(_state(name, kind), cmd, _ctx(config))
         assert info.value.reason == REFUSALS.get(kind, {}).get(name, "not_allowed_now")
 
 
