@@ -2,6 +2,7 @@
 # setup.sh — the project's two set-up-and-go commands (see README):
 #   ./setup.sh run    install everything, then start the kiosk with simulated devices
 #   ./setup.sh test   install everything, then run the test suite (what .ci/run calls)
+#   ./setup.sh install  install everything, run nothing (a technician's laptop: kiosk flash)
 # Idempotent: packages, the venv and Python dependencies are only installed when missing
 # or when pyproject.toml changed, so a second run is quick.
 set -euo pipefail
@@ -82,6 +83,11 @@ case "$cmd" in
     shift
     exec "$here/.venv/bin/kiosk" run "$@"
     ;;
+  install)
+    install_system_packages
+    install_python_env test
+    echo "installed: $here/.venv/bin/kiosk"
+    ;;
   test)
     install_system_packages
     install_python_env test
@@ -91,7 +97,7 @@ case "$cmd" in
     exec .venv/bin/python -m pytest -q "$@"
     ;;
   *)
-    echo "usage: $0 run|test" >&2
+    echo "usage: $0 run|test|install" >&2
     exit 2
     ;;
 esac
