@@ -40,7 +40,7 @@ def test_a_disk_without_the_boot_partition_is_refused(tmp_path: Path, card: Path
     with open(other, "wb") as fh:
         fh.truncate(8 * MiB)
     sh("sfdisk", "-q", str(other), input="label: dos\nstart=2048, type=c\n")
-    sh("mkfs.vfat", "-F", "16", "-n", "USBSTICK", "--offset", "2048", str(other), "7168")
+    sh("mkfs.vfat", "-n", "USBSTICK", "--offset", "2048", str(other), "7168")
     refused(other, card, "no FAT partition labelled KIOSK-BOOT")
 
 

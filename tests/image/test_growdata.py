@@ -57,7 +57,10 @@ def loop_disk():
         attached.append(dev)
         back = sh("losetup", "--noheadings", "-O", "BACK-FILE", dev).stdout.strip()
         assert back == str(backing), f"{dev} is not ours: {back}"
-        subprocess.run(["udevadm", "settle", "-t", "10"], capture_output=True)
+        if shutil.which("udevadm"):
+            subprocess.run(["udevadm", "settle", "-t", "10"], capture_output=True)
+        if not Path(f"{dev}p2").exists():  # devtmpfs makes them as the kernel scans
+            subprocess.run(["partx", "--update", dev], capture_output=True)
         if not Path(f"{dev}p2").exists():
             pytest.skip(f"no partition nodes for {dev} (no devtmpfs here)")
         return dev
