@@ -43,6 +43,8 @@ APT_PACKAGES+=(systemd)
 # Flashing and provisioning (kiosk flash / kiosk provision and tests/flash): bmaptool, the
 # FAT boot partition without mounting (mtools), mkfs.vfat, sfdisk, mkfs.ext4, losetup/mount.
 APT_PACKAGES+=(bmap-tools mtools dosfstools fdisk e2fsprogs util-linux mount tzdata)
+# zstd: the image build's .img.zst (bmaptool and `kiosk flash --check` decompress it)
+APT_PACKAGES+=(zstd)
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 
