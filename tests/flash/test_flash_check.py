@@ -11,6 +11,8 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from tests.flash.conftest import ROOT_OFFSET, MiB, SourceImage, make_image, run_kiosk, sh
 from tests.flash.test_flash_file import assert_clean_failure
 
@@ -77,18 +79,23 @@ def test_a_gpt_image_with_its_partitions_passes(tmp_path: Path, card: Path):
     assert "check OK: nothing written" in done.stderr
 
 
+@pytest.mark.parametrize("kind", ["gz", "zst"])
 def test_a_compressed_image_is_checked_through_its_boot_partition(tmp_path: Path,
                                                                   image: SourceImage,
-                                                                  card: Path):
-    packed = tmp_path / "kiosk.img.gz"
-    with open(image.path, "rb") as src, gzip.open(packed, "wb", compresslevel=1) as dst:
-        shutil.copyfileobj(src, dst)
-    shutil.copy(image.bmap, tmp_path / "kiosk.img.gz.bmap")
+                                                                  card: Path, kind: str):
+    packed = tmp_path / f"kiosk.img.{kind}"
+    zeros = tmp_path / f"zeros.img.{kind}"
+    blank = tmp_path / "zeros.img"
+    blank.write_bytes(bytes(image.size))
+    for src, dst in ((image.path, packed), (blank, zeros)):
+        if kind == "gz":
+            with open(src, "rb") as fh, gzip.open(dst, "wb", compresslevel=1) as out:
+                shutil.copyfileobj(fh, out)
+        else:  # the image build's .img.zst
+            sh("zstd", "-q", "-1", str(src), "-o", str(dst))
+        shutil.copy(image.bmap, dst.with_name(dst.name + ".bmap"))  # the table decides
     done = run_kiosk("flash", str(packed), str(card), "--check")
     assert done.returncode == 0, done.stderr
-    zeros = tmp_path / "zeros.img.gz"
-    with gzip.open(zeros, "wb") as dst:
-        dst.write(bytes(image.size))
-    shutil.copy(image.bmap, tmp_path / "zeros.img.gz.bmap")  # any bmap: the table decides
+    assert "(kiosk, build 20261206T1200Z-kiosk," in done.stderr
     done = run_kiosk("flash", str(zeros), str(card), "--check")
     assert_clean_failure(done, "no partition table (MBR or GPT): not a kiosk image")
