@@ -2,6 +2,7 @@
 # setup.sh — the project's two set-up-and-go commands (see README):
 #   ./setup.sh run    install everything, then start the kiosk with simulated devices
 #   ./setup.sh test   install everything, then run the test suite (what .ci/run calls)
+#   ./setup.sh install  install everything, run nothing (a technician's laptop: kiosk flash)
 # Idempotent: packages, the venv and Python dependencies are only installed when missing
 # or when pyproject.toml changed, so a second run is quick.
 set -euo pipefail
@@ -42,6 +43,8 @@ APT_PACKAGES+=(systemd)
 # Flashing and provisioning (kiosk flash / kiosk provision and tests/flash): bmaptool, the
 # FAT boot partition without mounting (mtools), mkfs.vfat, sfdisk, mkfs.ext4, losetup/mount.
 APT_PACKAGES+=(bmap-tools mtools dosfstools fdisk e2fsprogs util-linux mount tzdata)
+# zstd: the image build's .img.zst (bmaptool and `kiosk flash --check` decompress it)
+APT_PACKAGES+=(zstd)
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 
@@ -82,6 +85,11 @@ case "$cmd" in
     shift
     exec "$here/.venv/bin/kiosk" run "$@"
     ;;
+  install)
+    install_system_packages
+    install_python_env test
+    echo "installed: $here/.venv/bin/kiosk"
+    ;;
   test)
     install_system_packages
     install_python_env test
@@ -91,7 +99,7 @@ case "$cmd" in
     exec .venv/bin/python -m pytest -q "$@"
     ;;
   *)
-    echo "usage: $0 run|test" >&2
+    echo "usage: $0 run|test|install" >&2
     exit 2
     ;;
 esac

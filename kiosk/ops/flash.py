@@ -1,12 +1,14 @@
 """``kiosk flash IMAGE DEVICE``: write an SD-card image for a technician, safely.
 
 Order: check the provisioning file (before anything is written), check the image and its
-bmap, refuse a system, mounted, busy, read-only or too-small target, confirm, write
-(``bmaptool copy`` when a .bmap sits next to the image, else a full write), read back and
-compare, then copy the lane's provisioning file into the card's FAT boot partition with
-mtools (no mount). A regular file can stand in for the card. ``--keep-data`` updates a
-kiosk card in place: only boot and root are written, the data partition (journal, kept
-receipts, the kept provisioning) and the card's partition table stay.
+bmap, check that it is this project's image (its partition table holds the partitions its
+own manifest lists), refuse a system, mounted, busy, read-only or too-small target,
+confirm, write (``bmaptool copy`` when a .bmap sits next to the image, else a full write),
+read back and compare, then copy the lane's provisioning file into the card's FAT boot
+partition with mtools (no mount). A regular file can stand in for the card.
+``--keep-data`` updates a kiosk card in place: only boot and root are written, the data
+partition (journal, kept receipts, the kept provisioning) and the card's partition table
+stay.
 """
 
 from __future__ import annotations
@@ -19,7 +21,14 @@ import sys
 from pathlib import Path
 
 from kiosk.ops.flash_devices import SystemView, Target, TargetError, check_target, human_size
-from kiosk.ops.flash_image import Image, ImageError, boot_partition, keep_data_span, open_image
+from kiosk.ops.flash_image import (
+    Image,
+    ImageError,
+    boot_partition,
+    check_kiosk_image,
+    keep_data_span,
+    open_image,
+)
 from kiosk.ops.flash_io import FlashError, bmap_copy, full_write, verify_bmap, verify_full
 from kiosk.ops.provision import ProvisionError, validate_file
 
@@ -42,7 +51,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="update a kiosk card: write boot and root only, keep the data"
                              " partition (journal, receipts) and the card's partition table")
     parser.add_argument("--check", action="store_true",
-                        help="only check image, target and provisioning file; write nothing")
+                        help="only check image (partition table, manifest, bmap), target and"
+                             " provisioning file; write nothing")
     parser.add_argument("--state", default="/var/lib/kiosk",
                         help="this machine's kiosk state dir (never flashed over)")
     parser.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
@@ -84,7 +94,9 @@ def _flash(args: argparse.Namespace) -> int:
     else:
         how = (f"bmap: {human_size(image.bmap.mapped_bytes)} mapped" if image.bmap
                else "full write")
-    _say(f"image: {image.path} ({human_size(image.size)}, {how})")
+    built = check_kiosk_image(image)
+    _say(f"image: {image.path} ({built['image']}, build {built.get('build_id', '?')},"
+         f" {human_size(image.size)}, {how})")
     _say(f"target: {target.description}")
     if args.check:
         _say("check OK: nothing written")

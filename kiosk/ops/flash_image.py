@@ -4,14 +4,25 @@ The bmap file (bmaptool's XML format, versions 1.x and 2.x) lists the mapped blo
 of a sparse image with a checksum per range and a checksum of the bmap file itself; the
 verifier re-reads exactly those ranges from the card. The boot partition is found in the
 card's own partition table (MBR or GPT), preferring the FAT volume labelled KIOSK-BOOT.
+:func:`check_kiosk_image` tells this project's image from any other file: its partition
+table must hold exactly the partitions its own manifest (``kiosk-image.json`` on the boot
+partition, written by image-build/build) lists, with the labels it names.
 """
 
 from __future__ import annotations
 
+import bz2
+import contextlib
+import gzip
 import hashlib
+import json
+import lzma
 import os
 import re
+import shutil
 import struct
+import subprocess
+import tempfile
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -188,11 +199,18 @@ def boot_partition(path: Path) -> Partition:
 
 
 def _gpt_fat(fh) -> list[tuple[int, int, int]]:
+    return [(n, off, size) for n, kind, off, size in _gpt_entries(fh) if kind in GPT_FAT_TYPES]
+
+
+def _gpt_entries(fh) -> list[tuple[int, str, int, int]]:
+    """(number, type GUID, offset, size) of the used entries of a GPT ([] when none)."""
     fh.seek(512)
     header = fh.read(92)
     if header[:8] != b"EFI PART":
         return []
     entries_lba, count, entry_size = struct.unpack_from("<QII", header, 72)
+    if not 128 <= entry_size <= 4096 or count > 1024:
+        return []
     fh.seek(entries_lba * 512)
     table = fh.read(count * entry_size)
     found = []
@@ -200,10 +218,11 @@ def _gpt_fat(fh) -> list[tuple[int, int, int]]:
         e = table[i * entry_size:(i + 1) * entry_size]
         if len(e) < 48:
             break
+        if e[:16] == bytes(16):
+            continue  # unused entry
         kind = str(uuid.UUID(bytes_le=e[:16]))
         first, last = struct.unpack_from("<QQ", e, 32)
-        if kind in GPT_FAT_TYPES:
-            found.append((i + 1, first * 512, (last - first + 1) * 512))
+        found.append((i + 1, kind, first * 512, (last - first + 1) * 512))
     return found
 
 
@@ -300,3 +319,173 @@ def _span(e: MbrEntry | None) -> str:
     if e is None:
         return "missing"
     return f"type {e.kind:#04x} at {e.offset // 2**20} MiB, {e.size // 2**20} MiB"
+
+
+# --- is this the project's image? --------------------------------------------------------
+
+IMAGE_MANIFEST = "kiosk-image.json"  # on the boot partition; image-build/build writes it
+ROOT_LABEL = "kiosk-root"  # image-build/recipe.toml (A/B roots: kiosk-root-a, kiosk-root-b)
+
+
+def partition_table(path: Path) -> tuple[str, list[tuple[int, int, int]]]:
+    """("mbr" | "gpt", [(number, offset, size)]) of the table at the start of ``path``;
+    ("", []) when there is none (an all-zero file, say)."""
+    with open(path, "rb") as fh:
+        mbr = fh.read(512)
+        if len(mbr) < 512 or mbr[510:512] != b"\x55\xaa":
+            return "", []
+        if any(struct.unpack_from("<B3xB", mbr, 446 + 16 * i)[1] == 0xEE for i in range(4)):
+            gpt = _gpt_entries(fh)
+            return ("gpt", [(n, off, size) for n, _kind, off, size in gpt]) if gpt else ("", [])
+    return "mbr", [(e.number, e.offset, e.size) for e in mbr_entries(path)]
+
+
+def check_kiosk_image(image: Image) -> dict:
+    """The image's own manifest, after checking that ``image`` is this project's image: a
+    partition table (MBR or GPT) with exactly the partitions the manifest on its boot
+    partition lists, each with the label it names (a boot partition KIOSK-BOOT, a root, the
+    data partition); and the build manifest next to the image (``<name>.manifest.json``),
+    when there is one, from the same build. :class:`ImageError` otherwise, nothing written.
+    A compressed image is checked as far as its boot partition reaches (its first MiB past
+    it): the labels of partitions further in are left to the bmap's checksums."""
+    with _uncompressed_head(image) as (path, available):
+        scheme, table = partition_table(path)
+        if not table:
+            raise ImageError(f"{image.path}: no partition table (MBR or GPT): not a kiosk"
+                             " image")
+        boot = [p for p in fat_partitions(path) if p.label in BOOT_LABELS]
+        if not boot:
+            raise ImageError(f"{image.path}: no FAT partition labelled {BOOT_LABELS[0]}:"
+                             " not a kiosk image")
+        manifest = _read_manifest(image.path, path, boot[0])
+        listed = manifest["partitions"]
+        want = [(p["number"], p["start_mib"] * 2**20, p["size_mib"] * 2**20) for p in listed]
+        if sorted(table) != sorted(want):
+            raise ImageError(f"{image.path}: its {scheme.upper()} partitions"
+                             f" ({_layout(table)}) are not those of its manifest"
+                             f" ({_layout(want)}): a damaged or altered image")
+        for p in listed:
+            offset = p["start_mib"] * 2**20
+            if offset + 2048 > available:
+                continue
+            found = (_fat_at(path, offset) if p["fs"] == "vfat" else ext4_label(path, offset))
+            if found != p["label"]:
+                raise ImageError(f"{image.path}: partition {p['number']} is labelled"
+                                 f" {found!r}, its manifest says {p['label']!r}: a damaged or"
+                                 " altered image")
+    side = _side_manifest(image.path)
+    if side is not None:
+        try:
+            other = json.loads(side.read_text())
+        except (OSError, ValueError) as exc:
+            raise ImageError(f"{side}: unreadable build manifest ({exc})") from None
+        mine = {k: manifest.get(k) for k in ("image", "build_id", "git")}
+        theirs = {k: other.get(k) if isinstance(other, dict) else None for k in mine}
+        if mine != theirs:
+            raise ImageError(f"{side}: is the manifest of another build ({_ident(theirs)});"
+                             f" the image is {_ident(mine)}: keep each image with its own"
+                             " files")
+    return manifest
+
+
+def _read_manifest(shown: Path, path: Path, boot: Partition) -> dict:
+    if shutil.which("mtype") is None:
+        raise ImageError("mtools is not installed (apt install mtools): cannot read the"
+                         " image's manifest")
+    done = subprocess.run(["mtype", "-i", f"{path}@@{boot.offset}", f"::/{IMAGE_MANIFEST}"],
+                          capture_output=True, env=dict(os.environ, MTOOLS_SKIP_CHECK="1"))
+    if done.returncode != 0:
+        raise ImageError(f"{shown}: no {IMAGE_MANIFEST} on its boot partition: not an image"
+                         " built by image-build/build")
+    try:
+        manifest = json.loads(done.stdout)
+        parts = manifest["partitions"]
+        ok = (isinstance(manifest.get("image"), str) and isinstance(parts, list) and parts
+              and all(isinstance(p.get("number"), int) and isinstance(p.get("start_mib"), int)
+                      and isinstance(p.get("size_mib"), int) and p.get("fs") in ("vfat", "ext4")
+                      and isinstance(p.get("label"), str) for p in parts))
+    except (ValueError, TypeError, KeyError, AttributeError):
+        ok = False
+    if not ok:
+        raise ImageError(f"{shown}: {IMAGE_MANIFEST} on its boot partition is not a kiosk"
+                         " image manifest")
+    labels = [p["label"] for p in parts]
+    if (labels[0] not in BOOT_LABELS or DATA_LABEL not in labels
+            or not any(label.startswith(ROOT_LABEL) for label in labels)):
+        raise ImageError(f"{shown}: its manifest lists partitions {labels}; a kiosk image has"
+                         f" {BOOT_LABELS[0]}, {ROOT_LABEL} and {DATA_LABEL}")
+    return manifest
+
+
+def _fat_at(path: Path, offset: int) -> str:
+    with open(path, "rb") as fh:
+        return _fat_label(fh, offset)
+
+
+def _layout(parts: list[tuple[int, int, int]]) -> str:
+    return ", ".join(f"{n}: {off // 2**20}+{size // 2**20} MiB" for n, off, size in sorted(parts))
+
+
+def _ident(fields: dict) -> str:
+    return f"{fields.get('image')} build {fields.get('build_id')}"
+
+
+def _side_manifest(path: Path) -> Path | None:
+    name = path.name
+    for suffix in (*COMPRESSED, ".img"):
+        name = name.removesuffix(suffix)
+    side = path.with_name(name + ".manifest.json")
+    return side if side.is_file() else None
+
+
+_OPENERS = {".xz": lzma.open, ".gz": gzip.open, ".bz2": bz2.open}
+_TOOLS = {".zst": "zstd", ".lz4": "lz4"}
+
+
+@contextlib.contextmanager
+def _uncompressed_head(image: Image):
+    """(a path holding the image's first bytes, how many are there): the image itself when
+    it is not compressed; else a temporary file with its start decompressed, up to the end
+    of its boot partition and one MiB more (the root's superblock)."""
+    if not image.compressed:
+        yield image.path, image.size
+        return
+    with tempfile.NamedTemporaryFile(prefix="kiosk-flash-head-") as tmp, \
+            _decompressed(image.path) as stream:
+        try:
+            head = stream.read(2**20)
+            tmp.write(head)
+            tmp.flush()
+            _scheme, table = partition_table(Path(tmp.name))
+            first = table[0] if table else (0, 0, 0)  # the boot partition comes first
+            want = min(image.size, first[1] + first[2] + 2**20)
+            have = len(head)
+            while have < want:
+                chunk = stream.read(min(4 * 2**20, want - have))
+                if not chunk:
+                    break
+                tmp.write(chunk)
+                have += len(chunk)
+        except (OSError, EOFError, lzma.LZMAError) as exc:
+            raise ImageError(f"{image.path}: cannot decompress: {exc}") from None
+        tmp.flush()
+        yield Path(tmp.name), have
+
+
+@contextlib.contextmanager
+def _decompressed(path: Path):
+    suffix = path.suffix
+    if suffix in _OPENERS:
+        with _OPENERS[suffix](path, "rb") as stream:
+            yield stream
+        return
+    tool = _TOOLS[suffix]
+    if shutil.which(tool) is None:
+        raise ImageError(f"{path}: {tool} is not installed: cannot look into the image")
+    proc = subprocess.Popen([tool, "-dc", str(path)], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL)
+    try:
+        yield proc.stdout
+    finally:
+        proc.kill()
+        proc.wait()

@@ -45,6 +45,10 @@ class AcquirerConfig(BaseModel):
     response_timeout_s: float = Field(default=30.0, gt=0)
     reversal_timeout_s: float = Field(default=10.0, gt=0)
     reversal_attempts_per_drain: int = Field(default=3, ge=1)
+    reversal_retry_s: float = Field(
+        default=5.0, gt=0, description="queued reversals retried between sales this often,"
+        " doubling up to reversal_retry_max_s while the host stays unreachable")
+    reversal_retry_max_s: float = Field(default=60.0, gt=0)
     hostlog_file: str = Field(default="hostlog.sqlite", description="inside paths.state_dir")
     pan_key_file: str = Field(default="hostlog.key",
                               description="AES key for PANs kept for reversals (0600)")

@@ -71,10 +71,6 @@ ABORT_MESSAGES = {
 CARD_ERROR_REASONS = ("card_removed", "card_timeout", "unsupported_card", "reader_error",
                       "atr_rejected")
 POLL_S = 0.05
-#: how often queued reversals (and completions) are retried between sales, doubling up to
-#: DRAIN_MAX_S while the host stays unreachable
-DRAIN_EVERY_S = 5.0
-DRAIN_MAX_S = 60.0
 #: at most this long at start for pyscard's observer to report the cards already in
 START_SCAN_S = 3.0
 
@@ -150,20 +146,25 @@ class CardPaymentPort:
         self.link.close()
 
     def _drain_loop(self) -> None:
-        wait = DRAIN_EVERY_S
+        """Queued reversals (and completions) are retried between sales every
+        ``acquirer.reversal_retry_s``, doubling up to ``reversal_retry_max_s`` while the host
+        stays unreachable."""
+        every, most = (self.config.acquirer.reversal_retry_s,
+                       self.config.acquirer.reversal_retry_max_s)
+        wait = every
         while not self._stop.wait(wait):
             store = getattr(self.link, "store", None)
             try:
                 if self._attempt is not None or store is None or not store.pending():
-                    wait = DRAIN_EVERY_S  # a sale drains first anyway; nothing to do
+                    wait = every  # a sale drains first anyway; nothing to do
                     continue
                 if self.link.drain_reversals():
-                    wait = DRAIN_EVERY_S
+                    wait = every
                 else:
-                    wait = min(wait * 2, DRAIN_MAX_S)
+                    wait = min(wait * 2, most)
             except Exception:  # the next round retries; never let this thread die
                 log.exception("draining queued reversals failed")
-                wait = min(wait * 2, DRAIN_MAX_S)
+                wait = min(wait * 2, most)
 
     # -- reader events (pyscard's monitor thread: note and wake, nothing more) ----------
     def _on_reader_event(self, event: dict) -> None:

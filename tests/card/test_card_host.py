@@ -183,7 +183,7 @@ def test_host_gone_for_the_reversal_blocks_the_next_payment_until_it_is_sent(car
 
 def test_a_queued_reversal_is_retried_without_waiting_for_the_next_sale(card_lane):
     lane = card_lane
-    lane.start_core()
+    lane.start_core(KIOSK__ACQUIRER__REVERSAL_RETRY_S="0.5")  # not the lane's 5 s
     lane.acq.control("partial 50", "reversal drop")
     txn = lane.to_payment()
     lane.insert("visa")

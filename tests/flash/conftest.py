@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -17,7 +18,7 @@ from tests.harness import REPO
 MiB = 1 << 20
 # the layout of image-build/recipe.toml, small: boot (FAT), root, data (ext4 kiosk-data)
 BOOT_OFFSET = 1 * MiB   # partition 1: FAT16 KIOSK-BOOT, 16 MiB
-ROOT_OFFSET = 17 * MiB  # partition 2: "root", 16 MiB, random data in places, holes elsewhere
+ROOT_OFFSET = 17 * MiB  # partition 2: ext4 kiosk-root, 16 MiB, random data in places
 DATA_OFFSET = 33 * MiB  # partition 3: ext4 kiosk-data, to the end of the image
 TOOLS = ("bmaptool", "mkfs.vfat", "mcopy", "sfdisk", "mkfs.ext4")
 
@@ -41,25 +42,35 @@ def sh(*cmd: str, **kw) -> subprocess.CompletedProcess:
                           env=dict(os.environ, MTOOLS_SKIP_CHECK="1"), **kw)
 
 
-def make_image(path: Path, size_mib: int = 48, data_mib: int = 3, seed: bytes | None = None
-               ) -> SourceImage:
-    """An MBR image like the kiosk's: a FAT boot partition labelled KIOSK-BOOT with a file,
-    a root partition with ``data_mib`` of random data (or ``seed`` repeated) and holes, and
-    an empty ext4 data partition labelled kiosk-data; plus its bmap."""
+def make_image(path: Path, size_mib: int = 48, data_mib: int = 3, seed: bytes | None = None,
+               table: str = "dos") -> SourceImage:
+    """An MBR image like the kiosk's: a FAT boot partition labelled KIOSK-BOOT with a file
+    and the image's manifest (as image-build/build writes it), an ext4 root partition
+    labelled kiosk-root with ``data_mib`` of random data (or ``seed`` repeated) and holes,
+    and an empty ext4 data partition labelled kiosk-data; plus its bmap. ``table="gpt"``:
+    the same partitions in a GPT (the data partition 1 MiB shorter, for the backup table)."""
     missing = [t for t in TOOLS if shutil.which(t) is None]
     if missing:
         pytest.fail(f"missing tools {missing}: ./setup.sh installs bmap-tools, mtools,"
                     " dosfstools, fdisk, e2fsprogs")
     with open(path, "wb") as fh:
         fh.truncate(size_mib * MiB)
-    sh("sfdisk", "-q", str(path), input="label: dos\nstart=2048, size=32768, type=c\n"
-       "start=34816, size=32768, type=83\nstart=67584, type=83\n")
+    data_mib_size = size_mib - DATA_OFFSET // MiB - (table == "gpt")
+    types = ("c", "83", "83") if table == "dos" else ("U", "L", "L")
+    sh("sfdisk", "-q", str(path), input=f"label: {table}\nstart=2048, size=32768, type={types[0]}\n"
+       f"start=34816, size=32768, type={types[1]}\n"
+       f"start=67584, size={data_mib_size * 2048}, type={types[2]}\n")
     sh("mkfs.vfat", "-F", "16", "-n", "KIOSK-BOOT", "--offset", "2048", str(path), "16384")
     sh("mkfs.ext4", "-q", "-F", "-L", "kiosk-data", "-E", f"offset={DATA_OFFSET}", str(path),
-       f"{size_mib - DATA_OFFSET // MiB}M")
+       f"{data_mib_size}M")
+    sh("mkfs.ext4", "-q", "-F", "-L", "kiosk-root", "-E", f"offset={ROOT_OFFSET}", str(path),
+       "16M")
     cfg = path.with_name("config.txt")
     cfg.write_text("arm_64bit=1\n")
     sh("mcopy", "-i", f"{path}@@{BOOT_OFFSET}", str(cfg), "::/config.txt")
+    manifest = path.with_name("kiosk-image.json")
+    manifest.write_text(json.dumps(image_manifest(path.stem, data_mib_size)))
+    sh("mcopy", "-i", f"{path}@@{BOOT_OFFSET}", str(manifest), "::/kiosk-image.json")
     with open(path, "r+b") as fh:
         fh.seek(ROOT_OFFSET + 3 * MiB)
         fh.write(os.urandom(data_mib * MiB) if seed is None else
@@ -67,6 +78,20 @@ def make_image(path: Path, size_mib: int = 48, data_mib: int = 3, seed: bytes | 
     bmap = path.with_name(path.name + ".bmap")
     sh("bmaptool", "create", "-o", str(bmap), str(path))
     return SourceImage(path, bmap, size_mib * MiB)
+
+
+def image_manifest(name: str, data_size_mib: int = 15) -> dict:
+    """What image-build/build writes to the boot partition (kiosk-image.json), for the
+    layout :func:`make_image` makes."""
+    return {"image": name, "arch": "arm64", "flavour": "full", "version": "0.1.0",
+            "git": "0" * 40, "build_id": f"20261206T1200Z-{name}",
+            "partitions": [
+                {"number": 1, "label": "KIOSK-BOOT", "fs": "vfat", "start_mib": 1,
+                 "size_mib": 16},
+                {"number": 2, "label": "kiosk-root", "fs": "ext4", "start_mib": 17,
+                 "size_mib": 16},
+                {"number": 3, "label": "kiosk-data", "fs": "ext4", "start_mib": 33,
+                 "size_mib": data_size_mib}]}
 
 
 @pytest.fixture

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import importlib.machinery
 import importlib.util
+import re
+import subprocess
+import sys
 import tomllib
 
 import pytest
@@ -146,3 +149,75 @@ def test_each_flavours_device_config_is_valid(tmp_path, flavour: str):
     if flavour == "full":
         assert "sim" not in (config.devices.scanner, config.devices.printer,
                              config.devices.payment)
+
+
+def test_help_lists_every_subcommand():
+    done = subprocess.run([sys.executable, str(REPO / "image-build/build"), "--help"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    subcommands = load_build().SUBCOMMANDS
+    assert "deps" in subcommands
+    for name, (_func, text) in subcommands.items():
+        assert f"  {name}" in done.stdout and text in done.stdout, done.stdout
+    for option in ("--arch", "--flavour", "--models", "--cache", "--out", "--no-zstd"):
+        assert option in done.stdout
+
+
+def test_the_release_file_is_what_kiosk_version_reads(tmp_path):
+    from kiosk.ops.version import RELEASE_KEYS, read_release
+
+    build = make_build(tmp_path, "arm64", "full")
+    (tmp_path / "kiosk-release").write_text(build.release())
+    fields = read_release(tmp_path / "kiosk-release")
+    assert set(RELEASE_KEYS) - {"SLOT"} <= set(fields)
+    assert fields["BUILD_ID"] == build.build_id and fields["VARIANT"] == "arm64"
+    assert fields["KIOSK_COMMIT"].startswith(build.commit)
+    assert re.fullmatch(r"\d{8}T\d{4}Z-[0-9a-f]{7}", build.build_id)
+
+
+def test_the_data_partition_grows_to_the_card_on_first_boot():
+    """The recipe's 768 MiB data partition is grown before it is checked and mounted, by a
+    unit the image enables (the script itself: tests/image/test_growdata.py)."""
+    overlay = REPO / "image-build/overlay/common"
+    unit = (overlay / "etc/systemd/system/kiosk-growdata.service").read_text()
+    assert "kiosk-growdata.service" in RECIPE["units"]["enable"]
+    assert "WantedBy=var-lib.mount" in unit and "DefaultDependencies=no" in unit
+    before = " ".join(line.split("=", 1)[1] for line in unit.splitlines()
+                      if line.startswith("Before="))
+    assert "var-lib.mount" in before
+    assert r"systemd-fsck@dev-disk-by\x2dlabel-kiosk\x2ddata.service" in before
+    assert "ExecStart=/usr/local/libexec/kiosk-growdata /dev/disk/by-label/kiosk-data" in unit
+    assert (overlay / "usr/local/libexec/kiosk-growdata").stat().st_mode & 0o111
+    assert "fdisk" in RECIPE["packages"]["common"]  # sfdisk; partx, findmnt: util-linux
+    data = next(p for p in RECIPE["partition"] if p["label"] == "kiosk-data")
+    assert data is RECIPE["partition"][-1]  # the last one: only it can grow
+
+
+def test_the_image_stage_writes_what_kiosk_flash_accepts(tmp_path):
+    """The build's image and bmap stages on a tiny root (real mkfs, sfdisk, bmaptool): the
+    files are named as docs/technician.md says, and `kiosk flash --check` finds the
+    partitions the image's own manifest lists."""
+    build = make_build(tmp_path, "amd64", "ci")
+    build.root = root = tmp_path / "rootfs"
+    for sub in ("boot/firmware", "var/lib/kiosk", "etc"):
+        (root / sub).mkdir(parents=True)
+    (root / "boot/firmware/cmdline.txt").write_text(RECIPE["image"]["cmdline"] + "\n")
+    (root / "etc/kiosk-release").write_text(build.release())
+    for p in build.recipe["partition"]:  # small, to keep the test quick
+        p["size_mib"] = {"vfat": 64, "ext4": p["size_mib"] and 8}[p["fs"]]
+    build.work = tmp_path / "work"
+    build.work.mkdir()
+    build.stage_image()
+    build.stage_bmap()
+    img = tmp_path / "kiosk-amd64-ci.img"
+    assert img.exists() and (tmp_path / "kiosk-amd64-ci.img.bmap").exists()
+    layout = build.figures["layout"]
+    assert [p["label"] for p in layout] == ["KIOSK-BOOT", "kiosk-root", "kiosk-data"]
+    assert build.figures["image_mib"] == layout[-1]["start_mib"] + layout[-1]["size_mib"] + 1
+    card = tmp_path / "card.bin"
+    with open(card, "wb") as fh:
+        fh.truncate(img.stat().st_size + 2**20)
+    done = subprocess.run([sys.executable, "-m", "kiosk.cli", "flash", str(img), str(card),
+                           "--check"], capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    assert f"(kiosk-amd64-ci, build {build.build_id}," in done.stderr
