@@ -9,9 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sys
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,14 +31,7 @@ def cmd_core(args: argparse.Namespace) -> int:
     from kiosk.sim.payments import lane_methods  # the composition root picks real or demo
 
     config = _production_config()
-    stop = threading.Event()
-
-    def on_signal(*_: object) -> None:
-        stop.set()
-        sdnotify.stopping()
-
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, on_signal)
+    stop = sdnotify.stop_on_signals()
     watchdog = sdnotify.Watchdog()
     CoreService(config, lane_methods(config)).run(
         stop, on_ready=lambda: sdnotify.ready(f"bus connected, lane {config.store.lane_id}"),

@@ -5,15 +5,20 @@ AF_UNIX socket named by ``$NOTIFY_SOCKET`` (a path, or an abstract-namespace nam
 when it starts with ``@``). Without ``$NOTIFY_SOCKET`` (not run by systemd, or
 ``Type=simple``) every call is a no-op. A failed send is logged and ignored: the
 service keeps running, and systemd's watchdog notices the missing pings.
+
+:func:`stop_on_signals` is the one way a process of the project turns SIGTERM / SIGINT
+into the Event its main loop waits on (and tells systemd it is stopping).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 log = logging.getLogger("kiosk.ops.sdnotify")
 
@@ -53,6 +58,25 @@ def status(text: str) -> bool:
 
 def stopping() -> bool:
     return notify("STOPPING=1")
+
+
+def stop_on_signals(stop: threading.Event | None = None,
+                    signals: Iterable[signal.Signals] = (signal.SIGTERM, signal.SIGINT),
+                    ) -> threading.Event:
+    """The Event a main loop waits on: each of ``signals`` sets it and sends STOPPING=1.
+
+    Installs the handlers (so call it from the main thread) and returns ``stop`` (a new
+    Event when none is given).
+    """
+    event = threading.Event() if stop is None else stop
+
+    def on_signal(*_: object) -> None:
+        event.set()
+        stopping()
+
+    for sig in signals:
+        signal.signal(sig, on_signal)
+    return event
 
 
 def watchdog_ping() -> bool:

@@ -28,7 +28,6 @@ it is dropped (counted, logged rate-limited) and the light stays as it was.
 from __future__ import annotations
 
 import logging
-import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -279,9 +278,7 @@ def gpio_main(args: object = None) -> int:
     """``kiosk gpio``: run the GPIO service until SIGTERM / SIGINT."""
     config = load_config_or_exit()
     gpio = config.gpio
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+    stop = sdnotify.stop_on_signals()
     try:
         service = GpioService(gpio, config.store.lane_id,
                               login_for(config.bus, "kiosk-gpio", config.security.production))

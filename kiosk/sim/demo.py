@@ -31,6 +31,7 @@ from kiosk.catalog import SAMPLE_CATALOG, Catalog
 from kiosk.config import KioskConfig, load_config, writable_dir
 from kiosk.domain.codes import is_badge_code
 from kiosk.domain.money import Currency, format_money
+from kiosk.ops import sdnotify
 from kiosk.security.pinseal import staff_pin_command
 from kiosk.sim.emvcard import PROFILES, make_card
 
@@ -315,8 +316,7 @@ def run_demo(args: Namespace) -> int:
     client.start(wait_s=10)
     if not online.wait(30):
         print("demo: kiosk-core did not come online within 30 s", file=sys.stderr)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stop = sdnotify.stop_on_signals(signals=(signal.SIGTERM,))  # Ctrl-C: KeyboardInterrupt
     print(f"demo: kiosk-core running; state, journal and receipts in {state_dir}; service logs"
           f" in {state_dir}/*.log")
     if getattr(args, "no_ui", False):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import threading
 
 import pytest
 
@@ -70,3 +72,27 @@ def test_watchdog_interval_and_pid(listener: NotifyListener):
     assert wd.tick(now=110.0)
     assert listener.recv(5) == "WATCHDOG=1"
     assert listener.recv(0.2) is None  # exactly two pings were sent
+
+
+@pytest.fixture
+def restore_signals():
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    yield
+    for sig, handler in saved.items():
+        signal.signal(sig, handler)
+
+
+def test_stop_on_signals_sets_the_event_and_says_stopping(listener: NotifyListener,
+                                                          restore_signals: None):
+    stop = sdnotify.stop_on_signals()
+    assert not stop.is_set()
+    assert listener.recv(0.1) is None  # nothing sent before a signal
+    os.kill(os.getpid(), signal.SIGTERM)  # what systemd sends; not the end of pytest
+    assert stop.wait(5)
+    assert listener.recv(5) == "STOPPING=1"
+
+    given = threading.Event()  # an Event of the caller's, and only the signals asked for
+    assert sdnotify.stop_on_signals(given, signals=(signal.SIGINT,)) is given
+    signal.raise_signal(signal.SIGINT)  # no KeyboardInterrupt: the handler took it
+    assert given.wait(5)
+    assert listener.recv(5) == "STOPPING=1"

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import signal
 import sys
 import threading
 import time
@@ -130,14 +129,7 @@ def voice_run(args: argparse.Namespace) -> int:
         except (WavError, OSError) as exc:
             print(f"kiosk voice: {exc}", file=sys.stderr)
             return 2
-    stop = threading.Event()
-
-    def on_signal(*_: object) -> None:
-        stop.set()
-        sdnotify.stopping()
-
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, on_signal)
+    stop = sdnotify.stop_on_signals()
     if args.exit_when_done and isinstance(source, WavSource):
         def watch() -> None:
             while not stop.is_set():
