@@ -2,19 +2,17 @@
 
 ``kiosk/cli.py`` wires it with :func:`add_sim_printer_args` / :func:`sim_printer_main`.
 It reads the layered configuration (the ``[printer]`` table's port, baud rate and ROM
-font). ``python -m kiosk.sim.printer sim|reprint ...`` runs the same commands.
+font).
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 import signal
 import sys
-import threading
 from pathlib import Path
 
-from kiosk.printing.cli import add_reprint_args, reprint_main
+from kiosk.ops import sdnotify
 
 # -- kiosk sim printer ----------------------------------------------------------------------
 
@@ -76,7 +74,6 @@ def sim_printer_main(args: argparse.Namespace) -> int:
                            paper_width_mm=args.width or pcfg.paper_width_mm,
                            paper_length_mm=args.paper_mm)
     sim.set_near_end(args.near_end)
-    stop = threading.Event()
 
     def toggle_paper(*_: object) -> None:
         if sim.status.paper_out:
@@ -90,8 +87,7 @@ def sim_printer_main(args: argparse.Namespace) -> int:
         sim.set_cover_open(not sim.status.cover_open)
         print(f"sim printer: cover {'open' if sim.status.cover_open else 'closed'}", flush=True)
 
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+    stop = sdnotify.stop_on_signals()
     signal.signal(signal.SIGUSR1, toggle_paper)
     signal.signal(signal.SIGUSR2, toggle_cover)
     try:
@@ -116,23 +112,3 @@ def sim_printer_main(args: argparse.Namespace) -> int:
         if pair:
             pair.close()
     return 0
-
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m kiosk.sim.printer sim|reprint ...`` (the same as the kiosk subcommands)."""
-    parser = argparse.ArgumentParser(prog="python -m kiosk.sim.printer")
-    sub = parser.add_subparsers(dest="command", required=True)
-    sim = sub.add_parser("sim", help="the printer simulator (kiosk sim printer)")
-    add_sim_printer_args(sim)
-    sim.set_defaults(fn=sim_printer_main)
-    rep = sub.add_parser("reprint", help="print a kept receipt again (kiosk receipt reprint)")
-    add_reprint_args(rep)
-    rep.set_defaults(fn=reprint_main)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    return int(args.fn(args))
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
