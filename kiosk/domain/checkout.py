@@ -43,6 +43,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
 from kiosk.domain import events as E
 from kiosk.domain.catalog import Product
 from kiosk.domain.codes import is_badge_code
@@ -80,20 +82,15 @@ class Rejected(Exception):
         self.detail = detail
 
 
-@dataclass
-class Line:
+class Line(E.ItemLine):
+    """A basket line: the product as its ``item_added`` event recorded it (the fields of
+    :class:`kiosk.domain.events.ItemLine`, never changed) and the line's own state, which
+    later events change."""
+
+    model_config = ConfigDict(frozen=False)
+
     line_id: int
-    key: str
-    gtin: str | None
-    plu: str | None
-    names: dict[str, str]
-    unit_price_minor: int
-    tax_class: str
-    age_restricted: bool
-    sold_by_weight: bool
     qty: int = 1
-    weight_g: int | None = None
-    price_minor: int | None = None
     age_status: str = "none"  # none | pending | approved
 
     def priced(self) -> PricedLine:
@@ -125,7 +122,9 @@ class CheckoutState:
     def as_dict(self) -> dict:
         """The state as a plain dict: the format of version :data:`STATE_VERSION` (what a
         snapshot holds, beside that version)."""
-        return asdict(self)
+        data = asdict(self)
+        data["lines"] = [ln.model_dump() for ln in self.lines]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict, version: int = STATE_VERSION) -> CheckoutState:
@@ -141,8 +140,9 @@ class CheckoutState:
 
 
 def _known(cls: type, data: dict) -> dict:
-    """The items of ``data`` that are fields of the dataclass ``cls``."""
-    names = {f.name for f in fields(cls)}
+    """The items of ``data`` that are fields of ``cls`` (a dataclass or a model)."""
+    names = (set(cls.model_fields) if issubclass(cls, BaseModel)
+             else {f.name for f in fields(cls)})
     return {k: v for k, v in data.items() if k in names}
 
 

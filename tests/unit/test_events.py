@@ -100,6 +100,19 @@ def _state() -> CheckoutState:
                          next_line_id=2, last_line_id=1)
 
 
+def test_a_snapshot_line_is_flat_the_event_line_and_its_state():
+    """The snapshot format a journal keeps: a line is the ``item_added`` line's fields and
+    the line's own, side by side (not nested), and restores to an equal line."""
+    data = _state().as_dict()
+    assert data["lines"] == [{
+        "line_id": 1, "key": "k", "gtin": None, "plu": "4011", "names": {"en": "Bananas"},
+        "unit_price_minor": 199, "tax_class": "reduced", "age_restricted": False,
+        "sold_by_weight": True, "qty": 1, "weight_g": 1234, "price_minor": None,
+        "age_status": "none"}]
+    restored = CheckoutState.from_dict(data)
+    assert restored.lines == _state().lines and isinstance(restored.lines[0], E.ItemLine)
+
+
 def test_a_snapshot_with_an_unknown_field_restores_without_type_error():
     data = _state().as_dict()
     data["loyalty_id"] = "future-field"                 # the state of a later release
