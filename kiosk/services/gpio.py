@@ -21,8 +21,8 @@ sounds the ``take_card`` beep after ``buzzer.take_card_after_s``, then every
 gpiozero calls button handlers on its own threads and paho calls bus handlers on
 its network thread; both only update small state under a lock, publish, or hand
 a pattern to the buzzer's thread. The state and core status are read through
-their one schema (:func:`kiosk.bus.messages.parse_state`): a message that fails
-it is dropped (counted, logged rate-limited) and the light stays as it was.
+their one schema (:mod:`kiosk.bus.state_feed`): a message that fails it is
+dropped (counted, logged rate-limited) and the light stays as it was.
 """
 
 from __future__ import annotations
@@ -45,10 +45,9 @@ from kiosk.bus.messages import (
     Topics,
     command,
     load_json,
-    parse_core_status,
-    parse_state,
 )
 from kiosk.bus.rejects import RejectLog
+from kiosk.bus.state_feed import subscribe_state_feed
 from kiosk.config import load_config_or_exit
 from kiosk.ops import sdnotify
 
@@ -93,8 +92,8 @@ class GpioService:
         self.rejects = RejectLog(log)
         self.bus = BusClient(bus, f"kiosk-gpio-{lane}")
         self.bus.subscribe(self.topics.feedback, self._on_feedback)
-        self.bus.subscribe(self.topics.state, self._on_state)
-        self.bus.subscribe(self.topics.core_status, self._on_core_status)  # retained, last
+        subscribe_state_feed(self.bus, self.topics, self.rejects, self._on_state,
+                             self._on_core_status)
         self.bus.on_connect(self._report_door)
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -163,22 +162,13 @@ class GpioService:
 
     # -- bus -------------------------------------------------------------------------------
 
-    def _on_state(self, topic: str, payload: bytes) -> None:
-        try:
-            msg = parse_state(payload)
-        except MessageError as exc:
-            self.rejects.reject(topic, exc.code, str(exc))
-            return
+    def _on_state(self, msg: dict) -> None:
         with self._lock:
             self.state = msg
             self._refresh()
 
-    def _on_core_status(self, topic: str, payload: bytes) -> None:
-        try:
-            online = parse_core_status(payload)["online"]
-        except MessageError as exc:
-            self.rejects.reject(topic, exc.code, str(exc))
-            return
+    def _on_core_status(self, status: dict) -> None:
+        online = status["online"]
         with self._lock:
             came_up = online and self.core_online is not True
             self.core_online = online

@@ -5,7 +5,7 @@ command results and the scanner's refusals that carry a reason for the shopper;
 this module decodes them on that thread and hands each update to the UI through
 ``post`` (the app passes Kivy's ``Clock``), so the frame loop never waits on the
 network. State and status are read through their one schema
-(:func:`kiosk.bus.messages.parse_state`); what fails it is dropped, counted and
+(:mod:`kiosk.bus.state_feed`); what fails it is dropped, counted and
 logged rate-limited. Sending an intent only queues it with
 paho (non-blocking). Nothing here imports Kivy.
 """
@@ -26,10 +26,9 @@ from kiosk.bus.messages import (
     Topics,
     command,
     load_json,
-    parse_core_status,
-    parse_state,
 )
 from kiosk.bus.rejects import RejectLog
+from kiosk.bus.state_feed import subscribe_state_feed
 from kiosk.ui.viewmodel import REJECTIONS
 
 log = logging.getLogger(__name__)
@@ -53,8 +52,7 @@ class BusBridge:
         self._holding = False
         self.rejects = RejectLog(log)
         self.client = BusClient(bus, f"kiosk-ui-{lane}-{os.getpid()}")
-        self.client.subscribe(self.topics.state, self._state)
-        self.client.subscribe(self.topics.core_status, self._status)
+        subscribe_state_feed(self.client, self.topics, self.rejects, self._state, self._status)
         self.client.subscribe(self.topics.result, self._result)
         self.client.subscribe(self.topics.feedback, self._feedback)
 
@@ -85,12 +83,7 @@ class BusBridge:
 
     # -- paho's thread ---------------------------------------------------------------
 
-    def _state(self, topic: str, payload: bytes) -> None:
-        try:
-            msg = parse_state(payload)
-        except MessageError as exc:
-            self.rejects.reject(topic, exc.code, str(exc))
-            return
+    def _state(self, msg: dict) -> None:
         with self._lock:
             if self._holding:
                 self._held = msg
@@ -99,12 +92,8 @@ class BusBridge:
                 self._holding = True
         self._post(lambda: self._on_state(msg))
 
-    def _status(self, topic: str, payload: bytes) -> None:
-        try:
-            online = parse_core_status(payload)["online"]
-        except MessageError as exc:
-            self.rejects.reject(topic, exc.code, str(exc))
-            return
+    def _status(self, status: dict) -> None:
+        online = status["online"]
         self._post(lambda: self._on_online(online))
 
     def _result(self, topic: str, payload: bytes) -> None:

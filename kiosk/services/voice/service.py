@@ -18,7 +18,8 @@ touch; "repeat" and "how much" are answered locally by speaking.
 * Accessible mode (:mod:`kiosk.services.voice.accessible`) starts on a keypad event, the help
   button, the help phrase, or a headset being plugged in.
 
-Threads: paho's network thread only queues bus messages; the frame-reader thread
+Threads: paho's network thread only queues bus messages (the state and core status
+read through their schema, :mod:`kiosk.bus.state_feed`); the frame-reader thread
 only queues audio; the TTS thread only plays. The main loop owns all state,
 feeds the recognizer, and pings the systemd watchdog.
 """
@@ -48,13 +49,11 @@ from kiosk.bus.messages import (
     accepted,
     command,
     load_json,
-    parse_core_status,
-    parse_state,
 )
 from kiosk.bus.rejects import RejectLog
+from kiosk.bus.state_feed import subscribe_state_feed
 from kiosk.domain.languages import language_of
 from kiosk.domain.vocabulary import CANCELLABLE, IDLE_STATES
-from kiosk.ops import sdnotify
 from kiosk.services.voice.accessible import AccessibleMode, JackSource, SimulatedJack
 from kiosk.services.voice.prompts import TEXT, Prompts, Speech
 
@@ -282,8 +281,11 @@ class VoiceService:
         self.speaker.on_speaking = self._on_speaking
         self.bus = BusClient(bus, f"kiosk-voice-{lane}")
         self.rejects = RejectLog(log)
-        for topic, kind in ((self.topics.state, "state"), (self.topics.core_status, "status"),
-                            (self.topics.result, "result"), (self.topics.keypad, "key"),
+        # state and status arrive parsed; the rest as payloads, read on the main loop
+        subscribe_state_feed(self.bus, self.topics, self.rejects,
+                             lambda msg: self.inbox.put(("state", msg)),
+                             lambda msg: self.inbox.put(("status", msg)))
+        for topic, kind in ((self.topics.result, "result"), (self.topics.keypad, "key"),
                             (self.topics.headset, "headset")):
             self.bus.subscribe(topic, lambda _t, p, k=kind: self.inbox.put((k, p)))
         # a command the broker kept retained is never acted on (kiosk-core clears it); an
@@ -348,9 +350,8 @@ class VoiceService:
                 kind, payload = self.inbox.get_nowait()
             except queue.Empty:
                 return
-            try:  # state and status through their one schema, the rest bounded
-                data = (parse_state(payload) if kind == "state"
-                        else parse_core_status(payload) if kind == "status"
+            try:  # state and status came through their one schema, the rest is bounded
+                data = (payload if kind in ("state", "status")
                         else load_json(payload, MAX_STATUS_BYTES))
                 self._handle(kind, data)
             except MessageError as exc:
@@ -630,20 +631,7 @@ class VoiceService:
             log.info("no action for %r in %s", action, state)
 
 
-def run_wav_script(service: VoiceService, items: Iterable[tuple[Path, str | None]]) -> None:
-    """Queue WAV clips (path, state gate) on a :class:`WavSource` service input."""
-    assert isinstance(service.source, WavSource)
-    for path, state in items:
-        service.source.push(path, state)
-
-
 def parse_wav_arg(text: str) -> tuple[Path, str | None]:
     """``FILE`` or ``FILE@state`` (play once the checkout is in that state)."""
     path, _, state = text.partition("@")
     return Path(path), state or None
-
-
-def main_loop(service: VoiceService, stop: threading.Event) -> None:
-    watchdog = sdnotify.Watchdog()
-    service.run(stop, on_ready=lambda: sdnotify.ready(f"voice up, lane {service.lane}"),
-                on_tick=watchdog.tick)
