@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from kiosk.bus.messages import shopper_ways_out
+from kiosk.domain.cards import last4
 from kiosk.domain.languages import language_of
 from kiosk.domain.money import Currency, format_money
 from kiosk.i18n import translator
@@ -290,9 +291,9 @@ class Prompts:
             return Speech()
         amount = self.money(payment.get("amount", 0), msg)
         card = payment.get("card") or {}
-        last4 = str(card.get("masked_pan", ""))[-4:]
-        if payment.get("method") == "card" and last4.isdigit():
-            return Speech([self.t(TEXT["paid_card"], amount=amount, last4=" ".join(last4))],
+        four = last4(card.get("masked_pan"))
+        if payment.get("method") == "card" and four:
+            return Speech([self.t(TEXT["paid_card"], amount=amount, last4=" ".join(four))],
                           private=True)
         return Speech([self.t(TEXT["paid_qr"], amount=amount)], private=True)
 
