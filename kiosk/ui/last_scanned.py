@@ -64,6 +64,13 @@ class LastScannedPanel(Card):
         self.name.text = item.name if item else ""
         self.detail.text = item.detail if item else ""
         self.price.text = item.amount if item else ""
+        # a name alone is centred; with a detail (quantity, weight) it sits above it
+        has_detail = bool(self.detail.text)
+        self.name.valign = "bottom" if has_detail else "middle"
+        if has_detail and self.detail.parent is None:
+            self.texts.add_widget(self.detail)
+        elif not has_detail and self.detail.parent is not None:
+            self.texts.remove_widget(self.detail)
         source = self.picture_for(item)
         self.picture.source = source
         face = self.picture if source else self.placeholder

@@ -666,6 +666,14 @@ class Tile(ButtonBehavior, Card):
             self.add_widget(w)
         self.bind(state=lambda *_a: setattr(self, "bg", theme.BLUE_PALE if self.state == "down"
                                             else theme.CARD))
+        self.bind(height=self._fit)
+        self.hint.bind(height=self._fit)
+
+    def _fit(self, *_a) -> None:
+        """The icon gives way when the tile is short (a notice above the tiles, a hint on
+        two lines): it is never drawn over the notice."""
+        free = (self.height - 2 * px(28) - 3 * px(12) - self.title.height - self.hint.height)
+        self.icon.height = max(px(48), min(px(150), free))
 
     def on_release(self) -> None:
         self._on_tap()

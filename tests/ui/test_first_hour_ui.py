@@ -43,7 +43,7 @@ pytestmark = pytest.mark.ui
 
 METHODS = [CardMethod.offer(), SimulatedPhoneMethod.offer()]
 CARD = {"brand": "visa", "masked_pan": "476173******0119"}
-PICTURE_INK = (201, 42, 180)   # a colour no screen of the kiosk draws: the product picture
+PICTURE_INK = (250, 214, 52)   # a yellow no screen of the kiosk draws: the product picture
 
 
 def read_png(path: Path) -> tuple[int, int, bytes]:
@@ -124,7 +124,10 @@ def test_the_screens_tell_the_truth(locale, lane_env, broker_port, ui_factory, s
         folder = pictures_dir(Path(lane_env["KIOSK__PATHS__STATE_DIR"]) / "catalog.sqlite")
         folder.mkdir(parents=True, exist_ok=True)
         picture = Image.new("RGB", (240, 240), (255, 244, 209))
-        ImageDraw.Draw(picture).ellipse((30, 60, 210, 180), fill=PICTURE_INK)
+        draw = ImageDraw.Draw(picture)   # a banana: a thick yellow crescent, brown tips
+        draw.arc((10, -90, 230, 170), start=35, end=145, fill=PICTURE_INK, width=46)
+        for x, y in ((193, 104), (47, 104)):
+            draw.ellipse((x - 9, y - 9, x + 9, y + 9), fill=(92, 64, 28))
         picture.save(folder / "PLU04011.png")
         ui = ui_factory("--screenshots", str(demo_dir))
         ui.wait_screen("attract", locale=locale)

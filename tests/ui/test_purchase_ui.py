@@ -43,6 +43,8 @@ class Screens:
         texts = self.ui.texts()
         problems = check_texts(texts, self.locale, self.fonts)
         problems += check_touch(self.ui.call("tappables"))
+        problems += [f"drawn past its box by {s['over']} px: {s['widget']} {s['what']!r}"
+                     for s in self.ui.call("spills")["spills"]]
         assert not problems, f"{name} ({self.locale}):\n" + "\n".join(problems)
         return [t["text"] for t in texts]
 

@@ -222,3 +222,13 @@ def test_the_manuals_say_the_shopper_may_cancel_help_and_put_an_item_aside(page,
                     .read_text(encoding="utf-8").split())
     buttons = ["Cancel help"] if page == "README.md" else ["Cancel help", "Put the item aside"]
     assert [b for b in buttons if tr(b) not in text] == []
+
+
+def test_every_screenshot_in_the_docs_is_shown_by_a_page():
+    """A picture no page shows is never looked at again, so it goes stale: each file under
+    docs/screenshots is linked from the README or a page of docs/."""
+    shown = {(page.parent / t).resolve() for page in PAGES
+             for t in _LINK.findall(page.read_text(encoding="utf-8"))}
+    unshown = sorted(p.name for p in (DOCS / "screenshots").iterdir()
+                     if p.resolve() not in shown)
+    assert unshown == []
