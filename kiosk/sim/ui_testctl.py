@@ -210,12 +210,9 @@ class TestControl:
                                 "overflow": bool(getattr(w, "overflows", lambda: False)()),
                                 "size": [w.width, w.height],
                                 "texture": list(w.texture_size)})
-        reply({"ok": True, "texts": out})
+        reply({"ok": True, "texts": out, "spills": self._spills()})
 
-    def op_spills(self, req: dict, reply: Callable[[dict], None]) -> None:
-        self._settled(lambda: self._spills(reply))
-
-    def _spills(self, reply: Callable[[dict], None]) -> None:
+    def _spills(self) -> list[dict]:
         """Texts and drawn icons a box layout could not fit: drawn past their box's edge
         (over whatever is next to it), as an overfull column does. The shopper's screen
         only (not the demo's panel)."""
@@ -237,7 +234,7 @@ class TestControl:
                     out.append({"widget": type(w).__name__,
                                 "what": getattr(w, "text", "") or getattr(w, "kind", ""),
                                 "over": round(over)})
-        reply({"ok": True, "spills": out})
+        return out
 
     def op_fonts(self, req: dict, reply: Callable[[dict], None]) -> None:
         """Distinct (font, size, bold) in use: each is one FreeType face in memory."""

@@ -39,6 +39,8 @@ class LastScannedPanel(Card):
         self.tile = Card(bg=theme.BG, size_hint_x=None, width=0, padding=theme.px(6),
                          radius=10)
         self.picture = AsyncImage(fit_mode="contain")
+        self._failed = ""
+        self.picture.bind(on_error=self._error)
         self.placeholder = Icon(kind="bag", fg=theme.GREY, bg=theme.BG)
         self.texts = Card(orientation="vertical", bg=(0, 0, 0, 0))
         self.name = Text(size_key="xl", bold=True, valign="bottom")
@@ -82,6 +84,16 @@ class LastScannedPanel(Card):
     @property
     def placeholder_shown(self) -> bool:
         return self.placeholder.parent is self.tile
+
+    @property
+    def loading(self) -> bool:
+        """The picture is still being read in the background (screenshots wait for it)."""
+        if not self.picture.source or self.picture.source == self._failed:
+            return False
+        return not getattr(self.picture._coreimage, "loaded", False)
+
+    def _error(self, *_a) -> None:
+        self._failed = self.picture.source   # a broken file: shown without, not waited for
 
     def _fit(self, *_a) -> None:
         """A square tile as tall as the panel's inside."""
