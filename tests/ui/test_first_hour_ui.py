@@ -34,6 +34,7 @@ from kiosk.catalog import pictures_dir
 from kiosk.domain.cards import shown_pan
 from kiosk.payments.card_method import CardMethod
 from kiosk.sim.payments import SimulatedPhoneMethod
+from kiosk.ui import theme
 from kiosk.ui.i18n import Translator
 from tests.harness import bus_login
 from tests.ui.test_purchase_ui import Screens
@@ -44,6 +45,8 @@ pytestmark = pytest.mark.ui
 METHODS = [CardMethod.offer(), SimulatedPhoneMethod.offer()]
 CARD = {"brand": "visa", "masked_pan": "476173******0119"}
 PICTURE_INK = (250, 214, 52)   # a yellow no screen of the kiosk draws: the product picture
+BAG_INK = tuple(round(c * 255) for c in theme.GREY[:3])   # the bag drawn without a picture
+PICTURE_TILE = (34, 122, 156, 244)   # where the last-scanned panel's picture goes (1280 x 800)
 
 
 def read_png(path: Path) -> tuple[int, int, bytes]:
@@ -170,8 +173,10 @@ def test_the_screens_tell_the_truth(locale, lane_env, broker_port, ui_factory, s
             assert texts.count(detail) == 2, texts
             assert {"checkout", "cancel", f"remove:{last}"} <= tids(ui)   # all still fit
             with Image.open(shots / f"{screens.count:02d}-{snap}.png") as shot:
-                colours = {c for _n, c in shot.convert("RGB").getcolors(1 << 22)}
+                tile = shot.convert("RGB").crop(PICTURE_TILE)   # the panel's picture square
+                colours = {c for _n, c in tile.getcolors(1 << 22)}
             assert (PICTURE_INK in colours) == pictured, f"{name}: picture shown {not pictured}"
+            assert (BAG_INK in colours) != pictured, f"{name}: the bag in its place {pictured}"
 
         # 3: the payment screen says what the lane takes; the phone method promises no QR
         texts = step(state(state="payment"), "payment", "payment")
