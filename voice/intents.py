@@ -139,10 +139,12 @@ KO = LanguageIntents("ko", {s.name: s for s in [
           "언어 변경|언어 바꿔 주세요|영어 바꿔 주세요|중국어 바꿔 주세요",
           slots={"잉글리시": "en", "영어": "en", "차이니즈": "zh", "중국어": "zh",
                  "코리안": "ko"}),
-    _spec("cancel_help", "호출 취소|도움 취소", "호출 취소 해 주세요|호출 취소 할게요",
+    # 도움 취소 / 필요 없어요 are what the prompt says: heard through espeak's voices
+    # (호출 and 빼 are not, measured); 호출 취소 is the screen's button, for people
+    _spec("cancel_help", "도움 취소|호출 취소", "도움 취소 해 주세요|호출 취소 해 주세요",
           beats=("cancel", "help")),
-    _spec("put_aside", "빼 주세요|빼 줘|따로 둘게요",
-          "이거 빼 주세요|상품 빼 주세요|이거 따로 둘게요"),
+    _spec("put_aside", "필요 없어요|따로 둘게요",
+          "이거 필요 없어요|상품 필요 없어요|이거 따로 둘게요"),
 ]}, fillers=("주세요", "할게요", "해", "로", "요"), joiner="", decoys=tuple("""
     감사합니다 고맙습니다 선생님 음료수 지하철 바나나 천천히 어떻게 나중에 그런데 그래서 몰라요
     사람 정말 물건 봉투 쿠폰 포인트 병원 은행 버스 창문 엄마 아빠 학생 이름 그냥 근데 조금

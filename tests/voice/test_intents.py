@@ -124,9 +124,9 @@ def test_a_doubtful_decoy_first_word_still_counts_against_the_result():
 @pytest.mark.parametrize(("lang", "text", "intent"), [
     ("en", "cancel help", "cancel_help"),
     ("en", "put it aside", "put_aside"),
-    ("ko", "호출 취소", "cancel_help"),
+    ("ko", "도움 취소", "cancel_help"),
     ("ko", "호출 취 소해 주세요", "cancel_help"),   # the boundary moved: same characters
-    ("ko", "빼 주세요", "put_aside"),
+    ("ko", "필요 없어요", "put_aside"),
     ("zh", "取消 呼叫", "cancel_help"),
     ("zh", "不要 了", "put_aside"),
 ])
