@@ -32,7 +32,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 INTENTS = ("pay_card", "pay_phone", "cancel", "help", "repeat", "yes", "no", "how_much",
-           "receipt", "no_receipt", "change_language")
+           "receipt", "no_receipt", "change_language", "cancel_help", "put_aside")
 
 #: which intents each checkout state listens for ("confirm" is the voice dialog's own
 #: yes/no question, e.g. "cancel the basket?")
@@ -48,7 +48,9 @@ STATE_INTENTS: dict[str, tuple[str, ...]] = {
     "approved": ("repeat", "how_much"),
     "reversing": ("repeat",),
     "receipt": ("receipt", "no_receipt", "repeat", "help"),
-    "attendant_needed": ("repeat",),
+    # while staff are called the shopper may withdraw their own help call, or put an
+    # unknown item aside (the core accepts each only where it applies)
+    "attendant_needed": ("repeat", "cancel_help", "put_aside"),
     "out_of_service": ("repeat",),
     "confirm": ("yes", "no", "repeat", "help"),
 }
@@ -137,6 +139,12 @@ KO = LanguageIntents("ko", {s.name: s for s in [
           "언어 변경|언어 바꿔 주세요|영어 바꿔 주세요|중국어 바꿔 주세요",
           slots={"잉글리시": "en", "영어": "en", "차이니즈": "zh", "중국어": "zh",
                  "코리안": "ko"}),
+    # 도움 취소 / 필요 없어요 are what the prompt says: heard through espeak's voices
+    # (호출 and 빼 are not, measured); 호출 취소 is the screen's button, for people
+    _spec("cancel_help", "도움 취소|호출 취소", "도움 취소 해 주세요|호출 취소 해 주세요",
+          beats=("cancel", "help")),
+    _spec("put_aside", "필요 없어요|따로 둘게요",
+          "이거 필요 없어요|상품 필요 없어요|이거 따로 둘게요"),
 ]}, fillers=("주세요", "할게요", "해", "로", "요"), joiner="", decoys=tuple("""
     감사합니다 고맙습니다 선생님 음료수 지하철 바나나 천천히 어떻게 나중에 그런데 그래서 몰라요
     사람 정말 물건 봉투 쿠폰 포인트 병원 은행 버스 창문 엄마 아빠 학생 이름 그냥 근데 조금
@@ -155,6 +163,9 @@ EN = LanguageIntents("en", {s.name: s for s in [
     _spec("no_receipt", "no receipt", "no receipt please|no thanks", beats=("receipt",)),
     _spec("change_language", "language|english|chinese|korean", "change language",
           slots={"english": "en", "chinese": "zh", "korean": "ko"}),
+    _spec("cancel_help", "cancel help", "cancel help please|please cancel help",
+          beats=("cancel", "help")),
+    _spec("put_aside", "put it aside|put aside", "put the item aside|put it aside please"),
 ]}, fillers=("please", "by", "the", "to"), joiner=" ")
 
 ZH = LanguageIntents("zh", {s.name: s for s in [
@@ -170,6 +181,8 @@ ZH = LanguageIntents("zh", {s.name: s for s in [
     _spec("no_receipt", "不要", "不要 小票|不用 了", beats=("receipt",)),
     _spec("change_language", "语言|英语|中文|韩语", "换 语言",
           slots={"英语": "en", "中文": "zh", "韩语": "ko"}),
+    _spec("cancel_help", "取消 呼叫|取消 帮助", "请 取消 呼叫", beats=("cancel", "help")),
+    _spec("put_aside", "放 一边|不要 了", "这个 不要 了|请 放 一边"),
 ]}, fillers=("请", "要", "用"), joiner="")
 
 LANGUAGES: dict[str, LanguageIntents] = {"ko": KO, "en": EN, "zh": ZH}

@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from kiosk.domain.vocabulary import COMMANDS, accepts
+from kiosk.domain.vocabulary import COMMANDS, HELP_REASON, accepts
 
 VERSION = 1
 ROOT = f"kiosk/v{VERSION}"
@@ -248,6 +248,17 @@ def accepted(msg: dict | None, command: str) -> bool:
     """Whether the state in ``msg`` accepts ``command`` (a message without ``accepts``
     accepts nothing: a subscriber never offers what the core has not said it takes)."""
     return bool(msg) and command in (msg.get("accepts") or ())  # type: ignore[union-attr]
+
+
+def shopper_ways_out(msg: dict | None) -> tuple[str, ...]:
+    """What the shopper may do themselves while staff are called, as the screen and the
+    voice offer it: withdraw their own help call (``cancel_help``) or put an unknown item
+    aside (``put_aside``), where the state accepts it; nothing once staff are here."""
+    if not msg or msg.get("staff"):
+        return ()
+    reason = (msg.get("attendant") or {}).get("reason")
+    way = {HELP_REASON: "cancel_help", "unknown_barcode": "put_aside"}.get(reason)
+    return (way,) if way and accepted(msg, way) else ()
 
 
 def result_message(cmd_id: str, ok: bool, reason: str = "", seq: int = 0) -> dict:

@@ -25,12 +25,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from kiosk.domain.cards import is_masked
 from kiosk.domain.checkout import CheckoutState, InvalidEvent, apply
 from kiosk.domain.events import Event, NewerVersion, Snapshot, parse, upcast_state
 
@@ -108,7 +108,6 @@ class JournalTooNew(NewerVersion):
 
 GENESIS = "0" * 64
 FORBIDDEN_KEYS = {"pan", "track1", "track2", "cvv", "cvc", "pin", "pin_block", "icc", "emv"}
-_MASKED_PAN = re.compile(r"^\d{0,6}\*{2,}\d{4}$")
 
 
 @dataclass(frozen=True)
@@ -148,7 +147,7 @@ def card_data_problems(data: object, path: str = "") -> list[str]:
             here = f"{path}.{key}" if path else str(key)
             if str(key).lower() in FORBIDDEN_KEYS:
                 problems.append(f"forbidden field {here}")
-            if key == "masked_pan" and value is not None and not _MASKED_PAN.match(str(value)):
+            if key == "masked_pan" and value is not None and not is_masked(str(value)):
                 problems.append(f"{here} is not masked")
             problems += card_data_problems(value, here)
     elif isinstance(data, list):

@@ -21,10 +21,11 @@ until the port reports, from the reader's own removal event, that it was taken.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
+
+from kiosk.domain.cards import is_masked
 
 #: progress steps a port may report, in the order a card flow goes through them
 STEPS = ("insert_card", "reading", "choose_app", "authorizing", "remove_card", "card_removed",
@@ -121,7 +122,7 @@ def safe_card(card: dict | None) -> dict:
         if value is None or value == "":
             continue
         text = str(value)[:40]
-        if key == "masked_pan" and not re.fullmatch(r"\d{0,6}\*{2,}\d{4}", text):
+        if key == "masked_pan" and not is_masked(text):
             continue
         out[key] = text
     return out

@@ -210,7 +210,31 @@ class TestControl:
                                 "overflow": bool(getattr(w, "overflows", lambda: False)()),
                                 "size": [w.width, w.height],
                                 "texture": list(w.texture_size)})
-        reply({"ok": True, "texts": out})
+        reply({"ok": True, "texts": out, "spills": self._spills()})
+
+    def _spills(self) -> list[dict]:
+        """Texts and drawn icons a box layout could not fit: drawn past their box's edge
+        (over whatever is next to it), as an overfull column does. The shopper's screen
+        only (not the demo's panel)."""
+        from kivy.uix.boxlayout import BoxLayout
+        from kivy.uix.label import Label
+
+        from kiosk.ui.widgets import Icon
+
+        out = []
+        for root in [r for r in self.app.touch_roots() if r is not self.app.demo]:
+            for w in _visible(root):
+                box = w.parent
+                if not isinstance(w, Label | Icon) or not isinstance(box, BoxLayout):
+                    continue
+                if w.width <= 0 or w.height <= 0:
+                    continue
+                over = max(box.x - w.x, box.y - w.y, w.right - box.right, w.top - box.top)
+                if over > 1:
+                    out.append({"widget": type(w).__name__,
+                                "what": getattr(w, "text", "") or getattr(w, "kind", ""),
+                                "over": round(over)})
+        return out
 
     def op_fonts(self, req: dict, reply: Callable[[dict], None]) -> None:
         """Distinct (font, size, bold) in use: each is one FreeType face in memory."""

@@ -29,6 +29,7 @@ from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from kiosk.bus.credentials import BusLogin
+from kiosk.catalog import picture_index, pictures_dir
 from kiosk.ops import sdnotify
 from kiosk.security.pinseal import staff_pin_command
 from kiosk.ui import theme
@@ -90,6 +91,7 @@ class KioskApp(App):
         self.local_locale: str | None = None
         self.view: View | None = None
         self.pages: dict[str, Page] = {}
+        self.pictures: dict[str, Path] = {}
         self.shots = ShotWriter()
         self.first_frame_at: float | None = None
         self._last_touch_sent = 0.0
@@ -106,6 +108,8 @@ class KioskApp(App):
         w, h = self.settings.kiosk_size
         theme.configure(w, h, Metrics.dpi)
         register_fonts(self.settings.fonts)
+        # the products' pictures, read once here (the basket screen's last-scanned panel)
+        self.pictures = picture_index(pictures_dir(self.settings.catalog_path))
         root = BoxLayout(orientation="vertical")
         self.kiosk_area = FloatLayout(size_hint=(1, None), height=h)
         column = BoxLayout(orientation="vertical", pos_hint={"x": 0, "y": 0})

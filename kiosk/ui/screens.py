@@ -14,6 +14,7 @@ no receipt" (the core prints by itself if the shopper does not choose).
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any, Protocol
 
 from kivy.clock import Clock
@@ -26,6 +27,8 @@ from kivy.uix.widget import Widget
 
 from kiosk.ui import theme
 from kiosk.ui.i18n import Translator, endonym
+from kiosk.ui.last_scanned import HEIGHT as LAST_SCANNED_H
+from kiosk.ui.last_scanned import LastScannedPanel
 from kiosk.ui.viewmodel import Row, View
 from kiosk.ui.widgets import (
     Btn,
@@ -44,6 +47,8 @@ px = theme.px
 
 
 class Actions(Protocol):
+    pictures: dict[str, Path]   # product key → its picture (the catalog's), for the screens
+
     def send(self, kind: str, **fields: Any) -> str | None: ...
     def send_pin(self, pin: str) -> str | None: ...
     def select_language(self, locale: str) -> None: ...
@@ -361,6 +366,10 @@ class ShoppingPage(Page):
         super().__init__(actions, **kw)
         _fill(self, theme.BG)
         body = BoxLayout(orientation="horizontal", padding=px(theme.PAD), spacing=px(theme.PAD))
+        # the last scanned item, big, above the basket (shown once something is scanned)
+        self.column = BoxLayout(orientation="vertical", spacing=px(theme.PAD))
+        self.last = LastScannedPanel(actions.pictures, size_hint_y=None,
+                                     height=px(LAST_SCANNED_H))
         basket = Card(orientation="vertical", padding=px(16), spacing=px(10))
         top = BoxLayout(size_hint_y=None, height=px(46))
         self.basket_title = Text(size_key="l", bold=True)
@@ -390,7 +399,8 @@ class ShoppingPage(Page):
         self.area.add_widget(self.scroll)
         self.area.add_widget(self.empty)
         basket.add_widget(self.area)
-        body.add_widget(basket)
+        self.column.add_widget(basket)
+        body.add_widget(self.column)
 
         side = Card(orientation="vertical", size_hint_x=None, width=px(430), padding=px(22),
                     spacing=px(6))
@@ -455,6 +465,11 @@ class ShoppingPage(Page):
         self.cancel.text = t.tr("Cancel order")
         self.cancel.disabled = not v.rows
         self.cancel.opacity = 1 if v.rows else 0
+        self.last.show(v.last_scanned, lang)
+        if v.last_scanned and self.last.parent is None:
+            self.column.add_widget(self.last, index=len(self.column.children))
+        elif not v.last_scanned and self.last.parent is not None:
+            self.column.remove_widget(self.last)
         ids = [r.line_id for r in v.rows]
         for line_id in list(self.rows):
             if line_id not in ids:
@@ -651,6 +666,14 @@ class Tile(ButtonBehavior, Card):
             self.add_widget(w)
         self.bind(state=lambda *_a: setattr(self, "bg", theme.BLUE_PALE if self.state == "down"
                                             else theme.CARD))
+        self.bind(height=self._fit)
+        self.hint.bind(height=self._fit)
+
+    def _fit(self, *_a) -> None:
+        """The icon gives way when the tile is short (a notice above the tiles, a hint on
+        two lines): it is never drawn over the notice."""
+        free = (self.height - 2 * px(28) - 3 * px(12) - self.title.height - self.hint.height)
+        self.icon.height = max(px(48), min(px(150), free))
 
     def on_release(self) -> None:
         self._on_tap()

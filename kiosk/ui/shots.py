@@ -90,10 +90,22 @@ def layout_signature(roots: list) -> list:
     return out
 
 
+def loading(roots: list) -> bool:
+    """Whether a visible widget still loads something in the background (a product
+    picture: a widget with a true ``loading`` attribute)."""
+    def walk(widget) -> bool:
+        if getattr(widget, "opacity", 1) == 0:
+            return False
+        return bool(getattr(widget, "loading", False)) or any(walk(c) for c in widget.children)
+
+    return any(walk(root) for root in roots)
+
+
 def when_settled(roots: Callable[[], list], then: Callable[[], None],
                  frames: int = 60) -> Callable[[], None]:
-    """Call ``then`` once the layout of ``roots()`` is the same on two frames in a row (or
-    after ``frames`` frames); returns a function that cancels the wait."""
+    """Call ``then`` once the layout of ``roots()`` is the same on two frames in a row and
+    nothing is loading (or after ``frames`` frames); returns a function that cancels the
+    wait."""
     from kivy.clock import Clock
 
     state: dict = {"last": None, "left": frames, "ev": None}
@@ -101,7 +113,7 @@ def when_settled(roots: Callable[[], list], then: Callable[[], None],
     def check(_dt: float) -> None:
         now = layout_signature(roots())
         state["left"] -= 1
-        if now == state["last"] or state["left"] <= 0:
+        if (now == state["last"] and not loading(roots())) or state["left"] <= 0:
             state["ev"] = None
             then()
             return

@@ -24,13 +24,12 @@ import time
 from dataclasses import dataclass, field
 
 from kiosk.bus.light import light_for
-from kiosk.bus.messages import accepted
+from kiosk.bus.messages import accepted, shopper_ways_out
 from kiosk.domain.cards import card_text
 from kiosk.domain.money import Currency
 from kiosk.domain.vocabulary import (
     CANCELLABLE_STEPS,
     CARD_ABORT_MESSAGES,
-    HELP_REASON,
     IDLE_STATES,
 )
 from kiosk.i18n import N_
@@ -333,10 +332,8 @@ def build_view(msg: dict | None, online: bool | None, locale: str | None = None,
         total=t.money(totals.get("total", 0)),
         can_pay=state == "shopping" and bool(rows),
         can_help=accepted(msg, "help"),
-        help_called=attendant.get("reason") == HELP_REASON and accepted(msg, "cancel_help")
-        and not msg.get("staff"),
-        can_put_aside=attendant.get("reason") == "unknown_barcode"
-        and accepted(msg, "put_aside") and not msg.get("staff"),
+        help_called="cancel_help" in shopper_ways_out(msg),
+        can_put_aside="put_aside" in shopper_ways_out(msg),
         notice=notice,
         attendant_reason=attendant.get("reason", ""),
         attendant_item=item,

@@ -257,7 +257,8 @@ def _stroke(points: list[float], width: float) -> None:
 
 
 class Icon(Widget):
-    """Drawn pictograms (no font glyphs): check, cross, alert, card, qr, barcode, wait."""
+    """Drawn pictograms (no font glyphs): check, cross, alert, card, qr, barcode, wait, bag
+    (a shopping bag: a product without a picture)."""
 
     kind = StringProperty("check")
     fg = ColorProperty(theme.WHITE)
@@ -330,6 +331,15 @@ class Icon(Widget):
                 for i, j in ((5, 1), (6, 2), (7, 1), (5, 3), (7, 3), (6, 4), (8, 5), (5, 6)):
                     Rectangle(pos=(x0 + m + i * cell * .85, y0 + m + j * cell * .85),
                               size=(cell * .8, cell * .8))
+            elif self.kind == "bag":
+                Color(*self.fg)
+                SmoothLine(ellipse=(cx - s * .17, y0 + s * .5, s * .34, s * .34, -90, 90),
+                           width=w * .8)
+                SmoothRoundedRectangle(pos=(x0 + s * .14, y0 + s * .1), size=(s * .72, s * .56),
+                                       radius=[s * .08])
+                Color(*self.bg)
+                for ox in (-s * .17, s * .17):  # the handle's eyelets
+                    SmoothEllipse(pos=(cx + ox - w * .8, y0 + s * .55), size=(w * 1.6, w * 1.6))
             elif self.kind == "barcode":
                 Color(*self.fg)
                 bars = [3, 1, 2, 1, 1, 3, 1, 2, 2, 1, 3, 1, 1, 2, 1, 3, 2, 1, 1, 2]

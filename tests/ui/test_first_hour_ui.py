@@ -1,4 +1,4 @@
-"""What a shopper meets in the first hour tells the truth (issue 21, items 1-5), in a real
+"""What a shopper meets in the first hour tells the truth (issue 21, items 1-5 and 7), in a real
 Kivy window in English, Chinese and Korean.
 
 The retained state is published as kiosk-core publishes it (its ``accepts`` row from the
@@ -11,6 +11,8 @@ clipped text, missing glyphs and English on a Chinese or Korean screen (tests/ui
    screen), "Put the item aside" for an unknown barcode: taps send those commands;
 3. the phone method's screen promises no QR code, the payment screen says what it takes;
 4. the card as the receipt shows it (brand name, last 4), the declined body is no title;
+7. the last scanned item, big, with its picture (or a drawn bag when the catalog has
+   none), its quantity or weight and its price, above a basket that still fits;
 5. the UI runs with ``--screenshots`` (the headless demo): it saves the frame on screen,
    one numbered file per step, no "starting" page first, no white band.
 """
@@ -24,12 +26,15 @@ import zlib
 from pathlib import Path
 
 import pytest
+from PIL import Image, ImageDraw
 
 from kiosk.bus.client import BusClient
 from kiosk.bus.messages import Topics, status_message
+from kiosk.catalog import pictures_dir
 from kiosk.domain.cards import shown_pan
 from kiosk.payments.card_method import CardMethod
 from kiosk.sim.payments import SimulatedPhoneMethod
+from kiosk.ui import theme
 from kiosk.ui.i18n import Translator
 from tests.harness import bus_login
 from tests.ui.test_purchase_ui import Screens
@@ -39,6 +44,9 @@ pytestmark = pytest.mark.ui
 
 METHODS = [CardMethod.offer(), SimulatedPhoneMethod.offer()]
 CARD = {"brand": "visa", "masked_pan": "476173******0119"}
+PICTURE_INK = (250, 214, 52)   # a yellow no screen of the kiosk draws: the product picture
+BAG_INK = tuple(round(c * 255) for c in theme.GREY[:3])   # the bag drawn without a picture
+PICTURE_TILE = (34, 122, 156, 244)   # where the last-scanned panel's picture goes (1280 x 800)
 
 
 def read_png(path: Path) -> tuple[int, int, bytes]:
@@ -115,6 +123,15 @@ def test_the_screens_tell_the_truth(locale, lane_env, broker_port, ui_factory, s
     demo_dir = shots / "demo"
     try:
         lane.show(state(state="attract", lines=[], txn=None))
+        # 7: the catalog has a picture of the bananas (as `kiosk catalog import` keeps it)
+        folder = pictures_dir(Path(lane_env["KIOSK__PATHS__STATE_DIR"]) / "catalog.sqlite")
+        folder.mkdir(parents=True, exist_ok=True)
+        picture = Image.new("RGB", (240, 240), (255, 244, 209))
+        draw = ImageDraw.Draw(picture)   # a banana: a thick yellow crescent, brown tips
+        draw.arc((10, -90, 230, 170), start=35, end=145, fill=PICTURE_INK, width=46)
+        for x, y in ((193, 104), (47, 104)):
+            draw.ellipse((x - 9, y - 9, x + 9, y + 9), fill=(92, 64, 28))
+        picture.save(folder / "PLU04011.png")
         ui = ui_factory("--screenshots", str(demo_dir))
         ui.wait_screen("attract", locale=locale)
         screens = Screens(ui, shots, locale, ui_fonts())
@@ -140,6 +157,26 @@ def test_the_screens_tell_the_truth(locale, lane_env, broker_port, ui_factory, s
         assert "help" in tids(ui)
         ui.tap("help")
         assert lane.sent("help")["source"] == "ui"
+
+        # 7: the last scanned item, big, above the basket: its picture from the catalog,
+        # then an item the catalog has no picture of (a drawn bag in its place)
+        for last, name, amount, detail, pictured in (
+                (2, "Bananas", 169, t.tr("{weight} kg × {price}/kg", weight=t.kg(850),
+                                         price=t.money(199)), True),
+                (1, "Cup Noodles", 297, t.tr("{qty} × {price}", qty=3, price=t.money(99)),
+                 False)):
+            shown = t.name(state()["lines"][last - 1]["names"], "")
+            snap = f"shopping-last-scanned{'-picture' if pictured else ''}"
+            texts = step(state(last_line_id=last), "shopping", snap)
+            # the panel and the basket's row both name it
+            assert texts.count(shown) == 2 and texts.count(t.money(amount)) == 2, texts
+            assert texts.count(detail) == 2, texts
+            assert {"checkout", "cancel", f"remove:{last}"} <= tids(ui)   # all still fit
+            with Image.open(shots / f"{screens.count:02d}-{snap}.png") as shot:
+                tile = shot.convert("RGB").crop(PICTURE_TILE)   # the panel's picture square
+                colours = {c for _n, c in tile.getcolors(1 << 22)}
+            assert (PICTURE_INK in colours) == pictured, f"{name}: picture shown {not pictured}"
+            assert (BAG_INK in colours) != pictured, f"{name}: the bag in its place {pictured}"
 
         # 3: the payment screen says what the lane takes; the phone method promises no QR
         texts = step(state(state="payment"), "payment", "payment")

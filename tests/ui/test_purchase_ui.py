@@ -40,9 +40,12 @@ class Screens:
         self.count += 1
         shot = self.ui.screenshot(self.folder / f"{self.count:02d}-{name}.png")
         assert shot["screen"] == screen, f"{name}: UI shows {shot['screen']}, expected {screen}"
-        texts = self.ui.texts()
+        shown = self.ui.call("texts")
+        texts = shown["texts"]
         problems = check_texts(texts, self.locale, self.fonts)
         problems += check_touch(self.ui.call("tappables"))
+        problems += [f"drawn past its box by {s['over']} px: {s['widget']} {s['what']!r}"
+                     for s in shown["spills"]]
         assert not problems, f"{name} ({self.locale}):\n" + "\n".join(problems)
         return [t["text"] for t in texts]
 

@@ -207,3 +207,28 @@ def test_every_relative_link_of_a_page_leads_to_a_file(page: Path):
                if "://" not in t and not t.startswith("mailto:")]
     missing = [t for t in targets if not (page.parent / t).exists()]
     assert missing == []
+
+
+@pytest.mark.parametrize(("page", "locale"), [("README.md", "en"), ("operator.md", "en"),
+                                              ("operator.zh_Hans.md", "zh_Hans"),
+                                              ("operator.ko.md", "ko")])
+def test_the_manuals_say_the_shopper_may_cancel_help_and_put_an_item_aside(page, locale):
+    """Issue 21: what the screen offers a waiting shopper is in the operator's manual, by
+    the buttons' own words in its language (the README names the help call's)."""
+    from kiosk.i18n import translator
+
+    tr = translator(locale)
+    text = " ".join((REPO / page if page == "README.md" else DOCS / page)
+                    .read_text(encoding="utf-8").split())
+    buttons = ["Cancel help"] if page == "README.md" else ["Cancel help", "Put the item aside"]
+    assert [b for b in buttons if tr(b) not in text] == []
+
+
+def test_every_screenshot_in_the_docs_is_shown_by_a_page():
+    """A picture no page shows is never looked at again, so it goes stale: each file under
+    docs/screenshots is linked from the README or a page of docs/."""
+    shown = {(page.parent / t).resolve() for page in PAGES
+             for t in _LINK.findall(page.read_text(encoding="utf-8"))}
+    unshown = sorted(p.name for p in (DOCS / "screenshots").iterdir()
+                     if p.resolve() not in shown)
+    assert unshown == []

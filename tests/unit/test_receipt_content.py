@@ -5,12 +5,15 @@ unit in the receipt's language, and a reprint marked as a copy with its time."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
-from kiosk.domain.cards import brand_name, card_text, mask_pan, shown_pan
+import kiosk
+from kiosk.domain.cards import brand_name, card_text, is_masked, last4, mask_pan, shown_pan
 from kiosk.domain.checkout import CheckoutState, Line
 from kiosk.domain.receipt import TerminalIds, build_receipt, mark_copy, render_text
 from kiosk.i18n import translator
@@ -61,6 +64,37 @@ def test_masking_rule_last_four_shown_first_six_last_four_kept():
     assert brand_name("amex") == "American Express" and brand_name("Acme Card") == "Acme Card"
     assert card_text({"brand": "mastercard", "masked_pan": "541333******4111"}) \
         == "Mastercard **** 4111"
+
+
+def test_a_masked_pan_is_checked_and_read_by_the_same_rule():
+    assert is_masked(mask_pan("4761739001010119")) and is_masked(mask_pan("123456780119"))
+    assert not is_masked("4761739001010119") and not is_masked("4761739******0119")
+    assert not is_masked("") and not is_masked(None) and not is_masked("**** 0119")
+    assert last4("476173******0119") == "0119" == last4("**** 0119")
+    assert last4("**12") == "" and last4(None) == ""
+
+
+#: masking code anywhere but kiosk/domain/cards.py: a second rule (the barcode classifier's
+#: last-4 masking of coupons and badges, kiosk/domain/codes.py, is no card's)
+SECOND_RULES = [re.compile(r"\\\*\{2,?\d*\}"),                       # a masked-PAN regex
+                re.compile(r"(masked_pan|pan_masked|pan)\W[^\n]*\[-4:\]"),  # last four by hand
+                re.compile(r"\"\*\" \* |'\*' \* ")]                      # stars by hand
+
+
+def test_one_masking_rule_for_cards():
+    """Issue 21 item 4: the screen, the receipt, the voice, the journal and the card port
+    mask and check card numbers through kiosk.domain.cards only."""
+    root = Path(kiosk.__file__).parent.parent
+    found = []
+    for folder in ("kiosk", "drivers", "voice"):
+        for path in sorted((root / folder).rglob("*.py")):
+            rel = path.relative_to(root).as_posix()
+            if rel in ("kiosk/domain/cards.py", "kiosk/domain/codes.py") or "/sim/" in rel:
+                continue
+            text = path.read_text(encoding="utf-8")
+            found += [f"{rel}: {m.group(0)}" for rule in SECOND_RULES
+                      for m in rule.finditer(text)]
+    assert found == []
 
 
 @pytest.mark.parametrize("locale", LOCALES)

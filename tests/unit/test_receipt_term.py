@@ -1,11 +1,13 @@
-"""One word for "receipt" per language (issue 21, item 6): the screens, the printed receipt
-and the spoken prompts never mix 收据 and 小票 (or two Korean words) in one language."""
+"""One word for "receipt" per language (issue 21, item 6): the screens, the printed receipt,
+the spoken prompts and the operator manual never mix 收据 and 小票 (or two Korean words) in
+one language."""
 
 from __future__ import annotations
 
 import pytest
 
 from kiosk.i18n import messages
+from tests.harness import REPO
 
 #: locale → (the one term, the words it must not be called instead)
 RECEIPT_TERMS = {
@@ -23,3 +25,11 @@ def test_one_term_for_receipt(locale, domain):
     assert about, f"no message about receipts in {locale}/{domain}"
     assert {m: t for m, t in about.items() if term not in t} == {}
     assert {m: t for m, t in catalog.items() if any(o in t for o in others)} == {}
+
+
+@pytest.mark.parametrize("locale", sorted(RECEIPT_TERMS))
+def test_the_operator_manual_uses_the_same_term(locale):
+    term, others = RECEIPT_TERMS[locale]
+    manual = (REPO / "docs" / f"operator.{locale}.md").read_text(encoding="utf-8")
+    assert term in manual
+    assert [o for o in others if o in manual] == []

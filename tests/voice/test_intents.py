@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from kiosk_voice.intents import INTENTS, LANGUAGES, STATE_INTENTS, Intent, Rejected, Word, match
+from kiosk_voice.intents import (
+    INTENTS,
+    LANGUAGES,
+    STATE_INTENTS,
+    Intent,
+    Rejected,
+    Word,
+    intents_for_state,
+    match,
+)
 
 pytestmark = pytest.mark.voice
 
@@ -110,3 +119,30 @@ def test_a_doubtful_decoy_first_word_still_counts_against_the_result():
     heard = [Word("봉투", 0.5), Word("도와줘", 1.0)]
     result = match(heard, "ko", "payment", edge_conf=0.7)
     assert isinstance(result, Rejected) and result.reason == "word_salad"
+
+
+@pytest.mark.parametrize(("lang", "text", "intent"), [
+    ("en", "cancel help", "cancel_help"),
+    ("en", "put it aside", "put_aside"),
+    ("ko", "도움 취소", "cancel_help"),
+    ("ko", "호출 취 소해 주세요", "cancel_help"),   # the boundary moved: same characters
+    ("ko", "필요 없어요", "put_aside"),
+    ("zh", "取消 呼叫", "cancel_help"),
+    ("zh", "不要 了", "put_aside"),
+])
+def test_a_shopper_waiting_for_staff_cancels_help_or_puts_the_item_aside(lang, text, intent):
+    """Issue 21: the screen's "Cancel help" and "Put the item aside" are heard too."""
+    result = match(words(text), lang, "attendant_needed")
+    assert isinstance(result, Intent), result
+    assert result.name == intent
+
+
+def test_cancel_help_wins_over_cancel_where_both_are_heard():
+    state = "payment"
+    for lang, text in (("en", "cancel help"), ("ko", "호출 취소"), ("zh", "取消 呼叫")):
+        names = (*intents_for_state(state), "cancel_help")
+        STATE_INTENTS[state], saved = names, STATE_INTENTS[state]
+        try:
+            assert match(words(text), lang, state).name == "cancel_help"
+        finally:
+            STATE_INTENTS[state] = saved

@@ -31,6 +31,8 @@ def heard(rec, clip, state):
     ("아니", "confirm", "no"),
     ("영수증", "receipt", "receipt"),
     ("됐어요", "receipt", "no_receipt"),
+    ("도움 취소", "attendant_needed", "cancel_help"),
+    ("필요 없어요", "attendant_needed", "put_aside"),
 ])
 def test_each_intent_from_synthesized_korean(ko_recognizer, speech, text, state, intent):
     results = heard(ko_recognizer, speech.say(text, voice="ko+f2", speed=175), state)

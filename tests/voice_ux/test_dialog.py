@@ -98,3 +98,31 @@ def test_change_language_by_voice(core, shopper, start_voice) -> None:
     inject(voice, "how_much")
     voice.wait_spoken("总金额为")
     assert st["state"] == "shopping"
+
+
+def test_by_voice_an_unknown_item_is_put_aside_and_a_help_call_cancelled(core, shopper,
+                                                                         start_voice) -> None:
+    """Issue 21: what the attendant screen offers the shopper, the voice offers too."""
+    shopper.wait_online()
+    assert shopper.send("scan", code=MILK)["ok"]
+    assert shopper.send("scan", code="1234567890128")["ok"]   # not in the catalog
+    shopper.wait_state(lambda s: s["state"] == "attendant_needed")
+    voice = start_voice()
+    service = voice.service
+
+    def said(name: str) -> None:
+        voice.wait_for(lambda: service.msg.get("state") == "attendant_needed")
+        service.inbox.put(("intent", json.dumps({"name": name, "arg": None}).encode()))
+
+    service.inbox.put(("intent", json.dumps({"name": "repeat", "arg": None}).encode()))
+    voice.wait_spoken("say put it aside")
+    said("put_aside")
+    st = shopper.wait_state(lambda s: s["state"] == "shopping" and s["attendant"] is None)
+    assert [ln["key"] for ln in st["lines"]] == ["0" + MILK]   # the unknown item never added
+    voice.wait_for(lambda: service.msg.get("state") == "shopping")
+    inject(voice, "help")
+    shopper.wait_state(lambda s: s["state"] == "attendant_needed")
+    voice.wait_spoken("say cancel help")
+    said("cancel_help")
+    shopper.wait_state(lambda s: s["state"] == "shopping" and s["attendant"] is None)
+    assert [c["type"] for c in service.sent] == ["put_aside", "help", "cancel_help"]

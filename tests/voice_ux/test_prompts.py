@@ -113,3 +113,29 @@ def test_a_card_left_in_the_reader_is_said_first(locale, said):
                       "payment": {"method": "card", "step": "insert_card"}})
     assert insert.texts[0] == said and len(insert.texts) == 2
     assert said not in p.state({"state": "attract", "card_left": False}).texts
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_waiting_for_staff_the_shopper_hears_how_to_cancel_help_or_put_the_item_aside(locale):
+    """Issue 21: the attendant prompt says the words the recognizer listens for, and only
+    while the shopper may use them (not once staff are here)."""
+    from kiosk_voice.intents import LANGUAGES
+
+    from kiosk.domain.languages import language_of
+    from kiosk.domain.vocabulary import accepts
+    from kiosk.services.voice.accessible import actions_for
+
+    intents = LANGUAGES[language_of(locale)].intents
+    p = Prompts(locale)
+    for reason, way in (("help", "cancel_help"), ("unknown_barcode", "put_aside")):
+        msg = state_msg("attendant_needed", accepts=list(accepts("attendant_needed")),
+                        attendant={"reason": reason, "return_to": "shopping"})
+        said = p.state(msg).text.replace(" ", "")
+        keys = [k.replace(" ", "") for k in intents[way].keys]
+        assert any(k.lower() in said.lower() for k in keys), (said, keys)
+        assert actions_for(msg)[0] == way          # the keys reach it first
+        other = "put_aside" if way == "cancel_help" else "cancel_help"
+        assert other not in actions_for(msg)
+        staff = p.state({**msg, "staff": {"name": "Sam"}}).text.replace(" ", "")
+        assert not any(k.lower() in staff.lower() for k in keys), staff
+        assert way not in actions_for({**msg, "staff": {"name": "Sam"}})

@@ -28,7 +28,7 @@ import subprocess
 from dataclasses import dataclass
 from typing import Protocol
 
-from kiosk.bus.messages import accepted
+from kiosk.bus.messages import accepted, shopper_ways_out
 from kiosk.services.voice.prompts import Prompts, Speech
 
 KEYS = ("up", "down", "select", "back")
@@ -61,6 +61,7 @@ def actions_for(msg: dict) -> tuple[str, ...]:
     actions = ACTIONS.get(msg.get("state", "attract"), ("repeat",))
     if accepted(msg, "help"):
         actions = _with_help(actions)
+    actions = (*shopper_ways_out(msg), *actions)   # cancel help / put aside: first
     payment = msg.get("payment") or {}
     if msg.get("state") == "authorizing" and payment.get("step") == "choose_app":
         # the card's applications, by index: select sends choose_app

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from kiosk.bus.messages import shopper_ways_out
+from kiosk.domain.cards import last4
 from kiosk.domain.languages import language_of
 from kiosk.domain.money import Currency, format_money
 from kiosk.i18n import translator
@@ -61,6 +63,13 @@ ATTENDANT_TEXT = {
     "age_restricted": V_("This item needs an age check. A staff member is coming."),
     "unknown_barcode": V_("This item was not found. A staff member is coming to help."),
     "help": V_("Help is on the way. A staff member is coming."),
+}
+
+#: what the shopper may do while staff are on their way, said after ATTENDANT_TEXT where
+#: it applies (:func:`kiosk.bus.messages.shopper_ways_out`, the screen's rule too)
+ATTENDANT_HINT = {
+    "cancel_help": V_("If you no longer need help, say cancel help."),
+    "put_aside": V_("To go on without this item, say put it aside."),
 }
 
 #: card terminal steps (payment.step, reported by kiosk-core while authorizing)
@@ -144,6 +153,8 @@ ACTION_TEXT = {
     "back": V_("Back to the basket."),
     "cancel": V_("Cancel the basket."),
     "help": V_("Call a staff member."),
+    "cancel_help": V_("Cancel the help call."),
+    "put_aside": V_("Put the item aside."),
     "receipt_print": V_("Print a receipt."),
     "receipt_none": V_("No receipt."),
     "read_receipt": V_("Hear the receipt."),
@@ -156,8 +167,8 @@ ACTION_TEXT = {
 def all_msgids() -> list[str]:
     """Every msgid this module can speak (for catalog checks)."""
     out: list[str] = []
-    for table in (STATE_TEXT, ATTENDANT_TEXT, STEP_TEXT, NOTICE_TEXT, ERROR_TEXT, TEXT,
-                  ACTION_TEXT):
+    for table in (STATE_TEXT, ATTENDANT_TEXT, ATTENDANT_HINT, STEP_TEXT, NOTICE_TEXT,
+                  ERROR_TEXT, TEXT, ACTION_TEXT):
         out.extend(table.values())
     return out
 
@@ -242,7 +253,8 @@ class Prompts:
         payment = msg.get("payment") or {}
         if state == "attendant_needed":
             reason = (msg.get("attendant") or {}).get("reason", "help")
-            return Speech([self.t(ATTENDANT_TEXT.get(reason, STATE_TEXT[state]))])
+            return Speech([self.t(ATTENDANT_TEXT.get(reason, STATE_TEXT[state]))]
+                          + [self.t(ATTENDANT_HINT[way]) for way in shopper_ways_out(msg)])
         if state == "authorizing":
             step = payment.get("step") or ("qr" if payment.get("method") == "qr" else None)
             if step in STEP_TEXT:
@@ -279,9 +291,9 @@ class Prompts:
             return Speech()
         amount = self.money(payment.get("amount", 0), msg)
         card = payment.get("card") or {}
-        last4 = str(card.get("masked_pan", ""))[-4:]
-        if payment.get("method") == "card" and last4.isdigit():
-            return Speech([self.t(TEXT["paid_card"], amount=amount, last4=" ".join(last4))],
+        four = last4(card.get("masked_pan"))
+        if payment.get("method") == "card" and four:
+            return Speech([self.t(TEXT["paid_card"], amount=amount, last4=" ".join(four))],
                           private=True)
         return Speech([self.t(TEXT["paid_qr"], amount=amount)], private=True)
 
