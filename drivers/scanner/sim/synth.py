@@ -9,7 +9,7 @@ noise; videos are written with ``cv2.VideoWriter`` as MJPG in AVI, which is what
 camera delivers, and read back through the scanner's own capture path.
 
 Each video comes with its ground truth: for every frame, which codes it shows.
-python-barcode, segno and Pillow are development dependencies (tests, bench).
+python-barcode and Pillow are development dependencies (tests, bench); segno is a runtime one.
 """
 
 from __future__ import annotations
