@@ -148,3 +148,36 @@ def test_wallet_codes_reach_kiosk_core_only(broker_port, wallet_video, caplog):
         assert code not in caplog.text
     for kind in WALLETS.values():
         assert f"<{kind} payment code>" in caplog.text
+
+
+def test_a_wedge_read_is_judged_by_shape_and_goes_as_wallet_code(broker_port, caplog):
+    """A USB keyboard-wedge scanner does not say the symbology: a WeChat-shaped number it
+    types is a wallet code (handed to kiosk-core only), a GTIN it types is a scan."""
+    from kiosk_drivers.scanner.config import ClassifyConfig
+
+    from kiosk.bus.client import BusClient
+    from kiosk.services.scanner import ReadPublisher, classifier_for
+
+    lane = f"WW{os.getpid()}"
+    topics = Topics(lane)
+    core = Spy(broker_port, "kiosk-core", (topics.commands,))
+    cli = Spy(broker_port, "kiosk-cli", (f"kiosk/v1/{lane}/#",))
+    bus = BusClient(bus_login(broker_port, "kiosk-scanner"), f"test-wedge-{lane}")
+    assert bus.start(wait_s=10)
+    classify = classifier_for(ScannerConfig(), packaged_variable_measure())
+    publisher = ReadPublisher(bus, lane, ClassifyConfig())
+    caplog.set_level(logging.DEBUG)
+    try:
+        for text in ("134567890123456789", "8801043444279"):
+            publisher.publish(classify(text), symbology="wedge", t_first=0.0, backend="wedge")
+        publisher.flush()
+        got = [parse_command(core.wait_for(lambda *_a: True)[1], 16384) for _ in range(2)]
+        cli.wait_for(lambda t, p, _r: t == topics.scanner_events and b'"product"' in p)
+    finally:
+        bus.stop()
+        core.close()
+        cli.close()
+    assert [(c["type"], c["code"], c.get("kind")) for c in got] == [
+        ("wallet_code", "134567890123456789", "wechat"), ("scan", "8801043444279", None)]
+    assert not any(b"134567890123456789" in p for _t, p, _r in cli.drain())
+    assert "134567890123456789" not in caplog.text
