@@ -181,3 +181,27 @@ def test_a_wedge_read_is_judged_by_shape_and_goes_as_wallet_code(broker_port, ca
         ("wallet_code", "134567890123456789", "wechat"), ("scan", "8801043444279", None)]
     assert not any(b"134567890123456789" in p for _t, p, _r in cli.drain())
     assert "134567890123456789" not in caplog.text
+
+
+def test_sim_scan_presents_a_wallet_code_as_the_scanner_does(broker_port, lane_env):
+    """`kiosk sim scan <code>` (the demo's simulated scanner): a wallet code goes to
+    kiosk-core as the scanner's wallet_code (kiosk-cli may not send one), never in clear on
+    any topic kiosk-cli reads; a barcode stays a scan."""
+    from tests.harness import kiosk_cli
+
+    topics = Topics(lane_env["KIOSK__STORE__LANE_ID"])
+    core = Spy(broker_port, "kiosk-core", (topics.commands,))
+    cli = Spy(broker_port, "kiosk-cli", ("#",))
+    try:
+        done = kiosk_cli(lane_env, "sim", "scan", "281234567890123456", "8801043444279")
+        assert done.returncode == 0, done.stderr
+        got = [core.wait_for(lambda *_a: True) for _ in range(2)]
+    finally:
+        core.close()
+        cli.close()
+    cmds = [(t, parse_command(p, 16384)) for t, p, _r in got]
+    assert [(t, c["type"], c["code"], c.get("kind")) for t, c in cmds] == [
+        (topics.command_from("scanner"), "wallet_code", "281234567890123456", "alipay"),
+        (topics.command_from("cli"), "scan", "8801043444279", None)]
+    assert not any(b"281234567890123456" in p for _t, p, _r in cli.drain())
+    assert "281234567890123456" not in done.stdout + done.stderr
