@@ -17,7 +17,7 @@ STATES = (
 COMMANDS = (
     "scan", "add_plu", "start", "set_language", "set_quantity", "remove_line", "staff_pin",
     "attendant", "pay", "device", "touch", "help", "checkout", "back", "cancel", "done",
-    "choose_app", "receipt", "cancel_help", "put_aside",
+    "choose_app", "receipt", "cancel_help", "put_aside", "wallet_code",
 )
 #: taken in every state: device health, a touch (the idle timer), a change of language
 ANYTIME = ("device", "touch", "set_language")

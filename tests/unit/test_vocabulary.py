@@ -92,6 +92,7 @@ GOOD = {
     "help": {}, "checkout": {}, "back": {}, "cancel": {}, "done": {},
     "choose_app": {"index": 0}, "receipt": {"choice": "print"},
     "cancel_help": {}, "put_aside": {},
+    "wallet_code": {"code": "134567890123456789", "kind": "wechat"},
 }
 #: what the state holds for a command to succeed: an open help call (cancel_help), an
 #: unknown barcode (put_aside), both without staff signed in
