@@ -319,7 +319,9 @@ class Engine:
         self.ledger.write("paid", order_no=order.order_no, dialect=order.dialect,
                           flow=order.flow, amount=order.amount, currency=order.currency,
                           subject=order.subject, txn_id=order.txn_id)
-        if order.flow == "mpm":
+        if order.flow == "mpm" and order.scenario == "notification_lost":
+            self.ledger.write("notification_lost", order_no=order.order_no)
+        elif order.flow == "mpm":
             self._notify.append((order, order.scenario))
 
     # -- time passing: the shopper confirms, cancels or scans -----------------------------
@@ -351,9 +353,6 @@ class Engine:
 
     # -- notifications ------------------------------------------------------------------------
     def post_notification(self, order: Order, scenario: str) -> None:
-        if scenario == "notification_lost":
-            self.ledger.write("notification_lost", order_no=order.order_no)
-            return
         if not order.notify_url:
             self.ledger.write("notify_skipped", order_no=order.order_no, reason="no notify_url")
             return
@@ -592,6 +591,10 @@ class QrPaySim:
     def refuse_next(self, n: int) -> None:
         with self._lock:
             self._refusals += n
+
+    def refusals_left(self) -> int:
+        with self._lock:
+            return self._refusals
 
     def take_refusal(self) -> bool:
         with self._lock:

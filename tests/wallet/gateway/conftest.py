@@ -39,12 +39,12 @@ def sim(sim_dir: Path):
 @pytest.fixture(scope="session")
 def gateway(sim: QrPaySim, sim_dir: Path) -> Callable[..., GatewayClient]:
     """A lane-side gateway of ``dialect`` with these options (one per set of options:
-    loading an RSA key is checked, and slow)."""
+    loading an RSA key is checked, and slow); ``fresh``: a new one (no pooled connection)."""
     opened: dict[tuple, GatewayClient] = {}
 
-    def make(dialect: str, **extra: object) -> GatewayClient:
+    def make(dialect: str, fresh: bool = False, **extra: object) -> GatewayClient:
         opts = {"retries": 2, "retry_backoff_s": 0.05, "read_timeout_s": 5.0, **extra}
-        key = (dialect, *sorted(opts.items()))
+        key = (dialect, *sorted(opts.items()), next(_serial) if fresh else 0)
         if key not in opened:
             opened[key] = open_gateway(WalletOptions(**sim.lane_options(dialect, **opts)),
                                        sim_dir)
@@ -111,7 +111,8 @@ class Listener:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/notify"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                         daemon=True).start()
 
     def close(self) -> None:
         self.server.shutdown()
