@@ -26,6 +26,7 @@ import random
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -36,6 +37,10 @@ from kiosk.payments.wallet.gateway import GatewayAnswer, Notification, WalletOrd
 from kiosk.payments.wallet.registry import dialect_class
 
 log = logging.getLogger("kiosk.wallet")
+
+#: called with (operation, order number, attempt from 0) just before each request leaves:
+#: where the method journals it ("journal before send"); if it raises, nothing is sent
+BeforeSend = Callable[[str, str, int], None]
 
 
 def tls_context(keys: Keys) -> ssl.SSLContext:
@@ -68,8 +73,10 @@ def _tls_refused(exc: BaseException) -> bool:
 class GatewayClient:
     """One configured gateway. Thread-safe; every call blocks (payment worker threads)."""
 
-    def __init__(self, options: WalletOptions, dialect: Dialect, keys: Keys) -> None:
+    def __init__(self, options: WalletOptions, dialect: Dialect, keys: Keys,
+                 before_send: BeforeSend | None = None) -> None:
         self.options = options
+        self.before_send = before_send
         self._dialect = dialect
         self.dialect = dialect.name
         self.max_order_no = dialect.max_order_no
@@ -87,20 +94,41 @@ class GatewayClient:
                                   read=options.read_timeout_s, write=options.read_timeout_s,
                                   pool=options.connect_timeout_s))
         self._lock = threading.Lock()
+        self._sent_at: dict[str, float] = {}   # order number → when its pay was sent
         self.http_seconds = 0.0      # time spent waiting on the gateway (benches subtract it)
 
     # -- the port --------------------------------------------------------------------------
     def pay(self, order: WalletOrder) -> GatewayAnswer:
+        self._note_sent(order.order_no)
         return self._call("pay", order, order.order_no)
 
     def create(self, order: WalletOrder) -> GatewayAnswer:
+        self._note_sent(order.order_no)
         return self._call("create", order, order.order_no)
 
     def query(self, order_no: str) -> GatewayAnswer:
         return self._call("query", None, order_no)
 
     def reverse(self, order_no: str) -> GatewayAnswer:
+        """Undo ``order_no``; never sooner than ``reverse_min_delay_s`` after this client
+        sent its pay request (WeChat: 15 s): the call waits out the rest."""
+        with self._lock:
+            sent = self._sent_at.get(order_no)
+        if sent is not None:
+            wait = sent + self.reverse_min_delay_s - time.monotonic()
+            if wait > 0:
+                log.info("reverse %s: waiting %.1f s (the dialect's minimum after a pay)",
+                         order_no, wait)
+                time.sleep(wait)
         return self._call("reverse", None, order_no)
+
+    def _note_sent(self, order_no: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._sent_at[order_no] = now
+            horizon = now - max(self.reverse_min_delay_s, 1.0)
+            for old in [k for k, t in self._sent_at.items() if t < horizon]:
+                del self._sent_at[old]
 
     def verify_notification(self, headers: dict[str, str], body: bytes) -> Notification | None:
         try:
@@ -127,6 +155,8 @@ class GatewayClient:
         for attempt in range(self.options.retries + 1):
             if attempt:
                 time.sleep(random.uniform(0, self.options.retry_backoff_s * 2 ** (attempt - 1)))
+            if self.before_send is not None:
+                self.before_send(op, order_no, attempt)   # may raise: then nothing is sent
             started = time.monotonic()
             try:
                 resp = self._http.post(request.path, content=request.body,
@@ -170,10 +200,10 @@ class GatewayClient:
             self.http_seconds += time.monotonic() - started
 
 
-def open_gateway(options: WalletOptions, state_dir: Path, production: bool = False
-                 ) -> GatewayClient:
+def open_gateway(options: WalletOptions, state_dir: Path, production: bool = False,
+                 before_send: BeforeSend | None = None) -> GatewayClient:
     """The gateway ``options`` describe, its key files checked now (one-line
     :class:`WalletConfigError` otherwise; demo keys refused when ``production``)."""
     cls = dialect_class(options.dialect)
     keys = load_keys(options, Path(state_dir), cls.uses_rsa, production)
-    return GatewayClient(options, cls(options, keys), keys)
+    return GatewayClient(options, cls(options, keys), keys, before_send)

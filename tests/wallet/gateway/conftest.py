@@ -43,7 +43,8 @@ def gateway(sim: QrPaySim, sim_dir: Path) -> Callable[..., GatewayClient]:
     opened: dict[tuple, GatewayClient] = {}
 
     def make(dialect: str, fresh: bool = False, **extra: object) -> GatewayClient:
-        opts = {"retries": 2, "retry_backoff_s": 0.05, "read_timeout_s": 5.0, **extra}
+        opts = {"retries": 2, "retry_backoff_s": 0.05, "read_timeout_s": 5.0,
+                "reverse_min_delay_s": 0.0, **extra}
         key = (dialect, *sorted(opts.items()), next(_serial) if fresh else 0)
         if key not in opened:
             opened[key] = open_gateway(WalletOptions(**sim.lane_options(dialect, **opts)),

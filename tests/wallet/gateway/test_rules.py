@@ -4,6 +4,8 @@ always with the same order number, the dialects' timing defaults."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from kiosk.payments.wallet.config import WalletConfigError, WalletOptions
@@ -107,7 +109,8 @@ def test_order_number_rule(gateway, dialect):
 
 
 def test_dialect_defaults_and_overrides(gateway):
-    wechat, alipay, generic = gateway("wechat"), gateway("alipay"), gateway("generic")
+    wechat, alipay, generic = (gateway(d, reverse_min_delay_s=None)
+                               for d in ("wechat", "alipay", "generic"))
     assert (wechat.poll_interval_s, wechat.pay_deadline_s, wechat.reverse_min_delay_s) == (
         5.0, 45.0, 15.0)
     assert (alipay.reverse_min_delay_s, alipay.confirm_by_query) == (0.0, False)
@@ -129,3 +132,41 @@ def test_options_refuse_plain_http_and_half_a_client_cert():
         WalletOptions(url="http://127.0.0.1:8643")
     with pytest.raises(ValueError, match="go together"):
         WalletOptions(client_cert_file="client.pem")
+
+
+def test_before_send_sees_every_attempt_and_can_stop_one(sim, sim_dir):
+    """The method journals each request before it leaves; a journal that fails stops it."""
+    from kiosk.payments.wallet.client import open_gateway
+
+    seen: list[tuple[str, str, int]] = []
+    gw = open_gateway(WalletOptions(**sim.lane_options("generic", retries=2,
+                                                       retry_backoff_s=0.01)),
+                      sim_dir, before_send=lambda *a: seen.append(a))
+    o = order("success", "generic")
+    sim.refuse_next(1)
+    assert gw.pay(o).trade == "paid"
+    assert seen == [("pay", o.order_no, 0), ("pay", o.order_no, 1)]
+
+    def full_disk(*_: object) -> None:
+        raise OSError("journal full")
+
+    gw.before_send = full_disk
+    o2 = order("success", "generic")
+    with pytest.raises(OSError):
+        gw.pay(o2)
+    assert order_events(sim, o2.order_no) == []
+    gw.close()
+
+
+def test_wechat_reverse_waits_for_the_dialect_minimum(gateway, sim):
+    """No reverse leaves sooner than reverse_min_delay_s after the pay request did (WeChat
+    asks for 15 s; shortened here)."""
+    gw = gateway("wechat", fresh=True, reverse_min_delay_s=0.5)
+    sent: dict[str, float] = {}
+    gw.before_send = lambda op, no, attempt: sent.setdefault(op, time.monotonic())
+    o = order("paying_forever", "wechat")
+    started = time.monotonic()
+    assert gw.pay(o).trade == "user_paying"
+    assert gw.reverse(o.order_no).trade == "closed"
+    assert sent["reverse"] - started >= 0.5
+    assert gateway("wechat").reverse_min_delay_s == 0.0   # the other tests' setting
