@@ -175,7 +175,7 @@ def render(req: Parsed, out: Outcome, keys: Keys, bad_signature: bool = False
 def _spoil(signature: str) -> str:
     """The same signature with one character changed (a forged or corrupted answer)."""
     head, last = signature[:-2], signature[-2]
-    return head + ("A" if last != "A" else "B") + signature[-1]
+    return head + ("0" if last != "0" else "1") + signature[-1]   # a digit: any case, any base
 
 
 ALIPAY_FAIL = {  # kind → (code, sub_code, sub_msg)

@@ -168,8 +168,7 @@ def test_the_payment_code_is_never_logged_nor_in_the_ledger(gateway, sim, caplog
     codes = []
     for dialect in DIALECTS:
         gw = gateway(dialect)
-        for scenario in ("success", "insufficient_funds", "signature_invalid", "answer_lost",
-                         "paying_forever", "code_used"):
+        for scenario in ("success", "signature_invalid", "answer_lost", "code_used"):
             o = order(scenario, dialect)
             codes.append(o.code)
             gw.pay(o)
