@@ -10,7 +10,13 @@ import pytest
 
 from kiosk.payments.wallet.gateway import WalletOrder
 from kiosk.sim.qrpay import amount_for, ledger_summary
-from tests.wallet.gateway.conftest import DIALECTS, new_order_no, order_events, poll
+from tests.wallet.gateway.conftest import (
+    DIALECTS,
+    new_order_no,
+    order_events,
+    poll,
+    wait_for,
+)
 
 QR_PREFIX = {"generic": "", "alipay": "https://qr.alipay.com/", "wechat": "weixin://wxpay/"}
 
@@ -36,7 +42,8 @@ def test_paid_and_notified(gateway, listener, sim, dialect):
     assert (note.order_no, note.answer.trade, note.answer.paid_amount) == (o.order_no, "paid",
                                                                            o.amount)
     assert gw.query(o.order_no).trade == "paid"
-    acked = order_events(sim, o.order_no, "notified")
+    # the simulator writes the ack once the listener's reply is back
+    acked = wait_for(lambda: order_events(sim, o.order_no, "notified"))
     assert [(r["status"], r["attempt"]) for r in acked] == [(200, 1)]
     assert ledger_summary(sim.ledger_path)[o.order_no]["paid"] == 1
 

@@ -170,3 +170,17 @@ def test_wechat_reverse_waits_for_the_dialect_minimum(gateway, sim):
     assert gw.reverse(o.order_no).trade == "closed"
     assert sent["reverse"] - started >= 0.5
     assert gateway("wechat").reverse_min_delay_s == 0.0   # the other tests' setting
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_amounts_are_exact_in_a_currency_without_minor_units(gateway, sim, dialect):
+    """KRW has no minor unit: 3500 won go out as 3500 (Alipay: "3500" with trans_currency,
+    WeChat: total_fee 3500) and come back as 3500."""
+    gw = gateway(dialect)
+    base = order("success", dialect)
+    o = WalletOrder(base.order_no, 3500, "KRW", base.subject, base.code)
+    answer = gw.pay(o)
+    assert (answer.trade, answer.paid_amount) == ("paid", 3500)
+    assert gw.query(o.order_no).paid_amount == 3500
+    (paid,) = order_events(sim, o.order_no, "paid")
+    assert (paid["amount"], paid["currency"]) == (3500, "KRW")
