@@ -180,7 +180,7 @@ def _spoil(signature: str) -> str:
 
 
 ALIPAY_FAIL = {  # kind → (code, sub_code, sub_msg)
-    "system_error": ("20000", "ACQ.SYSTEM_ERROR", "系统错误"),
+    "system_error": ("20000", "isp.unknow-error", "系统繁忙"),
     "insufficient_funds": ("40004", "ACQ.BUYER_BALANCE_NOT_ENOUGH", "买家余额不足"),
     "code_used": ("40004", "ACQ.PAYMENT_AUTH_CODE_INVALID", "付款码无效，请重新扫码"),
     "code_expired": ("40004", "ACQ.PAYMENT_AUTH_CODE_INVALID", "付款码已过期"),
