@@ -83,3 +83,14 @@ def test_unpaid_order_closed_on_expiry(gateway, listener, sim, dialect):
     assert gw.query(o.order_no).trade == "closed"
     assert ledger_summary(sim.ledger_path)[o.order_no] == {"paid": 0, "closed": 1,
                                                             "refunded": 0}
+
+
+def test_notification_retried_until_acknowledged(gateway, listener, sim):
+    """A listener that does not answer the dialect's word (here: an empty reply) gets the
+    notification again, as real gateways resend until acknowledged (3 tries here)."""
+    gw, o = _create(gateway, listener, "alipay", "success")
+    listener.gateway = None                       # replies 200 with an empty body
+    tries = wait_for(lambda: len(order_events(sim, o.order_no, "notified")) == 3 and
+                     order_events(sim, o.order_no, "notified"))
+    assert [(r["attempt"], r["reply"]) for r in tries] == [(1, ""), (2, ""), (3, "")]
+    assert gw.query(o.order_no).trade == "paid"
