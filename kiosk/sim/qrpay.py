@@ -211,6 +211,10 @@ class Engine:
             if req.op == "query":
                 return (self._outcome(order) if order is not None
                         else Outcome("not_found", req.order_no)), "answer"
+            if req.op == "close":
+                return self._close(req, order), "answer"
+            if req.op == "refund":
+                return self._refund(req, order), "answer"
             return self._reverse(req, order), "answer"
 
     def _params(self, req: Parsed) -> tuple:
@@ -351,6 +355,28 @@ class Engine:
                               after_request_s=after)
         return self._outcome(order)
 
+    def _close(self, req: Parsed, order: Order | None) -> Outcome:
+        """WeChat ``closeorder``: an unpaid order is closed; a paid one is not (refund it)."""
+        if order is None:
+            return Outcome("not_found", req.order_no)
+        if order.state == "paid":
+            return Outcome("already_paid", req.order_no)
+        if order.state in ("paying", "waiting"):
+            order.state, order.due = "reversed", None
+            self.ledger.write("closed", order_no=order.order_no, reason="closeorder",
+                              after_request_s=round(time.monotonic() - order.created, 3))
+        return self._outcome(order, "closed" if order.state != "refunded" else "")
+
+    def _refund(self, req: Parsed, order: Order | None) -> Outcome:
+        """A full refund (WeChat ``/secapi/pay/refund``) of a paid order, once."""
+        if order is None:
+            return Outcome("not_found", req.order_no)
+        if order.state == "paid" and req.amount == order.amount:
+            order.state = "refunded"
+            self.ledger.write("refunded", order_no=order.order_no, amount=order.amount,
+                              after_request_s=round(time.monotonic() - order.created, 3))
+        return self._outcome(order)
+
     def _outcome(self, order: Order, kind: str = "") -> Outcome:
         qr = ""
         if order.flow == "mpm":
@@ -358,7 +384,8 @@ class Engine:
                   "wechat": "weixin://wxpay/bizpayurl?pr=" + order.txn_id[-10:]
                   }.get(order.dialect, "")
         return Outcome(kind or order.state, order.order_no, order.amount, order.currency,
-                       order.txn_id if order.state in ("paid", "refunded") else "", qr)
+                       order.txn_id if order.state in ("paid", "refunded") else "", qr,
+                       order.flow)
 
     def _paid(self, order: Order) -> None:
         order.state = "paid"

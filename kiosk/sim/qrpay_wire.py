@@ -65,6 +65,7 @@ class Outcome:
     currency: str = "CNY"
     txn_id: str = ""
     qr_content: str = ""
+    flow: str = ""          # cpm (customer-presented, MICROPAY) or mpm (NATIVE)
 
 
 class Keys:
@@ -139,7 +140,7 @@ def _parse_wechat(path: str, body: bytes, keys: Keys) -> Parsed:
         raise refuse("SIGNERROR")
     op = WECHAT_OPS[path]
     fee = doc.get("total_fee", "0")
-    if op in ("pay", "create") and not fee.isdigit():
+    if op in ("pay", "create", "refund") and not fee.isdigit():
         raise refuse("PARAM_ERROR")
     return Parsed("wechat", op, doc.get("out_trade_no", ""), int(fee or 0),
                   doc.get("fee_type", "CNY"), doc.get("body", ""), doc.get("auth_code", ""),
@@ -253,9 +254,17 @@ def _render_wechat(req: Parsed, out: Outcome, keys: Keys, bad: bool):
     kind = out.kind
     if req.op == "reverse" and kind != "system_error":
         fields.update(result_code="SUCCESS", recall="N")
+    elif req.op == "close" and kind in ("closed", "reversed"):
+        fields.update(result_code="SUCCESS")
+    elif req.op == "refund" and kind == "refunded":
+        fields.update(result_code="SUCCESS", refund_id="50" + out.txn_id[-14:],
+                      refund_fee=str(out.amount), total_fee=str(out.amount))
+    elif req.op == "refund":
+        fields.update(result_code="FAIL", err_code="TRADE_STATE_ERROR", err_code_des=kind)
     elif req.op == "query" and kind in WECHAT_STATE:
         fields.update(result_code="SUCCESS", trade_state=WECHAT_STATE[kind],
-                      total_fee=str(out.amount), fee_type=out.currency)
+                      total_fee=str(out.amount), fee_type=out.currency,
+                      trade_type={"mpm": "NATIVE", "cpm": "MICROPAY"}.get(out.flow, ""))
         if out.txn_id:
             fields["transaction_id"] = out.txn_id
     elif kind == "paid":

@@ -13,6 +13,7 @@ from kiosk.sim.qrpay import amount_for, ledger_summary
 from tests.wallet.gateway.conftest import (
     DIALECTS,
     new_order_no,
+    order,
     order_events,
     poll,
     wait_for,
@@ -94,3 +95,25 @@ def test_notification_retried_until_acknowledged(gateway, listener, sim):
                      order_events(sim, o.order_no, "notified"))
     assert [(r["attempt"], r["reply"]) for r in tries] == [(1, ""), (2, ""), (3, "")]
     assert gw.query(o.order_no).trade == "paid"
+
+
+def test_wechat_native_orders_are_closed_or_refunded_not_reversed(gateway, listener, sim):
+    """WeChat's reverse is for micropay orders: a NATIVE (merchant-presented) order is
+    closed with closeorder while unpaid and refunded once paid, found out by a query."""
+    gw, unpaid = _create(gateway, listener, "wechat", "paying_forever")
+    assert gw.reverse(unpaid.order_no).trade == "closed"
+    assert [r["op"] for r in order_events(sim, unpaid.order_no, "request")] == [
+        "create", "query", "close"]
+    gw, paid = _create(gateway, listener, "wechat", "success")
+    _notes(listener, 1)
+    undone = gw.reverse(paid.order_no)
+    assert (undone.transport, undone.trade) == ("ok", "refunded")
+    assert [r["op"] for r in order_events(sim, paid.order_no, "request")][-2:] == [
+        "query", "refund"]
+    assert ledger_summary(sim.ledger_path)[paid.order_no] == {"paid": 1, "closed": 0,
+                                                              "refunded": 1}
+    micropay = order("success", "wechat")
+    assert gw.pay(micropay).trade == "paid"
+    assert gw.reverse(micropay.order_no).transport == "ok"
+    assert [r["op"] for r in order_events(sim, micropay.order_no, "request")] == [
+        "pay", "query", "reverse"]
