@@ -19,7 +19,7 @@ from html import escape
 from babel.dates import format_datetime
 
 from kiosk.domain.receipt import Receipt
-from kiosk.i18n import shipped_locales, translator
+from kiosk.i18n import N_, shipped_locales, translator
 
 STYLE = """
 *{box-sizing:border-box}
@@ -145,21 +145,23 @@ def receipt_page(receipt: Receipt) -> str:
     label = _("Barcode of receipt number {txn}").format(txn=receipt.txn)
     body.append(f'<div class="barcode">{barcode_svg(receipt.txn, label)}'
                 f"<p>{escape(receipt.txn)}</p></div>")
-    body.append(f'<p class="note">{escape(_("For a return or exchange, show this barcode at the service desk."))}</p>')  # noqa: E501
+    note = _("For a return or exchange, show this barcode at the service desk.")
+    body.append(f'<p class="note">{escape(note)}</p>')
     # the domain's footer is [transaction, time, thanks…]: the first two are shown above
     body += [f'<p class="thanks">{escape(line)}</p>' for line in receipt.footer[2:]]
-    return _doc(receipt.locale, f"{_('Your receipt')} · {store}", "\n".join(body))
+    title = _("Your receipt")
+    return _doc(receipt.locale, f"{title} · {store}", "\n".join(body))
 
 
 #: reason → (HTTP status, title msgid)
 ERRORS = {
-    "expired": (410, "This receipt link has expired"),
-    "tampered": (403, "This receipt link is not valid"),
-    "malformed": (404, "This receipt link is not valid"),
-    "unknown": (404, "Receipt not found"),
-    "error": (500, "The receipt cannot be shown right now"),
+    "expired": (410, N_("This receipt link has expired")),
+    "tampered": (403, N_("This receipt link is not valid")),
+    "malformed": (404, N_("This receipt link is not valid")),
+    "unknown": (404, N_("Receipt not found")),
+    "error": (500, N_("The receipt cannot be shown right now")),
 }
-_HELP = "Please ask at the service desk for a copy of your receipt."
+_HELP = N_("Please ask at the service desk for a copy of your receipt.")
 
 
 def error_page(reason: str, lang: str = "") -> tuple[int, str]:
