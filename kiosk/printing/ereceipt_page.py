@@ -139,9 +139,9 @@ def receipt_page(receipt: Receipt) -> str:
         body.append(f'<h2 id="items">{escape(_("Items"))}</h2>')
         body.append(_table(sections[0], _("Items")))
     if len(sections) > 1:
-        body.append(f'<h2 id="total">{escape(_("Total"))}</h2>')
+        body.append(f'<h2 id="payment">{escape(_("Payment"))}</h2>')
         for i, rows in enumerate(sections[1:]):
-            body.append(_table(rows, _("Total"), total=i == len(sections) - 2))
+            body.append(_table(rows, _("Payment"), total=i == len(sections) - 2))
     label = _("Barcode of receipt number {txn}").format(txn=receipt.txn)
     body.append(f'<div class="barcode">{barcode_svg(receipt.txn, label)}'
                 f"<p>{escape(receipt.txn)}</p></div>")
@@ -161,6 +161,7 @@ ERRORS = {
     "unknown": (404, N_("Receipt not found")),
     "error": (500, N_("The receipt cannot be shown right now")),
 }
+_ORDER = ("en", "zh_Hans", "ko")  # the link's language unreadable: every one, in this order
 _HELP = N_("Please ask at the service desk for a copy of your receipt.")
 
 
@@ -169,7 +170,8 @@ def error_page(reason: str, lang: str = "") -> tuple[int, str]:
     catalog, else in every shipped one (English first)."""
     status, title = ERRORS.get(reason, ERRORS["malformed"])
     shipped = shipped_locales()
-    langs = [lang] if lang in shipped else sorted(shipped, key=lambda lc: lc != "en")
+    langs = [lang] if lang in shipped else sorted(
+        shipped, key=lambda lc: (lc not in _ORDER, _ORDER.index(lc) if lc in _ORDER else 0, lc))
     parts = []
     for lc in langs:
         _ = translator(lc)
