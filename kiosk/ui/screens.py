@@ -946,7 +946,8 @@ class ApprovedPage(MessagePage):
             body = t.tr("Please remove your card.") + "\n" + body
         self.icon.height = 0 if showing else px(self.icon_size)
         self.icon.opacity = 0 if showing else 1
-        self.qr.height, self.qr.opacity = (px(340), 1) if showing else (0, 0)
+        self.qr.height, self.qr.opacity = (px(240), 1) if showing else (0, 0)
+        self.outer.spacing = px(10 if showing else 16)  # room for the code on one screen
         self.set_texts(t, t.tr("Payment approved"), body, v.payment_amount, "\n".join(small))
         self.set_buttons(buttons)
 
