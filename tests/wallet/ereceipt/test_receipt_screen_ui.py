@@ -1,19 +1,22 @@
-"""The receipt-choice screen's "Receipt on my phone" in a real Kivy window (Xvfb), in Korean:
-it shows the sale's link as a QR code; zxing-cpp reads the code off the screenshot, and the
-decoded URL, fetched as a phone would, opens the sale's receipt page. The shopper can still
-print or finish ("Done")."""
+"""The receipt-choice screen's "Receipt on my phone" in a real Kivy window (Xvfb), in Korean,
+on a real sale: kiosk-core makes the signing key (0600), signs the sale's link and keeps the
+receipt at approval; the screen shows the link as a QR code; zxing-cpp reads it off the
+screenshot, and the decoded URL, fetched as a phone would, opens the sale's receipt page (a
+changed link: 403). The shopper can still print or finish ("Done")."""
 
 from __future__ import annotations
 
 import http.client
+import json
 import threading
+import time
 from urllib.parse import urlsplit
 
 import pytest
 
 from kiosk.printing.ereceipt import load_key
 from kiosk.services.ereceipt import EReceiptServer
-from tests.integration.test_card_flow import state_dir, to_payment
+from tests.integration.test_card_flow import FAST, state_dir, to_payment, verify
 from tests.ui.conftest import shots, ui_factory, ui_fonts, xvfb  # noqa: F401 - fixtures
 from tests.ui.test_purchase_ui import Screens
 
@@ -29,23 +32,38 @@ def read_qr(png) -> list[str]:
                                                        formats=zxingcpp.BarcodeFormat.QRCode)]
 
 
+def fetch(url: str) -> tuple[int, str]:
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        conn.request("GET", parts.path)
+        resp = conn.getresponse()
+        return resp.status, resp.read().decode("utf-8")
+    finally:
+        conn.close()
+
+
 def test_receipt_on_my_phone_shows_a_qr_that_opens_the_receipt(
         start_core, shopper, lane_env, ui_factory, shots, ui_fonts):  # noqa: F811
-    # the key first (kiosk-core would make it), then the service, then the lane using its port
-    key = load_key(state_dir(lane_env) / "ereceipt.key", create=True)
-    server = EReceiptServer(("127.0.0.1", 0), key, state_dir(lane_env) / "receipts")
+    state = state_dir(lane_env)
+    # the page service first, for its port; it gets the key once kiosk-core has made it
+    server = EReceiptServer(("127.0.0.1", 0), b"", state / "receipts")
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
                               daemon=True)
     thread.start()
-    port = server.server_address[1]
     try:
-        start_core(KIOSK__STORE__E_RECEIPT_URL=f"http://127.0.0.1:{port}/r/{{txn}}")
+        core = start_core(**FAST, KIOSK__STORE__E_RECEIPT_URL=(
+            f"http://127.0.0.1:{server.server_address[1]}/r/{{txn}}"))
         ui = ui_factory()
-        ui.wait_screen("attract")
-        to_payment(shopper)
+        to_payment(shopper)                      # core online: its key is made
+        key_file = state / "ereceipt.key"
+        assert key_file.stat().st_mode & 0o777 == 0o600
+        server.key = load_key(key_file)
         assert shopper.send("set_language", locale="ko")["ok"]
         assert shopper.send("pay", method="card")["ok"]
         st = shopper.wait_state(lambda s: s["state"] == "approved")
+        link = st["e_receipt"]
+        assert link.startswith(f"http://127.0.0.1:{server.server_address[1]}/r/{st['txn']}.ko.")
         ui.sync(st)
         ui.wait_screen("approved", locale="ko")
         screens = Screens(ui, shots, "ko", ui_fonts())
@@ -56,19 +74,24 @@ def test_receipt_on_my_phone_shows_a_qr_that_opens_the_receipt(
         texts = screens.snap("approved-phone-qr-ko", "approved")
         assert "휴대폰으로 이 코드를 스캔하여 영수증을 확인하세요." in texts
         assert "완료" in texts and "영수증 인쇄" in texts   # still print, or finish
-        assert "휴대폰 영수증" not in texts
         decoded = read_qr(shots / "02-approved-phone-qr-ko.png")
-        assert decoded == [st["e_receipt"]]
-        url = urlsplit(decoded[0])
-        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
-        conn.request("GET", url.path)
-        resp = conn.getresponse()
-        page = resp.read().decode("utf-8")
-        conn.close()
-        assert resp.status == 200 and st["txn"] in page and 'lang="ko"' in page
+        assert decoded == [link]
+        kept = state / "receipts" / f"{st['txn']}.json"
+        deadline = time.monotonic() + 10
+        while not kept.exists():                 # kept at approval, on a worker thread
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert json.loads(kept.read_text())["qr_payload"] == link   # the paper's link too
+        status, page = fetch(decoded[0])
+        assert status == 200 and st["txn"] in page and 'lang="ko"' in page
+        assert "영수증 번호" in page and "Receipt number" not in page
+        assert fetch(link.replace(".ko.", ".en."))[0] == 403
         ui.tap("receipt:none")               # "Done": no paper, the phone has it
         st = shopper.wait_state(lambda s: s["state"] == "receipt")
-        assert st["payment"]["receipt_choice"] == "none"
+        assert st["payment"]["receipt_choice"] == "none" and st["e_receipt"] == link
+        assert shopper.send("done")["ok"]
+        assert shopper.wait_state(lambda s: s["state"] == "attract").get("e_receipt") is None
+        verify(core, lane_env)
     finally:
         server.shutdown()
         server.server_close()
