@@ -56,7 +56,7 @@ class StoreConfig(Strict):
     name: str = Field(min_length=1)
     receipt_header: list[str] = Field(default_factory=list)
     e_receipt_url: str = Field(
-        default="",
+        default="", max_length=120,  # its signed link stays within a state message's Text
         pattern=r"^(https://\S*\{txn\}\S*|http://(127\.0\.0\.1|localhost|\[::1\])(:\d{1,5})?/\S*"
                 r"\{txn\}\S*)?$",
         description="the e-receipt link printed (and as a QR code) on each receipt and shown"

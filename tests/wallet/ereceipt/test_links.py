@@ -151,3 +151,17 @@ def test_plain_http_is_allowed_on_loopback_only(config, url):
         "localhost", "shop.test").replace("[::1]", "[fe80::1]")
     with pytest.raises(ValidationError, match="e_receipt_url"):
         type(config.store).model_validate(data)
+
+
+def test_the_longest_link_fits_the_state_message_field(config):
+    from kiosk.bus.messages import StateMessage
+
+    template = "https://" + "r" * (120 - len("https:///{txn}")) + "/{txn}"
+    store = config.store.model_copy(update={"e_receipt_url": template})
+    type(config.store).model_validate(store.model_dump())
+    link = LinkSigner(KEY, template, 10 ** 9).link("S" * 64, "zh_Hans", now=NOW)
+    StateMessage.model_validate({"v": 1, "type": "state", "seq": 1, "state": "approved",
+                                 "e_receipt": link})
+    with pytest.raises(ValidationError, match="e_receipt_url"):
+        type(config.store).model_validate(dict(store.model_dump(), e_receipt_url="https://"
+                                               + "r" * 120 + "/{txn}"))
