@@ -901,8 +901,7 @@ class ApprovedPage(MessagePage):
         # "receipt on my phone": the sale's e-receipt link as a QR code, on this screen only
         # (a local view: the shopper may still print, or choose none to finish)
         self.phone = secondary("", self._show_qr, tid="receipt:phone", size_key="l")
-        self.qr = QrCode(size_hint_y=None, height=0, opacity=0)
-        self.outer.add_widget(self.qr, index=self.outer.children.index(self.icon))
+        self.qr = QrCode(size_hint_y=None, height=px(240))  # in the icon's place when shown
         self._last: tuple[View, Translator] | None = None
 
     def _show_qr(self) -> None:
@@ -944,9 +943,12 @@ class ApprovedPage(MessagePage):
             small = []
         if v.remove_card:
             body = t.tr("Please remove your card.") + "\n" + body
-        self.icon.height = 0 if showing else px(self.icon_size)
-        self.icon.opacity = 0 if showing else 1
-        self.qr.height, self.qr.opacity = (px(240), 1) if showing else (0, 0)
+        shown = self.qr if showing else self.icon
+        if shown.parent is None:
+            hidden = self.icon if showing else self.qr
+            self.outer.add_widget(shown, index=self.outer.children.index(hidden))
+            self.outer.remove_widget(hidden)
+            self.outer.do_layout()
         self.outer.spacing = px(10 if showing else 16)  # room for the code on one screen
         self.set_texts(t, t.tr("Payment approved"), body, v.payment_amount, "\n".join(small))
         self.set_buttons(buttons)
