@@ -3,8 +3,9 @@
 One Chromium session (Debian ``chromium`` + ``chromium-driver``, driven by selenium) for
 every page: each is loaded with JavaScript off (the page needs none) and photographed
 whole into var/test-artifacts/ereceipt/ (look at them: tofu, clipping, English on a
-Chinese or Korean page), then loaded again with JavaScript on to measure it (nothing wider
-than the phone, CJK text drawn with a CJK font) and to run axe-core (vendored, see
+Chinese or Korean page; zxing-cpp reads the return barcode off it), then loaded again
+with JavaScript on to measure it (nothing wider than the phone, CJK text drawn with a CJK
+font) and to run axe-core (vendored, see
 vendor/axe-core/README.md): no serious or critical violation. The pages: a receipt in
 en, zh_Hans and ko, and the expired, tampered and unreadable links.
 """
@@ -66,6 +67,15 @@ def screenshot(driver, name: str) -> Path:
     return path
 
 
+def read_code128(png: Path) -> list[str]:
+    import zxingcpp
+    from PIL import Image
+
+    with Image.open(png) as img:
+        return [r.text for r in zxingcpp.read_barcodes(
+            img.convert("L"), formats=zxingcpp.BarcodeFormat.Code128)]
+
+
 def measure(driver) -> dict:
     return driver.execute_script("""
         const vw = window.innerWidth, out = [];
@@ -124,6 +134,8 @@ def test_receipt_and_link_error_pages_on_a_phone(served, browser):
         if name.startswith("receipt-") and lang != "en":
             assert "Receipt number" not in body and "Items" not in body  # no English left
         shot = screenshot(browser, name)
+        if name.startswith("receipt-"):      # the returns desk's scanner reads the barcode
+            assert read_code128(shot) == [TXNS[name.removeprefix("receipt-")]], name
         # 2. JavaScript on, for the measurements and axe only
         load(browser, url, script=True)
         m = measure(browser)
