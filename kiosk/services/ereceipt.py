@@ -8,7 +8,8 @@ receipt is not kept here; anything else 404, a method but GET/HEAD 405. Every an
 the page's Content-Security-Policy, ``Referrer-Policy: no-referrer``, ``nosniff`` and
 ``no-store``. The token is a bearer secret: the access log names the status and the
 receipt id, never the token. A request that breaks anything answers 500 and the service
-goes on (one thread per request, a read timeout against a slow client).
+goes on (one thread per request, at most :data:`MAX_CLIENTS` at once, a read timeout
+against a slow client).
 
 The stdlib's ThreadingHTTPServer: a handful of phones per lane needs no framework. systemd:
 ``Type=notify``, READY=1 once listening, WATCHDOG=1 from the serve loop (kiosk/ops/sdnotify.py).
@@ -21,6 +22,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -34,6 +36,7 @@ from kiosk.printing.store import ReceiptNotFound, ReceiptStore
 log = logging.getLogger("kiosk.ereceipt")
 PREFIX = "/r/"
 READ_TIMEOUT_S = 10
+MAX_CLIENTS = 32   # requests served at once (a lane's handful of phones, with room)
 
 
 class EReceiptServer(ThreadingHTTPServer):
@@ -41,11 +44,31 @@ class EReceiptServer(ThreadingHTTPServer):
     request_queue_size = 32
 
     def __init__(self, address: tuple[str, int], key: bytes, receipts_dir: Path,
-                 watchdog: sdnotify.Watchdog | None = None) -> None:
+                 watchdog: sdnotify.Watchdog | None = None,
+                 max_clients: int = MAX_CLIENTS) -> None:
         self.key = key
         self.store = ReceiptStore(receipts_dir)
         self.watchdog = watchdog
+        self._slots = threading.BoundedSemaphore(max_clients)
         super().__init__(address, Handler)
+
+    def process_request(self, request, client_address) -> None:  # noqa: ANN001
+        """One thread per client up to ``max_clients``; beyond, the connection is closed at
+        once (a phone retries) rather than a thread started for it."""
+        if not self._slots.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:  # noqa: ANN001
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
 
     def service_actions(self) -> None:  # called by serve_forever's loop, the main thread
         if self.watchdog is not None:

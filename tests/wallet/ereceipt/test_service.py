@@ -7,12 +7,15 @@ import http.client
 import json
 import re
 import socket
+import threading
+import time
 from urllib.parse import urlsplit
 
 import pytest
 
-from kiosk.printing.ereceipt import make_token
+from kiosk.printing.ereceipt import load_key, make_token
 from kiosk.printing.ereceipt_page import CSP
+from kiosk.services.ereceipt import EReceiptServer
 from tests.wallet.ereceipt.conftest import TXNS
 
 WORDS = {"en": ("Receipt number", "Shin Ramyun 5-pack", "Subtotal", "Total"),
@@ -128,3 +131,40 @@ def test_the_access_log_never_holds_the_token(served, caplog):
     sig = urlsplit(link).path.rsplit(".", 1)[1]
     assert caplog.records and all(sig not in r.getMessage() for r in caplog.records)
     assert any(TXNS["en"] in r.getMessage() for r in caplog.records)
+
+
+def test_clients_beyond_the_limit_are_turned_away_not_given_threads(config, tmp_path):
+    server = EReceiptServer(("127.0.0.1", 0), load_key(tmp_path / "k", create=True),
+                            config.receipts_dir, max_clients=2)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                              daemon=True)
+    thread.start()
+    addr = server.server_address[:2]
+    try:
+        idle = [socket.create_connection(addr, timeout=10) for _ in range(2)]
+        for s in idle:   # each holds a thread: it has sent half a request line
+            s.sendall(b"GET /r/")
+        deadline = time.monotonic() + 10
+        while server._slots._value:   # both accepted (the semaphore says so)
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        with socket.create_connection(addr, timeout=10) as extra:
+            extra.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            assert extra.recv(100) == b""       # closed without an answer
+        for s in idle:
+            s.close()
+        deadline = time.monotonic() + 10
+        while True:   # slots come back as the idle clients go
+            status = None
+            try:
+                status = get(f"http://{addr[0]}:{addr[1]}", path="/")[0]
+            except (ConnectionError, http.client.HTTPException):
+                pass
+            if status == 404:
+                break
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
