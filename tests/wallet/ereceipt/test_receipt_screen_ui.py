@@ -32,6 +32,20 @@ def read_qr(png) -> list[str]:
                                                        formats=zxingcpp.BarcodeFormat.QRCode)]
 
 
+def kept_in(path, locale: str, link: str) -> None:
+    """Wait for kiosk-core's worker to keep the receipt in ``locale`` with ``link``."""
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            kept = json.loads(path.read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            kept = {}
+        if kept.get("locale") == locale and kept.get("qr_payload") == link:
+            return
+        assert time.monotonic() < deadline, f"receipt not kept in {locale}: {kept}"
+        time.sleep(0.05)
+
+
 def fetch(url: str) -> tuple[int, str]:
     parts = urlsplit(url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
@@ -62,6 +76,12 @@ def test_receipt_on_my_phone_shows_a_qr_that_opens_the_receipt(
         assert shopper.send("set_language", locale="ko")["ok"]
         assert shopper.send("pay", method="card")["ok"]
         st = shopper.wait_state(lambda s: s["state"] == "approved")
+        kept = state / "receipts" / f"{st['txn']}.json"
+        # the language changed on this screen: a link in it, and the receipt kept again in it
+        for locale in ("zh_Hans", "ko"):
+            assert shopper.send("set_language", locale=locale)["ok"]
+            st = shopper.wait_state(lambda s, lc=locale: f".{lc}." in (s["e_receipt"] or ""))
+            kept_in(kept, locale, st["e_receipt"])
         link = st["e_receipt"]
         assert link.startswith(f"http://127.0.0.1:{server.server_address[1]}/r/{st['txn']}.ko.")
         ui.sync(st)
@@ -76,11 +96,6 @@ def test_receipt_on_my_phone_shows_a_qr_that_opens_the_receipt(
         assert "완료" in texts and "영수증 인쇄" in texts   # still print, or finish
         decoded = read_qr(shots / "02-approved-phone-qr-ko.png")
         assert decoded == [link]
-        kept = state / "receipts" / f"{st['txn']}.json"
-        deadline = time.monotonic() + 10
-        while not kept.exists():                 # kept at approval, on a worker thread
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
         assert json.loads(kept.read_text())["qr_payload"] == link   # the paper's link too
         status, page = fetch(decoded[0])
         assert status == 200 and st["txn"] in page and 'lang="ko"' in page
