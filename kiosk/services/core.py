@@ -443,8 +443,9 @@ class CoreService:
                     self._print()
                 else:
                     self._keep_receipt()
-            elif kind == "auth_approved" and self.ereceipt is not None:
-                self._keep_receipt()  # the e-receipt link opens it before any choice
+            elif (kind == "auth_approved" or kind == "language_changed"
+                  and self.state.state == "approved") and self.ereceipt is not None:
+                self._keep_receipt()  # the e-receipt link opens it, in its language
 
     def method(self, method_id: str) -> PaymentMethod:
         """The method a payment names. One no longer offered (the config changed across a
