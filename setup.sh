@@ -40,6 +40,10 @@ APT_PACKAGES+=(libportaudio2 espeak-ng sox)
 # or chroot without systemd running gets the tool from the package all the same.
 APT_PACKAGES+=(systemd)
 
+# E-receipt page tests (tests/wallet/ereceipt): headless Chromium and its WebDriver, driven
+# by selenium at a phone's viewport, with axe-core (vendored) for the accessibility check.
+APT_PACKAGES+=(chromium chromium-driver)
+
 # Flashing and provisioning (kiosk flash / kiosk provision and tests/flash): bmaptool, the
 # FAT boot partition without mounting (mtools), mkfs.vfat, sfdisk, mkfs.ext4, losetup/mount.
 APT_PACKAGES+=(bmap-tools mtools dosfstools fdisk e2fsprogs util-linux mount tzdata)

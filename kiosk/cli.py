@@ -386,6 +386,19 @@ def _add_gpio(gpio: argparse.ArgumentParser) -> None:
     gpio.set_defaults(fn=cmd_gpio)
 
 
+def cmd_ereceipt(args: argparse.Namespace) -> int:
+    from kiosk.services.ereceipt import serve_main
+
+    return serve_main(args)
+
+
+def _add_ereceipt(parser: argparse.ArgumentParser) -> None:
+    from kiosk.services.ereceipt import add_arguments
+
+    add_arguments(parser)
+    parser.set_defaults(fn=cmd_ereceipt)
+
+
 def _add_staff(parser: argparse.ArgumentParser) -> None:
     staff = parser.add_subparsers(dest="sub", required=True)
     staff.add_parser("hash-pin", help="hash a PIN or badge code for the config (reads stdin)"
@@ -471,6 +484,8 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "scanner": ("scanner service (camera or keyboard wedge)", _add_scanner),
     "voice": ("kiosk-voice: spoken prompts, voice commands, models", _add_voice),
     "gpio": ("run kiosk-gpio (tower light, buttons, buzzer, door)", _add_gpio),
+    "ereceipt": ("kiosk-ereceipt: the receipt as a web page for the shopper's phone",
+                 _add_ereceipt),
     "staff": ("staff tools", _add_staff),
     "config": ("configuration", _add_config),
     "acquirer": ("acquirer host link (ISO 8583)", _add_acquirer),

@@ -132,6 +132,16 @@ class SimConfig(_Strict):
     payment: SimPaymentConfig
 
 
+class EReceiptConfig(_Strict):
+    """The e-receipt on the phone (on when ``store.e_receipt_url`` is set): how long a link
+    opens the receipt, the HMAC key that signs it, where ``kiosk ereceipt serve`` listens."""
+
+    valid_days: int = Field(default=30, ge=1, le=3660)
+    key_file: Path | None = None  # default: <paths.state_dir>/ereceipt.key (kiosk-core makes it)
+    listen_host: str = "127.0.0.1"  # the lane network's address to reach phones
+    listen_port: int = Field(default=8088, ge=1, le=65535)
+
+
 class SecurityConfig(_Strict):
     """``production``: this is a device selling for real (the image turns it on). A device
     refuses to start with a simulator backend or demo credentials."""
@@ -157,6 +167,7 @@ class KioskConfig(CheckoutRules):
     cardreader: ReaderConfig = Field(default_factory=ReaderConfig)
     voice: VoiceConfig = Field(default_factory=VoiceConfig)
     security: SecurityConfig = Field(default_factory=SecurityConfig)
+    ereceipt: EReceiptConfig = Field(default_factory=EReceiptConfig)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> KioskConfig:
@@ -196,6 +207,10 @@ class KioskConfig(CheckoutRules):
     @property
     def receipts_dir(self) -> Path:
         return self.paths.state_dir / "receipts"
+
+    @property
+    def ereceipt_key_file(self) -> Path:
+        return self.ereceipt.key_file or self.paths.state_dir / "ereceipt.key"
 
 
 def _merge(base: dict, layer: dict, source: tuple[int, str],

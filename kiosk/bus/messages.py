@@ -410,6 +410,7 @@ class StateMessage(_Lenient):
     card_left: bool = False  # a card left in the reader: "take your card" until removed
     accepts: list[CommandType] = []  # the command types this state accepts (see accepted)
     methods: list[StateMethod] = []  # the payment methods offered, in screen order
+    e_receipt: Text | None = None  # the sale's signed e-receipt link (approved, receipt)
 
 
 class CoreStatus(_Lenient):

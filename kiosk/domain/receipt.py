@@ -40,6 +40,11 @@ class Receipt:
     qr_payload: str = ""
     qr_label: str = "e-receipt"
     copy: list[str] = field(default_factory=list)  # a reprint's mark (COPY, reprint time)
+    # for the e-receipt page (kiosk/printing/ereceipt_page.py): the store's name, the lane
+    # and when the receipt was issued (ISO 8601); a receipt kept before them has ""
+    store: str = ""
+    lane: str = ""
+    issued: str = ""
 
 
 @dataclass(frozen=True)
@@ -57,12 +62,14 @@ def display_width(text: str) -> int:
 
 def build_receipt(state: CheckoutState, config: CheckoutRules, when: datetime,
                   translator: Translations, payment_label: str | None = None,
-                  ids: TerminalIds | None = None) -> Receipt:
+                  ids: TerminalIds | None = None, link: str | None = None) -> Receipt:
     """The receipt of ``state``, its texts from ``translator(state.locale)``.
 
     ``payment_label``: the payment method's receipt line, translated (kiosk-core passes the
     method's own, see kiosk/payments/method.py); without it, the built-in methods'.
-    ``ids``: the merchant and terminal id printed with an approved payment."""
+    ``ids``: the merchant and terminal id printed with an approved payment.
+    ``link``: the sale's signed e-receipt link (kiosk-core's, kiosk/printing/ereceipt.py);
+    without it, ``store.e_receipt_url`` with the bare transaction id."""
     _ = translator(state.locale)
     cur = config.currency
 
@@ -71,7 +78,8 @@ def build_receipt(state: CheckoutState, config: CheckoutRules, when: datetime,
 
     lang = language_of(state.locale)
     t = totals(state, config)
-    r = Receipt(txn=state.txn or "", locale=state.locale, header=list(config.store.receipt_header))
+    r = Receipt(txn=state.txn or "", locale=state.locale, header=list(config.store.receipt_header),
+                store=config.store.name, lane=config.store.lane_id, issued=when.isoformat())
     for ln in state.lines:
         name = ln.names.get(lang) or ln.names.get("en") or ln.key
         amount = ln.priced().amount
@@ -122,8 +130,10 @@ def build_receipt(state: CheckoutState, config: CheckoutRules, when: datetime,
         format_datetime(when, "medium", locale=state.locale),
         _("Thank you for shopping with us"),
     ]
-    link = config.store.e_receipt_url
-    r.qr_payload = link.replace("{txn}", r.txn) if link and r.txn else ""
+    template = config.store.e_receipt_url
+    if link is None:
+        link = template.replace("{txn}", r.txn) if template and r.txn else ""
+    r.qr_payload = link
     r.qr_label = _("e-receipt")
     return r
 

@@ -56,9 +56,13 @@ class StoreConfig(Strict):
     name: str = Field(min_length=1)
     receipt_header: list[str] = Field(default_factory=list)
     e_receipt_url: str = Field(
-        default="", pattern=r"^(https://\S*\{txn\}\S*)?$",
-        description="the e-receipt link printed (and as a QR code) on each receipt, an https"
-                    " URL holding {txn}; empty: none")
+        default="", max_length=120,  # its signed link stays within a state message's Text
+        pattern=r"^(https://\S*\{txn\}\S*|http://(127\.0\.0\.1|localhost|\[::1\])(:\d{1,5})?/\S*"
+                r"\{txn\}\S*)?$",
+        description="the e-receipt link printed (and as a QR code) on each receipt and shown"
+                    " on the receipt screen, an https URL holding {txn} (http only on loopback,"
+                    " for the demo); kiosk-core puts the signed token there"
+                    " (kiosk/printing/ereceipt.py); empty: none")
     locales: list[str] = Field(min_length=1)
     default_locale: str
     currency: CurrencyConfig

@@ -90,6 +90,7 @@ from kiosk.payments.port import (
     safe_step,
 )
 from kiosk.payments.registry import method_class, offered
+from kiosk.printing.ereceipt import KeyFileError, LinkSigner, open_signer
 from kiosk.printing.port import PrintResult, open_printer
 from kiosk.printing.store import ReceiptStore
 from kiosk.security.pinseal import PinOpener, SealError
@@ -134,6 +135,14 @@ class CoreService:
         self._offer = offered(self.methods)
         self._resolving: set[int] = set()  # STANs a restart interrupted: resolve, not reverse
         self.printer = open_printer(config.devices.printer, config.receipts_dir, config.printer)
+        self.ereceipt: LinkSigner | None = None  # the e-receipt links (store.e_receipt_url)
+        try:
+            self.ereceipt = open_signer(config, create=True)
+            if self.ereceipt is not None:  # kiosk-ereceipt binds it in at its start
+                config.receipts_dir.mkdir(exist_ok=True)
+        except KeyFileError as exc:  # the lane sells on; its receipts carry no link
+            log.error("e-receipt links off: %s", exc)
+        self._e_link = ("", "", "")  # (txn, locale, link): one link per sale
         self.inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
         self.state: CheckoutState = self.journal.recover()
         self.rejects = RejectLog(log)
@@ -396,6 +405,8 @@ class CoreService:
             "staff_seal": self.pins.offer(),  # what the PIN pad seals a PIN to
             "card_left": self._card_left,
             "methods": self._offer,     # the payment methods offered: ids, label msgids
+            "e_receipt": (self._e_receipt() or None) if s.state in ("approved", "receipt")
+            else None,                  # the sale's signed e-receipt link (receipt screen QR)
         }
         self._offered = self.pins.challenge
         data = s.as_dict()
@@ -432,6 +443,9 @@ class CoreService:
                     self._print()
                 else:
                     self._keep_receipt()
+            elif (kind == "auth_approved" or kind == "language_changed"
+                  and self.state.state == "approved") and self.ereceipt is not None:
+                self._keep_receipt()  # the e-receipt link opens it, in its language
 
     def method(self, method_id: str) -> PaymentMethod:
         """The method a payment names. One no longer offered (the config changed across a
@@ -601,7 +615,16 @@ class CoreService:
             except Exception:  # a method gone since the sale: the receipt still prints
                 log.exception("payment method %s: no receipt label", s.payment["method"])
         return build_receipt(s, self.config, datetime.now().astimezone(), translator, label,
-                             self._lane_ids)
+                             self._lane_ids, link=self._e_receipt())
+
+    def _e_receipt(self) -> str:
+        """The sale's signed e-receipt link ("" when the lane has none), made once a sale."""
+        s = self.state
+        if self.ereceipt is None or not s.txn or (s.payment or {}).get("status") != "approved":
+            return ""
+        if self._e_link[:2] != (s.txn, s.locale):
+            self._e_link = (s.txn, s.locale, self.ereceipt.link(s.txn, s.locale))
+        return self._e_link[2]
 
     def _keep_receipt(self) -> None:
         """No paper: keep the receipt anyway (staff reprint, e-receipt link)."""
@@ -681,6 +704,8 @@ class CoreService:
                          {"type": "auth_failed", "stan": s.payment["stan"], "reason": "restart"}])
         elif s.state == "approved" and (s.payment or {}).get("receipt_choice") == "print":
             self._print()
+        elif s.state == "approved" and self.ereceipt is not None:
+            self._keep_receipt()  # its link may be shown again: keep what it opens
         self._check_provisioning()
 
     def _check_provisioning(self) -> None:

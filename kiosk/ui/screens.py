@@ -8,7 +8,8 @@ anything about the checkout.
 The card screens (insert card, reading card, choose application, remove card)
 follow the card port's progress step on the state; their Cancel button is shown
 only while nothing has left the kiosk. The approved screen asks "print receipt /
-no receipt" (the core prints by itself if the shopper does not choose).
+no receipt" (the core prints by itself if the shopper does not choose), and "receipt on my
+phone" shows the sale's e-receipt link as a QR code when the store has e-receipts.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from kiosk.ui import theme
 from kiosk.ui.i18n import Translator, endonym
 from kiosk.ui.last_scanned import HEIGHT as LAST_SCANNED_H
 from kiosk.ui.last_scanned import LastScannedPanel
+from kiosk.ui.qr import QrCode
 from kiosk.ui.viewmodel import Row, View
 from kiosk.ui.widgets import (
     Btn,
@@ -919,6 +921,20 @@ class ApprovedPage(MessagePage):
                              tid="receipt:print", size_key="l")
         self.none = secondary("", lambda: self.actions.send("receipt", choice="none"),
                               tid="receipt:none", size_key="l")
+        # "receipt on my phone": the sale's e-receipt link as a QR code, on this screen only
+        # (a local view: the shopper may still print, or choose none to finish)
+        self.phone = secondary("", self._show_qr, tid="receipt:phone", size_key="l")
+        self.qr = QrCode(size_hint_y=None, height=px(240))  # in the icon's place when shown
+        self._last: tuple[View, Translator] | None = None
+
+    def _show_qr(self) -> None:
+        self.qr.payload = self._last[0].e_receipt_url if self._last else ""
+        if self._last:
+            self.render(*self._last)
+
+    def on_leave(self, *_a) -> None:
+        super().on_leave()
+        self.qr.payload = ""
 
     def header_title(self, v: View, t: Translator) -> str:
         return t.tr("Payment")
@@ -927,19 +943,36 @@ class ApprovedPage(MessagePage):
         small = [t.tr("Approval code {code}", code=v.auth_code)] if v.auth_code else []
         if v.payment_method == "card" and v.card:
             small.insert(0, v.card)   # brand and masked number only, as on the receipt
+        self._last = (v, t)
+        if not v.e_receipt_url:
+            self.qr.payload = ""
+        showing = bool(self.qr.payload)
         if v.receipt_choice:
             body = t.tr("Printing your receipt…")
             buttons: list[Btn] = []
         else:
             body = t.tr("Would you like a receipt?")
             small.append(t.tr("If you do not choose, a receipt is printed."))
-            for b in (self.print, self.none):
+            for b in (self.print, self.none, self.phone):
                 b.lang = t.lang
             self.print.text = t.tr("Print receipt")
-            self.none.text = t.tr("No receipt")
+            self.none.text = t.tr("Done") if showing else t.tr("No receipt")
+            self.phone.text = t.tr("Receipt on my phone")
             buttons = [self.print, self.none]
+            if v.e_receipt_url and not showing:
+                buttons.append(self.phone)
+        if showing and not v.receipt_choice:
+            body = t.tr("Scan this code with your phone to open your receipt.")
+            small = []
         if v.remove_card:
             body = t.tr("Please remove your card.") + "\n" + body
+        shown = self.qr if showing else self.icon
+        if shown.parent is None:
+            hidden = self.icon if showing else self.qr
+            self.outer.add_widget(shown, index=self.outer.children.index(hidden))
+            self.outer.remove_widget(hidden)
+            self.outer.do_layout()
+        self.outer.spacing = px(10 if showing else 16)  # room for the code on one screen
         self.set_texts(t, t.tr("Payment approved"), body, v.payment_amount, "\n".join(small))
         self.set_buttons(buttons)
 

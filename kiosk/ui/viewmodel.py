@@ -231,6 +231,7 @@ class View:
     decline_title: str = ""
     decline_message: str = ""
     receipt_choice: str = ""        # "", "print" or "none"
+    e_receipt_url: str = ""         # the sale's signed e-receipt link (kiosk-core), if any
     remove_card: bool = False       # "please remove your card" over approved / declined
     card_left: bool = False         # a card left in the reader at a session's end: take it
     txn: str = ""
@@ -356,6 +357,7 @@ def build_view(msg: dict | None, online: bool | None, locale: str | None = None,
         decline_message=t.tr(DECLINE_MESSAGES[decline_key]) if decline_key in DECLINE_MESSAGES
         else "",
         receipt_choice=pay.get("receipt_choice") or "",
+        e_receipt_url=msg.get("e_receipt") or "",
         remove_card=step == "remove_card",
         card_left=card_left,
         txn=msg.get("txn") or "",

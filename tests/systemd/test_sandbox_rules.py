@@ -38,7 +38,7 @@ pytestmark = pytest.mark.skipif(unavailable() is not None, reason=str(unavailabl
 
 #: the units that set MemoryDenyWriteExecute=yes
 DENIED_WX = {"kiosk-core.service", "kiosk-scanner.service", "kiosk-gpio.service",
-             "kiosk-fault@.service", "kiosk-firstboot.service"}
+             "kiosk-fault@.service", "kiosk-firstboot.service", "kiosk-ereceipt.service"}
 
 
 def test_write_execute_is_denied_where_measured():
@@ -139,6 +139,47 @@ def test_gpio_is_ready_under_its_rules(lane_env, tmp_path):
             proc.send_signal(signal.SIGTERM)
             _, err = proc.communicate(timeout=30)
     assert ran_under(err, "kiosk-gpio.service")
+
+
+@pytest.mark.integration
+def test_ereceipt_serves_a_receipt_under_its_rules(config, tmp_path):
+    """`kiosk ereceipt serve` says READY=1 and answers a kept receipt's link (HMAC, Babel,
+    python-barcode) under its unit's rules."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    from kiosk.printing.ereceipt import LinkSigner, load_key
+    from kiosk.printing.store import ReceiptStore
+    from tests.drivers.receipts import make_receipt
+
+    url = "http://127.0.0.1:8088/r/{txn}"
+    key = load_key(config.ereceipt_key_file, create=True)
+    ReceiptStore(config.receipts_dir).save(make_receipt(config, "ko", link=False))
+    link = LinkSigner(key, url, 3600).link("S001-L01-000042", "ko")
+    with NotifyListener() as notify:
+        env = dict(sandbox_env(dict(os.environ), "kiosk-ereceipt.service", tmp_path / "sb"),
+                   NOTIFY_SOCKET=notify.address, KIOSK__STORE__E_RECEIPT_URL=url)
+        proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "ereceipt", "serve",
+                                 "--port", "0"], env=env, cwd=REPO, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            notify.wait_for("READY=1", timeout=60)
+            head = []
+            for line in iter(proc.stderr.readline, ""):
+                head.append(line)
+                if "listening on" in line:
+                    break
+            port = int(head[-1].rsplit(":", 1)[1])
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("GET", urlsplit(link).path)
+            resp = conn.getresponse()
+            assert resp.status == 200 and "영수증 번호" in resp.read().decode("utf-8")
+            conn.close()
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert ran_under("".join(head) + err, "kiosk-ereceipt.service"), err
 
 
 @pytest.mark.integration

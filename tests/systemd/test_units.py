@@ -16,9 +16,9 @@ from tests.harness import REPO
 UNIT_DIR = REPO / "systemd"
 SERVICES = {"core": "kiosk-core.service", "ui": "kiosk-ui.service",
             "scanner": "kiosk-scanner.service", "gpio": "kiosk-gpio.service",
-            "voice run": "kiosk-voice.service"}
+            "voice run": "kiosk-voice.service", "ereceipt serve": "kiosk-ereceipt.service"}
 #: services that speak sd_notify (READY=1 when really working, WATCHDOG=1 from the main loop)
-NOTIFY_SERVICES = ("core", "ui", "scanner", "gpio", "voice run")
+NOTIFY_SERVICES = ("core", "ui", "scanner", "gpio", "voice run", "ereceipt serve")
 SUPPORT = ["kiosk-fault@.service", "kiosk-firstboot.service"]
 UNITS = [*SERVICES.values(), *SUPPORT, "kiosk.target"]
 INSTALLED_KIOSK = "/opt/kiosk/.venv/bin/kiosk"
@@ -26,13 +26,15 @@ INSTALLED_FAULT = "/usr/local/libexec/kiosk-fault"
 DEVICE_CLASSES = {"core": {"char-ttyAMA", "char-ttyS", "char-ttyUSB", "char-ttyACM"},
                   "ui": {"char-drm", "char-input"},
                   "scanner": {"char-video4linux", "char-input"},
-                  "gpio": {"char-gpiochip"}, "voice run": {"char-alsa"}}
+                  "gpio": {"char-gpiochip"}, "voice run": {"char-alsa"}, "ereceipt serve": set()}
 #: the groups that own those device nodes (Debian's, and the image's gpio)
 DEVICE_GROUPS = {"core": {"dialout"}, "ui": {"video", "render", "input"},
-                 "scanner": {"video", "input"}, "gpio": {"gpio"}, "voice run": {"audio"}}
+                 "scanner": {"video", "input"}, "gpio": {"gpio"}, "voice run": {"audio"},
+                 "ereceipt serve": set()}
 #: (User=, StateDirectory=): a static user for the services that keep state, else DynamicUser=
 IDENTITY = {"core": ("kiosk-core", "kiosk"), "ui": ("kiosk-ui", "kiosk-ui"),
-            "scanner": (None, None), "gpio": (None, None), "voice run": (None, None)}
+            "scanner": (None, None), "gpio": (None, None), "voice run": (None, None),
+            "ereceipt serve": ("kiosk-core", None)}  # core's user, seeing only the receipts
 #: the broker user each unit connects as (the integrator's convention, kiosk/bus)
 BUS_USER = {"kiosk-core.service": "kiosk-core", "kiosk-ui.service": "kiosk-ui",
             "kiosk-scanner.service": "kiosk-scanner", "kiosk-gpio.service": "kiosk-gpio",
@@ -44,6 +46,7 @@ CORE_STATE = "/var/lib/kiosk"
 EXPOSURE_LIMIT = {"kiosk-core.service": 4.9, "kiosk-scanner.service": 4.9,
                   "kiosk-gpio.service": 4.9, "kiosk-voice.service": 4.9,
                   "kiosk-fault@.service": 4.9, "kiosk-ui.service": 6.0,
+                  "kiosk-ereceipt.service": 1.5,
                   "kiosk-firstboot.service": 2.0}
 #: protections a unit may leave off only with a comment saying why ("no Key=: ...")
 EXPLAINED_IF_OFF = ("MemoryDenyWriteExecute", "ProcSubset", "ProtectClock", "PrivateNetwork",
@@ -113,9 +116,16 @@ def test_service_settings(command: str):
     assert svc["ExecStart"] == [f"{INSTALLED_KIOSK} {command}"]  # Python directly, no shell
     assert svc["Restart"] == ["on-failure"]
     assert "StartLimitIntervalSec" in unit["Unit"] and "StartLimitBurst" in unit["Unit"]
-    assert {v.split()[0] for v in svc["DeviceAllow"]} == DEVICE_CLASSES[command]
-    assert unit["Unit"]["OnFailure"] == ["kiosk-fault@%n.service"]
-    assert "PrivateDevices" not in svc  # it would hide the hardware
+    assert {v.split()[0] for v in svc.get("DeviceAllow", [])} == DEVICE_CLASSES[command]
+    if DEVICE_CLASSES[command]:
+        assert "PrivateDevices" not in svc  # it would hide the hardware
+    else:
+        assert svc["PrivateDevices"] == ["yes"]
+    if command == "ereceipt serve":  # its page down leaves the lane selling: no fault unit
+        assert "OnFailure" not in unit["Unit"]
+        assert unit["Unit"]["ConditionPathExists"] == [f"{CORE_STATE}/ereceipt.key"]
+    else:
+        assert unit["Unit"]["OnFailure"] == ["kiosk-fault@%n.service"]
     if command in NOTIFY_SERVICES:
         assert svc["Type"] == ["notify"] and svc["NotifyAccess"] == ["main"]
         assert svc["WatchdogSec"]
@@ -144,16 +154,23 @@ def test_each_service_has_its_own_identity_and_only_its_state(command: str):
     if user is None:
         assert svc["DynamicUser"] == ["yes"] and "User" not in svc
         assert "StateDirectory" not in svc
+    elif state is None:  # kiosk-ereceipt: kiosk-core's user, its state hidden but receipts
+        assert svc["User"] == [user] and svc["Group"] == [user]
+        assert "StateDirectory" not in svc and "ReadWritePaths" not in svc
+        assert svc["TemporaryFileSystem"] == [f"{CORE_STATE}:ro"]
+        assert svc["BindReadOnlyPaths"] == [f"{CORE_STATE}/receipts"]
+        assert "BindPaths" not in svc
+        assert svc["LoadCredential"] == [f"ereceipt-key:{CORE_STATE}/ereceipt.key"]
     else:
         assert svc["User"] == [user] and svc["Group"] == [user]
         assert "DynamicUser" not in svc
         assert svc["StateDirectory"] == [state] and svc["StateDirectoryMode"] == ["0700"]
-    assert set(" ".join(svc["SupplementaryGroups"]).split()) == DEVICE_GROUPS[command]
+    assert set(" ".join(svc.get("SupplementaryGroups", [])).split()) == DEVICE_GROUPS[command]
     assert svc["UMask"] == ["0077"]
     opened = " ".join(v for key in ("WorkingDirectory", "ReadWritePaths", "ReadOnlyPaths",
                                     "BindPaths", "BindReadOnlyPaths", "Environment")
                       for v in svc.get(key, []))
-    if command != "core":
+    if command not in ("core", "ereceipt serve"):
         assert not re.search(rf"{CORE_STATE}(/|\b(?!-))", opened), opened
 
 
@@ -197,6 +214,11 @@ def test_sandbox(name: str):
         assert svc["LoadCredential"] == [
             f"bus-password:/etc/kiosk/bus/{BUS_USER[name]}.password"]
     if name in ("kiosk-core.service", "kiosk-firstboot.service"):
+        return
+    if name == "kiosk-ereceipt.service":  # phones on the store's (private) network
+        assert svc["IPAddressDeny"] == ["any"]
+        assert svc["IPAddressAllow"] == ["localhost link-local 10.0.0.0/8 172.16.0.0/12"
+                                         " 192.168.0.0/16 fc00::/7"]
         return
     # everything else talks to the loopback broker only
     assert svc["IPAddressDeny"] == ["any"] and svc["IPAddressAllow"] == ["localhost"]

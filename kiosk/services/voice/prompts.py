@@ -131,6 +131,8 @@ TEXT = {
                          "for you."),
     "receipt_header": V_("Your receipt."),
     "receipt_question": V_("Would you like a receipt? Say receipt, or no receipt."),
+    "receipt_phone": V_("For a receipt on your phone, touch Receipt on my phone and scan the"
+                        " code on the screen."),
     "goodbye": V_("Goodbye."),
     "idle_warning": V_("Are you still there? Press any key or say yes to continue."),
     "more_time": V_("You have more time."),
@@ -269,7 +271,8 @@ class Prompts:
             # paid is in the receipt read-out
             if payment.get("receipt_choice"):
                 return Speech([self.t(STATE_TEXT[state])] + self.paid(msg).texts, private=True)
-            return Speech([self.t(STATE_TEXT[state]), self.t(TEXT["receipt_question"])])
+            phone = [self.t(TEXT["receipt_phone"])] if msg.get("e_receipt") else []
+            return Speech([self.t(STATE_TEXT[state]), self.t(TEXT["receipt_question"]), *phone])
         if state == "receipt":
             return Speech(self.receipt_outcome(msg).texts + [self.t(STATE_TEXT[state])])
         if state == "attract":

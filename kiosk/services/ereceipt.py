@@ -1,0 +1,201 @@
+"""kiosk-ereceipt (``kiosk ereceipt serve``): the lane's e-receipt pages for shoppers' phones.
+
+``GET /r/<token>`` (the link :mod:`kiosk.printing.ereceipt` signs) answers the kept receipt
+(:mod:`kiosk.printing.store`, read only) as a page in its language
+(:mod:`kiosk.printing.ereceipt_page`). A link that opens nothing gets a clear page: 403 when
+its signature does not check, 410 when it has expired, 404 when it is malformed or its
+receipt is not kept here; anything else 404, a method but GET/HEAD 405. Every answer carries
+the page's Content-Security-Policy, ``Referrer-Policy: no-referrer``, ``nosniff`` and
+``no-store``. The token is a bearer secret: the access log names the status and the
+receipt id, never the token. A request that breaks anything answers 500 and the service
+goes on (one thread per request, at most :data:`MAX_CLIENTS` at once, a read timeout
+against a slow client).
+
+The stdlib's ThreadingHTTPServer: a handful of phones per lane needs no framework. systemd:
+``Type=notify``, READY=1 once listening, WATCHDOG=1 from the serve loop (kiosk/ops/sdnotify.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from kiosk.config import KioskConfig, load_config_or_exit
+from kiosk.ops import sdnotify
+from kiosk.printing.ereceipt import CREDENTIAL, KeyFileError, LinkError, load_key, read_token
+from kiosk.printing.ereceipt_page import CSP, error_page, receipt_page
+from kiosk.printing.store import ReceiptNotFound, ReceiptStore
+
+log = logging.getLogger("kiosk.ereceipt")
+PREFIX = "/r/"
+READ_TIMEOUT_S = 10
+MAX_CLIENTS = 32   # requests served at once (a lane's handful of phones, with room)
+
+
+class EReceiptServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 32
+
+    def __init__(self, address: tuple[str, int], key: bytes, receipts_dir: Path,
+                 watchdog: sdnotify.Watchdog | None = None,
+                 max_clients: int = MAX_CLIENTS) -> None:
+        self.key = key
+        self.store = ReceiptStore(receipts_dir)
+        self.watchdog = watchdog
+        self._slots = threading.BoundedSemaphore(max_clients)
+        super().__init__(address, Handler)
+
+    def process_request(self, request, client_address) -> None:  # noqa: ANN001
+        """One thread per client up to ``max_clients``; beyond, the connection is closed at
+        once (a phone retries) rather than a thread started for it."""
+        if not self._slots.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:  # noqa: ANN001
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def service_actions(self) -> None:  # called by serve_forever's loop, the main thread
+        if self.watchdog is not None:
+            self.watchdog.tick()
+
+    def page(self, path: str) -> tuple[int, str, str]:
+        """(status, html, receipt id for the log) of a request path."""
+        path = urlsplit(path).path
+        if not path.startswith(PREFIX):
+            return (*error_page("unknown"), "-")
+        token = unquote(path[len(PREFIX):])
+        try:
+            claim = read_token(self.key, token)
+        except LinkError as exc:
+            return (*error_page(exc.reason, exc.lang), "-")
+        try:
+            receipt = self.store.load(claim.txn)
+        except ReceiptNotFound:
+            return (*error_page("unknown", claim.lang), claim.txn)
+        return 200, receipt_page(receipt), claim.txn
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: EReceiptServer
+    server_version = "kiosk-ereceipt"
+    sys_version = ""
+    timeout = READ_TIMEOUT_S
+    protocol_version = "HTTP/1.0"
+    _txn = "-"
+
+    def do_GET(self) -> None:  # noqa: N802 - the http.server convention
+        self._answer(body=True)
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        self._answer(body=False)
+
+    def _answer(self, body: bool) -> None:
+        try:
+            status, html, self._txn = self.server.page(self.path)
+        except Exception as exc:  # a kept receipt that fails to load or render
+            log.error("e-receipt page failed: %s", type(exc).__name__)
+            status, html = error_page("error")
+        self._send(status, html, body)
+
+    def _send(self, status: int, html: str, body: bool = True,
+              extra: dict[str, str] | None = None) -> None:
+        data = html.encode("utf-8")
+        self.send_response(status)
+        for name, value in {"Content-Type": "text/html; charset=utf-8",
+                            "Content-Length": str(len(data)),
+                            "Content-Security-Policy": CSP,
+                            "Referrer-Policy": "no-referrer",
+                            "X-Content-Type-Options": "nosniff",
+                            "X-Frame-Options": "DENY",
+                            "Cross-Origin-Resource-Policy": "same-origin",
+                            "Cache-Control": "no-store", **(extra or {})}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if body:
+            self.wfile.write(data)
+
+    def _not_allowed(self) -> None:
+        status, html = error_page("unknown")
+        self._send(405, html, extra={"Allow": "GET, HEAD"})
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _not_allowed  # noqa: N815
+
+    def send_error(self, code: int, message: str | None = None,
+                   explain: str | None = None) -> None:
+        """http.server's own errors (a bad request line, a header too long) as our page."""
+        self.close_connection = True
+        try:
+            self._send(code, error_page("malformed")[1], self.command != "HEAD")
+        except OSError:
+            pass
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        # never self.path: the token in it opens the receipt
+        log.info("%s %s %s", getattr(self, "command", "-"), code, self._txn)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        log.debug("http: " + format, *args)
+
+
+def serve_key(config: KioskConfig) -> bytes:
+    """The signing key: systemd's credential when there is one, else ``ereceipt.key_file``
+    (never created here: kiosk-core makes it)."""
+    creds = os.environ.get("CREDENTIALS_DIRECTORY")
+    path = Path(creds) / CREDENTIAL if creds else config.ereceipt_key_file
+    return load_key(path)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="sub", required=True)
+    serve = sub.add_parser("serve", help="serve the e-receipt pages (kiosk-ereceipt)")
+    serve.add_argument("--host", help="listen address (default: ereceipt.listen_host)")
+    serve.add_argument("--port", type=int, help="port (default: ereceipt.listen_port)")
+
+
+def serve_main(args: argparse.Namespace) -> int:
+    """``kiosk ereceipt serve``: run until SIGTERM / SIGINT."""
+    config = load_config_or_exit()
+    if not config.store.e_receipt_url:
+        print("ereceipt: store.e_receipt_url is not set: no e-receipt links to serve",
+              file=sys.stderr)
+        return 2
+    try:
+        key = serve_key(config)
+    except KeyFileError as exc:
+        print(f"ereceipt: {exc}", file=sys.stderr)
+        return 2
+    host = args.host or config.ereceipt.listen_host
+    port = config.ereceipt.listen_port if args.port is None else args.port
+    server = EReceiptServer((host, port), key, config.receipts_dir, sdnotify.Watchdog())
+
+    def stop(*_: object) -> None:
+        raise SystemExit(0)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, stop)
+    bound = server.server_address
+    print(f"ereceipt: listening on {bound[0]}:{bound[1]}", file=sys.stderr, flush=True)
+    sdnotify.ready(f"listening on {bound[0]}:{bound[1]}")
+    try:
+        server.serve_forever(poll_interval=0.5)
+    except SystemExit:
+        sdnotify.stopping()
+    finally:
+        server.server_close()
+    return 0
