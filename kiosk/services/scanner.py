@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import threading
 import time
 from collections import Counter
@@ -307,9 +306,7 @@ def scanner_main(args: argparse.Namespace) -> int:
     if update:
         cfg = ScannerConfig.model_validate({**cfg.model_dump(), **{
             k: (v.model_dump() if hasattr(v, "model_dump") else v) for k, v in update.items()}})
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+    stop = sdnotify.stop_on_signals()
     service = ScannerService(cfg, config.store.lane_id,
                              login_for(config.bus, "kiosk-scanner", config.security.production),
                              config.variable_measure)

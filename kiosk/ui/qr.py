@@ -1,60 +1,88 @@
-"""A QR code on screen: a payload drawn with segno as a texture, square, on a white margin.
+"""A QR code on screen, drawn crisp: the one QR drawer of the UI.
 
-Each module is one texel (nearest-neighbour scaling keeps the edges sharp at any size), with
-the 4-module quiet zone the QR specification asks for, so a phone camera reads it off the
-screen. The e-receipt link on the receipt screen uses it.
+segno makes the matrix (error correction M, quiet zone of 4 modules as ISO/IEC 18004 asks);
+it becomes a texture of one texel per module, scaled by a whole number with nearest-neighbour
+filtering and placed on whole pixels, so every module is the same number of sharp screen
+pixels: what a phone's camera reads best. The merchant-presented payment QR
+(:mod:`kiosk.ui.pay_qr`) and the e-receipt link on the receipt screen use it.
 """
 
 from __future__ import annotations
 
 from kivy.graphics import Color, Rectangle
 from kivy.graphics.texture import Texture
-from kivy.properties import StringProperty
+from kivy.properties import NumericProperty, StringProperty
 from kivy.uix.widget import Widget
 
-QUIET = 4  # modules of white around the code (ISO/IEC 18004)
+QUIET_ZONE = 4  # modules of white around the symbol (ISO/IEC 18004)
 
 
-def qr_texture(payload: str) -> Texture:
-    """The QR code of ``payload`` (error correction M) as an RGBA texture, one texel per
-    module, quiet zone included."""
-    import segno  # loaded with the first code shown
+def qr_modules(payload: str) -> list[list[bool]]:
+    """The QR's modules (True = dark) with its quiet zone: segno, error correction M
+    (raised when it costs no extra size), the smallest version that holds the payload."""
+    import segno
 
-    qr = segno.make_qr(payload, error="m", boost_error=False)
-    rows = [[bool(m) for m in row] for row in qr.matrix]
-    n = len(rows) + 2 * QUIET
-    white, black = b"\xff\xff\xff\xff", b"\x00\x00\x00\xff"
-    blank = white * n
-    lines = [blank] * QUIET
-    lines += [white * QUIET + b"".join(black if m else white for m in row) + white * QUIET
-              for row in rows]
-    lines += [blank] * QUIET
-    tex = Texture.create(size=(n, n), colorfmt="rgba")
-    tex.mag_filter = tex.min_filter = "nearest"
-    tex.blit_buffer(b"".join(reversed(lines)), colorfmt="rgba", bufferfmt="ubyte")
-    return tex
+    qr = segno.make_qr(payload, error="m")
+    return [[bool(v) for v in row] for row in qr.matrix_iter(scale=1, border=QUIET_ZONE)]
 
 
-class QrCode(Widget):
-    """``payload`` as a QR code, the largest square that fits the widget; empty: nothing."""
+class QrImage(Widget):
+    """A QR drawn crisp: whole screen pixels per module, centred on whole pixels."""
+
+    module_px = NumericProperty(0)  # screen pixels per module, 0 when nothing is drawn
+
+    def __init__(self, **kw) -> None:
+        super().__init__(**kw)
+        self._texture: Texture | None = None
+        self._n = 0
+        with self.canvas:
+            self._colour = Color(1, 1, 1, 0)
+            self._rect = Rectangle()
+        self.bind(pos=self._layout, size=self._layout)
+
+    def set_payload(self, payload: str) -> None:
+        rows = qr_modules(payload)
+        n = len(rows)
+        # bottom row first: a texture's origin is its lower left corner
+        buf = bytes(0 if dark else 255 for row in reversed(rows) for dark in row for _ in "rgb")
+        texture = Texture.create(size=(n, n), colorfmt="rgb")
+        texture.mag_filter = "nearest"
+        texture.min_filter = "nearest"
+        texture.blit_buffer(buf, colorfmt="rgb", bufferfmt="ubyte")
+        self._texture, self._n = texture, n
+        self._layout()
+
+    def clear(self) -> None:
+        self._texture, self._n = None, 0
+        self._layout()
+
+    def _layout(self, *_a) -> None:
+        if self._texture is None:
+            self._colour.a = 0
+            self._rect.texture = None
+            self.module_px = 0
+            return
+        scale = int(min(self.width, self.height) // self._n)
+        side = scale * self._n
+        self.module_px = scale
+        self._colour.a = 1 if scale else 0
+        self._rect.texture = self._texture
+        self._rect.size = (side, side)
+        self._rect.pos = (int(self.x + (self.width - side) // 2),
+                          int(self.y + (self.height - side) // 2))
+
+
+class QrCode(QrImage):
+    """A QR bound to a ``payload`` property: set it to show that code, "" for nothing."""
 
     payload = StringProperty("")
 
     def __init__(self, **kw) -> None:
         super().__init__(**kw)
-        self._texture: Texture | None = None
-        self.bind(payload=self._new_code, pos=self._draw, size=self._draw)
+        self.bind(payload=self._new_payload)
 
-    def _new_code(self, *_a) -> None:
-        self._texture = qr_texture(self.payload) if self.payload else None
-        self._draw()
-
-    def _draw(self, *_a) -> None:
-        self.canvas.clear()
-        if self._texture is None:
-            return
-        s = int(min(self.width, self.height))
-        with self.canvas:
-            Color(1, 1, 1, 1)
-            Rectangle(texture=self._texture, size=(s, s),
-                      pos=(int(self.center_x - s / 2), int(self.center_y - s / 2)))
+    def _new_payload(self, *_a) -> None:
+        if self.payload:
+            self.set_payload(self.payload)
+        else:
+            self.clear()
