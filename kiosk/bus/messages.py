@@ -188,6 +188,15 @@ class Device(_Command):
     detail: str = Field(default="", max_length=64, pattern=r"^[A-Za-z0-9_ .:-]*$")
 
 
+class WalletCode(_Command):
+    """kiosk-scanner → kiosk-core only: a phone wallet's payment code read by the camera
+    (a bearer credential: never logged, journaled or published by anyone)."""
+
+    type: Literal["wallet_code"]
+    code: str = Field(min_length=16, max_length=512, pattern=r"^[A-Za-z0-9+/=]+$")
+    kind: Literal["wechat", "alipay", "unionpay", "emvco_cpm"]
+
+
 class Simple(_Command):
     type: Literal["touch", "help", "checkout", "back", "cancel", "done", "cancel_help",
                   "put_aside"]
@@ -195,7 +204,7 @@ class Simple(_Command):
 
 Command = Annotated[
     Scan | AddPlu | Start | SetLanguage | SetQuantity | RemoveLine | StaffPin | Attendant
-    | Pay | ChooseApp | ReceiptChoice | Device | Simple,
+    | Pay | ChooseApp | ReceiptChoice | Device | WalletCode | Simple,
     Field(discriminator="type"),
 ]
 _COMMAND = TypeAdapter(Command)
