@@ -29,6 +29,7 @@ def _config() -> KioskConfig:
 
 def cmd_core(args: argparse.Namespace) -> int:
     from kiosk.ops import sdnotify
+    from kiosk.payments.registry import MethodError
     from kiosk.services.core import CoreService
     from kiosk.sim.payments import lane_methods  # the composition root picks real or demo
 
@@ -42,7 +43,12 @@ def cmd_core(args: argparse.Namespace) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, on_signal)
     watchdog = sdnotify.Watchdog()
-    CoreService(config, lane_methods(config)).run(
+    try:
+        methods = lane_methods(config)
+    except MethodError as exc:  # e.g. a method whose host is not configured: one line
+        print(f"kiosk-core: {exc}", file=sys.stderr)
+        return 2
+    CoreService(config, methods).run(
         stop, on_ready=lambda: sdnotify.ready(f"bus connected, lane {config.store.lane_id}"),
         on_tick=watchdog.tick)
     return 0

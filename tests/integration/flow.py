@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import uuid
 
 from kiosk.bus.client import BusClient
 from kiosk.bus.credentials import BusLogin
@@ -19,6 +20,37 @@ def to_receipt(shopper: Shopper, choice: str = "print", timeout: float = 20) -> 
         result = shopper.send("receipt", choice=choice)
         assert result["ok"] or result["reason"] == "receipt_already_chosen", result
     return shopper.wait_state(lambda s: s["state"] == "receipt", timeout)
+
+
+def wallet_code() -> str:
+    """A fresh WeChat-shaped payment code (18 digits, 10-15 first): a phone shows a new one
+    each time."""
+    return "13" + "".join(str(b % 10) for b in os.urandom(16))
+
+
+def pay_by_phone(shopper: Shopper, code: str | None = None, timeout: float = 10) -> str:
+    """``pay qr``, then show a payment code to the camera when the screen asks for one
+    (the scanner's ``wallet_code`` command). Returns the code shown."""
+    assert shopper.send("pay", method="qr")["ok"]
+    return show_code(shopper, code, timeout)
+
+
+def show_code(shopper: Shopper, code: str | None = None, timeout: float = 10) -> str:
+    """Show a payment code once the screen asks for one."""
+    code = code or wallet_code()
+    shopper.wait_state(lambda s: (s.get("payment") or {}).get("step") == "show_code", timeout)
+    result = send_wallet_code(shopper, code)
+    assert result["ok"], result
+    return code
+
+
+def send_wallet_code(shopper: Shopper, code: str, kind: str = "wechat") -> dict:
+    """The scanner's command (its field ``kind`` is also ``command()``'s first argument's
+    name, so the message is built here)."""
+    msg = {"v": 1, "type": "wallet_code", "id": uuid.uuid4().hex, "source": "test",
+           "code": code, "kind": kind}
+    shopper.send_raw(encode(msg))
+    return shopper.wait_result(msg["id"])
 
 
 def fresh_seal(shopper: Shopper, used: set[str]) -> dict:

@@ -29,7 +29,7 @@ from kiosk.bus.client import BusClient
 from kiosk.bus.messages import Topics, status_message
 from kiosk.domain.cards import shown_pan
 from kiosk.payments.card_method import CardMethod
-from kiosk.sim.payments import SimulatedPhoneMethod
+from kiosk.payments.wallet.method import WalletMethod
 from kiosk.ui.i18n import Translator
 from tests.harness import bus_login
 from tests.ui.test_purchase_ui import Screens
@@ -37,7 +37,7 @@ from tests.ui.test_viewmodel import card_state, state
 
 pytestmark = pytest.mark.ui
 
-METHODS = [CardMethod.offer(), SimulatedPhoneMethod.offer()]
+METHODS = [CardMethod.offer(), WalletMethod.offer()]
 CARD = {"brand": "visa", "masked_pan": "476173******0119"}
 
 

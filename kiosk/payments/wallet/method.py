@@ -158,12 +158,18 @@ class WalletMethod(PaymentMethod):
     def open_port(self, config: KioskConfig) -> WalletGateway:
         """The configured gateway (dialect, endpoint, keys): kiosk.payments.wallet's
         registry (``kiosk.wallet_dialects``)."""
+        from kiosk.payments.registry import MethodError
+
         try:
             from kiosk.payments.wallet import registry  # type: ignore[attr-defined]
         except ImportError:
-            raise ValueError("payment method 'qr': no wallet gateway is installed"
-                             " (kiosk.payments.wallet.registry)") from None
-        return registry.open_gateway(config)
+            raise MethodError("payment method 'qr': no wallet gateway is installed"
+                              " (kiosk.payments.wallet.registry)") from None
+        try:
+            return registry.open_gateway(config)
+        except (ValueError, OSError) as exc:
+            first = (str(exc).splitlines() or [type(exc).__name__])[0]
+            raise MethodError(f"payment method 'qr': {first}") from None
 
     def close(self) -> None:
         if self.listener is not None:
