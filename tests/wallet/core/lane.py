@@ -31,9 +31,9 @@ class WalletLane:
         tmp.write_text(json.dumps(values))
         tmp.replace(self.dir / CONTROL)
 
-    def to_payment(self) -> str:
-        self.shopper.wait_state(lambda s: s["state"] == "attract" and not s.get(
-            "payments_resolving"), 20)
+    def to_payment(self, resolved: bool = True) -> str:
+        self.shopper.wait_state(lambda s: s["state"] == "attract" and not (
+            resolved and s.get("payments_resolving")), 20)
         assert self.shopper.send("scan", code=MILK)["ok"]
         assert self.shopper.send("checkout")["ok"]
         return self.shopper.state["txn"]
