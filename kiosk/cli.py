@@ -402,12 +402,14 @@ def _add_acquirer(parser: argparse.ArgumentParser) -> None:
 
 def _add_bench(bench: argparse.ArgumentParser) -> None:
     bench.add_argument("name", choices=["core", "ui", "printer", "scanner", "voice", "card",
-                                        "fuzz"], help="what to measure")
+                                        "fuzz", "qrpay"], help="what to measure")
     bench.add_argument("--events", type=int, default=600, help="core: events per run")
     bench.add_argument("--runs", type=int, default=3, help="core: runs (the median is kept)")
     bench.add_argument("--presentations", type=int, default=12, help="scanner: codes shown")
     bench.add_argument("--fps-frames", type=int, default=240, help="scanner: frames timed")
     bench.add_argument("--card-runs", type=int, default=50, help="card: sales timed")
+    bench.add_argument("--qrpay-sales", type=int, default=200,
+                       help="qrpay: phone payments timed (code read → approved)")
     bench.add_argument("--fuzz-cases", type=int, default=None,
                        help="fuzz: cases per target (default 20,000; 100,000 for tlv, iso8583)")
     bench.add_argument("--fuzz-target", action="append", metavar="NAME",

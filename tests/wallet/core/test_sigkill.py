@@ -103,12 +103,12 @@ def test_a_journaled_sale_left_unrecorded_is_recorded_before_the_next_payment(
     db.close()
     lane.control(scenario="down")
     start_core()
-    st = shopper.wait_state(lambda s: s["payments_resolving"] is True, 20)
+    shopper.wait_state(lambda s: s["payments_resolving"] is True, 20)
     lane.to_payment(resolved=False)
     refused = shopper.send("pay", method="qr")
     assert (refused["ok"], refused["reason"]) == (False, "payment_unavailable")
     lane.control(scenario="success")
-    st = shopper.wait_state(lambda s: s["payments_resolving"] is False, 20)
+    shopper.wait_state(lambda s: s["payments_resolving"] is False, 20)
     assert [o["state"] for o in lane.book()] == ["recorded"]
     assert lane.check_money() == {txn: 193}
     lane.pay()
