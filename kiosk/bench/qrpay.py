@@ -9,8 +9,9 @@ code: bus hop, kiosk-core's decision, the order written to the order book (fsync
 request, the gateway call, the journal append (fsync), the state published.
 
 The simulator's own time (its ledger write and fsync per call, which a real gateway's
-network round trip replaces) is measured inside it (``took_ms`` in its ledger) and printed
-separately; the lane's own time is total − simulator time. The last line is one JSON object.
+network round trip replaces) is measured inside it (``took_ms`` per call, in
+sim-wallet-timing.jsonl) and printed separately; the lane's own time is total − simulator
+time. The last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from kiosk.bus.broker import credentials_dir, free_port, private_login, start_pr
 from kiosk.bus.client import BusClient
 from kiosk.bus.messages import Topics, command, encode
 from kiosk.catalog import SAMPLE_CATALOG
-from kiosk.sim.wallet_gateway import CONTROL, LEDGER
+from kiosk.sim.wallet_gateway import CONTROL, TIMING
 
 ITEM = "8801115954255"
 LANE = "QRBENCH"
@@ -117,9 +118,9 @@ def bench_qrpay(sales: int = 200) -> int:
             core.wait(10)
             broker.terminate()
             broker.wait(10)
-        ledger = [json.loads(x) for x in (state_dir / LEDGER).read_text().splitlines()]
+        timing = [json.loads(x) for x in (state_dir / TIMING).read_text().splitlines()]
     sim_per_order: dict[str, float] = {}
-    for entry in ledger:
+    for entry in timing:
         sim_per_order[entry["order_no"]] = (sim_per_order.get(entry["order_no"], 0.0)
                                             + entry.get("took_ms", 0.0))
     sim = list(sim_per_order.values())

@@ -33,6 +33,7 @@ from kiosk.config import KioskConfig
 from kiosk.payments.wallet.gateway import GatewayAnswer, Notification, WalletOrder
 
 LEDGER = "sim-wallet.jsonl"
+TIMING = "sim-wallet-timing.jsonl"   # the simulator's own time per call (kiosk bench qrpay)
 CONTROL = "sim-wallet.json"
 HELD = "sim-wallet-held"
 SCENARIOS = ("success", "user_paying_success", "user_paying_cancelled", "user_paying_forever",
@@ -114,11 +115,21 @@ class SimWalletGateway:
             return "declined"
         return str(self.control().get("scenario", "success"))
 
+    def _timed(self, op: str, order_no: str, call):  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        try:
+            return call()
+        finally:
+            took = (time.perf_counter() - started) * 1000
+            with (self.dir / TIMING).open("a") as fh:
+                fh.write(json.dumps({"op": op, "order_no": order_no,
+                                     "took_ms": round(took, 3)}) + "\n")
+
     def pay(self, order: WalletOrder) -> GatewayAnswer:
-        return self._start(order, "pay")
+        return self._timed("pay", order.order_no, lambda: self._start(order, "pay"))
 
     def create(self, order: WalletOrder) -> GatewayAnswer:
-        return self._start(order, "create")
+        return self._timed("create", order.order_no, lambda: self._start(order, "create"))
 
     def _start(self, order: WalletOrder, op: str) -> GatewayAnswer:
         scenario = self._scenario(order)
@@ -171,6 +182,9 @@ class SimWalletGateway:
         return GatewayAnswer("ok", state, result_code=state.upper())  # type: ignore[arg-type]
 
     def query(self, order_no: str) -> GatewayAnswer:
+        return self._timed("query", order_no, lambda: self._query(order_no))
+
+    def _query(self, order_no: str) -> GatewayAnswer:
         with self._lock:
             rec = self.orders.get(order_no)
             if self._down():
