@@ -91,17 +91,20 @@ def cmd_journal_verify(args: argparse.Namespace) -> int:
     return 0 if not problems else 1
 
 
-def _publish(config: KioskConfig, message: dict) -> None:
+def _publish(config: KioskConfig, message: dict, service: str = "cli") -> None:
+    """Send a command as ``service`` (its login, its command topic)."""
     from kiosk.bus.client import BusClient
     from kiosk.bus.credentials import login_for
     from kiosk.bus.messages import Topics
 
-    client = BusClient(login_for(config.bus, "kiosk-cli", config.security.production),
-                       f"kiosk-cli-{os.getpid()}")
+    user = f"kiosk-{service}"
+    client = BusClient(login_for(config.bus, user, config.security.production),
+                       f"{user}-{os.getpid()}")
     if not client.start(wait_s=5):
         raise SystemExit(f"cannot reach the bus at {config.bus.host}:{config.bus.port}"
-                         " (or it refused kiosk-cli's credential)")
-    client.publish(Topics(config.store.lane_id).command_from("cli"), message).wait_for_publish(5)
+                         f" (or it refused {user}'s credential)")
+    client.publish(Topics(config.store.lane_id).command_from(service),
+                   message).wait_for_publish(5)
     client.stop()
 
 
@@ -119,10 +122,16 @@ def cmd_bus_provision(args: argparse.Namespace) -> int:
 
 def cmd_sim_scan(args: argparse.Namespace) -> int:
     from kiosk.bus.messages import command
+    from kiosk.domain.wallet_codes import classify_wallet
 
     config = _config()
     for code in args.codes:
-        _publish(config, command("scan", source="sim", code=code))
+        wallet = classify_wallet(code)
+        if wallet is not None:  # a phone's payment code: as the scanner sends one (only it may)
+            _publish(config, command("wallet_code", source="scanner", code=code,
+                                     kind=wallet.kind), service="scanner")
+        else:
+            _publish(config, command("scan", source="sim", code=code))
     return 0
 
 
@@ -340,7 +349,8 @@ def _add_sim(parser: argparse.ArgumentParser) -> None:
 
     sim = parser.add_subparsers(dest="sub", required=True)
     scan = sim.add_parser("scan", help="publish barcode reads as the simulated scanner")
-    scan.add_argument("codes", nargs="+", help="barcodes (or STAFF:… badge codes), one read each")
+    scan.add_argument("codes", nargs="+", help="barcodes (or STAFF:… badge codes), one read each;"
+                      " a wallet payment code goes to kiosk-core as the scanner's wallet_code")
     scan.set_defaults(fn=cmd_sim_scan)
     simp = sim.add_parser("printer", help="ESC/POS printer simulator on a pty (PNG receipts)")
     add_sim_printer_args(simp)

@@ -138,8 +138,10 @@ class ClassifyConfig(_Strict):
                     "with good/bad feedback once it knows whether the item was added)")
     publish_payment_code: bool = Field(
         default=True,
-        description="put the full payment code in the loopback-only read event (the QR-pay "
-                    "flow needs it); logs always show it masked")
+        description="put the full text of a payment-looking code the lane does not take (a "
+                    "merchant QR, a wallet URL) or a coupon in the read event; a shopper's "
+                    "wallet payment code is never in it (it goes to kiosk-core only, as a "
+                    "wallet_code command); logs always show codes masked")
 
 
 class WedgeConfig(_Strict):

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ RETRY_MAX = 960  # px: a look at a region is skipped when it would be larger tha
 class Symbol:
     """One code found in a frame by one decoder."""
 
-    text: str
+    text: str = field(repr=False)  # maybe a bearer code (a wallet's): kept out of reprs
     symbology: str
     box: Box
     decoder: str

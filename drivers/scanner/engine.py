@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from kiosk_drivers.scanner.config import ScannerConfig
@@ -67,7 +67,7 @@ class Read:
     """A confirmed read, ready to publish."""
 
     info: Any  # what the injected Classify returned (a Classification)
-    text: str  # as decoded
+    text: str = field(repr=False)  # as decoded (maybe a bearer code: kept out of reprs)
     symbology: str
     box: Box
     frame_seq: int  # the frame that confirmed it

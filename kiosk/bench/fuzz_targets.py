@@ -32,14 +32,14 @@ from kiosk.bus.credentials import provision
 from kiosk.bus.messages import COMMAND_TYPES, VERSION, MessageError, Source, encode, parse_command
 from kiosk.catalog import MAX_FIELD_CHARS, SAMPLE_CATALOG, Catalog, CatalogError
 from kiosk.config import DEFAULTS_FILE, ConfigError, PathsConfig, load_config
+from kiosk.domain import tlv
 from kiosk.domain.codes import GS, READ_CLASSES
 from kiosk.domain.money import Currency
 from kiosk.domain.text import first_unsafe
+from kiosk.domain.tlv import TlvError
 from kiosk.ops.provision import ProvisionError, toml_dumps
-from kiosk.payments import tlv
 from kiosk.payments.acquirer import HostAnswer, handle_response_bytes
 from kiosk.payments.iso8583 import IsoError, load_dialect
-from kiosk.payments.tlv import TlvError
 from kiosk.services.core import CoreService
 from kiosk.services.scanner import classifier_for
 from kiosk.sim.emvcard import PROFILES, make_card
@@ -484,7 +484,14 @@ def open_scanner(workdir: Path) -> Opened:
             except MessageError as exc:
                 raise ContractBroken(f"forwarded {read.code!r}, the core refuses: {exc}"
                                      ) from None
-        if read.cls in ("payment", "coupon", "staff_badge") and len(read.code) > 4 \
+        if read.cls == "wallet":
+            msg = {"v": 1, "type": "wallet_code", "id": "fuzz0001", "source": "scanner",
+                   "code": read.code, "kind": read.detail["kind"]}
+            try:
+                parse_command(encode(msg), config.bus.max_message_bytes)
+            except MessageError as exc:
+                raise ContractBroken(f"a wallet code the core refuses: {exc}") from None
+        if read.cls in ("wallet", "payment", "coupon", "staff_badge") and len(read.code) > 4 \
                 and read.code in read.masked:
             raise ContractBroken(f"a bearer code is logged in full: {read.masked!r}")
 

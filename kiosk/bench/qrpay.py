@@ -23,13 +23,12 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 from kiosk.bench.stats import percentile, summary_ms
 from kiosk.bus.broker import credentials_dir, free_port, private_login, start_private_broker
 from kiosk.bus.client import BusClient
-from kiosk.bus.messages import Topics, command, encode
+from kiosk.bus.messages import Topics, command
 from kiosk.catalog import SAMPLE_CATALOG
 from kiosk.sim.wallet_gateway import CONTROL, TIMING
 
@@ -81,6 +80,9 @@ def bench_qrpay(sales: int = 200) -> int:
         core = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "core"], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         client = BusClient(private_login(work / "broker", port, "kiosk-cli"), "qrpay-bench")
+        # the code comes as the scanner sends it (only kiosk-scanner may send a wallet_code)
+        scanner = BusClient(private_login(work / "broker", port, "kiosk-scanner"),
+                            "qrpay-bench-scanner")
         topics = Topics(LANE)
         states = _States()
         client.subscribe(topics.state, states.on_state)
@@ -93,6 +95,7 @@ def bench_qrpay(sales: int = 200) -> int:
         totals: list[float] = []
         try:
             client.start(wait_s=10)
+            scanner.start(wait_s=10)
             with states.cond:
                 states.cond.wait_for(lambda: states.online, 20)
             for _ in range(sales):
@@ -103,10 +106,9 @@ def bench_qrpay(sales: int = 200) -> int:
                 states.wait(lambda s: s["state"] == "payment")
                 send("pay", method="qr")
                 states.wait(lambda s: (s.get("payment") or {}).get("step") == "show_code")
-                msg = {"v": 1, "type": "wallet_code", "id": uuid.uuid4().hex,
-                       "source": "bench", "code": _code(), "kind": "wechat"}
+                msg = command("wallet_code", source="scanner", code=_code(), kind="wechat")
                 t0 = time.perf_counter()
-                client.publish(cmd_topic, encode(msg))
+                scanner.publish(topics.command_from("scanner"), msg)
                 states.wait(lambda s: s["state"] == "approved")
                 totals.append(time.perf_counter() - t0)
                 send("receipt", choice="none")
@@ -114,6 +116,7 @@ def bench_qrpay(sales: int = 200) -> int:
                 send("done")
         finally:
             client.stop()
+            scanner.stop()
             core.terminate()
             core.wait(10)
             broker.terminate()

@@ -6,6 +6,12 @@ broker's ACL file is generated from :data:`USERS`, whose topics come from
 topics the code uses. kiosk-core enforces the second half: a command is accepted only if its
 type is one the sending service may send (:func:`may_send`), the sender being the topic the
 broker let it publish on, never the self-declared ``source``.
+
+The scanner's command topic carries the shopper's wallet payment code (``wallet_code``, a
+bearer credential): kiosk-core is the only user that may read it. The operator tools'
+``kiosk-cli`` reads everything else (mosquitto's ``topic deny``, checked before its grants,
+also on each message delivered to a ``kiosk/#`` subscription), and only kiosk-scanner may send
+a ``wallet_code`` (:data:`SENDER_ONLY`), whatever another user's command list says.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ _ALL = Topics("+")
 SHOPPER_INTENTS = frozenset({"touch", "help", "start", "set_language", "checkout", "pay",
                              "receipt", "choose_app", "back", "cancel", "done", "cancel_help",
                              "put_aside"})
+#: command types only one service may send, even a user allowed every command (``*``)
+SENDER_ONLY = {"wallet_code": "scanner"}
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,8 @@ class BusUser:
     commands: frozenset[str] | None = None
     #: devices whose health this user may report with a ``device`` command
     devices: frozenset[str] = field(default_factory=frozenset)
+    #: topics this user may neither read nor write, though a broader grant covers them
+    denies: tuple[str, ...] = ()
 
     @property
     def service(self) -> str:
@@ -40,11 +50,11 @@ class BusUser:
 
 def _user(username: str, reads: tuple[str, ...] = (), writes: tuple[str, ...] = (),
           commands: frozenset[str] | None = None,
-          devices: frozenset[str] = frozenset()) -> BusUser:
+          devices: frozenset[str] = frozenset(), denies: tuple[str, ...] = ()) -> BusUser:
     service = username.removeprefix("kiosk-")
     if commands is not None:
         writes = (_ALL.command_from(service), *writes)
-    return BusUser(username, reads, writes, commands, devices)
+    return BusUser(username, reads, writes, commands, devices, denies)
 
 
 _STATE = (_ALL.state, _ALL.core_status, _ALL.result)
@@ -62,7 +72,7 @@ USERS: tuple[BusUser, ...] = (
           commands=SHOPPER_INTENTS),
     _user("kiosk-scanner",
           writes=(_ALL.scanner_events, _ALL.scanner_status, _ALL.feedback),
-          commands=frozenset({"scan", "device"}), devices=frozenset({"scanner"})),
+          commands=frozenset({"scan", "wallet_code", "device"}), devices=frozenset({"scanner"})),
     _user("kiosk-gpio", reads=(_ALL.state, _ALL.core_status, _ALL.feedback),
           writes=(_ALL.keypad,),
           commands=frozenset({"help", "device"}), devices=frozenset({"door"})),
@@ -70,10 +80,12 @@ USERS: tuple[BusUser, ...] = (
     # light). Its own user: logging in as kiosk-core would take the running core's session.
     _user("kiosk-fault", writes=(_ALL.core_status,)),
     # operator and demo tools (`kiosk sim ...`, `kiosk run`, benches, tests): the password
-    # file is root's on a device; they read everything and may send every command
+    # file is root's on a device; they read everything but the scanner's commands (a shopper's
+    # wallet payment code travels there) and may send every command but a wallet code
     _user("kiosk-cli", reads=(f"{ROOT}/#",),
           writes=(_ALL.keypad, _ALL.headset, _ALL.bench),
-          commands=frozenset({"*"}), devices=frozenset({"*"})),
+          commands=frozenset({"*"}), devices=frozenset({"*"}),
+          denies=(_ALL.command_from("scanner"),)),
 )
 USERNAMES: tuple[str, ...] = tuple(u.username for u in USERS)
 _BY_SERVICE = {u.service: u for u in USERS}
@@ -91,6 +103,8 @@ def may_send(service: str, cmd: dict) -> bool:
     sender = _BY_SERVICE.get(service)
     if sender is None or sender.commands is None:
         return False
+    if SENDER_ONLY.get(cmd["type"], service) != service:
+        return False
     if "*" not in sender.commands and cmd["type"] not in sender.commands:
         return False
     if cmd["type"] == "device":
@@ -104,6 +118,7 @@ def acl_text() -> str:
              "# A topic not listed for a user is neither readable nor writable by it."]
     for u in USERS:
         lines += ["", f"user {u.username}"]
+        lines += [f"topic deny {t}" for t in u.denies]
         lines += [f"topic read {t}" for t in u.reads]
         lines += [f"topic write {t}" for t in u.writes]
     return "\n".join(lines) + "\n"

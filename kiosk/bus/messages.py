@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from kiosk.domain.vocabulary import COMMANDS, accepts
+from kiosk.domain.wallet_codes import WALLET_KINDS
 
 VERSION = 1
 ROOT = f"kiosk/v{VERSION}"
@@ -189,12 +190,13 @@ class Device(_Command):
 
 
 class WalletCode(_Command):
-    """kiosk-scanner → kiosk-core only: a phone wallet's payment code read by the camera
-    (a bearer credential: never logged, journaled or published by anyone)."""
+    """A customer-presented wallet payment code the scanner read (kiosk.domain.wallet_codes):
+    a bearer credential, sent only by kiosk-scanner on its own command topic, readable only
+    by kiosk-core (kiosk/bus/acl.py), never echoed in a result, state or log."""
 
     type: Literal["wallet_code"]
     code: str = Field(min_length=16, max_length=512, pattern=r"^[A-Za-z0-9+/=]+$")
-    kind: Literal["wechat", "alipay", "unionpay", "emvco_cpm"]
+    kind: Literal[WALLET_KINDS]  # type: ignore[valid-type]
 
 
 class Simple(_Command):
@@ -234,8 +236,10 @@ def _first_error(exc: ValidationError, skip: int = 1) -> str:
     return f"{where}: {err['msg']}"
 
 
-def command(kind: str, source: str = "ui", cmd_id: str | None = None, **fields: Any) -> dict:
-    """Build a command message (used by the UI, simulators, CLI and tests)."""
+def command(kind: str, /, source: str = "ui", cmd_id: str | None = None,
+            **fields: Any) -> dict:
+    """Build a command message (used by the UI, simulators, CLI and tests); ``kind`` is
+    positional only, so a command may have a ``kind`` field (``wallet_code``)."""
     msg = {"v": VERSION, "type": kind, "id": cmd_id or uuid.uuid4().hex, "source": source,
            **fields}
     _COMMAND.validate_python(msg)

@@ -1,11 +1,16 @@
-"""Classify a decoded text: product, variable measure, payment, coupon, staff badge, unknown.
+"""Classify a decoded text: product, variable measure, wallet, payment, coupon, staff badge,
+unknown.
 
 Rules, first match wins:
 
 * ``STAFF:`` prefix (:data:`BADGE_PREFIX`): a staff badge, forwarded to kiosk-core.
-* configured coupon / payment-QR prefixes (``[scanner.classify]``).
-* all digits: WeChat Pay payment code (18 digits, prefix 10-15), Alipay payment code
-  (16-24 digits, prefix 25-30), else a GTIN-8/12/13/14 whose check digit must hold
+* configured coupon / payment-QR prefixes (``[scanner.classify]``): ``payment`` is a
+  payment-looking code the lane does not take from a shopper (a merchant's QR, a wallet
+  URL), never an item.
+* a customer-presented wallet payment code (WeChat Pay, Alipay, UnionPay QR, EMVCo
+  consumer-presented; by shape and symbology, :mod:`kiosk.domain.wallet_codes`): class
+  ``wallet``, sent to kiosk-core only as a ``wallet_code`` command, never as a scan.
+* all digits: a GTIN-8/12/13/14 whose check digit must hold
   (kiosk.domain.gtin): GS1 coupon prefixes (EAN-13 99 / 981-984, UPC-A number system 5),
   an in-store variable-measure EAN-13 (the configured layouts), or a product.
 * a GS1 element string (GS1-128, DataBar, GS1 DataMatrix/QR) in any form a decoder or a
@@ -19,9 +24,9 @@ Rules, first match wins:
 
 ``key`` is a read's identity for confirmation and de-duplication: a product's GTIN
 normalised to 14 digits (so UPC-A, its EAN-13 form and a DataBar of the same GTIN
-agree), otherwise the text. ``masked`` is what logs show: everything except product
-codes is masked to its last 4 characters (payment codes, badges and coupons are
-bearer secrets).
+agree), otherwise the text. ``masked`` is what logs show: a wallet code only its kind,
+everything else except product codes masked to its last 4 characters (payment codes,
+badges and coupons are bearer secrets).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from kiosk.domain import wallet_codes
 from kiosk.domain.gtin import (
     GtinError,
     VariableMeasureConfig,
@@ -37,8 +43,9 @@ from kiosk.domain.gtin import (
     validate_gtin,
 )
 
-ReadClass = Literal["product", "variable_measure", "payment", "coupon", "staff_badge", "unknown"]
-READ_CLASSES: tuple[str, ...] = ("product", "variable_measure", "payment", "coupon",
+ReadClass = Literal["product", "variable_measure", "wallet", "payment", "coupon", "staff_badge",
+                    "unknown"]
+READ_CLASSES: tuple[str, ...] = ("product", "variable_measure", "wallet", "payment", "coupon",
                                  "staff_badge", "unknown")
 #: what a staff badge's code starts with (kiosk.security.staff hashes the whole code)
 BADGE_PREFIX = "STAFF:"
@@ -83,8 +90,8 @@ class Classified:
 
     cls: ReadClass
     ok: bool
-    key: str
-    code: str  # the text kiosk-core receives (scan) or the event carries
+    key: str = field(repr=False)  # a bearer code's key is the code
+    code: str = field(repr=False)  # the text kiosk-core receives (scan, wallet_code)
     forward: bool  # published as a ``scan`` command to kiosk-core
     reason: str = ""
     detail: dict = field(default_factory=dict)
@@ -93,6 +100,8 @@ class Classified:
     def masked(self) -> str:
         if self.cls in ("product", "variable_measure"):
             return self.code
+        if self.cls == "wallet":
+            return wallet_codes.masked(self.detail["kind"])
         return mask(self.code)
 
 
@@ -234,8 +243,11 @@ class Classifier:
             return Classified("coupon", True, text, text, False, detail={"scheme": "store"})
         if text.startswith(self.payment_qr_prefixes):
             return Classified("payment", True, text, text, False, detail={"provider": "qr"})
+        wallet = wallet_codes.classify_wallet(text, symbology)
+        if wallet is not None:
+            return Classified("wallet", True, text, text, False, detail={"kind": wallet.kind})
         if text.isascii() and text.isdigit():
-            if len(text) > 14 and not self._payment(text):  # GS1-128 read without its FNC1
+            if len(text) > 14:  # GS1-128 read without its FNC1
                 elements = gs1_elements(text)
                 if elements:
                     return self._gs1(elements)
@@ -245,19 +257,9 @@ class Classifier:
             return self._gs1(elements)
         return Classified("unknown", False, text, text, False, "not_a_known_code")
 
-    @staticmethod
-    def _payment(text: str) -> bool:
-        n, prefix = len(text), int(text[:2])
-        return (n == 18 and 10 <= prefix <= 15) or (16 <= n <= 24 and 25 <= prefix <= 30)
-
     def _digits(self, text: str, symbology: str) -> Classified:
-        n, prefix = len(text), int(text[:2]) if len(text) >= 2 else -1
-        if n == 18 and 10 <= prefix <= 15:
-            return Classified("payment", True, text, text, False, detail={"provider": "wechat"})
-        if 16 <= n <= 24 and 25 <= prefix <= 30:
-            return Classified("payment", True, text, text, False, detail={"provider": "alipay"})
         code = text
-        if symbology == "UPCE" and n == 8:
+        if symbology == "UPCE" and len(text) == 8:
             code = upce_to_upca(text)
         try:
             gtin14 = validate_gtin(code)

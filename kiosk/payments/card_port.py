@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from kiosk.payments import tlv
+from kiosk.domain import tlv
 from kiosk.payments.acquirer import AcquirerLink, HostAnswer, SaleRequest, open_link
 from kiosk.payments.emv import Candidate, EmvError, EmvTransaction
 from kiosk.payments.port import (

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol, TypeVar
 
+from kiosk.domain import tlv
 from kiosk.domain.cards import mask_pan
-from kiosk.payments import tlv
 from kiosk.payments.emv_config import AidConfig, TerminalConfig
 
 log = logging.getLogger(__name__)

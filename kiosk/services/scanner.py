@@ -6,10 +6,14 @@ and ``wedge`` (a USB HID scanner through evdev). Every read is classified, then:
 * product, variable-measure and staff-badge reads go to kiosk-core as a ``scan``
   command on ``kiosk/v1/<lane>/cmd/from/scanner`` (only kiosk-scanner may write it);
   kiosk-core answers each with good/bad feedback once it knows whether the item was added;
+* a shopper's wallet payment code (class ``wallet``: kiosk.domain.wallet_codes) goes to
+  kiosk-core only as a ``wallet_code`` command (``code``, ``kind``) on the same topic, not
+  retained; only kiosk-core may read that topic (kiosk/bus/acl.py). The code is in no
+  event, feedback or log line: they carry its kind only;
 * every read, good or rejected, is published on ``kiosk/v1/<lane>/event/scanner`` as
-  ``{"v":1,"type":"read","class":...,"ok":...}``; payment codes and coupons go *only*
-  there, never as a scan;
-* reads kiosk-core does not answer (payment, coupon, rejected) get feedback from here
+  ``{"v":1,"type":"read","class":...,"ok":...}``; other payment codes and coupons go
+  *only* there, never as a scan;
+* reads kiosk-core does not answer (wallet, payment, coupon, rejected) get feedback from here
   on ``kiosk/v1/<lane>/event/feedback`` with ``"source":"scanner"`` (the GPIO driver
   beeps on it); a rejected read's feedback carries its ``reason`` (e.g.
   ``gs1_measure_unsupported``: a GS1 code with a net weight, which cannot be sold from
@@ -54,7 +58,8 @@ TICK_S = 0.25
 
 
 class ReadPublisher:
-    """Turns classified reads into bus messages (scan command, read event, feedback)."""
+    """Turns classified reads into bus messages (scan or wallet_code command, read event,
+    feedback)."""
 
     def __init__(self, bus, lane: str, cfg: ClassifyConfig,
                  clock: Callable[[], float] = time.perf_counter) -> None:
@@ -71,10 +76,13 @@ class ReadPublisher:
             log.warning("scanner: bus down, dropped a %s read", info.cls)
             return None
         ok, reason, cmd_id = info.ok, info.reason, None
-        if info.forward and ok:
+        wallet = info.cls == "wallet"
+        if (info.forward or wallet) and ok:
+            fields = ({"code": info.code, "kind": info.detail["kind"]} if wallet
+                      else {"code": info.code})
             try:
-                msg = command("scan", source="scanner", code=info.code)
-            except ValueError:  # pydantic refused it: never let a read crash the service
+                msg = command("wallet_code" if wallet else "scan", source="scanner", **fields)
+            except ValueError:  # pydantic refused it (its text holds the code: never logged)
                 ok, reason = False, "not_scannable"
             else:
                 self._track(self.bus.publish(self.topics.command_from("scanner"), msg))
@@ -95,7 +103,7 @@ class ReadPublisher:
             event["code"] = info.code
         detail = {k: v for k, v in info.detail.items() if k != "error"}
         if detail:
-            event["detail"] = detail
+            event["detail"] = detail  # a wallet read's: its kind only
         self._track(self.bus.publish(self.topics.scanner_events, event))
         if not (info.forward and ok) or self.cfg.feedback_for_forwarded:
             feedback = {"v": VERSION, "type": "feedback",

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 
-from kiosk.payments import tlv
+from kiosk.domain import tlv
 from kiosk.payments.emv import EmvTransaction
 from kiosk.payments.emv_config import TerminalConfig
 from kiosk.sim.emvcard import VirtualCard, make_card

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.payments import emv, tlv
+from kiosk.domain import tlv
+from kiosk.payments import emv
 from kiosk.payments.emv import EmvError
 from kiosk.payments.emv_config import AidConfig, TerminalConfig
 from kiosk.sim.emvcard import PROFILES, VISA, VISA_ELECTRON, make_card

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kiosk.payments import tlv
+from kiosk.domain import tlv
 from kiosk.payments.emv import EmvError
 from kiosk.sim.emvcard import PROFILES, make_card
 from tests.emv.channel import CardError, CardTimeout, UnsupportedCard

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.payments import tlv
+from kiosk.domain import tlv
 from kiosk.sim.emvcard import PROFILES, luhn_complete, make_card
 
 SELECT_PSE = bytes.fromhex("00A404000E315041592E5359532E444446303100")

@@ -1,4 +1,4 @@
-"""BER-TLV parser/encoder and DOL handling (kiosk.payments.tlv)."""
+"""BER-TLV parser/encoder and DOL handling (kiosk.domain.tlv)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kiosk.payments import tlv
-from kiosk.payments.tlv import TlvError
+from kiosk.domain import tlv
+from kiosk.domain.tlv import TlvError
 
 
 def test_parse_nested_fci_with_multibyte_tags_and_padding():

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import os
 import threading
-import uuid
 
 from kiosk.bus.client import BusClient
 from kiosk.bus.credentials import BusLogin
-from kiosk.bus.messages import encode
+from kiosk.bus.messages import command, encode
 from kiosk.security.pinseal import staff_pin_command
 from tests.harness import Shopper, bus_login
 
@@ -45,11 +44,23 @@ def show_code(shopper: Shopper, code: str | None = None, timeout: float = 10) ->
 
 
 def send_wallet_code(shopper: Shopper, code: str, kind: str = "wechat") -> dict:
-    """The scanner's command (its field ``kind`` is also ``command()``'s first argument's
-    name, so the message is built here)."""
-    msg = {"v": 1, "type": "wallet_code", "id": uuid.uuid4().hex, "source": "test",
-           "code": code, "kind": kind}
-    shopper.send_raw(encode(msg))
+    """The scanner's command, sent with kiosk-scanner's login (only it may send one, and only
+    kiosk-core may read it); the answer is read on the shopper's result topic."""
+    scanner = getattr(shopper, "scanner", None)
+    if scanner is None:
+        scanner = BusClient(bus_login(shopper.client.port, "kiosk-scanner"),
+                            f"test-scanner-{id(shopper)}-{os.getpid()}")
+        assert scanner.start(wait_s=10), "the scanner could not connect"
+        shopper.scanner = scanner  # type: ignore[attr-defined]
+        close = shopper.close
+
+        def close_both() -> None:
+            scanner.stop()
+            close()
+
+        shopper.close = close_both  # type: ignore[method-assign]
+    msg = command("wallet_code", source="scanner", code=code, kind=kind)
+    scanner.publish(shopper.topics.command_from("scanner"), msg).wait_for_publish(5)
     return shopper.wait_result(msg["id"])
 
 

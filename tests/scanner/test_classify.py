@@ -22,10 +22,10 @@ def ean(body: str) -> str:
     ("0109501101530003", "DataBar", "product", True),
     (ean("250401101200"), "EAN13", "variable_measure", True),
     (ean("200401100450"), "EAN13", "variable_measure", True),
-    ("134567890123456789", "Code128", "payment", False),  # WeChat Pay: 18 digits, 10-15
-    ("101234567890123456", "QRCode", "payment", False),
-    ("2812345678901234", "QRCode", "payment", False),  # Alipay: 16-24 digits, 25-30
-    ("301234567890123456789012", "Code128", "payment", False),
+    ("134567890123456789", "Code128", "wallet", False),  # WeChat Pay: 18 digits, 10-15
+    ("101234567890123456", "QRCode", "wallet", False),
+    ("2812345678901234", "QRCode", "wallet", False),  # Alipay: 16-24 digits, 25-30
+    ("301234567890123456789012", "Code128", "wallet", False),
     ("wxp://f2f0XkBqZ3Mh1", "QRCode", "payment", False),
     ("https://qr.alipay.com/bax08431wkl2x9ypztd9", "QRCode", "payment", False),
     ("COUPON:SAVE5-000173", "QRCode", "coupon", False),
@@ -49,7 +49,7 @@ def test_classes(classify, text, symbology, cls, forward):
     "2512345678901234567890123",  # 25 digits: too long
 ])
 def test_near_payment_codes_are_not_payments(classify, text):
-    assert classify(text, "Code128").cls != "payment"
+    assert classify(text, "Code128").cls not in ("payment", "wallet")
 
 
 def test_product_with_a_wrong_check_digit_is_rejected(classify):
@@ -121,7 +121,8 @@ def test_mask_keeps_only_the_last_four():
 
 
 def test_masked_form_hides_secrets(classify):
-    for text in ("134567890123456789", "STAFF:S100-7731", "COUPON:SAVE5-000173",
+    assert classify("134567890123456789", "QRCode").masked == "<wechat payment code>"
+    for text in ("STAFF:S100-7731", "COUPON:SAVE5-000173",
                  "https://qr.alipay.com/bax08431wkl2x9ypztd9"):
         got = classify(text, "QRCode")
         assert text not in got.masked and got.masked.endswith(text[-4:])
@@ -159,8 +160,8 @@ def test_gs1_products_with_extra_data_are_their_gtin(classify, text):
 
 
 @pytest.mark.parametrize("text,cls", [
-    ("134567890123456789", "payment"),  # WeChat: digits that are no GS1 string
-    ("2812345678901234", "payment"),
+    ("134567890123456789", "wallet"),  # WeChat: digits that are no GS1 string
+    ("2812345678901234", "wallet"),
     ("0109501101530004", "unknown"),  # AI 01 with a wrong check digit: not taken as GS1
     ("10012345678902", "product"),  # an ITF-14/GTIN-14 stays a GTIN
 ])

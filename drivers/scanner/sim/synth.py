@@ -9,7 +9,7 @@ noise; videos are written with ``cv2.VideoWriter`` as MJPG in AVI, which is what
 camera delivers, and read back through the scanner's own capture path.
 
 Each video comes with its ground truth: for every frame, which codes it shows.
-python-barcode, segno and Pillow are development dependencies (tests, bench).
+python-barcode and Pillow are development dependencies (tests, bench); segno is a runtime one.
 """
 
 from __future__ import annotations
@@ -52,8 +52,9 @@ SPECS: dict[str, CodeSpec] = {s.name: s for s in [
     CodeSpec("upce", "04252614", "UPCE", "product"),
     CodeSpec("databar", "09501101530003", "DataBar", "product"),
     CodeSpec("vm_bananas", "2504011012000", "EAN13", "variable_measure"),
-    CodeSpec("wechat_code128", "134567890123456789", "Code128", "payment"),
-    CodeSpec("alipay_qr", "281234567890123456", "QRCode", "payment"),
+    # wallet payment codes a phone shows (kiosk.domain.wallet_codes; two more at the end)
+    CodeSpec("wechat_code128", "134567890123456789", "Code128", "wallet"),
+    CodeSpec("alipay_qr", "281234567890123456", "QRCode", "wallet"),
     CodeSpec("payment_url_qr", "https://qr.alipay.com/bax08431wkl2x9ypztd9", "QRCode",
              "payment"),
     CodeSpec("coupon_qr", "COUPON:SAVE5-000173", "QRCode", "coupon"),
@@ -66,6 +67,12 @@ SPECS: dict[str, CodeSpec] = {s.name: s for s in [
              "variable_measure", "0106907992910659" "10L7" + FNC1 + "3103001234"),
     CodeSpec("staff_datamatrix", "STAFF:S200-0042", "DataMatrix", "staff_badge"),
     CodeSpec("unknown_qr", "https://example.com/recipes/42", "QRCode", "unknown"),
+    # appended (the session videos place each code by its position here): UnionPay's
+    # 19 digits, and the consumer-presented example of EMV QRCPS CPM v1.1 (test AID
+    # A0000000555555, test PAN 1234567890123458)
+    CodeSpec("unionpay_code128", "6212345678901234560", "Code128", "wallet"),
+    CodeSpec("emvco_cpm_qr", "hQVDUFYwMWEaTwegAAAAVVVVVw8SNFZ4kBI0WNGRIgESNF8=", "QRCode",
+             "wallet"),
 ]}
 
 

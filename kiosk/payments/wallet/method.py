@@ -89,6 +89,10 @@ class WalletOptions(BaseModel):
     mpm_expiry_s: float = Field(default=120, gt=0, description="life of the screen QR")
     order_prefix: str = Field(default="", pattern=r"^[A-Za-z0-9_]{0,16}$",
                               description="order numbers start with it (default: the lane)")
+    mcc: str = Field(default="5411", pattern=r"^\d{4}$", description="merchant category"
+                     " code in the screen's QR (5411: grocery stores)")
+    country: str = Field(default="CN", pattern=r"^[A-Z]{2}$")
+    city: str = Field(default="", max_length=15)
     notify_host: str = "127.0.0.1"
     notify_port: int = Field(default=0, ge=0, le=65535,
                              description="the notification listener's port; 0: none")
@@ -391,7 +395,7 @@ class WalletMethod(PaymentMethod):
             return _unknown("create_failed")
         self._set(order.order_no, "user_paying", result_code=answer.result_code[:32])
         expires = time.time() + self.opts.mpm_expiry_s
-        flow.qr_step = {"step": "scan_code", "qr": self.mpm_payload(order),
+        flow.qr_step = {"step": "scan_code", "qr": self.mpm_payload(order, answer),
                         "expires_at": round(expires, 1)}
         result = self._settle(order, answer, flow, progress,
                               until=time.monotonic() + self.opts.mpm_expiry_s)
@@ -400,17 +404,27 @@ class WalletMethod(PaymentMethod):
                 return _declined("qr_expired")
         return result
 
-    def mpm_payload(self, order: Order) -> str:
-        """The EMVCo merchant-presented payload of ``order`` (kiosk.domain.emvqr)."""
-        from kiosk.domain import emvqr  # type: ignore[attr-defined]
+    def mpm_payload(self, order: Order, answer: GatewayAnswer | None = None) -> str:
+        """What the screen's QR holds: the gateway's own code when it makes one (Alipay
+        precreate ``qr_code``, WeChat ``code_url``), else the EMVCo merchant-presented
+        payload of ``order`` (kiosk.domain.emvqr: amount, currency, the order number as
+        the bill number, CRC)."""
+        made = str(getattr(answer, "qr_content", "") or "")
+        if made:
+            return made
+        from kiosk.domain.emvqr import MerchantAccount, build_mpm
+        from kiosk.domain.money import Currency
 
-        store = self.config.store
-        cur = self.config.currency
-        return emvqr.build_mpm(
-            merchant_account={"26": {"00": self.gateway.dialect, "01": order.order_no}},
-            mcc="5411", currency=cur.numeric, amount=_amount_text(order.amount, cur.exponent),
-            country=getattr(store, "country", "CN"), name=store.name[:25],
-            city=getattr(store, "city", "") or store.store_id, bill=order.order_no[:25])
+        store, cur = self.config.store, self.config.currency
+        guid = f"kiosk.{self.gateway.dialect}"[:32]
+        return build_mpm(
+            accounts=[MerchantAccount("26", guid, (("01", order.order_no[:99]),))],
+            mcc=self.opts.mcc, currency=Currency(cur.code, cur.numeric, cur.exponent),
+            amount_minor=order.amount, country=self.opts.country,
+            name=_emv_text(store.name, 25), city=_emv_text(self.opts.city or store.store_id,
+                                                           15),
+            bill_number=order.order_no[:25],
+            terminal_label=_emv_text(store.lane_id, 25))
 
     # -- undo ----------------------------------------------------------------------------
     def reverse(self, request: AuthRequest) -> bool:
@@ -499,11 +513,11 @@ class WalletMethod(PaymentMethod):
             return self.book.update(order_no, state, **fields)
 
 
-def _amount_text(minor: int, exponent: int) -> str:
-    if exponent == 0:
-        return str(minor)
-    whole, frac = divmod(minor, 10 ** exponent)
-    return f"{whole}.{frac:0{exponent}d}"
+def _emv_text(text: str, limit: int) -> str:
+    """An EMVCo root text field: printable ASCII (59/60 are Latin; a local name goes in the
+    alternate-language template), at most ``limit`` characters."""
+    clean = "".join(c for c in text if 0x20 <= ord(c) < 0x7F).strip()
+    return (clean or "KIOSK")[:limit]
 
 
 def _approved(order: Order) -> AuthResult:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from kiosk.domain.emvqr import parse_mpm
 from tests.wallet.core.lane import WalletLane
 
 pytestmark = pytest.mark.integration
@@ -87,6 +88,20 @@ def test_used_expired_and_reused_codes_ask_for_another_then_it_pays(lane):
     assert [o["state"] for o in lane.book() if o["idem_key"].startswith(txn)] == [
         "not_paid", "not_paid", "recorded"]                # 3 codes sent, the reused one not
     assert len(lane.gateway_orders()) == 3
+    lane.check_money()
+    # merchant-presented: the shopper picks "scan a code with my phone instead"; the
+    # screen's QR is a valid EMVCo payload for this order and amount; the phone pays it
+    lane.control(scenario="success", paying_queries=2)
+    txn = lane.to_payment()
+    assert lane.shopper.send("pay", method="qr")["ok"]
+    lane.step("show_code")
+    assert lane.shopper.send("choose_app", index=1)["ok"]
+    shown = lane.step("scan_code")["payment"]
+    parsed = parse_mpm(shown["qr"])
+    assert (parsed["amount"], parsed["dynamic"]) == ("1.93", True)
+    assert parsed["additional"]["01"] == [o["order_no"] for o in lane.book()][-1]
+    assert lane.end()["state"] == "approved"
+    lane.finish()
     lane.check_money()
     # a wallet code when no attempt waits for one is refused, never an item
     txn = lane.to_payment()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.domain.emvqr import parse_mpm
 from kiosk.payments.port import AuthRequest
 from kiosk.payments.wallet.method import WalletMethod, WalletOptions
 from kiosk.payments.wallet.orders import FINAL, OrderBook
@@ -196,9 +197,8 @@ def test_confirm_by_query_and_the_wechat_reverse_delay(lane):
     assert gw.orders[order.order_no]["state"] == "refunded"
 
 
-def test_merchant_presented_order_is_shown_then_paid_or_closed_on_expiry(lane, monkeypatch):
+def test_merchant_presented_order_is_shown_then_paid_or_closed_on_expiry(lane):
     method, gw, control = lane
-    monkeypatch.setattr(WalletMethod, "mpm_payload", lambda self, order: f"MPM:{order.order_no}")
     control(scenario="success", poll_interval_s=0.05, paying_queries=3)
     steps = Steps()
     out: dict = {}
@@ -208,7 +208,11 @@ def test_merchant_presented_order_is_shown_then_paid_or_closed_on_expiry(lane, m
     steps.wait("show_code")
     method.choose(1, 1)
     shown = steps.wait("scan_code")
-    assert shown["qr"].startswith("MPM:") and shown["expires_at"] > 0
+    parsed = parse_mpm(shown["qr"])          # a valid EMVCo payload, its CRC checked
+    order = method.book.orders()[0]
+    assert (parsed["amount"], parsed["currency"], parsed["dynamic"]) == ("12.34", "840", True)
+    assert parsed["additional"]["01"] == order.order_no
+    assert order.order_no in shown["qr"] and shown["expires_at"] > 0
     worker.join(5)
     assert out["r"].outcome == "approved"
     # expiry: the order is closed by the lane itself

@@ -1,5 +1,9 @@
 """BER-TLV as EMV uses it (EMV Book 3 Annex B): parse, encode, and Data Object Lists.
 
+Pure (no I/O), so it lives in the domain: the card flow (kiosk.payments.emv) reads card
+answers with it, and the scanner's wallet-code rule (kiosk.domain.wallet_codes) checks an
+EMVCo consumer-presented QR payload with it.
+
 Tags are upper-case hex strings ("9F02"), values are bytes. The parser is strict and
 bounded: any malformed input (truncated tag or length, a length running past the end,
 indefinite or over-long length fields, bad nesting, absurd depth) raises
