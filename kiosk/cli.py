@@ -225,6 +225,12 @@ def cmd_sim_acquirer(args: argparse.Namespace) -> int:
     return sim_acquirer_main(args)
 
 
+def cmd_sim_qrpay(args: argparse.Namespace) -> int:
+    from kiosk.sim.qrpay import main as sim_qrpay_main
+
+    return sim_qrpay_main(args)
+
+
 def cmd_acquirer(args: argparse.Namespace) -> int:
     from kiosk.payments.acquirer import admin_main
 
@@ -346,6 +352,7 @@ def _add_sim(parser: argparse.ArgumentParser) -> None:
     from kiosk.sim.acquirer import add_arguments as add_sim_acquirer_args
     from kiosk.sim.card import add_arguments as add_sim_card_args
     from kiosk.sim.printer import add_sim_printer_args
+    from kiosk.sim.qrpay import add_arguments as add_sim_qrpay_args
 
     sim = parser.add_subparsers(dest="sub", required=True)
     scan = sim.add_parser("scan", help="publish barcode reads as the simulated scanner")
@@ -361,6 +368,10 @@ def _add_sim(parser: argparse.ArgumentParser) -> None:
     simc = sim.add_parser("card", help="virtual EMV card in pcscd's vpcd reader (stdin control)")
     add_sim_card_args(simc)
     simc.set_defaults(fn=cmd_sim_card)
+    simq = sim.add_parser("qrpay", help="wallet gateway simulator (HTTPS: generic, Alipay,"
+                          " WeChat Pay dialects; scenarios by code/amount)")
+    add_sim_qrpay_args(simq)
+    simq.set_defaults(fn=cmd_sim_qrpay)
 
 
 def _add_receipt(parser: argparse.ArgumentParser) -> None:

@@ -59,6 +59,8 @@ class GatewayAnswer:
     gateway_txn: str = ""   # the gateway's transaction id, once it has one
     wallet: str = ""        # which wallet paid (alipay, wechat, unionpay, ...), when told
     paid_amount: int = 0    # minor units the gateway says were paid (checked against the order)
+    qr_content: str = ""    # merchant-presented: what the screen's QR must hold when the
+    #                         gateway makes it (Alipay precreate qr_code, WeChat code_url)
 
 
 @dataclass(frozen=True)
