@@ -16,7 +16,9 @@ sent. :meth:`cancel` before the authorizing step stops it with nothing sent.
 
 With ``devices.payment = "sim"`` (the demo, the tests) kiosk-core gives the card method this
 simulator and the phone-wallet method (``qr``, kiosk/payments/wallet/method.py) the
-simulated wallet gateway (kiosk/sim/wallet_gateway.py).
+in-process simulated wallet gateway (kiosk/sim/wallet_gateway.py), unless
+``[payments.options.qr]`` configures a gateway (e.g. ``kiosk sim qrpay``'s, printed by
+``kiosk sim qrpay --print-options``): then the real client talks to it.
 """
 
 from __future__ import annotations
@@ -243,5 +245,7 @@ def lane_methods(config: KioskConfig) -> dict[str, PaymentMethod]:
     host (as a single acquirer would); otherwise the methods' own real flows."""
     if config.devices.payment != "sim":
         return open_methods(config)
-    return open_methods(config, {"card": open_simulator(config),
-                                 "qr": open_sim_gateway(config)})
+    ports = {"card": open_simulator(config)}
+    if "qr" not in config.payments.options:  # no gateway configured: the in-process one
+        ports["qr"] = open_sim_gateway(config)
+    return open_methods(config, ports)

@@ -132,8 +132,9 @@ def test_a_method_from_its_own_package_is_bought_with(voucher_site, start_core, 
 
 def test_production_phone_method_needs_its_gateway_with_the_device_images_config(tmp_path):
     """The full image's /etc/kiosk, plus a site file offering the phone method: a real
-    method now (the config takes it), but kiosk-core refuses to start in one line while no
-    wallet gateway is configured (a simulated method is refused as before: unit tests)."""
+    method now (the config takes it), but kiosk-core refuses to start in one line while its
+    gateway's files (CA, keys) are missing (a simulated method is refused as before: unit
+    tests)."""
     site = tmp_path / "etc-kiosk"
     site.mkdir()
     for toml in sorted((REPO / "image-build/overlay/full/etc/kiosk").glob("*.toml")):
@@ -150,5 +151,6 @@ def test_production_phone_method_needs_its_gateway_with_the_device_images_config
     done = kiosk_cli(env, "core", timeout=60)
     assert done.returncode == 2, (done.stdout, done.stderr)
     lines = done.stderr.strip().splitlines()   # (the card method may log its reader first)
-    assert "kiosk-core: payment method 'qr': no wallet gateway" in lines[-1], lines
+    assert "kiosk-core: payment method 'qr': wallet file" in lines[-1], lines
+    assert "qrpay/ca.pem" in lines[-1]     # the gateway's pinned CA is not there
     assert "Traceback" not in done.stderr

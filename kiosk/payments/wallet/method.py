@@ -53,6 +53,7 @@ from pydantic import BaseModel, Field
 from kiosk.i18n import N_
 from kiosk.payments.method import PaymentMethod, VoiceWords
 from kiosk.payments.port import AuthRequest, AuthResult, Progress, no_progress
+from kiosk.payments.wallet.config import WalletConfigError, WalletOptions
 from kiosk.payments.wallet.gateway import GatewayAnswer, WalletGateway, WalletOrder
 from kiosk.payments.wallet.orders import Order, OrderBook
 
@@ -77,23 +78,22 @@ MESSAGE_OF = {
 WALLETS = ("alipay", "wechat", "unionpay", "emvco_cpm", "kakaopay", "naverpay", "payco")
 
 
-class WalletOptions(BaseModel):
-    """``[payments.options.qr]``: how long the lane waits for the shopper, how it checks."""
+class QrOptions(WalletOptions):
+    """``[payments.options.qr]``: the gateway (kiosk.payments.wallet.config.WalletOptions:
+    dialect, url, keys, timeouts, polling) and how the lane waits for the shopper."""
 
-    model_config = {"extra": "forbid"}
     code_wait_s: float = Field(default=60, gt=0, description="wait this long for a code")
     query_wait_s: float = Field(default=1.0, ge=0, description="wait before querying an"
                                 " order whose answer was lost or unknown")
     doubt_queries: int = Field(default=3, ge=1, le=20, description="queries of an order in"
                                " doubt before it is reversed")
     mpm_expiry_s: float = Field(default=120, gt=0, description="life of the screen QR")
-    order_prefix: str = Field(default="", pattern=r"^[A-Za-z0-9_]{0,16}$",
-                              description="order numbers start with it (default: the lane)")
     mcc: str = Field(default="5411", pattern=r"^\d{4}$", description="merchant category"
                      " code in the screen's QR (5411: grocery stores)")
     country: str = Field(default="CN", pattern=r"^[A-Z]{2}$")
     city: str = Field(default="", max_length=15)
-    notify_host: str = "127.0.0.1"
+    notify_host: str = Field(default="127.0.0.1", description="the notification listener's"
+                             " address (notify_url is where the gateway reaches it)")
     notify_port: int = Field(default=0, ge=0, le=65535,
                              description="the notification listener's port; 0: none")
 
@@ -135,14 +135,13 @@ class WalletMethod(PaymentMethod):
         "zh": VoiceWords(keys=("手机", "扫码", "微信", "支付宝"),
                          phrases=("手机 支付", "扫码 支付")),
     }
-    config_model = WalletOptions
+    config_model = QrOptions
     simulated = False
 
     def __init__(self, config: KioskConfig, options: BaseModel | None = None,
                  port: WalletGateway | None = None) -> None:
         super().__init__(config, options)
-        self.opts: WalletOptions = options if isinstance(options, WalletOptions) \
-            else WalletOptions()
+        self.opts: QrOptions = options if isinstance(options, QrOptions) else QrOptions()
         self.gateway: WalletGateway = port if port is not None else self.open_port(config)
         self.book = OrderBook(config.paths.state_dir / ORDER_BOOK)
         self._lock = threading.Lock()
@@ -160,18 +159,14 @@ class WalletMethod(PaymentMethod):
             self.listener.start()
 
     def open_port(self, config: KioskConfig) -> WalletGateway:
-        """The configured gateway (dialect, endpoint, keys): kiosk.payments.wallet's
-        registry (``kiosk.wallet_dialects``)."""
+        """The configured gateway (``payments.options.qr``: dialect, endpoint, keys), its
+        key files checked now; one line (MethodError) if the lane cannot use it."""
         from kiosk.payments.registry import MethodError
+        from kiosk.payments.wallet.client import open_gateway
 
         try:
-            from kiosk.payments.wallet import registry  # type: ignore[attr-defined]
-        except ImportError:
-            raise MethodError("payment method 'qr': no wallet gateway is installed"
-                              " (kiosk.payments.wallet.registry)") from None
-        try:
-            return registry.open_gateway(config)
-        except (ValueError, OSError) as exc:
+            return open_gateway(self.opts, config.paths.state_dir, config.security.production)
+        except (WalletConfigError, OSError) as exc:
             first = (str(exc).splitlines() or [type(exc).__name__])[0]
             raise MethodError(f"payment method 'qr': {first}") from None
 
@@ -294,8 +289,9 @@ class WalletMethod(PaymentMethod):
             return result
 
     def _new_order(self, req: AuthRequest, flow: _Flow, kind: str) -> Order:
-        prefix = self.opts.order_prefix or self.config.store.lane_id
-        number = self.book.next_number(f"{prefix}_", self.gateway.max_order_no)
+        # unique across the lanes of a merchant account: the prefix, the lane, a counter
+        prefix = f"{self.opts.order_prefix}{self.config.store.lane_id}_"
+        number = self.book.next_number(prefix, self.gateway.max_order_no)
         subject = f"{self.config.store.name} lane {self.config.store.lane_id}"[:64]
         with self._lock:
             if flow.cancelled:

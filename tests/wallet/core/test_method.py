@@ -12,7 +12,7 @@ import pytest
 
 from kiosk.domain.emvqr import parse_mpm
 from kiosk.payments.port import AuthRequest
-from kiosk.payments.wallet.method import WalletMethod, WalletOptions
+from kiosk.payments.wallet.method import QrOptions, WalletMethod
 from kiosk.payments.wallet.orders import FINAL, OrderBook
 from kiosk.sim.wallet_gateway import CONTROL, SimWalletGateway
 
@@ -48,7 +48,7 @@ def lane(config, tmp_path: Path):
         (config.paths.state_dir / CONTROL).write_text(json.dumps(values))
 
     control(scenario="success", poll_interval_s=0.05, pay_deadline_s=2)
-    method = WalletMethod(config, WalletOptions(code_wait_s=5, query_wait_s=0.01), port=gw)
+    method = WalletMethod(config, QrOptions(code_wait_s=5, query_wait_s=0.01), port=gw)
     yield method, gw, control
     method.close()
 
@@ -216,7 +216,7 @@ def test_merchant_presented_order_is_shown_then_paid_or_closed_on_expiry(lane):
     worker.join(5)
     assert out["r"].outcome == "approved"
     # expiry: the order is closed by the lane itself
-    method.opts = WalletOptions(code_wait_s=5, mpm_expiry_s=0.3, query_wait_s=0.01)
+    method.opts = QrOptions(code_wait_s=5, mpm_expiry_s=0.3, query_wait_s=0.01)
     control(scenario="success", poll_interval_s=0.05, paying_queries=1000)
     result_steps = Steps()
     out.clear()
@@ -247,7 +247,7 @@ def test_recovery_records_a_journaled_sale_and_reverses_every_other_open_order(c
             gw.pay(WalletOrder(no, 500, "USD", "s", CODE))
         made[key] = no
     book.close()
-    method = WalletMethod(config, WalletOptions(), port=gw)
+    method = WalletMethod(config, QrOptions(), port=gw)
     assert method.open_orders() == ["A-000001", "B-000001", "C-000001", "D-000001"]
     assert method.recover(lambda key: key == "A-000001") is True
     states = {o.idem_key: o.state for o in method.book.orders()}
