@@ -5,8 +5,7 @@ the store's HTTPS front or a tunnel the gateway reaches). A POST body is handed 
 gateway's :meth:`~kiosk.payments.wallet.gateway.WalletGateway.verify_notification`: only a
 notification whose signature verifies counts, and it only wakes the waiting attempt, which
 treats it like a query's answer (polling remains the fallback for one that never comes).
-The answer is ``success`` either way, so a gateway does not retry a forged or duplicate one
-forever; nothing of the body is logged.
+The answer is the dialect's reply (``notification_reply``); nothing of the body is logged.
 """
 
 from __future__ import annotations
@@ -38,11 +37,17 @@ class NotifyListener:
                     self.send_error(413 if length else 411)
                     return
                 body = self.rfile.read(length)
-                listener.handle({k: v for k, v in self.headers.items()}, body)
+                accepted = listener.handle({k: v for k, v in self.headers.items()}, body)
+                kind, payload = "text/plain", b"success"
+                reply = getattr(listener.gateway, "notification_reply", None)
+                if reply is not None:  # the dialect's own word (WeChat XML, Alipay text)
+                    answer = reply(accepted)
+                    kind, payload = answer.content_type, answer.body
                 self.send_response(200)
-                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
-                self.wfile.write(b"success")
+                self.wfile.write(payload)
 
             def log_message(self, *args: object) -> None:
                 pass  # no request lines (order numbers, addresses) in the journal of logs
@@ -60,7 +65,7 @@ class NotifyListener:
         self.server.shutdown()
         self.server.server_close()
 
-    def handle(self, headers: dict[str, str], body: bytes) -> None:
+    def handle(self, headers: dict[str, str], body: bytes) -> bool:
         try:
             note = self.gateway.verify_notification(headers, body)
         except Exception as exc:  # a broken body is a refused notification, nothing more
@@ -69,6 +74,7 @@ class NotifyListener:
         if note is None:
             self.refused += 1
             log.warning("wallet notification refused (signature)")
-            return
+            return False
         self.accepted += 1
         self.on_notification(note.order_no, note.answer)
+        return True

@@ -1,0 +1,70 @@
+"""kiosk-core's ``qr`` method against ``kiosk sim qrpay`` over HTTPS, in each dialect
+(generic, Alipay face-to-face, WeChat micropay): the real gateway client, signed requests,
+verified answers. Each scenario's final state, and the simulator's ledger: no order paid
+twice, every paid order either the journal's sale or refunded, none left open."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from kiosk.sim.qrpay import QrPaySim, code_for, ledger_summary
+from tests.wallet.core.lane import WalletLane
+
+pytestmark = pytest.mark.integration
+
+#: scenario → the attempt's end state and message
+SCENARIOS = [("success", "approved", None),
+             ("paying_then_success", "approved", None),
+             ("insufficient_funds", "declined", "wallet_insufficient_funds"),
+             ("paying_forever", "payment", None)]    # deadline: reversed (closed)
+
+
+def toml_value(value: object) -> str:
+    return json.dumps(str(value) if not isinstance(value, bool | int | float) else value)
+
+
+SOAK = os.environ.get("KIOSK_SOAK_TESTS") == "1"
+
+
+# the default run takes WeChat (the most rules: USERPAYING, SYSTEMERROR, the reverse delay);
+# KIOSK_SOAK_TESTS=1 all three (each ~5 s)
+@pytest.mark.parametrize("dialect", [
+    pytest.param("generic", marks=pytest.mark.skipif(not SOAK, reason="KIOSK_SOAK_TESTS=1")),
+    pytest.param("alipay", marks=pytest.mark.skipif(not SOAK, reason="KIOSK_SOAK_TESTS=1")),
+    "wechat"])
+def test_each_dialect_through_kiosk_core(dialect, start_core, lane_env, shopper, tmp_path):
+    with QrPaySim(tmp_path / "qrpay", confirm_after_s=0.3, scan_after_s=0.2, slow_s=0.4,
+                  down_s=0.4) as sim:
+        options = sim.lane_options(dialect, retries=1, retry_backoff_s=0.05,
+                                   poll_interval_s=0.1, pay_deadline_s=1.5,
+                                   reverse_min_delay_s=0.0, query_wait_s=0.05)
+        site = tmp_path / "kiosk-state" / "etc"
+        (site / "30-qr.toml").write_text("[payments.options.qr]\n" + "".join(
+            f"{k} = {toml_value(v)}\n" for k, v in options.items() if v is not None))
+        lane = WalletLane(lane_env, shopper)
+        lane.core = start_core()
+        shopper.wait_online()
+        for serial, (scenario, state, message) in enumerate(SCENARIOS, 1):
+            lane.to_payment()
+            lane.pay(code_for(scenario, "alipay" if dialect == "alipay" else "wechat",
+                              serial))
+            st = lane.end()
+            assert st["state"] == state, (dialect, scenario, st["state"])
+            if message:
+                assert st["payment"]["message"] == message
+            lane.finish()
+        lane.core.stop()
+        summary = ledger_summary(sim.ledger_path)
+    book = {o["order_no"]: o for o in lane.book()}
+    assert set(summary) <= set(book)
+    net = {no: s["paid"] - s["refunded"] for no, s in summary.items()}
+    assert all(s["paid"] <= 1 for s in summary.values()), summary      # never twice
+    assert sorted(book[no]["state"] for no, n in net.items() if n == 1) == [
+        "recorded", "recorded"]                                          # the two sales
+    assert [o["state"] for o in book.values()] == ["recorded", "recorded", "not_paid",
+                                                   "closed"]
+    assert len(lane.approved_baskets()) == 2
+    lane.check_no_code_leaked(lane.core.log())
