@@ -5,9 +5,12 @@ paid twice, nothing paid and lost, no order left open, no payment code written a
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from kiosk.domain.emvqr import parse_mpm
+from tests.integration.flow import to_receipt
 from tests.wallet.core.lane import WalletLane
 
 pytestmark = pytest.mark.integration
@@ -84,6 +87,10 @@ def test_used_expired_and_reused_codes_ask_for_another_then_it_pays(lane):
     lane.show()
     st = lane.end()
     assert st["state"] == "approved" and st["payment"]["card"]["brand"] == "alipay"
+    st = to_receipt(lane.shopper, "print")
+    receipt = Path(st["receipt"]["path"]).read_text()
+    assert "Mobile QR Alipay" in receipt          # the payment line names the wallet
+    assert not any(code in receipt for code in lane.codes)
     lane.finish()
     assert [o["state"] for o in lane.book() if o["idem_key"].startswith(txn)] == [
         "not_paid", "not_paid", "recorded"]                # 3 codes sent, the reused one not
