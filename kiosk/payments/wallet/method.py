@@ -213,6 +213,8 @@ class WalletMethod(PaymentMethod):
             if flow is not None:
                 flow.notes.append(answer)
                 flow.wake.set()
+        log.info("order %s: notification (%s) %s", order_no, answer.trade,
+                 "for the waiting attempt" if flow is not None else "for no waiting attempt")
 
     def recorded(self, idem_key: str) -> None:
         """kiosk-core journaled the sale approved under ``idem_key``: its paid order is final."""

@@ -10,6 +10,7 @@ import os
 
 import pytest
 
+from kiosk.bus.broker import free_port
 from kiosk.sim.qrpay import QrPaySim, code_for, ledger_summary
 from tests.wallet.core.lane import WalletLane
 
@@ -36,11 +37,14 @@ SOAK = os.environ.get("KIOSK_SOAK_TESTS") == "1"
     pytest.param("alipay", marks=pytest.mark.skipif(not SOAK, reason="KIOSK_SOAK_TESTS=1")),
     "wechat"])
 def test_each_dialect_through_kiosk_core(dialect, start_core, lane_env, shopper, tmp_path):
+    notify_port = free_port()
     with QrPaySim(tmp_path / "qrpay", confirm_after_s=0.3, scan_after_s=0.2, slow_s=0.4,
                   down_s=0.4) as sim:
         options = sim.lane_options(dialect, retries=1, retry_backoff_s=0.05,
                                    poll_interval_s=0.1, pay_deadline_s=1.5,
-                                   reverse_min_delay_s=0.0, query_wait_s=0.05)
+                                   reverse_min_delay_s=0.0, query_wait_s=0.05,
+                                   notify_port=notify_port,
+                                   notify_url=f"http://127.0.0.1:{notify_port}/notify")
         site = tmp_path / "kiosk-state" / "etc"
         (site / "30-qr.toml").write_text("[payments.options.qr]\n" + "".join(
             f"{k} = {toml_value(v)}\n" for k, v in options.items() if v is not None))
@@ -56,15 +60,30 @@ def test_each_dialect_through_kiosk_core(dialect, start_core, lane_env, shopper,
             if message:
                 assert st["payment"]["message"] == message
             lane.finish()
+        # merchant-presented: the phone scans the screen's code; the gateway's signed
+        # notification tells the lane (polling, the fallback, is slowed right down here)
         lane.core.stop()
+        (site / "31-slow-poll.toml").write_text(
+            "[payments.options.qr]\npoll_interval_s = 600.0\npay_deadline_s = 900.0\n")
+        lane.core = start_core()
+        shopper.wait_online()
+        lane.to_payment()
+        assert shopper.send("pay", method="qr")["ok"]
+        lane.step("show_code")
+        assert shopper.send("choose_app", index=1)["ok"]
+        assert lane.step("scan_code")["payment"]["qr"]
+        assert lane.end()["state"] == "approved"
+        lane.finish()
+        lane.core.stop()
+        assert "notification (paid) for the waiting attempt" in lane.core.log()
         summary = ledger_summary(sim.ledger_path)
     book = {o["order_no"]: o for o in lane.book()}
     assert set(summary) <= set(book)
     net = {no: s["paid"] - s["refunded"] for no, s in summary.items()}
     assert all(s["paid"] <= 1 for s in summary.values()), summary      # never twice
     assert sorted(book[no]["state"] for no, n in net.items() if n == 1) == [
-        "recorded", "recorded"]                                          # the two sales
+        "recorded"] * 3                                                  # the three sales
     assert [o["state"] for o in book.values()] == ["recorded", "recorded", "not_paid",
-                                                   "closed"]
-    assert len(lane.approved_baskets()) == 2
+                                                   "closed", "recorded"]
+    assert len(lane.approved_baskets()) == 3
     lane.check_no_code_leaked(lane.core.log())
