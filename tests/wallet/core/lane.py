@@ -17,6 +17,16 @@ from tests.integration.flow import send_wallet_code, show_code, to_receipt, wall
 MILK = "8801115954255"      # alone: 189 + 4 tax = 193
 
 
+def write_qr_options(env: dict, options: dict, name: str = "30-qr.toml") -> None:
+    """A site file ``[payments.options.qr]`` for the lane (e.g. kiosk sim qrpay's)."""
+    def value(v: object) -> str:
+        return json.dumps(v if isinstance(v, bool | int | float) else str(v))
+
+    site = Path(env["KIOSK_CONFIG_DIR"])
+    (site / name).write_text("[payments.options.qr]\n" + "".join(
+        f"{k} = {value(v)}\n" for k, v in options.items() if v is not None))
+
+
 class WalletLane:
     def __init__(self, env: dict, shopper: Shopper) -> None:
         self.env = env

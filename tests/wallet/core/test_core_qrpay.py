@@ -5,14 +5,13 @@ twice, every paid order either the journal's sale or refunded, none left open.""
 
 from __future__ import annotations
 
-import json
 import os
 
 import pytest
 
 from kiosk.bus.broker import free_port
 from kiosk.sim.qrpay import QrPaySim, code_for, ledger_summary
-from tests.wallet.core.lane import WalletLane
+from tests.wallet.core.lane import WalletLane, write_qr_options
 
 pytestmark = pytest.mark.integration
 
@@ -21,10 +20,6 @@ SCENARIOS = [("success", "approved", None),
              ("paying_then_success", "approved", None),
              ("insufficient_funds", "declined", "wallet_insufficient_funds"),
              ("paying_forever", "payment", None)]    # deadline: reversed (closed)
-
-
-def toml_value(value: object) -> str:
-    return json.dumps(str(value) if not isinstance(value, bool | int | float) else value)
 
 
 SOAK = os.environ.get("KIOSK_SOAK_TESTS") == "1"
@@ -45,9 +40,7 @@ def test_each_dialect_through_kiosk_core(dialect, start_core, lane_env, shopper,
                                    reverse_min_delay_s=0.0, query_wait_s=0.05,
                                    notify_port=notify_port,
                                    notify_url=f"http://127.0.0.1:{notify_port}/notify")
-        site = tmp_path / "kiosk-state" / "etc"
-        (site / "30-qr.toml").write_text("[payments.options.qr]\n" + "".join(
-            f"{k} = {toml_value(v)}\n" for k, v in options.items() if v is not None))
+        write_qr_options(lane_env, options)
         lane = WalletLane(lane_env, shopper)
         lane.core = start_core()
         shopper.wait_online()
@@ -63,8 +56,8 @@ def test_each_dialect_through_kiosk_core(dialect, start_core, lane_env, shopper,
         # merchant-presented: the phone scans the screen's code; the gateway's signed
         # notification tells the lane (polling, the fallback, is slowed right down here)
         lane.core.stop()
-        (site / "31-slow-poll.toml").write_text(
-            "[payments.options.qr]\npoll_interval_s = 600.0\npay_deadline_s = 900.0\n")
+        write_qr_options(lane_env, {"poll_interval_s": 600.0, "pay_deadline_s": 900.0},
+                         "31-slow-poll.toml")
         lane.core = start_core()
         shopper.wait_online()
         lane.to_payment()
