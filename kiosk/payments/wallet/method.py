@@ -147,6 +147,8 @@ class WalletMethod(PaymentMethod):
         self._lock = threading.Lock()
         self._resolve_lock = threading.Lock()   # one reversal/resolution at a time
         self._flows: dict[int, _Flow] = {}
+        self._finished: set[int] = set()        # attempts over (a cancel then reverses)
+        self._precancelled: set[int] = set()    # cancelled before their worker started
         self._by_order: dict[str, _Flow] = {}
         self._basket = ""                       # the txn the presented codes belong to
         self._seen: set[bytes] = set()          # keyed digests of this basket's codes
@@ -200,8 +202,10 @@ class WalletMethod(PaymentMethod):
         with self._lock:
             flow = self._flows.get(stan)
             if flow is None:
-                return not self.book.orders(states=("sending", "user_paying", "in_doubt",
-                                                    "paid"))
+                if stan in self._finished:
+                    return False  # over: whatever happened stands (the core reverses it)
+                self._precancelled.add(stan)  # the worker has not started it yet
+                return True
             flow.cancelled = True
             flow.wake.set()
             return not flow.order_no   # waiting for a code: nothing is out
@@ -229,6 +233,10 @@ class WalletMethod(PaymentMethod):
     def authorize(self, request: AuthRequest, progress: Progress = no_progress) -> AuthResult:
         flow = _Flow(request.stan)
         with self._lock:
+            if request.stan in self._precancelled:
+                self._precancelled.discard(request.stan)
+                self._finished.add(request.stan)
+                return AuthResult("declined", reason="cancelled", message_key="cancelled")
             self._flows[request.stan] = flow
             if self._basket != request.txn:  # a code is single-use per basket
                 self._basket, self._seen = request.txn, set()
@@ -239,6 +247,7 @@ class WalletMethod(PaymentMethod):
         finally:
             with self._lock:
                 self._flows.pop(request.stan, None)
+                self._finished.add(request.stan)
                 self._by_order = {k: v for k, v in self._by_order.items() if v is not flow}
             flow.done.set()
 

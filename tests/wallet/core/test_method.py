@@ -257,3 +257,11 @@ def test_recovery_records_a_journaled_sale_and_reverses_every_other_open_order(c
     assert method.open_orders() == []
     assert gw.orders[made["B-000001"]]["state"] == "refunded"
     method.close()
+
+
+def test_a_cancel_before_the_attempt_started_ends_it_with_nothing_sent(lane):
+    method, gw, _ = lane
+    assert method.cancel(7) is True              # the core's worker has not called yet
+    result = method.authorize(request(7), Steps())
+    assert (result.outcome, result.reason) == ("declined", "cancelled")
+    assert gw.orders == {} and method.cancel(7) is False   # over: a late cancel reverses
