@@ -932,35 +932,31 @@ class WalletConfirmPage(WalletPage):
 
 
 class WalletScanPage(WalletPage):
-    """The kiosk's own QR code (EMVCo merchant-presented) with the amount and a countdown:
-    kiosk.ui.pay_qr.PayQr draws it (the payload is rendered off the Kivy thread there)."""
-
-    icon_size = 1  # the QR takes the icon's room
+    """The kiosk's own QR code (EMVCo merchant-presented, or the gateway's) with the amount
+    and a countdown: kiosk.ui.pay_qr.PayQr draws all three; Cancel below it."""
 
     def __init__(self, actions: Actions, **kw) -> None:
+        from kiosk.ui.pay_qr import PayQr
+
         super().__init__(actions, **kw)
-        self.qr: Any = None
-        try:
-            from kiosk.ui.pay_qr import PayQr  # type: ignore[import-not-found]
-        except ImportError:  # the widget's branch not merged yet: texts and countdown only
-            PayQr = None  # noqa: N806
-        if PayQr is not None:
-            self.qr = PayQr(size_hint_y=None, height=px(420))
-            self.outer.add_widget(self.qr, index=len(self.outer.children) - 2)
+        # the page is the widget (instruction, QR, amount, countdown) and Cancel below it
+        self.outer.clear_widgets()
+        self.outer.padding = (px(160), px(16))
+        self.qr = PayQr()
+        self.outer.add_widget(self.qr)
+        self.outer.add_widget(self.buttons)
+        self._shown = ""
+
+    def on_leave(self, *_a) -> None:
+        super().on_leave()
+        self.qr.hide()
         self._shown = ""
 
     def render(self, v: View, t: Translator) -> None:
-        left = ""
-        if v.wallet_deadline is not None and self.qr is None:  # (the widget counts down)
-            secs = max(0, int(v.wallet_deadline - time.monotonic() + 0.999))
-            left = t.ntr("This code expires in {n} second.", "This code expires in {n} seconds.",
-                         secs)
-        self.set_texts(t, t.tr("Scan this code with your phone"),
-                       t.tr("Open the payment app on your phone and scan the QR code."),
-                       v.payment_amount, left)
-        if self.qr is not None and v.wallet_qr and v.wallet_qr != self._shown:
+        self.set_texts(t, "", "")
+        if v.wallet_qr and v.wallet_qr != self._shown:
             self._shown = v.wallet_qr
-            self.qr.show(v.wallet_qr, v.payment_amount, v.wallet_deadline or time.monotonic())
+            self.qr.show(v.wallet_qr, v.payment_amount, v.wallet_deadline or time.monotonic(), t)
         self.show_cancel(v, t)
 
 
@@ -1028,7 +1024,7 @@ class DeclinedPage(MessagePage):
         if v.decline_key in ("code_used", "code_expired", "code_invalid", "code_timeout",
                              "qr_expired", "wallet_insufficient_funds", "wallet_declined",
                              "wallet_cancelled", "wallet_amount_limit"):
-            self.qr.text = t.tr("Try another payment code")
+            self.qr.text = t.tr("Show another code")
         self.back.text = t.tr("Back to basket")
         offered = {m.id for m in v.methods}  # a method not offered gets no retry button
         self.set_buttons([b for b, mid in ((self.card, "card"), (self.qr, "qr"))
