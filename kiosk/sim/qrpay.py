@@ -6,7 +6,8 @@ also asks for the lane's client certificate), checks every request's signature, 
 orders in memory and writes a JSON-lines ledger (``qrpay-ledger.jsonl``: every request
 received, each order's ``paid`` / ``closed`` / ``refunded`` / ``declined``, notifications)
 that tests read to prove nothing was paid twice (:func:`ledger_summary`). No payment code
-is logged or written anywhere.
+is logged or written anywhere. A restarted simulator rebuilds its orders from the ledger
+(:meth:`Engine.replay`), so what it charged survives it.
 
 Real gateway rules it keeps: the same order number with other parameters is refused
 (Alipay ``ACQ.CONTEXT_INCONSISTENT``, WeChat ``OUT_TRADE_NO_USED``); the same number with
@@ -197,7 +198,7 @@ class Engine:
             order = self.orders.get(req.order_no)
             same = None
             if order is not None and req.op in ("pay", "create"):
-                same = order.params == self._params(req) or order.flow == "tombstone"
+                same = self._same(order, req)
             self.ledger.write("request", dialect=req.dialect, op=req.op,
                               order_no=req.order_no, amount=req.amount,
                               currency=req.currency, same_params=same)
@@ -210,10 +211,60 @@ class Engine:
             if req.op == "query":
                 return (self._outcome(order) if order is not None
                         else Outcome("not_found", req.order_no)), "answer"
+            if req.op == "close":
+                return self._close(req, order), "answer"
+            if req.op == "refund":
+                return self._refund(req, order), "answer"
             return self._reverse(req, order), "answer"
 
     def _params(self, req: Parsed) -> tuple:
         return (req.amount, req.currency, req.subject, _digest(req.code))
+
+    def _same(self, order: Order, req: Parsed) -> bool:
+        """Same parameters as the order's first request (a tombstone takes any; an order
+        replayed from the ledger after a restart no longer knows its code)."""
+        if order.flow == "tombstone":
+            return True
+        mine = self._params(req)
+        return order.params == mine or (order.params[3] is None and order.params[:3] == mine[:3])
+
+    def replay(self) -> int:
+        """Rebuild the orders from the ledger (a restarted simulator keeps what it charged);
+        an order still open resumes its scenario. Returns how many orders it knows."""
+        now = time.monotonic()
+        with self._lock:
+            for rec in ledger_events(self.ledger.path):
+                no, event = rec.get("order_no"), rec["event"]
+                order = self.orders.get(no) if no else None
+                if event == "order":
+                    flow = rec["flow"]
+                    self.orders[no] = Order(
+                        no, rec["dialect"], flow,
+                        (rec["amount"], rec["currency"], rec["subject"], None), rec["scenario"],
+                        rec["amount"], rec["currency"], rec["subject"], {}, self.notify_url,
+                        "waiting" if flow == "mpm" else "paying")
+                elif event == "paid" and order is not None:
+                    order.state, order.txn_id = "paid", rec.get("txn_id", "")
+                elif event == "refunded" and order is not None:
+                    order.state = "refunded"
+                elif event == "declined" and order is not None:
+                    order.state = rec["reason"]
+                elif event == "closed":
+                    if order is None:
+                        self.orders[no] = Order(no, "", "tombstone", (), "", 0, "CNY", "", {},
+                                                "", "reversed")
+                    elif order.state in ("paying", "waiting"):
+                        order.state = "reversed"
+                    else:
+                        order.state = "closed"
+            for order in self.orders.values():
+                if order.state == "waiting":
+                    order.due = now + self.scan_after_s
+                elif order.state == "paying" and order.scenario != "paying_forever":
+                    order.due = now + self.confirm_after_s
+                if not order.txn_id:
+                    order.txn_id = time.strftime("%Y%m%d") + secrets.token_hex(8)
+            return len(self.orders)
 
     def _new(self, req: Parsed, flow: str, scenario: str, state: str) -> Order:
         order = Order(req.order_no, req.dialect, flow, self._params(req), scenario, req.amount,
@@ -229,7 +280,7 @@ class Engine:
 
     def _pay(self, req: Parsed, order: Order | None) -> tuple[Outcome, str]:
         if order is not None:
-            if order.params != self._params(req) and order.flow != "tombstone":
+            if not self._same(order, req):
                 return Outcome("reused", req.order_no), "answer"
             if order.state == "paid":
                 return Outcome("already_paid", req.order_no), "answer"
@@ -264,7 +315,7 @@ class Engine:
 
     def _create(self, req: Parsed, order: Order | None) -> tuple[Outcome, str]:
         if order is not None:
-            if order.params != self._params(req) and order.flow != "tombstone":
+            if not self._same(order, req):
                 return Outcome("reused", req.order_no), "answer"
             open_ = order.state in ("waiting", "paying")
             return self._outcome(order, "created" if open_ else ""), "answer"
@@ -304,6 +355,28 @@ class Engine:
                               after_request_s=after)
         return self._outcome(order)
 
+    def _close(self, req: Parsed, order: Order | None) -> Outcome:
+        """WeChat ``closeorder``: an unpaid order is closed; a paid one is not (refund it)."""
+        if order is None:
+            return Outcome("not_found", req.order_no)
+        if order.state == "paid":
+            return Outcome("already_paid", req.order_no)
+        if order.state in ("paying", "waiting"):
+            order.state, order.due = "reversed", None
+            self.ledger.write("closed", order_no=order.order_no, reason="closeorder",
+                              after_request_s=round(time.monotonic() - order.created, 3))
+        return self._outcome(order, "closed" if order.state != "refunded" else "")
+
+    def _refund(self, req: Parsed, order: Order | None) -> Outcome:
+        """A full refund (WeChat ``/secapi/pay/refund``) of a paid order, once."""
+        if order is None:
+            return Outcome("not_found", req.order_no)
+        if order.state == "paid" and req.amount == order.amount:
+            order.state = "refunded"
+            self.ledger.write("refunded", order_no=order.order_no, amount=order.amount,
+                              after_request_s=round(time.monotonic() - order.created, 3))
+        return self._outcome(order)
+
     def _outcome(self, order: Order, kind: str = "") -> Outcome:
         qr = ""
         if order.flow == "mpm":
@@ -311,7 +384,8 @@ class Engine:
                   "wechat": "weixin://wxpay/bizpayurl?pr=" + order.txn_id[-10:]
                   }.get(order.dialect, "")
         return Outcome(kind or order.state, order.order_no, order.amount, order.currency,
-                       order.txn_id if order.state in ("paid", "refunded") else "", qr)
+                       order.txn_id if order.state in ("paid", "refunded") else "", qr,
+                       order.flow)
 
     def _paid(self, order: Order) -> None:
         order.state = "paid"
@@ -502,6 +576,7 @@ class QrPaySim:
                              confirm_after_s=confirm_after_s, scan_after_s=scan_after_s,
                              slow_s=slow_s, down_s=down_s, notify_url=notify_url,
                              notify_retry_s=notify_retry_s)
+        self.engine.replay()
         self.host = host
         self.port = port
         self._server: _Server | None = None

@@ -65,6 +65,7 @@ class Outcome:
     currency: str = "CNY"
     txn_id: str = ""
     qr_content: str = ""
+    flow: str = ""          # cpm (customer-presented, MICROPAY) or mpm (NATIVE)
 
 
 class Keys:
@@ -115,12 +116,13 @@ def _parse_alipay(body: bytes, keys: Keys) -> Parsed:
     if op is None or not isinstance(biz, dict):
         raise refuse("isv.invalid-method")
     amount = 0
+    currency = str(biz.get("trans_currency") or "CNY")
     if op in ("pay", "create"):
         try:
-            amount = minor(str(biz.get("total_amount", "")), "CNY")
-        except BadAnswer:
+            amount = minor(str(biz.get("total_amount", "")), currency)
+        except (BadAnswer, ValueError):
             raise refuse("isv.invalid-parameter") from None
-    return Parsed("alipay", op, str(biz.get("out_trade_no", "")), amount, "CNY",
+    return Parsed("alipay", op, str(biz.get("out_trade_no", "")), amount, currency,
                   str(biz.get("subject", "")), str(biz.get("auth_code", "")),
                   params.get("notify_url", ""), (("app_id", params.get("app_id", "")),))
 
@@ -138,7 +140,7 @@ def _parse_wechat(path: str, body: bytes, keys: Keys) -> Parsed:
         raise refuse("SIGNERROR")
     op = WECHAT_OPS[path]
     fee = doc.get("total_fee", "0")
-    if op in ("pay", "create") and not fee.isdigit():
+    if op in ("pay", "create", "refund") and not fee.isdigit():
         raise refuse("PARAM_ERROR")
     return Parsed("wechat", op, doc.get("out_trade_no", ""), int(fee or 0),
                   doc.get("fee_type", "CNY"), doc.get("body", ""), doc.get("auth_code", ""),
@@ -179,7 +181,7 @@ def _spoil(signature: str) -> str:
 
 
 ALIPAY_FAIL = {  # kind → (code, sub_code, sub_msg)
-    "system_error": ("20000", "ACQ.SYSTEM_ERROR", "系统错误"),
+    "system_error": ("20000", "isp.unknow-error", "系统繁忙"),
     "insufficient_funds": ("40004", "ACQ.BUYER_BALANCE_NOT_ENOUGH", "买家余额不足"),
     "code_used": ("40004", "ACQ.PAYMENT_AUTH_CODE_INVALID", "付款码无效，请重新扫码"),
     "code_expired": ("40004", "ACQ.PAYMENT_AUTH_CODE_INVALID", "付款码已过期"),
@@ -209,12 +211,12 @@ def _render_alipay(req: Parsed, out: Outcome, keys: Keys, bad: bool):
             node["trade_no"] = out.txn_id
     elif req.op == "query" and kind in ALIPAY_STATUS:
         node.update(code="10000", msg="Success", trade_status=ALIPAY_STATUS[kind],
-                    total_amount=major(out.amount, "CNY"), buyer_logon_id="158****1234")
+                    total_amount=major(out.amount, out.currency), buyer_logon_id="158****1234")
         if out.txn_id:
             node["trade_no"] = out.txn_id
     elif kind == "paid":
         node.update(code="10000", msg="Success", trade_no=out.txn_id,
-                    total_amount=major(out.amount, "CNY"), buyer_logon_id="158****1234",
+                    total_amount=major(out.amount, out.currency), buyer_logon_id="158****1234",
                     gmt_payment=china_time())
     elif kind == "created":
         node.update(code="10000", msg="Success", qr_code=out.qr_content)
@@ -224,6 +226,8 @@ def _render_alipay(req: Parsed, out: Outcome, keys: Keys, bad: bool):
         code, sub, sub_msg = ALIPAY_FAIL.get(kind, ("40004", "ACQ.PAYMENT_FAIL", "支付失败"))
         node.update(code=code, msg="Business Failed" if code == "40004" else "Service Currently"
                     " Unavailable", sub_code=sub, sub_msg=sub_msg)
+    if out.currency != "CNY" and "total_amount" in node:
+        node["trans_currency"] = out.currency
     name = response_node(ALIPAY_METHODS[req.op])  # type: ignore[index]
     raw = json.dumps(node, ensure_ascii=False, separators=(",", ":"))
     sign = rsa2_sign(keys.gateway_rsa, raw)
@@ -250,9 +254,17 @@ def _render_wechat(req: Parsed, out: Outcome, keys: Keys, bad: bool):
     kind = out.kind
     if req.op == "reverse" and kind != "system_error":
         fields.update(result_code="SUCCESS", recall="N")
+    elif req.op == "close" and kind in ("closed", "reversed"):
+        fields.update(result_code="SUCCESS")
+    elif req.op == "refund" and kind == "refunded":
+        fields.update(result_code="SUCCESS", refund_id="50" + out.txn_id[-14:],
+                      refund_fee=str(out.amount), total_fee=str(out.amount))
+    elif req.op == "refund":
+        fields.update(result_code="FAIL", err_code="TRADE_STATE_ERROR", err_code_des=kind)
     elif req.op == "query" and kind in WECHAT_STATE:
         fields.update(result_code="SUCCESS", trade_state=WECHAT_STATE[kind],
-                      total_fee=str(out.amount), fee_type=out.currency)
+                      total_fee=str(out.amount), fee_type=out.currency,
+                      trade_type={"mpm": "NATIVE", "cpm": "MICROPAY"}.get(out.flow, ""))
         if out.txn_id:
             fields["transaction_id"] = out.txn_id
     elif kind == "paid":
@@ -304,7 +316,9 @@ def notification(dialect: str, order_no: str, amount: int, currency: str, txn_id
                   "notify_id": secrets.token_hex(16), "app_id": echo.get("app_id", ""),
                   "charset": "utf-8", "version": "1.0", "sign_type": "RSA2",
                   "trade_no": txn_id, "out_trade_no": order_no, "trade_status": "TRADE_SUCCESS",
-                  "total_amount": major(amount, "CNY"), "gmt_payment": china_time()}
+                  "total_amount": major(amount, currency), "gmt_payment": china_time()}
+        if currency != "CNY":
+            params["trans_currency"] = currency
         sign = rsa2_sign(keys.gateway_rsa, sorted_params(params, exclude=("sign", "sign_type")))
         params["sign"] = _spoil(sign) if bad_signature else sign
         return ({"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},

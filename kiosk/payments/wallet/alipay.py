@@ -81,6 +81,8 @@ class AlipayDialect(Dialect):
                   "version": "1.0"}
         if order is not None:
             biz.update(total_amount=major(order.amount, order.currency), subject=order.subject)
+            if order.currency != "CNY":       # cross-border: the amount is in this currency
+                biz["trans_currency"] = order.currency
             if self.options.terminal_id:
                 biz["terminal_id"] = self.options.terminal_id
             if op == "pay":

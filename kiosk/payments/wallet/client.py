@@ -120,7 +120,15 @@ class GatewayClient:
                 log.info("reverse %s: waiting %.1f s (the dialect's minimum after a pay)",
                          order_no, wait)
                 time.sleep(wait)
-        return self._call("reverse", None, order_no)
+        if not self._dialect.reverse_after_query:
+            return self._call("reverse", None, order_no)
+        found = self._call("query", None, order_no)
+        if found.transport != "ok":
+            return found
+        op = self._dialect.undo_op(order_no, found)
+        if op is None:
+            return found
+        return self._call(op, None, order_no)
 
     def _note_sent(self, order_no: str) -> None:
         now = time.monotonic()
@@ -150,7 +158,7 @@ class GatewayClient:
     # -- one call, retried where safe ----------------------------------------------------
     def _call(self, op: Operation, order: WalletOrder | None, order_no: str) -> GatewayAnswer:
         request = self._dialect.request(op, order, order_no)
-        idempotent = op in ("query", "reverse")
+        idempotent = op in ("query", "reverse", "close", "refund")
         answer = GatewayAnswer("error")
         for attempt in range(self.options.retries + 1):
             if attempt:

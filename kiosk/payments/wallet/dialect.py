@@ -27,7 +27,8 @@ from babel.numbers import get_currency_precision
 from kiosk.payments.wallet.config import Keys, WalletOptions
 from kiosk.payments.wallet.gateway import GatewayAnswer, Notification, WalletOrder
 
-Operation = Literal["pay", "create", "query", "reverse"]
+#: the port's calls; "close" and "refund" are a dialect's own ways to undo (see undo_op)
+Operation = Literal["pay", "create", "query", "reverse", "close", "refund"]
 #: the merchant order number rule every dialect shares (each has its own length limit)
 ORDER_NO = re.compile(r"[A-Za-z0-9_]+", re.ASCII)
 
@@ -59,6 +60,8 @@ class Dialect(ABC):
     poll_interval_s: ClassVar[float] = 5.0
     reverse_min_delay_s: ClassVar[float] = 0.0
     confirm_by_query: ClassVar[bool] = False
+    #: a reverse first queries the order, and :meth:`undo_op` picks how to undo it
+    reverse_after_query: ClassVar[bool] = False
 
     def __init__(self, options: WalletOptions, keys: Keys) -> None:
         self.options = options
@@ -72,6 +75,11 @@ class Dialect(ABC):
     def answer(self, op: Operation, order_no: str, status: int, headers: dict[str, str],
                body: bytes) -> GatewayAnswer:
         """The verified answer, or :class:`BadAnswer`."""
+
+    def undo_op(self, order_no: str, found: GatewayAnswer) -> Operation | None:
+        """How to undo an order a query just described (``reverse_after_query`` dialects):
+        an operation, or None when ``found`` is already final."""
+        return "reverse"
 
     @abstractmethod
     def notification(self, headers: dict[str, str], body: bytes) -> Notification:

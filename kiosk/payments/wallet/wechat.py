@@ -18,6 +18,10 @@ unsigned: it counts as no answer), ``result_code``/``err_code`` the business one
 ``CLOSED``, ``REVOKED``, ``USERPAYING``, ``PAYERROR``. ``reverse`` answers ``recall=Y``
 when it must be called again; WeChat asks for at least 15 s between the pay request and a
 reverse (``reverse_min_delay_s``).
+
+``reverse`` is for micropay orders only: undoing an order first queries it, and one whose
+``trade_type`` is ``NATIVE`` (the merchant-presented code) is closed with ``closeorder``
+while unpaid and refunded in full with ``/secapi/pay/refund`` once paid.
 """
 
 from __future__ import annotations
@@ -37,7 +41,8 @@ from kiosk.payments.wallet.gateway import GatewayAnswer, Notification, WalletOrd
 from kiosk.payments.wallet.signing import wechat_sign, wechat_verify
 
 PATHS = {"pay": "/pay/micropay", "create": "/pay/unifiedorder", "query": "/pay/orderquery",
-         "reverse": "/secapi/pay/reverse"}
+         "reverse": "/secapi/pay/reverse", "close": "/pay/closeorder",
+         "refund": "/secapi/pay/refund"}
 ERR_CODES = {
     "USERPAYING": ("user_paying", ""),
     "SYSTEMERROR": ("unknown", "system_error"),
@@ -83,6 +88,20 @@ class WechatDialect(Dialect):
     name = "wechat"
     max_order_no = 32
     reverse_min_delay_s = 15.0
+    reverse_after_query = True
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        #: order number → (trade_type, total_fee, fee_type) from its last query
+        self._seen: dict[str, tuple[str, str, str]] = {}
+
+    def undo_op(self, order_no: str, found: GatewayAnswer) -> Operation | None:
+        trade_type = self._seen.get(order_no, ("", "", ""))[0]
+        if trade_type != "NATIVE":
+            return "reverse"
+        if found.trade in ("closed", "refunded"):
+            return None
+        return "refund" if found.trade == "paid" else "close"
 
     def _signed(self, fields: dict[str, str]) -> bytes:
         fields = {k: v for k, v in fields.items() if v != ""}
@@ -93,6 +112,10 @@ class WechatDialect(Dialect):
         self.check_order_no(order_no)
         fields = {"appid": self.options.app_id, "mch_id": self.options.merchant_id,
                   "nonce_str": nonce(), "sign_type": SIGN_TYPE, "out_trade_no": order_no}
+        if op == "refund":
+            _, fee, fee_type = self._seen.get(order_no, ("", "", ""))
+            fields.update(out_refund_no=f"{order_no[:30]}R1", total_fee=fee, refund_fee=fee,
+                          refund_fee_type=fee_type)
         if order is not None:
             fields.update(device_info=self.options.terminal_id,
                           body=order.subject.encode()[:128].decode(errors="ignore"),
@@ -128,7 +151,9 @@ class WechatDialect(Dialect):
         txn = doc.get("transaction_id", "")[:64]
         if doc.get("result_code") != "SUCCESS":
             err = doc.get("err_code", "")
-            if op == "reverse" and err != "ORDERNOTEXIST":
+            if op in ("reverse", "close", "refund") and err in ("ORDERCLOSED", "ORDERREVERSED"):
+                return GatewayAnswer("ok", "closed", result_code=err)
+            if op in ("reverse", "close", "refund") and err != "ORDERNOTEXIST":
                 return GatewayAnswer("ok", "unknown", reason="retry", result_code=err)
             fallback = (("not_paid", "declined") if op in ("pay", "create")
                         else ("unknown", "unexpected"))
@@ -140,11 +165,21 @@ class WechatDialect(Dialect):
         if op == "create":
             return GatewayAnswer("ok", "user_paying", result_code="SUCCESS",
                                  qr_content=doc.get("code_url", ""))
+        if op == "close":
+            return GatewayAnswer("ok", "closed", result_code="SUCCESS/closeorder")
+        if op == "refund":
+            return GatewayAnswer("ok", "refunded", result_code="SUCCESS/refund",
+                                 gateway_txn=doc.get("refund_id", "")[:64])
         if op == "reverse":
             if doc.get("recall") == "Y":
                 return GatewayAnswer("ok", "unknown", reason="retry", result_code="recall=Y")
             return GatewayAnswer("ok", "closed", result_code="SUCCESS")
         state = doc.get("trade_state", "")
+        while len(self._seen) >= 1000:          # only the orders being undone matter
+            del self._seen[next(iter(self._seen))]
+        self._seen[doc.get("out_trade_no", "")] = (doc.get("trade_type", ""),
+                                                   doc.get("total_fee", ""),
+                                                   doc.get("fee_type", "CNY"))
         trade = TRADE_STATE.get(state)
         if trade is None:
             raise BadAnswer("unknown trade_state")

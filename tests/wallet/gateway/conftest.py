@@ -80,6 +80,14 @@ def poll(gw: GatewayClient, order_no: str, done: Callable[[GatewayAnswer], bool]
         time.sleep(every)
 
 
+def wait_for(condition: Callable[[], object], timeout: float = 10.0) -> object:
+    """``condition()`` once true (checked every 20 ms), or its last value at the timeout."""
+    end = time.monotonic() + timeout
+    while not (value := condition()) and time.monotonic() < end:
+        time.sleep(0.02)
+    return value
+
+
 def order_events(sim: QrPaySim, order_no: str, event: str | None = None) -> list[dict]:
     return [r for r in ledger_events(sim.ledger_path, event) if r.get("order_no") == order_no]
 

@@ -10,7 +10,14 @@ import pytest
 
 from kiosk.payments.wallet.gateway import WalletOrder
 from kiosk.sim.qrpay import amount_for, ledger_summary
-from tests.wallet.gateway.conftest import DIALECTS, new_order_no, order_events, poll
+from tests.wallet.gateway.conftest import (
+    DIALECTS,
+    new_order_no,
+    order,
+    order_events,
+    poll,
+    wait_for,
+)
 
 QR_PREFIX = {"generic": "", "alipay": "https://qr.alipay.com/", "wechat": "weixin://wxpay/"}
 
@@ -36,7 +43,8 @@ def test_paid_and_notified(gateway, listener, sim, dialect):
     assert (note.order_no, note.answer.trade, note.answer.paid_amount) == (o.order_no, "paid",
                                                                            o.amount)
     assert gw.query(o.order_no).trade == "paid"
-    acked = order_events(sim, o.order_no, "notified")
+    # the simulator writes the ack once the listener's reply is back
+    acked = wait_for(lambda: order_events(sim, o.order_no, "notified"))
     assert [(r["status"], r["attempt"]) for r in acked] == [(200, 1)]
     assert ledger_summary(sim.ledger_path)[o.order_no]["paid"] == 1
 
@@ -76,3 +84,36 @@ def test_unpaid_order_closed_on_expiry(gateway, listener, sim, dialect):
     assert gw.query(o.order_no).trade == "closed"
     assert ledger_summary(sim.ledger_path)[o.order_no] == {"paid": 0, "closed": 1,
                                                             "refunded": 0}
+
+
+def test_notification_retried_until_acknowledged(gateway, listener, sim):
+    """A listener that does not answer the dialect's word (here: an empty reply) gets the
+    notification again, as real gateways resend until acknowledged (3 tries here)."""
+    gw, o = _create(gateway, listener, "alipay", "success")
+    listener.gateway = None                       # replies 200 with an empty body
+    tries = wait_for(lambda: len(order_events(sim, o.order_no, "notified")) == 3 and
+                     order_events(sim, o.order_no, "notified"))
+    assert [(r["attempt"], r["reply"]) for r in tries] == [(1, ""), (2, ""), (3, "")]
+    assert gw.query(o.order_no).trade == "paid"
+
+
+def test_wechat_native_orders_are_closed_or_refunded_not_reversed(gateway, listener, sim):
+    """WeChat's reverse is for micropay orders: a NATIVE (merchant-presented) order is
+    closed with closeorder while unpaid and refunded once paid, found out by a query."""
+    gw, unpaid = _create(gateway, listener, "wechat", "paying_forever")
+    assert gw.reverse(unpaid.order_no).trade == "closed"
+    assert [r["op"] for r in order_events(sim, unpaid.order_no, "request")] == [
+        "create", "query", "close"]
+    gw, paid = _create(gateway, listener, "wechat", "success")
+    _notes(listener, 1)
+    undone = gw.reverse(paid.order_no)
+    assert (undone.transport, undone.trade) == ("ok", "refunded")
+    assert [r["op"] for r in order_events(sim, paid.order_no, "request")][-2:] == [
+        "query", "refund"]
+    assert ledger_summary(sim.ledger_path)[paid.order_no] == {"paid": 1, "closed": 0,
+                                                              "refunded": 1}
+    micropay = order("success", "wechat")
+    assert gw.pay(micropay).trade == "paid"
+    assert gw.reverse(micropay.order_no).transport == "ok"
+    assert [r["op"] for r in order_events(sim, micropay.order_no, "request")] == [
+        "pay", "query", "reverse"]

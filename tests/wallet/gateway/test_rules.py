@@ -11,7 +11,7 @@ import pytest
 from kiosk.payments.wallet.config import WalletConfigError, WalletOptions
 from kiosk.payments.wallet.gateway import WalletOrder
 from kiosk.payments.wallet.registry import dialect_class, installed
-from kiosk.sim.qrpay import ledger_summary
+from kiosk.sim.qrpay import QrPaySim, ledger_summary
 from tests.wallet.gateway.conftest import DIALECTS, new_order_no, order, order_events
 
 REUSED = {"generic": "ORDER_NO_REUSED", "alipay": "40004/ACQ.CONTEXT_INCONSISTENT",
@@ -170,3 +170,53 @@ def test_wechat_reverse_waits_for_the_dialect_minimum(gateway, sim):
     assert gw.reverse(o.order_no).trade == "closed"
     assert sent["reverse"] - started >= 0.5
     assert gateway("wechat").reverse_min_delay_s == 0.0   # the other tests' setting
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_amounts_are_exact_in_a_currency_without_minor_units(gateway, sim, dialect):
+    """KRW has no minor unit: 3500 won go out as 3500 (Alipay: "3500" with trans_currency,
+    WeChat: total_fee 3500) and come back as 3500."""
+    gw = gateway(dialect)
+    base = order("success", dialect)
+    o = WalletOrder(base.order_no, 3500, "KRW", base.subject, base.code)
+    answer = gw.pay(o)
+    assert (answer.trade, answer.paid_amount) == ("paid", 3500)
+    assert gw.query(o.order_no).paid_amount == 3500
+    (paid,) = order_events(sim, o.order_no, "paid")
+    assert (paid["amount"], paid["currency"]) == (3500, "KRW")
+
+
+def test_a_restarted_simulator_keeps_what_it_charged(tmp_path):
+    """The ledger outlives the simulator: orders paid, open or reversed before a restart
+    answer the same after it, so a lane recovering its orders neither loses a payment nor
+    pays twice."""
+    from kiosk.payments.wallet.client import open_gateway
+
+    def run(check):
+        with QrPaySim(tmp_path, confirm_after_s=0.2) as s:
+            gw = open_gateway(WalletOptions(**s.lane_options("wechat", reverse_min_delay_s=0)),
+                              tmp_path)
+            try:
+                return check(gw, s)
+            finally:
+                gw.close()
+
+    paid, open_, gone = (order(s, "wechat") for s in ("success", "paying_forever", "success"))
+
+    def before(gw, s):
+        assert gw.pay(paid).trade == "paid"
+        assert gw.pay(open_).trade == "user_paying"
+        assert gw.reverse(gone.order_no).trade == "closed"
+
+    def after(gw, s):
+        assert (gw.query(paid.order_no).trade, gw.query(open_.order_no).trade) == (
+            "paid", "user_paying")
+        assert gw.pay(paid).reason == "already_paid"          # same request: not charged again
+        assert gw.pay(gone).trade == "closed"                  # the tombstone survived
+        assert gw.reverse(paid.order_no).trade == "closed"     # WeChat: closed or refunded
+        return ledger_summary(s.ledger_path)
+
+    run(before)
+    summary = run(after)
+    assert summary[paid.order_no] == {"paid": 1, "closed": 0, "refunded": 1}
+    assert summary[gone.order_no]["paid"] == 0

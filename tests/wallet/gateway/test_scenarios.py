@@ -27,7 +27,7 @@ PAY = {
         "wechat": ("ok", "not_paid", "code_expired", "AUTHCODEEXPIRE")},
     "system_error_then_success": {
         "generic": ("ok", "unknown", "system_error", "SYSTEM_ERROR"),
-        "alipay": ("ok", "unknown", "system_error", "20000/ACQ.SYSTEM_ERROR"),
+        "alipay": ("ok", "unknown", "system_error", "20000/isp.unknow-error"),
         "wechat": ("ok", "unknown", "system_error", "SYSTEMERROR")},
     "signature_invalid": {d: ("bad_answer", "unknown", "bad_answer", "") for d in DIALECTS},
     "answer_lost": {d: ("error", "unknown", "network", "") for d in DIALECTS},
