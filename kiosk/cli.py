@@ -431,6 +431,8 @@ def _add_bench(bench: argparse.ArgumentParser) -> None:
     bench.add_argument("--card-runs", type=int, default=50, help="card: sales timed")
     bench.add_argument("--qrpay-sales", type=int, default=200,
                        help="qrpay: phone payments timed (code read → approved)")
+    bench.add_argument("--qrpay-gateway", choices=["https", "inproc"], default="https",
+                       help="qrpay: kiosk sim qrpay over HTTPS, or the gateway inside kiosk-core")
     bench.add_argument("--fuzz-cases", type=int, default=None,
                        help="fuzz: cases per target (default 20,000; 100,000 for tlv, iso8583)")
     bench.add_argument("--fuzz-target", action="append", metavar="NAME",

@@ -33,7 +33,7 @@ def run_benchmark(name: str, args: Namespace) -> int:
     if name == "qrpay":
         from kiosk.bench.qrpay import bench_qrpay
 
-        return bench_qrpay(sales=args.qrpay_sales)
+        return bench_qrpay(sales=args.qrpay_sales, gateway=args.qrpay_gateway)
     if name == "fuzz":
         from kiosk.bench.fuzz import bench_fuzz
 
