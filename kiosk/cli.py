@@ -27,13 +27,19 @@ def _config() -> KioskConfig:
 
 def cmd_core(args: argparse.Namespace) -> int:
     from kiosk.ops import sdnotify
+    from kiosk.payments.registry import MethodError
     from kiosk.services.core import CoreService
     from kiosk.sim.payments import lane_methods  # the composition root picks real or demo
 
     config = _production_config()
     stop = sdnotify.stop_on_signals()
     watchdog = sdnotify.Watchdog()
-    CoreService(config, lane_methods(config)).run(
+    try:
+        methods = lane_methods(config)
+    except MethodError as exc:  # e.g. a method whose host is not configured: one line
+        print(f"kiosk-core: {exc}", file=sys.stderr)
+        return 2
+    CoreService(config, methods).run(
         stop, on_ready=lambda: sdnotify.ready(f"bus connected, lane {config.store.lane_id}"),
         on_tick=watchdog.tick)
     return 0
@@ -421,12 +427,16 @@ def _add_acquirer(parser: argparse.ArgumentParser) -> None:
 
 def _add_bench(bench: argparse.ArgumentParser) -> None:
     bench.add_argument("name", choices=["core", "ui", "printer", "scanner", "voice", "card",
-                                        "fuzz"], help="what to measure")
+                                        "fuzz", "qrpay"], help="what to measure")
     bench.add_argument("--events", type=int, default=600, help="core: events per run")
     bench.add_argument("--runs", type=int, default=3, help="core: runs (the median is kept)")
     bench.add_argument("--presentations", type=int, default=12, help="scanner: codes shown")
     bench.add_argument("--fps-frames", type=int, default=240, help="scanner: frames timed")
     bench.add_argument("--card-runs", type=int, default=50, help="card: sales timed")
+    bench.add_argument("--qrpay-sales", type=int, default=200,
+                       help="qrpay: phone payments timed (code read → approved)")
+    bench.add_argument("--qrpay-gateway", choices=["https", "inproc"], default="https",
+                       help="qrpay: kiosk sim qrpay over HTTPS, or the gateway inside kiosk-core")
     bench.add_argument("--fuzz-cases", type=int, default=None,
                        help="fuzz: cases per target (default 20,000; 100,000 for tlv, iso8583)")
     bench.add_argument("--fuzz-target", action="append", metavar="NAME",

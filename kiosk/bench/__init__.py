@@ -30,6 +30,10 @@ def run_benchmark(name: str, args: Namespace) -> int:
         from kiosk.bench.card import bench_card
 
         return bench_card(runs=args.card_runs)
+    if name == "qrpay":
+        from kiosk.bench.qrpay import bench_qrpay
+
+        return bench_qrpay(sales=args.qrpay_sales, gateway=args.qrpay_gateway)
     if name == "fuzz":
         from kiosk.bench.fuzz import bench_fuzz
 

@@ -21,6 +21,13 @@ BRAND_NAMES = {
     "amex": "American Express",
     "discover": "Discover",
     "jcb": "JCB",
+    # phone wallets (the qr method names the wallet that paid; never its payment code)
+    "alipay": "Alipay",
+    "wechat": "WeChat Pay",
+    "kakaopay": "KakaoPay",
+    "naverpay": "Naver Pay",
+    "payco": "PAYCO",
+    "emvco_cpm": "EMV QR",
 }
 
 

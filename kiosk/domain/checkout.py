@@ -395,6 +395,15 @@ def _decide(state: CheckoutState, cmd: dict, ctx: Context) -> list[dict]:
                     idem_key=f"{state.txn}-{stan:06d}")]
     if kind == "choose_app":
         return _choose_app(state, cmd, ctx)
+    if kind == "wallet_code":
+        # a phone wallet's payment code: handed to the waiting attempt by kiosk-core, never
+        # journaled (no event), never an item
+        step = ctx.step or {}
+        pay = state.payment or {}
+        if pay.get("cancel") or step.get("stan") != pay.get("stan") or \
+                step.get("step") != "show_code":
+            raise Rejected("wallet_code_not_expected")
+        return []
     if kind == "receipt":
         if (state.payment or {}).get("receipt_choice"):
             raise Rejected("receipt_already_chosen")
@@ -438,6 +447,11 @@ def _choose_app(state: CheckoutState, cmd: dict, ctx: Context) -> list[dict]:
     if pay.get("cancel"):
         raise Rejected("cancel_in_progress")
     step = ctx.step or {}
+    if step.get("stan") == pay.get("stan") and step.get("step") == "show_code":
+        # a phone-wallet attempt: option 1 is "scan the kiosk's code with your phone"
+        if cmd["index"] != 1:
+            raise Rejected("unknown_application")
+        return [_ev("app_chosen", stan=pay["stan"], index=1, label="scan_code")]
     if step.get("stan") != pay.get("stan") or step.get("step") != "choose_app":
         raise Rejected("app_already_chosen" if pay.get("app") else "not_allowed_now")
     apps = step.get("apps") or []

@@ -35,7 +35,7 @@ ACCEPTS: dict[str, frozenset[str]] = {state: frozenset(ANYTIME + more) for state
                  "cancel", "cancel_help"),
     "attendant_needed": ("scan", "staff_pin", "attendant", "cancel_help", "put_aside"),
     "payment": ("pay", "back", "help", "cancel", "cancel_help"),
-    "authorizing": ("choose_app", "cancel", "help", "cancel_help"),
+    "authorizing": ("choose_app", "cancel", "help", "cancel_help", "wallet_code"),
     "approved": ("receipt", "help", "cancel_help"),
     "declined": ("pay", "back", "help", "cancel", "cancel_help"),
     "reversing": ("cancel_help",),
@@ -79,10 +79,17 @@ RECEIPT_CHOICES = ("print", "none")
 #: progress steps a card port may report, in the order a card flow goes through them
 CARD_STEPS = ("insert_card", "reading", "choose_app", "authorizing", "remove_card",
               "card_removed", "unsupported_card")
+#: progress steps of a phone-wallet attempt (kiosk/payments/wallet/method.py): waiting for
+#: the shopper's payment code, checking an answer, waiting for the shopper to confirm on the
+#: phone, showing the kiosk's own QR code to scan
+WALLET_STEPS = ("show_code", "checking", "user_paying", "scan_code")
+#: what ``show_code`` may add (``payment.notice``): why the last code did not pay
+WALLET_NOTICES = ("code_reused", "code_used", "code_expired", "code_invalid")
 #: steps before an authorization request has left the kiosk (a cancel there is free)
-PRE_REQUEST_STEPS = ("insert_card", "reading", "choose_app", "unsupported_card")
-#: steps where the shopper is offered a cancel button (nothing has left the kiosk)
-CANCELLABLE_STEPS = ("insert_card", "reading", "choose_app")
+PRE_REQUEST_STEPS = ("insert_card", "reading", "choose_app", "unsupported_card", "show_code")
+#: steps where the shopper is offered a cancel button (for a wallet: the order is closed)
+CANCELLABLE_STEPS = ("insert_card", "reading", "choose_app", "show_code", "user_paying",
+                     "scan_code")
 #: reasons a card flow ends without a request (AuthResult.reason, outcome "declined")
 CARD_ABORTS = ("card_removed", "card_timeout", "card_blocked", "unsupported_card",
                "no_application", "cancelled", "card_data_error", "card_data_missing",
@@ -92,7 +99,10 @@ SHOPPER_ABORTS = ("cancelled", "card_timeout")
 #: shopper message keys (AuthResult.message_key); the UI translates them
 MESSAGE_KEYS = ("card_declined", "try_later", "partial_not_supported", "card_removed",
                 "card_timeout", "card_blocked", "no_application", "unsupported_card",
-                "not_charged", "cancelled", "clock_not_synced", "card_read_error")
+                "not_charged", "cancelled", "clock_not_synced", "card_read_error",
+                "wallet_insufficient_funds", "wallet_declined", "wallet_cancelled",
+                "wallet_amount_limit", "code_used", "code_expired", "code_invalid",
+                "code_timeout", "qr_expired")
 #: message keys of a card flow that ended at the card (try again or another card)
 CARD_ABORT_MESSAGES = ("card_removed", "card_timeout", "card_blocked", "no_application",
                        "unsupported_card", "not_charged", "card_read_error")

@@ -245,6 +245,12 @@ class Journal:
         for seq, ts, kind, txn, data in cur:
             yield Entry(seq, ts, kind, txn, json.loads(data))
 
+    def entries_of(self, txn: str, kind: str) -> list[Entry]:
+        """The events of type ``kind`` of basket ``txn``, in order."""
+        cur = self.db.execute("SELECT seq, ts, type, txn, data FROM events WHERE txn = ? AND"
+                              " type = ? ORDER BY seq", (txn, kind))
+        return [Entry(seq, ts, k, t, json.loads(data)) for seq, ts, k, t, data in cur]
+
     def recover(self) -> CheckoutState:
         """State as of the last event: the last snapshot plus the events after it."""
         row = self.db.execute(

@@ -113,6 +113,23 @@ class PaymentMethod(ABC):
         True when one is still in; ``on_taken`` is called once it is removed."""
         return False
 
+    def present_code(self, stan: int, code: str, kind: str) -> None:  # noqa: B027
+        """A payment code the scanner read for attempt ``stan`` (phone wallets): a bearer
+        credential, kept in memory for that attempt only."""
+
+    def recorded(self, idem_key: str) -> None:  # noqa: B027 (an optional hook)
+        """kiosk-core journaled the attempt ``idem_key`` approved (the sale stands)."""
+
+    def open_orders(self) -> list[str]:
+        """Idempotency keys of attempts a restart left unresolved at the host (a method
+        with its own order book); kiosk-core takes no payment until :meth:`recover`."""
+        return []
+
+    def recover(self, approved: Callable[[str], bool]) -> bool:
+        """Resolve what :meth:`open_orders` lists; ``approved(idem_key)``: the journal holds
+        that sale approved. True once nothing is left open (False: retried later)."""
+        return True
+
     def close(self) -> None:  # noqa: B027 (an optional hook)
         """Release what :meth:`__init__` opened."""
 

@@ -26,12 +26,13 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from kiosk.domain.cards import is_masked
+from kiosk.domain.vocabulary import WALLET_NOTICES, WALLET_STEPS
 
 #: progress steps a port may report, in the order a card flow goes through them
 STEPS = ("insert_card", "reading", "choose_app", "authorizing", "remove_card", "card_removed",
-         "unsupported_card")
+         "unsupported_card", *WALLET_STEPS)
 #: steps before an authorization request has left the kiosk (a cancel there is free)
-PRE_REQUEST_STEPS = ("insert_card", "reading", "choose_app", "unsupported_card")
+PRE_REQUEST_STEPS = ("insert_card", "reading", "choose_app", "unsupported_card", "show_code")
 #: reasons a card flow ends without a request (AuthResult.reason, outcome "declined")
 CARD_ABORTS = ("card_removed", "card_timeout", "card_blocked", "unsupported_card",
                "no_application", "cancelled", "card_data_error", "card_data_missing",
@@ -39,11 +40,15 @@ CARD_ABORTS = ("card_removed", "card_timeout", "card_blocked", "unsupported_card
 #: shopper message keys (AuthResult.message_key); the UI translates them
 MESSAGE_KEYS = ("card_declined", "try_later", "partial_not_supported", "card_removed",
                 "card_timeout", "card_blocked", "no_application", "unsupported_card",
-                "not_charged", "cancelled", "clock_not_synced", "card_read_error")
+                "not_charged", "cancelled", "clock_not_synced", "card_read_error",
+                "wallet_insufficient_funds", "wallet_declined", "wallet_cancelled",
+                "wallet_amount_limit", "code_used", "code_expired", "code_invalid",
+                "code_timeout", "qr_expired")
 #: card facts a result may carry (anything else is dropped before the journal sees it)
 CARD_FIELDS = ("brand", "masked_pan", "aid", "label", "entry", "tvr", "tsi", "arqc", "tc",
                "aac", "cvm_results")
 MAX_APPS = 8
+MAX_QR = 512   # an EMVCo merchant-presented payload is well under this
 
 Progress = Callable[[dict], None]
 Taken = Callable[[], None]
@@ -138,4 +143,13 @@ def safe_step(step: dict) -> dict | None:
         apps = step.get("apps") or []
         out["apps"] = [{"label": str(a.get("label", ""))[:32] or f"#{i + 1}"}
                        for i, a in enumerate(apps[:MAX_APPS]) if isinstance(a, dict)]
+    if step.get("notice") in WALLET_NOTICES:
+        out["notice"] = step["notice"]
+    if name == "scan_code":  # the kiosk's own QR (no secret: an order to pay) and its expiry
+        qr = step.get("qr")
+        expires = step.get("expires_at")
+        if not (isinstance(qr, str) and 0 < len(qr) <= MAX_QR and qr.isprintable()
+                and isinstance(expires, int | float)):
+            return None
+        out.update(qr=qr, expires_at=float(expires))
     return out

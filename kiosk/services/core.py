@@ -134,6 +134,8 @@ class CoreService:
         self.methods = methods
         self._offer = offered(self.methods)
         self._resolving: set[int] = set()  # STANs a restart interrupted: resolve, not reverse
+        # methods whose orders a restart left open (wallet): no new payment until resolved
+        self._unresolved: set[str] = set()
         self.printer = open_printer(config.devices.printer, config.receipts_dir, config.printer)
         self.ereceipt: LinkSigner | None = None  # the e-receipt links (store.e_receipt_url)
         try:
@@ -216,6 +218,10 @@ class CoreService:
             self._on_progress(*item)
         elif kind == "cancel_result":
             self._on_cancel_result(*item)
+        elif kind == "orders_resolved":
+            self._unresolved.discard(item)
+            log.info("payment method %s: orders left open by the restart resolved", item)
+            self.publish_state()
         elif kind == "card_taken":
             if item == self._seals and self._card_left:
                 self._card_left = False
@@ -257,7 +263,12 @@ class CoreService:
                       clock_synced=cmd["type"] != "pay" or self.clock_ok(), step=self._step,
                       payment_methods=tuple(self.methods))
         try:
+            if cmd["type"] == "pay" and self._unresolved:
+                raise Rejected("payment_unavailable", "orders from before a restart are being"
+                               " resolved")
             events = decide(self.state, cmd, ctx)
+            if cmd["type"] == "wallet_code":
+                self._present_code(cmd)
             if events:
                 events[0]["cmd_id"] = cmd_id
                 self.commit(events, cmd_id=cmd_id)  # remembered with its events
@@ -281,7 +292,7 @@ class CoreService:
                 self._remember(cmd_id, known)
             result = result_message(cmd_id, known.ok, known.reason, known.seq)
         self.bus.publish(self.topics.result, result)
-        if cmd["type"] == "scan":
+        if cmd["type"] in ("scan", "wallet_code"):
             self._feedback(cmd, result)
         if self.pins.challenge != self._offered:
             self.publish_state()  # a used challenge is replaced at once
@@ -407,6 +418,7 @@ class CoreService:
             "methods": self._offer,     # the payment methods offered: ids, label msgids
             "e_receipt": (self._e_receipt() or None) if s.state in ("approved", "receipt")
             else None,                  # the sale's signed e-receipt link (receipt screen QR)
+            "payments_resolving": bool(self._unresolved),  # no new payment until resolved
         }
         self._offered = self.pins.challenge
         data = s.as_dict()
@@ -416,9 +428,7 @@ class CoreService:
         step = self._step
         if data["payment"] and step and step["stan"] == data["payment"]["stan"] and (
                 s.state == "authorizing" or step["step"] == "remove_card"):
-            data["payment"]["step"] = step["step"]
-            if "apps" in step:
-                data["payment"]["apps"] = step["apps"]
+            data["payment"].update({k: v for k, v in step.items() if k != "stan"})
         self.bus.publish(
             self.topics.state,
             state_message(self.journal.last_seq, data, totals(s, self.config).as_dict(),
@@ -507,6 +517,10 @@ class CoreService:
             self.commit([{"type": "auth_approved", "stan": stan, "auth_code": result.auth_code,
                           "card": safe_card(result.card), "rrn": result.rrn[:12],
                           "response_code": result.response_code[:2]}])
+            try:  # the sale is journaled: the method's order (wallet) is final
+                self.method(pay["method"]).recorded(pay["idem_key"])
+            except Exception:  # start-up recovery finds it journaled approved
+                log.exception("payment method %s: recorded failed", pay["method"])
         elif result.outcome == "declined":
             self.commit([{"type": "auth_declined", "stan": stan, "reason": result.reason,
                           "message_key": message_key(result),
@@ -531,7 +545,7 @@ class CoreService:
         self.publish_state()
 
     def _choose(self, stan: int, index: int) -> None:
-        if self._step and self._step["stan"] == stan:
+        if self._step and self._step["stan"] == stan and self._step["step"] == "choose_app":
             self._step = {"stan": stan, "step": "reading"}  # one choice per prompt
             self._step_at = time.time()
             self.publish_state()
@@ -539,6 +553,50 @@ class CoreService:
             self.method((self.state.payment or {}).get("method", "")).choose(stan, index)
         except Exception:
             log.exception("payment method choose failed")
+
+    def _present_code(self, cmd: dict) -> None:
+        """A wallet payment code for the attempt waiting for one (decide checked that one
+        does): straight to its method, never journaled, logged or published."""
+        pay = self.state.payment or {}
+        self.method(pay.get("method", "")).present_code(pay["stan"], cmd["code"], cmd["kind"])
+
+    def _recover_orders(self) -> None:
+        """Start-up: every method order a restart left open (phone wallet) is resolved
+        (query, then reverse or record) on a worker, retried until the gateway answers;
+        ``pay`` is refused until then. A paid order whose sale the journal holds approved
+        is recorded, any other paid one refunded."""
+        for method in list(self.methods.values()):
+            keys = method.open_orders()
+            if not keys:
+                continue
+            approved = {k for k in keys if self._journaled_approved(k)}
+            self._unresolved.add(method.id)
+            log.warning("payment method %s: %d order(s) left open by a restart: resolving",
+                        method.id, len(keys))
+
+            def run(method: PaymentMethod = method, approved: set[str] = approved) -> None:
+                delay = 0.5
+                while True:
+                    try:
+                        if method.recover(approved.__contains__):
+                            break
+                    except Exception:
+                        log.exception("payment method %s: recovery failed", method.id)
+                    time.sleep(delay)
+                    delay = min(delay * 2, 30)
+                self.inbox.put(("orders_resolved", method.id))
+
+            threading.Thread(target=run, name=f"recover-{method.id}", daemon=True).start()
+
+    def _journaled_approved(self, idem_key: str) -> bool:
+        """Whether the journal holds the attempt ``idem_key`` (``<txn>-<stan>``) approved."""
+        txn, _, stan = idem_key.rpartition("-")
+        if not stan.isdigit():
+            return False
+        for entry in self.journal.entries_of(txn, "auth_approved"):
+            if entry.data.get("stan") == int(stan):
+                return True
+        return False
 
     def _cancel(self, stan: int) -> None:
         method_id = (self.state.payment or {}).get("method", "")
@@ -706,6 +764,7 @@ class CoreService:
             self._print()
         elif s.state == "approved" and self.ereceipt is not None:
             self._keep_receipt()  # its link may be shown again: keep what it opens
+        self._recover_orders()
         self._check_provisioning()
 
     def _check_provisioning(self) -> None:

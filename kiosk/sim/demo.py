@@ -44,8 +44,11 @@ Card reader (virtual chip card in a private pcscd): card visa|mastercard|unionpa
           t0_visa|cobadged|blocked|aac_after_approval|ppse_only | card out
 Acquirer host (the next card sale): host decline 51 | host partial AMOUNT | host delay S |
           host drop | host late | host status   (default: approve)
-Demo staff PIN is 2468. QR payments (and --sim-payments): totals ending in .51 are
-declined, .52 find the host down."""
+Phone wallet (kiosk sim qrpay, after 'pay qr'): phone [SCENARIO] shows a payment code to
+          the camera (success, paying_then_success, insufficient_funds, code_used, ...);
+          'app 1' on the show-code screen switches to the kiosk's own QR code.
+Demo staff PIN is 2468. --sim-payments: card totals ending in .51 are declined, .52 find
+the host down."""
 
 #: what to type for each command type the core may accept (the hint after a refusal)
 DEMO_WORDS = {
@@ -146,7 +149,10 @@ def _summary(msg: dict) -> str:
     notice = f" ({msg['notice']})" if msg.get("notice") else ""
     receipt = f" receipt: {msg['receipt']['path']}" if msg.get("receipt") else ""
     pay = msg.get("payment") or {}
-    step = f" card: {pay['step']}" if pay.get("step") else ""
+    device = "phone" if pay.get("method") == "qr" else "card"
+    step = f" {device}: {pay['step']}" if pay.get("step") else ""
+    if pay.get("notice"):
+        step += f" ({pay['notice']})"
     if pay.get("apps"):
         step += " (" + ", ".join(f"app {i} {a['label']}" for i, a in enumerate(pay["apps"])) + ")"
     return f"[{msg['state']}{extra}]{step} total {total}{notice} {lines}{receipt}"
@@ -230,6 +236,32 @@ def _start_card_sims(state_dir: Path) -> CardSims | None:
         return None
 
 
+def _start_wallet_sim(config: KioskConfig, state_dir: Path):  # type: ignore[no-untyped-def]
+    """``kiosk sim qrpay`` in this process (HTTPS on loopback, demo keys in the state dir)
+    for the ``qr`` method, unless ``[payments.options.qr]`` names a gateway already."""
+    if "qr" not in config.payments.methods or "qr" in config.payments.options:
+        return None
+    from kiosk.sim.qrpay import QrPaySim
+
+    sim = QrPaySim(state_dir).start()
+    for key, value in sim.lane_options("generic").items():  # what kiosk-core is started with
+        os.environ[f"KIOSK__PAYMENTS__OPTIONS__QR__{key.upper()}"] = str(value)
+    print(f"demo: phone payments through kiosk sim qrpay on {sim.url} (ledger"
+          f" {sim.ledger_path}); after 'pay qr' type 'phone' to show a payment code")
+    return sim
+
+
+def _phone_code(words: list[str]) -> tuple[str, str] | str:
+    """``phone [SCENARIO]``: a payment code of WeChat's shape that picks the simulator's
+    scenario (kiosk.sim.qrpay), and its kind; or what to type instead."""
+    from kiosk.sim.qrpay import SUFFIX, code_for
+
+    scenario = words[0] if words else "success"
+    if scenario not in SUFFIX:
+        return f"demo: unknown scenario; known: {', '.join(SUFFIX)}"
+    return code_for(scenario, "wechat", int.from_bytes(os.urandom(5), "big")), "wechat"
+
+
 def _sealed_pin(pin: str, seal: dict | None) -> dict | None:
     """The ``pin`` line as the PIN pad sends it: sealed to kiosk-core (kiosk.security.pinseal)."""
 
@@ -271,6 +303,7 @@ def run_demo(args: Namespace) -> int:
         print(f"demo: started a private mosquitto on {config.bus.host}:{config.bus.port}"
               f" (other tools: export KIOSK__BUS__CREDENTIALS_DIR={creds})")
     card_sims = None if getattr(args, "sim_payments", False) else _start_card_sims(state_dir)
+    wallet_sim = _start_wallet_sim(config, state_dir)
     # the services log to files, so the prompt shows only states, refusals and answers
     core_log = (state_dir / "core.log").open("ab")
     procs.append(subprocess.Popen([sys.executable, "-m", "kiosk.cli", "core"],
@@ -338,6 +371,24 @@ def run_demo(args: Namespace) -> int:
                 if words and words[0].lower() == "card" and card_sims is not None:
                     print(card_sims.command([w.lower() for w in words[1:]]), flush=True)
                     continue
+                if words and words[0].lower() == "phone":
+                    # the scanner's command: only kiosk-scanner may send a wallet code
+                    code = _phone_code(words[1:])
+                    if isinstance(code, str):
+                        print(code, flush=True)
+                        continue
+                    scanner = BusClient(login_for(config.bus, "kiosk-scanner"),
+                                        f"kiosk-demo-phone-{os.getpid()}")
+                    if scanner.start(wait_s=5):
+                        msg = command("wallet_code", source="scanner", code=code[0],
+                                      kind=code[1])
+                        sent[msg["id"]] = "wallet_code"
+                        scanner.publish(topics.command_from("scanner"), msg).wait_for_publish(5)
+                        scanner.stop()
+                        print("demo: a phone's payment code shown to the camera", flush=True)
+                    else:
+                        print("demo: the scanner's bus login is refused", flush=True)
+                    continue
                 if words and words[0].lower() == "host" and card_sims is not None:
                     print(card_sims.host([w.lower() for w in words[1:]]), flush=True)
                     continue
@@ -373,5 +424,7 @@ def run_demo(args: Namespace) -> int:
                 proc.kill()
         if card_sims is not None:
             card_sims.stop()
+        if wallet_sim is not None:
+            wallet_sim.stop()
         time.sleep(0.1)
     return 0

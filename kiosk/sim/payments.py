@@ -14,10 +14,11 @@ remove_card → card_removed. Totals ending in a ``card_abort_suffixes`` key end
 the flow there with that reason (card_removed, card_blocked, ...) and nothing
 sent. :meth:`cancel` before the authorizing step stops it with nothing sent.
 
-:class:`SimulatedPhoneMethod` is the phone-wallet payment method (id ``qr``) served by this
-simulator: there is no real wallet gateway yet, so it says ``simulated = True`` and a
-production lane refuses it. With ``devices.payment = "sim"`` (the demo, the tests) kiosk-core
-gives the card method and this one the same simulator, as one host would.
+With ``devices.payment = "sim"`` (the demo, the tests) kiosk-core gives the card method this
+simulator and the phone-wallet method (``qr``, kiosk/payments/wallet/method.py) the
+in-process simulated wallet gateway (kiosk/sim/wallet_gateway.py), unless
+``[payments.options.qr]`` configures a gateway (e.g. ``kiosk sim qrpay``'s, printed by
+``kiosk sim qrpay --print-options``): then the real client talks to it.
 """
 
 from __future__ import annotations
@@ -31,10 +32,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kiosk.config import SimPaymentConfig
-from kiosk.i18n import N_
-from kiosk.payments.method import PaymentMethod, PortMethod, VoiceWords
+from kiosk.payments.method import PaymentMethod
 from kiosk.payments.port import AuthRequest, AuthResult, Progress, Taken, no_progress
 from kiosk.payments.registry import open_methods
+from kiosk.sim.wallet_gateway import open_sim_gateway
 
 if TYPE_CHECKING:
     from kiosk.config import KioskConfig
@@ -244,29 +245,7 @@ def lane_methods(config: KioskConfig) -> dict[str, PaymentMethod]:
     host (as a single acquirer would); otherwise the methods' own real flows."""
     if config.devices.payment != "sim":
         return open_methods(config)
-    sim = open_simulator(config)
-    return open_methods(config, {"card": sim, "qr": sim})
-
-
-class SimulatedPhoneMethod(PortMethod):
-    """Pay by phone (a wallet app scanning the reader's QR code), on the simulated host:
-    totals ending in ``sim.payment.decline_suffixes`` are declined, and so on."""
-
-    id = "qr"
-    label = N_("Mobile QR")
-    hint = N_("Pay with the payment app on your phone")
-    receipt_label = N_("Mobile QR")
-    voice_words = {
-        "ko": VoiceWords(keys=("카카오페이", "네이버페이", "삼성페이", "페이", "모바일"),
-                         phrases=("카카오페이 할게요", "카카오페이 결제", "카카오페이 결제할게요",
-                                  "모바일 결제", "삼성페이 할게요", "네이버페이 할게요",
-                                  "페이 결제")),
-        "en": VoiceWords(keys=("phone", "mobile"),
-                         phrases=("pay by phone", "mobile pay", "phone please")),
-        "zh": VoiceWords(keys=("手机", "扫码", "微信", "支付宝"),
-                         phrases=("手机 支付", "扫码 支付")),
-    }
-    simulated = True
-
-    def open_port(self, config: KioskConfig) -> SimulatedAcquirer:
-        return open_simulator(config)
+    ports = {"card": open_simulator(config)}
+    if "qr" not in config.payments.options:  # no gateway configured: the in-process one
+        ports["qr"] = open_sim_gateway(config)
+    return open_methods(config, ports)

@@ -457,6 +457,9 @@ class Engine:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = 30
+    # the answer's headers and body go out in two writes: without TCP_NODELAY the body waits
+    # for the client's delayed ACK (~40 ms a request), time a real gateway does not add
+    disable_nagle_algorithm = True
     server: _Server
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002

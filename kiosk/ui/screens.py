@@ -736,7 +736,9 @@ class PaymentPage(Page):
             tile.title.lang = tile.hint.lang = t.lang
             tile.title.text, tile.hint.text = m.label, m.hint
         self.back.text = t.tr("Back to basket")
-        self.notice.show(v.notice, t.lang)
+        notice = v.notice or (t.tr("Checking an earlier payment. Please wait a moment.")
+                              if v.payments_resolving else "")
+        self.notice.show(notice, t.lang)
 
 
 # -- messages (authorizing, approved, declined, reversing, unavailable, out of service) ---
@@ -911,6 +913,78 @@ class TakeCardPage(CardPage):
         self.show_cancel(v, t)
 
 
+class WalletPage(CardPage):
+    """A phone-wallet step (kiosk/payments/wallet/method.py), the amount, and Cancel where
+    the attempt may be stopped (a sent order is then closed by the lane)."""
+
+    icon_kind, icon_bg, icon_fg = "qr", theme.BLUE, theme.WHITE
+
+
+class WalletShowPage(WalletPage):
+    """Show your payment code to the camera, or switch to scanning the kiosk's code."""
+
+    def __init__(self, actions: Actions, **kw) -> None:
+        super().__init__(actions, **kw)
+        self.switch = primary("", lambda: self.actions.send("choose_app", index=1),
+                              tid="wallet:scan_instead", size_key="l", bg=theme.BLUE)
+
+    def render(self, v: View, t: Translator) -> None:
+        self.set_texts(t, t.tr("Show your payment code to the camera"),
+                       t.tr("Open the payment app on your phone and hold its payment code"
+                            " under the scanner."), v.payment_amount, v.wallet_notice)
+        self.switch.lang = t.lang
+        self.switch.text = t.tr("Scan a code with my phone instead")
+        self.show_cancel(v, t, [self.switch])
+
+
+class WalletCheckingPage(WalletPage):
+    icon_kind, icon_bg, icon_fg, spinning = "wait", theme.BLUE, theme.WHITE, True
+
+    def render(self, v: View, t: Translator) -> None:
+        self.set_texts(t, t.tr("Checking the payment…"), t.tr("One moment, please."),
+                       v.payment_amount)
+        self.set_buttons([])
+
+
+class WalletConfirmPage(WalletPage):
+    icon_kind, icon_bg, icon_fg = "qr", theme.AMBER, theme.INK
+
+    def render(self, v: View, t: Translator) -> None:
+        self.set_texts(t, t.tr("Confirm the payment on your phone"),
+                       t.tr("Your payment app asks you to confirm this payment."),
+                       v.payment_amount)
+        self.show_cancel(v, t)
+
+
+class WalletScanPage(WalletPage):
+    """The kiosk's own QR code (EMVCo merchant-presented, or the gateway's) with the amount
+    and a countdown: kiosk.ui.pay_qr.PayQr draws all three; Cancel below it."""
+
+    def __init__(self, actions: Actions, **kw) -> None:
+        from kiosk.ui.pay_qr import PayQr
+
+        super().__init__(actions, **kw)
+        # the page is the widget (instruction, QR, amount, countdown) and Cancel below it
+        self.outer.clear_widgets()
+        self.outer.padding = (px(160), px(16))
+        self.qr = PayQr()
+        self.outer.add_widget(self.qr)
+        self.outer.add_widget(self.buttons)
+        self._shown = ""
+
+    def on_leave(self, *_a) -> None:
+        super().on_leave()
+        self.qr.hide()
+        self._shown = ""
+
+    def render(self, v: View, t: Translator) -> None:
+        self.set_texts(t, "", "")
+        if v.wallet_qr and v.wallet_qr != self._shown:
+            self._shown = v.wallet_qr
+            self.qr.show(v.wallet_qr, v.payment_amount, v.wallet_deadline or time.monotonic(), t)
+        self.show_cancel(v, t)
+
+
 class ApprovedPage(MessagePage):
     icon_kind, icon_bg, icon_fg = "check", theme.GREEN, theme.WHITE
     icon_size = 96  # room for the receipt question and its buttons
@@ -1003,6 +1077,10 @@ class DeclinedPage(MessagePage):
             b.lang = t.lang
         self.card.text = t.tr("Pay by card")
         self.qr.text = t.tr("Pay by mobile QR")
+        if v.decline_key in ("code_used", "code_expired", "code_invalid", "code_timeout",
+                             "qr_expired", "wallet_insufficient_funds", "wallet_declined",
+                             "wallet_cancelled", "wallet_amount_limit"):
+            self.qr.text = t.tr("Show another code")
         self.back.text = t.tr("Back to basket")
         offered = {m.id for m in v.methods}  # a method not offered gets no retry button
         self.set_buttons([b for b, mid in ((self.card, "card"), (self.qr, "qr"))
@@ -1132,6 +1210,8 @@ PAGES: dict[str, type[Page]] = {
     "attendant": AttendantPage, "payment": PaymentPage, "authorizing": AuthorizingPage,
     "card_insert": CardInsertPage, "card_reading": CardReadingPage,
     "choose_app": ChooseAppPage, "remove_card": RemoveCardPage, "take_card": TakeCardPage,
+    "wallet_show": WalletShowPage, "wallet_checking": WalletCheckingPage,
+    "wallet_confirm": WalletConfirmPage, "wallet_scan": WalletScanPage,
     "approved": ApprovedPage, "declined": DeclinedPage, "receipt": ReceiptPage,
     "reversing": ReversingPage, "payment_unavailable": UnavailablePage,
     "out_of_service": OutOfServicePage,

@@ -48,6 +48,18 @@ STEP_SCREENS = {
     "insert_card": "card_insert", "reading": "card_reading", "choose_app": "choose_app",
     "unsupported_card": "card_reading", "authorizing": "authorizing",
     "remove_card": "remove_card",
+    # phone wallets: show your code / checking / confirm on your phone / scan this code
+    "show_code": "wallet_show", "checking": "wallet_checking",
+    "user_paying": "wallet_confirm", "scan_code": "wallet_scan",
+}
+#: why the last payment code did not pay (``payment.notice`` on the show_code step)
+WALLET_NOTICES = {
+    "code_reused": N_("This payment code was already shown for this purchase. Please show a"
+                      " new code."),
+    "code_used": N_("This payment code has already been used. Please show a new code."),
+    "code_expired": N_("This payment code has expired. Refresh it in your app and show it"
+                       " again."),
+    "code_invalid": N_("This payment code cannot be used. Please show it again."),
 }
 #: AuthResult.message_key → what the shopper is told on the declined screen, below its title
 #: (:func:`decline_title`): why, or what now, never the title again
@@ -65,6 +77,13 @@ DECLINE_MESSAGES = {
     "not_charged": N_("Your items are still in your basket."),
     "cancelled": N_("Your items are still in your basket."),
     "clock_not_synced": N_("Card payment is unavailable right now."),
+    "wallet_insufficient_funds": N_("Your payment app's balance is not enough for this"
+                                    " payment."),
+    "wallet_declined": N_("Your payment app did not approve this payment."),
+    "wallet_cancelled": N_("The payment was cancelled on your phone."),
+    "wallet_amount_limit": N_("This amount is over your payment app's limit."),
+    "code_timeout": N_("No payment code was shown in time."),
+    "qr_expired": N_("The payment code on the screen has expired."),
 }
 #: rejected commands the shopper needs no message for (a double tap, already done)
 SILENT_REJECTIONS = ("cancel_in_progress", "already_cancelled", "app_already_chosen",
@@ -110,6 +129,7 @@ REJECTIONS = {
     "not_allowed_now": N_("That is not possible right now."),
     "clock_not_synced": N_("Payment is unavailable right now. Please ask an attendant."),
     "unknown_application": N_("Please choose one of the cards shown."),
+    "wallet_code_not_expected": N_("Show your payment code when the screen asks for it."),
     "pin_stale": N_("Please enter the PIN again."),       # sealed to an outdated challenge
     "pin_unreadable": N_("Please enter the PIN again."),
 }
@@ -120,7 +140,7 @@ def decline_title(key: str) -> str:
     """The declined screen's title (a msgid) for a decline's message key."""
     if key == "cancelled":
         return N_("Payment cancelled")
-    if key in CARD_ABORT_MESSAGES:
+    if key in CARD_ABORT_MESSAGES or key in ("code_timeout", "qr_expired"):
         return N_("Payment not completed")
     return N_("Payment declined")
 
@@ -227,6 +247,10 @@ class View:
     card_step: str = ""             # the card port's progress step while authorizing
     apps: tuple[str, ...] = ()      # application labels to choose from (co-badged card)
     can_cancel_card: bool = False   # nothing has left the kiosk yet
+    wallet_notice: str = ""         # show_code: why the last payment code did not pay
+    wallet_qr: str = ""             # scan_code: the kiosk's EMVCo QR payload to show
+    wallet_deadline: float | None = None  # scan_code: time.monotonic() when the QR expires
+    payments_resolving: bool = False  # payments left open by a restart are being resolved
     decline_key: str = ""           # payment.message: which decline message
     decline_title: str = ""
     decline_message: str = ""
@@ -359,11 +383,25 @@ def build_view(msg: dict | None, online: bool | None, locale: str | None = None,
         receipt_choice=pay.get("receipt_choice") or "",
         e_receipt_url=msg.get("e_receipt") or "",
         remove_card=step == "remove_card",
+        wallet_notice=t.tr(WALLET_NOTICES[pay["notice"]])
+        if step == "show_code" and pay.get("notice") in WALLET_NOTICES else "",
+        wallet_qr=str(pay.get("qr") or "") if step == "scan_code" else "",
+        wallet_deadline=_deadline(msg, pay.get("expires_at"), received_at)
+        if step == "scan_code" else None,
+        payments_resolving=bool(msg.get("payments_resolving")),
         card_left=card_left,
         txn=msg.get("txn") or "",
         when=t.datetime(msg.get("server_time") or time.time()),
         idle_deadline=idle_deadline,
     )
+
+
+def _deadline(msg: dict, at: float | None, received_at: float | None) -> float | None:
+    """The core's wall-clock ``at`` as a local time.monotonic() deadline (for a countdown)."""
+    if not isinstance(at, int | float):
+        return None
+    now = time.monotonic() if received_at is None else received_at
+    return now + max(0.0, at - msg.get("server_time", time.time()))
 
 
 def _paper(msg: dict, pay: dict) -> str:

@@ -35,6 +35,8 @@ MILK = "8801115954255"      # alone: 189 + 4 tax = 193 minor units
 #: small timeouts so failure paths finish in a second or two
 CARD_ENV = {
     "KIOSK__DEVICES__PAYMENT": "card",
+    # a card lane: the phone method needs its wallet gateway configured (tests/wallet/core)
+    "KIOSK__PAYMENTS__METHODS": '["card"]',
     "KIOSK__ACQUIRER__CONNECT_TIMEOUT_S": "1",
     "KIOSK__ACQUIRER__RESPONSE_TIMEOUT_S": "1.5",
     "KIOSK__ACQUIRER__REVERSAL_TIMEOUT_S": "1",

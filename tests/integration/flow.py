@@ -7,7 +7,7 @@ import threading
 
 from kiosk.bus.client import BusClient
 from kiosk.bus.credentials import BusLogin
-from kiosk.bus.messages import encode
+from kiosk.bus.messages import command, encode
 from kiosk.security.pinseal import staff_pin_command
 from tests.harness import Shopper, bus_login
 
@@ -19,6 +19,49 @@ def to_receipt(shopper: Shopper, choice: str = "print", timeout: float = 20) -> 
         result = shopper.send("receipt", choice=choice)
         assert result["ok"] or result["reason"] == "receipt_already_chosen", result
     return shopper.wait_state(lambda s: s["state"] == "receipt", timeout)
+
+
+def wallet_code() -> str:
+    """A fresh WeChat-shaped payment code (18 digits, 10-15 first): a phone shows a new one
+    each time."""
+    return "13" + "".join(str(b % 10) for b in os.urandom(16))
+
+
+def pay_by_phone(shopper: Shopper, code: str | None = None, timeout: float = 10) -> str:
+    """``pay qr``, then show a payment code to the camera when the screen asks for one
+    (the scanner's ``wallet_code`` command). Returns the code shown."""
+    assert shopper.send("pay", method="qr")["ok"]
+    return show_code(shopper, code, timeout)
+
+
+def show_code(shopper: Shopper, code: str | None = None, timeout: float = 10) -> str:
+    """Show a payment code once the screen asks for one."""
+    code = code or wallet_code()
+    shopper.wait_state(lambda s: (s.get("payment") or {}).get("step") == "show_code", timeout)
+    result = send_wallet_code(shopper, code)
+    assert result["ok"], result
+    return code
+
+
+def send_wallet_code(shopper: Shopper, code: str, kind: str = "wechat") -> dict:
+    """The scanner's command, sent with kiosk-scanner's login (only it may send one, and only
+    kiosk-core may read it); the answer is read on the shopper's result topic."""
+    scanner = getattr(shopper, "scanner", None)
+    if scanner is None:
+        scanner = BusClient(bus_login(shopper.client.port, "kiosk-scanner"),
+                            f"test-scanner-{id(shopper)}-{os.getpid()}")
+        assert scanner.start(wait_s=10), "the scanner could not connect"
+        shopper.scanner = scanner  # type: ignore[attr-defined]
+        close = shopper.close
+
+        def close_both() -> None:
+            scanner.stop()
+            close()
+
+        shopper.close = close_both  # type: ignore[method-assign]
+    msg = command("wallet_code", source="scanner", code=code, kind=kind)
+    scanner.publish(shopper.topics.command_from("scanner"), msg).wait_for_publish(5)
+    return shopper.wait_result(msg["id"])
 
 
 def fresh_seal(shopper: Shopper, used: set[str]) -> dict:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.harness import kiosk_cli
-from tests.integration.flow import to_receipt
+from tests.integration.flow import pay_by_phone, to_receipt
 
 pytestmark = pytest.mark.integration
 
@@ -200,7 +200,7 @@ def test_pay_is_refused_until_the_clock_is_synchronized(start_core, shopper, lan
     assert shopper.state["state"] == "payment" and ledger(lane_env) == []
     flag.parent.mkdir()
     flag.touch()   # what systemd-timesyncd does once it has synchronized
-    assert shopper.send("pay", method="qr")["ok"]
+    pay_by_phone(shopper)
     to_receipt(shopper)
     verify(core, lane_env)
 
@@ -208,7 +208,7 @@ def test_pay_is_refused_until_the_clock_is_synchronized(start_core, shopper, lan
 def test_no_receipt_prints_nothing_but_keeps_it(start_core, shopper, lane_env):
     core = start_core(**FAST)
     to_payment(shopper)
-    assert shopper.send("pay", method="qr")["ok"]
+    pay_by_phone(shopper)
     st = to_receipt(shopper, "none")
     assert st["receipt"] == {"path": "", "ok": True, "printed": False}
     assert st["payment"]["receipt_choice"] == "none"

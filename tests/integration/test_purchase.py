@@ -9,7 +9,7 @@ import pytest
 
 from kiosk.domain.gtin import check_digit
 from tests.harness import kiosk_cli
-from tests.integration.flow import send_pin, to_receipt
+from tests.integration.flow import pay_by_phone, send_pin, to_receipt
 
 pytestmark = pytest.mark.integration
 
@@ -105,7 +105,7 @@ def test_declined_then_retry(lane_env, shopper, start_core):
     assert shopper.send("pay", method="card")["ok"]
     st = shopper.wait_state(lambda s: s["state"] == "declined")
     assert st["notice"] == "declined" and st["totals"]["total"] == 193
-    assert shopper.send("pay", method="qr")["ok"]          # try again from declined
+    pay_by_phone(shopper)                                  # try again from declined
     shopper.wait_state(lambda s: s["state"] == "declined" and s["payment"]["method"] == "qr")
     assert shopper.send("back")["ok"]
     assert shopper.send("scan", code=MILK)["ok"]           # 378 + 9 = 387: approved
@@ -114,7 +114,10 @@ def test_declined_then_retry(lane_env, shopper, start_core):
     st = to_receipt(shopper)
     assert st["totals"]["total"] == 387
     outcomes = [(e["amount"], e["result"]["outcome"]) for e in ledger(lane_env)]
-    assert outcomes == [(193, "declined"), (193, "declined"), (387, "approved")]
+    assert outcomes == [(193, "declined"), (387, "approved")]
+    wallet = Path(lane_env["KIOSK__PATHS__STATE_DIR"]) / "sim-wallet.jsonl"   # the phone's
+    assert [(e["order"]["amount"], e["order"]["state"])
+            for e in map(json.loads, wallet.read_text().splitlines())] == [(193, "not_paid")]
 
 
 def test_host_down_reverses_then_recovers(lane_env, shopper, start_core):

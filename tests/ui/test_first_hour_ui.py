@@ -33,7 +33,7 @@ from kiosk.bus.messages import Topics, status_message
 from kiosk.catalog import pictures_dir
 from kiosk.domain.cards import shown_pan
 from kiosk.payments.card_method import CardMethod
-from kiosk.sim.payments import SimulatedPhoneMethod
+from kiosk.payments.wallet.method import WalletMethod
 from kiosk.ui import theme
 from kiosk.ui.i18n import Translator
 from tests.harness import bus_login
@@ -42,7 +42,7 @@ from tests.ui.test_viewmodel import card_state, state
 
 pytestmark = pytest.mark.ui
 
-METHODS = [CardMethod.offer(), SimulatedPhoneMethod.offer()]
+METHODS = [CardMethod.offer(), WalletMethod.offer()]
 CARD = {"brand": "visa", "masked_pan": "476173******0119"}
 PICTURE_INK = (250, 214, 52)   # a yellow no screen of the kiosk draws: the product picture
 BAG_INK = tuple(round(c * 255) for c in theme.GREY[:3])   # the bag drawn without a picture

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.domain.money import Currency, format_money
+from tests.integration.flow import show_code
 from tests.ui.checks import check_texts, check_touch
 from tests.ui.driver import UIProcess
 
@@ -153,6 +154,7 @@ def test_whole_purchase_by_touch(locale, start_core, shopper, ui_factory, shots,
     ui.wait_screen("payment")
     ui.call("hold", states=["approved"])
     ui.tap("pay:qr")
+    show_code(shopper)   # the shopper's phone shows its payment code to the camera
     shopper.wait_state(lambda s: s["state"] in ("approved", "receipt"))
     ui.wait_screen("approved")
     screens.snap("approved", "approved")

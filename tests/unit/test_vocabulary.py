@@ -120,12 +120,14 @@ def _state(name: str, kind: str = "") -> CheckoutState:
                  "status": "authorizing"} if name in ("authorizing", "approved") else None)
 
 
-def _ctx(config) -> Context:
+def _ctx(config, kind: str = "") -> Context:
+    # the payment's step: a card offering its applications, or a wallet waiting for a code
+    step = ({"stan": 1, "step": "show_code"} if kind == "wallet_code" else
+            {"stan": 1, "step": "choose_app", "apps": [{"label": "VISA"}]})
     return Context(config, lambda gtin: MILK if gtin == MILK.gtin else None,
                    lambda plu: APPLES if plu == APPLES.plu else None,
                    lambda cmd, now: (MEMBER, ""), lambda code, now: (MEMBER, ""),
-                   now=1_700_000_000.0,
-                   step={"stan": 1, "step": "choose_app", "apps": [{"label": "VISA"}]},
+                   now=1_700_000_000.0, step=step,
                    payment_methods=("card", "qr"))
 
 
@@ -136,10 +138,10 @@ def test_decide_accepts_what_the_table_says_and_refuses_the_rest(config, name, k
     if kind == "scan" and name == "attendant_needed":
         cmd["code"] = "STAFF:S100-7731"  # waiting for staff, the scanner reads badges
     if kind in ACCEPTS[name]:
-        decide(_state(name, kind), cmd, _ctx(config))  # not rejected
+        decide(_state(name, kind), cmd, _ctx(config, kind))  # not rejected
     else:
         with pytest.raises(Rejected) as info:
-            decide(_state(name, kind), cmd, _ctx(config))
+            decide(_state(name, kind), cmd, _ctx(config, kind))
         assert info.value.reason == REFUSALS.get(kind, {}).get(name, "not_allowed_now")
 
 

@@ -81,6 +81,31 @@ STEP_TEXT = {
     "authorizing": V_("Authorizing. Please wait."),
     "remove_card": V_("Remove your card."),
     "qr": V_("Scan the QR code on the reader with the payment app on your phone."),
+    # phone wallets (kiosk/payments/wallet/method.py)
+    "show_code": V_("Show the payment code in your phone's payment app to the camera."),
+    "checking": V_("Checking the payment. Please wait."),
+    "user_paying": V_("Confirm the payment on your phone."),
+    "scan_code": V_("Scan the QR code on the screen with the payment app on your phone."),
+}
+
+#: why the last payment code did not pay (payment.notice on the show_code step)
+WALLET_NOTICE_TEXT = {
+    "code_reused": V_("This payment code was already shown for this purchase. Please show a"
+                      " new code."),
+    "code_used": V_("This payment code has already been used. Please show a new code."),
+    "code_expired": V_("This payment code has expired. Please refresh it and show it again."),
+    "code_invalid": V_("This payment code cannot be used. Please show it again."),
+}
+
+#: a phone payment's decline (payment.message), said on the declined screen
+WALLET_DECLINE_TEXT = {
+    "wallet_insufficient_funds": V_("Your payment app's balance is not enough for this"
+                                    " payment."),
+    "wallet_declined": V_("Your payment app did not approve this payment."),
+    "wallet_cancelled": V_("The payment was cancelled on your phone."),
+    "wallet_amount_limit": V_("This amount is over your payment app's limit."),
+    "code_timeout": V_("No payment code was shown in time."),
+    "qr_expired": V_("The payment code on the screen has expired."),
 }
 
 NOTICE_TEXT = {
@@ -170,7 +195,7 @@ def all_msgids() -> list[str]:
     """Every msgid this module can speak (for catalog checks)."""
     out: list[str] = []
     for table in (STATE_TEXT, ATTENDANT_TEXT, ATTENDANT_HINT, STEP_TEXT, NOTICE_TEXT,
-                  ERROR_TEXT, TEXT, ACTION_TEXT):
+                  ERROR_TEXT, TEXT, WALLET_NOTICE_TEXT, WALLET_DECLINE_TEXT, ACTION_TEXT):
         out.extend(table.values())
     return out
 
@@ -264,6 +289,8 @@ class Prompts:
             return Speech([self.t(STATE_TEXT[state])], private=True)
         if state in ("payment", "declined"):
             texts = self.notice(msg.get("notice")).texts if state == "payment" else []
+            if state == "declined" and payment.get("message") in WALLET_DECLINE_TEXT:
+                texts = [self.t(WALLET_DECLINE_TEXT[payment["message"]])]
             return Speech(texts + self.total(msg).texts + [self.t(STATE_TEXT[state])],
                           private=True)
         if state == "approved":
@@ -283,6 +310,9 @@ class Prompts:
         if step not in STEP_TEXT:
             return Speech()
         texts = [self.t(STEP_TEXT[step])]
+        notice = ((msg or {}).get("payment") or {}).get("notice")
+        if step == "show_code" and notice in WALLET_NOTICE_TEXT:
+            texts.insert(0, self.t(WALLET_NOTICE_TEXT[notice]))
         apps = ((msg or {}).get("payment") or {}).get("apps") or []
         if step == "choose_app":
             texts += [self.action(f"app:{i}", msg) for i in range(len(apps))]
