@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from kiosk.bus.broker import credentials_dir, free_port, private_login, start_private_broker
+from kiosk.bus.broker import credentials_dir, private_login, start_private_broker_on_free_port
 from kiosk.bus.client import BusClient
 from kiosk.bus.credentials import BusLogin
 from kiosk.bus.messages import MessageError, Topics, command, parse_state
@@ -36,8 +36,8 @@ def start_broker(workdir: Path, one_session_per_user: bool = False) -> tuple[int
     test broker runs many lanes and tools at once, so by default a client id is not tied to
     its username (the device's ``use_username_as_clientid``; tests/integration/test_bus_auth.py
     turns it on)."""
-    port = free_port()
-    proc = start_private_broker(workdir, port, one_session_per_user=one_session_per_user)
+    port, proc = start_private_broker_on_free_port(workdir,
+                                                   one_session_per_user=one_session_per_user)
     _BROKERS[port] = workdir
     return port, proc
 
