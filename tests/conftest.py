@@ -1,4 +1,10 @@
-"""Shared fixtures: a real mosquitto on loopback, per-test kiosk state and lanes."""
+"""Shared fixtures: a real mosquitto on loopback, per-test kiosk state and lanes.
+
+The suite runs in parallel (pytest-xdist, ``./setup.sh test``): a session fixture runs once
+per worker process. What is expensive to make and only read afterwards (generated videos)
+is made once per run with :func:`tests.harness.build_once`; everything a test writes or
+listens on is its own (tmp_path, a lane id, ports the OS chose). See tests/README.md.
+"""
 
 from __future__ import annotations
 

@@ -6,9 +6,11 @@ nothing here mocks paho, mosquitto or SQLite.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,6 +18,8 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from kiosk.bus.broker import credentials_dir, private_login, start_private_broker_on_free_port
 from kiosk.bus.client import BusClient
@@ -25,6 +29,25 @@ from kiosk.catalog import SAMPLE_CATALOG
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_CSV = SAMPLE_CATALOG
+
+
+def build_once(tmp_path_factory: pytest.TempPathFactory, name: str,
+               build: Callable[[Path], None]) -> Path:
+    """A folder ``build(folder)`` filled once per test run, shared by the xdist workers
+    (the run's base temp folder is their common parent) and read-only afterwards: the
+    first worker builds under an exclusive lock, the others wait for it and reuse it."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # <run>/popen-gwN -> <run>
+    folder = base / f"once-{name}"
+    with (base / f"once-{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / ".built").exists():
+            shutil.rmtree(folder, ignore_errors=True)  # a build that failed half-way
+            folder.mkdir()
+            build(folder)
+            (folder / ".built").touch()
+    return folder
 
 
 #: the brokers the tests started: port → their work dir (where their passwords are)
