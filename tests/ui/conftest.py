@@ -2,8 +2,8 @@
 
 Each UI runs as its own process (Kivy allows one App per process) with the
 test-control channel on; ``tests/ui/driver.py`` talks to it. The screenshot
-folders are listed at the end of the run (carried in the test reports, so they are listed
-when the tests ran in xdist workers too).
+folders are listed at the end of the run (tests/conftest.py, from the test reports, so
+they are listed when the tests ran in xdist workers too).
 """
 
 from __future__ import annotations
@@ -76,15 +76,3 @@ def ui_fonts(lane_env) -> dict[str, str]:
         return {f"kiosk-{lang}": face["regular"] for lang, face in faces.items()} | {
             f"kiosk-{lang}#bold": face["bold"] for lang, face in faces.items()}
     return load
-
-
-def pytest_terminal_summary(terminalreporter) -> None:
-    folders = dict.fromkeys(value for reports in terminalreporter.stats.values()
-                            for report in reports
-                            for key, value in getattr(report, "user_properties", ())
-                            if key == "screenshots")
-    if folders:
-        terminalreporter.write_sep("-", "UI screenshots")
-        for folder in folders:
-            count = len(list(Path(folder).glob("*.png")))
-            terminalreporter.write_line(f"{folder}  ({count} PNG)")
