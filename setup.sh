@@ -100,7 +100,9 @@ case "$cmd" in
     shift
     .venv/bin/ruff check kiosk drivers voice tests
     .venv/bin/lint-imports  # the layer contracts in pyproject.toml [tool.importlinter]
-    exec .venv/bin/python -m pytest -q "$@"
+    # in parallel, one worker per CPU this may run on (pytest-xdist; worksteal evens out the
+    # long tests); `./setup.sh test -n 0` runs serially (later options win)
+    exec .venv/bin/python -m pytest -q -n "$(nproc)" --dist worksteal "$@"
     ;;
   *)
     echo "usage: $0 run|test|install" >&2

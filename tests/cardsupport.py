@@ -11,10 +11,13 @@ pulled at teardown), ``card_events`` (a started ReaderEvents and its queue),
 
 from __future__ import annotations
 
+import fcntl
 import queue
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 from kiosk_drivers.cardreader.sim.pcscd import (  # noqa: F401 - re-exported for the card suites
@@ -101,17 +104,26 @@ class SimCardProcess:
 def pcscd(tmp_path_factory: pytest.TempPathFactory):
     """A private pcscd with vpcd readers "Virtual PCD 00 00" (port) / "00 01" (port+1).
 
-    One per test process: each suite's conftest re-exports this fixture, which makes a
-    fixture of its own for pytest, and libpcsclite binds this process to the first pcscd's
-    socket anyway; so a later suite reuses the running one."""
+    One per test process (each xdist worker has its own, in namespaces of its own): each
+    suite's conftest re-exports this fixture, which makes a fixture of its own for pytest,
+    and libpcsclite binds this process to the first pcscd's socket anyway; so a later
+    suite reuses the running one."""
     if _SHARED:
         yield _SHARED[0]
         return
-    server = PrivatePcscd(tmp_path_factory.mktemp("pcscd")).start()
-    _SHARED.append(server)
-    yield server
-    _SHARED.clear()
-    server.stop()
+    # Where pcscd cannot have namespaces of its own it takes the machine's /run/pcscd, one
+    # at a time: other test processes (xdist workers) wait for it here, then start theirs.
+    with open(Path(tempfile.gettempdir()) / "kiosk-test-pcscd-run.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        server = PrivatePcscd(tmp_path_factory.mktemp("pcscd")).start()
+        if server.isolated:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+        _SHARED.append(server)
+        try:
+            yield server
+        finally:
+            _SHARED.clear()
+            server.stop()
 
 
 _SHARED: list[PrivatePcscd] = []

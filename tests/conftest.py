@@ -1,4 +1,10 @@
-"""Shared fixtures: a real mosquitto on loopback, per-test kiosk state and lanes."""
+"""Shared fixtures: a real mosquitto on loopback, per-test kiosk state and lanes.
+
+The suite runs in parallel (pytest-xdist, ``./setup.sh test``): a session fixture runs once
+per worker process. What is expensive to make and only read afterwards (generated videos)
+is made once per run with :func:`tests.harness.build_once`; everything a test writes or
+listens on is its own (tmp_path, a lane id, ports the OS chose). See tests/README.md.
+"""
 
 from __future__ import annotations
 
@@ -97,3 +103,17 @@ def shopper(lane_env, broker_port: int):
     s.close()
     # every state kiosk-core published passes the schema every subscriber reads it through
     assert s.invalid_states == []
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """The UI tests' screenshot folders (``shots`` in tests/ui/conftest.py records them in
+    its report: this hook runs where the reports arrive, the xdist controller too)."""
+    folders = dict.fromkeys(value for reports in terminalreporter.stats.values()
+                            for report in reports
+                            for key, value in getattr(report, "user_properties", ())
+                            if key == "screenshots")
+    if folders:
+        terminalreporter.write_sep("-", "UI screenshots")
+        for folder in folders:
+            count = len(list(Path(folder).glob("*.png")))
+            terminalreporter.write_line(f"{folder}  ({count} PNG)")

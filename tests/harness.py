@@ -6,9 +6,11 @@ nothing here mocks paho, mosquitto or SQLite.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,7 +19,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from kiosk.bus.broker import credentials_dir, free_port, private_login, start_private_broker
+import pytest
+
+from kiosk.bus.broker import credentials_dir, private_login, start_private_broker_on_free_port
 from kiosk.bus.client import BusClient
 from kiosk.bus.credentials import BusLogin
 from kiosk.bus.messages import MessageError, Topics, command, parse_state
@@ -25,6 +29,25 @@ from kiosk.catalog import SAMPLE_CATALOG
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_CSV = SAMPLE_CATALOG
+
+
+def build_once(tmp_path_factory: pytest.TempPathFactory, name: str,
+               build: Callable[[Path], None]) -> Path:
+    """A folder ``build(folder)`` filled once per test run, shared by the xdist workers
+    (the run's base temp folder is their common parent) and read-only afterwards: the
+    first worker builds under an exclusive lock, the others wait for it and reuse it."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # <run>/popen-gwN -> <run>
+    folder = base / f"once-{name}"
+    with (base / f"once-{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / ".built").exists():
+            shutil.rmtree(folder, ignore_errors=True)  # a build that failed half-way
+            folder.mkdir()
+            build(folder)
+            (folder / ".built").touch()
+    return folder
 
 
 #: the brokers the tests started: port → their work dir (where their passwords are)
@@ -36,8 +59,8 @@ def start_broker(workdir: Path, one_session_per_user: bool = False) -> tuple[int
     test broker runs many lanes and tools at once, so by default a client id is not tied to
     its username (the device's ``use_username_as_clientid``; tests/integration/test_bus_auth.py
     turns it on)."""
-    port = free_port()
-    proc = start_private_broker(workdir, port, one_session_per_user=one_session_per_user)
+    port, proc = start_private_broker_on_free_port(workdir,
+                                                   one_session_per_user=one_session_per_user)
     _BROKERS[port] = workdir
     return port, proc
 

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from kiosk.bench.stats import rss_mb, summary_ms
-from kiosk.bus.broker import credentials_dir, free_port, private_login, start_private_broker
+from kiosk.bus.broker import credentials_dir, private_login, start_private_broker_on_free_port
 from kiosk.bus.client import BusClient
 from kiosk.bus.messages import Topics, command
 from kiosk.catalog import SAMPLE_CATALOG
@@ -136,8 +136,7 @@ def bench_core(events: int = 600, runs: int = 3) -> int:
                 results[f"{key}_med"].append(med)
                 results[f"{key}_p95"].append(p95)
 
-        port = free_port()
-        broker = start_private_broker(work / "broker", port)
+        port, broker = start_private_broker_on_free_port(work / "broker")
         state = work / "state"
         env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK")}
         env.update(KIOSK_CONFIG_DIR=str(work / "etc"), KIOSK__PATHS__STATE_DIR=str(state),

@@ -56,7 +56,7 @@ from kiosk_drivers.scanner.sim.synth import (
 )
 
 from kiosk.bench.stats import percentile
-from kiosk.bus.broker import free_port, private_login, start_private_broker
+from kiosk.bus.broker import private_login, start_private_broker_on_free_port
 from kiosk.bus.client import BusClient
 from kiosk.bus.credentials import BusLogin
 from kiosk.bus.messages import Topics
@@ -385,8 +385,7 @@ def bench_scanner(presentations: int = 12, fps_frames: int = 240, seed: int = 1,
         false_reads += d["false"]
         engine_false["distorted set (lockstep)"] = d["false"]
 
-        port = free_port()
-        broker = start_private_broker(work / "broker", port)
+        port, broker = start_private_broker_on_free_port(work / "broker")
         lat = {}
         try:
             path, truth = sessions[(640, 480)]

@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 from kiosk.bench.stats import rss_mb
-from kiosk.bus.broker import credentials_dir, free_port, private_login, start_private_broker
+from kiosk.bus.broker import credentials_dir, private_login, start_private_broker_on_free_port
 from kiosk.bus.client import BusClient
 from kiosk.bus.messages import Topics, command
 from kiosk.catalog import SAMPLE_CATALOG
@@ -108,8 +108,7 @@ def _idle(ui: subprocess.Popen, client: BusClient, topics: Topics, states: list[
 def bench_ui() -> int:
     with tempfile.TemporaryDirectory(prefix="kiosk-bench-ui-") as tmp:
         work = Path(tmp)
-        port = free_port()
-        broker = start_private_broker(work / "broker", port)
+        port, broker = start_private_broker_on_free_port(work / "broker")
         try:
             xvfb, display = start_xvfb()
         except XvfbError as exc:

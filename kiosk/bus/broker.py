@@ -28,6 +28,10 @@ class BrokerError(RuntimeError):
     pass
 
 
+class PortTaken(BrokerError):
+    """Another process listens on the broker's port (taken after :func:`free_port` chose it)."""
+
+
 def port_open(host: str, port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.2)
@@ -94,15 +98,64 @@ def start_private_broker(workdir: Path, port: int, host: str = "127.0.0.1",
         "max_packet_size 65536\n"
         "set_tcp_nodelay true\n"
     )
-    log = (workdir / "mosquitto.log").open("ab")
+    log_path = workdir / "mosquitto.log"
+    log = log_path.open("ab")
     proc = subprocess.Popen([mosquitto_binary(), "-c", str(conf)], stdout=log, stderr=log,
                             stdin=subprocess.DEVNULL)
+    log.close()
     deadline = time.monotonic() + 10
-    while not port_open(host, port):
+    # listening on the port is not enough: another process may hold it (then this
+    # mosquitto exits on "Address already in use"); it must be this mosquitto's socket
+    while not (port_open(host, port) and _listens(proc.pid, port)):
         if proc.poll() is not None:
+            if "Address already in use" in log_path.read_text(errors="replace"):
+                raise PortTaken(f"port {port} is taken, see {log_path}")
             raise BrokerError(f"mosquitto exited with {proc.returncode}, see {workdir}")
         if time.monotonic() > deadline:
             proc.kill()
+            proc.wait(5)
+            if port_open(host, port):
+                raise PortTaken(f"another process listens on port {port}")
             raise BrokerError("mosquitto did not start listening within 10 s")
         time.sleep(0.05)
     return proc
+
+
+def start_private_broker_on_free_port(workdir: Path, host: str = "127.0.0.1",
+                                      one_session_per_user: bool = True,
+                                      attempts: int = 5) -> tuple[int, subprocess.Popen]:
+    """:func:`start_private_broker` on a free port: (port, process). A port is only free
+    until someone binds it, and tests and benches start brokers side by side: when another
+    process took the chosen port first, a new one is chosen."""
+    for _ in range(attempts - 1):
+        port = free_port()
+        try:
+            return port, start_private_broker(workdir, port, host, one_session_per_user)
+        except PortTaken:
+            continue
+    port = free_port()
+    return port, start_private_broker(workdir, port, host, one_session_per_user)
+
+
+def _listens(pid: int, port: int) -> bool:
+    """Process ``pid`` has a TCP socket listening on ``port`` (Linux /proc; where there is
+    no /proc, the port answering is taken as enough)."""
+    fd_dir = Path(f"/proc/{pid}/fd")
+    if not fd_dir.parent.exists():
+        return not Path("/proc/self").exists()
+    try:
+        sockets = {os.readlink(fd_dir / fd) for fd in os.listdir(fd_dir)}
+    except OSError:  # the process is gone
+        return False
+    for table in ("tcp", "tcp6"):
+        try:
+            rows = Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            listening = fields[3] == "0A"  # TCP_LISTEN
+            if listening and int(fields[1].rsplit(":", 1)[1], 16) == port \
+                    and f"socket:[{fields[9]}]" in sockets:
+                return True
+    return False

@@ -241,12 +241,16 @@ def test_idle_link_closed_by_host_reconnects_without_loss(sim, make_link):
 
 
 def test_host_down_is_unavailable_and_nothing_is_journaled(make_link, tmp_path):
-    from kiosk.bus.broker import free_port
+    import socket
 
-    link = make_link(free_port(), connect_timeout_s=1)
-    answer = link.authorize(sale(40))
-    assert answer.outcome == "unavailable" and link.store.get("idem-40-a") is None
-    assert not link.sign_on()
+    # a port bound and not listening: connections are refused, and no other process (a
+    # parallel test's simulator) can start listening on it meanwhile
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        link = make_link(held.getsockname()[1], connect_timeout_s=1)
+        answer = link.authorize(sale(40))
+        assert answer.outcome == "unavailable" and link.store.get("idem-40-a") is None
+        assert not link.sign_on()
 
 
 def test_control_port(tmp_path, make_link):

@@ -22,6 +22,8 @@ from kiosk_drivers.scanner.sim.synth import (
     write_session,
 )
 
+from tests.harness import build_once
+
 SIZE = (640, 480)
 
 
@@ -71,10 +73,13 @@ def session_presentations() -> list[Presentation]:
 
 @pytest.fixture(scope="session")
 def session_video(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Truth]:
-    path = tmp_path_factory.mktemp("scanner-video") / "session.avi"
-    truth = write_session(path, session_presentations(), SIZE, seed=3,
-                          garbage_after={2: list(GARBAGE_KINDS)})
-    return path, truth
+    """The session video and its truth (made once per run, shared by the xdist workers)."""
+    def build(folder: Path) -> None:
+        write_session(folder / "session.avi", session_presentations(), SIZE, seed=3,
+                      garbage_after={2: list(GARBAGE_KINDS)})
+
+    path = build_once(tmp_path_factory, "scanner-session-video", build) / "session.avi"
+    return path, Truth.load(path.with_suffix(".json"))
 
 
 @pytest.fixture(scope="session")
@@ -94,7 +99,6 @@ def session_run(session_video, classify):
 def garbage_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from kiosk_drivers.scanner.sim.synth import background, garbage, write_video
 
-    path = tmp_path_factory.mktemp("scanner-garbage") / "garbage.avi"
     w, h = SIZE
 
     def frames():
@@ -103,5 +107,7 @@ def garbage_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
             kind = GARBAGE_KINDS[i // 10 % len(GARBAGE_KINDS)]
             yield (garbage(w, h, kind, i) if i % 2 == 0 else bg), []
 
-    write_video(path, frames(), SIZE)
-    return path
+    def build(folder: Path) -> None:
+        write_video(folder / "garbage.avi", frames(), SIZE)
+
+    return build_once(tmp_path_factory, "scanner-garbage-video", build) / "garbage.avi"

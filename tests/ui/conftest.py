@@ -2,7 +2,8 @@
 
 Each UI runs as its own process (Kivy allows one App per process) with the
 test-control channel on; ``tests/ui/driver.py`` talks to it. The screenshot
-folders are listed at the end of the run.
+folders are listed at the end of the run (tests/conftest.py, from the test reports, so
+they are listed when the tests ran in xdist workers too).
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ from pathlib import Path
 import pytest
 
 from tests.ui.driver import SHOTS_ROOT, UIProcess, Xvfb
-
-_shot_dirs: list[Path] = []
 
 
 @pytest.fixture(scope="session")
@@ -41,14 +40,29 @@ def ui_factory(lane_env, xvfb, tmp_path: Path):
         ui.stop()
 
 
+def _shots_folder(test_name: str) -> Path:
+    return SHOTS_ROOT / test_name.replace("[", "-").replace("]", "").replace("/", "-")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Two tests sharing a screenshot folder would wipe each other's PNGs, and in parallel
+    workers while the other still writes: refuse the run."""
+    owners: dict[Path, str] = {}
+    for item in items:
+        if "shots" in getattr(item, "fixturenames", ()):
+            owner = owners.setdefault(_shots_folder(item.name), item.nodeid)
+            if owner != item.nodeid:
+                raise pytest.UsageError(f"{item.nodeid} and {owner} would share the screenshot"
+                                        f" folder {_shots_folder(item.name)}: rename one")
+
+
 @pytest.fixture
 def shots(request):
     """A fresh folder for this test's screenshots (kept after the run, under var/)."""
-    name = request.node.name.replace("[", "-").replace("]", "").replace("/", "-")
-    folder = SHOTS_ROOT / name
+    folder = _shots_folder(request.node.name)
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    _shot_dirs.append(folder)
+    request.node.user_properties.append(("screenshots", str(folder)))
     print(f"screenshots: {folder}")
     return folder
 
@@ -62,11 +76,3 @@ def ui_fonts(lane_env) -> dict[str, str]:
         return {f"kiosk-{lang}": face["regular"] for lang, face in faces.items()} | {
             f"kiosk-{lang}#bold": face["bold"] for lang, face in faces.items()}
     return load
-
-
-def pytest_terminal_summary(terminalreporter) -> None:
-    if _shot_dirs:
-        terminalreporter.write_sep("-", "UI screenshots")
-        for folder in _shot_dirs:
-            count = len(list(folder.glob("*.png")))
-            terminalreporter.write_line(f"{folder}  ({count} PNG)")
