@@ -120,6 +120,12 @@ COMMAND_FIELDS: dict[str, dict[str, tuple[st.SearchStrategy, st.SearchStrategy]]
     "pay": {"method": (st.sampled_from(["card", "qr"]), st.just("cash"))},
     "choose_app": {"index": (st.integers(0, 2), st.integers(-1, 9))},
     "receipt": {"choice": (st.sampled_from(["print", "none"]), st.just("both"))},
+    # a wallet payment code of each kind's shape (kiosk.domain.wallet_codes); never a real one
+    "wallet_code": {"code": (st.sampled_from(["134567890123456789", "2812345678901234",
+                                              "6212345678901234567", "hQVDUFYwMWEaTwegAAAAAwEQ"]),
+                             st.one_of(st.text(max_size=12), st.just("x" * 600))),
+                    "kind": (st.sampled_from(["wechat", "alipay", "unionpay", "emvco_cpm"]),
+                             st.just("cash"))},
     "device": {"device": (st.sampled_from(["door", "printer", "scanner"]), st.just("toaster")),
                "ok": (st.booleans(), ANY_JSON),
                "detail": (st.sampled_from(["", "paper_out", "cover_open"]),
