@@ -28,6 +28,7 @@ from typing import Any, get_args
 
 from hypothesis import strategies as st
 
+from kiosk.bus.acl import SENDER_ONLY, may_send
 from kiosk.bus.credentials import provision
 from kiosk.bus.messages import COMMAND_TYPES, VERSION, MessageError, Source, encode, parse_command
 from kiosk.catalog import MAX_FIELD_CHARS, SAMPLE_CATALOG, Catalog, CatalogError
@@ -264,12 +265,15 @@ def open_core(workdir: Path, nested: bool = False) -> Opened:
         while not lane.inbox.empty():  # payment and print results that came back
             lane._dispatch(*lane.inbox.get_nowait())
         for payload in payloads:
+            sender = "cli"  # the operator's tools may send any command but a wallet code
             try:
-                parse_command(payload, config.bus.max_message_bytes)
+                cmd = parse_command(payload, config.bus.max_message_bytes)
                 parsed = True
+                if not may_send(sender, cmd):
+                    sender = SENDER_ONLY.get(cmd["type"], sender)
             except MessageError:
                 parsed = False
-            result = lane.handle_command(payload)
+            result = lane.handle_command(payload, sender)
             if (result is None) == parsed:
                 raise ContractBroken(f"parse said {parsed} but the core answered {result}")
             if result is not None and result.get("reason") == "internal_error":

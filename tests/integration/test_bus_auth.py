@@ -119,7 +119,10 @@ def test_clients_without_a_valid_credential_are_refused(lane) -> None:
         finally:
             attacker.close()
     _barrier(observer)
-    assert observer.statuses == [True], "kiosk-core was knocked off the bus"
+    # a status is republished (online, with reject counts) after refused commands; knocked
+    # off, the broker would have published its will (offline) in between
+    assert observer.statuses[0] and False not in observer.statuses, (
+        "kiosk-core was knocked off the bus")
     _sells(port, lane_id)
 
 
@@ -147,7 +150,7 @@ def test_the_uis_credential_cannot_forge_state_door_or_identity(lane) -> None:
 
     assert state["state"] == "attract" and state["faults"] == {} and state["lines"] == []
     assert "forged" not in state
-    assert observer.statuses == [True]
+    assert observer.statuses[0] and False not in observer.statuses
     # kiosk-core itself refused the door report that came on the UI's own topic
     assert "(not_allowed): device door-ui-0001 from 'ui'" in core.log()
     seen = []
@@ -166,6 +169,7 @@ def test_the_uis_credential_cannot_forge_state_door_or_identity(lane) -> None:
         assert "forged" not in retained and retained["state"] == "attract"
         takeover.close()
     _barrier(observer)
-    assert observer.statuses == [True], "kiosk-core was knocked off the bus"
+    assert observer.statuses[0] and False not in observer.statuses, (
+        "kiosk-core was knocked off the bus")
     assert "bus disconnected" not in core.log()
     _sells(port, lane_id)

@@ -37,14 +37,28 @@ pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER),
 def browser():
     webdriver = pytest.importorskip("selenium.webdriver")
     from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common import utils
 
+    class LoopbackService(Service):
+        """chromedriver reached at 127.0.0.1: selenium says "localhost", which a minimal
+        Debian without /etc/hosts (a fresh chroot, a container) cannot resolve."""
+
+        @property
+        def service_url(self) -> str:
+            return f"http://127.0.0.1:{self.port}"
+
+        def is_connectable(self) -> bool:
+            return utils.is_url_connectable(self.port, host="127.0.0.1")
+
+    # the DevTools link over a pipe and the driver at 127.0.0.1: no name lookup of
+    # "localhost", which a minimal Debian without /etc/hosts cannot resolve
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--disable-extensions", "--hide-scrollbars", "--force-color-profile=srgb",
-                "--lang=en-US"):
+                "--lang=en-US", "--remote-debugging-pipe"):
         opts.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
+    driver = webdriver.Chrome(service=LoopbackService(DRIVER), options=opts)
     driver.set_page_load_timeout(20)
     driver.set_script_timeout(30)
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", PHONE)
