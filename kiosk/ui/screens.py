@@ -770,6 +770,16 @@ class MessagePage(Page):
                   Widget(size_hint_y=None, height=px(10)), self.buttons, spacer()):
             outer.add_widget(w)
         self.add_widget(outer)
+        for w in (outer, self.title, self.body, self.detail, self.small, self.buttons):
+            w.bind(height=self._fit_icon)
+
+    def _fit_icon(self, *_a) -> None:
+        """The icon gives way when the texts are long (a title on two lines, a notice): it
+        is never pushed under the header or drawn over the title."""
+        texts = sum(w.height for w in (self.title, self.body, self.detail, self.small,
+                                       self.buttons))
+        free = (self.outer.height - 2 * px(30) - 8 * px(16) - px(10) - texts)
+        self.icon.height = max(px(48), min(px(self.icon_size), free))
 
     def on_enter(self, *_a) -> None:
         self.icon.spin(self.spinning)
