@@ -46,6 +46,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -153,6 +154,7 @@ class CoreService:
         self._reversal_in_flight = False
         self._reversal_next_try = 0.0
         self._printing = False
+        self._keeper: ThreadPoolExecutor | None = None  # keeps receipts, one at a time
         self._step: dict | None = None   # the port's last progress step: {"stan", "step", ...}
         self._step_at = 0.0
         self._card_left = False          # a card was in the reader when the last session ended
@@ -695,7 +697,11 @@ class CoreService:
             except OSError as exc:
                 log.warning("keeping the receipt failed: %s", exc)
 
-        threading.Thread(target=keep, name="keep-receipt", daemon=True).start()
+        # one keeper, in order: a receipt kept again (the shopper changed the language on
+        # the receipt screen) must never be overwritten by the earlier copy finishing later
+        if self._keeper is None:
+            self._keeper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="keep-receipt")
+        self._keeper.submit(keep)
 
     def _on_printed(self, result: PrintResult | Exception) -> None:
         self._printing = False
