@@ -35,23 +35,33 @@ def installed() -> dict[str, EntryPoint]:
     return {ep.name: ep for ep in entry_points(group=GROUP)}
 
 
-def method_class(method_id: str) -> type[PaymentMethod]:
-    """The class registered under ``method_id`` (loaded, checked to be a method)."""
-    found = installed()
-    ep = found.get(method_id)
+def load_class(group: str, name: str, base: type, what: str,
+               error: type[Exception]) -> type:
+    """The class registered as ``name`` in the entry-point ``group``, a subclass of ``base``.
+    Any fault (not installed, fails to import, not a ``base``) is ``error`` with one line
+    naming the ``what``: a broken plug-in is refused, it does not stop the lane. The one
+    loader of the payment plug-ins (methods, wallet dialects)."""
+    found = {ep.name: ep for ep in entry_points(group=group)}
+    ep = found.get(name)
     if ep is None:
-        raise MethodError(f"unknown payment method {method_id!r} (installed:"
-                          f" {', '.join(sorted(found)) or 'none'})")
+        raise error(f"unknown {what} {name!r} (installed:"
+                    f" {', '.join(sorted(found)) or 'none'})")
     try:
         cls = ep.load()
-    except Exception as exc:  # a broken plug-in is refused, it does not stop the lane
-        raise MethodError(f"payment method {method_id!r} ({ep.value}) cannot be loaded:"
-                          f" {type(exc).__name__}: {exc}") from None
-    if not (isinstance(cls, type) and issubclass(cls, PaymentMethod)):
-        raise MethodError(f"payment method {method_id!r} ({ep.value}) is not a PaymentMethod")
+    except Exception as exc:
+        raise error(f"{what} {name!r} ({ep.value}) cannot be loaded:"
+                    f" {type(exc).__name__}: {exc}") from None
+    if not (isinstance(cls, type) and issubclass(cls, base)):
+        raise error(f"{what} {name!r} ({ep.value}) is not a {base.__name__}")
+    return cls
+
+
+def method_class(method_id: str) -> type[PaymentMethod]:
+    """The class registered under ``method_id`` (loaded, checked to be a method)."""
+    cls = load_class(GROUP, method_id, PaymentMethod, "payment method", MethodError)
     if cls.id != method_id:
-        raise MethodError(f"payment method {ep.value} says its id is {cls.id!r}, registered"
-                          f" as {method_id!r}")
+        raise MethodError(f"payment method {cls.__module__}.{cls.__qualname__} says its id"
+                          f" is {cls.id!r}, registered as {method_id!r}")
     return cls
 
 

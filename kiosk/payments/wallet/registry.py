@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from importlib.metadata import entry_points
 
+from kiosk.payments.registry import load_class
 from kiosk.payments.wallet.config import WalletConfigError
 from kiosk.payments.wallet.dialect import Dialect
 
@@ -25,17 +26,8 @@ def installed() -> list[str]:
 
 def dialect_class(name: str) -> type[Dialect]:
     """The dialect registered as ``name``, or :class:`WalletConfigError` (one line)."""
-    found = {ep.name: ep for ep in entry_points(group=GROUP)}
-    ep = found.get(name)
-    if ep is None:
-        raise WalletConfigError(f"payments.options.qr: unknown wallet dialect {name!r}"
-                                f" (installed: {', '.join(sorted(found)) or 'none'})")
-    try:
-        cls = ep.load()
-    except Exception as exc:  # a broken plug-in is refused with one line
-        raise WalletConfigError(f"wallet dialect {name!r} ({ep.value}) cannot be loaded:"
-                                f" {type(exc).__name__}: {exc}") from None
-    if not (isinstance(cls, type) and issubclass(cls, Dialect)) or cls.name != name:
-        raise WalletConfigError(f"wallet dialect {name!r} ({ep.value}) is not a Dialect"
-                                f" named {name!r}")
+    cls = load_class(GROUP, name, Dialect, "wallet dialect", WalletConfigError)
+    if cls.name != name:
+        raise WalletConfigError(f"wallet dialect {cls.__module__}.{cls.__qualname__} says its"
+                                f" name is {cls.name!r}, registered as {name!r}")
     return cls
