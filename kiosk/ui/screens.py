@@ -650,6 +650,17 @@ class AttendantPage(Page):
 
 # -- payment ------------------------------------------------------------------------------
 
+def give_way(icon: Widget, box: BoxLayout, most: float) -> None:
+    """Size ``icon`` to what vertical ``box`` has left once its padding, spacing and other
+    fixed-height children are counted (the flexible spacers take nothing): at most ``most``,
+    never below 48 px. How an icon gives way to long texts on a tile or a message screen."""
+    fixed = sum(w.height for w in box.children if w is not icon and w.size_hint_y is None)
+    gaps = box.spacing * (len(box.children) - 1)
+    free = box.height - box.padding[1] - box.padding[3] - gaps - fixed
+    icon.height = max(px(48), min(most, free))
+
+
+
 class Tile(ButtonBehavior, Card):
     """A big tappable choice with a drawn icon, a title and a hint."""
 
@@ -674,8 +685,7 @@ class Tile(ButtonBehavior, Card):
     def _fit(self, *_a) -> None:
         """The icon gives way when the tile is short (a notice above the tiles, a hint on
         two lines): it is never drawn over the notice."""
-        free = (self.height - 2 * px(28) - 3 * px(12) - self.title.height - self.hint.height)
-        self.icon.height = max(px(48), min(px(150), free))
+        give_way(self.icon, self, px(150))
 
     def on_release(self) -> None:
         self._on_tap()
@@ -776,10 +786,7 @@ class MessagePage(Page):
     def _fit_icon(self, *_a) -> None:
         """The icon gives way when the texts are long (a title on two lines, a notice): it
         is never pushed under the header or drawn over the title."""
-        texts = sum(w.height for w in (self.title, self.body, self.detail, self.small,
-                                       self.buttons))
-        free = (self.outer.height - 2 * px(30) - 8 * px(16) - px(10) - texts)
-        self.icon.height = max(px(48), min(px(self.icon_size), free))
+        give_way(self.icon, self.outer, px(self.icon_size))
 
     def on_enter(self, *_a) -> None:
         self.icon.spin(self.spinning)
