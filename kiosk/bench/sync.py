@@ -49,6 +49,10 @@ DURABLE = {"shared_buffers": "256MB", "max_connections": "100", "wal_buffers": "
            "checkpoint_timeout": "15min", "max_wal_size": "2GB"}
 
 
+#: how often a sustained lane appends the events it owes
+TICK_S = 0.1
+
+
 @dataclass
 class Lane:
     name: str
@@ -131,6 +135,16 @@ def _checksum_journals(lanes: list[Lane]) -> tuple[int, str]:
     return count, digest.hexdigest()
 
 
+def _bytes_per_event(url: str) -> float:
+    """The events table's size on disk (heap, TOAST, indexes) per row."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE events")
+        size, rows = conn.execute(
+            "SELECT sum(pg_total_relation_size(inhrelid)), (SELECT count(*) FROM events)"
+            " FROM pg_inherits WHERE inhparent = 'events'::regclass").fetchone()
+    return float(size) / max(1, rows)
+
+
 def _checksum_table(url: str) -> tuple[int, str]:
     digest, count = hashlib.sha256(), 0
     with psycopg.connect(url) as conn:
@@ -200,17 +214,22 @@ def _run(cluster: Cluster, work: Path, n: int, total: int, batch: int, seconds: 
         stop = time.monotonic() + seconds
 
         def sustain(lane: Lane) -> None:
+            """Sell at ``rate`` (appends every TICK_S) and ship every ``interval`` s, like
+            kiosk-sync's timer: the lag includes the wait for the next round."""
             journal = Journal(lane.path)
-            owed, last = 0.0, time.monotonic()
+            owed, last, shipped = 0.0, time.monotonic(), time.monotonic()
             while time.monotonic() < stop:
-                time.sleep(interval)
+                time.sleep(TICK_S)
                 now = time.monotonic()
                 owed += rate * (now - last)
                 last = now
                 if int(owed):
                     _sell(journal, int(owed))
                     owed -= int(owed)
-                _ship(lane, journal, clients[lane.name], batch)
+                if now - shipped >= interval:
+                    shipped = now
+                    _ship(lane, journal, clients[lane.name], batch)
+            _ship(lane, journal, clients[lane.name], batch)
             journal.close()
 
         _threads(lanes, sustain)
@@ -232,7 +251,7 @@ def _run(cluster: Cluster, work: Path, n: int, total: int, batch: int, seconds: 
             "sustained_events": len(lags), "lag_ms_median": round(lag_median, 1),
             "lag_ms_p95": round(lag_p95, 1),
             "lag_ms_max": round(percentile(lags, 100) * 1000, 1) if lags else 0.0,
-            "rows_match_journals": True}
+            "rows_match_journals": True, "bytes_per_event": round(_bytes_per_event(url))}
 
 
 def bench_sync(lane_counts: list[int], total: int = 30000, batch: int = 100,
