@@ -91,7 +91,8 @@ case "$cmd" in
     install_system_packages
     install_python_env test
     shift
-    exec "$here/.venv/bin/kiosk" run "$@"
+    # --backoffice: a local back office (PostgreSQL under the state dir) the lane syncs to
+    exec "$here/.venv/bin/kiosk" run --backoffice "$@"
     ;;
   install)
     install_system_packages

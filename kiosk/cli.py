@@ -292,6 +292,9 @@ def _add_run(run: argparse.ArgumentParser) -> None:
     run.add_argument("--no-ui", action="store_true", help="do not start the shopper UI")
     run.add_argument("--sim-payments", action="store_true",
                      help="simulated acquirer plays the card reader (no pcscd / vpcd)")
+    run.add_argument("--backoffice", action="store_true",
+                     help="also start a local back office (PostgreSQL under the state dir)"
+                          " and sync this lane to it (./setup.sh run does)")
     run.set_defaults(fn=cmd_run)
 
 
