@@ -446,9 +446,10 @@ def _add_bench(bench: argparse.ArgumentParser) -> None:
                        help="fuzz: only this target (repeatable; default: all)")
     bench.add_argument("--sync-lanes", default="1,10,100",
                        help="sync: lane counts to run, comma-separated")
-    bench.add_argument("--sync-events", type=int, default=30000,
+    bench.add_argument("--sync-events", type=int, default=50000,
                        help="sync: backlog events in all, split among the lanes")
-    bench.add_argument("--sync-batch", type=int, default=100, help="sync: events per batch")
+    bench.add_argument("--sync-batch", type=int, default=500,
+                       help="sync: events per batch (kiosk-sync's default batch_max)")
     bench.add_argument("--sync-seconds", type=float, default=5.0,
                        help="sync: seconds of sustained selling after the backlog")
     bench.add_argument("--sync-rate", type=float, default=2.0,

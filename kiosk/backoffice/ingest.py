@@ -201,14 +201,15 @@ async def _conflicts(conn: psycopg.AsyncConnection, lane_id: int, held: list[Row
     """Rows sent again under seqs already held: flag those that differ from the held row
     (already flagged ones are not flagged twice)."""
     cur = await conn.execute(
-        "SELECT e.seq, e.hash, EXISTS (SELECT 1 FROM flags f WHERE f.lane_id = e.lane_id"
-        " AND f.seq = e.seq AND f.kind = 'conflict') FROM events e"
+        "SELECT e.seq, e.ts, e.type, e.txn, e.data, e.hash, EXISTS (SELECT 1 FROM flags f"
+        " WHERE f.lane_id = e.lane_id AND f.seq = e.seq AND f.kind = 'conflict') FROM events e"
         " WHERE e.lane_id = %s AND e.seq = ANY(%s)", (lane_id, [r.seq for r in held]))
-    stored = {seq: (digest, flagged) for seq, digest, flagged in await cur.fetchall()}
+    stored = {seq: (Row(seq, ts, kind, txn, data, digest), flagged)
+              for seq, ts, kind, txn, data, digest, flagged in await cur.fetchall()}
     flags = []
     for row in held:
-        digest, flagged = stored.get(row.seq, (None, False))
-        if digest is not None and digest != row.hash and not flagged:
+        kept, flagged = stored.get(row.seq, (None, False))
+        if kept is not None and kept != row and not flagged:  # every field, not the hash only
             flags.append(Flag(row.seq, "conflict",
                               f"seq {row.seq} sent again with a different content than the row"
                               " held (a forked or restored journal): the held row is kept"))

@@ -254,7 +254,7 @@ def _run(cluster: Cluster, work: Path, n: int, total: int, batch: int, seconds: 
             "rows_match_journals": True, "bytes_per_event": round(_bytes_per_event(url))}
 
 
-def bench_sync(lane_counts: list[int], total: int = 30000, batch: int = 100,
+def bench_sync(lane_counts: list[int], total: int = 50000, batch: int = 500,
                seconds: float = 5.0, rate: float = 2.0, interval: float = 1.0,
                tls: bool = False) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per request

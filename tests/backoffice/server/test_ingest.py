@@ -46,6 +46,15 @@ def test_a_journal_lands_exactly_once_and_comes_back_as_it_was(backoffice_url, h
     assert lane.post(rows(V0_JOURNAL, 150, 100)).json()["acked_seq"] == V0_ROWS
     assert checksum_table(backoffice_url, lane.name) == checksum_journal(V0_JOURNAL)
 
+    forked = rows(V0_JOURNAL, 9, 2)  # a journal restored from an old backup, then sold on
+    forked[1]["data"] = {**forked[1]["data"], "ts_note": "another sale"}
+    assert lane.post(forked).json()["flags"] == [{
+        "seq": 11, "kind": "conflict", "detail": "seq 11 sent again with a different content"
+        " than the row held (a forked or restored journal): the held row is kept"}]
+    assert lane.post(forked).json()["flags"] == []  # flagged once
+    assert flags(backoffice_url, lane.name) == [(11, "conflict")]
+    assert checksum_table(backoffice_url, lane.name) == checksum_journal(V0_JOURNAL)
+
     back = http.get(f"/v1/lanes/{lane.name}/events?after=200&limit=10", headers=lane.auth)
     assert back.json()["events"] == rows(V0_JOURNAL, 200, 10)
     with psycopg.connect(backoffice_url) as conn:  # the rows move to their day's partition
