@@ -49,3 +49,23 @@ def test_the_maintenance_job_moves_a_days_early_rows_into_its_new_partition(back
         where = conn.execute("SELECT seq, tableoid::regclass::text FROM events ORDER BY seq")
         assert [tuple(r) for r in where] == [(1, "events_20310504"), (2, "events_20310504"),
                                             (3, "events_default")]
+
+
+def test_the_server_makes_the_days_partitions_when_it_starts(pg_url):
+    from starlette.testclient import TestClient
+
+    from kiosk.backoffice.app import create_app
+    from kiosk.backoffice.db import partition_window
+
+    migrate(pg_url, today=dt.date(2027, 3, 1))  # a database last maintained long ago
+    first, last = partition_window()
+    wanted = {f"events_{first + dt.timedelta(days=n):%Y%m%d}"
+              for n in range((last - first).days + 1)}
+    with psycopg.connect(pg_url) as conn:
+        assert not wanted & set(_partitions(conn))
+    with TestClient(create_app(pg_url, pool_max=2)):
+        with psycopg.connect(pg_url) as conn:
+            deadline = dt.datetime.now() + dt.timedelta(seconds=60)
+            while not wanted <= set(_partitions(conn)) and dt.datetime.now() < deadline:
+                conn.execute("SELECT pg_sleep(0.05)")  # the job runs beside the app
+            assert wanted <= set(_partitions(conn))
