@@ -50,9 +50,11 @@ def private_cluster(tmp_path_factory: pytest.TempPathFactory, name: str = "pg",
     try:
         yield cluster.start(settings={**SMALL, **(settings or {})})
     finally:
-        cluster.stop(mode="immediate")
-        if os.geteuid() == 0:
-            shutil.rmtree(base, ignore_errors=True)
+        try:
+            cluster.stop(mode="immediate")
+        finally:  # a server that would not stop still leaves no directory behind
+            if os.geteuid() == 0:
+                shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
