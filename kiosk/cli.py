@@ -292,6 +292,9 @@ def _add_run(run: argparse.ArgumentParser) -> None:
     run.add_argument("--no-ui", action="store_true", help="do not start the shopper UI")
     run.add_argument("--sim-payments", action="store_true",
                      help="simulated acquirer plays the card reader (no pcscd / vpcd)")
+    run.add_argument("--backoffice", action="store_true",
+                     help="also start a local back office (PostgreSQL under the state dir)"
+                          " and sync this lane to it (./setup.sh run does)")
     run.set_defaults(fn=cmd_run)
 
 
@@ -427,7 +430,7 @@ def _add_acquirer(parser: argparse.ArgumentParser) -> None:
 
 def _add_bench(bench: argparse.ArgumentParser) -> None:
     bench.add_argument("name", choices=["core", "ui", "printer", "scanner", "voice", "card",
-                                        "fuzz", "qrpay"], help="what to measure")
+                                        "fuzz", "qrpay", "sync"], help="what to measure")
     bench.add_argument("--events", type=int, default=600, help="core: events per run")
     bench.add_argument("--runs", type=int, default=3, help="core: runs (the median is kept)")
     bench.add_argument("--presentations", type=int, default=12, help="scanner: codes shown")
@@ -441,7 +444,24 @@ def _add_bench(bench: argparse.ArgumentParser) -> None:
                        help="fuzz: cases per target (default 20,000; 100,000 for tlv, iso8583)")
     bench.add_argument("--fuzz-target", action="append", metavar="NAME",
                        help="fuzz: only this target (repeatable; default: all)")
+    bench.add_argument("--sync-lanes", default="1,10,100",
+                       help="sync: lane counts to run, comma-separated")
+    bench.add_argument("--sync-events", type=int, default=50000,
+                       help="sync: backlog events in all, split among the lanes")
+    bench.add_argument("--sync-batch", type=int, default=500,
+                       help="sync: events per batch (kiosk-sync's default batch_max)")
+    bench.add_argument("--sync-seconds", type=float, default=5.0,
+                       help="sync: seconds of sustained selling after the backlog")
+    bench.add_argument("--sync-rate", type=float, default=2.0,
+                       help="sync: events per second per lane while sustained")
+    bench.add_argument("--sync-tls", action="store_true", help="sync: HTTPS (a demo CA)")
     bench.set_defaults(fn=cmd_bench)
+
+
+def _add_backoffice(bo: argparse.ArgumentParser) -> None:
+    from kiosk.backoffice.commands import add_arguments
+
+    add_arguments(bo)
 
 
 def _add_flash(fl: argparse.ArgumentParser) -> None:
@@ -500,6 +520,8 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "config": ("configuration", _add_config),
     "acquirer": ("acquirer host link (ISO 8583)", _add_acquirer),
     "bench": ("benchmarks (last line is JSON)", _add_bench),
+    "backoffice": ("the store back office: migrate, serve, lanes (PostgreSQL)",
+                   _add_backoffice),
     "flash": ("write an SD-card image safely (technicians)", _add_flash),
     "provision": ("first boot: apply kiosk-provision.toml", _add_provision),
     "version": ("package version, git commit, image build", _add_version),

@@ -33,6 +33,7 @@ from kiosk.domain.codes import is_badge_code
 from kiosk.domain.money import Currency, format_money
 from kiosk.ops import sdnotify
 from kiosk.security.pinseal import staff_pin_command
+from kiosk.sim.backoffice_demo import start_demo_backoffice
 from kiosk.sim.emvcard import PROFILES, make_card
 
 HELP = """\
@@ -302,6 +303,10 @@ def run_demo(args: Namespace) -> int:
         config = load_config()
         print(f"demo: started a private mosquitto on {config.bus.host}:{config.bus.port}"
               f" (other tools: export KIOSK__BUS__CREDENTIALS_DIR={creds})")
+    backoffice = None
+    if getattr(args, "backoffice", False):  # ./setup.sh run: a local back office to sync to
+        backoffice = start_demo_backoffice(state_dir, config)
+        config = load_config()
     card_sims = None if getattr(args, "sim_payments", False) else _start_card_sims(state_dir)
     wallet_sim = _start_wallet_sim(config, state_dir)
     # the services log to files, so the prompt shows only states, refusals and answers
@@ -426,5 +431,7 @@ def run_demo(args: Namespace) -> int:
             card_sims.stop()
         if wallet_sim is not None:
             wallet_sim.stop()
+        if backoffice is not None:
+            backoffice.stop()
         time.sleep(0.1)
     return 0

@@ -90,6 +90,10 @@ def test_the_wheel_holds_the_packages_and_their_data(wheel: Path):
     assert len(data) >= 10
     for path in data:
         assert f"kiosk_config/{path.relative_to(REPO / 'config')}" in names, path
+    migrations = sorted((REPO / "kiosk" / "backoffice" / "migrations").glob("*.sql"))
+    assert migrations  # the back office's schema ships with the package (kiosk.resources)
+    for path in migrations:
+        assert f"kiosk/backoffice/migrations/{path.name}" in names, path
     (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "[kiosk.acquirer_dialects]" in text and "alt_ascii_dual = " in text
