@@ -8,15 +8,20 @@ every row received)."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import random
+import threading
 import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from kiosk.bus.client import BusClient
+from kiosk.bus.messages import Topics, parse_sync_status
 from tests.backoffice.sync.conftest import SOAK, journal_rows, sell, wait_for
+from tests.harness import bus_login, kiosk_cli
 
 pytestmark = pytest.mark.integration
 
@@ -123,3 +128,68 @@ def test_kill9_and_cuts_lose_nothing_and_duplicate_nothing(core, shopper, lane_e
           f" {proxy.cut_done} connections cut")
     assert again > 0 and resent >= again
     assert proxy.cut_done >= done["cut_up"] + done["cut_down"]
+
+
+class StatusWatch:
+    """kiosk-sync's retained status, as the operator's tools read it (kiosk-cli)."""
+
+    def __init__(self, port: int, lane: str) -> None:
+        self.cond = threading.Condition()
+        self.last: dict | None = None
+        self.client = BusClient(bus_login(port), f"test-sync-status-{lane}")
+        self.client.subscribe(Topics(lane).sync_status, self._on)
+        assert self.client.start(wait_s=10)
+
+    def _on(self, _topic: str, payload: bytes) -> None:
+        msg = parse_sync_status(payload)  # every status passes the schema doctor reads with
+        with self.cond:
+            self.last = msg
+            self.cond.notify_all()
+
+    def wait(self, predicate, timeout: float = 30) -> dict:
+        with self.cond:
+            assert self.cond.wait_for(lambda: self.last is not None and predicate(self.last),
+                                      timeout), f"sync status never matched: {self.last}"
+            return self.last
+
+
+def doctor_sync(env: dict) -> dict:
+    done = kiosk_cli(env, "doctor", "--json")
+    found = [f for f in json.loads(done.stdout)["findings"] if f["check"] == "sync"]
+    assert len(found) == 1, done.stdout
+    return found[0]
+
+
+def test_sync_lag_on_the_bus_and_in_doctor(core, shopper, lane_env, backoffice, start_sync,
+                                           sync_env, broker_port):
+    lane = lane_env["KIOSK__STORE__LANE_ID"]
+    watch = StatusWatch(broker_port, lane)
+    shopper.wait_online()
+    sell(shopper, 1)
+    # the back office down: the lag grows, the sync retries, the lane sells on
+    sync = start_sync()
+    behind = watch.wait(lambda s: s["state"] == "retrying" and s["lag_events"] is None)
+    assert behind["online"] and behind["last_success"] is None
+    finding = doctor_sync(sync_env)
+    assert finding["verdict"] == "warn" and "unreachable" in finding["detail"]
+    backoffice.start()
+    journal_end = journal_rows(Path(lane_env["KIOSK__PATHS__STATE_DIR"]))[-1][0]
+    caught = watch.wait(lambda s: s["state"] == "ok" and s["acked_seq"] == journal_end)
+    assert caught["lag_events"] == 0 and caught["lag_s"] == 0 and caught["last_success"]
+    finding = doctor_sync(sync_env)
+    assert finding["verdict"] == "ok", finding
+    assert f"holds seq {journal_end} of {journal_end}: 0 event(s)" in finding["detail"]
+    # down again while the lane sells: the status counts the events it lacks
+    backoffice.kill9()
+    sell(shopper, 1)
+    new_end = journal_rows(Path(lane_env["KIOSK__PATHS__STATE_DIR"]))[-1][0]
+    lagging = watch.wait(lambda s: s["journal_seq"] == new_end and s["state"] == "retrying")
+    assert lagging["acked_seq"] is None or lagging["acked_seq"] == journal_end
+    sync.stop()
+    gone = watch.wait(lambda s: not s["online"])
+    assert gone["state"] == "offline"
+    assert doctor_sync(sync_env)["verdict"] == "warn"
+    watch.client.stop()
+    # sync off: doctor says the lane sells alone
+    off = doctor_sync(dict(sync_env, KIOSK__SYNC__URL=""))
+    assert off["verdict"] == "ok" and "off" in off["detail"]
