@@ -34,6 +34,7 @@ import logging
 import os
 import random
 import sqlite3
+import ssl
 import stat
 import sys
 import threading
@@ -170,11 +171,13 @@ class Syncer:
         self.cfg, self.lane = cfg, lane
         self.reader = JournalReader(journal)
         self.http = http or httpx.Client(
-            base_url=cfg.url.rstrip("/"), verify=str(cfg.ca_file) if cfg.ca_file else True,
+            base_url=cfg.url.rstrip("/"),
+            verify=ssl.create_default_context(cafile=cfg.ca_file) if cfg.ca_file else True,
             timeout=cfg.timeout_s, headers={"Authorization": f"Bearer {token}"})
         self.rng, self.clock = rng, clock
         self.acked: int | None = None    # the server's last answer; None: ask it first
         self.batch = cfg.batch_max
+        self.ceiling = cfg.batch_max     # below the smallest batch answered 413 so far
         self.failures = 0
         self.health = SyncHealth()
         self._events = f"/v1/lanes/{lane}/events"
@@ -233,13 +236,14 @@ class Syncer:
                                     f" (acked {acked})")
             self.health.batches += 1
             self.health.events += acked - before
-            self.batch = min(self.cfg.batch_max, self.batch * 2)
+            self.batch = min(self.ceiling, self.batch * 2)
             self._ok()
             return 0.0  # at once: the next step finds the rest, or nothing and waits
         if status in REFUSED:
             raise _Refused(answer)
-        if status == 413:
+        if status == 413:  # halve it, and never grow back to a size refused
             self.batch = max(1, len(rows) // 2)
+            self.ceiling = max(1, len(rows) - 1)
             log.warning("sync: batch of %d too large for the back office: now %d",
                         len(rows), self.batch)
             if len(rows) > 1:
