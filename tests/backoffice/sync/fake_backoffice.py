@@ -4,10 +4,11 @@ SQLite so it survives its own kill -9, as its own process (``python -m
 tests.backoffice.sync.fake_backoffice``) over TLS.
 
 * ``GET /v1/lanes/{lane}/acked`` → ``{"acked_seq": N}``, the highest contiguous seq held;
-* ``POST /v1/lanes/{lane}/events`` ``{"events": [...]}`` (contiguous, oldest first) inserts
+* ``POST /v1/lanes/{lane}/events`` ``{"after": N, "events": [...]}`` (oldest first) inserts
   each row at most once (``PRIMARY KEY (lane, seq)``, ``INSERT OR IGNORE``) and answers the new
-  acked seq, committed before the answer; 400 malformed or not contiguous, 401 unknown
-  token, 403 another lane's, 413 more than ``--max-batch`` rows, 409 a gap before the batch:
+  acked seq, committed before the answer; 400 malformed or not increasing, 401 unknown
+  token, 403 another lane's, 413 more than ``--max-batch`` rows, 409 a gap before the batch
+  unless ``after`` is the acked seq (the lane's journal lacks those rows: flagged ``gap``):
   each changes nothing.
 
 Every row received is also logged in ``received`` (whether it was inserted or not): the
@@ -56,12 +57,19 @@ class Store:
         row = self.db.execute("SELECT acked FROM lanes WHERE lane = ?", (lane,)).fetchone()
         return row[0] if row else 0
 
-    def ingest(self, lane: str, events: list[dict]) -> tuple[int, int]:
-        """(status, acked)."""
+    def ingest(self, lane: str, events: list[dict], after: object = None
+               ) -> tuple[int, int, list[dict]]:
+        """(status, acked, flags)."""
         with self.lock:
             acked = self.acked(lane)
-            if events[0]["seq"] > acked + 1:
-                return 409, acked
+            flags = []
+            expect = acked + 1
+            for e in events:
+                if e["seq"] > expect:
+                    flags.append({"seq": expect, "kind": "gap"})
+                expect = max(expect, e["seq"] + 1)
+            if events[0]["seq"] > acked + 1 and after != acked:
+                return 409, acked, []
             self.db.execute("BEGIN IMMEDIATE")
             try:
                 for e in events:
@@ -77,7 +85,7 @@ class Store:
             except BaseException:
                 self.db.execute("ROLLBACK")
                 raise
-            return 200, acked
+            return 200, acked, flags
 
 
 def valid(body: object) -> list[dict] | None:
@@ -89,7 +97,7 @@ def valid(body: object) -> list[dict] | None:
     seqs = [e["seq"] for e in events]
     if not all(isinstance(s, int) and s >= 1 for s in seqs):
         return None
-    if seqs != list(range(seqs[0], seqs[0] + len(seqs))):
+    if any(b <= a for a, b in zip(seqs, seqs[1:], strict=False)):
         return None
     return events
 
@@ -141,7 +149,8 @@ class Handler(BaseHTTPRequestHandler):
             self._answer(405, {"error": "method"})
             return
         try:
-            events = valid(json.loads(raw))
+            body = json.loads(raw)
+            events = valid(body)
         except ValueError:
             events = None
         if events is None:
@@ -152,13 +161,13 @@ class Handler(BaseHTTPRequestHandler):
             return
         if self.server.slow_flag is not None and self.server.slow_flag.exists():
             time.sleep(SLOW_S)
-        status, acked = self.server.store.ingest(where[0], events)
+        status, acked, flags = self.server.store.ingest(where[0], events, body.get("after"))
         if self.server.answer_delay_s:
             time.sleep(self.server.answer_delay_s)
         if status == 409:
             self._answer(409, {"error": f"gap: holds up to {acked}", "acked_seq": acked})
         else:
-            self._answer(200, {"acked_seq": acked, "flags": []})
+            self._answer(200, {"acked_seq": acked, "flags": flags})
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         pass
