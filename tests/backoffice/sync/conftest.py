@@ -1,22 +1,27 @@
 """Fixtures of kiosk-sync's tests: the (stand-in) back office as its own process behind a
 cutting TCP proxy, TLS from a private CA, the lane's token, and kiosk-sync processes.
 
-The back office here is tests/backoffice/sync/fake_backoffice.py (the wire API's semantics
-exactly) until the real one (kiosk/backoffice on PostgreSQL, branch bo-server) is merged.
+``backoffice`` is the real one by default (``kiosk backoffice serve`` on a private PostgreSQL
+15 cluster: tests/backoffice/pg.py); with KIOSK_SOAK_TESTS=1 the tests also run against the
+stand-in (tests/backoffice/sync/fake_backoffice.py, the wire API's semantics in SQLite), which
+also logs every row it received.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import queue
 import re
 import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from tests.backoffice.sync.proxy import CutProxy
@@ -29,8 +34,82 @@ MILK, KIMCHI, CUP_NOODLES = "8801115954255", "8801052240329", "070666928444"
 SENT = re.compile(r"sync: sent seq (\d+)-(\d+)")
 
 
+class RealBackOffice:
+    """``kiosk backoffice serve`` over TLS on a migrated PostgreSQL database, as its own
+    process (kill -9 able; the database server stays up), the lane registered with
+    ``kiosk backoffice lane add`` (its token file)."""
+
+    kind = "pg"
+
+    def __init__(self, folder: Path, tls: Tls, db_url: str, lane: str, token_file: Path,
+                 nice: int = 0) -> None:
+        self.folder, self.tls, self.url, self.nice = folder, tls, db_url, nice
+        self.answer_delay_ms = 0  # the stand-in's knob; the real one answers at once
+        self.env = dict(os.environ, KIOSK_BACKOFFICE_DB=db_url)
+        added = subprocess.run([sys.executable, "-m", "kiosk.cli", "backoffice", "lane", "add",
+                                "S001", lane, "--token-file", str(token_file)], env=self.env,
+                               cwd=REPO, capture_output=True, text=True, timeout=60)
+        assert added.returncode == 0, added.stderr
+        self.proc: subprocess.Popen | None = None
+        self.port = 0
+        self.starts = 0
+
+    def start(self) -> RealBackOffice:
+        log = (self.folder / "backoffice.log").open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "kiosk.cli", "backoffice", "serve", "--port", "0",
+             "--cert", str(self.tls.cert), "--key", str(self.tls.key)], env=self.env,
+            cwd=REPO, stdout=subprocess.PIPE, stderr=log, text=True,
+            preexec_fn=lambda: os.nice(self.nice))
+        lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=lambda: lines.put(self.proc.stdout.readline()),
+                         daemon=True).start()
+        line = lines.get(timeout=60)
+        assert line.startswith("kiosk-backoffice: listening on https://127.0.0.1:"), (
+            line + (self.folder / "backoffice.log").read_text())
+        self.port = int(line.strip().rsplit(":", 1)[1])
+        self.starts += 1
+        return self
+
+    def kill9(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+    def query(self, sql: str, *params: object) -> list[tuple]:
+        with psycopg.connect(self.url) as conn:
+            return [tuple(r) for r in conn.execute(sql, params).fetchall()]
+
+    def acked(self, lane: str) -> int:
+        rows = self.query("SELECT c.last_seq FROM lane_chain c JOIN lanes l ON l.id = c.lane_id"
+                          " WHERE l.name = %s", lane)
+        return rows[0][0] if rows else 0
+
+    def rows(self, lane: str) -> list[tuple]:
+        """(seq, ts, type, txn, hash) of every row held for ``lane``, in seq order."""
+        return self.query("SELECT e.seq, e.ts, e.type, e.txn, e.hash FROM events e JOIN lanes l"
+                          " ON l.id = e.lane_id WHERE l.name = %s ORDER BY e.seq", lane)
+
+    def arrival(self, lane: str) -> list[int]:
+        """The seqs in the order they were stored (batch by batch)."""
+        return [r[0] for r in self.query(
+            "SELECT e.seq FROM events e JOIN lanes l ON l.id = e.lane_id WHERE l.name = %s"
+            " ORDER BY e.received_at, e.seq", lane)]
+
+    def flags(self, lane: str) -> list[tuple]:
+        return self.query("SELECT f.seq, f.kind FROM flags f JOIN lanes l ON l.id = f.lane_id"
+                          " WHERE l.name = %s ORDER BY f.id", lane)
+
+
 class BackOfficeProcess:
-    """The back office as its own process (kill -9 able), durable across restarts."""
+    """The stand-in back office as its own process (kill -9 able), durable across restarts."""
+
+    kind = "fake"
 
     def __init__(self, folder: Path, tls: Tls, tokens: dict[str, str],
                  answer_delay_ms: float = 0, max_batch: int = 10_000, nice: int = 0) -> None:
@@ -86,6 +165,14 @@ class BackOfficeProcess:
     def acked(self, lane: str) -> int:
         rows = self.query("SELECT acked FROM lanes WHERE lane = ?", lane)
         return rows[0][0] if rows else 0
+
+    def rows(self, lane: str) -> list[tuple]:
+        return self.query("SELECT seq, ts, type, txn, hash FROM events WHERE lane = ?"
+                          " ORDER BY seq", lane)
+
+    def arrival(self, lane: str) -> list[int]:
+        return [r[0] for r in self.query("SELECT seq FROM events WHERE lane = ? ORDER BY rowid",
+                                         lane)]
 
 
 class SyncProcess:
@@ -165,18 +252,23 @@ def tls(tmp_path: Path) -> Tls:
 
 @pytest.fixture
 def token_file(tmp_path: Path) -> Path:
-    path = tmp_path / "sync-token"
-    path.write_text("lane-token-" + os.urandom(16).hex() + "\n")
-    path.chmod(0o600)
-    return path
+    """Where the lane's token is (the back office fixture issues it)."""
+    return tmp_path / "lane" / "sync-token"
 
 
-@pytest.fixture
-def backoffice(tmp_path: Path, tls: Tls, token_file: Path, lane_env):
+@pytest.fixture(params=["pg", "fake"] if SOAK else ["pg"])
+def backoffice(request, tmp_path: Path, tls: Tls, token_file: Path, lane_env):
     folder = tmp_path / "backoffice"
     folder.mkdir()
-    bo = BackOfficeProcess(folder, tls,
-                           {token_file.read_text().strip(): lane_env["KIOSK__STORE__LANE_ID"]})
+    lane = lane_env["KIOSK__STORE__LANE_ID"]
+    if request.param == "pg":
+        bo = RealBackOffice(folder, tls, request.getfixturevalue("backoffice_url"), lane,
+                            token_file)
+    else:
+        token_file.parent.mkdir(parents=True, exist_ok=True)
+        token_file.write_text("lane-token-" + os.urandom(16).hex() + "\n")
+        token_file.chmod(0o600)
+        bo = BackOfficeProcess(folder, tls, {token_file.read_text().strip(): lane})
     yield bo
     bo.kill9()
 

@@ -13,10 +13,7 @@ tests.backoffice.sync.fake_backoffice``) over TLS.
 
 Every row received is also logged in ``received`` (whether it was inserted or not): the
 tests count what the wire carried twice. ``--answer-delay-ms`` holds each answer after the
-commit, widening the window in which a kill loses an answer; while the file ``--slow-flag``
-exists, each batch waits ``SLOW_S`` before its commit: longer than the lane's request
-timeout, so the lane gives up, asks the acked seq (not yet moved) and sends the batch again
-while the first copy is still on its way: the duplicate on the wire the table must absorb.
+commit, widening the window in which a kill loses an answer.
 """
 
 from __future__ import annotations
@@ -34,7 +31,6 @@ from pathlib import Path
 PATH = re.compile(r"^/v1/lanes/([A-Za-z0-9_.-]{1,64})/(events|acked)$")
 FIELDS = ("seq", "ts", "type", "txn", "data", "hash")
 MAX_BODY = 8 << 20
-SLOW_S = 1.5
 
 
 def open_store(path: Path) -> sqlite3.Connection:
@@ -159,8 +155,6 @@ class Handler(BaseHTTPRequestHandler):
         if len(events) > self.server.max_batch:
             self._answer(413, {"error": f"more than {self.server.max_batch} events"})
             return
-        if self.server.slow_flag is not None and self.server.slow_flag.exists():
-            time.sleep(SLOW_S)
         status, acked, flags = self.server.store.ingest(where[0], events, body.get("after"))
         if self.server.answer_delay_s:
             time.sleep(self.server.answer_delay_s)
@@ -178,10 +172,8 @@ class BackOffice(ThreadingHTTPServer):
     allow_reuse_address = True
 
     def __init__(self, port: int, store: Store, tokens: dict[str, str], max_batch: int,
-                 answer_delay_s: float, tls: ssl.SSLContext | None,
-                 slow_flag: Path | None = None) -> None:
+                 answer_delay_s: float, tls: ssl.SSLContext | None) -> None:
         self.store, self.tokens, self.max_batch = store, tokens, max_batch
-        self.slow_flag = slow_flag
         self.answer_delay_s = answer_delay_s
         super().__init__(("127.0.0.1", port), Handler)
         if tls is not None:
@@ -197,14 +189,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port-file", type=Path, required=True)
     parser.add_argument("--max-batch", type=int, default=10_000)
     parser.add_argument("--answer-delay-ms", type=float, default=0)
-    parser.add_argument("--slow-flag", type=Path)
     args = parser.parse_args(argv)
     tls = None
     if args.cert:
         tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         tls.load_cert_chain(args.cert, args.key)
     server = BackOffice(0, Store(args.db), json.loads(args.tokens.read_text()),
-                        args.max_batch, args.answer_delay_ms / 1000, tls, args.slow_flag)
+                        args.max_batch, args.answer_delay_ms / 1000, tls)
     tmp = args.port_file.with_suffix(".tmp")
     tmp.write_text(str(server.server_address[1]))
     tmp.replace(args.port_file)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Callable
 
 
@@ -18,6 +19,9 @@ class CutProxy:
         self.port = self.listener.getsockname()[1]
         self.lock = threading.Lock()
         self.armed: dict[str, int | None] = {"up": None, "down": None}  # bytes from now
+        self.hold_s: float | None = None  # hold the next request this long, then deliver it
+        self.held = 0                     # requests delivered late (after the lane gave up)
+        self._ended: dict[tuple, int] = {}  # connections by the ways closed cleanly
         self.cut_done = 0
         self.connections = 0
         self._stop = threading.Event()
@@ -28,6 +32,13 @@ class CutProxy:
         server) or ``down`` (towards the lane)."""
         with self.lock:
             self.armed[direction] = after_bytes
+
+    def hold_next(self, seconds: float) -> None:
+        """Hold the next request towards the server ``seconds`` (longer than the lane's
+        timeout: it gives up, asks the acked seq and sends the batch again), then deliver
+        it: the same batch reaches the server twice."""
+        with self.lock:
+            self.hold_s = seconds
 
     def close(self) -> None:
         self._stop.set()
@@ -59,11 +70,26 @@ class CutProxy:
         try:
             while True:
                 data = src.recv(65536)
-                if not data:
+                if not data:  # a clean close: pass it on, let the other way finish
+                    dst.shutdown(socket.SHUT_WR)
+                    with self.lock:
+                        self._ended[pair] = self._ended.get(pair, 0) + 1
+                        if self._ended.pop(pair) < 2:
+                            self._ended[pair] = 1
+                            return
                     break
                 with self.lock:
                     if limit is None and self.armed[direction] is not None:
                         limit, self.armed[direction] = sent + self.armed[direction], None
+                    # a request with a batch (TLS hides it: a record larger than a
+                    # handshake or a GET)
+                    hold = None
+                    if direction == "up" and self.hold_s is not None and len(data) > 1000:
+                        hold, self.hold_s = self.hold_s, None
+                if hold is not None:
+                    time.sleep(hold)
+                    with self.lock:
+                        self.held += 1
                 if limit is not None and sent + len(data) >= limit:
                     dst.sendall(data[:max(0, limit - sent)])
                     with self.lock:
