@@ -119,7 +119,6 @@ class BackOfficeProcess:
         self.tokens.write_text(json.dumps(tokens))
         self.answer_delay_ms, self.max_batch = answer_delay_ms, max_batch
         self.nice = nice  # a server on the lane's CPUs (it is not, on a store's network)
-        self.slow_flag = folder / "slow"  # while it exists, each commit waits (fake_backoffice)
         self.proc: subprocess.Popen | None = None
         self.port = 0
         self.starts = 0
@@ -133,8 +132,7 @@ class BackOfficeProcess:
              str(self.db), "--tokens", str(self.tokens), "--cert", str(self.tls.cert),
              "--key", str(self.tls.key), "--port-file", str(port_file),
              "--max-batch", str(self.max_batch),
-             "--answer-delay-ms", str(self.answer_delay_ms),
-             "--slow-flag", str(self.slow_flag)],
+             "--answer-delay-ms", str(self.answer_delay_ms)],
             cwd=REPO, stdout=log, stderr=log, preexec_fn=lambda: os.nice(self.nice))
         deadline = time.monotonic() + 20
         while not port_file.exists():
