@@ -21,6 +21,7 @@ import pytest
 from kiosk.bus.client import BusClient
 from kiosk.bus.messages import Topics, parse_sync_status
 from kiosk.journal.store import Journal
+from tests.backoffice.server.support import tamper
 from tests.backoffice.sync.conftest import SOAK, journal_rows, sell, wait_for
 from tests.harness import bus_login, kiosk_cli
 
@@ -215,3 +216,31 @@ def test_a_lane_offline_for_thousands_of_events_catches_up_in_order(lane_env, ba
     after = [r for r in sent if r[1] > 0]
     assert all(b[0] == a[1] + 1 for a, b in zip(after, after[1:], strict=False)), after
     print(f"\ncatch-up: {n} events in {took:.1f} s, {len(after)} batches")
+
+
+def test_a_tampered_journal_and_a_gap_are_flagged_end_to_end(start_core, shopper, lane_env,
+                                                             backoffice, start_sync):
+    """A lane's journal edited behind its back (an item's amount) and missing a row: the
+    real kiosk-sync ships what is there, the back office flags both and the lane carries
+    on to the end of its journal."""
+    if backoffice.kind != "pg":
+        pytest.skip("the chain re-check is the real back office's")
+    core = start_core()
+    shopper.wait_online()
+    sell(shopper, 2)
+    core.stop()
+    state = Path(lane_env["KIOSK__PATHS__STATE_DIR"])
+    rows = journal_rows(state)
+    edited = next(r[0] for r in rows if r[2] == "item_added")
+    lost = rows[len(rows) // 2 + 3][0]
+    tamper(state / "journal.sqlite", "UPDATE events SET data = replace(data,"
+           " '\"unit_price_minor\":', '\"unit_price_minor\":1') WHERE seq = ?", edited)
+    tamper(state / "journal.sqlite", "DELETE FROM events WHERE seq = ?", lost)
+    backoffice.start()
+    sync = start_sync(KIOSK__SYNC__BATCH_MAX="7")
+    lane = lane_env["KIOSK__STORE__LANE_ID"]
+    wait_for(lambda: backoffice.acked(lane) == rows[-1][0], 60, "the lane never caught up")
+    assert backoffice.flags(lane) == [(edited, "broken_chain"), (lost, "gap")]
+    assert "sync: the back office flagged" in sync.log()
+    held = [r[0] for r in backoffice.rows(lane)]
+    assert held == [r[0] for r in rows if r[0] != lost]  # the edited row kept as evidence
