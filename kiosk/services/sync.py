@@ -134,8 +134,10 @@ class JournalReader:
         row = self._conn().execute("SELECT MAX(seq) FROM events").fetchone()
         return row[0] or 0
 
-    def ts_of(self, seq: int) -> float | None:
-        row = self._conn().execute("SELECT ts FROM events WHERE seq = ?", (seq,)).fetchone()
+    def oldest_after(self, seq: int) -> float | None:
+        """The ts of the first row after ``seq`` (the oldest one not shipped), if any."""
+        row = self._conn().execute("SELECT ts FROM events WHERE seq > ? ORDER BY seq LIMIT 1",
+                                   (seq,)).fetchone()
         return row[0] if row else None
 
 
@@ -206,6 +208,9 @@ class Syncer:
         except httpx.HTTPError as exc:
             self.acked = None
             return self._failed(f"{type(exc).__name__}: {exc}"[:200])
+        except (ValueError, KeyError, TypeError) as exc:  # an answer that is not the API's
+            self.acked = None
+            return self._failed(f"unreadable answer from the back office: {exc}"[:200])
         finally:
             self._measure()
 
@@ -286,15 +291,15 @@ class Syncer:
         """The lag: events the back office lacks, and the age of the oldest of them."""
         try:
             head = self.reader.head()
+            acked = self.health.acked_seq
+            oldest = self.reader.oldest_after(acked) if acked is not None and head > acked else None
         except sqlite3.Error:
             return
         self.health.journal_seq = head
-        acked = self.health.acked_seq
         if acked is None:
             self.health.lag_events = self.health.lag_s = None
             return
         self.health.lag_events = max(0, head - acked)
-        oldest = self.reader.ts_of(acked + 1) if head > acked else None
         self.health.lag_s = round(max(0.0, self.clock() - oldest), 3) if oldest else 0.0
 
     def run_step(self) -> float:

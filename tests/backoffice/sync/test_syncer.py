@@ -190,3 +190,18 @@ def test_kiosk_sync_refuses_an_unsafe_token_file(tmp_path: Path):
     assert done.returncode == 2
     assert done.stderr.strip() == (f"sync: sync token file {token} is readable by others"
                                    f" (mode 0644): chmod 600 {token}")
+
+
+def test_the_lag_in_events_and_seconds(server, journal, tls):
+    bo = server()
+    fill(journal, 10)  # ts T0 .. T0+9
+    config = SyncConfig(url=f"https://127.0.0.1:{bo.server_address[1]}", ca_file=tls.ca,
+                        batch_max=4)
+    s = Syncer(config, LANE, journal.path, "tok-l1", clock=lambda: T0 + 1000)
+    s.run_step()  # asks, ships 1-4
+    assert (s.health.acked_seq, s.health.journal_seq, s.health.lag_events) == (4, 10, 6)
+    assert s.health.lag_s == 1000 - 4  # the age of seq 5, the oldest not shipped
+    assert s.health.last_success == T0 + 1000 and s.health.state == "ok"
+    drain(s)
+    assert (s.health.lag_events, s.health.lag_s) == (0, 0.0)
+    s.close()
