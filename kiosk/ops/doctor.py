@@ -200,8 +200,9 @@ def check_sync(config: KioskConfig) -> Iterator[Finding]:
     elif st["state"] == "offline":
         yield warn("sync", f"kiosk-sync is not running; {detail}", fix)
     elif st["state"] == "retrying":
-        yield warn("sync", f"back office unreachable: {st.get('error')}; {detail}",
-                   f"check the network and {config.sync.url}; the lane keeps selling")
+        yield warn("sync", f"failing, retrying: {st.get('error')}; {detail}",
+                   f"check the network and {config.sync.url} (its log for a 4xx); the lane"
+                   " keeps selling")
     elif (st.get("lag_s") or 0) > SYNC_LAG_WARN_S:
         yield warn("sync", detail, f"{fix}; is the back office slow?")
     else:

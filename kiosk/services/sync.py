@@ -197,10 +197,11 @@ class Syncer:
             if self.acked is None:
                 self.acked = self._ask_acked()
                 self.health.acked_seq = self.acked
+                self.health.last_success = self.clock()
                 log.info("sync: back office holds seq 1-%d of lane %s", self.acked, self.lane)
             rows = self.reader.rows(self.acked, self.batch)
-            if not rows:
-                self._ok()
+            if not rows:  # caught up: nothing to ask the back office
+                self._ok(contacted=False)
                 return self.cfg.interval_s
             return self._ship(rows)
         except sqlite3.Error as exc:  # no journal yet (kiosk-core not started once)
@@ -263,10 +264,12 @@ class Syncer:
 
     # -- health -----------------------------------------------------------------------------
 
-    def _ok(self) -> None:
+    def _ok(self, contacted: bool = True) -> None:
+        """A step went well; ``last_success`` is the last answer the back office gave."""
         self.failures = 0
         self.health.state, self.health.error = "ok", ""
-        self.health.last_success = self.clock()
+        if contacted:
+            self.health.last_success = self.clock()
 
     def _failed(self, why: str) -> float:
         self.failures += 1
