@@ -284,10 +284,10 @@ class Syncer:
         self.failures += 1
         self.health.state = "refused"
         self.health.error = f"token refused: {exc.status}"
-        if self.failures == 1 or self.failures % 10 == 0:
-            log.error("sync: the back office refused this lane's token (%d %s): check"
-                      " sync.token_file (kiosk backoffice lane add); retrying every %g s",
-                      exc.status, exc.text, self.cfg.backoff_max_s)
+        # every try (they are backoff_max_s apart, so this line cannot flood the log)
+        log.error("sync: the back office refused this lane's token (%d %s): check"
+                  " sync.token_file (kiosk backoffice lane add); retrying in %g s",
+                  exc.status, exc.text, self.cfg.backoff_max_s)
         return self.cfg.backoff_max_s
 
     def _measure(self) -> None:

@@ -229,3 +229,20 @@ def test_a_tampered_journal_and_a_gap_are_flagged_end_to_end(lane_env, backoffic
     assert "sync: the back office flagged" in sync.log()
     held = [r[0] for r in backoffice.rows(lane)]
     assert held == [r[0] for r in rows if r[0] != lost]  # the edited row kept as evidence
+
+
+def test_a_refused_token_is_reported_not_hammered(lane_env, backoffice, start_sync, sync_env,
+                                                  token_file, broker_port):
+    """A token the back office refuses (401): kiosk-sync says so on the bus and in doctor
+    (FAIL, with the fix), and waits backoff_max_s between tries instead of hammering."""
+    token_file.write_text("not-this-lanes-token\n")
+    backoffice.start()
+    watch = StatusWatch(broker_port, lane_env["KIOSK__STORE__LANE_ID"])
+    sync = start_sync(KIOSK__SYNC__BACKOFF_MAX_S="30")
+    refused = watch.wait(lambda s: s["state"] == "refused")
+    assert "401" in refused["error"]
+    finding = doctor_sync(sync_env)
+    assert finding["verdict"] == "FAIL" and "refuses this lane's token" in finding["detail"]
+    assert "kiosk backoffice lane add" in finding["fix"]
+    watch.client.stop()
+    assert sync.log().count("refused this lane's token") == 1  # one try, then a 30 s wait
