@@ -6,7 +6,8 @@ file's own rules the same way, without systemd. Under them: kiosk-core and kiosk
 sell a basket read from a video, kiosk-core pays by chip card (pyscard over pcscd's
 socket, ISO 8583 to the acquirer, the host log's AES key), kiosk-gpio says READY=1,
 kiosk-sync ships a journal over TLS, kiosk-fault closes the lane, kiosk-voice buys by
-voice (Vosk, espeak-ng), the UI draws its first frame, and kiosk-firstboot's provisioning applies a lane (chown included).
+voice (Vosk, espeak-ng), the UI draws its first frame, and kiosk-firstboot's provisioning
+applies a lane (chown included).
 For the two units left without ``MemoryDenyWriteExecute=`` the reason is measured: the
 voice service's microphone callback cannot be made under it, and the UI on Mesa's
 llvmpipe dies before its first frame.
