@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import queue
+import socket
 import ssl
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import threading
 
 import httpx
 
+from kiosk.backoffice.app import listen_socket
 from kiosk.sim.qrpay_keys import make_demo_keys
 from tests.backoffice.server.support import V0_JOURNAL, rows
 
@@ -71,3 +73,14 @@ def test_migrate_issue_a_token_and_serve_over_tls(pg_url, tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=60)
+
+
+def test_the_listening_socket_is_tcp_with_nodelay_for_keep_alive_answers():
+    """asyncio only sets TCP_NODELAY on a socket whose proto says TCP: a socket made with
+    proto 0 left every keep-alive answer waiting for the client's delayed ACK."""
+    with listen_socket("127.0.0.1", 0) as listener:
+        assert listener.proto == socket.IPPROTO_TCP
+        with socket.create_connection(listener.getsockname()):
+            accepted, _ = listener.accept()
+            with accepted:
+                assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
