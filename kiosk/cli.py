@@ -408,6 +408,19 @@ def _add_ereceipt(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(fn=cmd_ereceipt)
 
 
+def cmd_sync(args: argparse.Namespace) -> int:
+    from kiosk.services.sync import sync_main
+
+    return sync_main(args)
+
+
+def _add_sync(parser: argparse.ArgumentParser) -> None:
+    from kiosk.services.sync import add_arguments
+
+    add_arguments(parser)
+    parser.set_defaults(fn=cmd_sync)
+
+
 def _add_staff(parser: argparse.ArgumentParser) -> None:
     staff = parser.add_subparsers(dest="sub", required=True)
     staff.add_parser("hash-pin", help="hash a PIN or badge code for the config (reads stdin)"
@@ -516,6 +529,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "gpio": ("run kiosk-gpio (tower light, buttons, buzzer, door)", _add_gpio),
     "ereceipt": ("kiosk-ereceipt: the receipt as a web page for the shopper's phone",
                  _add_ereceipt),
+    "sync": ("kiosk-sync: ship the journal to the store's back office", _add_sync),
     "staff": ("staff tools", _add_staff),
     "config": ("configuration", _add_config),
     "acquirer": ("acquirer host link (ISO 8583)", _add_acquirer),

@@ -142,6 +142,24 @@ class EReceiptConfig(_Strict):
     listen_port: int = Field(default=8088, ge=1, le=65535)
 
 
+class SyncConfig(_Strict):
+    """kiosk-sync: ship the journal to the store's back office (off while ``url`` is empty:
+    the lane sells alone). HTTPS only, verified against ``ca_file`` (the system's CAs when
+    unset); the lane's bearer token in ``token_file`` (mode 0600, one line)."""
+
+    url: str = Field(default="", pattern=r"^(https://[^\s/]+(/[^\s]*)?)?$")
+    token_file: Path = Path("/etc/kiosk/sync/token")
+    ca_file: Path | None = None
+    batch_max: int = Field(default=500, ge=1, le=10_000)
+    interval_s: float = Field(default=2.0, gt=0, description="wait when caught up")
+    backoff_min_s: float = Field(default=1.0, gt=0)
+    backoff_max_s: float = Field(default=300.0, gt=0, description="cap of the full-jitter"
+                                 " exponential backoff; a refused token waits this long")
+    timeout_s: float = Field(default=30.0, gt=0, description="one HTTP request's bound")
+    status_interval_s: float = Field(default=10.0, gt=0, description="the retained"
+                                     " sync status is republished at least this often")
+
+
 class SecurityConfig(_Strict):
     """``production``: this is a device selling for real (the image turns it on). A device
     refuses to start with a simulator backend or demo credentials."""
@@ -168,6 +186,7 @@ class KioskConfig(CheckoutRules):
     voice: VoiceConfig = Field(default_factory=VoiceConfig)
     security: SecurityConfig = Field(default_factory=SecurityConfig)
     ereceipt: EReceiptConfig = Field(default_factory=EReceiptConfig)
+    sync: SyncConfig = Field(default_factory=SyncConfig)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> KioskConfig:

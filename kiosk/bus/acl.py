@@ -76,6 +76,9 @@ USERS: tuple[BusUser, ...] = (
     _user("kiosk-gpio", reads=(_ALL.state, _ALL.core_status, _ALL.feedback),
           writes=(_ALL.keypad,),
           commands=frozenset({"help", "device"}), devices=frozenset({"door"})),
+    # kiosk-sync: ships the journal to the back office (HTTPS, not the bus); on the bus only
+    # its retained health, the sync lag (kiosk doctor and the operator's tools read it)
+    _user("kiosk-sync", writes=(_ALL.sync_status,)),
     # kiosk-fault@: a unit failed for good; it closes the lane (core status offline, the red
     # light). Its own user: logging in as kiosk-core would take the running core's session.
     _user("kiosk-fault", writes=(_ALL.core_status,)),

@@ -93,6 +93,7 @@ class Topics:
         self.headset = f"{base}/event/headset"        # simulated jack events (demo, tests)
         self.scanner_events = f"{base}/event/scanner"
         self.scanner_status = f"{base}/scanner/status"
+        self.sync_status = f"{base}/sync/status"      # kiosk-sync's lag to the back office
         self.bench = f"{base}/bench/#"                # `kiosk bench`'s round-trip probes
 
     def command_from(self, service: str) -> str:
@@ -422,6 +423,26 @@ class CoreStatus(_Lenient):
     rejected: dict[str, dict[str, int]] = {}
 
 
+class SyncStatus(_Lenient):
+    """kiosk-sync's retained health (and its will): how far the back office is behind this
+    lane's journal (``lag_events`` events, ``lag_s`` seconds: the age of the oldest event it
+    has not acknowledged) and when a batch last went through (``last_success``, epoch s).
+    ``state``: ``ok`` (caught up or shipping), ``retrying`` (back office unreachable or
+    failing: backing off), ``refused`` (the token was refused: 401/403, a technician must
+    act), ``offline`` (kiosk-sync itself is not running: its will)."""
+
+    v: Literal[1]
+    type: Literal["sync_status"]
+    online: bool
+    state: Literal["ok", "retrying", "refused", "offline"]
+    acked_seq: int | None = None
+    journal_seq: int | None = None
+    lag_events: int | None = Field(default=None, ge=0)
+    lag_s: float | None = Field(default=None, ge=0)
+    last_success: float | None = None
+    error: Text = ""
+
+
 def _parse_published(payload: bytes, max_bytes: int, model: type[BaseModel],
                      what: str) -> dict[str, Any]:
     data = load_json(payload, max_bytes)
@@ -435,6 +456,11 @@ def _parse_published(payload: bytes, max_bytes: int, model: type[BaseModel],
 def parse_state(payload: bytes) -> dict[str, Any]:
     """A state message as published, or MessageError: subscribers never see a malformed one."""
     return _parse_published(payload, MAX_STATE_BYTES, StateMessage, "state")
+
+
+def parse_sync_status(payload: bytes) -> dict[str, Any]:
+    """A sync status message, or MessageError."""
+    return _parse_published(payload, MAX_STATUS_BYTES, SyncStatus, "sync status")
 
 
 def parse_core_status(payload: bytes) -> dict[str, Any]:

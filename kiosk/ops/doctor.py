@@ -4,7 +4,8 @@ What it checks, in order: the configuration (it loads, and which layer set what)
 services of ``kiosk.target`` (``systemctl is-active``; on a box without systemd it says so),
 the broker (a connection with kiosk-cli's credential), the journal (:meth:`Journal.verify`),
 free space on the root file system and the data partition (the state dir), the clock
-(:mod:`kiosk.ops.timesync`), each configured device (printer and its paper, card reader
+(:mod:`kiosk.ops.timesync`), the sync lag to the back office (kiosk-sync's retained status),
+each configured device (printer and its paper, card reader
 through pcscd, camera or wedge scanner, GPIO), payments still owed to the host (a reversal in
 the journal, queued reversals and completions in the host log), and demo credentials still in
 place (the demo staff PIN or badge, ``demo-`` bus passwords).
@@ -29,6 +30,8 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
@@ -37,6 +40,7 @@ from typing import TYPE_CHECKING
 from kiosk.bus.acl import USERNAMES
 from kiosk.bus.client import BusClient
 from kiosk.bus.credentials import CredentialError, demo_or_short, login_for, read_password
+from kiosk.bus.messages import MessageError, Topics, parse_sync_status
 from kiosk.config import (
     DEFAULTS_FILE,
     PRIVATE_DIR,
@@ -64,12 +68,14 @@ if TYPE_CHECKING:
 #: the units ``systemd/kiosk.target`` wants (tests/unit/test_doctor.py keeps them in step)
 UNITS = ("mosquitto.service", "kiosk-core.service", "kiosk-ui.service",
          "kiosk-scanner.service", "kiosk-gpio.service", "kiosk-voice.service",
-         "kiosk-ereceipt.service", "pcscd.socket")
+         "kiosk-ereceipt.service", "kiosk-sync.service", "pcscd.socket")
 #: ``systemctl is-system-running`` answers meaning "systemd does not run this box"
 NOT_SYSTEMD = ("offline", "unknown", "")
 DEFAULT_MIN_FREE_MB = 100
 BROKER_WAIT_S = 5.0
 SYSTEMCTL_TIMEOUT_S = 5.0
+#: the back office this far behind (the oldest event it lacks) is worth a warning
+SYNC_LAG_WARN_S = 3600.0
 
 
 # -- services -------------------------------------------------------------------------------
@@ -97,7 +103,8 @@ def unit_states(units: tuple[str, ...], systemctl: str = "systemctl") -> dict[st
 
 def check_services(config: KioskConfig) -> Iterator[Finding]:
     units = tuple(u for u in UNITS if (u != "pcscd.socket" or config.devices.payment == "card")
-                  and (u != "kiosk-ereceipt.service" or config.store.e_receipt_url))
+                  and (u != "kiosk-ereceipt.service" or config.store.e_receipt_url)
+                  and (u != "kiosk-sync.service" or config.sync.url))
     states = unit_states(units)
     if states is None:
         yield warn("services", "not under systemd: services not checked (a dev or CI box)",
@@ -139,6 +146,67 @@ def check_broker(config: KioskConfig) -> Iterator[Finding]:
     else:
         yield fail("broker", f"no answer from {where} within {BROKER_WAIT_S:g} s",
                    "systemctl status mosquitto; systemctl restart mosquitto")
+
+
+def retained(config: KioskConfig, topic: str, wait_s: float = BROKER_WAIT_S) -> bytes | None:
+    """The retained message on ``topic`` (read as kiosk-cli), or None when there is none."""
+    login = login_for(config.bus, "kiosk-cli", config.security.production)
+    got: list[bytes] = []
+    arrived = threading.Event()
+
+    def on_message(_topic: str, payload: bytes) -> None:
+        got.append(payload)
+        arrived.set()
+
+    client = BusClient(login, f"kiosk-doctor-{os.getpid()}-r")
+    client.subscribe(topic, on_message)
+    try:
+        client.start(wait_s=wait_s)
+        arrived.wait(wait_s if client.connected.is_set() else 0)
+    finally:
+        client.stop()
+    return got[0] if got else None
+
+
+def check_sync(config: KioskConfig) -> Iterator[Finding]:
+    """The sync lag kiosk-sync reports (its retained status) against the journal's end."""
+    if not config.sync.url:
+        yield ok("sync", "off (sync.url is empty): the lane sells alone")
+        return
+    fix = "systemctl status kiosk-sync; journalctl -u kiosk-sync -n 50"
+    try:
+        payload = retained(config, Topics(config.store.lane_id).sync_status)
+    except CredentialError as exc:
+        yield warn("sync", f"cannot read the sync status: {exc}", "run kiosk doctor as root")
+        return
+    if payload is None:
+        yield warn("sync", "no sync status on the bus: kiosk-sync has not run", fix)
+        return
+    try:
+        st = parse_sync_status(payload)
+    except MessageError as exc:
+        yield fail("sync", f"unreadable sync status: {exc}", fix)
+        return
+    lag = (f"{st.get('lag_events')} event(s), {st.get('lag_s')} s behind"
+           if st.get("lag_events") is not None else "lag unknown")
+    last = st.get("last_success")
+    when = (time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(last)) if last else "never")
+    detail = (f"back office holds seq {st.get('acked_seq')} of {st.get('journal_seq')}: {lag};"
+              f" last success {when}")
+    if st["state"] == "refused":
+        yield fail("sync", f"the back office refuses this lane's token; {detail}",
+                   f"a new token: kiosk backoffice lane add STORE LANE, into"
+                   f" {config.sync.token_file} (mode 0600), then systemctl restart kiosk-sync")
+    elif st["state"] == "offline":
+        yield warn("sync", f"kiosk-sync is not running; {detail}", fix)
+    elif st["state"] == "retrying":
+        yield warn("sync", f"failing, retrying: {st.get('error')}; {detail}",
+                   f"check the network and {config.sync.url} (its log for a 4xx); the lane"
+                   " keeps selling")
+    elif (st.get("lag_s") or 0) > SYNC_LAG_WARN_S:
+        yield warn("sync", detail, f"{fix}; is the back office slow?")
+    else:
+        yield ok("sync", detail)
 
 
 def _open_journal(config: KioskConfig) -> Journal | Finding:
@@ -313,6 +381,7 @@ def run_checks(config: KioskConfig, sources: dict[str, str],
         ("journal", lambda: check_journal(config)),
         ("space", lambda: check_space(config, min_free_mb)),
         ("clock", lambda: check_clock(config)),
+        ("sync", lambda: check_sync(config)),
         ("printer", lambda: check_printer(config)),
         ("card reader", lambda: check_card_reader(config)),
         ("scanner", lambda: check_scanner(config)),

@@ -313,6 +313,12 @@ def run_demo(args: Namespace) -> int:
     core_log = (state_dir / "core.log").open("ab")
     procs.append(subprocess.Popen([sys.executable, "-m", "kiosk.cli", "core"],
                                   stdout=core_log, stderr=core_log, stdin=subprocess.DEVNULL))
+    if config.sync.url:  # the lane's journal to the back office (kiosk-sync), as on a device
+        sync_log = (state_dir / "sync.log").open("ab")
+        procs.append(subprocess.Popen([sys.executable, "-m", "kiosk.cli", "sync"],
+                                      stdout=sync_log, stderr=sync_log, stdin=subprocess.DEVNULL))
+        print(f"demo: kiosk-sync ships this lane's journal to {config.sync.url}"
+              f" (log: {state_dir / 'sync.log'})")
     topics = Topics(config.store.lane_id)
     client = BusClient(login_for(config.bus, "kiosk-cli"), f"kiosk-demo-{os.getpid()}")
     last: dict = {"text": "", "seal": None, "state": None}

@@ -1,0 +1,1 @@
+"""The store back office (issue 17): server, lane sync, catalog, backup."""

@@ -5,8 +5,9 @@ rules the kernel applies to the process; :mod:`tests.systemd.sandbox` applies th
 file's own rules the same way, without systemd. Under them: kiosk-core and kiosk-scanner
 sell a basket read from a video, kiosk-core pays by chip card (pyscard over pcscd's
 socket, ISO 8583 to the acquirer, the host log's AES key), kiosk-gpio says READY=1,
-kiosk-fault closes the lane, kiosk-voice buys by voice (Vosk, espeak-ng), the UI draws
-its first frame, and kiosk-firstboot's provisioning applies a lane (chown included).
+kiosk-sync ships a journal over TLS, kiosk-fault closes the lane, kiosk-voice buys by
+voice (Vosk, espeak-ng), the UI draws its first frame, and kiosk-firstboot's provisioning
+applies a lane (chown included).
 For the two units left without ``MemoryDenyWriteExecute=`` the reason is measured: the
 voice service's microphone callback cannot be made under it, and the UI on Mesa's
 llvmpipe dies before its first frame.
@@ -38,7 +39,8 @@ pytestmark = pytest.mark.skipif(unavailable() is not None, reason=str(unavailabl
 
 #: the units that set MemoryDenyWriteExecute=yes
 DENIED_WX = {"kiosk-core.service", "kiosk-scanner.service", "kiosk-gpio.service",
-             "kiosk-fault@.service", "kiosk-firstboot.service", "kiosk-ereceipt.service"}
+             "kiosk-fault@.service", "kiosk-firstboot.service", "kiosk-ereceipt.service",
+             "kiosk-sync.service"}
 
 
 def test_write_execute_is_denied_where_measured():
@@ -194,6 +196,55 @@ def test_fault_closes_the_lane_under_its_rules(lane_env, shopper, tmp_path):
     assert ran_under(done.stderr, "kiosk-fault@.service")
     assert "kiosk-ui.service failed" in done.stdout
     shopper.wait_online(False, timeout=10)
+
+
+@pytest.mark.integration
+def test_sync_ships_the_journal_under_its_rules(lane_env, tmp_path):
+    """`kiosk sync` says READY=1 and ships a journal over TLS (httpx, ssl, SQLite read-only)
+    to a back office (the stand-in of tests/backoffice/sync) under its unit's rules."""
+    import ssl
+    import threading
+
+    from kiosk.journal.store import Journal
+    from tests.backoffice.sync.fake_backoffice import BackOffice, Store
+    from tests.backoffice.sync.tls import make_tls
+
+    tls = make_tls(tmp_path / "tls")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(tls.cert, tls.key)
+    lane = lane_env["KIOSK__STORE__LANE_ID"]
+    bo = BackOffice(0, Store(tmp_path / "bo.sqlite"), {"tok": lane}, 100, 0, ctx)
+    threading.Thread(target=bo.serve_forever, kwargs={"poll_interval": 0.05},
+                     daemon=True).start()
+    token = tmp_path / "token"
+    token.write_text("tok\n")
+    token.chmod(0o600)
+    journal = Journal(Path(lane_env["KIOSK__PATHS__STATE_DIR"]) / "journal.sqlite")
+    journal.append([{"type": "activity", "ts": 1_780_000_000.0 + i} for i in range(12)], None)
+    journal.close()
+    try:
+        with NotifyListener() as notify:
+            env = dict(sandbox_env(lane_env, "kiosk-sync.service", tmp_path / "sb"),
+                       NOTIFY_SOCKET=notify.address,
+                       KIOSK__SYNC__URL=f"https://127.0.0.1:{bo.server_address[1]}",
+                       KIOSK__SYNC__TOKEN_FILE=str(token), KIOSK__SYNC__CA_FILE=str(tls.ca),
+                       KIOSK__SYNC__BATCH_MAX="5")
+            proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "sync"], env=env,
+                                    cwd=REPO, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.PIPE, text=True)
+            try:
+                notify.wait_for("READY=1", timeout=60)
+                deadline = time.monotonic() + 60
+                while bo.store.acked(lane) < 12 and time.monotonic() < deadline:
+                    time.sleep(0.05)  # polling the server's committed state
+            finally:
+                proc.send_signal(signal.SIGTERM)
+                _, err = proc.communicate(timeout=30)
+    finally:
+        bo.shutdown()
+        bo.server_close()
+    assert bo.store.acked(lane) == 12, err
+    assert proc.returncode == 0 and ran_under(err, "kiosk-sync.service"), err
 
 
 # kiosk-voice buys by voice under its rules: tests/voice_ux/test_cli.py runs `kiosk voice run`

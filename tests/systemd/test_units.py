@@ -16,9 +16,10 @@ from tests.harness import REPO
 UNIT_DIR = REPO / "systemd"
 SERVICES = {"core": "kiosk-core.service", "ui": "kiosk-ui.service",
             "scanner": "kiosk-scanner.service", "gpio": "kiosk-gpio.service",
-            "voice run": "kiosk-voice.service", "ereceipt serve": "kiosk-ereceipt.service"}
+            "voice run": "kiosk-voice.service", "ereceipt serve": "kiosk-ereceipt.service",
+            "sync": "kiosk-sync.service"}
 #: services that speak sd_notify (READY=1 when really working, WATCHDOG=1 from the main loop)
-NOTIFY_SERVICES = ("core", "ui", "scanner", "gpio", "voice run", "ereceipt serve")
+NOTIFY_SERVICES = ("core", "ui", "scanner", "gpio", "voice run", "ereceipt serve", "sync")
 SUPPORT = ["kiosk-fault@.service", "kiosk-firstboot.service"]
 UNITS = [*SERVICES.values(), *SUPPORT, "kiosk.target"]
 INSTALLED_KIOSK = "/opt/kiosk/.venv/bin/kiosk"
@@ -26,19 +27,24 @@ INSTALLED_FAULT = "/usr/local/libexec/kiosk-fault"
 DEVICE_CLASSES = {"core": {"char-ttyAMA", "char-ttyS", "char-ttyUSB", "char-ttyACM"},
                   "ui": {"char-drm", "char-input"},
                   "scanner": {"char-video4linux", "char-input"},
-                  "gpio": {"char-gpiochip"}, "voice run": {"char-alsa"}, "ereceipt serve": set()}
+                  "gpio": {"char-gpiochip"}, "voice run": {"char-alsa"}, "ereceipt serve": set(),
+                  "sync": set()}
 #: the groups that own those device nodes (Debian's, and the image's gpio)
 DEVICE_GROUPS = {"core": {"dialout"}, "ui": {"video", "render", "input"},
                  "scanner": {"video", "input"}, "gpio": {"gpio"}, "voice run": {"audio"},
-                 "ereceipt serve": set()}
+                 "ereceipt serve": set(), "sync": set()}
 #: (User=, StateDirectory=): a static user for the services that keep state, else DynamicUser=
 IDENTITY = {"core": ("kiosk-core", "kiosk"), "ui": ("kiosk-ui", "kiosk-ui"),
             "scanner": (None, None), "gpio": (None, None), "voice run": (None, None),
-            "ereceipt serve": ("kiosk-core", None)}  # core's user, seeing only the receipts
+            "ereceipt serve": ("kiosk-core", None),  # core's user, seeing only the receipts
+            "sync": ("kiosk-core", None)}  # core's user, to read the journal (read-only)
+#: services whose failure leaves the lane selling: no OnFailure= (no red light), a condition
+#: that skips them on a lane without their file
+OPTIONAL = {"ereceipt serve": "/var/lib/kiosk/ereceipt.key", "sync": "/etc/kiosk/sync/token"}
 #: the broker user each unit connects as (the integrator's convention, kiosk/bus)
 BUS_USER = {"kiosk-core.service": "kiosk-core", "kiosk-ui.service": "kiosk-ui",
             "kiosk-scanner.service": "kiosk-scanner", "kiosk-gpio.service": "kiosk-gpio",
-            "kiosk-voice.service": "kiosk-voice",
+            "kiosk-voice.service": "kiosk-voice", "kiosk-sync.service": "kiosk-sync",
             "kiosk-fault@.service": "kiosk-fault"}  # it may only publish the core status
 CORE_STATE = "/var/lib/kiosk"
 #: the exposure ceilings (issue 14, item 13): long-running services 4.9, the UI 6.0;
@@ -46,7 +52,7 @@ CORE_STATE = "/var/lib/kiosk"
 EXPOSURE_LIMIT = {"kiosk-core.service": 4.9, "kiosk-scanner.service": 4.9,
                   "kiosk-gpio.service": 4.9, "kiosk-voice.service": 4.9,
                   "kiosk-fault@.service": 4.9, "kiosk-ui.service": 6.0,
-                  "kiosk-ereceipt.service": 1.5,
+                  "kiosk-ereceipt.service": 1.5, "kiosk-sync.service": 1.5,
                   "kiosk-firstboot.service": 2.0}
 #: protections a unit may leave off only with a comment saying why ("no Key=: ...")
 EXPLAINED_IF_OFF = ("MemoryDenyWriteExecute", "ProcSubset", "ProtectClock", "PrivateNetwork",
@@ -121,9 +127,9 @@ def test_service_settings(command: str):
         assert "PrivateDevices" not in svc  # it would hide the hardware
     else:
         assert svc["PrivateDevices"] == ["yes"]
-    if command == "ereceipt serve":  # its page down leaves the lane selling: no fault unit
+    if command in OPTIONAL:  # down, it leaves the lane selling: no fault unit
         assert "OnFailure" not in unit["Unit"]
-        assert unit["Unit"]["ConditionPathExists"] == [f"{CORE_STATE}/ereceipt.key"]
+        assert unit["Unit"]["ConditionPathExists"] == [OPTIONAL[command]]
     else:
         assert unit["Unit"]["OnFailure"] == ["kiosk-fault@%n.service"]
     if command in NOTIFY_SERVICES:
@@ -154,6 +160,11 @@ def test_each_service_has_its_own_identity_and_only_its_state(command: str):
     if user is None:
         assert svc["DynamicUser"] == ["yes"] and "User" not in svc
         assert "StateDirectory" not in svc
+    elif command == "sync":  # kiosk-core's user, keeping no state, the journal read-only
+        assert svc["User"] == [user] and svc["Group"] == [user]
+        assert "StateDirectory" not in svc and "ReadWritePaths" not in svc
+        assert svc["ProtectSystem"] == ["strict"]
+        assert "sync-token:/etc/kiosk/sync/token" in svc["LoadCredential"]
     elif state is None:  # kiosk-ereceipt: kiosk-core's user, its state hidden but receipts
         assert svc["User"] == [user] and svc["Group"] == [user]
         assert "StateDirectory" not in svc and "ReadWritePaths" not in svc
@@ -211,9 +222,12 @@ def test_sandbox(name: str):
     assert svc["AmbientCapabilities"] == [""]
     assert svc["SystemCallFilter"][:2] == ["@system-service", "~@privileged @resources"]
     if name in BUS_USER:
-        assert svc["LoadCredential"] == [
+        assert [c for c in svc["LoadCredential"] if c.startswith("bus-password:")] == [
             f"bus-password:/etc/kiosk/bus/{BUS_USER[name]}.password"]
     if name in ("kiosk-core.service", "kiosk-firstboot.service"):
+        return
+    if name == "kiosk-sync.service":  # the back office's address is site config (sync.url)
+        assert "IPAddressDeny" not in svc
         return
     if name == "kiosk-ereceipt.service":  # phones on the store's (private) network
         assert svc["IPAddressDeny"] == ["any"]

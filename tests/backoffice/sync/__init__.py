@@ -1,0 +1,1 @@
+"""kiosk-sync against a back office: resume, backoff, kills, cuts, catch-up."""
