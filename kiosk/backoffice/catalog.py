@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS catalog_snapshots (
     store_id   text        NOT NULL,
     version    integer     NOT NULL CHECK (version > 0),
     sha256     char(64)    NOT NULL,
-    body       text        NOT NULL,   -- the snapshot as served: {version, sha256, items, promotions}
+    body       text        NOT NULL,   -- as served: {version, sha256, items, promotions}
     items      integer     NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now(),
     created_by text        NOT NULL,
