@@ -402,14 +402,14 @@ def _add_backoffice(parser: argparse.ArgumentParser) -> None:
     acts = cat.add_subparsers(dest="action", required=True)
     imp = acts.add_parser("import", help="publish a store's catalog CSV as its next version"
                           " (checked as the lanes check it; refused whole on any bad row)")
-    imp.add_argument("store")
+    imp.add_argument("store", help="the store id (its lanes' store.store_id)")
     imp.add_argument("file", help="the store's whole catalog, the lane's CSV format")
     imp.add_argument("--promotions", help="TOML file of [[promotions]] (default: the"
                      " previous version's)")
     imp.add_argument("--by", help="who publishes it (default: the login name)")
     imp.set_defaults(fn=cmd_backoffice_catalog)
     lanes = acts.add_parser("lanes", help="the version each lane of a store reports")
-    lanes.add_argument("store")
+    lanes.add_argument("store", help="the store id")
     lanes.set_defaults(fn=cmd_backoffice_catalog)
 
 

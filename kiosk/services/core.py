@@ -717,8 +717,7 @@ class CoreService:
     def _tick(self) -> None:
         now = time.time()
         s = self.state
-        if s.txn is None:  # between baskets only: an open basket keeps its prices
-            self._apply_staged_catalog()
+        self._apply_staged_catalog()
         if s.state == "authorizing" and s.payment and self._auth_in_flight is not None:
             self._auth_timers(s.payment, now)
         if (self.state.reversal is not None and not self._reversal_in_flight
@@ -785,8 +784,10 @@ class CoreService:
 
     def _apply_staged_catalog(self) -> None:
         """Put in place the snapshot the puller (kiosk/services/catalog_pull.py) staged, in
-        one catalog transaction, then journal ``catalog_applied``. Called between baskets
-        only. A staged file that fails its check again is logged and removed."""
+        one catalog transaction, then journal ``catalog_applied``; only between baskets
+        (no ``txn`` open: the domain refuses the event inside one too). A staged file that fails its check again is logged and removed."""
+        if self.state.txn is not None:  # an open basket keeps the prices it started with
+            return
         staged = staged_path(self.config.catalog_path)
         try:
             st = staged.stat()
