@@ -785,7 +785,8 @@ class CoreService:
     def _apply_staged_catalog(self) -> None:
         """Put in place the snapshot the puller (kiosk/services/catalog_pull.py) staged, in
         one catalog transaction, then journal ``catalog_applied``; only between baskets
-        (no ``txn`` open: the domain refuses the event inside one too). A staged file that fails its check again is logged and removed."""
+        (no ``txn`` open: the domain refuses the event inside one too). A staged file that
+        fails its check again is logged and removed."""
         if self.state.txn is not None:  # an open basket keeps the prices it started with
             return
         staged = staged_path(self.config.catalog_path)
