@@ -16,7 +16,7 @@ from kiosk.backoffice import catalog as bo_catalog
 from kiosk.catalog import SAMPLE_CATALOG, Catalog, applied_version, read_staged, staged_path
 from kiosk.domain.catalog import Product
 from tests.backoffice.catalog.conftest import STORE, Backoffice, Lane
-from tests.harness import kiosk_cli
+from tests.harness import CoreProcess, Shopper, kiosk_cli
 from tests.integration.flow import to_receipt
 
 MILK = "8801115954255"          # 1.89 in the sample catalog, reduced tax class
@@ -190,3 +190,24 @@ def test_the_catalog_routes_refuse_bad_requests(backoffice, make_lane):
         assert reports(backoffice) == before                        # nothing recorded
         assert client.post(post, json={"version": 1}).json() == {"ok": True}
         assert reports(backoffice)[lane.lane_id][0] == 1
+
+
+def test_a_snapshot_put_in_place_before_a_crash_is_journaled_at_start(backoffice, make_lane,
+                                                                     tmp_path):
+    """kiosk-core puts a snapshot in place, then journals it: a crash between the two leaves
+    the catalog ahead of the journal, and the next start journals what is in place."""
+    lane = make_lane(with_core=False)
+    _apply_v1(lane, backoffice)            # in place, as if kiosk-core died right after
+    assert not lane.config.journal_path.exists()          # no kiosk-core has run yet
+    core = CoreProcess(lane.env, tmp_path / "core.log").start()
+    try:
+        shopper = Shopper(int(lane.env["KIOSK__BUS__PORT"]), lane.lane_id)
+        try:
+            shopper.wait_state(lambda s: s["catalog_version"] == 1)
+        finally:
+            shopper.close()
+    finally:
+        core.stop()
+    assert [e["version"] for e in journaled(lane)] == [1]
+    assert [e["sha256"] for e in journaled(lane)] == [applied_version(
+        lane.config.catalog_path)[1]]
