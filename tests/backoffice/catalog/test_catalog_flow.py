@@ -211,3 +211,25 @@ def test_a_snapshot_put_in_place_before_a_crash_is_journaled_at_start(backoffice
     assert [e["version"] for e in journaled(lane)] == [1]
     assert [e["sha256"] for e in journaled(lane)] == [applied_version(
         lane.config.catalog_path)[1]]
+
+
+def test_the_import_refuses_a_csv_with_a_bad_row_whole_and_versions_only_changes(
+        backoffice, make_lane, tmp_path):
+    lane = make_lane(with_core=False)
+    bad = tmp_path / "bad.csv"
+    bad.write_text(milk_at("1.899", tmp_path).read_text(encoding="utf-8"), encoding="utf-8")
+    done = kiosk_cli(lane.env, "backoffice", "catalog", "--dsn", backoffice.pg_url, "import",
+                     STORE, str(bad))
+    # the lane's own CSV import's words for the row: line, column, reason
+    assert done.returncode == 1
+    assert "1 bad row(s), nothing imported" in done.stderr
+    assert "column price: '1.899' has more than 2 decimal place(s)" in done.stderr
+    with backoffice.connect() as conn:
+        assert bo_catalog.latest(conn, STORE) is None
+    assert publish(lane, backoffice, SAMPLE_CATALOG) == 1
+    again = kiosk_cli(lane.env, "backoffice", "catalog", "--dsn", backoffice.pg_url, "import",
+                      STORE, str(SAMPLE_CATALOG))
+    assert again.returncode == 0 and "unchanged, still catalog version 1" in again.stdout
+    with backoffice.connect() as conn:
+        last = bo_catalog.latest(conn, STORE)
+    assert (last.version, last.created_by) == (1, "manager")
