@@ -24,10 +24,10 @@ from starlette.requests import Request
 
 from kiosk.backoffice import catalog as bo_catalog
 from kiosk.backoffice.catalog_api import routes
-from kiosk.catalog import SAMPLE_CATALOG
+from kiosk.catalog import SAMPLE_CATALOG, Catalog
 from kiosk.config import KioskConfig, load_config
 from kiosk.services.catalog_pull import CatalogPuller
-from tests.harness import CoreProcess, Shopper, kiosk_cli, kiosk_env
+from tests.harness import CoreProcess, Shopper, kiosk_env
 
 STORE = "S017"
 _lanes = itertools.count(1)
@@ -112,11 +112,12 @@ def make_lane(backoffice: Backoffice, broker_port: int, tmp_path: Path):
         lane_id = f"C{os.getpid()}x{next(_lanes)}"
         env = kiosk_env(tmp_path / lane_id, broker_port, lane_id,
                         KIOSK__STORE__STORE_ID=STORE, KIOSK__TIMEOUTS__RECEIPT_S="0.5")
-        done = kiosk_cli(env, "catalog", "import", str(SAMPLE_CATALOG))
-        assert done.returncode == 0, done.stderr
+        config = lane_config(env)
+        catalog = Catalog(config.catalog_path)  # what `kiosk catalog import` does, in-process
+        assert catalog.import_csv(SAMPLE_CATALOG, config.currency, config.tax.rates).loaded
+        catalog.close()
         token = f"token-{lane_id}"
         backoffice.tokens[token] = (lane_id, STORE)
-        config = lane_config(env)
         lane = Lane(lane_id, env, config, CatalogPuller(config, backoffice.url, token))
         lanes.append(lane)
         if with_core:

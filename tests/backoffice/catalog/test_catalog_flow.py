@@ -123,8 +123,12 @@ def test_a_price_change_reaches_two_lanes_between_baskets_only(backoffice, make_
 
 
 def _apply_v1(lane: Lane, backoffice: Backoffice) -> None:
-    """Version 1 published and in place on a lane without kiosk-core (as kiosk-core does)."""
-    assert publish(lane, backoffice, SAMPLE_CATALOG) == 1
+    """Version 1 published (in-process: the CLI's own call) and in place on a lane without
+    kiosk-core (as kiosk-core does)."""
+    with backoffice.connect() as conn:
+        snapshot, _ = bo_catalog.import_csv(conn, STORE, SAMPLE_CATALOG, "manager",
+                                            lane.config.currency, lane.config.tax.rates)
+    assert snapshot.version == 1
     assert lane.puller.poll() == "staged"
     catalog = Catalog(lane.config.catalog_path)
     staged = staged_path(lane.config.catalog_path)
