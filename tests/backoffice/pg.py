@@ -6,6 +6,8 @@ Fixtures (tests/backoffice/conftest.py makes them available below tests/backoffi
 * ``pg_cluster`` (session; one per worker): a started :class:`~kiosk.backoffice.cluster.Cluster`
   on 127.0.0.1 and its own socket dir, settings :data:`~kiosk.backoffice.cluster.SMALL`.
 * ``pg_url``: a new empty database on it for this test (``postgresql://`` URL).
+* ``backoffice_url``: a new database with the back office's schema applied (cloned from a
+  template migrated once per worker).
 
 A test that crashes or stops the server (kill -9, restart) must not share the worker's
 cluster: it starts its own with ``with private_cluster(tmp_path_factory) as cluster:``.
@@ -68,3 +70,20 @@ def database_name(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def pg_url(pg_cluster: Cluster, request: pytest.FixtureRequest) -> str:
     return pg_cluster.create_database(database_name(request))
+
+
+@pytest.fixture(scope="session")
+def backoffice_template(pg_cluster: Cluster) -> str:
+    """A database migrated once per worker, the template of ``backoffice_url``'s."""
+    from kiosk.backoffice.db import migrate
+
+    url = pg_cluster.create_database("backoffice_template")
+    migrate(url)
+    return "backoffice_template"
+
+
+@pytest.fixture
+def backoffice_url(pg_cluster: Cluster, backoffice_template: str,
+                   request: pytest.FixtureRequest) -> str:
+    """A fresh database with the back office's schema (``kiosk backoffice migrate``)."""
+    return pg_cluster.create_database(database_name(request), template=backoffice_template)
