@@ -96,40 +96,6 @@ def cmd_catalog_pull(args: argparse.Namespace) -> int:
         puller.close()
 
 
-def cmd_backoffice_catalog(args: argparse.Namespace) -> int:
-    import getpass
-
-    import psycopg
-
-    from kiosk.backoffice import catalog as bo_catalog
-    from kiosk.catalog import CatalogError
-
-    dsn = args.dsn or os.environ.get("KIOSK_BACKOFFICE_DSN", "")
-    if not dsn:
-        print("kiosk backoffice catalog: no database (--dsn or KIOSK_BACKOFFICE_DSN)",
-              file=sys.stderr)
-        return 2
-    with psycopg.connect(dsn) as conn:
-        bo_catalog.ensure_schema(conn)
-        if args.action == "lanes":
-            for lane, version, at, refused, reason in bo_catalog.lane_versions(conn, args.store):
-                note = f"  refused v{refused}: {reason}" if refused else ""
-                print(f"{lane}\tv{version}\t{at:%Y-%m-%d %H:%M:%S%z}{note}")
-            return 0
-        config = _config()
-        try:
-            snap, new = bo_catalog.import_csv(
-                conn, args.store, Path(args.file), args.by or getpass.getuser(),
-                config.currency, config.tax.rates,
-                Path(args.promotions) if args.promotions else None)
-        except (CatalogError, ValueError) as exc:
-            print(f"catalog import refused: {exc}", file=sys.stderr)
-            return 1
-    state = "published" if new else "unchanged, still"
-    print(f"store {args.store}: {state} catalog version {snap.version} sha256 {snap.sha256}")
-    return 0
-
-
 def cmd_journal_verify(args: argparse.Namespace) -> int:
     from kiosk.journal.store import Journal, JournalTooNew
 
@@ -394,25 +360,6 @@ def _add_catalog(parser: argparse.ArgumentParser) -> None:
     pull.set_defaults(fn=cmd_catalog_pull)
 
 
-def _add_backoffice(parser: argparse.ArgumentParser) -> None:
-    bo = parser.add_subparsers(dest="sub", required=True)
-    cat = bo.add_parser("catalog", help="the stores' catalog snapshots")
-    cat.add_argument("--dsn", help="the back office's database (default:"
-                     " $KIOSK_BACKOFFICE_DSN)")
-    acts = cat.add_subparsers(dest="action", required=True)
-    imp = acts.add_parser("import", help="publish a store's catalog CSV as its next version"
-                          " (checked as the lanes check it; refused whole on any bad row)")
-    imp.add_argument("store", help="the store id (its lanes' store.store_id)")
-    imp.add_argument("file", help="the store's whole catalog, the lane's CSV format")
-    imp.add_argument("--promotions", help="TOML file of [[promotions]] (default: the"
-                     " previous version's)")
-    imp.add_argument("--by", help="who publishes it (default: the login name)")
-    imp.set_defaults(fn=cmd_backoffice_catalog)
-    lanes = acts.add_parser("lanes", help="the version each lane of a store reports")
-    lanes.add_argument("store", help="the store id")
-    lanes.set_defaults(fn=cmd_backoffice_catalog)
-
-
 def _add_journal(parser: argparse.ArgumentParser) -> None:
     jr = parser.add_subparsers(dest="sub", required=True)
     ver = jr.add_parser("verify", help="check the journal's chain, replay and card-data hygiene")
@@ -589,7 +536,6 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "ui": ("the shopper UI (Kivy; fullscreen unless --windowed)", _add_ui),
     "catalog": ("catalog tools", _add_catalog),
     "journal": ("journal tools", _add_journal),
-    "backoffice": ("the store back office (PostgreSQL)", _add_backoffice),
     "bus": ("bus tools", _add_bus),
     "sim": ("simulated devices", _add_sim),
     "receipt": ("receipt tools", _add_receipt),

@@ -7,18 +7,22 @@ snapshot is the store's whole catalog, and a skipped row would remove that item 
 every lane. The promotions come from ``--promotions FILE.toml`` (``[[promotions]]`` tables,
 the lane configuration's format) or are carried over from the previous version.
 
-Each accepted file is a new version of the store (monotonic, from 1, taken under a per-store
-lock), with the sha256 of its canonical JSON (:func:`kiosk.catalog.canonical_json`), when
-and by whom; a file identical to the latest version makes none. Lanes report what they
-applied (and the last snapshot they refused, with the reason) into ``lane_catalog``.
+Tables: ``migrations/002_catalog.sql``. Each accepted file is a new version of the store
+(monotonic, from 1, taken under a per-store lock), with the sha256 of its canonical JSON
+(:func:`kiosk.catalog.canonical_json`), when and by whom; a file identical to the latest
+version makes none. Lanes report what they applied (and the last snapshot they refused,
+with the reason) into ``lane_catalog``.
 """
 
 from __future__ import annotations
 
+import argparse
+import getpass
 import json
+import sys
 import tempfile
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -29,27 +33,16 @@ from kiosk.catalog import Catalog, CatalogError, Snapshot, make_snapshot
 from kiosk.domain.money import Currency
 from kiosk.domain.rules import PromotionConfig
 
-#: applied by :func:`ensure_schema` (to become a numbered migration of kiosk/backoffice)
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS catalog_snapshots (
-    store_id   text        NOT NULL,
-    version    integer     NOT NULL CHECK (version > 0),
-    sha256     char(64)    NOT NULL,
-    body       text        NOT NULL,   -- as served: {version, sha256, items, promotions}
-    items      integer     NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT now(),
-    created_by text        NOT NULL,
-    PRIMARY KEY (store_id, version)
-);
-CREATE TABLE IF NOT EXISTS lane_catalog (
-    lane_id         text        PRIMARY KEY,
-    store_id        text        NOT NULL,
-    version         integer     NOT NULL,       -- the version the lane has in place
-    reported_at     timestamptz NOT NULL DEFAULT now(),
-    refused_version integer,                    -- the last snapshot it refused, and why
-    refused_reason  text
-);
-"""
+#: the latest snapshot of a store (the tables: migrations/002_catalog.sql)
+LATEST_SQL = ("SELECT store_code, version, sha256, body, created_at, created_by"
+              " FROM catalog_snapshots WHERE store_code = %s ORDER BY version DESC LIMIT 1")
+#: a lane's report: the version in place, the last snapshot refused
+REPORT_SQL = (
+    "INSERT INTO lane_catalog (lane_name, store_code, version, refused_version,"
+    " refused_reason) VALUES (%s, %s, %s, %s, %s)"
+    " ON CONFLICT (lane_name) DO UPDATE SET store_code = EXCLUDED.store_code,"
+    " version = EXCLUDED.version, reported_at = now(),"
+    " refused_version = EXCLUDED.refused_version, refused_reason = EXCLUDED.refused_reason")
 
 
 @dataclass(frozen=True)
@@ -64,11 +57,6 @@ class StoredSnapshot:
     @property
     def etag(self) -> str:
         return f'"{self.version}-{self.sha256[:16]}"'
-
-
-def ensure_schema(conn: psycopg.Connection) -> None:
-    with conn.transaction():
-        conn.execute(SCHEMA)
 
 
 def read_promotions(path: Path) -> list[PromotionConfig]:
@@ -110,9 +98,7 @@ def check_csv(path: Path, currency: Currency, tax_classes: Iterable[str]) -> lis
 
 
 def latest(conn: psycopg.Connection, store: str) -> StoredSnapshot | None:
-    row = conn.execute(
-        "SELECT store_id, version, sha256, body, created_at, created_by FROM catalog_snapshots"
-        " WHERE store_id = %s ORDER BY version DESC LIMIT 1", (store,)).fetchone()
+    row = conn.execute(LATEST_SQL, (store,)).fetchone()
     return StoredSnapshot(*row) if row else None
 
 
@@ -133,7 +119,8 @@ def publish(conn: psycopg.Connection, store: str, products: list,
             return last, False
         body = json.dumps(snapshot.body(), ensure_ascii=False)
         row = conn.execute(
-            "INSERT INTO catalog_snapshots (store_id, version, sha256, body, items, created_by)"
+            "INSERT INTO catalog_snapshots (store_code, version, sha256, body, items,"
+            " created_by)"
             " VALUES (%s, %s, %s, %s, %s, %s) RETURNING created_at",
             (store, snapshot.version, snapshot.sha256, body, len(products), who)).fetchone()
         return StoredSnapshot(store, snapshot.version, snapshot.sha256, body, row[0],
@@ -154,19 +141,60 @@ def record_report(conn: psycopg.Connection, lane: str, store: str, version: int,
                   refused: dict | None) -> None:
     """What ``lane`` says it has in place (and the last snapshot it refused)."""
     with conn.transaction():
-        conn.execute(
-            "INSERT INTO lane_catalog (lane_id, store_id, version, refused_version,"
-            " refused_reason) VALUES (%s, %s, %s, %s, %s)"
-            " ON CONFLICT (lane_id) DO UPDATE SET store_id = EXCLUDED.store_id,"
-            " version = EXCLUDED.version, reported_at = now(),"
-            " refused_version = EXCLUDED.refused_version,"
-            " refused_reason = EXCLUDED.refused_reason",
-            (lane, store, version, (refused or {}).get("version"),
-             (refused or {}).get("reason")))
+        conn.execute(REPORT_SQL, report_params(lane, store, version, refused))
+
+
+def report_params(lane: str, store: str, version: int, refused: dict | None) -> tuple:
+    return (lane, store, version, (refused or {}).get("version"),
+            (refused or {}).get("reason"))
 
 
 def lane_versions(conn: psycopg.Connection, store: str) -> list[tuple]:
     """(lane, version, reported_at, refused_version, refused_reason) of the store's lanes."""
     return conn.execute(
-        "SELECT lane_id, version, reported_at, refused_version, refused_reason"
-        " FROM lane_catalog WHERE store_id = %s ORDER BY lane_id", (store,)).fetchall()
+        "SELECT lane_name, version, reported_at, refused_version, refused_reason"
+        " FROM lane_catalog WHERE store_code = %s ORDER BY lane_name", (store,)).fetchall()
+
+
+# -- kiosk backoffice catalog ... ----------------------------------------------------------
+
+def add_arguments(sub: argparse._SubParsersAction, db: Callable[[argparse.Namespace], str]
+                  ) -> None:
+    """``kiosk backoffice catalog import|lanes`` (``db``: the database URL of the args)."""
+    cat = sub.add_parser("catalog", help="the stores' catalog snapshots")
+    acts = cat.add_subparsers(dest="action", required=True)
+    imp = acts.add_parser("import", help="publish a store's catalog CSV as its next version"
+                          " (checked as the lanes check it; refused whole on any bad row)")
+    imp.add_argument("store", help="store code (its lanes' store.store_id)")
+    imp.add_argument("file", type=Path, help="the store's whole catalog, the lane's CSV format")
+    imp.add_argument("--promotions", type=Path, help="TOML file of [[promotions]] (default:"
+                     " the previous version's)")
+    imp.add_argument("--by", help="who publishes it (default: the login name)")
+    imp.set_defaults(fn=lambda args: cmd_import(args, db(args)))
+    lanes = acts.add_parser("lanes", help="the catalog version each lane of a store reports")
+    lanes.add_argument("store", help="store code")
+    lanes.set_defaults(fn=lambda args: cmd_lanes(args, db(args)))
+
+
+def cmd_import(args: argparse.Namespace, url: str) -> int:
+    from kiosk.config import load_config  # the store's currency and tax classes
+
+    config = load_config()
+    with psycopg.connect(url) as conn:
+        try:
+            snap, new = import_csv(conn, args.store, args.file, args.by or getpass.getuser(),
+                                   config.currency, config.tax.rates, args.promotions)
+        except (CatalogError, ValueError) as exc:
+            print(f"catalog import refused: {exc}", file=sys.stderr)
+            return 1
+    state = "published" if new else "unchanged, still"
+    print(f"store {args.store}: {state} catalog version {snap.version} sha256 {snap.sha256}")
+    return 0
+
+
+def cmd_lanes(args: argparse.Namespace, url: str) -> int:
+    with psycopg.connect(url) as conn:
+        for lane, version, at, refused, reason in lane_versions(conn, args.store):
+            note = f"  refused v{refused}: {reason}" if refused else ""
+            print(f"{lane}\tv{version}\t{at:%Y-%m-%d %H:%M:%S%z}{note}")
+    return 0

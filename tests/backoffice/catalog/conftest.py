@@ -1,8 +1,6 @@
-"""A back office serving the catalog routes (real PostgreSQL, real uvicorn on 127.0.0.1) and
-lanes (real kiosk-core processes on the test broker) for tests/backoffice/catalog/.
-
-The back office here is the catalog routes alone behind a token table of the test's own
-(the app's per-lane token check is bo-server's, kiosk/backoffice/auth.py once merged)."""
+"""The back office (its app, kiosk.backoffice.app, on uvicorn on 127.0.0.1, in front of a
+migrated PostgreSQL database) and lanes (real kiosk-core processes on the test broker, each
+registered with its own token) for tests/backoffice/catalog/."""
 
 from __future__ import annotations
 
@@ -12,21 +10,19 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 import pytest
 import uvicorn
-from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
 
-from kiosk.backoffice import catalog as bo_catalog
-from kiosk.backoffice.catalog_api import routes
+from kiosk.backoffice.app import create_app
+from kiosk.backoffice.auth import add_lane
+from kiosk.backoffice.db import migrate
 from kiosk.catalog import SAMPLE_CATALOG, Catalog
 from kiosk.config import KioskConfig, load_config
-from kiosk.services.catalog_pull import CatalogPuller
+from kiosk.services.catalog_pull import CatalogPuller, read_token
 from tests.harness import CoreProcess, Shopper, kiosk_env
 
 STORE = "S017"
@@ -37,7 +33,6 @@ _lanes = itertools.count(1)
 class Backoffice:
     url: str
     pg_url: str
-    tokens: dict[str, tuple[str, str]] = field(default_factory=dict)  # token → (lane, store)
     server: uvicorn.Server | None = None
     thread: threading.Thread | None = None
 
@@ -54,20 +49,12 @@ class Backoffice:
 @pytest.fixture
 def backoffice(pg_url: str) -> Iterator[Backoffice]:
     bo = Backoffice("", pg_url)
-    with bo.connect() as conn:
-        bo_catalog.ensure_schema(conn)
-
-    def authenticate(request: Request) -> tuple[str, str]:
-        token = request.headers.get("authorization", "").removeprefix("Bearer ")
-        if token not in bo.tokens:
-            raise HTTPException(401, "unknown lane token")
-        return bo.tokens[token]
-
-    app = Starlette(routes=routes(authenticate, bo.connect))
+    migrate(pg_url)
+    app = create_app(pg_url, pool_min=1, pool_max=4)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     bo.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    bo.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    bo.server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     bo.thread = threading.Thread(target=bo.server.run, kwargs={"sockets": [sock]},
                                  daemon=True)
     bo.thread.start()
@@ -98,6 +85,7 @@ class Lane:
     env: dict[str, str]
     config: KioskConfig
     puller: CatalogPuller
+    token: str
     core: CoreProcess | None = None
     shopper: Shopper | None = None
 
@@ -116,9 +104,11 @@ def make_lane(backoffice: Backoffice, broker_port: int, tmp_path: Path):
         catalog = Catalog(config.catalog_path)  # what `kiosk catalog import` does, in-process
         assert catalog.import_csv(SAMPLE_CATALOG, config.currency, config.tax.rates).loaded
         catalog.close()
-        token = f"token-{lane_id}"
-        backoffice.tokens[token] = (lane_id, STORE)
-        lane = Lane(lane_id, env, config, CatalogPuller(config, backoffice.url, token))
+        token_file = tmp_path / f"{lane_id}.token"
+        with backoffice.connect() as conn:
+            add_lane(conn, STORE, lane_id, token_file)
+        token = read_token(token_file)
+        lane = Lane(lane_id, env, config, CatalogPuller(config, backoffice.url, token), token)
         lanes.append(lane)
         if with_core:
             lane.core = CoreProcess(env, tmp_path / f"{lane_id}-core.log").start()

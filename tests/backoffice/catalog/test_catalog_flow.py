@@ -25,7 +25,7 @@ MILK = "8801115954255"          # 1.89 in the sample catalog, reduced tax class
 def publish(lane: Lane, backoffice: Backoffice, csv: Path) -> int:
     """``kiosk backoffice catalog import`` (with a lane's config: same currency and tax
     classes); the version it published."""
-    done = kiosk_cli(lane.env, "backoffice", "catalog", "--dsn", backoffice.pg_url, "import",
+    done = kiosk_cli(lane.env, "backoffice", "--db", backoffice.pg_url, "catalog", "import",
                      STORE, str(csv), "--by", "manager")
     assert done.returncode == 0, done.stdout + done.stderr
     return int(done.stdout.split("catalog version ")[1].split()[0])
@@ -111,7 +111,7 @@ def test_a_price_change_reaches_two_lanes_between_baskets_only(backoffice, make_
         assert st["catalog_version"] == 2 and st["totals"]["subtotal"] == 2 * 249
 
     with backoffice.connect() as conn:
-        v1, v2 = (conn.execute("SELECT sha256 FROM catalog_snapshots WHERE store_id = %s"
+        v1, v2 = (conn.execute("SELECT sha256 FROM catalog_snapshots WHERE store_code = %s"
                                " AND version = %s", (STORE, v)).fetchone()[0] for v in (1, 2))
     for lane in lanes:
         assert lane.shopper.send("cancel")["ok"]
@@ -158,7 +158,7 @@ def test_a_snapshot_failing_validation_is_refused_with_the_reason(backoffice, ma
     with backoffice.connect() as conn:
         assert bo_catalog.publish(conn, STORE, [good], None, "manager")[0].version == 3
         conn.execute("UPDATE catalog_snapshots SET body = replace(body, '249', '1')"
-                     " WHERE store_id = %s AND version = 3", (STORE,))
+                     " WHERE store_code = %s AND version = 3", (STORE,))
     assert lane.puller.poll() == "refused"
     assert applied_version(lane.config.catalog_path) == before
     assert reports(backoffice)[lane.lane_id][2:] == (
@@ -169,7 +169,7 @@ def test_the_catalog_routes_refuse_bad_requests(backoffice, make_lane):
     lane = make_lane(with_core=False)
     other = make_lane(with_core=False)
     client = httpx.Client(base_url=backoffice.url,
-                          headers={"Authorization": f"Bearer token-{lane.lane_id}"})
+                          headers={"Authorization": f"Bearer {lane.token}"})
     with client:
         assert client.get(f"/v1/stores/{STORE}/catalog").status_code == 404   # none yet
         _apply_v1(lane, backoffice)
@@ -222,7 +222,7 @@ def test_the_import_refuses_a_csv_with_a_bad_row_whole_and_versions_only_changes
     lane = make_lane(with_core=False)
     bad = tmp_path / "bad.csv"
     bad.write_text(milk_at("1.899", tmp_path).read_text(encoding="utf-8"), encoding="utf-8")
-    done = kiosk_cli(lane.env, "backoffice", "catalog", "--dsn", backoffice.pg_url, "import",
+    done = kiosk_cli(lane.env, "backoffice", "--db", backoffice.pg_url, "catalog", "import",
                      STORE, str(bad))
     # the lane's own CSV import's words for the row: line, column, reason
     assert done.returncode == 1
@@ -231,7 +231,7 @@ def test_the_import_refuses_a_csv_with_a_bad_row_whole_and_versions_only_changes
     with backoffice.connect() as conn:
         assert bo_catalog.latest(conn, STORE) is None
     assert publish(lane, backoffice, SAMPLE_CATALOG) == 1
-    again = kiosk_cli(lane.env, "backoffice", "catalog", "--dsn", backoffice.pg_url, "import",
+    again = kiosk_cli(lane.env, "backoffice", "--db", backoffice.pg_url, "catalog", "import",
                       STORE, str(SAMPLE_CATALOG))
     assert again.returncode == 0 and "unchanged, still catalog version 1" in again.stdout
     with backoffice.connect() as conn:
