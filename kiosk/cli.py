@@ -76,7 +76,8 @@ def cmd_catalog_pull(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"catalog pull: token file: {exc}", file=sys.stderr)
         return 2
-    puller = CatalogPuller(config, args.url, token, args.ca_file or True)
+    puller = CatalogPuller(config, args.url, token,
+                           Path(args.ca_file) if args.ca_file else None)
     try:
         if args.once:
             try:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import random
+import ssl
 import threading
 from pathlib import Path
 
@@ -39,12 +40,13 @@ class CatalogPuller:
     """Pulls this lane's store catalog from the back office at ``url``."""
 
     def __init__(self, config: KioskConfig, url: str, token: str,
-                 verify: str | bool = True, timeout_s: float = 10.0) -> None:
-        """``token``: the lane's bearer token; ``verify``: the back office's CA file (or
-        True for the system's)."""
+                 ca_file: Path | None = None, timeout_s: float = 10.0) -> None:
+        """``token``: the lane's bearer token; ``ca_file``: the back office's CA (default:
+        the system's CAs)."""
         self.config = config
         self.catalog_path = config.catalog_path
         self.lane, self.store = config.store.lane_id, config.store.store_id
+        verify = ssl.create_default_context(cafile=ca_file) if ca_file else True
         self.client = httpx.Client(base_url=url.rstrip("/"), verify=verify, timeout=timeout_s,
                                    headers={"Authorization": f"Bearer {token}"})
         self._etag: str | None = None       # of the last snapshot seen (staged or refused)
