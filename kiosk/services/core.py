@@ -804,14 +804,16 @@ class CoreService:
                       self._catalog_version[0], exc)
             staged.unlink(missing_ok=True)
             return
-        if snapshot.version > self._catalog_version[0]:
-            self.catalog.replace_all(snapshot)
-            self._adopt_catalog()
-            self.commit([{"type": "catalog_applied", "version": snapshot.version,
-                          "sha256": snapshot.sha256}])
-            log.info("catalog version %d applied (%d items)", snapshot.version,
-                     len(snapshot.products))
-        staged.unlink(missing_ok=True)
+        if snapshot.version <= self._catalog_version[0]:
+            staged.unlink(missing_ok=True)
+            return
+        self.catalog.replace_all(snapshot)
+        staged.unlink(missing_ok=True)  # in place (a crash from here: journaled at start)
+        self._adopt_catalog()
+        self.commit([{"type": "catalog_applied", "version": snapshot.version,
+                      "sha256": snapshot.sha256}])
+        log.info("catalog version %d applied (%d items)", snapshot.version,
+                 len(snapshot.products))
 
     def _journal_catalog_in_place(self) -> None:
         """Start-up: a snapshot put in place just before a crash is journaled now."""
