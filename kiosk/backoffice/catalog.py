@@ -5,7 +5,8 @@ import (:meth:`kiosk.catalog.Catalog.import_csv`, into a scratch SQLite file: th
 parser and row rules, no second validator) and refuses it whole if any row fails: a
 snapshot is the store's whole catalog, and a skipped row would remove that item from
 every lane. The promotions come from ``--promotions FILE.toml`` (``[[promotions]]`` tables,
-the lane configuration's format) or are carried over from the previous version.
+the lane configuration's format) or are carried over from the previous version (a store's
+first version: the configured promotions, as the lanes have them before any snapshot).
 
 Tables: ``migrations/002_catalog.sql``. Each accepted file is a new version of the store
 (monotonic, from 1, taken under a per-store lock), with the sha256 of its canonical JSON
@@ -103,16 +104,19 @@ def latest(conn: psycopg.Connection, store: str) -> StoredSnapshot | None:
 
 
 def publish(conn: psycopg.Connection, store: str, products: list,
-            promotions: list[PromotionConfig] | None, who: str) -> tuple[StoredSnapshot, bool]:
+            promotions: list[PromotionConfig] | None, who: str,
+            first_promotions: Iterable[PromotionConfig] = ()) -> tuple[StoredSnapshot, bool]:
     """Store the next version of ``store``'s catalog; (it, True), or (the latest, False)
-    when the content is the latest's. ``promotions`` None: the latest's carry over."""
+    when the content is the latest's. ``promotions`` None: the latest's carry over, or
+    ``first_promotions`` for a store's first version."""
     with conn.transaction():
         # one publisher per store at a time: versions stay contiguous and monotonic
         conn.execute("SELECT pg_advisory_xact_lock(hashtext('catalog:' || %s))", (store,))
         last = latest(conn, store)
         if promotions is None:
             promotions = ([PromotionConfig.model_validate(p)
-                           for p in json.loads(last.body)["promotions"]] if last else [])
+                           for p in json.loads(last.body)["promotions"]] if last
+                          else list(first_promotions))
         snapshot: Snapshot = make_snapshot((last.version if last else 0) + 1, products,
                                            promotions)
         if last is not None and last.sha256 == snapshot.sha256:
@@ -129,12 +133,14 @@ def publish(conn: psycopg.Connection, store: str, products: list,
 
 def import_csv(conn: psycopg.Connection, store: str, path: Path, who: str,
                currency: Currency, tax_classes: Iterable[str],
-               promotions_file: Path | None = None) -> tuple[StoredSnapshot, bool]:
+               promotions_file: Path | None = None,
+               first_promotions: Iterable[PromotionConfig] = ()) -> tuple[StoredSnapshot, bool]:
     """Check ``path`` (and the promotions file) and publish it as ``store``'s next version
-    (CatalogError / ValueError: refused, nothing stored)."""
+    (CatalogError / ValueError: refused, nothing stored). Without a promotions file the
+    latest version's carry over (``first_promotions`` for the first version)."""
     products = check_csv(path, currency, tax_classes)
     promotions = read_promotions(promotions_file) if promotions_file else None
-    return publish(conn, store, products, promotions, who)
+    return publish(conn, store, products, promotions, who, first_promotions)
 
 
 def record_report(conn: psycopg.Connection, lane: str, store: str, version: int,
@@ -168,7 +174,7 @@ def add_arguments(sub: argparse._SubParsersAction, db: Callable[[argparse.Namesp
     imp.add_argument("store", help="store code (its lanes' store.store_id)")
     imp.add_argument("file", type=Path, help="the store's whole catalog, the lane's CSV format")
     imp.add_argument("--promotions", type=Path, help="TOML file of [[promotions]] (default:"
-                     " the previous version's)")
+                     " the previous version's; for the first, the configured ones)")
     imp.add_argument("--by", help="who publishes it (default: the login name)")
     imp.set_defaults(fn=lambda args: cmd_import(args, db(args)))
     lanes = acts.add_parser("lanes", help="the catalog version each lane of a store reports")
@@ -183,7 +189,8 @@ def cmd_import(args: argparse.Namespace, url: str) -> int:
     with psycopg.connect(url) as conn:
         try:
             snap, new = import_csv(conn, args.store, args.file, args.by or getpass.getuser(),
-                                   config.currency, config.tax.rates, args.promotions)
+                                   config.currency, config.tax.rates, args.promotions,
+                                   config.promotions)
         except (CatalogError, ValueError) as exc:
             print(f"catalog import refused: {exc}", file=sys.stderr)
             return 1

@@ -237,3 +237,6 @@ def test_the_import_refuses_a_csv_with_a_bad_row_whole_and_versions_only_changes
     with backoffice.connect() as conn:
         last = bo_catalog.latest(conn, STORE)
     assert (last.version, last.created_by) == (1, "manager")
+    # the first version carries the configured promotions (the lanes keep their multi-buys)
+    assert json.loads(last.body)["promotions"] == [
+        p.model_dump(mode="json") for p in lane.config.promotions] != []
