@@ -470,7 +470,7 @@ def _add_acquirer(parser: argparse.ArgumentParser) -> None:
 
 def _add_bench(bench: argparse.ArgumentParser) -> None:
     bench.add_argument("name", choices=["core", "ui", "printer", "scanner", "voice", "card",
-                                        "fuzz", "qrpay"], help="what to measure")
+                                        "fuzz", "qrpay", "sync"], help="what to measure")
     bench.add_argument("--events", type=int, default=600, help="core: events per run")
     bench.add_argument("--runs", type=int, default=3, help="core: runs (the median is kept)")
     bench.add_argument("--presentations", type=int, default=12, help="scanner: codes shown")
@@ -484,6 +484,16 @@ def _add_bench(bench: argparse.ArgumentParser) -> None:
                        help="fuzz: cases per target (default 20,000; 100,000 for tlv, iso8583)")
     bench.add_argument("--fuzz-target", action="append", metavar="NAME",
                        help="fuzz: only this target (repeatable; default: all)")
+    bench.add_argument("--sync-lanes", default="1,10,100",
+                       help="sync: lane counts to run, comma-separated")
+    bench.add_argument("--sync-events", type=int, default=30000,
+                       help="sync: backlog events in all, split among the lanes")
+    bench.add_argument("--sync-batch", type=int, default=100, help="sync: events per batch")
+    bench.add_argument("--sync-seconds", type=float, default=5.0,
+                       help="sync: seconds of sustained selling after the backlog")
+    bench.add_argument("--sync-rate", type=float, default=2.0,
+                       help="sync: events per second per lane while sustained")
+    bench.add_argument("--sync-tls", action="store_true", help="sync: HTTPS (a demo CA)")
     bench.set_defaults(fn=cmd_bench)
 
 

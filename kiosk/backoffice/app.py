@@ -26,6 +26,7 @@ import json
 import logging
 import socket
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,8 @@ log = logging.getLogger("kiosk.backoffice")
 
 #: how often the maintenance job makes the next day partitions
 MAINTENANCE_S = 3600.0
+#: how long a known token is trusted without asking the database again
+TOKEN_CACHE_S = 60.0
 #: the most rows one GET of events returns
 MAX_LIMIT = 5000
 
@@ -59,15 +62,23 @@ def _error(status: int, reason: str, **detail: Any) -> JSONResponse:
 
 
 async def _lane(request: Request, conn: Any) -> Lane:
-    """The lane the token names, which must be the lane of the path."""
+    """The lane the token names, which must be the lane of the path. A known token is
+    remembered for TOKEN_CACHE_S (one query less per batch); an unknown one never is."""
     token = bearer(request.headers.get("authorization"))
     if token is None:
         raise Refused(401, "a lane token is required (Authorization: Bearer ...)")
-    cur = await conn.execute(LANE_BY_TOKEN, (token_hash(token),))
-    row = await cur.fetchone()
-    if row is None:
-        raise Refused(401, "unknown lane token")
-    lane = Lane(*row)
+    digest = token_hash(token)
+    cache: dict[str, tuple[float, Lane]] = request.app.state.tokens
+    hit = cache.get(digest)
+    if hit is not None and time.monotonic() - hit[0] < TOKEN_CACHE_S:
+        lane = hit[1]
+    else:
+        cur = await conn.execute(LANE_BY_TOKEN, (digest,))
+        row = await cur.fetchone()
+        if row is None:
+            raise Refused(401, "unknown lane token")
+        lane = Lane(*row)
+        cache[digest] = (time.monotonic(), lane)
     if lane.name != request.path_params["lane"]:
         raise Refused(403, f"this token is lane {lane.name!r}'s: it cannot act for"
                            f" {request.path_params['lane']!r}")
@@ -178,6 +189,7 @@ def create_app(db_url: str, pool_min: int = 2, pool_max: int = 10,
         *catalog_api.ROUTES,  # catalog snapshots down, versions applied up (issue 17)
     ], exception_handlers={Refused: _refused}, lifespan=lifespan)
     app.state.max_events = max_events
+    app.state.tokens = {}
     return app
 
 

@@ -34,6 +34,12 @@ def run_benchmark(name: str, args: Namespace) -> int:
         from kiosk.bench.qrpay import bench_qrpay
 
         return bench_qrpay(sales=args.qrpay_sales, gateway=args.qrpay_gateway)
+    if name == "sync":
+        from kiosk.bench.sync import bench_sync
+
+        return bench_sync([int(n) for n in args.sync_lanes.split(",")], total=args.sync_events,
+                          batch=args.sync_batch, seconds=args.sync_seconds,
+                          rate=args.sync_rate, tls=args.sync_tls)
     if name == "fuzz":
         from kiosk.bench.fuzz import bench_fuzz
 

@@ -136,6 +136,8 @@ BAD = [
     ("bad hash", "bad-hash", 400, "hash must be"),
     ("ts a string", "string-ts", 400, "ts must be"),
     ("card data", "card-data", 400, "card data refused"),
+    ("card data, nested", "card-data-nested", 400, "card data refused"),
+    ("a PAN unmasked", "pan-unmasked", 400, "is not masked"),
     ("too many events", "too-many", 413, "at most 100"),
     ("body too big", "too-big", 413, "request body over"),
     ("a gap before the batch", "out-of-order", 409, "out of order"),
@@ -154,6 +156,10 @@ def test_bad_input_gets_a_clear_4xx_and_changes_nothing(backoffice_url, http, tm
         "string-ts": lambda: {"events": [dict(good[0], ts="yesterday")]},
         "card-data": lambda: {"events": [dict(good[0], data={**good[0]["data"],
                                                             "pan": "4111111111111111"})]},
+        "card-data-nested": lambda: {"events": [dict(good[0], data={
+            **good[0]["data"], "extra": [{"Track2": ";4111111111111111=2512"}]})]},
+        "pan-unmasked": lambda: {"events": [dict(good[0], data={
+            **good[0]["data"], "masked_pan": "4111111111111111"})]},
         "too-many": lambda: {"events": rows(V0_JOURNAL, 20, 101)},
         "too-big": lambda: {"events": [dict(good[0], txn="x" * (5 * 1024 * 1024))]},
         "out-of-order": lambda: {"events": rows(V0_JOURNAL, 30, 5)},
