@@ -16,13 +16,25 @@ pixels, really a PNG or JPEG) and copied to the catalog's ``pictures/`` folder a
 ``<key>.png|.jpg`` (:func:`pictures_dir`, :func:`picture_index`), where the screen
 finds it by the product's key. A bad picture is a warning: the product loads without
 it (a missing picture never keeps an item from being sold).
+
+Snapshots (issue 17, the back office's catalog flowing down to the lanes): a whole catalog as
+JSON ``{"version", "sha256", "items": [...], "promotions": [...]}``, ``items`` the products
+in :func:`item_of`'s form, ``sha256`` over :func:`canonical_json` of items and promotions.
+:func:`check_snapshot` validates one item by item with the CSV import's own rules (each
+item is turned back into its CSV row and parsed by the same code), so the back office and
+the lane refuse exactly what ``kiosk catalog import`` refuses; :meth:`Catalog.replace_all`
+puts a checked snapshot in place in one transaction and records its version (``meta``).
+Pictures do not travel in a snapshot.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
+import hashlib
 import io
 import json
+import os
 import re
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -33,6 +45,7 @@ from typing import NamedTuple
 from kiosk.domain.catalog import Product
 from kiosk.domain.gtin import GtinError, validate_gtin
 from kiosk.domain.money import Currency, MoneyError
+from kiosk.domain.rules import PromotionConfig
 from kiosk.domain.text import NotUtf8, decode_utf8, describe, first_unsafe
 from kiosk.resources import sample_catalog
 
@@ -66,7 +79,12 @@ CREATE TABLE IF NOT EXISTS products (
     sold_by_weight INTEGER NOT NULL CHECK (sold_by_weight IN (0, 1)),
     CHECK (gtin IS NOT NULL OR plu IS NOT NULL)
 );
+-- the snapshot the products came from: version, sha256, promotions (JSON); none for a CSV
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+#: a snapshot item's fields: a Product's, in its order
+ITEM_FIELDS = tuple(f.name for f in dataclasses.fields(Product))
+_NAME_KEY = re.compile(r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})*$")
 
 
 class RowError(NamedTuple):
@@ -214,6 +232,193 @@ def _physical_lines(text: str, header: list[str]) -> Iterator[str]:
         yield line
 
 
+class SnapshotError(ValueError):
+    """A catalog snapshot that fails validation; the message is the reason (which item or
+    promotion, which field)."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A validated catalog snapshot: what :meth:`Catalog.replace_all` puts in place."""
+
+    version: int
+    sha256: str
+    products: list[Product]
+    promotions: list[PromotionConfig]
+
+    def body(self) -> dict:
+        """The snapshot as it travels (JSON)."""
+        return {"version": self.version, "sha256": self.sha256,
+                "items": [item_of(p) for p in self.products],
+                "promotions": [promotion_of(p) for p in self.promotions]}
+
+
+def item_of(product: Product) -> dict:
+    """A product as a snapshot item."""
+    return dataclasses.asdict(product)
+
+
+def promotion_of(promotion: PromotionConfig) -> dict:
+    """A promotion as a snapshot holds it (its config fields, gtins normalised)."""
+    return promotion.model_dump(mode="json")
+
+
+def canonical_json(items: list[dict], promotions: list[dict]) -> bytes:
+    """The one byte form of a snapshot's content its sha256 is taken over."""
+    return json.dumps({"items": items, "promotions": promotions}, sort_keys=True,
+                      separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def snapshot_sha256(items: list[dict], promotions: list[dict]) -> str:
+    return hashlib.sha256(canonical_json(items, promotions)).hexdigest()
+
+
+def make_snapshot(version: int, products: list[Product],
+                  promotions: list[PromotionConfig]) -> Snapshot:
+    """A snapshot of checked products and promotions, its sha256 computed."""
+    digest = snapshot_sha256([item_of(p) for p in products],
+                             [promotion_of(p) for p in promotions])
+    return Snapshot(version, digest, list(products), list(promotions))
+
+
+def _item_row(item: object, currency: Currency) -> dict[str, str]:
+    """A snapshot item as the CSV row it stands for (SnapshotError if it has not the
+    item's shape: exactly its fields, each of its JSON type)."""
+    if not isinstance(item, dict) or set(item) != set(ITEM_FIELDS):
+        got = sorted(item) if isinstance(item, dict) else type(item).__name__
+        raise SnapshotError(f"fields {got}, expected {list(ITEM_FIELDS)}")
+    for key in ("gtin", "plu"):
+        if item[key] is not None and not isinstance(item[key], str):
+            raise SnapshotError(f"{key}: a string or null")
+    names = item["names"]
+    if not isinstance(names, dict) or not all(
+            isinstance(k, str) and _NAME_KEY.match(k) and isinstance(v, str)
+            for k, v in names.items()):
+        raise SnapshotError("names: an object of language tag → text")
+    price = item["price_minor"]
+    if type(price) is not int:
+        raise SnapshotError(f"price_minor: an integer, got {price!r}")
+    for key in ("age_restricted", "sold_by_weight"):
+        if not isinstance(item[key], bool):
+            raise SnapshotError(f"{key}: true or false")
+    if not isinstance(item["tax_class"], str):
+        raise SnapshotError("tax_class: a string")
+    return {"gtin": item["gtin"] or "", "plu": item["plu"] or "",
+            **{f"name_{lang}": text for lang, text in names.items()},
+            "price": currency.plain(price) if price >= 0 else str(price),
+            "tax_class": item["tax_class"],
+            "age_restricted": str(int(item["age_restricted"])),
+            "sold_by_weight": str(int(item["sold_by_weight"]))}
+
+
+def check_item(item: object, currency: Currency, tax_classes: Iterable[str]) -> Product:
+    """The product a snapshot item holds, checked by the CSV import's rules (its row is
+    parsed by the same code); SnapshotError if it fails them or is not in canonical form
+    (a gtin not normalised, a name with a line break)."""
+    row = _item_row(item, currency)
+    name_cols = [c for c in row if c.startswith("name_")]
+    if not name_cols:
+        raise SnapshotError("names: has no name")
+    try:
+        product = Catalog._parse(row, name_cols, currency, set(tax_classes))
+    except FieldError as exc:
+        column = "names" if exc.column.startswith("name_") else exc.column
+        column = "price_minor" if column == "price" else column
+        raise SnapshotError(f"{column}: {exc}") from None
+    except (ValueError, GtinError, MoneyError) as exc:
+        raise SnapshotError(str(exc)) from None
+    if item_of(product) != item:
+        raise SnapshotError("not in canonical form (normalised gtin/plu, names without"
+                            " line breaks or surrounding spaces)")
+    return product
+
+
+def check_snapshot(body: object, currency: Currency, tax_classes: Iterable[str]) -> Snapshot:
+    """A snapshot as it travels, validated whole: its shape, its sha256 against its content,
+    every item (:func:`check_item`) and promotion, no gtin or plu twice, at least one item.
+    SnapshotError names the first fault; nothing is half-taken."""
+    if not isinstance(body, dict):
+        raise SnapshotError("not a JSON object")
+    if set(body) != {"version", "sha256", "items", "promotions"}:
+        raise SnapshotError(f"fields {sorted(body)}, expected"
+                            " ['items', 'promotions', 'sha256', 'version']")
+    version, digest = body["version"], body["sha256"]
+    if type(version) is not int or version < 1:
+        raise SnapshotError(f"version: a positive integer, got {version!r}")
+    items, promos = body["items"], body["promotions"]
+    if not isinstance(items, list) or not isinstance(promos, list):
+        raise SnapshotError("items and promotions: lists")
+    if not isinstance(digest, str) or snapshot_sha256(items, promos) != digest:
+        raise SnapshotError("sha256 does not match the content (damaged or altered)")
+    if not items:
+        raise SnapshotError("no items (a snapshot is the whole catalog)")
+    classes = set(tax_classes)
+    products, seen = [], {}
+    for index, item in enumerate(items):
+        try:
+            product = check_item(item, currency, classes)
+        except SnapshotError as exc:
+            raise SnapshotError(f"item {index + 1}: {exc}") from None
+        for ident in filter(None, (product.gtin, product.plu and "PLU" + product.plu)):
+            if ident in seen:
+                raise SnapshotError(f"item {index + 1}: {ident} also in item {seen[ident]}")
+            seen[ident] = index + 1
+        products.append(product)
+    promotions = []
+    for index, promo in enumerate(promos):
+        try:
+            checked = PromotionConfig.model_validate(promo)
+        except ValueError as exc:
+            first = exc.errors()[0] if hasattr(exc, "errors") else {"msg": str(exc)}
+            raise SnapshotError(f"promotion {index + 1}: {first['msg']}") from None
+        if promotion_of(checked) != promo:
+            raise SnapshotError(f"promotion {index + 1}: not in canonical form")
+        promotions.append(checked)
+    return Snapshot(version, digest, products, promotions)
+
+
+def staged_path(catalog_path: Path) -> Path:
+    """Where the lane's puller leaves a checked snapshot for kiosk-core to apply."""
+    return Path(catalog_path).with_name("catalog-staged.json")
+
+
+def stage(catalog_path: Path, snapshot: Snapshot) -> Path:
+    """Leave ``snapshot`` for kiosk-core (atomically: a reader sees all of it or none)."""
+    path = staged_path(catalog_path)
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("wb") as fh:
+        fh.write(json.dumps(snapshot.body(), ensure_ascii=False).encode())
+        fh.flush()
+        os.fsync(fh.fileno())
+    tmp.replace(path)
+    return path
+
+
+def read_staged(path: Path, currency: Currency, tax_classes: Iterable[str]) -> Snapshot:
+    """The staged snapshot, checked again (OSError, SnapshotError)."""
+    try:
+        body = json.loads(path.read_bytes())
+    except ValueError as exc:
+        raise SnapshotError(f"{path}: not JSON: {exc}") from None
+    return check_snapshot(body, currency, tax_classes)
+
+
+def applied_version(catalog_path: Path) -> tuple[int, str]:
+    """(version, sha256) of the snapshot in place in the catalog at ``catalog_path``, read
+    without writing ((0, "") when none was applied or there is no catalog yet)."""
+    try:
+        db = sqlite3.connect(f"file:{Path(catalog_path)}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return 0, ""
+    try:
+        rows = dict(db.execute("SELECT key, value FROM meta WHERE key IN ('version', 'sha256')"))
+    except sqlite3.Error:
+        return 0, ""
+    finally:
+        db.close()
+    return (int(rows["version"]), rows.get("sha256", "")) if "version" in rows else (0, "")
+
+
 class Catalog:
     """The SQLite catalog. One connection per thread that uses it."""
 
@@ -302,6 +507,42 @@ class Catalog:
                     except FieldError as exc:
                         report.warnings.append(RowError(reader.line_num, exc.column, str(exc)))
         return report
+
+    # -- snapshots ------------------------------------------------------------
+
+    def replace_all(self, snapshot: Snapshot) -> None:
+        """Put a checked snapshot in place of every product, with its version, in one
+        transaction: a reader sees the old catalog or the new one, never a mix."""
+        with self.db:
+            self.db.execute("DELETE FROM products")
+            for product in snapshot.products:
+                self._upsert(product)
+            self.db.executemany(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                [("version", str(snapshot.version)), ("sha256", snapshot.sha256),
+                 ("promotions", json.dumps([promotion_of(p) for p in snapshot.promotions],
+                                           ensure_ascii=False))])
+
+    def _meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def version(self) -> tuple[int, str]:
+        """(version, sha256) of the snapshot in place; (0, "") for a CSV-loaded catalog."""
+        version = self._meta("version")
+        return (int(version), self._meta("sha256") or "") if version else (0, "")
+
+    def promotions(self) -> list[PromotionConfig] | None:
+        """The promotions of the snapshot in place; None when none was applied (the
+        configuration's promotions hold)."""
+        text = self._meta("promotions")
+        return None if text is None else [PromotionConfig.model_validate(p)
+                                          for p in json.loads(text)]
+
+    def products(self) -> list[Product]:
+        """Every product, in the order they were loaded."""
+        cur = self.db.execute(f"SELECT {self._COLS} FROM products ORDER BY id")
+        return [p for p in map(self._product, cur.fetchall()) if p]
 
     def _keep_picture(self, key: str, source: Path, ext: str) -> None:
         """Copy a checked picture to ``pictures/<key><ext>`` (atomically), replacing the

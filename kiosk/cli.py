@@ -62,6 +62,41 @@ def cmd_catalog_import(args: argparse.Namespace) -> int:
     return 1 if report.errors else 0
 
 
+def cmd_catalog_pull(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    import httpx
+
+    from kiosk.services.catalog_pull import CatalogPuller, read_token
+
+    config = _config()
+    try:
+        token = read_token(Path(args.token_file))
+    except OSError as exc:
+        print(f"catalog pull: token file: {exc}", file=sys.stderr)
+        return 2
+    puller = CatalogPuller(config, args.url, token,
+                           Path(args.ca_file) if args.ca_file else None)
+    try:
+        if args.once:
+            try:
+                print(puller.poll())
+            except httpx.HTTPError as exc:
+                print(f"catalog pull: back office unreachable: {exc}", file=sys.stderr)
+                return 1
+            return 0
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        try:
+            puller.run(stop, args.interval)
+        except KeyboardInterrupt:
+            pass
+        return 0
+    finally:
+        puller.close()
+
+
 def cmd_journal_verify(args: argparse.Namespace) -> int:
     from kiosk.journal.store import Journal, JournalTooNew
 
@@ -319,6 +354,14 @@ def _add_catalog(parser: argparse.ArgumentParser) -> None:
     imp.add_argument("file", help="CSV with the columns gtin, name_en, name_zh, name_ko, price,"
                      " tax_class, age_restricted, sold_by_weight, plu")
     imp.set_defaults(fn=cmd_catalog_import)
+    pull = cat.add_parser("pull", help="pull the store's catalog snapshots from the back"
+                          " office (kiosk-core applies them between baskets)")
+    pull.add_argument("--url", required=True, help="the back office, https://host:port")
+    pull.add_argument("--token-file", required=True, help="this lane's token (0600 file)")
+    pull.add_argument("--ca-file", help="the back office's CA certificate")
+    pull.add_argument("--interval", type=float, default=30.0, help="seconds between polls")
+    pull.add_argument("--once", action="store_true", help="one poll; print what came of it")
+    pull.set_defaults(fn=cmd_catalog_pull)
 
 
 def _add_journal(parser: argparse.ArgumentParser) -> None:

@@ -9,6 +9,8 @@ token>`` and answers JSON, errors as ``{"error": reason, ...}``:
 * ``GET /v1/lanes/{lane}/acked`` → ``{"acked_seq": N}``
 * ``GET /v1/lanes/{lane}/events?after=SEQ&limit=N`` → ``{"events": [...]}`` (a lane rebuilt
   from the back office).
+* ``GET /v1/stores/{store}/catalog``, ``POST /v1/lanes/{lane}/catalog-applied``: catalog
+  snapshots (kiosk.backoffice.catalog_api).
 
 An asyncio connection pool (psycopg_pool) is opened at start; the day partitions are
 created at start and every hour (the maintenance job). TLS comes from uvicorn
@@ -35,7 +37,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from kiosk.backoffice import ingest
+from kiosk.backoffice import catalog_api, ingest
 from kiosk.backoffice.auth import LANE_BY_TOKEN, Lane, bearer, token_hash
 from kiosk.backoffice.db import partition_window
 
@@ -184,6 +186,7 @@ def create_app(db_url: str, pool_min: int = 2, pool_max: int = 10,
         Route("/v1/lanes/{lane}/events", post_events, methods=["POST"]),
         Route("/v1/lanes/{lane}/events", get_events, methods=["GET"]),
         Route("/v1/lanes/{lane}/acked", get_acked, methods=["GET"]),
+        *catalog_api.ROUTES,  # catalog snapshots down, versions applied up (issue 17)
     ], exception_handlers={Refused: _refused}, lifespan=lifespan)
     app.state.max_events = max_events
     app.state.tokens = {}

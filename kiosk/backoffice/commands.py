@@ -70,3 +70,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add.add_argument("--token-file", type=Path, required=True,
                      help="where to write the lane's token (0600; must not exist)")
     add.set_defaults(fn=cmd_lane_add)
+    from kiosk.backoffice.catalog import add_arguments as add_catalog  # catalog snapshots
+
+    add_catalog(sub, _db)

@@ -733,6 +733,12 @@ def _device_status(s: CheckoutState, ev: E.DeviceStatus) -> None:
         _enter(s, "attract", ev.ts)
 
 
+def _catalog_applied(s: CheckoutState, ev: E.CatalogApplied) -> None:
+    # the state holds no catalog; the rule it keeps: an open basket keeps its prices
+    if s.txn is not None:
+        raise InvalidEvent(f"catalog {ev.version} applied inside the open basket {s.txn}")
+
+
 #: event model → how it changes the state: the one table apply works through (every type in
 #: kiosk.domain.events.EVENT_TYPES but the journal's own snapshot)
 HANDLERS: dict[type[E.Event], Callable[[CheckoutState, Any], None]] = {
@@ -750,6 +756,7 @@ HANDLERS: dict[type[E.Event], Callable[[CheckoutState, Any], None]] = {
     E.SessionFinished: _session_finished, E.BasketVoided: _basket_voided,
     E.IdleWarning: _idle_warning, E.DeviceStatus: _device_status, E.Recovered: _nothing,
     E.HelpCancelled: _help_cancelled, E.ItemPutAside: _item_put_aside,
+    E.CatalogApplied: _catalog_applied,
 }
 #: events that are the shopper doing something: they restart the idle timer
 SHOPPER_ACTIVITY = frozenset({

@@ -314,6 +314,16 @@ class Recovered(Event):
     note: str
 
 
+class CatalogApplied(Event):
+    """kiosk-core put catalog snapshot ``version`` (content ``sha256``) in place, between
+    baskets (issue 17): from here on items are priced from it."""
+
+    type: Literal["catalog_applied"] = "catalog_applied"
+    v: Literal[1] = 1
+    version: int
+    sha256: str
+
+
 class Snapshot(Event):
     """The journal's own row: the whole state (``CheckoutState.as_dict()``) at the end of a
     session; ``v`` is that dict's format version (:data:`STATE_VERSION`). Not applied."""
@@ -331,6 +341,7 @@ EVENT_TYPES: dict[str, type[Event]] = {cls.TYPE: cls for cls in (
     SessionFinished, StaffSignedIn, StaffAuthFailed, AgeApproved, AttendantCleared,
     AuthRequested, AuthApproved, AuthDeclined, AuthFailed, AppChosen, CancelRequested,
     ReversalResult, ReceiptChosen, ReceiptPrinted, DeviceStatus, Recovered, Snapshot,
+    CatalogApplied,
 )}
 #: the version of ``CheckoutState.as_dict()``'s format, as snapshots carry it
 STATE_VERSION = Snapshot.VERSION

@@ -251,6 +251,12 @@ class Journal:
                               " type = ? ORDER BY seq", (txn, kind))
         return [Entry(seq, ts, k, t, json.loads(data)) for seq, ts, k, t, data in cur]
 
+    def last_of(self, kind: str) -> Entry | None:
+        """The latest event of type ``kind`` (any basket or none), if there is one."""
+        row = self.db.execute("SELECT seq, ts, type, txn, data FROM events WHERE type = ?"
+                              " ORDER BY seq DESC LIMIT 1", (kind,)).fetchone()
+        return Entry(*row[:4], json.loads(row[4])) if row else None
+
     def recover(self) -> CheckoutState:
         """State as of the last event: the last snapshot plus the events after it."""
         row = self.db.execute(

@@ -62,7 +62,7 @@ from kiosk.bus.messages import (
     status_message,
 )
 from kiosk.bus.rejects import RejectLog
-from kiosk.catalog import Catalog
+from kiosk.catalog import Catalog, SnapshotError, read_staged, staged_path
 from kiosk.config import KioskConfig
 from kiosk.domain.checkout import (
     CheckoutState,
@@ -124,6 +124,8 @@ class CoreService:
         except JournalTooNew as exc:  # e.g. after an A/B fallback: one line, no traceback
             raise SystemExit(f"kiosk-core: {exc}") from None
         self.catalog = Catalog(config.catalog_path)
+        self._adopt_catalog()
+        self._staged_seen: tuple[int, int] | None = None  # a staged file refused already
         self._lane_ids = TerminalIds(*lane_ids(config.acquirer))  # printed on receipts
         self.staff = StaffAuthenticator(config.staff, config.paths.state_dir / LOCKOUT_FILE)
         self.pins = PinOpener(config.paths.state_dir)
@@ -421,6 +423,7 @@ class CoreService:
             "e_receipt": (self._e_receipt() or None) if s.state in ("approved", "receipt")
             else None,                  # the sale's signed e-receipt link (receipt screen QR)
             "payments_resolving": bool(self._unresolved),  # no new payment until resolved
+            "catalog_version": self._catalog_version[0],  # the snapshot prices come from
         }
         self._offered = self.pins.challenge
         data = s.as_dict()
@@ -720,6 +723,7 @@ class CoreService:
     def _tick(self) -> None:
         now = time.time()
         s = self.state
+        self._apply_staged_catalog()
         if s.state == "authorizing" and s.payment and self._auth_in_flight is not None:
             self._auth_timers(s.payment, now)
         if (self.state.reversal is not None and not self._reversal_in_flight
@@ -772,6 +776,61 @@ class CoreService:
             self._keep_receipt()  # its link may be shown again: keep what it opens
         self._recover_orders()
         self._check_provisioning()
+        self._journal_catalog_in_place()
+
+    # -- catalog snapshots from the back office (issue 17) ---------------------------------
+
+    def _adopt_catalog(self) -> None:
+        """Price from the catalog in place: its version, and its promotions where a snapshot
+        brought them (they replace the configuration's)."""
+        self._catalog_version = self.catalog.version()
+        promotions = self.catalog.promotions()
+        if promotions is not None:
+            self.config = self.config.model_copy(update={"promotions": promotions})
+
+    def _apply_staged_catalog(self) -> None:
+        """Put in place the snapshot the puller (kiosk/services/catalog_pull.py) staged, in
+        one catalog transaction, then journal ``catalog_applied``; only between baskets
+        (no ``txn`` open: the domain refuses the event inside one too). A staged file that
+        fails its check again is logged and removed."""
+        if self.state.txn is not None:  # an open basket keeps the prices it started with
+            return
+        staged = staged_path(self.config.catalog_path)
+        try:
+            st = staged.stat()
+        except FileNotFoundError:
+            return
+        if (st.st_mtime_ns, st.st_size) == self._staged_seen:
+            return
+        self._staged_seen = (st.st_mtime_ns, st.st_size)
+        try:
+            snapshot = read_staged(staged, self.config.currency, self.config.tax.rates)
+        except (OSError, SnapshotError) as exc:
+            log.error("staged catalog refused, keeping version %d: %s",
+                      self._catalog_version[0], exc)
+            staged.unlink(missing_ok=True)
+            return
+        if snapshot.version <= self._catalog_version[0]:
+            staged.unlink(missing_ok=True)
+            return
+        self.catalog.replace_all(snapshot)
+        staged.unlink(missing_ok=True)  # in place (a crash from here: journaled at start)
+        self._adopt_catalog()
+        self.commit([{"type": "catalog_applied", "version": snapshot.version,
+                      "sha256": snapshot.sha256}])
+        log.info("catalog version %d applied (%d items)", snapshot.version,
+                 len(snapshot.products))
+
+    def _journal_catalog_in_place(self) -> None:
+        """Start-up: a snapshot put in place just before a crash is journaled now."""
+        version, digest = self._catalog_version
+        last = self.journal.last_of("catalog_applied")
+        if version and (last is None or last.data.get("version") != version):
+            if self.state.txn is None:
+                self.commit([{"type": "catalog_applied", "version": version, "sha256": digest}])
+            else:
+                log.error("catalog version %d in place but not journaled, basket %s open",
+                          version, self.state.txn)
 
     def _check_provisioning(self) -> None:
         """A provisioning file that first boot rejected (kiosk provision leaves a marker in
