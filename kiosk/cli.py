@@ -325,6 +325,63 @@ def _add_journal(parser: argparse.ArgumentParser) -> None:
     ver.set_defaults(fn=cmd_journal_verify)
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from kiosk.ops.backup import BackupError, backup
+
+    config = _config()
+    to = Path(args.to) if args.to else config.paths.state_dir / "backups"
+    try:
+        path = backup(config, to, keep=args.keep)
+    except (BackupError, OSError) as exc:
+        print(f"backup failed: {exc}", file=sys.stderr)
+        return 2
+    print(f"backup written: {path} (newest {args.keep} kept in {to})")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from kiosk.ops.backup import BackupError, restore
+    from kiosk.ops.backup_remote import restore_from_backoffice
+
+    config = _config()
+    try:
+        if args.from_backoffice:
+            token = Path(args.token_file).read_text().strip()
+            ca = Path(args.ca_file) if args.ca_file else None
+            last, aside = restore_from_backoffice(config, args.from_backoffice, token, ca)
+            print(f"journal rebuilt from the back office up to seq {last}, verify OK"
+                  f" (replaced files, if any, in {aside})")
+            return 0
+        if not args.archive:
+            print("restore: name an ARCHIVE or --from-backoffice URL", file=sys.stderr)
+            return 2
+        manifest, aside = restore(config, Path(args.archive))
+    except (BackupError, OSError) as exc:
+        print(f"restore refused: {exc}", file=sys.stderr)
+        return 2
+    print(f"restored {len(manifest['files'])} files of lane {manifest['lane']} backup"
+          f" {manifest['created']}, journal verify OK; replaced files kept in {aside}")
+    return 0
+
+
+def _add_backup(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--to", metavar="PATH", help="folder for the archive, e.g. a mounted"
+                        " USB stick (default: <state dir>/backups)")
+    parser.add_argument("--keep", type=int, default=7, help="archives of this lane to keep"
+                        " there (default: %(default)s)")
+    parser.set_defaults(fn=cmd_backup)
+
+
+def _add_restore(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("archive", nargs="?", help="a kiosk backup archive (.tar)")
+    parser.add_argument("--from-backoffice", metavar="URL",
+                        help="rebuild the journal from the back office's copy instead")
+    parser.add_argument("--token-file", default="/etc/kiosk/sync.token",
+                        help="this lane's back-office token (default: %(default)s)")
+    parser.add_argument("--ca-file", help="the back office's CA certificate (PEM)")
+    parser.set_defaults(fn=cmd_restore)
+
+
 def _add_bus(parser: argparse.ArgumentParser) -> None:
     from kiosk.bus.broker import DEVICE_ACL_FILE, DEVICE_PASSWD_FILE
 
@@ -488,6 +545,8 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "ui": ("the shopper UI (Kivy; fullscreen unless --windowed)", _add_ui),
     "catalog": ("catalog tools", _add_catalog),
     "journal": ("journal tools", _add_journal),
+    "backup": ("back up journal, catalog and state to a checksummed archive", _add_backup),
+    "restore": ("restore a backup archive, or the journal from the back office", _add_restore),
     "bus": ("bus tools", _add_bus),
     "sim": ("simulated devices", _add_sim),
     "receipt": ("receipt tools", _add_receipt),

@@ -238,6 +238,35 @@ class Journal:
         self.last_seq, self.last_hash = seq, prev
         return entries
 
+    def adopt(self, rows: list[tuple[int, float, str, str | None, str | dict, str]]) -> int:
+        """Append rows written by this lane before, exactly as they were (seq, ts, type,
+        txn, data, hash): a lane rebuilt from the back office's copy of its journal
+        (``kiosk restore --from-backoffice``). Each row must follow the last one (contiguous
+        seq, its hash over the previous one as :meth:`append` computes it) and hold no card
+        data; otherwise nothing of the batch is written (ValueError). Returns the new last seq."""
+        seq, prev, checked = self.last_seq, self.last_hash, []
+        for row_seq, ts, kind, txn, data, digest in rows:
+            text = data if isinstance(data, str) else _canonical(data)
+            if row_seq != seq + 1:
+                raise ValueError(f"seq {row_seq}: expected {seq + 1} (a gap or out of order)")
+            if _digest(prev, row_seq, float(ts), kind, text) != digest:
+                raise ValueError(f"seq {row_seq}: hash chain broken")
+            problems = card_data_problems(json.loads(text))
+            if problems:
+                raise ValueError(f"seq {row_seq}: refusing card data: {', '.join(problems)}")
+            seq, prev = row_seq, digest
+            checked.append((row_seq, float(ts), kind, txn, text, digest))
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.executemany("INSERT INTO events (seq, ts, type, txn, data, hash)"
+                                " VALUES (?, ?, ?, ?, ?, ?)", checked)
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.last_seq, self.last_hash = seq, prev
+        return seq
+
     def entries(self, after: int = 0) -> Iterator[Entry]:
         cur = self.db.execute(
             "SELECT seq, ts, type, txn, data FROM events WHERE seq > ? ORDER BY seq", (after,)
