@@ -346,8 +346,14 @@ def cmd_restore(args: argparse.Namespace) -> int:
     config = _config()
     try:
         if args.from_backoffice:
-            token = Path(args.token_file).read_text().strip()
-            ca = Path(args.ca_file) if args.ca_file else None
+            sync = getattr(config, "sync", None)  # the lane's [sync] section, when it has one
+            token_file = args.token_file or getattr(sync, "token_file", None)
+            ca_file = args.ca_file or getattr(sync, "ca_file", None)
+            if not token_file:
+                print("restore: --token-file (or [sync] token_file) is needed", file=sys.stderr)
+                return 2
+            token = Path(token_file).read_text().strip()
+            ca = Path(ca_file) if ca_file else None
             last, aside = restore_from_backoffice(config, args.from_backoffice, token, ca)
             print(f"journal rebuilt from the back office up to seq {last}, verify OK"
                   f" (replaced files, if any, in {aside})")
@@ -376,9 +382,10 @@ def _add_restore(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("archive", nargs="?", help="a kiosk backup archive (.tar)")
     parser.add_argument("--from-backoffice", metavar="URL",
                         help="rebuild the journal from the back office's copy instead")
-    parser.add_argument("--token-file", default="/etc/kiosk/sync.token",
-                        help="this lane's back-office token (default: %(default)s)")
-    parser.add_argument("--ca-file", help="the back office's CA certificate (PEM)")
+    parser.add_argument("--token-file", help="this lane's back-office token (default: [sync]"
+                        " token_file)")
+    parser.add_argument("--ca-file", help="the back office's CA certificate, PEM (default:"
+                        " [sync] ca_file)")
     parser.set_defaults(fn=cmd_restore)
 
 

@@ -53,10 +53,10 @@ def tls_context(url: str, ca_file: Path | None) -> ssl.SSLContext | None:
 
 
 def fetch_into(journal: Journal, base_url: str, lane: str, token: str,
-               context: ssl.SSLContext | None, page: int = PAGE) -> int:
-    """Append every event the back office holds for ``lane`` after the journal's last seq;
-    returns the last seq."""
-    base = base_url.rstrip("/")
+               context: ssl.SSLContext | None, page: int | None = None) -> int:
+    """Append every event the back office holds for ``lane`` after the journal's last seq,
+    ``page`` events a request; returns the last seq."""
+    base, page = base_url.rstrip("/"), page or PAGE
     while True:
         body = _get(f"{base}/v1/lanes/{lane}/events?after={journal.last_seq}&limit={page}",
                     token, context)
