@@ -7,6 +7,7 @@ import sqlite3
 import pytest
 
 from kiosk.journal.store import Journal
+from tests.backoffice.backup.pgmini import pg_admin  # noqa: F401  (until pg.py is merged)
 from tests.unit.test_journal import T0, Recorder, _sale
 
 

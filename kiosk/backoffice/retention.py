@@ -1,0 +1,126 @@
+"""Retention: how long the back office keeps each store's raw events, and the job that
+enforces it (``kiosk backoffice retention``, run daily by systemd/backoffice/
+kiosk-backoffice-retention.timer).
+
+The events table is partitioned by day, for every store at once. A day whose partition is
+older than EVERY store's setting is dropped whole (``DROP TABLE`` of the partition: instant,
+no bloat, no vacuum): a raw event is kept its days, at most one day more. A store with a shorter setting than the longest has its older rows
+deleted from the partitions that remain. Before anything is dropped, the day's totals per
+lane and event type go into ``event_daily`` (kept: counts only, no event data), so reports
+over years keep working while the raw events are gone.
+
+The lane's side of retention is in kiosk/printing/store.py (``ReceiptStore.prune``: kept
+receipts, whose e-receipt links expire after ``ereceipt.valid_days``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict, Field
+
+#: the longest a raw event may be kept when a store says nothing (days)
+DEFAULT_EVENTS_DAYS = 400
+_BOUND = re.compile(r"FROM \('([^']+)'\) TO \('([^']+)'\)")
+_SUMMARY = """CREATE TABLE IF NOT EXISTS event_daily (
+    day date NOT NULL, store_id text NOT NULL, lane_id text NOT NULL, type text NOT NULL,
+    events bigint NOT NULL, PRIMARY KEY (day, store_id, lane_id, type))"""
+
+
+class StoreRetention(BaseModel):
+    """One store's setting (days); ``ereceipt_days`` is the lane's ``ereceipt.valid_days``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    events_days: int = Field(default=DEFAULT_EVENTS_DAYS, ge=1, le=3660)
+    ereceipt_days: int = Field(default=30, ge=1, le=3660)
+
+
+class RetentionPolicy(BaseModel):
+    """The back office's ``[retention]`` setting: a default and per-store overrides."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    default: StoreRetention = Field(default_factory=StoreRetention)
+    stores: dict[str, StoreRetention] = Field(default_factory=dict)
+
+    def of(self, store: str) -> StoreRetention:
+        return self.stores.get(store, self.default)
+
+    @property
+    def longest_days(self) -> int:
+        return max([self.default.events_days, *(s.events_days for s in self.stores.values())])
+
+
+@dataclass
+class RetentionReport:
+    dropped: list[str] = field(default_factory=list)   # partitions
+    summarized: int = 0                                 # summary rows written
+    deleted: dict[str, int] = field(default_factory=dict)  # store -> rows
+
+    def lines(self) -> list[str]:
+        return [f"dropped partitions: {', '.join(self.dropped) or 'none'}",
+                f"daily summary rows written: {self.summarized}",
+                *(f"store {s}: {n} events older than its setting deleted"
+                  for s, n in sorted(self.deleted.items()))]
+
+
+def partitions(conn, table: str = "events") -> list[tuple[str, datetime, datetime]]:  # type: ignore[no-untyped-def]
+    """(name, from, to) of each range partition of ``table``, oldest first."""
+    rows = conn.execute(
+        "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i"
+        " JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = %s::regclass",
+        (table,)).fetchall()
+    found = []
+    for name, bound in rows:
+        match = _BOUND.search(bound or "")
+        if match is None:  # a DEFAULT partition: never dropped by age
+            continue
+        low, high = (conn.execute("SELECT %s::timestamptz", (v,)).fetchone()[0]
+                     for v in match.groups())
+        found.append((name, low, high))
+    return sorted(found, key=lambda p: p[1])
+
+
+def apply(conn, policy: RetentionPolicy, now: datetime | None = None,  # type: ignore[no-untyped-def]
+          table: str = "events", time_column: str = "received_at") -> RetentionReport:
+    """Enforce ``policy`` on ``table`` (partitioned by day on ``time_column``, with
+    ``store_id`` and ``lane_id`` columns) in one transaction."""
+    from psycopg import sql
+
+    now = now or datetime.now(UTC)
+    report = RetentionReport()
+    ident, col = sql.Identifier(table), sql.Identifier(time_column)
+    with conn.transaction():
+        conn.execute(_SUMMARY)
+        cutoff = now - timedelta(days=policy.longest_days)
+        for name, _low, high in partitions(conn, table):
+            if high > cutoff:
+                break
+            part = sql.Identifier(name)
+            cur = conn.execute(sql.SQL(
+                "INSERT INTO event_daily (day, store_id, lane_id, type, events)"
+                " SELECT ({col} AT TIME ZONE 'UTC')::date, store_id, lane_id, type, count(*)"
+                " FROM {part} GROUP BY 1, 2, 3, 4 ON CONFLICT (day, store_id, lane_id, type)"
+                " DO UPDATE SET events = event_daily.events + EXCLUDED.events").format(
+                    col=col, part=part))
+            report.summarized += cur.rowcount
+            conn.execute(sql.SQL("DROP TABLE {}").format(part))
+            report.dropped.append(name)
+        for store, setting in sorted(policy.stores.items()):
+            if setting.events_days >= policy.longest_days:
+                continue
+            cut = now - timedelta(days=setting.events_days)
+            conn.execute(sql.SQL(
+                "INSERT INTO event_daily (day, store_id, lane_id, type, events)"
+                " SELECT ({col} AT TIME ZONE 'UTC')::date, store_id, lane_id, type, count(*)"
+                " FROM {t} WHERE store_id = %s AND {col} < %s GROUP BY 1, 2, 3, 4"
+                " ON CONFLICT (day, store_id, lane_id, type)"
+                " DO UPDATE SET events = event_daily.events + EXCLUDED.events").format(
+                    col=col, t=ident), (store, cut))
+            cur = conn.execute(sql.SQL("DELETE FROM {} WHERE store_id = %s AND {} < %s").format(
+                ident, col), (store, cut))
+            report.deleted[store] = cur.rowcount
+    return report
