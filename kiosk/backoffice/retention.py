@@ -6,8 +6,8 @@ The events table is partitioned by day, for every store at once. A day whose par
 older than EVERY store's setting is dropped whole (``DROP TABLE`` of the partition: instant,
 no bloat, no vacuum): a raw event is kept its days, at most one day more. A store with a
 shorter setting than the longest has its older rows deleted from the partitions that remain.
-Before anything is dropped, the day's totals per lane and event type go into ``event_daily`` (kept: counts only, no event data), so reports
-over years keep working while the raw events are gone.
+Before anything is dropped, the day's totals per lane and event type go into ``event_daily``
+(kept: counts only, no event data), so reports over years keep working without raw events.
 
 The lane's side of retention is in kiosk/printing/store.py (``ReceiptStore.prune``: kept
 receipts, whose e-receipt links expire after ``ereceipt.valid_days``).
