@@ -286,8 +286,19 @@ def install(state_dir: Path, staged: Path, names: list[str], now: float | None =
         live = state_dir / name
         live.parent.mkdir(parents=True, exist_ok=True)
         (staged / name).replace(live)
+        _own_like(live, state_dir)
     _fsync_dir(state_dir)
     return aside
+
+
+def _own_like(path: Path, state_dir: Path) -> None:
+    """Run as root (a technician's shell), the restored files would be root's and kiosk-core
+    (its own user) could not open them: give them the state dir's owner."""
+    if os.geteuid() != 0:
+        return
+    owner = state_dir.stat()
+    for item in [path, *(path.rglob("*") if path.is_dir() else [])]:
+        os.chown(item, owner.st_uid, owner.st_gid)
 
 
 def restore(config: KioskConfig, archive: Path, systemctl: str = "systemctl") -> tuple[dict, Path]:

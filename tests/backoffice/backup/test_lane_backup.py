@@ -158,3 +158,26 @@ def test_another_lanes_archive_is_refused(lane, tmp_path):
     other = lane.model_copy(update={"store": lane.store.model_copy(update={"lane_id": "L9"})})
     with pytest.raises(BackupError, match="lane L9"):
         restore(other, archive)
+
+
+def test_backup_while_the_journal_is_open_and_written(lane, catalog, tmp_path):
+    """Online: the writer keeps its connection (events still in the WAL, not checkpointed)
+    and goes on writing after the copy; the archive holds every event committed before it."""
+    from kiosk.journal.store import Journal
+    from tests.unit.test_journal import Recorder, _sale
+
+    writer = Journal(lane.journal_path)
+    rec = Recorder(writer, lane, catalog)
+    _sale(rec, T0 + 120)
+    committed = writer.last_seq
+    assert Path(str(lane.journal_path) + "-wal").stat().st_size > 0
+    archive = backup(lane, tmp_path / "usb")
+    _sale(rec, T0 + 180)  # the writer is not blocked by the copy
+    writer.close()
+    with tarfile.open(archive) as tar:
+        tar.extract("journal.sqlite", tmp_path / "x")
+    copy = Journal(tmp_path / "x" / "journal.sqlite")
+    try:
+        assert copy.verify() == (committed, [])
+    finally:
+        copy.close()
