@@ -133,3 +133,15 @@ def test_plain_http_only_to_loopback():
     with pytest.raises(BackupError, match="https only"):
         tls_context("http://backoffice.example:8443", None)
     assert tls_context("https://backoffice.example", None) is not None
+
+
+def test_a_gap_in_the_back_office_copy_is_refused(dead_lane, capsys):
+    lane, rows, token = dead_lane
+    office = _BackOffice(lane.store.lane_id, rows[:4] + rows[5:])  # seq 5 lost
+    try:
+        assert main(["restore", "--from-backoffice", office.url, "--token-file",
+                     str(token)]) == 2
+    finally:
+        office.close()
+    assert "seq 6: expected 5" in capsys.readouterr().err
+    assert not lane.journal_path.exists()
