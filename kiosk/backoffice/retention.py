@@ -2,10 +2,10 @@
 enforces it (``kiosk backoffice retention``, run daily by systemd/backoffice/
 kiosk-backoffice-retention.timer).
 
-The events table is partitioned by day, for every store at once. A day whose partition is
-older than EVERY store's setting is dropped whole (``DROP TABLE`` of the partition: instant,
-no bloat, no vacuum): a raw event is kept its days, at most one day more. A store with a
-shorter setting than the longest has its older rows deleted from the partitions that remain.
+The events table is partitioned by its ``day`` column, for every store at once. A day whose
+partition is older than EVERY store's setting is dropped whole (``DROP TABLE`` of the
+partition: instant, no bloat, no vacuum): a raw event is kept its days, at most one day
+more. A store with a shorter setting has its older days deleted from the partitions left.
 Before anything is dropped, the day's totals per lane and event type go into ``event_daily``
 (kept: counts only, no event data), so reports over years keep working without raw events.
 
@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 DEFAULT_EVENTS_DAYS = 400
 _BOUND = re.compile(r"FROM \('([^']+)'\) TO \('([^']+)'\)")
 _SUMMARY = """CREATE TABLE IF NOT EXISTS event_daily (
-    day date NOT NULL, store_id text NOT NULL, lane_id text NOT NULL, type text NOT NULL,
+    day date NOT NULL, store_id int NOT NULL, lane_id int NOT NULL, type text NOT NULL,
     events bigint NOT NULL, PRIMARY KEY (day, store_id, lane_id, type))"""
 
 
@@ -85,42 +85,41 @@ def partitions(conn, table: str = "events") -> list[tuple[str, datetime, datetim
 
 
 def apply(conn, policy: RetentionPolicy, now: datetime | None = None,  # type: ignore[no-untyped-def]
-          table: str = "events", time_column: str = "received_at") -> RetentionReport:
-    """Enforce ``policy`` on ``table`` (partitioned by day on ``time_column``, with
-    ``store_id`` and ``lane_id`` columns) in one transaction."""
+          table: str = "events") -> RetentionReport:
+    """Enforce ``policy`` on ``table`` (kiosk/backoffice/migrations: partitioned by its
+    ``day`` column, rows with ``store_id`` → ``stores(id, code)``, ``lane_id`` and ``type``)
+    in one transaction. Store settings are keyed by the store's code."""
     from psycopg import sql
 
     now = now or datetime.now(UTC)
     report = RetentionReport()
-    ident, col = sql.Identifier(table), sql.Identifier(time_column)
+    ident = sql.Identifier(table)
+    summary = ("INSERT INTO event_daily (day, store_id, lane_id, type, events)"
+               " SELECT day, store_id, lane_id, type, count(*) FROM {src} {where}"
+               " GROUP BY 1, 2, 3, 4 ON CONFLICT (day, store_id, lane_id, type)"
+               " DO UPDATE SET events = event_daily.events + EXCLUDED.events")
     with conn.transaction():
+        conn.execute("SET LOCAL timezone = 'UTC'")  # day bounds are UTC days
         conn.execute(_SUMMARY)
         cutoff = now - timedelta(days=policy.longest_days)
         for name, _low, high in partitions(conn, table):
             if high > cutoff:
                 break
             part = sql.Identifier(name)
-            cur = conn.execute(sql.SQL(
-                "INSERT INTO event_daily (day, store_id, lane_id, type, events)"
-                " SELECT ({col} AT TIME ZONE 'UTC')::date, store_id, lane_id, type, count(*)"
-                " FROM {part} GROUP BY 1, 2, 3, 4 ON CONFLICT (day, store_id, lane_id, type)"
-                " DO UPDATE SET events = event_daily.events + EXCLUDED.events").format(
-                    col=col, part=part))
+            cur = conn.execute(sql.SQL(summary).format(src=part, where=sql.SQL("")))
             report.summarized += cur.rowcount
             conn.execute(sql.SQL("DROP TABLE {}").format(part))
             report.dropped.append(name)
         for store, setting in sorted(policy.stores.items()):
             if setting.events_days >= policy.longest_days:
                 continue
-            cut = now - timedelta(days=setting.events_days)
-            conn.execute(sql.SQL(
-                "INSERT INTO event_daily (day, store_id, lane_id, type, events)"
-                " SELECT ({col} AT TIME ZONE 'UTC')::date, store_id, lane_id, type, count(*)"
-                " FROM {t} WHERE store_id = %s AND {col} < %s GROUP BY 1, 2, 3, 4"
-                " ON CONFLICT (day, store_id, lane_id, type)"
-                " DO UPDATE SET events = event_daily.events + EXCLUDED.events").format(
-                    col=col, t=ident), (store, cut))
-            cur = conn.execute(sql.SQL("DELETE FROM {} WHERE store_id = %s AND {} < %s").format(
-                ident, col), (store, cut))
+            first_kept = (now - timedelta(days=setting.events_days)).date()
+            where = sql.SQL("WHERE store_id = (SELECT id FROM stores WHERE code = %s)"
+                            " AND day < %s")
+            cur = conn.execute(sql.SQL(summary).format(src=ident, where=where),
+                               (store, first_kept))
+            report.summarized += cur.rowcount
+            cur = conn.execute(sql.SQL("DELETE FROM {} ").format(ident) + where,
+                               (store, first_kept))
             report.deleted[store] = cur.rowcount
     return report
