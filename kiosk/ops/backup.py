@@ -89,7 +89,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _copy_db(src: Path, dst: Path) -> None:
+def copy_db(src: Path, dst: Path) -> None:
     """A consistent copy of a live database (SQLite's online backup API), as one file."""
     source = sqlite3.connect(src)
     try:
@@ -133,7 +133,7 @@ def backup(config: KioskConfig, to: Path, keep: int = 7, now: float | None = Non
                 continue
             dst = stage / name
             dst.parent.mkdir(parents=True, exist_ok=True)
-            _copy_db(src, dst)
+            copy_db(src, dst)
             members[name] = {"sha256": _sha256(dst), "size": dst.stat().st_size}
         if files.journal not in members:
             raise BackupError(f"no journal at {files.state_dir / files.journal}: nothing to"
@@ -270,12 +270,11 @@ def staging(state_dir: Path) -> Iterator[Path]:
 
 
 def install(state_dir: Path, staged: Path, names: list[str], now: float | None = None) -> Path:
-    """Move the current ``names`` (and their SQLite side files) aside into
-    ``pre-restore-<time>/``, then rename the staged ones into place; returns the aside
+    """Move the current ``names`` (and their SQLite side files) aside into a new
+    ``pre-restore-<time>-*/``, then rename the staged ones into place; returns the aside
     folder. Each rename is atomic; the old files stay there until the operator removes them."""
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() if now is None else now))
-    aside = state_dir / f"pre-restore-{stamp}"
-    aside.mkdir()
+    aside = Path(tempfile.mkdtemp(prefix=f"pre-restore-{stamp}-", dir=state_dir))
     for name in names:
         for suffix in ("", *_SQLITE_SIDE):
             live = state_dir / (name + suffix)

@@ -6,8 +6,11 @@ lane's own seq, ts, type, txn, data and hash. This pages through
 pinned CA), appends the rows verbatim with :meth:`kiosk.journal.store.Journal.adopt` (which
 re-checks every hash link with the journal's own code) into a new file in the state dir,
 runs ``journal verify`` on it, and only then renames it into place (a journal already there
-is moved aside, as a backup restore does). Events the lane wrote after its last sync are
-gone with the card: the report says the last seq recovered.
+is moved aside, as a backup restore does). A sound journal already in place (say one just
+restored from an archive older than the back office's retention) is not started over but
+topped up: only the events after its last seq are fetched, and they must chain onto it.
+Events the lane wrote after its last sync are gone with the card: the report says the last
+seq recovered.
 """
 
 from __future__ import annotations
@@ -20,7 +23,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kiosk.journal.store import Journal
-from kiosk.ops.backup import BackupError, core_running, install, staging, verify_journal
+from kiosk.ops.backup import (
+    BackupError,
+    copy_db,
+    core_running,
+    install,
+    staging,
+    verify_journal,
+)
 
 if TYPE_CHECKING:
     from kiosk.config import KioskConfig
@@ -82,13 +92,17 @@ def restore_from_backoffice(config: KioskConfig, url: str, token: str,
     context = tls_context(url, ca_file)
     state = config.paths.state_dir
     name = str(config.journal_path.relative_to(state))
+    live = config.journal_path
     with staging(state) as staged:
+        if live.exists() and not verify_journal(live):
+            copy_db(live, staged / name)  # a sound journal (e.g. just restored from an
+            # archive) is topped up with what the back office holds after it
         journal = Journal(staged / name)
         try:
             last = fetch_into(journal, url, config.store.lane_id, token, context)
         finally:
             journal.close()
-        if last == 0:
+        if last == 0:  # nothing here and nothing there
             raise BackupError(f"the back office holds no event of lane {config.store.lane_id}:"
                               " nothing restored")
         problems = verify_journal(staged / name)

@@ -145,3 +145,36 @@ def test_a_gap_in_the_back_office_copy_is_refused(dead_lane, capsys):
         office.close()
     assert "seq 6: expected 5" in capsys.readouterr().err
     assert not lane.journal_path.exists()
+
+
+def test_an_archive_is_topped_up_from_the_back_office(lane, catalog, tmp_path, capsys):
+    """The back office's retention dropped the lane's first events, the USB archive is a sale
+    behind: restore the archive, then fetch only what comes after it."""
+    from kiosk.journal.store import Journal
+    from kiosk.ops.backup import backup
+    from tests.unit.test_journal import T0, Recorder, _sale
+
+    archive = backup(lane, tmp_path / "usb")
+    archived = Journal(lane.journal_path)
+    at_backup = archived.last_seq
+    _sale(Recorder(archived, lane, catalog), T0 + 600)  # sold after the backup, synced
+    archived.close()
+    rows = _wire_rows(lane.journal_path)
+    shutil.rmtree(lane.paths.state_dir)  # the card dies
+    token = tmp_path / "sync.token"
+    token.write_text(TOKEN)
+
+    office = _BackOffice(lane.store.lane_id, rows[5:])  # retention: seq 1-5 gone there
+    try:
+        assert main(["restore", "--from-backoffice", office.url, "--token-file",
+                     str(token)]) == 2  # alone it cannot start the chain
+        assert "seq 6: expected 1" in capsys.readouterr().err
+        assert main(["restore", str(archive)]) == 0
+        assert main(["restore", "--from-backoffice", office.url, "--token-file",
+                     str(token)]) == 0
+    finally:
+        office.close()
+    assert f"up to seq {len(rows)}" in capsys.readouterr().out
+    assert len(rows) > at_backup
+    assert main(["journal", "verify"]) == 0
+    assert _wire_rows(lane.journal_path) == rows
