@@ -49,6 +49,10 @@ APT_PACKAGES+=(chromium chromium-driver)
 APT_PACKAGES+=(bmap-tools mtools dosfstools fdisk e2fsprogs util-linux mount tzdata)
 # zstd: the image build's .img.zst (bmaptool and `kiosk flash --check` decompress it)
 APT_PACKAGES+=(zstd)
+# The store back office (kiosk backoffice, tests/backoffice, kiosk bench sync): PostgreSQL 15's
+# server binaries for a private cluster (kiosk/backoffice/cluster.py; the Debian package's own
+# cluster is never used) and psql/pg_dump.
+APT_PACKAGES+=(postgresql postgresql-client)
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 

@@ -593,6 +593,12 @@ def _add_bench(bench: argparse.ArgumentParser) -> None:
     bench.set_defaults(fn=cmd_bench)
 
 
+def _add_backoffice(bo: argparse.ArgumentParser) -> None:
+    from kiosk.backoffice.commands import add_arguments
+
+    add_arguments(bo)
+
+
 def _add_flash(fl: argparse.ArgumentParser) -> None:
     from kiosk.ops.flash import add_arguments
 
@@ -652,6 +658,8 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "config": ("configuration", _add_config),
     "acquirer": ("acquirer host link (ISO 8583)", _add_acquirer),
     "bench": ("benchmarks (last line is JSON)", _add_bench),
+    "backoffice": ("the store back office: migrate, serve, lanes (PostgreSQL)",
+                   _add_backoffice),
     "flash": ("write an SD-card image safely (technicians)", _add_flash),
     "provision": ("first boot: apply kiosk-provision.toml", _add_provision),
     "version": ("package version, git commit, image build", _add_version),

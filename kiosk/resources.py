@@ -46,3 +46,11 @@ def iso8583_default() -> Path:
 def iso8583_alt_ascii_dual() -> Path:
     """The shipped ``alt_ascii_dual`` acquirer dialect (entry point ``kiosk.acquirer_dialects``)."""
     return data_file("iso8583", "alt_ascii_dual.toml")
+
+
+def backoffice_migrations() -> Path:
+    """The back office's schema migrations (``NNN_name.sql``), shipped in the ``kiosk`` package."""
+    root = files("kiosk")
+    if not isinstance(root, Path):
+        raise RuntimeError(f"kiosk is not installed as plain files ({root!r})")
+    return root.joinpath("backoffice", "migrations")

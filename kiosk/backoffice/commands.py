@@ -1,0 +1,72 @@
+"""``kiosk backoffice ...``: the back office's commands (migrate, serve, lane add).
+
+The database is ``--db URL`` or the environment's ``KIOSK_BACKOFFICE_DB`` (a libpq URL or
+connection string; prefer the environment or a libpq passfile to a password on the command
+line, which other users can read in the process list)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+DB_ENV = "KIOSK_BACKOFFICE_DB"
+
+
+def _db(args: argparse.Namespace) -> str:
+    url = args.db or os.environ.get(DB_ENV)
+    if not url:
+        raise SystemExit(f"kiosk backoffice: no database: give --db URL or set {DB_ENV}")
+    return url
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from kiosk.backoffice.db import migrate
+
+    applied = migrate(_db(args))
+    print("applied: " + ", ".join(applied) if applied else "schema is current")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from kiosk.backoffice.app import serve
+
+    return serve(_db(args), args.host, args.port, args.cert, args.key, pool_max=args.pool)
+
+
+def cmd_lane_add(args: argparse.Namespace) -> int:
+    import psycopg
+
+    from kiosk.backoffice.auth import LaneExists, add_lane
+
+    try:
+        with psycopg.connect(_db(args)) as conn:
+            lane = add_lane(conn, args.store, args.lane, args.token_file)
+    except (LaneExists, FileExistsError) as exc:
+        print(f"kiosk backoffice lane add: {exc}", file=sys.stderr)
+        return 1
+    print(f"lane {lane.name} of store {args.store}: token written to {args.token_file} (0600);"
+          " copy it to the lane's sync.token_file")
+    return 0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", help=f"database URL (default: ${DB_ENV})")
+    sub = parser.add_subparsers(dest="sub", required=True)
+    sub.add_parser("migrate", help="apply the schema migrations not yet applied; make the"
+                   " next day partitions").set_defaults(fn=cmd_migrate)
+    serve = sub.add_parser("serve", help="the ingest API (HTTPS; plain HTTP on loopback only)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8443, help="port (0: the OS chooses)")
+    serve.add_argument("--cert", type=Path, help="TLS certificate chain (PEM)")
+    serve.add_argument("--key", type=Path, help="TLS private key (PEM)")
+    serve.add_argument("--pool", type=int, default=10, help="most database connections")
+    serve.set_defaults(fn=cmd_serve)
+    lane = sub.add_parser("lane", help="lanes").add_subparsers(dest="lane_sub", required=True)
+    add = lane.add_parser("add", help="register a lane and issue its token")
+    add.add_argument("store", help="store code (created if new)")
+    add.add_argument("lane", help="lane name, unique in the chain (the lane's store.lane_id)")
+    add.add_argument("--token-file", type=Path, required=True,
+                     help="where to write the lane's token (0600; must not exist)")
+    add.set_defaults(fn=cmd_lane_add)
