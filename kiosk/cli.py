@@ -381,76 +381,6 @@ def cmd_receipt_prune(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_backoffice_backup(args: argparse.Namespace) -> int:
-    from kiosk.backoffice.backup import DumpError, dump
-
-    try:
-        path = dump(args.db, Path(args.to), keep=args.keep)
-    except (DumpError, OSError) as exc:
-        print(f"back-office backup failed: {exc}", file=sys.stderr)
-        return 2
-    print(f"back-office dump written: {path} (+ {path.name}.json: sha256, row counts)")
-    return 0
-
-
-def cmd_backoffice_restore(args: argparse.Namespace) -> int:
-    import psycopg
-
-    from kiosk.backoffice.backup import DumpError, restore
-
-    try:
-        counts = restore(Path(args.dump), args.db, args.into)
-    except (DumpError, OSError, psycopg.Error) as exc:
-        print(f"back-office restore failed: {exc}", file=sys.stderr)
-        return 2
-    print(f"restored into database {args.into}: {len(counts)} tables,"
-          f" {sum(counts.values())} rows, row counts match the dump")
-    return 0
-
-
-def cmd_backoffice_retention(args: argparse.Namespace) -> int:
-    import tomllib
-
-    import psycopg
-    from pydantic import ValidationError
-
-    from kiosk.backoffice.retention import RetentionPolicy, apply
-
-    try:
-        raw = tomllib.loads(Path(args.policy).read_text()) if args.policy else {}
-        policy = RetentionPolicy.model_validate(raw.get("retention", {}))
-    except (OSError, ValueError, ValidationError) as exc:
-        print(f"retention: bad policy {args.policy}: {exc}", file=sys.stderr)
-        return 2
-    with psycopg.connect(args.db) as conn:
-        report = apply(conn, policy)
-    print("\n".join(report.lines()))
-    return 0
-
-
-def _add_backoffice(parser: argparse.ArgumentParser) -> None:
-    bo = parser.add_subparsers(dest="sub", required=True)
-    db_help = "the back office's database (postgresql:// URL; default: libpq's PG* variables)"
-    bak = bo.add_parser("backup", help="pg_dump -Fc of the back office, checksummed, rotated")
-    bak.add_argument("--db", default="", help=db_help)
-    bak.add_argument("--to", required=True, help="folder for the dumps")
-    bak.add_argument("--keep", type=int, default=14, help="dumps to keep (default: %(default)s)")
-    bak.set_defaults(fn=cmd_backoffice_backup)
-    res = bo.add_parser("restore", help="restore a dump into a NEW database and check row"
-                        " counts")
-    res.add_argument("dump", help="a backoffice-*.dump (its .json beside it)")
-    res.add_argument("--db", default="", help="a connection to the cluster (to create the"
-                     " database)")
-    res.add_argument("--into", required=True, help="name of the new database")
-    res.set_defaults(fn=cmd_backoffice_restore)
-    ret = bo.add_parser("retention", help="drop/aggregate events older than each store's"
-                        " retention (a daily timer runs it)")
-    ret.add_argument("--db", default="", help=db_help)
-    ret.add_argument("--policy", help="TOML with [retention.default] and"
-                     " [retention.stores.<store>] events_days, ereceipt_days")
-    ret.set_defaults(fn=cmd_backoffice_retention)
-
-
 def _add_backup(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--to", metavar="PATH", help="folder for the archive, e.g. a mounted"
                         " USB stick (default: <state dir>/backups)")
@@ -643,7 +573,6 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "ui": ("the shopper UI (Kivy; fullscreen unless --windowed)", _add_ui),
     "catalog": ("catalog tools", _add_catalog),
     "journal": ("journal tools", _add_journal),
-    "backoffice": ("the store back office: backup, restore, retention", _add_backoffice),
     "backup": ("back up journal, catalog and state to a checksummed archive", _add_backup),
     "restore": ("restore a backup archive, or the journal from the back office", _add_restore),
     "bus": ("bus tools", _add_bus),
@@ -658,7 +587,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "config": ("configuration", _add_config),
     "acquirer": ("acquirer host link (ISO 8583)", _add_acquirer),
     "bench": ("benchmarks (last line is JSON)", _add_bench),
-    "backoffice": ("the store back office: migrate, serve, lanes (PostgreSQL)",
+    "backoffice": ("the store back office: migrate, serve, lanes, backup, retention",
                    _add_backoffice),
     "flash": ("write an SD-card image safely (technicians)", _add_flash),
     "provision": ("first boot: apply kiosk-provision.toml", _add_provision),

@@ -6,8 +6,9 @@ The events table is partitioned by its ``day`` column, for every store at once. 
 partition is older than EVERY store's setting is dropped whole (``DROP TABLE`` of the
 partition: instant, no bloat, no vacuum): a raw event is kept its days, at most one day
 more. A store with a shorter setting has its older days deleted from the partitions left.
-Before anything is dropped, the day's totals per lane and event type go into ``event_daily``
-(kept: counts only, no event data), so reports over years keep working without raw events.
+Before anything is dropped, the day's totals per lane and event type go into
+``event_daily`` (migration 005; kept: counts only, no event data), so reports over years
+keep working without raw events.
 
 The lane's side of retention is in kiosk/printing/store.py (``ReceiptStore.prune``: kept
 receipts, whose e-receipt links expire after ``ereceipt.valid_days``).
@@ -24,9 +25,6 @@ from pydantic import BaseModel, ConfigDict, Field
 #: the longest a raw event may be kept when a store says nothing (days)
 DEFAULT_EVENTS_DAYS = 400
 _BOUND = re.compile(r"FROM \('([^']+)'\) TO \('([^']+)'\)")
-_SUMMARY = """CREATE TABLE IF NOT EXISTS event_daily (
-    day date NOT NULL, store_id int NOT NULL, lane_id int NOT NULL, type text NOT NULL,
-    events bigint NOT NULL, PRIMARY KEY (day, store_id, lane_id, type))"""
 
 
 class StoreRetention(BaseModel):
@@ -100,7 +98,6 @@ def apply(conn, policy: RetentionPolicy, now: datetime | None = None,  # type: i
                " DO UPDATE SET events = event_daily.events + EXCLUDED.events")
     with conn.transaction():
         conn.execute("SET LOCAL timezone = 'UTC'")  # day bounds are UTC days
-        conn.execute(_SUMMARY)
         cutoff = now - timedelta(days=policy.longest_days)
         for name, _low, high in partitions(conn, table):
             if high > cutoff:

@@ -7,7 +7,6 @@ import sqlite3
 import pytest
 
 from kiosk.journal.store import Journal
-from tests.backoffice.backup.pgmini import pg_admin  # noqa: F401  (until pg.py is merged)
 from tests.unit.test_journal import T0, Recorder, _sale
 
 
@@ -36,3 +35,9 @@ def lane(config, catalog):
     config.receipts_dir.mkdir(parents=True, exist_ok=True)
     (config.receipts_dir / "S1-L1-000001.json").write_text('{"txn": "S1-L1-000001"}')
     return config
+
+
+@pytest.fixture
+def pg_admin(pg_cluster) -> str:  # type: ignore[no-untyped-def]
+    """The worker's cluster (tests/backoffice/pg.py), its maintenance database's URL."""
+    return pg_cluster.url()

@@ -1,27 +1,20 @@
-"""The back office's events table as bo-server's migration 001 makes it (stores, lanes,
-events partitioned by ``day``), for the dump and retention tests until that migration is
-merged (then the integrator swaps ``make_events``'s DDL for ``kiosk backoffice migrate``)."""
+"""A back-office database made by the real migrations (``kiosk.backoffice.db.migrate``) with
+lanes registered by ``kiosk.backoffice.auth.add_lane`` and day partitions full of events,
+for the dump and retention tests. The events are inserted directly (their hashes are not a
+chain): these tests are about keeping and dropping rows, the ingest's own tests check chains."""
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import psycopg
 from psycopg import sql
 
-NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+from kiosk.backoffice.auth import add_lane
+from kiosk.backoffice.db import migrate
 
-_DDL = """
-CREATE TABLE stores (id serial PRIMARY KEY, code text NOT NULL UNIQUE);
-CREATE TABLE lanes (id serial PRIMARY KEY, store_id int NOT NULL REFERENCES stores (id),
-    name text NOT NULL UNIQUE, token_sha256 text NOT NULL UNIQUE);
-CREATE TABLE events (store_id int NOT NULL, lane_id int NOT NULL, seq bigint NOT NULL,
-    day date NOT NULL, ts double precision NOT NULL, type text NOT NULL, txn text,
-    data text NOT NULL, hash text NOT NULL, received_at timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (lane_id, seq, day)) PARTITION BY RANGE (day);
-CREATE TABLE events_default PARTITION OF events DEFAULT;
-"""
+NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 
 
 def fresh_database(admin_url: str, name: str) -> str:
@@ -30,35 +23,24 @@ def fresh_database(admin_url: str, name: str) -> str:
     return admin_url.rsplit("/", 1)[0] + "/" + name
 
 
-def make_events(url: str, days: int, stores: dict[str, int]) -> None:
-    """``days`` daily partitions ending today; ``stores[code]`` events per lane per day,
-    two lanes a store."""
+def make_events(url: str, days: int, stores: dict[str, int], tokens: Path) -> None:
+    """Migrate, then ``days`` days of events ending on NOW's day: ``stores[code]`` events
+    per lane per day, two lanes a store."""
+    migrate(url, today=NOW.date())
+    tokens.mkdir(parents=True, exist_ok=True)
     with psycopg.connect(url) as conn:
-        conn.execute(_DDL)
-        lanes: dict[int, int] = {}  # lane id -> its store id
-        for code in stores:
-            store = conn.execute("INSERT INTO stores (code) VALUES (%s) RETURNING id",
-                                 (code,)).fetchone()[0]
+        lanes = {}
+        for code, per_lane in stores.items():
             for n in (1, 2):
-                name = f"{code}-L{n}"
-                lane = conn.execute(
-                    "INSERT INTO lanes (store_id, name, token_sha256) VALUES (%s, %s, %s)"
-                    " RETURNING id", (store, name, hashlib.sha256(name.encode()).hexdigest())
-                ).fetchone()[0]
-                lanes[lane] = store
-        per_lane = {lane: stores[code] for code in stores
-                    for lane, store in lanes.items()
-                    if store == conn.execute("SELECT id FROM stores WHERE code = %s",
-                                             (code,)).fetchone()[0]}
+                lane = add_lane(conn, code, f"{code}-L{n}", tokens / f"{code}-L{n}.token")
+                lanes[lane.id] = (lane.store_id, per_lane)
+        first = (NOW - timedelta(days=days - 1)).date()
+        conn.execute("SELECT ensure_event_partitions(%s, %s)", (first, NOW.date()))
         seq = dict.fromkeys(lanes, 0)
         for back in range(days - 1, -1, -1):
             day = (NOW - timedelta(days=back)).date()
-            conn.execute(sql.SQL("CREATE TABLE {} PARTITION OF events FOR VALUES FROM ({})"
-                                 " TO ({})").format(sql.Identifier(f"events_{day:%Y%m%d}"),
-                                                    sql.Literal(day),
-                                                    sql.Literal(day + timedelta(days=1))))
-            for lane, store in lanes.items():
-                for i in range(per_lane[lane]):
+            for lane, (store, per_lane) in lanes.items():
+                for i in range(per_lane):
                     seq[lane] += 1
                     ts = datetime(day.year, day.month, day.day, 1, i, tzinfo=UTC).timestamp()
                     conn.execute("INSERT INTO events (store_id, lane_id, seq, day, ts, type,"
