@@ -75,5 +75,5 @@ def add_commands(sub: Any) -> None:
     ret = sub.add_parser("retention", help="sum up and drop events older than each store's"
                          " retention (a daily timer runs it)")
     ret.add_argument("--policy", help="TOML with [retention.default] and"
-                     " [retention.stores.<store code>] events_days, ereceipt_days")
+                     " [retention.stores.<store code>] events_days")
     ret.set_defaults(fn=cmd_retention)

@@ -28,12 +28,13 @@ _BOUND = re.compile(r"FROM \('([^']+)'\) TO \('([^']+)'\)")
 
 
 class StoreRetention(BaseModel):
-    """One store's setting (days); ``ereceipt_days`` is the lane's ``ereceipt.valid_days``."""
+    """One store's raw-event retention (days). The other half of a store's retention, how
+    long e-receipt links open, is its lanes' ``ereceipt.valid_days`` (kiosk/config.py):
+    the links and the receipts they open live on the lanes, never here."""
 
     model_config = ConfigDict(extra="forbid")
 
     events_days: int = Field(default=DEFAULT_EVENTS_DAYS, ge=1, le=3660)
-    ereceipt_days: int = Field(default=30, ge=1, le=3660)
 
 
 class RetentionPolicy(BaseModel):
