@@ -336,6 +336,9 @@ def cmd_backup(args: argparse.Namespace) -> int:
         print(f"backup failed: {exc}", file=sys.stderr)
         return 2
     print(f"backup written: {path} (newest {args.keep} kept in {to})")
+    if to.stat().st_dev == config.paths.state_dir.stat().st_dev:
+        print("note: that folder is on the lane's own storage: it helps against a damaged"
+              " journal, not a dead SD card; use --to on a USB stick", file=sys.stderr)
     return 0
 
 
