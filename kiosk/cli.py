@@ -371,6 +371,83 @@ def _add_journal(parser: argparse.ArgumentParser) -> None:
     ver.set_defaults(fn=cmd_journal_verify)
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from kiosk.ops.backup import BackupError, backup
+
+    config = _config()
+    to = Path(args.to) if args.to else config.paths.state_dir / "backups"
+    try:
+        path = backup(config, to, keep=args.keep)
+    except (BackupError, OSError) as exc:
+        print(f"backup failed: {exc}", file=sys.stderr)
+        return 2
+    print(f"backup written: {path} (newest {args.keep} kept in {to})")
+    if to.stat().st_dev == config.paths.state_dir.stat().st_dev:
+        print("note: that folder is on the lane's own storage: it helps against a damaged"
+              " journal, not a dead SD card; use --to on a USB stick", file=sys.stderr)
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from kiosk.ops.backup import BackupError, restore
+    from kiosk.ops.backup_remote import restore_from_backoffice
+
+    config = _config()
+    try:
+        if args.from_backoffice:
+            token_file = args.token_file or config.sync.token_file
+            ca_file = args.ca_file or config.sync.ca_file
+            if not token_file:
+                print("restore: --token-file (or [sync] token_file) is needed", file=sys.stderr)
+                return 2
+            token = Path(token_file).read_text().strip()
+            ca = Path(ca_file) if ca_file else None
+            last, aside = restore_from_backoffice(config, args.from_backoffice, token, ca)
+            print(f"journal rebuilt from the back office up to seq {last}, verify OK"
+                  f" (replaced files, if any, in {aside})")
+            return 0
+        if not args.archive:
+            print("restore: name an ARCHIVE or --from-backoffice URL", file=sys.stderr)
+            return 2
+        manifest, aside = restore(config, Path(args.archive))
+    except (BackupError, OSError) as exc:
+        print(f"restore refused: {exc}", file=sys.stderr)
+        return 2
+    print(f"restored {len(manifest['files'])} files of lane {manifest['lane']} backup"
+          f" {manifest['created']}, journal verify OK; replaced files kept in {aside}")
+    return 0
+
+
+def cmd_receipt_prune(args: argparse.Namespace) -> int:
+    from kiosk.printing.store import ReceiptStore
+
+    config = _config()
+    days = args.days or config.ereceipt.valid_days
+    removed = ReceiptStore(config.receipts_dir).prune(days)
+    print(f"{len(removed)} kept receipt(s) older than {days} days removed from"
+          f" {config.receipts_dir}")
+    return 0
+
+
+def _add_backup(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--to", metavar="PATH", help="folder for the archive, e.g. a mounted"
+                        " USB stick (default: <state dir>/backups)")
+    parser.add_argument("--keep", type=int, default=7, help="archives of this lane to keep"
+                        " there (default: %(default)s)")
+    parser.set_defaults(fn=cmd_backup)
+
+
+def _add_restore(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("archive", nargs="?", help="a kiosk backup archive (.tar)")
+    parser.add_argument("--from-backoffice", metavar="URL",
+                        help="rebuild the journal from the back office's copy instead")
+    parser.add_argument("--token-file", help="this lane's back-office token (default: [sync]"
+                        " token_file)")
+    parser.add_argument("--ca-file", help="the back office's CA certificate, PEM (default:"
+                        " [sync] ca_file)")
+    parser.set_defaults(fn=cmd_restore)
+
+
 def _add_bus(parser: argparse.ArgumentParser) -> None:
     from kiosk.bus.broker import DEVICE_ACL_FILE, DEVICE_PASSWD_FILE
 
@@ -418,6 +495,10 @@ def _add_receipt(parser: argparse.ArgumentParser) -> None:
     rep = rc.add_parser("reprint", help="print a kept receipt again")
     add_reprint_args(rep)
     rep.set_defaults(fn=cmd_receipt_reprint)
+    prune = rc.add_parser("prune", help="delete kept receipts older than the e-receipt link"
+                          " validity (retention; a daily timer runs it)")
+    prune.add_argument("--days", type=int, help="default: ereceipt.valid_days")
+    prune.set_defaults(fn=cmd_receipt_prune)
 
 
 def _add_scanner(sc: argparse.ArgumentParser) -> None:
@@ -564,6 +645,8 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "ui": ("the shopper UI (Kivy; fullscreen unless --windowed)", _add_ui),
     "catalog": ("catalog tools", _add_catalog),
     "journal": ("journal tools", _add_journal),
+    "backup": ("back up journal, catalog and state to a checksummed archive", _add_backup),
+    "restore": ("restore a backup archive, or the journal from the back office", _add_restore),
     "bus": ("bus tools", _add_bus),
     "sim": ("simulated devices", _add_sim),
     "receipt": ("receipt tools", _add_receipt),
@@ -577,7 +660,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "config": ("configuration", _add_config),
     "acquirer": ("acquirer host link (ISO 8583)", _add_acquirer),
     "bench": ("benchmarks (last line is JSON)", _add_bench),
-    "backoffice": ("the store back office: migrate, serve, lanes (PostgreSQL)",
+    "backoffice": ("the store back office: migrate, serve, lanes, backup, retention",
                    _add_backoffice),
     "flash": ("write an SD-card image safely (technicians)", _add_flash),
     "provision": ("first boot: apply kiosk-provision.toml", _add_provision),

@@ -1,4 +1,5 @@
-"""``kiosk backoffice ...``: the back office's commands (migrate, serve, lane add).
+"""``kiosk backoffice ...``: the back office's commands (migrate, serve, lane add; backup,
+restore and retention from kiosk/backoffice/maintenance.py).
 
 The database is ``--db URL`` or the environment's ``KIOSK_BACKOFFICE_DB`` (a libpq URL or
 connection string; prefer the environment or a libpq passfile to a password on the command
@@ -10,6 +11,9 @@ import argparse
 import os
 import sys
 from pathlib import Path
+
+from kiosk.backoffice.catalog import add_arguments as add_catalog
+from kiosk.backoffice.maintenance import add_commands as add_upkeep
 
 DB_ENV = "KIOSK_BACKOFFICE_DB"
 
@@ -70,6 +74,5 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add.add_argument("--token-file", type=Path, required=True,
                      help="where to write the lane's token (0600; must not exist)")
     add.set_defaults(fn=cmd_lane_add)
-    from kiosk.backoffice.catalog import add_arguments as add_catalog  # catalog snapshots
-
     add_catalog(sub, _db)
+    add_upkeep(sub, _db)

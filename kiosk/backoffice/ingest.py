@@ -12,7 +12,7 @@ Rules (the wire API: docs/backoffice.md):
   read after (``entries(after=N)``); the missing seqs are then flagged as a gap.
 * Rows at or below ``last_seq`` are already held: the same row again inserts nothing (a
   resent batch); a different row under a held seq is a ``conflict`` flag and is not stored.
-* Each new row must chain: ``hash == _digest(previous hash, seq, ts, type, data)``. A row
+* Each new row must chain: ``hash == chain_digest(previous hash, seq, ts, type, data)``. A row
   that does not (an edited amount, a corrupted row) is stored AND flagged ``broken_chain``
   (the evidence is kept, the lane keeps syncing, the flag is in the answer and in ``flags``);
   the chain goes on from that row's own hash, so one edited row is one flag. A row after a
@@ -30,7 +30,7 @@ from typing import Any
 
 import psycopg
 
-from kiosk.journal.store import FORBIDDEN_KEYS, _canonical, _digest, card_data_problems
+from kiosk.journal.store import FORBIDDEN_KEYS, canonical_data, card_data_problems, chain_digest
 
 #: the most rows one batch may carry (a lane's sync sends at most its ``sync.batch_max``)
 MAX_EVENTS = 1000
@@ -117,7 +117,7 @@ def _row(i: int, event: Any) -> Row:
         raise BatchError(400, f"{where}: data must be a JSON object")
     if not (isinstance(digest, str) and _HEX64.match(digest)):
         raise BatchError(400, f"{where}: hash must be 64 lowercase hex digits")
-    text = _canonical(data)
+    text = canonical_data(data)
     problems = card_data_problems(data) if _may_hold_card_data(text) else []
     if problems:  # never stored: a journal cannot hold these, so this one is not a journal's
         raise BatchError(400, f"{where}: card data refused: {', '.join(problems)}")
@@ -151,7 +151,7 @@ def chain(last_seq: int, last_hash: str, rows: list[Row], after: int | None
             missing = f"{seq + 1}" if row.seq == seq + 2 else f"{seq + 1}-{row.seq - 1}"
             flags.append(Flag(seq + 1, "gap", f"seq {missing} missing from the lane's journal"
                                               f" (the next row is {row.seq})"))
-        elif _digest(prev, row.seq, row.ts, row.type, row.data) != row.hash:
+        elif chain_digest(prev, row.seq, row.ts, row.type, row.data) != row.hash:
             flags.append(Flag(row.seq, "broken_chain",
                               f"seq {row.seq} ({row.type}): its hash does not match its content"
                               " and the previous row (an edited or corrupted journal row)"))

@@ -131,11 +131,13 @@ class Entry:
         return {"type": self.type, "ts": self.ts, **self.data}
 
 
-def _digest(prev: str, seq: int, ts: float, kind: str, data: str) -> str:
+def chain_digest(prev: str, seq: int, ts: float, kind: str, data: str) -> str:
+    """A row's hash: it chains to the previous row's (the back office re-checks it)."""
     return hashlib.sha256(f"{prev}|{seq}|{ts!r}|{kind}|{data}".encode()).hexdigest()
 
 
-def _canonical(data: dict) -> str:
+def canonical_data(data: dict) -> str:
+    """The one JSON text of an event's data that its hash covers."""
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -215,10 +217,10 @@ class Journal:
                 event = {"v": Snapshot.VERSION, **event}
             model = parse(event)
             data = model.data()
-            text = _canonical(data)
+            text = canonical_data(data)
             ts = model.ts  # hashed as SQLite's REAL column gives it back
             seq += 1
-            prev = _digest(prev, seq, ts, model.type, text)
+            prev = chain_digest(prev, seq, ts, model.type, text)
             rows.append((seq, ts, model.type, txn, text, prev))
             entries.append(Entry(seq, ts, model.type, txn, data))
         self.db.execute("BEGIN IMMEDIATE")
@@ -237,6 +239,35 @@ class Journal:
             raise
         self.last_seq, self.last_hash = seq, prev
         return entries
+
+    def adopt(self, rows: list[tuple[int, float, str, str | None, str | dict, str]]) -> int:
+        """Append rows written by this lane before, exactly as they were (seq, ts, type,
+        txn, data, hash): a lane rebuilt from the back office's copy of its journal
+        (``kiosk restore --from-backoffice``). Each row must follow the last one (contiguous
+        seq, its hash over the previous one as :meth:`append` computes it) and hold no card
+        data; otherwise nothing of the batch is written (ValueError). Returns the new last seq."""
+        seq, prev, checked = self.last_seq, self.last_hash, []
+        for row_seq, ts, kind, txn, data, digest in rows:
+            text = data if isinstance(data, str) else canonical_data(data)
+            if row_seq != seq + 1:
+                raise ValueError(f"seq {row_seq}: expected {seq + 1} (a gap or out of order)")
+            if chain_digest(prev, row_seq, float(ts), kind, text) != digest:
+                raise ValueError(f"seq {row_seq}: hash chain broken")
+            problems = card_data_problems(json.loads(text))
+            if problems:
+                raise ValueError(f"seq {row_seq}: refusing card data: {', '.join(problems)}")
+            seq, prev = row_seq, digest
+            checked.append((row_seq, float(ts), kind, txn, text, digest))
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.executemany("INSERT INTO events (seq, ts, type, txn, data, hash)"
+                                " VALUES (?, ?, ?, ?, ?, ?)", checked)
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.last_seq, self.last_hash = seq, prev
+        return seq
 
     def entries(self, after: int = 0) -> Iterator[Entry]:
         cur = self.db.execute(
@@ -301,7 +332,7 @@ class Journal:
             if seq != expect_seq:
                 problems.append(f"seq {seq}: gap, expected {expect_seq}")
             expect_seq = seq + 1
-            if _digest(prev, seq, ts, kind, text) != digest:
+            if chain_digest(prev, seq, ts, kind, text) != digest:
                 problems.append(f"seq {seq}: hash chain broken")
             prev = digest
             try:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 
 from kiosk.domain.receipt import Receipt
@@ -59,3 +61,22 @@ class ReceiptStore:
             raise ReceiptNotFound(f"no kept receipt for {txn} in {self.dir}") from None
         data["lines"] = [tuple(pair) for pair in data.get("lines", [])]
         return Receipt(**data)
+
+    def prune(self, older_than_days: int, now: float | None = None) -> list[str]:
+        """Delete the kept receipts issued more than ``older_than_days`` ago (retention: their
+        e-receipt links expired after ``ereceipt.valid_days``; the sale stays in the journal).
+        The age is the receipt's ``issued`` time, else the file's; returns the txn ids removed."""
+        cutoff = (time.time() if now is None else now) - older_than_days * 86400
+        removed = []
+        for path in sorted(self.dir.glob("*.json")) if self.dir.is_dir() else []:
+            try:
+                issued = json.loads(path.read_text(encoding="utf-8")).get("issued", "")
+                when = datetime.fromisoformat(issued).timestamp() if issued else None
+            except (OSError, ValueError, AttributeError):
+                when = None
+            if when is None:
+                when = path.stat().st_mtime
+            if when < cutoff:
+                path.unlink()
+                removed.append(path.stem)
+        return removed

@@ -89,8 +89,7 @@ def start_demo_backoffice(state_dir: Path, config: KioskConfig) -> DemoBackOffic
     """Start the local back office and point this process's environment (inherited by the
     demo's services) at it; None when the site already has one or it cannot start (the
     lane then sells alone, as it does without a back office)."""
-    sync = getattr(config, "sync", None)  # the [sync] section comes with kiosk-sync
-    if sync is None or sync.url:
+    if config.sync.url:
         return None
     office = DemoBackOffice(state_dir)
     try:
