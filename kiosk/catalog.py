@@ -377,14 +377,10 @@ def check_snapshot(body: object, currency: Currency, tax_classes: Iterable[str])
     return Snapshot(version, digest, products, promotions)
 
 
-def staged_path(catalog_path: Path) -> Path:
-    """Where the lane's puller leaves a checked snapshot for kiosk-core to apply."""
-    return Path(catalog_path).with_name("catalog-staged.json")
-
-
-def stage(catalog_path: Path, snapshot: Snapshot) -> Path:
-    """Leave ``snapshot`` for kiosk-core (atomically: a reader sees all of it or none)."""
-    path = staged_path(catalog_path)
+def stage(path: Path, snapshot: Snapshot) -> Path:
+    """Leave ``snapshot`` at ``path`` (the config's ``catalog_staged_path``) for kiosk-core,
+    atomically: a reader sees all of it or none."""
+    path.parent.mkdir(mode=0o700, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     with tmp.open("wb") as fh:
         fh.write(json.dumps(snapshot.body(), ensure_ascii=False).encode())

@@ -68,16 +68,21 @@ def cmd_catalog_pull(args: argparse.Namespace) -> int:
 
     import httpx
 
-    from kiosk.services.catalog_pull import CatalogPuller, read_token
+    from kiosk.services.catalog_pull import CatalogPuller
+    from kiosk.services.sync import TokenError, read_token
 
     config = _config()
-    try:
-        token = read_token(Path(args.token_file))
-    except OSError as exc:
-        print(f"catalog pull: token file: {exc}", file=sys.stderr)
+    url = args.url or config.sync.url
+    if not url:
+        print("catalog pull: no back office: give --url or set sync.url", file=sys.stderr)
         return 2
-    puller = CatalogPuller(config, args.url, token,
-                           Path(args.ca_file) if args.ca_file else None)
+    try:
+        token = read_token(Path(args.token_file or config.sync.token_file))
+    except TokenError as exc:
+        print(f"catalog pull: {exc}", file=sys.stderr)
+        return 2
+    ca_file = args.ca_file or config.sync.ca_file
+    puller = CatalogPuller(config, url, token, Path(ca_file) if ca_file else None)
     try:
         if args.once:
             try:
@@ -355,10 +360,13 @@ def _add_catalog(parser: argparse.ArgumentParser) -> None:
                      " tax_class, age_restricted, sold_by_weight, plu")
     imp.set_defaults(fn=cmd_catalog_import)
     pull = cat.add_parser("pull", help="pull the store's catalog snapshots from the back"
-                          " office (kiosk-core applies them between baskets)")
-    pull.add_argument("--url", required=True, help="the back office, https://host:port")
-    pull.add_argument("--token-file", required=True, help="this lane's token (0600 file)")
-    pull.add_argument("--ca-file", help="the back office's CA certificate")
+                          " office once or in a loop (kiosk-sync does it on a lane;"
+                          " kiosk-core applies them between baskets)")
+    pull.add_argument("--url", help="the back office, https://host:port (default: sync.url)")
+    pull.add_argument("--token-file", help="this lane's token, a 0600 file (default:"
+                      " sync.token_file)")
+    pull.add_argument("--ca-file", help="the back office's CA certificate (default:"
+                      " sync.ca_file)")
     pull.add_argument("--interval", type=float, default=30.0, help="seconds between polls")
     pull.add_argument("--once", action="store_true", help="one poll; print what came of it")
     pull.set_defaults(fn=cmd_catalog_pull)

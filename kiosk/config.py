@@ -158,6 +158,8 @@ class SyncConfig(_Strict):
     timeout_s: float = Field(default=30.0, gt=0, description="one HTTP request's bound")
     status_interval_s: float = Field(default=10.0, gt=0, description="the retained"
                                      " sync status is republished at least this often")
+    catalog_interval_s: float = Field(default=30.0, gt=0, description="how often kiosk-sync"
+                                      " asks for the store's catalog snapshot")
 
 
 class SecurityConfig(_Strict):
@@ -218,6 +220,12 @@ class KioskConfig(CheckoutRules):
     @property
     def catalog_path(self) -> Path:
         return self.paths.state_dir / "catalog.sqlite"
+
+    @property
+    def catalog_staged_path(self) -> Path:
+        """Where kiosk-sync's catalog puller leaves a checked snapshot for kiosk-core: a
+        folder of its own, the one place in the state dir kiosk-sync may write."""
+        return self.paths.state_dir / "catalog-inbox" / "catalog-staged.json"
 
     @property
     def journal_path(self) -> Path:

@@ -7,7 +7,7 @@ partition is older than EVERY store's setting is dropped whole (``DROP TABLE`` o
 partition: instant, no bloat, no vacuum): a raw event is kept its days, at most one day
 more. A store with a shorter setting has its older days deleted from the partitions left.
 Before anything is dropped, the day's totals per lane and event type go into
-``event_daily`` (migration 005; kept: counts only, no event data), so reports over years
+``event_daily`` (migration 003; kept: counts only, no event data), so reports over years
 keep working without raw events.
 
 The lane's side of retention is in kiosk/printing/store.py (``ReceiptStore.prune``: kept

@@ -1,9 +1,9 @@
 """The lane's catalog puller (issue 17): fetches the store's catalog snapshot from the back
 office, checks it and stages it for kiosk-core, and reports back what the lane applied.
 
-Its own loop in its own process (``kiosk catalog pull``), never in kiosk-core: the network,
-the JSON and the validation of a whole catalog never touch the checkout's loop. One round
-(:meth:`CatalogPuller.poll`) is also what kiosk-sync may call from its loop. A round:
+Its own loop, never in kiosk-core (kiosk-sync runs it in a thread beside the journal's
+shipping; ``kiosk catalog pull`` runs it alone): the network, the JSON and the validation of
+a whole catalog never touch the checkout's loop. One round (:meth:`CatalogPuller.poll`):
 
 1. reports the version in place (read from the catalog, read-only) and the last refusal,
    when either changed since the last report (``POST /v1/lanes/{lane}/catalog-applied``);
@@ -29,7 +29,7 @@ from pathlib import Path
 
 import httpx
 
-from kiosk.catalog import SnapshotError, applied_version, check_snapshot, stage, staged_path
+from kiosk.catalog import SnapshotError, applied_version, check_snapshot, stage
 from kiosk.config import KioskConfig
 
 log = logging.getLogger("kiosk.services.catalog_pull")
@@ -61,7 +61,7 @@ class CatalogPuller:
         """One round; what came of it: unchanged | none | current | staged | refused.
         Raises httpx.HTTPError when the back office cannot be reached or answers an error."""
         applied = applied_version(self.catalog_path)[0]
-        if self._staged > applied and not staged_path(self.catalog_path).exists():
+        if self._staged > applied and not self.config.catalog_staged_path.exists():
             self._etag = None  # kiosk-core dropped what was staged: fetch it again
         self._report(applied)
         headers = {"If-None-Match": self._etag} if self._etag else {}
@@ -90,7 +90,7 @@ class CatalogPuller:
                       exc)
             self._report(applied)
             return "refused"
-        stage(self.catalog_path, snapshot)
+        stage(self.config.catalog_staged_path, snapshot)
         self._etag, self._staged = etag, snapshot.version
         log.info("catalog version %d staged (%d items): kiosk-core applies it between"
                  " baskets", snapshot.version, len(snapshot.products))
@@ -128,6 +128,3 @@ class CatalogPuller:
             stop.wait(delay)
 
 
-def read_token(path: Path) -> str:
-    """The lane's bearer token from its 0600 file."""
-    return Path(path).read_text().strip()

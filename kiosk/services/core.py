@@ -62,7 +62,7 @@ from kiosk.bus.messages import (
     status_message,
 )
 from kiosk.bus.rejects import RejectLog
-from kiosk.catalog import Catalog, SnapshotError, read_staged, staged_path
+from kiosk.catalog import Catalog, SnapshotError, read_staged
 from kiosk.config import KioskConfig
 from kiosk.domain.checkout import (
     CheckoutState,
@@ -118,6 +118,8 @@ class CoreService:
         host from :func:`kiosk.sim.payments.lane_methods`)."""
         self.config = config
         config.paths.state_dir.mkdir(parents=True, exist_ok=True)
+        # kiosk-sync's one writable place (its unit's ReadWritePaths): the staged catalog
+        config.catalog_staged_path.parent.mkdir(mode=0o700, exist_ok=True)
         self.topics = Topics(config.store.lane_id)
         try:
             self.journal = Journal(config.journal_path)
@@ -795,7 +797,7 @@ class CoreService:
         fails its check again is logged and removed."""
         if self.state.txn is not None:  # an open basket keeps the prices it started with
             return
-        staged = staged_path(self.config.catalog_path)
+        staged = self.config.catalog_staged_path
         try:
             st = staged.stat()
         except FileNotFoundError:

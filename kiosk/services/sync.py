@@ -16,7 +16,10 @@ It never blocks or slows the checkout: it runs in its own process and reads the 
 read-only (SQLite ``mode=ro`` URI, WAL: a reader never blocks kiosk-core's writes), one
 bounded batch at a time. Its health, the sync lag, is the retained
 ``kiosk/v1/<lane>/sync/status`` (:class:`kiosk.bus.messages.SyncStatus`, with a last will),
-which ``kiosk doctor`` reads. Each batch it sends is logged with its seq range (``sync:
+which ``kiosk doctor`` reads. The store's catalog comes down the same link: a thread runs
+:class:`kiosk.services.catalog_pull.CatalogPuller`, which leaves a checked snapshot in
+``catalog-inbox/`` of the state dir (the one place there kiosk-sync may write) for kiosk-core
+to apply between baskets. Each batch it sends is logged with its seq range (``sync:
 sent seq A-B``), which is how the tests count resends.
 
 systemd: ``Type=notify``, READY=1 once it has started (the back office may well be
@@ -51,6 +54,7 @@ from kiosk.bus.credentials import CredentialError, login_for
 from kiosk.bus.messages import VERSION, Topics
 from kiosk.config import SyncConfig, load_config_or_exit
 from kiosk.ops import sdnotify
+from kiosk.services.catalog_pull import CatalogPuller
 
 log = logging.getLogger("kiosk.sync")
 #: the main loop waits at most this long at a time (it ticks the systemd watchdog)
@@ -405,7 +409,17 @@ def sync_main(args: argparse.Namespace) -> int:
     stop = sdnotify.stop_on_signals()
     syncer = Syncer(cfg, lane, config.journal_path, token)
     service = SyncService(syncer, bus, lane, cfg.status_interval_s)
+    # the store's catalog comes down the same link, in its own thread: a slow catalog never
+    # holds up the journal's shipping, nor the other way round
+    puller = CatalogPuller(config, cfg.url, token, cfg.ca_file, cfg.timeout_s)
+    pulling = threading.Thread(target=puller.run, args=(stop, cfg.catalog_interval_s),
+                               name="catalog-pull", daemon=True)
     print(f"sync: lane {lane} to {cfg.url}", file=sys.stderr, flush=True)
     sdnotify.ready(f"shipping lane {lane} to {cfg.url}")
+    pulling.start()
     watchdog = sdnotify.Watchdog()
-    return service.run(stop, on_tick=watchdog.tick)
+    try:
+        return service.run(stop, on_tick=watchdog.tick)
+    finally:
+        pulling.join(cfg.timeout_s)
+        puller.close()

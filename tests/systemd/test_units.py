@@ -160,9 +160,10 @@ def test_each_service_has_its_own_identity_and_only_its_state(command: str):
     if user is None:
         assert svc["DynamicUser"] == ["yes"] and "User" not in svc
         assert "StateDirectory" not in svc
-    elif command == "sync":  # kiosk-core's user, keeping no state, the journal read-only
-        assert svc["User"] == [user] and svc["Group"] == [user]
-        assert "StateDirectory" not in svc and "ReadWritePaths" not in svc
+    elif command == "sync":  # kiosk-core's user, keeping no state, the journal read-only:
+        assert svc["User"] == [user] and svc["Group"] == [user]  # it writes only the inbox
+        assert "StateDirectory" not in svc  # where its catalog puller leaves a snapshot
+        assert svc["ReadWritePaths"] == [f"-{CORE_STATE}/catalog-inbox"]
         assert svc["ProtectSystem"] == ["strict"]
         assert "sync-token:/etc/kiosk/sync/token" in svc["LoadCredential"]
     elif state is None:  # kiosk-ereceipt: kiosk-core's user, its state hidden but receipts
@@ -181,6 +182,8 @@ def test_each_service_has_its_own_identity_and_only_its_state(command: str):
     opened = " ".join(v for key in ("WorkingDirectory", "ReadWritePaths", "ReadOnlyPaths",
                                     "BindPaths", "BindReadOnlyPaths", "Environment")
                       for v in svc.get(key, []))
+    if command == "sync":
+        opened = opened.replace(f"-{CORE_STATE}/catalog-inbox", "")
     if command not in ("core", "ereceipt serve"):
         assert not re.search(rf"{CORE_STATE}(/|\b(?!-))", opened), opened
 

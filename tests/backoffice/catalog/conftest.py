@@ -22,7 +22,8 @@ from kiosk.backoffice.auth import add_lane
 from kiosk.backoffice.db import migrate
 from kiosk.catalog import SAMPLE_CATALOG, Catalog
 from kiosk.config import KioskConfig, load_config
-from kiosk.services.catalog_pull import CatalogPuller, read_token
+from kiosk.services.catalog_pull import CatalogPuller
+from kiosk.services.sync import read_token
 from tests.harness import CoreProcess, Shopper, kiosk_env
 
 STORE = "S017"

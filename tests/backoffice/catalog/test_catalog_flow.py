@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from kiosk.backoffice import catalog as bo_catalog
-from kiosk.catalog import SAMPLE_CATALOG, Catalog, applied_version, read_staged, staged_path
+from kiosk.catalog import SAMPLE_CATALOG, Catalog, applied_version, read_staged
 from kiosk.domain.catalog import Product
 from tests.backoffice.catalog.conftest import STORE, Backoffice, Lane
 from tests.harness import CoreProcess, Shopper, kiosk_cli
@@ -80,7 +80,7 @@ def test_a_price_change_reaches_two_lanes_between_baskets_only(backoffice, make_
         result = lane.shopper.send("set_quantity", line_id=line_id, qty=3)  # ticks ran
         assert result["ok"], result
         st = lane.shopper.wait_state(lambda s, r=result: s["seq"] >= r["seq"])
-        assert st["catalog_version"] == 1 and staged_path(lane.config.catalog_path).exists()
+        assert st["catalog_version"] == 1 and lane.config.catalog_staged_path.exists()
         assert {ln["unit_price_minor"] for ln in st["lines"]} == {189}
 
     # lane 0 sells its basket, priced on version 1; lane 1's shopper walks away
@@ -93,7 +93,7 @@ def test_a_price_change_reaches_two_lanes_between_baskets_only(backoffice, make_
     # between baskets both apply version 2; the next basket is priced on it
     for lane in lanes:
         st = lane.shopper.wait_state(lambda s: s["catalog_version"] == 2)
-        assert st["state"] == "attract" and not staged_path(lane.config.catalog_path).exists()
+        assert st["state"] == "attract" and not lane.config.catalog_staged_path.exists()
         assert lane.shopper.send("scan", code=MILK)["ok"]
         st = lane.shopper.wait_state(lambda s: len(s["lines"]) == 1)
         assert st["lines"][0]["unit_price_minor"] == 249
@@ -131,7 +131,7 @@ def _apply_v1(lane: Lane, backoffice: Backoffice) -> None:
     assert snapshot.version == 1
     assert lane.puller.poll() == "staged"
     catalog = Catalog(lane.config.catalog_path)
-    staged = staged_path(lane.config.catalog_path)
+    staged = lane.config.catalog_staged_path
     catalog.replace_all(read_staged(staged, lane.config.currency, lane.config.tax.rates))
     catalog.close()
     staged.unlink()
@@ -147,7 +147,7 @@ def test_a_snapshot_failing_validation_is_refused_with_the_reason(backoffice, ma
         assert bo_catalog.publish(conn, STORE, [luxury], None, "manager")[0].version == 2
     assert lane.puller.poll() == "refused"
     assert applied_version(lane.config.catalog_path) == before == (1, before[1])
-    assert not staged_path(lane.config.catalog_path).exists()
+    assert not lane.config.catalog_staged_path.exists()
     row = reports(backoffice)[lane.lane_id]
     assert row[0] == 1 and row[2] == 2
     assert row[3].startswith("item 1: tax_class: unknown tax_class 'luxury'")
