@@ -8,21 +8,24 @@ every row received)."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import random
 import threading
 import time
 from collections import Counter
+from csv import DictReader, DictWriter
 from pathlib import Path
 
 import pytest
 
 from kiosk.bus.client import BusClient
 from kiosk.bus.messages import Topics, parse_sync_status
+from kiosk.catalog import SAMPLE_CATALOG
 from kiosk.journal.store import Journal
 from tests.backoffice.server.support import journal_copy, tamper
-from tests.backoffice.sync.conftest import SOAK, journal_rows, sell, wait_for
+from tests.backoffice.sync.conftest import MILK, SOAK, journal_rows, sell, wait_for
 from tests.harness import bus_login, kiosk_cli
 
 pytestmark = pytest.mark.integration
@@ -246,3 +249,34 @@ def test_a_refused_token_is_reported_not_hammered(lane_env, backoffice, start_sy
     assert "kiosk backoffice lane add" in finding["fix"]
     watch.client.stop()
     assert sync.log().count("refused this lane's token") == 1  # one try, then a 30 s wait
+
+
+def test_kiosk_sync_brings_the_stores_catalog_down_and_reports_it(core, shopper, lane_env,
+                                                                   backoffice, start_sync,
+                                                                   tmp_path):
+    """The wiring on a lane: no separate puller, kiosk-sync's thread stages the store's new
+    snapshot, kiosk-core applies it between baskets and kiosk-sync reports the version."""
+    if backoffice.kind != "pg":
+        pytest.skip("catalog snapshots live in the real back office")
+    lane = lane_env["KIOSK__STORE__LANE_ID"]
+    backoffice.start()
+    shopper.wait_online()
+    sync = start_sync(KIOSK__SYNC__CATALOG_INTERVAL_S="0.2")
+    csv = tmp_path / "store.csv"
+    rows = list(DictReader(io.StringIO(SAMPLE_CATALOG.read_text(encoding="utf-8"))))
+    assert [r["price"] for r in rows if r["gtin"] == MILK] == ["1.89"]
+    with csv.open("w", encoding="utf-8", newline="") as fh:
+        out = DictWriter(fh, fieldnames=list(rows[0]))
+        out.writeheader()
+        out.writerows(dict(r, price="2.49") if r["gtin"] == MILK else r for r in rows)
+    done = kiosk_cli(dict(lane_env, KIOSK_BACKOFFICE_DB=backoffice.url), "backoffice",
+                     "catalog", "import", "S001", str(csv))
+    assert done.returncode == 0, done.stderr
+    st = shopper.wait_state(lambda s: s["catalog_version"] == 1, timeout=60)
+    assert st["state"] == "attract"
+    assert shopper.send("scan", code=MILK)["ok"]
+    st = shopper.wait_state(lambda s: len(s["lines"]) == 1)
+    assert st["lines"][0]["unit_price_minor"] == 249
+    wait_for(lambda: backoffice.query("SELECT version FROM lane_catalog WHERE lane_name = %s",
+                                      lane) == [(1,)], 30, "the lane never reported version 1")
+    assert sync.stop() == 0, sync.log()
