@@ -18,9 +18,9 @@ from kiosk.journal.store import (
     CommandResult,
     Journal,
     JournalTooNew,
-    _canonical,
-    _digest,
+    canonical_data,
     card_data_problems,
+    chain_digest,
 )
 from tests.fixtures.journal_v0.expect import JOURNAL as V0_JOURNAL
 
@@ -446,9 +446,9 @@ def test_recovery_equals_live_state(tmp_path_factory, config, catalog, script, g
 
 def _raw_append(journal: Journal, kind: str, ts: float, data: dict) -> None:
     """A row as an older release wrote it (no ``v``), chained like any other."""
-    text = _canonical(data)
+    text = canonical_data(data)
     seq = journal.last_seq + 1
-    digest = _digest(journal.last_hash, seq, ts, kind, text)
+    digest = chain_digest(journal.last_hash, seq, ts, kind, text)
     journal.db.execute("INSERT INTO events (seq, ts, type, txn, data, hash)"
                        " VALUES (?, ?, ?, NULL, ?, ?)", (seq, ts, kind, text, digest))
     journal.last_seq, journal.last_hash = seq, digest
