@@ -1,6 +1,7 @@
 """`kiosk run --backoffice` (./setup.sh run): the demo's local back office under the state
-dir, over TLS, with this lane registered; a second run keeps the cluster and the token.
-Opt-in (KIOSK_SOAK_TESTS=1): ~10 s of initdb, keys and two server starts."""
+dir, over TLS, with this lane registered; a second run keeps the cluster and the token
+(~10 s of initdb, keys and two server starts: in the default run, it is the first command's
+back office)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,6 @@ import pytest
 
 from kiosk.sim.backoffice_demo import DemoBackOffice
 from tests.backoffice.server.support import V0_JOURNAL, rows
-
-pytestmark = pytest.mark.skipif(os.environ.get("KIOSK_SOAK_TESTS") != "1",
-                                reason="the demo's back office: KIOSK_SOAK_TESTS=1")
-
 
 def test_the_demo_back_office_takes_the_lanes_journal_and_keeps_its_token(tmp_path):
     # as root the server runs as postgres, which cannot reach below pytest's 0700 temp dir
