@@ -577,7 +577,7 @@ def _add_bench(bench: argparse.ArgumentParser) -> None:
     bench.add_argument("name", choices=["core", "ui", "printer", "scanner", "voice", "card",
                                         "fuzz", "qrpay", "sync"], help="what to measure")
     bench.add_argument("--events", type=int, default=600, help="core: events per run")
-    bench.add_argument("--runs", type=int, default=3, help="core: runs (the median is kept)")
+    bench.add_argument("--runs", type=int, default=3, help="core, sync: runs (the median is kept)")
     bench.add_argument("--presentations", type=int, default=12, help="scanner: codes shown")
     bench.add_argument("--fps-frames", type=int, default=240, help="scanner: frames timed")
     bench.add_argument("--card-runs", type=int, default=50, help="card: sales timed")

@@ -39,7 +39,7 @@ def run_benchmark(name: str, args: Namespace) -> int:
 
         return bench_sync([int(n) for n in args.sync_lanes.split(",")], total=args.sync_events,
                           batch=args.sync_batch, seconds=args.sync_seconds,
-                          rate=args.sync_rate, tls=args.sync_tls)
+                          rate=args.sync_rate, tls=args.sync_tls, repeat=args.runs)
     if name == "fuzz":
         from kiosk.bench.fuzz import bench_fuzz
 
