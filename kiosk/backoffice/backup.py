@@ -15,13 +15,14 @@ then points ``kiosk backoffice serve`` at the restored database. Point-in-time r
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 import subprocess
 import time
 from pathlib import Path
+
+from kiosk.ops.digest import file_sha256
 
 DUMP_PREFIX = "backoffice-"
 DUMP_SUFFIX = ".dump"
@@ -37,14 +38,6 @@ def _tool(name: str) -> str:
     if found is None:
         raise DumpError(f"{name} not found: install the Debian package postgresql-client")
     return found
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def row_counts(conn) -> dict[str, int]:  # type: ignore[no-untyped-def]
@@ -106,7 +99,7 @@ def dump(url: str, to: Path, keep: int = 14, now: float | None = None) -> Path:
     with part.open("rb") as fh:
         os.fsync(fh.fileno())
     os.chmod(part, 0o600)
-    manifest = {"dump": final.name, "sha256": _sha256(part), "created": stamp, "rows": counts}
+    manifest = {"dump": final.name, "sha256": file_sha256(part), "created": stamp, "rows": counts}
     side = final.with_name(final.name + ".json")
     side.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     part.replace(final)
@@ -129,7 +122,7 @@ def restore(dump_file: Path, admin_url: str, database: str) -> dict[str, int]:
         manifest = json.loads(side.read_text())
     except (OSError, ValueError) as exc:
         raise DumpError(f"{side}: no readable manifest ({exc})") from None
-    if _sha256(dump_file) != manifest.get("sha256"):
+    if file_sha256(dump_file) != manifest.get("sha256"):
         raise DumpError(f"{dump_file} does not match its checksum: damaged, not restored")
     with psycopg.connect(admin_url, autocommit=True) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))

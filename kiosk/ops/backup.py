@@ -26,7 +26,6 @@ checked ones renamed into place, stale ``-wal``/``-shm`` files included in the m
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
@@ -42,6 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kiosk.journal.store import Journal, JournalTooNew
+from kiosk.ops.digest import file_sha256
 from kiosk.payments.wallet.method import ORDER_BOOK
 
 if TYPE_CHECKING:
@@ -79,14 +79,6 @@ class StateFiles:
     @property
     def journal(self) -> str:
         return self.databases[0]
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def copy_db(src: Path, dst: Path) -> None:
@@ -134,7 +126,7 @@ def backup(config: KioskConfig, to: Path, keep: int = 7, now: float | None = Non
             dst = stage / name
             dst.parent.mkdir(parents=True, exist_ok=True)
             copy_db(src, dst)
-            members[name] = {"sha256": _sha256(dst), "size": dst.stat().st_size}
+            members[name] = {"sha256": file_sha256(dst), "size": dst.stat().st_size}
         if files.journal not in members:
             raise BackupError(f"no journal at {files.state_dir / files.journal}: nothing to"
                               " back up")
@@ -144,7 +136,7 @@ def backup(config: KioskConfig, to: Path, keep: int = 7, now: float | None = Non
             dst = stage / name
             dst.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, dst)
-            members[name] = {"sha256": _sha256(dst), "size": dst.stat().st_size}
+            members[name] = {"sha256": file_sha256(dst), "size": dst.stat().st_size}
         manifest = {"format": FORMAT, "lane": lane, "store": config.store.store_id,
                     "created": stamp, "journal": files.journal, "files": members}
         part = to / f".{final.name}.part"
@@ -215,7 +207,7 @@ def check_archive(archive: Path, into: Path) -> dict:
         path = into / name
         if not _safe_member(name) or not path.is_file():
             raise BackupError(f"{archive}: {name} is missing")
-        if path.stat().st_size != meta.get("size") or _sha256(path) != meta.get("sha256"):
+        if path.stat().st_size != meta.get("size") or file_sha256(path) != meta.get("sha256"):
             raise BackupError(f"{archive}: {name} does not match its checksum (damaged or"
                               " tampered): nothing restored")
         if name.endswith(".sqlite"):

@@ -31,6 +31,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from kiosk.ops.digest import file_sha256
 from kiosk.ops.flash_devices import SystemView
 from kiosk.ops.flash_image import Image
 from kiosk.ops.flash_io import FlashError, full_write, verify_full
@@ -71,10 +72,10 @@ class Bundle:
 
 def make_bundle(out: Path, root_image: Path, boot_dir: Path | None, **fields: str) -> str:
     """Write a bundle and its ``.sha256``; returns the SHA-256 (for the image build)."""
-    files = {ROOT_MEMBER: _sha256_file(root_image)}
+    files = {ROOT_MEMBER: file_sha256(root_image)}
     boot_files = sorted(p for p in boot_dir.rglob("*") if p.is_file()) if boot_dir else []
     for p in boot_files:
-        files[BOOT_DIR + str(p.relative_to(boot_dir))] = _sha256_file(p)
+        files[BOOT_DIR + str(p.relative_to(boot_dir))] = file_sha256(p)
 
     manifest = toml_dumps({"bundle": {"format": 1, **fields}, "files": files}).encode()
     with tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as tar:
@@ -85,7 +86,7 @@ def make_bundle(out: Path, root_image: Path, boot_dir: Path | None, **fields: st
         tar.add(root_image, ROOT_MEMBER)
         for p in boot_files:
             tar.add(p, BOOT_DIR + str(p.relative_to(boot_dir)))
-    digest = _sha256_file(out)
+    digest = file_sha256(out)
     out.with_name(out.name + ".sha256").write_text(f"{digest}  {out.name}\n")
     return digest
 
@@ -102,7 +103,7 @@ def open_bundle(path: Path, sha256: str | None = None) -> Bundle:
         sha256 = side.read_text().split()[0] if side.read_text().split() else ""
     if not re.fullmatch(r"[0-9a-fA-F]{64}", sha256):
         raise UpdateError(f"{path}: the expected SHA-256 is not 64 hex digits")
-    actual = _sha256_file(path)
+    actual = file_sha256(path)
     if actual != sha256.lower():
         raise UpdateError(f"{path}: SHA-256 mismatch (got {actual[:16]}…, expected"
                           f" {sha256[:16]}…): damaged or wrong bundle, nothing written")
@@ -221,7 +222,7 @@ def install(bundle: Bundle, paths: Paths) -> str:
     tryboot.write_text(_set_os_prefix(current_config, new))
     _write_state(paths, {"status": "trying", "from": current, "to": new,
                          "build_id": bundle.build_id, "at": int(time.time()),
-                         "bundle_sha256": _sha256_file(bundle.path)})
+                         "bundle_sha256": file_sha256(bundle.path)})
     return new
 
 
@@ -291,11 +292,3 @@ def update_main(args: argparse.Namespace) -> int:
     if not args.no_reboot:
         subprocess.run(["systemctl", "reboot", "0 tryboot"], check=False)
     return 0
-
-
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
