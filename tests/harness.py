@@ -105,24 +105,30 @@ def kiosk_cli(env: dict[str, str], *args: str, stdin: str | None = None,
                           capture_output=True, text=True, input=stdin, timeout=timeout)
 
 
-class CoreProcess:
-    """kiosk-core as its own OS process, as on the device."""
+class KioskProcess:
+    """``kiosk <command>`` as its own OS process, as on the device (kill -9 able); its
+    output appended to ``log_path``; ``nice``: the unit's Nice=."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    command = ""
+
+    def __init__(self, env: dict[str, str], log_path: Path, nice: int = 0) -> None:
         self.env = env
         self.log_path = log_path
+        self.nice = nice
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> CoreProcess:
+    def start(self) -> KioskProcess:
         log = self.log_path.open("ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "core"], env=self.env,
-                                     cwd=REPO, stdout=log, stderr=log)
+        self.proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", self.command],
+                                     env=self.env, cwd=REPO, stdout=log, stderr=log,
+                                     preexec_fn=(lambda: os.nice(self.nice)) if self.nice
+                                     else None)
         return self
 
     def kill9(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
 
     def stop(self) -> int:
         if self.proc is None or self.proc.poll() is not None:
@@ -136,6 +142,12 @@ class CoreProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+
+class CoreProcess(KioskProcess):
+    """kiosk-core as its own OS process, as on the device."""
+
+    command = "core"
 
 
 class Shopper:

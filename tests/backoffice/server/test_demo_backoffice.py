@@ -12,10 +12,10 @@ import tempfile
 from pathlib import Path
 
 import httpx
-import pytest
 
 from kiosk.sim.backoffice_demo import DemoBackOffice
 from tests.backoffice.server.support import V0_JOURNAL, rows
+
 
 def test_the_demo_back_office_takes_the_lanes_journal_and_keeps_its_token(tmp_path):
     # as root the server runs as postgres, which cannot reach below pytest's 0700 temp dir

@@ -26,7 +26,7 @@ import pytest
 
 from tests.backoffice.sync.proxy import CutProxy
 from tests.backoffice.sync.tls import Tls, make_tls
-from tests.harness import REPO
+from tests.harness import REPO, KioskProcess
 from tests.integration.flow import to_receipt
 
 SOAK = os.environ.get("KIOSK_SOAK_TESTS") == "1"
@@ -173,37 +173,21 @@ class BackOfficeProcess:
                                          lane)]
 
 
-class SyncProcess:
+class SyncProcess(KioskProcess):
     """``kiosk sync`` as its own process; each start logs to its own file."""
 
+    command = "sync"
+
     def __init__(self, env: dict[str, str], folder: Path, nice: int = 0) -> None:
-        self.env, self.folder, self.nice = env, folder, nice  # nice: the unit's Nice=
-        self.proc: subprocess.Popen | None = None
+        super().__init__(env, folder / "sync-0.log", nice)
+        self.folder = folder
         self.logs: list[Path] = []
 
     def start(self) -> SyncProcess:
-        path = self.folder / f"sync-{len(self.logs)}.log"
-        self.logs.append(path)
-        log = path.open("ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "sync"], env=self.env,
-                                     cwd=REPO, stdout=log, stderr=log,
-                                     preexec_fn=lambda: os.nice(self.nice))
+        self.log_path = self.folder / f"sync-{len(self.logs)}.log"
+        self.logs.append(self.log_path)
+        super().start()
         return self
-
-    def kill9(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
-
-    def stop(self) -> int:
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else 0
-        self.proc.terminate()
-        try:
-            return self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait(5)
 
     def log(self) -> str:
         return "".join(p.read_text(errors="replace") for p in self.logs if p.exists())
