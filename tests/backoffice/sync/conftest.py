@@ -34,7 +34,23 @@ MILK, KIMCHI, CUP_NOODLES = "8801115954255", "8801052240329", "070666928444"
 SENT = re.compile(r"sync: sent seq (\d+)-(\d+)")
 
 
-class RealBackOffice:
+class ServerProcess:
+    """A back office as its own process: killed with -9, or stopped."""
+
+    proc: subprocess.Popen | None = None
+
+    def kill9(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+class RealBackOffice(ServerProcess):
     """``kiosk backoffice serve`` over TLS on a migrated PostgreSQL database, as its own
     process (kill -9 able; the database server stays up), the lane registered with
     ``kiosk backoffice lane add`` (its token file)."""
@@ -71,16 +87,6 @@ class RealBackOffice:
         self.starts += 1
         return self
 
-    def kill9(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
-
     def query(self, sql: str, *params: object) -> list[tuple]:
         with psycopg.connect(self.url) as conn:
             return [tuple(r) for r in conn.execute(sql, params).fetchall()]
@@ -106,7 +112,7 @@ class RealBackOffice:
                           " WHERE l.name = %s ORDER BY f.id", lane)
 
 
-class BackOfficeProcess:
+class BackOfficeProcess(ServerProcess):
     """The stand-in back office as its own process (kill -9 able), durable across restarts."""
 
     kind = "fake"
@@ -142,16 +148,6 @@ class BackOfficeProcess:
         self.port = int(port_file.read_text())
         self.starts += 1
         return self
-
-    def kill9(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
 
     def query(self, sql: str, *params: object) -> list[tuple]:
         db = sqlite3.connect(f"{self.db.as_uri()}?mode=ro", uri=True)
