@@ -158,6 +158,9 @@ class SyncConfig(_Strict):
     timeout_s: float = Field(default=30.0, gt=0, description="one HTTP request's bound")
     status_interval_s: float = Field(default=10.0, gt=0, description="the retained"
                                      " sync status is republished at least this often")
+    pull_catalog: bool = Field(default=True, description="kiosk-sync also brings the store's"
+                               " catalog snapshots down (off: the lane's catalog is managed"
+                               " on the lane, `kiosk catalog import`)")
     catalog_interval_s: float = Field(default=30.0, gt=0, description="how often kiosk-sync"
                                       " asks for the store's catalog snapshot")
 

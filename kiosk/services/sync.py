@@ -411,15 +411,19 @@ def sync_main(args: argparse.Namespace) -> int:
     service = SyncService(syncer, bus, lane, cfg.status_interval_s)
     # the store's catalog comes down the same link, in its own thread: a slow catalog never
     # holds up the journal's shipping, nor the other way round
-    puller = CatalogPuller(config, cfg.url, token, cfg.ca_file, cfg.timeout_s)
-    pulling = threading.Thread(target=puller.run, args=(stop, cfg.catalog_interval_s),
-                               name="catalog-pull", daemon=True)
+    puller = (CatalogPuller(config, cfg.url, token, cfg.ca_file, cfg.timeout_s)
+              if cfg.pull_catalog else None)
     print(f"sync: lane {lane} to {cfg.url}", file=sys.stderr, flush=True)
     sdnotify.ready(f"shipping lane {lane} to {cfg.url}")
-    pulling.start()
+    pulling = None
+    if puller is not None:
+        pulling = threading.Thread(target=puller.run, args=(stop, cfg.catalog_interval_s),
+                                   name="catalog-pull", daemon=True)
+        pulling.start()
     watchdog = sdnotify.Watchdog()
     try:
         return service.run(stop, on_tick=watchdog.tick)
     finally:
-        pulling.join(cfg.timeout_s)
-        puller.close()
+        if pulling is not None and puller is not None:
+            pulling.join(cfg.timeout_s)
+            puller.close()

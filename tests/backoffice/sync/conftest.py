@@ -264,7 +264,9 @@ def sync_env(lane_env, proxy: CutProxy, tls: Tls, token_file: Path) -> dict[str,
                 KIOSK__SYNC__TOKEN_FILE=str(token_file), KIOSK__SYNC__CA_FILE=str(tls.ca),
                 KIOSK__SYNC__BATCH_MAX="20", KIOSK__SYNC__INTERVAL_S="0.1",
                 KIOSK__SYNC__BACKOFF_MIN_S="0.05", KIOSK__SYNC__BACKOFF_MAX_S="0.5",
-                KIOSK__SYNC__TIMEOUT_S="5", KIOSK__SYNC__STATUS_INTERVAL_S="0.5")
+                KIOSK__SYNC__TIMEOUT_S="5", KIOSK__SYNC__STATUS_INTERVAL_S="0.5",
+                # the journal's link alone: the proxy's cuts and holds hit its batches
+                KIOSK__SYNC__PULL_CATALOG="false")
 
 
 @pytest.fixture

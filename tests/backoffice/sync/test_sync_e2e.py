@@ -261,7 +261,7 @@ def test_kiosk_sync_brings_the_stores_catalog_down_and_reports_it(core, shopper,
     lane = lane_env["KIOSK__STORE__LANE_ID"]
     backoffice.start()
     shopper.wait_online()
-    sync = start_sync(KIOSK__SYNC__CATALOG_INTERVAL_S="0.2")
+    sync = start_sync(KIOSK__SYNC__PULL_CATALOG="true", KIOSK__SYNC__CATALOG_INTERVAL_S="0.2")
     csv = tmp_path / "store.csv"
     rows = list(DictReader(io.StringIO(SAMPLE_CATALOG.read_text(encoding="utf-8"))))
     assert [r["price"] for r in rows if r["gtin"] == MILK] == ["1.89"]
