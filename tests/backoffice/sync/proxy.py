@@ -94,11 +94,16 @@ class CutProxy:
                     dst.sendall(data[:max(0, limit - sent)])
                     with self.lock:
                         self.cut_done += 1
+                    limit = None
                     break
                 dst.sendall(data)
                 sent += len(data)
         except OSError:
             pass
+        finally:  # this connection ended before the cut it took (a late answer to a lane
+            with self.lock:  # that had given up on it): the next connection takes the cut
+                if limit is not None and self.armed[direction] is None:
+                    self.armed[direction] = max(1, limit - sent)
         for sock in pair:  # one side ends: the whole connection ends, as a cut cable
             try:
                 sock.shutdown(socket.SHUT_RDWR)
