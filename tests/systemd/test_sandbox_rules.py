@@ -5,7 +5,8 @@ rules the kernel applies to the process; :mod:`tests.systemd.sandbox` applies th
 file's own rules the same way, without systemd. Under them: kiosk-core and kiosk-scanner
 sell a basket read from a video, kiosk-core pays by chip card (pyscard over pcscd's
 socket, ISO 8583 to the acquirer, the host log's AES key), kiosk-gpio says READY=1,
-kiosk-sync ships a journal over TLS, kiosk-fault closes the lane, kiosk-voice buys by
+kiosk-sync ships a journal over TLS, kiosk-receipt-prune deletes old kept receipts,
+kiosk-fault closes the lane, kiosk-voice buys by
 voice (Vosk, espeak-ng), the UI draws its first frame, and kiosk-firstboot's provisioning
 applies a lane (chown included).
 For the two units left without ``MemoryDenyWriteExecute=`` the reason is measured: the
@@ -40,7 +41,7 @@ pytestmark = pytest.mark.skipif(unavailable() is not None, reason=str(unavailabl
 #: the units that set MemoryDenyWriteExecute=yes
 DENIED_WX = {"kiosk-core.service", "kiosk-scanner.service", "kiosk-gpio.service",
              "kiosk-fault@.service", "kiosk-firstboot.service", "kiosk-ereceipt.service",
-             "kiosk-sync.service"}
+             "kiosk-sync.service", "kiosk-receipt-prune.service"}
 
 
 def test_write_execute_is_denied_where_measured():
@@ -182,6 +183,24 @@ def test_ereceipt_serves_a_receipt_under_its_rules(config, tmp_path):
             _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0
     assert ran_under("".join(head) + err, "kiosk-ereceipt.service"), err
+
+
+def test_receipt_prune_deletes_old_receipts_under_its_rules(lane_env, tmp_path):
+    """`kiosk receipt prune` (the daily timer) removes kept receipts past the link validity
+    and keeps the others."""
+    receipts = Path(lane_env["KIOSK__PATHS__STATE_DIR"]) / "receipts"
+    receipts.mkdir(parents=True, exist_ok=True)
+    old, new = receipts / "S1-L1-000001.json", receipts / "S1-L1-000002.json"
+    old.write_text(json.dumps({"issued": "2020-01-02T10:00:00+00:00"}))
+    new.write_text(json.dumps({"issued": time.strftime("%Y-%m-%dT%H:%M:%S+00:00",
+                                                       time.gmtime())}))
+    env = sandbox_env(lane_env, "kiosk-receipt-prune.service", tmp_path)
+    done = subprocess.run([sys.executable, "-m", "kiosk.cli", "receipt", "prune"], env=env,
+                          cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and ran_under(done.stderr, "kiosk-receipt-prune.service"), (
+        done.stderr)
+    assert "1 kept receipt(s)" in done.stdout
+    assert not old.exists() and new.exists()
 
 
 @pytest.mark.integration
