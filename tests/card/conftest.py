@@ -188,21 +188,27 @@ class CardLane:
         """The attempt's end as the shopper sees it (approved, declined, not completed);
         with ``choose``, every "choose application" prompt is answered with that index."""
         ends = ("approved", "receipt", "declined", "reversing", "payment_unavailable")
+
+        def ended(s: dict) -> bool:  # or back on the payment screen told it did not go
+            # through: a reversal that finished before this thread looked at the state
+            return s["state"] in ends or (s["state"] == "payment"
+                                          and s.get("notice") == "payment_not_completed")
+
         deadline = time.monotonic() + timeout
         answered = 0
         while True:
             st = self.shopper.wait_state(
-                lambda s: s["state"] in ends or (
+                lambda s: ended(s) or (
                     choose is not None and (s["payment"] or {}).get("step") == "choose_app"),
                 max(deadline - time.monotonic(), 0.1))
-            if st["state"] in ends:
+            if ended(st):
                 return st
             answered += 1
             assert answered <= 3, "asked to choose an application again and again"
             result = self.shopper.send("choose_app", index=choose)
             assert result["ok"] or result["reason"] == "app_already_chosen", result
             self.shopper.wait_state(lambda s: (s["payment"] or {}).get("step") != "choose_app"
-                                    or s["state"] in ends)
+                                    or ended(s))
 
     def void(self) -> None:
         """End the basket (after a decline) so the next test step starts a new one."""
