@@ -116,7 +116,8 @@ class _Command(BaseModel):
 
 class Scan(_Command):
     type: Literal["scan"]
-    code: str = Field(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")
+    # a GTIN, a badge, or a GS1 element string in HRI form (kiosk.domain.codes.SCAN_MAX)
+    code: str = Field(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")
 
 
 class AddPlu(_Command):

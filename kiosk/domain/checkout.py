@@ -41,11 +41,13 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from kiosk.domain import events as E
+from kiosk.domain import gs1
 from kiosk.domain.catalog import Product
 from kiosk.domain.codes import is_badge_code
 from kiosk.domain.events import STATE_VERSION, InvalidEvent, upcast_state
@@ -71,6 +73,9 @@ from kiosk.domain.vocabulary import (
 CANCEL_DEBOUNCE_S = 2.0
 MAX_QTY = 99
 MAX_LINES = 200
+MAX_WEIGHT_G = 50_000  # a weighed line's most (kiosk.bus.messages.AddPlu.weight_g)
+#: why a GS1 code cannot be sold, told to the shopper as it is (others: bad_barcode)
+GS1_REJECTIONS = ("gs1_currency", "gs1_weight_resolution", "gs1_price_resolution")
 
 
 class Rejected(Exception):
@@ -161,6 +166,7 @@ class Context:
     clock_synced: bool = True       # False: the clock is not synchronized (no payments)
     step: dict | None = None        # the payment port's last progress step {"stan", "step", ...}
     payment_methods: tuple[str, ...] = ()  # the method ids the lane offers (its registry's)
+    today: date | None = None       # the store's date (GS1 dates); None: the local date of now
 
 
 def totals(state: CheckoutState, config: CheckoutRules) -> Totals:
@@ -224,6 +230,8 @@ def _scan(state: CheckoutState, code: str, ctx: Context) -> list[dict]:
         raise Rejected("not_allowed_now", f"in state {state.state}")
     if is_badge_code(code):
         return _staff_sign_in(state, *ctx.check_badge(code, ctx.now), ctx)
+    if code.startswith("("):  # a GS1 element string (the scanner sends its HRI)
+        return _scan_gs1(state, code, ctx)
     _start_if_attract(state, ctx, events)
     try:
         gtin14 = validate_gtin(code)
@@ -252,6 +260,51 @@ def _scan(state: CheckoutState, code: str, ctx: Context) -> list[dict]:
     return events
 
 
+def _scan_gs1(state: CheckoutState, code: str, ctx: Context) -> list[dict]:
+    """Sell from what a GS1 code says: weight (310n) x the catalog's price per kg, or the
+    encoded price (392n/393n), exactly; refuse it past a date the store refuses or from a
+    recalled batch (``item_refused``: staff are called)."""
+    try:
+        elements = gs1.parse(code)
+        weight_g = elements.net_weight_g()
+        price = elements.price_minor(ctx.config.currency)
+    except gs1.Gs1Error as exc:
+        reason = exc.reason if exc.reason in GS1_REJECTIONS else "bad_barcode"
+        raise Rejected(reason, str(exc)) from None
+    gtin = elements.gtin
+    if gtin is None:
+        raise Rejected("bad_barcode", "a GS1 code without a GTIN (01)")
+    events: list[dict] = []
+    _start_if_attract(state, ctx, events)
+    product = ctx.lookup_gtin(gtin)
+    if product is None:
+        events.append(_ev("item_unknown", code=code))
+        return events
+    today = ctx.today or date.fromtimestamp(ctx.now)
+    rules = ctx.config.gs1
+    for ai, day in sorted(elements.dates(today).items(), key=lambda d: d[1]):
+        if ai in rules.refuse_past and day < today:
+            events.append(_ev("item_refused", code=code, gtin=gtin, reason="expired",
+                              detail=f"{ai}:{day.isoformat()}"))
+            return events
+    if rules.recalled(gtin, elements.batch) is not None:
+        events.append(_ev("item_refused", code=code, gtin=gtin, reason="recalled",
+                          detail=elements.batch or ""))
+        return events
+    extra: dict[str, int] = {}
+    if weight_g is not None:
+        if not product.sold_by_weight or not 0 < weight_g <= MAX_WEIGHT_G:
+            raise Rejected("bad_barcode", "weight on an item not sold by weight, or out of"
+                           " range")
+        extra["weight_g"] = weight_g
+    if price is not None:
+        extra["price_minor"] = price
+    elif product.sold_by_weight and weight_g is None:
+        raise Rejected("needs_weight", "a GS1 code without a net weight (310n) or price")
+    _add_product(state, product, extra, events)
+    return events
+
+
 def _add_plu(state: CheckoutState, cmd: dict, ctx: Context) -> list[dict]:
     product = ctx.lookup_plu(str(cmd["plu"]))
     if product is None:
@@ -260,7 +313,7 @@ def _add_plu(state: CheckoutState, cmd: dict, ctx: Context) -> list[dict]:
     _start_if_attract(state, ctx, events)
     weight = cmd.get("weight_g")
     if product.sold_by_weight:
-        if not isinstance(weight, int) or not 0 < weight <= 50_000:
+        if not isinstance(weight, int) or not 0 < weight <= MAX_WEIGHT_G:
             raise Rejected("needs_weight", "weight_g must be 1..50000")
         _add_product(state, product, {"weight_g": weight}, events)
     else:
@@ -568,6 +621,11 @@ def _item_unknown(s: CheckoutState, ev: E.ItemUnknown) -> None:
     _need_attendant(s, ev.ts, reason="unknown_barcode", code=ev.code)
 
 
+def _item_refused(s: CheckoutState, ev: E.ItemRefused) -> None:
+    _expect(s, ev.type, "shopping")
+    _need_attendant(s, ev.ts, reason=f"item_{ev.reason}", code=ev.code, detail=ev.detail)
+
+
 def _help_requested(s: CheckoutState, ev: E.HelpRequested) -> None:
     _expect(s, ev.type, *HELP_STATES)
     if s.state in HELP_CALL_STATES:
@@ -738,7 +796,7 @@ def _device_status(s: CheckoutState, ev: E.DeviceStatus) -> None:
 HANDLERS: dict[type[E.Event], Callable[[CheckoutState, Any], None]] = {
     E.SessionStarted: _session_started, E.LanguageChanged: _language_changed,
     E.Activity: _nothing, E.ItemAdded: _item_added, E.QuantityChanged: _quantity_changed,
-    E.LineRemoved: _line_removed, E.ItemUnknown: _item_unknown,
+    E.LineRemoved: _line_removed, E.ItemUnknown: _item_unknown, E.ItemRefused: _item_refused,
     E.HelpRequested: _help_requested, E.StaffSignedIn: _staff_signed_in,
     E.StaffAuthFailed: _staff_auth_failed, E.AgeApproved: _age_approved,
     E.AttendantCleared: _attendant_cleared, E.CheckoutStarted: _checkout_started,

@@ -147,6 +147,19 @@ class ItemUnknown(Event):
     code: str
 
 
+class ItemRefused(Event):
+    """A scanned item the lane may not sell: its GS1 code is past a date the store refuses
+    (``reason`` "expired", ``detail`` the date's AI and ISO date) or its batch is on the
+    recall list ("recalled", ``detail`` the batch). Not added; staff are called."""
+
+    type: Literal["item_refused"] = "item_refused"
+    v: Literal[1] = 1
+    code: str
+    gtin: str
+    reason: Literal["expired", "recalled"]
+    detail: str
+
+
 class HelpRequested(Event):
     type: Literal["help_requested"] = "help_requested"
     v: Literal[1] = 1
@@ -326,7 +339,8 @@ class Snapshot(Event):
 #: type → its model: every event type the journal holds
 EVENT_TYPES: dict[str, type[Event]] = {cls.TYPE: cls for cls in (
     SessionStarted, LanguageChanged, Activity, ItemAdded, QuantityChanged, LineRemoved,
-    ItemUnknown, HelpRequested, HelpCancelled, ItemPutAside, IdleWarning, CheckoutStarted,
+    ItemUnknown, ItemRefused, HelpRequested, HelpCancelled, ItemPutAside, IdleWarning,
+    CheckoutStarted,
     BackToBasket, BasketVoided,
     SessionFinished, StaffSignedIn, StaffAuthFailed, AgeApproved, AttendantCleared,
     AuthRequested, AuthApproved, AuthDeclined, AuthFailed, AppChosen, CancelRequested,
