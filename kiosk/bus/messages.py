@@ -315,6 +315,7 @@ class StateAttendant(_Lenient):
     reason: Text = ""
     line_id: int | None = None
     code: Text | None = None
+    detail: Text | None = None  # item_expired: "<AI>:<ISO date>"; item_recalled: the batch
 
 
 class StateStaff(_Lenient):

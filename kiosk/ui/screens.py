@@ -599,6 +599,14 @@ class AttendantPage(Page):
             self.title.text = t.tr("Item not recognised")
             self.body.text = t.tr("This barcode is not in our system:")
             self.item.text = v.attendant_code
+        elif reason == "item_expired":
+            self.title.text = t.tr("This item is past its date")
+            self.body.text = t.tr("It cannot be sold. An attendant will take it. Date:")
+            self.item.text = v.attendant_detail
+        elif reason == "item_recalled":
+            self.title.text = t.tr("This item has been recalled")
+            self.body.text = t.tr("It cannot be sold. An attendant will take it. Batch:")
+            self.item.text = v.attendant_detail
         else:
             self.title.text = t.tr("Help is on the way")
             self.body.text = t.tr("An attendant has been called.")
