@@ -158,7 +158,8 @@ class StaffPin(_Command):
 
 class Attendant(_Command):
     type: Literal["attendant"]
-    action: Literal["approve_age", "void_line", "clear", "cancel_basket"]
+    action: Literal["approve_age", "void_line", "clear", "cancel_basket", "training_on",
+                    "training_off"]
     line_id: int | None = Field(default=None, ge=1)
 
 
@@ -413,6 +414,7 @@ class StateMessage(_Lenient):
     accepts: list[CommandType] = []  # the command types this state accepts (see accepted)
     methods: list[StateMethod] = []  # the payment methods offered, in screen order
     e_receipt: Text | None = None  # the sale's signed e-receipt link (approved, receipt)
+    training: bool = False  # the lane is in training (kiosk.domain.training)
 
 
 class CoreStatus(_Lenient):

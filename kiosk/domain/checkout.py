@@ -55,6 +55,7 @@ from kiosk.domain.gtin import GtinError, decode_variable_measure, validate_gtin
 from kiosk.domain.languages import UnknownLocale, match_locale
 from kiosk.domain.pricing import PricedLine, Totals, price_basket
 from kiosk.domain.rules import CheckoutRules, StaffMember
+from kiosk.domain.training import TRAINING_METHOD, training_txn
 from kiosk.domain.vocabulary import (
     ACCEPTS,
     BLOCKING_FAULTS,
@@ -123,6 +124,7 @@ class CheckoutState:
     last_activity: float = 0.0
     idle_warning_at: float | None = None
     entered_at: float = 0.0         # when the current state was entered
+    training: bool = False          # the lane is in training (kiosk.domain.training)
 
     def as_dict(self) -> dict:
         """The state as a plain dict: the format of version :data:`STATE_VERSION` (what a
@@ -205,6 +207,8 @@ def _start_if_attract(state: CheckoutState, ctx: Context, events: list[dict],
     if state.state == "attract":
         seq = state.txn_seq + 1
         txn = f"{ctx.config.store.store_id}-{ctx.config.store.lane_id}-{seq:06d}"
+        if state.training:
+            txn = training_txn(txn)
         events.append(_ev("session_started", txn=txn, txn_seq=seq,
                           locale=locale or state.locale))
 
@@ -355,6 +359,13 @@ def _attendant(state: CheckoutState, cmd: dict, config: CheckoutRules) -> list[d
     if action == "cancel_basket":
         return [_ev("basket_voided", reason="staff", staff_id=staff_id,
                     next_locale=_default(config))]
+    if action in ("training_on", "training_off"):
+        on = action == "training_on"
+        if state.training == on:
+            raise Rejected("training_already_on" if on else "training_not_on")
+        if state.lines:
+            raise Rejected("basket_not_empty", "training is switched with an empty basket")
+        return [_ev("training_started" if on else "training_ended", staff_id=staff_id)]
     raise Rejected("unknown_action")
 
 
@@ -442,6 +453,8 @@ def _decide(state: CheckoutState, cmd: dict, ctx: Context) -> list[dict]:
             raise Rejected("unknown_method")
         if not ctx.clock_synced:
             raise Rejected("clock_not_synced", "the clock is not synchronized")
+        if state.training:  # a training lane never reaches a real host, whatever was chosen
+            method = TRAINING_METHOD
         amount = totals(state, ctx.config).total
         stan = state.stan % 999_999 + 1
         return [_ev("auth_requested", method=method, amount=amount, stan=stan,
@@ -672,6 +685,16 @@ def _attendant_cleared(s: CheckoutState, ev: E.AttendantCleared) -> None:
     _leave_attendant(s, ev.ts)
 
 
+def _training(s: CheckoutState, ev: E.TrainingStarted | E.TrainingEnded) -> None:
+    """Into or out of training: with staff signed in and an empty basket; the session
+    staff were called to ends (the next one starts in the new mode)."""
+    _expect(s, ev.type, "attendant_needed")
+    if s.lines:
+        raise InvalidEvent(f"{ev.type} with items in the basket")
+    s.training = isinstance(ev, E.TrainingStarted)
+    _reset_session(s, ev.ts)
+
+
 def _checkout_started(s: CheckoutState, ev: E.CheckoutStarted) -> None:
     _expect(s, ev.type, "shopping")
     _enter(s, "payment", ev.ts)
@@ -808,6 +831,7 @@ HANDLERS: dict[type[E.Event], Callable[[CheckoutState, Any], None]] = {
     E.SessionFinished: _session_finished, E.BasketVoided: _basket_voided,
     E.IdleWarning: _idle_warning, E.DeviceStatus: _device_status, E.Recovered: _nothing,
     E.HelpCancelled: _help_cancelled, E.ItemPutAside: _item_put_aside,
+    E.TrainingStarted: _training, E.TrainingEnded: _training,
 }
 #: events that are the shopper doing something: they restart the idle timer
 SHOPPER_ACTIVITY = frozenset({

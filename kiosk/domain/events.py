@@ -237,6 +237,22 @@ class AttendantCleared(Event):
     staff_id: str
 
 
+class TrainingStarted(Event):
+    """Staff switched the lane into training (kiosk.domain.training)."""
+
+    type: Literal["training_started"] = "training_started"
+    v: Literal[1] = 1
+    staff_id: str
+
+
+class TrainingEnded(Event):
+    """Staff took the lane out of training."""
+
+    type: Literal["training_ended"] = "training_ended"
+    v: Literal[1] = 1
+    staff_id: str
+
+
 # -- payment ---------------------------------------------------------------------------------
 
 class AuthRequested(Event):
@@ -343,6 +359,7 @@ EVENT_TYPES: dict[str, type[Event]] = {cls.TYPE: cls for cls in (
     CheckoutStarted,
     BackToBasket, BasketVoided,
     SessionFinished, StaffSignedIn, StaffAuthFailed, AgeApproved, AttendantCleared,
+    TrainingStarted, TrainingEnded,
     AuthRequested, AuthApproved, AuthDeclined, AuthFailed, AppChosen, CancelRequested,
     ReversalResult, ReceiptChosen, ReceiptPrinted, DeviceStatus, Recovered, Snapshot,
 )}

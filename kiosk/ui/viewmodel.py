@@ -88,7 +88,7 @@ DECLINE_MESSAGES = {
 #: rejected commands the shopper needs no message for (a double tap, already done)
 SILENT_REJECTIONS = ("cancel_in_progress", "already_cancelled", "app_already_chosen",
                      "receipt_already_chosen", "help_already_called", "no_help_called",
-                     "nothing_to_put_aside")
+                     "nothing_to_put_aside", "training_already_on", "training_not_on")
 #: screens that never come from a state message: not yet connected, and core down
 LOCAL_LIGHTS = {"starting": "off", "out_of_service": "red"}
 
@@ -112,6 +112,7 @@ TAKE_CARD_SCREENS = ("attract", "card_insert")
 #: reasons of rejected commands → what the shopper is told
 REJECTIONS = {
     "basket_empty": N_("Your basket is empty. Scan an item first."),
+    "basket_not_empty": N_("Remove every item from the basket first."),  # training in/out
     "needs_weight": N_("This item is sold by weight. Please weigh it."),
     "bad_barcode": N_("This barcode could not be read. Please scan it again."),
     # a GS1 code kiosk-core cannot price exactly (kiosk.domain.checkout.GS1_REJECTIONS)
@@ -241,6 +242,7 @@ class View:
     attendant_item: str = ""
     attendant_code: str = ""
     attendant_detail: str = ""      # item_expired: the date passed; item_recalled: the batch
+    training: bool = False          # the lane is in training: a banner on every screen
     staff_name: str = ""
     payment_method: str = ""
     payment_amount: str = ""
@@ -369,6 +371,7 @@ def build_view(msg: dict | None, online: bool | None, locale: str | None = None,
         attendant_item=item,
         attendant_code=attendant.get("code") or "",
         attendant_detail=refused_detail(attendant),
+        training=msg.get("training") is True,
         staff_name=(msg.get("staff") or {}).get("name", ""),
         payment_method=pay.get("method", ""),
         methods=options,

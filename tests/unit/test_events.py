@@ -25,8 +25,9 @@ def test_versions_are_pinned_to_the_journal_schema():
     assert (JOURNAL_SCHEMA, E.STATE_VERSION) == (1, 1)
     # issue 21 added help_cancelled and item_put_aside at version 1: a new type is no new
     # shape of an old one (an older release refuses it as an unknown type, never misreads it)
-    # issue 19 added item_refused (a GS1 code past its date or from a recalled batch)
-    assert set(versions.values()) == {1} and len(versions) == 32
+    # issue 19 added item_refused (a GS1 code past its date or from a recalled batch) and
+    # training_started / training_ended
+    assert set(versions.values()) == {1} and len(versions) == 34
 
 
 @pytest.mark.parametrize(("v0", "v1_fields"), [
