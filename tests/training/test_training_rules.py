@@ -111,3 +111,13 @@ def test_sales_figures_leave_training_out():
                *sale(5, "S001-L01-000003", 1000),
                Entry(7, T0, "auth_requested", "S001-L01-000004", {"stan": 7, "amount": 9})]
     assert sales_figures(entries) == SalesFigures(sales=2, amount=1189, training_sales=1)
+
+
+def test_the_training_method_is_never_offered_to_shoppers(lane):
+    from kiosk.payments.registry import MethodError, check
+
+    with pytest.raises(MethodError, match="training lane's own method"):
+        check(["card", "training"], {}, production=False)
+    lane.do(cmd("scan", code=MILK), at=T0)
+    lane.do(cmd("checkout"), at=T0 + 1)
+    lane.reject(cmd("pay", method=TRAINING_METHOD), "unknown_method")  # not in training
