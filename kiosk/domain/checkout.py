@@ -265,13 +265,16 @@ def _scan(state: CheckoutState, code: str, ctx: Context) -> list[dict]:
 
 
 def _scan_gs1(state: CheckoutState, code: str, ctx: Context) -> list[dict]:
-    """Sell from what a GS1 code says: weight (310n) x the catalog's price per kg, or the
-    encoded price (392n/393n), exactly; refuse it past a date the store refuses or from a
-    recalled batch (``item_refused``: staff are called)."""
+    """Sell from what a GS1 code says: the encoded price (392n/393n) exactly, else its net
+    weight (310n) x the catalog's price per kg; refuse it past a date the store refuses or
+    from a recalled batch (``item_refused``: staff are called). A price label on an item
+    sold per unit ignores its weight (the receipt would show it per kg)."""
+    today = ctx.today or date.fromtimestamp(ctx.now)
     try:
         elements = gs1.parse(code)
         weight_g = elements.net_weight_g()
         price = elements.price_minor(ctx.config.currency)
+        dates = elements.dates(today)
     except gs1.Gs1Error as exc:
         reason = exc.reason if exc.reason in GS1_REJECTIONS else "bad_barcode"
         raise Rejected(reason, str(exc)) from None
@@ -284,9 +287,8 @@ def _scan_gs1(state: CheckoutState, code: str, ctx: Context) -> list[dict]:
     if product is None:
         events.append(_ev("item_unknown", code=code))
         return events
-    today = ctx.today or date.fromtimestamp(ctx.now)
     rules = ctx.config.gs1
-    for ai, day in sorted(elements.dates(today).items(), key=lambda d: d[1]):
+    for ai, day in sorted(dates.items(), key=lambda d: d[1]):
         if ai in rules.refuse_past and day < today:
             events.append(_ev("item_refused", code=code, gtin=gtin, reason="expired",
                               detail=f"{ai}:{day.isoformat()}"))
@@ -296,7 +298,7 @@ def _scan_gs1(state: CheckoutState, code: str, ctx: Context) -> list[dict]:
                           detail=elements.batch or ""))
         return events
     extra: dict[str, int] = {}
-    if weight_g is not None:
+    if weight_g is not None and (product.sold_by_weight or price is None):
         if not product.sold_by_weight or not 0 < weight_g <= MAX_WEIGHT_G:
             raise Rejected("bad_barcode", "weight on an item not sold by weight, or out of"
                            " range")

@@ -348,7 +348,7 @@ class Snapshot(Event):
     session; ``v`` is that dict's format version (:data:`STATE_VERSION`). Not applied."""
 
     type: Literal["snapshot"] = "snapshot"
-    v: Literal[1] = 1
+    v: Literal[2] = 2  # 2 (issue 19): the state has ``training``
     state: dict[str, Any]
 
 
@@ -401,9 +401,15 @@ UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("recovered", 0): _defaults(note=""),
 }
 
+def _state_v1(state: dict[str, Any]) -> dict[str, Any]:
+    # v1 → v2 (issue 19): a lane before training mode was never in training
+    state.setdefault("training", False)
+    return state
+
+
 #: version → the function that turns a state dict of that version into the next one
 #: (v0, the unversioned snapshot, has v1's fields)
-STATE_UPCASTERS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+STATE_UPCASTERS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _state_v1}
 
 
 #: the types whose unversioned (v0) form is their current form: no upcaster to run

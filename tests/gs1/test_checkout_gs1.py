@@ -59,8 +59,10 @@ def test_an_encoded_price_is_the_lines_price_with_its_weight_shown(lane):
 
 def test_a_price_label_on_an_item_sold_per_unit(lane):
     lane.do(cmd("scan", code="(01)09506000134352(3921)0025"), at=T0)  # 2.5 (one decimal)
-    [line] = lane.state.lines
-    assert (line.price_minor, line.weight_g, line.priced().amount) == (250, None, 250)
+    # a deli pack of an item priced per unit: its weight is not shown per kg
+    lane.do(cmd("scan", code="(01)09506000134352(3103)000450(3922)0399"), at=T0 + 1)
+    assert [(ln.price_minor, ln.weight_g, ln.priced().amount) for ln in lane.state.lines] == [
+        (250, None, 250), (399, None, 399)]
 
 
 def test_dates_and_batch_on_an_item_sold_per_unit(lane):

@@ -77,6 +77,8 @@ def test_training_survives_a_restart(lane):
     staff_action(lane, "training_on", T0)
     assert replay(lane.log).training is True
     assert CheckoutState.from_dict(lane.state.as_dict()).training is True
+    before = {k: v for k, v in lane.state.as_dict().items() if k != "training"}
+    assert CheckoutState.from_dict(before, 1).training is False  # a snapshot from before
 
 
 def test_the_receipt_is_marked_and_the_light_blinks(lane, config):
@@ -84,7 +86,7 @@ def test_the_receipt_is_marked_and_the_light_blinks(lane, config):
     lane.do(cmd("scan", code=MILK), at=T0 + 10)
     when = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
     for locale, mark in (("en", "TRAINING — NOT A RECEIPT"), ("ko", "교육용 — 영수증 아님"),
-                         ("zh_Hans", "培训模式 — 非正式收据")):
+                         ("zh_Hans", "培训模式 — 非正式小票")):
         lane.state.locale = locale
         text = render_text(build_receipt(lane.state, config, when, translator))
         first, last = text.strip().splitlines()[1], text.strip().splitlines()[-1]
