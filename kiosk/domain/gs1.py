@@ -44,6 +44,10 @@ GS = "\x1d"  # FNC1 as transmitted inside a raw element string
 #: AIM symbology identifiers that announce GS1 data
 AIM_GS1 = ("]C1", "]e0", "]d2", "]Q3", "]J1")
 MAX_TEXT = 512
+#: a bracket opening inside data, in the bracketed form (``\`` is not in set 82)
+ESCAPED_OPEN = "\\("
+#: an AI's opening bracket in the bracketed form (an escaped one is data)
+_OPENING = re.compile(r"(?<!\\)\((\d{2,4})\)")
 
 # AI (n: the decimal-position digit, 0-9) and data format, from the GS1 General
 # Specifications (v24, section 3.2); the AIs a retail lane meets and the common logistics
@@ -225,8 +229,9 @@ class ElementString:
         return dict(self.elements)
 
     def hri(self) -> str:
-        """The bracketed form: ``(01)…(3103)…``."""
-        return "".join(f"({ai}){data}" for ai, data in self.elements)
+        """The bracketed form: ``(01)…(3103)…``; a bracket opening inside data is escaped
+        ``\\(`` (as GS1's bracketed syntax does), so the form parses back the same."""
+        return "".join(f"({ai}){data.replace('(', ESCAPED_OPEN)}" for ai, data in self.elements)
 
     def only(self, ais: tuple[str, ...]) -> ElementString:
         """The elements whose AI is in ``ais``, GTIN first (e.g. :data:`SALE_AIS`)."""
@@ -290,25 +295,25 @@ class ElementString:
 
 def parse_bracketed(text: str) -> ElementString:
     """``(01)09501101530003(10)AB12``. A bracket inside data (set 82 allows them) is data
-    unless it opens a known AI's bracket, e.g. ``(10)A(B)`` is batch ``A(B)``."""
+    when escaped ``\\(`` (:meth:`ElementString.hri` writes it so) or when it does not open
+    a known AI's bracket: ``(10)A(B)`` is batch ``A(B)``."""
     pairs: list[tuple[str, str]] = []
     pos = 0
-    opening = re.compile(r"\((\d{2,4})\)")
     while pos < len(text):
-        m = opening.match(text, pos)
+        m = _OPENING.match(text, pos)
         if m is None or m.group(1) not in AIS:
             raise Gs1Error("gs1_malformed", f"no known AI in brackets at {pos}")
         ai, start = m.group(1), m.end()
         fixed = AIS[ai].fixed
         if fixed is not None:
-            end = start + fixed
+            end = start + fixed  # fixed-length data are digits
         else:
             end = len(text)
-            for nxt in opening.finditer(text, start + 1):
+            for nxt in _OPENING.finditer(text, start + 1):
                 if nxt.group(1) in AIS:
                     end = nxt.start()
                     break
-        pairs.append((ai, text[start:end]))
+        pairs.append((ai, text[start:end].replace(ESCAPED_OPEN, "(")))
         pos = end
     if not pairs:
         raise Gs1Error("gs1_malformed", "empty")

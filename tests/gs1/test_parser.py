@@ -7,9 +7,12 @@ cited beside each; Digital Link URIs from the GS1 Digital Link standard 1.0.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from kiosk.domain import gs1
 from kiosk.domain.gs1 import GS, Gs1Error
@@ -166,3 +169,42 @@ def test_the_table_has_every_measure_and_price_ai():
         assert ai in gs1.AIS
     assert gs1.AIS["3103"].fixed == 6 and gs1.AIS["10"].fixed is None
     assert gs1.AIS["8006"].fixed == 18 and gs1.AIS["253"].fixed is None
+
+
+_AIS = st.sampled_from(["01", "10", "15", "17", "21", "3103", "3922", "3932", "8200", "00",
+                        "7007", "8008", "422", "99", "235"])
+_FORMS = [
+    lambda els: "".join(f"({a}){v}" for a, v in els),
+    lambda els: "".join(a + v + GS for a, v in els),
+    lambda els: "]d2" + "".join(a + v for a, v in els),
+    lambda els: ("https://id.gs1.org" + "".join(f"/{a}/{v}" for a, v in els[:2]) + "?"
+                 + "&".join(f"{a}={v}" for a, v in els[2:])),
+]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.one_of(st.text(max_size=60), st.builds(
+    lambda els, form: _FORMS[form](els),
+    st.lists(st.tuples(_AIS, st.text("0123456789AB-/()%:\\", max_size=22)), min_size=1,
+             max_size=4), st.integers(0, len(_FORMS) - 1))))
+def test_any_text_parses_or_says_why_and_the_hri_parses_back_the_same(text):
+    """Outside input: a Gs1Error or an element string whose bracketed form (what the scanner
+    sends kiosk-core) parses back to the same elements, brackets inside data included."""
+    try:
+        elements = gs1.parse(text)
+    except Gs1Error:
+        return
+    assert gs1.parse(elements.hri()) == elements
+    for currency in (USD, KRW):
+        with contextlib.suppress(Gs1Error):
+            elements.price_minor(currency)
+    with contextlib.suppress(Gs1Error):
+        elements.net_weight_g()
+        elements.dates(TODAY)
+
+
+def test_a_bracket_in_data_is_escaped_in_the_bracketed_form():
+    code = gs1.parse("0109501101530003" "10A(21)B")  # raw: the batch is "A(21)B"
+    assert code.as_dict() == {"01": "09501101530003", "10": "A(21)B"}
+    assert code.hri() == "(01)09501101530003(10)A\\(21)B"
+    assert gs1.parse(code.hri()) == code
