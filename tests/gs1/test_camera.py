@@ -5,8 +5,6 @@ an expired and a recalled item with the attendant called (state, light)."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import threading
 from datetime import date, timedelta
 from pathlib import Path
@@ -18,6 +16,7 @@ from kiosk_drivers.scanner.sim.synth import (
     Placement,
     background,
     compose,
+    render_zint,
     write_video,
 )
 
@@ -43,31 +42,13 @@ RECALLED_QR = ("QRCODE", f"https://id.gs1.org/01/09506000134352/10/LOT-7?17={LAT
                f"(01)09506000134352(10)LOT-7(17){LATER}")
 
 
-def render(kind: str, data: str, path: Path):
-    """The code as zint draws it (PNG), greyscale."""
-    import cv2
-
-    zint = shutil.which("zint")
-    assert zint, "zint is missing: ./setup.sh installs it (Debian package zint)"
-    args = [zint, "-b", kind, "-o", str(path), "-d", data]
-    if data.startswith("("):  # a GS1 element string in brackets
-        args += ["--gs1parens"] + (["--gs1"] if kind in ("DATAMATRIX", "QRCODE") else [])
-    # 3 px a module for the linear codes (zint's scale is half a module's pixels), quiet
-    # zones all round (a 2D code without one is not read, as on a pack)
-    args += ["--quietzones", "--scale", "1.5" if kind in ("DBAR_EXP", "GS1_128") else "5"]
-    subprocess.run(args, check=True, capture_output=True, timeout=30)
-    img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-    assert img is not None, path
-    return img
-
-
 def video(folder: Path, name: str, codes: list[tuple[str, str, str | None]],
           hold: int = 12, gap: int = 32) -> Path:
     """Each code held still (camera noise on every frame), then gone for longer than the
     scanner's hold-off."""
     fw, fh = SIZE
     bg = background(fw, fh, 11)
-    images = [render(kind, data, folder / f"{name}-{i}.png")
+    images = [render_zint(kind, data, folder / f"{name}-{i}.png")
               for i, (kind, data, _) in enumerate(codes)]
 
     def frames():
