@@ -126,7 +126,7 @@ class Header(BoxLayout):
         self._c.rgba = bg
         self.store.color = ink
         # training (kiosk.domain.training): said on every screen, where the store's name is
-        self.store.text = t.tr("TRAINING — NOT A REAL SALE") if v.training else self._name
+        self.store.text = t.tr("TRAINING MODE") if v.training else self._name
         self.store.lang = t.lang if v.training else "en"
         self.title.color = ink
         self.title.lang = t.lang
