@@ -36,6 +36,10 @@ APT_PACKAGES+=(iproute2)
 # sox to resample and mix noise into test speech.
 APT_PACKAGES+=(libportaudio2 espeak-ng sox)
 
+# GS1 tests: zint renders GS1 DataBar Expanded, GS1-128, GS1 DataMatrix and Digital Link QR
+# codes as camera frames (a generator none of the decoders ships: tests/gs1)
+APT_PACKAGES+=(zint)
+
 # Unit files: systemd-analyze verifies every unit in systemd/ (tests/systemd); a container
 # or chroot without systemd running gets the tool from the package all the same.
 APT_PACKAGES+=(systemd)

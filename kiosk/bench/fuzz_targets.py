@@ -476,6 +476,10 @@ def open_scanner(workdir: Path) -> Opened:
         st.sampled_from(KNOWN_CODES), gs1,
         st.builds(lambda s: "STAFF:" + s, st.text(max_size=70)),
         st.builds(lambda s: "https://qr.example/pay?" + s, st.text(max_size=30)),
+        # GS1 Digital Link URIs (kiosk.domain.gs1): key, qualifiers and query AIs
+        st.builds(lambda els, q: "https://id.gs1.org" + "".join(f"/{a}/{v}" for a, v in els)
+                  + ("?" + "&".join(f"{a}={v}" for a, v in q) if q else ""),
+                  st.lists(element, max_size=3), st.lists(element, max_size=3)),
     )
     symbology = st.sampled_from(["", "EAN13", "EAN8", "UPCA", "UPCE", "Code128", "QRCode",
                                  "DataBar", "DataBarExpanded", "DataBarLimited", "ITF"])

@@ -7,7 +7,8 @@
   payments unavailable, a card left in the reader (``card_left``: the buzzer joins in
   after ``buzzer.take_card_after_s``), or a device fault that does not close the lane
   (printer);
-* green: normal operation.
+* green: normal operation; blinking green in training (``training``: kiosk.domain.training),
+  so staff see from afar that the lane takes no money.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def light_for(state: dict | None, core_online: bool | None, door_open: bool) -> 
         return Light("amber", blink=True)
     if name in ATTENTION_STATES or faults or name not in NORMAL_STATES or take_card(state):
         return Light("amber")
-    return Light("green")
+    return Light("green", blink=state.get("training") is True)
 
 
 def take_card(state: dict | None) -> bool:

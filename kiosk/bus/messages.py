@@ -117,7 +117,8 @@ class _Command(BaseModel):
 
 class Scan(_Command):
     type: Literal["scan"]
-    code: str = Field(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")
+    # a GTIN, a badge, or a GS1 element string in HRI form (kiosk.domain.codes.SCAN_MAX)
+    code: str = Field(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")
 
 
 class AddPlu(_Command):
@@ -158,7 +159,8 @@ class StaffPin(_Command):
 
 class Attendant(_Command):
     type: Literal["attendant"]
-    action: Literal["approve_age", "void_line", "clear", "cancel_basket"]
+    action: Literal["approve_age", "void_line", "clear", "cancel_basket", "training_on",
+                    "training_off"]
     line_id: int | None = Field(default=None, ge=1)
 
 
@@ -315,6 +317,7 @@ class StateAttendant(_Lenient):
     reason: Text = ""
     line_id: int | None = None
     code: Text | None = None
+    detail: Text | None = None  # item_expired: "<AI>:<ISO date>"; item_recalled: the batch
 
 
 class StateStaff(_Lenient):
@@ -412,6 +415,7 @@ class StateMessage(_Lenient):
     accepts: list[CommandType] = []  # the command types this state accepts (see accepted)
     methods: list[StateMethod] = []  # the payment methods offered, in screen order
     e_receipt: Text | None = None  # the sale's signed e-receipt link (approved, receipt)
+    training: bool = False  # the lane is in training (kiosk.domain.training)
 
 
 class CoreStatus(_Lenient):

@@ -41,11 +41,13 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from kiosk.domain import events as E
+from kiosk.domain import gs1
 from kiosk.domain.catalog import Product
 from kiosk.domain.codes import is_badge_code
 from kiosk.domain.events import STATE_VERSION, InvalidEvent, upcast_state
@@ -53,6 +55,7 @@ from kiosk.domain.gtin import GtinError, decode_variable_measure, validate_gtin
 from kiosk.domain.languages import UnknownLocale, match_locale
 from kiosk.domain.pricing import PricedLine, Totals, price_basket
 from kiosk.domain.rules import CheckoutRules, StaffMember
+from kiosk.domain.training import TRAINING_METHOD, training_txn
 from kiosk.domain.vocabulary import (
     ACCEPTS,
     BLOCKING_FAULTS,
@@ -71,6 +74,9 @@ from kiosk.domain.vocabulary import (
 CANCEL_DEBOUNCE_S = 2.0
 MAX_QTY = 99
 MAX_LINES = 200
+MAX_WEIGHT_G = 50_000  # a weighed line's most (kiosk.bus.messages.AddPlu.weight_g)
+#: why a GS1 code cannot be sold, told to the shopper as it is (others: bad_barcode)
+GS1_REJECTIONS = ("gs1_currency", "gs1_weight_resolution", "gs1_price_resolution")
 
 
 class Rejected(Exception):
@@ -118,6 +124,7 @@ class CheckoutState:
     last_activity: float = 0.0
     idle_warning_at: float | None = None
     entered_at: float = 0.0         # when the current state was entered
+    training: bool = False          # the lane is in training (kiosk.domain.training)
 
     def as_dict(self) -> dict:
         """The state as a plain dict: the format of version :data:`STATE_VERSION` (what a
@@ -161,6 +168,7 @@ class Context:
     clock_synced: bool = True       # False: the clock is not synchronized (no payments)
     step: dict | None = None        # the payment port's last progress step {"stan", "step", ...}
     payment_methods: tuple[str, ...] = ()  # the method ids the lane offers (its registry's)
+    today: date | None = None       # the store's date (GS1 dates); None: the local date of now
 
 
 def totals(state: CheckoutState, config: CheckoutRules) -> Totals:
@@ -199,6 +207,8 @@ def _start_if_attract(state: CheckoutState, ctx: Context, events: list[dict],
     if state.state == "attract":
         seq = state.txn_seq + 1
         txn = f"{ctx.config.store.store_id}-{ctx.config.store.lane_id}-{seq:06d}"
+        if state.training:
+            txn = training_txn(txn)
         events.append(_ev("session_started", txn=txn, txn_seq=seq,
                           locale=locale or state.locale))
 
@@ -224,6 +234,8 @@ def _scan(state: CheckoutState, code: str, ctx: Context) -> list[dict]:
         raise Rejected("not_allowed_now", f"in state {state.state}")
     if is_badge_code(code):
         return _staff_sign_in(state, *ctx.check_badge(code, ctx.now), ctx)
+    if code.startswith("("):  # a GS1 element string (the scanner sends its HRI)
+        return _scan_gs1(state, code, ctx)
     _start_if_attract(state, ctx, events)
     try:
         gtin14 = validate_gtin(code)
@@ -252,6 +264,53 @@ def _scan(state: CheckoutState, code: str, ctx: Context) -> list[dict]:
     return events
 
 
+def _scan_gs1(state: CheckoutState, code: str, ctx: Context) -> list[dict]:
+    """Sell from what a GS1 code says: the encoded price (392n/393n) exactly, else its net
+    weight (310n) x the catalog's price per kg; refuse it past a date the store refuses or
+    from a recalled batch (``item_refused``: staff are called). A price label on an item
+    sold per unit ignores its weight (the receipt would show it per kg)."""
+    today = ctx.today or date.fromtimestamp(ctx.now)
+    try:
+        elements = gs1.parse(code)
+        weight_g = elements.net_weight_g()
+        price = elements.price_minor(ctx.config.currency)
+        dates = elements.dates(today)
+    except gs1.Gs1Error as exc:
+        reason = exc.reason if exc.reason in GS1_REJECTIONS else "bad_barcode"
+        raise Rejected(reason, str(exc)) from None
+    gtin = elements.gtin
+    if gtin is None:
+        raise Rejected("bad_barcode", "a GS1 code without a GTIN (01)")
+    events: list[dict] = []
+    _start_if_attract(state, ctx, events)
+    product = ctx.lookup_gtin(gtin)
+    if product is None:
+        events.append(_ev("item_unknown", code=code))
+        return events
+    rules = ctx.config.gs1
+    for ai, day in sorted(dates.items(), key=lambda d: d[1]):
+        if ai in rules.refuse_past and day < today:
+            events.append(_ev("item_refused", code=code, gtin=gtin, reason="expired",
+                              detail=f"{ai}:{day.isoformat()}"))
+            return events
+    if rules.recalled(gtin, elements.batch) is not None:
+        events.append(_ev("item_refused", code=code, gtin=gtin, reason="recalled",
+                          detail=elements.batch or ""))
+        return events
+    extra: dict[str, int] = {}
+    if weight_g is not None and (product.sold_by_weight or price is None):
+        if not product.sold_by_weight or not 0 < weight_g <= MAX_WEIGHT_G:
+            raise Rejected("bad_barcode", "weight on an item not sold by weight, or out of"
+                           " range")
+        extra["weight_g"] = weight_g
+    if price is not None:
+        extra["price_minor"] = price
+    elif product.sold_by_weight and weight_g is None:
+        raise Rejected("needs_weight", "a GS1 code without a net weight (310n) or price")
+    _add_product(state, product, extra, events)
+    return events
+
+
 def _add_plu(state: CheckoutState, cmd: dict, ctx: Context) -> list[dict]:
     product = ctx.lookup_plu(str(cmd["plu"]))
     if product is None:
@@ -260,7 +319,7 @@ def _add_plu(state: CheckoutState, cmd: dict, ctx: Context) -> list[dict]:
     _start_if_attract(state, ctx, events)
     weight = cmd.get("weight_g")
     if product.sold_by_weight:
-        if not isinstance(weight, int) or not 0 < weight <= 50_000:
+        if not isinstance(weight, int) or not 0 < weight <= MAX_WEIGHT_G:
             raise Rejected("needs_weight", "weight_g must be 1..50000")
         _add_product(state, product, {"weight_g": weight}, events)
     else:
@@ -302,6 +361,13 @@ def _attendant(state: CheckoutState, cmd: dict, config: CheckoutRules) -> list[d
     if action == "cancel_basket":
         return [_ev("basket_voided", reason="staff", staff_id=staff_id,
                     next_locale=_default(config))]
+    if action in ("training_on", "training_off"):
+        on = action == "training_on"
+        if state.training == on:
+            raise Rejected("training_already_on" if on else "training_not_on")
+        if state.lines:
+            raise Rejected("basket_not_empty", "training is switched with an empty basket")
+        return [_ev("training_started" if on else "training_ended", staff_id=staff_id)]
     raise Rejected("unknown_action")
 
 
@@ -389,6 +455,8 @@ def _decide(state: CheckoutState, cmd: dict, ctx: Context) -> list[dict]:
             raise Rejected("unknown_method")
         if not ctx.clock_synced:
             raise Rejected("clock_not_synced", "the clock is not synchronized")
+        if state.training:  # a training lane never reaches a real host, whatever was chosen
+            method = TRAINING_METHOD
         amount = totals(state, ctx.config).total
         stan = state.stan % 999_999 + 1
         return [_ev("auth_requested", method=method, amount=amount, stan=stan,
@@ -568,6 +636,11 @@ def _item_unknown(s: CheckoutState, ev: E.ItemUnknown) -> None:
     _need_attendant(s, ev.ts, reason="unknown_barcode", code=ev.code)
 
 
+def _item_refused(s: CheckoutState, ev: E.ItemRefused) -> None:
+    _expect(s, ev.type, "shopping")
+    _need_attendant(s, ev.ts, reason=f"item_{ev.reason}", code=ev.code, detail=ev.detail)
+
+
 def _help_requested(s: CheckoutState, ev: E.HelpRequested) -> None:
     _expect(s, ev.type, *HELP_STATES)
     if s.state in HELP_CALL_STATES:
@@ -612,6 +685,16 @@ def _age_approved(s: CheckoutState, ev: E.AgeApproved) -> None:
 def _attendant_cleared(s: CheckoutState, ev: E.AttendantCleared) -> None:
     _expect(s, ev.type, "attendant_needed")
     _leave_attendant(s, ev.ts)
+
+
+def _training(s: CheckoutState, ev: E.TrainingStarted | E.TrainingEnded) -> None:
+    """Into or out of training: with staff signed in and an empty basket; the session
+    staff were called to ends (the next one starts in the new mode)."""
+    _expect(s, ev.type, "attendant_needed")
+    if s.lines:
+        raise InvalidEvent(f"{ev.type} with items in the basket")
+    s.training = isinstance(ev, E.TrainingStarted)
+    _reset_session(s, ev.ts)
 
 
 def _checkout_started(s: CheckoutState, ev: E.CheckoutStarted) -> None:
@@ -744,7 +827,7 @@ def _catalog_applied(s: CheckoutState, ev: E.CatalogApplied) -> None:
 HANDLERS: dict[type[E.Event], Callable[[CheckoutState, Any], None]] = {
     E.SessionStarted: _session_started, E.LanguageChanged: _language_changed,
     E.Activity: _nothing, E.ItemAdded: _item_added, E.QuantityChanged: _quantity_changed,
-    E.LineRemoved: _line_removed, E.ItemUnknown: _item_unknown,
+    E.LineRemoved: _line_removed, E.ItemUnknown: _item_unknown, E.ItemRefused: _item_refused,
     E.HelpRequested: _help_requested, E.StaffSignedIn: _staff_signed_in,
     E.StaffAuthFailed: _staff_auth_failed, E.AgeApproved: _age_approved,
     E.AttendantCleared: _attendant_cleared, E.CheckoutStarted: _checkout_started,
@@ -757,6 +840,7 @@ HANDLERS: dict[type[E.Event], Callable[[CheckoutState, Any], None]] = {
     E.IdleWarning: _idle_warning, E.DeviceStatus: _device_status, E.Recovered: _nothing,
     E.HelpCancelled: _help_cancelled, E.ItemPutAside: _item_put_aside,
     E.CatalogApplied: _catalog_applied,
+    E.TrainingStarted: _training, E.TrainingEnded: _training,
 }
 #: events that are the shopper doing something: they restart the idle timer
 SHOPPER_ACTIVITY = frozenset({

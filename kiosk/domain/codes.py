@@ -13,13 +13,14 @@ Rules, first match wins:
 * all digits: a GTIN-8/12/13/14 whose check digit must hold
   (kiosk.domain.gtin): GS1 coupon prefixes (EAN-13 99 / 981-984, UPC-A number system 5),
   an in-store variable-measure EAN-13 (the configured layouts), or a product.
-* a GS1 element string (GS1-128, DataBar, GS1 DataMatrix/QR) in any form a decoder or a
-  wedge scanner gives it (:func:`gs1_elements`): coupon AIs 8110/8112, or AI 01 (a GTIN).
-  Every form of one code gets one key and one text, the HRI ``(01)…(17)…(10)…``
-  (:func:`normalise`), so two decoders reading it agree. A GS1 weight or price AI cannot
-  travel in a ``scan`` command yet, so such a read is rejected (reason
-  ``gs1_measure_unsupported``, which the shopper is told) rather than adding the item
-  without its weight.
+* a GS1 element string (GS1-128, DataBar Expanded, GS1 DataMatrix/QR, a GS1 Digital Link
+  URI) in any form a decoder or a wedge scanner gives it (:func:`gs1_elements`, parsed by
+  :mod:`kiosk.domain.gs1`): coupon AIs 8110/8112, or AI 01 (a GTIN). One that carries
+  nothing a lane sells from but its GTIN is that GTIN (a product); one with a net weight
+  or price (310n, 392n, 393n: ``variable_measure``), dates (15/16/17) or a batch (10)
+  goes to kiosk-core as its HRI reduced to those AIs (:data:`kiosk.domain.gs1.SALE_AIS`),
+  ``(01)…(3103)…(17)…(10)…``, which prices it and refuses an expired or recalled item.
+  Every form of one code gets that one key and text, so two decoders reading it agree.
 * anything else: unknown (rejected).
 
 ``key`` is a read's identity for confirmation and de-duplication: a product's GTIN
@@ -34,12 +35,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from kiosk.domain import wallet_codes
+from kiosk.domain import gs1, wallet_codes
 from kiosk.domain.gtin import (
     GtinError,
     VariableMeasureConfig,
     decode_variable_measure,
-    is_valid_gtin,
     validate_gtin,
 )
 
@@ -50,26 +50,12 @@ READ_CLASSES: tuple[str, ...] = ("product", "variable_measure", "wallet", "payme
 #: what a staff badge's code starts with (kiosk.security.staff hashes the whole code)
 BADGE_PREFIX = "STAFF:"
 MAX_TEXT = 512
-SCAN_MAX = 64  # kiosk.bus.messages.Scan.code
-GS = "\x1d"  # FNC1 as transmitted inside a GS1 element string
+SCAN_MAX = 128  # kiosk.bus.messages.Scan.code
+GS = gs1.GS
 
-# GS1 AIs whose data has a predefined length, by their first two digits: total length of
-# AI + data (GS1 General Specifications, figure 7.8.5-2).
-_GS1_FIXED = {"00": 20, "01": 16, "02": 16, "03": 16, "04": 18, "11": 8, "12": 8, "13": 8,
-              "14": 8, "15": 8, "16": 8, "17": 8, "18": 8, "19": 8, "20": 4, "31": 10,
-              "32": 10, "33": 10, "34": 10, "35": 10, "36": 10, "41": 16}
-_GS1_AI_LEN = {**{p: 2 for p in ("00", "01", "02", "03", "04", "10", "11", "12", "13", "14",
-                                 "15", "16", "17", "18", "19", "20", "21", "22", "30", "37",
-                                 "90", "91", "92", "93", "94", "95", "96", "97", "98", "99")},
-               **{p: 3 for p in ("23", "24", "25", "40", "41", "42", "71")},
-               **{p: 4 for p in ("31", "32", "33", "34", "35", "36", "39", "43", "70", "72",
-                                 "80", "81", "82")}}
-# Symbology identifiers of GS1 data (AIM): GS1-128, DataBar, GS1 DataMatrix, GS1 QR.
-_GS1_IDS = ("]C1", "]e0", "]d2", "]Q3")
 # A bare digit string (zbar drops FNC1) is taken as GS1 only if it parses completely and
 # starts with one of these AIs (a GTIN with a valid check digit, or a coupon).
 _GS1_BARE_STARTS = ("01", "02", "8110", "8112")
-_GS1_MEASURES = ("310", "320", "392", "393")
 _GS1_COUPONS = ("8110", "8112")
 
 
@@ -122,81 +108,25 @@ def upce_to_upca(code: str) -> str:
     return ns + body + check
 
 
-def parse_gs1(text: str) -> dict[str, str] | None:
-    """Parse a GS1 element string, HRI ``(01)0950...(10)AB`` or raw ``0109...<GS>10AB``.
-
-    Returns {AI: data}, or None when the text is not a well-formed element string.
-    """
-    text = text.removeprefix("]C1").removeprefix("]e0").removeprefix("]d2").removeprefix("]Q3")
-    out: dict[str, str] = {}
-    if text.startswith("("):
-        rest = text
-        while rest:
-            if not rest.startswith("("):
-                return None
-            close = rest.find(")")
-            if close < 3:
-                return None
-            ai = rest[1:close]
-            nxt = rest.find("(", close)
-            data = rest[close + 1:] if nxt < 0 else rest[close + 1:nxt]
-            if not ai.isdigit() or not data:
-                return None
-            out[ai] = data
-            rest = "" if nxt < 0 else rest[nxt:]
-        return out
-    rest = text
-    while rest:
-        rest = rest.lstrip(GS)
-        if len(rest) < 3 or not rest[:2].isdigit():
-            return None if rest else out
-        ai_len = _GS1_AI_LEN.get(rest[:2])
-        if ai_len is None or not rest[:ai_len].isdigit():
-            return None
-        ai = rest[:ai_len]
-        fixed = _GS1_FIXED.get(rest[:2])
-        if fixed is not None:
-            data, rest = rest[ai_len:fixed], rest[fixed:]
-            if len(data) != fixed - ai_len:
-                return None
-        else:
-            end = rest.find(GS)
-            data, rest = (rest[ai_len:], "") if end < 0 else (rest[ai_len:end], rest[end:])
-        if not data:
-            return None
-        out[ai] = data
-    return out or None
-
-
-def is_fixed_length_ai(ai: str) -> bool:
-    """Whether a GS1 AI's data has a predefined length (no FNC1 after it)."""
-    return ai[:2] in _GS1_FIXED
-
-
-def gs1_hri(elements: dict[str, str]) -> str:
-    return "".join(f"({ai}){data}" for ai, data in elements.items())
-
-
-def gs1_elements(text: str) -> dict[str, str] | None:
+def gs1_elements(text: str) -> gs1.ElementString | None:
     """The GS1 element string in ``text``, whatever form the reader gave it, else None.
 
-    Accepted: HRI with brackets (zxing-cpp), raw with FNC1 sent as GS and/or an AIM
-    symbology identifier (``]C1`` …; wedge scanners, zbar with separators), and bare
-    digits (zbar drops FNC1) that parse completely from AI 01/02 with a valid check
-    digit or from a coupon AI (8110/8112): variable-length AIs end at a GS or the end.
+    Accepted (:func:`kiosk.domain.gs1.parse`): HRI with brackets (zxing-cpp), raw with FNC1
+    sent as GS and/or an AIM symbology identifier (``]C1`` …; wedge scanners, zbar with
+    separators), a GS1 Digital Link URI (a QR code), and bare digits (zbar drops FNC1) that
+    parse completely from AI 01/02 or from a coupon AI (8110/8112): variable-length AIs end
+    at a GS or the end.
     """
     if not text or len(text) > MAX_TEXT:
         return None
-    explicit = text.startswith(("(", *_GS1_IDS)) or GS in text
-    if not explicit and not text[:1].isdigit():
+    explicit = text.startswith(("(", *gs1.AIM_GS1, "http://", "https://")) or GS in text
+    if not explicit and not (text[:1].isdigit() and text.startswith(_GS1_BARE_STARTS)):
         return None
-    elements = parse_gs1(text)
-    if not elements or explicit:
-        return elements
-    first = next(iter(elements))
-    if not (text.startswith(_GS1_BARE_STARTS) and first in _GS1_BARE_STARTS):
+    try:
+        elements = gs1.parse(text)
+    except gs1.Gs1Error:
         return None
-    if first in ("01", "02") and not is_valid_gtin(elements[first]):
+    if not explicit and elements.elements[0][0] not in _GS1_BARE_STARTS:
         return None
     return elements
 
@@ -204,7 +134,7 @@ def gs1_elements(text: str) -> dict[str, str] | None:
 def normalise(text: str) -> str:
     """One text per code: a GS1 element string in HRI form, anything else unchanged."""
     elements = gs1_elements(text)
-    return gs1_hri(elements) if elements else text
+    return elements.hri() if elements else text
 
 
 class Classifier:
@@ -228,7 +158,7 @@ class Classifier:
         return hit
 
     def _classify(self, text: str, symbology: str) -> Classified:
-        if text.startswith(_GS1_IDS) or GS in text:  # raw GS1: FNC1 is a control character
+        if text.startswith(gs1.AIM_GS1) or GS in text:  # raw GS1: FNC1 is a control character
             elements = gs1_elements(text)
             if elements:
                 return self._gs1(elements)
@@ -287,19 +217,19 @@ class Classifier:
         return (gtin14[0] == "0" and (ean13.startswith("99") or ean13[:3] in
                                       ("981", "982", "983", "984") or ean13.startswith("05")))
 
-    def _gs1(self, elements: dict[str, str]) -> Classified:
-        hri = gs1_hri(elements)
+    def _gs1(self, elements: gs1.ElementString) -> Classified:
+        hri = elements.hri()
         if any(ai in elements for ai in _GS1_COUPONS):
             return Classified("coupon", True, hri, hri, False, detail={"scheme": "gs1"})
-        gtin = elements.get("01")
-        if gtin is None:
+        gtin14 = elements.gtin  # its check digit is checked by the parser
+        if gtin14 is None:
             return Classified("unknown", False, hri, hri, False, "gs1_without_gtin")
-        try:
-            gtin14 = validate_gtin(gtin)
-        except GtinError as exc:
-            return Classified("product", False, gtin, gtin, False, "check_digit",
-                              {"error": str(exc)})
-        if any(ai.startswith(_GS1_MEASURES) for ai in elements):
-            return Classified("variable_measure", False, hri, hri, False,
-                              "gs1_measure_unsupported", {"gtin": gtin14})
-        return Classified("product", True, gtin14, gtin14, True, detail={"gtin": gtin14})
+        sale = elements.only(gs1.SALE_AIS)
+        if len(sale.elements) == 1:  # a GTIN and nothing the lane sells from
+            return Classified("product", True, gtin14, gtin14, True, detail={"gtin": gtin14})
+        # weight, price, dates or batch: kiosk-core prices and checks the item from them
+        code = sale.hri()
+        cls: ReadClass = "variable_measure" if sale.has_measure else "product"
+        if len(code) > SCAN_MAX:
+            return Classified(cls, False, code, code, False, "not_scannable", {"gtin": gtin14})
+        return Classified(cls, True, code, code, True, detail={"gtin": gtin14})

@@ -147,6 +147,19 @@ class ItemUnknown(Event):
     code: str
 
 
+class ItemRefused(Event):
+    """A scanned item the lane may not sell: its GS1 code is past a date the store refuses
+    (``reason`` "expired", ``detail`` the date's AI and ISO date) or its batch is on the
+    recall list ("recalled", ``detail`` the batch). Not added; staff are called."""
+
+    type: Literal["item_refused"] = "item_refused"
+    v: Literal[1] = 1
+    code: str
+    gtin: str
+    reason: Literal["expired", "recalled"]
+    detail: str
+
+
 class HelpRequested(Event):
     type: Literal["help_requested"] = "help_requested"
     v: Literal[1] = 1
@@ -220,6 +233,22 @@ class AgeApproved(Event):
 
 class AttendantCleared(Event):
     type: Literal["attendant_cleared"] = "attendant_cleared"
+    v: Literal[1] = 1
+    staff_id: str
+
+
+class TrainingStarted(Event):
+    """Staff switched the lane into training (kiosk.domain.training)."""
+
+    type: Literal["training_started"] = "training_started"
+    v: Literal[1] = 1
+    staff_id: str
+
+
+class TrainingEnded(Event):
+    """Staff took the lane out of training."""
+
+    type: Literal["training_ended"] = "training_ended"
     v: Literal[1] = 1
     staff_id: str
 
@@ -329,16 +358,18 @@ class Snapshot(Event):
     session; ``v`` is that dict's format version (:data:`STATE_VERSION`). Not applied."""
 
     type: Literal["snapshot"] = "snapshot"
-    v: Literal[1] = 1
+    v: Literal[2] = 2  # 2 (issue 19): the state has ``training``
     state: dict[str, Any]
 
 
 #: type → its model: every event type the journal holds
 EVENT_TYPES: dict[str, type[Event]] = {cls.TYPE: cls for cls in (
     SessionStarted, LanguageChanged, Activity, ItemAdded, QuantityChanged, LineRemoved,
-    ItemUnknown, HelpRequested, HelpCancelled, ItemPutAside, IdleWarning, CheckoutStarted,
+    ItemUnknown, ItemRefused, HelpRequested, HelpCancelled, ItemPutAside, IdleWarning,
+    CheckoutStarted,
     BackToBasket, BasketVoided,
     SessionFinished, StaffSignedIn, StaffAuthFailed, AgeApproved, AttendantCleared,
+    TrainingStarted, TrainingEnded,
     AuthRequested, AuthApproved, AuthDeclined, AuthFailed, AppChosen, CancelRequested,
     ReversalResult, ReceiptChosen, ReceiptPrinted, DeviceStatus, Recovered, Snapshot,
     CatalogApplied,
@@ -381,9 +412,15 @@ UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("recovered", 0): _defaults(note=""),
 }
 
+def _state_v1(state: dict[str, Any]) -> dict[str, Any]:
+    # v1 → v2 (issue 19): a lane before training mode was never in training
+    state.setdefault("training", False)
+    return state
+
+
 #: version → the function that turns a state dict of that version into the next one
 #: (v0, the unversioned snapshot, has v1's fields)
-STATE_UPCASTERS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+STATE_UPCASTERS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _state_v1}
 
 
 #: the types whose unversioned (v0) form is their current form: no upcaster to run

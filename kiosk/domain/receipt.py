@@ -6,7 +6,8 @@ file (the printer drivers). Of a card payment the receipt shows the transaction 
 :mod:`kiosk.domain.cards`, whatever the port's masked PAN holds), the application label
 and AID, the entry mode (chip), the approval code (field 38), the retrieval reference
 number (field 37), the merchant and terminal ids the acquirer knows the lane by, and
-APPROVED; nothing else of the card. An e-receipt link (and its QR code) is printed only
+APPROVED; nothing else of the card. A training sale's receipt is marked "TRAINING — NOT A
+RECEIPT" at its top and bottom (``mark``). An e-receipt link (and its QR code) is printed only
 when the store configures one (``store.e_receipt_url``). A reprint is marked as a copy
 with its own time (:func:`mark_copy`), so it is never taken for the original.
 """
@@ -25,6 +26,7 @@ from kiosk.domain.checkout import CheckoutState, totals
 from kiosk.domain.languages import language_of
 from kiosk.domain.money import format_money
 from kiosk.domain.rules import CheckoutRules
+from kiosk.domain.training import is_training_txn
 
 #: locale → its message catalog (msgid → text); the application passes kiosk.i18n.translator
 Translations = Callable[[str], Callable[[str], str]]
@@ -40,6 +42,9 @@ class Receipt:
     qr_payload: str = ""
     qr_label: str = "e-receipt"
     copy: list[str] = field(default_factory=list)  # a reprint's mark (COPY, reprint time)
+    # what the receipt is not, printed at its top and bottom: a training sale's
+    # "TRAINING — NOT A RECEIPT" (kiosk.domain.training)
+    mark: list[str] = field(default_factory=list)
     # for the e-receipt page (kiosk/printing/ereceipt_page.py): the store's name, the lane
     # and when the receipt was issued (ISO 8601); a receipt kept before them has ""
     store: str = ""
@@ -80,6 +85,8 @@ def build_receipt(state: CheckoutState, config: CheckoutRules, when: datetime,
     t = totals(state, config)
     r = Receipt(txn=state.txn or "", locale=state.locale, header=list(config.store.receipt_header),
                 store=config.store.name, lane=config.store.lane_id, issued=when.isoformat())
+    if is_training_txn(state.txn):
+        r.mark = [_("TRAINING"), _("TRAINING — NOT A RECEIPT")]
     for ln in state.lines:
         name = ln.names.get(lang) or ln.names.get("en") or ln.key
         amount = ln.priced().amount
@@ -152,7 +159,8 @@ def render_text(receipt: Receipt, width: int = 42) -> str:
     def centered(text: str) -> str:
         return text.center(width - (display_width(text) - len(text)))
 
-    out = [centered(c) for c in receipt.copy] + ([""] if receipt.copy else [])
+    marks = receipt.copy + receipt.mark
+    out = [centered(c) for c in marks] + ([""] if marks else [])
     out += [centered(h) for h in receipt.header]
     out.append("")
     for left, right in receipt.lines:
@@ -169,5 +177,5 @@ def render_text(receipt: Receipt, width: int = 42) -> str:
     out += receipt.footer
     if receipt.qr_payload:
         out.append(f"{receipt.qr_label}: {receipt.qr_payload}")
-    out += [centered(c) for c in receipt.copy]
+    out += [centered(c) for c in marks]
     return "\n".join(line.rstrip() for line in out) + "\n"

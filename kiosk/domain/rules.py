@@ -1,7 +1,8 @@
 """The store's rules the checkout applies: its config models, validated, no I/O.
 
 Store identity and languages, currency, tax, promotions, variable-measure layouts
-(:mod:`kiosk.domain.gtin`), timeouts and a staff member's credentials. The application's
+(:mod:`kiosk.domain.gtin`), what a GS1 code's dates and batch refuse (:mod:`kiosk.domain.gs1`),
+timeouts and a staff member's credentials. The application's
 configuration (:mod:`kiosk.config`) composes them: :class:`CheckoutRules` is the part of
 ``KioskConfig`` the domain reads, with the same TOML keys.
 """
@@ -136,6 +137,38 @@ class StaffMember(Strict):
         return value
 
 
+class RecallConfig(Strict):
+    """A recalled batch: the item's GTIN and the batch (GS1 AI 10) printed on it."""
+
+    gtin: str
+    batch: str = Field(min_length=1, max_length=20)
+    note: str = Field(default="", description="e.g. the recall notice's reference")
+
+    @field_validator("gtin")
+    @classmethod
+    def _valid_gtin(cls, value: str) -> str:
+        try:
+            return validate_gtin(value)
+        except GtinError as exc:
+            raise ValueError(str(exc)) from None
+
+
+class Gs1Config(Strict):
+    """What a lane refuses to sell from a GS1 code's dates and batch (kiosk.domain.gs1)."""
+
+    refuse_past: list[Literal["15", "16", "17"]] = Field(
+        default_factory=lambda: ["15", "16", "17"],
+        description="date AIs whose date, once past, refuses the item: 15 best before,"
+                    " 16 sell by, 17 expiry (the item is sellable on the date itself)")
+    recalls: list[RecallConfig] = Field(
+        default_factory=list,
+        description="recalled batches (until the back office sends the recall list)")
+
+    def recalled(self, gtin14: str, batch: str | None) -> RecallConfig | None:
+        return next((r for r in self.recalls if batch is not None and r.gtin == gtin14
+                     and r.batch == batch), None)
+
+
 class CheckoutRules(Strict):
     """What the checkout reads of the configuration (the first sections of KioskConfig)."""
 
@@ -144,6 +177,7 @@ class CheckoutRules(Strict):
     variable_measure: VariableMeasureConfig
     promotions: list[PromotionConfig] = Field(default_factory=list)
     timeouts: TimeoutConfig
+    gs1: Gs1Config = Field(default_factory=Gs1Config)
 
     @property
     def currency(self) -> Currency:

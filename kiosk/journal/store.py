@@ -38,7 +38,7 @@ from kiosk.domain.events import Event, NewerVersion, Snapshot, parse, upcast_sta
 #: migration whenever the tables change, or an event type's version or the snapshot's state
 #: version (kiosk.domain.events) changes: an older release then refuses the file instead of
 #: misreading it. 0: the unversioned journal written before issue 15 (events without ``v``).
-JOURNAL_SCHEMA = 1
+JOURNAL_SCHEMA = 2
 
 _TABLES = (
     """CREATE TABLE IF NOT EXISTS events (
@@ -88,8 +88,15 @@ def _to_v1(db: sqlite3.Connection) -> None:
         db.execute(_SEED_COMMANDS)
 
 
+def _to_v2(db: sqlite3.Connection) -> None:
+    """1 → 2 (issue 19): the snapshot's state gained ``training`` (state version 2). The
+    tables and rows stay as they are: an older snapshot is upcast when read; the new
+    version only makes an older release refuse a journal it would misread (a lane in
+    training taken for a selling one)."""
+
+
 #: schema version → the migration that brings a journal of that version to the next one
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {0: _to_v1}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {0: _to_v1, 1: _to_v2}
 
 
 class JournalTooNew(NewerVersion):

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from importlib.metadata import EntryPoint, entry_points
 from typing import TYPE_CHECKING, Any
 
+from kiosk.domain.training import TRAINING_METHOD
 from kiosk.payments.method import PaymentMethod
 
 if TYPE_CHECKING:
@@ -70,6 +71,9 @@ def check(ids: Sequence[str], options: Mapping[str, Mapping[str, Any]],
     """The classes of the configured methods, or :class:`MethodError` (one line)."""
     if len(set(ids)) != len(ids):
         raise MethodError("payments.methods lists a method twice")
+    if TRAINING_METHOD in ids:  # it approves without charging: a shopper must never see it
+        raise MethodError(f"payments.methods: {TRAINING_METHOD!r} is the training lane's own"
+                          " method (kiosk/domain/training.py), never offered")
     classes = [method_class(i) for i in ids]
     for cls in classes:
         try:

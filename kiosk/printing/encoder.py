@@ -106,7 +106,8 @@ def layout(receipt: Receipt) -> list[PrintLine]:
     """The receipt as print lines (what goes where and in which style)."""
     out: list[PrintLine] = []
     copy_mark = [PrintLine(text, align="center", bold=True, double_height=i == 0,
-                           double_width=i == 0) for i, text in enumerate(receipt.copy)]
+                           double_width=i == 0)
+                 for i, text in enumerate(receipt.copy + receipt.mark)]
     out += copy_mark + ([PrintLine("")] if copy_mark else [])
     for i, head in enumerate(receipt.header):
         out.append(PrintLine(head, align="center", bold=i == 0, double_height=i == 0,

@@ -129,7 +129,8 @@ def receipt_page(receipt: Receipt) -> str:
                                locale=receipt.locale)
     else:
         when = receipt.footer[1] if len(receipt.footer) > 1 else ""
-    body = [f"<h1>{escape(store)}</h1>"]
+    body = [f'<p class="mark">{escape(m)}</p>' for m in receipt.mark[1:]]  # training
+    body.append(f"<h1>{escape(store)}</h1>")
     body += [f'<p class="addr">{escape(a)}</p>' for a in address]
     meta = [(_("Receipt number"), receipt.txn), (_("Date"), when), (_("Lane"), receipt.lane)]
     body.append('<dl class="meta">' + "".join(

@@ -76,6 +76,7 @@ from kiosk.domain.checkout import (
 )
 from kiosk.domain.languages import language_of
 from kiosk.domain.receipt import Receipt, TerminalIds, build_receipt
+from kiosk.domain.training import TRAINING_METHOD
 from kiosk.i18n import translator
 from kiosk.journal.store import CommandResult, Journal, JournalTooNew
 from kiosk.ops.provision import REJECTED_MARKER
@@ -141,6 +142,7 @@ class CoreService:
         self._resolving: set[int] = set()  # STANs a restart interrupted: resolve, not reverse
         # methods whose orders a restart left open (wallet): no new payment until resolved
         self._unresolved: set[str] = set()
+        self._training_method: PaymentMethod | None = None  # opened at the first training sale
         self.printer = open_printer(config.devices.printer, config.receipts_dir, config.printer)
         self.ereceipt: LinkSigner | None = None  # the e-receipt links (store.e_receipt_url)
         try:
@@ -467,11 +469,15 @@ class CoreService:
     def method(self, method_id: str) -> PaymentMethod:
         """The method a payment names. One no longer offered (the config changed across a
         restart) still gets its queued reversal: it is opened for that."""
-        method = self.methods.get(method_id)
+        method = (self.methods.get(method_id) if method_id != TRAINING_METHOD
+                  else self._training_method)
         if method is None:
             cls = method_class(method_id)
             pay = self.config.payments
             method = cls(self.config, cls.options_from(pay.options.get(method_id)))
+            if method_id == TRAINING_METHOD:  # a training lane's payments: never offered
+                self._training_method = method
+                return method
             self.methods[method_id] = method
             log.warning("payment method %s is not offered: opened for its pending payment",
                         method_id)

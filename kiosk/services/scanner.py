@@ -16,8 +16,7 @@ and ``wedge`` (a USB HID scanner through evdev). Every read is classified, then:
 * reads kiosk-core does not answer (wallet, payment, coupon, rejected) get feedback from here
   on ``kiosk/v1/<lane>/event/feedback`` with ``"source":"scanner"`` (the GPIO driver
   beeps on it); a rejected read's feedback carries its ``reason`` (e.g.
-  ``gs1_measure_unsupported``: a GS1 code with a net weight, which cannot be sold from
-  the scan yet) for the screen to explain.
+  ``not_scannable``) for the screen to explain.
 
 A retained ``kiosk/v1/<lane>/scanner/status`` (with a last will) says whether the
 scanner is up and carries its counters. Logs show payment codes, coupons and badges

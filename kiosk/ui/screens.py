@@ -96,6 +96,7 @@ class Header(BoxLayout):
                          height=theme.touch(theme.HEADER_H), padding=(px(24), px(10)),
                          spacing=px(16), **kw)
         self.actions = actions
+        self._name = store_name
         self.store = Text(text=store_name, size_key="l", bold=True, lang="en")
         self.title = Text(size_key="m", halign="left")
         self.help = Btn(self._help, size_key="m", tid="help", size_hint_x=None,
@@ -124,6 +125,9 @@ class Header(BoxLayout):
         bg, ink = theme.LIGHT[v.light]
         self._c.rgba = bg
         self.store.color = ink
+        # training (kiosk.domain.training): said on every screen, where the store's name is
+        self.store.text = t.tr("TRAINING MODE") if v.training else self._name
+        self.store.lang = t.lang if v.training else "en"
         self.title.color = ink
         self.title.lang = t.lang
         self.title.text = title
@@ -544,6 +548,11 @@ class AttendantPage(Page):
                               tid="staff:clear", size_hint_y=None, height=theme.touch(88))
         self.cancel = danger("", lambda: self._staff("cancel_basket"), size_key="m",
                              tid="staff:cancel", size_hint_y=None, height=theme.touch(72))
+        # training mode in or out (kiosk.domain.training): on a help call, basket empty
+        self.training = secondary("", lambda: self._staff(self._training_action), size_key="m",
+                                  tid="staff:training", size_hint_y=None,
+                                  height=theme.touch(72))
+        self._training_action = "training_on"
         self.add_widget(body)
         body.add_widget(self.staff)
         self._pin = ""
@@ -599,6 +608,14 @@ class AttendantPage(Page):
             self.title.text = t.tr("Item not recognised")
             self.body.text = t.tr("This barcode is not in our system:")
             self.item.text = v.attendant_code
+        elif reason == "item_expired":
+            self.title.text = t.tr("This item is past its date")
+            self.body.text = t.tr("It cannot be sold. An attendant will take it. Date:")
+            self.item.text = v.attendant_detail
+        elif reason == "item_recalled":
+            self.title.text = t.tr("This item has been recalled")
+            self.body.text = t.tr("It cannot be sold. An attendant will take it. Batch:")
+            self.item.text = v.attendant_detail
         else:
             self.title.text = t.tr("Help is on the way")
             self.body.text = t.tr("An attendant has been called.")
@@ -641,6 +658,12 @@ class AttendantPage(Page):
             self.cancel.text = t.tr("Cancel order")
             wanted = ([self.approve, self.void] if reason == "age_restricted"
                       else [self.resume])
+            if reason == "help" and not v.rows:
+                self._training_action = "training_off" if v.training else "training_on"
+                self.training.text = (t.tr("Leave training") if v.training
+                                      else t.tr("Start training"))
+                self.training.lang = t.lang
+                wanted.append(self.training)
             wanted += [spacer(), self.cancel]
             self.actions_box.clear_widgets()
             for w in wanted:

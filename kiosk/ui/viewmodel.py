@@ -88,7 +88,7 @@ DECLINE_MESSAGES = {
 #: rejected commands the shopper needs no message for (a double tap, already done)
 SILENT_REJECTIONS = ("cancel_in_progress", "already_cancelled", "app_already_chosen",
                      "receipt_already_chosen", "help_already_called", "no_help_called",
-                     "nothing_to_put_aside")
+                     "nothing_to_put_aside", "training_already_on", "training_not_on")
 #: screens that never come from a state message: not yet connected, and core down
 LOCAL_LIGHTS = {"starting": "off", "out_of_service": "red"}
 
@@ -112,11 +112,16 @@ TAKE_CARD_SCREENS = ("attract", "card_insert")
 #: reasons of rejected commands → what the shopper is told
 REJECTIONS = {
     "basket_empty": N_("Your basket is empty. Scan an item first."),
+    "basket_not_empty": N_("Remove every item from the basket first."),  # training in/out
     "needs_weight": N_("This item is sold by weight. Please weigh it."),
     "bad_barcode": N_("This barcode could not be read. Please scan it again."),
-    # the scanner's bad-read feedback: a GS1 code with a net weight or price (AI 310x ...)
-    "gs1_measure_unsupported": N_("This item cannot be sold at this checkout. Please ask an"
-                                  " attendant."),
+    # a GS1 code kiosk-core cannot price exactly (kiosk.domain.checkout.GS1_REJECTIONS)
+    "gs1_currency": N_("This item's price label is in another currency. Please ask an"
+                       " attendant."),
+    "gs1_weight_resolution": N_("This item's label cannot be priced exactly. Please ask an"
+                                " attendant."),
+    "gs1_price_resolution": N_("This item's label cannot be priced exactly. Please ask an"
+                               " attendant."),
     "unknown_plu": N_("Unknown product code."),
     "quantity_limit": N_("That is the most you can buy of this item."),
     "bad_quantity": N_("That is the most you can buy of this item."),
@@ -236,6 +241,8 @@ class View:
     attendant_reason: str = ""      # age_restricted | unknown_barcode | help
     attendant_item: str = ""
     attendant_code: str = ""
+    attendant_detail: str = ""      # item_expired: the date passed; item_recalled: the batch
+    training: bool = False          # the lane is in training: a banner on every screen
     staff_name: str = ""
     payment_method: str = ""
     payment_amount: str = ""
@@ -363,6 +370,8 @@ def build_view(msg: dict | None, online: bool | None, locale: str | None = None,
         attendant_reason=attendant.get("reason", ""),
         attendant_item=item,
         attendant_code=attendant.get("code") or "",
+        attendant_detail=refused_detail(attendant),
+        training=msg.get("training") is True,
         staff_name=(msg.get("staff") or {}).get("name", ""),
         payment_method=pay.get("method", ""),
         methods=options,
@@ -413,6 +422,15 @@ def _paper(msg: dict, pay: dict) -> str:
     if pay.get("receipt_choice") == "none" or receipt.get("printed") is False:
         return "none"
     return "printed" if receipt.get("ok", True) else "failed"
+
+
+def refused_detail(attendant: dict) -> str:
+    """What the attendant screen shows of a refused item: the date it is past (the
+    ``item_refused`` detail is ``<AI>:<ISO date>``), or the recalled batch."""
+    detail = attendant.get("detail") or ""
+    if attendant.get("reason") == "item_expired":
+        return detail.partition(":")[2]
+    return detail if attendant.get("reason") == "item_recalled" else ""
 
 
 def rejection_text(reason: str, t: Translator) -> str:

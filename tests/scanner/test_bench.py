@@ -29,3 +29,5 @@ def test_bench_scanner_prints_figures_then_json():
     assert figures["scan_to_bus_ms_p95_640"] >= figures["scan_to_bus_ms_median_640"] > 0
     assert isinstance(figures["false_reads"], int)
     assert any("read rate" in line for line in lines[:-1])
+    # GS1 codes drawn by zint: most read, none ever priced from a wrong reading
+    assert figures["gs1_wrong"] == 0 and 0 < figures["gs1_read"] <= figures["gs1_shows"]

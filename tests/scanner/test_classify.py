@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.domain.codes import mask, parse_gs1, upce_to_upca
+from kiosk.domain.codes import gs1_elements, mask, upce_to_upca
 from kiosk.domain.gtin import check_digit, is_valid_gtin
 
 
@@ -71,14 +71,15 @@ def test_variable_measure_detail_and_code(classify):
     assert price.detail == {"plu": "04011", "price_minor": 450}
 
 
-def test_gs1_measure_is_rejected_not_added_without_its_weight(classify):
-    got = classify("(01)09501101530003(3103)001234", "DataBarExp")
-    assert (got.cls, got.ok, got.forward) == ("variable_measure", False, False)
-    assert got.reason == "gs1_measure_unsupported"
+def test_gs1_measure_goes_to_the_core_with_its_weight(classify):
+    got = classify("(01)09501101530003(3103)001234(21)SERIAL7", "DataBarExp")
+    assert (got.cls, got.ok, got.forward, got.reason) == ("variable_measure", True, True, "")
+    # reduced to what the lane sells from (the serial is not), the HRI kiosk-core parses
+    assert got.code == got.key == "(01)09501101530003(3103)001234"
 
 
 def test_long_or_spaced_badges_are_not_forwarded(classify):
-    assert not classify("STAFF:" + "X" * 80, "QRCode").forward
+    assert not classify("STAFF:" + "X" * 130, "QRCode").forward
     assert not classify("STAFF:has space", "QRCode").ok
 
 
@@ -108,11 +109,13 @@ def test_upce_expansion_matches_zxing():
 
 
 def test_gs1_parsing_hri_and_raw():
-    assert parse_gs1("(01)09501101530003(10)AB12") == {"01": "09501101530003", "10": "AB12"}
+    assert gs1_elements("(01)09501101530003(10)AB12").as_dict() == {
+        "01": "09501101530003", "10": "AB12"}
     raw = "0109501101530003" + "10AB12\x1d" + "3103001234"
-    assert parse_gs1(raw) == {"01": "09501101530003", "10": "AB12", "3103": "001234"}
-    assert parse_gs1("(01") is None
-    assert parse_gs1("hello") is None
+    assert gs1_elements(raw).as_dict() == {"01": "09501101530003", "10": "AB12",
+                                           "3103": "001234"}
+    assert gs1_elements("(01") is None
+    assert gs1_elements("hello") is None
 
 
 def test_mask_keeps_only_the_last_four():
@@ -142,21 +145,26 @@ def test_every_form_of_a_gs1_code_is_one_text_and_one_key(classify, text):
 
     assert normalise(text) == GS1_FORMS[0]
     got = classify(text, "Code128")
-    assert (got.cls, got.ok, got.reason) == ("variable_measure", False,
-                                              "gs1_measure_unsupported")
-    assert got.key == classify(GS1_FORMS[0], "Code128").key
+    assert (got.cls, got.ok, got.forward) == ("variable_measure", True, True)
+    assert got.key == got.code == GS1_FORMS[0]
 
 
-@pytest.mark.parametrize("text", [
-    "(01)09501101530003(17)251231(10)AB12",
-    "01095011015300031725123110AB12",  # zbar drops FNC1: bare digits and letters
-    "010950110153000317251231",  # all digits
-    "0109501101530003",
+@pytest.mark.parametrize("text,code", [
+    ("(01)09501101530003(17)251231(10)AB12", "(01)09501101530003(17)251231(10)AB12"),
+    # zbar drops FNC1: bare digits and letters
+    ("01095011015300031725123110AB12", "(01)09501101530003(17)251231(10)AB12"),
+    ("010950110153000317251231", "(01)09501101530003(17)251231"),  # all digits
+    ("https://id.gs1.org/01/09501101530003/10/AB12?17=251231&linkType=gs1:pip",
+     "(01)09501101530003(10)AB12(17)251231"),  # a Digital Link QR
+    ("0109501101530003", "09501101530003"),
+    ("(01)09501101530003(21)12345", "09501101530003"),  # a serial: nothing to sell from
 ])
-def test_gs1_products_with_extra_data_are_their_gtin(classify, text):
+def test_gs1_products_go_with_their_dates_and_batch(classify, text, code):
+    """Dates and batch travel to kiosk-core (it refuses an expired or recalled item); a
+    code with nothing but its GTIN to sell from is that GTIN."""
     got = classify(text, "Code128")
     assert (got.cls, got.ok, got.forward, got.key, got.code) == (
-        "product", True, True, "09501101530003", "09501101530003")
+        "product", True, True, code, code)
 
 
 @pytest.mark.parametrize("text,cls", [

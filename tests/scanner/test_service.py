@@ -21,9 +21,6 @@ from kiosk_drivers.scanner.sim.synth import SPECS, Placement, Presentation, writ
 from kiosk.bus.client import BusClient
 from kiosk.bus.messages import Topics, parse_command
 from kiosk.services.scanner import ScannerService
-from kiosk.ui.bridge import BusBridge
-from kiosk.ui.i18n import Translator
-from kiosk.ui.viewmodel import rejection_text
 from tests.harness import REPO, bus_login, kiosk_env
 from tests.systemd.notify_listener import NotifyListener
 
@@ -256,42 +253,24 @@ def test_wedge_ready_only_once_the_device_is_grabbed(broker_port, vm_config, mon
     assert set(ticks) == {runner.ident}  # never from a helper thread
 
 
-def test_a_gs1_weight_code_gets_bad_read_feedback_with_its_reason(broker_port, vm_config,
-                                                                 tmp_path):
+def test_a_gs1_weight_code_goes_to_the_core_with_its_weight(broker_port, vm_config, tmp_path):
     """A GS1-128 with a net weight (3103), which both decoders read (zxing-cpp bracketed,
-    zbar as raw digits with a GS): confirmed, refused, and the shopper is told why."""
+    zbar as raw digits with a GS): confirmed once, and sent to kiosk-core as its HRI (which
+    prices it: tests/gs1), never as its bare GTIN without the weight."""
     lane = f"SCANW{os.getpid()}"
     topics = Topics(lane)
     video = tmp_path / "weight.avi"
     write_session(video, [Presentation("gs1_128_weight", hold=10, gap=20)], (640, 480), seed=5)
     col = Collector(broker_port, lane)
-    shown = threading.Event()
-    toasts: list[dict] = []
-
-    def on_result(result: dict) -> None:  # what the UI toasts for a refused intent
-        toasts.append(result)
-        shown.set()
-
-    ui = BusBridge(bus_login(broker_port, "kiosk-ui"), lane, lambda fn: fn(), lambda _s: None,
-                   lambda _o: None, on_result)
-    ui.start()
     service = ScannerService(ScannerConfig(), lane, bus_login(broker_port, "kiosk-scanner"),
                              vm_config)
     try:
-        assert ui.client.connected.wait(10)
         assert service.run(threading.Event(), source=str(video), pace="lockstep") == 0
-        feedback = col.wait(topics.feedback, 1)
+        scans = col.wait(topics.command_from("scanner"), 1)
         events = col.wait(Topics(lane).scanner_events, 1)
-        assert shown.wait(10)
     finally:
         col.stop()
-        ui.stop()
-    assert [(e["class"], e["ok"], e["reason"]) for e in events] == [
-        ("variable_measure", False, "gs1_measure_unsupported")]
-    assert [(m["kind"], m["source"], m["reason"]) for m in feedback] == [
-        ("bad_read", "scanner", "gs1_measure_unsupported")]
-    assert not col.on(topics.command_from("scanner"))  # never added without its weight
-    # the screen tells the shopper why, in their language
-    assert toasts == [{"ok": False, "reason": "gs1_measure_unsupported", "kind": "scan"}]
-    assert rejection_text(toasts[0]["reason"], Translator("ko")) == (
-        "이 상품은 이 계산대에서 계산할 수 없습니다. 직원에게 문의해 주세요.")
+    assert [(e["class"], e["ok"], e["code"]) for e in events] == [
+        ("variable_measure", True, SPECS["gs1_128_weight"].text)]
+    assert [(m["type"], m["code"]) for m in scans] == [
+        ("scan", "(01)06907992910659(10)L7(3103)001234")]

@@ -22,11 +22,14 @@ def test_versions_are_pinned_to_the_journal_schema():
     """Changing an event's or the snapshot's version without bumping JOURNAL_SCHEMA (and
     adding its migration) would let an older release misread the journal: update both."""
     versions = {kind: cls.VERSION for kind, cls in E.EVENT_TYPES.items()}
-    assert (JOURNAL_SCHEMA, E.STATE_VERSION) == (1, 1)
+    # issue 19: the state gained ``training`` (state version 2, journal schema 2)
+    assert (JOURNAL_SCHEMA, E.STATE_VERSION) == (2, 2)
     # issue 21 added help_cancelled and item_put_aside at version 1: a new type is no new
     # shape of an old one (an older release refuses it as an unknown type, never misreads it)
-    # issue 17 added catalog_applied the same way
-    assert set(versions.values()) == {1} and len(versions) == 32
+    # issue 17 added catalog_applied the same way; issue 19 item_refused (a GS1 code past its
+    # date or from a recalled batch) and training_started / training_ended
+    assert set(versions.values()) == {1, 2} and len(versions) == 35
+    assert [k for k, v in versions.items() if v == 2] == ["snapshot"]
 
 
 @pytest.mark.parametrize(("v0", "v1_fields"), [
@@ -127,5 +130,6 @@ def test_an_unversioned_snapshot_restores_as_version_0():
 
 
 def test_a_snapshot_newer_than_the_code_is_refused():
-    with pytest.raises(E.NewerVersion, match=r"snapshot state version 2 is newer"):
+    with pytest.raises(E.NewerVersion, match=rf"snapshot state version {E.STATE_VERSION + 1}"
+                       " is newer"):
         CheckoutState.from_dict(_state().as_dict(), E.STATE_VERSION + 1)

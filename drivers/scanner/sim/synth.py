@@ -2,7 +2,8 @@
 
 Codes are rendered by python-barcode (EAN-13/8, UPC-A, Code 128, with the digits printed
 under the bars as on real packs: scan lines crossing them are what provokes wrong
-EAN/UPC reads), segno (QR) and zxing-cpp's writer (UPC-E, GS1 DataBar, DataMatrix).
+EAN/UPC reads), segno (QR) and zxing-cpp's writer (UPC-E, GS1 DataBar, DataMatrix); GS1
+codes also by Debian's zint (:func:`render_zint`), which no decoder here ships.
 A scene puts a code on a cluttered counter (packaging shapes, printed text, a grille of
 stripes) with perspective, rotation, blur, motion blur, glare, low light and sensor
 noise; videos are written with ``cv2.VideoWriter`` as MJPG in AVI, which is what a UVC
@@ -162,6 +163,45 @@ def render_code(spec: CodeSpec, module_px: int = 3) -> np.ndarray:
     if spec.symbology == "DataMatrix":
         img = np.pad(img, 4 * scale, constant_values=255)
     return np.ascontiguousarray(img)
+
+
+#: GS1 codes drawn by zint (:func:`render_zint`): (name, zint symbology, data, the HRI the
+#: scanner sends kiosk-core). ISO/IEC 24724 Figure 11's weight, a deli label's weight and
+#: price, GGS Figure 2.6.14-3's expiry and batch, a Digital Link with a price and a date.
+GS1_ZINT = [
+    ("databar_exp_weight", "DBAR_EXP", "(01)90012345678908(3103)001750",
+     "(01)90012345678908(3103)001750"),
+    ("gs1_128_weight_price", "GS1_128", "(01)04012345678901(3103)000300(3922)0567",
+     "(01)04012345678901(3103)000300(3922)0567"),
+    ("gs1_datamatrix_date_batch", "DATAMATRIX", "(01)09501101530003(17)150119(10)AB-123",
+     "(01)09501101530003(17)150119(10)AB-123"),
+    ("digital_link_qr_price", "QRCODE",
+     "https://id.gs1.org/01/95012345678903?3922=1099&17=150119",
+     "(01)95012345678903(3922)1099(17)150119"),
+]
+
+
+def render_zint(symbology: str, data: str, path: Path) -> np.ndarray:
+    """``data`` drawn by Debian's ``zint`` (a generator none of the decoders ships) as a PNG
+    at ``path``, returned greyscale: 3 px a module for the linear codes, 10 for 2-D ones,
+    quiet zones all round. Data in brackets is a GS1 element string (``--gs1parens``)."""
+    import shutil
+    import subprocess
+
+    import cv2
+
+    zint = shutil.which("zint")
+    if zint is None:
+        raise RuntimeError("zint is missing: ./setup.sh installs it (Debian package zint)")
+    args = [zint, "-b", symbology, "-o", str(path), "-d", data, "--quietzones",
+            "--scale", "1.5" if symbology in ("DBAR_EXP", "GS1_128") else "5"]
+    if data.startswith("("):
+        args += ["--gs1parens"] + (["--gs1"] if symbology in ("DATAMATRIX", "QRCODE") else [])
+    subprocess.run(args, check=True, capture_output=True, timeout=30)
+    img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    if img is None:
+        raise RuntimeError(f"zint wrote no image to {path}")
+    return img
 
 
 def background(w: int, h: int, seed: int) -> np.ndarray:

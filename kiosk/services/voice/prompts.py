@@ -63,6 +63,10 @@ ATTENDANT_TEXT = {
     "age_restricted": V_("This item needs an age check. A staff member is coming."),
     "unknown_barcode": V_("This item was not found. A staff member is coming to help."),
     "help": V_("Help is on the way. A staff member is coming."),
+    "item_expired": V_("This item is past its date and cannot be sold. A staff member is"
+                       " coming."),
+    "item_recalled": V_("This item has been recalled and cannot be sold. A staff member is"
+                        " coming."),
 }
 
 #: what the shopper may do while staff are on their way, said after ATTENDANT_TEXT where
