@@ -74,6 +74,9 @@ class EndpointConfig(_Strict):
                                description="silero: probability that starts speech")
     stay_prob: float = Field(default=0.35, gt=0, lt=1,
                              description="silero: probability that keeps speech going")
+    vad_margin_db: float = Field(default=3.0, ge=0, le=40,
+                                 description="silero: level over the noise floor a voiced "
+                                             "frame needs too (background babble is speech)")
     frame_ms: int = Field(default=10, ge=5, le=30)
     hangover_ms: int = Field(default=200, ge=30, le=250,
                              description="silence after speech that ends an utterance")

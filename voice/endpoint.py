@@ -10,7 +10,9 @@ Per frame (``frame_ms``, 10 ms by default) a detector says whether the frame is 
   white noise raises the threshold instead of triggering.
 * ``silero``: Silero VAD's speech probability (:mod:`kiosk_voice.vad`, 32 ms windows; a
   frame takes the last complete window's) against ``speech_prob`` to start and
-  ``stay_prob`` to stay. ``kiosk bench vad`` measures both on the same noisy clips.
+  ``stay_prob`` to stay, and the level at least ``vad_margin_db`` over the same noise floor
+  (babble is speech to the model, but quieter than a shopper at the kiosk).
+  ``kiosk bench vad`` measures both on the same noisy clips.
 
 Around the detector everything is the same: speech starts after ``min_speech_ms`` of voiced
 frames (short gaps allowed), keeps the ``pre_roll_ms`` before it, and ends after
@@ -121,10 +123,13 @@ class Endpointer:
         return events
 
     def _voiced(self, level: float, zcr: float, margin: float) -> bool:
-        if self._vad is not None:
-            return self._vad.probability >= (self.cfg.stay_prob if self._in_speech
-                                              else self.cfg.speech_prob)
         floor = self.noise_floor_db
+        if self._vad is not None:
+            # speech, and louder than the background: the store's babble is speech too,
+            # but further from the microphone than the shopper
+            prob = self.cfg.stay_prob if self._in_speech else self.cfg.speech_prob
+            return (self._vad.probability >= prob
+                    and level >= max(self.cfg.min_level_db, floor + self.cfg.vad_margin_db))
         if level < max(self.cfg.min_level_db, floor + margin):
             return False
         # a hiss-like frame barely above the floor is noise, not a voice

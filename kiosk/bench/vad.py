@@ -59,6 +59,8 @@ def _endpoint(cfg: EndpointConfig, samples: np.ndarray) -> tuple[list[tuple[int,
     ep = Endpointer(cfg, RATE)
     block = RATE // 100
     spans: list[tuple[int, int]] = []
+    # the recognizer's decode appends the same silence, so a clip ending in speech ends
+    samples = np.concatenate([samples, np.zeros(RATE // 2, dtype=np.int16)])
     t0 = time.perf_counter()
     for off in range(0, len(samples), block):
         for kind, info in ep.push(samples[off:off + block]):
@@ -104,8 +106,8 @@ def bench_vad(verbose: bool = False) -> int:
                             if hit:
                                 onsets[d].append((hit[0][0] - clip.speech_start) / RATE * 1000)
                             if verbose and not ok:
-                                print(f"  {d} {_snr_key(snr)} {kind} {voice} {text}: "
-                                      f"{[(getattr(r, 'name', None) or r.reason) for r in results]}")
+                                got = [getattr(r, "name", None) or r.reason for r in results]
+                                print(f"  {d} {_snr_key(snr)} {kind} {voice} {text}: {got}")
             key = _snr_key(snr)
             for d in DETECTORS:
                 started, understood, n = counts[d]

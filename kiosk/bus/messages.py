@@ -93,6 +93,7 @@ class Topics:
         self.headset = f"{base}/event/headset"        # simulated jack events (demo, tests)
         self.scanner_events = f"{base}/event/scanner"
         self.scanner_status = f"{base}/scanner/status"
+        self.voice_status = f"{base}/voice/status"      # retained: the locales with voice
         self.bench = f"{base}/bench/#"                # `kiosk bench`'s round-trip probes
 
     def command_from(self, service: str) -> str:
