@@ -13,9 +13,10 @@ start), endpointing, edge trimming, matching and timings. Each state's phrases b
 JSGF rule of alternatives, a phrase listed n times weighted ``/n/`` (the Vosk grammar's
 repetition, here as a JSGF weight); one decoder holds every state's search.
 
-Each utterance is decoded alone, whole, at its end (``full_utt``: cepstral mean taken over
-that utterance only), so a result never depends on the utterances before it and the same
-clip gives the same words in any process. Word confidences are PocketSphinx's word
+Each utterance is decoded alone, whole, at its end, with the front end reset first (its
+running cepstral mean would otherwise carry over: the same clip decoded twice in a row gave
+two confidences), so a result never depends on the utterances before it and the same clip
+gives the same result in any process. Word confidences are PocketSphinx's word
 posteriors; the n-best list fills ``alternatives`` when asked for.
 """
 
@@ -150,6 +151,7 @@ class _Utterance:
     def _decode(self) -> list[dict]:
         d = self.decoder
         d.activate_search(self.search)
+        d.reinit_feat()  # the front end's running cepstral mean back to its start value
         d.start_utt()
         d.process_raw(bytes(self._audio), full_utt=True)
         d.end_utt()
