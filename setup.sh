@@ -50,6 +50,9 @@ APT_PACKAGES+=(bmap-tools mtools dosfstools fdisk e2fsprogs util-linux mount tzd
 # zstd: the image build's .img.zst (bmaptool and `kiosk flash --check` decompress it)
 APT_PACKAGES+=(zstd)
 
+# installed without dependencies (see install_python_env); pinned to the ONNX model measured
+SILERO_VAD="silero-vad==6.2.3"
+
 log() { printf 'setup: %s\n' "$*" >&2; }
 
 install_system_packages() {
@@ -77,6 +80,9 @@ install_python_env() {
     log "installing Python dependencies ($extras)"
     .venv/bin/python -m pip install -q --upgrade pip
     .venv/bin/python -m pip install -q -e ".[$extras]"
+    # the trained VAD's ONNX model ships in silero-vad, whose own code needs PyTorch: only
+    # the model file is used (onnxruntime runs it), so the package comes without its deps
+    .venv/bin/python -m pip install -q --no-deps "$SILERO_VAD"
     echo "$want" > "$stamp"
   fi
 }
