@@ -236,7 +236,7 @@ class AttractPage(Page):
         self.start.text = t.tr("Start")
         self.choose.text = t.tr("Choose your language")
         self.langs.render(v.locales, v.locale, on_dark=False)
-        self.notice.show(v.notice, t.lang)
+        self.notice.show(v.notice or v.voice_note, t.lang)
 
 
 # -- shopping -----------------------------------------------------------------------------
@@ -747,7 +747,7 @@ class PaymentPage(Page):
             tile.title.text, tile.hint.text = m.label, m.hint
         self.back.text = t.tr("Back to basket")
         notice = v.notice or (t.tr("Checking an earlier payment. Please wait a moment.")
-                              if v.payments_resolving else "")
+                              if v.payments_resolving else "") or v.voice_note
         self.notice.show(notice, t.lang)
 
 
