@@ -71,11 +71,13 @@ def test_a_backend_that_is_not_installed_is_refused_in_one_line(tmp_path) -> Non
         open_recognizer(cfg, "en")
 
 
-@pytest.mark.parametrize(("voice", "speed"), HELD_OUT)
-@pytest.mark.parametrize(("state", "text", "want"), [
-    ("payment", "pay by card", "pay_card"), ("payment", "pay by phone", "pay_phone"),
-    ("payment", "i need help", "help"), ("confirm", "yes please", "yes"),
-    ("confirm", "no", "no"), ("receipt", "no receipt", "no_receipt"),
+@pytest.mark.parametrize(("state", "text", "want", "voice", "speed"), [
+    ("payment", "pay by card", "pay_card", *HELD_OUT[0]),
+    ("payment", "pay by phone", "pay_phone", *HELD_OUT[1]),
+    ("payment", "i need help", "help", *HELD_OUT[0]),
+    ("confirm", "yes please", "yes", *HELD_OUT[1]),
+    ("confirm", "no", "no", *HELD_OUT[0]),
+    ("receipt", "no receipt", "no_receipt", *HELD_OUT[1]),
 ])
 def test_english_commands_through_the_pocketsphinx_model(english, clips, state, text, want,
                                                          voice, speed) -> None:
@@ -119,10 +121,10 @@ def test_the_same_clip_gives_the_same_result_in_two_processes(english, clips, tm
     np_path = tmp_path / "clip.npy"
     np.save(np_path, x)
     here = [[r.text, getattr(r, "confidence", None)] for r in english.decode(x, "payment")]
-    for _ in range(2):
-        out = subprocess.run([sys.executable, "-c", DECODE, str(np_path), str(tmp_path)],
-                             capture_output=True, text=True, check=True, timeout=120)
-        assert json.loads(out.stdout) == here
+    # another process: the model loaded afresh, nothing decoded before
+    out = subprocess.run([sys.executable, "-c", DECODE, str(np_path), str(tmp_path)],
+                         capture_output=True, text=True, check=True, timeout=120)
+    assert json.loads(out.stdout) == here
 
 
 def test_the_sphinx_decoder_speaks_vosks_result_shape(english, clips) -> None:

@@ -61,19 +61,8 @@ def test_missing_model_is_said_in_the_shoppers_language(core, shopper, start_voi
     assert "韩语" in said
 
 
-def test_change_language_without_a_target_asks_which(core, shopper, start_voice) -> None:
-    shopper.wait_online()
-    assert shopper.send("scan", code=MILK)["ok"]
-    voice = start_voice()
-    voice.wait_for(lambda: voice.service.msg.get("state") == "shopping")
-    inject(voice, "change_language")
-    said = voice.wait_spoken("Which language would you like?")
-    assert "Chinese" in said and "Korean" in said
-    assert not [c for c in voice.service.sent if c["type"] == "set_language"]
-
-
-def test_switch_to_a_language_without_a_model_is_confirmed_first(core, shopper, start_voice,
-                                                                 korean) -> None:
+def test_change_language_asks_which_and_confirms_a_language_without_a_model(
+        core, shopper, start_voice, korean) -> None:
     shopper.wait_online()
     assert shopper.send("set_language", locale="ko")["ok"]
     assert shopper.send("scan", code=MILK)["ok"]
@@ -81,6 +70,9 @@ def test_switch_to_a_language_without_a_model_is_confirmed_first(core, shopper, 
     service = voice.service
     voice.wait_for(lambda: service.msg.get("locale") == "ko"
                    and service.msg.get("state") == "shopping")
+    inject(voice, "change_language")  # no target: which one?
+    said = voice.wait_spoken("어떤 언어를 원하세요?")
+    assert "영어" in said and "중국어" in said
     inject(voice, "change_language", "zh")
     voice.wait_spoken("중국어에서는 음성 명령을 사용할 수 없습니다")
     assert service.confirming == "set_language:zh_Hans"
