@@ -197,7 +197,7 @@ class AttractPage(Page):
     def __init__(self, actions: Actions, **kw) -> None:
         super().__init__(actions, **kw)
         _fill(self, theme.BG)
-        box = BoxLayout(orientation="vertical", padding=(px(120), px(40)), spacing=px(22))
+        box = BoxLayout(orientation="vertical", padding=(px(120), px(40)), spacing=px(16))
         self.welcome = Text(size_key="huge", bold=True, halign="center", size_hint_y=None,
                             height=px(130))
         self.prompt = Text(size_key="l", halign="center", size_hint_y=None, height=px(60),
