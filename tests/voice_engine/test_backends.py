@@ -145,3 +145,17 @@ def test_model_files_are_found_in_the_wheel(tmp_path) -> None:
     assert (hmm / "mdef").is_file() and dictionary.suffix == ".dict"
     with pytest.raises(FileNotFoundError, match="one acoustic model"):
         model_files(tmp_path)
+
+
+def test_the_shipped_configuration_gives_english_voice_without_a_vosk_model(tmp_path) -> None:
+    """config/defaults.toml, as a lane loads it: no Vosk English model installed, English
+    commands are still heard (through the pocketsphinx wheel's model)."""
+    from kiosk.config import load_config
+
+    site = tmp_path / "site"
+    site.mkdir()
+    voice = load_config(site_dir=site, environ={}).voice.model_copy(
+        update={"models_dir": tmp_path / "models"})
+    entry, _path = model_location(voice, "en")
+    assert entry.backend == "pocketsphinx"
+    assert load_backend(entry.backend) is SphinxRecognizer
