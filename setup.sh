@@ -58,6 +58,9 @@ APT_PACKAGES+=(zstd)
 # cluster is never used) and psql/pg_dump.
 APT_PACKAGES+=(postgresql postgresql-client)
 
+# installed without dependencies (see install_python_env); pinned to the ONNX model measured
+SILERO_VAD="silero-vad==6.2.3"
+
 log() { printf 'setup: %s\n' "$*" >&2; }
 
 install_system_packages() {
@@ -85,6 +88,9 @@ install_python_env() {
     log "installing Python dependencies ($extras)"
     .venv/bin/python -m pip install -q --upgrade pip
     .venv/bin/python -m pip install -q -e ".[$extras]"
+    # the trained VAD's ONNX model ships in silero-vad, whose own code needs PyTorch: only
+    # the model file is used (onnxruntime runs it), so the package comes without its deps
+    .venv/bin/python -m pip install -q --no-deps "$SILERO_VAD"
     echo "$want" > "$stamp"
   fi
 }

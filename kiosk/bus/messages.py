@@ -94,6 +94,7 @@ class Topics:
         self.scanner_events = f"{base}/event/scanner"
         self.scanner_status = f"{base}/scanner/status"
         self.sync_status = f"{base}/sync/status"      # kiosk-sync's lag to the back office
+        self.voice_status = f"{base}/voice/status"      # retained: the locales with voice
         self.bench = f"{base}/bench/#"                # `kiosk bench`'s round-trip probes
 
     def command_from(self, service: str) -> str:

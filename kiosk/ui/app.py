@@ -90,6 +90,7 @@ class KioskApp(App):
         self.online: bool | None = None
         self.local_locale: str | None = None
         self.view: View | None = None
+        self.voice_locales: tuple[str, ...] | None = None  # kiosk-voice's, once it said
         self.pages: dict[str, Page] = {}
         self.pictures: dict[str, Path] = {}
         self.shots = ShotWriter()
@@ -130,7 +131,8 @@ class KioskApp(App):
             self.demo = self.settings.demo_panel(self.send, self.settings.catalog_path, self.post)
             root.add_widget(self.demo)
         self.bridge = BusBridge(self.settings.bus, self.settings.lane, self.post, self._on_state,
-                                self._on_online, self._on_result)
+                                self._on_online, self._on_result,
+                                on_voice=self._on_voice)
         Window.bind(on_touch_down=self._on_any_touch, on_flip=self._on_flip)
         Window.clearcolor = theme.BG
         self.refresh()
@@ -203,6 +205,10 @@ class KioskApp(App):
         self.received_at = time.monotonic()
         if self.online is None:
             self.online = True  # a retained state with no status yet: the status follows
+        self.refresh()
+
+    def _on_voice(self, locales: tuple[str, ...]) -> None:
+        self.voice_locales = locales
         self.refresh()
 
     def _on_online(self, online: bool) -> None:
@@ -310,7 +316,7 @@ class KioskApp(App):
         local = self.local_locale if not self.online else None
         if self.online is None and self.msg is None:
             local = self.settings.default_locale
-        v = build_view(self.msg, self.online, local, self.received_at)
+        v = build_view(self.msg, self.online, local, self.received_at, self.voice_locales)
         self.view = v
         t = Translator(v.locale, currency_of(self.msg or {}))
         page = self.page(v.screen)

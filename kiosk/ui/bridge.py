@@ -41,10 +41,12 @@ class BusBridge:
     def __init__(self, bus: BusLogin, lane: str, post: Post,
                  on_state: Callable[[dict], None],
                  on_online: Callable[[bool | None], None],
-                 on_result: Callable[[dict], None]) -> None:
+                 on_result: Callable[[dict], None],
+                 on_voice: Callable[[tuple[str, ...]], None] | None = None) -> None:
         self.topics = Topics(lane)
         self._post = post
         self._on_state, self._on_online, self._on_result = on_state, on_online, on_result
+        self._on_voice = on_voice
         self._sent: dict[str, str] = {}
         self._lock = threading.Lock()
         self._hold: set[str] = set()        # test control: stop delivering after these states
@@ -55,6 +57,8 @@ class BusBridge:
         subscribe_state_feed(self.client, self.topics, self.rejects, self._state, self._status)
         self.client.subscribe(self.topics.result, self._result)
         self.client.subscribe(self.topics.feedback, self._feedback)
+        if on_voice is not None:
+            self.client.subscribe(self.topics.voice_status, self._voice)
 
     def start(self) -> None:
         """Connect in the background (never waits); reconnects by itself."""
@@ -121,6 +125,18 @@ class BusBridge:
             return
         if msg.get("kind") == "bad_read" and reason in REJECTIONS:
             self._post(lambda: self._on_result({"ok": False, "reason": reason, "kind": "scan"}))
+
+    def _voice(self, topic: str, payload: bytes) -> None:
+        """kiosk-voice's retained list of the locales that have voice commands."""
+        try:
+            msg = load_json(payload, MAX_STATUS_BYTES)
+            locales = tuple(str(loc) for loc in msg["locales"])
+        except (MessageError, KeyError, TypeError) as exc:
+            self.rejects.reject(topic, "invalid", f"{type(exc).__name__}: {exc}")
+            return
+        on_voice = self._on_voice
+        if on_voice is not None:
+            self._post(lambda: on_voice(locales))
 
     # -- test control: freeze a transient screen long enough to photograph it -----------
 

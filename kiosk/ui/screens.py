@@ -201,7 +201,7 @@ class AttractPage(Page):
     def __init__(self, actions: Actions, **kw) -> None:
         super().__init__(actions, **kw)
         _fill(self, theme.BG)
-        box = BoxLayout(orientation="vertical", padding=(px(120), px(40)), spacing=px(22))
+        box = BoxLayout(orientation="vertical", padding=(px(120), px(40)), spacing=px(16))
         self.welcome = Text(size_key="huge", bold=True, halign="center", size_hint_y=None,
                             height=px(130))
         self.prompt = Text(size_key="l", halign="center", size_hint_y=None, height=px(60),
@@ -240,7 +240,7 @@ class AttractPage(Page):
         self.start.text = t.tr("Start")
         self.choose.text = t.tr("Choose your language")
         self.langs.render(v.locales, v.locale, on_dark=False)
-        self.notice.show(v.notice, t.lang)
+        self.notice.show(v.notice or v.voice_note, t.lang)
 
 
 # -- shopping -----------------------------------------------------------------------------
@@ -770,7 +770,7 @@ class PaymentPage(Page):
             tile.title.text, tile.hint.text = m.label, m.hint
         self.back.text = t.tr("Back to basket")
         notice = v.notice or (t.tr("Checking an earlier payment. Please wait a moment.")
-                              if v.payments_resolving else "")
+                              if v.payments_resolving else "") or v.voice_note
         self.notice.show(notice, t.lang)
 
 

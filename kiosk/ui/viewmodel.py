@@ -33,7 +33,7 @@ from kiosk.domain.vocabulary import (
     IDLE_STATES,
 )
 from kiosk.i18n import N_
-from kiosk.ui.i18n import Translator
+from kiosk.ui.i18n import Translator, endonym
 
 #: checkout state → screen
 SCREENS = {
@@ -238,6 +238,7 @@ class View:
     help_called: bool = False       # the shopper's help call is open: offer to cancel it
     can_put_aside: bool = False     # an unknown barcode: the shopper may put the item aside
     notice: str = ""
+    voice_note: str = ""            # the language has no voice commands (and where voice works)
     attendant_reason: str = ""      # age_restricted | unknown_barcode | help
     attendant_item: str = ""
     attendant_code: str = ""
@@ -302,13 +303,28 @@ def _rows(msg: dict, t: Translator) -> tuple[Row, ...]:
     return tuple(rows)
 
 
+def voice_note(locale: str, voice_locales: tuple[str, ...] | None, t: Translator) -> str:
+    """What the screen says when ``locale`` has no voice commands (kiosk-voice's retained
+    status lists the locales that have them; None: not known, nothing said)."""
+    if voice_locales is None or locale in voice_locales:
+        return ""
+    note = t.tr("Voice commands are not available in this language.")
+    if voice_locales:
+        sep = "" if note.endswith("。") else " "  # no space after a full-width stop
+        note += sep + t.tr("Voice commands work in {languages}.",
+                           languages=t.join([endonym(loc) for loc in voice_locales]))
+    return note
+
+
 def build_view(msg: dict | None, online: bool | None, locale: str | None = None,
-               received_at: float | None = None) -> View:
+               received_at: float | None = None,
+               voice_locales: tuple[str, ...] | None = None) -> View:
     """The view of a state message. ``online`` None means not known yet (starting).
 
     ``locale`` overrides the state's locale (the UI's own choice while the core
     is down); ``received_at`` is the monotonic time the message arrived, used to
-    turn the core's idle deadline into a local countdown.
+    turn the core's idle deadline into a local countdown; ``voice_locales`` the locales
+    with voice commands (kiosk-voice's status).
     """
     locales = tuple((msg or {}).get("locales") or ("en", "zh_Hans", "ko"))
     loc = locale or (msg or {}).get("locale") or locales[0]
@@ -367,6 +383,7 @@ def build_view(msg: dict | None, online: bool | None, locale: str | None = None,
         help_called="cancel_help" in shopper_ways_out(msg),
         can_put_aside="put_aside" in shopper_ways_out(msg),
         notice=notice,
+        voice_note=voice_note(loc, voice_locales, t),
         attendant_reason=attendant.get("reason", ""),
         attendant_item=item,
         attendant_code=attendant.get("code") or "",

@@ -56,9 +56,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _recognizers(config):  # noqa: ANN001, ANN202 - KioskConfig, a factory
-    """lang → a Recognizer on that language's installed model (None when absent)."""
+    """lang → the recognizer of that language's first installed model, with its backend
+    (None when there is none: the service then says so to the shopper)."""
+    from kiosk_voice.backends import ModelMissing, open_recognizer
     from kiosk_voice.config import VoiceConfig
-    from kiosk_voice.recognizer import Recognizer
 
     from kiosk.services.voice.payments import listen_for_payments
 
@@ -69,15 +70,10 @@ def _recognizers(config):  # noqa: ANN001, ANN202 - KioskConfig, a factory
     def get(lang: str):  # noqa: ANN202
         if lang not in cache:
             try:
-                model_dir = voice_cfg.model_dir(lang)
-                if not model_dir.is_dir():
-                    raise FileNotFoundError(f"{model_dir} is not installed "
-                                            f"(kiosk voice install-model ... --lang {lang})")
-            except (KeyError, FileNotFoundError) as exc:
+                cache[lang] = open_recognizer(voice_cfg, lang)
+            except ModelMissing as exc:
                 log.warning("voice commands off in %s: %s", lang, exc)
                 cache[lang] = None
-            else:
-                cache[lang] = Recognizer(model_dir, lang)
         return cache[lang]
 
     return get

@@ -172,6 +172,13 @@ TEXT = {
     "staff_called": V_("A staff member has been called."),
     "app": V_("Application {n}: {label}."),
     "take_card": V_("Please take your card from the card reader."),
+    # never silent (kiosk.services.voice.service): a language without a speech model
+    "voice_unavailable": V_("Voice commands are not available in this language. Use the "
+                            "keys below the screen or the touch screen."),
+    "voice_languages": V_("Voice commands work in {languages}."),
+    "which_language": V_("Which language would you like? Say {languages}."),
+    "no_voice_switch": V_("Voice commands are not available in {language}. Change the "
+                          "language anyway? Say yes or no."),
 }
 
 #: labels for accessible-mode focus items (one per action)
@@ -262,6 +269,21 @@ class Prompts:
             label = apps[index]["label"] if index < len(apps) else f"#{index + 1}"
             return self.t(TEXT["app"], n=index + 1, label=label)
         return self.t(ACTION_TEXT[action])
+
+    def language_name(self, locale: str) -> str:
+        """A language's name in this prompt's language (CLDR: 영어, 韩语, Korean)."""
+        from babel import Locale  # CLDR tables, only when a language is named
+
+        lang = language_of(locale)
+        names = Locale.parse(self.locale.replace("-", "_")).languages
+        return names.get(lang) or names.get(locale) or locale
+
+    def languages(self, locales: list[str]) -> str:
+        """Several language names, joined as a list in this prompt's language."""
+        from babel.lists import format_list
+
+        return format_list([self.language_name(loc) for loc in locales], style="or",
+                           locale=self.locale.replace("-", "_"))
 
     def say(self, key: str, **values: object) -> Speech:
         return Speech([self.t(TEXT[key], **values)])

@@ -17,6 +17,12 @@ touch; "repeat" and "how much" are answered locally by speaking.
   cancel confirmation, or the receipt question.
 * Accessible mode (:mod:`kiosk.services.voice.accessible`) starts on a keypad event, the help
   button, the help phrase, or a headset being plugged in.
+* Never silent: when the shopper's language has no speech model, the kiosk says so (in that
+  language, with the prompts' speech engine, once per session and language, with the state's
+  prompt) and names the languages that have voice; the keys keep working. It publishes which
+  languages have voice (retained, ``voice/status``) for the screen to say it too. "Change
+  language" with no target asks which; a switch to a language without a model is confirmed
+  first (yes / no).
 
 Threads: paho's network thread only queues bus messages (the state and core status
 read through their schema, :mod:`kiosk.bus.state_feed`); the frame-reader thread
@@ -278,6 +284,8 @@ class VoiceService:
         self._step: str | None = None
         self._last_touch = -TOUCH_EVERY_S
         self._last_lines = 0
+        self._announced: set[tuple] = set()    # (session, language) told it has no voice
+        self._voice_status: list[str] | None = None  # the locales with voice, as published
         self.speaker.on_speaking = self._on_speaking
         self.bus = BusClient(bus, f"kiosk-voice-{lane}")
         self.rejects = RejectLog(log)
@@ -326,6 +334,7 @@ class VoiceService:
         for locale in self.locales:  # load every model now, not in a shopper's session
             self.recognizers(language_of(locale))
         self._select_recognizer(self.msg.get("locale", self.default_locale))
+        self._publish_voice_status()
         if on_ready and connected:
             on_ready()
         try:
@@ -380,6 +389,41 @@ class VoiceService:
                 self.start_accessible()
 
     # -- recognizer -------------------------------------------------------------------
+
+    def voice_locales(self) -> list[str]:
+        """The lane's locales whose language has a speech model (voice commands work)."""
+        locales = self.msg.get("locales") or self.locales
+        return [loc for loc in locales if self.recognizers(language_of(loc)) is not None]
+
+    def _publish_voice_status(self) -> None:
+        """Tell the screen (retained) which of the lane's locales have voice commands."""
+        locales = self.voice_locales()
+        if locales != self._voice_status:
+            self._voice_status = locales
+            self.bus.publish(self.topics.voice_status,
+                             {"v": 1, "type": "voice_status", "locales": locales}, retain=True)
+
+    def _no_voice_speech(self) -> Speech:
+        """The shopper's language has no model: say so, and where voice does work."""
+        p = self.prompts()
+        texts = [p.t(TEXT["voice_unavailable"])]
+        others = self.voice_locales()
+        if others:
+            texts.append(p.t(TEXT["voice_languages"], languages=p.languages(others)))
+        return Speech(texts)
+
+    def _tell_no_voice(self, speech: Speech) -> Speech:
+        """``speech`` plus the no-voice notice, once per session and language, while the
+        shopper's language has no model and someone is there to hear it."""
+        lang = self._recognizer_lang
+        key = (self.msg.get("txn"), lang)
+        if self._recognizer is not None or key in self._announced:
+            return speech
+        if not (self.accessible.active or self.msg.get("state") not in ("attract",
+                                                                         "out_of_service")):
+            return speech
+        self._announced.add(key)
+        return Speech(speech.texts + self._no_voice_speech().texts, speech.private)
 
     def _select_recognizer(self, locale: str) -> None:
         lang = language_of(locale)
@@ -446,6 +490,8 @@ class VoiceService:
             self._session_over()
         if msg.get("locale") != old.get("locale"):
             self._select_recognizer(msg.get("locale") or self.default_locale)
+        if msg.get("locales") != old.get("locales"):
+            self._publish_voice_status()
         if state != old.get("state"):
             self.misses = 0
             self.confirming = None
@@ -470,7 +516,7 @@ class VoiceService:
                 speech = self.prompts().state(msg)
                 if msg.get("idle_warning_at") and not old.get("idle_warning_at"):
                     speech = self.prompts().say("idle_warning")
-                self.speak(speech)
+                self.speak(self._tell_no_voice(speech))
         elif step != self._step:
             self._step = step
             if step and self._should_speak(state):
@@ -527,8 +573,8 @@ class VoiceService:
     def start_accessible(self) -> None:
         announce = self.accessible.start(self.prompts())
         if announce:
-            self.speak(Speech(announce.texts + self.prompts().state(self.msg).texts,
-                              private=self.headset))
+            self.speak(self._tell_no_voice(Speech(
+                announce.texts + self.prompts().state(self.msg).texts, private=self.headset)))
 
     # -- actions (shared by voice intents and tactile keys) ---------------------------
 
@@ -566,11 +612,8 @@ class VoiceService:
             self.start_accessible()
             if accepted(self.msg, "help"):
                 self.send("help")
-        elif name == "language" and arg:
-            locale = next((loc for loc in self.msg.get("locales") or [arg]
-                           if language_of(loc) == language_of(arg)), None)
-            if locale:
-                self.send("set_language", locale=locale)
+        elif name == "language":
+            self._change_language(arg)
         elif name == "cancel" and self.msg.get("state") in CANCELLABLE:
             self.confirming = "cancel"
             self._reset_pending = True
@@ -586,6 +629,25 @@ class VoiceService:
         else:
             self.do(name)
 
+    def _change_language(self, target: str | None) -> None:
+        """Switch to ``target``'s locale; with no target, ask which; to a language with no
+        speech model, only after a yes (the shopper would lose voice commands)."""
+        locales = self.msg.get("locales") or self.locales
+        locale = next((loc for loc in locales if target and language_of(loc) == target),
+                      None)
+        p = self.prompts()
+        if locale is None:
+            others = [loc for loc in locales if language_of(loc) != self._recognizer_lang]
+            self.speak(p.say("which_language", languages=p.languages(others or locales)))
+        elif language_of(locale) == language_of(self.msg.get("locale") or ""):
+            self.speak(p.say("language"))
+        elif self.recognizers(language_of(locale)) is None and self._recognizer is not None:
+            self.confirming = f"set_language:{locale}"
+            self._reset_pending = True
+            self.speak(p.say("no_voice_switch", language=p.language_name(locale)))
+        else:
+            self.send("set_language", locale=locale)
+
     def _yes_no(self, yes: bool) -> None:
         state = self.msg.get("state")
         if self.confirming:
@@ -593,8 +655,10 @@ class VoiceService:
             self._reset_pending = True
             if yes:
                 self.do(action)
-            else:
+            elif action == "cancel":
                 self.speak(self.prompts().say("kept"))
+            else:
+                self.speak(self.prompts().state(self.msg))
         elif self.msg.get("idle_warning_at"):
             if yes:
                 self.do("more_time")
@@ -614,6 +678,8 @@ class VoiceService:
             self.send("receipt", choice="print" if action == "receipt_print" else "none")
         elif action in ("back", "cancel", "done", "help", "cancel_help", "put_aside"):
             self.send(action)
+        elif action.startswith("set_language:"):
+            self.send("set_language", locale=action.removeprefix("set_language:"))
         elif action.startswith("app:"):
             self.send("choose_app", index=int(action[4:]))
         elif action == "more_time":

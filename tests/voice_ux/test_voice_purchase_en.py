@@ -1,0 +1,60 @@
+"""Voice-only purchase in English with the pocketsphinx backend (the model in its wheel: it
+runs in CI with nothing to provision), through a real kiosk-core and broker.
+
+The shopper's voice (espeak-ng en-us+f2) is one the English decoder settings were not tuned
+on (kiosk_voice.backends.sphinx.DECODER_OPTIONS)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from kiosk_voice.backends import open_recognizer
+from kiosk_voice.backends.sphinx import SphinxRecognizer
+from kiosk_voice.config import VoiceConfig
+
+pytestmark = [pytest.mark.voice, pytest.mark.integration]
+
+MILK = "8801115954255"
+KIMCHI = "8801052240329"
+VOICE, SPEED = "en-us+f2", 165
+
+
+@pytest.fixture(scope="module")
+def english(tmp_path_factory):
+    """lang → the English recognizer on the pocketsphinx wheel's model (no Vosk English model
+    is installed under this models_dir, so the configured fallback is used)."""
+    rec = open_recognizer(VoiceConfig(models_dir=tmp_path_factory.mktemp("models")), "en")
+    assert isinstance(rec, SphinxRecognizer)
+    return lambda lang: rec if lang == "en" else None
+
+
+def test_voice_only_purchase_in_english(start_core, shopper, start_voice, english, speech,
+                                        lane_env) -> None:
+    start_core(KIOSK__TIMEOUTS__RECEIPT_CHOICE_S="120")
+    shopper.wait_online()
+    assert shopper.send("start", locale="en")["ok"]
+    assert shopper.send("scan", code=MILK)["ok"]
+    assert shopper.send("scan", code=KIMCHI)["ok"]
+    st = shopper.wait_state(lambda s: s["state"] == "shopping" and len(s["lines"]) == 2)
+    total = st["totals"]["total"]
+
+    voice = start_voice(recognizers=english)
+    voice.service.source.push(speech("pay by card", VOICE, SPEED), state="shopping")
+    voice.wait_for(lambda: voice.service.heard, timeout=30)
+    shopper.wait_state(lambda s: s["state"] == "approved", timeout=60)
+    voice.wait_spoken("Say receipt, or no receipt", timeout=30)
+    voice.service.source.push(speech("receipt please", VOICE, SPEED), state="approved")
+    st = shopper.wait_state(lambda s: s["state"] == "receipt", timeout=60)
+
+    assert st["payment"]["status"] == "approved" and st["payment"]["method"] == "card"
+    assert st["payment"]["receipt_choice"] == "print"
+    service = voice.service
+    assert service.heard == ["pay_card", "receipt"]
+    assert [(c["type"], c["source"]) for c in service.sent] == [
+        ("checkout", "voice"), ("pay", "voice"), ("receipt", "voice")]
+    path = Path(lane_env["KIOSK__PATHS__STATE_DIR"]) / "sim-acquirer.jsonl"
+    charges = [e for e in map(json.loads, path.read_text().splitlines()) if e["kind"] == "auth"]
+    assert [(c["amount"], c["result"]["outcome"]) for c in charges] == [(total, "approved")]
+    assert not any("not available" in t for t in voice.spoken())  # English has voice
