@@ -16,6 +16,11 @@ pixels, really a PNG or JPEG) and copied to the catalog's ``pictures/`` folder a
 ``<key>.png|.jpg`` (:func:`pictures_dir`, :func:`picture_index`), where the screen
 finds it by the product's key. A bad picture is a warning: the product loads without
 it (a missing picture never keeps an item from being sold).
+
+Bagging area (kiosk/domain/bagging.py): optional columns ``bag_weight_g`` (what one unit
+weighs on the bagging scale, grams), ``bag_tolerance_g`` and ``bag_check`` (0: not checked:
+heavy, light or bulky items) go to the ``bag_weights`` table by product key, beside the
+weights learned from attended sales (:meth:`Catalog.bag_sample`).
 """
 
 from __future__ import annotations
@@ -66,7 +71,15 @@ CREATE TABLE IF NOT EXISTS products (
     sold_by_weight INTEGER NOT NULL CHECK (sold_by_weight IN (0, 1)),
     CHECK (gtin IS NOT NULL OR plu IS NOT NULL)
 );
+CREATE TABLE IF NOT EXISTS bag_weights (
+    key TEXT PRIMARY KEY,          -- the product's key (gtin, or PLU<plu>)
+    weight_g INTEGER CHECK (weight_g > 0),
+    tolerance_g INTEGER CHECK (tolerance_g > 0),
+    bag_check INTEGER NOT NULL DEFAULT 1 CHECK (bag_check IN (0, 1)),
+    samples TEXT NOT NULL DEFAULT '[]'  -- JSON grams of attended weighings (learning)
+);
 """
+BAG_COLUMNS = ("bag_weight_g", "bag_tolerance_g", "bag_check")
 
 
 class RowError(NamedTuple):
@@ -285,6 +298,7 @@ class Catalog:
                             column = "gtin" if ident == product.gtin else "plu"
                             raise FieldError(column, f"duplicate of line {seen[ident]}")
                     self._upsert(product)
+                    self._bag_columns(product.key, row)
                 except FieldError as exc:
                     report.errors.append(RowError(reader.line_num, exc.column, str(exc)))
                     continue
@@ -375,6 +389,42 @@ class Catalog:
             (p.gtin, p.plu, json.dumps(p.names, ensure_ascii=False), p.price_minor,
              p.tax_class, int(p.age_restricted), int(p.sold_by_weight)),
         )
+
+    def _bag_columns(self, key: str, row: dict) -> None:
+        """The optional bagging columns of a row (none given: the row's earlier ones stay)."""
+        given = {c: (row.get(c) or "").strip() for c in BAG_COLUMNS}
+        if not any(given.values()):
+            return
+        grams: dict[str, int | None] = {}
+        for column in BAG_COLUMNS[:2]:
+            text = given[column]
+            if text and (not text.isdigit() or not 0 < int(text) <= 100_000):
+                raise FieldError(column, f"{column} must be whole grams 1..100000, got {text!r}")
+            grams[column] = int(text) if text else None
+        check = _flag(given["bag_check"] or "1", "bag_check")
+        self.db.execute(
+            "INSERT INTO bag_weights (key, weight_g, tolerance_g, bag_check) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT(key) DO UPDATE SET weight_g = excluded.weight_g,"
+            " tolerance_g = excluded.tolerance_g, bag_check = excluded.bag_check",
+            (key, grams["bag_weight_g"], grams["bag_tolerance_g"], int(check)))
+
+    def bag_weight(self, key: str) -> tuple[int | None, int | None, bool, list[int]]:
+        """(weight_g, tolerance_g, checked, learned samples) of a product on the bagging
+        scale; (None, None, True, []) when the catalog says nothing."""
+        row = self.db.execute("SELECT weight_g, tolerance_g, bag_check, samples FROM"
+                              " bag_weights WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            return None, None, True, []
+        return row[0], row[1], bool(row[2]), json.loads(row[3])
+
+    def bag_sample(self, key: str, grams: int, keep: int = 20) -> list[int]:
+        """Keep one attended weighing of ``key`` (the last ``keep``); all kept so far."""
+        samples = [*self.bag_weight(key)[3], int(grams)][-keep:]
+        with self.db:
+            self.db.execute(
+                "INSERT INTO bag_weights (key, samples) VALUES (?, ?) ON CONFLICT(key)"
+                " DO UPDATE SET samples = excluded.samples", (key, json.dumps(samples)))
+        return samples
 
     # -- lookups --------------------------------------------------------------
 

@@ -24,8 +24,9 @@ def test_versions_are_pinned_to_the_journal_schema():
     versions = {kind: cls.VERSION for kind, cls in E.EVENT_TYPES.items()}
     assert (JOURNAL_SCHEMA, E.STATE_VERSION) == (1, 1)
     # issue 21 added help_cancelled and item_put_aside at version 1: a new type is no new
-    # shape of an old one (an older release refuses it as an unknown type, never misreads it)
-    assert set(versions.values()) == {1} and len(versions) == 31
+    # shape of an old one (an older release refuses it as an unknown type, never misreads it);
+    # issue 19 added bagging_alert, bagging_cleared and own_bag the same way
+    assert set(versions.values()) == {1} and len(versions) == 34
 
 
 @pytest.mark.parametrize(("v0", "v1_fields"), [
