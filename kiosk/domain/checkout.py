@@ -183,7 +183,7 @@ def totals(state: CheckoutState, config: CheckoutRules) -> Totals:
 # decide: command → events
 # ---------------------------------------------------------------------------
 
-def _ev(kind: str, **data: Any) -> dict:
+def _ev(kind: str, /, **data: Any) -> dict:
     """The one way decide and the timers make an event: validated against its model
     (kiosk.domain.events), with its version; the core stamps ``ts`` when it commits."""
     return E.build(kind, **data)

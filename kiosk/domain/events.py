@@ -471,7 +471,7 @@ def parse(event: Mapping[str, Any] | Event) -> Event:
         raise InvalidEvent(f"{kind}: {_first_error(exc)}") from None
 
 
-def build(kind: str, **data: Any) -> dict[str, Any]:
+def build(kind: str, /, **data: Any) -> dict[str, Any]:
     """A new event of ``kind`` at its current version, validated against its model, as the
     dict the lane passes on (without ``ts``: the core stamps it when it commits). TypeError
     if the fields do not fit the model (a producer's bug or a mistyped command field)."""

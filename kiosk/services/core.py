@@ -181,6 +181,7 @@ class CoreService:
         self._scales: dict[str, dict] = {}  # scale name → its last message (kiosk-scale)
         self.bagging: BaggingMonitor | None = None
         self._staff_seen = False            # staff signed in this session (attended learning)
+        self._bag_published: dict | None = None  # the bagging view last published
         if config.bagging.enabled:
             self.bagging = BaggingMonitor(config.bagging)
             reason = (self.state.attendant or {}).get("reason")
@@ -419,6 +420,7 @@ class CoreService:
         self._start_effects(events)
         if self.bagging is not None:
             self.commit(self._follow_bagging(before, events))
+            self._publish_if_bagging_moved()
 
     # -- scales and the bagging area ----------------------------------------------
 
@@ -439,6 +441,19 @@ class CoreService:
         if name == "bagging" and self.bagging is not None and answering:
             self.commit(self.bagging.reading(msg["status"], msg.get("weight_g"), time.time(),
                                              self.state.state == "shopping"))
+            self._publish_if_bagging_moved()
+
+    def _bagging_view(self) -> dict | None:
+        """What the screen says of the bagging area: items still to be placed there."""
+        mon = self.bagging
+        if mon is None:
+            return None
+        return {"awaiting": sum(1 for p in mon.pending if p.sign > 0),
+                "alert": (mon.alert or {}).get("kind")}
+
+    def _publish_if_bagging_moved(self) -> None:
+        if self._bagging_view() != self._bag_published:
+            self.publish_state()
 
     def _produce_weight(self) -> ScaleWeight | None:
         """The produce scale's last reading, for pricing (None: the lane has no scale)."""
@@ -530,7 +545,9 @@ class CoreService:
             else None,                  # the sale's signed e-receipt link (receipt screen QR)
             "payments_resolving": bool(self._unresolved),  # no new payment until resolved
             "alerts": self._alerts(),   # what waits for an attendant (an attendant station)
+            "bagging": self._bagging_view(),  # items still to be placed in the bagging area
         }
+        self._bag_published = extra["bagging"]
         self._offered = self.pins.challenge
         data = s.as_dict()
         data.pop("reversal")
@@ -849,6 +866,7 @@ class CoreService:
             self.commit(due)
         if self.bagging is not None and self.state.txn is not None:
             self.commit(self.bagging.tick(now, self.state.state == "shopping"))
+            self._publish_if_bagging_moved()
         self.rejects.flush()
         if self.rejects.changed and time.monotonic() - self._status_at >= STATUS_EVERY_S:
             self._publish_status()

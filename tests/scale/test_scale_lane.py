@@ -6,21 +6,17 @@ the price matches a hand calculation in USD and in KRW (no minor unit)."""
 
 from __future__ import annotations
 
-import json
 import os
-import queue
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from kiosk_drivers.printer.sim.pty import start_pty_pair
 from kiosk_drivers.scale.sim.simulator import ScaleSimulator
 
-from kiosk.bus.client import BusClient
-from kiosk.bus.messages import Topics
-from tests.harness import REPO, CoreProcess, Shopper, bus_login, kiosk_cli, kiosk_env
+from tests.harness import REPO, CoreProcess, Shopper, kiosk_cli, kiosk_env
+from tests.scale.feed import ScaleFeed
 
 KRW_CSV = """gtin,name_en,name_zh,name_ko,price,tax_class,age_restricted,sold_by_weight,plu
 ,Bananas,香蕉,바나나,3980,reduced,0,1,04011
@@ -55,42 +51,18 @@ def weighing_lane(tmp_path, broker_port, request):
     core = CoreProcess(env, tmp_path / "core.log").start()
     scale = _start_scale(env, tmp_path)
     shopper = Shopper(broker_port, lane)
-    feed = ScaleFeed(broker_port, lane)
+    feed = ScaleFeed(broker_port, lane, "produce")
     try:
         shopper.wait_online()
         yield shopper, sim, feed, currency
     finally:
-        feed.client.stop()
+        feed.close()
         shopper.close()
         scale.terminate()
         scale.wait(10)
         core.stop()
         sim.stop()
         pair.close()
-
-
-class ScaleFeed:
-    """The scale's messages as the lane sees them (the test's own subscription)."""
-
-    def __init__(self, port: int, lane: str) -> None:
-        self.messages: queue.Queue[dict] = queue.Queue()
-        self.client = BusClient(bus_login(port), f"test-scale-feed-{lane}")
-        self.client.subscribe(Topics(lane).scale("produce"),
-                              lambda _t, p: self.messages.put(json.loads(p)))
-        assert self.client.start(wait_s=10)
-
-    def wait(self, predicate, timeout: float = 15) -> dict:
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError("the scale never said that")
-            try:
-                msg = self.messages.get(timeout=left)
-            except queue.Empty:
-                continue
-            if predicate(msg):
-                return msg
 
 
 def _buy(shopper: Shopper, feed: ScaleFeed, status: str, grams: int | None) -> dict:
