@@ -451,8 +451,10 @@ def _add_acquirer(parser: argparse.ArgumentParser) -> None:
 
 def _add_bench(bench: argparse.ArgumentParser) -> None:
     bench.add_argument("name", choices=["core", "ui", "printer", "scanner", "voice", "card",
-                                        "fuzz", "qrpay"], help="what to measure")
+                                        "fuzz", "qrpay", "bagging"], help="what to measure")
     bench.add_argument("--events", type=int, default=600, help="core: events per run")
+    bench.add_argument("--baskets", type=int, default=100, help="bagging: scripted baskets")
+    bench.add_argument("--seed", type=int, default=19, help="bagging: the script's seed")
     bench.add_argument("--runs", type=int, default=3, help="core: runs (the median is kept)")
     bench.add_argument("--presentations", type=int, default=12, help="scanner: codes shown")
     bench.add_argument("--fps-frames", type=int, default=240, help="scanner: frames timed")

@@ -34,6 +34,11 @@ def run_benchmark(name: str, args: Namespace) -> int:
         from kiosk.bench.qrpay import bench_qrpay
 
         return bench_qrpay(sales=args.qrpay_sales, gateway=args.qrpay_gateway)
+    if name == "bagging":
+        from kiosk.bench.bagging import bench_bagging
+
+        return bench_bagging(baskets=args.baskets, seed=args.seed,
+                             verbose=getattr(args, "verbose", False))
     if name == "fuzz":
         from kiosk.bench.fuzz import bench_fuzz
 
