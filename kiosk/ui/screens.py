@@ -31,7 +31,7 @@ from kiosk.ui.i18n import Translator, endonym
 from kiosk.ui.last_scanned import HEIGHT as LAST_SCANNED_H
 from kiosk.ui.last_scanned import LastScannedPanel
 from kiosk.ui.qr import QrCode
-from kiosk.ui.viewmodel import Row, View
+from kiosk.ui.viewmodel import BAGGING_TEXT, Row, View
 from kiosk.ui.widgets import (
     Btn,
     Card,
@@ -599,6 +599,10 @@ class AttendantPage(Page):
             self.title.text = t.tr("Item not recognised")
             self.body.text = t.tr("This barcode is not in our system:")
             self.item.text = v.attendant_code
+        elif reason in BAGGING_TEXT:  # the bagging area's alerts (kiosk/domain/bagging.py)
+            title, body = BAGGING_TEXT[reason]
+            self.title.text, self.body.text = t.tr(title), t.tr(body)
+            self.item.text = v.attendant_item if reason == "missing_item" else ""
         else:
             self.title.text = t.tr("Help is on the way")
             self.body.text = t.tr("An attendant has been called.")
@@ -609,6 +613,9 @@ class AttendantPage(Page):
         elif v.can_put_aside:
             self._shopper_cmd, label = "put_aside", t.tr("Put the item aside")
             self.wait.text = t.tr("Or put the item aside and go on without it.")
+        elif v.can_own_bag:
+            self._shopper_cmd, label = "own_bag", t.tr("I brought a bag")
+            self.wait.text = t.tr("Or take it off again. An attendant has been called.")
         else:
             self._shopper_cmd, label = "", ""
         self.shopper.lang = lang
