@@ -14,6 +14,7 @@ import pytest
 from kiosk_drivers.printer.sim.pty import PtyPair, start_pty_pair
 from kiosk_drivers.scale.sim.simulator import ScaleSimulator
 
+from kiosk.catalog import Catalog
 from kiosk.journal.store import Journal
 from tests.harness import REPO, CoreProcess, Shopper, kiosk_cli, kiosk_env
 from tests.scale.feed import ScaleFeed
@@ -30,7 +31,8 @@ CATALOG = f"""gtin,name_en,price,tax_class,age_restricted,sold_by_weight,plu,bag
 #: quick timers for tests (the store's defaults are 8 s and 0.5 s)
 BAGGING_ENV = {"KIOSK__BAGGING__ENABLED": "true", "KIOSK__BAGGING__WAIT_S": "1.5",
                "KIOSK__BAGGING__GRACE_S": "0.3", "KIOSK__SCALE__BAGGING__POLL_S": "0.05",
-               "KIOSK__SCALE__BAGGING__CAPACITY_G": "30000"}
+               "KIOSK__SCALE__BAGGING__CAPACITY_G": "30000",
+               "KIOSK__BAGGING__LEARN_SAMPLES": "1"}
 
 
 @dataclass
@@ -41,6 +43,15 @@ class BaggingLane:
     state_dir: Path
     core: CoreProcess
     feed: ScaleFeed
+
+    def bag_weight(self, key: str) -> tuple:
+        """What the lane's catalog holds of ``key`` for the bagging area (read as the core
+        reads it)."""
+        catalog = Catalog(self.state_dir / "catalog.sqlite")
+        try:
+            return catalog.bag_weight(key)
+        finally:
+            catalog.close()
 
     def journal(self, *kinds: str) -> list[dict]:
         """The journal's events of these types, in order (read as kiosk journal does)."""
