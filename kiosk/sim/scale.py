@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
 from pathlib import Path
 
 from kiosk.ops import sdnotify
@@ -33,8 +34,7 @@ def add_sim_scale_args(parser: argparse.ArgumentParser) -> None:
 
 
 def sim_scale_main(args: argparse.Namespace) -> int:
-    """Run the scale simulator until SIGTERM / SIGINT (or the end of stdin when it is not a
-    terminal and not /dev/null)."""
+    """Run the scale simulator until SIGTERM / SIGINT."""
     from kiosk_drivers.printer.sim.pty import PtyError, PtyPair, start_pty_pair
     from kiosk_drivers.scale.config import ScaleConfig
     from kiosk_drivers.scale.sim.control import ControlServer, handle
@@ -67,12 +67,13 @@ def sim_scale_main(args: argparse.Namespace) -> int:
     print(f"sim scale: Mettler Toledo 8217 and Magellan on {port}; control {control.path}",
           flush=True)
     stop = sdnotify.stop_on_signals()
+
+    def read_stdin() -> None:  # control lines on stdin too (a daemon: a signal ends the run)
+        for line in sys.stdin:
+            print(json.dumps(handle(sim, line)), flush=True)
+
+    threading.Thread(target=read_stdin, name="scale-sim-stdin", daemon=True).start()
     try:
-        if not sys.stdin.isatty():
-            for line in sys.stdin:
-                if stop.is_set():
-                    break
-                print(json.dumps(handle(sim, line)), flush=True)
         stop.wait()
     finally:
         control.close()
