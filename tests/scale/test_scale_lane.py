@@ -6,7 +6,9 @@ the price matches a hand calculation in USD and in KRW (no minor unit)."""
 
 from __future__ import annotations
 
+import json
 import os
+import queue
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +17,8 @@ import pytest
 from kiosk_drivers.printer.sim.pty import start_pty_pair
 from kiosk_drivers.scale.sim.simulator import ScaleSimulator
 
-from tests.harness import REPO, CoreProcess, Shopper, kiosk_cli, kiosk_env
+from kiosk.bus.client import BusClient
+from tests.harness import REPO, CoreProcess, Shopper, bus_login, kiosk_cli, kiosk_env
 from tests.scale.feed import ScaleFeed
 
 KRW_CSV = """gtin,name_en,name_zh,name_ko,price,tax_class,age_restricted,sold_by_weight,plu
@@ -105,6 +108,24 @@ def test_only_the_scales_settled_weight_prices_an_item(weighing_lane):
     assert line["amount"] == (4911 if currency == "KRW" else 246)
     refused = shopper.send("add_plu", plu="4011", weight_g=500)
     assert refused["reason"] == "weight_from_scale"  # a lane with a scale takes no other
+    # forged or broken scale messages (only kiosk-scale may write there): refused, counted,
+    # and the lane carries on with the real readings
+    forger = BusClient(bus_login(feed.client.port, "kiosk-scale"), f"test-forger-{os.getpid()}")
+    assert forger.start(wait_s=10)
+    statuses: queue.Queue[dict] = queue.Queue()
+    watcher = BusClient(bus_login(feed.client.port), f"test-status-{os.getpid()}")
+    watcher.subscribe(shopper.topics.core_status, lambda _t, p: statuses.put(json.loads(p)))
+    assert watcher.start(wait_s=10)
+    topic = shopper.topics.scale("produce")
+    for bad in (b"{not json", b'{"v":1,"type":"scale","scale":"produce","online":true,'
+                b'"status":"motion","weight_g":5000}',
+                b'{"v":1,"type":"scale","scale":"produce","online":true,"status":"stable",'
+                b'"weight_g":-3}'):
+        forger.publish(topic, bad).wait_for_publish(5)
+    while sum((statuses.get(timeout=15).get("rejected") or {}).get(topic, {}).values()) < 3:
+        pass  # kiosk-core counts each refusal on its status (at most once a second)
+    forger.stop()
+    watcher.stop()
     # a scale that stops answering: a device fault on the state, and nothing is priced
     sim.set_silent(True)
     assert _buy(shopper, feed, "no_response", None)["reason"] == "scale_no_response"
