@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from kiosk.bus.light import Light, light_for
-from tests.bagging.conftest import COLA, CRATE, MILK, NEWITEM
+from tests.bagging.lane import COLA, CRATE, MILK, NEWITEM
 from tests.integration.flow import to_receipt
 
 SETTLE = 0.3
