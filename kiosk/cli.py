@@ -455,6 +455,9 @@ def _add_bench(bench: argparse.ArgumentParser) -> None:
     bench.add_argument("--events", type=int, default=600, help="core: events per run")
     bench.add_argument("--baskets", type=int, default=100, help="bagging: scripted baskets")
     bench.add_argument("--seed", type=int, default=19, help="bagging: the script's seed")
+    bench.add_argument("--mistakes", type=float, default=0.1,
+                       help="bagging: share of items the shopper gets wrong")
+    bench.add_argument("--noise", type=int, default=3, help="bagging: +- grams of scale noise")
     bench.add_argument("--runs", type=int, default=3, help="core: runs (the median is kept)")
     bench.add_argument("--presentations", type=int, default=12, help="scanner: codes shown")
     bench.add_argument("--fps-frames", type=int, default=240, help="scanner: frames timed")

@@ -37,8 +37,8 @@ def run_benchmark(name: str, args: Namespace) -> int:
     if name == "bagging":
         from kiosk.bench.bagging import bench_bagging
 
-        return bench_bagging(baskets=args.baskets, seed=args.seed,
-                             verbose=getattr(args, "verbose", False))
+        return bench_bagging(baskets=args.baskets, seed=args.seed, mistakes=args.mistakes,
+                             noise_g=args.noise, verbose=getattr(args, "verbose", False))
     if name == "fuzz":
         from kiosk.bench.fuzz import bench_fuzz
 

@@ -34,6 +34,7 @@ from kiosk.bench.stats import percentile
 from kiosk.bus.broker import credentials_dir, private_login, start_private_broker_on_free_port
 from kiosk.bus.client import BusClient
 from kiosk.bus.messages import Topics, command
+from kiosk.domain.bagging import BaggingConfig
 from kiosk.domain.vocabulary import BAGGING_ALERTS
 
 #: (gtin, name, bagging weight in grams)
@@ -271,7 +272,7 @@ def bench_bagging(baskets: int = 100, seed: int = 19, mistakes: float = 0.1,
     print(f"  alerts raised: {raised}; missed: {run.missed}; false: {run.false_alerts}"
           f" ({run.false_alerts / max(run.items, 1):.2%} of items)")
     print(f"  load down (or off) -> alert on the state: median {med:.0f} ms, p95 {p95:.0f} ms"
-          f" (settling and the {0.5:.1f} s grace included)")
+          f" (settling and the {BaggingConfig().grace_s:.1f} s grace included)")
     print("  targets: 0 missed, false alerts < 2 % of items")
     print(json.dumps({
         "alerts_missed": run.missed, "false_alerts": run.false_alerts,
