@@ -26,8 +26,8 @@ CATALOG = f"""gtin,name_en,price,tax_class,age_restricted,sold_by_weight,plu,bag
 {CRATE},Water crate,6.99,reduced,0,0,,,0
 {NEWITEM},New snack,1.29,reduced,0,0,,,
 """
-#: quick timers for tests (the store's defaults are 8 s and 0.5 s)
-BAGGING_ENV = {"KIOSK__BAGGING__ENABLED": "true", "KIOSK__BAGGING__WAIT_S": "1.5",
+#: quicker timers for tests (the store defaults are 8 s and 0.5 s)
+BAGGING_ENV = {"KIOSK__BAGGING__ENABLED": "true", "KIOSK__BAGGING__WAIT_S": "3",
                "KIOSK__BAGGING__GRACE_S": "0.3", "KIOSK__SCALE__BAGGING__POLL_S": "0.05",
                "KIOSK__SCALE__BAGGING__CAPACITY_G": "30000",
                "KIOSK__BAGGING__LEARN_SAMPLES": "1"}
