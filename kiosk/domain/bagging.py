@@ -115,10 +115,12 @@ class BaggingMonitor:
 
     def taken_off(self, line_id: int, key: str, exp: Expectation, units: int,
                   now: float) -> None:
-        """A line was removed: its items may come off the bagging area (never required)."""
-        waiting = [p for p in self.pending if p.line_id == line_id and p.sign > 0]
-        self.pending = [p for p in self.pending if p.line_id != line_id]
-        bagged = units - len(waiting)
+        """``units`` of a line left the basket (a quantity lowered, a line removed): units still
+        on their way are no longer awaited; bagged ones may come off (never required)."""
+        waiting = [i for i, p in enumerate(self.pending) if p.line_id == line_id and p.sign > 0]
+        dropped = waiting[-units:] if units > 0 else []
+        self.pending = [p for i, p in enumerate(self.pending) if i not in dropped]
+        bagged = units - len(dropped)
         if exp.check and bagged > 0 and exp.weight_g is not None:
             self.pending.append(Pending(line_id, key, -exp.weight_g * bagged,
                                         self.tolerance(exp) * bagged, now, sign=-1))

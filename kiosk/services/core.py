@@ -501,14 +501,15 @@ class CoreService:
             mon.start()
             return out
         old = {ln.line_id: ln for ln in before.lines}
-        for line in s.lines:
-            units = line.qty if line.weight_g is None else 1
+        for line in s.lines:  # units added (a scan, a quantity raised) or taken out
             was = old.pop(line.line_id, None)
-            for _ in range(units - ((was.qty if line.weight_g is None else 1) if was else 0)):
+            more = _units(line) - (_units(was) if was else 0)
+            for _ in range(more):
                 mon.expect(line.line_id, line.key, self._expectation(line), now)
-        for line in old.values():
-            mon.taken_off(line.line_id, line.key, self._expectation(line),
-                          line.qty if line.weight_g is None else 1, now)
+            if more < 0:
+                mon.taken_off(line.line_id, line.key, self._expectation(line), -more, now)
+        for line in old.values():  # lines removed
+            mon.taken_off(line.line_id, line.key, self._expectation(line), _units(line), now)
         if "own_bag" in kinds:
             out += mon.own_bag(now)
         if mon.alert and (s.attendant or {}).get("reason") not in BAGGING_ALERTS:
@@ -926,6 +927,11 @@ class CoreService:
         if detail:
             log.error("provisioning was rejected (%s): lane out of service", marker)
         self.commit(device_events(self.state, "provisioning", not detail, detail))
+
+
+def _units(line: Any) -> int:
+    """Items a basket line puts in the bagging area (a weighed line is one)."""
+    return line.qty if line.weight_g is None else 1
 
 
 def message_key(result: AuthResult) -> str:

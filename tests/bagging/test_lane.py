@@ -70,6 +70,18 @@ def test_scan_and_bag_raises_nothing(basket):
     assert lane.journal("bagging_alert", "bagging_cleared")[seen:] == []
 
 
+def test_a_lowered_quantity_is_no_longer_awaited(basket):
+    lane, seen = basket
+    for n in (1, 2, 3):
+        state = _scan(lane, MILK, awaiting=n)
+    (line,) = state["lines"]
+    assert lane.shopper.send("set_quantity", line_id=line["line_id"], qty=1)["ok"]
+    lane.shopper.wait_state(lambda s: s["bagging"]["awaiting"] == 1)
+    lane.sim.add(1050, settle_s=SETTLE)
+    assert _shopping(lane.shopper.wait_state(lambda s: s["bagging"]["awaiting"] == 0))
+    assert lane.journal("bagging_alert")[seen:] == []
+
+
 def test_bagged_without_a_scan(basket):
     lane, seen = basket
     lane.sim.add(640, settle_s=SETTLE)

@@ -88,6 +88,17 @@ def test_a_removed_line_may_take_its_item_off():
     assert mon.tick(T + 30, True) == []
 
 
+def test_a_lowered_quantity_is_no_longer_awaited():
+    mon = _monitor()
+    for _ in range(3):
+        mon.expect(1, "milk", MILK, T)
+    mon.reading("stable", 1052, T + 1, True)            # one bagged
+    mon.taken_off(1, "milk", MILK, 2, T + 2)            # quantity 3 -> 1
+    assert mon.pending == [] and mon.tick(T + 30, True) == []
+    mon.taken_off(1, "milk", MILK, 1, T + 31)           # the line removed: it may come off
+    assert mon.reading("stable", 2, T + 32, True) == [] and mon.pending == []
+
+
 def test_own_bag_before_and_after_the_alert():
     mon = _monitor()
     assert mon.own_bag(T) == []
