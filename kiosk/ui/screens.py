@@ -419,10 +419,15 @@ class ShoppingPage(Page):
                            tid="checkout", size_hint_y=None, height=theme.touch(104))
         self.cancel = danger("", lambda: self.actions.send("cancel"), tid="cancel",
                              size_hint_y=None, height=theme.touch(64))
+        # "I brought a bag": only on a lane with the bagging-area check (added when offered)
+        self.own_bag = secondary("", lambda: self.actions.send("own_bag"), tid="own_bag",
+                                 size_hint_y=None, height=theme.touch(64))
+        self.own_bag_gap = Widget(size_hint_y=None, height=px(12))
         for w in (self.subtotal, self.savings, self.discounts, self.tax, rule, self.total_label,
                   self.total, spacer(), self.pay, Widget(size_hint_y=None, height=px(12)),
                   self.cancel):
             side.add_widget(w)
+        self.side = side
         body.add_widget(side)
         self.add_widget(body)
         self.rows: dict[int, BasketRow] = {}
@@ -467,6 +472,15 @@ class ShoppingPage(Page):
         self.cancel.text = t.tr("Cancel order")
         self.cancel.disabled = not v.rows
         self.cancel.opacity = 1 if v.rows else 0
+        self.own_bag.lang = lang
+        self.own_bag.text = t.tr("I brought a bag")
+        if v.can_own_bag and self.own_bag.parent is None:
+            at = self.side.children.index(self.cancel)  # children run bottom to top
+            self.side.add_widget(self.own_bag_gap, index=at + 1)
+            self.side.add_widget(self.own_bag, index=at + 2)
+        elif not v.can_own_bag and self.own_bag.parent is not None:
+            self.side.remove_widget(self.own_bag)
+            self.side.remove_widget(self.own_bag_gap)
         self.last.show(v.last_scanned, lang)
         if v.last_scanned and self.last.parent is None:
             self.column.add_widget(self.last, index=len(self.column.children))

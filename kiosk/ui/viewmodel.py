@@ -250,7 +250,8 @@ class View:
     can_help: bool = False
     help_called: bool = False       # the shopper's help call is open: offer to cancel it
     can_put_aside: bool = False     # an unknown barcode: the shopper may put the item aside
-    can_own_bag: bool = False       # an unexpected item: the shopper may say it is their bag
+    can_own_bag: bool = False       # "I brought a bag": an unexpected item, or a lane that
+    #                                 checks its bagging area (kiosk/domain/bagging.py)
     notice: str = ""
     attendant_reason: str = ""      # age_restricted | unknown_barcode | help
     attendant_item: str = ""
@@ -378,7 +379,8 @@ def build_view(msg: dict | None, online: bool | None, locale: str | None = None,
         can_help=accepted(msg, "help"),
         help_called="cancel_help" in shopper_ways_out(msg),
         can_put_aside="put_aside" in shopper_ways_out(msg),
-        can_own_bag="own_bag" in shopper_ways_out(msg),
+        can_own_bag="own_bag" in shopper_ways_out(msg) or (
+            state == "shopping" and bool(msg.get("bagging")) and accepted(msg, "own_bag")),
         notice=notice,
         attendant_reason=attendant.get("reason", ""),
         attendant_item=item,
