@@ -297,8 +297,10 @@ class Catalog:
                         if ident in seen:
                             column = "gtin" if ident == product.gtin else "plu"
                             raise FieldError(column, f"duplicate of line {seen[ident]}")
+                    bag = self._bag_columns(row)  # checked before anything is written
                     self._upsert(product)
-                    self._bag_columns(product.key, row)
+                    if bag is not None:
+                        self._keep_bag(product.key, *bag)
                 except FieldError as exc:
                     report.errors.append(RowError(reader.line_num, exc.column, str(exc)))
                     continue
@@ -390,23 +392,28 @@ class Catalog:
              p.tax_class, int(p.age_restricted), int(p.sold_by_weight)),
         )
 
-    def _bag_columns(self, key: str, row: dict) -> None:
-        """The optional bagging columns of a row (none given: the row's earlier ones stay)."""
+    @staticmethod
+    def _bag_columns(row: dict) -> tuple[int | None, int | None, bool] | None:
+        """The optional bagging columns of a row (None: none given, the earlier ones stay);
+        FieldError for a bad one."""
         given = {c: (row.get(c) or "").strip() for c in BAG_COLUMNS}
         if not any(given.values()):
-            return
-        grams: dict[str, int | None] = {}
+            return None
+        grams: list[int | None] = []
         for column in BAG_COLUMNS[:2]:
             text = given[column]
             if text and (not text.isdigit() or not 0 < int(text) <= 100_000):
                 raise FieldError(column, f"{column} must be whole grams 1..100000, got {text!r}")
-            grams[column] = int(text) if text else None
-        check = _flag(given["bag_check"] or "1", "bag_check")
+            grams.append(int(text) if text else None)
+        return grams[0], grams[1], _flag(given["bag_check"] or "1", "bag_check")
+
+    def _keep_bag(self, key: str, weight_g: int | None, tolerance_g: int | None,
+                  check: bool) -> None:
         self.db.execute(
             "INSERT INTO bag_weights (key, weight_g, tolerance_g, bag_check) VALUES (?, ?, ?, ?)"
             " ON CONFLICT(key) DO UPDATE SET weight_g = excluded.weight_g,"
             " tolerance_g = excluded.tolerance_g, bag_check = excluded.bag_check",
-            (key, grams["bag_weight_g"], grams["bag_tolerance_g"], int(check)))
+            (key, weight_g, tolerance_g, int(check)))
 
     def bag_weight(self, key: str) -> tuple[int | None, int | None, bool, list[int]]:
         """(weight_g, tolerance_g, checked, learned samples) of a product on the bagging
