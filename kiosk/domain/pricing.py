@@ -37,19 +37,27 @@ class WeightRefused(ValueError):
         self.reason = reason
 
 
+#: a reading older than this prices nothing: kiosk-scale repeats each reading every second,
+#: so an older one means it is stuck (its process stopped, the bus cut)
+STALE_S = 3.0
+
+
 @dataclass(frozen=True)
 class ScaleWeight:
-    """What the lane's produce scale last said (kiosk-scale's message), with its legal range:
-    a weight prices an item only from ``min_g`` to ``capacity_g``."""
+    """What the lane's produce scale last said (kiosk-scale's message), with its legal range
+    (a weight prices an item only from ``min_g`` to ``capacity_g``) and how old it is."""
 
     status: str
     weight_g: int | None
     min_g: int
     capacity_g: int
+    age_s: float = 0.0
 
 
 def priceable_weight(reading: ScaleWeight) -> int:
     """The grams ``reading`` may price an item at, or :class:`WeightRefused`."""
+    if reading.age_s > STALE_S:
+        raise WeightRefused("scale_no_response")
     if reading.status != "stable" or reading.weight_g is None:
         raise WeightRefused(WEIGHT_REFUSALS.get(reading.status, "scale_no_response"))
     weight = reading.weight_g

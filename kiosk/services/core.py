@@ -463,7 +463,7 @@ class CoreService:
         msg = self._scales.get("produce") or {}
         status = msg.get("status", "no_response") if msg.get("online") else "no_response"
         return ScaleWeight(status, msg.get("weight_g") if status == "stable" else None,
-                           cfg.min_g, cfg.capacity_g)
+                           cfg.min_g, cfg.capacity_g, age_s=time.time() - msg.get("ts", 0.0))
 
     def _expectation(self, line: Any) -> Expectation:
         """What one unit of a basket line should weigh on the bagging scale."""

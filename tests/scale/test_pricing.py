@@ -84,6 +84,7 @@ def test_a_weighed_price_matches_the_hand_calculation(config, code, price, grams
     (_stable(0), "scale_empty"),
     (_stable(39, min_g=40), "scale_below_minimum"),
     (_stable(15_001), "scale_over_capacity"),
+    (ScaleWeight("stable", 1234, 1, 15_000, age_s=3.5), "scale_no_response"),  # stale
 ])
 def test_only_a_stable_positive_in_range_weight_prices(config, reading, reason):
     with pytest.raises(Rejected) as info:
