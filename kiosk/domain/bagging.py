@@ -155,6 +155,10 @@ class BaggingMonitor:
         """A reading of the bagging scale; the events it leads to. Only a settled weight is
         weighed; ``shopping``: the lane may raise an alert now."""
         if status != "stable" or weight_g is None:
+            # a load moving: its settled weight is unknown until it settles (the last one
+            # must not be judged on while it moves, nor an unexplained change's grace run on)
+            self.weight_g = None
+            self._unexplained_since = None
             return []
         self.weight_g = weight_g
         if self.baseline_g is None:

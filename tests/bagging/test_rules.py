@@ -40,6 +40,15 @@ def test_noise_within_the_limit_is_nothing():
         assert mon.tick(T + i + 0.9, True) == []
 
 
+def test_a_moving_load_is_not_judged_on_its_last_settled_weight():
+    mon = _monitor(200)
+    mon.expect(1, "milk", MILK, T)
+    assert mon.reading("stable", 186, T + 1, True) == []     # noise beyond the limit ...
+    assert mon.reading("motion", None, T + 1.1, True) == []  # ... then the milk goes down
+    assert mon.tick(T + 2, True) == []                       # no removed-item alert
+    assert mon.reading("stable", 1252, T + 2.5, True) == [] and mon.pending == []
+
+
 def test_bagged_without_a_scan_is_an_unexpected_item_after_the_grace():
     mon = _monitor()
     assert mon.reading("stable", 640, T + 1, True) == []           # a scan may be coming
