@@ -25,6 +25,10 @@ item is turned back into its CSV row and parsed by the same code), so the back o
 the lane refuse exactly what ``kiosk catalog import`` refuses; :meth:`Catalog.replace_all`
 puts a checked snapshot in place in one transaction and records its version (``meta``).
 Pictures do not travel in a snapshot.
+Bagging area (kiosk/domain/bagging.py): optional columns ``bag_weight_g`` (what one unit
+weighs on the bagging scale, grams), ``bag_tolerance_g`` and ``bag_check`` (0: not checked:
+heavy, light or bulky items) go to the ``bag_weights`` table by product key, beside the
+weights learned from attended sales (:meth:`Catalog.bag_sample`).
 """
 
 from __future__ import annotations
@@ -81,10 +85,18 @@ CREATE TABLE IF NOT EXISTS products (
 );
 -- the snapshot the products came from: version, sha256, promotions (JSON); none for a CSV
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS bag_weights (
+    key TEXT PRIMARY KEY,          -- the product's key (gtin, or PLU<plu>)
+    weight_g INTEGER CHECK (weight_g > 0),
+    tolerance_g INTEGER CHECK (tolerance_g > 0),
+    bag_check INTEGER NOT NULL DEFAULT 1 CHECK (bag_check IN (0, 1)),
+    samples TEXT NOT NULL DEFAULT '[]'  -- JSON grams of attended weighings (learning)
+);
 """
 #: a snapshot item's fields: a Product's, in its order
 ITEM_FIELDS = tuple(f.name for f in dataclasses.fields(Product))
 _NAME_KEY = re.compile(r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})*$")
+BAG_COLUMNS = ("bag_weight_g", "bag_tolerance_g", "bag_check")
 
 
 class RowError(NamedTuple):
@@ -485,7 +497,10 @@ class Catalog:
                         if ident in seen:
                             column = "gtin" if ident == product.gtin else "plu"
                             raise FieldError(column, f"duplicate of line {seen[ident]}")
+                    bag = self._bag_columns(row)  # checked before anything is written
                     self._upsert(product)
+                    if bag is not None:
+                        self._keep_bag(product.key, *bag)
                 except FieldError as exc:
                     report.errors.append(RowError(reader.line_num, exc.column, str(exc)))
                     continue
@@ -612,6 +627,47 @@ class Catalog:
             (p.gtin, p.plu, json.dumps(p.names, ensure_ascii=False), p.price_minor,
              p.tax_class, int(p.age_restricted), int(p.sold_by_weight)),
         )
+
+    @staticmethod
+    def _bag_columns(row: dict) -> tuple[int | None, int | None, bool] | None:
+        """The optional bagging columns of a row (None: none given, the earlier ones stay);
+        FieldError for a bad one."""
+        given = {c: (row.get(c) or "").strip() for c in BAG_COLUMNS}
+        if not any(given.values()):
+            return None
+        grams: list[int | None] = []
+        for column in BAG_COLUMNS[:2]:
+            text = given[column]
+            if text and (not text.isdigit() or not 0 < int(text) <= 100_000):
+                raise FieldError(column, f"{column} must be whole grams 1..100000, got {text!r}")
+            grams.append(int(text) if text else None)
+        return grams[0], grams[1], _flag(given["bag_check"] or "1", "bag_check")
+
+    def _keep_bag(self, key: str, weight_g: int | None, tolerance_g: int | None,
+                  check: bool) -> None:
+        self.db.execute(
+            "INSERT INTO bag_weights (key, weight_g, tolerance_g, bag_check) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT(key) DO UPDATE SET weight_g = excluded.weight_g,"
+            " tolerance_g = excluded.tolerance_g, bag_check = excluded.bag_check",
+            (key, weight_g, tolerance_g, int(check)))
+
+    def bag_weight(self, key: str) -> tuple[int | None, int | None, bool, list[int]]:
+        """(weight_g, tolerance_g, checked, learned samples) of a product on the bagging
+        scale; (None, None, True, []) when the catalog says nothing."""
+        row = self.db.execute("SELECT weight_g, tolerance_g, bag_check, samples FROM"
+                              " bag_weights WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            return None, None, True, []
+        return row[0], row[1], bool(row[2]), json.loads(row[3])
+
+    def bag_sample(self, key: str, grams: int, keep: int = 20) -> list[int]:
+        """Keep one attended weighing of ``key`` (the last ``keep``); all kept so far."""
+        samples = [*self.bag_weight(key)[3], int(grams)][-keep:]
+        with self.db:
+            self.db.execute(
+                "INSERT INTO bag_weights (key, samples) VALUES (?, ?) ON CONFLICT(key)"
+                " DO UPDATE SET samples = excluded.samples", (key, json.dumps(samples)))
+        return samples
 
     # -- lookups --------------------------------------------------------------
 

@@ -280,6 +280,18 @@ def cmd_scanner(args: argparse.Namespace) -> int:
     return scanner_main(args)
 
 
+def cmd_scale(args: argparse.Namespace) -> int:
+    from kiosk.services.scale import scale_main
+
+    return scale_main(args)
+
+
+def cmd_sim_scale(args: argparse.Namespace) -> int:
+    from kiosk.sim.scale import sim_scale_main
+
+    return sim_scale_main(args)
+
+
 def cmd_gpio(args: argparse.Namespace) -> int:
     from kiosk.services.gpio import gpio_main
 
@@ -475,6 +487,7 @@ def _add_sim(parser: argparse.ArgumentParser) -> None:
     from kiosk.sim.card import add_arguments as add_sim_card_args
     from kiosk.sim.printer import add_sim_printer_args
     from kiosk.sim.qrpay import add_arguments as add_sim_qrpay_args
+    from kiosk.sim.scale import add_sim_scale_args
 
     sim = parser.add_subparsers(dest="sub", required=True)
     scan = sim.add_parser("scan", help="publish barcode reads as the simulated scanner")
@@ -484,6 +497,10 @@ def _add_sim(parser: argparse.ArgumentParser) -> None:
     simp = sim.add_parser("printer", help="ESC/POS printer simulator on a pty (PNG receipts)")
     add_sim_printer_args(simp)
     simp.set_defaults(fn=cmd_sim_printer)
+    sims = sim.add_parser("scale", help="scale simulator on a pty (Mettler Toledo 8217 and"
+                          " Magellan; control socket or stdin)")
+    add_sim_scale_args(sims)
+    sims.set_defaults(fn=cmd_sim_scale)
     sima = sim.add_parser("acquirer", help="ISO 8583 acquirer host simulator (TCP or TLS)")
     add_sim_acquirer_args(sima)
     sima.set_defaults(fn=cmd_sim_acquirer)
@@ -514,6 +531,13 @@ def _add_scanner(sc: argparse.ArgumentParser) -> None:
 
     add_arguments(sc)
     sc.set_defaults(fn=cmd_scanner)
+
+
+def _add_scale(sc: argparse.ArgumentParser) -> None:
+    from kiosk.services.scale import add_arguments
+
+    add_arguments(sc)
+    sc.set_defaults(fn=cmd_scale)
 
 
 def _add_voice(vo: argparse.ArgumentParser) -> None:
@@ -575,8 +599,14 @@ def _add_acquirer(parser: argparse.ArgumentParser) -> None:
 
 def _add_bench(bench: argparse.ArgumentParser) -> None:
     bench.add_argument("name", choices=["core", "ui", "printer", "scanner", "voice", "vad",
-                                        "card", "fuzz", "qrpay", "sync"], help="what to measure")
+                                        "card", "fuzz", "qrpay", "sync", "bagging"],
+                       help="what to measure")
     bench.add_argument("--events", type=int, default=600, help="core: events per run")
+    bench.add_argument("--baskets", type=int, default=100, help="bagging: scripted baskets")
+    bench.add_argument("--seed", type=int, default=19, help="bagging: the script's seed")
+    bench.add_argument("--mistakes", type=float, default=0.1,
+                       help="bagging: share of items the shopper gets wrong")
+    bench.add_argument("--noise", type=int, default=3, help="bagging: +- grams of scale noise")
     bench.add_argument("--runs", type=int, default=3, help="core, sync: runs (the median is kept)")
     bench.add_argument("--presentations", type=int, default=12, help="scanner: codes shown")
     bench.add_argument("--fps-frames", type=int, default=240, help="scanner: frames timed")
@@ -659,6 +689,8 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "sim": ("simulated devices", _add_sim),
     "receipt": ("receipt tools", _add_receipt),
     "scanner": ("scanner service (camera or keyboard wedge)", _add_scanner),
+    "scale": ("kiosk-scale: one scale's live weight on the bus (produce, bagging)",
+              _add_scale),
     "voice": ("kiosk-voice: spoken prompts, voice commands, models", _add_voice),
     "gpio": ("run kiosk-gpio (tower light, buttons, buzzer, door)", _add_gpio),
     "ereceipt": ("kiosk-ereceipt: the receipt as a web page for the shopper's phone",

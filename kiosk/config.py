@@ -24,11 +24,13 @@ from typing import Any, Literal
 from kiosk_drivers.cardreader.config import ReaderConfig
 from kiosk_drivers.gpio.config import GpioConfig
 from kiosk_drivers.printer.config import PrinterConfig, check_printer_locales
+from kiosk_drivers.scale.config import ScaleConfig
 from kiosk_drivers.scanner.config import ScannerConfig
 from kiosk_voice.config import VoiceConfig
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from kiosk.domain import rules
+from kiosk.domain.bagging import BaggingConfig
 from kiosk.domain.languages import language_of
 from kiosk.domain.rules import (
     CheckoutRules,
@@ -192,6 +194,10 @@ class KioskConfig(CheckoutRules):
     security: SecurityConfig = Field(default_factory=SecurityConfig)
     ereceipt: EReceiptConfig = Field(default_factory=EReceiptConfig)
     sync: SyncConfig = Field(default_factory=SyncConfig)
+    #: the lane's scales (kiosk-scale@<name>): ``produce`` prices weighed items, ``bagging``
+    #: watches the bagging area; none by default (weights then come with the command)
+    scale: dict[Literal["produce", "bagging"], ScaleConfig] = Field(default_factory=dict)
+    bagging: BaggingConfig = Field(default_factory=BaggingConfig)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> KioskConfig:
@@ -215,6 +221,8 @@ class KioskConfig(CheckoutRules):
                 raise ValueError(f"promotion {promo.id}: name in a language the store lacks")
         if self.devices.printer == "escpos":
             check_printer_locales(self.printer, self.store.locales)
+        if self.bagging.enabled and "bagging" not in self.scale:
+            raise ValueError("bagging.enabled needs a bagging scale ([scale.bagging])")
         staff_ids = [m.id for m in self.staff.members]
         if len(staff_ids) != len(set(staff_ids)):
             raise ValueError("staff ids must be unique")

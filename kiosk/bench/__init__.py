@@ -44,6 +44,11 @@ def run_benchmark(name: str, args: Namespace) -> int:
         return bench_sync([int(n) for n in args.sync_lanes.split(",")], total=args.sync_events,
                           batch=args.sync_batch, seconds=args.sync_seconds,
                           rate=args.sync_rate, tls=args.sync_tls, repeat=args.runs)
+    if name == "bagging":
+        from kiosk.bench.bagging import bench_bagging
+
+        return bench_bagging(baskets=args.baskets, seed=args.seed, mistakes=args.mistakes,
+                             noise_g=args.noise, verbose=getattr(args, "verbose", False))
     if name == "fuzz":
         from kiosk.bench.fuzz import bench_fuzz
 

@@ -25,7 +25,7 @@ _ALL = Topics("+")
 #: what a shopper may ask for, by touch or by voice
 SHOPPER_INTENTS = frozenset({"touch", "help", "start", "set_language", "checkout", "pay",
                              "receipt", "choose_app", "back", "cancel", "done", "cancel_help",
-                             "put_aside"})
+                             "put_aside", "own_bag"})
 #: command types only one service may send, even a user allowed every command (``*``)
 SENDER_ONLY = {"wallet_code": "scanner"}
 
@@ -61,10 +61,11 @@ _STATE = (_ALL.state, _ALL.core_status, _ALL.result)
 
 USERS: tuple[BusUser, ...] = (
     # kiosk-core writes to the command topics only to clear a retained command (empty payload)
-    _user("kiosk-core", reads=(_ALL.commands,),
+    _user("kiosk-core", reads=(_ALL.commands, _ALL.scales),
           writes=(_ALL.state, _ALL.result, _ALL.core_status, _ALL.feedback, _ALL.commands)),
     # the UI reads feedback for the scanner's refusals it explains (a GS1 weight code)
-    _user("kiosk-ui", reads=(*_STATE, _ALL.keypad, _ALL.feedback, _ALL.voice_status),
+    _user("kiosk-ui", reads=(*_STATE, _ALL.keypad, _ALL.feedback, _ALL.voice_status,
+                             _ALL.scales),
           commands=SHOPPER_INTENTS | {"scan", "add_plu", "set_quantity", "remove_line",
                                       "staff_pin", "attendant"}),
     # voice sees the gpio's help button (it starts accessible mode), no other service's commands
@@ -73,6 +74,8 @@ USERS: tuple[BusUser, ...] = (
     _user("kiosk-scanner",
           writes=(_ALL.scanner_events, _ALL.scanner_status, _ALL.feedback),
           commands=frozenset({"scan", "wallet_code", "device"}), devices=frozenset({"scanner"})),
+    # kiosk-scale@produce, kiosk-scale@bagging: the live weight of each scale, nothing else
+    _user("kiosk-scale", writes=(_ALL.scales,)),
     _user("kiosk-gpio", reads=(_ALL.state, _ALL.core_status, _ALL.feedback),
           writes=(_ALL.keypad,),
           commands=frozenset({"help", "device"}), devices=frozenset({"door"})),

@@ -95,11 +95,16 @@ class Topics:
         self.scanner_status = f"{base}/scanner/status"
         self.sync_status = f"{base}/sync/status"      # kiosk-sync's lag to the back office
         self.voice_status = f"{base}/voice/status"      # retained: the locales with voice
+        self.scales = f"{base}/scale/+"               # kiosk-scale: every scale's live weight
         self.bench = f"{base}/bench/#"                # `kiosk bench`'s round-trip probes
 
     def command_from(self, service: str) -> str:
         """The command topic of one service (``ui``, ``voice``, ``scanner``, ``gpio``, ``cli``)."""
         return f"{self._base}/cmd/from/{service}"
+
+    def scale(self, name: str) -> str:
+        """The retained live weight of one scale (``produce``, ``bagging``)."""
+        return f"{self._base}/scale/{name}"
 
     def sender(self, topic: str) -> str | None:
         """The service a command topic belongs to, or None for any other topic."""
@@ -161,7 +166,8 @@ class StaffPin(_Command):
 class Attendant(_Command):
     type: Literal["attendant"]
     action: Literal["approve_age", "void_line", "clear", "cancel_basket", "training_on",
-                    "training_off"]
+                    "training_off"]  # clear: a bagging alert too (staff override: the
+    # bagging area's weight as it is now is right)
     line_id: int | None = Field(default=None, ge=1)
 
 
@@ -205,7 +211,7 @@ class WalletCode(_Command):
 
 class Simple(_Command):
     type: Literal["touch", "help", "checkout", "back", "cancel", "done", "cancel_help",
-                  "put_aside"]
+                  "put_aside", "own_bag"]
 
 
 Command = Annotated[
@@ -274,7 +280,8 @@ def shopper_ways_out(msg: dict | None) -> tuple[str, ...]:
     if not msg or msg.get("staff"):
         return ()
     reason = (msg.get("attendant") or {}).get("reason")
-    way = {HELP_REASON: "cancel_help", "unknown_barcode": "put_aside"}.get(reason)
+    way = {HELP_REASON: "cancel_help", "unknown_barcode": "put_aside",
+           "unexpected_item": "own_bag"}.get(reason)
     return (way,) if way and accepted(msg, way) else ()
 
 
@@ -448,6 +455,31 @@ class SyncStatus(_Lenient):
     error: Text = ""
 
 
+SCALE_STATUSES = ("stable", "motion", "over_capacity", "under_zero", "not_ready",
+                  "no_response", "bad_frame")
+MAX_SCALE_BYTES = 1024
+
+
+class ScaleMessage(_Lenient):
+    """kiosk-scale's retained reading of one scale (and its will: ``online`` false)."""
+
+    v: Literal[1]
+    type: Literal["scale"]
+    scale: str = Field(pattern=r"^[a-z][a-z0-9_]{0,15}$")
+    online: bool
+    status: Literal[SCALE_STATUSES]  # type: ignore[valid-type]
+    weight_g: int | None = Field(default=None, ge=0, le=1_000_000)
+    seq: int = Field(default=0, ge=0)
+    ts: float = 0.0
+
+
+def scale_message(name: str, online: bool, status: str, weight_g: int | None = None,
+                  seq: int = 0, ts: float = 0.0) -> dict:
+    """A scale's reading as kiosk-scale publishes it (``weight_g`` only when stable)."""
+    return {"v": VERSION, "type": "scale", "scale": name, "online": online, "status": status,
+            "weight_g": weight_g, "seq": seq, "ts": ts}
+
+
 def _parse_published(payload: bytes, max_bytes: int, model: type[BaseModel],
                      what: str) -> dict[str, Any]:
     data = load_json(payload, max_bytes)
@@ -471,3 +503,11 @@ def parse_sync_status(payload: bytes) -> dict[str, Any]:
 def parse_core_status(payload: bytes) -> dict[str, Any]:
     """A core status message, or MessageError."""
     return _parse_published(payload, MAX_STATUS_BYTES, CoreStatus, "core status")
+
+
+def parse_scale(payload: bytes) -> dict[str, Any]:
+    """A scale message, or MessageError."""
+    data = _parse_published(payload, MAX_SCALE_BYTES, ScaleMessage, "scale message")
+    if (data["status"] == "stable") != (data.get("weight_g") is not None):
+        raise MessageError("invalid scale message: a weight goes with a stable reading")
+    return data

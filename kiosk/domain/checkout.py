@@ -53,11 +53,19 @@ from kiosk.domain.codes import is_badge_code
 from kiosk.domain.events import STATE_VERSION, InvalidEvent, upcast_state
 from kiosk.domain.gtin import GtinError, decode_variable_measure, validate_gtin
 from kiosk.domain.languages import UnknownLocale, match_locale
-from kiosk.domain.pricing import PricedLine, Totals, price_basket
+from kiosk.domain.pricing import (
+    PricedLine,
+    ScaleWeight,
+    Totals,
+    WeightRefused,
+    price_basket,
+    priceable_weight,
+)
 from kiosk.domain.rules import CheckoutRules, StaffMember
 from kiosk.domain.training import TRAINING_METHOD, training_txn
 from kiosk.domain.vocabulary import (
     ACCEPTS,
+    BAGGING_ALERTS,
     BLOCKING_FAULTS,
     CANCELLABLE,
     COMMANDS,
@@ -169,6 +177,9 @@ class Context:
     step: dict | None = None        # the payment port's last progress step {"stan", "step", ...}
     payment_methods: tuple[str, ...] = ()  # the method ids the lane offers (its registry's)
     today: date | None = None       # the store's date (GS1 dates); None: the local date of now
+    #: the lane's produce scale, last reading (None: the lane has no scale, and a weighed
+    #: item takes the weight its command gives, as the demo's ``plu 04011 1200``)
+    scale: ScaleWeight | None = None
 
 
 def totals(state: CheckoutState, config: CheckoutRules) -> Totals:
@@ -180,7 +191,7 @@ def totals(state: CheckoutState, config: CheckoutRules) -> Totals:
 # decide: command → events
 # ---------------------------------------------------------------------------
 
-def _ev(kind: str, **data: Any) -> dict:
+def _ev(kind: str, /, **data: Any) -> dict:
     """The one way decide and the timers make an event: validated against its model
     (kiosk.domain.events), with its version; the core stamps ``ts`` when it commits."""
     return E.build(kind, **data)
@@ -318,7 +329,16 @@ def _add_plu(state: CheckoutState, cmd: dict, ctx: Context) -> list[dict]:
     events: list[dict] = []
     _start_if_attract(state, ctx, events)
     weight = cmd.get("weight_g")
-    if product.sold_by_weight:
+    if product.sold_by_weight and ctx.scale is not None:
+        # the lane weighs: only its scale's stable, positive, in-range weight prices the item
+        if weight is not None:
+            raise Rejected("weight_from_scale", "the scale weighs this item")
+        try:
+            weight = priceable_weight(ctx.scale)
+        except WeightRefused as exc:
+            raise Rejected(exc.reason) from None
+        _add_product(state, product, {"weight_g": weight}, events)
+    elif product.sold_by_weight:
         if not isinstance(weight, int) or not 0 < weight <= MAX_WEIGHT_G:
             raise Rejected("needs_weight", "weight_g must be 1..50000")
         _add_product(state, product, {"weight_g": weight}, events)
@@ -357,6 +377,9 @@ def _attendant(state: CheckoutState, cmd: dict, config: CheckoutRules) -> list[d
     if action == "clear":
         if attendant.get("reason") == "age_restricted":
             raise Rejected("age_check_open", "approve or void the item")
+        if attendant.get("reason") in BAGGING_ALERTS:  # the override: journaled with who
+            return [_ev("bagging_cleared", kind=attendant["reason"], how="override",
+                        staff_id=staff_id)]
         return [_ev("attendant_cleared", staff_id=staff_id)]
     if action == "cancel_basket":
         return [_ev("basket_voided", reason="staff", staff_id=staff_id,
@@ -436,6 +459,11 @@ def _decide(state: CheckoutState, cmd: dict, ctx: Context) -> list[dict]:
         if attendant.get("reason") != "unknown_barcode":
             raise Rejected("nothing_to_put_aside")
         return [_ev("item_put_aside", code=attendant.get("code") or "")]
+    if kind == "own_bag":
+        if state.state == "attendant_needed" and (
+                (state.attendant or {}).get("reason") != "unexpected_item"):
+            raise Rejected("not_allowed_now", "no unexpected item to explain")
+        return [_ev("own_bag")]
     if kind == "staff_pin":
         return _staff_sign_in(state, *ctx.check_pin(cmd, ctx.now), ctx)
     if kind == "attendant":
@@ -697,6 +725,19 @@ def _training(s: CheckoutState, ev: E.TrainingStarted | E.TrainingEnded) -> None
     _reset_session(s, ev.ts)
 
 
+def _bagging_alert(s: CheckoutState, ev: E.BaggingAlert) -> None:
+    _expect(s, ev.type, "shopping")
+    _need_attendant(s, ev.ts, reason=ev.kind, line_id=ev.line_id, since=ev.ts,
+                    delta_g=ev.delta_g)
+
+
+def _bagging_cleared(s: CheckoutState, ev: E.BaggingCleared) -> None:
+    _expect(s, ev.type, "attendant_needed")
+    if (s.attendant or {}).get("reason") != ev.kind:
+        raise InvalidEvent(f"{ev.type}: no {ev.kind} alert open")
+    _leave_attendant(s, ev.ts)
+
+
 def _checkout_started(s: CheckoutState, ev: E.CheckoutStarted) -> None:
     _expect(s, ev.type, "shopping")
     _enter(s, "payment", ev.ts)
@@ -841,11 +882,13 @@ HANDLERS: dict[type[E.Event], Callable[[CheckoutState, Any], None]] = {
     E.HelpCancelled: _help_cancelled, E.ItemPutAside: _item_put_aside,
     E.CatalogApplied: _catalog_applied,
     E.TrainingStarted: _training, E.TrainingEnded: _training,
+    E.BaggingAlert: _bagging_alert, E.BaggingCleared: _bagging_cleared, E.OwnBag: _nothing,
 }
 #: events that are the shopper doing something: they restart the idle timer
 SHOPPER_ACTIVITY = frozenset({
     E.Activity, E.ItemAdded, E.QuantityChanged, E.LineRemoved, E.CheckoutStarted,
     E.BackToBasket, E.LanguageChanged, E.HelpRequested, E.HelpCancelled, E.ItemPutAside,
+    E.OwnBag, E.BaggingCleared,
 })
 
 

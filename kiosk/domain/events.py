@@ -353,6 +353,38 @@ class CatalogApplied(Event):
     sha256: str
 
 
+# -- bagging area (kiosk/domain/bagging.py) ----------------------------------------------------
+
+class BaggingAlert(Event):
+    """The bagging scale disagrees with the basket: ``unexpected_item`` (bagged without a
+    scan), ``missing_item`` (scanned, not bagged: ``line_id``), ``removed_item``."""
+
+    type: Literal["bagging_alert"] = "bagging_alert"
+    v: Literal[1] = 1
+    kind: Literal["unexpected_item", "missing_item", "removed_item"]
+    line_id: int | None = None
+    delta_g: int                    # the bagging area's weight against what it should be
+    expected_g: int | None = None   # what the missing item should weigh, when known
+
+
+class BaggingCleared(Event):
+    """A bagging alert is over: ``put_right`` by the shopper (the weight came back, the item
+    arrived), ``override`` by staff (``staff_id``), or the shopper's ``own_bag``."""
+
+    type: Literal["bagging_cleared"] = "bagging_cleared"
+    v: Literal[1] = 1
+    kind: Literal["unexpected_item", "missing_item", "removed_item"]
+    how: Literal["put_right", "override", "own_bag"]
+    staff_id: str | None = None
+
+
+class OwnBag(Event):
+    """The shopper pressed "I brought a bag"."""
+
+    type: Literal["own_bag"] = "own_bag"
+    v: Literal[1] = 1
+
+
 class Snapshot(Event):
     """The journal's own row: the whole state (``CheckoutState.as_dict()``) at the end of a
     session; ``v`` is that dict's format version (:data:`STATE_VERSION`). Not applied."""
@@ -373,6 +405,7 @@ EVENT_TYPES: dict[str, type[Event]] = {cls.TYPE: cls for cls in (
     AuthRequested, AuthApproved, AuthDeclined, AuthFailed, AppChosen, CancelRequested,
     ReversalResult, ReceiptChosen, ReceiptPrinted, DeviceStatus, Recovered, Snapshot,
     CatalogApplied,
+    BaggingAlert, BaggingCleared, OwnBag,
 )}
 #: the version of ``CheckoutState.as_dict()``'s format, as snapshots carry it
 STATE_VERSION = Snapshot.VERSION
@@ -486,7 +519,7 @@ def parse(event: Mapping[str, Any] | Event) -> Event:
         raise InvalidEvent(f"{kind}: {_first_error(exc)}") from None
 
 
-def build(kind: str, **data: Any) -> dict[str, Any]:
+def build(kind: str, /, **data: Any) -> dict[str, Any]:
     """A new event of ``kind`` at its current version, validated against its model, as the
     dict the lane passes on (without ``ts``: the core stamps it when it commits). TypeError
     if the fields do not fit the model (a producer's bug or a mistyped command field)."""

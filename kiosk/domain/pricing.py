@@ -3,6 +3,12 @@
 Everything here is a pure function of the basket's lines, so totals do not depend
 on the order items were scanned in: promotions work on all units of their items
 sorted by price, and tax is rounded once per tax class on the class total.
+
+Weighed items: only a stable, positive, in-range reading of the lane's scale may price one
+(:func:`priceable_weight`; motion, over capacity, under zero, a scale that does not answer
+are refused with a reason the shopper is shown). Weights are whole grams; a line's amount is
+unit price per kg x grams / 1000, rounded once, half up (:func:`weight_amount`), in the
+currency's minor unit (a won has none: 3,980 KRW/kg x 1,234 g = 4,911.32 -> 4,911).
 """
 
 from __future__ import annotations
@@ -13,6 +19,65 @@ from decimal import Decimal
 
 from kiosk.domain.money import Currency, round_half_up
 from kiosk.domain.rules import PromotionConfig, TaxConfig
+
+#: a scale reading's status → why it may not price an item (a rejected command's reason)
+WEIGHT_REFUSALS = {
+    "motion": "scale_motion", "over_capacity": "scale_over_capacity",
+    "under_zero": "scale_under_zero", "not_ready": "scale_not_ready",
+    "no_response": "scale_no_response", "bad_frame": "scale_no_response",
+}
+
+
+class WeightRefused(ValueError):
+    """A scale reading that may not price an item; ``reason`` is one of WEIGHT_REFUSALS'
+    values, ``scale_empty`` or ``scale_below_minimum``."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+#: a reading older than this prices nothing: kiosk-scale repeats each reading every second,
+#: so an older one means it is stuck (its process stopped, the bus cut)
+STALE_S = 3.0
+
+
+@dataclass(frozen=True)
+class ScaleWeight:
+    """What the lane's produce scale last said (kiosk-scale's message), with its legal range
+    (a weight prices an item only from ``min_g`` to ``capacity_g``) and how old it is."""
+
+    status: str
+    weight_g: int | None
+    min_g: int
+    capacity_g: int
+    age_s: float = 0.0
+
+
+def priceable_weight(reading: ScaleWeight) -> int:
+    """The grams ``reading`` may price an item at, or :class:`WeightRefused`."""
+    if reading.age_s > STALE_S:
+        raise WeightRefused("scale_no_response")
+    if reading.status != "stable" or reading.weight_g is None:
+        raise WeightRefused(WEIGHT_REFUSALS.get(reading.status, "scale_no_response"))
+    weight = reading.weight_g
+    if weight <= 0:
+        raise WeightRefused("scale_empty")
+    if weight < reading.min_g:
+        raise WeightRefused("scale_below_minimum")
+    if weight > reading.capacity_g:
+        raise WeightRefused("scale_over_capacity")
+    return weight
+
+
+def weight_amount(unit_price_minor: int, weight_g: int) -> int:
+    """The price of ``weight_g`` grams at ``unit_price_minor`` per kg, rounded once, half up."""
+    return round_half_up(Decimal(unit_price_minor) * weight_g / 1000)
+
+
+def kg_text(weight_g: int) -> str:
+    """Grams as kilograms with three decimals, exactly (1234 → "1.234")."""
+    return f"{weight_g // 1000}.{weight_g % 1000:03d}"
 
 
 @dataclass(frozen=True)
@@ -31,7 +96,7 @@ class PricedLine:
         if self.price_minor is not None:
             return self.price_minor
         if self.weight_g is not None:
-            return round_half_up(Decimal(self.unit_price_minor) * self.weight_g / 1000)
+            return weight_amount(self.unit_price_minor, self.weight_g)
         return self.unit_price_minor * self.qty
 
     @property

@@ -25,6 +25,7 @@ from kiosk.domain.cards import card_text
 from kiosk.domain.checkout import CheckoutState, totals
 from kiosk.domain.languages import language_of
 from kiosk.domain.money import format_money
+from kiosk.domain.pricing import kg_text
 from kiosk.domain.rules import CheckoutRules
 from kiosk.domain.training import is_training_txn
 
@@ -93,7 +94,7 @@ def build_receipt(state: CheckoutState, config: CheckoutRules, when: datetime,
         r.lines.append((name, money(amount)))
         if ln.weight_g is not None:
             detail = _("{weight} kg @ {price}/kg").format(
-                weight=f"{ln.weight_g / 1000:.3f}", price=money(ln.unit_price_minor))
+                weight=kg_text(ln.weight_g), price=money(ln.unit_price_minor))
             r.lines.append((f"  {detail}", ""))
         elif ln.qty > 1:
             r.lines.append((f"  {ln.qty} x {money(ln.unit_price_minor)}", ""))

@@ -17,7 +17,7 @@ STATES = (
 COMMANDS = (
     "scan", "add_plu", "start", "set_language", "set_quantity", "remove_line", "staff_pin",
     "attendant", "pay", "device", "touch", "help", "checkout", "back", "cancel", "done",
-    "choose_app", "receipt", "cancel_help", "put_aside", "wallet_code",
+    "choose_app", "receipt", "cancel_help", "put_aside", "wallet_code", "own_bag",
 )
 #: taken in every state: device health, a touch (the idle timer), a change of language
 ANYTIME = ("device", "touch", "set_language")
@@ -32,8 +32,9 @@ HELP_CALL_STATES = ("authorizing", "approved", "receipt")
 ACCEPTS: dict[str, frozenset[str]] = {state: frozenset(ANYTIME + more) for state, more in {
     "attract": ("scan", "add_plu", "start", "help", "cancel"),
     "shopping": ("scan", "add_plu", "set_quantity", "remove_line", "help", "checkout",
-                 "cancel", "cancel_help"),
-    "attendant_needed": ("scan", "staff_pin", "attendant", "cancel_help", "put_aside"),
+                 "cancel", "cancel_help", "own_bag"),
+    "attendant_needed": ("scan", "staff_pin", "attendant", "cancel_help", "put_aside",
+                         "own_bag"),
     "payment": ("pay", "back", "help", "cancel", "cancel_help"),
     "authorizing": ("choose_app", "cancel", "help", "cancel_help", "wallet_code"),
     "approved": ("receipt", "help", "cancel_help"),
@@ -61,6 +62,8 @@ def states_accepting(command: str) -> tuple[str, ...]:
 HELP_STATES = states_accepting("help")
 #: what a shopper's help call is about (the state's ``attendant.reason``)
 HELP_REASON = "help"
+#: the bagging area's alerts (kiosk/domain/bagging.py): each is an ``attendant.reason``
+BAGGING_ALERTS = ("unexpected_item", "missing_item", "removed_item")
 #: states where the idle timer runs; from authorizing to receipt money may be moving
 IDLE_STATES = ("shopping", "payment", "declined")
 #: states a shopper may cancel (void) the basket from

@@ -27,6 +27,14 @@ voice, tower light and buzzer ask to take it) until the reader's observer report
 removed (``card_taken`` on the inbox). Like the steps, this is not journaled: it is the
 reader's present, not the sale's history.
 
+Scales (issue 19): kiosk-scale publishes each scale's reading (``scale/<name>``); the
+``produce`` scale's last one prices weighed items (only a stable, positive, in-range weight:
+:func:`kiosk.domain.pricing.priceable_weight`), the ``bagging`` scale's feed the bagging-area
+check (:class:`kiosk.domain.bagging.BaggingMonitor`, fed the basket's changes after every
+commit), whose alerts and clearances are journaled events. A scale that stops answering is a
+device fault (``scale_<name>``), never a weight. The state carries ``alerts``: what waits for
+an attendant (type, since, lane), the shape an attendant station reads.
+
 Hostile or broken input: a command is bounded in size and nesting before it is
 parsed; one that fails, or any error while handling one message, is logged and
 the loop carries on. A command the broker kept *retained* is never acted on and
@@ -57,6 +65,7 @@ from kiosk.bus.messages import (
     MessageError,
     Topics,
     parse_command,
+    parse_scale,
     result_message,
     state_message,
     status_message,
@@ -64,6 +73,7 @@ from kiosk.bus.messages import (
 from kiosk.bus.rejects import RejectLog
 from kiosk.catalog import Catalog, SnapshotError, read_staged
 from kiosk.config import KioskConfig
+from kiosk.domain.bagging import BaggingMonitor, Expectation, learned_weight
 from kiosk.domain.checkout import (
     CheckoutState,
     Context,
@@ -75,8 +85,10 @@ from kiosk.domain.checkout import (
     totals,
 )
 from kiosk.domain.languages import language_of
+from kiosk.domain.pricing import ScaleWeight
 from kiosk.domain.receipt import Receipt, TerminalIds, build_receipt
 from kiosk.domain.training import TRAINING_METHOD
+from kiosk.domain.vocabulary import BAGGING_ALERTS
 from kiosk.i18n import translator
 from kiosk.journal.store import CommandResult, Journal, JournalTooNew
 from kiosk.ops.provision import REJECTED_MARKER
@@ -172,6 +184,19 @@ class CoreService:
                            lambda t, p, retained: self.inbox.put(("cmd", (t, p, retained))),
                            with_retain=True)
         self.bus.on_connect(lambda: self.inbox.put(("connected", None)))
+        self._scales: dict[str, dict] = {}  # scale name → its last message (kiosk-scale)
+        self.bagging: BaggingMonitor | None = None
+        self._staff_seen = False            # staff signed in this session (attended learning)
+        self._bag_published: dict | None = None  # the bagging view last published
+        if config.bagging.enabled:
+            self.bagging = BaggingMonitor(config.bagging)
+            reason = (self.state.attendant or {}).get("reason")
+            if self.state.state == "attendant_needed" and reason in BAGGING_ALERTS:
+                self.bagging.alert = {"kind": reason, "since": self.state.entered_at,
+                                      "line_id": (self.state.attendant or {}).get("line_id")}
+        if config.scale:
+            self.bus.subscribe(self.topics.scales,
+                               lambda t, p: self.inbox.put(("scale", (t, p))))
 
     # -- main loop ------------------------------------------------------------
 
@@ -230,6 +255,8 @@ class CoreService:
             self._unresolved.discard(item)
             log.info("payment method %s: orders left open by the restart resolved", item)
             self.publish_state()
+        elif kind == "scale":
+            self._on_scale(*item)
         elif kind == "card_taken":
             if item == self._seals and self._card_left:
                 self._card_left = False
@@ -269,7 +296,7 @@ class CoreService:
         ctx = Context(self.config, self.catalog.by_gtin, self.catalog.by_plu,
                       self._check_pin, self._check_badge, time.time(),
                       clock_synced=cmd["type"] != "pay" or self.clock_ok(), step=self._step,
-                      payment_methods=tuple(self.methods))
+                      payment_methods=tuple(self.methods), scale=self._produce_weight())
         try:
             if cmd["type"] == "pay" and self._unresolved:
                 raise Rejected("payment_unavailable", "orders from before a restart are being"
@@ -392,11 +419,108 @@ class CoreService:
             events.append({"type": "snapshot", "ts": now, "state": new.as_dict()})
         self.journal.append(events, txn=new.txn or self.state.txn,
                             command=(cmd_id, new.txn_seq) if cmd_id else None)
-        self.state = new
+        before, self.state = self.state, new
         if ended:
             self._seal_cards()
         self.publish_state()
         self._start_effects(events)
+        if self.bagging is not None:
+            self.commit(self._follow_bagging(before, events))
+            self._publish_if_bagging_moved()
+
+    # -- scales and the bagging area ----------------------------------------------
+
+    def _on_scale(self, topic: str, payload: bytes) -> None:
+        try:
+            msg = parse_scale(payload)
+        except MessageError as exc:
+            self.rejects.reject(topic, exc.code, str(exc))
+            return
+        name = topic.rsplit("/", 1)[-1]
+        if name != msg["scale"] or name not in self.config.scale:
+            self.rejects.reject(topic, "unknown_scale", name)
+            return
+        self._scales[name] = msg
+        answering = msg["online"] and msg["status"] not in ("no_response", "bad_frame")
+        self.commit(device_events(self.state, f"scale_{name}", answering,
+                                  "" if answering else msg["status"]))
+        if name == "bagging" and self.bagging is not None and answering:
+            self.commit(self.bagging.reading(msg["status"], msg.get("weight_g"), time.time(),
+                                             self.state.state == "shopping"))
+            self._publish_if_bagging_moved()
+
+    def _bagging_view(self) -> dict | None:
+        """What the screen says of the bagging area: items still to be placed there."""
+        mon = self.bagging
+        if mon is None:
+            return None
+        return {"awaiting": sum(1 for p in mon.pending if p.sign > 0),
+                "alert": (mon.alert or {}).get("kind")}
+
+    def _publish_if_bagging_moved(self) -> None:
+        if self._bagging_view() != self._bag_published:
+            self.publish_state()
+
+    def _produce_weight(self) -> ScaleWeight | None:
+        """The produce scale's last reading, for pricing (None: the lane has no scale)."""
+        cfg = self.config.scale.get("produce")
+        if cfg is None:
+            return None
+        msg = self._scales.get("produce") or {}
+        status = msg.get("status", "no_response") if msg.get("online") else "no_response"
+        return ScaleWeight(status, msg.get("weight_g") if status == "stable" else None,
+                           cfg.min_g, cfg.capacity_g, age_s=time.time() - msg.get("ts", 0.0))
+
+    def _expectation(self, line: Any) -> Expectation:
+        """What one unit of a basket line should weigh on the bagging scale."""
+        weight, tolerance, check, samples = self.catalog.bag_weight(line.key)
+        if line.weight_g is not None:  # weighed at the lane: that is its weight
+            return Expectation(line.weight_g, tolerance, check)
+        if weight is None:
+            learned = learned_weight(samples, self.config.bagging)
+            if learned is not None:
+                return Expectation(learned.weight_g, tolerance or learned.tolerance_g, check)
+        return Expectation(weight, tolerance, check)
+
+    def _follow_bagging(self, before: CheckoutState, events: list[dict]) -> list[dict]:
+        """Tell the bagging monitor what the events just committed changed; the events that
+        follows from it (an own bag that clears an alert)."""
+        mon = self.bagging
+        assert mon is not None
+        now = time.time()
+        s = self.state
+        out: list[dict] = []
+        kinds = {e["type"] for e in events}
+        if "session_started" in kinds:
+            mon.start()
+            self._staff_seen = False
+        if "staff_signed_in" in kinds:
+            self._staff_seen = True
+        if "bagging_cleared" in kinds and any(e.get("how") == "override" for e in events
+                                               if e["type"] == "bagging_cleared"):
+            mon.override()
+        if s.txn is None and before.txn is not None:  # the session ended
+            if (before.payment or {}).get("status") == "approved" and (
+                    self.config.bagging.learn_from == "all" or self._staff_seen):
+                for key, grams in mon.samples:
+                    self.catalog.bag_sample(key, grams)
+            mon.start()
+            return out
+        old = {ln.line_id: ln for ln in before.lines}
+        for line in s.lines:  # units added (a scan, a quantity raised) or taken out
+            was = old.pop(line.line_id, None)
+            more = _units(line) - (_units(was) if was else 0)
+            for _ in range(more):
+                mon.expect(line.line_id, line.key, self._expectation(line), now)
+            if more < 0:
+                mon.taken_off(line.line_id, line.key, self._expectation(line), -more, now)
+        for line in old.values():  # lines removed
+            mon.taken_off(line.line_id, line.key, self._expectation(line), _units(line), now)
+        if "own_bag" in kinds:
+            out += mon.own_bag(now)
+        if mon.alert and (s.attendant or {}).get("reason") not in BAGGING_ALERTS:
+            mon.cleared()  # staff voided the missing item's line, or the basket
+        return out
 
     def _seal_cards(self) -> None:
         """A session ended: a card still in the reader is the last shopper's and must never
@@ -428,7 +552,10 @@ class CoreService:
             else None,                  # the sale's signed e-receipt link (receipt screen QR)
             "payments_resolving": bool(self._unresolved),  # no new payment until resolved
             "catalog_version": self._catalog_version[0],  # the snapshot prices come from
+            "alerts": self._alerts(),   # what waits for an attendant (an attendant station)
+            "bagging": self._bagging_view(),  # items still to be placed in the bagging area
         }
+        self._bag_published = extra["bagging"]
         self._offered = self.pins.challenge
         data = s.as_dict()
         data.pop("reversal")
@@ -444,6 +571,16 @@ class CoreService:
                           {"code": cur.code, "exponent": cur.exponent}, extra),
             retain=True,
         )
+
+    def _alerts(self) -> list[dict]:
+        """What waits for an attendant: its type (the attendant reason: help, age check,
+        unknown item, a bagging alert), since when, and the lane."""
+        s = self.state
+        if not s.attendant:
+            return []
+        return [{"type": s.attendant.get("reason", ""), "lane": self.config.store.lane_id,
+                 "since": s.attendant.get("since", s.entered_at),
+                 "line_id": s.attendant.get("line_id")}]
 
     # -- effects (journal before effect) ----------------------------------------
 
@@ -740,6 +877,9 @@ class CoreService:
         due = due_timer_events(self.state, self.config, now)
         if due:
             self.commit(due)
+        if self.bagging is not None and self.state.txn is not None:
+            self.commit(self.bagging.tick(now, self.state.state == "shopping"))
+            self._publish_if_bagging_moved()
         self.rejects.flush()
         if self.rejects.changed and time.monotonic() - self._status_at >= STATUS_EVERY_S:
             self._publish_status()
@@ -854,6 +994,11 @@ class CoreService:
         if detail:
             log.error("provisioning was rejected (%s): lane out of service", marker)
         self.commit(device_events(self.state, "provisioning", not detail, detail))
+
+
+def _units(line: Any) -> int:
+    """Items a basket line puts in the bagging area (a weighed line is one)."""
+    return line.qty if line.weight_g is None else 1
 
 
 def message_key(result: AuthResult) -> str:

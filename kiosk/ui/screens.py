@@ -31,7 +31,7 @@ from kiosk.ui.i18n import Translator, endonym
 from kiosk.ui.last_scanned import HEIGHT as LAST_SCANNED_H
 from kiosk.ui.last_scanned import LastScannedPanel
 from kiosk.ui.qr import QrCode
-from kiosk.ui.viewmodel import Row, View
+from kiosk.ui.viewmodel import BAGGING_TEXT, Row, View
 from kiosk.ui.widgets import (
     Btn,
     Card,
@@ -423,10 +423,15 @@ class ShoppingPage(Page):
                            tid="checkout", size_hint_y=None, height=theme.touch(104))
         self.cancel = danger("", lambda: self.actions.send("cancel"), tid="cancel",
                              size_hint_y=None, height=theme.touch(64))
+        # "I brought a bag": only on a lane with the bagging-area check (added when offered)
+        self.own_bag = secondary("", lambda: self.actions.send("own_bag"), tid="own_bag",
+                                 size_hint_y=None, height=theme.touch(64))
+        self.own_bag_gap = Widget(size_hint_y=None, height=px(12))
         for w in (self.subtotal, self.savings, self.discounts, self.tax, rule, self.total_label,
                   self.total, spacer(), self.pay, Widget(size_hint_y=None, height=px(12)),
                   self.cancel):
             side.add_widget(w)
+        self.side = side
         body.add_widget(side)
         self.add_widget(body)
         self.rows: dict[int, BasketRow] = {}
@@ -471,6 +476,15 @@ class ShoppingPage(Page):
         self.cancel.text = t.tr("Cancel order")
         self.cancel.disabled = not v.rows
         self.cancel.opacity = 1 if v.rows else 0
+        self.own_bag.lang = lang
+        self.own_bag.text = t.tr("I brought a bag")
+        if v.can_own_bag and self.own_bag.parent is None:
+            at = self.side.children.index(self.cancel)  # children run bottom to top
+            self.side.add_widget(self.own_bag_gap, index=at + 1)
+            self.side.add_widget(self.own_bag, index=at + 2)
+        elif not v.can_own_bag and self.own_bag.parent is not None:
+            self.side.remove_widget(self.own_bag)
+            self.side.remove_widget(self.own_bag_gap)
         self.last.show(v.last_scanned, lang)
         if v.last_scanned and self.last.parent is None:
             self.column.add_widget(self.last, index=len(self.column.children))
@@ -616,6 +630,10 @@ class AttendantPage(Page):
             self.title.text = t.tr("This item has been recalled")
             self.body.text = t.tr("It cannot be sold. An attendant will take it. Batch:")
             self.item.text = v.attendant_detail
+        elif reason in BAGGING_TEXT:  # the bagging area's alerts (kiosk/domain/bagging.py)
+            title, body = BAGGING_TEXT[reason]
+            self.title.text, self.body.text = t.tr(title), t.tr(body)
+            self.item.text = v.attendant_item if reason == "missing_item" else ""
         else:
             self.title.text = t.tr("Help is on the way")
             self.body.text = t.tr("An attendant has been called.")
@@ -626,6 +644,9 @@ class AttendantPage(Page):
         elif v.can_put_aside:
             self._shopper_cmd, label = "put_aside", t.tr("Put the item aside")
             self.wait.text = t.tr("Or put the item aside and go on without it.")
+        elif v.can_own_bag:
+            self._shopper_cmd, label = "own_bag", t.tr("I brought a bag")
+            self.wait.text = t.tr("Or take it off again. An attendant has been called.")
         else:
             self._shopper_cmd, label = "", ""
         self.shopper.lang = lang

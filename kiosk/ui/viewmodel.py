@@ -135,10 +135,28 @@ REJECTIONS = {
     "clock_not_synced": N_("Payment is unavailable right now. Please ask an attendant."),
     "unknown_application": N_("Please choose one of the cards shown."),
     "wallet_code_not_expected": N_("Show your payment code when the screen asks for it."),
+    # the produce scale (kiosk.domain.pricing.priceable_weight): only a settled weight sells
+    "scale_motion": N_("The scale is still moving. Please keep the item still."),
+    "scale_over_capacity": N_("Too heavy for the scale. Please weigh less at a time."),
+    "scale_under_zero": N_("The scale needs to be reset. Please ask an attendant."),
+    "scale_not_ready": N_("The scale is not ready yet. Please try again."),
+    "scale_no_response": N_("The scale is not working. Please ask an attendant."),
+    "scale_empty": N_("Please put the item on the scale."),
+    "scale_below_minimum": N_("Too light to weigh. Please add more."),
+    "weight_from_scale": N_("Please put the item on the scale."),
     "pin_stale": N_("Please enter the PIN again."),       # sealed to an outdated challenge
     "pin_unreadable": N_("Please enter the PIN again."),
 }
 GENERIC_REJECTION = N_("Something went wrong. Please try again.")
+#: the bagging area's alerts (the attendant reason, kiosk/domain/bagging.py): title, body
+BAGGING_TEXT = {
+    "unexpected_item": (N_("Unexpected item in the bagging area"),
+                        N_("Please take off the item you have not scanned, or scan it.")),
+    "missing_item": (N_("Please place the item in the bagging area"),
+                     N_("This item was scanned but has not been bagged:")),
+    "removed_item": (N_("An item was taken from the bagging area"),
+                     N_("Please put the item back in the bagging area.")),
+}
 
 
 def decline_title(key: str) -> str:
@@ -237,6 +255,8 @@ class View:
     can_help: bool = False
     help_called: bool = False       # the shopper's help call is open: offer to cancel it
     can_put_aside: bool = False     # an unknown barcode: the shopper may put the item aside
+    can_own_bag: bool = False       # "I brought a bag": an unexpected item, or a lane that
+    #                                 checks its bagging area (kiosk/domain/bagging.py)
     notice: str = ""
     voice_note: str = ""            # the language has no voice commands (and where voice works)
     attendant_reason: str = ""      # age_restricted | unknown_barcode | help
@@ -382,6 +402,8 @@ def build_view(msg: dict | None, online: bool | None, locale: str | None = None,
         can_help=accepted(msg, "help"),
         help_called="cancel_help" in shopper_ways_out(msg),
         can_put_aside="put_aside" in shopper_ways_out(msg),
+        can_own_bag="own_bag" in shopper_ways_out(msg) or (
+            state == "shopping" and bool(msg.get("bagging")) and accepted(msg, "own_bag")),
         notice=notice,
         voice_note=voice_note(loc, voice_locales, t),
         attendant_reason=attendant.get("reason", ""),

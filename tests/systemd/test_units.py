@@ -20,7 +20,7 @@ SERVICES = {"core": "kiosk-core.service", "ui": "kiosk-ui.service",
             "sync": "kiosk-sync.service"}
 #: services that speak sd_notify (READY=1 when really working, WATCHDOG=1 from the main loop)
 NOTIFY_SERVICES = ("core", "ui", "scanner", "gpio", "voice run", "ereceipt serve", "sync")
-SUPPORT = ["kiosk-fault@.service", "kiosk-firstboot.service"]
+SUPPORT = ["kiosk-fault@.service", "kiosk-firstboot.service", "kiosk-scale@.service"]
 UNITS = [*SERVICES.values(), *SUPPORT, "kiosk.target"]
 INSTALLED_KIOSK = "/opt/kiosk/.venv/bin/kiosk"
 INSTALLED_FAULT = "/usr/local/libexec/kiosk-fault"
@@ -45,7 +45,8 @@ OPTIONAL = {"ereceipt serve": "/var/lib/kiosk/ereceipt.key", "sync": "/etc/kiosk
 BUS_USER = {"kiosk-core.service": "kiosk-core", "kiosk-ui.service": "kiosk-ui",
             "kiosk-scanner.service": "kiosk-scanner", "kiosk-gpio.service": "kiosk-gpio",
             "kiosk-voice.service": "kiosk-voice", "kiosk-sync.service": "kiosk-sync",
-            "kiosk-fault@.service": "kiosk-fault"}  # it may only publish the core status
+            "kiosk-fault@.service": "kiosk-fault",  # it may only publish the core status
+            "kiosk-scale@.service": "kiosk-scale"}
 CORE_STATE = "/var/lib/kiosk"
 #: the exposure ceilings (issue 14, item 13): long-running services 4.9, the UI 6.0;
 #: firstboot as low as its job allows (root, three capabilities: see the unit)
@@ -53,6 +54,7 @@ EXPOSURE_LIMIT = {"kiosk-core.service": 4.9, "kiosk-scanner.service": 4.9,
                   "kiosk-gpio.service": 4.9, "kiosk-voice.service": 4.9,
                   "kiosk-fault@.service": 4.9, "kiosk-ui.service": 6.0,
                   "kiosk-ereceipt.service": 1.5, "kiosk-sync.service": 1.5,
+                  "kiosk-scale@.service": 4.9,
                   "kiosk-firstboot.service": 2.0}
 #: protections a unit may leave off only with a comment saying why ("no Key=: ...")
 EXPLAINED_IF_OFF = ("MemoryDenyWriteExecute", "ProcSubset", "ProtectClock", "PrivateNetwork",
@@ -100,8 +102,9 @@ def test_systemd_analyze_verify(tmp_path: Path):
     # a template is verified through an instance of it
     (tmp_path / "kiosk-fault@kiosk-core.service.service").symlink_to(
         tmp_path / "kiosk-fault@.service")
-    names = [n for n in UNITS if n != "kiosk-fault@.service"]
-    names.append("kiosk-fault@kiosk-core.service.service")
+    (tmp_path / "kiosk-scale@bagging.service").symlink_to(tmp_path / "kiosk-scale@.service")
+    names = [n for n in UNITS if n not in ("kiosk-fault@.service", "kiosk-scale@.service")]
+    names += ["kiosk-fault@kiosk-core.service.service", "kiosk-scale@bagging.service"]
     done = subprocess.run(["systemd-analyze", "verify", "--man=no",
                            *(str(tmp_path / n) for n in names)],
                           capture_output=True, text=True, timeout=120)
@@ -274,6 +277,19 @@ def test_security_exposure(name: str):
     score, open_items = exposure(UNIT_DIR / name)
     assert score <= EXPOSURE_LIMIT[name], f"{name}: {score} > {EXPOSURE_LIMIT[name]}: " \
         + "; ".join(open_items)
+
+
+def test_each_scale_is_an_instance_of_one_template():
+    """kiosk-scale@<name>: ``kiosk scale <name>``, a transient user with only the serial
+    ports (dialout), notify + watchdog like the other device services."""
+    unit = read_unit("kiosk-scale@.service")
+    svc = unit["Service"]
+    assert svc["ExecStart"] == [f"{INSTALLED_KIOSK} scale %i"]
+    assert svc["Type"] == ["notify"] and svc["NotifyAccess"] == ["main"]
+    assert svc["DynamicUser"] == ["yes"] and svc["SupplementaryGroups"] == ["dialout"]
+    assert {v.split()[0] for v in svc["DeviceAllow"]} == DEVICE_CLASSES["core"]
+    assert unit["Unit"]["OnFailure"] == ["kiosk-fault@%n.service"]
+    assert unit["Install"]["WantedBy"] == ["kiosk.target"]
 
 
 def test_fault_unit_runs_the_fault_command():

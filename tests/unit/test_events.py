@@ -27,8 +27,9 @@ def test_versions_are_pinned_to_the_journal_schema():
     # issue 21 added help_cancelled and item_put_aside at version 1: a new type is no new
     # shape of an old one (an older release refuses it as an unknown type, never misreads it)
     # issue 17 added catalog_applied the same way; issue 19 item_refused (a GS1 code past its
-    # date or from a recalled batch) and training_started / training_ended
-    assert set(versions.values()) == {1, 2} and len(versions) == 35
+    # date or from a recalled batch), training_started / training_ended, and bagging_alert,
+    # bagging_cleared and own_bag
+    assert set(versions.values()) == {1, 2} and len(versions) == 38
     assert [k for k, v in versions.items() if v == 2] == ["snapshot"]
 
 

@@ -93,11 +93,14 @@ GOOD = {
     "choose_app": {"index": 0}, "receipt": {"choice": "print"},
     "cancel_help": {}, "put_aside": {},
     "wallet_code": {"code": "134567890123456789", "kind": "wechat"},
+    "own_bag": {},
 }
 #: what the state holds for a command to succeed: an open help call (cancel_help), an
-#: unknown barcode (put_aside), both without staff signed in
+#: unknown barcode (put_aside), an unexpected item in the bagging area (own_bag), all
+#: without staff signed in
 CALLS = {"cancel_help": {"reason": "help"},
-         "put_aside": {"reason": "unknown_barcode", "code": "12345670"}}
+         "put_aside": {"reason": "unknown_barcode", "code": "12345670"},
+         "own_bag": {"reason": "unexpected_item"}}
 
 
 @pytest.fixture(scope="module")

@@ -67,6 +67,10 @@ ATTENDANT_TEXT = {
                        " coming."),
     "item_recalled": V_("This item has been recalled and cannot be sold. A staff member is"
                         " coming."),
+    "unexpected_item": V_("Unexpected item in the bagging area. Please take it off, or scan "
+                          "it."),
+    "missing_item": V_("Please place the item in the bagging area."),
+    "removed_item": V_("An item was taken from the bagging area. Please put it back."),
 }
 
 #: what the shopper may do while staff are on their way, said after ATTENDANT_TEXT where
@@ -74,6 +78,7 @@ ATTENDANT_TEXT = {
 ATTENDANT_HINT = {
     "cancel_help": V_("If you no longer need help, say cancel help."),
     "put_aside": V_("To go on without this item, say put it aside."),
+    "own_bag": V_("If it is your own bag, choose I brought a bag."),
 }
 
 #: card terminal steps (payment.step, reported by kiosk-core while authorizing)
@@ -132,6 +137,8 @@ ERROR_TEXT = {
     "unknown_locale": V_("That language is not available."),
     "bad_barcode": V_("That barcode could not be read. Please scan it again."),
     "needs_weight": V_("This item must be weighed."),
+    "scale_motion": V_("The scale is still moving. Please keep the item still."),
+    "scale_no_response": V_("The scale is not working. Please ask a staff member."),
 }
 
 TEXT = {
@@ -193,6 +200,7 @@ ACTION_TEXT = {
     "help": V_("Call a staff member."),
     "cancel_help": V_("Cancel the help call."),
     "put_aside": V_("Put the item aside."),
+    "own_bag": V_("I brought a bag."),
     "receipt_print": V_("Print a receipt."),
     "receipt_none": V_("No receipt."),
     "read_receipt": V_("Hear the receipt."),

@@ -676,7 +676,8 @@ class VoiceService:
             self.send("checkout")
         elif action in ("receipt_print", "receipt_none"):
             self.send("receipt", choice="print" if action == "receipt_print" else "none")
-        elif action in ("back", "cancel", "done", "help", "cancel_help", "put_aside"):
+        elif action in ("back", "cancel", "done", "help", "cancel_help", "put_aside",
+                        "own_bag"):
             self.send(action)
         elif action.startswith("set_language:"):
             self.send("set_language", locale=action.removeprefix("set_language:"))
