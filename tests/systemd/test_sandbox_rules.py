@@ -6,6 +6,7 @@ file's own rules the same way, without systemd. Under them: kiosk-core and kiosk
 sell a basket read from a video, kiosk-core pays by chip card (pyscard over pcscd's
 socket, ISO 8583 to the acquirer, the host log's AES key), kiosk-gpio says READY=1,
 kiosk-sync ships a journal over TLS, kiosk-receipt-prune deletes old kept receipts,
+kiosk-scale reads a scale over a pty and publishes its weight,
 kiosk-fault closes the lane, kiosk-voice buys by
 voice (Vosk, espeak-ng), the UI draws its first frame, and kiosk-firstboot's provisioning
 applies a lane (chown included).
@@ -25,6 +26,8 @@ import time
 from pathlib import Path
 
 import pytest
+from kiosk_drivers.printer.sim.pty import start_pty_pair
+from kiosk_drivers.scale.sim.simulator import ScaleSimulator
 from kiosk_drivers.scanner.sim.synth import Placement, Presentation, write_session
 
 from tests.card.conftest import acquirer, card_lane  # noqa: F401 - fixtures
@@ -32,6 +35,7 @@ from tests.cardsupport import pcscd  # noqa: F401 - a fixture
 from tests.flash.test_provision import GOOD, PEM
 from tests.harness import REPO
 from tests.integration.flow import to_receipt
+from tests.scale.feed import ScaleFeed
 from tests.systemd.notify_listener import NotifyListener
 from tests.systemd.sandbox import ran_under, sandbox_env, sandbox_env_for, unavailable
 from tests.systemd.test_units import read_unit
@@ -41,7 +45,7 @@ pytestmark = pytest.mark.skipif(unavailable() is not None, reason=str(unavailabl
 #: the units that set MemoryDenyWriteExecute=yes
 DENIED_WX = {"kiosk-core.service", "kiosk-scanner.service", "kiosk-gpio.service",
              "kiosk-fault@.service", "kiosk-firstboot.service", "kiosk-ereceipt.service",
-             "kiosk-sync.service", "kiosk-receipt-prune.service"}
+             "kiosk-sync.service", "kiosk-receipt-prune.service", "kiosk-scale@.service"}
 
 
 def test_write_execute_is_denied_where_measured():
@@ -183,6 +187,35 @@ def test_ereceipt_serves_a_receipt_under_its_rules(config, tmp_path):
             _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0
     assert ran_under("".join(head) + err, "kiosk-ereceipt.service"), err
+
+
+def test_scale_publishes_a_weight_under_its_rules(lane_env, broker_port, tmp_path):
+    """`kiosk scale produce` (kiosk-scale@produce) reads the simulated scale over a pty with
+    pyserial, says READY=1 and publishes the settled weight."""
+    pair = start_pty_pair(tmp_path / "scale", tmp_path / "scale-device")
+    sim = ScaleSimulator(pair.printer).start()
+    sim.set_weight(1234)
+    lane = lane_env["KIOSK__STORE__LANE_ID"]
+    feed = ScaleFeed(broker_port, lane, "produce")
+    try:
+        with NotifyListener() as notify:
+            env = dict(sandbox_env(lane_env, "kiosk-scale@.service", tmp_path / "sb"),
+                       NOTIFY_SOCKET=notify.address, KIOSK__SCALE__PRODUCE__PORT=str(pair.host),
+                       KIOSK__SCALE__PRODUCE__PROTOCOL="mettler8217")
+            proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "scale", "produce"],
+                                    env=env, cwd=REPO, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+            try:
+                notify.wait_for("READY=1", timeout=60)
+                msg = feed.wait(lambda m: m["status"] == "stable" and m["weight_g"] == 1234)
+            finally:
+                proc.send_signal(signal.SIGTERM)
+                _, err = proc.communicate(timeout=30)
+    finally:
+        feed.close()
+        sim.stop()
+        pair.close()
+    assert msg["online"] and ran_under(err, "kiosk-scale@.service"), err
 
 
 def test_receipt_prune_deletes_old_receipts_under_its_rules(lane_env, tmp_path):
