@@ -22,6 +22,8 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kiosk.domain.training import TXN_PREFIX
+
 #: the longest a raw event may be kept when a store says nothing (days)
 DEFAULT_EVENTS_DAYS = 400
 _BOUND = re.compile(r"FROM \('([^']+)'\) TO \('([^']+)'\)")
@@ -93,10 +95,13 @@ def apply(conn, policy: RetentionPolicy, now: datetime | None = None,  # type: i
     now = now or datetime.now(UTC)
     report = RetentionReport()
     ident = sql.Identifier(table)
+    # a training session's events are counted apart ("training:<type>"): never as sales
     summary = ("INSERT INTO event_daily (day, store_id, lane_id, type, events)"
-               " SELECT day, store_id, lane_id, type, count(*) FROM {src} {where}"
+               " SELECT day, store_id, lane_id, CASE WHEN starts_with(txn, {training}) THEN"
+               " 'training:' || type ELSE type END, count(*) FROM {src} {where}"
                " GROUP BY 1, 2, 3, 4 ON CONFLICT (day, store_id, lane_id, type)"
                " DO UPDATE SET events = event_daily.events + EXCLUDED.events")
+    training = sql.Literal(TXN_PREFIX)
     with conn.transaction():
         conn.execute("SET LOCAL timezone = 'UTC'")  # day bounds are UTC days
         cutoff = now - timedelta(days=policy.longest_days)
@@ -104,7 +109,8 @@ def apply(conn, policy: RetentionPolicy, now: datetime | None = None,  # type: i
             if high > cutoff:
                 break
             part = sql.Identifier(name)
-            cur = conn.execute(sql.SQL(summary).format(src=part, where=sql.SQL("")))
+            cur = conn.execute(sql.SQL(summary).format(src=part, where=sql.SQL(""),
+                                                       training=training))
             report.summarized += cur.rowcount
             conn.execute(sql.SQL("DROP TABLE {}").format(part))
             report.dropped.append(name)
@@ -114,7 +120,7 @@ def apply(conn, policy: RetentionPolicy, now: datetime | None = None,  # type: i
             first_kept = (now - timedelta(days=setting.events_days)).date()
             where = sql.SQL("WHERE store_id = (SELECT id FROM stores WHERE code = %s)"
                             " AND day < %s")
-            cur = conn.execute(sql.SQL(summary).format(src=ident, where=where),
+            cur = conn.execute(sql.SQL(summary).format(src=ident, where=where, training=training),
                                (store, first_kept))
             report.summarized += cur.rowcount
             cur = conn.execute(sql.SQL("DELETE FROM {} ").format(ident) + where,

@@ -1,7 +1,6 @@
--- 005: the daily summary retention keeps after dropping raw events (kiosk/backoffice/
+-- 003: the daily summary retention keeps after dropping raw events (kiosk/backoffice/
 -- retention.py): per UTC day, store, lane and event type, a count. No event data, no staff
 -- id: what a report over years needs once the raw events are past their store's retention.
--- (Numbered 005 to leave 002-004 to the catalog and sync migrations of the same issue.)
 
 CREATE TABLE event_daily (
     day date NOT NULL,

@@ -19,8 +19,11 @@ def test_old_partitions_are_summed_then_dropped_and_short_stores_trimmed(pg_admi
     make_events(url, days=10, stores={"S1": 3, "S2": 2}, tokens=tmp_path)  # 6 + 4 a day
     policy = RetentionPolicy.model_validate({"default": {"events_days": 5},
                                              "stores": {"S2": {"events_days": 2}}})
+    with psycopg.connect(url) as conn:  # each lane's first event: a training sale's
+        conn.execute("UPDATE events SET txn = 'TRAIN-S1-L1-000001' WHERE seq = 1")
     with psycopg.connect(url) as conn:
         report = apply(conn, policy, now=NOW)
+        by_type = dict(conn.execute("SELECT type, sum(events) FROM event_daily GROUP BY 1"))
         kept = partitions(conn)
         oldest = kept[0][1]
         per_store = dict(conn.execute("SELECT s.code, count(*) FROM events e JOIN stores s"
@@ -41,6 +44,8 @@ def test_old_partitions_are_summed_then_dropped_and_short_stores_trimmed(pg_admi
     assert s2_oldest == (NOW - timedelta(days=2)).date()
     assert report.deleted == {"S2": 3 * 4}
     assert summary == {"S1": 4 * 6, "S2": 7 * 4}  # ... but counted, nothing lost unsummed
+    # training events are counted apart, never as sales (4 lanes, one each)
+    assert by_type == {"item_added": 4 * 6 + 7 * 4 - 4, "training:item_added": 4}
 
     with psycopg.connect(url) as conn:  # a second run the same day changes nothing
         again = apply(conn, policy, now=NOW)
