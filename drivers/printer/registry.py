@@ -8,9 +8,9 @@ under this group adds a transport without a change here. The built-in ones
 
 from __future__ import annotations
 
-from functools import lru_cache
-from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
+
+from kiosk_drivers.plugins import load_class, names
 
 if TYPE_CHECKING:
     from kiosk_drivers.printer.transport import Transport
@@ -18,16 +18,14 @@ if TYPE_CHECKING:
 GROUP = "kiosk.printer_transports"
 
 
-@lru_cache(maxsize=1)
 def transport_names() -> tuple[str, ...]:
     """The names of the installed transports, sorted."""
-    return tuple(sorted({ep.name for ep in entry_points(group=GROUP)}))
+    return names(GROUP)
 
 
 def load_transport(name: str) -> type[Transport]:
-    """The transport class registered as ``name``; ValueError (one line) when there is none."""
-    found = [ep for ep in entry_points(group=GROUP) if ep.name == name]
-    if not found:
-        raise ValueError(f"unknown printer transport {name!r} (installed: "
-                         f"{', '.join(transport_names()) or 'none'})")
-    return found[0].load()
+    """The transport class registered as ``name``; ValueError (one line) when there is none
+    or it is broken."""
+    from kiosk_drivers.printer.transport import Transport
+
+    return load_class(GROUP, name, Transport, "printer transport")

@@ -14,7 +14,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, ClassVar
 
+from kiosk_drivers.plugins import load_class
 from kiosk_drivers.scale.reading import Reading
+from kiosk_drivers.scale.registry import GROUP
 
 if TYPE_CHECKING:
     import serial
@@ -120,8 +122,7 @@ class SerialScale:
 
 def open_scale(config: ScaleConfig) -> SerialScale:
     """The scale ``config`` describes, its port open."""
-    from kiosk_drivers.scale.registry import load_protocol
-
-    scale = load_protocol(config.protocol)(config)
+    cls = load_class(GROUP, config.protocol, SerialScale, "scale protocol")
+    scale = cls(config)
     scale.open()
     return scale

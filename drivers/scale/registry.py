@@ -9,26 +9,11 @@ way in pyproject.toml.
 
 from __future__ import annotations
 
-from functools import lru_cache
-from importlib.metadata import entry_points
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from kiosk_drivers.scale.port import SerialScale
+from kiosk_drivers.plugins import names
 
 GROUP = "kiosk.scale_protocols"
 
 
-@lru_cache(maxsize=1)
 def protocol_names() -> tuple[str, ...]:
     """The names of the installed scale protocols, sorted."""
-    return tuple(sorted({ep.name for ep in entry_points(group=GROUP)}))
-
-
-def load_protocol(name: str) -> type[SerialScale]:
-    """The scale class registered as ``name``; ValueError (one line) when there is none."""
-    found = [ep for ep in entry_points(group=GROUP) if ep.name == name]
-    if not found:
-        raise ValueError(f"unknown scale protocol {name!r} (installed: "
-                         f"{', '.join(protocol_names()) or 'none'})")
-    return found[0].load()
+    return names(GROUP)

@@ -18,6 +18,8 @@ from collections.abc import Mapping, Sequence
 from importlib.metadata import EntryPoint, entry_points
 from typing import TYPE_CHECKING, Any
 
+from kiosk_drivers.plugins import load_class
+
 from kiosk.domain.training import TRAINING_METHOD
 from kiosk.payments.method import PaymentMethod
 
@@ -34,27 +36,6 @@ class MethodError(ValueError):
 def installed() -> dict[str, EntryPoint]:
     """Method id → its entry point, for every method installed."""
     return {ep.name: ep for ep in entry_points(group=GROUP)}
-
-
-def load_class(group: str, name: str, base: type, what: str,
-               error: type[Exception]) -> type:
-    """The class registered as ``name`` in the entry-point ``group``, a subclass of ``base``.
-    Any fault (not installed, fails to import, not a ``base``) is ``error`` with one line
-    naming the ``what``: a broken plug-in is refused, it does not stop the lane. The one
-    loader of the payment plug-ins (methods, wallet dialects)."""
-    found = {ep.name: ep for ep in entry_points(group=group)}
-    ep = found.get(name)
-    if ep is None:
-        raise error(f"unknown {what} {name!r} (installed:"
-                    f" {', '.join(sorted(found)) or 'none'})")
-    try:
-        cls = ep.load()
-    except Exception as exc:
-        raise error(f"{what} {name!r} ({ep.value}) cannot be loaded:"
-                    f" {type(exc).__name__}: {exc}") from None
-    if not (isinstance(cls, type) and issubclass(cls, base)):
-        raise error(f"{what} {name!r} ({ep.value}) is not a {base.__name__}")
-    return cls
 
 
 def method_class(method_id: str) -> type[PaymentMethod]:

@@ -14,11 +14,10 @@ tests); :class:`ModelMissing` says, in one line, why a language has no voice.
 
 from __future__ import annotations
 
-from functools import lru_cache
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kiosk_drivers.plugins import load_class, names
 from kiosk_voice.config import ModelEntry, VoiceConfig, resolve_model_path
 
 if TYPE_CHECKING:
@@ -31,23 +30,17 @@ class ModelMissing(FileNotFoundError):
     """No usable model for a language; the message says which and how to install one."""
 
 
-@lru_cache(maxsize=1)
 def backend_names() -> tuple[str, ...]:
     """The names of the installed recognizer backends, sorted."""
-    return tuple(sorted({ep.name for ep in entry_points(group=GROUP)}))
+    return names(GROUP)
 
 
 def load_backend(name: str) -> type[Recognizer]:
     """The backend class registered as ``name``; ValueError (one line) when there is none
     or it cannot be loaded (its engine is not installed)."""
-    found = [ep for ep in entry_points(group=GROUP) if ep.name == name]
-    if not found:
-        raise ValueError(f"unknown recognizer backend {name!r} (installed: "
-                         f"{', '.join(backend_names()) or 'none'})")
-    try:
-        return found[0].load()
-    except ImportError as exc:
-        raise ValueError(f"recognizer backend {name!r} cannot be loaded: {exc}") from None
+    from kiosk_voice.recognizer import Recognizer
+
+    return load_class(GROUP, name, Recognizer, "recognizer backend")
 
 
 def _entries(entry: ModelEntry) -> list[ModelEntry]:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from importlib.metadata import entry_points
 
-from kiosk.payments.registry import load_class
+from kiosk_drivers.plugins import load_class
+
 from kiosk.payments.wallet.config import WalletConfigError
 from kiosk.payments.wallet.dialect import Dialect
 
