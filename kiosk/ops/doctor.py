@@ -68,7 +68,8 @@ if TYPE_CHECKING:
 #: the units ``systemd/kiosk.target`` wants (tests/unit/test_doctor.py keeps them in step)
 UNITS = ("mosquitto.service", "kiosk-core.service", "kiosk-ui.service",
          "kiosk-scanner.service", "kiosk-gpio.service", "kiosk-voice.service",
-         "kiosk-ereceipt.service", "kiosk-sync.service", "pcscd.socket")
+         "kiosk-ereceipt.service", "kiosk-sync.service", "kiosk-metrics.service",
+         "pcscd.socket")
 #: ``systemctl is-system-running`` answers meaning "systemd does not run this box"
 NOT_SYSTEMD = ("offline", "unknown", "")
 DEFAULT_MIN_FREE_MB = 100

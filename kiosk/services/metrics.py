@@ -40,6 +40,7 @@ from kiosk.bus.messages import MessageError, Topics, parse_sync_status
 from kiosk.bus.rejects import RejectLog
 from kiosk.bus.state_feed import subscribe_state_feed
 from kiosk.config import load_config_or_exit
+from kiosk.domain.training import TXN_PREFIX
 from kiosk.ops import sdnotify
 from kiosk.ops.version import package_version
 
@@ -52,9 +53,13 @@ DEVICES = ("printer", "scanner", "door")
 #: each step 10 % of the rated life used), where the kernel exposes them
 THERMAL = Path("/sys/class/thermal/thermal_zone0/temp")
 SD_LIFE = Path("/sys/block/mmcblk0/device/life_time")
-#: journal event types counted as scans, baskets and declines (kiosk.domain.events)
-COUNTED = {"scans": ("item_added",), "baskets": ("session_started",),
+#: journal event types counted (kiosk.domain.events): items added to a basket (scanned, keyed
+#: or weighed; a rescan of an item already in the basket raises its line's quantity, an event
+#: a quantity change by touch shares, so it is not counted), baskets started, card declines
+COUNTED = {"items_added": ("item_added",), "baskets": ("session_started",),
            "declines": ("auth_declined",)}
+HELP = {"items_added": "lines added to a basket (scanned, keyed or weighed items)",
+        "baskets": "baskets started", "declines": "payments the host declined"}
 
 
 class LaneFeed:
@@ -160,9 +165,10 @@ class LaneCollector(Collector):
                 try:
                     for name, types in COUNTED.items():
                         marks = ",".join("?" * len(types))
-                        counts[name] = db.execute(
+                        counts[name] = db.execute(  # a training session's rows apart
                             f"SELECT count(*) FROM events WHERE type IN ({marks})"
-                            " AND (txn IS NULL OR txn NOT LIKE 'TRAIN-%')", types).fetchone()[0]
+                            " AND (txn IS NULL OR substr(txn, 1, ?) != ?)",
+                            (*types, len(TXN_PREFIX), TXN_PREFIX)).fetchone()[0]
                     if owed:  # the reversal owed is the one the last failed authorization left
                         row = db.execute("SELECT ts FROM events WHERE type = 'auth_failed'"
                                          " ORDER BY seq DESC LIMIT 1").fetchone()
@@ -172,8 +178,8 @@ class LaneCollector(Collector):
             except sqlite3.Error as exc:  # a busy or broken journal: kiosk doctor says which
                 log.warning("journal not readable for metrics: %s", exc)
         for name, value in counts.items():
-            yield CounterMetricFamily(f"kiosk_{name}", f"{name} in the journal (training"
-                                      " sales left out)", value=value)
+            yield CounterMetricFamily(f"kiosk_{name}", f"{HELP[name]}, from the journal"
+                                      " (training sales left out)", value=value)
         yield GaugeMetricFamily("kiosk_reversal_pending", "1 while a reversal is owed to the"
                                 " payment host", value=float(owed))
         yield GaugeMetricFamily("kiosk_reversal_pending_age_seconds", "how long the reversal"
