@@ -54,7 +54,7 @@ EXPOSURE_LIMIT = {"kiosk-core.service": 4.9, "kiosk-scanner.service": 4.9,
                   "kiosk-gpio.service": 4.9, "kiosk-voice.service": 4.9,
                   "kiosk-fault@.service": 4.9, "kiosk-ui.service": 6.0,
                   "kiosk-ereceipt.service": 1.5, "kiosk-sync.service": 1.5,
-                  "kiosk-scale@.service": 4.9,
+                  "kiosk-scale@.service": 4.9, "kiosk-metrics.service": 1.5,
                   "kiosk-firstboot.service": 2.0}
 #: protections a unit may leave off only with a comment saying why ("no Key=: ...")
 EXPLAINED_IF_OFF = ("MemoryDenyWriteExecute", "ProcSubset", "ProtectClock", "PrivateNetwork",
