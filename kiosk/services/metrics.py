@@ -109,10 +109,13 @@ class LaneCollector(Collector):
         info = InfoMetricFamily("kiosk_lane", "the lane and the release it runs")
         info.add_metric([], {"lane": self.lane, "version": package_version()})
         yield info
+        connected = self.bus_connected.is_set()
         yield GaugeMetricFamily("kiosk_bus_connected", "1 when the exporter is on the lane's"
-                                " broker", value=float(self.bus_connected.is_set()))
+                                " broker", value=float(connected))
+        # off the broker, the last status seen is stale and the lane cannot sell: not online
         yield GaugeMetricFamily("kiosk_core_online", "1 when kiosk-core says it is online (0:"
-                                " its will, or closed by kiosk-fault@)", value=float(bool(online)))
+                                " its will, closed by kiosk-fault@, or the broker is gone)",
+                                value=float(bool(online) and connected))
         yield GaugeMetricFamily("kiosk_core_heartbeat_timestamp_seconds", "when kiosk-core last"
                                 " published its state or status (epoch s; 0: never)",
                                 value=heartbeat)

@@ -9,6 +9,7 @@ status, the version, the disk.
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -20,7 +21,8 @@ from pathlib import Path
 from prometheus_client.parser import text_string_to_metric_families
 
 from kiosk.ops.version import package_version
-from tests.harness import REPO
+from tests.conftest import _lanes
+from tests.harness import REPO, SAMPLE_CSV, CoreProcess, kiosk_cli, kiosk_env, start_broker
 from tests.integration.flow import to_receipt
 from tests.metrics.prom import Exporter
 from tests.systemd.notify_listener import NotifyListener
@@ -59,12 +61,8 @@ def test_a_real_lane_as_metrics_under_the_units_rules(lane_env, shopper, start_c
         exporter = Exporter(env, tmp_path / "metrics.log").start()
         try:
             notify.wait_for("READY=1", timeout=60)
-            deadline = time.monotonic() + 30
-            while True:  # the retained state reaches the exporter after READY=1
-                got = scrape(exporter.port)
-                if got[("kiosk_core_online", ())] == 1 or time.monotonic() > deadline:
-                    break
-                time.sleep(0.1)
+            # the retained state reaches the exporter after READY=1
+            got = wait_scrape(exporter.port, lambda got: got[("kiosk_core_online", ())] == 1)
         finally:
             exporter.proc.send_signal(signal.SIGTERM)
             exporter.proc.wait(30)
@@ -92,17 +90,37 @@ def test_a_real_lane_as_metrics_under_the_units_rules(lane_env, shopper, start_c
     assert not any(name.startswith("kiosk_sync_") for name, _ in got)
 
 
-def test_no_broker_means_the_lane_reads_down_and_a_bad_address_is_refused(lane_env, tmp_path):
-    """With its broker gone the exporter still answers, saying the core is not online (the
-    lane-down rule fires on it); an address that is not HOST:PORT is a clear error."""
-    env = dict(lane_env, KIOSK__BUS__PORT="1")  # nothing listens on port 1
+def wait_scrape(port: int, until, timeout: float = 30) -> dict[tuple[str, tuple], float]:
+    """Scrape until ``until(metrics)`` holds (as Prometheus would, every so often)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = scrape(port)
+        if until(got):
+            return got
+        assert time.monotonic() < deadline, f"never: {got}"
+        time.sleep(0.1)
+
+
+def test_the_broker_gone_reads_as_lane_down_and_a_bad_address_is_refused(tmp_path):
+    """The lane's broker dies under a running core: the exporter still answers, saying the
+    core is not online (the lane cannot sell; the lane-down rule fires on it), never the
+    last status it saw; an address that is not HOST:PORT is a clear error."""
+    port, broker = start_broker(tmp_path / "broker")
+    env = kiosk_env(tmp_path / "state", port, f"T{os.getpid()}x{next(_lanes)}")
+    assert kiosk_cli(env, "catalog", "import", str(SAMPLE_CSV)).returncode == 0
+    core = CoreProcess(env, tmp_path / "core.log").start()
     exporter = Exporter(env, tmp_path / "metrics.log").start()
     try:
-        got = scrape(exporter.port)
+        wait_scrape(exporter.port, lambda got: got[("kiosk_core_online", ())] == 1)
+        broker.kill()  # SIGKILL: gone without a word (a clean stop delivers the core's will)
+        broker.wait(10)
+        got = wait_scrape(exporter.port, lambda got: got[("kiosk_bus_connected", ())] == 0)
+        assert got[("kiosk_core_online", ())] == 0
     finally:
         exporter.stop()
-    assert got[("kiosk_bus_connected", ())] == 0
-    assert got[("kiosk_core_online", ())] == 0
+        core.stop()
+        if broker.poll() is None:
+            broker.terminate()
     bad = subprocess.run([sys.executable, "-m", "kiosk.cli", "metrics", "--listen", "9464"],
                          env=env, cwd=REPO, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "not HOST:PORT: '9464'" in bad.stderr
