@@ -101,6 +101,11 @@ class LaneCollector(Collector):
                  bus_connected: threading.Event) -> None:
         self.feed, self.lane, self.journal, self.state_dir = feed, lane, journal, state_dir
         self.bus_connected = bus_connected
+        # the journal is append-only: each scrape counts only the rows after the last one
+        # counted (a journal with fewer rows than that was replaced: count it again)
+        self._count_lock = threading.Lock()
+        self._counted_seq = 0
+        self._counts = dict.fromkeys(COUNTED, 0)
 
     def collect(self) -> Iterator[Any]:
         with self.feed.lock:
@@ -166,12 +171,7 @@ class LaneCollector(Collector):
             try:
                 db = sqlite3.connect(f"file:{self.journal}?mode=ro", uri=True, timeout=1)
                 try:
-                    for name, types in COUNTED.items():
-                        marks = ",".join("?" * len(types))
-                        counts[name] = db.execute(  # a training session's rows apart
-                            f"SELECT count(*) FROM events WHERE type IN ({marks})"
-                            " AND (txn IS NULL OR substr(txn, 1, ?) != ?)",
-                            (*types, len(TXN_PREFIX), TXN_PREFIX)).fetchone()[0]
+                    counts = self._count(db)
                     if owed:  # the reversal owed is the one the last failed authorization left
                         row = db.execute("SELECT ts FROM events WHERE type = 'auth_failed'"
                                          " ORDER BY seq DESC LIMIT 1").fetchone()
@@ -188,6 +188,22 @@ class LaneCollector(Collector):
         yield GaugeMetricFamily("kiosk_reversal_pending_age_seconds", "how long the reversal"
                                 " owed has waited (0: none)",
                                 value=max(0.0, time.time() - since) if owed and since else 0.0)
+
+    def _count(self, db: sqlite3.Connection) -> dict[str, int]:
+        """The :data:`COUNTED` totals, adding the rows appended since the last scrape."""
+        with self._count_lock:
+            head = db.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
+            if head < self._counted_seq:
+                self._counted_seq, self._counts = 0, dict.fromkeys(COUNTED, 0)
+            for name, types in COUNTED.items():
+                marks = ",".join("?" * len(types))
+                self._counts[name] += db.execute(  # a training session's rows apart
+                    f"SELECT count(*) FROM events WHERE seq > ? AND seq <= ?"
+                    f" AND type IN ({marks}) AND (txn IS NULL OR substr(txn, 1, ?) != ?)",
+                    (self._counted_seq, head, *types, len(TXN_PREFIX), TXN_PREFIX)
+                ).fetchone()[0]
+            self._counted_seq = head
+            return dict(self._counts)
 
     def _host(self) -> Iterator[Any]:
         free = GaugeMetricFamily("kiosk_disk_free_bytes", "free space", labels=["path"])

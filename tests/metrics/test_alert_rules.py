@@ -26,6 +26,7 @@ import pytest
 
 from kiosk.bus.client import BusClient
 from kiosk.bus.messages import Topics, encode
+from kiosk.services.sync import SyncHealth
 from tests.conftest import _lanes
 from tests.harness import SAMPLE_CSV, CoreProcess, Shopper, bus_login, kiosk_cli, kiosk_env
 from tests.metrics.prom import EVALUATE_S, SCRAPE_S, Exporter, Prometheus
@@ -69,10 +70,11 @@ def _publish_sync(port: int, lane: str, lag_s: float, state: str) -> None:
     client = BusClient(bus_login(port, "kiosk-sync"), f"test-sync-{lane}")
     assert client.start(wait_s=10)
     try:
-        msg = {"v": 1, "type": "sync_status", "online": True, "state": state,
-               "acked_seq": 1, "journal_seq": 9, "lag_events": 8 if lag_s else 0,
-               "lag_s": lag_s, "last_success": time.time() - lag_s, "error": ""}
-        client.publish(Topics(lane).sync_status, encode(msg), retain=True).wait_for_publish(5)
+        health = SyncHealth(state=state, acked_seq=1, journal_seq=9,
+                            lag_events=8 if lag_s else 0, lag_s=lag_s,
+                            last_success=time.time() - lag_s)  # what kiosk-sync publishes
+        client.publish(Topics(lane).sync_status, encode(health.message()),
+                       retain=True).wait_for_publish(5)
     finally:
         client.stop()
 
