@@ -261,8 +261,10 @@ def metrics_main(args: argparse.Namespace) -> int:
     subscribe_state_feed(bus, topics, rejects, feed.on_state, feed.on_status)
     bus.subscribe(topics.sync_status, on_sync)
     registry = CollectorRegistry()
-    registry.register(LaneCollector(feed, lane, config.journal_path, config.paths.state_dir,
-                                    bus.connected))
+    collector = LaneCollector(feed, lane, config.journal_path, config.paths.state_dir,
+                              bus.connected)
+    list(collector.collect())  # the journal's full count once, before the first scrape waits
+    registry.register(collector)
     host, port = args.listen
     try:
         server, _thread = start_http_server(port, host, registry)
