@@ -40,6 +40,11 @@ APT_PACKAGES+=(libportaudio2 espeak-ng sox)
 # codes as camera frames (a generator none of the decoders ships: tests/gs1)
 APT_PACKAGES+=(zint)
 
+# Fleet health (tests/metrics): the real Prometheus server scrapes kiosk-metrics on real
+# lanes with the shipped alerting rules (config/prometheus); promtool checks the rules;
+# faketime runs one exporter minutes ahead (a reversal owed for over 5 minutes, now)
+APT_PACKAGES+=(prometheus faketime)
+
 # Unit files: systemd-analyze verifies every unit in systemd/ (tests/systemd); a container
 # or chroot without systemd running gets the tool from the package all the same.
 APT_PACKAGES+=(systemd)

@@ -292,6 +292,12 @@ def cmd_sim_scale(args: argparse.Namespace) -> int:
     return sim_scale_main(args)
 
 
+def cmd_metrics(args: argparse.Namespace) -> int:
+    from kiosk.services.metrics import metrics_main
+
+    return metrics_main(args)
+
+
 def cmd_gpio(args: argparse.Namespace) -> int:
     from kiosk.services.gpio import gpio_main
 
@@ -540,6 +546,13 @@ def _add_scale(sc: argparse.ArgumentParser) -> None:
     sc.set_defaults(fn=cmd_scale)
 
 
+def _add_metrics(me: argparse.ArgumentParser) -> None:
+    from kiosk.services.metrics import add_arguments
+
+    add_arguments(me)
+    me.set_defaults(fn=cmd_metrics)
+
+
 def _add_voice(vo: argparse.ArgumentParser) -> None:
     from kiosk.services.voice.cli import add_arguments
 
@@ -696,6 +709,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "ereceipt": ("kiosk-ereceipt: the receipt as a web page for the shopper's phone",
                  _add_ereceipt),
     "sync": ("kiosk-sync: ship the journal to the store's back office", _add_sync),
+    "metrics": ("kiosk-metrics: the lane's health for Prometheus (/metrics)", _add_metrics),
     "staff": ("staff tools", _add_staff),
     "config": ("configuration", _add_config),
     "acquirer": ("acquirer host link (ISO 8583)", _add_acquirer),

@@ -82,6 +82,8 @@ USERS: tuple[BusUser, ...] = (
     # kiosk-sync: ships the journal to the back office (HTTPS, not the bus); on the bus only
     # its retained health, the sync lag (kiosk doctor and the operator's tools read it)
     _user("kiosk-sync", writes=(_ALL.sync_status,)),
+    # kiosk-metrics: the lane's health for Prometheus; it only reads the retained health
+    _user("kiosk-metrics", reads=(_ALL.state, _ALL.core_status, _ALL.sync_status)),
     # kiosk-fault@: a unit failed for good; it closes the lane (core status offline, the red
     # light). Its own user: logging in as kiosk-core would take the running core's session.
     _user("kiosk-fault", writes=(_ALL.core_status,)),

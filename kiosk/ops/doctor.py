@@ -68,7 +68,8 @@ if TYPE_CHECKING:
 #: the units ``systemd/kiosk.target`` wants (tests/unit/test_doctor.py keeps them in step)
 UNITS = ("mosquitto.service", "kiosk-core.service", "kiosk-ui.service",
          "kiosk-scanner.service", "kiosk-gpio.service", "kiosk-voice.service",
-         "kiosk-ereceipt.service", "kiosk-sync.service", "pcscd.socket")
+         "kiosk-ereceipt.service", "kiosk-sync.service", "kiosk-metrics.service",
+         "pcscd.socket")
 #: ``systemctl is-system-running`` answers meaning "systemd does not run this box"
 NOT_SYSTEMD = ("offline", "unknown", "")
 DEFAULT_MIN_FREE_MB = 100
@@ -104,7 +105,9 @@ def unit_states(units: tuple[str, ...], systemctl: str = "systemctl") -> dict[st
 def check_services(config: KioskConfig) -> Iterator[Finding]:
     units = tuple(u for u in UNITS if (u != "pcscd.socket" or config.devices.payment == "card")
                   and (u != "kiosk-ereceipt.service" or config.store.e_receipt_url)
-                  and (u != "kiosk-sync.service" or config.sync.url))
+                  and (u != "kiosk-sync.service" or config.sync.url)
+                  and (u != "kiosk-metrics.service"  # skipped without its bus password
+                       or (config.bus.credentials_dir / "kiosk-metrics.password").exists()))
     states = unit_states(units)
     if states is None:
         yield warn("services", "not under systemd: services not checked (a dev or CI box)",

@@ -45,7 +45,8 @@ pytestmark = pytest.mark.skipif(unavailable() is not None, reason=str(unavailabl
 #: the units that set MemoryDenyWriteExecute=yes
 DENIED_WX = {"kiosk-core.service", "kiosk-scanner.service", "kiosk-gpio.service",
              "kiosk-fault@.service", "kiosk-firstboot.service", "kiosk-ereceipt.service",
-             "kiosk-sync.service", "kiosk-receipt-prune.service", "kiosk-scale@.service"}
+             "kiosk-sync.service", "kiosk-receipt-prune.service", "kiosk-scale@.service",
+             "kiosk-metrics.service"}  # run under its rules in tests/metrics
 
 
 def test_write_execute_is_denied_where_measured():

@@ -17,9 +17,10 @@ UNIT_DIR = REPO / "systemd"
 SERVICES = {"core": "kiosk-core.service", "ui": "kiosk-ui.service",
             "scanner": "kiosk-scanner.service", "gpio": "kiosk-gpio.service",
             "voice run": "kiosk-voice.service", "ereceipt serve": "kiosk-ereceipt.service",
-            "sync": "kiosk-sync.service"}
+            "sync": "kiosk-sync.service", "metrics": "kiosk-metrics.service"}
 #: services that speak sd_notify (READY=1 when really working, WATCHDOG=1 from the main loop)
-NOTIFY_SERVICES = ("core", "ui", "scanner", "gpio", "voice run", "ereceipt serve", "sync")
+NOTIFY_SERVICES = ("core", "ui", "scanner", "gpio", "voice run", "ereceipt serve", "sync",
+                   "metrics")
 SUPPORT = ["kiosk-fault@.service", "kiosk-firstboot.service", "kiosk-scale@.service"]
 UNITS = [*SERVICES.values(), *SUPPORT, "kiosk.target"]
 INSTALLED_KIOSK = "/opt/kiosk/.venv/bin/kiosk"
@@ -28,25 +29,27 @@ DEVICE_CLASSES = {"core": {"char-ttyAMA", "char-ttyS", "char-ttyUSB", "char-ttyA
                   "ui": {"char-drm", "char-input"},
                   "scanner": {"char-video4linux", "char-input"},
                   "gpio": {"char-gpiochip"}, "voice run": {"char-alsa"}, "ereceipt serve": set(),
-                  "sync": set()}
+                  "sync": set(), "metrics": set()}
 #: the groups that own those device nodes (Debian's, and the image's gpio)
 DEVICE_GROUPS = {"core": {"dialout"}, "ui": {"video", "render", "input"},
                  "scanner": {"video", "input"}, "gpio": {"gpio"}, "voice run": {"audio"},
-                 "ereceipt serve": set(), "sync": set()}
+                 "ereceipt serve": set(), "sync": set(), "metrics": set()}
 #: (User=, StateDirectory=): a static user for the services that keep state, else DynamicUser=
 IDENTITY = {"core": ("kiosk-core", "kiosk"), "ui": ("kiosk-ui", "kiosk-ui"),
             "scanner": (None, None), "gpio": (None, None), "voice run": (None, None),
             "ereceipt serve": ("kiosk-core", None),  # core's user, seeing only the receipts
-            "sync": ("kiosk-core", None)}  # core's user, to read the journal (read-only)
+            "sync": ("kiosk-core", None),  # core's user, to read the journal (read-only)
+            "metrics": ("kiosk-core", None)}  # the same, for the journal's counts
 #: services whose failure leaves the lane selling: no OnFailure= (no red light), a condition
 #: that skips them on a lane without their file
-OPTIONAL = {"ereceipt serve": "/var/lib/kiosk/ereceipt.key", "sync": "/etc/kiosk/sync/token"}
+OPTIONAL = {"ereceipt serve": "/var/lib/kiosk/ereceipt.key", "sync": "/etc/kiosk/sync/token",
+            "metrics": "/etc/kiosk/bus/kiosk-metrics.password"}
 #: the broker user each unit connects as (the integrator's convention, kiosk/bus)
 BUS_USER = {"kiosk-core.service": "kiosk-core", "kiosk-ui.service": "kiosk-ui",
             "kiosk-scanner.service": "kiosk-scanner", "kiosk-gpio.service": "kiosk-gpio",
             "kiosk-voice.service": "kiosk-voice", "kiosk-sync.service": "kiosk-sync",
             "kiosk-fault@.service": "kiosk-fault",  # it may only publish the core status
-            "kiosk-scale@.service": "kiosk-scale"}
+            "kiosk-scale@.service": "kiosk-scale", "kiosk-metrics.service": "kiosk-metrics"}
 CORE_STATE = "/var/lib/kiosk"
 #: the exposure ceilings (issue 14, item 13): long-running services 4.9, the UI 6.0;
 #: firstboot as low as its job allows (root, three capabilities: see the unit)
@@ -54,7 +57,7 @@ EXPOSURE_LIMIT = {"kiosk-core.service": 4.9, "kiosk-scanner.service": 4.9,
                   "kiosk-gpio.service": 4.9, "kiosk-voice.service": 4.9,
                   "kiosk-fault@.service": 4.9, "kiosk-ui.service": 6.0,
                   "kiosk-ereceipt.service": 1.5, "kiosk-sync.service": 1.5,
-                  "kiosk-scale@.service": 4.9,
+                  "kiosk-scale@.service": 4.9, "kiosk-metrics.service": 1.5,
                   "kiosk-firstboot.service": 2.0}
 #: protections a unit may leave off only with a comment saying why ("no Key=: ...")
 EXPLAINED_IF_OFF = ("MemoryDenyWriteExecute", "ProcSubset", "ProtectClock", "PrivateNetwork",
@@ -169,6 +172,10 @@ def test_each_service_has_its_own_identity_and_only_its_state(command: str):
         assert svc["ReadWritePaths"] == [f"-{CORE_STATE}/catalog-inbox"]
         assert svc["ProtectSystem"] == ["strict"]
         assert "sync-token:/etc/kiosk/sync/token" in svc["LoadCredential"]
+    elif command == "metrics":  # kiosk-core's user, writing nothing, the journal read-only
+        assert svc["User"] == [user] and svc["Group"] == [user]
+        assert "StateDirectory" not in svc and "ReadWritePaths" not in svc
+        assert svc["ProtectSystem"] == ["strict"]
     elif state is None:  # kiosk-ereceipt: kiosk-core's user, its state hidden but receipts
         assert svc["User"] == [user] and svc["Group"] == [user]
         assert "StateDirectory" not in svc and "ReadWritePaths" not in svc
@@ -235,7 +242,8 @@ def test_sandbox(name: str):
     if name == "kiosk-sync.service":  # the back office's address is site config (sync.url)
         assert "IPAddressDeny" not in svc
         return
-    if name == "kiosk-ereceipt.service":  # phones on the store's (private) network
+    if name in ("kiosk-ereceipt.service", "kiosk-metrics.service"):
+        # phones, the store's Prometheus: on the store's (private) network
         assert svc["IPAddressDeny"] == ["any"]
         assert svc["IPAddressAllow"] == ["localhost link-local 10.0.0.0/8 172.16.0.0/12"
                                          " 192.168.0.0/16 fc00::/7"]
