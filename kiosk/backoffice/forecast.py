@@ -194,12 +194,16 @@ class Choice:
 
 
 def choose(bt: Backtest, slow: np.ndarray, select_folds: int | None = None) -> Choice:
-    """Per series the model with the least absolute error on the first ``select_folds``
-    folds (smooth series: SMOOTH_MODELS only); WAPE and MASE on the folds after them."""
+    """Per series the model with the least error on the first ``select_folds`` folds
+    (smooth series: SMOOTH_MODELS only, absolute error; slow movers ``slow``: any model,
+    squared error); WAPE and MASE on the folds after them."""
     folds = len(bt.origins)
     k = select_folds if select_folds is not None else max(1, folds - 2)
     allowed = np.array([[name in SMOOTH_MODELS or s for s in slow] for name in bt.models])
-    score = bt.abs_err[:, :k].sum(axis=(1, 3))                     # [model, series]
+    # smooth series: least absolute error; slow movers: least squared error, which aims at
+    # the mean (absolute error rewards forecasting the usual 0, and a 0 never reorders)
+    score = np.where(slow[None, :], (bt.err[:, :k] ** 2).sum(axis=(1, 3)),
+                     bt.abs_err[:, :k].sum(axis=(1, 3)))          # [model, series]
     score = np.where(allowed, score, np.inf)
     # ties (e.g. a series with no sales) go to the earlier model: the baseline first
     pick = score.argmin(axis=0)
