@@ -85,13 +85,14 @@ def _gtin(n: int) -> str:
 
 def generate(stores: int = 3, items: int = 200, days: int = 365,
              start: dt.date = dt.date(2025, 1, 1), seed: int = 18,
-             slow_share: float = 0.3) -> SalesYear:
-    """A synthetic sales history (see the module docstring); the same seed, the same year."""
+             slow_share: float = 0.3, volume: float = 1.0) -> SalesYear:
+    """A synthetic sales history (see the module docstring); the same seed, the same year.
+    ``volume`` scales the fast movers' rates (a small store for a quick test)."""
     rng = np.random.default_rng(seed)
     n_slow = int(round(items * slow_share))
     slow = np.zeros(items, bool)
     slow[rng.choice(items, n_slow, replace=False)] = True
-    rate = np.where(slow, rng.uniform(0.05, 0.6, items), rng.lognormal(math.log(12), 0.8, items))
+    rate = np.where(slow, rng.uniform(0.05, 0.6, items), volume * rng.lognormal(math.log(12), 0.8, items))
     base_price = rng.integers(79, 1999, items)
     elasticity = rng.uniform(0.8, 2.5, items)
     catalog = [SimItem(_gtin(i + 1), f"Item {i + 1}", int(base_price[i]), float(rate[i]),
