@@ -92,7 +92,8 @@ def generate(stores: int = 3, items: int = 200, days: int = 365,
     n_slow = int(round(items * slow_share))
     slow = np.zeros(items, bool)
     slow[rng.choice(items, n_slow, replace=False)] = True
-    rate = np.where(slow, rng.uniform(0.05, 0.6, items), volume * rng.lognormal(math.log(12), 0.8, items))
+    rate = np.where(slow, rng.uniform(0.05, 0.6, items),
+                    volume * rng.lognormal(math.log(12), 0.8, items))
     base_price = rng.integers(79, 1999, items)
     elasticity = rng.uniform(0.8, 2.5, items)
     catalog = [SimItem(_gtin(i + 1), f"Item {i + 1}", int(base_price[i]), float(rate[i]),
