@@ -599,7 +599,8 @@ def _add_acquirer(parser: argparse.ArgumentParser) -> None:
 
 def _add_bench(bench: argparse.ArgumentParser) -> None:
     bench.add_argument("name", choices=["core", "ui", "printer", "scanner", "voice", "vad",
-                                        "card", "fuzz", "qrpay", "sync", "bagging"],
+                                        "card", "fuzz", "qrpay", "sync", "bagging",
+                                        "forecast"],
                        help="what to measure")
     bench.add_argument("--events", type=int, default=600, help="core: events per run")
     bench.add_argument("--baskets", type=int, default=100, help="bagging: scripted baskets")
@@ -630,6 +631,12 @@ def _add_bench(bench: argparse.ArgumentParser) -> None:
     bench.add_argument("--sync-rate", type=float, default=2.0,
                        help="sync: events per second per lane while sustained")
     bench.add_argument("--sync-tls", action="store_true", help="sync: HTTPS (a demo CA)")
+    bench.add_argument("--forecast-stores", type=int, default=5,
+                       help="forecast: stores of the synthetic year")
+    bench.add_argument("--forecast-items", type=int, default=200,
+                       help="forecast: items per store (series = stores x items)")
+    bench.add_argument("--forecast-seed", type=int, default=18,
+                       help="forecast: the synthetic year's seed")
     bench.set_defaults(fn=cmd_bench)
 
 
