@@ -8,9 +8,10 @@ one pass through time, so 1,000 items take well under a second on a Pi-class bac
 nothing heavier than numpy is needed:
 
 * ``seasonal_naive``: the last week again: the baseline the choice must beat.
-* ``weekday_mean``: the mean of the same weekday over the last 4 weeks.
-* ``ses_weekly``: simple exponential smoothing of the series divided by its weekday profile
-  (the last 8 weeks), times the profile again: level plus weekly seasonality.
+* ``weekday_mean``: the mean of the same weekday over the last 8 weeks.
+* ``ses_weekly``: simple exponential smoothing (alpha 0.1) of the series divided by its
+  weekday profile (the last 26 weeks: a shorter one is mostly noise and promotions), times
+  the profile again: level plus weekly seasonality.
 * intermittent methods, for slow movers (most days zero): ``croston`` (classic, alpha 0.1),
   ``sba`` (Croston with the Syntetos-Boylan correction), ``tsb`` (Teunter-Syntetos-Babai:
   demand probability and size smoothed every day, so a dead item's forecast decays) and
@@ -49,7 +50,7 @@ def seasonal_naive(y: np.ndarray, h: int) -> np.ndarray:
     return _tile_week(y[:, -SEASON:], h)
 
 
-def weekday_mean(y: np.ndarray, h: int, weeks: int = 4) -> np.ndarray:
+def weekday_mean(y: np.ndarray, h: int, weeks: int = 8) -> np.ndarray:
     n = min(weeks, y.shape[1] // SEASON)
     window = y[:, -n * SEASON:].reshape(y.shape[0], n, SEASON)
     return _tile_week(window.mean(axis=1), h)
@@ -62,7 +63,7 @@ def _ses(y: np.ndarray, alpha: float) -> np.ndarray:
     return level
 
 
-def ses_weekly(y: np.ndarray, h: int, alpha: float = 0.15, weeks: int = 8) -> np.ndarray:
+def ses_weekly(y: np.ndarray, h: int, alpha: float = 0.1, weeks: int = 26) -> np.ndarray:
     n = min(weeks, y.shape[1] // SEASON)
     window = y[:, -n * SEASON:].reshape(y.shape[0], n, SEASON)
     mean = window.mean(axis=(1, 2))[:, None]
@@ -191,6 +192,8 @@ class Choice:
     wape: dict[str, float]     # per model over the held-out folds, and "chosen"
     mase: dict[str, float]
     rmse: np.ndarray           # [series] the chosen model's daily error (every fold)
+    abs_sum: dict[str, float]  # per model and "chosen": absolute errors summed (held out)
+    actual_sum: float          # units sold on the held-out days
 
 
 def choose(bt: Backtest, slow: np.ndarray, select_folds: int | None = None) -> Choice:
@@ -219,12 +222,13 @@ def choose(bt: Backtest, slow: np.ndarray, select_folds: int | None = None) -> C
     def mase(abs_err: np.ndarray) -> float:
         return float(np.nanmean(abs_err / safe))
 
-    wape = {name: float(bt.abs_err[m, held].sum() / total) for m, name in enumerate(bt.models)}
-    wape["chosen"] = float(chosen_abs.sum() / total)
+    abs_sum = {name: float(bt.abs_err[m, held].sum()) for m, name in enumerate(bt.models)}
+    abs_sum["chosen"] = float(chosen_abs.sum())
+    wape = {name: err / total for name, err in abs_sum.items()}
     mases = {name: mase(bt.abs_err[m, held]) for m, name in enumerate(bt.models)}
     mases["chosen"] = mase(chosen_abs)
     rmse = np.sqrt((chosen_err ** 2).mean(axis=(0, 2)))
-    return Choice([bt.models[p] for p in pick], k, wape, mases, rmse)
+    return Choice([bt.models[p] for p in pick], k, wape, mases, rmse, abs_sum, float(total))
 
 
 @dataclass
