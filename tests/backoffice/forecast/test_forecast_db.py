@@ -171,3 +171,47 @@ def test_kiosk_backoffice_forecast(loaded, capsys):
     code, _, err = _run(capsys, "backoffice", "--db", url, "forecast", "NOPE")
     assert code == 2 and "no store 'NOPE'" in err
     assert np.isfinite(out["wape_model"]) and out["wape_model"] < out["wape_seasonal_naive"]
+
+
+def test_catalog_import_records_the_feeds_on_hand(tmp_path: Path, backoffice_url: str,
+                                                  capsys, monkeypatch):
+    from kiosk.catalog import SAMPLE_CATALOG
+
+    monkeypatch.chdir(tmp_path)  # no site configuration here: the defaults' currency, taxes
+    lines = SAMPLE_CATALOG.read_text(encoding="utf-8").splitlines()
+    feed = tmp_path / "feed.csv"
+    feed.write_text("\n".join([lines[0] + ",on_hand,lead_time_days",
+                               lines[1] + ",24,4", *(f"{line}," + "," for line in lines[2:])])
+                    + "\n", encoding="utf-8")
+    code, out, err = _run(capsys, "backoffice", "--db", backoffice_url, "catalog", "import",
+                          "S009", str(feed), "--by", "manager")
+    assert code == 0, err
+    assert "1 stock counts recorded" in out
+    with psycopg.connect(backoffice_url) as conn:
+        held = conn.execute("SELECT item_key, on_hand, lead_time_days, source"
+                            " FROM stock_counts WHERE store_code = 'S009'").fetchall()
+    assert [(k, float(v), lt, src) for k, v, lt, src in held] == [
+        (lines[1].split(",")[0], 24.0, 4, "catalog")]
+    # a bad count refuses the import whole: no new catalog version, no count
+    feed.write_text(lines[0] + ",on_hand\n" + lines[1] + ",-3\n", encoding="utf-8")
+    code, _, err = _run(capsys, "backoffice", "--db", backoffice_url, "catalog", "import",
+                        "S009", str(feed), "--by", "manager")
+    assert code == 1 and "line 2" in err
+    with psycopg.connect(backoffice_url) as conn:
+        assert conn.execute("SELECT count(*) FROM catalog_snapshots").fetchone()[0] == 1
+        assert conn.execute("SELECT count(*) FROM stock_counts").fetchone()[0] == 1
+
+
+def test_salesyear_command_and_too_short_a_history(backoffice_url: str, capsys):
+    code, out, _ = _run(capsys, "backoffice", "--db", backoffice_url, "salesyear", "--stores",
+                        "1", "--items", "6", "--days", "60")
+    assert code == 0 and "store S001: lane S001-L01" in out
+    with psycopg.connect(backoffice_url) as conn:
+        events, last = conn.execute("SELECT count(*), max(seq) FROM events").fetchone()
+    assert events == last == int(out.split(" events")[0].split()[-1])
+    code, _, err = _run(capsys, "backoffice", "--db", backoffice_url, "salesyear", "--stores",
+                        "1", "--items", "6", "--days", "60")
+    assert code == 1 and "already loaded" in err
+    code, _, err = _run(capsys, "backoffice", "--db", backoffice_url, "forecast", "S001",
+                        "--history", "60")
+    assert code == 2 and "too short" in err
