@@ -5,7 +5,9 @@ Units sold come from the lanes' synced journal rows, replayed per session the wa
 checkout applies them: ``item_added`` opens line N (N counts up from 1 in a session),
 ``quantity_changed`` sets its quantity, ``line_removed`` drops it; a session's lines count
 as sold on the day (UTC) of its first ``auth_approved``. Training sessions
-(:func:`kiosk.domain.training.is_training_txn`) never count, nor a basket never paid. A line
+(:func:`kiosk.domain.training.is_training_txn`) never count, nor a basket never paid, nor a
+basket with a row the ingest flagged ``broken_chain`` (an edited or corrupted row: the
+whole basket is left out and counted in ``flagged_baskets``). A line
 sold by weight counts its weight in kg.
 
 Stock on hand is the latest count of the item (table ``stock_counts``, migration 005: from
@@ -49,6 +51,7 @@ class SalesHistory:
     units: np.ndarray        # [item, day] units sold each day, ``first`` onwards
     names: dict[str, str] = field(default_factory=dict)
     stock: dict[str, StockCount] = field(default_factory=dict)
+    flagged_baskets: int = 0  # paid baskets left out: a row of theirs is flagged broken_chain
 
     @property
     def last(self) -> dt.date:
@@ -81,6 +84,12 @@ def sales_history(conn: psycopg.Connection, store: str, until: dt.date | None = 
     sold: dict[tuple[str, int], float] = {}
     names: dict[str, str] = {}
 
+    # a basket with an edited or corrupted row (flagged broken_chain at ingest) is left out
+    flagged = set(conn.execute(
+        "SELECT DISTINCT e.lane_id, e.txn FROM flags f JOIN events e ON e.lane_id = f.lane_id"
+        " AND e.seq = f.seq WHERE f.kind = 'broken_chain' AND e.store_id = %s"
+        " AND e.day BETWEEN %s AND %s", (store_id, first - dt.timedelta(days=1), until)))
+    left_out = 0
     lines: dict[int, list] = {}   # line_id -> [key, qty]
     txn: str | None = None
     paid = False
@@ -109,6 +118,9 @@ def sales_history(conn: psycopg.Connection, store: str, until: dt.date | None = 
                 lines[data["line_id"]][1] = 0
             elif kind == "auth_approved" and not paid:
                 paid = True
+                if (lane_id, txn) in flagged:
+                    left_out += 1
+                    continue
                 offset = (day - first).days
                 for key, amount, _weighed in lines.values():
                     if amount:
@@ -120,7 +132,7 @@ def sales_history(conn: psycopg.Connection, store: str, until: dt.date | None = 
     units = np.zeros((len(keys), days))
     for (key, offset), amount in sold.items():
         units[index[key], offset] += amount
-    return SalesHistory(store, first, keys, units, names, counts)
+    return SalesHistory(store, first, keys, units, names, counts, left_out)
 
 
 def read_feed_stock(path: Path) -> list[tuple[str, float, int | None]]:

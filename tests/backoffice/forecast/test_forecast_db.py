@@ -91,7 +91,7 @@ def _basket(txn: str, key: str, qty: int, paid: bool, remove: bool = False) -> l
     return rows
 
 
-def test_training_unpaid_and_removed_lines_never_count(loaded):
+def test_training_unpaid_removed_and_flagged_never_count(loaded):
     url, year = loaded
     key = year.items[0].key
     last_day = year.day(year.days - 1)
@@ -102,12 +102,20 @@ def test_training_unpaid_and_removed_lines_never_count(loaded):
         _append(conn, "S001-L01",
                 _basket("TRAIN-S001-L01-900001", key, 5, paid=True)     # training: no sale
                 + _basket("S001-L01-900002", key, 7, paid=False)        # never paid
-                + _basket("S001-L01-900003", key, 3, paid=True, remove=True), noon)
+                + _basket("S001-L01-900003", key, 3, paid=True, remove=True)
+                + _basket("S001-L01-900004", key, 40, paid=True), noon)
+        # the ingest found basket 900004's quantity row edited: flagged broken_chain
+        lane_id, seq = conn.execute(
+            "SELECT lane_id, seq FROM events WHERE txn = 'S001-L01-900004'"
+            " AND type = 'quantity_changed'").fetchone()
+        conn.execute("INSERT INTO flags (lane_id, seq, kind, detail) VALUES (%s, %s,"
+                     " 'broken_chain', 'edited')", (lane_id, seq))
         conn.commit()
         after = sales_history(conn, "S001", days=DAYS)
     added = after.units[row] - before.units[row]
     assert added[-1] == 3 and added[:-1].sum() == 0  # only line 2 (qty 3) of the paid basket
     assert after.stock[key].sold_since == before.stock[key].sold_since + 3
+    assert (before.flagged_baskets, after.flagged_baskets) == (0, 1)
 
 
 def test_feed_stock_counts(tmp_path: Path, backoffice_url: str):
