@@ -707,7 +707,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "config": ("configuration", _add_config),
     "acquirer": ("acquirer host link (ISO 8583)", _add_acquirer),
     "bench": ("benchmarks (last line is JSON)", _add_bench),
-    "backoffice": ("the store back office: migrate, serve, lanes, backup, retention",
+    "backoffice": ("the store back office: migrate, serve, lanes, backup, retention, forecast",
                    _add_backoffice),
     "flash": ("write an SD-card image safely (technicians)", _add_flash),
     "provision": ("first boot: apply kiosk-provision.toml", _add_provision),

@@ -161,9 +161,9 @@ def add_commands(sub: Any, db: Callable[[argparse.Namespace], str]) -> None:
     fc.set_defaults(fn=lambda args: cmd_forecast(args, db(args)))
     sy = sub.add_parser("salesyear", help="load a synthetic year of sales of several stores"
                         " (demos, tests; kiosk/sim/salesyear.py)")
-    sy.add_argument("--stores", type=int, default=3)
-    sy.add_argument("--items", type=int, default=200)
-    sy.add_argument("--days", type=int, default=365)
+    sy.add_argument("--stores", type=int, default=3, help="stores S001.. (default 3)")
+    sy.add_argument("--items", type=int, default=200, help="items (default 200)")
+    sy.add_argument("--days", type=int, default=365, help="days (default 365)")
     sy.add_argument("--start", default="2025-01-01", help="first day (YYYY-MM-DD)")
-    sy.add_argument("--seed", type=int, default=18)
+    sy.add_argument("--seed", type=int, default=18, help="the same seed, the same year")
     sy.set_defaults(fn=lambda args: cmd_salesyear(args, db(args)))
