@@ -511,6 +511,10 @@ def _add_sim(parser: argparse.ArgumentParser) -> None:
                           " WeChat Pay dialects; scenarios by code/amount)")
     add_sim_qrpay_args(simq)
     simq.set_defaults(fn=cmd_sim_qrpay)
+    from kiosk.sim.salesyear import add_arguments as add_sim_salesyear_args
+
+    add_sim_salesyear_args(sim.add_parser("salesyear", help="load a synthetic year of sales of"
+                                          " several stores into a back office (demos, tests)"))
 
 
 def _add_receipt(parser: argparse.ArgumentParser) -> None:

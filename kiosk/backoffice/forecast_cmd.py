@@ -1,6 +1,6 @@
-"""``kiosk backoffice forecast STORE`` (the forecast with its interval and the suggested
-order, per item) and ``kiosk backoffice salesyear`` (load a synthetic year of sales for
-demos and tests), added to the ``kiosk backoffice`` parser of kiosk/backoffice/commands.py.
+"""``kiosk backoffice forecast STORE``: the forecast with its interval and the suggested
+order, per item; added to the ``kiosk backoffice`` parser of kiosk/backoffice/commands.py.
+(The synthetic year to try it on: ``kiosk sim salesyear``, kiosk/sim/salesyear.py.)
 
 :func:`store_forecast` is the one place the history, the forecast and the reorder come
 together: the command prints it, a dashboard page renders it.
@@ -123,25 +123,8 @@ def cmd_forecast(args: argparse.Namespace, url: str) -> int:
     return 0
 
 
-def cmd_salesyear(args: argparse.Namespace, url: str) -> int:
-    from kiosk.sim.salesyear import generate, write_events
-
-    start = dt.date.fromisoformat(args.start)
-    year = generate(args.stores, args.items, args.days, start, args.seed)
-    with psycopg.connect(url) as conn:
-        try:
-            written = write_events(conn, year, args.seed)
-        except psycopg.errors.UniqueViolation as exc:
-            print(f"kiosk backoffice salesyear: already loaded? {exc}", file=sys.stderr)
-            return 1
-    for store, n in written.items():
-        print(f"store {store}: lane {store}-L01, {n} events, {len(year.items)} items,"
-              f" {year.day(0)} .. {year.day(year.days - 1)}")
-    return 0
-
-
 def add_commands(sub: Any, db: Callable[[argparse.Namespace], str]) -> None:
-    """Add forecast and salesyear to ``kiosk backoffice``'s subparsers."""
+    """Add forecast to ``kiosk backoffice``'s subparsers."""
     fc = sub.add_parser("forecast", help="per item: the next days' demand with its interval,"
                         " the model its backtest chose, and the order to place")
     fc.add_argument("store", help="store code")
@@ -159,11 +142,3 @@ def add_commands(sub: Any, db: Callable[[argparse.Namespace], str]) -> None:
                     " (repeatable)")
     fc.add_argument("--json", action="store_true", help="one JSON object")
     fc.set_defaults(fn=lambda args: cmd_forecast(args, db(args)))
-    sy = sub.add_parser("salesyear", help="load a synthetic year of sales of several stores"
-                        " (demos, tests; kiosk/sim/salesyear.py)")
-    sy.add_argument("--stores", type=int, default=3, help="stores S001.. (default 3)")
-    sy.add_argument("--items", type=int, default=200, help="items (default 200)")
-    sy.add_argument("--days", type=int, default=365, help="days (default 365)")
-    sy.add_argument("--start", default="2025-01-01", help="first day (YYYY-MM-DD)")
-    sy.add_argument("--seed", type=int, default=18, help="the same seed, the same year")
-    sy.set_defaults(fn=lambda args: cmd_salesyear(args, db(args)))

@@ -20,14 +20,18 @@ hash-chained with the journal's own :func:`~kiosk.journal.store.chain_digest` an
 ``events`` (day partitions made first), the lane's chain state set as if it had synced. It
 also writes each store's last stock count (``stock_counts``), 3 days before the end.
 
-Pure numpy apart from :func:`write_events`.
+``kiosk sim salesyear --db URL`` loads one into a back office (demos, trying
+``kiosk backoffice forecast``). Pure numpy apart from :func:`write_events` and the command.
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import hashlib
 import math
+import os
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -243,3 +247,41 @@ def write_events(conn, year: SalesYear, seed: int = 0) -> dict[str, int]:  # typ
                      for i, item in enumerate(year.items)])
             written[code] = seq
     return written
+
+
+# -- kiosk sim salesyear -------------------------------------------------------------------
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from kiosk.backoffice.commands import DB_ENV
+
+    parser.add_argument("--db", help=f"back-office database URL (default: ${DB_ENV})")
+    parser.add_argument("--stores", type=int, default=3, help="stores S001.. (default 3)")
+    parser.add_argument("--items", type=int, default=200, help="items (default 200)")
+    parser.add_argument("--days", type=int, default=365, help="days (default 365)")
+    parser.add_argument("--start", default="2025-01-01", help="first day (YYYY-MM-DD)")
+    parser.add_argument("--seed", type=int, default=18, help="the same seed, the same year")
+    parser.set_defaults(fn=cmd_salesyear)
+
+
+def cmd_salesyear(args: argparse.Namespace) -> int:
+    import psycopg
+
+    from kiosk.backoffice.commands import DB_ENV
+
+    url = args.db or os.environ.get(DB_ENV)
+    if not url:
+        print(f"kiosk sim salesyear: no database: give --db URL or set {DB_ENV}",
+              file=sys.stderr)
+        return 2
+    year = generate(args.stores, args.items, args.days, dt.date.fromisoformat(args.start),
+                    args.seed)
+    with psycopg.connect(url) as conn:
+        try:
+            written = write_events(conn, year, args.seed)
+        except psycopg.errors.UniqueViolation as exc:
+            print(f"kiosk sim salesyear: already loaded? {exc}", file=sys.stderr)
+            return 1
+    for store, n in written.items():
+        print(f"store {store}: lane {store}-L01, {n} events, {len(year.items)} items,"
+              f" {year.day(0)} .. {year.day(year.days - 1)}")
+    return 0

@@ -211,13 +211,13 @@ def test_catalog_import_records_the_feeds_on_hand(tmp_path: Path, backoffice_url
 
 
 def test_salesyear_command_and_too_short_a_history(backoffice_url: str, capsys):
-    code, out, _ = _run(capsys, "backoffice", "--db", backoffice_url, "salesyear", "--stores",
+    code, out, _ = _run(capsys, "sim", "salesyear", "--db", backoffice_url, "--stores",
                         "1", "--items", "6", "--days", "60")
     assert code == 0 and "store S001: lane S001-L01" in out
     with psycopg.connect(backoffice_url) as conn:
         events, last = conn.execute("SELECT count(*), max(seq) FROM events").fetchone()
     assert events == last == int(out.split(" events")[0].split()[-1])
-    code, _, err = _run(capsys, "backoffice", "--db", backoffice_url, "salesyear", "--stores",
+    code, _, err = _run(capsys, "sim", "salesyear", "--db", backoffice_url, "--stores",
                         "1", "--items", "6", "--days", "60")
     assert code == 1 and "already loaded" in err
     code, _, err = _run(capsys, "backoffice", "--db", backoffice_url, "forecast", "S001",
