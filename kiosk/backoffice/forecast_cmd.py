@@ -11,9 +11,11 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import math
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Any
 
 import psycopg
@@ -36,13 +38,21 @@ class ItemForecast:
     lead_time_days: int
     safety_stock: float
     order: int | None
+    sigma: float = 0.0          # daily forecast error (the chosen model's backtest RMSE)
+
+    def total_interval(self, level: float) -> tuple[float, float]:
+        """The interval of the whole horizon's units: the days' errors taken as
+        independent (as the safety stock does), not the sum of the daily bounds."""
+        half = NormalDist().inv_cdf(0.5 + level / 2) * self.sigma * math.sqrt(len(self.mean))
+        total = sum(self.mean)
+        return max(0.0, total - half), total + half
 
     def as_dict(self) -> dict[str, Any]:
         return {"key": self.key, "name": self.name, "model": self.model,
                 "days": [d.isoformat() for d in self.days],
                 "mean": [round(v, 2) for v in self.mean], "lo": [round(v, 2) for v in self.lo],
                 "hi": [round(v, 2) for v in self.hi], "on_hand": self.on_hand,
-                "lead_time_days": self.lead_time_days,
+                "lead_time_days": self.lead_time_days, "sigma": round(self.sigma, 3),
                 "safety_stock": round(self.safety_stock, 2), "order": self.order}
 
 
@@ -79,7 +89,8 @@ def store_forecast(conn: psycopg.Connection, store: str, horizon: int = 14,
             order, safety = r.order, r.safety_stock
         items.append(ItemForecast(key, history.names.get(key, ""), fc.models[i], days,
                                   fc.mean[i].tolist(), fc.lo[i].tolist(), fc.hi[i].tolist(),
-                                  count.now if count else None, lead, safety or 0.0, order))
+                                  count.now if count else None, lead, safety or 0.0, order,
+                                  float(fc.sigma[i])))
     return StoreForecast(store, start, level, service_level, items, choice.wape["chosen"],
                          choice.wape["seasonal_naive"])
 
@@ -111,7 +122,8 @@ def cmd_forecast(args: argparse.Namespace, url: str) -> int:
     print(f"{'item':<16} {'name':<20} {'model':<14} {'next ' + str(args.days) + ' d':>9}"
           f" {pct + ' interval':>17} {'on hand':>8} {'lead':>4} {'safety':>7} {'order':>6}")
     for it in items:
-        total, lo, hi = sum(it.mean), sum(it.lo), sum(it.hi)
+        total = sum(it.mean)
+        lo, hi = it.total_interval(result.level)
         hand = "-" if it.on_hand is None else f"{it.on_hand:g}"
         order = "-" if it.order is None else str(it.order)
         print(f"{it.key:<16} {it.name[:20]:<20} {it.model:<14} {total:9.1f}"

@@ -174,6 +174,15 @@ def test_kiosk_backoffice_forecast(loaded, capsys):
                          str(DAYS), "--item", year.items[0].key)
     assert code == 0
     assert year.items[0].key in text and "90% interval" in text
+    first = orders[year.items[0].key]
+    row = next(line for line in text.splitlines() if line.startswith(year.items[0].key))
+    total = sum(first["mean"])
+    half = 1.6448536 * first["sigma"] * 14 ** 0.5  # the horizon's interval, not summed bounds
+    shown_total, shown = row.split()[-6:-4]  # ... total lo-hi on-hand lead safety order
+    lo, hi = (float(v) for v in shown.split("-"))
+    assert float(shown_total) == pytest.approx(total, abs=0.2)  # the JSON rounds each day
+    assert (lo, hi) == (pytest.approx(max(0, total - half), abs=0.2),
+                        pytest.approx(total + half, abs=0.2))
     days = [line for line in text.splitlines() if line.startswith("    20")]
     assert len(days) == 14 and days[0].split()[0] == out["first_day"]
     code, _, err = _run(capsys, "backoffice", "--db", url, "forecast", "NOPE")
