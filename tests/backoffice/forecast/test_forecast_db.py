@@ -91,7 +91,19 @@ def _basket(txn: str, key: str, qty: int, paid: bool, remove: bool = False) -> l
     return rows
 
 
-def test_training_unpaid_removed_and_flagged_never_count(loaded):
+def _weighed(txn: str, grams: int) -> list:
+    line = {"key": "PLU4011", "gtin": None, "plu": "4011", "names": {"en": "Bananas"},
+            "unit_price_minor": 199, "tax_class": "reduced", "age_restricted": False,
+            "sold_by_weight": True, "weight_g": grams, "price_minor": 249}
+    return [("session_started", txn, {"v": 1, "txn": txn, "txn_seq": 5, "locale": "en"}),
+            ("item_added", txn, {"v": 1, "line": line}),
+            ("auth_requested", txn, {"v": 1, "method": "card", "amount": 249, "stan": 11,
+                                     "idem_key": txn}),
+            ("auth_approved", txn, {"v": 1, "stan": 11, "auth_code": "A", "card": None,
+                                    "rrn": "2", "response_code": "00"})]
+
+
+def test_training_unpaid_removed_flagged_never_count_weighed_in_kg(loaded):
     url, year = loaded
     key = year.items[0].key
     last_day = year.day(year.days - 1)
@@ -103,7 +115,8 @@ def test_training_unpaid_removed_and_flagged_never_count(loaded):
                 _basket("TRAIN-S001-L01-900001", key, 5, paid=True)     # training: no sale
                 + _basket("S001-L01-900002", key, 7, paid=False)        # never paid
                 + _basket("S001-L01-900003", key, 3, paid=True, remove=True)
-                + _basket("S001-L01-900004", key, 40, paid=True), noon)
+                + _basket("S001-L01-900004", key, 40, paid=True)
+                + _weighed("S001-L01-900005", 1250), noon)
         # the ingest found basket 900004's quantity row edited: flagged broken_chain
         lane_id, seq = conn.execute(
             "SELECT lane_id, seq FROM events WHERE txn = 'S001-L01-900004'"
@@ -116,6 +129,8 @@ def test_training_unpaid_removed_and_flagged_never_count(loaded):
     assert added[-1] == 3 and added[:-1].sum() == 0  # only line 2 (qty 3) of the paid basket
     assert after.stock[key].sold_since == before.stock[key].sold_since + 3
     assert (before.flagged_baskets, after.flagged_baskets) == (0, 1)
+    bananas = after.units[after.keys.index("PLU4011")]
+    assert bananas[-1] == pytest.approx(1.25) and bananas[:-1].sum() == 0  # kg
 
 
 def test_feed_stock_counts(tmp_path: Path, backoffice_url: str):
