@@ -517,6 +517,10 @@ def _add_sim(parser: argparse.ArgumentParser) -> None:
                           " WeChat Pay dialects; scenarios by code/amount)")
     add_sim_qrpay_args(simq)
     simq.set_defaults(fn=cmd_sim_qrpay)
+    from kiosk.sim.salesyear import add_arguments as add_sim_salesyear_args
+
+    add_sim_salesyear_args(sim.add_parser("salesyear", help="load a synthetic year of sales of"
+                                          " several stores into a back office (demos, tests)"))
 
 
 def _add_receipt(parser: argparse.ArgumentParser) -> None:
@@ -612,7 +616,8 @@ def _add_acquirer(parser: argparse.ArgumentParser) -> None:
 
 def _add_bench(bench: argparse.ArgumentParser) -> None:
     bench.add_argument("name", choices=["core", "ui", "printer", "scanner", "voice", "vad",
-                                        "card", "fuzz", "qrpay", "sync", "bagging"],
+                                        "card", "fuzz", "qrpay", "sync", "bagging",
+                                        "forecast"],
                        help="what to measure")
     bench.add_argument("--events", type=int, default=600, help="core: events per run")
     bench.add_argument("--baskets", type=int, default=100, help="bagging: scripted baskets")
@@ -643,6 +648,12 @@ def _add_bench(bench: argparse.ArgumentParser) -> None:
     bench.add_argument("--sync-rate", type=float, default=2.0,
                        help="sync: events per second per lane while sustained")
     bench.add_argument("--sync-tls", action="store_true", help="sync: HTTPS (a demo CA)")
+    bench.add_argument("--forecast-stores", type=int, default=5,
+                       help="forecast: stores of the synthetic year")
+    bench.add_argument("--forecast-items", type=int, default=200,
+                       help="forecast: items per store (series = stores x items)")
+    bench.add_argument("--forecast-seed", type=int, default=18,
+                       help="forecast: the synthetic year's seed")
     bench.set_defaults(fn=cmd_bench)
 
 
@@ -714,7 +725,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "config": ("configuration", _add_config),
     "acquirer": ("acquirer host link (ISO 8583)", _add_acquirer),
     "bench": ("benchmarks (last line is JSON)", _add_bench),
-    "backoffice": ("the store back office: migrate, serve, lanes, backup, retention",
+    "backoffice": ("the store back office: migrate, serve, lanes, backup, retention, forecast",
                    _add_backoffice),
     "flash": ("write an SD-card image safely (technicians)", _add_flash),
     "provision": ("first boot: apply kiosk-provision.toml", _add_provision),

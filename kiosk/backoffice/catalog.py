@@ -186,16 +186,21 @@ def cmd_import(args: argparse.Namespace, url: str) -> int:
     from kiosk.config import load_config  # the store's currency and tax classes
 
     config = load_config()
+    from kiosk.backoffice.forecast_data import read_feed_stock, record_stock  # on_hand column
+
     with psycopg.connect(url) as conn:
         try:
+            counts = read_feed_stock(args.file)
             snap, new = import_csv(conn, args.store, args.file, args.by or getpass.getuser(),
                                    config.currency, config.tax.rates, args.promotions,
                                    config.promotions)
         except (CatalogError, ValueError) as exc:
             print(f"catalog import refused: {exc}", file=sys.stderr)
             return 1
+        counted = record_stock(conn, args.store, counts)
     state = "published" if new else "unchanged, still"
-    print(f"store {args.store}: {state} catalog version {snap.version} sha256 {snap.sha256}")
+    print(f"store {args.store}: {state} catalog version {snap.version} sha256 {snap.sha256}"
+          + (f"; {counted} stock counts recorded" if counted else ""))
     return 0
 
 

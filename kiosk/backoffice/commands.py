@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from kiosk.backoffice.catalog import add_arguments as add_catalog
+from kiosk.backoffice.forecast_cmd import add_commands as add_forecast
 from kiosk.backoffice.maintenance import add_commands as add_upkeep
 
 DB_ENV = "KIOSK_BACKOFFICE_DB"
@@ -76,3 +77,4 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add.set_defaults(fn=cmd_lane_add)
     add_catalog(sub, _db)
     add_upkeep(sub, _db)
+    add_forecast(sub, _db)

@@ -49,6 +49,11 @@ def run_benchmark(name: str, args: Namespace) -> int:
 
         return bench_bagging(baskets=args.baskets, seed=args.seed, mistakes=args.mistakes,
                              noise_g=args.noise, verbose=getattr(args, "verbose", False))
+    if name == "forecast":
+        from kiosk.bench.forecast import bench_forecast
+
+        return bench_forecast(stores=args.forecast_stores, items=args.forecast_items,
+                              seed=args.forecast_seed, runs=args.runs)
     if name == "fuzz":
         from kiosk.bench.fuzz import bench_fuzz
 
