@@ -40,6 +40,7 @@ from starlette.routing import Route
 from kiosk.backoffice import catalog_api, ingest
 from kiosk.backoffice.auth import LANE_BY_TOKEN, Lane, bearer, token_hash
 from kiosk.backoffice.db import partition_window
+from kiosk.backoffice.web import routes as web
 
 log = logging.getLogger("kiosk.backoffice")
 
@@ -167,7 +168,7 @@ async def _maintain(pool: AsyncConnectionPool) -> None:
 
 
 def create_app(db_url: str, pool_min: int = 2, pool_max: int = 10,
-               max_events: int = ingest.MAX_EVENTS) -> Starlette:
+               max_events: int = ingest.MAX_EVENTS, currency: str = "USD") -> Starlette:
     """The ingest API on the database at ``db_url`` (migrated: ``kiosk backoffice migrate``)."""
 
     @contextlib.asynccontextmanager
@@ -187,9 +188,11 @@ def create_app(db_url: str, pool_min: int = 2, pool_max: int = 10,
         Route("/v1/lanes/{lane}/events", get_events, methods=["GET"]),
         Route("/v1/lanes/{lane}/acked", get_acked, methods=["GET"]),
         *catalog_api.ROUTES,  # catalog snapshots down, versions applied up (issue 17)
+        *web.ROUTES,  # the manager's dashboard (issue 18), kiosk/backoffice/web/
     ], exception_handlers={Refused: _refused}, lifespan=lifespan)
     app.state.max_events = max_events
     app.state.tokens = {}
+    app.state.currency = web.currency(currency)
     return app
 
 

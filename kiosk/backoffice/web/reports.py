@@ -1,0 +1,164 @@
+"""The dashboard's figures, by SQL over the back office's ``events`` (UTC days and hours,
+as the events' own ``day`` column).
+
+A **sale** is what :mod:`kiosk.journal.figures` says it is on the lane: an ``auth_approved``
+with its ``auth_requested`` (same lane, txn and stan) giving the amount and method. Left
+out everywhere: training sessions (txn prefix :data:`kiosk.domain.training.TXN_PREFIX`)
+and rows the ingest flagged ``broken_chain`` (docs/backoffice.md: reports exclude them).
+Items sold are the ``item_added`` lines of sold baskets, at their last
+``quantity_changed`` quantity, minus ``line_removed`` lines; a line's amount is its weighed
+price or unit price x quantity (before basket promotions). Card data never leaves here
+beyond the brand.
+
+Every function takes the stores in scope (their ids; None: the whole chain) and returns
+plain rows; :mod:`.pages` turns them into tables and charts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from kiosk.domain.training import TXN_PREFIX
+
+#: sales rows: one per approved, non-training, unflagged payment of [first, last]
+_SALES = """
+WITH ev AS (
+  SELECT e.* FROM events e
+  WHERE e.day BETWEEN %(first)s::date - 1 AND %(last)s
+    AND (%(stores)s::int[] IS NULL OR e.store_id = ANY(%(stores)s::int[]))
+    AND e.txn IS NOT NULL AND NOT starts_with(e.txn, %(train)s)
+    AND NOT EXISTS (SELECT 1 FROM flags f WHERE f.lane_id = e.lane_id AND f.seq = e.seq
+                    AND f.kind = 'broken_chain')
+), req AS (
+  SELECT lane_id, txn, (data::jsonb->>'stan')::bigint AS stan,
+         (data::jsonb->>'amount')::bigint AS amount, data::jsonb->>'method' AS method
+  FROM ev WHERE type = 'auth_requested'
+), sales AS (
+  SELECT a.store_id, a.lane_id, a.txn, a.ts, a.day,
+         r.amount, r.method, a.data::jsonb->'card'->>'brand' AS brand
+  FROM ev a JOIN req r ON r.lane_id = a.lane_id AND r.txn = a.txn
+                      AND r.stan = (a.data::jsonb->>'stan')::bigint
+  WHERE a.type = 'auth_approved' AND a.day BETWEEN %(first)s AND %(last)s
+)
+"""
+
+_LINES = _SALES + """
+, added AS (
+  SELECT e.lane_id, e.txn, e.data::jsonb->'line' AS line,
+         row_number() OVER (PARTITION BY e.lane_id, e.txn ORDER BY e.seq) AS line_id
+  FROM ev e WHERE e.type = 'item_added'
+    AND (e.lane_id, e.txn) IN (SELECT lane_id, txn FROM sales)
+), qty AS (
+  SELECT DISTINCT ON (lane_id, txn, (data::jsonb->>'line_id')::bigint)
+         lane_id, txn, (data::jsonb->>'line_id')::bigint AS line_id,
+         (data::jsonb->>'qty')::bigint AS qty
+  FROM ev WHERE type = 'quantity_changed'
+  ORDER BY lane_id, txn, (data::jsonb->>'line_id')::bigint, seq DESC
+), removed AS (
+  SELECT lane_id, txn, (data::jsonb->>'line_id')::bigint AS line_id
+  FROM ev WHERE type = 'line_removed'
+), lines AS (
+  SELECT a.line->>'key' AS key, a.line->'names' AS names,
+         COALESCE(q.qty, 1) AS qty,
+         COALESCE((a.line->>'price_minor')::bigint,
+                  (a.line->>'unit_price_minor')::bigint * COALESCE(q.qty, 1)) AS amount
+  FROM added a
+  LEFT JOIN qty q USING (lane_id, txn, line_id)
+  WHERE NOT EXISTS (SELECT 1 FROM removed r WHERE r.lane_id = a.lane_id
+                    AND r.txn = a.txn AND r.line_id = a.line_id)
+)
+"""
+
+
+@dataclass(frozen=True)
+class Glance:
+    sales: int          # baskets paid
+    amount: int         # minor units
+    average: int        # amount / sales, rounded half up (0 when no sale)
+
+
+def _args(stores: list[int] | None, first: dt.date, last: dt.date) -> dict[str, Any]:
+    return {"stores": stores, "first": first, "last": last, "train": TXN_PREFIX}
+
+
+def average(amount: int, count: int) -> int:
+    """An average basket in minor units, rounded half up (exact integers)."""
+    return (2 * amount + count) // (2 * count) if count else 0
+
+
+async def glance(conn: Any, stores: list[int] | None, day: dt.date) -> Glance:
+    cur = await conn.execute(_SALES + "SELECT count(*), COALESCE(sum(amount), 0) FROM sales",
+                             _args(stores, day, day))
+    count, amount = await cur.fetchone()
+    return Glance(count, int(amount), average(int(amount), count))
+
+
+async def payment_mix(conn: Any, stores: list[int] | None, first: dt.date,
+                      last: dt.date) -> list[tuple[str, str, int, int]]:
+    """(method, card brand or "", sales, amount), largest amount first."""
+    cur = await conn.execute(
+        _SALES + "SELECT method, COALESCE(brand, ''), count(*), sum(amount) FROM sales"
+        " GROUP BY 1, 2 ORDER BY 4 DESC, 1, 2", _args(stores, first, last))
+    return [(m, b, n, int(a)) for m, b, n, a in await cur.fetchall()]
+
+
+async def by_hour(conn: Any, stores: list[int] | None,
+                  day: dt.date) -> list[tuple[int, int, int, int, int]]:
+    """(hour 0-23, sales, amount, sales a week before, amount a week before)."""
+    week = day - dt.timedelta(days=7)
+    sql = _SALES + ("SELECT day, extract(hour FROM to_timestamp(ts) AT TIME ZONE 'UTC')::int,"
+                    " count(*), sum(amount) FROM sales WHERE day IN (%(first)s, %(last)s)"
+                    " GROUP BY 1, 2")
+    cur = await conn.execute(sql, _args(stores, week, day))
+    table = {(d, h): (n, int(a)) for d, h, n, a in await cur.fetchall()}
+    return [(h, *table.get((day, h), (0, 0)), *table.get((week, h), (0, 0)))
+            for h in range(24)]
+
+
+async def by_day(conn: Any, stores: list[int] | None, first: dt.date,
+                 last: dt.date) -> list[tuple[dt.date, int, int, int, int]]:
+    """(day, sales, amount, sales 7 days before, amount 7 days before) for each day."""
+    cur = await conn.execute(
+        _SALES + "SELECT day, count(*), sum(amount) FROM sales GROUP BY 1",
+        _args(stores, first - dt.timedelta(days=7), last))
+    table = {d: (n, int(a)) for d, n, a in await cur.fetchall()}
+    days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+    return [(d, *table.get(d, (0, 0)), *table.get(d - dt.timedelta(days=7), (0, 0)))
+            for d in days]
+
+
+async def items(conn: Any, stores: list[int] | None, first: dt.date,
+                last: dt.date) -> list[tuple[str, dict[str, str], int, int]]:
+    """(item key, names by locale, quantity, amount) of every item sold, best first
+    (amount, then quantity, then key)."""
+    cur = await conn.execute(
+        _LINES + "SELECT key, (array_agg(names))[1], sum(qty), sum(amount) FROM lines"
+        " GROUP BY key ORDER BY 4 DESC, 3 DESC, 1", _args(stores, first, last))
+    return [(k, n or {}, int(q), int(a)) for k, n, q, a in await cur.fetchall()]
+
+
+async def lanes(conn: Any, stores: list[int] | None) -> list[tuple[str, str, int, Any, Any]]:
+    """(store, lane, acked seq, last event time (epoch s) or None, last sync) per lane."""
+    cur = await conn.execute(
+        "SELECT s.code, l.name, c.last_seq,"
+        " (SELECT max(e.ts) FROM events e WHERE e.lane_id = l.id AND e.seq = c.last_seq),"
+        " c.updated_at FROM lanes l JOIN stores s ON s.id = l.store_id"
+        " JOIN lane_chain c ON c.lane_id = l.id"
+        " WHERE %(stores)s::int[] IS NULL OR l.store_id = ANY(%(stores)s::int[])"
+        " ORDER BY 1, 2", {"stores": stores})
+    return list(await cur.fetchall())
+
+
+async def store_ids(conn: Any, code: str | None) -> list[int] | None:
+    """The ids in scope of a store code (None: the whole chain); [] for an unknown code."""
+    if code is None:
+        return None
+    row = await (await conn.execute("SELECT id FROM stores WHERE code = %s", (code,))).fetchone()
+    return [row[0]] if row else []
+
+
+async def store_codes(conn: Any) -> list[str]:
+    return [r[0] for r in await (await conn.execute(
+        "SELECT code FROM stores ORDER BY code")).fetchall()]
