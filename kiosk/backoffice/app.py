@@ -218,7 +218,7 @@ def listen_socket(host: str, port: int) -> socket.socket:
 
 
 def serve(db_url: str, host: str, port: int, cert: Path | None, key: Path | None,
-          pool_max: int = 10) -> int:
+          pool_max: int = 10, currency: str = "USD") -> int:
     """Run the API until stopped. Binds first (``port`` 0: the OS chooses), then prints
     ``kiosk-backoffice: listening on <url>`` so a supervisor or a test knows the port."""
     import uvicorn
@@ -231,7 +231,8 @@ def serve(db_url: str, host: str, port: int, cert: Path | None, key: Path | None
     sock = listen_socket(host, port)
     scheme = "https" if cert else "http"
     bound = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(db_url, pool_max=pool_max), log_level="warning",
+    app = create_app(db_url, pool_max=pool_max, currency=currency)
+    config = uvicorn.Config(app, log_level="warning",
                             ssl_certfile=str(cert) if cert else None,
                             ssl_keyfile=str(key) if key else None, access_log=False)
     server = uvicorn.Server(config)
