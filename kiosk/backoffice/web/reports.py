@@ -24,7 +24,7 @@ from kiosk.domain.training import TXN_PREFIX
 
 #: sales rows: one per approved, non-training, unflagged payment of [first, last]
 _SALES = """
-WITH ev AS (
+WITH ev AS MATERIALIZED (
   SELECT e.* FROM events e
   WHERE e.day BETWEEN %(first)s::date - 1 AND %(last)s
     AND (%(stores)s::int[] IS NULL OR e.store_id = ANY(%(stores)s::int[]))
@@ -35,7 +35,7 @@ WITH ev AS (
   SELECT lane_id, txn, (data::jsonb->>'stan')::bigint AS stan,
          (data::jsonb->>'amount')::bigint AS amount, data::jsonb->>'method' AS method
   FROM ev WHERE type = 'auth_requested'
-), sales AS (
+), sales AS MATERIALIZED (
   SELECT a.store_id, a.lane_id, a.txn, a.ts, a.day,
          r.amount, r.method, a.data::jsonb->'card'->>'brand' AS brand
   FROM ev a JOIN req r ON r.lane_id = a.lane_id AND r.txn = a.txn
@@ -48,8 +48,8 @@ _LINES = _SALES + """
 , added AS (
   SELECT e.lane_id, e.txn, e.data::jsonb->'line' AS line,
          row_number() OVER (PARTITION BY e.lane_id, e.txn ORDER BY e.seq) AS line_id
-  FROM ev e WHERE e.type = 'item_added'
-    AND (e.lane_id, e.txn) IN (SELECT lane_id, txn FROM sales)
+  FROM ev e JOIN (SELECT DISTINCT lane_id, txn FROM sales) p USING (lane_id, txn)
+  WHERE e.type = 'item_added'
 ), qty AS (
   SELECT DISTINCT ON (lane_id, txn, (data::jsonb->>'line_id')::bigint)
          lane_id, txn, (data::jsonb->>'line_id')::bigint AS line_id,
