@@ -1,7 +1,8 @@
 """The dashboard's fixtures: a back office (real PostgreSQL, the real app through Starlette's
 TestClient) holding two weeks of three lanes' journals shipped through the ingest API
 (:mod:`tests.backoffice.web.shop`), and three accounts: a manager of each store and a chain
-admin (password :data:`PASSWORD`)."""
+admin (password :data:`PASSWORD`). Filled once per xdist worker into a template database;
+each test gets its own copy (``shop``)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from kiosk.backoffice.app import create_app
+from kiosk.backoffice.cluster import Cluster
 from kiosk.backoffice.web.accounts import add_user
+from tests.backoffice.pg import database_name
 from tests.backoffice.server.support import register
 from tests.backoffice.web.shop import LANES, Ledger, write_journals
 
@@ -46,7 +49,18 @@ def fill(url: str, http: TestClient, tmp_path: Path) -> Ledger:
     return ledger
 
 
+@pytest.fixture(scope="session")
+def dash_template(pg_cluster: Cluster, backoffice_template: str,
+                  tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Ledger]:
+    url = pg_cluster.create_database("dash_template", template=backoffice_template)
+    with TestClient(create_app(url, pool_max=2)) as http:
+        ledger = fill(url, http, tmp_path_factory.mktemp("dash"))
+    return "dash_template", ledger
+
+
 @pytest.fixture
-def shop(backoffice_url: str, tmp_path: Path):
-    with TestClient(create_app(backoffice_url, pool_max=4)) as http:
-        yield Shop(backoffice_url, http, fill(backoffice_url, http, tmp_path))
+def shop(pg_cluster: Cluster, dash_template: tuple[str, Ledger],
+         request: pytest.FixtureRequest):
+    url = pg_cluster.create_database(database_name(request), template=dash_template[0])
+    with TestClient(create_app(url, pool_max=4)) as http:
+        yield Shop(url, http, dash_template[1])
