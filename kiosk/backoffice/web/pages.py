@@ -100,7 +100,7 @@ def html_lang(locale: str) -> str:
 def document(locale: str, title: str, body: str) -> str:
     return (f'<!DOCTYPE html>\n<html lang="{html_lang(locale)}">\n<head>\n<meta charset="utf-8">\n'
             '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            '<meta name="referrer" content="no-referrer">\n'
+            '<meta name="referrer" content="same-origin">\n'
             f"<title>{escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
             f"{body}\n</body>\n</html>\n")
 

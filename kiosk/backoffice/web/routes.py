@@ -43,7 +43,7 @@ from kiosk.i18n import canonical_locale, translator
 COOKIE, LOGIN_CSRF = "kb_session", "kb_csrf"
 MAX_FORM = 8192
 HEADERS = {"Content-Security-Policy": CSP, "Cache-Control": "no-store",
-           "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+           "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
 ITEMS_SHOWN = 10
 
 
@@ -71,7 +71,9 @@ async def _form(request: Request) -> dict[str, str]:
 
 
 def _same_origin(request: Request) -> bool:
-    """A POST whose Origin (when the browser sends one) is this server."""
+    """A POST whose Origin (when the browser sends one) is this server. The pages' referrer
+    policy is ``same-origin``, not ``no-referrer``: under the latter a browser sends
+    ``Origin: null`` with a form POST, and the check could not tell it from a forgery."""
     origin = request.headers.get("origin")
     return origin is None or origin == f"{request.url.scheme}://{request.url.netloc}"
 
