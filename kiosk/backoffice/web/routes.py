@@ -38,13 +38,17 @@ from kiosk.backoffice.web.pages import (
 )
 from kiosk.domain.languages import UnknownLocale
 from kiosk.domain.money import Currency, format_money
-from kiosk.i18n import canonical_locale, translator
+from kiosk.i18n import N_, canonical_locale, translator
 
 COOKIE, LOGIN_CSRF = "kb_session", "kb_csrf"
 MAX_FORM = 8192
 HEADERS = {"Content-Security-Policy": CSP, "Cache-Control": "no-store",
            "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
 ITEMS_SHOWN = 10
+#: a payment method's id (``auth_requested.method``) as the lane's button names it: the
+#: msgids of kiosk.payments' ``label``s (card_method.py, wallet/method.py), not imported
+#: here (the back office does not load the lane's payment stack)
+METHOD_LABELS = {"card": N_("Card"), "qr": N_("Mobile QR")}
 
 
 def _locale(request: Request) -> str:
@@ -238,7 +242,8 @@ async def _today(conn: Any, ids: list[int] | None, day: dt.date, locale: str,
     mix_t = Table("payment_mix", tr("Payment mix"),
                   [tr("Method"), tr("Card brand"), tr("Sales"), tr("Amount")],
                   [list(r) for r in mix], numeric={2, 3})
-    mix_t.shown = [[m, b, _number(n, locale), money(a)] for m, b, n, a in mix]
+    mix_t.shown = [[tr(METHOD_LABELS.get(m, m)), b, _number(n, locale), money(a)]
+                   for m, b, n, a in mix]
     hours = await reports.by_hour(conn, ids, day)
     hour_t = _hour_table(hours, locale, currency)
     chart = charts.bars(tr("Takings by hour"), [f"{h:02d}" for h, *_ in hours],

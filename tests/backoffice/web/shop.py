@@ -93,7 +93,7 @@ def _basket(journal: Journal, rng: random.Random, txn: str, seq: int, ts: float,
         journal.append(events, txn=txn)
         return None
     amount = sum(item[4] * qty for item, qty in kept)
-    method = "card" if rng.random() < 0.75 else "wallet"
+    method = "card" if rng.random() < 0.75 else "qr"
     brand = rng.choice(BRANDS) if method == "card" else ""
     masked = f"******{rng.randint(0, 9999):04d}"
     events.append({"type": "checkout_started", "ts": t + 5})

@@ -95,10 +95,11 @@ def test_every_table_matches_what_was_sold(shop):
         top = _csv(shop.http, path + "/items.csv", "top_items")
         bottom = _csv(shop.http, path + "/items.csv", "bottom_items")
         assert top == every[:10] and bottom == list(reversed(every[-10:]))
-        # names in the asked language
-        ko = _csv(shop.http, path + "/items.csv", "all_items", lang="ko")
-        assert {r["Code"] for r in ko} == set(got) and any("라면" in r[next(iter(r))]
-                                                          for r in ko)
+        # the names (and the column titles) in the asked language
+        ko = [list(r.values()) for r in _csv(shop.http, path + "/items.csv", "all_items",
+                                             lang="ko")]
+        assert {r[1] for r in ko} == set(got)
+        assert any("신라면" in r[0] for r in ko) or "0000000000017" not in got
 
 
 def test_an_edited_row_is_left_out_of_the_figures(shop):
