@@ -57,7 +57,8 @@ _HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
 CSP = (f"default-src 'none'; style-src 'sha256-{_HASH}'; img-src 'self'; base-uri 'none';"
        " form-action 'self'; frame-ancestors 'none'")
 
-PAGES = {"today": N_("Today"), "sales": N_("Sales over time"), "items": N_("Items")}
+PAGES = {"today": N_("Today"), "sales": N_("Sales over time"), "items": N_("Items"),
+         "checkout": N_("Checkout and problems")}
 LANGS = {"en": "English", "zh_Hans": "简体中文", "ko": "한국어"}
 
 

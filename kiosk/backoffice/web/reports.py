@@ -162,3 +162,78 @@ async def store_ids(conn: Any, code: str | None) -> list[int] | None:
 async def store_codes(conn: Any) -> list[str]:
     return [r[0] for r in await (await conn.execute(
         "SELECT code FROM stores ORDER BY code")).fetchall()]
+
+
+#: the events of [first, last] in scope, training and broken-chain rows left out
+_EVENTS = """
+WITH ev AS MATERIALIZED (
+  SELECT e.lane_id, e.txn, e.seq, e.ts, e.type, e.data::jsonb AS d FROM events e
+  WHERE e.day BETWEEN %(first)s AND %(last)s
+    AND (%(stores)s::int[] IS NULL OR e.store_id = ANY(%(stores)s::int[]))
+    AND e.txn IS NOT NULL AND NOT starts_with(e.txn, %(train)s)
+    AND NOT EXISTS (SELECT 1 FROM flags f WHERE f.lane_id = e.lane_id AND f.seq = e.seq
+                    AND f.kind = 'broken_chain')
+)
+"""
+
+
+async def problems(conn: Any, stores: list[int] | None, first: dt.date,
+                   last: dt.date) -> list[tuple[str, str, int]]:
+    """(kind, reason, count): payments declined (by the message the shopper saw), failed
+    (no answer from the host, by reason), reversals (ok / failed)."""
+    cur = await conn.execute(_EVENTS + """
+        SELECT 'declined', d->>'message_key', count(*) FROM ev WHERE type = 'auth_declined'
+        GROUP BY 2
+        UNION ALL SELECT 'failed', d->>'reason', count(*) FROM ev WHERE type = 'auth_failed'
+        GROUP BY 2
+        UNION ALL SELECT 'reversal', CASE WHEN (d->>'ok')::boolean THEN 'ok' ELSE 'failed' END,
+               count(*) FROM ev WHERE type = 'reversal_result' GROUP BY 2
+        ORDER BY 1, 3 DESC, 2""", _args(stores, first, last))
+    return [(k, r or "", n) for k, r, n in await cur.fetchall()]
+
+
+async def interventions(conn: Any, stores: list[int] | None, first: dt.date,
+                        last: dt.date) -> list[tuple[str, int]]:
+    """(cause, count) of the times a shopper needed a person: help asked, an age check
+    approved, a bagging alert (by kind), a line voided by staff, an unknown barcode."""
+    cur = await conn.execute(_EVENTS + """
+        SELECT cause, count(*) FROM (
+          SELECT CASE type WHEN 'help_requested' THEN 'help'
+                           WHEN 'age_approved' THEN 'age_check'
+                           WHEN 'item_unknown' THEN 'unknown_item'
+                           WHEN 'bagging_alert' THEN d->>'kind'
+                           ELSE 'void' END AS cause
+          FROM ev WHERE type IN ('help_requested', 'age_approved', 'item_unknown',
+                                 'bagging_alert')
+             OR (type = 'line_removed' AND d->>'by' <> 'shopper')) c
+        GROUP BY 1 ORDER BY 2 DESC, 1""", _args(stores, first, last))
+    return [(c, n) for c, n in await cur.fetchall()]
+
+
+async def abandoned(conn: Any, stores: list[int] | None, first: dt.date,
+                    last: dt.date) -> list[tuple[str, str, int]]:
+    """(reason, step, count) of baskets voided: reason as journaled (cancel, staff, idle),
+    step ``payment`` when the shopper had gone to pay, else ``basket``."""
+    cur = await conn.execute(_EVENTS + """
+        SELECT v.d->>'reason',
+               CASE WHEN EXISTS (SELECT 1 FROM ev c WHERE c.lane_id = v.lane_id
+                                 AND c.txn = v.txn AND c.type = 'checkout_started'
+                                 AND c.seq < v.seq) THEN 'payment' ELSE 'basket' END,
+               count(*)
+        FROM ev v WHERE v.type = 'basket_voided' GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2""",
+        _args(stores, first, last))
+    return [(r, s, n) for r, s, n in await cur.fetchall()]
+
+
+async def checkout_times(conn: Any, stores: list[int] | None, first: dt.date,
+                         last: dt.date) -> tuple[int, float | None, float | None]:
+    """(baskets paid, median, 90th percentile) of the seconds from a basket's first scan
+    to its approved payment."""
+    cur = await conn.execute(_EVENTS + """
+        , t AS (SELECT a.ts - min(i.ts) AS s FROM ev a JOIN ev i ON i.lane_id = a.lane_id
+                AND i.txn = a.txn AND i.type = 'item_added'
+                WHERE a.type = 'auth_approved' GROUP BY a.lane_id, a.txn, a.ts)
+        SELECT count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY s),
+               percentile_cont(0.9) WITHIN GROUP (ORDER BY s) FROM t""",
+        _args(stores, first, last))
+    return tuple(await cur.fetchone())  # type: ignore[return-value]

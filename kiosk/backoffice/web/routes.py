@@ -324,7 +324,55 @@ def currency(code: str) -> Currency:
     return Currency(code, ISO_4217_NUMERIC[code], get_currency_precision(code))
 
 
-BUILDERS = {"today": _today, "sales": _sales, "items": _items}
+#: the journal's codes of the checkout page, as the manager reads them
+CODES = {
+    "declined": N_("Declined"), "failed": N_("No answer from the bank"),
+    "reversal": N_("Reversal"), "ok": N_("Done"),
+    "help": N_("Help asked"), "age_check": N_("Age check"),
+    "unknown_item": N_("Unknown barcode"), "void": N_("Line voided by staff"),
+    "unexpected_item": N_("Unexpected item in the bagging area"),
+    "missing_item": N_("Item not bagged"), "removed_item": N_("Item taken from the bag"),
+    "cancel": N_("Cancelled by the shopper"), "staff": N_("Cancelled by staff"),
+    "idle": N_("Left idle"), "basket": N_("While scanning"), "payment": N_("While paying"),
+    "card_declined": N_("Card declined"),
+}
+
+
+def _code(tr, code: str) -> str:  # type: ignore[no-untyped-def]
+    return tr(CODES[code]) if code in CODES else code
+
+
+async def _checkout(conn: Any, ids: list[int] | None, day: dt.date, locale: str,
+                    currency: Currency) -> tuple[list[Table], list[str]]:
+    tr = translator(locale)
+    first = day - dt.timedelta(days=6)
+    n, median, p90 = await reports.checkout_times(conn, ids, first, day)
+    times = Table("checkout_time", tr("Time from first scan to payment, last 7 days"),
+                  [tr("Figure"), tr("Value")],
+                  [["baskets", n], ["median_s", round(median or 0, 1)],
+                   ["p90_s", round(p90 or 0, 1)]])
+    secs = tr("{seconds} s")
+    times.shown = [[tr("Baskets paid"), _number(n, locale)],
+                   [tr("Median"), secs.format(seconds=f"{median or 0:.0f}")],
+                   [tr("9 in 10 within"), secs.format(seconds=f"{p90 or 0:.0f}")]]
+    probs = await reports.problems(conn, ids, first, day)
+    prob_t = Table("declines", tr("Declines and reversals, last 7 days"),
+                   [tr("Kind"), tr("Reason"), tr("Count")], [list(r) for r in probs],
+                   numeric={2})
+    prob_t.shown = [[_code(tr, k), _code(tr, r), _number(c, locale)] for k, r, c in probs]
+    inter = await reports.interventions(conn, ids, first, day)
+    inter_t = Table("interventions", tr("Attendant interventions, last 7 days"),
+                    [tr("Cause"), tr("Count")], [list(r) for r in inter], numeric={1})
+    inter_t.shown = [[_code(tr, c), _number(k, locale)] for c, k in inter]
+    gone = await reports.abandoned(conn, ids, first, day)
+    gone_t = Table("abandoned", tr("Abandoned baskets, last 7 days"),
+                   [tr("Reason"), tr("Step"), tr("Count")], [list(r) for r in gone],
+                   numeric={2})
+    gone_t.shown = [[_code(tr, r), _code(tr, st), _number(c, locale)] for r, st, c in gone]
+    return [times, prob_t, inter_t, gone_t], []
+
+
+BUILDERS = {"today": _today, "sales": _sales, "items": _items, "checkout": _checkout}
 
 ROUTES = [
     Route("/dash/login", login_form, methods=["GET"]),

@@ -50,6 +50,11 @@ class Ledger:
     mix: Counter = field(default_factory=Counter)             # (store, day, method, brand) → n
     item_qty: Counter = field(default_factory=Counter)        # (store, day, key) → qty
     item_amount: Counter = field(default_factory=Counter)     # (store, day, key) → minor
+    declined: Counter = field(default_factory=Counter)       # (store, day) → declines
+    abandoned: Counter = field(default_factory=Counter)      # (store, day, step) → baskets
+    help: Counter = field(default_factory=Counter)           # (store, day) → help asked
+    voids: Counter = field(default_factory=Counter)          # (store, day) → staff voids
+    seconds: list = field(default_factory=list)              # (store, day, s) first scan → paid
     training: int = 0
     masked: set = field(default_factory=set)                  # every masked PAN journaled
 
@@ -65,15 +70,18 @@ def _line(item: tuple, locale_names: bool = True) -> dict:
 
 
 def _basket(journal: Journal, rng: random.Random, txn: str, seq: int, ts: float,
-            stan: int) -> tuple[list[tuple], str, str, str, int, bool] | None:
+            stan: int, notes: Counter) -> tuple | None:
     """Write one basket's events; returns (lines (item, qty), method, brand, masked, amount,
-    paid) for the ledger."""
+    seconds from the first scan to the approval) for the ledger, None when abandoned;
+    ``notes`` counts what else happened (declined, help, void, abandoned_<step>)."""
     events: list[dict] = [{"type": "session_started", "ts": ts, "txn": txn, "txn_seq": seq,
                            "locale": rng.choice(["en", "zh_Hans", "ko"])}]
     lines: list[list] = []
     t = ts
+    first_scan = None
     for _ in range(rng.randint(1, 6)):
         t += rng.uniform(3, 20)
+        first_scan = first_scan or t
         item = rng.choice(ITEMS)
         events.append({"type": "item_added", "ts": t, "line": _line(item)})
         lines.append([item, 1, True])
@@ -86,9 +94,21 @@ def _basket(journal: Journal, rng: random.Random, txn: str, seq: int, ts: float,
         gone = rng.randrange(len(lines))
         lines[gone][2] = False
         t += 4
-        events.append({"type": "line_removed", "ts": t, "line_id": gone + 1, "by": "shopper"})
+        by = "shopper"
+        if rng.random() < 0.4:  # voided by an attendant
+            by = "1001"
+            notes["void"] += 1
+        events.append({"type": "line_removed", "ts": t, "line_id": gone + 1, "by": by})
+    if rng.random() < 0.06:  # the shopper asks for help; an attendant comes
+        notes["help"] += 1
+        events += [{"type": "help_requested", "ts": t + 1},
+                   {"type": "staff_signed_in", "ts": t + 40, "staff_id": "1001",
+                    "staff_name": "Kim"},
+                   {"type": "attendant_cleared", "ts": t + 45, "staff_id": "1001"}]
+        t += 46
     kept = [(item, qty) for item, qty, on in lines if on]
-    if rng.random() < 0.08:  # abandoned
+    if rng.random() < 0.08:  # abandoned while scanning
+        notes["abandoned_basket"] += 1
         events.append({"type": "basket_voided", "ts": t + 30, "reason": "cancel"})
         journal.append(events, txn=txn)
         return None
@@ -99,12 +119,18 @@ def _basket(journal: Journal, rng: random.Random, txn: str, seq: int, ts: float,
     events.append({"type": "checkout_started", "ts": t + 5})
     t += 10
     if rng.random() < 0.1:  # declined first
+        notes["declined"] += 1
         events += [{"type": "auth_requested", "ts": t, "method": method, "amount": amount,
                     "stan": stan, "idem_key": f"{txn}-{stan}"},
                    {"type": "auth_declined", "ts": t + 3, "stan": stan, "reason": "51",
                     "message_key": "card_declined", "response_code": "51"}]
         stan += 1
         t += 10
+        if rng.random() < 0.3:  # and gives up
+            notes["abandoned_payment"] += 1
+            events.append({"type": "basket_voided", "ts": t, "reason": "cancel"})
+            journal.append(events, txn=txn)
+            return None
     card = {"brand": brand, "masked_pan": masked} if method == "card" else None
     events += [{"type": "auth_requested", "ts": t, "method": method, "amount": amount,
                 "stan": stan, "idem_key": f"{txn}-{stan}"},
@@ -112,7 +138,7 @@ def _basket(journal: Journal, rng: random.Random, txn: str, seq: int, ts: float,
                 "card": card, "rrn": f"{stan:012d}", "response_code": "00"},
                {"type": "session_finished", "ts": t + 20}]
     journal.append(events, txn=txn)
-    return kept, method, brand, masked, amount, True
+    return kept, method, brand, masked, amount, t + 3 - first_scan
 
 
 def write_journals(folder: Path, seed: int = 18) -> tuple[dict[str, Path], Ledger]:
@@ -136,13 +162,20 @@ def write_journals(folder: Path, seed: int = 18) -> tuple[dict[str, Path], Ledge
                 txn = f"{lane}-{n:06d}"
                 if training:
                     txn = training_txn(txn)
-                got = _basket(journal, rng, txn, n, start.timestamp(), stan)
+                notes: Counter = Counter()
+                got = _basket(journal, rng, txn, n, start.timestamp(), stan, notes)
+                if training:
+                    ledger.training += got is not None
+                    continue
+                ledger.declined[store, day] += notes["declined"]
+                ledger.help[store, day] += notes["help"]
+                ledger.voids[store, day] += notes["void"]
+                for step in ("basket", "payment"):
+                    ledger.abandoned[store, day, step] += notes[f"abandoned_{step}"]
                 if got is None:
                     continue
-                if training:
-                    ledger.training += 1
-                    continue
-                kept, method, brand, masked, amount, _ = got
+                kept, method, brand, masked, amount, seconds = got
+                ledger.seconds.append((store, day, seconds))
                 ledger.sales[store, day] += 1
                 ledger.amount[store, day] += amount
                 ledger.hour_amount[store, day, hour] += amount

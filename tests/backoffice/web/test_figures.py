@@ -125,3 +125,28 @@ def test_an_edited_row_is_left_out_of_the_figures(shop):
     assert after["sales"] == before["sales"] - 1
     assert after["amount_minor"] == before["amount_minor"] - amount
     assert set(LANES.values()) == {"S001", "S002"}
+
+
+def test_checkout_page_counts_problems_interventions_and_abandonment(shop):
+    import statistics
+
+    led = shop.ledger
+    assert shop.sign_in(shop.http, "admin").status_code == 303
+    for path, stores in (("/dash/store/S001", {"S001"}), ("/dash/chain", {"S001", "S002"})):
+        url = path + "/checkout.csv"
+        declines = {(r["Kind"], r["Reason"]): int(r["Count"]) for r in _csv(
+            shop.http, url, "declines")}
+        assert declines == {("declined", "card_declined"): led.total(led.declined, stores,
+                                                                      WEEK)}
+        causes = {r["Cause"]: int(r["Count"]) for r in _csv(shop.http, url, "interventions")}
+        assert causes == {"help": led.total(led.help, stores, WEEK),
+                          "void": led.total(led.voids, stores, WEEK)}
+        gone = {(r["Reason"], r["Step"]): int(r["Count"]) for r in _csv(
+            shop.http, url, "abandoned")}
+        assert gone == {("cancel", step): sum(v for (s, d, st), v in led.abandoned.items()
+                                              if s in stores and d in WEEK and st == step)
+                        for step in ("basket", "payment")}
+        times = {r["Figure"]: float(r["Value"]) for r in _csv(shop.http, url, "checkout_time")}
+        secs = [x for s, d, x in led.seconds if s in stores and d in WEEK]
+        assert times["baskets"] == len(secs)
+        assert times["median_s"] == round(statistics.median(secs), 1)
