@@ -103,6 +103,12 @@ async def sign_in(conn: Any, username: str, password: str,
                            (username[:64], client))
         return None
     cookie, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    # what is no longer needed goes at each sign-in: ended sessions, and failures (names
+    # and addresses) past the rate limit's window
+    await conn.execute("DELETE FROM web_sessions WHERE expires_at < now()"
+                       " OR last_seen < now() - make_interval(secs => %s)", (IDLE_S,))
+    await conn.execute("DELETE FROM web_login_failures WHERE at < now() - make_interval("
+                       "secs => %s)", (WINDOW_S,))
     await conn.execute("INSERT INTO web_sessions (id_sha256, user_id, csrf, expires_at)"
                        " VALUES (%s, %s, %s, now() + make_interval(secs => %s))",
                        (session_hash(cookie), row[0], csrf, ABSOLUTE_S))
