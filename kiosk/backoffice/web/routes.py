@@ -169,9 +169,11 @@ def _day(request: Request) -> dt.date | None:
     if not text:
         return dt.datetime.now(dt.UTC).date()
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError:
         return None
+    # the pages reach 14 days back: a far date would overflow date arithmetic (a 500)
+    return day if dt.date(2000, 1, 1) <= day <= dt.date(2999, 12, 31) else None
 
 
 async def dashboard(request: Request) -> Response:

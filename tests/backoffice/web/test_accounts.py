@@ -57,6 +57,10 @@ def test_roles_decide_what_each_user_sees(shop):
         for path in ("/dash/store/S001/today", "/dash/store/S002/sales", "/dash/chain/items"):
             assert admin.get(path + Q).status_code == 200, path
         assert admin.get("/dash/store/S404/today" + Q).status_code == 404
+        for bad in ("0001-01-01", "2026-13-01", "yesterday"):  # a clear 400, not a 500
+            assert admin.get(f"/dash/chain/sales?day={bad}").status_code == 400, bad
+        assert admin.get("/dash/chain/nothing" + Q).status_code == 404
+        assert admin.get("/dash/chain/today.csv" + Q + "&table=nope").status_code == 404
 
 
 def test_pages_need_a_session(shop):
