@@ -108,6 +108,8 @@ def test_every_page_in_each_language_at_desktop_and_tablet_size(served, browser)
     _size(browser, "tablet")
     assert "로그인" in browser.find_element("tag name", "body").text
     _shot(browser, "login-ko-tablet")
+    bad = [v for v in axe(browser) if v["impact"] in ("serious", "critical")]
+    assert bad == [], f"login: {bad}"
     browser.find_element("id", "username").send_keys("admin")
     browser.find_element("id", "password").send_keys(PASSWORD)
     browser.find_element("css selector", "button[type=submit]").click()
