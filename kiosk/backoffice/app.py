@@ -40,6 +40,7 @@ from starlette.routing import Route
 from kiosk.backoffice import catalog_api, ingest
 from kiosk.backoffice.auth import LANE_BY_TOKEN, Lane, bearer, token_hash
 from kiosk.backoffice.db import partition_window
+from kiosk.backoffice.web import routes as web
 
 log = logging.getLogger("kiosk.backoffice")
 
@@ -167,7 +168,7 @@ async def _maintain(pool: AsyncConnectionPool) -> None:
 
 
 def create_app(db_url: str, pool_min: int = 2, pool_max: int = 10,
-               max_events: int = ingest.MAX_EVENTS) -> Starlette:
+               max_events: int = ingest.MAX_EVENTS, currency: str = "USD") -> Starlette:
     """The ingest API on the database at ``db_url`` (migrated: ``kiosk backoffice migrate``)."""
 
     @contextlib.asynccontextmanager
@@ -187,9 +188,11 @@ def create_app(db_url: str, pool_min: int = 2, pool_max: int = 10,
         Route("/v1/lanes/{lane}/events", get_events, methods=["GET"]),
         Route("/v1/lanes/{lane}/acked", get_acked, methods=["GET"]),
         *catalog_api.ROUTES,  # catalog snapshots down, versions applied up (issue 17)
+        *web.ROUTES,  # the manager's dashboard (issue 18), kiosk/backoffice/web/
     ], exception_handlers={Refused: _refused}, lifespan=lifespan)
     app.state.max_events = max_events
     app.state.tokens = {}
+    app.state.currency = web.currency(currency)
     return app
 
 
@@ -215,7 +218,7 @@ def listen_socket(host: str, port: int) -> socket.socket:
 
 
 def serve(db_url: str, host: str, port: int, cert: Path | None, key: Path | None,
-          pool_max: int = 10) -> int:
+          pool_max: int = 10, currency: str = "USD") -> int:
     """Run the API until stopped. Binds first (``port`` 0: the OS chooses), then prints
     ``kiosk-backoffice: listening on <url>`` so a supervisor or a test knows the port."""
     import uvicorn
@@ -228,7 +231,8 @@ def serve(db_url: str, host: str, port: int, cert: Path | None, key: Path | None
     sock = listen_socket(host, port)
     scheme = "https" if cert else "http"
     bound = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(db_url, pool_max=pool_max), log_level="warning",
+    app = create_app(db_url, pool_max=pool_max, currency=currency)
+    config = uvicorn.Config(app, log_level="warning",
                             ssl_certfile=str(cert) if cert else None,
                             ssl_keyfile=str(key) if key else None, access_log=False)
     server = uvicorn.Server(config)

@@ -37,7 +37,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from kiosk.backoffice.app import serve
 
-    return serve(_db(args), args.host, args.port, args.cert, args.key, pool_max=args.pool)
+    return serve(_db(args), args.host, args.port, args.cert, args.key, pool_max=args.pool,
+                 currency=args.currency)
 
 
 def cmd_lane_add(args: argparse.Namespace) -> int:
@@ -56,6 +57,23 @@ def cmd_lane_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_user_add(args: argparse.Namespace) -> int:
+    import psycopg
+
+    from kiosk.backoffice.web.accounts import add_user
+
+    password = args.password_file.read_text().rstrip("\n")
+    try:
+        with psycopg.connect(_db(args)) as conn:
+            add_user(conn, args.username, password, args.role, args.store)
+    except (ValueError, psycopg.errors.UniqueViolation) as exc:
+        print(f"kiosk backoffice user add: {exc}", file=sys.stderr)
+        return 1
+    print(f"dashboard user {args.username} ({args.role}"
+          f"{' of ' + args.store if args.store else ''}) added")
+    return 0
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", help=f"database URL (default: ${DB_ENV})")
     sub = parser.add_subparsers(dest="sub", required=True)
@@ -67,6 +85,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     serve.add_argument("--cert", type=Path, help="TLS certificate chain (PEM)")
     serve.add_argument("--key", type=Path, help="TLS private key (PEM)")
     serve.add_argument("--pool", type=int, default=10, help="most database connections")
+    serve.add_argument("--currency", default="USD",
+                       help="ISO 4217 code the dashboard shows amounts in")
     serve.set_defaults(fn=cmd_serve)
     lane = sub.add_parser("lane", help="lanes").add_subparsers(dest="lane_sub", required=True)
     add = lane.add_parser("add", help="register a lane and issue its token")
@@ -75,6 +95,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add.add_argument("--token-file", type=Path, required=True,
                      help="where to write the lane's token (0600; must not exist)")
     add.set_defaults(fn=cmd_lane_add)
+    user = sub.add_parser("user", help="the dashboard's accounts").add_subparsers(
+        dest="user_sub", required=True)
+    uadd = user.add_parser("add", help="add a dashboard account (a store's manager or a"
+                           " chain admin)")
+    uadd.add_argument("username")
+    uadd.add_argument("--role", choices=("manager", "chain_admin"), required=True)
+    uadd.add_argument("--store", help="the manager's store code")
+    uadd.add_argument("--password-file", type=Path, required=True,
+                      help="a file holding the password (never on the command line)")
+    uadd.set_defaults(fn=cmd_user_add)
     add_catalog(sub, _db)
     add_upkeep(sub, _db)
     add_forecast(sub, _db)

@@ -1,0 +1,239 @@
+"""The dashboard's figures, by SQL over the back office's ``events`` (UTC days and hours,
+as the events' own ``day`` column).
+
+A **sale** is what :mod:`kiosk.journal.figures` says it is on the lane: an ``auth_approved``
+with its ``auth_requested`` (same lane, txn and stan) giving the amount and method. Left
+out everywhere: training sessions (txn prefix :data:`kiosk.domain.training.TXN_PREFIX`)
+and rows the ingest flagged ``broken_chain`` (docs/backoffice.md: reports exclude them).
+Items sold are the ``item_added`` lines of sold baskets, at their last
+``quantity_changed`` quantity, minus ``line_removed`` lines; a line's amount is its weighed
+price or unit price x quantity (before basket promotions). Card data never leaves here
+beyond the brand.
+
+Every function takes the stores in scope (their ids; None: the whole chain) and returns
+plain rows; :mod:`.pages` turns them into tables and charts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from kiosk.domain.training import TXN_PREFIX
+
+#: sales rows: one per approved, non-training, unflagged payment of [first, last]
+_SALES = """
+WITH ev AS MATERIALIZED (
+  SELECT e.* FROM events e
+  WHERE e.day BETWEEN %(first)s::date - 1 AND %(last)s
+    AND (%(stores)s::int[] IS NULL OR e.store_id = ANY(%(stores)s::int[]))
+    AND e.txn IS NOT NULL AND NOT starts_with(e.txn, %(train)s)
+    AND NOT EXISTS (SELECT 1 FROM flags f WHERE f.lane_id = e.lane_id AND f.seq = e.seq
+                    AND f.kind = 'broken_chain')
+), req AS (
+  SELECT lane_id, txn, (data::jsonb->>'stan')::bigint AS stan,
+         (data::jsonb->>'amount')::bigint AS amount, data::jsonb->>'method' AS method
+  FROM ev WHERE type = 'auth_requested'
+), sales AS MATERIALIZED (
+  SELECT a.store_id, a.lane_id, a.txn, a.ts, a.day,
+         r.amount, r.method, a.data::jsonb->'card'->>'brand' AS brand
+  FROM ev a JOIN req r ON r.lane_id = a.lane_id AND r.txn = a.txn
+                      AND r.stan = (a.data::jsonb->>'stan')::bigint
+  WHERE a.type = 'auth_approved' AND a.day BETWEEN %(first)s AND %(last)s
+)
+"""
+
+_LINES = _SALES + """
+, added AS (
+  SELECT e.lane_id, e.txn, e.data::jsonb->'line' AS line,
+         row_number() OVER (PARTITION BY e.lane_id, e.txn ORDER BY e.seq) AS line_id
+  FROM ev e JOIN (SELECT DISTINCT lane_id, txn FROM sales) p USING (lane_id, txn)
+  WHERE e.type = 'item_added'
+), qty AS (
+  SELECT DISTINCT ON (lane_id, txn, (data::jsonb->>'line_id')::bigint)
+         lane_id, txn, (data::jsonb->>'line_id')::bigint AS line_id,
+         (data::jsonb->>'qty')::bigint AS qty
+  FROM ev WHERE type = 'quantity_changed'
+  ORDER BY lane_id, txn, (data::jsonb->>'line_id')::bigint, seq DESC
+), removed AS (
+  SELECT lane_id, txn, (data::jsonb->>'line_id')::bigint AS line_id
+  FROM ev WHERE type = 'line_removed'
+), lines AS (
+  SELECT a.line->>'key' AS key, a.line->'names' AS names,
+         COALESCE(q.qty, 1) AS qty,
+         COALESCE((a.line->>'price_minor')::bigint,
+                  (a.line->>'unit_price_minor')::bigint * COALESCE(q.qty, 1)) AS amount
+  FROM added a
+  LEFT JOIN qty q USING (lane_id, txn, line_id)
+  WHERE NOT EXISTS (SELECT 1 FROM removed r WHERE r.lane_id = a.lane_id
+                    AND r.txn = a.txn AND r.line_id = a.line_id)
+)
+"""
+
+
+@dataclass(frozen=True)
+class Glance:
+    sales: int          # baskets paid
+    amount: int         # minor units
+    average: int        # amount / sales, rounded half up (0 when no sale)
+
+
+def _args(stores: list[int] | None, first: dt.date, last: dt.date) -> dict[str, Any]:
+    return {"stores": stores, "first": first, "last": last, "train": TXN_PREFIX}
+
+
+def average(amount: int, count: int) -> int:
+    """An average basket in minor units, rounded half up (exact integers)."""
+    return (2 * amount + count) // (2 * count) if count else 0
+
+
+async def glance(conn: Any, stores: list[int] | None, day: dt.date) -> Glance:
+    cur = await conn.execute(_SALES + "SELECT count(*), COALESCE(sum(amount), 0) FROM sales",
+                             _args(stores, day, day))
+    count, amount = await cur.fetchone()
+    return Glance(count, int(amount), average(int(amount), count))
+
+
+async def payment_mix(conn: Any, stores: list[int] | None, first: dt.date,
+                      last: dt.date) -> list[tuple[str, str, int, int]]:
+    """(method, card brand or "", sales, amount), largest amount first."""
+    cur = await conn.execute(
+        _SALES + "SELECT method, COALESCE(brand, ''), count(*), sum(amount) FROM sales"
+        " GROUP BY 1, 2 ORDER BY 4 DESC, 1, 2", _args(stores, first, last))
+    return [(m, b, n, int(a)) for m, b, n, a in await cur.fetchall()]
+
+
+async def by_hour(conn: Any, stores: list[int] | None,
+                  day: dt.date) -> list[tuple[int, int, int, int, int]]:
+    """(hour 0-23, sales, amount, sales a week before, amount a week before)."""
+    week = day - dt.timedelta(days=7)
+    sql = _SALES + ("SELECT day, extract(hour FROM to_timestamp(ts) AT TIME ZONE 'UTC')::int,"
+                    " count(*), sum(amount) FROM sales WHERE day IN (%(first)s, %(last)s)"
+                    " GROUP BY 1, 2")
+    cur = await conn.execute(sql, _args(stores, week, day))
+    table = {(d, h): (n, int(a)) for d, h, n, a in await cur.fetchall()}
+    return [(h, *table.get((day, h), (0, 0)), *table.get((week, h), (0, 0)))
+            for h in range(24)]
+
+
+async def by_day(conn: Any, stores: list[int] | None, first: dt.date,
+                 last: dt.date) -> list[tuple[dt.date, int, int, int, int]]:
+    """(day, sales, amount, sales 7 days before, amount 7 days before) for each day."""
+    cur = await conn.execute(
+        _SALES + "SELECT day, count(*), sum(amount) FROM sales GROUP BY 1",
+        _args(stores, first - dt.timedelta(days=7), last))
+    table = {d: (n, int(a)) for d, n, a in await cur.fetchall()}
+    days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+    return [(d, *table.get(d, (0, 0)), *table.get(d - dt.timedelta(days=7), (0, 0)))
+            for d in days]
+
+
+async def items(conn: Any, stores: list[int] | None, first: dt.date,
+                last: dt.date) -> list[tuple[str, dict[str, str], int, int]]:
+    """(item key, names by locale, quantity, amount) of every item sold, best first
+    (amount, then quantity, then key)."""
+    cur = await conn.execute(
+        _LINES + "SELECT key, (array_agg(names))[1], sum(qty), sum(amount) FROM lines"
+        " GROUP BY key ORDER BY 4 DESC, 3 DESC, 1", _args(stores, first, last))
+    return [(k, n or {}, int(q), int(a)) for k, n, q, a in await cur.fetchall()]
+
+
+async def lanes(conn: Any, stores: list[int] | None) -> list[tuple[str, str, int, Any, Any]]:
+    """(store, lane, acked seq, last event time (epoch s) or None, last sync) per lane."""
+    cur = await conn.execute(
+        "SELECT s.code, l.name, c.last_seq,"
+        " (SELECT max(e.ts) FROM events e WHERE e.lane_id = l.id AND e.seq = c.last_seq),"
+        " c.updated_at FROM lanes l JOIN stores s ON s.id = l.store_id"
+        " JOIN lane_chain c ON c.lane_id = l.id"
+        " WHERE %(stores)s::int[] IS NULL OR l.store_id = ANY(%(stores)s::int[])"
+        " ORDER BY 1, 2", {"stores": stores})
+    return list(await cur.fetchall())
+
+
+async def store_ids(conn: Any, code: str | None) -> list[int] | None:
+    """The ids in scope of a store code (None: the whole chain); [] for an unknown code."""
+    if code is None:
+        return None
+    row = await (await conn.execute("SELECT id FROM stores WHERE code = %s", (code,))).fetchone()
+    return [row[0]] if row else []
+
+
+async def store_codes(conn: Any) -> list[str]:
+    return [r[0] for r in await (await conn.execute(
+        "SELECT code FROM stores ORDER BY code")).fetchall()]
+
+
+#: the events of [first, last] in scope, training and broken-chain rows left out
+_EVENTS = """
+WITH ev AS MATERIALIZED (
+  SELECT e.lane_id, e.txn, e.seq, e.ts, e.type, e.data::jsonb AS d FROM events e
+  WHERE e.day BETWEEN %(first)s AND %(last)s
+    AND (%(stores)s::int[] IS NULL OR e.store_id = ANY(%(stores)s::int[]))
+    AND e.txn IS NOT NULL AND NOT starts_with(e.txn, %(train)s)
+    AND NOT EXISTS (SELECT 1 FROM flags f WHERE f.lane_id = e.lane_id AND f.seq = e.seq
+                    AND f.kind = 'broken_chain')
+)
+"""
+
+
+async def problems(conn: Any, stores: list[int] | None, first: dt.date,
+                   last: dt.date) -> list[tuple[str, str, int]]:
+    """(kind, reason, count): payments declined (by the message the shopper saw), failed
+    (no answer from the host, by reason), reversals (ok / failed)."""
+    cur = await conn.execute(_EVENTS + """
+        SELECT 'declined', d->>'message_key', count(*) FROM ev WHERE type = 'auth_declined'
+        GROUP BY 2
+        UNION ALL SELECT 'failed', d->>'reason', count(*) FROM ev WHERE type = 'auth_failed'
+        GROUP BY 2
+        UNION ALL SELECT 'reversal', CASE WHEN (d->>'ok')::boolean THEN 'ok' ELSE 'failed' END,
+               count(*) FROM ev WHERE type = 'reversal_result' GROUP BY 2
+        ORDER BY 1, 3 DESC, 2""", _args(stores, first, last))
+    return [(k, r or "", n) for k, r, n in await cur.fetchall()]
+
+
+async def interventions(conn: Any, stores: list[int] | None, first: dt.date,
+                        last: dt.date) -> list[tuple[str, int]]:
+    """(cause, count) of the times a shopper needed a person: help asked, an age check
+    approved, a bagging alert (by kind), a line voided by staff, an unknown barcode."""
+    cur = await conn.execute(_EVENTS + """
+        SELECT cause, count(*) FROM (
+          SELECT CASE type WHEN 'help_requested' THEN 'help'
+                           WHEN 'age_approved' THEN 'age_check'
+                           WHEN 'item_unknown' THEN 'unknown_item'
+                           WHEN 'bagging_alert' THEN d->>'kind'
+                           ELSE 'void' END AS cause
+          FROM ev WHERE type IN ('help_requested', 'age_approved', 'item_unknown',
+                                 'bagging_alert')
+             OR (type = 'line_removed' AND d->>'by' <> 'shopper')) c
+        GROUP BY 1 ORDER BY 2 DESC, 1""", _args(stores, first, last))
+    return [(c, n) for c, n in await cur.fetchall()]
+
+
+async def abandoned(conn: Any, stores: list[int] | None, first: dt.date,
+                    last: dt.date) -> list[tuple[str, str, int]]:
+    """(reason, step, count) of baskets voided: reason as journaled (cancel, staff, idle),
+    step ``payment`` when the shopper had gone to pay, else ``basket``."""
+    cur = await conn.execute(_EVENTS + """
+        SELECT v.d->>'reason',
+               CASE WHEN EXISTS (SELECT 1 FROM ev c WHERE c.lane_id = v.lane_id
+                                 AND c.txn = v.txn AND c.type = 'checkout_started'
+                                 AND c.seq < v.seq) THEN 'payment' ELSE 'basket' END,
+               count(*)
+        FROM ev v WHERE v.type = 'basket_voided' GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2""",
+        _args(stores, first, last))
+    return [(r, s, n) for r, s, n in await cur.fetchall()]
+
+
+async def checkout_times(conn: Any, stores: list[int] | None, first: dt.date,
+                         last: dt.date) -> tuple[int, float | None, float | None]:
+    """(baskets paid, median, 90th percentile) of the seconds from a basket's first scan
+    to its approved payment."""
+    cur = await conn.execute(_EVENTS + """
+        , t AS (SELECT a.ts - min(i.ts) AS s FROM ev a JOIN ev i ON i.lane_id = a.lane_id
+                AND i.txn = a.txn AND i.type = 'item_added'
+                WHERE a.type = 'auth_approved' GROUP BY a.lane_id, a.txn, a.ts)
+        SELECT count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY s),
+               percentile_cont(0.9) WITHIN GROUP (ORDER BY s) FROM t""",
+        _args(stores, first, last))
+    return tuple(await cur.fetchone())  # type: ignore[return-value]

@@ -1,0 +1,66 @@
+"""The dashboard's fixtures: a back office (real PostgreSQL, the real app through Starlette's
+TestClient) holding two weeks of three lanes' journals shipped through the ingest API
+(:mod:`tests.backoffice.web.shop`), and three accounts: a manager of each store and a chain
+admin (password :data:`PASSWORD`). Filled once per xdist worker into a template database;
+each test gets its own copy (``shop``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from starlette.testclient import TestClient
+
+from kiosk.backoffice.app import create_app
+from kiosk.backoffice.cluster import Cluster
+from kiosk.backoffice.web.accounts import add_user
+from tests.backoffice.pg import database_name
+from tests.backoffice.server.support import register
+from tests.backoffice.web.shop import LANES, Ledger, write_journals
+
+PASSWORD = "correct horse battery"
+USERS = {"mgr1": ("manager", "S001"), "mgr2": ("manager", "S002"), "admin": ("chain_admin", None)}
+
+
+@dataclass
+class Shop:
+    url: str
+    http: TestClient
+    ledger: Ledger
+
+    def sign_in(self, client: TestClient, user: str, password: str = PASSWORD):
+        page = client.get("/dash/login")
+        assert page.status_code == 200
+        return client.post("/dash/login", data={"csrf": client.cookies["kb_csrf"],
+                                                "username": user, "password": password},
+                           follow_redirects=False)
+
+
+def fill(url: str, http: TestClient, tmp_path: Path) -> Ledger:
+    journals, ledger = write_journals(tmp_path)
+    for lane, store in LANES.items():
+        client = register(url, store, lane, tmp_path, http)
+        assert client.sync(journals[lane], batch=1000) == []
+    with psycopg.connect(url) as conn:
+        for name, (role, store) in USERS.items():
+            add_user(conn, name, PASSWORD, role, store)
+    return ledger
+
+
+@pytest.fixture(scope="session")
+def dash_template(pg_cluster: Cluster, backoffice_template: str,
+                  tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Ledger]:
+    url = pg_cluster.create_database("dash_template", template=backoffice_template)
+    with TestClient(create_app(url, pool_max=2)) as http:
+        ledger = fill(url, http, tmp_path_factory.mktemp("dash"))
+    return "dash_template", ledger
+
+
+@pytest.fixture
+def shop(pg_cluster: Cluster, dash_template: tuple[str, Ledger],
+         request: pytest.FixtureRequest):
+    url = pg_cluster.create_database(database_name(request), template=dash_template[0])
+    with TestClient(create_app(url, pool_max=4)) as http:
+        yield Shop(url, http, dash_template[1])

@@ -1,0 +1,190 @@
+"""Two weeks of selling on three lanes of two stores, written as the lanes' real journals
+(:class:`kiosk.journal.store.Journal`: every event checked against its model, hash-chained)
+and shipped through the real ingest API, with the truth kept beside them (:class:`Ledger`)
+so a test can check the dashboard's numbers against what was sold.
+
+The baskets: items scanned (some twice: a quantity change; some taken off again), a card
+or wallet payment (some declined first, then paid), some abandoned (voided), and a few
+training sales (txn ``TRAIN-...``) that must never count. Deterministic (a seeded RNG).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kiosk.domain.training import training_txn
+from kiosk.journal.store import Journal
+
+#: the day the tests look at (a Monday); the data covers the 14 days up to it
+DAY = dt.date(2026, 11, 30)
+DAYS = 14
+LANES = {"S001-L01": "S001", "S001-L02": "S001", "S002-L01": "S002"}
+ITEMS = [  # key, en, zh_Hans, ko, unit price (minor)
+    ("0000000000017", "Shin Ramyun 5-pack", "辛拉面 5连包", "신라면 5입", 549),
+    ("0000000000024", "Whole milk 1 L", "全脂牛奶 1升", "흰우유 1L", 199),
+    ("0000000000031", "Sourdough bread", "酸面包", "사워도우 빵", 425),
+    ("0000000000048", "Green tea 500 ml", "绿茶 500毫升", "녹차 500ml", 159),
+    ("0000000000055", "Eggs, dozen", "鸡蛋 12个", "달걀 12구", 389),
+    ("0000000000062", "Kimchi 500 g", "泡菜 500克", "김치 500g", 699),
+    ("0000000000079", "Jasmine rice 2 kg", "茉莉香米 2公斤", "재스민 쌀 2kg", 1299),
+    ("0000000000086", "Dark chocolate", "黑巧克力", "다크 초콜릿", 279),
+    ("0000000000093", "Instant coffee", "速溶咖啡", "인스턴트 커피", 849),
+    ("0000000000109", "Tofu 400 g", "豆腐 400克", "두부 400g", 229),
+    ("0000000000116", "Soy sauce", "酱油", "간장", 359),
+    ("0000000000123", "Mandarin oranges 1 kg", "橘子 1公斤", "귤 1kg", 499),
+]
+BRANDS = ("Visa", "Mastercard", "UnionPay")
+
+
+@dataclass
+class Ledger:
+    """What was really sold (training and unpaid baskets left out), per store."""
+
+    sales: Counter = field(default_factory=Counter)           # (store, day) → baskets paid
+    amount: Counter = field(default_factory=Counter)          # (store, day) → minor units
+    hour_amount: Counter = field(default_factory=Counter)     # (store, day, hour) → minor
+    mix: Counter = field(default_factory=Counter)             # (store, day, method, brand) → n
+    item_qty: Counter = field(default_factory=Counter)        # (store, day, key) → qty
+    item_amount: Counter = field(default_factory=Counter)     # (store, day, key) → minor
+    declined: Counter = field(default_factory=Counter)       # (store, day) → declines
+    abandoned: Counter = field(default_factory=Counter)      # (store, day, step) → baskets
+    help: Counter = field(default_factory=Counter)           # (store, day) → help asked
+    voids: Counter = field(default_factory=Counter)          # (store, day) → staff voids
+    seconds: list = field(default_factory=list)              # (store, day, s) first scan → paid
+    training: int = 0
+    masked: set = field(default_factory=set)                  # every masked PAN journaled
+
+    def total(self, what: Counter, stores: set[str], days: set[dt.date]) -> int:
+        return sum(v for k, v in what.items() if k[0] in stores and k[1] in days)
+
+
+def _line(item: tuple, locale_names: bool = True) -> dict:
+    key, en, zh, ko, price = item
+    return {"key": key, "gtin": key, "plu": None, "names": {"en": en, "zh_Hans": zh, "ko": ko},
+            "unit_price_minor": price, "tax_class": "standard", "age_restricted": False,
+            "sold_by_weight": False}
+
+
+def _basket(journal: Journal, rng: random.Random, txn: str, seq: int, ts: float,
+            stan: int, notes: Counter) -> tuple | None:
+    """Write one basket's events; returns (lines (item, qty), method, brand, masked, amount,
+    seconds from the first scan to the approval) for the ledger, None when abandoned;
+    ``notes`` counts what else happened (declined, help, void, abandoned_<step>)."""
+    events: list[dict] = [{"type": "session_started", "ts": ts, "txn": txn, "txn_seq": seq,
+                           "locale": rng.choice(["en", "zh_Hans", "ko"])}]
+    lines: list[list] = []
+    t = ts
+    first_scan = None
+    for _ in range(rng.randint(1, 6)):
+        t += rng.uniform(3, 20)
+        first_scan = first_scan or t
+        item = rng.choice(ITEMS)
+        events.append({"type": "item_added", "ts": t, "line": _line(item)})
+        lines.append([item, 1, True])
+        if rng.random() < 0.2:  # scanned again: one line, quantity 2 or 3
+            t += 2
+            lines[-1][1] = rng.randint(2, 3)
+            events.append({"type": "quantity_changed", "ts": t, "line_id": len(lines),
+                           "qty": lines[-1][1]})
+    if len(lines) > 1 and rng.random() < 0.15:  # taken off again
+        gone = rng.randrange(len(lines))
+        lines[gone][2] = False
+        t += 4
+        by = "shopper"
+        if rng.random() < 0.4:  # voided by an attendant
+            by = "1001"
+            notes["void"] += 1
+        events.append({"type": "line_removed", "ts": t, "line_id": gone + 1, "by": by})
+    if rng.random() < 0.06:  # the shopper asks for help; an attendant comes
+        notes["help"] += 1
+        events += [{"type": "help_requested", "ts": t + 1},
+                   {"type": "staff_signed_in", "ts": t + 40, "staff_id": "1001",
+                    "staff_name": "Kim"},
+                   {"type": "attendant_cleared", "ts": t + 45, "staff_id": "1001"}]
+        t += 46
+    kept = [(item, qty) for item, qty, on in lines if on]
+    if rng.random() < 0.08:  # abandoned while scanning
+        notes["abandoned_basket"] += 1
+        events.append({"type": "basket_voided", "ts": t + 30, "reason": "cancel"})
+        journal.append(events, txn=txn)
+        return None
+    amount = sum(item[4] * qty for item, qty in kept)
+    method = "card" if rng.random() < 0.75 else "qr"
+    brand = rng.choice(BRANDS) if method == "card" else ""
+    masked = f"******{rng.randint(0, 9999):04d}"
+    events.append({"type": "checkout_started", "ts": t + 5})
+    t += 10
+    if rng.random() < 0.1:  # declined first
+        notes["declined"] += 1
+        events += [{"type": "auth_requested", "ts": t, "method": method, "amount": amount,
+                    "stan": stan, "idem_key": f"{txn}-{stan}"},
+                   {"type": "auth_declined", "ts": t + 3, "stan": stan, "reason": "51",
+                    "message_key": "card_declined", "response_code": "51"}]
+        stan += 1
+        t += 10
+        if rng.random() < 0.3:  # and gives up
+            notes["abandoned_payment"] += 1
+            events.append({"type": "basket_voided", "ts": t, "reason": "cancel"})
+            journal.append(events, txn=txn)
+            return None
+    card = {"brand": brand, "masked_pan": masked} if method == "card" else None
+    events += [{"type": "auth_requested", "ts": t, "method": method, "amount": amount,
+                "stan": stan, "idem_key": f"{txn}-{stan}"},
+               {"type": "auth_approved", "ts": t + 3, "stan": stan, "auth_code": "A1B2C3",
+                "card": card, "rrn": f"{stan:012d}", "response_code": "00"},
+               {"type": "session_finished", "ts": t + 20}]
+    journal.append(events, txn=txn)
+    return kept, method, brand, masked, amount, t + 3 - first_scan
+
+
+def write_journals(folder: Path, seed: int = 18) -> tuple[dict[str, Path], Ledger]:
+    """The lanes' journals (lane → path) and the ledger of what they sold."""
+    rng = random.Random(seed)
+    ledger = Ledger()
+    paths = {}
+    for lane, store in LANES.items():
+        path = folder / f"{lane}.sqlite"
+        journal = Journal(path)
+        n = stan = 0
+        for back in range(DAYS - 1, -1, -1):
+            day = DAY - dt.timedelta(days=back)
+            busy = 6 + (day.weekday() >= 5) * 4 + (lane == "S001-L01") * 2
+            hours = sorted(rng.choice(range(8, 21)) for _ in range(busy))
+            for hour in hours:
+                n += 1
+                stan += 2
+                start = dt.datetime.combine(day, dt.time(hour, rng.randint(0, 50)), dt.UTC)
+                training = rng.random() < 0.05
+                txn = f"{lane}-{n:06d}"
+                if training:
+                    txn = training_txn(txn)
+                notes: Counter = Counter()
+                got = _basket(journal, rng, txn, n, start.timestamp(), stan, notes)
+                if training:
+                    ledger.training += got is not None
+                    continue
+                ledger.declined[store, day] += notes["declined"]
+                ledger.help[store, day] += notes["help"]
+                ledger.voids[store, day] += notes["void"]
+                for step in ("basket", "payment"):
+                    ledger.abandoned[store, day, step] += notes[f"abandoned_{step}"]
+                if got is None:
+                    continue
+                kept, method, brand, masked, amount, seconds = got
+                ledger.seconds.append((store, day, seconds))
+                ledger.sales[store, day] += 1
+                ledger.amount[store, day] += amount
+                ledger.hour_amount[store, day, hour] += amount
+                ledger.mix[store, day, method, brand] += 1
+                if method == "card":
+                    ledger.masked.add(masked)
+                for item, qty in kept:
+                    ledger.item_qty[store, day, item[0]] += qty
+                    ledger.item_amount[store, day, item[0]] += item[4] * qty
+        journal.close()
+        paths[lane] = path
+    return paths, ledger

@@ -1,0 +1,152 @@
+"""The dashboard's numbers against what was really sold: every table's CSV export, for a
+store and for the chain, equals the ledger the journals were written from
+(tests/backoffice/web/shop.py), and an independent SQL query over the same events. Training
+sales, declined attempts and abandoned baskets never count; a row the ingest flagged as an
+edited one (broken chain) is left out."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+import psycopg
+
+from tests.backoffice.web.shop import DAY, ITEMS, LANES
+
+WEEK = {DAY - dt.timedelta(days=i) for i in range(7)}
+
+
+def _csv(client, path: str, table: str, lang: str = "en") -> list[dict[str, str]]:
+    answer = client.get(path, params={"day": DAY.isoformat(), "table": table, "lang": lang})
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("text/csv")
+    return list(csv.DictReader(io.StringIO(answer.text)))
+
+
+def _sql_takings(url: str, stores: tuple[str, ...], day: dt.date) -> tuple[int, int]:
+    """Sales and takings of ``day`` as a plain SQL reading of the events (a different
+    query from the dashboard's: by the approved payment's requested amount)."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT count(*), COALESCE(sum((r.data::jsonb->>'amount')::bigint), 0)"
+            " FROM events a JOIN events r ON r.lane_id = a.lane_id AND r.txn = a.txn"
+            "  AND r.type = 'auth_requested'"
+            "  AND r.data::jsonb->'stan' = a.data::jsonb->'stan'"
+            " JOIN stores s ON s.id = a.store_id"
+            " WHERE a.type = 'auth_approved' AND a.day = %s AND s.code = ANY(%s)"
+            "  AND a.txn NOT LIKE 'TRAIN-%%'", (day, list(stores))).fetchone()
+    return row[0], int(row[1])
+
+
+def test_every_table_matches_what_was_sold(shop):
+    led = shop.ledger
+    assert led.training > 0  # there were training sales to leave out
+    assert shop.sign_in(shop.http, "admin").status_code == 303
+    for path, stores in (("/dash/store/S001", {"S001"}), ("/dash/store/S002", {"S002"}),
+                         ("/dash/chain", {"S001", "S002"})):
+        glance = {r["Figure"]: int(r["Value"]) for r in _csv(shop.http, path + "/today.csv",
+                                                             "glance")}
+        sales = led.total(led.sales, stores, {DAY})
+        amount = led.total(led.amount, stores, {DAY})
+        assert sales > 0
+        assert glance == {"sales": sales, "amount_minor": amount,
+                          "average_minor": (2 * amount + sales) // (2 * sales)}, path
+        assert _sql_takings(shop.url, tuple(stores), DAY) == (sales, amount)
+
+        mix = {(r["Method"], r["Card brand"]): (int(r["Sales"]), int(r["Amount"]))
+               for r in _csv(shop.http, path + "/today.csv", "payment_mix")}
+        want = {}
+        for (store, day, method, brand), n in led.mix.items():
+            if store in stores and day == DAY:
+                want[method, brand] = n + want.get((method, brand), 0)
+        assert {k: v[0] for k, v in mix.items()} == want
+        assert sum(v[1] for v in mix.values()) == amount
+
+        hours = {int(r["Hour"]): (int(r["Takings"]), int(r["Takings last week"]))
+                 for r in _csv(shop.http, path + "/today.csv", "by_hour")}
+        last_week = DAY - dt.timedelta(days=7)
+        assert hours == {h: (sum(v for (s, d, hh), v in led.hour_amount.items()
+                                 if s in stores and d == DAY and hh == h),
+                             sum(v for (s, d, hh), v in led.hour_amount.items()
+                                 if s in stores and d == last_week and hh == h))
+                         for h in range(24)}
+
+        days = _csv(shop.http, path + "/sales.csv", "by_day")
+        assert [r["Day"] for r in days] == sorted(d.isoformat() for d in WEEK)
+        for r in days:
+            d = dt.date.fromisoformat(r["Day"])
+            before = d - dt.timedelta(days=7)
+            assert (int(r["Sales"]), int(r["Takings"]), int(r["Sales last week"]),
+                    int(r["Takings last week"])) == (
+                led.total(led.sales, stores, {d}), led.total(led.amount, stores, {d}),
+                led.total(led.sales, stores, {before}), led.total(led.amount, stores, {before}))
+
+        every = _csv(shop.http, path + "/items.csv", "all_items")
+        qty = {k: sum(v for (s, d, kk), v in led.item_qty.items()
+                      if s in stores and d in WEEK and kk == k) for k, *_ in ITEMS}
+        got = {r["Code"]: (int(r["Quantity"]), int(r["Takings"])) for r in every}
+        assert {k: q for k, (q, _) in got.items()} == {k: q for k, q in qty.items() if q}
+        assert {k: a for k, (_, a) in got.items()} == {
+            k: sum(v for (s, d, kk), v in led.item_amount.items()
+                   if s in stores and d in WEEK and kk == k) for k in got}
+        amounts = [int(r["Takings"]) for r in every]
+        assert amounts == sorted(amounts, reverse=True)
+        top = _csv(shop.http, path + "/items.csv", "top_items")
+        bottom = _csv(shop.http, path + "/items.csv", "bottom_items")
+        assert top == every[:10] and bottom == list(reversed(every[-10:]))
+        # the names (and the column titles) in the asked language
+        ko = [list(r.values()) for r in _csv(shop.http, path + "/items.csv", "all_items",
+                                             lang="ko")]
+        assert {r[1] for r in ko} == set(got)
+        assert any("신라면" in r[0] for r in ko) or "0000000000017" not in got
+
+
+def test_an_edited_row_is_left_out_of_the_figures(shop):
+    """A lane's journal row whose amount was edited is stored and flagged broken_chain by
+    the ingest: the dashboard leaves that sale out rather than count a forged amount."""
+    assert shop.sign_in(shop.http, "mgr2").status_code == 303
+    before = {r["Figure"]: int(r["Value"]) for r in _csv(
+        shop.http, "/dash/store/S002/today.csv", "glance")}
+    with psycopg.connect(shop.url) as conn:
+        seq, txn = conn.execute(
+            "SELECT e.seq, e.txn FROM events e JOIN lanes l ON l.id = e.lane_id"
+            " WHERE l.name = 'S002-L01' AND e.day = %s AND e.type = 'auth_approved'"
+            " AND e.txn NOT LIKE 'TRAIN-%%' ORDER BY e.seq LIMIT 1", (DAY,)).fetchone()
+        amount = conn.execute(
+            "SELECT (data::jsonb->>'amount')::bigint FROM events e JOIN lanes l"
+            " ON l.id = e.lane_id WHERE l.name = 'S002-L01' AND e.txn = %s"
+            " AND e.type = 'auth_requested' ORDER BY e.seq DESC LIMIT 1", (txn,)).fetchone()[0]
+        lane_id = conn.execute("SELECT id FROM lanes WHERE name = 'S002-L01'").fetchone()[0]
+        conn.execute("INSERT INTO flags (lane_id, seq, kind, detail) VALUES (%s, %s,"
+                     " 'broken_chain', 'test')", (lane_id, seq))
+    after = {r["Figure"]: int(r["Value"]) for r in _csv(
+        shop.http, "/dash/store/S002/today.csv", "glance")}
+    assert after["sales"] == before["sales"] - 1
+    assert after["amount_minor"] == before["amount_minor"] - amount
+    assert set(LANES.values()) == {"S001", "S002"}
+
+
+def test_checkout_page_counts_problems_interventions_and_abandonment(shop):
+    import statistics
+
+    led = shop.ledger
+    assert shop.sign_in(shop.http, "admin").status_code == 303
+    for path, stores in (("/dash/store/S001", {"S001"}), ("/dash/chain", {"S001", "S002"})):
+        url = path + "/checkout.csv"
+        declines = {(r["Kind"], r["Reason"]): int(r["Count"]) for r in _csv(
+            shop.http, url, "declines")}
+        assert declines == {("declined", "card_declined"): led.total(led.declined, stores,
+                                                                      WEEK)}
+        causes = {r["Cause"]: int(r["Count"]) for r in _csv(shop.http, url, "interventions")}
+        assert causes == {"help": led.total(led.help, stores, WEEK),
+                          "void": led.total(led.voids, stores, WEEK)}
+        gone = {(r["Reason"], r["Step"]): int(r["Count"]) for r in _csv(
+            shop.http, url, "abandoned")}
+        assert gone == {("cancel", step): sum(v for (s, d, st), v in led.abandoned.items()
+                                              if s in stores and d in WEEK and st == step)
+                        for step in ("basket", "payment")}
+        times = {r["Figure"]: float(r["Value"]) for r in _csv(shop.http, url, "checkout_time")}
+        secs = [x for s, d, x in led.seconds if s in stores and d in WEEK]
+        assert times["baskets"] == len(secs)
+        assert times["median_s"] == round(statistics.median(secs), 1)
