@@ -79,13 +79,16 @@ def broker_security(passwd_file: Path, acl_file: Path, one_session_per_user: boo
 
 
 def start_private_broker(workdir: Path, port: int, host: str = "127.0.0.1",
-                         one_session_per_user: bool = True) -> subprocess.Popen:
+                         one_session_per_user: bool = True,
+                         extra_conf: str = "") -> subprocess.Popen:
     """Run mosquitto bound to loopback only, with passwords and ACLs provisioned into
-    ``workdir`` (demo passwords); returns once it accepts connections."""
+    ``workdir`` (demo passwords); returns once it accepts connections. ``extra_conf``: lines
+    added at the end (a bridge to the store broker, kiosk/bus/bridge.py)."""
     workdir.mkdir(parents=True, exist_ok=True)
     passwd, acl = workdir / "kiosk.passwd", workdir / "kiosk.acl"
     provision(credentials_dir(workdir), passwd, acl, demo=True)
     conf = workdir / "mosquitto.conf"
+    conf.touch(mode=0o600)  # a bridge's lines carry its store password
     conf.write_text(
         f"listener {port} {host}\n"
         # as root, mosquitto would drop to the `mosquitto` user, which cannot read our files
@@ -97,6 +100,7 @@ def start_private_broker(workdir: Path, port: int, host: str = "127.0.0.1",
         "log_type warning\n"
         "max_packet_size 65536\n"
         "set_tcp_nodelay true\n"
+        + extra_conf
     )
     log_path = workdir / "mosquitto.log"
     log = log_path.open("ab")
@@ -123,18 +127,20 @@ def start_private_broker(workdir: Path, port: int, host: str = "127.0.0.1",
 
 def start_private_broker_on_free_port(workdir: Path, host: str = "127.0.0.1",
                                       one_session_per_user: bool = True,
-                                      attempts: int = 5) -> tuple[int, subprocess.Popen]:
+                                      attempts: int = 5,
+                                      extra_conf: str = "") -> tuple[int, subprocess.Popen]:
     """:func:`start_private_broker` on a free port: (port, process). A port is only free
     until someone binds it, and tests and benches start brokers side by side: when another
     process took the chosen port first, a new one is chosen."""
     for _ in range(attempts - 1):
         port = free_port()
         try:
-            return port, start_private_broker(workdir, port, host, one_session_per_user)
+            return port, start_private_broker(workdir, port, host, one_session_per_user,
+                                              extra_conf)
         except PortTaken:
             continue
     port = free_port()
-    return port, start_private_broker(workdir, port, host, one_session_per_user)
+    return port, start_private_broker(workdir, port, host, one_session_per_user, extra_conf)
 
 
 def _listens(pid: int, port: int) -> bool:

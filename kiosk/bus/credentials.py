@@ -46,6 +46,7 @@ class BusLogin:
     port: int
     username: str
     password: str = ""
+    cafile: str = ""    # TLS to a broker whose certificate this CA signed (the store broker)
 
     def __repr__(self) -> str:  # never print the password
         return f"BusLogin({self.host}:{self.port} as {self.username})"
