@@ -16,7 +16,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from kiosk.bus.credentials import BusLogin, provision, read_password
+from kiosk.bus.credentials import BusLogin, provision, provision_store, read_password
 
 MOSQUITTO_PATHS = ("/usr/sbin/mosquitto", "/usr/bin/mosquitto")
 #: the device broker's files (systemd/kiosk-mosquitto.conf), written by `kiosk bus provision`
@@ -102,6 +102,44 @@ def start_private_broker(workdir: Path, port: int, host: str = "127.0.0.1",
         "set_tcp_nodelay true\n"
         + extra_conf
     )
+    return run_mosquitto(conf, workdir, host, port)
+
+
+def start_store_broker(workdir: Path, lanes: list[str], tls: tuple[Path, Path, Path],
+                       port: int = 0, host: str = "127.0.0.1",
+                       one_session_per_user: bool = True) -> tuple[int, subprocess.Popen]:
+    """The store broker the attendant station reads (kiosk/bus/bridge.py): TLS only (``tls``:
+    CA, certificate, key files), one password per lane and the station's, provisioned into
+    ``<workdir>/credentials`` (demo ones), the store ACL. Returns (port, process).
+    ``one_session_per_user``: see :func:`broker_security` (tests that play an attacker with
+    the station's own credential beside the station turn it off)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    passwd, acl = workdir / "store.passwd", workdir / "store.acl"
+    provision_store(credentials_dir(workdir), lanes, passwd, acl, demo=True)
+    cafile, certfile, keyfile = tls
+    for attempt in range(5):
+        chosen = port or free_port()
+        conf = workdir / "mosquitto.conf"
+        conf.write_text(
+            f"listener {chosen} {host}\n"
+            f"cafile {cafile}\ncertfile {certfile}\nkeyfile {keyfile}\n"
+            "tls_version tlsv1.2\n"
+            f"user {pwd.getpwuid(os.geteuid()).pw_name}\n"
+            + broker_security(passwd, acl, one_session_per_user)
+            + "persistence false\nlog_dest stderr\nlog_type error\nlog_type warning\n"
+            "max_packet_size 1100000\n"
+        )
+        try:
+            return chosen, run_mosquitto(conf, workdir, host, chosen)
+        except PortTaken:
+            if port or attempt == 4:
+                raise
+    raise AssertionError("unreachable")
+
+
+def run_mosquitto(conf: Path, workdir: Path, host: str, port: int) -> subprocess.Popen:
+    """Start mosquitto with ``conf`` (its log in ``workdir``); returns once this mosquitto
+    listens on ``port``."""
     log_path = workdir / "mosquitto.log"
     log = log_path.open("ab")
     proc = subprocess.Popen([mosquitto_binary(), "-c", str(conf)], stdout=log, stderr=log,

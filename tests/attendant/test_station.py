@@ -1,0 +1,222 @@
+"""The attendant station end to end: headless Chromium, the real station, a real store broker
+over TLS and two real lanes (each its own mosquitto bridged to the store broker, its own
+kiosk-core process).
+
+* An age check on lane A1 shows on the page with its wait; the attendant signs in with the
+  staff PIN and approves it remotely; the shopper then pays and the sale completes. The
+  lane's journal holds the approval with the attendant's id.
+* That very command sent again (replayed), a forged one (tampered, or certified by another
+  key) and a genuine one for lane A2 delivered to A1 are refused by A1 and journaled with
+  their reason; A1's store credential cannot publish for A2 or command it (the store
+  broker's ACL answers "not authorized").
+* With the store broker gone, the lane's own PIN pad still approves an age check.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from kiosk.bus.acl import STATION_USER, lane_user
+from kiosk.bus.client import BusClient
+from kiosk.bus.messages import Topics, encode
+from kiosk.journal.store import Journal
+from kiosk.security.remote import open_session
+from tests.harness import bus_login
+from tests.integration.flow import send_pin, to_receipt
+
+SOJU = "8801048052745"          # 2.49, age restricted
+MILK = "8801115954255"          # 1.89
+WAIT_S = 15
+
+
+def journal(rig) -> list[dict]:
+    j = Journal(Path(rig.env["KIOSK__PATHS__STATE_DIR"]) / "journal.sqlite")
+    try:
+        return [e.event() for e in j.entries()]
+    finally:
+        j.close()
+
+
+def remote_events(rig) -> list[dict]:
+    return [e for e in journal(rig) if e["type"] == "remote_command"]
+
+
+def wait_css(driver, css: str, timeout: float = WAIT_S):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout).until(
+        ec.presence_of_element_located((By.CSS_SELECTOR, css)))
+
+
+def wait_text(driver, css: str, text: str, timeout: float = WAIT_S) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, timeout).until(
+        ec.text_to_be_present_in_element((By.CSS_SELECTOR, css), text))
+
+
+def sign_in(driver, base: str, pin: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    box = wait_css(driver, "#pin")
+    box.clear()
+    box.send_keys(pin)
+    driver.find_element(By.ID, "signin-button").click()
+
+
+class Captured:
+    """The station's commands as a lane's own broker delivers them (read as kiosk-cli)."""
+
+    def __init__(self, rig) -> None:
+        self.payloads: queue.Queue[bytes] = queue.Queue()
+        self.client = BusClient(bus_login(rig.port), f"capture-{rig.lane}")
+        self.client.subscribe(Topics(rig.lane).attendant, lambda _t, p: self.payloads.put(p))
+        assert self.client.start(wait_s=10)
+
+
+def station_client(store) -> BusClient:
+    client = BusClient(store.login(STATION_USER), f"attacker-{id(store)}")
+    assert client.start(wait_s=10)
+    return client
+
+
+def publish_v5(login, topic: str, payload: bytes) -> int:
+    """Publish at QoS 1 over MQTT 5 as ``login``: the broker's PUBACK reason code (0: taken,
+    0x87: not authorized by its ACL)."""
+    answered = threading.Event()
+    code: list[int] = []
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"v5-{id(answered)}",
+                         protocol=mqtt.MQTTv5)
+    client.username_pw_set(login.username, login.password)
+    client.tls_set(ca_certs=login.cafile)
+    connected = threading.Event()
+    client.on_connect = lambda *a: connected.set()
+
+    def on_publish(_c, _u, _mid, reason_code, _props) -> None:
+        code.append(reason_code.value)
+        answered.set()
+
+    client.on_publish = on_publish
+    client.connect(login.host, login.port)
+    client.loop_start()
+    try:
+        assert connected.wait(10)
+        client.publish(topic, payload, qos=1)
+        assert answered.wait(10), "no PUBACK"
+        return code[0]
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+def test_remote_age_check_sale_and_refused_commands(browser, station, lanes, store):
+    a1, a2 = lanes["A1"], lanes["A2"]
+    captured = Captured(a1)
+    browser.get(station.base + "/?lang=en")
+    sign_in(browser, station.base, "1111")
+    wait_text(browser, "#signin-msg", "Wrong PIN.")
+    sign_in(browser, station.base, "2468")
+    wait_css(browser, "#lane-A1")
+    wait_css(browser, "#lane-A2[data-state=attract]")
+
+    # the shopper on A1 scans an age-restricted item: the page shows the alert and its wait
+    assert a1.shopper.send("scan", code=MILK)["ok"]
+    assert a1.shopper.send("scan", code=SOJU)["ok"]
+    st = a1.shopper.wait_state(lambda s: s["state"] == "attendant_needed")
+    alert = wait_css(browser, "#lane-A1 .alert[data-type=age_restricted]")
+    assert "Age check" in alert.text and "waiting" in alert.text
+    # 1.89 + 2.49, tax 0.04 (reduced 2.25 %) + 0.22 (standard 8.875 %)
+    assert st["totals"]["total"] == 464
+    assert browser.find_element("css selector", "#lane-A1 .amount").text == "4.64 USD"
+    wait_css(browser, "#lane-A1 button[data-action=approve_age]").click()
+    st = a1.shopper.wait_state(lambda s: s["state"] == "shopping")
+    assert [ln["age_status"] for ln in st["lines"]] == ["none", "approved"]
+    wait_css(browser, "#lane-A1[data-state=shopping]")
+    assert "alerting" not in browser.find_element("css selector", "#lane-A1")\
+        .get_attribute("class")
+
+    # the sale completes
+    assert a1.shopper.send("checkout")["ok"]
+    assert a1.shopper.send("pay", method="card")["ok"]
+    assert to_receipt(a1.shopper)["payment"]["status"] == "approved"
+    events = journal(a1)
+    approved = [e for e in events if e["type"] == "age_approved"]
+    assert [e["staff_id"] for e in approved] == ["S100"]
+    assert [(e["action"], e["staff_id"], e["ok"]) for e in remote_events(a1)] == \
+        [("approve_age", "S100", True)]
+    assert any(e["type"] == "auth_approved" for e in events)
+
+    # replayed: the very payload the station sent, again, through the store broker
+    original = captured.payloads.get(timeout=WAIT_S)
+    attacker = station_client(store)
+    attacker.publish(Topics("A1").attendant, original).wait_for_publish(5)
+    cmd_id = json.loads(original)["id"]
+    # the lane's answer to the original is remembered: the replay's answer is a refusal
+    result = a1.shopper.wait_result(cmd_id)
+    assert (result["ok"], result["reason"]) == (False, "replayed")
+
+    # forged: a tampered action, and a session certified by a key that is not the station's
+    session = open_session(station.key, "S100", "Demo Supervisor")
+    tampered = session.sign("A1", "close_lane")
+    tampered["action"] = "cancel_basket"
+    rogue = open_session(Ed25519PrivateKey.generate(), "S999", "Mallory").sign("A1",
+                                                                              "close_lane")
+    # a genuine command for lane A2, delivered to A1
+    other_lane = session.sign("A2", "close_lane")
+    for msg, reason in ((tampered, "bad_signature"), (rogue, "bad_certificate"),
+                        (other_lane, "wrong_lane")):
+        attacker.publish(Topics("A1").attendant, encode(msg)).wait_for_publish(5)
+        result = a1.shopper.wait_result(msg["id"])
+        assert (result["ok"], result["reason"]) == (False, reason)
+    attacker.stop()
+    refused = [(e["reason"], e["staff_id"]) for e in remote_events(a1) if not e["ok"]]
+    assert refused == [("replayed", "S100"), ("bad_signature", "S100"),
+                       ("bad_certificate", ""), ("wrong_lane", "S100")]
+    assert "lane" not in a1.shopper.state["faults"]
+    assert a2.shopper.state["state"] == "attract" and remote_events(a2) == []
+
+    # A1's store credential speaks only for A1: A2's state and commands are not its to send
+    a1_login = store.login(lane_user("A1"))
+    forged_state = encode({"v": 1, "type": "state", "seq": 1, "state": "shopping"})
+    assert publish_v5(a1_login, Topics("A2").state, forged_state) == 0x87
+    assert publish_v5(a1_login, Topics("A2").attendant,
+                      encode(session.sign("A2", "close_lane"))) == 0x87
+    assert publish_v5(a1_login, Topics("A1").attendant,
+                      encode(session.sign("A1", "close_lane"))) == 0x87
+    assert publish_v5(a1_login, Topics("A1").state, forged_state) == 0  # its own: taken
+    captured.client.stop()
+
+
+def test_take_a_lane_out_of_service_and_back(browser, station, lanes):
+    a2 = lanes["A2"]
+    browser.get(station.base + "/?lang=en")
+    sign_in(browser, station.base, "2468")
+    wait_css(browser, "#lane-A2 button[data-action=close_lane]").click()
+    a2.shopper.wait_state(lambda s: s["state"] == "out_of_service")
+    assert a2.shopper.send("scan", code=MILK)["reason"] == "not_allowed_now"
+    wait_css(browser, "#lane-A2 button[data-action=open_lane]").click()
+    a2.shopper.wait_state(lambda s: s["state"] == "attract")
+    assert [(e["action"], e["staff_id"]) for e in remote_events(a2)] == \
+        [("close_lane", "S100"), ("open_lane", "S100")]
+
+
+def test_pin_pad_works_with_the_store_network_down(lanes, store):
+    a1 = lanes["A1"]
+    store.proc.terminate()
+    store.proc.wait(10)
+    assert a1.shopper.send("scan", code=SOJU)["ok"]
+    a1.shopper.wait_state(lambda s: s["state"] == "attendant_needed")
+    assert send_pin(a1.shopper, "2468", set())[1]["ok"]
+    a1.shopper.wait_state(lambda s: (s.get("staff") or {}).get("name") == "Demo Supervisor")
+    assert a1.shopper.send("attendant", action="approve_age")["ok"]
+    a1.shopper.wait_state(lambda s: s["state"] == "shopping")
