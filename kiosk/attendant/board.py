@@ -14,7 +14,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from kiosk.bus.acl import bridged_topics
+from kiosk.bus.acl import REMOTE_SENDER, bridged_topics
 from kiosk.bus.client import BusClient
 from kiosk.bus.credentials import BusLogin
 from kiosk.bus.messages import (
@@ -103,7 +103,7 @@ class LaneBoard:
         msg = session.sign(lane, action, line_id)
         with self._lock:
             self._results.pop(msg["id"], None)
-        self.bus.publish(Topics(lane).attendant, msg)
+        self.bus.publish(Topics(lane).command_from(REMOTE_SENDER), msg)
         deadline = time.monotonic() + wait_s
         with self._answered:
             while msg["id"] not in self._results:

@@ -152,7 +152,7 @@ def bridged_topics(lane: str) -> tuple[tuple[str, str], ...]:
     its core status and its command results out, the station's commands in."""
     t = Topics(lane)
     return ((t.state, "out"), (t.core_status, "out"), (t.result, "out"),
-            (t.attendant, "in"))
+            (t.command_from(REMOTE_SENDER), "in"))
 
 
 def store_acl_text(lanes: tuple[str, ...] | list[str]) -> str:

@@ -97,11 +97,10 @@ class Topics:
         self.voice_status = f"{base}/voice/status"      # retained: the locales with voice
         self.scales = f"{base}/scale/+"               # kiosk-scale: every scale's live weight
         self.bench = f"{base}/bench/#"                # `kiosk bench`'s round-trip probes
-        # the attendant station's signed commands, bridged in from the store broker
-        self.attendant = f"{base}/cmd/from/attendant"
 
     def command_from(self, service: str) -> str:
-        """The command topic of one service (``ui``, ``voice``, ``scanner``, ``gpio``, ``cli``)."""
+        """The command topic of one service (``ui``, ``voice``, ``scanner``, ``gpio``, ``cli``;
+        ``attendant``: the attendant station's, bridged in from the store broker)."""
         return f"{self._base}/cmd/from/{service}"
 
     def scale(self, name: str) -> str:

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import threading
 import time
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,8 @@ from kiosk.bus.acl import STATION_USER, lane_user
 from kiosk.bus.bridge import StoreLink, bridge_text
 from kiosk.bus.broker import credentials_dir, start_store_broker
 from kiosk.bus.credentials import BusLogin, read_password
+from kiosk.config import StaffConfig
+from kiosk.resources import defaults_file
 from kiosk.security.remote import public_text, station_key
 from tests.harness import SAMPLE_CSV, CoreProcess, Shopper, kiosk_cli, kiosk_env, start_broker
 
@@ -90,10 +93,22 @@ class LaneRig:
     shopper: Shopper
 
 
-@pytest.fixture
-def store(tmp_path: Path):
+@pytest.fixture(scope="module")
+def rig_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One store, two lanes and one station per test module (they take ~10 s to start)."""
+    return tmp_path_factory.mktemp("attendant")
+
+
+def lane_ids(request: pytest.FixtureRequest) -> tuple[str, ...]:
+    """The lanes of a test module: its ``LANES``, else two."""
+    return getattr(request.module, "LANES", LANES)
+
+
+@pytest.fixture(scope="module")
+def store(rig_dir: Path, request: pytest.FixtureRequest):
+    tmp_path = rig_dir
     tls = make_tls(tmp_path / "tls")
-    port, proc = start_store_broker(tmp_path / "store", list(LANES), tls,
+    port, proc = start_store_broker(tmp_path / "store", list(lane_ids(request)), tls,
                                     one_session_per_user=False)
     yield Store(port, tmp_path / "store", tls[0], proc)
     if proc.poll() is None:
@@ -101,20 +116,22 @@ def store(tmp_path: Path):
         proc.wait(10)
 
 
-@pytest.fixture
-def station_keys(tmp_path: Path):
+@pytest.fixture(scope="module")
+def station_keys(rig_dir: Path):
+    tmp_path = rig_dir
     key = station_key(tmp_path / "station" / "station.key", create=True)
     pub = tmp_path / "station" / "station.pub"
     pub.write_text(public_text(key) + "\n")
     return key, pub
 
 
-@pytest.fixture
-def lanes(tmp_path: Path, store: Store, station_keys):
-    """Two lanes, each with its own broker bridged to the store broker and its own core."""
+@pytest.fixture(scope="module")
+def lanes(rig_dir: Path, store: Store, station_keys, request: pytest.FixtureRequest):
+    """The lanes, each with its own broker bridged to the store broker and its own core."""
+    tmp_path = rig_dir
     rigs: dict[str, LaneRig] = {}
     procs = []
-    for lane in LANES:
+    for lane in lane_ids(request):
         link = StoreLink("127.0.0.1", store.port, store.cafile,
                          read_password(lane_user(lane), credentials_dir(store.workdir)))
         port, broker = start_broker(tmp_path / f"bus-{lane}", extra_conf=bridge_text(lane, link))
@@ -143,16 +160,18 @@ class Served:
     key: Ed25519PrivateKey
 
 
-@pytest.fixture
-def station(tmp_path: Path, store: Store, station_keys, config):
+@pytest.fixture(scope="module")
+def station(rig_dir: Path, store: Store, station_keys):
     import uvicorn
 
     from kiosk.attendant.web import Station, make_app
     from kiosk.backoffice.app import listen_socket
 
-    board = LaneBoard(store.login(STATION_USER), f"station-{id(tmp_path)}")
+    board = LaneBoard(store.login(STATION_USER), f"station-{id(rig_dir)}")
     assert board.start(wait_s=10), "the station could not reach the store broker"
-    app = make_app(Station(board, config.staff, station_keys[0], tmp_path / "lockout.json"))
+    # the packaged demo staff (PIN 2468), as the lanes have them
+    staff = StaffConfig.model_validate(tomllib.loads(defaults_file().read_text())["staff"])
+    app = make_app(Station(board, staff, station_keys[0], rig_dir / "lockout.json"))
     sock = listen_socket("127.0.0.1", 0)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

@@ -9,7 +9,7 @@ kiosk-core process).
   key) and a genuine one for lane A2 delivered to A1 are refused by A1 and journaled with
   their reason; A1's store credential cannot publish for A2 or command it (the store
   broker's ACL answers "not authorized").
-* With the store broker gone, the lane's own PIN pad still approves an age check.
+* An attendant takes a lane out of service and puts it back.
 """
 
 from __future__ import annotations
@@ -22,13 +22,13 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from kiosk.bus.acl import STATION_USER, lane_user
+from kiosk.bus.acl import REMOTE_SENDER, STATION_USER, lane_user
 from kiosk.bus.client import BusClient
 from kiosk.bus.messages import Topics, encode
 from kiosk.journal.store import Journal
 from kiosk.security.remote import open_session
 from tests.harness import bus_login
-from tests.integration.flow import send_pin, to_receipt
+from tests.integration.flow import to_receipt
 
 SOJU = "8801048052745"          # 2.49, age restricted
 MILK = "8801115954255"          # 1.89
@@ -65,6 +65,14 @@ def wait_text(driver, css: str, text: str, timeout: float = WAIT_S) -> None:
         ec.text_to_be_present_in_element((By.CSS_SELECTOR, css), text))
 
 
+def open_page(driver, base: str, lang: str = "en") -> None:
+    """The station page, signed in (the browser's session cookie outlives a test)."""
+    driver.get(f"{base}/?lang={lang}")
+    if driver.find_elements("css selector", "#pin"):
+        sign_in(driver, base, "2468")
+    wait_css(driver, "#signout")
+
+
 def sign_in(driver, base: str, pin: str) -> None:
     from selenium.webdriver.common.by import By
 
@@ -80,7 +88,8 @@ class Captured:
     def __init__(self, rig) -> None:
         self.payloads: queue.Queue[bytes] = queue.Queue()
         self.client = BusClient(bus_login(rig.port), f"capture-{rig.lane}")
-        self.client.subscribe(Topics(rig.lane).attendant, lambda _t, p: self.payloads.put(p))
+        self.client.subscribe(Topics(rig.lane).command_from(REMOTE_SENDER),
+                              lambda _t, p: self.payloads.put(p))
         assert self.client.start(wait_s=10)
 
 
@@ -122,6 +131,8 @@ def publish_v5(login, topic: str, payload: bytes) -> int:
 def test_remote_age_check_sale_and_refused_commands(browser, station, lanes, store):
     a1, a2 = lanes["A1"], lanes["A2"]
     captured = Captured(a1)
+    a2_before = len(remote_events(a2))
+    browser.delete_all_cookies()
     browser.get(station.base + "/?lang=en")
     sign_in(browser, station.base, "1111")
     wait_text(browser, "#signin-msg", "Wrong PIN.")
@@ -149,6 +160,7 @@ def test_remote_age_check_sale_and_refused_commands(browser, station, lanes, sto
     assert a1.shopper.send("checkout")["ok"]
     assert a1.shopper.send("pay", method="card")["ok"]
     assert to_receipt(a1.shopper)["payment"]["status"] == "approved"
+    assert a1.shopper.send("done")["ok"]
     events = journal(a1)
     approved = [e for e in events if e["type"] == "age_approved"]
     assert [e["staff_id"] for e in approved] == ["S100"]
@@ -159,7 +171,7 @@ def test_remote_age_check_sale_and_refused_commands(browser, station, lanes, sto
     # replayed: the very payload the station sent, again, through the store broker
     original = captured.payloads.get(timeout=WAIT_S)
     attacker = station_client(store)
-    attacker.publish(Topics("A1").attendant, original).wait_for_publish(5)
+    attacker.publish(Topics("A1").command_from(REMOTE_SENDER), original).wait_for_publish(5)
     cmd_id = json.loads(original)["id"]
     # the lane's answer to the original is remembered: the replay's answer is a refusal
     result = a1.shopper.wait_result(cmd_id)
@@ -175,7 +187,7 @@ def test_remote_age_check_sale_and_refused_commands(browser, station, lanes, sto
     other_lane = session.sign("A2", "close_lane")
     for msg, reason in ((tampered, "bad_signature"), (rogue, "bad_certificate"),
                         (other_lane, "wrong_lane")):
-        attacker.publish(Topics("A1").attendant, encode(msg)).wait_for_publish(5)
+        attacker.publish(Topics("A1").command_from(REMOTE_SENDER), encode(msg)).wait_for_publish(5)
         result = a1.shopper.wait_result(msg["id"])
         assert (result["ok"], result["reason"]) == (False, reason)
     attacker.stop()
@@ -183,15 +195,15 @@ def test_remote_age_check_sale_and_refused_commands(browser, station, lanes, sto
     assert refused == [("replayed", "S100"), ("bad_signature", "S100"),
                        ("bad_certificate", ""), ("wrong_lane", "S100")]
     assert "lane" not in a1.shopper.state["faults"]
-    assert a2.shopper.state["state"] == "attract" and remote_events(a2) == []
+    assert len(remote_events(a2)) == a2_before  # nothing reached lane A2
 
     # A1's store credential speaks only for A1: A2's state and commands are not its to send
     a1_login = store.login(lane_user("A1"))
     forged_state = encode({"v": 1, "type": "state", "seq": 1, "state": "shopping"})
     assert publish_v5(a1_login, Topics("A2").state, forged_state) == 0x87
-    assert publish_v5(a1_login, Topics("A2").attendant,
+    assert publish_v5(a1_login, Topics("A2").command_from(REMOTE_SENDER),
                       encode(session.sign("A2", "close_lane"))) == 0x87
-    assert publish_v5(a1_login, Topics("A1").attendant,
+    assert publish_v5(a1_login, Topics("A1").command_from(REMOTE_SENDER),
                       encode(session.sign("A1", "close_lane"))) == 0x87
     assert publish_v5(a1_login, Topics("A1").state, forged_state) == 0  # its own: taken
     captured.client.stop()
@@ -199,24 +211,12 @@ def test_remote_age_check_sale_and_refused_commands(browser, station, lanes, sto
 
 def test_take_a_lane_out_of_service_and_back(browser, station, lanes):
     a2 = lanes["A2"]
-    browser.get(station.base + "/?lang=en")
-    sign_in(browser, station.base, "2468")
+    before = len(remote_events(a2))
+    open_page(browser, station.base)
     wait_css(browser, "#lane-A2 button[data-action=close_lane]").click()
     a2.shopper.wait_state(lambda s: s["state"] == "out_of_service")
     assert a2.shopper.send("scan", code=MILK)["reason"] == "not_allowed_now"
     wait_css(browser, "#lane-A2 button[data-action=open_lane]").click()
     a2.shopper.wait_state(lambda s: s["state"] == "attract")
-    assert [(e["action"], e["staff_id"]) for e in remote_events(a2)] == \
+    assert [(e["action"], e["staff_id"]) for e in remote_events(a2)[before:]] == \
         [("close_lane", "S100"), ("open_lane", "S100")]
-
-
-def test_pin_pad_works_with_the_store_network_down(lanes, store):
-    a1 = lanes["A1"]
-    store.proc.terminate()
-    store.proc.wait(10)
-    assert a1.shopper.send("scan", code=SOJU)["ok"]
-    a1.shopper.wait_state(lambda s: s["state"] == "attendant_needed")
-    assert send_pin(a1.shopper, "2468", set())[1]["ok"]
-    a1.shopper.wait_state(lambda s: (s.get("staff") or {}).get("name") == "Demo Supervisor")
-    assert a1.shopper.send("attendant", action="approve_age")["ok"]
-    a1.shopper.wait_state(lambda s: s["state"] == "shopping")
