@@ -33,6 +33,7 @@ from starlette.staticfiles import StaticFiles
 
 from kiosk.attendant.board import LaneBoard
 from kiosk.config import StaffConfig
+from kiosk.domain.languages import language_of
 from kiosk.domain.vocabulary import REMOTE_ACTIONS
 from kiosk.i18n import N_, translator
 from kiosk.resources import attendant_static
@@ -167,7 +168,7 @@ def _page(request: Request) -> HTMLResponse:
     tr = translator(locale)
     web = station.session(request)
     texts = {key: tr(msgid) for key, msgid in TEXTS.items()}
-    data = {"texts": texts, "locale": locale, "csrf": web.csrf if web else "",
+    data = {"texts": texts, "locale": locale, "language": language_of(locale), "csrf": web.csrf if web else "",
             "staff": web.signing.staff_name if web else ""}
     lang = {"zh_Hans": "zh-Hans"}.get(locale, locale)
     body = (f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'

@@ -14,6 +14,7 @@ kiosk-core process).
 
 from __future__ import annotations
 
+import base64
 import json
 import queue
 import threading
@@ -27,7 +28,7 @@ from kiosk.bus.client import BusClient
 from kiosk.bus.messages import Topics, encode
 from kiosk.journal.store import Journal
 from kiosk.security.remote import open_session
-from tests.harness import bus_login
+from tests.harness import REPO, bus_login
 from tests.integration.flow import to_receipt
 
 SOJU = "8801048052745"          # 2.49, age restricted
@@ -220,3 +221,52 @@ def test_take_a_lane_out_of_service_and_back(browser, station, lanes):
     a2.shopper.wait_state(lambda s: s["state"] == "attract")
     assert [(e["action"], e["staff_id"]) for e in remote_events(a2)[before:]] == \
         [("close_lane", "S100"), ("open_lane", "S100")]
+
+
+ARTIFACTS = REPO / "var" / "test-artifacts" / "attendant"
+AXE = REPO / "tests" / "wallet" / "ereceipt" / "vendor" / "axe-core" / "axe.min.js"
+#: a string of each page that must be in the page's own language
+LANGUAGE = {"en": "Age check", "zh_Hans": "年龄核验", "ko": "연령 확인"}
+#: the soju line's name in each (from the catalog)
+SOJU_NAME = {"en": "Jinro Chamisul Soju", "zh_Hans": "真露", "ko": "참이슬"}
+
+
+def axe(driver) -> list[dict]:
+    driver.execute_script(AXE.read_text(encoding="utf-8"))
+    return driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        axe.run(document, {resultTypes: ['violations']})
+           .then(r => done(r.violations.map(v => ({id: v.id, impact: v.impact}))))
+           .catch(e => done([{id: 'axe-error', impact: 'critical'}]));""")
+
+
+def test_each_language_then_void_a_line_and_cancel_the_basket(browser, station, lanes):
+    """The page in en, zh_Hans and ko (screenshots in var/test-artifacts/attendant/, axe-core:
+    no serious or critical violation), then a line voided and a basket cancelled remotely."""
+    a1 = lanes["A1"]
+    assert a1.shopper.send("scan", code=MILK)["ok"]
+    assert a1.shopper.send("scan", code=SOJU)["ok"]
+    a1.shopper.wait_state(lambda s: s["state"] == "attendant_needed")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for lang, text in LANGUAGE.items():
+        open_page(browser, station.base, lang)
+        wait_text(browser, "#lane-A1 .alert[data-type=age_restricted]", text)
+        shot = browser.execute_cdp_cmd("Page.captureScreenshot", {"format": "png"})
+        (ARTIFACTS / f"station-{lang}.png").write_bytes(base64.b64decode(shot["data"]))
+        bad = [v for v in axe(browser) if v["impact"] in ("serious", "critical")]
+        assert bad == [], (lang, bad)
+        body = browser.find_element("css selector", "body").text
+        assert SOJU_NAME[lang] in body
+        if lang != "en":
+            assert "Age check" not in body and "Soju" not in body
+    open_page(browser, station.base, "en")
+    soju = max(ln["line_id"] for ln in a1.shopper.state["lines"])
+    wait_css(browser, f"#lane-A1 button[data-action=void_line][data-line='{soju}']").click()
+    st = a1.shopper.wait_state(lambda s: s["state"] == "shopping")
+    assert len(st["lines"]) == 1
+    wait_css(browser, "#lane-A1[data-state=shopping] button[data-action=cancel_basket]").click()
+    a1.shopper.wait_state(lambda s: s["state"] == "attract" and not s["lines"])
+    events = journal(a1)
+    assert [e["by"] for e in events if e["type"] == "line_removed"][-1:] == ["S100"]
+    voided = [e for e in events if e["type"] == "basket_voided"][-1]
+    assert (voided["reason"], voided["staff_id"]) == ("staff", "S100")

@@ -36,7 +36,7 @@
   }
 
   function name(names) {
-    return names[data.locale] || names.en || Object.values(names)[0] || "";
+    return names[data.language] || names.en || Object.values(names)[0] || "";
   }
 
   function signIn() {
