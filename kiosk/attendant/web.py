@@ -168,8 +168,8 @@ def _page(request: Request) -> HTMLResponse:
     tr = translator(locale)
     web = station.session(request)
     texts = {key: tr(msgid) for key, msgid in TEXTS.items()}
-    data = {"texts": texts, "locale": locale, "language": language_of(locale), "csrf": web.csrf if web else "",
-            "staff": web.signing.staff_name if web else ""}
+    data = {"texts": texts, "locale": locale, "language": language_of(locale),
+            "csrf": web.csrf if web else "", "staff": web.signing.staff_name if web else ""}
     lang = {"zh_Hans": "zh-Hans"}.get(locale, locale)
     body = (f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
