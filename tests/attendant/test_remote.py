@@ -108,3 +108,58 @@ def test_replay_known_to_the_journal_is_refused(station):
     msg = open_session(key, "s1", "Alice", now=NOW).sign("L1", "clear", now=NOW)
     with pytest.raises(RemoteRefused, match="replayed"):
         RemoteVerifier(public, "L1").verify(_wire(msg), NOW, seen_before=True)
+
+
+# -- the domain: what a remote action may do, and when ----------------------------------------
+
+SOJU, MILK = "8801048052745", "8801115954255"
+
+
+def _remote(lane, action: str, line_id: int | None = None) -> list[dict]:
+    from kiosk.domain.checkout import decide_remote
+
+    events = decide_remote(lane.state, action, line_id, "S100", lane.config)
+    lane.commit(events)
+    return events
+
+
+def test_remote_age_approval_void_and_cancel(config, catalog):
+    from kiosk.domain.checkout import Rejected
+    from tests.unit.test_checkout import Lane, cmd
+
+    lane = Lane(config, catalog)
+    lane.do(cmd("scan", code=MILK))
+    with pytest.raises(Rejected, match="not_allowed_now"):  # nothing waits for an attendant
+        _remote(lane, "approve_age")
+    lane.do(cmd("scan", code=SOJU))
+    assert lane.state.attendant["reason"] == "age_restricted"
+    with pytest.raises(Rejected, match="age_check_open"):
+        _remote(lane, "clear")
+    # no staff signed in at the lane: the attendant the signature names approves
+    assert [(e["type"], e["staff_id"]) for e in _remote(lane, "approve_age")] == \
+        [("age_approved", "S100")]
+    assert lane.state.state == "shopping" and lane.state.staff is None
+    assert [(e["type"], e["by"]) for e in _remote(lane, "void_line", 1)] == \
+        [("line_removed", "S100")]
+    assert [(e["reason"], e["staff_id"]) for e in _remote(lane, "cancel_basket")] == \
+        [("staff", "S100")]
+    assert lane.state.state == "attract"
+
+
+def test_close_lane_waits_for_the_shopper_then_opens(config, catalog):
+    from kiosk.domain.checkout import Rejected
+    from tests.unit.test_checkout import Lane, cmd
+
+    lane = Lane(config, catalog)
+    lane.do(cmd("scan", code=MILK))
+    assert _remote(lane, "close_lane")[0]["detail"] == "closed by S100"
+    assert lane.state.state == "shopping"  # the shopper finishes first
+    with pytest.raises(Rejected, match="lane_already_closed"):
+        _remote(lane, "close_lane")
+    lane.do(cmd("cancel"))
+    assert lane.state.state == "out_of_service"
+    lane.reject(cmd("scan", code=MILK), "not_allowed_now")
+    _remote(lane, "open_lane")
+    assert lane.state.state == "attract"
+    with pytest.raises(Rejected, match="lane_not_closed"):
+        _remote(lane, "open_lane")

@@ -6,7 +6,6 @@
   const T = data.texts;
   const main = document.getElementById("main");
   const who = document.getElementById("who");
-  let offset = 0;         // server clock minus ours (alerts' waits are the lane's clock)
   let busy = false;
 
   function el(tag, attrs, ...kids) {
@@ -115,7 +114,6 @@
       return r.json();
     }).then(d => {
       if (!d) return;
-      offset = d.now - Date.now() / 1000;
       const grid = el("div", {id: "lanes"});
       for (const lane of d.lanes) grid.append(laneCard(lane, d.now));
       if (!d.lanes.length) grid.append(el("p", {}, T.no_lanes));
