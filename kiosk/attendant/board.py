@@ -48,7 +48,8 @@ class LaneBoard:
     def __init__(self, login: BusLogin, client_id: str = "kiosk-attendant") -> None:
         self._lanes: dict[str, Lane] = {}
         self._lock = threading.Lock()
-        self._results: dict[str, dict] = {}
+        self._waiting: set[str] = set()      # ids of the commands we sent, not yet answered
+        self._results: dict[str, dict] = {}  # their answers (every lane's results pass by)
         self._answered = threading.Condition(self._lock)
         self.bus = BusClient(login, client_id)
         for topic, direction in bridged_topics("+"):
@@ -76,10 +77,11 @@ class LaneBoard:
                     self._update(lane_id, online=parse_core_status(payload)["online"])
             elif topic == t.result:
                 result = load_json(payload, MAX_STATUS_BYTES)
-                if isinstance(result, dict) and isinstance(result.get("id"), str):
+                if isinstance(result, dict):
                     with self._answered:
-                        self._results[result["id"]] = result
-                        self._answered.notify_all()
+                        if result.get("id") in self._waiting:
+                            self._results[result["id"]] = result
+                            self._answered.notify_all()
         except MessageError as exc:
             log.warning("lane %s: %s dropped: %s", lane_id, rest, exc)
 
@@ -102,16 +104,19 @@ class LaneBoard:
         """Sign and send one command; the lane's answer ({"ok", "reason"}), or a timeout."""
         msg = session.sign(lane, action, line_id)
         with self._lock:
-            self._results.pop(msg["id"], None)
+            self._waiting.add(msg["id"])
         self.bus.publish(Topics(lane).command_from(REMOTE_SENDER), msg)
         deadline = time.monotonic() + wait_s
         with self._answered:
-            while msg["id"] not in self._results:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return {"id": msg["id"], "ok": False, "reason": "no_answer"}
-                self._answered.wait(left)
-            return self._results.pop(msg["id"])
+            try:
+                while msg["id"] not in self._results:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return {"id": msg["id"], "ok": False, "reason": "no_answer"}
+                    self._answered.wait(left)
+                return self._results.pop(msg["id"])
+            finally:
+                self._waiting.discard(msg["id"])
 
 
 def _view(lane: Lane) -> dict:
