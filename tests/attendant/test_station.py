@@ -57,6 +57,22 @@ def wait_css(driver, css: str, timeout: float = WAIT_S):
         ec.presence_of_element_located((By.CSS_SELECTOR, css)))
 
 
+def click(driver, css: str, timeout: float = WAIT_S) -> None:
+    """Click the element once it is there (found again if the page redrew it meanwhile)."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def attempt(d) -> bool:
+        found = d.find_elements("css selector", css)
+        if not found:
+            return False
+        found[0].click()
+        return True
+
+    WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,)
+                  ).until(attempt)
+
+
 def wait_text(driver, css: str, text: str, timeout: float = WAIT_S) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
@@ -145,17 +161,15 @@ def test_remote_age_check_sale_and_refused_commands(browser, station, lanes, sto
     assert a1.shopper.send("scan", code=MILK)["ok"]
     assert a1.shopper.send("scan", code=SOJU)["ok"]
     st = a1.shopper.wait_state(lambda s: s["state"] == "attendant_needed")
-    alert = wait_css(browser, "#lane-A1 .alert[data-type=age_restricted]")
-    assert "Age check" in alert.text and "waiting" in alert.text
+    wait_text(browser, "#lane-A1 .alert[data-type=age_restricted]", "Age check")
+    wait_text(browser, "#lane-A1 .alert[data-type=age_restricted] .wait", "waiting")
     # 1.89 + 2.49, tax 0.04 (reduced 2.25 %) + 0.22 (standard 8.875 %)
     assert st["totals"]["total"] == 464
-    assert browser.find_element("css selector", "#lane-A1 .amount").text == "4.64 USD"
-    wait_css(browser, "#lane-A1 button[data-action=approve_age]").click()
+    wait_text(browser, "#lane-A1 .amount", "4.64 USD")
+    click(browser, "#lane-A1 button[data-action=approve_age]")
     st = a1.shopper.wait_state(lambda s: s["state"] == "shopping")
     assert [ln["age_status"] for ln in st["lines"]] == ["none", "approved"]
-    wait_css(browser, "#lane-A1[data-state=shopping]")
-    assert "alerting" not in browser.find_element("css selector", "#lane-A1")\
-        .get_attribute("class")
+    wait_css(browser, "#lane-A1[data-state=shopping]:not(.alerting)")
 
     # the sale completes
     assert a1.shopper.send("checkout")["ok"]
@@ -214,10 +228,10 @@ def test_take_a_lane_out_of_service_and_back(browser, station, lanes):
     a2 = lanes["A2"]
     before = len(remote_events(a2))
     open_page(browser, station.base)
-    wait_css(browser, "#lane-A2 button[data-action=close_lane]").click()
+    click(browser, "#lane-A2 button[data-action=close_lane]")
     a2.shopper.wait_state(lambda s: s["state"] == "out_of_service")
     assert a2.shopper.send("scan", code=MILK)["reason"] == "not_allowed_now"
-    wait_css(browser, "#lane-A2 button[data-action=open_lane]").click()
+    click(browser, "#lane-A2 button[data-action=open_lane]")
     a2.shopper.wait_state(lambda s: s["state"] == "attract")
     assert [(e["action"], e["staff_id"]) for e in remote_events(a2)[before:]] == \
         [("close_lane", "S100"), ("open_lane", "S100")]
@@ -261,10 +275,10 @@ def test_each_language_then_void_a_line_and_cancel_the_basket(browser, station, 
             assert "Age check" not in body and "Soju" not in body
     open_page(browser, station.base, "en")
     soju = max(ln["line_id"] for ln in a1.shopper.state["lines"])
-    wait_css(browser, f"#lane-A1 button[data-action=void_line][data-line='{soju}']").click()
+    click(browser, f"#lane-A1 button[data-action=void_line][data-line='{soju}']")
     st = a1.shopper.wait_state(lambda s: s["state"] == "shopping")
     assert len(st["lines"]) == 1
-    wait_css(browser, "#lane-A1[data-state=shopping] button[data-action=cancel_basket]").click()
+    click(browser, "#lane-A1[data-state=shopping] button[data-action=cancel_basket]")
     a1.shopper.wait_state(lambda s: s["state"] == "attract" and not s["lines"])
     events = journal(a1)
     assert [e["by"] for e in events if e["type"] == "line_removed"][-1:] == ["S100"]

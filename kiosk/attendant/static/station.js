@@ -7,6 +7,7 @@
   const main = document.getElementById("main");
   const who = document.getElementById("who");
   let busy = false;
+  let drawn = "";         // the lanes last drawn: redrawn only when they change
 
   function el(tag, attrs, ...kids) {
     const node = document.createElement(tag);
@@ -81,7 +82,8 @@
     for (const a of lane.alerts) {
       alerts.append(el("li", {class: "alert", "data-type": a.type},
         (T["alert_" + a.type] || a.type) + (a.detail ? " (" + a.detail + ")" : ""),
-        el("span", {class: "wait"}, " · " + T.waiting + " " + waited(a.since, now))));
+        el("span", {class: "wait", "data-since": String(a.since)},
+           " · " + T.waiting + " " + waited(a.since, now))));
     }
     if (!lane.alerts.length) alerts.append(el("li", {class: "none"}, T.no_alerts));
     card.append(alerts);
@@ -114,12 +116,20 @@
       return r.json();
     }).then(d => {
       if (!d) return;
-      const grid = el("div", {id: "lanes"});
-      for (const lane of d.lanes) grid.append(laneCard(lane, d.now));
-      if (!d.lanes.length) grid.append(el("p", {}, T.no_lanes));
-      const status = document.getElementById("status") || el("p", {id: "status",
-                                                                    role: "status"});
-      main.replaceChildren(status, grid);
+      // redraw only what changed (a button being tapped stays put); the waits tick in place
+      const lanes = JSON.stringify(d.lanes.map(l => Object.assign({}, l, {server_time: 0})));
+      if (lanes !== drawn) {
+        drawn = lanes;
+        const grid = el("div", {id: "lanes"});
+        for (const lane of d.lanes) grid.append(laneCard(lane, d.now));
+        if (!d.lanes.length) grid.append(el("p", {}, T.no_lanes));
+        const status = document.getElementById("status") || el("p", {id: "status",
+                                                                      role: "status"});
+        main.replaceChildren(status, grid);
+      }
+      for (const w of document.querySelectorAll(".wait[data-since]")) {
+        w.textContent = " · " + T.waiting + " " + waited(Number(w.dataset.since), d.now);
+      }
     }).catch(() => {});
   }
 
