@@ -127,7 +127,7 @@ def start_store_broker(workdir: Path, lanes: list[str], tls: tuple[Path, Path, P
             f"user {pwd.getpwuid(os.geteuid()).pw_name}\n"
             + broker_security(passwd, acl, one_session_per_user)
             + "persistence false\nlog_dest stderr\nlog_type error\nlog_type warning\n"
-            "max_packet_size 1100000\n"
+            "max_packet_size 1100000\nset_tcp_nodelay true\n"
         )
         try:
             return chosen, run_mosquitto(conf, workdir, host, chosen)
