@@ -254,9 +254,11 @@ def axe(driver) -> list[dict]:
            .catch(e => done([{id: 'axe-error', impact: 'critical'}]));""")
 
 
-def test_each_language_then_void_a_line_and_cancel_the_basket(browser, station, lanes):
+def test_each_language_then_void_a_line_clear_help_and_cancel_the_basket(browser, station,
+                                                                         lanes):
     """The page in en, zh_Hans and ko (screenshots in var/test-artifacts/attendant/, axe-core:
-    no serious or critical violation), then a line voided and a basket cancelled remotely."""
+    no serious or critical violation), then a line voided, a help call cleared and the basket
+    cancelled remotely."""
     a1 = lanes["A1"]
     assert a1.shopper.send("scan", code=MILK)["ok"]
     assert a1.shopper.send("scan", code=SOJU)["ok"]
@@ -278,9 +280,17 @@ def test_each_language_then_void_a_line_and_cancel_the_basket(browser, station, 
     click(browser, f"#lane-A1 button[data-action=void_line][data-line='{soju}']")
     st = a1.shopper.wait_state(lambda s: s["state"] == "shopping")
     assert len(st["lines"]) == 1
+    # a shopper's help call, cleared from the station
+    assert a1.shopper.send("help")["ok"]
+    a1.shopper.wait_state(lambda s: (s.get("attendant") or {}).get("reason") == "help")
+    wait_text(browser, "#lane-A1 .alert[data-type=help]", "Help requested")
+    click(browser, "#lane-A1 button[data-action=clear]")
+    a1.shopper.wait_state(lambda s: s["state"] == "shopping" and not s.get("attendant"))
     click(browser, "#lane-A1[data-state=shopping] button[data-action=cancel_basket]")
     a1.shopper.wait_state(lambda s: s["state"] == "attract" and not s["lines"])
     events = journal(a1)
+    cleared = [e for e in events if e["type"] == "attendant_cleared"][-1]
+    assert cleared["staff_id"] == "S100"
     assert [e["by"] for e in events if e["type"] == "line_removed"][-1:] == ["S100"]
     voided = [e for e in events if e["type"] == "basket_voided"][-1]
     assert (voided["reason"], voided["staff_id"]) == ("staff", "S100")
