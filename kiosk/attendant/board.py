@@ -14,7 +14,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from kiosk.bus.acl import REMOTE_SENDER, bridged_topics
+from kiosk.bus.acl import REMOTE_SENDER, bridge_status_topic, bridged_topics
 from kiosk.bus.client import BusClient
 from kiosk.bus.credentials import BusLogin
 from kiosk.bus.messages import (
@@ -37,7 +37,8 @@ RESULT_WAIT_S = 5.0
 class Lane:
     lane: str
     state: dict | None = None
-    online: bool = False
+    online: bool = False        # kiosk-core's retained status
+    linked: bool = True         # the lane's bridge to the store broker (its will: False)
     #: fault → when the station first saw it (a fault carries no time on the lane's state)
     faults_since: dict[str, float] = field(default_factory=dict)
 
@@ -55,6 +56,7 @@ class LaneBoard:
         for topic, direction in bridged_topics("+"):
             if direction == "out":
                 self.bus.subscribe(topic, self._on_message)
+        self.bus.subscribe(bridge_status_topic("+"), self._on_message)
 
     def start(self, wait_s: float | None = 10.0) -> bool:
         return self.bus.start(wait_s)
@@ -75,6 +77,8 @@ class LaneBoard:
             elif topic == t.core_status:
                 if payload:
                     self._update(lane_id, online=parse_core_status(payload)["online"])
+            elif topic == bridge_status_topic(lane_id):
+                self._update(lane_id, linked=payload != b"0")
             elif topic == t.result:
                 result = load_json(payload, MAX_STATUS_BYTES)
                 if isinstance(result, dict):
@@ -134,7 +138,7 @@ def _view(lane: Lane) -> dict:
                        "detail": payment.get("reason") or s.get("state")})
     return {
         "lane": lane.lane,
-        "online": lane.online and bool(s),
+        "online": lane.online and lane.linked and bool(s),
         "state": s.get("state", "unknown"),
         "closed": "lane" in faults,
         "training": bool(s.get("training")),

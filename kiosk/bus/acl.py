@@ -155,6 +155,12 @@ def bridged_topics(lane: str) -> tuple[tuple[str, str], ...]:
             (t.command_from(REMOTE_SENDER), "in"))
 
 
+def bridge_status_topic(lane: str) -> str:
+    """Where a lane's bridge says whether it is connected (retained ``1``; its will, ``0``,
+    published by the store broker when the lane drops off the store network)."""
+    return f"{ROOT}/{lane}/bridge"
+
+
 def store_acl_text(lanes: tuple[str, ...] | list[str]) -> str:
     """The store broker's ACL: each lane may publish only its own state, status and results
     and read only its own station commands (a lane cannot speak for another, nor command
@@ -165,7 +171,9 @@ def store_acl_text(lanes: tuple[str, ...] | list[str]) -> str:
         lines += ["", f"user {lane_user(lane)}"]
         for topic, direction in bridged_topics(lane):
             lines.append(f"topic {'write' if direction == 'out' else 'read'} {topic}")
+        lines.append(f"topic write {bridge_status_topic(lane)}")
     lines += ["", f"user {STATION_USER}"]
     for topic, direction in bridged_topics("+"):
         lines.append(f"topic {'read' if direction == 'out' else 'write'} {topic}")
+    lines.append(f"topic read {bridge_status_topic('+')}")
     return "\n".join(lines) + "\n"

@@ -5,7 +5,9 @@ Each lane's mosquitto connects to the store broker over TLS as the lane's own us
 :func:`kiosk.bus.acl.bridged_topics` names: its state, core status and command results out,
 the station's signed commands in. The store broker's ACL (:func:`kiosk.bus.acl.store_acl_text`)
 lets that user publish for its own lane only. When the store network is down the lane sells
-on alone (its own broker, its own PIN pad) and the bridge reconnects by itself.
+on alone (its own broker, its own PIN pad) and the bridge reconnects by itself; meanwhile the
+store broker holds the bridge's will (``kiosk/v1/<lane>/bridge`` = ``0``), so the station
+shows the lane unreachable.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiosk.bus.acl import bridged_topics, lane_user
+from kiosk.bus.acl import bridge_status_topic, bridged_topics, lane_user
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,10 @@ def bridge_text(lane: str, link: StoreLink) -> str:
         "bridge_protocol_version mqttv311",
         "cleansession true",
         "try_private false",
-        "notifications false",
+        # "1" retained while connected; the store broker publishes the will "0" when the
+        # lane drops off the store network (the station shows the lane unreachable)
+        "notifications true",
+        f"notification_topic {bridge_status_topic(lane)}",
         "restart_timeout 1 10",
         "start_type automatic",
     ]

@@ -91,6 +91,7 @@ class LaneRig:
     env: dict
     core: CoreProcess
     shopper: Shopper
+    broker: subprocess.Popen    # the lane's own mosquitto (with the bridge)
 
 
 @pytest.fixture(scope="module")
@@ -141,7 +142,7 @@ def lanes(rig_dir: Path, store: Store, station_keys, request: pytest.FixtureRequ
         done = kiosk_cli(env, "catalog", "import", str(SAMPLE_CSV))
         assert done.returncode == 0, done.stderr
         core = CoreProcess(env, tmp_path / f"core-{lane}.log").start()
-        rigs[lane] = LaneRig(lane, port, env, core, Shopper(port, lane))
+        rigs[lane] = LaneRig(lane, port, env, core, Shopper(port, lane), broker)
     for rig in rigs.values():
         rig.shopper.wait_online()
     yield rigs
@@ -149,8 +150,9 @@ def lanes(rig_dir: Path, store: Store, station_keys, request: pytest.FixtureRequ
         rig.shopper.close()
         rig.core.stop()
     for broker in procs:
-        broker.terminate()
-        broker.wait(10)
+        if broker.poll() is None:
+            broker.terminate()
+            broker.wait(10)
 
 
 @dataclass
