@@ -663,6 +663,12 @@ def _add_backoffice(bo: argparse.ArgumentParser) -> None:
     add_arguments(bo)
 
 
+def _add_attendant(at: argparse.ArgumentParser) -> None:
+    from kiosk.attendant.commands import add_arguments
+
+    add_arguments(at)
+
+
 def _add_flash(fl: argparse.ArgumentParser) -> None:
     from kiosk.ops.flash import add_arguments
 
@@ -727,6 +733,8 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "bench": ("benchmarks (last line is JSON)", _add_bench),
     "backoffice": ("the store back office: migrate, serve, lanes, backup, retention, forecast",
                    _add_backoffice),
+    "attendant": ("the attendant station: key, store broker users, lane bridge, web page",
+                  _add_attendant),
     "flash": ("write an SD-card image safely (technicians)", _add_flash),
     "provision": ("first boot: apply kiosk-provision.toml", _add_provision),
     "version": ("package version, git commit, image build", _add_version),

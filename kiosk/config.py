@@ -167,6 +167,15 @@ class SyncConfig(_Strict):
                                       " asks for the store's catalog snapshot")
 
 
+class AttendantConfig(_Strict):
+    """The attendant station's remote commands (kiosk/security/remote.py)."""
+
+    station_key: str = Field(default="", description="the station's public key file (one"
+                             " line, `kiosk attendant key`); empty: remote commands refused")
+    max_age_s: float = Field(default=30.0, gt=0, le=300, description="a remote command"
+                             " older than this (or from further ahead) is refused as stale")
+
+
 class SecurityConfig(_Strict):
     """``production``: this is a device selling for real (the image turns it on). A device
     refuses to start with a simulator backend or demo credentials."""
@@ -198,6 +207,7 @@ class KioskConfig(CheckoutRules):
     #: watches the bagging area; none by default (weights then come with the command)
     scale: dict[Literal["produce", "bagging"], ScaleConfig] = Field(default_factory=dict)
     bagging: BaggingConfig = Field(default_factory=BaggingConfig)
+    attendant: AttendantConfig = Field(default_factory=AttendantConfig)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> KioskConfig:

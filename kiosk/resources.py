@@ -54,3 +54,11 @@ def backoffice_migrations() -> Path:
     if not isinstance(root, Path):
         raise RuntimeError(f"kiosk is not installed as plain files ({root!r})")
     return root.joinpath("backoffice", "migrations")
+
+
+def attendant_static() -> Path:
+    """The attendant station page's script and style sheet, shipped in the ``kiosk`` package."""
+    root = files("kiosk")
+    if not isinstance(root, Path):
+        raise RuntimeError(f"kiosk is not installed as plain files ({root!r})")
+    return root.joinpath("attendant", "static")

@@ -54,13 +54,15 @@ def build_once(tmp_path_factory: pytest.TempPathFactory, name: str,
 _BROKERS: dict[int, Path] = {}
 
 
-def start_broker(workdir: Path, one_session_per_user: bool = False) -> tuple[int, subprocess.Popen]:
+def start_broker(workdir: Path, one_session_per_user: bool = False,
+                 extra_conf: str = "") -> tuple[int, subprocess.Popen]:
     """A private mosquitto with the device's auth and ACLs (kiosk/bus/broker.py). The shared
     test broker runs many lanes and tools at once, so by default a client id is not tied to
     its username (the device's ``use_username_as_clientid``; tests/integration/test_bus_auth.py
     turns it on)."""
     port, proc = start_private_broker_on_free_port(workdir,
-                                                   one_session_per_user=one_session_per_user)
+                                                   one_session_per_user=one_session_per_user,
+                                                   extra_conf=extra_conf)
     _BROKERS[port] = workdir
     return port, proc
 

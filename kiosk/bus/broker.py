@@ -16,7 +16,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from kiosk.bus.credentials import BusLogin, provision, read_password
+from kiosk.bus.credentials import BusLogin, provision, provision_store, read_password
 
 MOSQUITTO_PATHS = ("/usr/sbin/mosquitto", "/usr/bin/mosquitto")
 #: the device broker's files (systemd/kiosk-mosquitto.conf), written by `kiosk bus provision`
@@ -79,13 +79,16 @@ def broker_security(passwd_file: Path, acl_file: Path, one_session_per_user: boo
 
 
 def start_private_broker(workdir: Path, port: int, host: str = "127.0.0.1",
-                         one_session_per_user: bool = True) -> subprocess.Popen:
+                         one_session_per_user: bool = True,
+                         extra_conf: str = "") -> subprocess.Popen:
     """Run mosquitto bound to loopback only, with passwords and ACLs provisioned into
-    ``workdir`` (demo passwords); returns once it accepts connections."""
+    ``workdir`` (demo passwords); returns once it accepts connections. ``extra_conf``: lines
+    added at the end (a bridge to the store broker, kiosk/bus/bridge.py)."""
     workdir.mkdir(parents=True, exist_ok=True)
     passwd, acl = workdir / "kiosk.passwd", workdir / "kiosk.acl"
     provision(credentials_dir(workdir), passwd, acl, demo=True)
     conf = workdir / "mosquitto.conf"
+    conf.touch(mode=0o600)  # a bridge's lines carry its store password
     conf.write_text(
         f"listener {port} {host}\n"
         # as root, mosquitto would drop to the `mosquitto` user, which cannot read our files
@@ -97,7 +100,46 @@ def start_private_broker(workdir: Path, port: int, host: str = "127.0.0.1",
         "log_type warning\n"
         "max_packet_size 65536\n"
         "set_tcp_nodelay true\n"
+        + extra_conf
     )
+    return run_mosquitto(conf, workdir, host, port)
+
+
+def start_store_broker(workdir: Path, lanes: list[str], tls: tuple[Path, Path, Path],
+                       port: int = 0, host: str = "127.0.0.1",
+                       one_session_per_user: bool = True) -> tuple[int, subprocess.Popen]:
+    """The store broker the attendant station reads (kiosk/bus/bridge.py): TLS only (``tls``:
+    CA, certificate, key files), one password per lane and the station's, provisioned into
+    ``<workdir>/credentials`` (demo ones), the store ACL. Returns (port, process).
+    ``one_session_per_user``: see :func:`broker_security` (tests that play an attacker with
+    the station's own credential beside the station turn it off)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    passwd, acl = workdir / "store.passwd", workdir / "store.acl"
+    provision_store(credentials_dir(workdir), lanes, passwd, acl, demo=True)
+    cafile, certfile, keyfile = tls
+    for attempt in range(5):
+        chosen = port or free_port()
+        conf = workdir / "mosquitto.conf"
+        conf.write_text(
+            f"listener {chosen} {host}\n"
+            f"cafile {cafile}\ncertfile {certfile}\nkeyfile {keyfile}\n"
+            "tls_version tlsv1.2\n"
+            f"user {pwd.getpwuid(os.geteuid()).pw_name}\n"
+            + broker_security(passwd, acl, one_session_per_user)
+            + "persistence false\nlog_dest stderr\nlog_type error\nlog_type warning\n"
+            "max_packet_size 1100000\nset_tcp_nodelay true\n"
+        )
+        try:
+            return chosen, run_mosquitto(conf, workdir, host, chosen)
+        except PortTaken:
+            if port or attempt == 4:
+                raise
+    raise AssertionError("unreachable")
+
+
+def run_mosquitto(conf: Path, workdir: Path, host: str, port: int) -> subprocess.Popen:
+    """Start mosquitto with ``conf`` (its log in ``workdir``); returns once this mosquitto
+    listens on ``port``."""
     log_path = workdir / "mosquitto.log"
     log = log_path.open("ab")
     proc = subprocess.Popen([mosquitto_binary(), "-c", str(conf)], stdout=log, stderr=log,
@@ -123,18 +165,20 @@ def start_private_broker(workdir: Path, port: int, host: str = "127.0.0.1",
 
 def start_private_broker_on_free_port(workdir: Path, host: str = "127.0.0.1",
                                       one_session_per_user: bool = True,
-                                      attempts: int = 5) -> tuple[int, subprocess.Popen]:
+                                      attempts: int = 5,
+                                      extra_conf: str = "") -> tuple[int, subprocess.Popen]:
     """:func:`start_private_broker` on a free port: (port, process). A port is only free
     until someone binds it, and tests and benches start brokers side by side: when another
     process took the chosen port first, a new one is chosen."""
     for _ in range(attempts - 1):
         port = free_port()
         try:
-            return port, start_private_broker(workdir, port, host, one_session_per_user)
+            return port, start_private_broker(workdir, port, host, one_session_per_user,
+                                              extra_conf)
         except PortTaken:
             continue
     port = free_port()
-    return port, start_private_broker(workdir, port, host, one_session_per_user)
+    return port, start_private_broker(workdir, port, host, one_session_per_user, extra_conf)
 
 
 def _listens(pid: int, port: int) -> bool:

@@ -40,6 +40,8 @@ class BusClient:
                                    clean_session=True)
         if login.username:
             self._client.username_pw_set(login.username, login.password)
+        if login.cafile:  # the store broker: TLS, its certificate checked against our CA
+            self._client.tls_set(ca_certs=login.cafile)
         self._client.reconnect_delay_set(min_delay=1, max_delay=5)
         if will is not None:
             self._client.will_set(will[0], encode(will[1]), qos=1, retain=True)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kiosk.bus.acl import USERNAMES, acl_text
+from kiosk.bus.acl import STATION_USER, USERNAMES, acl_text, lane_user, store_acl_text
 
 if TYPE_CHECKING:
     from kiosk.config import BusConfig
@@ -46,6 +46,7 @@ class BusLogin:
     port: int
     username: str
     password: str = ""
+    cafile: str = ""    # TLS to a broker whose certificate this CA signed (the store broker)
 
     def __repr__(self) -> str:  # never print the password
         return f"BusLogin({self.host}:{self.port} as {self.username})"
@@ -153,11 +154,26 @@ def provision(credentials_dir: Path, passwd_file: Path, acl_file: Path,
     """Make sure every bus user has a password; write the broker's passwd and ACL (readable
     by the mosquitto group on a device, else by us only). ``demo``: a private broker's (run
     as our own user); new passwords are ``demo-`` ones. Returns the users given a new one."""
+    return _provision(credentials_dir, passwd_file, acl_file, USERNAMES, acl_text(), demo)
+
+
+def provision_store(credentials_dir: Path, lanes: list[str] | tuple[str, ...],
+                    passwd_file: Path, acl_file: Path, demo: bool = False) -> list[str]:
+    """The store broker's users (the attendant station's transport): one per lane
+    (``lane-<id>``: that lane's bridge password, given to the lane) and the station, with
+    the store ACL (:func:`kiosk.bus.acl.store_acl_text`); like :func:`provision`."""
+    users = (*(lane_user(lane) for lane in lanes), STATION_USER)
+    return _provision(credentials_dir, passwd_file, acl_file, users, store_acl_text(lanes),
+                      demo)
+
+
+def _provision(credentials_dir: Path, passwd_file: Path, acl_file: Path,
+               usernames: tuple[str, ...], acl: str, demo: bool) -> list[str]:
     credentials_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     created: list[str] = []
     lines: list[str] = []
     old_hashes = _read_passwd(passwd_file)
-    for username in USERNAMES:
+    for username in usernames:
         path = credentials_dir / f"{username}.password"
         if path.exists():
             password = _read_secret(path, username, production=False)
@@ -172,7 +188,7 @@ def provision(credentials_dir: Path, passwd_file: Path, acl_file: Path,
     mode = 0o640 if group is not None else 0o600
     passwd_file.parent.mkdir(parents=True, exist_ok=True)
     _write_private(passwd_file, "\n".join(lines) + "\n", mode, group)
-    _write_private(acl_file, acl_text(), mode, group)
+    _write_private(acl_file, acl, mode, group)
     return created
 
 

@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from kiosk.domain.vocabulary import COMMANDS, HELP_REASON, accepts
+from kiosk.domain.vocabulary import COMMANDS, HELP_REASON, REMOTE_ACTIONS, accepts
 from kiosk.domain.wallet_codes import WALLET_KINDS
 
 VERSION = 1
@@ -99,7 +99,8 @@ class Topics:
         self.bench = f"{base}/bench/#"                # `kiosk bench`'s round-trip probes
 
     def command_from(self, service: str) -> str:
-        """The command topic of one service (``ui``, ``voice``, ``scanner``, ``gpio``, ``cli``)."""
+        """The command topic of one service (``ui``, ``voice``, ``scanner``, ``gpio``, ``cli``;
+        ``attendant``: the attendant station's, bridged in from the store broker)."""
         return f"{self._base}/cmd/from/{service}"
 
     def scale(self, name: str) -> str:
@@ -171,6 +172,20 @@ class Attendant(_Command):
     line_id: int | None = Field(default=None, ge=1)
 
 
+class Remote(_Command):
+    """An attendant's command from the attendant station, signed by the attendant's session
+    (kiosk/security/remote.py): only the station's topic carries it (``cmd/from/attendant``,
+    bridged from the store broker), and kiosk-core acts on it only once the signature holds."""
+
+    type: Literal["remote"]
+    lane: str = Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    action: Literal[tuple(REMOTE_ACTIONS)]  # type: ignore[valid-type]
+    line_id: int | None = Field(default=None, ge=1)
+    ts: float
+    cert: str = Field(max_length=1024, pattern=r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
+    sig: str = Field(pattern=r"^[A-Za-z0-9_-]{86}$")
+
+
 class Pay(_Command):
     type: Literal["pay"]
     method: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")  # a payment method id
@@ -216,11 +231,13 @@ class Simple(_Command):
 
 Command = Annotated[
     Scan | AddPlu | Start | SetLanguage | SetQuantity | RemoveLine | StaffPin | Attendant
-    | Pay | ChooseApp | ReceiptChoice | Device | WalletCode | Simple,
+    | Pay | ChooseApp | ReceiptChoice | Device | WalletCode | Simple | Remote,
     Field(discriminator="type"),
 ]
 _COMMAND = TypeAdapter(Command)
-COMMAND_TYPES = COMMANDS  # the checkout's command types (kiosk.domain.vocabulary)
+#: the checkout's command types (kiosk.domain.vocabulary) and the station's signed ``remote``
+#: (kiosk-core checks its signature, then decides its action: ``decide_remote``)
+COMMAND_TYPES = (*COMMANDS, "remote")
 CommandType = Literal[COMMANDS]  # type: ignore[valid-type]
 
 

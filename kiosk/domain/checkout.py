@@ -75,6 +75,7 @@ from kiosk.domain.vocabulary import (
     IDLE_STATES,
     RECEIPT_CHOICES,
     REFUSALS,
+    REMOTE_ACTIONS,
     SHOPPER_ABORTS,
 )
 
@@ -362,15 +363,37 @@ def _default(config: CheckoutRules) -> str:
 def _attendant(state: CheckoutState, cmd: dict, config: CheckoutRules) -> list[dict]:
     if state.staff is None:
         raise Rejected("staff_required")
-    action = cmd.get("action")
-    staff_id = state.staff["id"]
+    return _staff_action(state, cmd.get("action"), cmd.get("line_id"), state.staff["id"],
+                         config)
+
+
+def decide_remote(state: CheckoutState, action: str, line_id: int | None, staff_id: str,
+                  config: CheckoutRules) -> list[dict]:
+    """Events for an attendant's command from the attendant station, whose signature
+    kiosk-core has checked (``staff_id``: the attendant it names, who need not be at the
+    lane); raises :class:`Rejected` if not possible now. Each action is taken in the states
+    :data:`REMOTE_ACTIONS` lists."""
+    if state.state not in REMOTE_ACTIONS.get(action, ()):
+        raise Rejected("unknown_action" if action not in REMOTE_ACTIONS else "not_allowed_now",
+                       f"{action} in state {state.state}")
+    if action in ("close_lane", "open_lane"):
+        closing = action == "close_lane"
+        if closing == ("lane" in state.faults):
+            raise Rejected("lane_already_closed" if closing else "lane_not_closed")
+        # a fault that blocks the lane: it closes now if idle, else once the session ends
+        return device_events(state, "lane", not closing, f"closed by {staff_id}"[:64])
+    return _staff_action(state, action, line_id, staff_id, config)
+
+
+def _staff_action(state: CheckoutState, action: str | None, line_id: int | None,
+                  staff_id: str, config: CheckoutRules) -> list[dict]:
     attendant = state.attendant or {}
     if action == "approve_age":
         if attendant.get("reason") != "age_restricted":
             raise Rejected("nothing_to_approve")
         return [_ev("age_approved", line_id=attendant["line_id"], staff_id=staff_id)]
     if action == "void_line":
-        line_id = cmd.get("line_id") or attendant.get("line_id")
+        line_id = line_id or attendant.get("line_id")
         if not isinstance(line_id, int) or state.line(line_id) is None:
             raise Rejected("unknown_line")
         return [_ev("line_removed", line_id=line_id, by=staff_id)]
@@ -883,6 +906,7 @@ HANDLERS: dict[type[E.Event], Callable[[CheckoutState, Any], None]] = {
     E.CatalogApplied: _catalog_applied,
     E.TrainingStarted: _training, E.TrainingEnded: _training,
     E.BaggingAlert: _bagging_alert, E.BaggingCleared: _bagging_cleared, E.OwnBag: _nothing,
+    E.RemoteCommand: _nothing,
 }
 #: events that are the shopper doing something: they restart the idle timer
 SHOPPER_ACTIVITY = frozenset({

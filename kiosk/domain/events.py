@@ -385,6 +385,23 @@ class OwnBag(Event):
     v: Literal[1] = 1
 
 
+# -- the attendant station (kiosk/attendant, kiosk/security/remote.py) ------------------------
+
+class RemoteCommand(Event):
+    """A command from the attendant station, accepted (the events it led to follow) or
+    refused (``reason``: forged, replayed, for another lane, expired, not now ...).
+    ``staff_id`` is the attendant the signed session names ("" when no signature held)."""
+
+    type: Literal["remote_command"] = "remote_command"
+    v: Literal[1] = 1
+    action: str
+    staff_id: str
+    ok: bool
+    reason: str = ""
+    line_id: int | None = None
+    session: str = ""               # the station session's id (its certificate's ``sid``)
+
+
 class Snapshot(Event):
     """The journal's own row: the whole state (``CheckoutState.as_dict()``) at the end of a
     session; ``v`` is that dict's format version (:data:`STATE_VERSION`). Not applied."""
@@ -405,7 +422,7 @@ EVENT_TYPES: dict[str, type[Event]] = {cls.TYPE: cls for cls in (
     AuthRequested, AuthApproved, AuthDeclined, AuthFailed, AppChosen, CancelRequested,
     ReversalResult, ReceiptChosen, ReceiptPrinted, DeviceStatus, Recovered, Snapshot,
     CatalogApplied,
-    BaggingAlert, BaggingCleared, OwnBag,
+    BaggingAlert, BaggingCleared, OwnBag, RemoteCommand,
 )}
 #: the version of ``CheckoutState.as_dict()``'s format, as snapshots carry it
 STATE_VERSION = Snapshot.VERSION

@@ -74,8 +74,19 @@ PAYMENT_IN_PROGRESS = ("authorizing", "approved", "receipt", "reversing")
 REFUSALS: dict[str, dict[str, str]] = {
     "pay": dict.fromkeys(PAYMENT_IN_PROGRESS, "payment_in_progress"),
 }
-#: device faults that close the lane (once no money is moving); others only alert staff
-BLOCKING_FAULTS = ("door", "provisioning")
+#: device faults that close the lane (once no money is moving); others only alert staff.
+#: ``lane``: an attendant took the lane out of service (``close_lane``)
+BLOCKING_FAULTS = ("door", "provisioning", "lane")
+#: what an attendant may do to a lane from the attendant station (a signed ``remote``
+#: command, kiosk/security/remote.py), and the states each is taken in
+REMOTE_ACTIONS: dict[str, tuple[str, ...]] = {
+    "approve_age": ("attendant_needed",),
+    "void_line": ("shopping", "attendant_needed"),
+    "clear": ("attendant_needed",),
+    "cancel_basket": (*CANCELLABLE, "attendant_needed", "payment_unavailable"),
+    "close_lane": tuple(STATES),
+    "open_lane": tuple(STATES),
+}
 RECEIPT_CHOICES = ("print", "none")
 
 # -- card payments ------------------------------------------------------------------------

@@ -80,6 +80,7 @@ from kiosk.domain.checkout import (
     Rejected,
     apply,
     decide,
+    decide_remote,
     device_events,
     due_timer_events,
     totals,
@@ -108,6 +109,7 @@ from kiosk.printing.ereceipt import KeyFileError, LinkSigner, open_signer
 from kiosk.printing.port import PrintResult, open_printer
 from kiosk.printing.store import ReceiptStore
 from kiosk.security.pinseal import PinOpener, SealError
+from kiosk.security.remote import RemoteRefused, RemoteVerifier, load_public_key
 from kiosk.security.staff import LOCKOUT_FILE, REASONS, Kind, StaffAuthenticator
 
 log = logging.getLogger("kiosk.services.core")
@@ -144,6 +146,8 @@ class CoreService:
         self._lane_ids = TerminalIds(*lane_ids(config.acquirer))  # printed on receipts
         self.staff = StaffAuthenticator(config.staff, config.paths.state_dir / LOCKOUT_FILE)
         self.pins = PinOpener(config.paths.state_dir)
+        self.remote = RemoteVerifier(self._station_key(), config.store.lane_id,
+                                     config.attendant.max_age_s)
         self._verifying: tuple[bytes, str, Kind] | None = None  # the command being checked
         self._checked: tuple | Exception | None = None     # its outcome, while re-decided
         self._held: deque[tuple[bytes, str]] = deque()     # commands waiting for it
@@ -288,6 +292,8 @@ class CoreService:
         if not may_send(sender, cmd):  # the broker's ACL says who sent it, not cmd["source"]
             self.rejects.reject(topic, "not_allowed", f"{cmd['type']} {cmd_id} from {sender!r}")
             return None
+        if cmd["type"] == "remote":  # the attendant station's: signature first, never deduped
+            return self._remote(cmd, topic)
         known = self.journal.command_result(cmd_id)
         if known is not None:  # a repeated command (double tap, redelivery) changes nothing
             result = result_message(cmd_id, known.ok, known.reason, known.seq)
@@ -331,6 +337,57 @@ class CoreService:
             self._feedback(cmd, result)
         if self.pins.challenge != self._offered:
             self.publish_state()  # a used challenge is replaced at once
+        return result
+
+    # -- the attendant station's signed commands -----------------------------------------
+
+    def _station_key(self) -> Any:
+        """The attendant station's public key (None: no station, remote commands refused)."""
+        path = self.config.attendant.station_key
+        if not path:
+            return None
+        try:
+            return load_public_key(path)
+        except (OSError, ValueError) as exc:  # the lane sells on; the station cannot command
+            log.error("attendant station key %s unusable: %s", path, exc)
+            return None
+
+    def _remote(self, cmd: dict, topic: str) -> dict:
+        """A signed command from the attendant station: checked (kiosk/security/remote.py),
+        then decided; journaled either way with the attendant its certificate names
+        (``remote_command``), a refused one too (forged, replayed, another lane's ...)."""
+        cmd_id = cmd["id"]
+        head = {"type": "remote_command", "action": cmd["action"],
+                "line_id": cmd.get("line_id")}
+        try:
+            who = self.remote.verify(cmd, time.time(),
+                                     self.journal.command_result(cmd_id) is not None)
+        except RemoteRefused as exc:
+            self.rejects.reject(topic, exc.reason, f"remote {cmd['action']} {cmd_id}")
+            # not remembered under its id: a replay must not overwrite the original's answer
+            self.commit([{**head, "staff_id": exc.staff_id, "session": exc.session,
+                          "ok": False, "reason": exc.reason}])
+            result = result_message(cmd_id, False, exc.reason)
+            self.bus.publish(self.topics.result, result)
+            return result
+        head.update(staff_id=who.staff_id, session=who.session, cmd_id=cmd_id)
+        try:
+            events = decide_remote(self.state, who.action, who.line_id, who.staff_id,
+                                   self.config)
+        except Rejected as exc:
+            self.rejects.reject(topic, exc.reason, f"remote {cmd['action']} {cmd_id}",
+                                logging.INFO)
+            self.commit([{**head, "ok": False, "reason": exc.reason}])
+            self._remember(cmd_id, CommandResult(False, exc.reason, 0))
+            result = result_message(cmd_id, False, exc.reason)
+        else:
+            log.info("attendant %s: %s on lane %s", who.staff_id, who.action,
+                     self.config.store.lane_id)
+            self.commit([{**head, "ok": True}, *events], cmd_id=cmd_id)
+            known = self.journal.command_result(cmd_id) or CommandResult(
+                True, "", self.journal.last_seq)
+            result = result_message(cmd_id, known.ok, known.reason, known.seq)
+        self.bus.publish(self.topics.result, result)
         return result
 
     # -- staff sign-in ----------------------------------------------------------------

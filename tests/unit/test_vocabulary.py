@@ -71,10 +71,12 @@ def test_the_table_names_every_state_and_only_known_commands() -> None:
 
 
 def test_the_bus_schema_takes_exactly_the_domains_commands() -> None:
-    assert COMMAND_TYPES == COMMANDS
+    # and the attendant station's signed ``remote``, which kiosk-core checks and then decides
+    # as its action (decide_remote)
+    assert COMMAND_TYPES == (*COMMANDS, "remote")
     kinds = {get_args(m.model_fields["type"].annotation)
              for m in get_args(get_args(Command)[0])}
-    assert {k for ks in kinds for k in ks} == set(COMMANDS)
+    assert {k for ks in kinds for k in ks} == set(COMMANDS) | {"remote"}
 
 
 # -- decide follows the table, state by state and command by command ----------------------

@@ -1,0 +1,82 @@
+"""The station page's guards, through Starlette's test client (no broker needed: the board is
+never started): signed-out requests, another origin, a missing CSRF token, the PIN lockout."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.testclient import TestClient
+
+from kiosk.attendant.board import LaneBoard
+from kiosk.attendant.web import COOKIE, Station, make_app
+from kiosk.bus.credentials import BusLogin
+from kiosk.security.remote import station_key
+
+ORIGIN = {"origin": "http://testserver"}
+
+
+@pytest.fixture
+def client(config, tmp_path):
+    board = LaneBoard(BusLogin("127.0.0.1", 1, "kiosk-attendant"))
+    staff = config.staff.model_copy(update={"lockout_attempts": 2})
+    station = Station(board, staff, station_key(tmp_path / "k", create=True),
+                      tmp_path / "lockout.json")
+    return TestClient(make_app(station))
+
+
+def test_signed_out_and_cross_origin_requests_are_refused(client):
+    assert client.get("/api/lanes").status_code == 401
+    assert client.post("/api/command", json={"lane": "L1", "action": "clear"},
+                       headers=ORIGIN).status_code == 401
+    assert client.post("/api/signin", json={"pin": "2468"}).status_code == 403  # no Origin
+    assert client.post("/api/signin", json={"pin": "2468"},
+                       headers={"origin": "http://evil.example"}).status_code == 403
+    page = client.get("/")
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert '"csrf": ""' in page.text  # signed out: the page offers the sign-in only
+
+
+def test_sign_in_then_csrf_is_required(client):
+    done = client.post("/api/signin", json={"pin": "2468"}, headers=ORIGIN)
+    assert done.status_code == 200
+    cookie = done.headers["set-cookie"]
+    assert COOKIE in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
+    assert client.get("/api/lanes").json()["lanes"] == []
+    no_csrf = client.post("/api/command", json={"lane": "L1", "action": "clear"},
+                          headers=ORIGIN)
+    assert (no_csrf.status_code, no_csrf.json()["reason"]) == (403, "csrf")
+    assert client.post("/api/signout", headers=ORIGIN).status_code == 200
+    assert client.get("/api/lanes").status_code == 401
+
+
+def test_wrong_pins_lock_the_sign_in(client):
+    reasons = [client.post("/api/signin", json={"pin": "1111"}, headers=ORIGIN).json()["reason"]
+               for _ in range(2)]
+    assert reasons == ["wrong_pin", "locked"]
+    # locked: even the right PIN is refused until the lockout ends
+    assert client.post("/api/signin", json={"pin": "2468"},
+                       headers=ORIGIN).json()["reason"] == "locked"
+
+
+def test_the_setup_commands(tmp_path):
+    """`kiosk attendant key`, `store-provision` and `bridge`: the files a store sets up."""
+    from kiosk.bus.acl import store_acl_text
+    from tests.harness import kiosk_cli, kiosk_env
+
+    env = kiosk_env(tmp_path / "state", 1883, "L1")
+    creds, conf = tmp_path / "creds", tmp_path / "bridge.conf"
+    steps = [("key", "--key", str(tmp_path / "station.key"), "--public",
+              str(tmp_path / "station.pub")),
+             ("store-provision", "--lane", "L1", "--lane", "L2", "--credentials-dir",
+              str(creds), "--passwd", str(tmp_path / "passwd"), "--acl", str(tmp_path / "acl")),
+             ("bridge", "--lane", "L2", "--store-host", "10.0.0.5", "--cafile", "/etc/ca.crt",
+              "--credentials-dir", str(creds), "-o", str(conf))]
+    for step in steps:
+        done = kiosk_cli(env, "attendant", *step)
+        assert done.returncode == 0, done.stderr
+    assert (tmp_path / "station.key").stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "acl").read_text() == store_acl_text(["L1", "L2"])
+    assert conf.stat().st_mode & 0o777 == 0o600
+    text = conf.read_text()
+    password = (creds / "lane-L2.password").read_text().strip()
+    assert f"remote_username lane-L2\nremote_password {password}\n" in text
+    assert "address 10.0.0.5:8883" in text and "topic kiosk/v1/L2/state out 1" in text
