@@ -125,6 +125,6 @@ def run_ui(args: Namespace, demo_panel: Callable[..., Any] | None = None,
         demo=demo, kiosk_size=(width, height),
         screenshots=Path(args.screenshots) if args.screenshots else None,
         default_locale=config.store.default_locale, locales=tuple(config.store.locales),
-        demo_panel=demo_panel, on_start=on_start)
+        demo_panel=demo_panel, on_start=on_start, art_dir=home / "picker")
     KioskApp(settings, started).run()
     return 0

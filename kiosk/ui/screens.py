@@ -54,6 +54,7 @@ class Actions(Protocol):
     def send(self, kind: str, **fields: Any) -> str | None: ...
     def send_pin(self, pin: str) -> str | None: ...
     def select_language(self, locale: str) -> None: ...
+    def open_picker(self) -> None: ...
 
 
 class LanguageSwitch(BoxLayout):
@@ -427,9 +428,12 @@ class ShoppingPage(Page):
         self.own_bag = secondary("", lambda: self.actions.send("own_bag"), tid="own_bag",
                                  size_hint_y=None, height=theme.touch(64))
         self.own_bag_gap = Widget(size_hint_y=None, height=px(12))
+        # "Look up item": the produce picker (kiosk/ui/picker.py) for items with no barcode
+        self.look_up = secondary("", self.actions.open_picker, tid="look_up", size_key="l",
+                                 size_hint_y=None, height=theme.touch(80))
         for w in (self.subtotal, self.savings, self.discounts, self.tax, rule, self.total_label,
-                  self.total, spacer(), self.pay, Widget(size_hint_y=None, height=px(12)),
-                  self.cancel):
+                  self.total, spacer(), self.look_up, Widget(size_hint_y=None, height=px(12)),
+                  self.pay, Widget(size_hint_y=None, height=px(12)), self.cancel):
             side.add_widget(w)
         self.side = side
         body.add_widget(side)
@@ -472,6 +476,8 @@ class ShoppingPage(Page):
         self.total_label.text = t.tr("Total")
         self.total.text = v.total
         self.pay.text = t.tr("Pay now")
+        self.look_up.lang = lang
+        self.look_up.text = t.tr("Look up item")
         self.pay.disabled = not v.can_pay
         self.cancel.text = t.tr("Cancel order")
         self.cancel.disabled = not v.rows
