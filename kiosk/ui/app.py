@@ -461,4 +461,5 @@ class KioskApp(App):
             "first_frame_s": (self.first_frame_at - self.started_at
                               if self.first_frame_at else None),
             "pid": __import__("os").getpid(),
+            "picker": self.pages["picker"].shown() if "picker" in self.pages else None,
         }

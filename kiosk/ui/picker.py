@@ -52,21 +52,26 @@ class ItemTile(ButtonBehavior, Card):
     def __init__(self, item: Item, picture: Path | None, on_tap, **kw) -> None:
         super().__init__(orientation="vertical", padding=px(10), spacing=px(4), bg=theme.CARD,
                          outline=theme.LINE, radius=12, size_hint_y=None,
-                         height=theme.touch(196), **kw)
+                         height=theme.touch(214), **kw)
         self.item, self.tid, self._on_tap = item, f"pick:{item.plu}", on_tap
         if picture is not None:
             face = Image(source=str(picture), fit_mode="contain")
         else:  # no photo and no emoji font: the drawn bag of the basket screen
             face = Icon(kind="bag", fg=theme.GREY, bg=theme.CARD)
         self.face = face
-        self.name = Text(size_key="s", bold=True, halign="center", size_hint_y=None,
-                         height=px(34))
+        self.name = Text(size_key="s", bold=True, halign="center", valign="middle", wrap=True,
+                         size_hint_y=None, height=px(68))   # two lines: long names wrap
         self.price = Text(size_key="s", halign="center", color=theme.MUTED, size_hint_y=None,
                           height=px(30))
         for w in (face, self.name, self.price):
             self.add_widget(w)
         self.bind(state=lambda *_a: setattr(self, "bg", theme.GREEN_PALE
                                             if self.state == "down" else theme.CARD))
+
+    @property
+    def blank(self) -> bool:
+        """No picture drawn on this tile (a photo or emoji that did not load)."""
+        return isinstance(self.face, Image) and self.face.texture is None
 
     def show(self, price: int, t: Translator) -> None:
         self.name.lang = self.price.lang = t.lang
@@ -144,7 +149,7 @@ class PickerPage(Page):
         left.add_widget(self.scroll)
         body.add_widget(left)
 
-        side = BoxLayout(orientation="vertical", size_hint_x=None, width=px(440),
+        side = BoxLayout(orientation="vertical", size_hint_x=None, width=px(400),
                          spacing=px(12))
         self.scale_card = Card(orientation="vertical", size_hint_y=None, height=px(124),
                                padding=(px(18), px(8)), bg=theme.CARD, outline=theme.LINE)
@@ -154,8 +159,9 @@ class PickerPage(Page):
         self.scale_card.add_widget(self.scale_title)
         self.scale_card.add_widget(self.weight)
         modes = BoxLayout(size_hint_y=None, height=theme.touch(64), spacing=px(10))
-        self.by_name = Btn(lambda: self._mode("name"), size_key="m", tid="picker:by_name")
-        self.by_plu = Btn(lambda: self._mode("plu"), size_key="m", tid="picker:by_plu")
+        tab = {"size_key": "s", "padding": (px(6), px(6))}
+        self.by_name = Btn(lambda: self._mode("name"), tid="picker:by_name", **tab)
+        self.by_plu = Btn(lambda: self._mode("plu"), tid="picker:by_plu", **tab)
         modes.add_widget(self.by_name)
         modes.add_widget(self.by_plu)
         self.keypad = Keypad(self._key)
@@ -199,6 +205,14 @@ class PickerPage(Page):
         """A fresh picker each time it opens: by name, nothing typed."""
         self.mode, self.query = "name", ""
         self.scroll.scroll_y = 1
+
+    def shown(self) -> dict:
+        """What the grid shows (tests, ``status``): the PLUs in order, the tiles whose picture
+        is not drawn (yet), the query and the mode."""
+        tiles = [self.tiles[key] for key in self._shown]
+        return {"plus": [tile.item.plu for tile in tiles], "mode": self.mode,
+                "query": self.query, "weight": self.weight.text,
+                "blank": [tile.item.plu for tile in tiles if tile.blank]}
 
     # -- rendering -----------------------------------------------------------------------
 
