@@ -226,6 +226,10 @@ class KioskApp(App):
 
     def _on_loose(self, loose: list, art: dict) -> None:
         self.loose, self.tile_pictures = loose, art
+        # the last-scanned panel shows a loose item's emoji too, where it has no photo
+        for key, picture in art.items():
+            if picture is not None:
+                self.pictures.setdefault(key, picture)
         if self.picking:
             self.pages.pop("picker", None)  # rebuilt with the items
             self.refresh()

@@ -35,6 +35,7 @@ px = theme.px
 LATIN_KEYS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 DIGITS = "123456789"
 BACKSPACE = "←"
+COLS = 4   # tiles a row
 
 
 class PickerActions(Protocol):
@@ -141,8 +142,9 @@ class PickerPage(Page):
         left.add_widget(self.hint)
         self.scroll = ScrollView(do_scroll_x=False, bar_width=px(10),
                                  scroll_type=["bars", "content"])
-        self.grid = GridLayout(cols=4, spacing=px(12), size_hint_y=None)
-        self.grid.bind(minimum_height=self.grid.setter("height"))
+        self.grid = GridLayout(cols=COLS, spacing=px(12), size_hint_y=None,
+                               col_force_default=True)
+        self.grid.bind(minimum_height=self.grid.setter("height"), width=self._fit_columns)
         self.scroll.add_widget(self.grid)
         self.none = Text(size_key="l", halign="center", color=theme.MUTED, wrap=True,
                          auto_height=True)
@@ -171,6 +173,10 @@ class PickerPage(Page):
             side.add_widget(w)
         body.add_widget(side)
         self.add_widget(body)
+
+    def _fit_columns(self, *_a) -> None:
+        """Tiles keep a quarter of the grid's width, one match or twenty."""
+        self.grid.col_default_width = (self.grid.width - (COLS - 1) * self.grid.spacing[0]) / COLS
 
     # -- input ---------------------------------------------------------------------------
 
