@@ -32,6 +32,10 @@ class ProduceLane:
         self.sim.set_weight(grams)
         self.feed.wait(lambda m: m["status"] == "stable" and m["weight_g"] == grams)
 
+    @property
+    def catalog(self) -> Path:
+        return self.state_dir / "catalog.sqlite"
+
     def journal(self, *kinds: str) -> list[dict]:
         journal = Journal(self.state_dir / "journal.sqlite")
         try:

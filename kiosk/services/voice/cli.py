@@ -64,6 +64,9 @@ def _recognizers(config):  # noqa: ANN001, ANN202 - KioskConfig, a factory
     from kiosk.services.voice.payments import listen_for_payments
 
     listen_for_payments(config)  # the grammar hears the lane's ways to pay, and only those
+    from kiosk.services.voice.items import listen_for_items
+
+    listen_for_items(config)  # and the loose items by name ("bananas": sold from the scale)
     voice_cfg = getattr(config, "voice", None) or VoiceConfig()
     cache: dict[str, object] = {}
 

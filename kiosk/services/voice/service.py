@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+from kiosk_voice.intents import ITEM_INTENT
 from kiosk_voice.tts import Speaker
 
 from kiosk.bus.client import BusClient
@@ -626,6 +627,8 @@ class VoiceService:
             self.do("receipt_none")
         elif name == "how_much":
             self.do("hear_total")
+        elif name == ITEM_INTENT and arg:  # a loose item named: the core weighs it
+            self.send("add_plu", plu=arg)
         else:
             self.do(name)
 
