@@ -119,6 +119,12 @@ def voice_run(args: argparse.Namespace) -> int:
                            default_locale=config.store.default_locale,
                            locales=config.store.locales,
                            headset_barge_in=config.voice.headset_barge_in)
+    from kiosk.services.voice.items import key_items
+
+    try:  # the loose items the tactile keys reach through "look up" (none: no such action)
+        service.accessible.items = key_items(config.catalog_path)
+    except Exception:
+        log.exception("loose items not read for the keys")
     if isinstance(source, WavSource):
         source.listening = service.listening
         try:

@@ -17,21 +17,32 @@ from kiosk_voice.intents import set_item_intents
 
 from kiosk.catalog import Catalog
 from kiosk.config import KioskConfig
+from kiosk.domain.catalog import Product
 from kiosk.domain.languages import language_of
 
 log = logging.getLogger(__name__)
+
+
+def _loose(catalog_path: Path) -> list[Product]:
+    catalog = Catalog(catalog_path)
+    try:
+        return [p for p in catalog.products() if p.plu]
+    finally:
+        catalog.close()
+
+
+def key_items(catalog_path: Path) -> dict[str, tuple[dict[str, str], int, bool]]:
+    """The loose items as the tactile keys reach them (accessible mode's "look up"):
+    action ``item:<plu>`` → (names, price per kg or each, sold by weight)."""
+    return {f"item:{p.plu}": (dict(p.names), p.price_minor, p.sold_by_weight)
+            for p in _loose(catalog_path)}
 
 
 def item_names(catalog_path: Path) -> dict[str, dict[str, list[str]]]:
     """Language → PLU → what a shopper says for it: the item's name in that language (in
     English also without a plural "s": "banana")."""
     out: dict[str, dict[str, list[str]]] = {}
-    catalog = Catalog(catalog_path)
-    try:
-        products = [p for p in catalog.products() if p.plu]
-    finally:
-        catalog.close()
-    for product in products:
+    for product in _loose(catalog_path):
         for locale, name in product.names.items():
             said = [name]
             if language_of(locale) == "en" and name.lower().endswith("s"):

@@ -684,6 +684,8 @@ class VoiceService:
             self.send(action)
         elif action.startswith("set_language:"):
             self.send("set_language", locale=action.removeprefix("set_language:"))
+        elif action.startswith("item:"):  # a loose item chosen by key: the core weighs it
+            self.send("add_plu", plu=action.removeprefix("item:"))
         elif action.startswith("app:"):
             self.send("choose_app", index=int(action[4:]))
         elif action == "more_time":
