@@ -79,15 +79,15 @@ def emoji_png(glyph: str, folder: Path, font: Path = EMOJI_FONT) -> Path | None:
 def _coloured(image) -> bool:
     """True when the drawing has colour (a real emoji), not only greys."""
     rgb = image.convert("RGB").resize((16, 16))
-    return any(max(p) - min(p) > 40 for p in rgb.getdata())
+    return any(max(c) - min(c) > 40 for _n, c in rgb.getcolors(16 * 16) or ())
 
 
 def tile_pictures(items: list[tuple[str, dict[str, str]]], photos: dict[str, Path],
-                  folder: Path) -> dict[str, Path | None]:
+                  folder: Path, font: Path = EMOJI_FONT) -> dict[str, Path | None]:
     """Product key → the picture its tile shows: the store photo, the item's emoji, the
     basket emoji; None only when no emoji can be drawn at all (the tile then draws a bag)."""
     out: dict[str, Path | None] = {}
-    fallback = emoji_png(FALLBACK, folder)
+    fallback = emoji_png(FALLBACK, folder, font)
     for key, names in items:
-        out[key] = photos.get(key) or emoji_png(emoji_for(names), folder) or fallback
+        out[key] = photos.get(key) or emoji_png(emoji_for(names), folder, font) or fallback
     return out
