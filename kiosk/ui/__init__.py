@@ -7,6 +7,8 @@ The package is split so that only what draws imports Kivy:
 * :mod:`kiosk.ui.i18n`      gettext catalogs, endonyms, Babel formatting
 * :mod:`kiosk.ui.fonts`     font candidates, measured coverage, per-locale faces
 * :mod:`kiosk.ui.theme`     colours and sizes
+* :mod:`kiosk.ui.picker` (Kivy), :mod:`kiosk.ui.picker_view`, :mod:`kiosk.ui.picker_art`
+                            the produce picker ("Look up item"), its texts, its tiles' pictures
 * :mod:`kiosk.ui.widgets`, :mod:`kiosk.ui.screens`,
   :mod:`kiosk.ui.app`       the Kivy side
 * the demo's sample-item panel and the test-only control channel live in :mod:`kiosk.sim`

@@ -100,6 +100,7 @@ class KioskApp(App):
         self.pictures: dict[str, Path] = {}
         # the produce picker (kiosk/ui/picker.py): a view of the UI's own over "shopping"
         self.picking = False
+        self._picker_line: int | None = None   # the last line when the picker opened
         self.loose: list = []                        # (Item, price) of the loose items
         self.tile_pictures: dict[str, Path | None] = {}
         self.scale_msg: dict | None = None           # kiosk-scale's last produce reading
@@ -243,6 +244,7 @@ class KioskApp(App):
         """Look up item: the picker over the basket (only while shopping)."""
         if self.view is not None and self.view.screen == "shopping":
             self.picking = True
+            self._picker_line = (self.msg or {}).get("last_line_id")
             if "picker" in self.pages:
                 self.pages["picker"].reset()
             self.refresh()
@@ -263,8 +265,6 @@ class KioskApp(App):
         self.refresh()
 
     def _on_result(self, result: dict) -> None:
-        if result.get("ok") and result.get("kind") == "add_plu":
-            self.close_picker()   # the item is in the basket: show it there
         if result.get("ok") or result.get("kind") == "touch":
             return
         text = rejection_text(result.get("reason", ""), self.translator())
@@ -364,8 +364,10 @@ class KioskApp(App):
         if self.online is None and self.msg is None:
             local = self.settings.default_locale
         v = build_view(self.msg, self.online, local, self.received_at, self.voice_locales)
-        if v.screen != "shopping":
-            self.picking = False   # paying, an alert, the basket gone: the picker closes
+        if v.screen != "shopping" or v.last_line_id != self._picker_line:
+            # paying, an alert, the basket gone, or an item added (by a tile, the PLU keypad,
+            # voice, the keys or the scanner): the picker closes, the basket shows it
+            self.picking = False
         elif self.picking:
             v = replace(v, screen="picker")
         self.view = v

@@ -5,7 +5,8 @@ Opened from the basket screen; a view of the UI only (like the e-receipt QR), th
 stays in ``shopping``. A tile tap, or a PLU typed and confirmed, sends ``add_plu`` with no
 weight: kiosk-core prices the item from the scale's settled weight itself
 (:func:`kiosk.domain.pricing.priceable_weight`) and refuses it, with the reason the toast
-shows, while the scale moves or is empty. The picker closes when the core has added the item.
+shows, while the scale moves or is empty. The picker closes when an item is added (the
+state's ``last_line_id`` changes: by the picker, voice, the keys or the scanner).
 
 Search keys by language (:mod:`kiosk.domain.search`): A-Z in English and in Chinese (pinyin
 initials, XJ for 香蕉), the 14 initial consonants in Korean (ㅂㄴㄴ for 바나나). Every tile

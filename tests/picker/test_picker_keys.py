@@ -60,24 +60,32 @@ def produce_lane(tmp_path, broker_port, lane_env):
                                   lane_env["KIOSK__STORE__LANE_ID"])
 
 
-def test_apples_bought_by_the_keys(produce_lane, start_voice):
-    lane = produce_lane
-    voice = start_voice()
-    voice.service.accessible.items = key_items(lane.catalog)
-    assert lane.shopper.send("start", locale="en")["ok"]
-    lane.shopper.wait_state(lambda s: s["state"] == "shopping")
-    lane.weigh(856)
-    press(lane.shopper, "select")            # any key starts accessible mode
-    voice.wait_for(lambda: voice.service.accessible.active)
+def _choose_apples(lane, voice) -> None:
     for key, heard in (("down", "Hear the total."), ("down", "Look up a loose item."),
                        ("select", "Bananas, $1.99 per kilogram."),
                        ("down", "Fuji Apples, $4.39 per kilogram.")):
         press(lane.shopper, key)
         voice.wait_spoken(heard)
     press(lane.shopper, "select")
+
+
+def test_apples_bought_by_the_keys(produce_lane, start_voice):
+    lane = produce_lane
+    voice = start_voice()
+    voice.service.accessible.items = key_items(lane.catalog)
+    assert lane.shopper.send("start", locale="en")["ok"]
+    lane.shopper.wait_state(lambda s: s["state"] == "shopping")
+    lane.weigh(0)
+    press(lane.shopper, "select")            # any key starts accessible mode
+    voice.wait_for(lambda: voice.service.accessible.active)
+    _choose_apples(lane, voice)              # nothing on the scale yet: refused, and said
+    voice.wait_spoken("Please put the item on the scale.")
+    assert lane.shopper.state["lines"] == []
+    lane.weigh(856)
+    _choose_apples(lane, voice)
     state = lane.shopper.wait_state(lambda s: len(s["lines"]) == 1)
     line = state["lines"][0]
     assert (line["key"], line["weight_g"]) == ("PLU04131", 856)
     assert line["amount"] == weight_amount(439, 856) == 376   # 4.39 x 0.856 = 3.758
     assert [(c["type"], c.get("plu")) for c in voice.service.sent if c["type"] != "touch"] == [
-        ("add_plu", "04131")]
+        ("add_plu", "04131"), ("add_plu", "04131")]

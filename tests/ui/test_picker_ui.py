@@ -42,10 +42,11 @@ def _bought(lane, ui, tap: str, plu: str, grams: int) -> dict:
         try:
             state = lane.shopper.wait_state(lambda s: len(s["lines"]) > lines, timeout=3)
             break
-        except AssertionError:
-            lane.weigh(grams)
+        except (AssertionError, TimeoutError):
+            lane.weigh(grams)   # the next reading of the same weight is out: tap again
     else:
-        raise AssertionError(f"{plu} was never added")
+        shown = [t["text"] for t in ui.texts()]
+        raise AssertionError(f"{plu} was never added; the UI shows {shown}")
     line = state["lines"][-1]
     assert line["key"] == f"PLU{plu}" and line["weight_g"] == grams
     assert line["amount"] == weight_amount(PRICE[plu], grams)

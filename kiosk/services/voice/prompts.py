@@ -139,6 +139,10 @@ ERROR_TEXT = {
     "needs_weight": V_("This item must be weighed."),
     "scale_motion": V_("The scale is still moving. Please keep the item still."),
     "scale_no_response": V_("The scale is not working. Please ask a staff member."),
+    # a loose item named or chosen by key (kiosk/services/voice/items.py) before it is weighed
+    "scale_empty": V_("Please put the item on the scale."),
+    "scale_over_capacity": V_("Too heavy for the scale. Please weigh less at a time."),
+    "scale_below_minimum": V_("Too light to weigh. Please add more."),
 }
 
 TEXT = {
