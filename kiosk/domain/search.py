@@ -156,6 +156,14 @@ def rank(query: str, item: Item, lang: str) -> int | None:
     return None
 
 
+def prepare(items: Iterable[Item]) -> None:
+    """Look up every Chinese character's readings now (the first lookup loads pypinyin's
+    table from disk): the UI calls this off its frame loop, so a key press never waits."""
+    for item in items:
+        for name in item.names.values():
+            _hanzi_letters(name)
+
+
 def search(query: str, items: Iterable[Item], lang: str) -> list[Item]:
     """The items matching ``query`` in ``lang``, best first, the catalog's order kept
     among equals (an empty query: every item)."""
@@ -163,18 +171,3 @@ def search(query: str, items: Iterable[Item], lang: str) -> list[Item]:
               if (score := rank(query, item, lang)) is not None]
     return [item for _s, _i, item in sorted(ranked, key=lambda r: (r[0], r[1]))]
 
-
-def by_name(spoken: str, items: Iterable[Item]) -> Item | None:
-    """The item whose name, in any language, is what was said ("bananas", "바나나", "香蕉"),
-    ignoring case, spaces and a plural "s"; None when none or several do."""
-    said = _fold(spoken).replace(" ", "")
-    if not said:
-        return None
-    found = []
-    for item in items:
-        for name in item.names.values():
-            folded = _fold(name).replace(" ", "")
-            if said in (folded, folded.rstrip("s"), folded + "s"):
-                found.append(item)
-                break
-    return found[0] if len(found) == 1 else None

@@ -31,6 +31,7 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from kiosk.bus.credentials import BusLogin
 from kiosk.catalog import picture_index, pictures_dir
+from kiosk.domain.search import prepare
 from kiosk.ops import sdnotify
 from kiosk.security.pinseal import staff_pin_command
 from kiosk.ui import theme
@@ -178,6 +179,7 @@ class KioskApp(App):
             log.exception("warming up the translations failed")
         try:  # the picker's items and their tiles' pictures (emoji drawn to PNG once)
             loose = loose_items(self.settings.catalog_path)
+            prepare([item for item, _price in loose])   # pinyin read here, not on a key press
             folder = self.settings.art_dir or Path(tempfile.gettempdir()) / "kiosk-picker"
             art = tile_pictures([(i.key, i.names) for i, _p in loose], self.pictures, folder)
             self.post(lambda: self._on_loose(loose, art))

@@ -15,12 +15,9 @@ from pathlib import Path
 
 from kiosk.domain.pricing import WEIGHT_REFUSALS
 from kiosk.domain.search import Item
-from kiosk.i18n import N_
 from kiosk.ui.i18n import Translator
 from kiosk.ui.viewmodel import REJECTIONS
 
-#: the picker's two ways to look an item up: by name (letters) or by PLU (digits)
-MODES = ("name", "plu")
 #: the longest PLU (kiosk.bus.messages.AddPlu) and search text the keypads take
 MAX_PLU, MAX_QUERY = 5, 12
 
@@ -70,6 +67,3 @@ def price_line(item: Item, price_minor: int, t: Translator) -> str:
         return t.tr("{price}/kg", price=t.money(price_minor))
     return t.tr("{price} each", price=t.money(price_minor))
 
-
-#: msgids the picker uses only through variables (for the catalog extractor)
-_KEYS = (N_("Look up item"), N_("Search by name"), N_("Enter PLU code"))

@@ -8,7 +8,7 @@ import csv
 import pytest
 
 from kiosk.catalog import SAMPLE_CATALOG
-from kiosk.domain.search import Item, by_name, choseong, hanzi_initials, rank, search
+from kiosk.domain.search import Item, choseong, hanzi_initials, rank, search
 
 
 @pytest.fixture(scope="module")
@@ -74,12 +74,13 @@ def test_name_starts_rank_before_inside(loose):
     assert order.index("Yellow Onions") < order.index("Lemons")  # a word start before inside
 
 
-@pytest.mark.parametrize("said", ["bananas", "Banana", "바나나", "香蕉", "BANANAS"])
-def test_by_name_in_any_language(loose, said):
-    item = by_name(said, loose)
-    assert item is not None and item.plu == "04011"
 
+def test_prepare_reads_every_reading_ahead(loose):
+    from kiosk.domain.search import hanzi_initials, prepare
 
-def test_by_name_refuses_unknown_and_empty(loose):
-    assert by_name("kiwi", loose) is None
-    assert by_name("", loose) is None
+    hanzi_initials.cache_clear()
+    prepare(loose)
+    before = hanzi_initials.cache_info()
+    assert before.currsize > 0
+    search("xj", loose, "zh_Hans")           # a key press: every character already looked up
+    assert hanzi_initials.cache_info().misses == before.misses
