@@ -121,14 +121,15 @@ def _words_start(query: str, name: str) -> bool:
 def rank(query: str, item: Item, lang: str) -> int | None:
     """How well ``item`` matches ``query`` in ``lang`` (lower is better), None: no match.
 
-    0: the name starts with it; 1: a word of the name does; 2: inside the name; 3: by
-    initials (pinyin, choseong); 4: by PLU digits. Names in English match in every language
+    0: the name starts with it; 1: a word of the name does; 2: inside the name; 3: by the
+    initials (pinyin, choseong) of its first characters; 4: of later ones; 5: by PLU digits.
+    Names in English match in every language
     (the shelf labels are bilingual in many stores)."""
     q = _fold(query.strip())
     if not q:
         return 0
     if q.isdigit():
-        return 4 if item.plu.lstrip("0").startswith(q.lstrip("0")) or item.plu.startswith(q) \
+        return 5 if item.plu.lstrip("0").startswith(q.lstrip("0")) or item.plu.startswith(q) \
             else None
     best: int | None = None
     for name in {item.name(lang), item.names.get("en", "")} - {""}:
@@ -147,12 +148,13 @@ def rank(query: str, item: Item, lang: str) -> int | None:
     name = item.name(lang)
     compact = q.replace(" ", "")
     if all(c in CHOSEONG for c in compact) and compact:
-        plain = "".join(_PLAIN.get(c, c) for c in compact)
-        if plain in choseong(name):
-            return 3
+        at = choseong(name).find("".join(_PLAIN.get(c, c) for c in compact))
+        if at >= 0:
+            return 3 if at == 0 else 4
     if compact.isascii() and compact.isalpha() and any(is_hanzi(c) for c in name):
-        if _initials_match(compact, _hanzi_letters(name)) is not None:
-            return 3
+        at = _initials_match(compact, _hanzi_letters(name))
+        if at is not None:
+            return 3 if at == 0 else 4
     return None
 
 

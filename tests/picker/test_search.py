@@ -44,7 +44,8 @@ def test_pinyin_initials_of_one_character_cover_every_reading():
     ("wh", "zh_Hans", "五花肉"),
     ("香", "zh_Hans", "香蕉"),
     ("ㅂㄴㄴ", "ko", "바나나"),
-    ("ㅅㄱ", "ko", "부사 사과"),
+    ("ㅅㄱ", "ko", "생강"),             # 생강 starts so: before 부사 사과
+    ("ㅂㅅ", "ko", "부사 사과"),
     ("ㄷㄷㄹ", "ko", "닭다리살"),
     ("바나", "ko", "바나나"),
     ("ban", "en", "Bananas"),
@@ -84,3 +85,11 @@ def test_prepare_reads_every_reading_ahead(loose):
     assert before.currsize > 0
     search("xj", loose, "zh_Hans")           # a key press: every character already looked up
     assert hanzi_initials.cache_info().misses == before.misses
+
+
+def test_initials_at_the_start_rank_first():
+    milk = Item("B", "00001", {"zh": "鲜鸡蛋 10枚", "ko": "바나나우유"})
+    banana = Item("P", "04011", {"zh": "香蕉", "ko": "바나나"})
+    eggs = Item("E", "00002", {"zh": "新鲜鸡蛋", "ko": "계란 바나나"})
+    assert [i.key for i in search("xj", [eggs, milk, banana], "zh")] == ["B", "P", "E"]
+    assert [i.key for i in search("ㅂㄴㄴ", [eggs, milk, banana], "ko")] == ["B", "P", "E"]
