@@ -46,7 +46,9 @@ def _bought(lane, ui, tap: str, plu: str, grams: int) -> dict:
             lane.weigh(grams)   # the next reading of the same weight is out: tap again
     else:
         shown = [t["text"] for t in ui.texts()]
-        raise AssertionError(f"{plu} was never added; the UI shows {shown}")
+        core = (lane.state_dir.parent / "core.log").read_text(errors="replace")[-3000:]
+        raise AssertionError(f"{plu} was never added; the UI shows {shown}\ncore log:\n{core}"
+                             f"\nUI log:\n{ui.log()[-3000:]}")
     line = state["lines"][-1]
     assert line["key"] == f"PLU{plu}" and line["weight_g"] == grams
     assert line["amount"] == weight_amount(PRICE[plu], grams)
