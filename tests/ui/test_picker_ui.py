@@ -57,7 +57,14 @@ def _bought(lane, ui, tap: str, plu: str, grams: int) -> dict:
     return state
 
 
-@pytest.mark.parametrize("locale", ["en", "zh_Hans", "ko"])
+#: the default run takes Korean (choseong keys, its own font); English and Chinese are the
+#: same flow, opt-in (KIOSK_SOAK_TESTS=1) to keep the default suite's time
+ALSO = pytest.mark.skipif(os.environ.get("KIOSK_SOAK_TESTS") != "1",
+                          reason="the picker in en and zh: KIOSK_SOAK_TESTS=1")
+
+
+@pytest.mark.parametrize("locale", [pytest.param("en", marks=ALSO),
+                                    pytest.param("zh_Hans", marks=ALSO), "ko"])
 def test_picker_by_touch_search_and_plu_keypad(locale, produce_lane, ui_factory, shots):
     lane = produce_lane
     ui = ui_factory(**lane.env)
