@@ -378,11 +378,15 @@ class ShoppingPage(Page):
         self.last = LastScannedPanel(actions.pictures, size_hint_y=None,
                                      height=px(LAST_SCANNED_H))
         basket = Card(orientation="vertical", padding=px(16), spacing=px(10))
-        top = BoxLayout(size_hint_y=None, height=px(46))
+        # "Look up item": the produce picker (kiosk/ui/picker.py), for items with no barcode
+        self.look_up = secondary("", self.actions.open_picker, tid="look_up", size_key="m",
+                                 size_hint_x=None, width=px(250))
+        top = BoxLayout(size_hint_y=None, height=max(px(46), theme.touch(60)), spacing=px(12))
         self.basket_title = Text(size_key="l", bold=True)
         self.count = Text(size_key="m", color=theme.MUTED, halign="right", size_hint_x=0.6)
         top.add_widget(self.basket_title)
         top.add_widget(self.count)
+        top.add_widget(self.look_up)
         basket.add_widget(top)
         self.area = FloatLayout()
         self.scroll = ScrollView(do_scroll_x=False, bar_width=px(10), scroll_type=["bars",
@@ -428,12 +432,9 @@ class ShoppingPage(Page):
         self.own_bag = secondary("", lambda: self.actions.send("own_bag"), tid="own_bag",
                                  size_hint_y=None, height=theme.touch(64))
         self.own_bag_gap = Widget(size_hint_y=None, height=px(12))
-        # "Look up item": the produce picker (kiosk/ui/picker.py) for items with no barcode
-        self.look_up = secondary("", self.actions.open_picker, tid="look_up", size_key="l",
-                                 size_hint_y=None, height=theme.touch(80))
         for w in (self.subtotal, self.savings, self.discounts, self.tax, rule, self.total_label,
-                  self.total, spacer(), self.look_up, Widget(size_hint_y=None, height=px(12)),
-                  self.pay, Widget(size_hint_y=None, height=px(12)), self.cancel):
+                  self.total, spacer(), self.pay, Widget(size_hint_y=None, height=px(12)),
+                  self.cancel):
             side.add_widget(w)
         self.side = side
         body.add_widget(side)
