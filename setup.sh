@@ -24,6 +24,9 @@ APT_PACKAGES+=(git)
 APT_PACKAGES+=(xvfb xauth xclip fonts-noto-cjk libgl1 libegl1 libgles2 libgl1-mesa-dri libgbm1
                libdrm2 libmtdev1 libx11-6 libxext6 libxcursor1 libxi6 libxrandr2 libxss1
                libxfixes3)
+# The produce picker's tiles: an item with no store photo shows its colour emoji from Noto
+# Color Emoji, drawn to a PNG with Pillow (kiosk/ui/picker_art.py)
+APT_PACKAGES+=(fonts-noto-color-emoji)
 
 # Card payments: pcscd and the vsmartcard virtual reader driver (vpcd) the virtual EMV card
 # plugs into; pyscard has no wheel, so swig and the PC/SC headers to build it.

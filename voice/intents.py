@@ -29,7 +29,7 @@ grammar checked against the model's vocabulary when that model is installed).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 INTENTS = ("pay_card", "pay_phone", "cancel", "help", "repeat", "yes", "no", "how_much",
            "receipt", "no_receipt", "change_language", "cancel_help", "put_aside")
@@ -213,6 +213,48 @@ def set_payment_intents(ways: Mapping[str, Mapping[str, tuple[Sequence[str], Seq
     for state, names in list(STATE_INTENTS.items()):
         kept = tuple(n for n in names if not n.startswith(PAY_PREFIX))
         STATE_INTENTS[state] = (*ways, *kept) if state in PAY_STATES else kept
+
+
+#: a loose item named ("bananas", "바나나", "香蕉"): weighed and sold from the produce scale;
+#: the slot is the item's PLU (:func:`set_item_intents`)
+ITEM_INTENT = "add_item"
+#: the states in which a shopper names a loose item
+ITEM_STATES = ("shopping",)
+
+
+def set_item_intents(names: Mapping[str, Mapping[str, Sequence[str]]]) -> None:
+    """Listen for the store's loose items by name while shopping (call once at start, before
+    any recognizer is made, like :func:`set_payment_intents`).
+
+    ``names``: language → slot (the item's PLU) → the names said for it. They become the
+    keys of the :data:`ITEM_INTENT` intent; a name that was an everyday decoy word (바나나)
+    is a decoy no more. An empty mapping takes the intent away again (decoys restored).
+    """
+    keys: dict[str, dict[str, str]] = {}
+    for lang in LANGUAGES:
+        slots = keys.setdefault(lang, {})
+        for slot, said in (names.get(lang) or {}).items():
+            for words in said:
+                key = " ".join(words.lower().split())
+                if key:
+                    slots.setdefault(key, slot)
+    on = any(keys.values())
+    for lang, li in list(LANGUAGES.items()):
+        decoys = _DECOYS.setdefault(lang, li.decoys)
+        li.intents.pop(ITEM_INTENT, None)
+        if on:
+            li.intents[ITEM_INTENT] = IntentSpec(ITEM_INTENT, tuple(keys[lang]), (),
+                                                 keys[lang])
+        said = {_flat(k, li.joiner) for k in keys[lang]}
+        LANGUAGES[lang] = replace(li, decoys=tuple(d for d in decoys
+                                                   if _flat(d, li.joiner) not in said))
+    for state in ITEM_STATES:
+        kept = tuple(n for n in STATE_INTENTS.get(state, ()) if n != ITEM_INTENT)
+        STATE_INTENTS[state] = (*kept, ITEM_INTENT) if on else kept
+
+
+#: each language's decoys as shipped (set_item_intents takes the items' names out of them)
+_DECOYS: dict[str, tuple[str, ...]] = {}
 
 
 def intents_for_state(state: str) -> tuple[str, ...]:

@@ -73,8 +73,9 @@ USERS: tuple[BusUser, ...] = (
           commands=SHOPPER_INTENTS | {"scan", "add_plu", "set_quantity", "remove_line",
                                       "staff_pin", "attendant"}),
     # voice sees the gpio's help button (it starts accessible mode), no other service's commands
+    # add_plu: a loose item named ("bananas"), priced by the core from the produce scale
     _user("kiosk-voice", reads=(*_STATE, _ALL.keypad, _ALL.headset, _ALL.command_from("gpio")),
-          writes=(_ALL.voice_status,), commands=SHOPPER_INTENTS),
+          writes=(_ALL.voice_status,), commands=SHOPPER_INTENTS | {"add_plu"}),
     _user("kiosk-scanner",
           writes=(_ALL.scanner_events, _ALL.scanner_status, _ALL.feedback),
           commands=frozenset({"scan", "wallet_code", "device"}), devices=frozenset({"scanner"})),

@@ -7,6 +7,8 @@ The package is split so that only what draws imports Kivy:
 * :mod:`kiosk.ui.i18n`      gettext catalogs, endonyms, Babel formatting
 * :mod:`kiosk.ui.fonts`     font candidates, measured coverage, per-locale faces
 * :mod:`kiosk.ui.theme`     colours and sizes
+* :mod:`kiosk.ui.picker` (Kivy), :mod:`kiosk.ui.picker_view`, :mod:`kiosk.ui.picker_art`
+                            the produce picker ("Look up item"), its texts, its tiles' pictures
 * :mod:`kiosk.ui.widgets`, :mod:`kiosk.ui.screens`,
   :mod:`kiosk.ui.app`       the Kivy side
 * the demo's sample-item panel and the test-only control channel live in :mod:`kiosk.sim`
@@ -125,6 +127,6 @@ def run_ui(args: Namespace, demo_panel: Callable[..., Any] | None = None,
         demo=demo, kiosk_size=(width, height),
         screenshots=Path(args.screenshots) if args.screenshots else None,
         default_locale=config.store.default_locale, locales=tuple(config.store.locales),
-        demo_panel=demo_panel, on_start=on_start)
+        demo_panel=demo_panel, on_start=on_start, art_dir=home / "picker")
     KioskApp(settings, started).run()
     return 0

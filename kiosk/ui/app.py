@@ -13,10 +13,11 @@ import ctypes
 import gc
 import logging
 import os
+import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +31,16 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from kiosk.bus.credentials import BusLogin
 from kiosk.catalog import picture_index, pictures_dir
+from kiosk.domain.search import prepare
 from kiosk.ops import sdnotify
 from kiosk.security.pinseal import staff_pin_command
 from kiosk.ui import theme
 from kiosk.ui.bridge import BusBridge
 from kiosk.ui.fonts import Resolved
 from kiosk.ui.i18n import Translator
+from kiosk.ui.picker import PickerPage
+from kiosk.ui.picker_art import tile_pictures
+from kiosk.ui.picker_view import loose_items
 from kiosk.ui.screens import PAGES, Header, IdleOverlay, Page
 from kiosk.ui.shots import ShotWriter, grab, read_frame, when_settled
 from kiosk.ui.viewmodel import IDLE_STATES, View, build_view, currency_of, rejection_text
@@ -66,6 +71,7 @@ class UISettings:
     # the demo's sample-item panel, and hooks started with the app (the test control channel)
     demo_panel: Callable[..., Any] | None = None
     on_start: tuple[Callable[[Any], Any], ...] = ()
+    art_dir: Path | None = None   # the picker's emoji drawn to PNG (in the UI's state folder)
 
 
 def _trim_heap() -> None:
@@ -93,6 +99,12 @@ class KioskApp(App):
         self.voice_locales: tuple[str, ...] | None = None  # kiosk-voice's, once it said
         self.pages: dict[str, Page] = {}
         self.pictures: dict[str, Path] = {}
+        # the produce picker (kiosk/ui/picker.py): a view of the UI's own over "shopping"
+        self.picking = False
+        self._picker_line: int | None = None   # the last line when the picker opened
+        self.loose: list = []                        # (Item, price) of the loose items
+        self.tile_pictures: dict[str, Path | None] = {}
+        self.scale_msg: dict | None = None           # kiosk-scale's last produce reading
         self.shots = ShotWriter()
         self.first_frame_at: float | None = None
         self._last_touch_sent = 0.0
@@ -132,7 +144,7 @@ class KioskApp(App):
             root.add_widget(self.demo)
         self.bridge = BusBridge(self.settings.bus, self.settings.lane, self.post, self._on_state,
                                 self._on_online, self._on_result,
-                                on_voice=self._on_voice)
+                                on_voice=self._on_voice, on_scale=self._on_scale)
         Window.bind(on_touch_down=self._on_any_touch, on_flip=self._on_flip)
         Window.clearcolor = theme.BG
         self.refresh()
@@ -165,6 +177,14 @@ class KioskApp(App):
                 t.money(0), t.kg(1), t.datetime(time.time())
         except Exception:
             log.exception("warming up the translations failed")
+        try:  # the picker's items and their tiles' pictures (emoji drawn to PNG once)
+            loose = loose_items(self.settings.catalog_path)
+            prepare([item for item, _price in loose])   # pinyin read here, not on a key press
+            folder = self.settings.art_dir or Path(tempfile.gettempdir()) / "kiosk-picker"
+            art = tile_pictures([(i.key, i.names) for i, _p in loose], self.pictures, folder)
+            self.post(lambda: self._on_loose(loose, art))
+        except Exception:
+            log.exception("reading the loose items for the picker failed")
 
     def on_stop(self) -> None:
         self.bridge.stop()
@@ -206,6 +226,35 @@ class KioskApp(App):
         if self.online is None:
             self.online = True  # a retained state with no status yet: the status follows
         self.refresh()
+
+    def _on_loose(self, loose: list, art: dict) -> None:
+        self.loose, self.tile_pictures = loose, art
+        # the last-scanned panel shows a loose item's emoji too, where it has no photo
+        for key, picture in art.items():
+            if picture is not None:
+                self.pictures.setdefault(key, picture)
+        if self.picking:
+            self.pages.pop("picker", None)  # rebuilt with the items
+            self.refresh()
+
+    def _on_scale(self, msg: dict) -> None:
+        self.scale_msg = msg
+        if self.picking:
+            self.refresh()
+
+    def open_picker(self) -> None:
+        """Look up item: the picker over the basket (only while shopping)."""
+        if self.view is not None and self.view.screen == "shopping":
+            self.picking = True
+            self._picker_line = (self.msg or {}).get("last_line_id")
+            if "picker" in self.pages:
+                self.pages["picker"].reset()
+            self.refresh()
+
+    def close_picker(self) -> None:
+        if self.picking:
+            self.picking = False
+            self.refresh()
 
     def _on_voice(self, locales: tuple[str, ...]) -> None:
         self.voice_locales = locales
@@ -286,7 +335,7 @@ class KioskApp(App):
 
     def page(self, name: str) -> Page:
         if name not in self.pages:
-            page = PAGES[name](self, name=name)
+            page = (PickerPage if name == "picker" else PAGES[name])(self, name=name)
             self.pages[name] = page
             self.sm.add_widget(page)
         return self.pages[name]
@@ -317,6 +366,12 @@ class KioskApp(App):
         if self.online is None and self.msg is None:
             local = self.settings.default_locale
         v = build_view(self.msg, self.online, local, self.received_at, self.voice_locales)
+        if v.screen != "shopping" or v.last_line_id != self._picker_line:
+            # paying, an alert, the basket gone, or an item added (by a tile, the PLU keypad,
+            # voice, the keys or the scanner): the picker closes, the basket shows it
+            self.picking = False
+        elif self.picking:
+            v = replace(v, screen="picker")
         self.view = v
         t = Translator(v.locale, currency_of(self.msg or {}))
         page = self.page(v.screen)
@@ -325,7 +380,7 @@ class KioskApp(App):
             self.sm.current = v.screen
             self._drop_pages(keep={v.screen, "shopping"})
         self.header.render(v, t, page.header_title(v, t))
-        if v.idle_deadline is not None and v.screen in IDLE_STATES:
+        if v.idle_deadline is not None and (v.screen in IDLE_STATES or v.screen == "picker"):
             if self.idle.parent is None:
                 self.kiosk_area.add_widget(self.idle, index=1)
             self.idle.show(v.idle_deadline, t)
@@ -414,4 +469,5 @@ class KioskApp(App):
             "first_frame_s": (self.first_frame_at - self.started_at
                               if self.first_frame_at else None),
             "pid": __import__("os").getpid(),
+            "picker": self.pages["picker"].shown() if "picker" in self.pages else None,
         }

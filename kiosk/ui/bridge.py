@@ -26,6 +26,7 @@ from kiosk.bus.messages import (
     Topics,
     command,
     load_json,
+    parse_scale,
 )
 from kiosk.bus.rejects import RejectLog
 from kiosk.bus.state_feed import subscribe_state_feed
@@ -42,11 +43,13 @@ class BusBridge:
                  on_state: Callable[[dict], None],
                  on_online: Callable[[bool | None], None],
                  on_result: Callable[[dict], None],
-                 on_voice: Callable[[tuple[str, ...]], None] | None = None) -> None:
+                 on_voice: Callable[[tuple[str, ...]], None] | None = None,
+                 on_scale: Callable[[dict], None] | None = None) -> None:
         self.topics = Topics(lane)
         self._post = post
         self._on_state, self._on_online, self._on_result = on_state, on_online, on_result
         self._on_voice = on_voice
+        self._on_scale = on_scale
         self._sent: dict[str, str] = {}
         self._lock = threading.Lock()
         self._hold: set[str] = set()        # test control: stop delivering after these states
@@ -59,6 +62,8 @@ class BusBridge:
         self.client.subscribe(self.topics.feedback, self._feedback)
         if on_voice is not None:
             self.client.subscribe(self.topics.voice_status, self._voice)
+        if on_scale is not None:  # the produce scale's live weight, for the picker
+            self.client.subscribe(self.topics.scale("produce"), self._scale)
 
     def start(self) -> None:
         """Connect in the background (never waits); reconnects by itself."""
@@ -137,6 +142,17 @@ class BusBridge:
         on_voice = self._on_voice
         if on_voice is not None:
             self._post(lambda: on_voice(locales))
+
+    def _scale(self, topic: str, payload: bytes) -> None:
+        """kiosk-scale's retained produce reading (its schema: :func:`parse_scale`)."""
+        try:
+            msg = parse_scale(payload)
+        except MessageError as exc:
+            self.rejects.reject(topic, exc.code, str(exc))
+            return
+        on_scale = self._on_scale
+        if on_scale is not None:
+            self._post(lambda: on_scale(msg))
 
     # -- test control: freeze a transient screen long enough to photograph it -----------
 

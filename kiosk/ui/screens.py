@@ -54,6 +54,7 @@ class Actions(Protocol):
     def send(self, kind: str, **fields: Any) -> str | None: ...
     def send_pin(self, pin: str) -> str | None: ...
     def select_language(self, locale: str) -> None: ...
+    def open_picker(self) -> None: ...
 
 
 class LanguageSwitch(BoxLayout):
@@ -377,11 +378,15 @@ class ShoppingPage(Page):
         self.last = LastScannedPanel(actions.pictures, size_hint_y=None,
                                      height=px(LAST_SCANNED_H))
         basket = Card(orientation="vertical", padding=px(16), spacing=px(10))
-        top = BoxLayout(size_hint_y=None, height=px(46))
+        # "Look up item": the produce picker (kiosk/ui/picker.py), for items with no barcode
+        self.look_up = secondary("", self.actions.open_picker, tid="look_up", size_key="m",
+                                 size_hint_x=None, width=px(250))
+        top = BoxLayout(size_hint_y=None, height=max(px(46), theme.touch(60)), spacing=px(12))
         self.basket_title = Text(size_key="l", bold=True)
         self.count = Text(size_key="m", color=theme.MUTED, halign="right", size_hint_x=0.6)
         top.add_widget(self.basket_title)
         top.add_widget(self.count)
+        top.add_widget(self.look_up)
         basket.add_widget(top)
         self.area = FloatLayout()
         self.scroll = ScrollView(do_scroll_x=False, bar_width=px(10), scroll_type=["bars",
@@ -472,6 +477,8 @@ class ShoppingPage(Page):
         self.total_label.text = t.tr("Total")
         self.total.text = v.total
         self.pay.text = t.tr("Pay now")
+        self.look_up.lang = lang
+        self.look_up.text = t.tr("Look up item")
         self.pay.disabled = not v.can_pay
         self.cancel.text = t.tr("Cancel order")
         self.cancel.disabled = not v.rows

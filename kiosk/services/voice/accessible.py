@@ -56,9 +56,18 @@ def _with_help(actions: tuple[str, ...]) -> tuple[str, ...]:
     return (*actions[:at], "help", *actions[at:])
 
 
-def actions_for(msg: dict) -> tuple[str, ...]:
-    """The focusable actions for a state message; "more time" first during an idle warning."""
+#: where "look up a loose item" joins the shopping actions (a lane with loose items)
+LOOK_UP_AFTER = "hear_total"
+
+
+def actions_for(msg: dict, look_up: bool = False) -> tuple[str, ...]:
+    """The focusable actions for a state message; "more time" first during an idle warning.
+    ``look_up``: the lane sells loose items, reached by key through "look_up" while shopping
+    (:meth:`AccessibleMode.key` then moves through the items)."""
     actions = ACTIONS.get(msg.get("state", "attract"), ("repeat",))
+    if look_up and msg.get("state") == "shopping":
+        at = actions.index(LOOK_UP_AFTER) + 1
+        actions = (*actions[:at], "look_up", *actions[at:])
     if accepted(msg, "help"):
         actions = _with_help(actions)
     actions = (*shopper_ways_out(msg), *actions)   # cancel help / put aside: first
@@ -88,6 +97,10 @@ class AccessibleMode:
         self.focus = 0
         self._state: str | None = None
         self._warned = False
+        #: the lane's loose items by key: action ``item:<plu>`` → (names, price per kg or
+        #: each, sold by weight); "look_up" opens their list, select buys one from the scale
+        self.items: dict[str, tuple[dict[str, str], int, bool]] = {}
+        self.picking = False
 
     def start(self, prompts: Prompts) -> Speech:
         """Turn accessible mode on; returns the announcement (empty if already on)."""
@@ -107,18 +120,44 @@ class AccessibleMode:
         warned = bool(msg.get("idle_warning_at"))
         if msg.get("state") != self._state or warned != self._warned:
             self.focus = 0
+            self.picking = False
         self._state = msg.get("state")
         self._warned = warned
+
+    def _item_label(self, action: str, msg: dict, prompts: Prompts) -> str:
+        names, price, by_weight = self.items[action]
+        return prompts.item(names, price, by_weight, msg)
+
+    def _pick_key(self, key: str, msg: dict, prompts: Prompts) -> KeyOutcome:
+        """The keys in the loose items' list: up/down read the items, select buys the one
+        read (from the scale's weight), back returns to the basket's actions."""
+        items = tuple(self.items)
+        if key == "back":
+            self.picking, self.focus = False, 0
+            return KeyOutcome(prompts.state(msg))
+        if key == "select":
+            action = items[self.focus]
+            self.picking, self.focus = False, 0
+            return KeyOutcome(Speech(), action)
+        self.focus = (self.focus + (1 if key == "down" else -1)) % len(items)
+        return KeyOutcome(Speech([self._item_label(items[self.focus], msg, prompts)]))
 
     def key(self, key: str, msg: dict, prompts: Prompts) -> KeyOutcome:
         if key not in KEYS:
             raise ValueError(f"unknown key {key!r}")
-        actions = actions_for(msg)
+        if self.picking and self.items and msg.get("state") == "shopping":
+            return self._pick_key(key, msg, prompts)
+        actions = actions_for(msg, look_up=bool(self.items))
         self.focus = min(self.focus, len(actions) - 1)
         if key == "back":
             return KeyOutcome(prompts.state(msg))
         if key == "select":
             action = actions[self.focus]
+            if action == "look_up":  # into the list of loose items, the first one read
+                self.picking, self.focus = True, 0
+                first = next(iter(self.items))
+                return KeyOutcome(Speech([prompts.say("look_up_list").texts[0],
+                                          self._item_label(first, msg, prompts)]))
             return KeyOutcome(Speech(), action)
         step = 1 if key == "down" else -1
         self.focus = (self.focus + step) % len(actions)

@@ -64,6 +64,9 @@ def _recognizers(config):  # noqa: ANN001, ANN202 - KioskConfig, a factory
     from kiosk.services.voice.payments import listen_for_payments
 
     listen_for_payments(config)  # the grammar hears the lane's ways to pay, and only those
+    from kiosk.services.voice.items import listen_for_items
+
+    listen_for_items(config)  # and the loose items by name ("bananas": sold from the scale)
     voice_cfg = getattr(config, "voice", None) or VoiceConfig()
     cache: dict[str, object] = {}
 
@@ -116,6 +119,12 @@ def voice_run(args: argparse.Namespace) -> int:
                            default_locale=config.store.default_locale,
                            locales=config.store.locales,
                            headset_barge_in=config.voice.headset_barge_in)
+    from kiosk.services.voice.items import key_items
+
+    try:  # the loose items the tactile keys reach through "look up" (none: no such action)
+        service.accessible.items = key_items(config.catalog_path)
+    except Exception:
+        log.exception("loose items not read for the keys")
     if isinstance(source, WavSource):
         source.listening = service.listening
         try:

@@ -139,6 +139,10 @@ ERROR_TEXT = {
     "needs_weight": V_("This item must be weighed."),
     "scale_motion": V_("The scale is still moving. Please keep the item still."),
     "scale_no_response": V_("The scale is not working. Please ask a staff member."),
+    # a loose item named or chosen by key (kiosk/services/voice/items.py) before it is weighed
+    "scale_empty": V_("Please put the item on the scale."),
+    "scale_over_capacity": V_("Too heavy for the scale. Please weigh less at a time."),
+    "scale_below_minimum": V_("Too light to weigh. Please add more."),
 }
 
 TEXT = {
@@ -156,6 +160,11 @@ TEXT = {
     "tax": V_("Tax {amount}."),
     "line": V_("{qty} times {name}, {amount}."),
     "line_weight": V_("{name}, {weight} kilograms, {amount}."),
+    # the loose items' list (tactile keys): how to use it, then one item at a time
+    "look_up_list": V_("Put the item on the scale. Up and down read the items, select buys"
+                       " the one read, back returns."),
+    "item_per_kg": V_("{name}, {price} per kilogram."),
+    "item_each": V_("{name}, {price} each."),
     "line_one": V_("{name}, {amount}."),
     "added": V_("Added {name}, {amount}."),
     "paid_card": V_("Paid {amount} by card ending in {last4}."),
@@ -193,6 +202,7 @@ ACTION_TEXT = {
     "hear_total": V_("Hear the total."),
     "hear_items": V_("Hear the items."),
     "checkout": V_("Go to payment."),
+    "look_up": V_("Look up a loose item."),
     "pay_card": V_("Pay by card."),
     "pay_qr": V_("Pay by phone."),
     "back": V_("Back to the basket."),
@@ -248,6 +258,11 @@ class Prompts:
         if line.get("qty", 1) > 1:
             return self.t(TEXT["line"], qty=line["qty"], name=name, amount=amount)
         return self.t(TEXT["line_one"], name=name, amount=amount)
+
+    def item(self, names: dict, price: int, by_weight: bool, msg: dict) -> str:
+        """A loose item as the keys read it: its name and price per kilogram (or each)."""
+        key = "item_per_kg" if by_weight else "item_each"
+        return self.t(TEXT[key], name=self.name(names), price=self.money(price, msg))
 
     def items(self, msg: dict) -> Speech:
         lines = msg.get("lines") or []

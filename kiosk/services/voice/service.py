@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+from kiosk_voice.intents import ITEM_INTENT
 from kiosk_voice.tts import Speaker
 
 from kiosk.bus.client import BusClient
@@ -626,6 +627,8 @@ class VoiceService:
             self.do("receipt_none")
         elif name == "how_much":
             self.do("hear_total")
+        elif name == ITEM_INTENT and arg:  # a loose item named: the core weighs it
+            self.send("add_plu", plu=arg)
         else:
             self.do(name)
 
@@ -681,6 +684,8 @@ class VoiceService:
             self.send(action)
         elif action.startswith("set_language:"):
             self.send("set_language", locale=action.removeprefix("set_language:"))
+        elif action.startswith("item:"):  # a loose item chosen by key: the core weighs it
+            self.send("add_plu", plu=action.removeprefix("item:"))
         elif action.startswith("app:"):
             self.send("choose_app", index=int(action[4:]))
         elif action == "more_time":
