@@ -86,6 +86,9 @@ class MatchConfig(_Strict):
     edge_word_conf: float = Field(default=0.7, ge=0, le=1,
                                   description="a first decoded word below this "
                                               "confidence is dropped (a mis-decoded onset)")
+    sure_above: float = Field(default=0.9, ge=0, le=1,
+                              description="paying or calling staff is asked back (yes / "
+                                          "select) below this intent confidence")
     key_weight: int = Field(default=3, ge=1, le=10,
                             description="times a key said alone is listed in the grammar "
                                         "(weighs short commands against longer phrasings)")
