@@ -14,7 +14,11 @@ touch; "repeat" and "how much" are answered locally by speaking.
   stops the prompt (voice barge-in, ``voice.headset_barge_in``).
 * Two misses in a row (rejected results) → "sorry, please say that again".
 * yes / no are mapped in context: an idle warning (yes = more time), a pending
-  cancel confirmation, or the receipt question.
+  confirmation, or the receipt question.
+* Paying or calling staff heard with less than ``voice.match.sure_above`` confidence,
+  and cancelling the basket always, is asked back first, saying what was understood
+  ("Pay 7,810 won by card? Say yes, or press select"; :mod:`kiosk.services.voice.confirm`).
+  Yes or the select key does it; no or the back key keeps things as they were.
 * Accessible mode (:mod:`kiosk.services.voice.accessible`) starts on a keypad event, the help
   button, the help phrase, or a headset being plugged in.
 
@@ -55,6 +59,7 @@ from kiosk.bus.state_feed import subscribe_state_feed
 from kiosk.domain.languages import language_of
 from kiosk.domain.vocabulary import CANCELLABLE, IDLE_STATES
 from kiosk.services.voice.accessible import AccessibleMode, JackSource, SimulatedJack
+from kiosk.services.voice.confirm import needs_confirmation
 from kiosk.services.voice.prompts import TEXT, Prompts, Speech
 
 log = logging.getLogger("kiosk.voice")
@@ -247,8 +252,10 @@ class VoiceService:
     def __init__(self, lane: str, bus: BusLogin, speaker: Speaker,
                  recognizers: Callable[[str], Recognizer | None], source: FrameSource,
                  jack: JackSource | None = None, default_locale: str = "en",
-                 locales: Iterable[str] = (), headset_barge_in: bool = True) -> None:
+                 locales: Iterable[str] = (), headset_barge_in: bool = True,
+                 sure_above: float = 0.9) -> None:
         self.lane = lane
+        self.sure_above = sure_above
         self.headset_barge_in = headset_barge_in
         self.locales = list(locales) or [default_locale]
         self.topics = Topics(lane)
@@ -424,8 +431,9 @@ class VoiceService:
         if self.speaker.speaking:  # only in headset mode: the shopper talked over a prompt
             self.barge_ins += 1
             self.speaker.stop()
-        log.info("heard %s in %s", name, self.msg.get("state"))
-        self.on_intent(name, intent_arg(result))
+        confidence = float(getattr(result, "confidence", 1.0))
+        log.info("heard %s (%.2f) in %s", name, confidence, self.msg.get("state"))
+        self.on_intent(name, intent_arg(result), confidence)
 
     def _miss(self) -> None:
         self.misses += 1
@@ -542,6 +550,9 @@ class VoiceService:
         """A tactile key: barge-in (speech stops at once), then focus navigation."""
         self.speaker.stop()
         self._keep_alive()
+        if self.confirming and key in ("select", "back"):  # the question's answer
+            self._yes_no(key == "select")
+            return
         if not self.accessible.active:
             self.start_accessible()
             return
@@ -558,11 +569,25 @@ class VoiceService:
             self._last_touch = now
             self.send("touch")
 
-    def on_intent(self, name: str, arg: str | None = None) -> None:
+    def on_intent(self, name: str, arg: str | None = None, confidence: float = 1.0) -> None:
+        """Act on an intent heard with ``confidence`` (injected ones are sure), or ask it
+        back first (:func:`~kiosk.services.voice.confirm.needs_confirmation`)."""
         name = ALIASES.get(name, name)
         if name in ("yes", "no"):
             self._yes_no(name == "yes")
-        elif name == "help":  # the help phrase starts accessible mode and calls staff
+            return
+        askable = name.startswith("pay_") or name == "help" or (
+            name == "cancel" and self.msg.get("state") in CANCELLABLE)
+        if askable and needs_confirmation(name, confidence, self.accessible.active,
+                                          self.sure_above):
+            self.confirming = name
+            self._reset_pending = True  # listen for yes / no
+            self.speak(self.prompts().confirm(name, self.msg))
+            return
+        self._act(name, arg)
+
+    def _act(self, name: str, arg: str | None = None) -> None:
+        if name == "help":  # the help phrase starts accessible mode and calls staff
             self.start_accessible()
             if accepted(self.msg, "help"):
                 self.send("help")
@@ -571,10 +596,6 @@ class VoiceService:
                            if language_of(loc) == language_of(arg)), None)
             if locale:
                 self.send("set_language", locale=locale)
-        elif name == "cancel" and self.msg.get("state") in CANCELLABLE:
-            self.confirming = "cancel"
-            self._reset_pending = True
-            self.speak(self.prompts().say("cancel_confirm"))
         elif name.startswith("pay_"):  # pay_<method id>: the method's own words
             self.do(name)
         elif name == "receipt":
@@ -592,9 +613,11 @@ class VoiceService:
             action, self.confirming = self.confirming, None
             self._reset_pending = True
             if yes:
-                self.do(action)
-            else:
+                self._act(action)
+            elif action == "cancel":
                 self.speak(self.prompts().say("kept"))
+            else:  # not what the shopper meant: the state's prompt again
+                self.speak(self.prompts().state(self.msg))
         elif self.msg.get("idle_warning_at"):
             if yes:
                 self.do("more_time")
