@@ -380,7 +380,8 @@ class VoiceService:
                 self.jack.set(bool(data["plugged"]))
                 self._poll_jack(force=True)
         elif kind == "intent":  # injected (tests, a staff console): as if heard
-            self.on_intent(str(data["name"]), data.get("arg"))
+            self.on_intent(str(data["name"]), data.get("arg"),
+                           float(data.get("confidence", 1.0)))
         elif kind == "cmd":
             # the tactile help button (kiosk-gpio) also starts accessible mode
             if data.get("type") == "help" and data.get("source") == "gpio":
