@@ -91,11 +91,11 @@ class LanguageIntents:
         out: list[str] = []
         for name in intents_for_state(state):
             spec = self.intents[name]
-            words = {w for p in (*spec.keys, *spec.phrases) for w in p.split()}
+            keys = {w for k in spec.keys for w in k.split()}
             for p in (*spec.keys, *spec.phrases):
-                # a key inside a longer word of the same intent (아니 in 아니요) is heard
-                # through that word: listing both splits the confidence between them
-                if " " not in p and any(p in w and p != w for w in words):
+                # a phrase inside a longer key of the same intent (아니 in 아니요) is heard
+                # through that key: listing both splits the posterior between them
+                if " " not in p and any(p in k and p != k for k in keys):
                     continue
                 if p not in out:
                     out.append(p)
@@ -168,9 +168,7 @@ KO = LanguageIntents("ko", {s.name: s for s in [
 ]}, joiner="", decoys=tuple("""
     감사합니다 고맙습니다 선생님 음료수 지하철 바나나 천천히 어떻게 나중에 그런데 그래서 몰라요
     사람 정말 물건 봉투 쿠폰 포인트 병원 은행 버스 창문 엄마 아빠 학생 이름 그냥 근데 조금
-    많이 그거 저기 무슨 하나 오늘 내일 어제 친구 날씨 학교 전화 공부 시간 점심 저녁 주차장
-    화장실 가방 우산 영화 회사 집 밥 커피 과자 사과 맛있어요 있어요 없어 와요 가요 먹어요
-    """.split()))
+    많이 그거 저기 무슨 하나""".split()))
 
 EN = LanguageIntents("en", {s.name: s for s in [
     _spec("pay_card", "card",
@@ -379,8 +377,8 @@ def _spoken(alt: Alternative) -> str:
 
 
 def match_alternatives(alternatives: Sequence[Alternative], lang: str, state: str,
-                       min_score: float = 0.65, min_margin: float = 0.1,
-                       min_conf: float = 0.4) -> Intent | Rejected:
+                       min_score: float = 0.6, min_margin: float = 0.1,
+                       min_conf: float = 0.5) -> Intent | Rejected:
     """Decide which intent (if any) the n-best ``alternatives`` express in ``state``.
 
     An alternative of nothing but unknown tokens (or nothing) scores for no intent; so
@@ -437,8 +435,8 @@ def posteriors(scores: Sequence[float], scale: float = 1.0) -> list[float]:
     return [x / total for x in e]
 
 
-def match(words: list[Word], lang: str, state: str, min_score: float = 0.75,
-          min_margin: float = 0.1, min_conf: float = 0.4) -> Intent | Rejected:
+def match(words: list[Word], lang: str, state: str, min_score: float = 0.6,
+          min_margin: float = 0.1, min_conf: float = 0.5) -> Intent | Rejected:
     """:func:`match_alternatives` on one hypothesis; its words' confidences must reach
     ``min_conf`` too."""
     alt = Alternative(" ".join(w.word for w in words), 1.0, list(words))
