@@ -273,6 +273,7 @@ class VoiceService:
         self.confirming: str | None = None     # an action waiting for yes/no
         self.sent: list[dict] = []             # commands published (for tests and logs)
         self.heard: list[str] = []             # intents recognized
+        self.misheard: list[str] = []          # rejected results' reasons (refused speech)
         self.fed_while_speaking = 0            # 0 unless a headset is plugged in
         self.barge_ins = 0                     # prompts stopped by a voice command
         self.dropped_frames = 0
@@ -425,6 +426,7 @@ class VoiceService:
         if name is None:
             log.info("rejected (%s) %r in %s", getattr(result, "reason", "?"),
                      getattr(result, "text", ""), self.msg.get("state"))
+            self.misheard.append(str(getattr(result, "reason", "?")))
             self._miss()
             return
         self.misses = 0
