@@ -13,6 +13,7 @@ from kiosk_voice.intents import (
     Rejected,
     Word,
     intents_for_state,
+    levenshtein,
     match,
     match_alternatives,
     posteriors,
@@ -41,6 +42,27 @@ def test_every_language_has_every_intent_and_every_state_only_known_intents():
 def test_at_least_ten_phrasings_per_intent(lang):
     for name, spec in LANGUAGES[lang].intents.items():
         assert len(set(spec.phrasings)) >= 10, (lang, name, spec.phrasings)
+
+
+def _edit_distance(a, b) -> int:
+    """The textbook dynamic programme, as the reference."""
+    prev = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        cur = [i]
+        for j, y in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x != y)))
+        prev = cur
+    return prev[-1]
+
+
+def test_bit_parallel_edit_distance_is_the_textbook_one():
+    import random
+
+    rnd = random.Random(20)
+    for _ in range(3000):
+        a = tuple(rnd.choice("abcd") for _ in range(rnd.randint(0, 70)))
+        b = tuple(rnd.choice("abcd") for _ in range(rnd.randint(0, 70)))
+        assert levenshtein(a, b) == _edit_distance(a, b), (a, b)
 
 
 def test_korean_is_compared_in_jamo():
