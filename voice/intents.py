@@ -17,7 +17,7 @@ little and a different word costs a lot:
   the alternatives that chose it, times its score. Not above ``min_conf`` the result is
   refused (the service asks again rather than guess).
 
-Every intent has at least ten phrasings per language (Korean, English; Chinese fewer),
+Every intent has at least ten phrasings per language (Korean, English, Chinese),
 polite and casual. **Keys** are the short forms the prompts say (카드, 취소, cancel help):
 they are phrasings too, listed ``key_weight`` times in the grammar so a short command is
 not out-weighed by the words of the longer phrasings. The test set's sentences
@@ -224,20 +224,45 @@ EN = LanguageIntents("en", {s.name: s for s in [
 ]}, joiner=" ")
 
 ZH = LanguageIntents("zh", {s.name: s for s in [
-    _spec("pay_card", "刷卡|银行卡|卡", "刷卡 支付|用 卡 付|信用卡|我 刷卡|用 银行卡"),
-    _spec("pay_phone", "手机|扫码|微信|支付宝", "手机 支付|扫码 支付|用 微信|用 支付宝|微信 支付"),
-    _spec("cancel", "取消", "取消 支付|全部 取消|不 买 了|取消 吧"),
-    _spec("help", "帮助|帮忙|工作人员", "请 帮忙|叫 工作人员|帮 我|需要 帮助|请 帮 我"),
-    _spec("repeat", "重复|再说", "再说 一遍|重复 一下|没 听清|请 再说 一遍"),
-    _spec("yes", "是|对|好的", "是 的|对 的|好|可以"),
-    _spec("no", "不|不是", "不 要|不用|不 对"),
-    _spec("how_much", "多少钱|总共", "一共 多少钱|总共 多少|多少"),
-    _spec("receipt", "小票|收据", "要 小票|打印 小票|给 我 小票"),
-    _spec("no_receipt", "不要", "不要 小票|不用 了|不 需要 小票"),
-    _spec("change_language", "语言|英语|中文|韩语", "换 语言|换 英语|换 韩语|说 中文",
+    _spec("pay_card", "刷卡|银行卡|卡",
+          "刷卡 支付|用 卡 付|信用卡|我 刷卡|用 银行卡|刷 信用卡|我 用 卡 付|用 信用卡 支付|"
+          "刷卡 吧|"
+          "银行卡 支付"),
+    _spec("pay_phone", "手机|扫码|微信|支付宝",
+          "手机 支付|扫码 支付|用 微信|用 支付宝|微信 支付|支付宝 支付|用 手机 付|我 扫码|"
+          "手机 付款|"
+          "微信 付款"),
+    _spec("cancel", "取消",
+          "取消 支付|全部 取消|不 买 了|取消 吧|取消 订单|我 要 取消|算了 取消|都 不要 了|"
+          "取消 购物|"
+          "请 取消"),
+    _spec("help", "帮助|帮忙|工作人员",
+          "请 帮忙|叫 工作人员|帮 我|需要 帮助|请 帮 我|帮 我 一下|找 工作人员|来 个 人|"
+          "我 需要 帮忙"),
+    _spec("repeat", "重复|再说",
+          "再说 一遍|重复 一下|没 听清|请 再说 一遍|再 来 一遍|请 重复|你 说 什么|再 说 一次|"
+          "没 听 清楚"),
+    _spec("yes", "是|对|好的", "是 的|对 的|好|可以|没错|行|好 啊|确定|是 啊"),
+    _spec("no", "不|不是", "不 要|不用|不 对|不行|不 可以|算了|不 用 了|别|不 是 的"),
+    _spec("how_much", "多少钱|总共",
+          "一共 多少钱|总共 多少|多少|一共 多少|总价|多少 钱 啊|要 多少钱|总共 是 多少|价格 多少|"
+          "合计 多少"),
+    _spec("receipt", "小票|收据",
+          "要 小票|打印 小票|给 我 小票|我 要 收据|打印 收据|小票 谢谢|请 给 小票|要 收据|"
+          "需要 小票|"
+          "打 小票"),
+    _spec("no_receipt", "不要",
+          "不要 小票|不用 了|不 需要 小票|不要 收据|小票 不要 了|不用 打印|不 用 小票|不 需要|"
+          "小票 就 不要 了|不 打印"),
+    _spec("change_language", "语言|英语|中文|韩语",
+          "换 语言|换 英语|换 韩语|说 中文|切换 语言|用 英语|用 韩语|换成 英语|换成 韩语|改 语言",
           slots={"英语": "en", "中文": "zh", "韩语": "ko"}),
-    _spec("cancel_help", "取消 呼叫|取消 帮助", "请 取消 呼叫|不 需要 帮助"),
-    _spec("put_aside", "放 一边|不要 了", "这个 不要 了|请 放 一边"),
+    _spec("cancel_help", "取消 呼叫|取消 帮助",
+          "请 取消 呼叫|不 需要 帮助|不用 帮忙 了|取消 求助|不 用 叫 人 了|我 自己 来|没事 了|"
+          "不 需要 工作人员|取消 叫 人"),
+    _spec("put_aside", "放 一边|不要 了",
+          "这个 不要 了|请 放 一边|这个 放 一边|拿 掉 这个|这个 不 买 了|去掉 这个|不 要 这个|"
+          "先 放 一边|删除 这个"),
 ]}, joiner="")
 
 LANGUAGES: dict[str, LanguageIntents] = {"ko": KO, "en": EN, "zh": ZH}

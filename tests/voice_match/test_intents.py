@@ -38,7 +38,7 @@ def test_every_language_has_every_intent_and_every_state_only_known_intents():
         assert set(names) <= set(INTENTS)
 
 
-@pytest.mark.parametrize("lang", ["ko", "en"])
+@pytest.mark.parametrize("lang", ["ko", "en", "zh"])
 def test_at_least_ten_phrasings_per_intent(lang):
     for name, spec in LANGUAGES[lang].intents.items():
         assert len(set(spec.phrasings)) >= 10, (lang, name, spec.phrasings)
