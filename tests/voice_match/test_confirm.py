@@ -90,3 +90,44 @@ def test_a_doubtful_help_answered_no_calls_nobody(core, shopper, start_voice) ->
     heard(voice, "pay_card", 0.97)
     shopper.wait_state(lambda s: s["state"] in ("payment", "authorizing"))
     assert [c["type"] for c in voice.service.sent] == ["checkout", "pay"]
+
+
+class Scripted:
+    """A recognizer that hears what the test queues (the service's recognizer port)."""
+
+    def __init__(self) -> None:
+        import queue
+
+        self.results: queue.Queue = queue.Queue()
+
+    def set_state(self, state_name: str) -> None:
+        pass
+
+    def pause(self) -> None:
+        pass
+
+    def resume(self) -> None:
+        pass
+
+    def feed(self, frames):  # noqa: ANN001, ANN201 - one frame in, a result or None out
+        return None if self.results.empty() else self.results.get_nowait()
+
+
+@pytest.mark.integration
+def test_nearly_a_command_is_asked_again_at_once(core, shopper, start_voice) -> None:
+    from kiosk_voice.intents import Rejected
+
+    shopper.wait_online()
+    assert shopper.send("scan", code=MILK)["ok"]
+    shopper.wait_state(lambda s: s["state"] == "shopping")
+    heard = Scripted()
+    voice = start_voice(recognizers=lambda _lang: heard)
+    service = voice.service
+    voice.wait_for(lambda: service.msg.get("state") == "shopping")
+    # the first refusal already: it was nearly a command
+    heard.results.put(Rejected("low_confidence", "en", "shopping", "card", "0.41"))
+    voice.wait_spoken("Sorry, please say that again.")
+    # speech for someone else is one miss: no nagging
+    heard.results.put(Rejected("no_command", "en", "shopping", "the weather"))
+    voice.wait_for(lambda: service.misheard == ["low_confidence", "no_command"])
+    assert sum("Sorry" in t for t in voice.spoken()) == 1 and service.sent == []

@@ -12,7 +12,9 @@ touch; "repeat" and "how much" are answered locally by speaking.
   headset plugged in the prompts go only to the headset, so the microphone does
   not hear them: recognition stays on while speaking and a recognized command
   stops the prompt (voice barge-in, ``voice.headset_barge_in``).
-* Two misses in a row (rejected results) → "sorry, please say that again".
+* Two misses in a row (rejected results) → "sorry, please say that again"; speech that
+  came close to a command but not surely one (rejected as ``low_confidence`` or
+  ``ambiguous``) is asked again at once instead of guessed.
 * yes / no are mapped in context: an idle warning (yes = more time), a pending
   confirmation, or the receipt question.
 * Paying or calling staff heard with less than ``voice.match.sure_above`` confidence,
@@ -68,6 +70,8 @@ RATE = 16000
 FRAME_MS = 10
 ECHO_TAIL_S = 0.15    # after a prompt ends, the room still rings: stay deaf this long
 MISSES_BEFORE_SORRY = 2
+#: rejections of speech that was nearly a command: asked again at once
+DOUBTFUL = ("low_confidence", "ambiguous")
 TOUCH_EVERY_S = 5.0   # key presses keep the idle timer from running out, at this rate
 
 #: intent-name aliases to one vocabulary (recognizer names → service names)
@@ -427,7 +431,7 @@ class VoiceService:
             log.info("rejected (%s) %r in %s", getattr(result, "reason", "?"),
                      getattr(result, "text", ""), self.msg.get("state"))
             self.misheard.append(str(getattr(result, "reason", "?")))
-            self._miss()
+            self._miss(doubtful=getattr(result, "reason", None) in DOUBTFUL)
             return
         self.misses = 0
         self.heard.append(name)
@@ -438,9 +442,9 @@ class VoiceService:
         log.info("heard %s (%.2f) in %s", name, confidence, self.msg.get("state"))
         self.on_intent(name, intent_arg(result), confidence)
 
-    def _miss(self) -> None:
+    def _miss(self, doubtful: bool = False) -> None:
         self.misses += 1
-        if self.misses >= MISSES_BEFORE_SORRY:
+        if doubtful or self.misses >= MISSES_BEFORE_SORRY:
             self.misses = 0
             self.speak(self.prompts().say("sorry"))
 
