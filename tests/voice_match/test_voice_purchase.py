@@ -11,6 +11,7 @@ choice. Refused speech is said again in the intent's next phrasing, as a shopper
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,8 @@ def say(voice, clips: list[Path], state: str, intent: str) -> None:
     raise AssertionError(f"{intent} never heard: refused {service.misheard}")
 
 
+@pytest.mark.skipif(os.environ.get("KIOSK_SOAK_TESTS") != "1",
+                    reason="KIOSK_SOAK_TESTS=1 (~30 s of real-time speech; a known failure)")
 @pytest.mark.xfail(strict=True, reason="the held-out receipt phrasing 영수증 필요해요 is heard "
                    "as no_receipt (필요해요 / 필요 없어요: a few jamo apart, the matcher has "
                    "no sense of negation yet); payment and the asked-back yes work")
