@@ -115,7 +115,8 @@ def voice_run(args: argparse.Namespace) -> int:
                            _recognizers(config), source, jack,
                            default_locale=config.store.default_locale,
                            locales=config.store.locales,
-                           headset_barge_in=config.voice.headset_barge_in)
+                           headset_barge_in=config.voice.headset_barge_in,
+                           sure_above=config.voice.match.sure_above)
     if isinstance(source, WavSource):
         source.listening = service.listening
         try:
