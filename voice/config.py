@@ -101,17 +101,21 @@ class MatchConfig(_Strict):
                                   description="n-best hypotheses asked of the recognizer")
     nbest_scale: float = Field(default=1.0, gt=0, le=10,
                                description="n-best scores → posteriors: softmax(scale × score)")
-    min_score: float = Field(default=0.65, ge=0, le=1,
+    min_score: float = Field(default=0.7, ge=0, le=1,
                              description="the intent's posterior-weighted match score "
                                          "(1 = a phrasing's very units)")
     min_margin: float = Field(default=0.05, ge=0, le=1,
                               description="its lead over the next intent or the decoys")
-    min_conf: float = Field(default=0.5, ge=0, le=1,
+    min_conf: float = Field(default=0.6, ge=0, le=1,
                             description="posterior mass that chose it × its score must "
                                         "exceed this, else asked again")
     sure_above: float = Field(default=0.9, ge=0, le=1,
                               description="paying or calling staff is asked back (yes / "
                                           "select) below this intent confidence")
+    decode: Literal["grammar", "open", "both"] = Field(
+        default="grammar", description="grammar: the state's phrasings only; open: the model's "
+        "own vocabulary and language model; both: the two passes on every utterance, an "
+        "intent only when they agree (engines without an open pass use the grammar)")
     key_weight: int = Field(default=3, ge=1, le=10,
                             description="times a key said alone is listed in the grammar "
                                         "(weighs short commands against longer phrasings)")

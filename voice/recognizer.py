@@ -102,6 +102,7 @@ class Recognizer:
         self.state = "payment"
         self.endpointer = Endpointer(self.cfg.endpoint, self.rate)
         self._rec = None
+        self._open = None  # the open-vocabulary pass of the utterance (decode "open"/"both")
         self._decode_s = 0.0
         self._utt_audio = 0
         self.listening = True
@@ -136,6 +137,19 @@ class Recognizer:
         rec.SetMaxAlternatives(self.cfg.match.max_alternatives)
         return rec
 
+    def _open_recognizer(self):
+        """A fresh open-vocabulary KaldiRecognizer (the model's own vocabulary and language
+        model: an unseen sentence decodes as the words said, not as command words), or
+        None where the engine has no open pass. Made before the grammar pass's, both
+        drawing their dither noise from the one re-seeded generator in a fixed order."""
+        from vosk import KaldiRecognizer
+
+        reseed_dither()
+        rec = KaldiRecognizer(self.model, self.rate)
+        rec.SetWords(True)
+        rec.SetMaxAlternatives(self.cfg.match.max_alternatives)
+        return rec
+
     def set_state(self, state: str) -> None:
         """Listen for the intents of ``state`` from the next utterance on."""
         self.state = state
@@ -150,7 +164,7 @@ class Recognizer:
 
     def _abort(self) -> None:
         self.endpointer.reset()
-        self._rec = None
+        self._rec = self._open = None
 
     # -- audio ---------------------------------------------------------------------------
 
@@ -170,7 +184,10 @@ class Recognizer:
         out: list[Result] = []
         for kind, payload in self.endpointer.push(samples):
             if kind == "start":
-                self._rec = self._recognizer_for(self.state)
+                mode = self.cfg.match.decode
+                self._open = self._open_recognizer() if mode != "grammar" else None
+                self._rec = (self._recognizer_for(self.state)
+                             if self._open is None or mode == "both" else None)
                 self._decode_s = 0.0
                 self._utt_audio = 0
                 self._accept(payload)
@@ -182,22 +199,28 @@ class Recognizer:
 
     def _accept(self, audio) -> None:
         t0 = time.perf_counter()
-        self._rec.AcceptWaveform(np.ascontiguousarray(audio, dtype="<i2").tobytes())
+        data = np.ascontiguousarray(audio, dtype="<i2").tobytes()
+        if self._rec is not None:
+            self._rec.AcceptWaveform(data)
+        if self._open is not None:
+            self._open.AcceptWaveform(data)
         self._decode_s += time.perf_counter() - t0
         self._utt_audio += len(audio)
 
     def _finish(self, end: UtteranceEnd) -> Result:
         t_end = time.perf_counter()
-        raw = json.loads(self._rec.FinalResult())
-        self._rec = None
+        raws = [json.loads(r.FinalResult()) for r in (self._rec, self._open) if r is not None]
+        self._rec = self._open = None
         # a word decoded wholly from the pre-roll or the hangover (times are from the
         # utterance's first sample) is the noise around the speech, not speech
         onset = (end.onset_sample - end.start_sample) / self.rate
         offset = (end.voiced_end_sample - end.start_sample) / self.rate
         m = self.cfg.match
-        alternatives = alternatives_of(raw, m.nbest_scale, (onset + EDGE_S, offset - EDGE_S))
-        result = match_alternatives(alternatives, self.lang, self.state, m.min_score,
-                                    m.min_margin, m.min_conf)
+        window = (onset + EDGE_S, offset - EDGE_S)
+        passes = [match_alternatives(alternatives_of(raw, m.nbest_scale, window), self.lang,
+                                     self.state, m.min_score, m.min_margin, m.min_conf)
+                  for raw in raws]
+        result = passes[0] if len(passes) == 1 else agreed(*passes)
         if end.truncated and isinstance(result, Intent):
             result = Rejected("too_long", self.lang, self.state, result.text,
                               alternatives=result.alternatives)
@@ -230,6 +253,36 @@ class Recognizer:
         for off in range(0, len(x), block):
             out.extend(self.feed_all(x[off:off + block]))
         return out
+
+
+def agreed(grammar: Result, open_: Result) -> Result:
+    """One result from the grammar pass's and the open pass's (decode ``both``).
+
+    The grammar pass forces every sound onto the state's command words, so a sentence it
+    was not written for comes out as a salad of them; the open pass hears the words said,
+    but mishears short commands. An intent stands only when both found it: then with the
+    lower of the two confidences. Two different intents are ``ambiguous``; an intent of
+    the open pass alone was nearly a command (``low_confidence``: asked again at once);
+    one of the grammar pass alone is the salad above (``no_command``: a quiet miss, as
+    speech for someone else is). Never guessed.
+    """
+    gi, oi = isinstance(grammar, Intent), isinstance(open_, Intent)
+    if gi and oi and grammar.name == open_.name:
+        return Intent(grammar.name, grammar.lang, grammar.state, open_.text,
+                      min(grammar.confidence, open_.confidence),
+                      grammar.slot or open_.slot, alternatives=open_.alternatives)
+    if gi and oi:
+        return Rejected("ambiguous", grammar.lang, grammar.state, open_.text,
+                        f"grammar={grammar.name} open={open_.name}",
+                        alternatives=open_.alternatives)
+    if oi:
+        return Rejected("low_confidence", open_.lang, open_.state, open_.text,
+                        f"open pass only: {open_.name}", alternatives=open_.alternatives)
+    if gi:
+        return Rejected("no_command", grammar.lang, grammar.state, open_.text,
+                        f"grammar pass only: {grammar.name}",
+                        alternatives=open_.alternatives)
+    return open_ if open_.reason != "nothing" else grammar
 
 
 def alternatives_of(raw: dict, scale: float = 1.0,

@@ -22,8 +22,11 @@ Per language (``ko``, ``en``), in the JSON line's nested objects:
   shopper told "sorry, please say that again" does); a wrong intent fails the purchase;
 * ``endpoint_to_intent_ms_p95`` and ``rtf`` over the command clips.
 
-A language without a recognizer (no model installed, no backend) is reported with
-``skipped`` and the reason instead of figures. The last line is one JSON object.
+Each language's recognizer is the service's own
+(:func:`kiosk_voice.backends.open_recognizer`): Korean on Vosk, English on Vosk where its
+model is installed, else on pocketsphinx (the model in its wheel), as in CI; the engine is
+named in the JSON (``backend``). A language without a recognizer (no model installed, no
+backend) is reported with ``skipped`` and the reason instead of figures. The last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -130,26 +133,16 @@ def purchases(rec, lang: str, part: str, cache: Path, n: int, sure_above: float)
     return {"rate": done / n if n else 0.0, "n": n, "failures": failures}
 
 
-def make_recognizer(lang: str, cfg: VoiceConfig):  # noqa: ANN201 - a recognizer backend
-    """The recognizer for ``lang``: Vosk on its installed model; raises with the reason
-    when there is none."""
-    from kiosk_voice.recognizer import Recognizer  # Vosk and numpy
-
-    model_dir = cfg.model_dir(lang)
-    if not model_dir.is_dir():
-        raise FileNotFoundError(f"no Vosk model for {lang} at {model_dir}")
-    return Recognizer(model_dir, lang, cfg)
-
-
 def bench_language(lang: str, part: str, cfg: VoiceConfig, cache: Path, verbose: bool,
                    n_purchases: int = PURCHASES) -> dict:
+    from kiosk_voice.backends import ModelMissing, open_recognizer
     from kiosk_voice.sim.testset import commands, distractor_items
 
     try:
         t0 = time.perf_counter()
-        rec = make_recognizer(lang, cfg)
+        rec = open_recognizer(cfg, lang)
         load_s = time.perf_counter() - t0
-    except (FileNotFoundError, KeyError, ImportError) as exc:
+    except ModelMissing as exc:
         print(f"{lang}: skipped ({exc})")
         return {"skipped": str(exc)}
     out: dict = {}
@@ -188,6 +181,7 @@ def bench_language(lang: str, part: str, cfg: VoiceConfig, cache: Path, verbose:
         "endpoint_to_intent_ms_p95": round(percentile(e2i, 95), 1) if e2i else 0.0,
         "rtf": round(max(rtf), 4),
         "model_load_s": round(load_s, 2),
+        "backend": type(rec).__name__,
     })
     return out
 
