@@ -47,3 +47,43 @@ def test_an_intent_of_the_grammar_pass_alone_is_a_quiet_miss():
 def test_nothing_in_either_pass_stays_a_refusal():
     got = agreed(_refused("nothing"), _refused("no_command"))
     assert isinstance(got, Rejected) and got.reason == "no_command"
+
+
+#: the n-best (Vosk score, words with their times) of a TUNE-part distractor, "주차장이
+#: 어디에 있어요" said on the receipt screen, voiced from 0.53 s to 1.24 s: the grammar pass
+#: made a salad of command words of it
+PARKING_NBEST = [
+    (9.352531, [("직원", 0.0, 0.69), ("영수증", 0.69, 0.99), ("주세요", 0.99, 1.41)]),
+    (9.293308, [("직원", 0.0, 0.69), ("영수증", 0.69, 0.99), ("줄래요", 0.99, 1.41)]),
+    (9.03397, [("직원", 0.0, 0.69), ("영수증", 0.69, 0.99), ("줘도", 0.99, 1.17),
+               ("돼요", 1.17, 1.41)]),
+    (8.727215, [("직원", 0.0, 0.36), ("직원", 0.36, 0.69), ("영수증", 0.69, 0.99),
+                ("주세요", 0.99, 1.41)]),
+    (8.71759, [("병원", 0.0, 0.36), ("직원", 0.36, 0.69), ("영수증", 0.69, 0.99),
+               ("주세요", 0.99, 1.41)]),
+    (8.667992, [("직원", 0.0, 0.36), ("직원", 0.36, 0.69), ("영수증", 0.69, 0.99),
+                ("줄래요", 0.99, 1.41)]),
+    (8.658363, [("병원", 0.0, 0.36), ("직원", 0.36, 0.69), ("영수증", 0.69, 0.99),
+                ("줄래요", 0.99, 1.41)]),
+    (8.408653, [("직원", 0.0, 0.36), ("직원", 0.36, 0.69), ("영수증", 0.69, 0.99),
+                ("줘도", 0.99, 1.17), ("돼요", 1.17, 1.41)]),
+]
+
+
+def test_a_salad_of_command_words_is_refused_with_the_configured_thresholds():
+    """Last round's thresholds (min_score 0.65, min_conf 0.5) printed a receipt for a
+    question about parking; the ones chosen on the tune part refuse it."""
+    from kiosk_voice.config import VoiceConfig
+    from kiosk_voice.intents import match_alternatives
+    from kiosk_voice.recognizer import EDGE_S, alternatives_of
+
+    raw = {"alternatives": [
+        {"text": " ".join(w for w, _, _ in words), "confidence": score,
+         "result": [{"word": w, "start": a, "end": b} for w, a, b in words]}
+        for score, words in PARKING_NBEST]}
+    m = VoiceConfig().match
+    window = (0.53 + EDGE_S, 1.24 - EDGE_S)
+    got = match_alternatives(alternatives_of(raw, m.nbest_scale, window), "ko", "receipt",
+                             m.min_score, m.min_margin, m.min_conf)
+    assert isinstance(got, Rejected), got
+    assert got.reason == "no_command"
