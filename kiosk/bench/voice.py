@@ -26,7 +26,8 @@ Each language's recognizer is the service's own
 (:func:`kiosk_voice.backends.open_recognizer`): Korean on Vosk, English on Vosk where its
 model is installed, else on pocketsphinx (the model in its wheel), as in CI; the engine is
 named in the JSON (``backend``). A language without a recognizer (no model installed, no
-backend) is reported with ``skipped`` and the reason instead of figures. The last line is one JSON object.
+backend) is reported with ``skipped`` and the reason instead of figures. The last line
+is one JSON object.
 """
 
 from __future__ import annotations
