@@ -629,6 +629,12 @@ def _add_bench(bench: argparse.ArgumentParser) -> None:
     bench.add_argument("--presentations", type=int, default=12, help="scanner: codes shown")
     bench.add_argument("--fps-frames", type=int, default=240, help="scanner: frames timed")
     bench.add_argument("--card-runs", type=int, default=50, help="card: sales timed")
+    bench.add_argument("--part", choices=["heldout", "tune"], default="heldout",
+                       help="voice: the test set's part (tune on 'tune', report 'heldout')")
+    bench.add_argument("--lang", action="append", choices=["ko", "en"], default=None,
+                       help="voice: a language to measure (default: ko and en)")
+    bench.add_argument("--purchases", type=int, default=20,
+                       help="voice: scripted voice-only purchases per language")
     bench.add_argument("--qrpay-sales", type=int, default=200,
                        help="qrpay: phone payments timed (code read → approved)")
     bench.add_argument("--qrpay-gateway", choices=["https", "inproc"], default="https",

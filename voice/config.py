@@ -95,21 +95,27 @@ class EndpointConfig(_Strict):
 
 
 class MatchConfig(_Strict):
-    """Turning decoded words into an intent or a rejection."""
+    """Turning the recognizer's n-best alternatives into an intent or a rejection."""
 
-    min_word_conf: float = Field(default=0.50, ge=0, le=1,
-                                 description="mean confidence of the key words")
-    max_extra_words: int = Field(default=0, ge=0, le=10,
-                                 description="decoded words outside the intent's phrasing")
-    exact_phrases: bool = Field(default=True,
-                                description="the decoded words must be one of the intent's "
-                                            "keys or phrasings (joined characters)")
-    extra_word_conf: float = Field(default=0.0, ge=0, le=1,
-                                   description="an extra word below this confidence is "
-                                               "ignored")
-    edge_word_conf: float = Field(default=0.7, ge=0, le=1,
-                                  description="a first decoded word below this "
-                                              "confidence is dropped (a mis-decoded onset)")
+    max_alternatives: int = Field(default=8, ge=1, le=50,
+                                  description="n-best hypotheses asked of the recognizer")
+    nbest_scale: float = Field(default=1.0, gt=0, le=10,
+                               description="n-best scores → posteriors: softmax(scale × score)")
+    min_score: float = Field(default=0.7, ge=0, le=1,
+                             description="the intent's posterior-weighted match score "
+                                         "(1 = a phrasing's very units)")
+    min_margin: float = Field(default=0.05, ge=0, le=1,
+                              description="its lead over the next intent or the decoys")
+    min_conf: float = Field(default=0.6, ge=0, le=1,
+                            description="posterior mass that chose it × its score must "
+                                        "exceed this, else asked again")
+    sure_above: float = Field(default=0.9, ge=0, le=1,
+                              description="paying or calling staff is asked back (yes / "
+                                          "select) below this intent confidence")
+    decode: Literal["grammar", "open", "both"] = Field(
+        default="grammar", description="grammar: the state's phrasings only; open: the model's "
+        "own vocabulary and language model; both: the two passes on every utterance, an "
+        "intent only when they agree (engines without an open pass use the grammar)")
     key_weight: int = Field(default=3, ge=1, le=10,
                             description="times a key said alone is listed in the grammar "
                                         "(weighs short commands against longer phrasings)")

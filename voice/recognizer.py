@@ -22,10 +22,18 @@ pass and the matching are left (``endpoint_to_intent_ms``). Every result carries
   voiced frame and of the end decision (voiced end + hangover);
 * ``endpoint_to_intent_ms``: wall time from the end decision to the result;
 * ``decode_ms``: wall time spent in Vosk for this utterance, ``audio_ms`` its length.
+
+**Determinism.** Kaldi dithers the audio before its features (``--dither`` defaults to 1
+and the models' ``mfcc.conf`` leave it on) with noise drawn from the C library's global
+``rand()``: a clip's scores depended on how much had been decoded before it in the
+process, so the same clip could give another result in another process. The generator is
+re-seeded (``srand``) at each utterance's start, on the recognizer's one thread: the
+same audio gives the same n-best, scores and intent in any process.
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
 import time
 from pathlib import Path
@@ -34,7 +42,16 @@ import numpy as np
 from kiosk_voice.config import VoiceConfig
 from kiosk_voice.endpoint import Endpointer, UtteranceEnd
 from kiosk_voice.grammar import build_grammar, grammar_json, vocabulary
-from kiosk_voice.intents import LANGUAGES, STATE_INTENTS, Intent, Rejected, Word, match
+from kiosk_voice.intents import (
+    LANGUAGES,
+    STATE_INTENTS,
+    Alternative,
+    Intent,
+    Rejected,
+    Word,
+    match_alternatives,
+    posteriors,
+)
 from kiosk_voice.models import verify_model
 
 Result = Intent | Rejected
@@ -42,6 +59,13 @@ Result = Intent | Rejected
 OTHER_STATE = "_other"
 #: a word must reach this far into the voiced part to count
 EDGE_S = 0.03
+#: the seed of Kaldi's dither noise at each utterance (see the module docstring)
+DITHER_SEED = 1
+
+
+def reseed_dither() -> None:
+    """Restart the C library's ``rand()``, which Kaldi's dither draws from."""
+    ctypes.CDLL(None).srand(DITHER_SEED)
 
 
 class Recognizer:
@@ -78,6 +102,7 @@ class Recognizer:
         self.state = "payment"
         self.endpointer = Endpointer(self.cfg.endpoint, self.rate)
         self._rec = None
+        self._open = None  # the open-vocabulary pass of the utterance (decode "open"/"both")
         self._decode_s = 0.0
         self._utt_audio = 0
         self.listening = True
@@ -106,8 +131,23 @@ class Recognizer:
         from vosk import KaldiRecognizer
 
         grammar = self.grammars.get(state) or self.grammars[OTHER_STATE]
+        reseed_dither()
         rec = KaldiRecognizer(self.model, self.rate, grammar)
         rec.SetWords(True)
+        rec.SetMaxAlternatives(self.cfg.match.max_alternatives)
+        return rec
+
+    def _open_recognizer(self):
+        """A fresh open-vocabulary KaldiRecognizer (the model's own vocabulary and language
+        model: an unseen sentence decodes as the words said, not as command words), or
+        None where the engine has no open pass. Made before the grammar pass's, both
+        drawing their dither noise from the one re-seeded generator in a fixed order."""
+        from vosk import KaldiRecognizer
+
+        reseed_dither()
+        rec = KaldiRecognizer(self.model, self.rate)
+        rec.SetWords(True)
+        rec.SetMaxAlternatives(self.cfg.match.max_alternatives)
         return rec
 
     def set_state(self, state: str) -> None:
@@ -124,7 +164,7 @@ class Recognizer:
 
     def _abort(self) -> None:
         self.endpointer.reset()
-        self._rec = None
+        self._rec = self._open = None
 
     # -- audio ---------------------------------------------------------------------------
 
@@ -144,7 +184,10 @@ class Recognizer:
         out: list[Result] = []
         for kind, payload in self.endpointer.push(samples):
             if kind == "start":
-                self._rec = self._recognizer_for(self.state)
+                mode = self.cfg.match.decode
+                self._open = self._open_recognizer() if mode != "grammar" else None
+                self._rec = (self._recognizer_for(self.state)
+                             if self._open is None or mode == "both" else None)
                 self._decode_s = 0.0
                 self._utt_audio = 0
                 self._accept(payload)
@@ -156,26 +199,31 @@ class Recognizer:
 
     def _accept(self, audio) -> None:
         t0 = time.perf_counter()
-        self._rec.AcceptWaveform(np.ascontiguousarray(audio, dtype="<i2").tobytes())
+        data = np.ascontiguousarray(audio, dtype="<i2").tobytes()
+        if self._rec is not None:
+            self._rec.AcceptWaveform(data)
+        if self._open is not None:
+            self._open.AcceptWaveform(data)
         self._decode_s += time.perf_counter() - t0
         self._utt_audio += len(audio)
 
     def _finish(self, end: UtteranceEnd) -> Result:
         t_end = time.perf_counter()
-        raw = json.loads(self._rec.FinalResult())
-        self._rec = None
-        words = [Word(w["word"], float(w.get("conf", 1.0)), w.get("start", 0.0),
-                      w.get("end", 0.0)) for w in raw.get("result", [])]
+        raws = [json.loads(r.FinalResult()) for r in (self._rec, self._open) if r is not None]
+        self._rec = self._open = None
         # a word decoded wholly from the pre-roll or the hangover (times are from the
         # utterance's first sample) is the noise around the speech, not speech
         onset = (end.onset_sample - end.start_sample) / self.rate
         offset = (end.voiced_end_sample - end.start_sample) / self.rate
-        words = [w for w in words if w.end_s > onset + EDGE_S and w.start_s < offset - EDGE_S]
         m = self.cfg.match
-        result = match(words, self.lang, self.state, m.min_word_conf, m.max_extra_words,
-                       self.unk, m.extra_word_conf, m.exact_phrases, m.edge_word_conf)
+        window = (onset + EDGE_S, offset - EDGE_S)
+        passes = [match_alternatives(alternatives_of(raw, m.nbest_scale, window), self.lang,
+                                     self.state, m.min_score, m.min_margin, m.min_conf)
+                  for raw in raws]
+        result = passes[0] if len(passes) == 1 else agreed(*passes)
         if end.truncated and isinstance(result, Intent):
-            result = Rejected("too_long", self.lang, self.state, result.text)
+            result = Rejected("too_long", self.lang, self.state, result.text,
+                              alternatives=result.alternatives)
         t_done = time.perf_counter()
         self._decode_s += t_done - t_end
         timings = {
@@ -205,3 +253,72 @@ class Recognizer:
         for off in range(0, len(x), block):
             out.extend(self.feed_all(x[off:off + block]))
         return out
+
+
+def agreed(grammar: Result, open_: Result) -> Result:
+    """One result from the grammar pass's and the open pass's (decode ``both``).
+
+    The grammar pass forces every sound onto the state's command words, so a sentence it
+    was not written for comes out as a salad of them; the open pass hears the words said,
+    but mishears short commands. An intent stands only when both found it: then with the
+    lower of the two confidences. Two different intents are ``ambiguous``; an intent of
+    the open pass alone was nearly a command (``low_confidence``: asked again at once);
+    one of the grammar pass alone is the salad above (``no_command``: a quiet miss, as
+    speech for someone else is). Never guessed.
+    """
+    gi, oi = isinstance(grammar, Intent), isinstance(open_, Intent)
+    if gi and oi and grammar.name == open_.name:
+        return Intent(grammar.name, grammar.lang, grammar.state, open_.text,
+                      min(grammar.confidence, open_.confidence),
+                      grammar.slot or open_.slot, alternatives=open_.alternatives)
+    if gi and oi:
+        return Rejected("ambiguous", grammar.lang, grammar.state, open_.text,
+                        f"grammar={grammar.name} open={open_.name}",
+                        alternatives=open_.alternatives)
+    if oi:
+        return Rejected("low_confidence", open_.lang, open_.state, open_.text,
+                        f"open pass only: {open_.name}", alternatives=open_.alternatives)
+    if gi:
+        return Rejected("no_command", grammar.lang, grammar.state, open_.text,
+                        f"grammar pass only: {grammar.name}",
+                        alternatives=open_.alternatives)
+    return open_ if open_.reason != "nothing" else grammar
+
+
+def alternatives_of(raw: dict, scale: float = 1.0,
+                    window: tuple[float, float] | None = None) -> list[Alternative]:
+    """Vosk's final result (n-best or a single best) as :class:`Alternative` s, best first.
+
+    The n-best scores become posteriors (:func:`~kiosk_voice.intents.posteriors`); a
+    word's confidence is the posterior mass of the alternatives that have the same word
+    overlapping it in time (Vosk gives no word confidences with alternatives). Words
+    outside ``window`` (seconds from the utterance's first sample) are dropped. Same
+    input, same output: ties keep Vosk's order, no set is iterated.
+    """
+    if "alternatives" in raw:
+        items = [(a.get("text", ""), float(a.get("confidence", 0.0)), a.get("result", []))
+                 for a in raw["alternatives"]]
+        shares = posteriors([c for _, c, _ in items], scale)
+    else:  # one best (max alternatives 0): words carry Vosk's own confidence
+        items = [(raw.get("text", ""), 1.0, raw.get("result", []))]
+        shares = [1.0]
+
+    def inside(w: dict) -> bool:
+        return window is None or (w.get("end", 0.0) > window[0] and
+                                  w.get("start", 0.0) < window[1])
+
+    kept = [[w for w in ws if inside(w)] for _, _, ws in items]
+    out = []
+    for share, ws in zip(shares, kept, strict=True):
+        words = []
+        for w in ws:
+            if "conf" in w:
+                conf = float(w["conf"])
+            else:
+                conf = sum(sh for sh, other in zip(shares, kept, strict=True)
+                           if any(o["word"] == w["word"] and o["start"] < w["end"] and
+                                  o["end"] > w["start"] for o in other))
+            words.append(Word(w["word"], round(min(conf, 1.0), 6), w.get("start", 0.0),
+                              w.get("end", 0.0)))
+        out.append(Alternative(" ".join(x.word for x in words), share, words))
+    return out

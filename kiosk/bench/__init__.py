@@ -25,7 +25,8 @@ def run_benchmark(name: str, args: Namespace) -> int:
     if name == "voice":
         from kiosk.bench.voice import bench_voice
 
-        return bench_voice(verbose=getattr(args, "verbose", False))
+        return bench_voice(verbose=getattr(args, "verbose", False), part=args.part,
+                           langs=tuple(args.lang or ("ko", "en")), n_purchases=args.purchases)
     if name == "vad":
         from kiosk.bench.vad import bench_vad
 

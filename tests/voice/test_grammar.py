@@ -51,7 +51,7 @@ def test_recognizer_weighs_the_keys_of_each_state(ko_recognizer):
     weight = ko_recognizer.cfg.match.key_weight
     assert payment.count("취소") == weight and payment.count("취소 해 주세요") == 1
     confirm = json.loads(ko_recognizer.grammars["confirm"])
-    assert confirm.count("네") == weight and confirm.count("좋아요") == 1
+    assert confirm.count("네") == weight and confirm.count("네 좋아요") == 1
 
 
 def test_a_word_that_cannot_be_split_is_refused_by_name(ko_model_dir):
@@ -67,8 +67,8 @@ def test_recognizer_refuses_to_start_naming_the_word(ko_model_dir, monkeypatch):
 
     ko = intents.KO
     bad = intents._spec("help", "도와줘|뷁쒦")
-    patched = intents.LanguageIntents("ko", {**ko.intents, "help": bad}, ko.fillers,
-                                      ko.joiner, ko.decoys)
+    patched = intents.LanguageIntents("ko", {**ko.intents, "help": bad}, ko.joiner,
+                                      ko.decoys)
     monkeypatch.setitem(intents.LANGUAGES, "ko", patched)
     with pytest.raises(OutOfVocabulary, match="뷁쒦"):
         Recognizer(ko_model_dir, "ko", model=object())  # refused before the model loads

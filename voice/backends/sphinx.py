@@ -114,6 +114,11 @@ class SphinxRecognizer(Recognizer):
             decoder.add_jsgf_string(state, grammar)
         return decoder
 
+    def _open_recognizer(self) -> None:
+        """No open pass: the wheel's language model decodes too slowly on a Pi for every
+        utterance; the grammar with its unknown-word loop decides alone."""
+        return None
+
     def _recognizer_for(self, state: str) -> _Utterance:
         search = state if state in self.grammars else "_other"
         return _Utterance(self.model, search, self.unk, self._garbage[self.grammars[search]])

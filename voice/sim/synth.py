@@ -3,9 +3,11 @@
 Used by the voice tests and ``kiosk bench voice`` (no hardware, no recordings to ship):
 
 * :func:`speak` renders a sentence with an espeak-ng voice (``ko``, ``ko+f2``, ``ko+m3`` …)
-  at a speed in words per minute, resampled by sox to 16 kHz mono int16;
-* :func:`noise` makes white / pink / brown noise (sox ``synth``) or babble (other espeak-ng
-  sentences overlapped);
+  at a speed in words per minute and a pitch (espeak-ng ``-p``, 0-99), resampled by sox to
+  16 kHz mono int16, optionally in a room (sox ``reverb``, reverberance 0-100);
+* :func:`noise` makes white / pink / brown noise (sox ``synth``), babble (other espeak-ng
+  sentences overlapped) or mains hum (50 Hz and its harmonics, as a fridge or a light
+  ballast gives);
 * :func:`utterance` pads the speech with silence, mixes noise at an SNR over the whole
   clip (noise in the pauses too, as a shop has) and returns the samples plus the index of
   the last voiced sample, the reference point for latency.
@@ -17,6 +19,7 @@ with a fixed random seed (``-R``), so the noise, and every figure, is repeatable
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import wave
 from dataclasses import dataclass
@@ -25,7 +28,10 @@ from pathlib import Path
 import numpy as np
 
 RATE = 16000
-NOISE_KINDS = ("white", "pink", "brown", "babble")
+NOISE_KINDS = ("white", "pink", "brown", "babble", "hum")
+#: mains frequency of the hum noise and how many harmonics it carries
+HUM_HZ = 50
+HUM_HARMONICS = 12
 BABBLE_TEXT = [
     ("ko+m1", "오늘은 시장에 사람이 정말 많았어요 그래서 늦었어요"),
     ("en+f3", "Did you see the game last night, it was a long one"),
@@ -66,16 +72,28 @@ def write_wav(path: Path, samples: np.ndarray, rate: int = RATE) -> None:
     tmp.replace(path)
 
 
-def speak(text: str, cache_dir: Path, voice: str = "ko", speed: int = 175) -> np.ndarray:
-    """espeak-ng speech for ``text``, 16 kHz mono int16, leading/trailing silence trimmed."""
+def speak(text: str, cache_dir: Path, voice: str = "ko", speed: int = 175,
+          pitch: int | None = None, reverb: int = 0) -> np.ndarray:
+    """espeak-ng speech for ``text``, 16 kHz mono int16, leading/trailing silence trimmed.
+
+    ``pitch`` is espeak-ng's ``-p`` (None: the voice's own); ``reverb`` > 0 puts the
+    speaker in a room (sox ``reverb`` with that reverberance, wet only after the dry).
+    """
     cache_dir.mkdir(parents=True, exist_ok=True)
-    out = cache_dir / f"tts-{_key(text, voice, speed)}.wav"
+    # the key of a plain render is unchanged, so existing caches stay valid
+    parts = (text, voice, speed) if pitch is None and not reverb else (
+        text, voice, speed, pitch, reverb)
+    out = cache_dir / f"tts-{_key(*parts)}.wav"
     if not out.exists():
-        espeak = subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "--stdout", text],
-                                capture_output=True, check=True)
-        tmp = out.with_suffix(".tmp.wav")
+        cmd = ["espeak-ng", "-v", voice, "-s", str(speed)]
+        if pitch is not None:
+            cmd += ["-p", str(pitch)]
+        espeak = subprocess.run([*cmd, "--stdout", text], capture_output=True, check=True)
+        # a unique temporary name: parallel test workers may render the same clip
+        tmp = out.with_name(f"{out.stem}.{os.getpid()}.tmp.wav")
+        room = ["reverb", str(reverb), "50", "80"] if reverb else []
         subprocess.run(["sox", "-q", "-V1", "-t", "wav", "-", "-r", str(RATE), "-c", "1",
-                        "-b", "16", "-e", "signed-integer", str(tmp)],
+                        "-b", "16", "-e", "signed-integer", str(tmp), *room],
                        input=espeak.stdout, check=True)
         tmp.replace(out)
     return _trim(read_wav(out))
@@ -103,6 +121,12 @@ def noise(kind: str, seconds: float, cache_dir: Path, seed: int = 1) -> np.ndarr
             off = int(rnd.integers(0, len(s)))
             mix += reps[off:off + n]
         x = mix
+    elif kind == "hum":
+        rnd = np.random.default_rng(seed)
+        t = np.arange(n) / RATE
+        x = sum(np.sin(2 * np.pi * HUM_HZ * h * t + rnd.uniform(0, 2 * np.pi)) / h
+                for h in range(1, HUM_HARMONICS + 1))
+        x = np.asarray(x, dtype=np.float64)
     else:
         out = cache_dir / f"noise-{kind}-{seed}-{n}.wav"
         if not out.exists():
@@ -121,7 +145,7 @@ def noise(kind: str, seconds: float, cache_dir: Path, seed: int = 1) -> np.ndarr
 def utterance(text: str, cache_dir: Path, voice: str = "ko", speed: int = 175,
               noise_kind: str | None = None, snr_db: float = 10.0, lead_s: float = 0.6,
               tail_s: float = 0.8, level_dbfs: float = -22.0, seed: int = 1,
-              floor_dbfs: float = -70.0) -> Clip:
+              floor_dbfs: float = -70.0, pitch: int | None = None, reverb: int = 0) -> Clip:
     """Speech padded with silence, optionally with noise at ``snr_db`` over the whole clip.
 
     SNR is speech RMS (over the speech itself) to noise RMS. The speech is scaled to
@@ -129,7 +153,7 @@ def utterance(text: str, cache_dir: Path, voice: str = "ko", speed: int = 175,
     A "clean" clip still has a faint white floor (``floor_dbfs``): a real microphone
     never delivers digital silence.
     """
-    speech = speak(text, cache_dir, voice, speed).astype(np.float64)
+    speech = speak(text, cache_dir, voice, speed, pitch, reverb).astype(np.float64)
     speech_rms = float(np.sqrt(np.mean(speech ** 2))) or 1.0
     speech *= (32768 * 10 ** (level_dbfs / 20)) / speech_rms
     lead, tail = int(lead_s * RATE), int(tail_s * RATE)

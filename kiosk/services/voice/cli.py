@@ -118,7 +118,8 @@ def voice_run(args: argparse.Namespace) -> int:
                            _recognizers(config), source, jack,
                            default_locale=config.store.default_locale,
                            locales=config.store.locales,
-                           headset_barge_in=config.voice.headset_barge_in)
+                           headset_barge_in=config.voice.headset_barge_in,
+                           sure_above=config.voice.match.sure_above)
     from kiosk.services.voice.items import key_items
 
     try:  # the loose items the tactile keys reach through "look up" (none: no such action)

@@ -184,6 +184,12 @@ TEXT = {
     "volume": V_("Volume {level}."),
     "language": V_("English"),
     "cancel_confirm": V_("Do you want to cancel your basket? Say yes or no."),
+    # a money-moving or staff-calling intent heard with less than sure confidence is
+    # asked back, saying what was understood (kiosk.services.voice.confirm)
+    "confirm_pay_card": V_("Pay {amount} by card? Say yes, or press select."),
+    "confirm_pay_qr": V_("Pay {amount} by phone? Say yes, or press select."),
+    "confirm_pay": V_("Pay {amount}? Say yes, or press select."),
+    "confirm_help": V_("Call a staff member? Say yes, or press select."),
     "kept": V_("Your basket is kept."),
     "staff_called": V_("A staff member has been called."),
     "app": V_("Application {n}: {label}."),
@@ -307,6 +313,16 @@ class Prompts:
 
         return format_list([self.language_name(loc) for loc in locales], style="or",
                            locale=self.locale.replace("-", "_"))
+
+    def confirm(self, action: str, msg: dict) -> Speech:
+        """The question that asks ``action`` back before it acts (what was understood)."""
+        if action == "cancel":
+            return self.say("cancel_confirm")
+        if action == "help":
+            return self.say("confirm_help")
+        key = f"confirm_{action}" if f"confirm_{action}" in TEXT else "confirm_pay"
+        total = (msg.get("totals") or {}).get("total", 0)
+        return self.say(key, amount=self.money(total, msg))
 
     def say(self, key: str, **values: object) -> Speech:
         return Speech([self.t(TEXT[key], **values)])

@@ -12,9 +12,15 @@ touch; "repeat" and "how much" are answered locally by speaking.
   headset plugged in the prompts go only to the headset, so the microphone does
   not hear them: recognition stays on while speaking and a recognized command
   stops the prompt (voice barge-in, ``voice.headset_barge_in``).
-* Two misses in a row (rejected results) → "sorry, please say that again".
+* Two misses in a row (rejected results) → "sorry, please say that again"; speech that
+  came close to a command but not surely one (rejected as ``low_confidence`` or
+  ``ambiguous``) is asked again at once instead of guessed.
 * yes / no are mapped in context: an idle warning (yes = more time), a pending
-  cancel confirmation, or the receipt question.
+  confirmation, or the receipt question.
+* Paying or calling staff heard with less than ``voice.match.sure_above`` confidence,
+  and cancelling the basket always, is asked back first, saying what was understood
+  ("Pay 7,810 won by card? Say yes, or press select"; :mod:`kiosk.services.voice.confirm`).
+  Yes or the select key does it; no or the back key keeps things as they were.
 * Accessible mode (:mod:`kiosk.services.voice.accessible`) starts on a keypad event, the help
   button, the help phrase, or a headset being plugged in.
 * Never silent: when the shopper's language has no speech model, the kiosk says so (in that
@@ -62,6 +68,7 @@ from kiosk.bus.state_feed import subscribe_state_feed
 from kiosk.domain.languages import language_of
 from kiosk.domain.vocabulary import CANCELLABLE, IDLE_STATES
 from kiosk.services.voice.accessible import AccessibleMode, JackSource, SimulatedJack
+from kiosk.services.voice.confirm import needs_confirmation
 from kiosk.services.voice.prompts import TEXT, Prompts, Speech
 
 log = logging.getLogger("kiosk.voice")
@@ -70,6 +77,8 @@ RATE = 16000
 FRAME_MS = 10
 ECHO_TAIL_S = 0.15    # after a prompt ends, the room still rings: stay deaf this long
 MISSES_BEFORE_SORRY = 2
+#: rejections of speech that was nearly a command: asked again at once
+DOUBTFUL = ("low_confidence", "ambiguous")
 TOUCH_EVERY_S = 5.0   # key presses keep the idle timer from running out, at this rate
 
 #: intent-name aliases to one vocabulary (recognizer names → service names)
@@ -254,8 +263,10 @@ class VoiceService:
     def __init__(self, lane: str, bus: BusLogin, speaker: Speaker,
                  recognizers: Callable[[str], Recognizer | None], source: FrameSource,
                  jack: JackSource | None = None, default_locale: str = "en",
-                 locales: Iterable[str] = (), headset_barge_in: bool = True) -> None:
+                 locales: Iterable[str] = (), headset_barge_in: bool = True,
+                 sure_above: float = 0.9) -> None:
         self.lane = lane
+        self.sure_above = sure_above
         self.headset_barge_in = headset_barge_in
         self.locales = list(locales) or [default_locale]
         self.topics = Topics(lane)
@@ -273,6 +284,7 @@ class VoiceService:
         self.confirming: str | None = None     # an action waiting for yes/no
         self.sent: list[dict] = []             # commands published (for tests and logs)
         self.heard: list[str] = []             # intents recognized
+        self.misheard: list[str] = []          # rejected results' reasons (refused speech)
         self.fed_while_speaking = 0            # 0 unless a headset is plugged in
         self.barge_ins = 0                     # prompts stopped by a voice command
         self.dropped_frames = 0
@@ -383,7 +395,8 @@ class VoiceService:
                 self.jack.set(bool(data["plugged"]))
                 self._poll_jack(force=True)
         elif kind == "intent":  # injected (tests, a staff console): as if heard
-            self.on_intent(str(data["name"]), data.get("arg"))
+            self.on_intent(str(data["name"]), data.get("arg"),
+                           float(data.get("confidence", 1.0)))
         elif kind == "cmd":
             # the tactile help button (kiosk-gpio) also starts accessible mode
             if data.get("type") == "help" and data.get("source") == "gpio":
@@ -462,19 +475,21 @@ class VoiceService:
         if name is None:
             log.info("rejected (%s) %r in %s", getattr(result, "reason", "?"),
                      getattr(result, "text", ""), self.msg.get("state"))
-            self._miss()
+            self.misheard.append(str(getattr(result, "reason", "?")))
+            self._miss(doubtful=getattr(result, "reason", None) in DOUBTFUL)
             return
         self.misses = 0
         self.heard.append(name)
         if self.speaker.speaking:  # only in headset mode: the shopper talked over a prompt
             self.barge_ins += 1
             self.speaker.stop()
-        log.info("heard %s in %s", name, self.msg.get("state"))
-        self.on_intent(name, intent_arg(result))
+        confidence = float(getattr(result, "confidence", 1.0))
+        log.info("heard %s (%.2f) in %s", name, confidence, self.msg.get("state"))
+        self.on_intent(name, intent_arg(result), confidence)
 
-    def _miss(self) -> None:
+    def _miss(self, doubtful: bool = False) -> None:
         self.misses += 1
-        if self.misses >= MISSES_BEFORE_SORRY:
+        if doubtful or self.misses >= MISSES_BEFORE_SORRY:
             self.misses = 0
             self.speak(self.prompts().say("sorry"))
 
@@ -589,6 +604,9 @@ class VoiceService:
         """A tactile key: barge-in (speech stops at once), then focus navigation."""
         self.speaker.stop()
         self._keep_alive()
+        if self.confirming and key in ("select", "back"):  # the question's answer
+            self._yes_no(key == "select")
+            return
         if not self.accessible.active:
             self.start_accessible()
             return
@@ -605,20 +623,30 @@ class VoiceService:
             self._last_touch = now
             self.send("touch")
 
-    def on_intent(self, name: str, arg: str | None = None) -> None:
+    def on_intent(self, name: str, arg: str | None = None, confidence: float = 1.0) -> None:
+        """Act on an intent heard with ``confidence`` (injected ones are sure), or ask it
+        back first (:func:`~kiosk.services.voice.confirm.needs_confirmation`)."""
         name = ALIASES.get(name, name)
         if name in ("yes", "no"):
             self._yes_no(name == "yes")
-        elif name == "help":  # the help phrase starts accessible mode and calls staff
+            return
+        askable = name.startswith("pay_") or name == "help" or (
+            name == "cancel" and self.msg.get("state") in CANCELLABLE)
+        if askable and needs_confirmation(name, confidence, self.accessible.active,
+                                          self.sure_above):
+            self.confirming = name
+            self._reset_pending = True  # listen for yes / no
+            self.speak(self.prompts().confirm(name, self.msg))
+            return
+        self._act(name, arg)
+
+    def _act(self, name: str, arg: str | None = None) -> None:
+        if name == "help":  # the help phrase starts accessible mode and calls staff
             self.start_accessible()
             if accepted(self.msg, "help"):
                 self.send("help")
         elif name == "language":
             self._change_language(arg)
-        elif name == "cancel" and self.msg.get("state") in CANCELLABLE:
-            self.confirming = "cancel"
-            self._reset_pending = True
-            self.speak(self.prompts().say("cancel_confirm"))
         elif name.startswith("pay_"):  # pay_<method id>: the method's own words
             self.do(name)
         elif name == "receipt":
@@ -657,10 +685,10 @@ class VoiceService:
             action, self.confirming = self.confirming, None
             self._reset_pending = True
             if yes:
-                self.do(action)
+                self._act(action)
             elif action == "cancel":
                 self.speak(self.prompts().say("kept"))
-            else:
+            else:  # not what the shopper meant: the state's prompt again
                 self.speak(self.prompts().state(self.msg))
         elif self.msg.get("idle_warning_at"):
             if yes:
