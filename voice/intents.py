@@ -333,6 +333,11 @@ def set_item_intents(names: Mapping[str, Mapping[str, Sequence[str]]]) -> None:
         STATE_INTENTS[state] = (*kept, ITEM_INTENT) if on else kept
 
 
+def _flat(text: str, joiner: str) -> str:
+    """A phrase as compared with a decoy (no spaces where the script has none)."""
+    return text.lower() if joiner else text.lower().replace(" ", "")
+
+
 #: each language's decoys as shipped (set_item_intents takes the items' names out of them)
 _DECOYS: dict[str, tuple[str, ...]] = {}
 
