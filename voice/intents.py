@@ -526,7 +526,7 @@ def match_alternatives(alternatives: Sequence[Alternative], lang: str, state: st
     # the slot from the alternatives that chose the intent, best first
     flat = [("".join(a.text.split()) if not li.joiner else f" {a.text.lower()} ") for a in alts]
     slot = next((spec.slots[k] for f in flat for k in sorted(spec.slots, key=len, reverse=True)
-                 if (k if not li.joiner else f" {k} ") in f), None)
+                 if (_flat(k, li.joiner) if not li.joiner else f" {k} ") in f), None)
     return Intent(best, lang, state, text, round(conf, 3), slot, **keep)
 
 

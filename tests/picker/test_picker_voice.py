@@ -67,7 +67,7 @@ def test_apples_bought_by_voice_in_korean(produce_lane, heard_items, start_voice
     lane.weigh(1234)
     voice = start_voice(recognizers=lambda lang: heard_items if lang == "ko" else None)
     # 145 wpm: this test is the wiring (name → add_plu → weighed price), not accuracy; at
-    # 175 wpm espeak's 사과 decodes as 로 about half the time (kiosk bench voice measures that)
+    # 175 wpm this clip decodes as "부사 로" and is refused (kiosk bench voice measures that)
     voice.service.source.push(speech("부사 사과", "ko", speed=145), state="shopping")
     voice.wait_for(lambda: ITEM_INTENT in voice.service.heard, timeout=30)
     state = lane.shopper.wait_state(lambda s: len(s["lines"]) == 1)
@@ -77,3 +77,18 @@ def test_apples_bought_by_voice_in_korean(produce_lane, heard_items, start_voice
     assert line["amount"] == 542
     assert [(c["type"], c.get("plu"), c["source"]) for c in voice.service.sent] == [
         ("add_plu", "04131", "voice")]
+
+
+def test_a_korean_name_of_two_words_carries_its_plu():
+    """Korean results are compared without spaces: "부사 사과" heard is PLU 04131 (the slot
+    was lost when the name had a space in it)."""
+    from kiosk_voice.intents import Alternative, Word, match_alternatives
+
+    set_item_intents({"ko": {"04131": ["부사 사과"], "04011": ["바나나"]}})
+    try:
+        heard = match_alternatives([Alternative("부사 사과", 1.0, [Word("부사", 1.0),
+                                                                  Word("사과", 1.0)])],
+                                   "ko", "shopping")
+    finally:
+        set_item_intents({})
+    assert (heard.name, heard.slot) == (ITEM_INTENT, "04131")
