@@ -99,8 +99,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         dest="user_sub", required=True)
     uadd = user.add_parser("add", help="add a dashboard account (a store's manager or a"
                            " chain admin)")
-    uadd.add_argument("username")
-    uadd.add_argument("--role", choices=("manager", "chain_admin"), required=True)
+    uadd.add_argument("username", help="the name the person signs in with")
+    uadd.add_argument("--role", choices=("manager", "chain_admin"), required=True,
+                      help="manager: one store's pages; chain_admin: every store and the chain")
     uadd.add_argument("--store", help="the manager's store code")
     uadd.add_argument("--password-file", type=Path, required=True,
                       help="a file holding the password (never on the command line)")

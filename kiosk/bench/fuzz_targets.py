@@ -38,6 +38,7 @@ from kiosk.domain.codes import GS, READ_CLASSES
 from kiosk.domain.money import Currency
 from kiosk.domain.text import first_unsafe
 from kiosk.domain.tlv import TlvError
+from kiosk.domain.vocabulary import REMOTE_ACTIONS
 from kiosk.ops.provision import ProvisionError, toml_dumps
 from kiosk.payments.acquirer import HostAnswer, handle_response_bytes
 from kiosk.payments.iso8583 import IsoError, load_dialect
@@ -127,6 +128,13 @@ COMMAND_FIELDS: dict[str, dict[str, tuple[st.SearchStrategy, st.SearchStrategy]]
                              st.one_of(st.text(max_size=12), st.just("x" * 600))),
                     "kind": (st.sampled_from(["wechat", "alipay", "unionpay", "emvco_cpm"]),
                              st.just("cash"))},
+    # an attendant station's signed command: well-formed signatures that do not verify
+    "remote": {"lane": (st.sampled_from(["L01", "A1"]), st.just("../L01")),
+               "action": (st.sampled_from(sorted(REMOTE_ACTIONS)), st.just("dance")),
+               "line_id": (st.one_of(st.none(), st.integers(1, 4)), SMALL_INT),
+               "ts": (st.floats(1.7e9, 1.9e9), st.text(max_size=8)),
+               "cert": (st.just("e30.c2ln"), st.just("no dot")),
+               "sig": (st.just("A" * 86), st.just("A" * 85))},
     "device": {"device": (st.sampled_from(["door", "printer", "scanner"]), st.just("toaster")),
                "ok": (st.booleans(), ANY_JSON),
                "detail": (st.sampled_from(["", "paper_out", "cover_open"]),
