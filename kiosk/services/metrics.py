@@ -98,8 +98,9 @@ class LaneCollector(Collector):
     """Builds every metric family at scrape time from the feed and the lane's files."""
 
     def __init__(self, feed: LaneFeed, lane: str, journal: Path, state_dir: Path,
-                 bus_connected: threading.Event) -> None:
+                 bus_connected: threading.Event, store: str = "") -> None:
         self.feed, self.lane, self.journal, self.state_dir = feed, lane, journal, state_dir
+        self.store = store
         self.bus_connected = bus_connected
         # the journal is append-only: each scrape counts only the rows after the last one
         # counted (a journal with fewer rows than that was replaced: count it again)
@@ -111,8 +112,10 @@ class LaneCollector(Collector):
         with self.feed.lock:
             state, online = self.feed.state, self.feed.core_online
             sync, heartbeat = self.feed.sync, self.feed.heartbeat
-        info = InfoMetricFamily("kiosk_lane", "the lane and the release it runs")
-        info.add_metric([], {"lane": self.lane, "version": package_version()})
+        # the lane names its store itself (store.store_id): the fleet page's store of a lane
+        info = InfoMetricFamily("kiosk_lane", "the lane, its store and the release it runs")
+        info.add_metric([], {"store": self.store, "lane": self.lane,
+                             "version": package_version()})
         yield info
         connected = self.bus_connected.is_set()
         yield GaugeMetricFamily("kiosk_bus_connected", "1 when the exporter is on the lane's"
@@ -262,7 +265,7 @@ def metrics_main(args: argparse.Namespace) -> int:
     bus.subscribe(topics.sync_status, on_sync)
     registry = CollectorRegistry()
     collector = LaneCollector(feed, lane, config.journal_path, config.paths.state_dir,
-                              bus.connected)
+                              bus.connected, store=config.store.store_id)
     list(collector.collect())  # the journal's full count once, before the first scrape waits
     registry.register(collector)
     host, port = args.listen

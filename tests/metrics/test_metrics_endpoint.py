@@ -68,7 +68,9 @@ def test_a_real_lane_as_metrics_under_the_units_rules(lane_env, shopper, start_c
             exporter.proc.wait(30)
     assert ran_under((tmp_path / "metrics.log").read_text(), "kiosk-metrics.service")
 
-    assert got[("kiosk_lane_info", (("lane", lane), ("version", package_version())))] == 1
+    # its store: config/defaults.toml's store.store_id (the fleet page's lane-to-store label)
+    assert got[("kiosk_lane_info", (("lane", lane), ("store", "S001"),
+                                    ("version", package_version())))] == 1
     assert got[("kiosk_core_online", ())] == 1
     assert got[("kiosk_bus_connected", ())] == 1
     assert got[("kiosk_core_heartbeat_timestamp_seconds", ())] > 0
