@@ -59,6 +59,7 @@ CSP = (f"default-src 'none'; style-src 'sha256-{_HASH}'; img-src 'self'; base-ur
 
 PAGES = {"today": N_("Today"), "sales": N_("Sales over time"), "items": N_("Items"),
          "checkout": N_("Checkout and problems")}
+PAGES["fleet"] = N_("Lane health")  # from Prometheus, not the database: .fleet's own route
 LANGS = {"en": "English", "zh_Hans": "简体中文", "ko": "한국어"}
 
 

@@ -1,0 +1,111 @@
+"""The dashboard's lane-health page on the real Prometheus (Debian ``prometheus``) scraping a
+real lane (kiosk-core and its kiosk-metrics exporter, tests/metrics/prom.py), with the shipped
+rules.
+
+One test, in steps (a Prometheus server is slow to start: one for all of them): the store's
+manager sees the lane up, with its version and healthy devices; the printer runs out of
+paper on the lane and the page shows it, with the alert the rule fired (also in Korean, and
+in the CSV); the chain admin sees the lane in the chain view, the other store's manager gets
+403 there and does not see it in their own store; the exporter dies and the lane reads "not
+answering" under its store still; Prometheus stops and the page still answers 200, saying
+so in the manager's language. A back office with no Prometheus set says that instead.
+"""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+from starlette.testclient import TestClient
+
+from kiosk.backoffice.app import create_app
+from kiosk.ops.version import package_version
+from tests.backoffice.web.conftest import PASSWORD
+from tests.metrics.prom import Exporter, Prometheus
+
+
+def cells(html: str, table: str, lane: str) -> list[str]:
+    """The shown cells of ``lane``'s row in the page's table ``table``."""
+    assert f'<table id="{table}">' in html, f"no table {table}: {html[-1500:]}"
+    body = html.split(f'<table id="{table}">', 1)[1].split("</table>", 1)[0]
+    for row in re.findall(r"<tr>(.*?)</tr>", body):
+        got = [unescape(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row)]
+        if lane in got:
+            return got
+    raise AssertionError(f"lane {lane} not in {table}: {body}")
+
+
+def sign_in(client: TestClient, user: str) -> None:
+    client.get("/dash/login")
+    answer = client.post("/dash/login", data={"csrf": client.cookies["kb_csrf"],
+                                              "username": user, "password": PASSWORD},
+                         follow_redirects=False)
+    assert answer.status_code == 303, answer.text
+
+
+def test_lane_health_from_prometheus_faults_alerts_roles_and_prometheus_down(
+        shop, lane_env, start_core, shopper, tmp_path):
+    lane = lane_env["KIOSK__STORE__LANE_ID"]  # of store S001 (config/defaults.toml)
+    page = "/dash/store/S001/fleet"
+    with TestClient(shop.http.app) as unset:  # no --prometheus-url: said, not a 500
+        sign_in(unset, "mgr1")
+        answer = unset.get(page)
+        assert answer.status_code == 200 and "--prometheus-url" in answer.text
+        assert 'id="unavailable"' in answer.text
+
+    start_core()
+    exporter = Exporter(lane_env, tmp_path / "metrics.log").start()
+    prom = Prometheus(tmp_path, [exporter.target])
+    app = create_app(shop.url, pool_max=2, prometheus_url=f"http://127.0.0.1:{prom.port}")
+    try:
+        with TestClient(app) as mgr1, TestClient(app) as mgr2, TestClient(app) as admin:
+            for client, user in ((mgr1, "mgr1"), (mgr2, "mgr2"), (admin, "admin")):
+                sign_in(client, user)
+            shopper.wait_online()
+            prom.wait("scraped the lane", lambda: prom.query("kiosk_core_online == 1"))
+
+            html = mgr1.get(page).text
+            row = cells(html, "lanes", lane)
+            assert row[:4] == ["S001", lane, "Up", package_version()], row
+            assert row[5] == "Door: working, Printer: working, Scanner: working", row
+            assert row[6:9] == ["Loaded", "None", "No sync"], row
+            assert "ago" in row[4] and row[9].endswith("%") and row[10] == "", row
+            assert "No alert is firing." in html
+
+            shopper.send("device", device="printer", ok=False, detail="paper_out")
+            prom.wait("fired paper out", lambda: prom.active("KioskPrinterPaperOut",
+                                                             {"instance": exporter.target}))
+            html = mgr1.get(page).text
+            row = cells(html, "lanes", lane)
+            assert row[5] == "Door: working, Printer: fault, Scanner: working", row
+            assert row[6] == "Out of paper" and row[10] == "Printer out of paper", row
+            assert cells(html, "alerts", lane)[2] == "Printer out of paper"
+            korean = mgr1.get(page + "?lang=ko").text
+            assert cells(korean, "alerts", lane)[2] == "프린터 용지 없음"
+            assert cells(korean, "lanes", lane)[2] == "작동 중"
+            csv = mgr1.get(page + ".csv?table=alerts")
+            assert csv.status_code == 200 and f"S001,{lane},KioskPrinterPaperOut," in csv.text
+
+            assert cells(admin.get("/dash/chain/fleet").text, "lanes", lane)[0] == "S001"
+            assert mgr2.get(page).status_code == 403
+            assert mgr2.get("/dash/chain/fleet").status_code == 403
+            own = mgr2.get("/dash/store/S002/fleet")
+            assert own.status_code == 200 and lane not in own.text
+
+            exporter.stop()  # the whole lane gone: listed still, under its store, as down
+            prom.wait("lane down", lambda: prom.active("KioskLaneDown",
+                                                       {"instance": exporter.target}))
+            html = mgr1.get(page).text
+            assert cells(html, "lanes", lane)[:3] == ["S001", lane, "Not answering"]
+            assert "Lane down" in cells(html, "alerts", lane)
+
+            prom.stop()
+            for lang, said in (("en", "cannot be reached"), ("zh_Hans", "无法连接")):
+                answer = mgr1.get(f"{page}?lang={lang}")
+                assert answer.status_code == 200, answer.text
+                assert 'id="unavailable"' in answer.text and said in answer.text, lang
+                assert f"127.0.0.1:{prom.port}" in answer.text
+            assert mgr1.get(page + ".csv?table=lanes").status_code == 404
+    finally:
+        prom.stop()
+        exporter.stop()
