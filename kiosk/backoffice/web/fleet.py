@@ -154,10 +154,11 @@ def _fleet(now: list[dict], known: list[dict], alerts: list[dict]) -> Fleet:
         elif name == "kiosk_disk_size_bytes":
             health.disk_size[m.get("path", "")] = value
     for a in alerts:
-        if a.get("state") != "firing" or "instance" not in a.get("labels", {}):
+        labels = a.get("labels", {})  # the lanes' alerts only (a shared Prometheus has more)
+        if a.get("state") != "firing" or labels.get("job") != JOB or "instance" not in labels:
             continue
         since = a.get("activeAt")
-        lane(a["labels"]).alerts.append((a["labels"].get("alertname", ""),
+        lane(labels).alerts.append((labels.get("alertname", ""),
                                          _parse_time(since) if since else None))
     return Fleet(at, sorted(lanes.values(), key=lambda h: (h.store, h.lane, h.instance)))
 
