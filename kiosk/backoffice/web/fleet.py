@@ -194,12 +194,11 @@ def tables(fleet: Fleet, locale: str) -> tuple[Table, Table]:
     lanes = Table("lanes", tr("Lanes"),
                   [tr("Store"), tr("Lane"), tr("Status"), tr("Version"), tr("Last heard from"),
                    tr("Devices"), tr("Receipt paper"), tr("Reversal owed"), tr("Sync lag"),
-                   tr("Disk free"), tr("Alerts firing")], [])
+                   tr("Disk free")], [])
     fired = Table("alerts", tr("Alerts firing"),
                   [tr("Store"), tr("Lane"), tr("Alert"), tr("Since")], [])
     for h in fleet.lanes:
         free = h.disk_free_ratio()
-        names = [a for a, _ in h.alerts]
         lanes.rows.append([
             h.store, h.lane or h.instance, "up" if h.up and h.core_online else
             "down" if not h.up else "core_offline", h.version, h.heartbeat or "",
@@ -207,18 +206,18 @@ def tables(fleet: Fleet, locale: str) -> tuple[Table, Table]:
             "" if h.paper_out is None else int(h.paper_out),
             round(h.reversal_age_s, 1) if h.reversal_pending else "",
             "" if h.sync_lag_s is None else round(h.sync_lag_s, 1),
-            "" if free is None else round(free, 4), " ".join(names)])
-        devices = ", ".join(tr(DEVICE_NAMES.get(d, d)) + ": " + (tr("working") if ok else
-                                                                 tr("fault"))
-                            for d, ok in sorted(h.devices.items()))
+            "" if free is None else round(free, 4)])
+        # the faulty devices by name; the CSV has every device's state
+        faults = [tr(DEVICE_NAMES.get(d, d)) + ": " + tr("fault")
+                  for d, ok in sorted(h.devices.items()) if not ok]
+        devices = ", ".join(faults) or (tr("All working") if h.devices else "")
         lanes.shown.append([
             h.store, h.lane or h.instance, tr(_status(h)), h.version,
             _ago(fleet.at - h.heartbeat, locale) if h.heartbeat else tr("Never"), devices,
             "" if h.paper_out is None else tr("Out of paper") if h.paper_out else tr("Loaded"),
             _span(h.reversal_age_s, locale) if h.reversal_pending else tr("None"),
             tr("No sync") if h.sync_lag_s is None else _span(h.sync_lag_s, locale),
-            "" if free is None else format_percent(free, locale=locale),
-            ", ".join(tr(ALERTS.get(a, a)) for a in names)])
+            "" if free is None else format_percent(free, locale=locale)])
         for name, since in h.alerts:
             fired.rows.append([h.store, h.lane or h.instance, name,
                                since.isoformat() if since else ""])
@@ -231,7 +230,7 @@ def tables(fleet: Fleet, locale: str) -> tuple[Table, Table]:
 
 def _section(table: Table, href: str, locale: str, empty: str) -> str:
     if table.shown:
-        return f"<section>{table_html(table, href, locale)}</section>"
+        return f'<section class="wrap">{table_html(table, href, locale)}</section>'
     tr = translator(locale)
     return (f'<section><h3>{escape(table.caption)}</h3><p class="empty">{escape(tr(empty))}'
             "</p></section>")
