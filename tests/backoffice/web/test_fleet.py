@@ -8,7 +8,8 @@ paper on the lane and the page shows it, with the alert the rule fired (also in 
 in the CSV); the chain admin sees the lane in the chain view, the other store's manager gets
 403 there and does not see it in their own store; the exporter dies and the lane reads "not
 answering" under its store still; Prometheus stops and the page still answers 200, saying
-so in the manager's language. A back office with no Prometheus set says that instead.
+so in the manager's language. A back office with no Prometheus set says that instead, and
+one whose Prometheus takes the connection but never answers says so after its short timeout.
 With ``KIOSK_BENCH_TESTS=1`` (and Debian chromium + chromium-driver) the page with the fault
 is also opened in headless Chromium, in each language at desktop and tablet size (uvicorn,
 as tests/backoffice/web/test_browser.py does), photographed into var/test-artifacts/dashboard/
@@ -20,6 +21,7 @@ from __future__ import annotations
 import base64
 import os
 import re
+import socket
 import threading
 from html import unescape
 
@@ -110,6 +112,15 @@ def test_lane_health_from_prometheus_faults_alerts_roles_and_prometheus_down(
         answer = unset.get(page)
         assert answer.status_code == 200 and "--prometheus-url" in answer.text
         assert 'id="unavailable"' in answer.text
+    # a Prometheus that takes the connection and never answers: the page waits its short
+    # timeout (fleet.TIMEOUT_S), then says so
+    with socket.create_server(("127.0.0.1", 0)) as hung, TestClient(create_app(
+            shop.url, pool_max=2,
+            prometheus_url=f"http://127.0.0.1:{hung.getsockname()[1]}")) as stuck:
+        sign_in(stuck, "mgr1")
+        answer = stuck.get(page + "?lang=ko")
+        assert answer.status_code == 200 and 'id="unavailable"' in answer.text
+        assert "연결할 수 없어" in answer.text
 
     start_core()
     exporter = Exporter(lane_env, tmp_path / "metrics.log").start()
