@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -39,9 +40,12 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from kiosk.backoffice.app import serve
 
+    prometheus = args.prometheus_url or os.environ.get(PROMETHEUS_ENV) or None
+    if prometheus is not None and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", prometheus):
+        raise SystemExit(f"kiosk backoffice serve: the Prometheus URL must be http(s)://HOST"
+                         f"[:PORT][/PATH], not {prometheus!r}")
     return serve(_db(args), args.host, args.port, args.cert, args.key, pool_max=args.pool,
-                 currency=args.currency,
-                 prometheus_url=args.prometheus_url or os.environ.get(PROMETHEUS_ENV) or None)
+                 currency=args.currency, prometheus_url=prometheus)
 
 
 def cmd_lane_add(args: argparse.Namespace) -> int:

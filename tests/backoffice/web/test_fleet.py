@@ -22,6 +22,8 @@ import base64
 import os
 import re
 import socket
+import subprocess
+import sys
 import threading
 from html import unescape
 
@@ -101,6 +103,15 @@ def photograph(driver, db_url: str, prometheus_url: str, cookie: str, path: str)
         server.should_exit = True
         thread.join(30)
         sock.close()
+
+
+def test_a_prometheus_url_that_is_not_one_is_refused_at_start():
+    bad = subprocess.run([sys.executable, "-m", "kiosk.cli", "backoffice", "--db",
+                          "postgresql://nowhere/none", "serve", "--prometheus-url",
+                          "127.0.0.1:9090"], cwd=REPO, capture_output=True, text=True,
+                         timeout=60)
+    assert bad.returncode == 1, bad
+    assert "must be http(s)://HOST[:PORT][/PATH], not '127.0.0.1:9090'" in bad.stderr
 
 
 def test_lane_health_from_prometheus_faults_alerts_roles_and_prometheus_down(
