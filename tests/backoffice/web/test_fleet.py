@@ -190,3 +190,26 @@ def test_lane_health_from_prometheus_faults_alerts_roles_and_prometheus_down(
     finally:
         prom.stop()
         exporter.stop()
+
+
+def test_alerts_of_other_jobs_are_left_out_and_prometheus_times_are_read():
+    """A Prometheus shared with other jobs (a node exporter on the same host) fires alerts
+    the lane page must not show; ``activeAt`` comes with nanoseconds."""
+    from kiosk.backoffice.web.fleet import _fleet
+
+    up = {"metric": {"__name__": "up", "job": "kiosk-lanes", "instance": "10.0.0.5:9464"},
+          "value": [1000.0, "1"]}
+    alerts = [{"state": "firing", "activeAt": "2026-12-07T02:30:01.123456789Z",
+               "labels": {"alertname": "KioskPrinterPaperOut", "job": "kiosk-lanes",
+                          "instance": "10.0.0.5:9464"}},
+              {"state": "firing", "activeAt": "2026-12-07T02:00:00Z",
+               "labels": {"alertname": "HostDown", "job": "node",
+                          "instance": "10.0.0.5:9100"}},
+              {"state": "pending", "activeAt": "2026-12-07T02:30:00Z",
+               "labels": {"alertname": "KioskSyncLag", "job": "kiosk-lanes",
+                          "instance": "10.0.0.5:9464"}}]
+    fleet = _fleet([up], [], alerts)
+    assert [h.instance for h in fleet.lanes] == ["10.0.0.5:9464"]
+    (name, since), = fleet.lanes[0].alerts
+    assert name == "KioskPrinterPaperOut"
+    assert since is not None and since.isoformat() == "2026-12-07T02:30:01.123456+00:00"
