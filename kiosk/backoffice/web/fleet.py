@@ -23,6 +23,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from babel.dates import format_datetime, format_timedelta
@@ -228,6 +229,14 @@ def tables(fleet: Fleet, locale: str) -> tuple[Table, Table]:
     return lanes, fired
 
 
+def _shown(url: str) -> str:
+    """The URL as the page may show it: scheme, host and port (no user or password)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    return f"{parts.scheme}://{f'[{host}]' if ':' in host else host}" + (
+        f":{parts.port}" if parts.port else "")
+
+
 def _section(table: Table, href: str, locale: str, empty: str) -> str:
     if table.shown:
         return f'<section class="wrap">{table_html(table, href, locale)}</section>'
@@ -261,7 +270,7 @@ async def fleet_page(request: Request) -> Response:
             fleet = await read_fleet(url)
         except Unavailable:
             problem = tr("Prometheus ({url}) cannot be reached: lane health cannot be shown"
-                         " right now. Try again in a minute.").format(url=url)
+                         " right now. Try again in a minute.").format(url=_shown(url))
     if fleet is not None and store is not None:
         fleet.lanes = [h for h in fleet.lanes if h.store == store]
     lanes, fired = tables(fleet or Fleet(0.0, []), locale)

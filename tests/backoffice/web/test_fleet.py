@@ -136,7 +136,9 @@ def test_lane_health_from_prometheus_faults_alerts_roles_and_prometheus_down(
     start_core()
     exporter = Exporter(lane_env, tmp_path / "metrics.log").start()
     prom = Prometheus(tmp_path, [exporter.target])
-    app = create_app(shop.url, pool_max=2, prometheus_url=f"http://127.0.0.1:{prom.port}")
+    # with a user and password (a reverse proxy's basic auth): never shown on a page
+    app = create_app(shop.url, pool_max=2,
+                     prometheus_url=f"http://fleet:s3cret@127.0.0.1:{prom.port}/")
     try:
         with TestClient(app) as mgr1, TestClient(app) as mgr2, TestClient(app) as admin:
             for client, user in ((mgr1, "mgr1"), (mgr2, "mgr2"), (admin, "admin")):
@@ -185,7 +187,8 @@ def test_lane_health_from_prometheus_faults_alerts_roles_and_prometheus_down(
                 answer = mgr1.get(f"{page}?lang={lang}")
                 assert answer.status_code == 200, answer.text
                 assert 'id="unavailable"' in answer.text and said in answer.text, lang
-                assert f"127.0.0.1:{prom.port}" in answer.text
+                assert f"http://127.0.0.1:{prom.port}" in answer.text
+                assert "s3cret" not in answer.text and "fleet:" not in answer.text
             assert mgr1.get(page + ".csv?table=lanes").status_code == 404
     finally:
         prom.stop()
