@@ -70,17 +70,19 @@ class LaneFeed:
         self.state: dict[str, Any] | None = None
         self.core_online: bool | None = None
         self.sync: dict[str, Any] | None = None
-        self.heartbeat = 0.0  # when the core last published (state or status), epoch s
+        self.heartbeat = 0.0  # when the core last published its state, epoch s (its clock)
 
     def on_state(self, msg: dict[str, Any]) -> None:
         with self.lock:
             self.state = msg
-            self.heartbeat = time.time()
+            # the core's own stamp: a retained state delivered when this exporter (re)starts
+            # is as old as the core's last word, not as new as the delivery
+            self.heartbeat = msg.get("server_time") or time.time()
 
     def on_status(self, msg: dict[str, Any]) -> None:
+        # no heartbeat: an offline status may be the broker delivering the core's will
         with self.lock:
             self.core_online = msg["online"]
-            self.heartbeat = time.time()
 
     def on_sync(self, msg: dict[str, Any]) -> None:
         with self.lock:
@@ -125,7 +127,7 @@ class LaneCollector(Collector):
                                 " its will, closed by kiosk-fault@, or the broker is gone)",
                                 value=float(bool(online) and connected))
         yield GaugeMetricFamily("kiosk_core_heartbeat_timestamp_seconds", "when kiosk-core last"
-                                " published its state or status (epoch s; 0: never)",
+                                " published its state (its server_time, epoch s; 0: never)",
                                 value=heartbeat)
         yield from self._state(state)
         yield from self._sync(sync)
