@@ -40,6 +40,7 @@ from starlette.routing import Route
 from kiosk.backoffice import catalog_api, ingest
 from kiosk.backoffice.auth import LANE_BY_TOKEN, Lane, bearer, token_hash
 from kiosk.backoffice.db import partition_window
+from kiosk.backoffice.web import fleet
 from kiosk.backoffice.web import routes as web
 
 log = logging.getLogger("kiosk.backoffice")
@@ -168,7 +169,8 @@ async def _maintain(pool: AsyncConnectionPool) -> None:
 
 
 def create_app(db_url: str, pool_min: int = 2, pool_max: int = 10,
-               max_events: int = ingest.MAX_EVENTS, currency: str = "USD") -> Starlette:
+               max_events: int = ingest.MAX_EVENTS, currency: str = "USD",
+               prometheus_url: str | None = None) -> Starlette:
     """The ingest API on the database at ``db_url`` (migrated: ``kiosk backoffice migrate``)."""
 
     @contextlib.asynccontextmanager
@@ -188,11 +190,13 @@ def create_app(db_url: str, pool_min: int = 2, pool_max: int = 10,
         Route("/v1/lanes/{lane}/events", get_events, methods=["GET"]),
         Route("/v1/lanes/{lane}/acked", get_acked, methods=["GET"]),
         *catalog_api.ROUTES,  # catalog snapshots down, versions applied up (issue 17)
+        *fleet.ROUTES,  # the lane-health page, before the dashboard's /{page} routes
         *web.ROUTES,  # the manager's dashboard (issue 18), kiosk/backoffice/web/
     ], exception_handlers={Refused: _refused}, lifespan=lifespan)
     app.state.max_events = max_events
     app.state.tokens = {}
     app.state.currency = web.currency(currency)
+    app.state.prometheus_url = prometheus_url  # the fleet page's source (None: not set)
     return app
 
 
@@ -218,7 +222,7 @@ def listen_socket(host: str, port: int) -> socket.socket:
 
 
 def serve(db_url: str, host: str, port: int, cert: Path | None, key: Path | None,
-          pool_max: int = 10, currency: str = "USD") -> int:
+          pool_max: int = 10, currency: str = "USD", prometheus_url: str | None = None) -> int:
     """Run the API until stopped. Binds first (``port`` 0: the OS chooses), then prints
     ``kiosk-backoffice: listening on <url>`` so a supervisor or a test knows the port."""
     import uvicorn
@@ -231,7 +235,8 @@ def serve(db_url: str, host: str, port: int, cert: Path | None, key: Path | None
     sock = listen_socket(host, port)
     scheme = "https" if cert else "http"
     bound = sock.getsockname()[1]
-    app = create_app(db_url, pool_max=pool_max, currency=currency)
+    app = create_app(db_url, pool_max=pool_max, currency=currency,
+                     prometheus_url=prometheus_url)
     config = uvicorn.Config(app, log_level="warning",
                             ssl_certfile=str(cert) if cert else None,
                             ssl_keyfile=str(key) if key else None, access_log=False)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from kiosk.backoffice.forecast_cmd import add_commands as add_forecast
 from kiosk.backoffice.maintenance import add_commands as add_upkeep
 
 DB_ENV = "KIOSK_BACKOFFICE_DB"
+#: the store's (or chain's) Prometheus the dashboard's lane-health page reads
+PROMETHEUS_ENV = "KIOSK_BACKOFFICE_PROMETHEUS"
 
 
 def _db(args: argparse.Namespace) -> str:
@@ -37,8 +40,12 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from kiosk.backoffice.app import serve
 
+    prometheus = args.prometheus_url or os.environ.get(PROMETHEUS_ENV) or None
+    if prometheus is not None and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", prometheus):
+        raise SystemExit(f"kiosk backoffice serve: the Prometheus URL must be http(s)://HOST"
+                         f"[:PORT][/PATH], not {prometheus!r}")
     return serve(_db(args), args.host, args.port, args.cert, args.key, pool_max=args.pool,
-                 currency=args.currency)
+                 currency=args.currency, prometheus_url=prometheus)
 
 
 def cmd_lane_add(args: argparse.Namespace) -> int:
@@ -87,6 +94,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     serve.add_argument("--pool", type=int, default=10, help="most database connections")
     serve.add_argument("--currency", default="USD",
                        help="ISO 4217 code the dashboard shows amounts in")
+    serve.add_argument("--prometheus-url", metavar="URL",
+                       help="the Prometheus server scraping the lanes, for the dashboard's"
+                       f" lane-health page, e.g. http://127.0.0.1:9090 (default:"
+                       f" ${PROMETHEUS_ENV}; unset: the page says it is not set)")
     serve.set_defaults(fn=cmd_serve)
     lane = sub.add_parser("lane", help="lanes").add_subparsers(dest="lane_sub", required=True)
     add = lane.add_parser("add", help="register a lane and issue its token")

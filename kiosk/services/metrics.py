@@ -70,17 +70,19 @@ class LaneFeed:
         self.state: dict[str, Any] | None = None
         self.core_online: bool | None = None
         self.sync: dict[str, Any] | None = None
-        self.heartbeat = 0.0  # when the core last published (state or status), epoch s
+        self.heartbeat = 0.0  # when the core last published its state, epoch s (its clock)
 
     def on_state(self, msg: dict[str, Any]) -> None:
         with self.lock:
             self.state = msg
-            self.heartbeat = time.time()
+            # the core's own stamp: a retained state delivered when this exporter (re)starts
+            # is as old as the core's last word, not as new as the delivery
+            self.heartbeat = msg.get("server_time") or time.time()
 
     def on_status(self, msg: dict[str, Any]) -> None:
+        # no heartbeat: an offline status may be the broker delivering the core's will
         with self.lock:
             self.core_online = msg["online"]
-            self.heartbeat = time.time()
 
     def on_sync(self, msg: dict[str, Any]) -> None:
         with self.lock:
@@ -98,8 +100,9 @@ class LaneCollector(Collector):
     """Builds every metric family at scrape time from the feed and the lane's files."""
 
     def __init__(self, feed: LaneFeed, lane: str, journal: Path, state_dir: Path,
-                 bus_connected: threading.Event) -> None:
+                 bus_connected: threading.Event, store: str = "") -> None:
         self.feed, self.lane, self.journal, self.state_dir = feed, lane, journal, state_dir
+        self.store = store
         self.bus_connected = bus_connected
         # the journal is append-only: each scrape counts only the rows after the last one
         # counted (a journal with fewer rows than that was replaced: count it again)
@@ -111,8 +114,10 @@ class LaneCollector(Collector):
         with self.feed.lock:
             state, online = self.feed.state, self.feed.core_online
             sync, heartbeat = self.feed.sync, self.feed.heartbeat
-        info = InfoMetricFamily("kiosk_lane", "the lane and the release it runs")
-        info.add_metric([], {"lane": self.lane, "version": package_version()})
+        # the lane names its store itself (store.store_id): the fleet page's store of a lane
+        info = InfoMetricFamily("kiosk_lane", "the lane, its store and the release it runs")
+        info.add_metric([], {"store": self.store, "lane": self.lane,
+                             "version": package_version()})
         yield info
         connected = self.bus_connected.is_set()
         yield GaugeMetricFamily("kiosk_bus_connected", "1 when the exporter is on the lane's"
@@ -122,7 +127,7 @@ class LaneCollector(Collector):
                                 " its will, closed by kiosk-fault@, or the broker is gone)",
                                 value=float(bool(online) and connected))
         yield GaugeMetricFamily("kiosk_core_heartbeat_timestamp_seconds", "when kiosk-core last"
-                                " published its state or status (epoch s; 0: never)",
+                                " published its state (its server_time, epoch s; 0: never)",
                                 value=heartbeat)
         yield from self._state(state)
         yield from self._sync(sync)
@@ -262,7 +267,7 @@ def metrics_main(args: argparse.Namespace) -> int:
     bus.subscribe(topics.sync_status, on_sync)
     registry = CollectorRegistry()
     collector = LaneCollector(feed, lane, config.journal_path, config.paths.state_dir,
-                              bus.connected)
+                              bus.connected, store=config.store.store_id)
     list(collector.collect())  # the journal's full count once, before the first scrape waits
     registry.register(collector)
     host, port = args.listen

@@ -3,8 +3,12 @@
 Two lanes on the test broker, each with a real kiosk-core and its kiosk-metrics exporter;
 the server (Debian ``prometheus``) scrapes both every :data:`SCRAPE_S` and evaluates
 config/prometheus/kiosk-rules.yml every :data:`EVALUATE_S`. For each rule a real fault is
-injected: the printer reports paper out; kiosk-sync reports a lag of 20 minutes (as kiosk-sync,
-on its retained topic); the state dir's file system (a tmpfs of its own) fills past 90 %;
+injected: the printer reports paper out; the lane's back office (the real one, ``kiosk
+backoffice serve`` on PostgreSQL, behind a TCP proxy) goes away while the lane sells, so
+kiosk-sync's journal events wait unacknowledged: a real sync lag, measured by a kiosk-sync
+whose clock runs 20 minutes ahead (faketime: the events are then 20 minutes old without the
+test waiting 15), cleared when the back office is back and takes them; the state dir's
+file system (a tmpfs of its own) fills past 90 %;
 kiosk-core stops; the exporter itself dies; and, on the second lane, a payment whose host
 does not answer leaves a reversal owed, seen by an exporter whose clock runs 6 minutes ahead
 (faketime: the reversal is then 6 minutes old without the test waiting 5). Each alert must
@@ -27,8 +31,10 @@ from pathlib import Path
 import pytest
 
 from kiosk.bus.client import BusClient
-from kiosk.bus.messages import Topics, encode
-from kiosk.services.sync import SyncHealth
+from kiosk.bus.messages import Topics, parse_sync_status
+from tests.backoffice.sync.conftest import RealBackOffice, SyncProcess, journal_rows
+from tests.backoffice.sync.proxy import CutProxy
+from tests.backoffice.sync.tls import make_tls
 from tests.conftest import _lanes
 from tests.harness import SAMPLE_CSV, CoreProcess, Shopper, bus_login, kiosk_cli, kiosk_env
 from tests.metrics.prom import EVALUATE_S, SCRAPE_S, Exporter, Prometheus
@@ -67,24 +73,41 @@ def _lane(tmp_path: Path, broker_port: int, name: str, **overrides: str) -> dict
     return env
 
 
-def _publish_sync(port: int, lane: str, lag_s: float, state: str) -> None:
-    """kiosk-sync's retained status, as kiosk-sync (its bus user may publish nothing else)."""
-    client = BusClient(bus_login(port, "kiosk-sync"), f"test-sync-{lane}")
-    assert client.start(wait_s=10)
-    try:
-        health = SyncHealth(state=state, acked_seq=1, journal_seq=9,
-                            lag_events=8 if lag_s else 0, lag_s=lag_s,
-                            last_success=time.time() - lag_s)  # what kiosk-sync publishes
-        client.publish(Topics(lane).sync_status, encode(health.message()),
-                       retain=True).wait_for_publish(5)
-    finally:
-        client.stop()
+class SyncLagWatch:
+    """When kiosk-sync first says, on its retained status, that it lags over 15 minutes (the
+    moment the lag fault is real on the lane; the exporter hears the same message)."""
+
+    def __init__(self, port: int, lane: str) -> None:
+        self.over: float | None = None
+        self.client = BusClient(bus_login(port, "kiosk-metrics"), f"test-lag-{lane}")
+        self.client.subscribe(Topics(lane).sync_status, self._on_status)
+        assert self.client.start(wait_s=10)
+
+    def _on_status(self, _topic: str, payload: bytes) -> None:
+        lag = parse_sync_status(payload).get("lag_s")
+        if self.over is None and lag is not None and lag > 900:
+            self.over = time.time()
 
 
 def test_each_rule_fires_within_a_scrape_of_its_fault_and_clears(tmpfs_state, lane_env,
-                                                                   broker_port, tmp_path):
+                                                                   broker_port, tmp_path,
+                                                                   backoffice_url):
     lane_a = lane_env["KIOSK__STORE__LANE_ID"]
     assert Path(lane_env["KIOSK__PATHS__STATE_DIR"]) == tmpfs_state
+    # lane A's back office, behind a proxy (the back office restarts on another port)
+    (tmp_path / "backoffice").mkdir()
+    tls = make_tls(tmp_path / "tls")
+    token = tmp_path / "sync-token"
+    office = RealBackOffice(tmp_path / "backoffice", tls, backoffice_url, lane_a, token).start()
+    proxy = CutProxy(lambda: office.port)
+    sync = SyncProcess(dict(
+        lane_env, KIOSK__SYNC__URL=f"https://127.0.0.1:{proxy.port}",
+        KIOSK__SYNC__TOKEN_FILE=str(token), KIOSK__SYNC__CA_FILE=str(tls.ca),
+        KIOSK__SYNC__INTERVAL_S="0.1", KIOSK__SYNC__BACKOFF_MIN_S="0.05",
+        KIOSK__SYNC__BACKOFF_MAX_S="0.5", KIOSK__SYNC__STATUS_INTERVAL_S="0.5",
+        KIOSK__SYNC__PULL_CATALOG="false", LD_PRELOAD=libfaketime(), FAKETIME="+20m",
+        FAKETIME_DONT_FAKE_MONOTONIC="1"), tmp_path).start()
+    lag = SyncLagWatch(broker_port, lane_a)
     env_b = _lane(tmp_path, broker_port, "lane-b",
                   KIOSK__SIM__PAYMENT__UNAVAILABLE_SUFFIXES='["93"]')
     cores = [CoreProcess(lane_env, tmp_path / "core-a.log").start(),
@@ -130,6 +153,9 @@ def test_each_rule_fires_within_a_scrape_of_its_fault_and_clears(tmpfs_state, la
         prom.wait("scraped both lanes", lambda: sorted(
             r["metric"]["instance"] for r in prom.query("kiosk_core_online == 1")) == sorted(
             [exp_a.target, exp_b.target]))
+        # lane A's kiosk-sync has reached its back office: no lag
+        prom.wait("lane A in sync", lambda: prom.query(
+            f'kiosk_sync_lag_seconds{{instance="{exp_a.target}"}} == 0'))
         # nothing fires on two healthy lanes
         assert prom.api("alerts")["alerts"] == []
 
@@ -140,10 +166,17 @@ def test_each_rule_fires_within_a_scrape_of_its_fault_and_clears(tmpfs_state, la
         fires_and_clears("KioskPrinterPaperOut", a, paper_out,
                          lambda: shop_a.send("device", device="printer", ok=True))
 
-        fires_and_clears(
-            "KioskSyncLag", a,
-            lambda: _publish_sync(broker_port, lane_a, 1200.0, "retrying"),
-            lambda: _publish_sync(broker_port, lane_a, 0.0, "ok"))
+        def office_gone_while_selling() -> float:
+            office.kill9()  # the back office host goes away (a clean stop waits for
+            # the lane's open connection to end)
+            assert shop_a.send("scan", code=MILK)["ok"]  # journaled; the back office is away
+            prom.wait("kiosk-sync said it lags", lambda: lag.over)
+            assert lag.over is not None
+            return lag.over
+
+        fires_and_clears("KioskSyncLag", a, office_gone_while_selling, office.start)
+        # the back office holds the whole journal again, the sale made while it was away too
+        assert office.acked(lane_a) == journal_rows(tmpfs_state)[-1][0]
 
         filler = tmpfs_state / "filler"
 
@@ -192,6 +225,10 @@ def test_each_rule_fires_within_a_scrape_of_its_fault_and_clears(tmpfs_state, la
         prom.stop()
         for exporter in (exp_a, exp_b):
             exporter.stop()
+        sync.stop()
+        lag.client.stop()
+        proxy.close()
+        office.kill9()
         shop_a.close()
         shop_b.close()
         for core in cores:

@@ -1,4 +1,5 @@
-"""kiosk-metrics' journal counters: counted once per row across scrapes, training apart.
+"""kiosk-metrics in process: the journal counters (counted once per row across scrapes,
+training apart) and the host figures read from the kernel's files.
 
 Each scrape adds only the rows appended since the last one (the journal is append-only),
 so a counter must equal a full count at every scrape, leave a training session's rows out
@@ -43,3 +44,25 @@ def test_counters_add_new_rows_only_leave_training_out_and_restart(tmp_path):
                      "txn_seq": 1}], "S-9")
     journal.close()
     assert count("baskets") == 1
+
+
+def test_cpu_temperature_and_sd_wear_where_the_kernel_gives_them(tmp_path, monkeypatch):
+    """The SoC's thermal zone (millidegrees) and the eMMC/SD life-time estimate (JEDEC
+    steps 0x01..0x0B, type A first) read from files of the kernel's format; a box without
+    them (or a step out of range) reports neither, rather than a made-up figure."""
+    from kiosk.services import metrics
+
+    thermal, life = tmp_path / "temp", tmp_path / "life_time"
+    monkeypatch.setattr(metrics, "THERMAL", thermal)
+    monkeypatch.setattr(metrics, "SD_LIFE", life)
+    registry = CollectorRegistry()
+    registry.register(LaneCollector(LaneFeed(), "L1", tmp_path / "journal.sqlite", tmp_path,
+                                    threading.Event()))
+    assert registry.get_sample_value("kiosk_cpu_temperature_celsius") is None
+    assert registry.get_sample_value("kiosk_sd_life_used_ratio") is None
+    thermal.write_text("48312\n")
+    life.write_text("0x03 0x01\n")
+    assert registry.get_sample_value("kiosk_cpu_temperature_celsius") == 48.312
+    assert registry.get_sample_value("kiosk_sd_life_used_ratio") == 0.3
+    life.write_text("0x00 0x00\n")  # "not defined" in JEDEC: no estimate
+    assert registry.get_sample_value("kiosk_sd_life_used_ratio") is None

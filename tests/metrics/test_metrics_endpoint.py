@@ -61,17 +61,22 @@ def test_a_real_lane_as_metrics_under_the_units_rules(lane_env, shopper, start_c
         exporter = Exporter(env, tmp_path / "metrics.log").start()
         try:
             notify.wait_for("READY=1", timeout=60)
-            # the retained state reaches the exporter after READY=1
-            got = wait_scrape(exporter.port, lambda got: got[("kiosk_core_online", ())] == 1)
+            # the retained state reaches the exporter after READY=1; its heartbeat is the
+            # core's own stamp of its latest state (as the shopper's screen got it), not
+            # when that retained state reached the exporter
+            got = wait_scrape(exporter.port, lambda got: got[("kiosk_core_online", ())] == 1
+                              and got[("kiosk_core_heartbeat_timestamp_seconds", ())]
+                              == shopper.state["server_time"])
         finally:
             exporter.proc.send_signal(signal.SIGTERM)
             exporter.proc.wait(30)
     assert ran_under((tmp_path / "metrics.log").read_text(), "kiosk-metrics.service")
 
-    assert got[("kiosk_lane_info", (("lane", lane), ("version", package_version())))] == 1
+    # its store: config/defaults.toml's store.store_id (the fleet page's lane-to-store label)
+    assert got[("kiosk_lane_info", (("lane", lane), ("store", "S001"),
+                                    ("version", package_version())))] == 1
     assert got[("kiosk_core_online", ())] == 1
     assert got[("kiosk_bus_connected", ())] == 1
-    assert got[("kiosk_core_heartbeat_timestamp_seconds", ())] > 0
     assert got[("kiosk_items_added_total", ())] == 1  # the second milk raised the line's qty
     assert got[("kiosk_baskets_total", ())] == 1
     assert got[("kiosk_declines_total", ())] == 1

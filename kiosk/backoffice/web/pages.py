@@ -51,6 +51,7 @@ border-radius:6px;padding:20px 24px}
 .login label{display:block;margin:12px 0 4px}.login input{width:100%;font:inherit;padding:6px}
 .login button{margin-top:16px;font:inherit;padding:6px 18px}
 .error{color:#a40000;font-weight:700}
+section.wrap th,section.wrap td{white-space:normal}
 """
 _HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
 #: every dashboard page's Content-Security-Policy: no script at all, one style, forms to itself
@@ -59,6 +60,7 @@ CSP = (f"default-src 'none'; style-src 'sha256-{_HASH}'; img-src 'self'; base-ur
 
 PAGES = {"today": N_("Today"), "sales": N_("Sales over time"), "items": N_("Items"),
          "checkout": N_("Checkout and problems")}
+PAGES["fleet"] = N_("Lane health")  # from Prometheus, not the database: .fleet's own route
 LANGS = {"en": "English", "zh_Hans": "简体中文", "ko": "한국어"}
 
 

@@ -57,7 +57,7 @@ FULL = os.environ.get("KIOSK_BENCH_TESTS") == "1"
 #: language and size
 VIEWS = (list(itertools.product(SIZES, LOCALES, PAGES)) if FULL else
          [("desktop", "en", "today"), ("tablet", "zh_Hans", "sales"), ("desktop", "ko", "items"),
-          ("tablet", "ko", "checkout")])
+          ("tablet", "ko", "checkout"), ("desktop", "zh_Hans", "fleet")])
 
 pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER),
                                 reason="Debian chromium + chromium-driver not installed")
