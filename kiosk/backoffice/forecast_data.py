@@ -64,19 +64,21 @@ def latest_counts(conn: psycopg.Connection, store: str) -> dict[str, StockCount]
 
 
 def sales_history(conn: psycopg.Connection, store: str, until: dt.date | None = None,
-                  days: int = 365) -> SalesHistory:
+                  days: int = 365, not_after: dt.date | None = None) -> SalesHistory:
     """The store's daily units per item for the ``days`` days up to ``until`` (default:
-    the last day with a sale), and each item's stock on hand. LookupError: no such store.
-    Reads the ``item_daily`` summary, brought up to date first (:func:`item_daily.refresh`)."""
+    the last day with a sale, not after ``not_after`` if given), and each item's stock on
+    hand. LookupError: no such store. Reads the ``item_daily`` summary, brought up to date
+    first (:func:`item_daily.refresh`)."""
     row = conn.execute("SELECT id FROM stores WHERE code = %s", (store,)).fetchone()
     if row is None:
         raise LookupError(f"no store {store!r} in the back office")
     store_id = row[0]
     item_daily.refresh(conn)
     if until is None:
-        last = conn.execute("SELECT max(day) FROM item_daily WHERE store_id = %s",
-                            (store_id,)).fetchone()[0]
-        until = last or dt.datetime.now(dt.UTC).date()
+        last = conn.execute("SELECT max(day) FROM item_daily WHERE store_id = %s"
+                            " AND (%s::date IS NULL OR day <= %s)",
+                            (store_id, not_after, not_after)).fetchone()[0]
+        until = last or not_after or dt.datetime.now(dt.UTC).date()
     first = until - dt.timedelta(days=days - 1)
     rows = conn.execute("SELECT item_key, day, units, name FROM item_daily"
                         " WHERE store_id = %s AND day BETWEEN %s AND %s ORDER BY day",

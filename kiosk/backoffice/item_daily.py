@@ -52,6 +52,8 @@ WITH ev AS MATERIALIZED (
     SELECT DISTINCT e.lane_id, e.txn FROM flags f
     JOIN events e ON e.lane_id = f.lane_id AND e.seq = f.seq
     WHERE f.kind = 'broken_chain' AND e.store_id = %(store)s AND e.txn IS NOT NULL
+      -- a basket's rows are minutes apart: its flagged row is within a day of its payment
+      AND e.day BETWEEN %(first)s::date - 1 AND %(until)s::date + 1
 ), ok AS (
     SELECT p.* FROM paid p
     WHERE NOT EXISTS (SELECT 1 FROM flagged g WHERE g.lane_id = p.lane_id AND g.txn = p.txn)

@@ -58,7 +58,8 @@ CSP = (f"default-src 'none'; style-src 'sha256-{_HASH}'; img-src 'self'; base-ur
        " form-action 'self'; frame-ancestors 'none'")
 
 PAGES = {"today": N_("Today"), "sales": N_("Sales over time"), "items": N_("Items"),
-         "checkout": N_("Checkout and problems")}
+         "checkout": N_("Checkout and problems"),
+         "forecast": N_("Forecast and reorder")}
 LANGS = {"en": "English", "zh_Hans": "简体中文", "ko": "한국어"}
 
 
