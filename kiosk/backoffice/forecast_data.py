@@ -46,9 +46,10 @@ class SalesHistory:
     first: dt.date
     keys: list[str]          # the items, in the matrix's row order
     units: np.ndarray        # [item, day] units sold each day, ``first`` onwards
-    names: dict[str, str] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)  # in English (else any language)
     stock: dict[str, StockCount] = field(default_factory=dict)
     flagged_baskets: int = 0  # paid baskets left out: a row of theirs is flagged broken_chain
+    names_by_locale: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def last(self) -> dt.date:
@@ -80,7 +81,7 @@ def sales_history(conn: psycopg.Connection, store: str, until: dt.date | None = 
                             (store_id, not_after, not_after)).fetchone()[0]
         until = last or not_after or dt.datetime.now(dt.UTC).date()
     first = until - dt.timedelta(days=days - 1)
-    rows = conn.execute("SELECT item_key, day, units, name FROM item_daily"
+    rows = conn.execute("SELECT item_key, day, units, names FROM item_daily"
                         " WHERE store_id = %s AND day BETWEEN %s AND %s ORDER BY day",
                         (store_id, first, until)).fetchall()
     left_out = conn.execute("SELECT COALESCE(sum(flagged_baskets), 0) FROM item_daily_days"
@@ -88,16 +89,18 @@ def sales_history(conn: psycopg.Connection, store: str, until: dt.date | None = 
                             (store_id, first, until)).fetchone()[0]
     counts = latest_counts(conn, store)
     _sold_since(conn, store_id, counts)
-    names: dict[str, str] = {}
-    for key, _, _, name in rows:
-        if name:
-            names.setdefault(key, name)
+    names_by_locale: dict[str, dict[str, str]] = {}
+    for key, _, _, by_locale in rows:  # by day: the last day's names win
+        if by_locale:
+            names_by_locale[key] = by_locale
+    names = {k: v.get("en") or next(iter(v.values()), "") for k, v in names_by_locale.items()}
     keys = sorted({key for key, *_ in rows} | set(counts))
     index = {k: i for i, k in enumerate(keys)}
     units_by_day = np.zeros((len(keys), days))
     for key, day, units, _ in rows:
         units_by_day[index[key], (day - first).days] += float(units)
-    return SalesHistory(store, first, keys, units_by_day, names, counts, int(left_out))
+    return SalesHistory(store, first, keys, units_by_day, names, counts, int(left_out),
+                        names_by_locale)
 
 
 def _sold_since(conn: psycopg.Connection, store_id: int, counts: dict[str, StockCount]) -> None:

@@ -27,6 +27,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 from kiosk.domain.training import TXN_PREFIX
 
@@ -86,8 +87,7 @@ WITH ev AS MATERIALIZED (
     LEFT JOIN removed r ON r.lane_id = l.lane_id AND r.txn = l.txn AND r.line_id = l.line_id
 )
 SELECT s.key, s.day, sum(s.units), COALESCE(sum(s.units) FILTER (WHERE s.ts > c.ts), 0),
-       min(COALESCE(s.names ->> 'en', (SELECT v FROM jsonb_each_text(s.names) AS j(k, v)
-                                        LIMIT 1)))
+       (array_agg(s.names ORDER BY s.ts DESC))[1]
 FROM sold s LEFT JOIN counted c ON c.key = s.key
 GROUP BY s.key, s.day
 UNION ALL
@@ -99,9 +99,10 @@ GROUP BY p.day
 
 def replay(conn: psycopg.Connection, store_id: int, days: list[dt.date],
            counted: dict[str, float] | None = None
-           ) -> list[tuple[str | None, dt.date, float, float, str | None]]:
+           ) -> list[tuple[str | None, dt.date, float, float, dict | None]]:
     """:data:`REPLAY_SQL` for the baskets of ``store_id`` paid on ``days``: rows (key or
-    None, day, units, units sold after the key's count in ``counted`` (epoch s), name)."""
+    None, day, units, units sold after the key's count in ``counted`` (epoch s), names by
+    locale as the lane sold it)."""
     counted = counted or {}
     keys = sorted(counted)
     with conn.transaction():
@@ -113,8 +114,8 @@ def replay(conn: psycopg.Connection, store_id: int, days: list[dt.date],
             "store": store_id, "first": min(days), "until": max(days), "days": days,
             "training": TXN_PREFIX, "ckeys": keys,
             "cts": [counted[k] for k in keys]}).fetchall()
-    return [(key, day, float(units), float(since), name)
-            for key, day, units, since, name in rows]
+    return [(key, day, float(units), float(since), names)
+            for key, day, units, since, names in rows]
 
 
 @dataclass(frozen=True)
@@ -200,11 +201,11 @@ def _sum_days(conn: psycopg.Connection, store_id: int, days: list[dt.date]) -> N
                  (store_id, days))
     flagged = {day: int(units) for key, day, units, _, _ in rows if key is None}
     with conn.cursor() as cur:
-        with cur.copy("COPY item_daily (store_id, day, item_key, units, name)"
+        with cur.copy("COPY item_daily (store_id, day, item_key, units, names)"
                       " FROM STDIN") as copy:
-            for key, day, units, _, name in rows:
+            for key, day, units, _, names in rows:
                 if key is not None:
-                    copy.write_row((store_id, day, key, units, name))
+                    copy.write_row((store_id, day, key, units, Jsonb(names)))
         cur.executemany(
             "INSERT INTO item_daily_days (store_id, day, flagged_baskets) VALUES (%s, %s, %s)"
             " ON CONFLICT (store_id, day) DO UPDATE SET"

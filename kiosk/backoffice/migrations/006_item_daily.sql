@@ -9,7 +9,7 @@ CREATE TABLE item_daily (
     day      date    NOT NULL,
     item_key text    NOT NULL,
     units    numeric NOT NULL CHECK (units >= 0),
-    name     text,                         -- the item's name as the lane sold it (en first)
+    names    jsonb,                        -- the item's names by locale, as last sold
     PRIMARY KEY (store_id, day, item_key)
 );
 

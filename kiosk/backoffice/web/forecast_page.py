@@ -45,14 +45,20 @@ def _n(value: float, locale: str, places: int = 1) -> str:
                           locale=locale)
 
 
+def _name(fc: StoreForecast, it: ItemForecast, locale: str) -> str:
+    """The item's name in ``locale`` as the lane sold it, else the command's, else its key."""
+    names = fc.history.names_by_locale.get(it.key, {}) if fc.history else {}
+    return names.get(locale) or it.name or it.key
+
+
 async def build(conninfo: str, store: str | None, day: dt.date, locale: str,
                 item: str | None) -> tuple[list[Table], list[str]]:
     """The page's tables and its other sections (``item``: the item charted, default the
     first row's)."""
     tr = translator(locale)
     if store is None:
-        return [], [f'<section><p>{escape(tr("The forecast is per store: pick a store."))}'
-                    "</p></section>"]
+        text = tr("The forecast is per store: pick a store.")
+        return [], [f"<section><p>{escape(text)}</p></section>"]
     try:
         fc = await asyncio.to_thread(compute, conninfo, store, day)
     except ValueError as exc:  # too short a history for the backtest
@@ -73,7 +79,7 @@ async def build(conninfo: str, store: str | None, day: dt.date, locale: str,
         table.rows.append([it.name, it.key, it.model, round(total, 2), round(lo, 2),
                            round(hi, 2), it.on_hand, it.lead_time_days,
                            round(it.safety_stock, 2), it.order])
-        table.shown.append([it.name or it.key, it.key, tr(MODEL_LABELS.get(it.model, it.model)),
+        table.shown.append([_name(fc, it, locale), it.key, tr(MODEL_LABELS.get(it.model, it.model)),
                             _n(total, locale), _n(lo, locale), _n(hi, locale),
                             "–" if it.on_hand is None else format_decimal(it.on_hand,
                                                                           locale=locale),
@@ -85,8 +91,9 @@ async def build(conninfo: str, store: str | None, day: dt.date, locale: str,
     sections = [_summary(fc, locale, horizon)]
     tables = [table]
     if chosen is not None and fc.history is not None:
-        sections += [_picker(items, chosen, store, day, locale), _chart(fc, chosen, locale)]
-        days = Table("days", tr("{item}: forecast by day").format(item=chosen.name or chosen.key),
+        sections += [_picker(fc, items, chosen, store, day, locale),
+                     _chart(fc, chosen, locale)]
+        days = Table("days", tr("{item}: forecast by day").format(item=_name(fc, chosen, locale)),
                      [tr("Day"), tr("Forecast"), tr("Low"), tr("High")],
                      [[d.isoformat(), round(m, 2), round(lo, 2), round(hi, 2)]
                       for d, m, lo, hi in zip(chosen.days, chosen.mean, chosen.lo, chosen.hi,
@@ -104,21 +111,21 @@ def _summary(fc: StoreForecast, locale: str, horizon: int) -> str:
     tr = translator(locale)
     first = format_date(fc.first_day, "medium", locale=locale)
     last = format_date(fc.first_day + dt.timedelta(days=horizon - 1), "medium", locale=locale)
-    text = tr("Forecast from {first} to {last}. Backtest error (WAPE) of the chosen models:"
-              " {model}; of last week again: {naive}. Orders keep {service} of deliveries"
-              " from running out, with an order every 7 days.").format(
+    text = tr("Forecast from {first} to {last}. Backtest error (WAPE): chosen models {model},"
+              " last week again {naive}. Suggested orders cover demand until the next"
+              " delivery at a {service} service level, with an order every 7 days.").format(
         first=first, last=last, model=format_percent(fc.wape_model, locale=locale),
         naive=format_percent(fc.wape_seasonal_naive, locale=locale),
         service=format_percent(fc.service_level, locale=locale))
     return f'<section><p class="note">{escape(text)}</p></section>'
 
 
-def _picker(items: list[ItemForecast], chosen: ItemForecast, store: str, day: dt.date,
-            locale: str) -> str:
+def _picker(fc: StoreForecast, items: list[ItemForecast], chosen: ItemForecast, store: str,
+            day: dt.date, locale: str) -> str:
     tr = translator(locale)
     options = "".join(
         f'<option value="{escape(it.key)}"{" selected" if it is chosen else ""}>'
-        f"{escape(it.name or it.key)} ({escape(it.key)})</option>" for it in items)
+        f"{escape(_name(fc, it, locale))} ({escape(it.key)})</option>" for it in items)
     return (f'<form class="pick" method="get" action="/dash/store/{escape(store)}/forecast">'
             f'<input type="hidden" name="lang" value="{escape(locale)}">'
             f'<input type="hidden" name="day" value="{day.isoformat()}">'
@@ -137,7 +144,7 @@ def _chart(fc: StoreForecast, chosen: ItemForecast, locale: str) -> str:
     labels = [format_date(d, "d MMM" if locale == "en" else "M/d", locale=locale)
               for d in days]
     pct = format_percent(fc.level, locale=locale)
-    title = tr("{item}: units sold and forecast").format(item=chosen.name or chosen.key)
+    title = tr("{item}: units sold and forecast").format(item=_name(fc, chosen, locale))
     return "<section>" + charts.forecast_band(
         title, labels, sold, chosen.mean, chosen.lo, chosen.hi,
         (tr("Sold"), tr("Forecast"), tr("{level} interval").format(level=pct)),
