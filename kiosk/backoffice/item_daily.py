@@ -124,20 +124,18 @@ class Refreshed:
     days: dict[int, list[dt.date]]     # store id -> the days summed again
 
 
-#: the baskets (lane, txn) of each lane's rows and broken_chain flags past its watermark
+#: the baskets (lane, txn) of one lane's rows and broken_chain flags past its watermark
+#: (one lane at a time, its bounds given: an index range scan of each day partition)
 _TOUCHED = """
-CREATE TEMP TABLE item_daily_touched ON COMMIT DROP AS
-WITH w AS (SELECT * FROM unnest(%(lanes)s::int[], %(seq0)s::bigint[], %(seq1)s::bigint[],
-                                %(flag0)s::bigint[], %(flag1)s::bigint[])
-           AS w(lane_id, seq0, seq1, flag0, flag1))
-SELECT e.lane_id, e.txn, min(e.day) AS first, max(e.day) AS last, count(*) AS rows
-FROM events e JOIN w ON e.lane_id = w.lane_id AND e.seq > w.seq0 AND e.seq <= w.seq1
-WHERE e.txn IS NOT NULL GROUP BY 1, 2
+INSERT INTO item_daily_touched
+SELECT lane_id, txn, min(day), max(day), count(*) FROM events
+WHERE lane_id = %(lane)s AND seq > %(seq0)s AND seq <= %(seq1)s AND txn IS NOT NULL
+GROUP BY 1, 2
 UNION ALL
 SELECT e.lane_id, e.txn, e.day, e.day, 0 FROM flags f
-JOIN w ON f.lane_id = w.lane_id AND f.id > w.flag0 AND f.id <= w.flag1
 JOIN events e ON e.lane_id = f.lane_id AND e.seq = f.seq
-WHERE f.kind = 'broken_chain' AND e.txn IS NOT NULL
+WHERE f.lane_id = %(lane)s AND f.id > %(flag0)s AND f.id <= %(flag1)s
+  AND f.kind = 'broken_chain' AND e.txn IS NOT NULL
 """
 
 
@@ -156,10 +154,11 @@ def refresh(conn: psycopg.Connection) -> Refreshed:
             " WHERE f.lane_id = c.lane_id AND f.id > COALESCE(w.flag_id, 0))").fetchall()
         if not lanes:
             return Refreshed(0, {})
-        cols = list(zip(*lanes, strict=True))
-        conn.execute(_TOUCHED, {"lanes": list(cols[0]), "seq0": list(cols[1]),
-                                "seq1": list(cols[2]), "flag0": list(cols[3]),
-                                "flag1": list(cols[4])})
+        conn.execute("CREATE TEMP TABLE item_daily_touched (lane_id int, txn text,"
+                     " first date, last date, rows bigint) ON COMMIT DROP")
+        for lane in lanes:
+            conn.execute(_TOUCHED, dict(zip(("lane", "seq0", "seq1", "flag0", "flag1"), lane,
+                                            strict=True)))
         new_rows, first, last = conn.execute(
             "SELECT COALESCE(sum(rows), 0), min(first) - 1, max(last) + 1"
             " FROM item_daily_touched").fetchone()
@@ -179,7 +178,8 @@ def refresh(conn: psycopg.Connection) -> Refreshed:
             "INSERT INTO item_daily_watermark (lane_id, seq, flag_id)"
             " SELECT * FROM unnest(%s::int[], %s::bigint[], %s::bigint[])"
             " ON CONFLICT (lane_id) DO UPDATE SET seq = EXCLUDED.seq,"
-            " flag_id = EXCLUDED.flag_id", (list(cols[0]), list(cols[2]), list(cols[4])))
+            " flag_id = EXCLUDED.flag_id",
+            ([r[0] for r in lanes], [r[2] for r in lanes], [r[4] for r in lanes]))
     return Refreshed(int(new_rows), dirty)
 
 
