@@ -106,3 +106,28 @@ def test_the_summary_is_the_direct_sum_over_events(backoffice_url, tmp_path):
     missing = truth - sold
     assert missing and {s for s, _, _ in missing} == {"S001"}
     assert sum(missing.values()) <= 20 and not sold - truth
+
+
+def test_the_back_office_service_fills_the_summary_at_start(backoffice_url):
+    """The service's maintenance job refreshes the summary (now, then hourly): a year
+    loaded before the summary existed is summed without a forecast being asked for."""
+    import datetime as dt
+    import time
+
+    from kiosk.sim.salesyear import generate, write_events
+
+    year = generate(stores=1, items=6, days=30, start=dt.date(2025, 3, 1), seed=5, volume=0.3)
+    with psycopg.connect(backoffice_url) as conn:
+        write_events(conn, year)
+    with TestClient(create_app(backoffice_url, pool_max=2)), \
+            psycopg.connect(backoffice_url, autocommit=True) as conn:
+        deadline = time.monotonic() + 60
+        # the job's transaction commits the summary and the watermark together
+        while not conn.execute("SELECT count(*) FROM item_daily_watermark").fetchone()[0]:
+            assert time.monotonic() < deadline, "the maintenance job never refreshed"
+            conn.execute("SELECT pg_sleep(0.05)")
+        assert _summary(conn) == _direct(conn)
+        units = {(d, k): u for (_, d, k), u in _summary(conn).items()}
+    assert units == {(year.day(d), item.key): float(year.units[0, i, d])
+                     for i, item in enumerate(year.items) for d in range(year.days)
+                     if year.units[0, i, d]}
