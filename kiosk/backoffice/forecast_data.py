@@ -6,7 +6,8 @@ Units sold come from the ``item_daily`` summary (migration 006, kept by
 the checkout applies their rows, on the UTC day of their payment; training sessions, unpaid
 baskets and baskets with a row flagged ``broken_chain`` never count, the latter counted in
 ``flagged_baskets``; a weighed line counts its kg). It is brought up to date before each
-read; a year of a big store then reads in well under a second instead of a minute.
+read; a year of a big store then reads in about a second instead of 40 s
+(docs/forecast.md).
 
 Stock on hand is the latest count of the item (table ``stock_counts``, migration 005: from
 the catalog feed's ``on_hand`` column, :func:`read_feed_stock`) less the units sold after
