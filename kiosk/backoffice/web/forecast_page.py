@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import math
 from html import escape
 
 import psycopg
@@ -107,6 +108,11 @@ async def build(conninfo: str, store: str | None, day: dt.date, locale: str,
     return tables, sections
 
 
+def _percent(value: float, locale: str) -> str:
+    """A share as a percentage; "–" when there is none (no sales on the backtest's days)."""
+    return format_percent(value, locale=locale) if math.isfinite(value) else "–"
+
+
 def _summary(fc: StoreForecast, locale: str, horizon: int) -> str:
     tr = translator(locale)
     first = format_date(fc.first_day, "medium", locale=locale)
@@ -114,8 +120,8 @@ def _summary(fc: StoreForecast, locale: str, horizon: int) -> str:
     text = tr("Forecast from {first} to {last}. Backtest error (WAPE): chosen models {model},"
               " last week again {naive}. Suggested orders cover demand until the next"
               " delivery at a {service} service level, with an order every 7 days.").format(
-        first=first, last=last, model=format_percent(fc.wape_model, locale=locale),
-        naive=format_percent(fc.wape_seasonal_naive, locale=locale),
+        first=first, last=last, model=_percent(fc.wape_model, locale),
+        naive=_percent(fc.wape_seasonal_naive, locale),
         service=format_percent(fc.service_level, locale=locale))
     return f'<section><p class="note">{escape(text)}</p></section>'
 

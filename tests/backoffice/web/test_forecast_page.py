@@ -106,5 +106,10 @@ def test_the_forecast_page_in_chinese_and_korean_and_for_the_chain(shop):
                         "units sold and forecast", "Backtest", "Weekday average",
                         "Last week again", "Slow mover"):
             assert english not in html, (lang, english)
+    with psycopg.connect(shop.url) as conn:  # a store with no sale yet: an empty table
+        conn.execute("INSERT INTO stores (code) VALUES ('S003')")
+    empty = shop.http.get("/dash/store/S003/forecast", params={"day": DAY.isoformat()})
+    assert empty.status_code == 200 and _rows(empty.text, "forecast") == [["No sales"]]
+    assert "NaN" not in empty.text and "nan" not in empty.text
     chain = shop.http.get("/dash/chain/forecast", params={"day": DAY.isoformat()})
     assert chain.status_code == 200 and "pick a store" in chain.text
