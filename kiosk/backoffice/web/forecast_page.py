@@ -67,27 +67,26 @@ async def build(conninfo: str, store: str | None, day: dt.date, locale: str,
     items = sorted(fc.items, key=lambda it: (-(it.order or 0), -sum(it.mean), it.key))
     pct = format_percent(fc.level, locale=locale)
     horizon = len(fc.items[0].mean) if fc.items else 14
-    cols = [tr("Item"), tr("Code"), tr("Model"),
+    # what to order first (a tablet scrolls the table sideways: the order is in sight)
+    cols = [tr("Item"), tr("Suggested order"), tr("On hand"),
             tr("Next {days} days").format(days=horizon),
             tr("Low ({level})").format(level=pct), tr("High ({level})").format(level=pct),
-            tr("On hand"),
-            tr("Lead time (days)"), tr("Safety stock"), tr("Suggested order")]
+            tr("Lead time (days)"), tr("Safety stock"), tr("Model"), tr("Code")]
     table = Table("forecast", tr("Forecast and suggested orders"), cols, [],
-                  numeric={3, 4, 5, 6, 7, 8, 9})
+                  numeric={1, 2, 3, 4, 5, 6, 7})
     for it in items:
         lo, hi = it.total_interval(fc.level)
         total = sum(it.mean)
-        table.rows.append([it.name, it.key, it.model, round(total, 2), round(lo, 2),
-                           round(hi, 2), it.on_hand, it.lead_time_days,
-                           round(it.safety_stock, 2), it.order])
-        table.shown.append([_name(fc, it, locale), it.key, tr(MODEL_LABELS.get(it.model, it.model)),
-                            _n(total, locale), _n(lo, locale), _n(hi, locale),
-                            "–" if it.on_hand is None else format_decimal(it.on_hand,
-                                                                          locale=locale),
-                            format_decimal(it.lead_time_days, locale=locale),
-                            _n(it.safety_stock, locale),
-                            "–" if it.order is None else format_decimal(it.order,
-                                                                        locale=locale)])
+        table.rows.append([it.name, it.order, it.on_hand, round(total, 2), round(lo, 2),
+                           round(hi, 2), it.lead_time_days, round(it.safety_stock, 2),
+                           it.model, it.key])
+        table.shown.append([
+            _name(fc, it, locale),
+            "–" if it.order is None else format_decimal(it.order, locale=locale),
+            "–" if it.on_hand is None else format_decimal(it.on_hand, locale=locale),
+            _n(total, locale), _n(lo, locale), _n(hi, locale),
+            format_decimal(it.lead_time_days, locale=locale), _n(it.safety_stock, locale),
+            tr(MODEL_LABELS.get(it.model, it.model)), it.key])
     chosen = next((it for it in items if it.key == item), items[0] if items else None)
     sections = [_summary(fc, locale, horizon)]
     tables = [table]

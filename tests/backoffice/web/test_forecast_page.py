@@ -55,7 +55,7 @@ def test_the_forecast_page_shows_what_the_command_prints(shop):
     rows = _rows(html, "forecast")
     assert len(rows) == len(items) == len(printed) == len(ITEMS)
     ordered = 0
-    for name, key, _model, total, low, high, hand, lead, safety, order in rows:
+    for name, order, hand, total, low, high, lead, safety, _model, key in rows:
         p_total, p_interval, p_hand, p_lead, p_safety, p_order = printed[key]
         assert f"{_number(total):.1f}" == p_total
         assert f"{_number(low):.1f}-{_number(high):.1f}" == p_interval
@@ -76,7 +76,7 @@ def test_the_forecast_page_shows_what_the_command_prints(shop):
     # the chart of the first row's item: its sales as bars, the forecast band and line
     assert re.search(r'<polygon class="band" points="[\d., ]+"', html)
     assert html.count('class="bar sold"') == 42 and 'class="forecast"' in html
-    first = rows[0][1]
+    first = rows[0][9]
     days = _rows(html, "days")
     assert [_number(d[1]) for d in days] == [round(m, 2) for m in items[first]["mean"]]
 
@@ -90,8 +90,8 @@ def test_the_forecast_page_shows_what_the_command_prints(shop):
     assert got.status_code == 200 and got.headers["content-type"].startswith("text/csv")
     table = list(csv.reader(io.StringIO(got.text)))
     assert len(table) == len(ITEMS) + 1
-    assert {r[1]: r[2] for r in table[1:]} == {k: it["model"] for k, it in items.items()}
-    assert {r[1]: r[9] for r in table[1:]} == {
+    assert {r[9]: r[8] for r in table[1:]} == {k: it["model"] for k, it in items.items()}
+    assert {r[9]: r[1] for r in table[1:]} == {
         k: "" if it["order"] is None else str(it["order"]) for k, it in items.items()}
 
 
