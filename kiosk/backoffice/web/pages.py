@@ -51,7 +51,7 @@ border-radius:6px;padding:20px 24px}
 .login label{display:block;margin:12px 0 4px}.login input{width:100%;font:inherit;padding:6px}
 .login button{margin-top:16px;font:inherit;padding:6px 18px}
 .error{color:#a40000;font-weight:700}
-#forecast th{white-space:normal;vertical-align:bottom}
+#forecast th{white-space:normal;word-break:keep-all;vertical-align:bottom}
 """
 _HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
 #: every dashboard page's Content-Security-Policy: no script at all, one style, forms to itself
