@@ -154,6 +154,8 @@ def refresh(conn: psycopg.Connection) -> Refreshed:
             " WHERE f.lane_id = c.lane_id AND f.id > COALESCE(w.flag_id, 0))").fetchall()
         if not lanes:
             return Refreshed(0, {})
+        # (inside a caller's open transaction an earlier refresh's table is still there)
+        conn.execute("DROP TABLE IF EXISTS item_daily_touched")
         conn.execute("CREATE TEMP TABLE item_daily_touched (lane_id int, txn text,"
                      " first date, last date, rows bigint) ON COMMIT DROP")
         for lane in lanes:
