@@ -131,3 +131,30 @@ def test_the_back_office_service_fills_the_summary_at_start(backoffice_url):
     assert units == {(year.day(d), item.key): float(year.units[0, i, d])
                      for i, item in enumerate(year.items) for d in range(year.days)
                      if year.units[0, i, d]}
+
+
+def test_two_refreshes_in_one_open_transaction(backoffice_url):
+    """A caller reading twice without committing (each refresh a savepoint of its
+    transaction) gets the rows synced in between."""
+    import datetime as dt
+    from dataclasses import replace
+
+    from kiosk.backoffice.forecast_data import sales_history
+    from kiosk.sim.salesyear import generate, write_events
+
+    year = generate(stores=2, items=4, days=30, start=dt.date(2025, 3, 1), seed=6, volume=0.3)
+
+    def store(s: int):  # the year of one of its stores
+        return replace(year, stores=[year.stores[s]], units=year.units[s:s + 1],
+                       promo=year.promo[s:s + 1], expected=year.expected[s:s + 1],
+                       stock=year.stock[s:s + 1])
+
+    with psycopg.connect(backoffice_url) as conn:
+        write_events(conn, store(0))
+    with psycopg.connect(backoffice_url) as conn:  # one transaction until the end
+        first = sales_history(conn, "S001", days=30)
+        with psycopg.connect(backoffice_url) as other:  # the second store syncs meanwhile
+            write_events(other, store(1))
+        second = sales_history(conn, "S002", days=30)
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
+    assert (first.units == year.units[0]).all() and (second.units == year.units[1]).all()
