@@ -153,7 +153,9 @@ async def _refused(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _maintain(pool: AsyncConnectionPool) -> None:
-    """The maintenance job: the next day partitions, now and every MAINTENANCE_S."""
+    """The maintenance job, now and every MAINTENANCE_S: the next day partitions, and the
+    sales summary brought up to date (kiosk/backoffice/item_daily.py; the forecast catches
+    up on its own too, this keeps that catch-up small)."""
     while True:
         try:
             async with pool.connection() as conn:
@@ -165,7 +167,23 @@ async def _maintain(pool: AsyncConnectionPool) -> None:
                 log.info("made %d day partition(s) of events up to %s", made, last)
         except Exception:  # the next round tries again; ingest goes on meanwhile
             log.exception("partition maintenance failed")
+        try:
+            await asyncio.to_thread(_refresh_sales, pool.conninfo)
+        except Exception:
+            log.exception("sales summary refresh failed")
         await asyncio.sleep(MAINTENANCE_S)
+
+
+def _refresh_sales(conninfo: str) -> None:
+    import psycopg
+
+    from kiosk.backoffice.item_daily import refresh
+
+    with psycopg.connect(conninfo) as conn:
+        done = refresh(conn)
+    if done.rows:
+        log.info("sales summary: %d new event rows, %d store-days summed", done.rows,
+                 sum(len(days) for days in done.days.values()))
 
 
 def create_app(db_url: str, pool_min: int = 2, pool_max: int = 10,

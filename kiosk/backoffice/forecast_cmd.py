@@ -21,7 +21,7 @@ from typing import Any
 import psycopg
 
 from kiosk.backoffice.forecast import forecast
-from kiosk.backoffice.forecast_data import sales_history
+from kiosk.backoffice.forecast_data import SalesHistory, sales_history
 from kiosk.backoffice.forecast_reorder import suggest
 
 
@@ -65,15 +65,18 @@ class StoreForecast:
     items: list[ItemForecast]
     wape_model: float            # the chosen models' backtest (held-out folds) ...
     wape_seasonal_naive: float   # ... and seasonal-naive's on the same days
+    history: SalesHistory | None = None
 
 
 def store_forecast(conn: psycopg.Connection, store: str, horizon: int = 14,
                    history_days: int = 365, until: dt.date | None = None,
                    lead_time_days: int = 2, review_days: int = 7,
-                   service_level: float = 0.95, level: float = 0.9) -> StoreForecast:
+                   service_level: float = 0.95, level: float = 0.9,
+                   not_after: dt.date | None = None) -> StoreForecast:
     """Every item of ``store``: the next ``horizon`` days after ``until`` (default: the
-    last day with a sale) and the order to place (items with a stock count)."""
-    history = sales_history(conn, store, until, history_days)
+    last day with a sale, not after ``not_after``) and the order to place (items with a
+    stock count)."""
+    history = sales_history(conn, store, until, history_days, not_after)
     fc, choice = forecast(history.units, horizon, level)
     start = history.last + dt.timedelta(days=1)
     days = [start + dt.timedelta(days=k) for k in range(horizon)]
@@ -92,7 +95,7 @@ def store_forecast(conn: psycopg.Connection, store: str, horizon: int = 14,
                                   count.now if count else None, lead, safety or 0.0, order,
                                   float(fc.sigma[i])))
     return StoreForecast(store, start, level, service_level, items, choice.wape["chosen"],
-                         choice.wape["seasonal_naive"])
+                         choice.wape["seasonal_naive"], history)
 
 
 def cmd_forecast(args: argparse.Namespace, url: str) -> int:

@@ -1,18 +1,18 @@
 """What the demand forecast reads from the back office: each item's daily units sold in a
 store, and its stock on hand (issue 18).
 
-Units sold come from the lanes' synced journal rows, replayed per basket (a lane's txn) in
-one SQL query the way the checkout applies them: ``item_added`` opens line N (N counts up
-from 1 in a session), ``quantity_changed`` sets its quantity, ``line_removed`` drops it; a
-basket's lines count as sold on the day (UTC) of its first ``auth_approved``. Training
-sessions (txn prefix :data:`kiosk.domain.training.TXN_PREFIX`) never count, nor a basket
-never paid, nor a basket with a row the ingest flagged ``broken_chain`` (an edited or
-corrupted row: the whole basket is left out and counted in ``flagged_baskets``). A line
-sold by weight counts its weight in kg.
+Units sold come from the ``item_daily`` summary (migration 006, kept by
+:mod:`kiosk.backoffice.item_daily`, which says what counts as sold: paid baskets replayed as
+the checkout applies their rows, on the UTC day of their payment; training sessions, unpaid
+baskets and baskets with a row flagged ``broken_chain`` never count, the latter counted in
+``flagged_baskets``; a weighed line counts its kg). It is brought up to date before each
+read; a year of a big store then reads in about a second instead of 40 s
+(docs/forecast.md).
 
 Stock on hand is the latest count of the item (table ``stock_counts``, migration 005: from
 the catalog feed's ``on_hand`` column, :func:`read_feed_stock`) less the units sold after
-it was counted.
+it was counted (the summary's later days, and the baskets of the count's own day paid
+after it).
 """
 
 from __future__ import annotations
@@ -25,67 +25,7 @@ from pathlib import Path
 import numpy as np
 import psycopg
 
-from kiosk.domain.training import TXN_PREFIX
-
-#: units sold per item and day (and since each item's last count), replayed per basket in
-#: SQL: a basket is a (lane, txn); its lines are its item_added rows in seq order (line ids
-#: count up from 1), each line's quantity its last quantity_changed, a removed line 0, a
-#: weighed line its kg; it sells on the day of its first auth_approved. Training txns and
-#: baskets with a row flagged broken_chain are left out (the last row, key NULL, counts
-#: the paid baskets left out for a flag).
-_SOLD_SQL = """
-WITH ev AS MATERIALIZED (
-    SELECT lane_id, seq, ts, txn, type, day, data FROM events
-    WHERE store_id = %(store)s AND day BETWEEN %(first)s AND %(until)s
-      AND type IN ('item_added', 'quantity_changed', 'line_removed', 'auth_approved')
-      AND txn IS NOT NULL AND NOT starts_with(txn, %(training)s)
-), paid AS (
-    SELECT DISTINCT ON (lane_id, txn) lane_id, txn, seq, ts, day FROM ev
-    WHERE type = 'auth_approved' ORDER BY lane_id, txn, seq
-), flagged AS (
-    SELECT DISTINCT e.lane_id, e.txn FROM flags f
-    JOIN events e ON e.lane_id = f.lane_id AND e.seq = f.seq
-    WHERE f.kind = 'broken_chain' AND e.store_id = %(store)s AND e.txn IS NOT NULL
-), ok AS (
-    SELECT p.* FROM paid p
-    WHERE NOT EXISTS (SELECT 1 FROM flagged g WHERE g.lane_id = p.lane_id AND g.txn = p.txn)
-), lines AS (
-    SELECT lane_id, txn, seq,
-           row_number() OVER (PARTITION BY lane_id, txn ORDER BY seq) AS line_id,
-           data::jsonb -> 'line' AS line
-    FROM ev WHERE type = 'item_added'
-), qty AS (
-    SELECT DISTINCT ON (lane_id, txn, line_id) lane_id, txn, line_id, qty FROM (
-        SELECT lane_id, txn, seq, (data::jsonb ->> 'line_id')::bigint AS line_id,
-               (data::jsonb ->> 'qty')::numeric AS qty
-        FROM ev WHERE type = 'quantity_changed') c
-    ORDER BY lane_id, txn, line_id, seq DESC
-), removed AS (
-    SELECT DISTINCT lane_id, txn, (data::jsonb ->> 'line_id')::bigint AS line_id
-    FROM ev WHERE type = 'line_removed'
-), counted AS (
-    SELECT * FROM unnest(%(ckeys)s::text[], %(cts)s::float8[]) AS c(key, ts)
-), sold AS (
-    SELECT l.line ->> 'key' AS key, o.day, o.ts,
-           CASE WHEN r.line_id IS NOT NULL THEN 0
-                WHEN (l.line ->> 'sold_by_weight')::boolean
-                THEN COALESCE((l.line ->> 'weight_g')::numeric, 0) / 1000
-                ELSE COALESCE(q.qty, 1) END AS units,
-           l.line -> 'names' AS names
-    FROM lines l
-    JOIN ok o ON o.lane_id = l.lane_id AND o.txn = l.txn AND l.seq < o.seq
-    LEFT JOIN qty q ON q.lane_id = l.lane_id AND q.txn = l.txn AND q.line_id = l.line_id
-    LEFT JOIN removed r ON r.lane_id = l.lane_id AND r.txn = l.txn AND r.line_id = l.line_id
-)
-SELECT s.key, s.day, sum(s.units), sum(s.units) FILTER (WHERE s.ts > c.ts),
-       min(COALESCE(s.names ->> 'en', (SELECT v FROM jsonb_each_text(s.names) AS j(k, v)
-                                        LIMIT 1)))
-FROM sold s LEFT JOIN counted c ON c.key = s.key
-GROUP BY s.key, s.day
-UNION ALL
-SELECT NULL, NULL, count(*), NULL, NULL FROM paid p
-WHERE EXISTS (SELECT 1 FROM flagged g WHERE g.lane_id = p.lane_id AND g.txn = p.txn)
-"""
+from kiosk.backoffice import item_daily
 
 
 @dataclass
@@ -107,9 +47,10 @@ class SalesHistory:
     first: dt.date
     keys: list[str]          # the items, in the matrix's row order
     units: np.ndarray        # [item, day] units sold each day, ``first`` onwards
-    names: dict[str, str] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)  # in English (else any language)
     stock: dict[str, StockCount] = field(default_factory=dict)
     flagged_baskets: int = 0  # paid baskets left out: a row of theirs is flagged broken_chain
+    names_by_locale: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def last(self) -> dt.date:
@@ -125,47 +66,63 @@ def latest_counts(conn: psycopg.Connection, store: str) -> dict[str, StockCount]
 
 
 def sales_history(conn: psycopg.Connection, store: str, until: dt.date | None = None,
-                  days: int = 365) -> SalesHistory:
+                  days: int = 365, not_after: dt.date | None = None) -> SalesHistory:
     """The store's daily units per item for the ``days`` days up to ``until`` (default:
-    the last day with a sale), and each item's stock on hand. LookupError: no such store."""
+    the last day with a sale, not after ``not_after`` if given), and each item's stock on
+    hand. LookupError: no such store. Reads the ``item_daily`` summary, brought up to date
+    first (:func:`item_daily.refresh`)."""
     row = conn.execute("SELECT id FROM stores WHERE code = %s", (store,)).fetchone()
     if row is None:
         raise LookupError(f"no store {store!r} in the back office")
     store_id = row[0]
+    item_daily.refresh(conn)
     if until is None:
-        last = conn.execute("SELECT max(day) FROM events WHERE store_id = %s"
-                            " AND type = 'auth_approved'", (store_id,)).fetchone()[0]
-        until = last or dt.datetime.now(dt.UTC).date()
+        last = conn.execute("SELECT max(day) FROM item_daily WHERE store_id = %s"
+                            " AND (%s::date IS NULL OR day <= %s)",
+                            (store_id, not_after, not_after)).fetchone()[0]
+        until = last or not_after or dt.datetime.now(dt.UTC).date()
     first = until - dt.timedelta(days=days - 1)
+    rows = conn.execute("SELECT item_key, day, units, names FROM item_daily"
+                        " WHERE store_id = %s AND day BETWEEN %s AND %s ORDER BY day",
+                        (store_id, first, until)).fetchall()
+    left_out = conn.execute("SELECT COALESCE(sum(flagged_baskets), 0) FROM item_daily_days"
+                            " WHERE store_id = %s AND day BETWEEN %s AND %s",
+                            (store_id, first, until)).fetchone()[0]
     counts = latest_counts(conn, store)
-    keys_counted = sorted(counts)
-    with conn.transaction():
-        # every join here is whole baskets against whole baskets: hash or merge joins. With
-        # no statistics yet (a day's partition just filled) the planner guesses 1 row and
-        # picks nested loops, quadratic in the baskets (40 s instead of 1 s for 120 days)
-        conn.execute("SET LOCAL enable_nestloop = off")
-        rows = conn.execute(_SOLD_SQL, {
-            "store": store_id, "first": first, "until": until, "training": TXN_PREFIX,
-            "ckeys": keys_counted,
-            "cts": [counts[k].counted_at.timestamp() for k in keys_counted]}).fetchall()
-    sold: dict[tuple[str, int], float] = {}
-    names: dict[str, str] = {}
-    left_out = 0
-    for key, day, units, since, name in rows:
-        if key is None:  # the count of paid baskets left out
-            left_out = int(units)
-            continue
-        sold[(key, (day - first).days)] = float(units)
-        if since:
-            counts[key].sold_since += float(since)
-        if name:
-            names.setdefault(key, name)
-    keys = sorted({key for key, _ in sold} | set(counts))
+    _sold_since(conn, store_id, counts)
+    names_by_locale: dict[str, dict[str, str]] = {}
+    for key, _, _, by_locale in rows:  # by day: the last day's names win
+        if by_locale:
+            names_by_locale[key] = by_locale
+    names = {k: v.get("en") or next(iter(v.values()), "") for k, v in names_by_locale.items()}
+    keys = sorted({key for key, *_ in rows} | set(counts))
     index = {k: i for i, k in enumerate(keys)}
     units_by_day = np.zeros((len(keys), days))
-    for (key, offset), amount in sold.items():
-        units_by_day[index[key], offset] += amount
-    return SalesHistory(store, first, keys, units_by_day, names, counts, left_out)
+    for key, day, units, _ in rows:
+        units_by_day[index[key], (day - first).days] += float(units)
+    return SalesHistory(store, first, keys, units_by_day, names, counts, int(left_out),
+                        names_by_locale)
+
+
+def _sold_since(conn: psycopg.Connection, store_id: int, counts: dict[str, StockCount]) -> None:
+    """Each count's ``sold_since``: the summary's days after the day it was counted, plus
+    that day's baskets paid after the count (replayed from the events: the summary has no
+    time of day)."""
+    if not counts:
+        return
+    keys = sorted(counts)
+    day_of = {k: counts[k].counted_at.astimezone(dt.UTC).date() for k in keys}
+    for key, units in conn.execute(
+            "SELECT d.item_key, sum(d.units) FROM item_daily d"
+            " JOIN unnest(%s::text[], %s::date[]) AS c(key, day) ON c.key = d.item_key"
+            " WHERE d.store_id = %s AND d.day > c.day GROUP BY 1",
+            (keys, [day_of[k] for k in keys], store_id)):
+        counts[key].sold_since += float(units)
+    for day in sorted(set(day_of.values())):
+        counted = {k: counts[k].counted_at.timestamp() for k in keys if day_of[k] == day}
+        for key, _, _, since, _ in item_daily.replay(conn, store_id, [day], counted):
+            if key in counted:
+                counts[key].sold_since += since
 
 
 def read_feed_stock(path: Path) -> list[tuple[str, float, int | None]]:

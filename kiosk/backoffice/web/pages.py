@@ -52,6 +52,7 @@ border-radius:6px;padding:20px 24px}
 .login button{margin-top:16px;font:inherit;padding:6px 18px}
 .error{color:#a40000;font-weight:700}
 section.wrap th,section.wrap td{white-space:normal}
+#forecast th{white-space:normal;word-break:keep-all;vertical-align:bottom}
 """
 _HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
 #: every dashboard page's Content-Security-Policy: no script at all, one style, forms to itself
@@ -59,7 +60,8 @@ CSP = (f"default-src 'none'; style-src 'sha256-{_HASH}'; img-src 'self'; base-ur
        " form-action 'self'; frame-ancestors 'none'")
 
 PAGES = {"today": N_("Today"), "sales": N_("Sales over time"), "items": N_("Items"),
-         "checkout": N_("Checkout and problems")}
+         "checkout": N_("Checkout and problems"),
+         "forecast": N_("Forecast and reorder")}
 PAGES["fleet"] = N_("Lane health")  # from Prometheus, not the database: .fleet's own route
 LANGS = {"en": "English", "zh_Hans": "简体中文", "ko": "한국어"}
 

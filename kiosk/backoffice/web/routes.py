@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from kiosk.backoffice.web import accounts, charts, reports
+from kiosk.backoffice.web import accounts, charts, forecast_page, reports
 from kiosk.backoffice.web.pages import (
     CSP,
     PAGES,
@@ -197,8 +197,13 @@ async def dashboard(request: Request) -> Response:
             return _html(message_page(locale, tr("No such store.")), 404)
         stores = (await reports.store_codes(conn)
                   if session.user.role == "chain_admin" else [])
-        tables, charts_ = await BUILDERS[name](conn, ids, day, locale,
-                                               request.app.state.currency)
+        if name == "forecast":  # its own connection, in a worker thread
+            tables, charts_ = await forecast_page.build(
+                request.app.state.pool.conninfo, store, day, locale,
+                request.query_params.get("item"))
+        else:
+            tables, charts_ = await BUILDERS[name](conn, ids, day, locale,
+                                                   request.app.state.currency)
     if ext == "csv":
         wanted = request.query_params.get("table")
         table = next((t for t in tables if t.id == wanted), None)

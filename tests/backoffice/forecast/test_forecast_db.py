@@ -247,3 +247,38 @@ def test_salesyear_command_and_too_short_a_history(backoffice_url: str, capsys):
     code, _, err = _run(capsys, "backoffice", "--db", backoffice_url, "forecast", "S001",
                         "--history", "60")
     assert code == 2 and "too short" in err
+
+
+def test_on_hand_is_the_count_less_what_sold_after_it_within_its_day(backoffice_url):
+    """A count taken mid-day: the day's baskets paid before it are on the count already,
+    the ones paid after it and every later day's come off it (the summary has no time of
+    day: the count's own day is replayed from the events)."""
+    from kiosk.sim.salesyear import journal_rows
+
+    year = generate(stores=1, items=5, days=40, start=dt.date(2025, 5, 1), seed=8, volume=0.5)
+    with psycopg.connect(backoffice_url) as conn:
+        write_events(conn, year)
+    day = year.stock_day + 1  # after the generator's own count (at midnight of stock_day)
+    at = dt.datetime.combine(year.day(day), dt.time(14, 30), dt.UTC)
+    # the truth, from the journal rows themselves: units of each item paid after ``at``
+    sold: dict[str, float] = {}
+    basket: list[tuple[str, int]] = []
+    for _seq, ts, kind, _txn, data in journal_rows(year, 0):
+        if kind == "session_started":
+            basket = []
+        elif kind == "item_added":
+            basket.append([data["line"]["key"], 1])
+        elif kind == "quantity_changed":
+            basket[data["line_id"] - 1][1] = data["qty"]
+        elif kind == "auth_approved" and ts > at.timestamp():
+            for key, qty in basket:
+                sold[key] = sold.get(key, 0) + qty
+    counts = [(item.key, 1000.0 + i, None) for i, item in enumerate(year.items)]
+    with psycopg.connect(backoffice_url) as conn:
+        record_stock(conn, "S001", counts, at)
+        history = sales_history(conn, "S001", days=40)
+    same_day = year.units[0, :, day].sum()
+    assert 0 < sum(sold.values()) - year.units[0, :, day + 1:].sum() < same_day  # mid-day
+    for key, on_hand, _ in counts:
+        assert history.stock[key].sold_since == sold.get(key, 0), key
+        assert history.stock[key].now == on_hand - sold.get(key, 0)

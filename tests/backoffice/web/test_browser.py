@@ -50,7 +50,8 @@ LOCALES = ("en", "zh_Hans", "ko")
 #: English words of the page furniture that must not be left on a zh/ko page
 ENGLISH = [w for w in (*LABELS, *PAGES.values(), "Payment mix", "Takings", "Average basket",
                        "Mobile QR", "Card", *CODES.values(),
-                       "Best sellers") if w not in ("Back", "Show")]
+                       "Best sellers", "Suggested order", "On hand", "Safety stock")
+           if w not in ("Back", "Show")]
 
 FULL = os.environ.get("KIOSK_BENCH_TESTS") == "1"
 #: (size, locale, page) opened: all 18 in a full run, else each page once in a different
@@ -147,6 +148,11 @@ def test_every_page_in_each_language_at_desktop_and_tablet_size(served, browser)
                 "return [...document.querySelectorAll('svg.chart rect.bar')]"
                 ".map(r => r.getBBox().height)")
             assert heights and sum(h > 0 for h in heights) >= 5, name
+        if page == "forecast":  # the chosen item's forecast band and its sales drew
+            band = browser.execute_script(
+                "const b = document.querySelector('svg.chart polygon.band').getBBox();"
+                " return [b.width, b.height, document.querySelectorAll('rect.sold').length]")
+            assert band[0] > 0 and band[1] > 0 and band[2] > 0, (name, band)
         if page == "today":
             shown = {e.get_attribute("data-key"): e.text for e in
                      browser.find_elements("css selector", ".kpis dd")}
