@@ -56,7 +56,7 @@ from kiosk.domain import gs1
 from kiosk.domain.catalog import Product
 from kiosk.domain.codes import is_badge_code
 from kiosk.domain.events import STATE_VERSION, InvalidEvent, upcast_state
-from kiosk.domain.feedback import BadRating, asks_reasons, check_rating
+from kiosk.domain.feedback import STEP_FIELDS, BadRating, asks_reasons, check_rating
 from kiosk.domain.gtin import GtinError, decode_variable_measure, validate_gtin
 from kiosk.domain.languages import UnknownLocale, match_locale
 from kiosk.domain.pricing import (
@@ -191,7 +191,7 @@ class Context:
     #: ({"rating", "by"}; kiosk-core holds it, like the card port's ``step``)
     rating: dict | None = None
     #: the current basket's step timings (kiosk.domain.feedback.step_timings over its
-    #: journal events), asked only when a rating is journaled
+    #: journal events), asked only when a rating is journaled (none known: all None)
     steps: Callable[[], dict[str, int | None]] = dict
 
 
@@ -589,7 +589,7 @@ def rating_event(state: CheckoutState, rating: int, reasons: tuple[str, ...] | l
     """The one ``shopper_rating`` event of a sale (also kiosk-core's, for a low rating whose
     reasons never came)."""
     return _ev("shopper_rating", rating=rating, reasons=list(reasons), by=by,
-               training=state.training, **steps)  # in COMMANDS but not handled: a bug
+               training=state.training, **{f: steps.get(f) for f in STEP_FIELDS})  # in COMMANDS but not handled: a bug
 
 
 def _help_called(state: CheckoutState) -> bool:
