@@ -589,7 +589,7 @@ def rating_event(state: CheckoutState, rating: int, reasons: tuple[str, ...] | l
     """The one ``shopper_rating`` event of a sale (also kiosk-core's, for a low rating whose
     reasons never came)."""
     return _ev("shopper_rating", rating=rating, reasons=list(reasons), by=by,
-               training=state.training, **{f: steps.get(f) for f in STEP_FIELDS})  # in COMMANDS but not handled: a bug
+               training=state.training, **{f: steps.get(f) for f in STEP_FIELDS})
 
 
 def _help_called(state: CheckoutState) -> bool:
