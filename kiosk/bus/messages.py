@@ -302,6 +302,20 @@ def accepted(msg: dict | None, command: str) -> bool:
     return bool(msg) and command in (msg.get("accepts") or ())  # type: ignore[union-attr]
 
 
+def rating_phase(msg: dict | None) -> str:
+    """Where the shopper's optional rating stands on the receipt screen (issue 18,
+    kiosk/domain/feedback.py), as the screen, the voice and the keys offer it: ``ask`` (the
+    faces), ``reasons`` (a low rating: what went wrong?), ``thanks`` (rated), or "" where
+    no rating is taken."""
+    if not msg:
+        return ""
+    if (msg.get("receipt") or {}).get("rating"):
+        return "thanks"
+    if not accepted(msg, "rate"):
+        return ""
+    return "reasons" if msg.get("rating_pending") else "ask"
+
+
 def shopper_ways_out(msg: dict | None) -> tuple[str, ...]:
     """What the shopper may do themselves while staff are called, as the screen and the
     voice offer it: withdraw their own help call (``cancel_help``) or put an unknown item

@@ -29,6 +29,23 @@ REASONS = ("scanning", "payment", "waited_for_staff", "weighing", "too_slow", "o
 #: the step timings' names, in the basket's order (the ``shopper_rating`` event's fields)
 STEP_FIELDS = ("scan_to_pay_ms", "pay_to_approved_ms", "approved_to_receipt_ms",
                "scan_to_receipt_ms")
+
+
+def N_(msgid: str) -> str:  # noqa: N802 - the gettext mark (kiosk.i18n's; the domain is pure)
+    return msgid
+
+
+#: rating → what the screen, the dashboard and its CSV's reader call it (msgids)
+RATING_LABELS = {1: N_("Bad"), 2: N_("Okay"), 3: N_("Good")}
+#: reason code → what the screen and the dashboard call it (msgids, in REASONS' order)
+REASON_LABELS = {
+    "scanning": N_("Scanning items"),
+    "payment": N_("Paying"),
+    "waited_for_staff": N_("Waiting for staff"),
+    "weighing": N_("Weighing produce"),
+    "too_slow": N_("It was too slow"),
+    "other": N_("Something else"),
+}
 #: the events that put a sale on the receipt screen
 _RECEIPT_EVENTS = ("receipt_printed", "receipt_chosen")
 
