@@ -349,7 +349,7 @@ class Icon(Widget):
                     SmoothLine(ellipse=(cx - s * .24, cy - s * .3, s * .48, s * .4, 120, 240),
                                width=w)
                 elif self.kind == "face_bad":
-                    SmoothLine(ellipse=(cx - s * .24, cy - s * .38, s * .48, s * .4, -60, 60),
+                    SmoothLine(ellipse=(cx - s * .24, cy - s * .52, s * .48, s * .4, -60, 60),
                                width=w)
                 else:
                     _stroke([cx - s * .2, cy - s * .2, cx + s * .2, cy - s * .2], w)
