@@ -40,7 +40,7 @@ RATING_LABELS = {1: N_("Bad"), 2: N_("Okay"), 3: N_("Good")}
 #: reason code → what the screen and the dashboard call it (msgids, in REASONS' order)
 REASON_LABELS = {
     "scanning": N_("Scanning items"),
-    "payment": N_("Paying"),
+    "payment": N_("Payment"),
     "waited_for_staff": N_("Waiting for staff"),
     "weighing": N_("Weighing produce"),
     "too_slow": N_("It was too slow"),
