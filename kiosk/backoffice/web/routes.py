@@ -381,9 +381,12 @@ async def _rating_tables(conn: Any, ids: list[int] | None, first: dt.date, last:
     """Shopper feedback beside the abandonment figures: ratings, and what went wrong."""
     given, why = await reports.ratings(conn, ids, first, last)
     rated = Table("ratings", tr("Shopper ratings after the receipt, last 7 days"),
-                  [tr("Rating"), tr("Count")], [list(r) for r in given], numeric={1})
-    rated.shown = [[tr(RATING_LABELS[g]) if g in RATING_LABELS else str(g),
-                    _number(n, locale)] for g, n in given]
+                  [tr("Rating"), tr("Count"), tr("Median, first scan to receipt")],
+                  [[g, n, "" if s is None else round(s, 1)] for g, n, s in given],
+                  numeric={1, 2})
+    secs = tr("{seconds} s")
+    rated.shown = [[tr(RATING_LABELS[g]) if g in RATING_LABELS else str(g), _number(n, locale),
+                    "" if s is None else secs.format(seconds=f"{s:.0f}")] for g, n, s in given]
     reasons = Table("rating_reasons", tr("What went wrong, last 7 days"),
                     [tr("Reason"), tr("Count")], [list(r) for r in why], numeric={1})
     reasons.shown = [[tr(REASON_LABELS[w]) if w in REASON_LABELS else w, _number(n, locale)]

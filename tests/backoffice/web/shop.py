@@ -58,6 +58,7 @@ class Ledger:
     seconds: list = field(default_factory=list)              # (store, day, s) first scan → paid
     ratings: Counter = field(default_factory=Counter)        # (store, day, rating) → ratings
     reasons: Counter = field(default_factory=Counter)        # (store, day, reason) → times
+    rated_ms: list = field(default_factory=list)             # (store, day, rating, ms) to receipt
     training: int = 0
     training_ratings: int = 0                                # ratings of training sales
     masked: set = field(default_factory=set)                  # every masked PAN journaled
@@ -156,6 +157,7 @@ def _rating(txn: str, approved: float, first_scan: float, notes: Counter) -> lis
     rating = rng.choice(RATINGS)
     reasons = sorted(rng.sample(REASONS, rng.randint(0, 2))) if rating < 3 else []
     notes[f"rating_{rating}"] += 1
+    notes[f"rated_ms_{rating}"] = round((approved + 2 - first_scan) * 1000)
     for reason in reasons:
         notes[f"reason_{reason}"] += 1
     return [{"type": "shopper_rating", "ts": approved + 8, "rating": rating,
@@ -163,7 +165,7 @@ def _rating(txn: str, approved: float, first_scan: float, notes: Counter) -> lis
              "training": is_training_txn(txn), "scan_to_pay_ms": round((approved - 13 -
                                                                         first_scan) * 1000),
              "pay_to_approved_ms": 13_000, "approved_to_receipt_ms": 2_000,
-             "scan_to_receipt_ms": round((approved + 2 - first_scan) * 1000)}]
+             "scan_to_receipt_ms": notes[f"rated_ms_{rating}"]}]
 
 
 def write_journals(folder: Path, seed: int = 18) -> tuple[dict[str, Path], Ledger]:
@@ -200,6 +202,9 @@ def write_journals(folder: Path, seed: int = 18) -> tuple[dict[str, Path], Ledge
                     ledger.abandoned[store, day, step] += notes[f"abandoned_{step}"]
                 for rating in RATINGS:
                     ledger.ratings[store, day, rating] += notes[f"rating_{rating}"]
+                    if notes[f"rating_{rating}"]:
+                        ledger.rated_ms.append((store, day, rating,
+                                                notes[f"rated_ms_{rating}"]))
                 for reason in REASONS:
                     ledger.reasons[store, day, reason] += notes[f"reason_{reason}"]
                 if got is None:

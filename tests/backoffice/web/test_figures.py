@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import statistics
 
 import psycopg
 
@@ -162,10 +163,16 @@ def test_checkout_page_counts_shopper_ratings_and_reasons(shop):
     assert shop.sign_in(shop.http, "admin").status_code == 303
     for path, stores in (("/dash/store/S002", {"S002"}), ("/dash/chain", {"S001", "S002"})):
         url = path + "/checkout.csv"
-        given = {int(r["Rating"]): int(r["Count"]) for r in _csv(shop.http, url, "ratings")}
+        rows = _csv(shop.http, url, "ratings")
+        given = {int(r["Rating"]): int(r["Count"]) for r in rows}
         want = {g: sum(v for (s, d, gg), v in led.ratings.items()
                        if s in stores and d in WEEK and gg == g) for g in (1, 2, 3)}
         assert given == {g: n for g, n in want.items() if n} and sum(given.values()) > 0
+        for r in rows:  # the basket's own step timing, journaled with its rating
+            ms = [x for s, d, g, x in led.rated_ms
+                  if s in stores and d in WEEK and g == int(r["Rating"])]
+            median = round(statistics.median(ms) / 1000, 1)
+            assert float(r["Median, first scan to receipt"]) == median
         why = {r["Reason"]: int(r["Count"]) for r in _csv(shop.http, url, "rating_reasons")}
         want_why = {w: sum(v for (s, d, ww), v in led.reasons.items()
                            if s in stores and d in WEEK and ww == w) for w in REASONS}
