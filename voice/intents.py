@@ -37,7 +37,8 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 INTENTS = ("pay_card", "pay_phone", "cancel", "help", "repeat", "yes", "no", "how_much",
-           "receipt", "no_receipt", "change_language", "cancel_help", "put_aside")
+           "receipt", "no_receipt", "change_language", "cancel_help", "put_aside", "rate",
+           "rate_reason")
 
 #: which intents each checkout state listens for ("confirm" is the voice dialog's own
 #: yes/no question, e.g. "cancel the basket?")
@@ -58,6 +59,10 @@ STATE_INTENTS: dict[str, tuple[str, ...]] = {
     "attendant_needed": ("repeat", "cancel_help", "put_aside"),
     "out_of_service": ("repeat",),
     "confirm": ("yes", "no", "repeat", "help"),
+    # after the receipt (issue 18): the optional rating (slot: 1 bad .. 3 good), then for a
+    # low one what went wrong (slot: a reason code of kiosk/domain/feedback.py; no: skip)
+    "rating": ("rate", "repeat", "help"),
+    "rating_reasons": ("rate_reason", "no", "repeat"),
 }
 
 
@@ -171,6 +176,17 @@ KO = LanguageIntents("ko", {s.name: s for s in [
     _spec("put_aside", "따로 둘게요|필요 없어요",
           "이거 빼 주세요|이거 필요 없어요|이건 안 살게요|빼 주세요|상품 빼 주세요|"
           "이 상품 필요 없어요|이거 안 살래요|빼고 할게요|이건 빼 줘|놔둘게요|이거 따로 둘게요"),
+    _spec("rate", "좋아요|보통이에요|별로예요",
+          "좋았어요|아주 좋아요|최고예요|만족해요|괜찮았어요|보통|그저 그래요|나빴어요|"
+          "불편했어요|별로였어요|정말 별로예요",
+          slots={"좋아요": "3", "좋았어요": "3", "최고": "3", "만족": "3", "괜찮았어요": "2",
+                 "보통": "2", "그저 그래요": "2", "별로": "1", "나빴어요": "1", "불편": "1"}),
+    _spec("rate_reason", "스캔|결제|직원|무게|느려요|기타",
+          "스캔이 안 돼요|바코드가 안 읽혀요|결제가 안 됐어요|카드가 안 돼요|직원을 기다렸어요|"
+          "직원이 안 와요|무게 재기|저울이 이상해요|너무 느려요|오래 걸렸어요|다른 문제",
+          slots={"스캔": "scanning", "바코드": "scanning", "결제": "payment", "카드": "payment",
+                 "직원": "waited_for_staff", "무게": "weighing", "저울": "weighing",
+                 "느려요": "too_slow", "오래": "too_slow", "기타": "other", "다른": "other"}),
 ]}, joiner="", decoys=tuple("""
     감사합니다 고맙습니다 선생님 음료수 지하철 바나나 천천히 어떻게 나중에 그런데 그래서 몰라요
     사람 정말 물건 봉투 쿠폰 포인트 병원 은행 버스 창문 엄마 아빠 학생 이름 그냥 근데 조금
@@ -221,6 +237,19 @@ EN = LanguageIntents("en", {s.name: s for s in [
           "leave this item|i don't need this|put the item aside|put it aside please|"
           "i don't want this|"
           "skip this item|leave it out|remove it|not this one|take this off"),
+    _spec("rate", "good|okay|bad",
+          "it was good|very good|great|it was great|it was okay|it was fine|so so|not bad|"
+          "it was bad|terrible|it was terrible",
+          slots={"good": "3", "great": "3", "okay": "2", "fine": "2", "so so": "2",
+                 "not bad": "2", "bad": "1", "terrible": "1"}),
+    _spec("rate_reason", "scanning|paying|staff|weighing|too slow|something else",
+          "scanning trouble|the scanner|could not scan|payment trouble|the card did not work|"
+          "waited for staff|waiting for staff|weighing produce|the scale|it was too slow|"
+          "other",
+          slots={"scanning": "scanning", "scanner": "scanning", "scan": "scanning",
+                 "paying": "payment", "payment": "payment", "card": "payment",
+                 "staff": "waited_for_staff", "weighing": "weighing", "scale": "weighing",
+                 "slow": "too_slow", "something else": "other", "other": "other"}),
 ]}, joiner=" ")
 
 ZH = LanguageIntents("zh", {s.name: s for s in [
@@ -263,6 +292,17 @@ ZH = LanguageIntents("zh", {s.name: s for s in [
     _spec("put_aside", "放 一边|不要 了",
           "这个 不要 了|请 放 一边|这个 放 一边|拿 掉 这个|这个 不 买 了|去掉 这个|不 要 这个|"
           "先 放 一边|删除 这个"),
+    _spec("rate", "好|一般|不好",
+          "很 好|非常 好|满意|还 行|还 可以|不 满意|很 差|太 差 了|不 太 好|挺 好 的",
+          slots={"不太好": "1", "不满意": "1", "不好": "1", "很差": "1", "太差": "1",
+                 "很好": "3", "满意": "3", "好": "3", "一般": "2", "还行": "2", "还可以": "2"}),
+    _spec("rate_reason", "扫码|付款|等 工作人员|称重|太 慢|其他",
+          "扫 不 了|扫描 有 问题|条码 扫 不 出来|付款 有 问题|刷卡 不 行|等 了 很 久|"
+          "工作人员 没 来|称重 有 问题|秤 不 对|太 慢 了|别的 问题",
+          slots={"工作人员": "waited_for_staff", "等了": "waited_for_staff",
+                 "扫": "scanning", "条码": "scanning", "付款": "payment", "刷卡": "payment",
+                 "称重": "weighing", "秤": "weighing", "慢": "too_slow", "其他": "other",
+                 "别的": "other"}),
 ]}, joiner="")
 
 LANGUAGES: dict[str, LanguageIntents] = {"ko": KO, "en": EN, "zh": ZH}

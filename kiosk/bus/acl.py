@@ -25,7 +25,7 @@ _ALL = Topics("+")
 #: what a shopper may ask for, by touch or by voice
 SHOPPER_INTENTS = frozenset({"touch", "help", "start", "set_language", "checkout", "pay",
                              "receipt", "choose_app", "back", "cancel", "done", "cancel_help",
-                             "put_aside", "own_bag"})
+                             "put_aside", "own_bag", "rate"})
 #: command types only one service may send, even a user allowed every command (``*``)
 SENDER_ONLY = {"wallet_code": "scanner", "remote": "attendant"}
 #: the attendant station's command topic on a lane (``cmd/from/attendant``): no local user

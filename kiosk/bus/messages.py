@@ -205,6 +205,18 @@ class ReceiptChoice(_Command):
     choice: Literal["print", "none"]
 
 
+class Rate(_Command):
+    """The shopper's rating on the receipt screen (kiosk/domain/feedback.py): the face, and
+    for a low one what went wrong (``reasons``; left out: not asked yet, [] skipped). Only
+    sizes are bounded here: the checkout refuses a rating or reason it does not know with a
+    result that says so (``bad_rating``, ``unknown_reason``)."""
+
+    type: Literal["rate"]
+    rating: int | None = None
+    reasons: list[Annotated[str, Field(max_length=32)]] | None = Field(default=None,
+                                                                       max_length=8)
+
+
 class Device(_Command):
     """A device reports its health (door switch, printer); faults are journaled."""
 
@@ -231,7 +243,7 @@ class Simple(_Command):
 
 Command = Annotated[
     Scan | AddPlu | Start | SetLanguage | SetQuantity | RemoveLine | StaffPin | Attendant
-    | Pay | ChooseApp | ReceiptChoice | Device | WalletCode | Simple | Remote,
+    | Pay | ChooseApp | ReceiptChoice | Device | WalletCode | Simple | Remote | Rate,
     Field(discriminator="type"),
 ]
 _COMMAND = TypeAdapter(Command)
@@ -288,6 +300,20 @@ def accepted(msg: dict | None, command: str) -> bool:
     """Whether the state in ``msg`` accepts ``command`` (a message without ``accepts``
     accepts nothing: a subscriber never offers what the core has not said it takes)."""
     return bool(msg) and command in (msg.get("accepts") or ())  # type: ignore[union-attr]
+
+
+def rating_phase(msg: dict | None) -> str:
+    """Where the shopper's optional rating stands on the receipt screen (issue 18,
+    kiosk/domain/feedback.py), as the screen, the voice and the keys offer it: ``ask`` (the
+    faces), ``reasons`` (a low rating: what went wrong?), ``thanks`` (rated), or "" where
+    no rating is taken."""
+    if not msg:
+        return ""
+    if (msg.get("receipt") or {}).get("rating"):
+        return "thanks"
+    if not accepted(msg, "rate"):
+        return ""
+    return "reasons" if msg.get("rating_pending") else "ask"
 
 
 def shopper_ways_out(msg: dict | None) -> tuple[str, ...]:
@@ -380,6 +406,7 @@ class StatePayment(_Lenient):
 
 class StateReceipt(_Lenient):
     ok: bool = True
+    rating: int | None = None  # the shopper's rating, journaled (kiosk/domain/feedback.py)
 
 
 class StateDiscount(_Lenient):
@@ -441,6 +468,8 @@ class StateMessage(_Lenient):
     methods: list[StateMethod] = []  # the payment methods offered, in screen order
     e_receipt: Text | None = None  # the sale's signed e-receipt link (approved, receipt)
     training: bool = False  # the lane is in training (kiosk.domain.training)
+    #: a low rating waiting for "what went wrong" (kiosk-core holds it until answered)
+    rating_pending: int | None = None
 
 
 class CoreStatus(_Lenient):

@@ -34,6 +34,11 @@ leaving the screen (``attendant`` holds the call, the light blinks). The shopper
 withdraw their own call (``cancel_help`` → ``help_cancelled``) until staff sign in, and
 answer an unknown barcode by putting the item aside (``put_aside`` → ``item_put_aside``);
 an age check stays with staff.
+
+Shopper feedback (issue 18): on the receipt screen the shopper may rate the checkout
+(``rate`` → ``shopper_rating``, :mod:`kiosk.domain.feedback`): once per sale, with the
+basket's step timings. A low rating without its reasons is held by kiosk-core
+(``Context.rating``) until they come or the session ends; the receipt timer runs as before.
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ from kiosk.domain import gs1
 from kiosk.domain.catalog import Product
 from kiosk.domain.codes import is_badge_code
 from kiosk.domain.events import STATE_VERSION, InvalidEvent, upcast_state
+from kiosk.domain.feedback import STEP_FIELDS, BadRating, asks_reasons, check_rating
 from kiosk.domain.gtin import GtinError, decode_variable_measure, validate_gtin
 from kiosk.domain.languages import UnknownLocale, match_locale
 from kiosk.domain.pricing import (
@@ -181,6 +187,12 @@ class Context:
     #: the lane's produce scale, last reading (None: the lane has no scale, and a weighed
     #: item takes the weight its command gives, as the demo's ``plu 04011 1200``)
     scale: ScaleWeight | None = None
+    #: a low rating the shopper gave on the receipt screen, its reasons not yet given
+    #: ({"rating", "by"}; kiosk-core holds it, like the card port's ``step``)
+    rating: dict | None = None
+    #: the current basket's step timings (kiosk.domain.feedback.step_timings over its
+    #: journal events), asked only when a rating is journaled (none known: all None)
+    steps: Callable[[], dict[str, int | None]] = dict
 
 
 def totals(state: CheckoutState, config: CheckoutRules) -> Totals:
@@ -543,7 +555,41 @@ def _decide(state: CheckoutState, cmd: dict, ctx: Context) -> list[dict]:
         return [_ev("basket_voided", reason="cancel", next_locale=_default(ctx.config))]
     if kind == "done":
         return [_ev("session_finished", next_locale=_default(ctx.config))]
+    if kind == "rate":
+        return _rate(state, cmd, ctx)
     raise Rejected("unknown_command", kind)  # in COMMANDS but not handled: a bug
+
+
+def _rate(state: CheckoutState, cmd: dict, ctx: Context) -> list[dict]:
+    """The shopper's rating (and, for a low one, what went wrong). Returns no event while a
+    low rating waits for its reasons (the command leaves ``reasons`` out): kiosk-core then
+    holds it (``Context.rating``). ``reasons`` (an empty list: skipped) completes it."""
+    if (state.receipt or {}).get("rating"):
+        raise Rejected("already_rated")
+    if cmd.get("rating") is None and cmd.get("reasons") is None:
+        raise Rejected("bad_rating", "a rating, or the reasons for one")
+    try:
+        rating, reasons = check_rating(cmd.get("rating"), cmd.get("reasons"))
+    except BadRating as exc:
+        raise Rejected(exc.reason, exc.detail) from None
+    by = str(cmd.get("source") or "ui")
+    if rating is None:
+        if ctx.rating is None:
+            raise Rejected("no_rating", "reasons without a rating")
+        rating, by = ctx.rating["rating"], ctx.rating["by"]
+        if reasons and not asks_reasons(rating):
+            raise Rejected("reasons_need_low_rating", f"rating {rating} asks no reasons")
+    if reasons is None and asks_reasons(rating):
+        return []  # "what went wrong?": kiosk-core holds the rating until the answer
+    return [rating_event(state, rating, reasons or (), by, ctx.steps())]
+
+
+def rating_event(state: CheckoutState, rating: int, reasons: tuple[str, ...] | list[str],
+                 by: str, steps: dict[str, int | None]) -> dict:
+    """The one ``shopper_rating`` event of a sale (also kiosk-core's, for a low rating whose
+    reasons never came)."""
+    return _ev("shopper_rating", rating=rating, reasons=list(reasons), by=by,
+               training=state.training, **{f: steps.get(f) for f in STEP_FIELDS})
 
 
 def _help_called(state: CheckoutState) -> bool:
@@ -851,6 +897,13 @@ def _receipt_printed(s: CheckoutState, ev: E.ReceiptPrinted) -> None:
     _enter(s, "receipt", ev.ts)
 
 
+def _shopper_rating(s: CheckoutState, ev: E.ShopperRating) -> None:
+    _expect(s, ev.type, "receipt")
+    if (s.receipt or {}).get("rating"):
+        raise InvalidEvent("shopper_rating twice in one sale")
+    s.receipt = {**(s.receipt or {}), "rating": ev.rating}
+
+
 def _session_finished(s: CheckoutState, ev: E.SessionFinished) -> None:
     _expect(s, ev.type, "receipt")
     _reset_session(s, ev.ts, ev.next_locale)
@@ -906,7 +959,7 @@ HANDLERS: dict[type[E.Event], Callable[[CheckoutState, Any], None]] = {
     E.CatalogApplied: _catalog_applied,
     E.TrainingStarted: _training, E.TrainingEnded: _training,
     E.BaggingAlert: _bagging_alert, E.BaggingCleared: _bagging_cleared, E.OwnBag: _nothing,
-    E.RemoteCommand: _nothing,
+    E.RemoteCommand: _nothing, E.ShopperRating: _shopper_rating,
 }
 #: events that are the shopper doing something: they restart the idle timer
 SHOPPER_ACTIVITY = frozenset({

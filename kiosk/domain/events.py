@@ -402,6 +402,26 @@ class RemoteCommand(Event):
     session: str = ""               # the station session's id (its certificate's ``sid``)
 
 
+# -- shopper feedback (kiosk/domain/feedback.py) ---------------------------------------------
+
+class ShopperRating(Event):
+    """The shopper's rating after the receipt (1 bad .. 3 good), what went wrong (reason
+    codes, for a low rating), the basket's step timings (ms; None: a step it did not go
+    through) and whether the lane was in training. Nothing personal, no card data."""
+
+    type: Literal["shopper_rating"] = "shopper_rating"
+    v: Literal[1] = 1
+    rating: int
+    reasons: list[str]
+    by: str                         # the rating command's source: ui (touch), voice (speech
+    #                                 or the tactile keys)
+    training: bool
+    scan_to_pay_ms: int | None
+    pay_to_approved_ms: int | None
+    approved_to_receipt_ms: int | None
+    scan_to_receipt_ms: int | None
+
+
 class Snapshot(Event):
     """The journal's own row: the whole state (``CheckoutState.as_dict()``) at the end of a
     session; ``v`` is that dict's format version (:data:`STATE_VERSION`). Not applied."""
@@ -422,7 +442,7 @@ EVENT_TYPES: dict[str, type[Event]] = {cls.TYPE: cls for cls in (
     AuthRequested, AuthApproved, AuthDeclined, AuthFailed, AppChosen, CancelRequested,
     ReversalResult, ReceiptChosen, ReceiptPrinted, DeviceStatus, Recovered, Snapshot,
     CatalogApplied,
-    BaggingAlert, BaggingCleared, OwnBag, RemoteCommand,
+    BaggingAlert, BaggingCleared, OwnBag, RemoteCommand, ShopperRating,
 )}
 #: the version of ``CheckoutState.as_dict()``'s format, as snapshots carry it
 STATE_VERSION = Snapshot.VERSION

@@ -17,7 +17,7 @@ STATES = (
 COMMANDS = (
     "scan", "add_plu", "start", "set_language", "set_quantity", "remove_line", "staff_pin",
     "attendant", "pay", "device", "touch", "help", "checkout", "back", "cancel", "done",
-    "choose_app", "receipt", "cancel_help", "put_aside", "wallet_code", "own_bag",
+    "choose_app", "receipt", "cancel_help", "put_aside", "wallet_code", "own_bag", "rate",
 )
 #: taken in every state: device health, a touch (the idle timer), a change of language
 ANYTIME = ("device", "touch", "set_language")
@@ -28,7 +28,8 @@ HELP_CALL_STATES = ("authorizing", "approved", "receipt")
 #: (and only there); a ``cancel`` in attract is accepted and changes nothing. ``help`` in
 #: attract starts a session first. ``cancel_help`` withdraws the shopper's own help call
 #: (wherever one may still be open); ``put_aside`` answers an unknown barcode: the shopper
-#: puts the item aside and carries on.
+#: puts the item aside and carries on. ``rate``: the shopper's optional rating after the
+#: receipt (kiosk/domain/feedback.py).
 ACCEPTS: dict[str, frozenset[str]] = {state: frozenset(ANYTIME + more) for state, more in {
     "attract": ("scan", "add_plu", "start", "help", "cancel"),
     "shopping": ("scan", "add_plu", "set_quantity", "remove_line", "help", "checkout",
@@ -41,7 +42,7 @@ ACCEPTS: dict[str, frozenset[str]] = {state: frozenset(ANYTIME + more) for state
     "declined": ("pay", "back", "help", "cancel", "cancel_help"),
     "reversing": ("cancel_help",),
     "payment_unavailable": ("help", "cancel_help"),
-    "receipt": ("done", "help", "cancel_help"),
+    "receipt": ("done", "help", "cancel_help", "rate"),
     "out_of_service": (),
 }.items()}
 

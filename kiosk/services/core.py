@@ -35,6 +35,13 @@ commit), whose alerts and clearances are journaled events. A scale that stops an
 device fault (``scale_<name>``), never a weight. The state carries ``alerts``: what waits for
 an attendant (type, since, lane), the shape an attendant station reads.
 
+Shopper feedback (issue 18): a ``rate`` on the receipt screen is decided like any command and
+journaled as one ``shopper_rating`` with the basket's step timings, read from the journal
+(:func:`kiosk.domain.feedback.step_timings`). A low rating waits for "what went wrong": this
+service holds it (published as ``rating_pending``, not journaled, like the card port's
+steps) until the reasons come, and journals it without them just before its sale ends
+(Done or the receipt timer) if they never do. A restart in between loses only that rating.
+
 Hostile or broken input: a command is bounded in size and nesting before it is
 parsed; one that fails, or any error while handling one message, is logged and
 the loop carries on. A command the broker kept *retained* is never acted on and
@@ -83,8 +90,10 @@ from kiosk.domain.checkout import (
     decide_remote,
     device_events,
     due_timer_events,
+    rating_event,
     totals,
 )
+from kiosk.domain.feedback import step_timings
 from kiosk.domain.languages import language_of
 from kiosk.domain.pricing import ScaleWeight
 from kiosk.domain.receipt import Receipt, TerminalIds, build_receipt
@@ -181,6 +190,7 @@ class CoreService:
         self._step_at = 0.0
         self._card_left = False          # a card was in the reader when the last session ended
         self._seals = 0                  # seal_cards calls: a late "taken" of an older one is stale
+        self._rating: dict | None = None  # a low rating awaiting its reasons: txn, rating, by
         self.bus = BusClient(login_for(config.bus, "kiosk-core", config.security.production),
                              f"kiosk-core-{config.store.lane_id}",
                              will=(self.topics.core_status, status_message(False)))
@@ -302,7 +312,8 @@ class CoreService:
         ctx = Context(self.config, self.catalog.by_gtin, self.catalog.by_plu,
                       self._check_pin, self._check_badge, time.time(),
                       clock_synced=cmd["type"] != "pay" or self.clock_ok(), step=self._step,
-                      payment_methods=tuple(self.methods), scale=self._produce_weight())
+                      payment_methods=tuple(self.methods), scale=self._produce_weight(),
+                      rating=self._pending_rating(), steps=self._steps)
         try:
             if cmd["type"] == "pay" and self._unresolved:
                 raise Rejected("payment_unavailable", "orders from before a restart are being"
@@ -310,6 +321,10 @@ class CoreService:
             events = decide(self.state, cmd, ctx)
             if cmd["type"] == "wallet_code":
                 self._present_code(cmd)
+            if cmd["type"] == "rate" and not events:  # a low rating: "what went wrong?"
+                self._rating = {"txn": self.state.txn, "rating": cmd["rating"],
+                                "by": cmd["source"]}
+                self.publish_state()
             if events:
                 events[0]["cmd_id"] = cmd_id
                 self.commit(events, cmd_id=cmd_id)  # remembered with its events
@@ -466,6 +481,7 @@ class CoreService:
         command they accept), then adopt the copy."""
         if not events:
             return
+        events = self._rating_before_end(events)
         now = time.time()
         new = copy.deepcopy(self.state)
         for event in events:
@@ -477,6 +493,8 @@ class CoreService:
         self.journal.append(events, txn=new.txn or self.state.txn,
                             command=(cmd_id, new.txn_seq) if cmd_id else None)
         before, self.state = self.state, new
+        if ended or any(e["type"] == "shopper_rating" for e in events):
+            self._rating = None
         if ended:
             self._seal_cards()
         self.publish_state()
@@ -484,6 +502,31 @@ class CoreService:
         if self.bagging is not None:
             self.commit(self._follow_bagging(before, events))
             self._publish_if_bagging_moved()
+
+    # -- shopper feedback (issue 18) ------------------------------------------------
+
+    def _pending_rating(self) -> dict | None:
+        """The low rating of the sale on the screen that waits for its reasons, if any."""
+        pending = self._rating
+        if pending is None or pending["txn"] != self.state.txn:
+            return None
+        return pending
+
+    def _steps(self) -> dict[str, int | None]:
+        """The current basket's step timings, from its events in the journal (a session's
+        events all follow the last snapshot: one is written as every session ends)."""
+        snap = self.journal.last_of("snapshot")
+        return step_timings(e.event() for e in self.journal.entries(snap.seq if snap else 0))
+
+    def _rating_before_end(self, events: list[dict]) -> list[dict]:
+        """``events`` with the pending low rating journaled, without reasons, just before
+        the ``session_finished`` among them (the shopper went without saying why)."""
+        pending = self._pending_rating()
+        at = next((i for i, e in enumerate(events) if e["type"] == "session_finished"), None)
+        if pending is None or at is None:
+            return events
+        rated = rating_event(self.state, pending["rating"], (), pending["by"], self._steps())
+        return [*events[:at], rated, *events[at:]]
 
     # -- scales and the bagging area ----------------------------------------------
 
@@ -611,6 +654,7 @@ class CoreService:
             "catalog_version": self._catalog_version[0],  # the snapshot prices come from
             "alerts": self._alerts(),   # what waits for an attendant (an attendant station)
             "bagging": self._bagging_view(),  # items still to be placed in the bagging area
+            "rating_pending": (self._pending_rating() or {}).get("rating"),  # "what went wrong?"
         }
         self._bag_published = extra["bagging"]
         self._offered = self.pins.challenge

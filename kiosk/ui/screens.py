@@ -31,6 +31,7 @@ from kiosk.ui.i18n import Translator, endonym
 from kiosk.ui.last_scanned import HEIGHT as LAST_SCANNED_H
 from kiosk.ui.last_scanned import LastScannedPanel
 from kiosk.ui.qr import QrCode
+from kiosk.ui.rating import RatingPanel
 from kiosk.ui.viewmodel import BAGGING_TEXT, Row, View
 from kiosk.ui.widgets import (
     Btn,
@@ -1183,6 +1184,8 @@ class OutOfServicePage(MessagePage):
 
 
 class ReceiptPage(MessagePage):
+    """Thank you, the receipt's fate, Done; beside it the optional rating (kiosk/ui/rating.py)."""
+
     icon_kind, icon_bg, icon_fg = "check", theme.GREEN, theme.WHITE
     icon_size = 110
 
@@ -1190,6 +1193,12 @@ class ReceiptPage(MessagePage):
         super().__init__(actions, **kw)
         self.done = primary("", lambda: self.actions.send("done"), tid="done", size_key="xl",
                             size_hint_x=None, width=px(420))
+        # the message on the left, the rating panel on the right while a rating is taken
+        self.remove_widget(self.outer)
+        self.row = BoxLayout(spacing=px(10))
+        self.row.add_widget(self.outer)
+        self.add_widget(self.row)
+        self.rating = RatingPanel(self.actions.send, size_hint_x=None, width=px(540))
 
     def header_title(self, v: View, t: Translator) -> str:
         return t.tr("Receipt")
@@ -1208,6 +1217,16 @@ class ReceiptPage(MessagePage):
         lines.append(v.when)
         lines.append(t.tr("Transaction {txn}", txn=v.txn))
         self.set_texts(t, t.tr("Thank you!"), body, detail, "\n".join(lines))
+        rating = bool(v.rating)
+        if rating != (self.rating.parent is not None):
+            if rating:
+                self.row.add_widget(self.rating)
+            else:
+                self.row.remove_widget(self.rating)
+            self.outer.padding = (px(40), px(6)) if rating else (px(160), px(30))
+            self.row.padding = (0, px(24), px(40), px(24)) if rating else (0, 0, 0, 0)
+        if rating:
+            self.rating.render(v.rating, t)
         self.done.lang = t.lang
         self.done.text = t.tr("Done")
         if self.done.parent is None:

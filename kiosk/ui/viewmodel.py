@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 
 from kiosk.bus.light import light_for
-from kiosk.bus.messages import accepted, shopper_ways_out
+from kiosk.bus.messages import accepted, rating_phase, shopper_ways_out
 from kiosk.domain.cards import card_text
 from kiosk.domain.money import Currency
 from kiosk.domain.vocabulary import (
@@ -88,7 +88,8 @@ DECLINE_MESSAGES = {
 #: rejected commands the shopper needs no message for (a double tap, already done)
 SILENT_REJECTIONS = ("cancel_in_progress", "already_cancelled", "app_already_chosen",
                      "receipt_already_chosen", "help_already_called", "no_help_called",
-                     "nothing_to_put_aside", "training_already_on", "training_not_on")
+                     "nothing_to_put_aside", "training_already_on", "training_not_on",
+                     "already_rated")
 #: screens that never come from a state message: not yet connected, and core down
 LOCAL_LIGHTS = {"starting": "off", "out_of_service": "red"}
 
@@ -283,6 +284,7 @@ class View:
     decline_title: str = ""
     decline_message: str = ""
     receipt_choice: str = ""        # "", "print" or "none"
+    rating: str = ""                # the receipt screen's rating: ask, reasons, thanks or ""
     e_receipt_url: str = ""         # the sale's signed e-receipt link (kiosk-core), if any
     remove_card: bool = False       # "please remove your card" over approved / declined
     card_left: bool = False         # a card left in the reader at a session's end: take it
@@ -429,6 +431,7 @@ def build_view(msg: dict | None, online: bool | None, locale: str | None = None,
         decline_message=t.tr(DECLINE_MESSAGES[decline_key]) if decline_key in DECLINE_MESSAGES
         else "",
         receipt_choice=pay.get("receipt_choice") or "",
+        rating=rating_phase(msg),
         e_receipt_url=msg.get("e_receipt") or "",
         remove_card=step == "remove_card",
         wallet_notice=t.tr(WALLET_NOTICES[pay["notice"]])

@@ -258,7 +258,8 @@ def _stroke(points: list[float], width: float) -> None:
 
 class Icon(Widget):
     """Drawn pictograms (no font glyphs): check, cross, alert, card, qr, barcode, wait, bag
-    (a shopping bag: a product without a picture)."""
+    (a shopping bag: a product without a picture), and the rating faces face_bad,
+    face_okay, face_good."""
 
     kind = StringProperty("check")
     fg = ColorProperty(theme.WHITE)
@@ -290,7 +291,7 @@ class Icon(Widget):
         x0, y0 = cx - s / 2, cy - s / 2
         w = max(2.0, s * 0.075)
         with self.canvas:
-            if self.kind in ("check", "cross", "alert", "wait"):
+            if self.kind in ("check", "cross", "alert", "wait") or self.kind.startswith("face_"):
                 Color(*self.bg)
                 SmoothEllipse(pos=(x0, y0), size=(s, s))
                 Color(*self.fg)
@@ -340,6 +341,18 @@ class Icon(Widget):
                 Color(*self.bg)
                 for ox in (-s * .17, s * .17):  # the handle's eyelets
                     SmoothEllipse(pos=(cx + ox - w * .8, y0 + s * .55), size=(w * 1.6, w * 1.6))
+            elif self.kind.startswith("face_"):
+                e = s * .07  # the eyes, then the mouth: frown, straight, smile
+                for ex in (cx - s * .17, cx + s * .17):
+                    SmoothEllipse(pos=(ex - e, cy + s * .1 - e), size=(2 * e, 2 * e))
+                if self.kind == "face_good":
+                    SmoothLine(ellipse=(cx - s * .24, cy - s * .3, s * .48, s * .4, 120, 240),
+                               width=w)
+                elif self.kind == "face_bad":
+                    SmoothLine(ellipse=(cx - s * .24, cy - s * .52, s * .48, s * .4, -60, 60),
+                               width=w)
+                else:
+                    _stroke([cx - s * .2, cy - s * .2, cx + s * .2, cy - s * .2], w)
             elif self.kind == "barcode":
                 Color(*self.fg)
                 bars = [3, 1, 2, 1, 1, 3, 1, 2, 2, 1, 3, 1, 1, 2, 1, 3, 2, 1, 1, 2]

@@ -28,8 +28,9 @@ def test_versions_are_pinned_to_the_journal_schema():
     # shape of an old one (an older release refuses it as an unknown type, never misreads it)
     # issue 17 added catalog_applied the same way; issue 19 item_refused (a GS1 code past its
     # date or from a recalled batch), training_started / training_ended, and bagging_alert,
-    # bagging_cleared and own_bag, and remote_command (the attendant station's commands)
-    assert set(versions.values()) == {1, 2} and len(versions) == 39
+    # bagging_cleared and own_bag, and remote_command (the attendant station's commands);
+    # issue 18 shopper_rating (the shopper's rating after the receipt)
+    assert set(versions.values()) == {1, 2} and len(versions) == 40
     assert [k for k, v in versions.items() if v == 2] == ["snapshot"]
 
 

@@ -95,7 +95,7 @@ GOOD = {
     "choose_app": {"index": 0}, "receipt": {"choice": "print"},
     "cancel_help": {}, "put_aside": {},
     "wallet_code": {"code": "134567890123456789", "kind": "wechat"},
-    "own_bag": {},
+    "own_bag": {}, "rate": {"rating": 3},
 }
 #: what the state holds for a command to succeed: an open help call (cancel_help), an
 #: unknown barcode (put_aside), an unexpected item in the bagging area (own_bag), all

@@ -225,6 +225,27 @@ async def abandoned(conn: Any, stores: list[int] | None, first: dt.date,
     return [(r, s, n) for r, s, n in await cur.fetchall()]
 
 
+async def ratings(conn: Any, stores: list[int] | None, first: dt.date,
+                  last: dt.date) -> tuple[list[tuple[int, int, float | None]],
+                                          list[tuple[str, int]]]:
+    """The shoppers' ratings after the receipt (``shopper_rating``, issue 18): (rating 1-3,
+    count, median seconds from first scan to receipt as the lane timed that basket) worst
+    first, and (reason, count) of what went wrong, most often first. Training sessions left
+    out (their txn, and the event's own ``training`` mark)."""
+    sql = _EVENTS + """, r AS (SELECT d FROM ev WHERE type = 'shopper_rating'
+                               AND NOT COALESCE((d->>'training')::boolean, false)) """
+    args = _args(stores, first, last)
+    cur = await conn.execute(
+        sql + "SELECT (d->>'rating')::int, count(*), percentile_cont(0.5) WITHIN GROUP"
+        " (ORDER BY (d->>'scan_to_receipt_ms')::bigint) / 1000.0 FROM r GROUP BY 1 ORDER BY 1",
+        args)
+    given = [(int(g), n, None if s is None else float(s)) for g, n, s in await cur.fetchall()]
+    cur = await conn.execute(sql + "SELECT why, count(*) FROM r,"
+                             " jsonb_array_elements_text(r.d->'reasons') AS why"
+                             " GROUP BY 1 ORDER BY 2 DESC, 1", args)
+    return given, [(w, n) for w, n in await cur.fetchall()]
+
+
 async def checkout_times(conn: Any, stores: list[int] | None, first: dt.date,
                          last: dt.date) -> tuple[int, float | None, float | None]:
     """(baskets paid, median, 90th percentile) of the seconds from a basket's first scan

@@ -36,6 +36,7 @@ from kiosk.backoffice.web.pages import (
     page,
     table_html,
 )
+from kiosk.domain.feedback import RATING_LABELS, REASON_LABELS
 from kiosk.domain.languages import UnknownLocale
 from kiosk.domain.money import Currency, format_money
 from kiosk.i18n import N_, canonical_locale, translator
@@ -376,7 +377,26 @@ async def _checkout(conn: Any, ids: list[int] | None, day: dt.date, locale: str,
                    [tr("Reason"), tr("Step"), tr("Count")], [list(r) for r in gone],
                    numeric={2})
     gone_t.shown = [[_code(tr, r), _code(tr, st), _number(c, locale)] for r, st, c in gone]
-    return [times, prob_t, inter_t, gone_t], []
+    return [times, prob_t, inter_t, gone_t, *await _rating_tables(conn, ids, first, day, tr,
+                                                                   locale)], []
+
+
+async def _rating_tables(conn: Any, ids: list[int] | None, first: dt.date, last: dt.date,
+                         tr: Any, locale: str) -> list[Table]:
+    """Shopper feedback beside the abandonment figures: ratings, and what went wrong."""
+    given, why = await reports.ratings(conn, ids, first, last)
+    rated = Table("ratings", tr("Shopper ratings after the receipt, last 7 days"),
+                  [tr("Rating"), tr("Count"), tr("Median, first scan to receipt")],
+                  [[g, n, "" if s is None else round(s, 1)] for g, n, s in given],
+                  numeric={1, 2})
+    secs = tr("{seconds} s")
+    rated.shown = [[tr(RATING_LABELS[g]) if g in RATING_LABELS else str(g), _number(n, locale),
+                    "" if s is None else secs.format(seconds=f"{s:.0f}")] for g, n, s in given]
+    reasons = Table("rating_reasons", tr("What went wrong, last 7 days"),
+                    [tr("Reason"), tr("Count")], [list(r) for r in why], numeric={1})
+    reasons.shown = [[tr(REASON_LABELS[w]) if w in REASON_LABELS else w, _number(n, locale)]
+                     for w, n in why]
+    return [rated, reasons]
 
 
 BUILDERS = {"today": _today, "sales": _sales, "items": _items, "checkout": _checkout}

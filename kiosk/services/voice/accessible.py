@@ -28,7 +28,8 @@ import subprocess
 from dataclasses import dataclass
 from typing import Protocol
 
-from kiosk.bus.messages import accepted, shopper_ways_out
+from kiosk.bus.messages import accepted, rating_phase, shopper_ways_out
+from kiosk.domain.feedback import RATINGS, REASONS
 from kiosk.services.voice.prompts import Prompts, Speech
 
 KEYS = ("up", "down", "select", "back")
@@ -71,6 +72,11 @@ def actions_for(msg: dict, look_up: bool = False) -> tuple[str, ...]:
     if accepted(msg, "help"):
         actions = _with_help(actions)
     actions = (*shopper_ways_out(msg), *actions)   # cancel help / put aside: first
+    phase = rating_phase(msg)  # the optional rating after the receipt: its choices first
+    if phase == "ask":
+        actions = (*(f"rate:{r}" for r in reversed(RATINGS)), *actions)
+    elif phase == "reasons":
+        actions = (*(f"reason:{r}" for r in REASONS), "rate:skip", *actions)
     payment = msg.get("payment") or {}
     if msg.get("state") == "authorizing" and payment.get("step") == "choose_app":
         # the card's applications, by index: select sends choose_app

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from kiosk.bus.messages import shopper_ways_out
+from kiosk.bus.messages import rating_phase, shopper_ways_out
 from kiosk.domain.cards import last4
 from kiosk.domain.languages import language_of
 from kiosk.domain.money import Currency, format_money
@@ -201,6 +201,11 @@ TEXT = {
     "which_language": V_("Which language would you like? Say {languages}."),
     "no_voice_switch": V_("Voice commands are not available in {language}. Change the "
                           "language anyway? Say yes or no."),
+    # the optional rating after the receipt (issue 18, kiosk/domain/feedback.py)
+    "rate_question": V_("How was your checkout today? If you like, say good, okay, or bad."),
+    "rate_reasons": V_("Sorry about that. What went wrong? Say scanning, paying, waiting for"
+                       " staff, weighing, too slow, or something else. Or say no."),
+    "rate_thanks": V_("Thank you for your feedback."),
 }
 
 #: labels for accessible-mode focus items (one per action)
@@ -223,6 +228,17 @@ ACTION_TEXT = {
     "more_time": V_("I need more time."),
     "repeat": V_("Repeat."),
     "done": V_("Finish."),
+    # the rating's faces and what went wrong (kiosk/domain/feedback.py)
+    "rate:3": V_("It was good."),
+    "rate:2": V_("It was okay."),
+    "rate:1": V_("It was bad."),
+    "reason:scanning": V_("Scanning items."),
+    "reason:payment": V_("Paying."),
+    "reason:waited_for_staff": V_("Waiting for staff."),
+    "reason:weighing": V_("Weighing produce."),
+    "reason:too_slow": V_("It was too slow."),
+    "reason:other": V_("Something else."),
+    "rate:skip": V_("Nothing to add."),
 }
 
 
@@ -366,10 +382,17 @@ class Prompts:
             phone = [self.t(TEXT["receipt_phone"])] if msg.get("e_receipt") else []
             return Speech([self.t(STATE_TEXT[state]), self.t(TEXT["receipt_question"]), *phone])
         if state == "receipt":
-            return Speech(self.receipt_outcome(msg).texts + [self.t(STATE_TEXT[state])])
+            return Speech(self.receipt_outcome(msg).texts + [self.t(STATE_TEXT[state])]
+                          + self.rating(msg).texts)
         if state == "attract":
             return Speech(self.notice(msg.get("notice")).texts + [self.t(STATE_TEXT[state])])
         return Speech([self.t(STATE_TEXT.get(state, STATE_TEXT["attendant_needed"]))])
+
+    def rating(self, msg: dict) -> Speech:
+        """The receipt screen's optional rating: the question, what went wrong, thanks."""
+        key = {"ask": "rate_question", "reasons": "rate_reasons",
+               "thanks": "rate_thanks"}.get(rating_phase(msg))
+        return self.say(key) if key else Speech()
 
     def step(self, step: str, msg: dict | None = None) -> Speech:
         if step not in STEP_TEXT:

@@ -62,6 +62,7 @@ from kiosk.bus.messages import (
     accepted,
     command,
     load_json,
+    rating_phase,
 )
 from kiosk.bus.rejects import RejectLog
 from kiosk.bus.state_feed import subscribe_state_feed
@@ -248,6 +249,9 @@ def grammar_state(msg: dict, confirming: str | None = None) -> str:
     if state == "approved" and not (msg.get("payment") or {}).get("receipt_choice"):
         return "receipt"
     if state == "receipt":
+        phase = rating_phase(msg)  # the optional rating (issue 18), then what went wrong
+        if phase in ("ask", "reasons"):
+            return "rating" if phase == "ask" else "rating_reasons"
         return "approved"  # chosen already: repeat and how much only
     return state
 
@@ -519,17 +523,20 @@ class VoiceService:
         # a new state (or language, idle warning, receipt choice) gets its whole prompt; a
         # new card step within it (insert, reading, ..., remove card) only that step's line
         key = (state, payment.get("receipt_choice"), bool(msg.get("idle_warning_at")),
-               msg.get("locale"))
+               msg.get("locale"), rating_phase(msg))
         step = payment.get("step")
         lines = len(msg.get("lines") or [])
         first = self._prompt_key is None
         # a card left in the reader is said on any screen: its owner is walking away
         take_card = bool(msg.get("card_left")) and not old.get("card_left")
         if key != self._prompt_key or take_card:
+            # only the rating moved on (rated, or asked what went wrong): say only that
+            rating_only = self._prompt_key is not None and key[:4] == self._prompt_key[:4]
             self._prompt_key = key
             self._step = step
             if take_card or not first and self._should_speak(state):
-                speech = self.prompts().state(msg)
+                speech = (self.prompts().rating(msg) if rating_only and not take_card
+                          else self.prompts().state(msg))
                 if msg.get("idle_warning_at") and not old.get("idle_warning_at"):
                     speech = self.prompts().say("idle_warning")
                 self.speak(self._tell_no_voice(speech))
@@ -657,6 +664,10 @@ class VoiceService:
             self.do("hear_total")
         elif name == ITEM_INTENT and arg:  # a loose item named: the core weighs it
             self.send("add_plu", plu=arg)
+        elif name == "rate" and arg:  # the slot: 1 bad .. 3 good
+            self.do(f"rate:{arg}")
+        elif name == "rate_reason" and arg:  # the slot: a reason code
+            self.do(f"reason:{arg}")
         else:
             self.do(name)
 
@@ -695,6 +706,8 @@ class VoiceService:
                 self.do("more_time")
         elif state == "approved" and not (self.msg.get("payment") or {}).get("receipt_choice"):
             self.do("receipt_print" if yes else "receipt_none")
+        elif not yes and rating_phase(self.msg) == "reasons":
+            self.do("rate:skip")  # nothing to add about what went wrong
 
     def do(self, action: str) -> None:
         """Perform a focus/voice action: a bus command, or something spoken locally."""
@@ -716,6 +729,12 @@ class VoiceService:
             self.send("add_plu", plu=action.removeprefix("item:"))
         elif action.startswith("app:"):
             self.send("choose_app", index=int(action[4:]))
+        elif action == "rate:skip":  # a low rating without its reasons
+            self.send("rate", reasons=[])
+        elif action.startswith("rate:"):
+            self.send("rate", rating=int(action.removeprefix("rate:")))
+        elif action.startswith("reason:"):
+            self.send("rate", reasons=[action.removeprefix("reason:")])
         elif action == "more_time":
             self.send("touch")
             self.speak(p.say("more_time"))

@@ -16,7 +16,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kiosk.domain.training import training_txn
+from kiosk.domain.feedback import RATINGS, REASONS
+from kiosk.domain.training import is_training_txn, training_txn
 from kiosk.journal.store import Journal
 
 #: the day the tests look at (a Monday); the data covers the 14 days up to it
@@ -55,7 +56,11 @@ class Ledger:
     help: Counter = field(default_factory=Counter)           # (store, day) → help asked
     voids: Counter = field(default_factory=Counter)          # (store, day) → staff voids
     seconds: list = field(default_factory=list)              # (store, day, s) first scan → paid
+    ratings: Counter = field(default_factory=Counter)        # (store, day, rating) → ratings
+    reasons: Counter = field(default_factory=Counter)        # (store, day, reason) → times
+    rated_ms: list = field(default_factory=list)             # (store, day, rating, ms) to receipt
     training: int = 0
+    training_ratings: int = 0                                # ratings of training sales
     masked: set = field(default_factory=set)                  # every masked PAN journaled
 
     def total(self, what: Counter, stores: set[str], days: set[dt.date]) -> int:
@@ -135,10 +140,32 @@ def _basket(journal: Journal, rng: random.Random, txn: str, seq: int, ts: float,
     events += [{"type": "auth_requested", "ts": t, "method": method, "amount": amount,
                 "stan": stan, "idem_key": f"{txn}-{stan}"},
                {"type": "auth_approved", "ts": t + 3, "stan": stan, "auth_code": "A1B2C3",
-                "card": card, "rrn": f"{stan:012d}", "response_code": "00"},
-               {"type": "session_finished", "ts": t + 20}]
+                "card": card, "rrn": f"{stan:012d}", "response_code": "00"}]
+    events += _rating(txn, t + 3, first_scan, notes)
+    events.append({"type": "session_finished", "ts": t + 20})
     journal.append(events, txn=txn)
     return kept, method, brand, masked, amount, t + 3 - first_scan
+
+
+def _rating(txn: str, approved: float, first_scan: float, notes: Counter) -> list[dict]:
+    """Half the paid baskets rate the checkout after the receipt (issue 18): a rating and,
+    for a low one, what went wrong. Its own RNG (seeded by the txn), so the baskets
+    themselves stay as they were."""
+    rng = random.Random(txn)
+    if rng.random() < 0.5:
+        return []
+    rating = rng.choice(RATINGS)
+    reasons = sorted(rng.sample(REASONS, rng.randint(0, 2))) if rating < 3 else []
+    notes[f"rating_{rating}"] += 1
+    notes[f"rated_ms_{rating}"] = round((approved + 2 - first_scan) * 1000)
+    for reason in reasons:
+        notes[f"reason_{reason}"] += 1
+    return [{"type": "shopper_rating", "ts": approved + 8, "rating": rating,
+             "reasons": reasons, "by": rng.choice(["ui", "voice"]),
+             "training": is_training_txn(txn), "scan_to_pay_ms": round((approved - 13 -
+                                                                        first_scan) * 1000),
+             "pay_to_approved_ms": 13_000, "approved_to_receipt_ms": 2_000,
+             "scan_to_receipt_ms": notes[f"rated_ms_{rating}"]}]
 
 
 def write_journals(folder: Path, seed: int = 18) -> tuple[dict[str, Path], Ledger]:
@@ -166,12 +193,20 @@ def write_journals(folder: Path, seed: int = 18) -> tuple[dict[str, Path], Ledge
                 got = _basket(journal, rng, txn, n, start.timestamp(), stan, notes)
                 if training:
                     ledger.training += got is not None
+                    ledger.training_ratings += sum(notes[f"rating_{r}"] for r in RATINGS)
                     continue
                 ledger.declined[store, day] += notes["declined"]
                 ledger.help[store, day] += notes["help"]
                 ledger.voids[store, day] += notes["void"]
                 for step in ("basket", "payment"):
                     ledger.abandoned[store, day, step] += notes[f"abandoned_{step}"]
+                for rating in RATINGS:
+                    ledger.ratings[store, day, rating] += notes[f"rating_{rating}"]
+                    if notes[f"rating_{rating}"]:
+                        ledger.rated_ms.append((store, day, rating,
+                                                notes[f"rated_ms_{rating}"]))
+                for reason in REASONS:
+                    ledger.reasons[store, day, reason] += notes[f"reason_{reason}"]
                 if got is None:
                     continue
                 kept, method, brand, masked, amount, seconds = got

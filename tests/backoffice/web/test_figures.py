@@ -9,9 +9,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import statistics
 
 import psycopg
 
+from kiosk.domain.feedback import REASONS
 from tests.backoffice.web.shop import DAY, ITEMS, LANES
 
 WEEK = {DAY - dt.timedelta(days=i) for i in range(7)}
@@ -150,3 +152,39 @@ def test_checkout_page_counts_problems_interventions_and_abandonment(shop):
         secs = [x for s, d, x in led.seconds if s in stores and d in WEEK]
         assert times["baskets"] == len(secs)
         assert times["median_s"] == round(statistics.median(secs), 1)
+
+
+def test_checkout_page_counts_shopper_ratings_and_reasons(shop):
+    """Issue 18: the ratings shoppers gave after the receipt, and what went wrong, beside the
+    abandonment figures: equal to the ratings journaled (training ones left out) and to a
+    plain SQL count of the same events."""
+    led = shop.ledger
+    assert led.training_ratings > 0  # training sales rated too: never counted
+    assert shop.sign_in(shop.http, "admin").status_code == 303
+    for path, stores in (("/dash/store/S002", {"S002"}), ("/dash/chain", {"S001", "S002"})):
+        url = path + "/checkout.csv"
+        rows = _csv(shop.http, url, "ratings")
+        given = {int(r["Rating"]): int(r["Count"]) for r in rows}
+        want = {g: sum(v for (s, d, gg), v in led.ratings.items()
+                       if s in stores and d in WEEK and gg == g) for g in (1, 2, 3)}
+        assert given == {g: n for g, n in want.items() if n} and sum(given.values()) > 0
+        for r in rows:  # the basket's own step timing, journaled with its rating
+            ms = [x for s, d, g, x in led.rated_ms
+                  if s in stores and d in WEEK and g == int(r["Rating"])]
+            median = round(statistics.median(ms) / 1000, 1)
+            assert float(r["Median, first scan to receipt"]) == median
+        why = {r["Reason"]: int(r["Count"]) for r in _csv(shop.http, url, "rating_reasons")}
+        want_why = {w: sum(v for (s, d, ww), v in led.reasons.items()
+                           if s in stores and d in WEEK and ww == w) for w in REASONS}
+        assert why == {w: n for w, n in want_why.items() if n} and why
+        with psycopg.connect(shop.url) as conn:
+            sql = conn.execute(
+                "SELECT count(*) FROM events e JOIN stores s ON s.id = e.store_id"
+                " WHERE e.type = 'shopper_rating' AND e.day BETWEEN %s AND %s"
+                " AND s.code = ANY(%s) AND e.txn NOT LIKE 'TRAIN-%%'",
+                (min(WEEK), max(WEEK), sorted(stores))).fetchone()[0]
+        assert sql == sum(given.values())
+    page = shop.http.get("/dash/chain/checkout", params={"day": DAY.isoformat(), "lang": "ko"})
+    assert page.status_code == 200
+    assert 'id="ratings"' in page.text and "무엇이 문제였나" in page.text
+    assert "보통이에요" in page.text or "좋아요" in page.text
