@@ -81,7 +81,7 @@ def test_the_summary_is_the_direct_sum_over_events(backoffice_url, tmp_path):
                 if n == 5:  # the batch before sent again, whole (a lost answer)
                     again = client.post(batches[4])
                     assert again.status_code == 200 and again.json()["flags"] == []
-                if n % 4 == 1:
+                if n % 4 == 1 and n < len(batches) - 1:  # the last batch: the catch-up's
                     item_daily.refresh(conn)
                     refreshes += 1
         assert refreshes > 10
