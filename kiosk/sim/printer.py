@@ -42,8 +42,8 @@ def sim_printer_main(args: argparse.Namespace) -> int:
 
     SIGUSR1 toggles paper out (and loads a fresh roll), SIGUSR2 toggles the cover.
     """
-    from kiosk_drivers.printer.sim.pty import PtyError, PtyPair, start_pty_pair
     from kiosk_drivers.printer.sim.simulator import PrinterSimulator
+    from kiosk_drivers.sim.pty import PtyError, PtyPair, start_pty_pair
 
     from kiosk.config import load_config_or_exit
 
@@ -62,7 +62,7 @@ def sim_printer_main(args: argparse.Namespace) -> int:
         except PtyError as exc:
             print(f"sim printer: {exc}", file=sys.stderr)
             return 2
-        print(f"sim printer: pty pair up: driver opens {pair.host}, simulator on {pair.printer}")
+        print(f"sim printer: pty pair up: driver opens {pair.host}, simulator on {pair.device}")
     elif not args.port:
         print("sim printer: give --port (the printer end of a pty pair) or --pair",
               file=sys.stderr)

@@ -35,10 +35,10 @@ def add_sim_scale_args(parser: argparse.ArgumentParser) -> None:
 
 def sim_scale_main(args: argparse.Namespace) -> int:
     """Run the scale simulator until SIGTERM / SIGINT."""
-    from kiosk_drivers.printer.sim.pty import PtyError, PtyPair, start_pty_pair
     from kiosk_drivers.scale.config import ScaleConfig
     from kiosk_drivers.scale.sim.control import ControlServer, handle
     from kiosk_drivers.scale.sim.simulator import ScaleSimulator
+    from kiosk_drivers.sim.pty import PtyError, PtyPair, start_pty_pair
 
     from kiosk.config import load_config_or_exit
 
@@ -57,7 +57,7 @@ def sim_scale_main(args: argparse.Namespace) -> int:
         except PtyError as exc:
             print(f"sim scale: {exc}", file=sys.stderr)
             return 2
-        print(f"sim scale: pty pair up: driver opens {pair.host}, simulator on {pair.printer}")
+        print(f"sim scale: pty pair up: driver opens {pair.host}, simulator on {pair.device}")
     elif not args.port:
         print("sim scale: give --port (the scale end of a pty pair) or --pair", file=sys.stderr)
         return 2

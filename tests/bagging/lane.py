@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiosk_drivers.printer.sim.pty import PtyPair, start_pty_pair
 from kiosk_drivers.scale.sim.simulator import ScaleSimulator
+from kiosk_drivers.sim.pty import PtyPair, start_pty_pair
 
 from kiosk.catalog import Catalog
 from kiosk.journal.store import Journal
@@ -63,7 +63,7 @@ class BaggingLane:
 def start_lane(tmp: Path, broker_port: int, lane: str, **overrides: str
                ) -> Iterator[BaggingLane]:
     pair: PtyPair = start_pty_pair(tmp / "bagging", tmp / "bagging-device")
-    sim = ScaleSimulator(pair.printer, capacity_g=30_000,
+    sim = ScaleSimulator(pair.device, capacity_g=30_000,
                          noise_g=int(overrides.pop("noise_g", "2")), seed=7).start()
     env = kiosk_env(tmp / "state", broker_port, lane,
                     KIOSK__SCALE__BAGGING__PORT=str(pair.host), **BAGGING_ENV, **overrides)

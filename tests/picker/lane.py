@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiosk_drivers.printer.sim.pty import start_pty_pair
 from kiosk_drivers.scale.sim.simulator import ScaleSimulator
+from kiosk_drivers.sim.pty import start_pty_pair
 
 from kiosk.catalog import SAMPLE_CATALOG
 from kiosk.journal.store import Journal
@@ -47,7 +47,7 @@ class ProduceLane:
 def start_produce_lane(tmp: Path, broker_port: int, lane: str, **overrides: str
                        ) -> Iterator[ProduceLane]:
     pair = start_pty_pair(tmp / "scale", tmp / "scale-device")
-    sim = ScaleSimulator(pair.printer).start()
+    sim = ScaleSimulator(pair.device).start()
     env = kiosk_env(tmp / "state", broker_port, lane,
                     KIOSK__SCALE__PRODUCE__PORT=str(pair.host),
                     KIOSK__SCALE__PRODUCE__PROTOCOL="mettler8217",

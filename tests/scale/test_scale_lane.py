@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from kiosk_drivers.printer.sim.pty import start_pty_pair
 from kiosk_drivers.scale.sim.simulator import ScaleSimulator
+from kiosk_drivers.sim.pty import start_pty_pair
 
 from kiosk.bus.client import BusClient
 from tests.harness import REPO, CoreProcess, Shopper, bus_login, kiosk_cli, kiosk_env
@@ -37,7 +37,7 @@ def weighing_lane(tmp_path, broker_port, request):
     """(shopper, simulator) on a lane whose produce scale speaks ``protocol`` in ``currency``."""
     protocol, currency = request.param
     pair = start_pty_pair(tmp_path / "scale", tmp_path / "scale-device")
-    sim = ScaleSimulator(pair.printer).start()
+    sim = ScaleSimulator(pair.device).start()
     lane = f"W{os.getpid()}{protocol[:3]}{currency}"
     extra = {"KIOSK__SCALE__PRODUCE__PORT": str(pair.host),
              "KIOSK__SCALE__PRODUCE__PROTOCOL": protocol,
