@@ -13,6 +13,19 @@ def names(group: str) -> tuple[str, ...]:
     return tuple(sorted({ep.name for ep in entry_points(group=group)}))
 
 
+def _unknown(what: str, name: str, installed: tuple[str, ...]) -> str:
+    return f"unknown {what} {name!r} (installed: {', '.join(installed) or 'none'})"
+
+
+def check_installed(group: str, name: str, what: str) -> str:
+    """A config validator: ``name`` if a plug-in is installed under it in ``group``, else
+    ValueError naming the ``what`` and the installed ones (nothing is imported)."""
+    installed = names(group)
+    if name not in installed:
+        raise ValueError(_unknown(what, name, installed))
+    return name
+
+
 def load_class(group: str, name: str, base: type, what: str,
                error: type[Exception] = ValueError) -> type:
     """The class registered as ``name`` in ``group``, a subclass of ``base``. Any fault (not
@@ -21,8 +34,7 @@ def load_class(group: str, name: str, base: type, what: str,
     found = {ep.name: ep for ep in entry_points(group=group)}
     ep = found.get(name)
     if ep is None:
-        raise error(f"unknown {what} {name!r} (installed:"
-                    f" {', '.join(sorted(found)) or 'none'})")
+        raise error(_unknown(what, name, tuple(sorted(found))))
     try:
         cls = ep.load()
     except Exception as exc:

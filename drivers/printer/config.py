@@ -20,7 +20,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from kiosk_drivers.printer.registry import transport_names
+from kiosk_drivers.plugins import check_installed
+from kiosk_drivers.printer.registry import GROUP
+from kiosk_drivers.serialport import check_baudrate
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 NOTO_CJK = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
@@ -81,18 +83,12 @@ class PrinterConfig(_Strict):
     @field_validator("baudrate")
     @classmethod
     def _standard_baud(cls, value: int) -> int:
-        if value not in STANDARD_BAUDS:
-            raise ValueError(f"baudrate must be one of {', '.join(map(str, STANDARD_BAUDS))}")
-        return value
+        return check_baudrate(value, STANDARD_BAUDS)
 
     @field_validator("transport")
     @classmethod
     def _installed_transport(cls, value: str) -> str:
-        names = transport_names()
-        if value not in names:
-            raise ValueError(f"unknown printer transport {value!r} (installed: "
-                             f"{', '.join(names) or 'none'})")
-        return value
+        return check_installed(GROUP, value, "printer transport")
 
     @field_validator("code_page")
     @classmethod

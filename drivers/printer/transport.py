@@ -31,6 +31,7 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, ClassVar
 
 from kiosk_drivers.printer.status import QUERIES, PrinterStatus, query, valid_status_byte
+from kiosk_drivers.serialport import SerialPortError, close_serial, open_serial
 
 if TYPE_CHECKING:
     import serial
@@ -208,27 +209,18 @@ class SerialTransport(Transport):
         return self
 
     def open(self) -> None:
-        import serial  # hardware library: loaded when a port is opened
-
         cfg = self.config
-        try:
-            self.ser = serial.Serial(
-                cfg.port, baudrate=cfg.baudrate, bytesize=serial.EIGHTBITS,
-                parity=serial.PARITY_NONE, stopbits=serial.STOPBITS_ONE,
-                rtscts=cfg.rtscts, xonxoff=cfg.xonxoff, dsrdtr=cfg.dsrdtr,
-                timeout=cfg.status_timeout_s, write_timeout=cfg.write_timeout_s,
-                exclusive=True)
-        except serial.SerialException as exc:
-            busy = "lock" in str(exc).lower()
-            raise PrinterFault("port_busy" if busy else "port_error", str(exc)) from None
+        try:  # 8N1, the framing receipt printers use
+            self.ser = open_serial(
+                cfg.port, baudrate=cfg.baudrate, rtscts=cfg.rtscts, xonxoff=cfg.xonxoff,
+                dsrdtr=cfg.dsrdtr, timeout=cfg.status_timeout_s,
+                write_timeout=cfg.write_timeout_s)
+        except SerialPortError as exc:
+            raise PrinterFault("port_busy" if exc.busy else "port_error", str(exc)) from None
 
     def close(self) -> None:
-        if self.ser is not None:
-            try:
-                self.ser.close()
-            except OSError:
-                pass
-            self.ser = None
+        close_serial(self.ser)
+        self.ser = None
 
     def _write(self, data: bytes) -> None:
         import serial

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from kiosk_drivers.scale.registry import protocol_names
+from kiosk_drivers.plugins import check_installed
+from kiosk_drivers.scale.registry import GROUP
+from kiosk_drivers.serialport import Parity, check_baudrate
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 STANDARD_BAUDS = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
@@ -26,7 +28,7 @@ class ScaleConfig(BaseModel):
                                       " kiosk.scale_protocols plug-in)")
     port: str = Field(default="/dev/ttyUSB1", min_length=1)
     baudrate: int = 9600
-    parity: Literal["none", "even", "odd"] | None = None   # None: the protocol's
+    parity: Parity | None = None                           # None: the protocol's
     bytesize: Literal[7, 8] | None = None                  # None: the protocol's
     answer_timeout_s: float = Field(default=0.5, gt=0, le=10,
                                     description="a scale silent this long is 'no_response'")
@@ -39,18 +41,12 @@ class ScaleConfig(BaseModel):
     @field_validator("baudrate")
     @classmethod
     def _standard_baud(cls, value: int) -> int:
-        if value not in STANDARD_BAUDS:
-            raise ValueError(f"baudrate must be one of {', '.join(map(str, STANDARD_BAUDS))}")
-        return value
+        return check_baudrate(value, STANDARD_BAUDS)
 
     @field_validator("protocol")
     @classmethod
     def _installed(cls, value: str) -> str:
-        names = protocol_names()
-        if value not in names:
-            raise ValueError(f"unknown scale protocol {value!r} (installed: "
-                             f"{', '.join(names) or 'none'})")
-        return value
+        return check_installed(GROUP, value, "scale protocol")
 
     @model_validator(mode="after")
     def _range(self) -> ScaleConfig:

@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, ClassVar
 from kiosk_drivers.plugins import load_class
 from kiosk_drivers.scale.reading import Reading
 from kiosk_drivers.scale.registry import GROUP
+from kiosk_drivers.serialport import Parity, SerialPortError, close_serial, open_serial
 
 if TYPE_CHECKING:
     import serial
     from kiosk_drivers.scale.config import ScaleConfig
 
 log = logging.getLogger(__name__)
-_PARITY = {"none": "N", "even": "E", "odd": "O"}
 
 
 class ScaleError(Exception):
@@ -41,7 +41,7 @@ class SerialScale:
     #: the byte a frame from the scale ends with
     END: ClassVar[bytes] = b"\r"
     #: the protocol's framing when the config does not say
-    PARITY: ClassVar[str] = "even"
+    PARITY: ClassVar[Parity] = "even"
     BYTESIZE: ClassVar[int] = 7
 
     def __init__(self, config: ScaleConfig) -> None:
@@ -56,27 +56,20 @@ class SerialScale:
         self.close()
 
     def open(self) -> None:
-        import serial  # hardware library: loaded when a port is opened
-
         if self.ser is not None:
             return  # open already (open_scale, then a with block)
         cfg = self.config
         try:
-            self.ser = serial.Serial(
+            self.ser = open_serial(
                 cfg.port, baudrate=cfg.baudrate, bytesize=cfg.bytesize or self.BYTESIZE,
-                parity=_PARITY[cfg.parity or self.PARITY], stopbits=serial.STOPBITS_ONE,
-                timeout=cfg.answer_timeout_s, write_timeout=cfg.answer_timeout_s,
-                exclusive=True)
-        except (serial.SerialException, OSError) as exc:
+                parity=cfg.parity or self.PARITY, timeout=cfg.answer_timeout_s,
+                write_timeout=cfg.answer_timeout_s)
+        except SerialPortError as exc:
             raise ScaleError(f"{cfg.port}: {exc}") from None
 
     def close(self) -> None:
-        if self.ser is not None:
-            try:
-                self.ser.close()
-            except OSError:
-                pass
-            self.ser = None
+        close_serial(self.ser)
+        self.ser = None
 
     def parse(self, frame: bytes) -> Reading:
         """The reading one frame (without its end byte) holds; ``bad_frame`` if none."""

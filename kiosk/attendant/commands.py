@@ -3,7 +3,8 @@
 ``key``: the station's signing key (0600) and the one-line public key every lane is given
 (``attendant.station_key``). ``store-provision``: the store broker's users (one per lane and
 the station) and its ACL. ``bridge``: a lane broker's bridge lines (mode 0600: they hold the
-lane's store password), for its mosquitto's ``conf.d``. ``serve``: the station page.
+lane's store password), for its mosquitto's ``conf.d``. ``serve``: the station page (the
+kiosk-attendant service, systemd/store/kiosk-attendant.service; :mod:`.server`).
 """
 
 from __future__ import annotations
@@ -54,10 +55,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from kiosk.attendant.board import LaneBoard
+    from kiosk.attendant.server import StationServer
     from kiosk.attendant.web import Station, make_app
     from kiosk.bus.acl import STATION_USER
     from kiosk.bus.credentials import BusLogin, read_password
     from kiosk.config import load_config_or_exit
+    from kiosk.ops import sdnotify
     from kiosk.security.remote import station_key
 
     config = load_config_or_exit()
@@ -71,10 +74,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
               file=sys.stderr)
     station = Station(board, config.staff, station_key(Path(args.key)),
                       config.paths.state_dir / "station-lockout.json")
-    uvicorn.run(make_app(station), host=args.host, port=args.port, log_level="warning",
-                ssl_certfile=args.cert, ssl_keyfile=args.tls_key)
-    board.stop()
-    return 0
+    server = StationServer(uvicorn.Config(make_app(station), host=args.host, port=args.port,
+                                          log_level="warning", ssl_certfile=args.cert,
+                                          ssl_keyfile=args.tls_key))
+    # uvicorn ends its loop on SIGTERM / SIGINT, then raises the signal again: to this
+    # handler, so the board is stopped and the command returns (exit 0, not killed)
+    sdnotify.stop_on_signals()
+    try:
+        server.run()
+    finally:
+        board.stop()
+    return 0 if server.started else 1
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -102,7 +112,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     br.set_defaults(fn=cmd_bridge)
     sv = sub.add_parser("serve", help="the attendant station's web page")
     sv.add_argument("--host", default="0.0.0.0", help="address to listen on")
-    sv.add_argument("--port", type=int, default=8470, help="port to listen on")
+    sv.add_argument("--port", type=int, default=8470,
+                    help="port to listen on (0: the OS chooses; the URL is printed)")
     sv.add_argument("--store-host", required=True, help="the store broker's address")
     sv.add_argument("--store-port", type=int, default=8883, help="its TLS port")
     sv.add_argument("--cafile", required=True, help="the CA of its certificate")

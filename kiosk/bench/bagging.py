@@ -209,15 +209,15 @@ class _Run:
 
 def bench_bagging(baskets: int = 100, seed: int = 19, mistakes: float = 0.1,
                   noise_g: int = 3, verbose: bool = False) -> int:
-    from kiosk_drivers.printer.sim.pty import start_pty_pair
     from kiosk_drivers.scale.sim.simulator import ScaleSimulator
+    from kiosk_drivers.sim.pty import start_pty_pair
 
     rng = random.Random(seed)
     with tempfile.TemporaryDirectory(prefix="kiosk-bench-bagging-") as tmp:
         work = Path(tmp)
         port, broker = start_private_broker_on_free_port(work / "broker")
         pair = start_pty_pair(work / "bagging", work / "bagging-device")
-        sim = ScaleSimulator(pair.printer, capacity_g=30_000, noise_g=noise_g,
+        sim = ScaleSimulator(pair.device, capacity_g=30_000, noise_g=noise_g,
                              seed=seed).start()
         env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK")}
         env.update(KIOSK_CONFIG_DIR=str(work / "etc"), KIOSK__PATHS__STATE_DIR=str(work / "s"),

@@ -26,9 +26,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from kiosk_drivers.printer.config import PrinterConfig
-from kiosk_drivers.printer.sim.pty import PtyError, socat_binary, start_pty_pair
 from kiosk_drivers.printer.sim.simulator import PrinterSimulator
 from kiosk_drivers.printer.transport import wire_seconds
+from kiosk_drivers.sim.pty import PtyError, socat_binary, start_pty_pair
 
 from kiosk.config import load_config
 from kiosk.domain.checkout import CheckoutState, Line
@@ -79,7 +79,7 @@ def _measure(workdir: Path, receipt: object, font: str, baud: int) -> tuple[floa
     """(driver wall seconds, simulator receive seconds) for one receipt at ``baud``."""
     tag = f"{font}-{baud}-{time.monotonic_ns()}"
     with start_pty_pair(workdir / f"host-{tag}", workdir / f"dev-{tag}") as pair:
-        sim = PrinterSimulator(pair.printer, workdir / f"png-{tag}", baudrate=baud,
+        sim = PrinterSimulator(pair.device, workdir / f"png-{tag}", baudrate=baud,
                                cjk_font=font).start()
         try:
             cfg = PrinterConfig(port=str(pair.host), baudrate=baud, cjk_font=font,

@@ -2,27 +2,22 @@
 
 ``kiosk/cli.py`` wires it with :func:`add_sim_printer_args` / :func:`sim_printer_main`.
 It reads the layered configuration (the ``[printer]`` table's port, baud rate and ROM
-font).
+font). The pty options and their errors are :mod:`kiosk.sim.ptyend`'s, shared with ``kiosk sim
+scale``.
 """
 
 from __future__ import annotations
 
 import argparse
 import signal
-import sys
 from pathlib import Path
 
 from kiosk.ops import sdnotify
+from kiosk.sim import ptyend
 
-# -- kiosk sim printer ----------------------------------------------------------------------
 
 def add_sim_printer_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--port", help="the printer end of the pty pair to open"
-                        " (default: <printer.port>-printer with --pair)")
-    parser.add_argument("--pair", action="store_true",
-                        help="start socat to make the pty pair (host end: --host-link)")
-    parser.add_argument("--host-link", help="with --pair: where the driver's end goes"
-                        " (default printer.port; never replaces a real device)")
+    ptyend.add_pty_args(parser, "printer", "printer.port")
     parser.add_argument("--baud", type=int, default=None,
                         help="throttle reads to this baud rate (default printer.baudrate;"
                              " 0: no throttle)")
@@ -42,73 +37,52 @@ def sim_printer_main(args: argparse.Namespace) -> int:
 
     SIGUSR1 toggles paper out (and loads a fresh roll), SIGUSR2 toggles the cover.
     """
-    from kiosk_drivers.printer.sim.pty import PtyError, PtyPair, start_pty_pair
+    return ptyend.run("printer", lambda: _serve(args))
+
+
+def _serve(args: argparse.Namespace) -> int:
     from kiosk_drivers.printer.sim.simulator import PrinterSimulator
 
     from kiosk.config import load_config_or_exit
 
     config = load_config_or_exit()
     pcfg = config.printer
-    pair: PtyPair | None = None
-    host = Path(args.host_link or pcfg.port)
-    if args.pair and not args.host_link and host.is_relative_to("/dev"):
-        print(f"sim printer: printer.port is {host}, a device path: give --host-link for the"
-              " pty (and point printer.port at it)", file=sys.stderr)
-        return 2
-    port = Path(args.port) if args.port else Path(f"{host}-printer")
-    if args.pair:
+    with ptyend.device_end(args, "printer", "printer.port", pcfg.port) as port:
+        out = Path(args.out) if args.out else config.paths.state_dir / "printer-sim"
+        baud = pcfg.baudrate if args.baud is None else args.baud
+        sim = PrinterSimulator(port, out, baudrate=baud,
+                               cjk_font=args.cjk_font or pcfg.cjk_font,
+                               paper_width_mm=args.width or pcfg.paper_width_mm,
+                               paper_length_mm=args.paper_mm)
+        sim.set_near_end(args.near_end)
+
+        def toggle_paper(*_: object) -> None:
+            if sim.status.paper_out:
+                sim.load_paper(args.paper_mm)
+                print("sim printer: paper loaded", flush=True)
+            else:
+                sim.set_paper_out(True)
+                print("sim printer: paper out", flush=True)
+
+        def toggle_cover(*_: object) -> None:
+            sim.set_cover_open(not sim.status.cover_open)
+            print(f"sim printer: cover {'open' if sim.status.cover_open else 'closed'}",
+                  flush=True)
+
+        stop = sdnotify.stop_on_signals()
+        signal.signal(signal.SIGUSR1, toggle_paper)
+        signal.signal(signal.SIGUSR2, toggle_cover)
+        ptyend.start(sim)
+        print(f"sim printer: listening on {port} at {baud or 'unthrottled'} baud,"
+              f" PNGs in {out}", flush=True)
+        seen = 0
         try:
-            pair = start_pty_pair(host, port)
-        except PtyError as exc:
-            print(f"sim printer: {exc}", file=sys.stderr)
-            return 2
-        print(f"sim printer: pty pair up: driver opens {pair.host}, simulator on {pair.printer}")
-    elif not args.port:
-        print("sim printer: give --port (the printer end of a pty pair) or --pair",
-              file=sys.stderr)
-        return 2
-    out = Path(args.out) if args.out else config.paths.state_dir / "printer-sim"
-    baud = pcfg.baudrate if args.baud is None else args.baud
-    sim = PrinterSimulator(port, out, baudrate=baud,
-                           cjk_font=args.cjk_font or pcfg.cjk_font,
-                           paper_width_mm=args.width or pcfg.paper_width_mm,
-                           paper_length_mm=args.paper_mm)
-    sim.set_near_end(args.near_end)
-
-    def toggle_paper(*_: object) -> None:
-        if sim.status.paper_out:
-            sim.load_paper(args.paper_mm)
-            print("sim printer: paper loaded", flush=True)
-        else:
-            sim.set_paper_out(True)
-            print("sim printer: paper out", flush=True)
-
-    def toggle_cover(*_: object) -> None:
-        sim.set_cover_open(not sim.status.cover_open)
-        print(f"sim printer: cover {'open' if sim.status.cover_open else 'closed'}", flush=True)
-
-    stop = sdnotify.stop_on_signals()
-    signal.signal(signal.SIGUSR1, toggle_paper)
-    signal.signal(signal.SIGUSR2, toggle_cover)
-    try:
-        sim.start()
-    except OSError as exc:
-        print(f"sim printer: cannot open {port}: {exc}", file=sys.stderr)
-        if pair:
-            pair.close()
-        return 2
-    print(f"sim printer: listening on {port} at {baud or 'unthrottled'} baud,"
-          f" PNGs in {out}", flush=True)
-    seen = 0
-    try:
-        while not stop.wait(0.2):
-            while seen < len(sim.receipts):
-                rec = sim.receipts[seen]
-                seen += 1
-                state = "printed" if rec.complete else "aborted (incomplete)"
-                print(f"sim printer: {state} {rec.png}", flush=True)
-    finally:
-        sim.stop()
-        if pair:
-            pair.close()
+            while not stop.wait(0.2):
+                while seen < len(sim.receipts):
+                    rec = sim.receipts[seen]
+                    seen += 1
+                    state = "printed" if rec.complete else "aborted (incomplete)"
+                    print(f"sim printer: {state} {rec.png}", flush=True)
+        finally:
+            sim.stop()
     return 0

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 from kiosk_drivers.printer.config import PrinterConfig
-from kiosk_drivers.printer.sim.pty import PtyPair, start_pty_pair
 from kiosk_drivers.printer.sim.simulator import PrinterSimulator
+from kiosk_drivers.sim.pty import PtyPair, start_pty_pair
 
 from tests.harness import REPO
 
@@ -44,7 +44,7 @@ def start_sim(pty_pair: PtyPair, artifacts: Path, request: pytest.FixtureRequest
         if not sims:
             for old in out.glob("*"):
                 old.unlink()
-        sim = PrinterSimulator(pty_pair.printer, out, **kwargs).start()  # type: ignore[arg-type]
+        sim = PrinterSimulator(pty_pair.device, out, **kwargs).start()  # type: ignore[arg-type]
         sims.append(sim)
         return sim
 

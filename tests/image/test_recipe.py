@@ -103,6 +103,18 @@ def test_the_image_installs_every_unit_the_lane_runs():
     assert timers <= set(RECIPE["units"]["enable"])
 
 
+def test_store_server_units_stay_off_the_lane_image():
+    """The back office's and the attendant station's units (systemd/backoffice/,
+    systemd/store/) run on the store's servers: the lane image neither installs nor enables
+    them, and kiosk.target does not want them."""
+    server_units = {p.name for folder in ("backoffice", "store")
+                    for p in (REPO / "systemd" / folder).iterdir()}
+    assert "kiosk-attendant.service" in server_units
+    lane = set(RECIPE["units"]["install"]) | set(RECIPE["units"]["enable"])
+    lane |= {u for line in read_unit("kiosk.target")["Unit"]["Wants"] for u in line.split()}
+    assert not server_units & lane
+
+
 def test_every_unit_identity_exists_in_the_image():
     """Each static User= of a unit is a recipe user whose state folder is the unit's
     StateDirectory=; every SupplementaryGroups= group exists; DynamicUser= names resolve."""

@@ -16,8 +16,8 @@ import stat
 from pathlib import Path
 
 import pytest
-from kiosk_drivers.printer.sim.pty import start_pty_pair
 from kiosk_drivers.printer.sim.simulator import PrinterSimulator
+from kiosk_drivers.sim.pty import start_pty_pair
 
 from kiosk.bus.broker import credentials_dir
 from kiosk.bus.credentials import provision
@@ -140,7 +140,7 @@ def test_too_little_free_space_fails(lane, tmp_path):
 def test_printer_out_of_paper_fails_and_loaded_paper_is_ok(lane, tmp_path):
     pair = start_pty_pair(tmp_path / "printer-host", tmp_path / "printer-device",
                           tmp_path / "socat.log")
-    sim = PrinterSimulator(pair.printer, tmp_path / "png", baudrate=115200).start()
+    sim = PrinterSimulator(pair.device, tmp_path / "png", baudrate=115200).start()
     try:
         env = dict(lane, KIOSK__DEVICES__PRINTER="escpos",
                    KIOSK__PRINTER__PORT=str(pair.host), KIOSK__PRINTER__CJK_FONT="gbk")

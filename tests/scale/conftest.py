@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kiosk_drivers.printer.sim.pty import PtyPair, start_pty_pair
 from kiosk_drivers.scale.sim.simulator import ScaleSimulator
+from kiosk_drivers.sim.pty import PtyPair, start_pty_pair
 
 
 @pytest.fixture
@@ -19,6 +19,6 @@ def scale_pty(tmp_path: Path) -> Iterator[PtyPair]:
 
 @pytest.fixture
 def scale_sim(scale_pty: PtyPair) -> Iterator[ScaleSimulator]:
-    sim = ScaleSimulator(scale_pty.printer).start()
+    sim = ScaleSimulator(scale_pty.device).start()
     yield sim
     sim.stop()

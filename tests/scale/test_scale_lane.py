@@ -9,63 +9,34 @@ from __future__ import annotations
 import json
 import os
 import queue
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-from kiosk_drivers.printer.sim.pty import start_pty_pair
-from kiosk_drivers.scale.sim.simulator import ScaleSimulator
 
 from kiosk.bus.client import BusClient
-from tests.harness import REPO, CoreProcess, Shopper, bus_login, kiosk_cli, kiosk_env
+from tests.harness import Shopper, bus_login
 from tests.scale.feed import ScaleFeed
+from tests.scale.lane import start_scale_lane
 
 KRW_CSV = """gtin,name_en,name_zh,name_ko,price,tax_class,age_restricted,sold_by_weight,plu
 ,Bananas,香蕉,바나나,3980,reduced,0,1,04011
 """
 
 
-def _start_scale(env: dict, tmp_path: Path) -> subprocess.Popen:
-    log = (tmp_path / "scale.log").open("ab")
-    return subprocess.Popen([sys.executable, "-m", "kiosk.cli", "scale", "produce"], env=env,
-                            cwd=REPO, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
-
-
 @pytest.fixture
 def weighing_lane(tmp_path, broker_port, request):
     """(shopper, simulator) on a lane whose produce scale speaks ``protocol`` in ``currency``."""
     protocol, currency = request.param
-    pair = start_pty_pair(tmp_path / "scale", tmp_path / "scale-device")
-    sim = ScaleSimulator(pair.printer).start()
-    lane = f"W{os.getpid()}{protocol[:3]}{currency}"
-    extra = {"KIOSK__SCALE__PRODUCE__PORT": str(pair.host),
-             "KIOSK__SCALE__PRODUCE__PROTOCOL": protocol,
-             "KIOSK__SCALE__PRODUCE__MIN_G": "5"}
+    extra = {"KIOSK__SCALE__PRODUCE__PROTOCOL": protocol, "KIOSK__SCALE__PRODUCE__MIN_G": "5"}
     if currency == "KRW":
         extra.update({"KIOSK__STORE__CURRENCY__CODE": "KRW",
                       "KIOSK__STORE__CURRENCY__NUMERIC": "410",
                       "KIOSK__STORE__CURRENCY__EXPONENT": "0"})
-    env = kiosk_env(tmp_path / "state", broker_port, lane, **extra)
     csv = tmp_path / "catalog.csv"
     csv.write_text(KRW_CSV if currency == "KRW" else KRW_CSV.replace("3980", "1.99"))
-    done = kiosk_cli(env, "catalog", "import", str(csv))
-    assert done.returncode == 0, done.stderr
-    core = CoreProcess(env, tmp_path / "core.log").start()
-    scale = _start_scale(env, tmp_path)
-    shopper = Shopper(broker_port, lane)
-    feed = ScaleFeed(broker_port, lane, "produce")
-    try:
-        shopper.wait_online()
-        yield shopper, sim, feed, currency
-    finally:
-        feed.close()
-        shopper.close()
-        scale.terminate()
-        scale.wait(10)
-        core.stop()
-        sim.stop()
-        pair.close()
+    for lane in start_scale_lane(tmp_path, broker_port,
+                                 f"W{os.getpid()}{protocol[:3]}{currency}", "produce", csv,
+                                 env=extra):
+        yield lane.shopper, lane.sim, lane.feed, currency
 
 
 def _buy(shopper: Shopper, feed: ScaleFeed, status: str, grams: int | None) -> dict:

@@ -7,9 +7,9 @@ from __future__ import annotations
 import os
 import threading
 
-from kiosk_drivers.printer.sim.pty import start_pty_pair
 from kiosk_drivers.scale.config import ScaleConfig
 from kiosk_drivers.scale.sim.simulator import ScaleSimulator
+from kiosk_drivers.sim.pty import start_pty_pair
 
 from kiosk.services import scale as scale_service
 from kiosk.services.scale import ScaleService
@@ -37,7 +37,7 @@ def test_a_missing_port_is_no_response_until_the_scale_appears(tmp_path, broker_
         assert (msg["status"], msg["weight_g"]) == ("no_response", None)
         assert not ready.is_set()  # not READY while the scale does not answer
         pair = start_pty_pair(port, tmp_path / "scale-device")
-        sim = ScaleSimulator(pair.printer).start()
+        sim = ScaleSimulator(pair.device).start()
         sim.set_weight(432)
         msg = feed.wait(lambda m: m["status"] == "stable")
         assert msg["weight_g"] == 432 and msg["scale"] == "produce"

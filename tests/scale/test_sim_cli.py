@@ -17,7 +17,7 @@ from tests.harness import REPO, kiosk_env
 def test_kiosk_sim_scale_speaks_both_protocols(tmp_path, scale_pty, broker_port):
     env = kiosk_env(tmp_path / "state", broker_port, "SIMSCALE")
     proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "sim", "scale", "--port",
-                             str(scale_pty.printer)], env=env, cwd=REPO, text=True,
+                             str(scale_pty.device)], env=env, cwd=REPO, text=True,
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL)
     try:

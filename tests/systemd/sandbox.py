@@ -142,7 +142,7 @@ def sandbox_env(env: dict[str, str], unit: str, folder: Path) -> dict[str, str]:
 def sandbox_env_for(env: dict[str, str], label: str, folder: Path, spec: dict) -> dict[str, str]:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "sitecustomize.py").write_text(SITECUSTOMIZE)
-    rules = folder / f"{label}.json"
+    rules = folder / f"{Path(label).name}.json"  # a unit in a subfolder: store/…
     rules.write_text(json.dumps(spec))
     path = os.pathsep.join(p for p in (str(folder), str(REPO), env.get("PYTHONPATH")) if p)
     return dict(env, PYTHONPATH=path, KIOSK_TEST_SANDBOX=str(rules),

@@ -26,9 +26,9 @@ import time
 from pathlib import Path
 
 import pytest
-from kiosk_drivers.printer.sim.pty import start_pty_pair
 from kiosk_drivers.scale.sim.simulator import ScaleSimulator
 from kiosk_drivers.scanner.sim.synth import Placement, Presentation, write_session
+from kiosk_drivers.sim.pty import start_pty_pair
 
 from tests.card.conftest import acquirer, card_lane  # noqa: F401 - fixtures
 from tests.cardsupport import pcscd  # noqa: F401 - a fixture
@@ -194,7 +194,7 @@ def test_scale_publishes_a_weight_under_its_rules(lane_env, broker_port, tmp_pat
     """`kiosk scale produce` (kiosk-scale@produce) reads the simulated scale over a pty with
     pyserial, says READY=1 and publishes the settled weight."""
     pair = start_pty_pair(tmp_path / "scale", tmp_path / "scale-device")
-    sim = ScaleSimulator(pair.printer).start()
+    sim = ScaleSimulator(pair.device).start()
     sim.set_weight(1234)
     lane = lane_env["KIOSK__STORE__LANE_ID"]
     feed = ScaleFeed(broker_port, lane, "produce")

@@ -23,6 +23,8 @@ NOTIFY_SERVICES = ("core", "ui", "scanner", "gpio", "voice run", "ereceipt serve
                    "metrics")
 SUPPORT = ["kiosk-fault@.service", "kiosk-firstboot.service", "kiosk-scale@.service"]
 UNITS = [*SERVICES.values(), *SUPPORT, "kiosk.target"]
+#: units of the store server (not of a lane, not in the lane image): the attendant station
+STORE_UNITS = ["store/kiosk-attendant.service"]
 INSTALLED_KIOSK = "/opt/kiosk/.venv/bin/kiosk"
 INSTALLED_FAULT = "/usr/local/libexec/kiosk-fault"
 DEVICE_CLASSES = {"core": {"char-ttyAMA", "char-ttyS", "char-ttyUSB", "char-ttyACM"},
@@ -58,7 +60,7 @@ EXPOSURE_LIMIT = {"kiosk-core.service": 4.9, "kiosk-scanner.service": 4.9,
                   "kiosk-fault@.service": 4.9, "kiosk-ui.service": 6.0,
                   "kiosk-ereceipt.service": 1.5, "kiosk-sync.service": 1.5,
                   "kiosk-scale@.service": 4.9, "kiosk-metrics.service": 1.5,
-                  "kiosk-firstboot.service": 2.0}
+                  "kiosk-firstboot.service": 2.0, "store/kiosk-attendant.service": 1.5}
 #: protections a unit may leave off only with a comment saying why ("no Key=: ...")
 EXPLAINED_IF_OFF = ("MemoryDenyWriteExecute", "ProcSubset", "ProtectClock", "PrivateNetwork",
                     "PrivateDevices", "PrivateUsers", "IPAddressDeny")
@@ -113,6 +115,51 @@ def test_systemd_analyze_verify(tmp_path: Path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr + done.stdout
     assert done.stderr.strip() == "" and done.stdout.strip() == "", done.stderr + done.stdout
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not found")
+@pytest.mark.parametrize("name", STORE_UNITS)
+def test_systemd_analyze_verify_store_units(tmp_path: Path, name: str):
+    kiosk = local_kiosk()
+    unit = tmp_path / Path(name).name
+    unit.write_text((UNIT_DIR / name).read_text().replace(f"{INSTALLED_KIOSK} ", f"{kiosk} "))
+    done = subprocess.run(["systemd-analyze", "verify", "--man=no", str(unit)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr + done.stdout
+    assert done.stderr.strip() == "" and done.stdout.strip() == "", done.stderr + done.stdout
+
+
+def test_the_attendant_station_is_a_hardened_store_service():
+    """kiosk-attendant: ``kiosk attendant serve`` under a transient user with only its own
+    state folder (its sign-in lockout); the site's settings from a root-only environment file
+    under /etc/kiosk; every secret (store-broker password, station signing key, TLS key) a
+    credential, never a path the service opens itself; on the store server, not the lane."""
+    unit = read_unit("store/kiosk-attendant.service")
+    svc = unit["Service"]
+    (exec_start,) = svc["ExecStart"]
+    assert exec_start.startswith(f"{INSTALLED_KIOSK} attendant serve ")
+    assert svc["Type"] == ["notify"] and svc["NotifyAccess"] == ["main"] and svc["WatchdogSec"]
+    assert svc["Restart"] == ["on-failure"]
+    assert "StartLimitIntervalSec" in unit["Unit"] and "StartLimitBurst" in unit["Unit"]
+    assert svc["DynamicUser"] == ["yes"] and "User" not in svc
+    assert svc["StateDirectory"] == ["kiosk-attendant"] and svc["StateDirectoryMode"] == ["0700"]
+    assert "KIOSK__PATHS__STATE_DIR=/var/lib/kiosk-attendant" in svc["Environment"]
+    assert svc["UMask"] == ["0077"] and svc["PrivateDevices"] == ["yes"]
+    assert "DeviceAllow" not in svc and "SupplementaryGroups" not in svc
+    assert svc["EnvironmentFile"] == ["/etc/kiosk/attendant.env"]
+    creds = dict(c.split(":", 1) for c in svc["LoadCredential"])
+    assert creds == {"bus-password": "/etc/kiosk/store/kiosk-attendant.password",
+                     "station-key": "/etc/kiosk/station.key",
+                     "tls-key": "/etc/kiosk/attendant-tls/server.key"}
+    args = exec_start.split()
+    # the secrets are read from the credentials directory (%d), over TLS only
+    assert args[args.index("--key") + 1] == "%d/station-key"
+    assert args[args.index("--tls-key") + 1] == "%d/tls-key"
+    assert args[args.index("--credentials-dir") + 1] == "%d"
+    assert "--cert" in args and "--cafile" in args
+    assert not re.search(rf"{CORE_STATE}(/|\b(?!-))", " ".join(args + svc["Environment"]))
+    assert unit["Install"]["WantedBy"] == ["multi-user.target"]
+    assert "kiosk.target" not in " ".join(v for vals in unit["Unit"].values() for v in vals)
 
 
 def test_target_wants_every_service():
@@ -225,7 +272,7 @@ def test_voice_models_are_outside_the_core_state():
         assert not models.is_relative_to(CORE_STATE), models
 
 
-@pytest.mark.parametrize("name", [*SERVICES.values(), *SUPPORT])
+@pytest.mark.parametrize("name", [*SERVICES.values(), *SUPPORT, *STORE_UNITS])
 def test_sandbox(name: str):
     svc = read_unit(name)["Service"]
     for key, value in SANDBOX.items():
@@ -242,8 +289,9 @@ def test_sandbox(name: str):
     if name == "kiosk-sync.service":  # the back office's address is site config (sync.url)
         assert "IPAddressDeny" not in svc
         return
-    if name in ("kiosk-ereceipt.service", "kiosk-metrics.service"):
-        # phones, the store's Prometheus: on the store's (private) network
+    if name in ("kiosk-ereceipt.service", "kiosk-metrics.service", *STORE_UNITS):
+        # phones, the store's Prometheus, the attendant's tablet and the store broker: on
+        # the store's (private) network
         assert svc["IPAddressDeny"] == ["any"]
         assert svc["IPAddressAllow"] == ["localhost link-local 10.0.0.0/8 172.16.0.0/12"
                                          " 192.168.0.0/16 fc00::/7"]
@@ -252,7 +300,7 @@ def test_sandbox(name: str):
     assert svc["IPAddressDeny"] == ["any"] and svc["IPAddressAllow"] == ["localhost"]
 
 
-@pytest.mark.parametrize("name", [*SERVICES.values(), *SUPPORT])
+@pytest.mark.parametrize("name", [*SERVICES.values(), *SUPPORT, *STORE_UNITS])
 def test_every_protection_left_off_says_why(name: str):
     text = (UNIT_DIR / name).read_text()
     svc = read_unit(name)["Service"]

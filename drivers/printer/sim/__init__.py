@@ -1,1 +1,2 @@
-"""The ESC/POS printer simulator on a pty: interpreter, paper, pty pair."""
+"""The ESC/POS printer simulator on a pty: interpreter, paper (the pty pair and the device
+end's thread are :mod:`kiosk_drivers.sim`'s)."""

@@ -23,12 +23,8 @@ ends, so binary data passes unchanged) and behaves like a serial receipt printer
 from __future__ import annotations
 
 import logging
-import os
-import select
-import termios
 import threading
 import time
-import tty
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +33,7 @@ from kiosk_drivers.printer.raster import face_for
 from kiosk_drivers.printer.sim.decoder import Interpreter
 from kiosk_drivers.printer.sim.render import Page
 from kiosk_drivers.printer.status import DC4, DLE, ENQ, EOT, PrinterStatus
+from kiosk_drivers.sim.device import PtyDevice
 
 log = logging.getLogger(__name__)
 CLEAR_ANSWER = bytes((0x37, 0x25, 0x00))
@@ -68,12 +65,14 @@ class SimStats:
     cut_at: list[float] = field(default_factory=list)
 
 
-class PrinterSimulator:
+class PrinterSimulator(PtyDevice):
+    kind = "printer"
+
     def __init__(self, device: str | Path, out_dir: Path, *, baudrate: int = 0,
                  cjk_font: str = "gbk", paper_width_mm: int = 80, buffer_bytes: int = 8192,
                  paper_length_mm: float | None = None, font_path: Path = NOTO_CJK,
                  prefix: str = "receipt") -> None:
-        self.device = str(device)
+        super().__init__(device)
         self.out_dir = Path(out_dir)
         self.baudrate = baudrate
         self.cjk_font = cjk_font
@@ -90,9 +89,6 @@ class PrinterSimulator:
         self._near_end = False
         self._stalled = False
         self._cond = threading.Condition()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._fd: int | None = None
         self._buf = bytearray()
         self._scan = 0          # buffer index up to which real-time commands were scanned
         self._page_bytes = 0
@@ -154,39 +150,12 @@ class PrinterSimulator:
             time.sleep(0.01)
         return False
 
-    # -- lifecycle ---------------------------------------------------------------------
-
-    def start(self) -> PrinterSimulator:
-        self._fd = os.open(self.device, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
-        try:
-            tty.setraw(self._fd)
-        except termios.error:
-            pass
-        self._thread = threading.Thread(target=self._run, name="printer-sim", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5)
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-
-    def __enter__(self) -> PrinterSimulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     # -- the loop ----------------------------------------------------------------------
 
     def _printable(self) -> bool:
         return not (self._paper_out or self._cover_open or self._stalled)
 
     def _run(self) -> None:
-        assert self._fd is not None
         budget = 0.0
         last = time.monotonic()
         burst = max(16.0, self.baudrate / 10 * 0.02) if self.baudrate else 0.0
@@ -207,27 +176,13 @@ class PrinterSimulator:
                 self._engine()
                 time.sleep(0.002 if self.baudrate and not stalled and room > 0 else 0.01)
                 continue
-            try:
-                ready, _, _ = select.select([self._fd], [], [], 0.02)
-            except (OSError, ValueError):
+            data = self._read(min(want or 4096, room), 0.02)
+            if data is None:
                 break
-            if not ready:
-                self._engine()
-                continue
-            try:
-                data = os.read(self._fd, min(want or 4096, room))
-            except BlockingIOError:
-                continue
-            except OSError as exc:  # the other end of the pty went away
-                log.warning("printer simulator: read failed: %s", exc)
-                time.sleep(0.05)
-                continue
-            if not data:
-                time.sleep(0.01)
-                continue
-            if self.baudrate:
-                budget -= len(data)
-            self._receive(data)
+            if data:
+                if self.baudrate:
+                    budget -= len(data)
+                self._receive(data)
             self._engine()
 
     def _receive(self, data: bytes) -> None:
@@ -256,7 +211,7 @@ class PrinterSimulator:
             c, n = buf[i + 1], buf[i + 2]
             if c == EOT and 1 <= n <= 4:
                 self.stats.status_queries += 1
-                self._answer(bytes((self._status_locked().encode(n),)))
+                self._send(bytes((self._status_locked().encode(n),)))
                 i += 3
             elif c == DC4 and n == 8:
                 if len(buf) < i + 10:
@@ -274,13 +229,6 @@ class PrinterSimulator:
         return PrinterStatus(online=True, cover_open=self._cover_open,
                              paper_out=self._paper_out, paper_near_end=self._near_end)
 
-    def _answer(self, data: bytes) -> None:
-        assert self._fd is not None
-        try:
-            os.write(self._fd, data)
-        except OSError as exc:
-            log.warning("printer simulator: cannot answer: %s", exc)
-
     def _clear(self, upto: int) -> None:
         """DLE DC4 8: drop everything received before (and with) the command."""
         self.stats.buffer_clears += 1
@@ -288,7 +236,7 @@ class PrinterSimulator:
         self._scan = 0
         self._page_bytes = 0
         self.interp.abort_page()
-        self._answer(CLEAR_ANSWER)
+        self._send(CLEAR_ANSWER)
 
     def _engine(self) -> None:
         """Print what is in the buffer while the printer can print."""

@@ -1,7 +1,7 @@
 """The scale simulator (``kiosk sim scale``): a scale on a pseudo-terminal speaking both
 protocols the driver has.
 
-It opens the scale end of a pty pair (:func:`kiosk_drivers.printer.sim.pty.start_pty_pair`)
+It opens the scale end of a pty pair (:func:`kiosk_drivers.sim.pty.start_pty_pair`)
 and answers each request as it arrives, in the protocol the request is in: ``W`` / ``Z``
 (Mettler Toledo 8217) or ``S11`` / ``S14`` / ``S334`` + CR (Magellan). The frames are
 written here from the protocols' specifications, not with the driver's code, so a test
@@ -16,25 +16,23 @@ load plus a uniform integer jitter of up to ``noise_g`` grams from a seeded gene
 
 from __future__ import annotations
 
-import logging
-import os
 import random
-import select
-import termios
 import threading
 import time
-import tty
 from pathlib import Path
 
-log = logging.getLogger(__name__)
+from kiosk_drivers.sim.device import PtyDevice
+
 STX, CR = b"\x02", b"\r"
 FAULTS = ("over_capacity", "under_zero", "not_ready")
 
 
-class ScaleSimulator:
+class ScaleSimulator(PtyDevice):
+    kind = "scale"
+
     def __init__(self, device: str | Path, *, capacity_g: int = 15_000, noise_g: int = 0,
                  seed: int = 0) -> None:
-        self.device = str(device)
+        super().__init__(device)
         self.capacity_g = capacity_g
         self.noise_g = noise_g
         self._rng = random.Random(seed)
@@ -47,9 +45,6 @@ class ScaleSimulator:
         self._silent = False
         self.requests = 0           # requests answered (or ignored while silent)
         self.protocols: set[str] = set()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._fd: int | None = None
         self._buf = b""
 
     # -- what it weighs (thread-safe) ------------------------------------------------
@@ -178,53 +173,16 @@ class ScaleSimulator:
         self._lock.notify_all()
         return out
 
-    # -- lifecycle -------------------------------------------------------------------
-
-    def start(self) -> ScaleSimulator:
-        self._fd = os.open(self.device, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
-        try:
-            tty.setraw(self._fd)
-        except termios.error:
-            pass
-        self._thread = threading.Thread(target=self._run, name="scale-sim", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5)
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-
-    def __enter__(self) -> ScaleSimulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    # -- the loop ------------------------------------------------------------------
 
     def _run(self) -> None:
-        assert self._fd is not None
         while not self._stop.is_set():
-            try:
-                ready, _, _ = select.select([self._fd], [], [], 0.05)
-            except (OSError, ValueError):
+            data = self._read(256, 0.05)
+            if data is None:
                 break
-            if not ready:
-                continue
-            try:
-                data = os.read(self._fd, 256)
-            except BlockingIOError:
-                continue
-            except OSError as exc:  # the other end of the pty went away
-                log.warning("scale simulator: read failed: %s", exc)
-                time.sleep(0.05)
+            if not data:
                 continue
             with self._lock:
                 answers = self._answer(bytes(b & 0x7F for b in data))  # 7-bit characters
             for answer in answers:
-                try:
-                    os.write(self._fd, answer)
-                except OSError as exc:
-                    log.warning("scale simulator: cannot answer: %s", exc)
+                self._send(answer)

@@ -1,9 +1,9 @@
-"""A pseudo-terminal pair joined by socat: the host end for the driver, the other for the simulator.
+"""A pseudo-terminal pair joined by socat: the host end for the driver, the other for a simulator.
 
-``socat -d -d pty,raw,echo=0,link=HOST pty,raw,echo=0,link=PRINTER`` makes two
-ptys in raw mode (no echo, no line editing, no CR/LF translation: binary
-ESC/POS data passes unchanged) and copies bytes between them. The driver opens
-``HOST`` exactly as it would open ``/dev/ttyUSB0``; the simulator opens ``PRINTER``.
+``socat -d -d pty,raw,echo=0,link=HOST pty,raw,echo=0,link=DEVICE`` makes two ptys in raw
+mode (no echo, no line editing, no CR/LF translation: binary data such as ESC/POS passes
+unchanged) and copies bytes between them. The driver opens ``HOST`` exactly as it would open
+``/dev/ttyUSB0``; the simulator (printer, scale) opens ``DEVICE``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ class PtyError(RuntimeError):
 @dataclass
 class PtyPair:
     host: Path
-    printer: Path
+    device: Path
     proc: subprocess.Popen
 
     def close(self) -> None:
@@ -49,10 +49,10 @@ def socat_binary() -> str:
     return found
 
 
-def start_pty_pair(host_link: Path, printer_link: Path, log_path: Path | None = None,
+def start_pty_pair(host_link: Path, device_link: Path, log_path: Path | None = None,
                    timeout: float = 10) -> PtyPair:
     """Start socat and wait until both links exist; the caller closes the pair."""
-    for link in (host_link, printer_link):
+    for link in (host_link, device_link):
         link.parent.mkdir(parents=True, exist_ok=True)
         if link.is_symlink() and str(link.readlink()).startswith("/dev/pts/"):
             link.unlink()  # a stale link of an earlier pair
@@ -61,14 +61,14 @@ def start_pty_pair(host_link: Path, printer_link: Path, log_path: Path | None = 
     log = log_path.open("ab") if log_path else subprocess.DEVNULL
     proc = subprocess.Popen(
         [socat_binary(), "-d", "-d", f"pty,raw,echo=0,link={host_link}",
-         f"pty,raw,echo=0,link={printer_link}"],
+         f"pty,raw,echo=0,link={device_link}"],
         stdout=log, stderr=log, stdin=subprocess.DEVNULL)
     deadline = time.monotonic() + timeout
-    while not (host_link.exists() and printer_link.exists()):
+    while not (host_link.exists() and device_link.exists()):
         if proc.poll() is not None:
             raise PtyError(f"socat exited with {proc.returncode}")
         if time.monotonic() > deadline:
             proc.kill()
             raise PtyError("socat did not create the pty links in time")
         time.sleep(0.02)
-    return PtyPair(host_link, printer_link, proc)
+    return PtyPair(host_link, device_link, proc)
