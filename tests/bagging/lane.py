@@ -29,6 +29,7 @@ BaggingLane = ScaleLane
 
 def start_lane(tmp: Path, broker_port: int, lane: str, **overrides: str
                ) -> Iterator[BaggingLane]:
+    tmp.mkdir(parents=True, exist_ok=True)
     (tmp / "catalog.csv").write_text(CATALOG)
     noise_g = int(overrides.pop("noise_g", "2"))
     yield from start_scale_lane(
