@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
-import shutil
 import subprocess
 import threading
 import time
@@ -29,10 +28,10 @@ from kiosk.bus.credentials import BusLogin, read_password
 from kiosk.config import StaffConfig
 from kiosk.resources import defaults_file
 from kiosk.security.remote import public_text, station_key
+from tests.chromium import CHROMIUM, DRIVER, start_chromium
 from tests.harness import SAMPLE_CSV, CoreProcess, Shopper, kiosk_cli, kiosk_env, start_broker
 
 LANES = ("A1", "A2")
-CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 
 
 def make_tls(folder: Path) -> tuple[Path, Path, Path]:
@@ -192,27 +191,7 @@ def station(rig_dir: Path, store: Store, station_keys):
 def browser():
     if not (CHROMIUM and DRIVER):
         pytest.skip("Debian chromium + chromium-driver not installed")
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.common import utils
-
-    class LoopbackService(Service):
-        """chromedriver at 127.0.0.1 (a minimal Debian cannot resolve "localhost")."""
-
-        @property
-        def service_url(self) -> str:
-            return f"http://127.0.0.1:{self.port}"
-
-        def is_connectable(self) -> bool:
-            return utils.is_url_connectable(self.port, host="127.0.0.1")
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-extensions", "--hide-scrollbars", "--force-color-profile=srgb",
-                "--lang=en-US", "--remote-debugging-pipe", "--window-size=1024,768"):
-        opts.add_argument(arg)
-    driver = webdriver.Chrome(service=LoopbackService(DRIVER), options=opts)
-    driver.set_page_load_timeout(20)
+    pytest.importorskip("selenium.webdriver")
+    driver = start_chromium("--window-size=1024,768")
     yield driver
     driver.quit()

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
 from kiosk.printing.ereceipt import make_token
+from tests.chromium import CHROMIUM, DRIVER, start_chromium
 from tests.harness import REPO
 from tests.wallet.ereceipt.conftest import TXNS
 
@@ -27,7 +27,6 @@ ARTIFACTS = REPO / "var" / "test-artifacts" / "ereceipt"
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
 AXE_VERSION = "4.14.1"
 PHONE = {"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": True}
-CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 
 pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER),
                                 reason="Debian chromium + chromium-driver not installed")
@@ -35,31 +34,8 @@ pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER),
 
 @pytest.fixture(scope="module")
 def browser():
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.common import utils
-
-    class LoopbackService(Service):
-        """chromedriver reached at 127.0.0.1: selenium says "localhost", which a minimal
-        Debian without /etc/hosts (a fresh chroot, a container) cannot resolve."""
-
-        @property
-        def service_url(self) -> str:
-            return f"http://127.0.0.1:{self.port}"
-
-        def is_connectable(self) -> bool:
-            return utils.is_url_connectable(self.port, host="127.0.0.1")
-
-    # the DevTools link over a pipe and the driver at 127.0.0.1: no name lookup of
-    # "localhost", which a minimal Debian without /etc/hosts cannot resolve
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-extensions", "--hide-scrollbars", "--force-color-profile=srgb",
-                "--lang=en-US", "--remote-debugging-pipe"):
-        opts.add_argument(arg)
-    driver = webdriver.Chrome(service=LoopbackService(DRIVER), options=opts)
-    driver.set_page_load_timeout(20)
+    pytest.importorskip("selenium.webdriver")
+    driver = start_chromium()
     driver.set_script_timeout(30)
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", PHONE)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
