@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from html import escape
 from urllib.parse import urlencode
 
-from babel.dates import format_date
+from babel.dates import format_date, format_interval
 
 from kiosk.i18n import N_, translator
 
@@ -63,7 +63,8 @@ LANGS = {"en": "English", "zh_Hans": "简体中文", "ko": "한국어"}
 
 
 #: the page furniture's words (marked here: a string inside an f-string is not extracted)
-LABELS = (N_("All stores"), N_("Back"), N_("Day"), N_("Download CSV"), N_("No sales"),
+LABELS = (N_("All stores"), N_("Back"), N_("From"), N_("To"), N_("Download CSV"),
+          N_("No sales"),
           N_("Pages"), N_("Password"), N_("Show"), N_("Sign in"), N_("Sign out"), N_("Store"),
           N_("Store dashboard"), N_("User name"))
 
@@ -158,7 +159,8 @@ class Frame:
     stores: list[str]     # the stores this user may pick ([] for a manager)
     username: str
     csrf: str
-    day: dt.date
+    first: dt.date        # the days shown, [first, last]
+    last: dt.date
     query: dict[str, str]
 
     def base(self) -> str:
@@ -190,8 +192,10 @@ def page(frame: Frame, title: str, content: list[str]) -> str:
               f'<input type="hidden" name="page" value="{frame.page}">'
               f'<input type="hidden" name="lang" value="{frame.locale}">'
               f'<input type="hidden" name="here" value="{escape(frame.scope or "")}">'
-              f'<label>{L["Day"]} <input type="date" name="day"'
-              f' value="{frame.day.isoformat()}"></label>'
+              f'<label>{L["From"]} <input type="date" name="from"'
+              f' value="{frame.first.isoformat()}"></label>'
+              f'<label>{L["To"]} <input type="date" name="to"'
+              f' value="{frame.last.isoformat()}"></label>'
               f"{pick}"
               f'<button type="submit">{L["Show"]}</button></form>')
     header = (f'<header><h1>{L["Store dashboard"]}: {escape(where)}</h1>'
@@ -201,7 +205,8 @@ def page(frame: Frame, title: str, content: list[str]) -> str:
               f'<form method="post" action="/dash/logout">'
               f'<input type="hidden" name="csrf" value="{escape(frame.csrf)}">'
               f'<button type="submit">{L["Sign out"]}</button></form></div></header>')
-    day = format_date(frame.day, "full", locale=frame.locale)
+    day = (format_date(frame.last, "full", locale=frame.locale) if frame.first == frame.last
+           else format_interval(frame.first, frame.last, "yMMMEd", locale=frame.locale))
     body = (f"{header}<main><h2>{escape(title)} · {escape(day)} (UTC)</h2>{picker}"
             + "".join(content) + "</main>")
     return document(frame.locale, f"{title} · {where}", body)

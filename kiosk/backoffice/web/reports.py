@@ -20,6 +20,9 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from kiosk.domain.money import Currency
+from kiosk.domain.pricing import PricedLine, promotion_discounts
+from kiosk.domain.rules import PromotionConfig
 from kiosk.domain.training import TXN_PREFIX
 
 #: sales rows: one per approved, non-training, unflagged payment of [first, last]
@@ -60,7 +63,7 @@ _LINES = _SALES + """
   SELECT lane_id, txn, (data::jsonb->>'line_id')::bigint AS line_id
   FROM ev WHERE type = 'line_removed'
 ), lines AS (
-  SELECT a.line->>'key' AS key, a.line->'names' AS names,
+  SELECT a.lane_id, a.txn, a.line, a.line->>'key' AS key, a.line->'names' AS names,
          COALESCE(q.qty, 1) AS qty,
          COALESCE((a.line->>'price_minor')::bigint,
                   (a.line->>'unit_price_minor')::bigint * COALESCE(q.qty, 1)) AS amount
@@ -88,9 +91,10 @@ def average(amount: int, count: int) -> int:
     return (2 * amount + count) // (2 * count) if count else 0
 
 
-async def glance(conn: Any, stores: list[int] | None, day: dt.date) -> Glance:
+async def glance(conn: Any, stores: list[int] | None, first: dt.date,
+                 last: dt.date) -> Glance:
     cur = await conn.execute(_SALES + "SELECT count(*), COALESCE(sum(amount), 0) FROM sales",
-                             _args(stores, day, day))
+                             _args(stores, first, last))
     count, amount = await cur.fetchone()
     return Glance(count, int(amount), average(int(amount), count))
 
@@ -104,29 +108,46 @@ async def payment_mix(conn: Any, stores: list[int] | None, first: dt.date,
     return [(m, b, n, int(a)) for m, b, n, a in await cur.fetchall()]
 
 
-async def by_hour(conn: Any, stores: list[int] | None,
-                  day: dt.date) -> list[tuple[int, int, int, int, int]]:
-    """(hour 0-23, sales, amount, sales a week before, amount a week before)."""
-    week = day - dt.timedelta(days=7)
-    sql = _SALES + ("SELECT day, extract(hour FROM to_timestamp(ts) AT TIME ZONE 'UTC')::int,"
-                    " count(*), sum(amount) FROM sales WHERE day IN (%(first)s, %(last)s)"
+#: the longest range a page or CSV covers (a quarter): longer ones are refused (400)
+MAX_DAYS = 92
+
+
+def before(first: dt.date, last: dt.date) -> tuple[dt.date, dt.date]:
+    """The period a range is compared with: as long, on the same weekdays, as many whole
+    weeks earlier as it takes not to overlap (a day or a week: the week before)."""
+    weeks = -(-((last - first).days + 1) // 7)
+    shift = dt.timedelta(days=7 * weeks)
+    return first - shift, last - shift
+
+
+async def by_hour(conn: Any, stores: list[int] | None, first: dt.date,
+                  last: dt.date) -> list[tuple[int, int, int, int, int]]:
+    """(hour 0-23, sales, amount, sales in the period before, amount in the period before)
+    over the days of [first, last] (:func:`before`)."""
+    first0, last0 = before(first, last)
+    sql = _SALES + ("SELECT day >= %(mid)s, extract(hour FROM to_timestamp(ts) AT TIME ZONE"
+                    " 'UTC')::int, count(*), sum(amount) FROM sales"
+                    " WHERE day BETWEEN %(first)s AND %(last0)s OR day >= %(mid)s"
                     " GROUP BY 1, 2")
-    cur = await conn.execute(sql, _args(stores, week, day))
-    table = {(d, h): (n, int(a)) for d, h, n, a in await cur.fetchall()}
-    return [(h, *table.get((day, h), (0, 0)), *table.get((week, h), (0, 0)))
+    cur = await conn.execute(sql, {**_args(stores, first0, last), "mid": first,
+                                   "last0": last0})
+    table = {(now, h): (n, int(a)) for now, h, n, a in await cur.fetchall()}
+    return [(h, *table.get((True, h), (0, 0)), *table.get((False, h), (0, 0)))
             for h in range(24)]
 
 
 async def by_day(conn: Any, stores: list[int] | None, first: dt.date,
                  last: dt.date) -> list[tuple[dt.date, int, int, int, int]]:
-    """(day, sales, amount, sales 7 days before, amount 7 days before) for each day."""
+    """(day, sales, amount, sales and amount of the same weekday in the period before
+    (:func:`before`)) for each day of [first, last]."""
+    first0, _ = before(first, last)
+    shift = first - first0
     cur = await conn.execute(
         _SALES + "SELECT day, count(*), sum(amount) FROM sales GROUP BY 1",
-        _args(stores, first - dt.timedelta(days=7), last))
+        _args(stores, first0, last))
     table = {d: (n, int(a)) for d, n, a in await cur.fetchall()}
     days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
-    return [(d, *table.get(d, (0, 0)), *table.get(d - dt.timedelta(days=7), (0, 0)))
-            for d in days]
+    return [(d, *table.get(d, (0, 0)), *table.get(d - shift, (0, 0))) for d in days]
 
 
 async def items(conn: Any, stores: list[int] | None, first: dt.date,
@@ -137,6 +158,91 @@ async def items(conn: Any, stores: list[int] | None, first: dt.date,
         _LINES + "SELECT key, (array_agg(names))[1], sum(qty), sum(amount) FROM lines"
         " GROUP BY key ORDER BY 4 DESC, 3 DESC, 1", _args(stores, first, last))
     return [(k, n or {}, int(q), int(a)) for k, n, q, a in await cur.fetchall()]
+
+
+@dataclass
+class PromotionEffect:
+    """One promotion over a period and the period before (:func:`before`): the baskets it
+    discounted, the units of its items sold while it was in effect, what it gave away."""
+
+    id: str
+    names: dict[str, str]
+    baskets: int = 0
+    units: int = 0
+    given: int = 0          # minor units
+    baskets_before: int = 0
+    units_before: int = 0
+    given_before: int = 0
+
+
+async def promotions(conn: Any, stores: list[int] | None, first: dt.date, last: dt.date,
+                     currency: Currency) -> list[PromotionEffect]:
+    """What each basket promotion gave away over [first, last] and the period before.
+
+    The journal keeps a sold basket's lines, not its discounts: each basket is priced again
+    with the lane's own function (:func:`kiosk.domain.pricing.promotion_discounts`) and the
+    promotions the lane had in place then: those of the catalog version its last
+    ``catalog_applied`` before the sale named (before any, the store's first version, which
+    holds the promotions the lanes are configured with; kiosk/backoffice/catalog.py).
+    Largest amount given away first."""
+    first0, _ = before(first, last)
+    args = _args(stores, first0, last)
+    cur = await conn.execute(_LINES + """
+        SELECT l.lane_id, l.txn, s.day, s.ts, st.code, l.line, l.qty
+        FROM lines l JOIN sales s ON s.lane_id = l.lane_id AND s.txn = l.txn
+        JOIN stores st ON st.id = s.store_id ORDER BY l.lane_id, l.txn""", args)
+    baskets: dict[tuple[int, str], tuple[dt.date, float, str, list[PricedLine]]] = {}
+    for lane, txn, day, ts, store, line, qty in await cur.fetchall():
+        got = baskets.setdefault((lane, txn), (day, ts, store, []))
+        got[3].append(PricedLine(line["key"], line["unit_price_minor"], line["tax_class"],
+                                 qty, line.get("weight_g"), line.get("price_minor")))
+    cur = await conn.execute(
+        "SELECT e.lane_id, e.ts, (e.data::jsonb->>'version')::int FROM events e"
+        " WHERE e.type = 'catalog_applied' AND e.day <= %(last)s"
+        " AND (%(stores)s::int[] IS NULL OR e.store_id = ANY(%(stores)s::int[]))"
+        " AND NOT EXISTS (SELECT 1 FROM flags f WHERE f.lane_id = e.lane_id"
+        " AND f.seq = e.seq AND f.kind = 'broken_chain') ORDER BY e.lane_id, e.ts", args)
+    applied: dict[int, list[tuple[float, int]]] = {}
+    for lane, ts, version in await cur.fetchall():
+        applied.setdefault(lane, []).append((ts, version))
+
+    def version(lane: int, ts: float) -> int:
+        got = 1
+        for t, v in applied.get(lane, []):  # by time
+            if t > ts:
+                break
+            got = v
+        return got
+
+    wanted = {(store, version(lane, ts)) for (lane, _), (_, ts, store, _) in baskets.items()}
+    cur = await conn.execute(
+        "SELECT store_code, version, body::jsonb->'promotions' FROM catalog_snapshots"
+        " WHERE (store_code, version) IN (SELECT * FROM unnest(%s::text[], %s::int[]))",
+        ([s for s, _ in wanted], [v for _, v in wanted]))
+    promos = {(s, v): [PromotionConfig.model_validate(p) for p in body]
+              for s, v, body in await cur.fetchall()}
+    effects: dict[str, PromotionEffect] = {}
+    for _, ps in sorted(promos.items(), key=lambda kv: kv[0][1]):  # the latest names win
+        for p in ps:
+            effects[p.id] = PromotionEffect(p.id, dict(p.name))
+    for (lane, _), (day, ts, store, lines) in baskets.items():
+        now = day >= first
+        in_effect = promos.get((store, version(lane, ts)), [])
+        given = {d.promotion_id: d.amount
+                 for d in promotion_discounts(lines, in_effect, currency)}
+        for p in in_effect:
+            e = effects[p.id]
+            units = sum(ln.qty for ln in lines if ln.countable and ln.key in p.gtins)
+            amount = given.get(p.id, 0)
+            if now:
+                e.baskets += amount > 0
+                e.units += units
+                e.given += amount
+            else:
+                e.baskets_before += amount > 0
+                e.units_before += units
+                e.given_before += amount
+    return sorted(effects.values(), key=lambda e: (-e.given, -e.given_before, e.id))
 
 
 async def lanes(conn: Any, stores: list[int] | None) -> list[tuple[str, str, int, Any, Any]]:

@@ -63,7 +63,7 @@ def test_every_table_matches_what_was_sold(shop):
         assert {k: v[0] for k, v in mix.items()} == want
         assert sum(v[1] for v in mix.values()) == amount
 
-        hours = {int(r["Hour"]): (int(r["Takings"]), int(r["Takings last week"]))
+        hours = {int(r["Hour"]): (int(r["Takings"]), int(r["Takings before"]))
                  for r in _csv(shop.http, path + "/today.csv", "by_hour")}
         last_week = DAY - dt.timedelta(days=7)
         assert hours == {h: (sum(v for (s, d, hh), v in led.hour_amount.items()
@@ -77,8 +77,8 @@ def test_every_table_matches_what_was_sold(shop):
         for r in days:
             d = dt.date.fromisoformat(r["Day"])
             before = d - dt.timedelta(days=7)
-            assert (int(r["Sales"]), int(r["Takings"]), int(r["Sales last week"]),
-                    int(r["Takings last week"])) == (
+            assert (int(r["Sales"]), int(r["Takings"]), int(r["Sales before"]),
+                    int(r["Takings before"])) == (
                 led.total(led.sales, stores, {d}), led.total(led.amount, stores, {d}),
                 led.total(led.sales, stores, {before}), led.total(led.amount, stores, {before}))
 
