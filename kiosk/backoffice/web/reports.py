@@ -185,7 +185,7 @@ async def promotions(conn: Any, stores: list[int] | None, first: dt.date, last: 
     ``catalog_applied`` before the sale named (before any, the store's first version, which
     holds the promotions the lanes are configured with; kiosk/backoffice/catalog.py).
     Largest amount given away first."""
-    first0, _ = before(first, last)
+    first0, last0 = before(first, last)
     args = _args(stores, first0, last)
     cur = await conn.execute(_LINES + """
         SELECT l.lane_id, l.txn, s.day, s.ts, st.code, l.line, l.qty
@@ -226,6 +226,8 @@ async def promotions(conn: Any, stores: list[int] | None, first: dt.date, last: 
         for p in ps:
             effects[p.id] = PromotionEffect(p.id, dict(p.name))
     for (lane, _), (day, ts, store, lines) in baskets.items():
+        if last0 < day < first:  # between the two periods
+            continue
         now = day >= first
         in_effect = promos.get((store, version(lane, ts)), [])
         given = {d.promotion_id: d.amount
