@@ -28,39 +28,39 @@ from kiosk.domain.training import TXN_PREFIX
 #: sales rows: one per approved, non-training, unflagged payment of [first, last]
 _SALES = """
 WITH ev AS MATERIALIZED (
-  SELECT e.* FROM events e
+  SELECT e.*, e.data::jsonb AS d FROM events e
   WHERE e.day BETWEEN %(first)s::date - 1 AND %(last)s
     AND (%(stores)s::int[] IS NULL OR e.store_id = ANY(%(stores)s::int[]))
     AND e.txn IS NOT NULL AND NOT starts_with(e.txn, %(train)s)
     AND NOT EXISTS (SELECT 1 FROM flags f WHERE f.lane_id = e.lane_id AND f.seq = e.seq
                     AND f.kind = 'broken_chain')
-), req AS (
-  SELECT lane_id, txn, (data::jsonb->>'stan')::bigint AS stan,
-         (data::jsonb->>'amount')::bigint AS amount, data::jsonb->>'method' AS method
+), req AS MATERIALIZED (
+  SELECT lane_id, txn, (d->>'stan')::bigint AS stan,
+         (d->>'amount')::bigint AS amount, d->>'method' AS method
   FROM ev WHERE type = 'auth_requested'
 ), sales AS MATERIALIZED (
   SELECT a.store_id, a.lane_id, a.txn, a.ts, a.day,
-         r.amount, r.method, a.data::jsonb->'card'->>'brand' AS brand
+         r.amount, r.method, a.d->'card'->>'brand' AS brand
   FROM ev a JOIN req r ON r.lane_id = a.lane_id AND r.txn = a.txn
-                      AND r.stan = (a.data::jsonb->>'stan')::bigint
+                      AND r.stan = (a.d->>'stan')::bigint
   WHERE a.type = 'auth_approved' AND a.day BETWEEN %(first)s AND %(last)s
 )
 """
 
 _LINES = _SALES + """
 , added AS (
-  SELECT e.lane_id, e.txn, e.data::jsonb->'line' AS line,
+  SELECT e.lane_id, e.txn, e.d->'line' AS line,
          row_number() OVER (PARTITION BY e.lane_id, e.txn ORDER BY e.seq) AS line_id
   FROM ev e JOIN (SELECT DISTINCT lane_id, txn FROM sales) p USING (lane_id, txn)
   WHERE e.type = 'item_added'
-), qty AS (
-  SELECT DISTINCT ON (lane_id, txn, (data::jsonb->>'line_id')::bigint)
-         lane_id, txn, (data::jsonb->>'line_id')::bigint AS line_id,
-         (data::jsonb->>'qty')::bigint AS qty
+), qty AS MATERIALIZED (
+  SELECT DISTINCT ON (lane_id, txn, (d->>'line_id')::bigint)
+         lane_id, txn, (d->>'line_id')::bigint AS line_id,
+         (d->>'qty')::bigint AS qty
   FROM ev WHERE type = 'quantity_changed'
-  ORDER BY lane_id, txn, (data::jsonb->>'line_id')::bigint, seq DESC
-), removed AS (
-  SELECT lane_id, txn, (data::jsonb->>'line_id')::bigint AS line_id
+  ORDER BY lane_id, txn, (d->>'line_id')::bigint, seq DESC
+), removed AS MATERIALIZED (
+  SELECT lane_id, txn, (d->>'line_id')::bigint AS line_id
   FROM ev WHERE type = 'line_removed'
 ), lines AS (
   SELECT a.lane_id, a.txn, a.line, a.line->>'key' AS key, a.line->'names' AS names,
