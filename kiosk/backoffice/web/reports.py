@@ -187,6 +187,11 @@ async def promotions(conn: Any, stores: list[int] | None, first: dt.date, last: 
     Largest amount given away first."""
     first0, last0 = before(first, last)
     args = _args(stores, first0, last)
+    cur = await conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM catalog_snapshots c JOIN stores s ON s.code = c.store_code"
+        " WHERE %(stores)s::int[] IS NULL OR s.id = ANY(%(stores)s::int[]))", args)
+    if not (await cur.fetchone())[0]:  # no catalog published: no promotion known
+        return []
     cur = await conn.execute(_LINES + """
         SELECT l.lane_id, l.txn, s.day, s.ts, st.code, l.line, l.qty
         FROM lines l JOIN sales s ON s.lane_id = l.lane_id AND s.txn = l.txn

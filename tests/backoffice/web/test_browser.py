@@ -20,6 +20,7 @@ number shows, and axe-core finds no serious or critical violation.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import itertools
 import json
@@ -61,20 +62,28 @@ pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER),
                                 reason="Debian chromium + chromium-driver not installed")
 
 
-@pytest.fixture
-def served(shop):
+@contextlib.contextmanager
+def _serving(url: str):
+    """``kiosk backoffice serve``'s app on uvicorn over the database at ``url``."""
     import uvicorn
 
     sock = listen_socket("127.0.0.1", 0)
-    server = uvicorn.Server(uvicorn.Config(create_app(shop.url, pool_max=4),
+    server = uvicorn.Server(uvicorn.Config(create_app(url, pool_max=4),
                                            log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    port = sock.getsockname()[1]
-    yield f"http://127.0.0.1:{port}", shop
-    server.should_exit = True
-    thread.join(30)
-    sock.close()
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(30)
+        sock.close()
+
+
+@pytest.fixture
+def served(shop):
+    with _serving(shop.url) as base:
+        yield base, shop
 
 
 def _size(driver, name: str) -> None:
@@ -198,3 +207,41 @@ def test_every_page_in_each_language_at_desktop_and_tablet_size(served, browser)
          "data": {"events": events, "days": DAYS, "lanes": len(LANES),
                   "sales": sum(shop.ledger.sales.values())},
          "load_times_en_desktop": times, "pages": report}, indent=1, ensure_ascii=False))
+
+
+@pytest.mark.bench
+def test_load_times_with_a_synthetic_year(backoffice_url, browser):  # noqa: F811
+    """Each page's load time (median of 5, English, desktop) on a store's synthetic year
+    (kiosk/sim/salesyear.py, ending on DAY), over its default range and the longest (92
+    days): into year-report.json."""
+    import psycopg
+
+    from kiosk.backoffice.web.accounts import add_user
+    from kiosk.sim.salesyear import generate, write_events
+
+    year = generate(stores=1, items=200, days=365, start=DAY - dt.timedelta(days=364), seed=18)
+    with psycopg.connect(backoffice_url) as conn:
+        events = sum(write_events(conn, year).values())
+        add_user(conn, "admin", PASSWORD, "chain_admin", None)
+        conn.execute("ANALYZE")
+        sales = conn.execute("SELECT count(*) FROM events WHERE type = 'auth_approved'"
+                             " AND day > %s", (DAY - dt.timedelta(days=7),)).fetchone()[0]
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    times = {}
+    with _serving(backoffice_url) as base:
+        _sign_in(browser, base, check=False)
+        _size(browser, "desktop")
+        for page in PAGES:
+            url = f"{base}/dash/store/S001/{page}?lang=en&to={DAY.isoformat()}"
+            longest = (DAY - dt.timedelta(days=91)).isoformat()
+            load(browser, url, script=True)
+            assert "S001" in browser.find_element("tag name", "body").text
+            times[page] = {
+                "load_ms_median_of_5": statistics.median(
+                    _load_ms(browser, url) for _ in range(5)),
+                "load_ms_median_of_5_92_days": statistics.median(
+                    _load_ms(browser, f"{url}&from={longest}") for _ in range(5))}
+    (ARTIFACTS / "year-report.json").write_text(json.dumps(
+        {"data": {"events": events, "days": 365, "stores": 1, "items": 200,
+                  "sales_last_7_days": sales},
+         "load_times_en_desktop": times}, indent=1))
