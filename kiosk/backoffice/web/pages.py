@@ -40,7 +40,7 @@ table{border-collapse:collapse;width:100%}
 caption{text-align:left;font-weight:700;padding:8px 0}
 th,td{padding:4px 8px;border-bottom:1px solid #e2e4e8;text-align:left;white-space:nowrap}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
-th{white-space:normal;vertical-align:bottom}
+th{white-space:normal;vertical-align:bottom}th:lang(ko){word-break:keep-all}
 .csv{font-size:.9rem}
 .chart{width:100%;height:auto;max-height:300px}
 .langs{display:flex;gap:8px}
