@@ -283,7 +283,7 @@ async def fleet_page(request: Request) -> Response:
             f'attachment; filename="{store or "chain"}-fleet-{table.id}.csv"'})
     today = dt.datetime.now(dt.UTC).date()
     frame = Frame(locale, "fleet", store, stores, session.user.username, session.csrf, today,
-                  {"lang": locale})
+                  today, {"lang": locale})
     if fleet is None:
         content = [f'<p class="error" role="alert" id="unavailable">{escape(problem)}</p>']
     else:

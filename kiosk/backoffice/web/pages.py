@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from html import escape
 from urllib.parse import urlencode
 
-from babel.dates import format_date
+from babel.dates import format_date, format_interval
 
 from kiosk.i18n import N_, translator
 
@@ -40,6 +40,7 @@ table{border-collapse:collapse;width:100%}
 caption{text-align:left;font-weight:700;padding:8px 0}
 th,td{padding:4px 8px;border-bottom:1px solid #e2e4e8;text-align:left;white-space:nowrap}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+th{white-space:normal;vertical-align:bottom}th:lang(ko){word-break:keep-all}
 .csv{font-size:.9rem}
 .chart{width:100%;height:auto;max-height:300px}
 .langs{display:flex;gap:8px}
@@ -63,11 +64,14 @@ PAGES = {"today": N_("Today"), "sales": N_("Sales over time"), "items": N_("Item
          "checkout": N_("Checkout and problems"),
          "forecast": N_("Forecast and reorder")}
 PAGES["fleet"] = N_("Lane health")  # from Prometheus, not the database: .fleet's own route
+#: pages of the lanes as they are now: no date range to pick
+LIVE_PAGES = frozenset({"fleet"})
 LANGS = {"en": "English", "zh_Hans": "简体中文", "ko": "한국어"}
 
 
 #: the page furniture's words (marked here: a string inside an f-string is not extracted)
-LABELS = (N_("All stores"), N_("Back"), N_("Day"), N_("Download CSV"), N_("No sales"),
+LABELS = (N_("All stores"), N_("Back"), N_("From"), N_("To"), N_("Download CSV"),
+          N_("No sales"),
           N_("Pages"), N_("Password"), N_("Show"), N_("Sign in"), N_("Sign out"), N_("Store"),
           N_("Store dashboard"), N_("User name"))
 
@@ -162,7 +166,8 @@ class Frame:
     stores: list[str]     # the stores this user may pick ([] for a manager)
     username: str
     csrf: str
-    day: dt.date
+    first: dt.date        # the days shown, [first, last]
+    last: dt.date
     query: dict[str, str]
 
     def base(self) -> str:
@@ -190,13 +195,16 @@ def page(frame: Frame, title: str, content: list[str]) -> str:
             f"{escape(c)}</option>" for c in frame.stores]
         pick = (f'<label>{L["Store"]}'
                 f'<select name="store">{"".join(options)}</select></label>')
+    dates = "" if frame.page in LIVE_PAGES else (
+        f'<label>{L["From"]} <input type="date" name="from"'
+        f' value="{frame.first.isoformat()}"></label>'
+        f'<label>{L["To"]} <input type="date" name="to"'
+        f' value="{frame.last.isoformat()}"></label>')
     picker = (f'<form class="pick" method="get" action="/dash/go">'
               f'<input type="hidden" name="page" value="{frame.page}">'
               f'<input type="hidden" name="lang" value="{frame.locale}">'
               f'<input type="hidden" name="here" value="{escape(frame.scope or "")}">'
-              f'<label>{L["Day"]} <input type="date" name="day"'
-              f' value="{frame.day.isoformat()}"></label>'
-              f"{pick}"
+              f"{dates}{pick}"
               f'<button type="submit">{L["Show"]}</button></form>')
     header = (f'<header><h1>{L["Store dashboard"]}: {escape(where)}</h1>'
               f'<nav aria-label="{L["Pages"]}"><ul>{nav}</ul></nav>'
@@ -205,7 +213,10 @@ def page(frame: Frame, title: str, content: list[str]) -> str:
               f'<form method="post" action="/dash/logout">'
               f'<input type="hidden" name="csrf" value="{escape(frame.csrf)}">'
               f'<button type="submit">{L["Sign out"]}</button></form></div></header>')
-    day = format_date(frame.day, "full", locale=frame.locale)
-    body = (f"{header}<main><h2>{escape(title)} · {escape(day)} (UTC)</h2>{picker}"
+    day = (format_date(frame.last, "full", locale=frame.locale) if frame.first == frame.last
+           else format_interval(frame.first, frame.last, "yMMMEd", locale=frame.locale))
+    heading = (escape(title) if frame.page in LIVE_PAGES
+               else f"{escape(title)} · {escape(day)} (UTC)")
+    body = (f"{header}<main><h2>{heading}</h2>{picker}"
             + "".join(content) + "</main>")
     return document(frame.locale, f"{title} · {where}", body)

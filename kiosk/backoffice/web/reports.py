@@ -20,47 +20,58 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from kiosk.domain.money import Currency
+from kiosk.domain.pricing import PricedLine, promotion_discounts
+from kiosk.domain.rules import PromotionConfig
 from kiosk.domain.training import TXN_PREFIX
 
-#: sales rows: one per approved, non-training, unflagged payment of [first, last]
+#: the event types the sales rows are made of, and the basket lines'
+SALE_TYPES = ["auth_requested", "auth_approved"]
+LINE_TYPES = ["item_added", "quantity_changed", "line_removed"]
+
+#: sales rows: one per approved, non-training, unflagged payment of [first, last]. Only the
+#: types asked for (``%(types)s``) are read, each row's JSON parsed once, and the flagged
+#: rows left out by a hashed anti-join (a year's store holds millions of events)
 _SALES = """
 WITH ev AS MATERIALIZED (
-  SELECT e.* FROM events e
+  SELECT e.store_id, e.lane_id, e.seq, e.day, e.ts, e.type, e.txn, e.data::jsonb AS d
+  FROM events e
   WHERE e.day BETWEEN %(first)s::date - 1 AND %(last)s
+    AND e.type = ANY(%(types)s::text[])
     AND (%(stores)s::int[] IS NULL OR e.store_id = ANY(%(stores)s::int[]))
     AND e.txn IS NOT NULL AND NOT starts_with(e.txn, %(train)s)
-    AND NOT EXISTS (SELECT 1 FROM flags f WHERE f.lane_id = e.lane_id AND f.seq = e.seq
-                    AND f.kind = 'broken_chain')
-), req AS (
-  SELECT lane_id, txn, (data::jsonb->>'stan')::bigint AS stan,
-         (data::jsonb->>'amount')::bigint AS amount, data::jsonb->>'method' AS method
+    AND (e.lane_id, e.seq) NOT IN (SELECT f.lane_id, f.seq FROM flags f
+                                   WHERE f.kind = 'broken_chain')
+), req AS MATERIALIZED (
+  SELECT lane_id, txn, (d->>'stan')::bigint AS stan,
+         (d->>'amount')::bigint AS amount, d->>'method' AS method
   FROM ev WHERE type = 'auth_requested'
 ), sales AS MATERIALIZED (
   SELECT a.store_id, a.lane_id, a.txn, a.ts, a.day,
-         r.amount, r.method, a.data::jsonb->'card'->>'brand' AS brand
+         r.amount, r.method, a.d->'card'->>'brand' AS brand
   FROM ev a JOIN req r ON r.lane_id = a.lane_id AND r.txn = a.txn
-                      AND r.stan = (a.data::jsonb->>'stan')::bigint
+                      AND r.stan = (a.d->>'stan')::bigint
   WHERE a.type = 'auth_approved' AND a.day BETWEEN %(first)s AND %(last)s
 )
 """
 
 _LINES = _SALES + """
 , added AS (
-  SELECT e.lane_id, e.txn, e.data::jsonb->'line' AS line,
+  SELECT e.lane_id, e.txn, e.d->'line' AS line,
          row_number() OVER (PARTITION BY e.lane_id, e.txn ORDER BY e.seq) AS line_id
   FROM ev e JOIN (SELECT DISTINCT lane_id, txn FROM sales) p USING (lane_id, txn)
   WHERE e.type = 'item_added'
-), qty AS (
-  SELECT DISTINCT ON (lane_id, txn, (data::jsonb->>'line_id')::bigint)
-         lane_id, txn, (data::jsonb->>'line_id')::bigint AS line_id,
-         (data::jsonb->>'qty')::bigint AS qty
+), qty AS MATERIALIZED (
+  SELECT DISTINCT ON (lane_id, txn, (d->>'line_id')::bigint)
+         lane_id, txn, (d->>'line_id')::bigint AS line_id,
+         (d->>'qty')::bigint AS qty
   FROM ev WHERE type = 'quantity_changed'
-  ORDER BY lane_id, txn, (data::jsonb->>'line_id')::bigint, seq DESC
-), removed AS (
-  SELECT lane_id, txn, (data::jsonb->>'line_id')::bigint AS line_id
+  ORDER BY lane_id, txn, (d->>'line_id')::bigint, seq DESC
+), removed AS MATERIALIZED (
+  SELECT lane_id, txn, (d->>'line_id')::bigint AS line_id
   FROM ev WHERE type = 'line_removed'
 ), lines AS (
-  SELECT a.line->>'key' AS key, a.line->'names' AS names,
+  SELECT a.lane_id, a.txn, a.line, a.line->>'key' AS key, a.line->'names' AS names,
          COALESCE(q.qty, 1) AS qty,
          COALESCE((a.line->>'price_minor')::bigint,
                   (a.line->>'unit_price_minor')::bigint * COALESCE(q.qty, 1)) AS amount
@@ -79,8 +90,19 @@ class Glance:
     average: int        # amount / sales, rounded half up (0 when no sale)
 
 
-def _args(stores: list[int] | None, first: dt.date, last: dt.date) -> dict[str, Any]:
-    return {"stores": stores, "first": first, "last": last, "train": TXN_PREFIX}
+def _args(stores: list[int] | None, first: dt.date, last: dt.date,
+          lines: bool = False) -> dict[str, Any]:
+    return {"stores": stores, "first": first, "last": last, "train": TXN_PREFIX,
+            "types": SALE_TYPES + LINE_TYPES if lines else SALE_TYPES}
+
+
+async def _execute(conn: Any, sql: str, args: Any) -> Any:
+    """A report's query (its cursor), with nested loops off: PostgreSQL estimates the CTEs'
+    rows far too low (filters on JSON fields), and a nested loop over a store's year of
+    events takes minutes where a hash join takes a second (docs/backoffice.md)."""
+    async with conn.transaction():
+        await conn.execute("SET LOCAL enable_nestloop = off")
+        return await conn.execute(sql, args)
 
 
 def average(amount: int, count: int) -> int:
@@ -88,9 +110,10 @@ def average(amount: int, count: int) -> int:
     return (2 * amount + count) // (2 * count) if count else 0
 
 
-async def glance(conn: Any, stores: list[int] | None, day: dt.date) -> Glance:
-    cur = await conn.execute(_SALES + "SELECT count(*), COALESCE(sum(amount), 0) FROM sales",
-                             _args(stores, day, day))
+async def glance(conn: Any, stores: list[int] | None, first: dt.date,
+                 last: dt.date) -> Glance:
+    cur = await _execute(conn, _SALES + "SELECT count(*), COALESCE(sum(amount), 0) FROM sales",
+                             _args(stores, first, last))
     count, amount = await cur.fetchone()
     return Glance(count, int(amount), average(int(amount), count))
 
@@ -98,45 +121,154 @@ async def glance(conn: Any, stores: list[int] | None, day: dt.date) -> Glance:
 async def payment_mix(conn: Any, stores: list[int] | None, first: dt.date,
                       last: dt.date) -> list[tuple[str, str, int, int]]:
     """(method, card brand or "", sales, amount), largest amount first."""
-    cur = await conn.execute(
+    cur = await _execute(conn,
         _SALES + "SELECT method, COALESCE(brand, ''), count(*), sum(amount) FROM sales"
         " GROUP BY 1, 2 ORDER BY 4 DESC, 1, 2", _args(stores, first, last))
     return [(m, b, n, int(a)) for m, b, n, a in await cur.fetchall()]
 
 
-async def by_hour(conn: Any, stores: list[int] | None,
-                  day: dt.date) -> list[tuple[int, int, int, int, int]]:
-    """(hour 0-23, sales, amount, sales a week before, amount a week before)."""
-    week = day - dt.timedelta(days=7)
-    sql = _SALES + ("SELECT day, extract(hour FROM to_timestamp(ts) AT TIME ZONE 'UTC')::int,"
-                    " count(*), sum(amount) FROM sales WHERE day IN (%(first)s, %(last)s)"
+#: the longest range a page or CSV covers (a quarter): longer ones are refused (400)
+MAX_DAYS = 92
+
+
+def before(first: dt.date, last: dt.date) -> tuple[dt.date, dt.date]:
+    """The period a range is compared with: as long, on the same weekdays, as many whole
+    weeks earlier as it takes not to overlap (a day or a week: the week before)."""
+    weeks = -(-((last - first).days + 1) // 7)
+    shift = dt.timedelta(days=7 * weeks)
+    return first - shift, last - shift
+
+
+async def by_hour(conn: Any, stores: list[int] | None, first: dt.date,
+                  last: dt.date) -> list[tuple[int, int, int, int, int]]:
+    """(hour 0-23, sales, amount, sales in the period before, amount in the period before)
+    over the days of [first, last] (:func:`before`)."""
+    first0, last0 = before(first, last)
+    sql = _SALES + ("SELECT day >= %(mid)s, extract(hour FROM to_timestamp(ts) AT TIME ZONE"
+                    " 'UTC')::int, count(*), sum(amount) FROM sales"
+                    " WHERE day BETWEEN %(first)s AND %(last0)s OR day >= %(mid)s"
                     " GROUP BY 1, 2")
-    cur = await conn.execute(sql, _args(stores, week, day))
-    table = {(d, h): (n, int(a)) for d, h, n, a in await cur.fetchall()}
-    return [(h, *table.get((day, h), (0, 0)), *table.get((week, h), (0, 0)))
+    cur = await _execute(conn, sql, {**_args(stores, first0, last), "mid": first,
+                                   "last0": last0})
+    table = {(now, h): (n, int(a)) for now, h, n, a in await cur.fetchall()}
+    return [(h, *table.get((True, h), (0, 0)), *table.get((False, h), (0, 0)))
             for h in range(24)]
 
 
 async def by_day(conn: Any, stores: list[int] | None, first: dt.date,
                  last: dt.date) -> list[tuple[dt.date, int, int, int, int]]:
-    """(day, sales, amount, sales 7 days before, amount 7 days before) for each day."""
-    cur = await conn.execute(
+    """(day, sales, amount, sales and amount of the same weekday in the period before
+    (:func:`before`)) for each day of [first, last]."""
+    first0, _ = before(first, last)
+    shift = first - first0
+    cur = await _execute(conn,
         _SALES + "SELECT day, count(*), sum(amount) FROM sales GROUP BY 1",
-        _args(stores, first - dt.timedelta(days=7), last))
+        _args(stores, first0, last))
     table = {d: (n, int(a)) for d, n, a in await cur.fetchall()}
     days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
-    return [(d, *table.get(d, (0, 0)), *table.get(d - dt.timedelta(days=7), (0, 0)))
-            for d in days]
+    return [(d, *table.get(d, (0, 0)), *table.get(d - shift, (0, 0))) for d in days]
 
 
 async def items(conn: Any, stores: list[int] | None, first: dt.date,
                 last: dt.date) -> list[tuple[str, dict[str, str], int, int]]:
     """(item key, names by locale, quantity, amount) of every item sold, best first
     (amount, then quantity, then key)."""
-    cur = await conn.execute(
+    cur = await _execute(conn,
         _LINES + "SELECT key, (array_agg(names))[1], sum(qty), sum(amount) FROM lines"
-        " GROUP BY key ORDER BY 4 DESC, 3 DESC, 1", _args(stores, first, last))
+        " GROUP BY key ORDER BY 4 DESC, 3 DESC, 1", _args(stores, first, last, lines=True))
     return [(k, n or {}, int(q), int(a)) for k, n, q, a in await cur.fetchall()]
+
+
+@dataclass
+class PromotionEffect:
+    """One promotion over a period and the period before (:func:`before`): the baskets it
+    discounted, the units of its items sold while it was in effect, what it gave away."""
+
+    id: str
+    names: dict[str, str]
+    baskets: int = 0
+    units: int = 0
+    given: int = 0          # minor units
+    baskets_before: int = 0
+    units_before: int = 0
+    given_before: int = 0
+
+
+async def promotions(conn: Any, stores: list[int] | None, first: dt.date, last: dt.date,
+                     currency: Currency) -> list[PromotionEffect]:
+    """What each basket promotion gave away over [first, last] and the period before.
+
+    The journal keeps a sold basket's lines, not its discounts: each basket is priced again
+    with the lane's own function (:func:`kiosk.domain.pricing.promotion_discounts`) and the
+    promotions the lane had in place then: those of the catalog version its last
+    ``catalog_applied`` before the sale named (before any, the store's first version, which
+    holds the promotions the lanes are configured with; kiosk/backoffice/catalog.py).
+    Largest amount given away first."""
+    first0, last0 = before(first, last)
+    args = _args(stores, first0, last, lines=True)
+    cur = await _execute(conn,
+        "SELECT EXISTS (SELECT 1 FROM catalog_snapshots c JOIN stores s ON s.code = c.store_code"
+        " WHERE %(stores)s::int[] IS NULL OR s.id = ANY(%(stores)s::int[]))", args)
+    if not (await cur.fetchone())[0]:  # no catalog published: no promotion known
+        return []
+    cur = await _execute(conn, _LINES + """
+        SELECT l.lane_id, l.txn, s.day, s.ts, st.code, l.line, l.qty
+        FROM lines l JOIN sales s ON s.lane_id = l.lane_id AND s.txn = l.txn
+        JOIN stores st ON st.id = s.store_id ORDER BY l.lane_id, l.txn""", args)
+    baskets: dict[tuple[int, str], tuple[dt.date, float, str, list[PricedLine]]] = {}
+    for lane, txn, day, ts, store, line, qty in await cur.fetchall():
+        got = baskets.setdefault((lane, txn), (day, ts, store, []))
+        got[3].append(PricedLine(line["key"], line["unit_price_minor"], line["tax_class"],
+                                 qty, line.get("weight_g"), line.get("price_minor")))
+    cur = await _execute(conn,
+        "SELECT e.lane_id, e.ts, (e.data::jsonb->>'version')::int FROM events e"
+        " WHERE e.type = 'catalog_applied' AND e.day <= %(last)s"
+        " AND (%(stores)s::int[] IS NULL OR e.store_id = ANY(%(stores)s::int[]))"
+        " AND NOT EXISTS (SELECT 1 FROM flags f WHERE f.lane_id = e.lane_id"
+        " AND f.seq = e.seq AND f.kind = 'broken_chain') ORDER BY e.lane_id, e.ts", args)
+    applied: dict[int, list[tuple[float, int]]] = {}
+    for lane, ts, version in await cur.fetchall():
+        applied.setdefault(lane, []).append((ts, version))
+
+    def version(lane: int, ts: float) -> int:
+        got = 1
+        for t, v in applied.get(lane, []):  # by time
+            if t > ts:
+                break
+            got = v
+        return got
+
+    wanted = {(store, version(lane, ts)) for (lane, _), (_, ts, store, _) in baskets.items()}
+    cur = await _execute(conn,
+        "SELECT store_code, version, body::jsonb->'promotions' FROM catalog_snapshots"
+        " WHERE (store_code, version) IN (SELECT * FROM unnest(%s::text[], %s::int[]))",
+        ([s for s, _ in wanted], [v for _, v in wanted]))
+    promos = {(s, v): [PromotionConfig.model_validate(p) for p in body]
+              for s, v, body in await cur.fetchall()}
+    effects: dict[str, PromotionEffect] = {}
+    for _, ps in sorted(promos.items(), key=lambda kv: kv[0][1]):  # the latest names win
+        for p in ps:
+            effects[p.id] = PromotionEffect(p.id, dict(p.name))
+    for (lane, _), (day, ts, store, lines) in baskets.items():
+        if last0 < day < first:  # between the two periods
+            continue
+        now = day >= first
+        in_effect = promos.get((store, version(lane, ts)), [])
+        given = {d.promotion_id: d.amount
+                 for d in promotion_discounts(lines, in_effect, currency)}
+        for p in in_effect:
+            e = effects[p.id]
+            units = sum(ln.qty for ln in lines if ln.countable and ln.key in p.gtins)
+            amount = given.get(p.id, 0)
+            if now:
+                e.baskets += amount > 0
+                e.units += units
+                e.given += amount
+            else:
+                e.baskets_before += amount > 0
+                e.units_before += units
+                e.given_before += amount
+    return sorted(effects.values(), key=lambda e: (-e.given, -e.given_before, e.id))
 
 
 async def lanes(conn: Any, stores: list[int] | None) -> list[tuple[str, str, int, Any, Any]]:
@@ -168,27 +300,33 @@ async def store_codes(conn: Any) -> list[str]:
 _EVENTS = """
 WITH ev AS MATERIALIZED (
   SELECT e.lane_id, e.txn, e.seq, e.ts, e.type, e.data::jsonb AS d FROM events e
-  WHERE e.day BETWEEN %(first)s AND %(last)s
+  WHERE e.day BETWEEN %(first)s AND %(last)s AND e.type = ANY(%(types)s::text[])
     AND (%(stores)s::int[] IS NULL OR e.store_id = ANY(%(stores)s::int[]))
     AND e.txn IS NOT NULL AND NOT starts_with(e.txn, %(train)s)
-    AND NOT EXISTS (SELECT 1 FROM flags f WHERE f.lane_id = e.lane_id AND f.seq = e.seq
-                    AND f.kind = 'broken_chain')
+    AND (e.lane_id, e.seq) NOT IN (SELECT f.lane_id, f.seq FROM flags f
+                                   WHERE f.kind = 'broken_chain')
 )
 """
+
+
+def _of(stores: list[int] | None, first: dt.date, last: dt.date,
+        types: list[str]) -> dict[str, Any]:
+    return {**_args(stores, first, last), "types": types}
 
 
 async def problems(conn: Any, stores: list[int] | None, first: dt.date,
                    last: dt.date) -> list[tuple[str, str, int]]:
     """(kind, reason, count): payments declined (by the message the shopper saw), failed
     (no answer from the host, by reason), reversals (ok / failed)."""
-    cur = await conn.execute(_EVENTS + """
+    cur = await _execute(conn, _EVENTS + """
         SELECT 'declined', d->>'message_key', count(*) FROM ev WHERE type = 'auth_declined'
         GROUP BY 2
         UNION ALL SELECT 'failed', d->>'reason', count(*) FROM ev WHERE type = 'auth_failed'
         GROUP BY 2
         UNION ALL SELECT 'reversal', CASE WHEN (d->>'ok')::boolean THEN 'ok' ELSE 'failed' END,
                count(*) FROM ev WHERE type = 'reversal_result' GROUP BY 2
-        ORDER BY 1, 3 DESC, 2""", _args(stores, first, last))
+        ORDER BY 1, 3 DESC, 2""",
+        _of(stores, first, last, ["auth_declined", "auth_failed", "reversal_result"]))
     return [(k, r or "", n) for k, r, n in await cur.fetchall()]
 
 
@@ -196,7 +334,7 @@ async def interventions(conn: Any, stores: list[int] | None, first: dt.date,
                         last: dt.date) -> list[tuple[str, int]]:
     """(cause, count) of the times a shopper needed a person: help asked, an age check
     approved, a bagging alert (by kind), a line voided by staff, an unknown barcode."""
-    cur = await conn.execute(_EVENTS + """
+    cur = await _execute(conn, _EVENTS + """
         SELECT cause, count(*) FROM (
           SELECT CASE type WHEN 'help_requested' THEN 'help'
                            WHEN 'age_approved' THEN 'age_check'
@@ -206,7 +344,8 @@ async def interventions(conn: Any, stores: list[int] | None, first: dt.date,
           FROM ev WHERE type IN ('help_requested', 'age_approved', 'item_unknown',
                                  'bagging_alert')
              OR (type = 'line_removed' AND d->>'by' <> 'shopper')) c
-        GROUP BY 1 ORDER BY 2 DESC, 1""", _args(stores, first, last))
+        GROUP BY 1 ORDER BY 2 DESC, 1""", _of(stores, first, last, [
+            "help_requested", "age_approved", "item_unknown", "bagging_alert", "line_removed"]))
     return [(c, n) for c, n in await cur.fetchall()]
 
 
@@ -214,14 +353,14 @@ async def abandoned(conn: Any, stores: list[int] | None, first: dt.date,
                     last: dt.date) -> list[tuple[str, str, int]]:
     """(reason, step, count) of baskets voided: reason as journaled (cancel, staff, idle),
     step ``payment`` when the shopper had gone to pay, else ``basket``."""
-    cur = await conn.execute(_EVENTS + """
+    cur = await _execute(conn, _EVENTS + """
         SELECT v.d->>'reason',
                CASE WHEN EXISTS (SELECT 1 FROM ev c WHERE c.lane_id = v.lane_id
                                  AND c.txn = v.txn AND c.type = 'checkout_started'
                                  AND c.seq < v.seq) THEN 'payment' ELSE 'basket' END,
                count(*)
         FROM ev v WHERE v.type = 'basket_voided' GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2""",
-        _args(stores, first, last))
+        _of(stores, first, last, ["basket_voided", "checkout_started"]))
     return [(r, s, n) for r, s, n in await cur.fetchall()]
 
 
@@ -250,11 +389,11 @@ async def checkout_times(conn: Any, stores: list[int] | None, first: dt.date,
                          last: dt.date) -> tuple[int, float | None, float | None]:
     """(baskets paid, median, 90th percentile) of the seconds from a basket's first scan
     to its approved payment."""
-    cur = await conn.execute(_EVENTS + """
+    cur = await _execute(conn, _EVENTS + """
         , t AS (SELECT a.ts - min(i.ts) AS s FROM ev a JOIN ev i ON i.lane_id = a.lane_id
                 AND i.txn = a.txn AND i.type = 'item_added'
                 WHERE a.type = 'auth_approved' GROUP BY a.lane_id, a.txn, a.ts)
         SELECT count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY s),
                percentile_cont(0.9) WITHIN GROUP (ORDER BY s) FROM t""",
-        _args(stores, first, last))
+        _of(stores, first, last, ["auth_approved", "item_added"]))
     return tuple(await cur.fetchone())  # type: ignore[return-value]

@@ -5,8 +5,11 @@
   POST carries its session's token. 303 to the user's home on success; a wrong password
   401, too many 429 (:mod:`.accounts`).
 * ``GET /dash/`` → the user's home (a manager's store, a chain admin's chain view).
-* ``GET /dash/store/{store}/{page}``, ``GET /dash/chain/{page}`` (page: today, sales, items;
-  ``?day=YYYY-MM-DD&lang=``); ``.../{page}.csv?table=ID``: one table as CSV. Not signed in:
+* ``GET /dash/store/{store}/{page}``, ``GET /dash/chain/{page}`` (page: today, sales, items,
+  checkout; ``?from=YYYY-MM-DD&to=YYYY-MM-DD&lang=``, at most :data:`reports.MAX_DAYS` days;
+  without ``from`` the page's default range (:data:`DEFAULT_DAYS`) ending at ``to``, or at
+  ``day``, the older one-day parameter, or today); ``.../{page}.csv?table=ID``: one table as
+  CSV over the same range. A malformed, reversed or too long range: 400. Not signed in:
   303 to the log-in page; a store (or the chain view) the role may not see: 403.
 
 Cookies: ``kb_session`` (HttpOnly, SameSite=Strict, Secure over HTTPS), ``kb_csrf`` (the
@@ -159,22 +162,49 @@ async def go(request: Request) -> Response:
     name = q.get("page", "today") if q.get("page") in PAGES else "today"
     base = f"/dash/store/{store}" if store else "/dash/chain"
     query = {"lang": _locale(request)}
-    if q.get("day"):
-        query["day"] = q["day"]
+    for key in ("from", "to", "day"):
+        if q.get(key):
+            query[key] = q[key]
     return RedirectResponse(f"{base}/{name}?{urlencode(query)}", status_code=303,
                             headers=HEADERS)
 
 
-def _day(request: Request) -> dt.date | None:
-    text = request.query_params.get("day")
-    if not text:
-        return dt.datetime.now(dt.UTC).date()
+#: the days a page covers when the query names no ``from`` (the others: 7, ending at ``to``)
+DEFAULT_DAYS = {"today": 1}
+#: a date the pages accept (comparisons reach weeks back: a far date would overflow date
+#: arithmetic, a 500)
+EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2999, 12, 31)
+
+
+class BadRange(ValueError):
+    """A query's date range the pages refuse (400); ``str()`` is the msgid to show."""
+
+
+def _date(text: str) -> dt.date:
     try:
         day = dt.date.fromisoformat(text)
     except ValueError:
-        return None
-    # the pages reach 14 days back: a far date would overflow date arithmetic (a 500)
-    return day if dt.date(2000, 1, 1) <= day <= dt.date(2999, 12, 31) else None
+        raise BadRange(N_("Dates must be written like 2026-12-07.")) from None
+    if not EARLIEST <= day <= LATEST or len(text) != 10:
+        raise BadRange(N_("Dates must be written like 2026-12-07."))
+    return day
+
+
+def date_range(request: Request, page: str) -> tuple[dt.date, dt.date]:
+    """The [first, last] days a page or CSV covers: ``from`` and ``to`` (or ``day``, the
+    older one-day parameter); without ``from``, the page's default length ending at ``to``
+    (today when neither is given). BadRange when malformed, reversed or too long."""
+    q = request.query_params
+    end = q.get("to") or q.get("day")
+    last = _date(end) if end else dt.datetime.now(dt.UTC).date()
+    start = q.get("from")
+    first = (_date(start) if start
+             else max(EARLIEST, last - dt.timedelta(days=DEFAULT_DAYS.get(page, 7) - 1)))
+    if first > last:
+        raise BadRange(N_("The first day must not be after the last."))
+    if (last - first).days + 1 > reports.MAX_DAYS:
+        raise BadRange(N_("A range may cover at most {days} days."))
+    return first, last
 
 
 async def dashboard(request: Request) -> Response:
@@ -184,9 +214,10 @@ async def dashboard(request: Request) -> Response:
     name, _, ext = request.path_params["page"].partition(".")
     if name not in PAGES or ext not in ("", "csv"):
         return _html(message_page(locale, tr("No such page.")), 404)
-    day = _day(request)
-    if day is None:
-        return _html(message_page(locale, tr("The day must be a date like 2026-12-07.")), 400)
+    try:
+        first, last = date_range(request, name)
+    except BadRange as exc:
+        return _html(message_page(locale, tr(str(exc)).format(days=reports.MAX_DAYS)), 400)
     async with request.app.state.pool.connection() as conn:
         session = await _session(request, conn)
         if session is None:
@@ -198,23 +229,27 @@ async def dashboard(request: Request) -> Response:
             return _html(message_page(locale, tr("No such store.")), 404)
         stores = (await reports.store_codes(conn)
                   if session.user.role == "chain_admin" else [])
-        if name == "forecast":  # its own connection, in a worker thread
+        if name == "forecast":  # its own connection, in a worker thread; as of the last day
             tables, charts_ = await forecast_page.build(
-                request.app.state.pool.conninfo, store, day, locale,
+                request.app.state.pool.conninfo, store, last, locale,
                 request.query_params.get("item"))
         else:
-            tables, charts_ = await BUILDERS[name](conn, ids, day, locale,
+            tables, charts_ = await BUILDERS[name](conn, ids, first, last, locale,
                                                    request.app.state.currency)
     if ext == "csv":
         wanted = request.query_params.get("table")
         table = next((t for t in tables if t.id == wanted), None)
         if table is None:
             return _html(message_page(locale, tr("No such table.")), 404)
-        filename = f"{store or 'chain'}-{name}-{table.id}-{day.isoformat()}.csv"
+        filename = (f"{store or 'chain'}-{name}-{table.id}-{first.isoformat()}"
+                    f"_{last.isoformat()}.csv")
         return Response(table.csv(), media_type="text/csv; charset=utf-8", headers={
             **HEADERS, "Content-Disposition": f'attachment; filename="{filename}"'})
-    query = {"lang": locale, "day": day.isoformat()}
-    frame = Frame(locale, name, store, stores, session.user.username, session.csrf, day, query)
+    query = {"lang": locale, "to": last.isoformat()}
+    if request.query_params.get("from"):  # a range chosen follows the manager to each page
+        query["from"] = first.isoformat()
+    frame = Frame(locale, name, store, stores, session.user.username, session.csrf, first,
+                  last, query)
     content = []
     for item in charts_ + tables:
         if isinstance(item, Table):
@@ -235,29 +270,30 @@ def _number(value: int, locale: str) -> str:
     return format_decimal(value, locale=locale)
 
 
-async def _today(conn: Any, ids: list[int] | None, day: dt.date, locale: str,
-                 currency: Currency) -> tuple[list[Table], list[str]]:
+async def _today(conn: Any, ids: list[int] | None, first: dt.date, last: dt.date,
+                 locale: str, currency: Currency) -> tuple[list[Table], list[str]]:
     tr, money = translator(locale), _money(currency, locale)
-    g = await reports.glance(conn, ids, day)
+    g = await reports.glance(conn, ids, first, last)
     kpis = [(tr("Sales"), _number(g.sales, locale), "sales"),
             (tr("Takings"), money(g.amount), "amount"),
             (tr("Average basket"), money(g.average), "average")]
-    glance = Table("glance", tr("Today at a glance"), [tr("Figure"), tr("Value")],
+    glance = Table("glance", tr("Today at a glance") if first == last else tr("At a glance"),
+                   [tr("Figure"), tr("Value")],
                    [["sales", g.sales], ["amount_minor", g.amount], ["average_minor", g.average]])
     dl = ('<dl class="kpis">' + "".join(
         f'<div><dt>{k}</dt><dd data-key="{key}">{v}</dd></div>' for k, v, key in kpis) + "</dl>")
-    mix = await reports.payment_mix(conn, ids, day, day)
+    mix = await reports.payment_mix(conn, ids, first, last)
     mix_t = Table("payment_mix", tr("Payment mix"),
                   [tr("Method"), tr("Card brand"), tr("Sales"), tr("Amount")],
                   [list(r) for r in mix], numeric={2, 3})
     mix_t.shown = [[tr(METHOD_LABELS.get(m, m)), b, _number(n, locale), money(a)]
                    for m, b, n, a in mix]
-    hours = await reports.by_hour(conn, ids, day)
+    hours = await reports.by_hour(conn, ids, first, last)
     hour_t = _hour_table(hours, locale, currency)
+    now, then = _periods(tr, first, last)
     chart = charts.bars(tr("Takings by hour"), [f"{h:02d}" for h, *_ in hours],
-                        [(tr("This day"), [a / 10**currency.exponent for _, _, a, _, _ in hours]),
-                         (tr("Same day last week"),
-                          [a / 10**currency.exponent for *_, a in hours])])
+                        [(now, [a / 10**currency.exponent for _, _, a, _, _ in hours]),
+                         (then, [a / 10**currency.exponent for *_, a in hours])])
     lanes = await reports.lanes(conn, ids)
     lane_t = Table("lanes", tr("Lanes"), [tr("Store"), tr("Lane"), tr("Events held"),
                                           tr("Last event"), tr("Last sync")],
@@ -272,42 +308,53 @@ async def _today(conn: Any, ids: list[int] | None, day: dt.date, locale: str,
     return [glance, mix_t, hour_t, lane_t], [dl, f"<section>{chart}</section>"]
 
 
+def _periods(tr, first: dt.date, last: dt.date) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    """The chart legend's names of a range and the one it is compared with."""
+    if first == last:
+        return tr("This day"), tr("Same day last week")
+    if (last - first).days == 6:
+        return tr("These 7 days"), tr("The week before")
+    return tr("This period"), tr("Same weekdays before")
+
+
 def _hour_table(hours: list[tuple[int, int, int, int, int]], locale: str,
                 currency: Currency) -> Table:
     tr, money = translator(locale), _money(currency, locale)
     table = Table("by_hour", tr("Sales by hour"),
-                  [tr("Hour"), tr("Sales"), tr("Takings"), tr("Sales last week"),
-                   tr("Takings last week")], [list(r) for r in hours], numeric={1, 2, 3, 4})
+                  [tr("Hour"), tr("Sales"), tr("Takings"), tr("Sales before"),
+                   tr("Takings before")], [list(r) for r in hours], numeric={1, 2, 3, 4})
     table.shown = [[f"{h:02d}:00", _number(n, locale), money(a), _number(n0, locale), money(a0)]
                    for h, n, a, n0, a0 in hours]
     return table
 
 
-async def _sales(conn: Any, ids: list[int] | None, day: dt.date, locale: str,
-                 currency: Currency) -> tuple[list[Table], list[str]]:
+async def _sales(conn: Any, ids: list[int] | None, first: dt.date, last: dt.date,
+                 locale: str, currency: Currency) -> tuple[list[Table], list[str]]:
     tr, money = translator(locale), _money(currency, locale)
-    days = await reports.by_day(conn, ids, day - dt.timedelta(days=6), day)
+    days = await reports.by_day(conn, ids, first, last)
     day_t = Table("by_day", tr("Sales by day"),
-                  [tr("Day"), tr("Sales"), tr("Takings"), tr("Sales last week"),
-                   tr("Takings last week")],
+                  [tr("Day"), tr("Sales"), tr("Takings"), tr("Sales before"),
+                   tr("Takings before")],
                   [[d.isoformat(), n, a, n0, a0] for d, n, a, n0, a0 in days],
                   numeric={1, 2, 3, 4})
     day_t.shown = [[format_date(d, "EEE d MMM" if locale == "en" else "medium", locale=locale),
                     _number(n, locale), money(a), _number(n0, locale), money(a0)]
                    for d, n, a, n0, a0 in days]
-    labels = [format_date(d, "E", locale=locale) for d, *_ in days]
+    labels = [format_date(d, "E" if len(days) <= 7 else "d/M" if locale == "en" else "M/d",
+                          locale=locale) for d, *_ in days]
     unit = 10**currency.exponent
+    now, then = _periods(tr, first, last)
     chart = charts.bars(tr("Takings by day"), labels,
-                        [(tr("Last 7 days"), [a / unit for _, _, a, _, _ in days]),
-                         (tr("The week before"), [a / unit for *_, a in days])])
-    hour_t = _hour_table(await reports.by_hour(conn, ids, day), locale, currency)
+                        [(now, [a / unit for _, _, a, _, _ in days]),
+                         (then, [a / unit for *_, a in days])])
+    hour_t = _hour_table(await reports.by_hour(conn, ids, first, last), locale, currency)
     return [day_t, hour_t], [f"<section>{chart}</section>"]
 
 
-async def _items(conn: Any, ids: list[int] | None, day: dt.date, locale: str,
-                 currency: Currency) -> tuple[list[Table], list[str]]:
+async def _items(conn: Any, ids: list[int] | None, first: dt.date, last: dt.date,
+                 locale: str, currency: Currency) -> tuple[list[Table], list[str]]:
     tr, money = translator(locale), _money(currency, locale)
-    sold = await reports.items(conn, ids, day - dt.timedelta(days=6), day)
+    sold = await reports.items(conn, ids, first, last)
     cols = [tr("Item"), tr("Code"), tr("Quantity"), tr("Takings")]
 
     def table(id_: str, caption: str, rows: list[tuple[str, dict, int, int]]) -> Table:
@@ -318,9 +365,20 @@ async def _items(conn: Any, ids: list[int] | None, day: dt.date, locale: str,
 
     top = sold[:ITEMS_SHOWN]
     bottom = list(reversed(sold[-ITEMS_SHOWN:]))
-    return [table("top_items", tr("Best sellers, last 7 days"), top),
-            table("bottom_items", tr("Slowest sellers, last 7 days"), bottom),
-            table("all_items", tr("Every item sold, last 7 days"), sold)], []
+    effects = await reports.promotions(conn, ids, first, last, currency)
+    promo_t = Table("promotions", tr("Promotions"),
+                    [tr("Promotion"), tr("Code"), tr("Baskets"), tr("Units sold"),
+                     tr("Given away"), tr("Baskets before"), tr("Units sold before"),
+                     tr("Given away before")],
+                    [[e.names.get(locale) or e.names.get("en") or e.id, e.id, e.baskets,
+                      e.units, e.given, e.baskets_before, e.units_before, e.given_before]
+                     for e in effects], numeric={2, 3, 4, 5, 6, 7})
+    promo_t.shown = [[r[0], r[1], _number(r[2], locale), _number(r[3], locale), money(r[4]),
+                      _number(r[5], locale), _number(r[6], locale), money(r[7])]
+                     for r in promo_t.rows]
+    return [table("top_items", tr("Best sellers"), top),
+            table("bottom_items", tr("Slowest sellers"), bottom),
+            promo_t, table("all_items", tr("Every item sold"), sold)], []
 
 
 def currency(code: str) -> Currency:
@@ -350,12 +408,11 @@ def _code(tr, code: str) -> str:  # type: ignore[no-untyped-def]
     return tr(CODES[code]) if code in CODES else code
 
 
-async def _checkout(conn: Any, ids: list[int] | None, day: dt.date, locale: str,
-                    currency: Currency) -> tuple[list[Table], list[str]]:
+async def _checkout(conn: Any, ids: list[int] | None, first: dt.date, last: dt.date,
+                    locale: str, currency: Currency) -> tuple[list[Table], list[str]]:
     tr = translator(locale)
-    first = day - dt.timedelta(days=6)
-    n, median, p90 = await reports.checkout_times(conn, ids, first, day)
-    times = Table("checkout_time", tr("Time from first scan to payment, last 7 days"),
+    n, median, p90 = await reports.checkout_times(conn, ids, first, last)
+    times = Table("checkout_time", tr("Time from first scan to payment"),
                   [tr("Figure"), tr("Value")],
                   [["baskets", n], ["median_s", round(median or 0, 1)],
                    ["p90_s", round(p90 or 0, 1)]])
@@ -363,21 +420,21 @@ async def _checkout(conn: Any, ids: list[int] | None, day: dt.date, locale: str,
     times.shown = [[tr("Baskets paid"), _number(n, locale)],
                    [tr("Median"), secs.format(seconds=f"{median or 0:.0f}")],
                    [tr("9 in 10 within"), secs.format(seconds=f"{p90 or 0:.0f}")]]
-    probs = await reports.problems(conn, ids, first, day)
-    prob_t = Table("declines", tr("Declines and reversals, last 7 days"),
+    probs = await reports.problems(conn, ids, first, last)
+    prob_t = Table("declines", tr("Declines and reversals"),
                    [tr("Kind"), tr("Reason"), tr("Count")], [list(r) for r in probs],
                    numeric={2})
     prob_t.shown = [[_code(tr, k), _code(tr, r), _number(c, locale)] for k, r, c in probs]
-    inter = await reports.interventions(conn, ids, first, day)
-    inter_t = Table("interventions", tr("Attendant interventions, last 7 days"),
+    inter = await reports.interventions(conn, ids, first, last)
+    inter_t = Table("interventions", tr("Attendant interventions"),
                     [tr("Cause"), tr("Count")], [list(r) for r in inter], numeric={1})
     inter_t.shown = [[_code(tr, c), _number(k, locale)] for c, k in inter]
-    gone = await reports.abandoned(conn, ids, first, day)
-    gone_t = Table("abandoned", tr("Abandoned baskets, last 7 days"),
+    gone = await reports.abandoned(conn, ids, first, last)
+    gone_t = Table("abandoned", tr("Abandoned baskets"),
                    [tr("Reason"), tr("Step"), tr("Count")], [list(r) for r in gone],
                    numeric={2})
     gone_t.shown = [[_code(tr, r), _code(tr, st), _number(c, locale)] for r, st, c in gone]
-    return [times, prob_t, inter_t, gone_t, *await _rating_tables(conn, ids, first, day, tr,
+    return [times, prob_t, inter_t, gone_t, *await _rating_tables(conn, ids, first, last, tr,
                                                                    locale)], []
 
 
@@ -385,14 +442,14 @@ async def _rating_tables(conn: Any, ids: list[int] | None, first: dt.date, last:
                          tr: Any, locale: str) -> list[Table]:
     """Shopper feedback beside the abandonment figures: ratings, and what went wrong."""
     given, why = await reports.ratings(conn, ids, first, last)
-    rated = Table("ratings", tr("Shopper ratings after the receipt, last 7 days"),
+    rated = Table("ratings", tr("Shopper ratings after the receipt"),
                   [tr("Rating"), tr("Count"), tr("Median, first scan to receipt")],
                   [[g, n, "" if s is None else round(s, 1)] for g, n, s in given],
                   numeric={1, 2})
     secs = tr("{seconds} s")
     rated.shown = [[tr(RATING_LABELS[g]) if g in RATING_LABELS else str(g), _number(n, locale),
                     "" if s is None else secs.format(seconds=f"{s:.0f}")] for g, n, s in given]
-    reasons = Table("rating_reasons", tr("What went wrong, last 7 days"),
+    reasons = Table("rating_reasons", tr("What went wrong"),
                     [tr("Reason"), tr("Count")], [list(r) for r in why], numeric={1})
     reasons.shown = [[tr(REASON_LABELS[w]) if w in REASON_LABELS else w, _number(n, locale)]
                      for w, n in why]

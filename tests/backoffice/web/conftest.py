@@ -1,6 +1,7 @@
 """The dashboard's fixtures: a back office (real PostgreSQL, the real app through Starlette's
 TestClient) holding two weeks of three lanes' journals shipped through the ingest API
-(:mod:`tests.backoffice.web.shop`), and three accounts: a manager of each store and a chain
+(:mod:`tests.backoffice.web.shop`), each store's two catalog versions (the promotions), and
+three accounts: a manager of each store and a chain
 admin (password :data:`PASSWORD`). Filled once per xdist worker into a template database;
 each test gets its own copy (``shop``)."""
 
@@ -14,11 +15,12 @@ import pytest
 from starlette.testclient import TestClient
 
 from kiosk.backoffice.app import create_app
+from kiosk.backoffice.catalog import publish
 from kiosk.backoffice.cluster import Cluster
 from kiosk.backoffice.web.accounts import add_user
 from tests.backoffice.pg import database_name
 from tests.backoffice.server.support import register
-from tests.backoffice.web.shop import LANES, Ledger, write_journals
+from tests.backoffice.web.shop import LANES, Ledger, catalog_versions, write_journals
 
 PASSWORD = "correct horse battery"
 USERS = {"mgr1": ("manager", "S001"), "mgr2": ("manager", "S002"), "admin": ("chain_admin", None)}
@@ -44,6 +46,9 @@ def fill(url: str, http: TestClient, tmp_path: Path) -> Ledger:
         client = register(url, store, lane, tmp_path, http)
         assert client.sync(journals[lane], batch=1000) == []
     with psycopg.connect(url) as conn:
+        for store in sorted(set(LANES.values())):
+            for products, promotions in catalog_versions():
+                publish(conn, store, products, promotions, "test")
         for name, (role, store) in USERS.items():
             add_user(conn, name, PASSWORD, role, store)
     return ledger

@@ -6,6 +6,11 @@ so a test can check the dashboard's numbers against what was sold.
 The baskets: items scanned (some twice: a quantity change; some taken off again), a card
 or wallet payment (some declined first, then paid), some abandoned (voided), and a few
 training sales (txn ``TRAIN-...``) that must never count. Deterministic (a seeded RNG).
+
+Promotions: each store's catalog version 1 (applied by every lane at the start) has "milk:
+2 for the price of 1"; version 2, applied from :data:`PROMO_FROM`, adds "ramyun: 3 for
+12.00". Baskets are paid at their price after those (the ledger works the discount out by
+its own arithmetic, not the lane's pricing code).
 """
 
 from __future__ import annotations
@@ -16,7 +21,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kiosk.catalog import make_snapshot
+from kiosk.domain.catalog import Product
 from kiosk.domain.feedback import RATINGS, REASONS
+from kiosk.domain.rules import PromotionConfig
 from kiosk.domain.training import is_training_txn, training_txn
 from kiosk.journal.store import Journal
 
@@ -25,20 +33,58 @@ DAY = dt.date(2026, 11, 30)
 DAYS = 14
 LANES = {"S001-L01": "S001", "S001-L02": "S001", "S002-L01": "S002"}
 ITEMS = [  # key, en, zh_Hans, ko, unit price (minor)
-    ("0000000000017", "Shin Ramyun 5-pack", "辛拉面 5连包", "신라면 5입", 549),
-    ("0000000000024", "Whole milk 1 L", "全脂牛奶 1升", "흰우유 1L", 199),
-    ("0000000000031", "Sourdough bread", "酸面包", "사워도우 빵", 425),
-    ("0000000000048", "Green tea 500 ml", "绿茶 500毫升", "녹차 500ml", 159),
-    ("0000000000055", "Eggs, dozen", "鸡蛋 12个", "달걀 12구", 389),
-    ("0000000000062", "Kimchi 500 g", "泡菜 500克", "김치 500g", 699),
-    ("0000000000079", "Jasmine rice 2 kg", "茉莉香米 2公斤", "재스민 쌀 2kg", 1299),
-    ("0000000000086", "Dark chocolate", "黑巧克力", "다크 초콜릿", 279),
-    ("0000000000093", "Instant coffee", "速溶咖啡", "인스턴트 커피", 849),
-    ("0000000000109", "Tofu 400 g", "豆腐 400克", "두부 400g", 229),
-    ("0000000000116", "Soy sauce", "酱油", "간장", 359),
-    ("0000000000123", "Mandarin oranges 1 kg", "橘子 1公斤", "귤 1kg", 499),
+    ("00000000000017", "Shin Ramyun 5-pack", "辛拉面 5连包", "신라면 5입", 549),
+    ("00000000000024", "Whole milk 1 L", "全脂牛奶 1升", "흰우유 1L", 199),
+    ("00000000000031", "Sourdough bread", "酸面包", "사워도우 빵", 425),
+    ("00000000000048", "Green tea 500 ml", "绿茶 500毫升", "녹차 500ml", 159),
+    ("00000000000055", "Eggs, dozen", "鸡蛋 12个", "달걀 12구", 389),
+    ("00000000000062", "Kimchi 500 g", "泡菜 500克", "김치 500g", 699),
+    ("00000000000079", "Jasmine rice 2 kg", "茉莉香米 2公斤", "재스민 쌀 2kg", 1299),
+    ("00000000000086", "Dark chocolate", "黑巧克力", "다크 초콜릿", 279),
+    ("00000000000093", "Instant coffee", "速溶咖啡", "인스턴트 커피", 849),
+    ("00000000000109", "Tofu 400 g", "豆腐 400克", "두부 400g", 229),
+    ("00000000000116", "Soy sauce", "酱油", "간장", 359),
+    ("00000000000123", "Mandarin oranges 1 kg", "橘子 1公斤", "귤 1kg", 499),
 ]
 BRANDS = ("Visa", "Mastercard", "UnionPay")
+MILK, RAMYUN = "00000000000024", "00000000000017"
+#: (id, names, gtin, units in a group, what a group costs): the test's two promotions
+MILK_2_FOR_1 = ("milk-2-for-1", {"en": "Milk: 2 for 1", "zh_Hans": "牛奶买一送一",
+                                 "ko": "우유 1+1"}, MILK, 2, 199)
+RAMYUN_3_FOR_12 = ("ramyun-3-for-12", {"en": "Ramyun: 3 for $12", "zh_Hans": "辛拉面 3 件 12 美元",
+                                       "ko": "신라면 3개 12달러"}, RAMYUN, 3, 1200)
+#: the first day version 2 (with the ramyun promotion) is in place on every lane
+PROMO_FROM = DAY - dt.timedelta(days=3)
+
+
+def _promotion(promo: tuple) -> PromotionConfig:
+    pid, names, gtin, n, price = promo
+    if pid == MILK_2_FOR_1[0]:
+        return PromotionConfig(id=pid, name=names, kind="buy_n_pay_m", gtins=[gtin], n=n, m=1)
+    return PromotionConfig(id=pid, name=names, kind="n_for_price", gtins=[gtin], n=n,
+                           price=f"{price // 100}.{price % 100:02d}")
+
+
+def catalog_versions() -> list[tuple[list[Product], list[PromotionConfig]]]:
+    """Each store's catalog versions 1 and 2 (products, promotions), as published."""
+    products = [Product(key, None, {"en": en, "zh_Hans": zh, "ko": ko}, price, "standard",
+                        False, False) for key, en, zh, ko, price in ITEMS]
+    return [(products, [_promotion(MILK_2_FOR_1)]),
+            (products, [_promotion(MILK_2_FOR_1), _promotion(RAMYUN_3_FOR_12)])]
+
+
+def in_effect(day: dt.date) -> list[tuple]:
+    return [MILK_2_FOR_1] + ([RAMYUN_3_FOR_12] if day >= PROMO_FROM else [])
+
+
+def discounts(kept: list[tuple[tuple, int]], day: dt.date) -> dict[str, tuple[int, int]]:
+    """promotion id → (units of its item in the basket, amount it gives away)."""
+    out = {}
+    for pid, _, gtin, n, price in in_effect(day):
+        unit = next(item[4] for item in ITEMS if item[0] == gtin)
+        units = sum(qty for item, qty in kept if item[0] == gtin)
+        out[pid] = units, units // n * (n * unit - price)
+    return out
 
 
 @dataclass
@@ -59,6 +105,9 @@ class Ledger:
     ratings: Counter = field(default_factory=Counter)        # (store, day, rating) → ratings
     reasons: Counter = field(default_factory=Counter)        # (store, day, reason) → times
     rated_ms: list = field(default_factory=list)             # (store, day, rating, ms) to receipt
+    promo_given: Counter = field(default_factory=Counter)    # (store, day, promo) → minor
+    promo_baskets: Counter = field(default_factory=Counter)  # (store, day, promo) → baskets
+    promo_units: Counter = field(default_factory=Counter)    # (store, day, promo) → units
     training: int = 0
     training_ratings: int = 0                                # ratings of training sales
     masked: set = field(default_factory=set)                  # every masked PAN journaled
@@ -75,7 +124,7 @@ def _line(item: tuple, locale_names: bool = True) -> dict:
 
 
 def _basket(journal: Journal, rng: random.Random, txn: str, seq: int, ts: float,
-            stan: int, notes: Counter) -> tuple | None:
+            stan: int, notes: Counter, day: dt.date) -> tuple | None:
     """Write one basket's events; returns (lines (item, qty), method, brand, masked, amount,
     seconds from the first scan to the approval) for the ledger, None when abandoned;
     ``notes`` counts what else happened (declined, help, void, abandoned_<step>)."""
@@ -90,7 +139,8 @@ def _basket(journal: Journal, rng: random.Random, txn: str, seq: int, ts: float,
         item = rng.choice(ITEMS)
         events.append({"type": "item_added", "ts": t, "line": _line(item)})
         lines.append([item, 1, True])
-        if rng.random() < 0.2:  # scanned again: one line, quantity 2 or 3
+        if rng.random() < (0.5 if item[0] in (MILK, RAMYUN) else 0.2):
+            # scanned again: one line, quantity 2 or 3 (more often on a promotion)
             t += 2
             lines[-1][1] = rng.randint(2, 3)
             events.append({"type": "quantity_changed", "ts": t, "line_id": len(lines),
@@ -117,7 +167,8 @@ def _basket(journal: Journal, rng: random.Random, txn: str, seq: int, ts: float,
         events.append({"type": "basket_voided", "ts": t + 30, "reason": "cancel"})
         journal.append(events, txn=txn)
         return None
-    amount = sum(item[4] * qty for item, qty in kept)
+    amount = sum(item[4] * qty for item, qty in kept) - sum(
+        given for _, given in discounts(kept, day).values())
     method = "card" if rng.random() < 0.75 else "qr"
     brand = rng.choice(BRANDS) if method == "card" else ""
     masked = f"******{rng.randint(0, 9999):04d}"
@@ -168,6 +219,14 @@ def _rating(txn: str, approved: float, first_scan: float, notes: Counter) -> lis
              "scan_to_receipt_ms": notes[f"rated_ms_{rating}"]}]
 
 
+def _catalog_applied(journal: Journal, day: dt.date, version: int) -> None:
+    products, promotions = catalog_versions()[version - 1]
+    sha = make_snapshot(version, products, promotions).sha256
+    ts = dt.datetime.combine(day, dt.time(7), dt.UTC).timestamp()
+    journal.append([{"type": "catalog_applied", "ts": ts, "version": version,
+                     "sha256": sha}], txn=None)
+
+
 def write_journals(folder: Path, seed: int = 18) -> tuple[dict[str, Path], Ledger]:
     """The lanes' journals (lane → path) and the ledger of what they sold."""
     rng = random.Random(seed)
@@ -179,6 +238,8 @@ def write_journals(folder: Path, seed: int = 18) -> tuple[dict[str, Path], Ledge
         n = stan = 0
         for back in range(DAYS - 1, -1, -1):
             day = DAY - dt.timedelta(days=back)
+            if back == DAYS - 1 or day == PROMO_FROM:
+                _catalog_applied(journal, day, 1 if back == DAYS - 1 else 2)
             busy = 6 + (day.weekday() >= 5) * 4 + (lane == "S001-L01") * 2
             hours = sorted(rng.choice(range(8, 21)) for _ in range(busy))
             for hour in hours:
@@ -190,7 +251,7 @@ def write_journals(folder: Path, seed: int = 18) -> tuple[dict[str, Path], Ledge
                 if training:
                     txn = training_txn(txn)
                 notes: Counter = Counter()
-                got = _basket(journal, rng, txn, n, start.timestamp(), stan, notes)
+                got = _basket(journal, rng, txn, n, start.timestamp(), stan, notes, day)
                 if training:
                     ledger.training += got is not None
                     ledger.training_ratings += sum(notes[f"rating_{r}"] for r in RATINGS)
@@ -217,6 +278,10 @@ def write_journals(folder: Path, seed: int = 18) -> tuple[dict[str, Path], Ledge
                 ledger.mix[store, day, method, brand] += 1
                 if method == "card":
                     ledger.masked.add(masked)
+                for pid, (units, given) in discounts(kept, day).items():
+                    ledger.promo_units[store, day, pid] += units
+                    ledger.promo_given[store, day, pid] += given
+                    ledger.promo_baskets[store, day, pid] += given > 0
                 for item, qty in kept:
                     ledger.item_qty[store, day, item[0]] += qty
                     ledger.item_amount[store, day, item[0]] += item[4] * qty
