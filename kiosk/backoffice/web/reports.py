@@ -373,13 +373,13 @@ async def ratings(conn: Any, stores: list[int] | None, first: dt.date,
     out (their txn, and the event's own ``training`` mark)."""
     sql = _EVENTS + """, r AS (SELECT d FROM ev WHERE type = 'shopper_rating'
                                AND NOT COALESCE((d->>'training')::boolean, false)) """
-    args = _args(stores, first, last)
-    cur = await conn.execute(
-        sql + "SELECT (d->>'rating')::int, count(*), percentile_cont(0.5) WITHIN GROUP"
+    args = _of(stores, first, last, ["shopper_rating"])
+    cur = await _execute(
+        conn, sql + "SELECT (d->>'rating')::int, count(*), percentile_cont(0.5) WITHIN GROUP"
         " (ORDER BY (d->>'scan_to_receipt_ms')::bigint) / 1000.0 FROM r GROUP BY 1 ORDER BY 1",
         args)
     given = [(int(g), n, None if s is None else float(s)) for g, n, s in await cur.fetchall()]
-    cur = await conn.execute(sql + "SELECT why, count(*) FROM r,"
+    cur = await _execute(conn, sql + "SELECT why, count(*) FROM r,"
                              " jsonb_array_elements_text(r.d->'reasons') AS why"
                              " GROUP BY 1 ORDER BY 2 DESC, 1", args)
     return given, [(w, n) for w, n in await cur.fetchall()]
