@@ -11,6 +11,7 @@ their reason and journal nothing. Screens are photographed and checked in en, zh
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -45,7 +46,12 @@ def _buy(shopper, *codes: str) -> dict:
     return to_receipt(shopper, choice="none")
 
 
-@pytest.mark.parametrize("locale", ["en", "zh_Hans", "ko"])
+#: Chinese is the Korean run's flow again (skips with Done): opt-in for the default suite's time
+ALSO = pytest.mark.skipif(os.environ.get("KIOSK_SOAK_TESTS") != "1",
+                          reason="the rating in zh: KIOSK_SOAK_TESTS=1")
+
+
+@pytest.mark.parametrize("locale", ["en", pytest.param("zh_Hans", marks=ALSO), "ko"])
 def test_two_shoppers_in_a_row_one_rates_one_skips(locale, start_core, shopper,
                                                        ui_factory, shots, ui_fonts, lane_env):
     start_core()
