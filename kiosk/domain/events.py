@@ -416,8 +416,8 @@ class ShopperRating(Event):
     v: Literal[1] = 1
     rating: int
     reasons: list[str]
-    by: str                         # the rating command's source: ui (touch), voice (speech
-    #                                 or the tactile keys)
+    by: str                         # the rating command's source: ui (touch), voice (speech),
+    #                                 gpio (the tactile keys, through kiosk-voice)
     training: bool
     scan_to_pay_ms: int | None
     pay_to_approved_ms: int | None

@@ -446,8 +446,9 @@ async def _channel_table(conn: Any, ids: list[int] | None, first: dt.date, last:
     keys = ("baskets", "voice", "keys", "touch_only", "not_recorded")
     table = Table("channels", tr("How shoppers checked out"), [tr("Figure"), tr("Baskets")],
                   [[k, n] for k, n in zip(keys, figures, strict=True)], numeric={1})
-    labels = (tr("Baskets finished"), tr("Used voice"), tr("Used the tactile keys (accessible mode)"),
-              tr("Touch only"), tr("Not recorded"))
+    labels = (tr("Baskets finished"), tr("Used voice"),
+              tr("Used the tactile keys (accessible mode)"), tr("Touch only"),
+              tr("Not recorded"))
     table.shown = [[label, _number(n, locale)] for label, n in zip(labels, figures, strict=True)]
     return table
 
