@@ -168,7 +168,7 @@ class Shopper:
         self.invalid_states: list[str] = []  # states the subscribers' schema would drop
         self._lock = threading.Condition()
         self.client = BusClient(bus_login(port, username),
-                                f"test-shopper-{lane}-{os.getpid()}")
+                                f"test-shopper-{lane}-{username}-{os.getpid()}")
         self.client.subscribe(self.topics.state, self._on_state)
         self.client.subscribe(self.topics.result, lambda _t, p: self.results.put(json.loads(p)))
         self.client.subscribe(self.topics.core_status, self._on_status)

@@ -205,8 +205,11 @@ class BasketVoided(Event):
 
 class SessionFinished(Event):
     type: Literal["session_finished"] = "session_finished"
-    v: Literal[1] = 1
+    v: Literal[2] = 2  # 2 (issue 18): ``channels``
     next_locale: str | None = None
+    #: how the shopper drove the basket (kiosk.domain.vocabulary.CHANNELS, sorted), as
+    #: kiosk-core saw its accepted commands; None: not recorded (before v2)
+    channels: list[str] | None = None
 
 
 # -- staff -----------------------------------------------------------------------------------
@@ -413,8 +416,8 @@ class ShopperRating(Event):
     v: Literal[1] = 1
     rating: int
     reasons: list[str]
-    by: str                         # the rating command's source: ui (touch), voice (speech
-    #                                 or the tactile keys)
+    by: str                         # the rating command's source: ui (touch), voice (speech),
+    #                                 gpio (the tactile keys, through kiosk-voice)
     training: bool
     scan_to_pay_ms: int | None
     pay_to_approved_ms: int | None
@@ -480,6 +483,7 @@ UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("cancel_requested", 0): _defaults(by="shopper"),
     ("receipt_printed", 0): _defaults(reason=""),
     ("recovered", 0): _defaults(note=""),
+    ("session_finished", 1): _defaults(channels=None),  # issue 18: not recorded then
 }
 
 def _state_v1(state: dict[str, Any]) -> dict[str, Any]:

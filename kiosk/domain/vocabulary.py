@@ -121,3 +121,22 @@ MESSAGE_KEYS = ("card_declined", "try_later", "partial_not_supported", "card_rem
 #: message keys of a card flow that ended at the card (try again or another card)
 CARD_ABORT_MESSAGES = ("card_removed", "card_timeout", "card_blocked", "no_application",
                        "unsupported_card", "not_charged", "card_read_error")
+
+#: how a shopper drove a basket, journaled on its ``session_finished`` as ``channels``
+#: (issue 18): ``touch`` the screen, ``voice`` speech, ``keys`` the tactile keys (which start
+#: accessible mode, so keys ≈ accessible mode)
+CHANNELS = ("keys", "touch", "voice")
+
+
+def channel_of(sender: str, source: str) -> str | None:
+    """The channel of a command from ``sender`` (its bus topic, which the broker vouches for)
+    declaring ``source``, or None for one that is no shopper's input (scanner, staff, ...).
+    The self-declared source only tells keys from speech inside the voice service (which
+    also drives the tactile keys): good enough for a usage figure, never for authority."""
+    if sender == "ui":
+        return "touch"
+    if sender == "gpio" or (sender == "voice" and source in ("gpio", "keys")):
+        return "keys"
+    if sender == "voice":
+        return "voice"
+    return None

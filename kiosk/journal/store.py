@@ -38,7 +38,7 @@ from kiosk.domain.events import Event, NewerVersion, Snapshot, parse, upcast_sta
 #: migration whenever the tables change, or an event type's version or the snapshot's state
 #: version (kiosk.domain.events) changes: an older release then refuses the file instead of
 #: misreading it. 0: the unversioned journal written before issue 15 (events without ``v``).
-JOURNAL_SCHEMA = 2
+JOURNAL_SCHEMA = 3
 
 _TABLES = (
     """CREATE TABLE IF NOT EXISTS events (
@@ -95,8 +95,15 @@ def _to_v2(db: sqlite3.Connection) -> None:
     training taken for a selling one)."""
 
 
+def _to_v3(db: sqlite3.Connection) -> None:
+    """2 → 3 (issue 18): ``session_finished`` gained ``channels`` (event version 2). Rows
+    stay as they are (an older one is upcast when read); an older release refuses the file
+    instead of taking the new field for a forged event."""
+
+
 #: schema version → the migration that brings a journal of that version to the next one
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {0: _to_v1, 1: _to_v2}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {0: _to_v1, 1: _to_v2,
+                                                               2: _to_v3}
 
 
 class JournalTooNew(NewerVersion):

@@ -98,7 +98,7 @@ from kiosk.domain.languages import language_of
 from kiosk.domain.pricing import ScaleWeight
 from kiosk.domain.receipt import Receipt, TerminalIds, build_receipt
 from kiosk.domain.training import TRAINING_METHOD
-from kiosk.domain.vocabulary import BAGGING_ALERTS
+from kiosk.domain.vocabulary import BAGGING_ALERTS, channel_of
 from kiosk.i18n import translator
 from kiosk.journal.store import CommandResult, Journal, JournalTooNew
 from kiosk.ops.provision import REJECTED_MARKER
@@ -191,6 +191,7 @@ class CoreService:
         self._card_left = False          # a card was in the reader when the last session ended
         self._seals = 0                  # seal_cards calls: a late "taken" of an older one is stale
         self._rating: dict | None = None  # a low rating awaiting its reasons: txn, rating, by
+        self._channels: set[str] = set()  # how the shopper drove this basket (channel_of)
         self.bus = BusClient(login_for(config.bus, "kiosk-core", config.security.production),
                              f"kiosk-core-{config.store.lane_id}",
                              will=(self.topics.core_status, status_message(False)))
@@ -319,6 +320,7 @@ class CoreService:
                 raise Rejected("payment_unavailable", "orders from before a restart are being"
                                " resolved")
             events = decide(self.state, cmd, ctx)
+            channel = channel_of(sender, cmd["source"])
             if cmd["type"] == "wallet_code":
                 self._present_code(cmd)
             if cmd["type"] == "rate" and not events:  # a low rating: "what went wrong?"
@@ -327,8 +329,10 @@ class CoreService:
                 self.publish_state()
             if events:
                 events[0]["cmd_id"] = cmd_id
-                self.commit(events, cmd_id=cmd_id)  # remembered with its events
+                self.commit(events, cmd_id=cmd_id, channel=channel)  # remembered with them
             else:
+                if channel and self.state.txn is not None:
+                    self._channels.add(channel)
                 self._remember(cmd_id, CommandResult(True, "", self.journal.last_seq))
             known = self.journal.command_result(cmd_id) or CommandResult(
                 True, "", self.journal.last_seq)  # exactly what a replay will be told
@@ -476,12 +480,22 @@ class CoreService:
                           "source": "core"},
                          qos=0)
 
-    def commit(self, events: list[dict], cmd_id: str | None = None) -> None:
+    def commit(self, events: list[dict], cmd_id: str | None = None,
+               channel: str | None = None) -> None:
         """Apply events to a copy (to prove they fit), journal them (with the id of the
-        command they accept), then adopt the copy."""
+        command they accept), then adopt the copy. ``channel``: how the shopper gave that
+        command (:func:`~kiosk.domain.vocabulary.channel_of`); the basket's channels ride on
+        the ``session_finished`` that ends it. Kept in memory: a restart mid-basket forgets
+        the channels used before it."""
         if not events:
             return
         events = self._rating_before_end(events)
+        starts = any(e["type"] == "session_started" for e in events)
+        if channel and (self.state.txn is not None or starts):
+            self._channels.add(channel)
+        for event in events:
+            if event["type"] == "session_finished":
+                event["channels"] = sorted(self._channels)
         now = time.time()
         new = copy.deepcopy(self.state)
         for event in events:
@@ -496,6 +510,7 @@ class CoreService:
         if ended or any(e["type"] == "shopper_rating" for e in events):
             self._rating = None
         if ended:
+            self._channels = set()
             self._seal_cards()
         self.publish_state()
         self._start_effects(events)

@@ -69,13 +69,16 @@ def test_core_opens_the_v0_journal_and_goes_on_selling(lane_env, shopper, start_
     db = sqlite3.connect(path)
     try:
         assert db.execute("PRAGMA user_version").fetchone()[0] == JOURNAL_SCHEMA
-        rows = db.execute("SELECT seq, data FROM events WHERE seq > 226 AND type !="
-                          " 'snapshot'").fetchall()
+        rows = db.execute("SELECT seq, data FROM events WHERE seq > 226 AND type NOT IN"
+                          " ('snapshot', 'session_finished')").fetchall()
+        finished = db.execute("SELECT data FROM events WHERE seq > 226 AND type ="
+                              " 'session_finished'").fetchall()
         snapshots = db.execute("SELECT data FROM events WHERE seq > 226 AND type ="
                                " 'snapshot'").fetchall()
     finally:
         db.close()
     assert rows and all(json.loads(data)["v"] == 1 for _seq, data in rows)
     assert all(json.loads(data)["v"] == 2 for (data,) in snapshots)  # issue 19's state
+    assert finished and all(json.loads(data)["v"] == 2 for (data,) in finished)  # issue 18
     verify = kiosk_cli(lane_env, "journal", "verify")
     assert verify.returncode == 0, verify.stdout + verify.stderr

@@ -22,8 +22,9 @@ def test_versions_are_pinned_to_the_journal_schema():
     """Changing an event's or the snapshot's version without bumping JOURNAL_SCHEMA (and
     adding its migration) would let an older release misread the journal: update both."""
     versions = {kind: cls.VERSION for kind, cls in E.EVENT_TYPES.items()}
-    # issue 19: the state gained ``training`` (state version 2, journal schema 2)
-    assert (JOURNAL_SCHEMA, E.STATE_VERSION) == (2, 2)
+    # issue 19: the state gained ``training`` (state version 2, journal schema 2); issue 18:
+    # session_finished gained ``channels`` (its version 2, journal schema 3)
+    assert (JOURNAL_SCHEMA, E.STATE_VERSION) == (3, 2)
     # issue 21 added help_cancelled and item_put_aside at version 1: a new type is no new
     # shape of an old one (an older release refuses it as an unknown type, never misreads it)
     # issue 17 added catalog_applied the same way; issue 19 item_refused (a GS1 code past its
@@ -31,7 +32,7 @@ def test_versions_are_pinned_to_the_journal_schema():
     # bagging_cleared and own_bag, and remote_command (the attendant station's commands);
     # issue 18 shopper_rating (the shopper's rating after the receipt)
     assert set(versions.values()) == {1, 2} and len(versions) == 40
-    assert [k for k, v in versions.items() if v == 2] == ["snapshot"]
+    assert [k for k, v in versions.items() if v == 2] == ["session_finished", "snapshot"]
 
 
 @pytest.mark.parametrize(("v0", "v1_fields"), [
@@ -44,14 +45,15 @@ def test_versions_are_pinned_to_the_journal_schema():
     ({"type": "cancel_requested", "stan": 3}, {"by": "shopper"}),
     ({"type": "receipt_printed", "path": "/r", "ok": True}, {"reason": ""}),
     ({"type": "recovered"}, {"note": ""}),
+    ({"type": "session_finished", "next_locale": None}, {"next_locale": None, "channels": None}),
     ({"type": "quantity_changed", "line_id": 2, "qty": 3}, {"line_id": 2, "qty": 3}),
 ])
 def test_unversioned_events_are_upcast_to_the_current_version(v0, v1_fields):
     ev = E.parse({**v0, "ts": T0})
     assert type(ev) is E.EVENT_TYPES[v0["type"]]
-    assert ev.v == 1
+    assert ev.v == type(ev).VERSION
     assert {k: getattr(ev, k) for k in v1_fields} == v1_fields
-    assert ev.data()["v"] == 1  # written back with its version
+    assert ev.data()["v"] == ev.v  # written back with its version
 
 
 def test_an_upcast_v0_event_applies_as_the_old_code_did():

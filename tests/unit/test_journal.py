@@ -502,8 +502,10 @@ def test_the_v0_fixture_is_migrated_and_the_chain_goes_on(tmp_path, config, cata
         assert (rec.state.state, rec.state.txn_seq) == ("attract", 18)
         _sale(rec, T0)
         new_rows = _rows(path)[len(old_rows):]
-        # every row at its type's current version (the snapshot's state is at 2: issue 19)
-        assert new_rows and all(json.loads(r[4])["v"] == (2 if r[2] == "snapshot" else 1)
+        # every row at its type's current version (2: the snapshot's state, issue 19, and
+        # session_finished with its channels, issue 18)
+        two = ("snapshot", "session_finished")
+        assert new_rows and all(json.loads(r[4])["v"] == (2 if r[2] in two else 1)
                                 for r in new_rows)
         assert _rows(path)[:len(old_rows)] == old_rows  # the old rows stay as written
         assert journal.verify() == (len(old_rows) + len(new_rows), [])

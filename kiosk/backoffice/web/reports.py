@@ -385,6 +385,23 @@ async def ratings(conn: Any, stores: list[int] | None, first: dt.date,
     return given, [(w, n) for w, n in await cur.fetchall()]
 
 
+async def channels(conn: Any, stores: list[int] | None, first: dt.date,
+                   last: dt.date) -> tuple[int, int, int, int, int]:
+    """How shoppers drove the baskets they finished (``session_finished``'s ``channels``,
+    issue 18: kiosk.domain.vocabulary.CHANNELS): (baskets finished, used voice, used the
+    tactile keys (accessible mode), touch only, channels not recorded (journaled before
+    issue 18)). A basket may count under both voice and keys."""
+    cur = await _execute(conn, _EVENTS + """
+        SELECT count(*),
+               count(*) FILTER (WHERE d->'channels' ? 'voice'),
+               count(*) FILTER (WHERE d->'channels' ? 'keys'),
+               count(*) FILTER (WHERE d->'channels' = '["touch"]'::jsonb),
+               count(*) FILTER (WHERE jsonb_typeof(d->'channels') IS DISTINCT FROM 'array')
+        FROM ev WHERE type = 'session_finished'""",
+        _of(stores, first, last, ["session_finished"]))
+    return tuple(await cur.fetchone())  # type: ignore[return-value]
+
+
 async def checkout_times(conn: Any, stores: list[int] | None, first: dt.date,
                          last: dt.date) -> tuple[int, float | None, float | None]:
     """(baskets paid, median, 90th percentile) of the seconds from a basket's first scan

@@ -434,8 +434,23 @@ async def _checkout(conn: Any, ids: list[int] | None, first: dt.date, last: dt.d
                    [tr("Reason"), tr("Step"), tr("Count")], [list(r) for r in gone],
                    numeric={2})
     gone_t.shown = [[_code(tr, r), _code(tr, st), _number(c, locale)] for r, st, c in gone]
-    return [times, prob_t, inter_t, gone_t, *await _rating_tables(conn, ids, first, last, tr,
-                                                                   locale)], []
+    return [times, prob_t, inter_t, gone_t, await _channel_table(conn, ids, first, last, tr,
+                                                                 locale),
+            *await _rating_tables(conn, ids, first, last, tr, locale)], []
+
+
+async def _channel_table(conn: Any, ids: list[int] | None, first: dt.date, last: dt.date,
+                         tr: Any, locale: str) -> Table:
+    """Voice and accessible-mode use: how the finished baskets were driven (issue 18)."""
+    figures = await reports.channels(conn, ids, first, last)
+    keys = ("baskets", "voice", "keys", "touch_only", "not_recorded")
+    table = Table("channels", tr("How shoppers checked out"), [tr("Figure"), tr("Baskets")],
+                  [[k, n] for k, n in zip(keys, figures, strict=True)], numeric={1})
+    labels = (tr("Baskets finished"), tr("Used voice"),
+              tr("Used the tactile keys (accessible mode)"), tr("Touch only"),
+              tr("Not recorded"))
+    table.shown = [[label, _number(n, locale)] for label, n in zip(labels, figures, strict=True)]
+    return table
 
 
 async def _rating_tables(conn: Any, ids: list[int] | None, first: dt.date, last: dt.date,

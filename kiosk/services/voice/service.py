@@ -3,7 +3,8 @@
 The service follows the lane's retained checkout state and core status on the
 bus. Per state it sets the recognizer's grammar and speaks the state's prompt
 (:mod:`kiosk.services.voice.prompts`). Recognized intents become the SAME commands the touch UI
-sends (source ``voice``), so kiosk-core treats a voice intent exactly like a
+sends (source ``voice``; ``gpio`` for those the tactile keys drove, which kiosk-core counts
+as the keys channel of the basket), so kiosk-core treats a voice intent exactly like a
 touch; "repeat" and "how much" are answered locally by speaking.
 
 * Recognition is OFF while a prompt plays (and for a short echo tail after it):
@@ -74,6 +75,7 @@ from kiosk.services.voice.prompts import TEXT, Prompts, Speech
 
 log = logging.getLogger("kiosk.voice")
 SOURCE = "voice"
+KEYS_SOURCE = "gpio"  # the commands the tactile keys (kiosk-gpio's keypad) drove
 RATE = 16000
 FRAME_MS = 10
 ECHO_TAIL_S = 0.15    # after a prompt ends, the room still rings: stay deaf this long
@@ -287,6 +289,7 @@ class VoiceService:
         self.misses = 0
         self.confirming: str | None = None     # an action waiting for yes/no
         self.sent: list[dict] = []             # commands published (for tests and logs)
+        self._by_key = False                   # handling a tactile key (KEYS_SOURCE)
         self.heard: list[str] = []             # intents recognized
         self.misheard: list[str] = []          # rejected results' reasons (refused speech)
         self.fed_while_speaking = 0            # 0 unless a headset is plugged in
@@ -602,13 +605,21 @@ class VoiceService:
     # -- actions (shared by voice intents and tactile keys) ---------------------------
 
     def send(self, kind: str, **fields: Any) -> dict:
-        msg = command(kind, source=SOURCE, **fields)
+        msg = command(kind, source=KEYS_SOURCE if self._by_key else SOURCE, **fields)
         self.sent.append(msg)
         self.bus.publish(self.topics.command_from("voice"), msg)
         return msg
 
     def on_key(self, key: str) -> None:
-        """A tactile key: barge-in (speech stops at once), then focus navigation."""
+        """A tactile key: barge-in (speech stops at once), then focus navigation. What it
+        sends says so (source ``gpio``): how the shopper drove the basket (issue 18)."""
+        self._by_key = True
+        try:
+            self._on_key(key)
+        finally:
+            self._by_key = False
+
+    def _on_key(self, key: str) -> None:
         self.speaker.stop()
         self._keep_alive()
         if self.confirming and key in ("select", "back"):  # the question's answer

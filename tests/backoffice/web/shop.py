@@ -105,6 +105,7 @@ class Ledger:
     ratings: Counter = field(default_factory=Counter)        # (store, day, rating) → ratings
     reasons: Counter = field(default_factory=Counter)        # (store, day, reason) → times
     rated_ms: list = field(default_factory=list)             # (store, day, rating, ms) to receipt
+    channels: Counter = field(default_factory=Counter)       # (store, day, figure) → baskets
     promo_given: Counter = field(default_factory=Counter)    # (store, day, promo) → minor
     promo_baskets: Counter = field(default_factory=Counter)  # (store, day, promo) → baskets
     promo_units: Counter = field(default_factory=Counter)    # (store, day, promo) → units
@@ -193,7 +194,7 @@ def _basket(journal: Journal, rng: random.Random, txn: str, seq: int, ts: float,
                {"type": "auth_approved", "ts": t + 3, "stan": stan, "auth_code": "A1B2C3",
                 "card": card, "rrn": f"{stan:012d}", "response_code": "00"}]
     events += _rating(txn, t + 3, first_scan, notes)
-    events.append({"type": "session_finished", "ts": t + 20})
+    events.append({"type": "session_finished", "ts": t + 20, **_channels(txn, notes)})
     journal.append(events, txn=txn)
     return kept, method, brand, masked, amount, t + 3 - first_scan
 
@@ -217,6 +218,28 @@ def _rating(txn: str, approved: float, first_scan: float, notes: Counter) -> lis
                                                                         first_scan) * 1000),
              "pay_to_approved_ms": 13_000, "approved_to_receipt_ms": 2_000,
              "scan_to_receipt_ms": notes[f"rated_ms_{rating}"]}]
+
+
+#: the figures of the "how shoppers checked out" table, as the ledger counts them
+CHANNEL_FIGURES = ("baskets", "voice", "keys", "touch_only", "not_recorded")
+
+
+def _channels(txn: str, notes: Counter) -> dict:
+    """How the shopper drove a finished basket (issue 18: ``session_finished``'s
+    ``channels``; absent on a tenth, as a lane from before issue 18 journals it). Its own
+    RNG (seeded by the txn), so the baskets and the other figures stay as they were."""
+    rng = random.Random(f"{txn}:channels")
+    notes["channels_baskets"] += 1
+    if rng.random() < 0.1:
+        notes["channels_not_recorded"] += 1
+        return {}
+    used = {"touch"} if rng.random() < 0.7 else set()
+    used |= {c for c, p in (("voice", 0.3), ("keys", 0.15)) if rng.random() < p}
+    used = used or {"voice"}
+    for kind in used & {"voice", "keys"}:
+        notes[f"channels_{kind}"] += 1
+    notes["channels_touch_only"] += used == {"touch"}
+    return {"channels": sorted(used)}
 
 
 def _catalog_applied(journal: Journal, day: dt.date, version: int) -> None:
@@ -268,6 +291,8 @@ def write_journals(folder: Path, seed: int = 18) -> tuple[dict[str, Path], Ledge
                                                 notes[f"rated_ms_{rating}"]))
                 for reason in REASONS:
                     ledger.reasons[store, day, reason] += notes[f"reason_{reason}"]
+                for figure in CHANNEL_FIGURES:
+                    ledger.channels[store, day, figure] += notes[f"channels_{figure}"]
                 if got is None:
                     continue
                 kept, method, brand, masked, amount, seconds = got

@@ -10,11 +10,20 @@ import csv
 import datetime as dt
 import io
 import statistics
+from collections import Counter
 
 import psycopg
 
 from kiosk.domain.feedback import REASONS
-from tests.backoffice.web.shop import DAY, ITEMS, LANES, MILK_2_FOR_1, PROMO_FROM, RAMYUN_3_FOR_12
+from tests.backoffice.web.shop import (
+    CHANNEL_FIGURES,
+    DAY,
+    ITEMS,
+    LANES,
+    MILK_2_FOR_1,
+    PROMO_FROM,
+    RAMYUN_3_FOR_12,
+)
 
 WEEK = {DAY - dt.timedelta(days=i) for i in range(7)}
 
@@ -188,6 +197,36 @@ def test_checkout_page_counts_shopper_ratings_and_reasons(shop):
     assert page.status_code == 200
     assert 'id="ratings"' in page.text and "무엇이 문제였나" in page.text
     assert "보통이에요" in page.text or "좋아요" in page.text
+
+
+def test_checkout_page_counts_how_shoppers_checked_out(shop):
+    """Issue 18: voice and accessible-mode use. The baskets finished, and how many were
+    driven by voice, by the tactile keys, by touch only (``session_finished``'s channels),
+    and how many journaled no channels: equal to the ledger and to a plain SQL count."""
+    led = shop.ledger
+    assert shop.sign_in(shop.http, "admin").status_code == 303
+    for path, stores in (("/dash/store/S002", {"S002"}), ("/dash/chain", {"S001", "S002"})):
+        rows = _csv(shop.http, path + "/checkout.csv", "channels")
+        got = {r["Figure"]: int(r["Baskets"]) for r in rows}
+        want = {f: led.total(Counter({(s, d): v for (s, d, ff), v in led.channels.items()
+                                      if ff == f}), stores, WEEK) for f in CHANNEL_FIGURES}
+        assert got == want and all(want.values())
+        where = ("FROM events e JOIN stores s ON s.id = e.store_id WHERE e.type ="
+                 " 'session_finished' AND e.day BETWEEN %(first)s AND %(last)s"
+                 " AND s.code = ANY(%(stores)s) AND e.txn NOT LIKE 'TRAIN-%%'")
+        args = {"first": min(WEEK), "last": max(WEEK), "stores": sorted(stores)}
+        with psycopg.connect(shop.url) as conn:
+            finished = conn.execute("SELECT count(*) " + where, args).fetchone()[0]
+            sql = dict(conn.execute(
+                "SELECT c, count(*) FROM (SELECT jsonb_array_elements_text("
+                "e.data::jsonb->'channels') AS c " + where + " AND jsonb_typeof("
+                "e.data::jsonb->'channels') = 'array') x GROUP BY c", args).fetchall())
+        assert (finished, sql["voice"], sql["keys"]) == (got["baskets"], got["voice"],
+                                                         got["keys"])
+    page = shop.http.get("/dash/chain/checkout",
+                         params={"day": DAY.isoformat(), "lang": "zh_Hans"})
+    assert page.status_code == 200
+    assert 'id="channels"' in page.text and "顾客如何结账" in page.text
 
 
 def _days(first: dt.date, last: dt.date) -> set[dt.date]:
