@@ -331,22 +331,46 @@ async def problems(conn: Any, stores: list[int] | None, first: dt.date,
 
 
 async def interventions(conn: Any, stores: list[int] | None, first: dt.date,
-                        last: dt.date) -> list[tuple[str, int]]:
-    """(cause, count) of the times a shopper needed a person: help asked, an age check
-    approved, a bagging alert (by kind), a line voided by staff, an unknown barcode."""
+                        last: dt.date) -> list[tuple[str, int, float | None]]:
+    """(cause, count, median seconds to serve) of the times a shopper needed a person: help
+    asked, an age check approved, a bagging alert (by kind), a line voided by staff, an
+    unknown barcode. Time to serve, in the same basket: help, from the call to the first
+    staff sign-in, clear or station command after it; an age check, from the last scan
+    before its approval (the restricted item: the lane takes no scan while it waits); a
+    bagging alert, from the alert to the staff override that ended it (alerts the shopper
+    put right are not served). None where nobody was timed."""
     cur = await _execute(conn, _EVENTS + """
-        SELECT cause, count(*) FROM (
+        , c AS (
           SELECT CASE type WHEN 'help_requested' THEN 'help'
                            WHEN 'age_approved' THEN 'age_check'
                            WHEN 'item_unknown' THEN 'unknown_item'
                            WHEN 'bagging_alert' THEN d->>'kind'
-                           ELSE 'void' END AS cause
+                           ELSE 'void' END AS cause, lane_id, txn, seq, ts, type, d
           FROM ev WHERE type IN ('help_requested', 'age_approved', 'item_unknown',
                                  'bagging_alert')
-             OR (type = 'line_removed' AND d->>'by' <> 'shopper')) c
-        GROUP BY 1 ORDER BY 2 DESC, 1""", _of(stores, first, last, [
-            "help_requested", "age_approved", "item_unknown", "bagging_alert", "line_removed"]))
-    return [(c, n) for c, n in await cur.fetchall()]
+             OR (type = 'line_removed' AND d->>'by' <> 'shopper')),
+        served AS (
+          SELECT c.cause, CASE c.type
+            WHEN 'help_requested' THEN (
+              SELECT min(r.ts) FROM ev r WHERE r.lane_id = c.lane_id AND r.txn = c.txn
+                AND r.seq > c.seq
+                AND r.type IN ('staff_signed_in', 'attendant_cleared', 'remote_command')
+              ) - c.ts
+            WHEN 'age_approved' THEN c.ts - (
+              SELECT max(i.ts) FROM ev i WHERE i.lane_id = c.lane_id AND i.txn = c.txn
+                AND i.seq < c.seq AND i.type = 'item_added')
+            WHEN 'bagging_alert' THEN (
+              SELECT CASE WHEN x.d->>'how' = 'override' THEN x.ts END FROM ev x
+              WHERE x.lane_id = c.lane_id AND x.txn = c.txn AND x.seq > c.seq
+                AND x.type = 'bagging_cleared' ORDER BY x.seq LIMIT 1) - c.ts
+            END AS wait
+          FROM c)
+        SELECT cause, count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY wait)
+        FROM served GROUP BY 1 ORDER BY 2 DESC, 1""", _of(stores, first, last, [
+            "help_requested", "age_approved", "item_unknown", "bagging_alert", "line_removed",
+            "staff_signed_in", "attendant_cleared", "remote_command", "item_added",
+            "bagging_cleared"]))
+    return [(c, n, None if w is None else float(w)) for c, n, w in await cur.fetchall()]
 
 
 async def abandoned(conn: Any, stores: list[int] | None, first: dt.date,

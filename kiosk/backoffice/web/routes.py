@@ -427,8 +427,12 @@ async def _checkout(conn: Any, ids: list[int] | None, first: dt.date, last: dt.d
     prob_t.shown = [[_code(tr, k), _code(tr, r), _number(c, locale)] for k, r, c in probs]
     inter = await reports.interventions(conn, ids, first, last)
     inter_t = Table("interventions", tr("Attendant interventions"),
-                    [tr("Cause"), tr("Count")], [list(r) for r in inter], numeric={1})
-    inter_t.shown = [[_code(tr, c), _number(k, locale)] for c, k in inter]
+                    [tr("Cause"), tr("Count"), tr("Median time to serve")],
+                    [[c, k, "" if w is None else round(w, 1)] for c, k, w in inter],
+                    numeric={1, 2})
+    inter_t.shown = [[_code(tr, c), _number(k, locale),
+                      "" if w is None else secs.format(seconds=f"{w:.0f}")]
+                     for c, k, w in inter]
     gone = await reports.abandoned(conn, ids, first, last)
     gone_t = Table("abandoned", tr("Abandoned baskets"),
                    [tr("Reason"), tr("Step"), tr("Count")], [list(r) for r in gone],

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -101,6 +101,8 @@ class Ledger:
     abandoned: Counter = field(default_factory=Counter)      # (store, day, step) → baskets
     help: Counter = field(default_factory=Counter)           # (store, day) → help asked
     voids: Counter = field(default_factory=Counter)          # (store, day) → staff voids
+    help_waits: list = field(default_factory=list)           # (store, day, s) call → staff
+    attended: dict = field(default_factory=lambda: defaultdict(list))  # what → (store, day, s)
     seconds: list = field(default_factory=list)              # (store, day, s) first scan → paid
     ratings: Counter = field(default_factory=Counter)        # (store, day, rating) → ratings
     reasons: Counter = field(default_factory=Counter)        # (store, day, reason) → times
@@ -146,6 +148,23 @@ def _basket(journal: Journal, rng: random.Random, txn: str, seq: int, ts: float,
             lines[-1][1] = rng.randint(2, 3)
             events.append({"type": "quantity_changed", "ts": t, "line_id": len(lines),
                            "qty": lines[-1][1]})
+    # an attendant at the lane: its own RNG (seeded by the txn) so the baskets stay as they were
+    attend = random.Random(f"{txn}:attend")
+    if attend.random() < 0.1:  # the last item scanned needs an age check
+        wait = attend.randint(5, 90)
+        t += wait
+        notes["age_wait_s"] = wait
+        events.append({"type": "age_approved", "ts": t, "line_id": len(lines),
+                       "staff_id": "1001"})
+    if attend.random() < 0.1:  # something bagged without a scan
+        wait = attend.randint(3, 60)
+        how = "override" if attend.random() < 0.6 else "put_right"
+        notes[f"bagging_{how}_s"] = wait
+        events += [{"type": "bagging_alert", "ts": t + 1, "kind": "unexpected_item",
+                    "delta_g": 480},
+                   {"type": "bagging_cleared", "ts": t + 1 + wait, "kind": "unexpected_item",
+                    "how": how, **({"staff_id": "1001"} if how == "override" else {})}]
+        t += 1 + wait
     if len(lines) > 1 and rng.random() < 0.15:  # taken off again
         gone = rng.randrange(len(lines))
         lines[gone][2] = False
@@ -157,11 +176,14 @@ def _basket(journal: Journal, rng: random.Random, txn: str, seq: int, ts: float,
         events.append({"type": "line_removed", "ts": t, "line_id": gone + 1, "by": by})
     if rng.random() < 0.06:  # the shopper asks for help; an attendant comes
         notes["help"] += 1
+        # the attendant's walk: its own RNG (seeded by the txn) so the baskets stay as they were
+        wait = random.Random(f"{txn}:help").randint(15, 150)
+        notes["help_wait_s"] = wait
         events += [{"type": "help_requested", "ts": t + 1},
-                   {"type": "staff_signed_in", "ts": t + 40, "staff_id": "1001",
+                   {"type": "staff_signed_in", "ts": t + 1 + wait, "staff_id": "1001",
                     "staff_name": "Kim"},
-                   {"type": "attendant_cleared", "ts": t + 45, "staff_id": "1001"}]
-        t += 46
+                   {"type": "attendant_cleared", "ts": t + 6 + wait, "staff_id": "1001"}]
+        t += 7 + wait
     kept = [(item, qty) for item, qty, on in lines if on]
     if rng.random() < 0.08:  # abandoned while scanning
         notes["abandoned_basket"] += 1
@@ -281,6 +303,11 @@ def write_journals(folder: Path, seed: int = 18) -> tuple[dict[str, Path], Ledge
                     continue
                 ledger.declined[store, day] += notes["declined"]
                 ledger.help[store, day] += notes["help"]
+                if notes["help"]:
+                    ledger.help_waits.append((store, day, notes["help_wait_s"]))
+                for what in ("age_wait_s", "bagging_override_s", "bagging_put_right_s"):
+                    if what in notes:
+                        ledger.attended[what].append((store, day, notes[what]))
                 ledger.voids[store, day] += notes["void"]
                 for step in ("basket", "payment"):
                     ledger.abandoned[store, day, step] += notes[f"abandoned_{step}"]

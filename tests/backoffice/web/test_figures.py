@@ -149,9 +149,25 @@ def test_checkout_page_counts_problems_interventions_and_abandonment(shop):
             shop.http, url, "declines")}
         assert declines == {("declined", "card_declined"): led.total(led.declined, stores,
                                                                       WEEK)}
-        causes = {r["Cause"]: int(r["Count"]) for r in _csv(shop.http, url, "interventions")}
+        inter = _csv(shop.http, url, "interventions")
+        causes = {r["Cause"]: int(r["Count"]) for r in inter}
+        att = {what: [w for s, d, w in got if s in stores and d in WEEK]
+               for what, got in led.attended.items()}
         assert causes == {"help": led.total(led.help, stores, WEEK),
-                          "void": led.total(led.voids, stores, WEEK)}
+                          "void": led.total(led.voids, stores, WEEK),
+                          "age_check": len(att["age_wait_s"]),
+                          "unexpected_item": len(att["bagging_override_s"])
+                          + len(att["bagging_put_right_s"])}
+        # time to serve: help, from the call to the attendant signing in; an age check, from
+        # the scan to the approval; a bagging alert, to staff's override (the ones the
+        # shopper put right were not served)
+        served = {r["Cause"]: r["Median time to serve"] for r in inter}
+        waits = [w for s, d, w in led.help_waits if s in stores and d in WEEK]
+        assert float(served["help"]) == round(statistics.median(waits), 1)
+        assert float(served["age_check"]) == round(statistics.median(att["age_wait_s"]), 1)
+        assert float(served["unexpected_item"]) == round(
+            statistics.median(att["bagging_override_s"]), 1)
+        assert served["void"] == ""  # a void is staff's own doing: nobody waited
         gone = {(r["Reason"], r["Step"]): int(r["Count"]) for r in _csv(
             shop.http, url, "abandoned")}
         assert gone == {("cancel", step): sum(v for (s, d, st), v in led.abandoned.items()
