@@ -32,9 +32,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from kiosk.backoffice.web import reports
 from kiosk.backoffice.web.pages import Frame, Table, message_page, page, table_html
-from kiosk.backoffice.web.routes import HEADERS, _html, _locale, _session, _to_login
+from kiosk.backoffice.web.routes import HEADERS, _html, _locale, viewer
 from kiosk.i18n import N_, translator
 
 #: the most one request to Prometheus may take: the page never waits longer than this
@@ -251,15 +250,10 @@ async def fleet_page(request: Request) -> Response:
     store = request.path_params.get("store")
     csv = request.url.path.endswith(".csv")
     async with request.app.state.pool.connection() as conn:
-        session = await _session(request, conn)
-        if session is None:
-            return _to_login(request)
-        if not session.user.may_see(store):
-            return _html(message_page(locale, tr("Not allowed.")), 403)
-        if await reports.store_ids(conn, store) == []:
-            return _html(message_page(locale, tr("No such store.")), 404)
-        stores = (await reports.store_codes(conn)
-                  if session.user.role == "chain_admin" else [])
+        seen = await viewer(request, conn, store, locale)
+        if isinstance(seen, Response):
+            return seen
+        session, _, stores = seen
     url = request.app.state.prometheus_url
     fleet, problem = None, ""
     if not url:

@@ -207,6 +207,23 @@ def date_range(request: Request, page: str) -> tuple[dt.date, dt.date]:
     return first, last
 
 
+async def viewer(request: Request, conn: Any, store: str | None, locale: str
+                 ) -> tuple[accounts.Session, list[int] | None, list[str]] | Response:
+    """Who looks at ``store`` (None: the chain): their session, the store ids in scope and
+    the stores they may pick; or the answer instead (sign-in, 403 not theirs, 404 none)."""
+    tr = translator(locale)
+    session = await _session(request, conn)
+    if session is None:
+        return _to_login(request)
+    if not session.user.may_see(store):
+        return _html(message_page(locale, tr("Not allowed.")), 403)
+    ids = await reports.store_ids(conn, store)
+    if ids == []:
+        return _html(message_page(locale, tr("No such store.")), 404)
+    stores = await reports.store_codes(conn) if session.user.role == "chain_admin" else []
+    return session, ids, stores
+
+
 async def dashboard(request: Request) -> Response:
     locale = _locale(request)
     tr = translator(locale)
@@ -219,16 +236,10 @@ async def dashboard(request: Request) -> Response:
     except BadRange as exc:
         return _html(message_page(locale, tr(str(exc)).format(days=reports.MAX_DAYS)), 400)
     async with request.app.state.pool.connection() as conn:
-        session = await _session(request, conn)
-        if session is None:
-            return _to_login(request)
-        if not session.user.may_see(store):
-            return _html(message_page(locale, tr("Not allowed.")), 403)
-        ids = await reports.store_ids(conn, store)
-        if ids == []:
-            return _html(message_page(locale, tr("No such store.")), 404)
-        stores = (await reports.store_codes(conn)
-                  if session.user.role == "chain_admin" else [])
+        seen = await viewer(request, conn, store, locale)
+        if isinstance(seen, Response):
+            return seen
+        session, ids, stores = seen
         if name == "forecast":  # its own connection, in a worker thread; as of the last day
             tables, charts_ = await forecast_page.build(
                 request.app.state.pool.conninfo, store, last, locale,
