@@ -14,7 +14,8 @@ from kiosk_voice.sim.testset import commands, distractor_items
 
 from kiosk.bench.voice import evaluate
 
-pytestmark = [pytest.mark.voice, pytest.mark.slow]
+# the sweep is `kiosk bench voice`'s evaluation (~90 s of CPU): opt-in, KIOSK_BENCH_TESTS=1
+pytestmark = [pytest.mark.voice, pytest.mark.slow, pytest.mark.bench]
 
 
 def test_tune_part_clean_and_noisy(ko_recognizer, speech):
