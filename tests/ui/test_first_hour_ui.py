@@ -37,6 +37,7 @@ from kiosk.payments.wallet.method import WalletMethod
 from kiosk.ui import theme
 from kiosk.ui.i18n import Translator
 from tests.harness import bus_login
+from tests.ui.driver import LIVE_LOCALES
 from tests.ui.test_purchase_ui import Screens
 from tests.ui.test_viewmodel import card_state, state
 
@@ -115,7 +116,7 @@ def tids(ui) -> set[str]:
     return {t["tid"] for t in ui.call("tappables")["tappables"]}
 
 
-@pytest.mark.parametrize("locale", ["en", "zh_Hans", "ko"])
+@pytest.mark.parametrize("locale", LIVE_LOCALES)
 def test_the_screens_tell_the_truth(locale, lane_env, broker_port, ui_factory, shots,
                                     ui_fonts):
     t = Translator(locale)

@@ -15,7 +15,7 @@ import pytest
 from kiosk.domain.money import Currency, format_money
 from tests.integration.flow import show_code
 from tests.ui.checks import check_texts, check_touch
-from tests.ui.driver import UIProcess
+from tests.ui.driver import LIVE_LOCALES, UIProcess
 
 pytestmark = pytest.mark.ui
 
@@ -62,7 +62,7 @@ def line_of(state: dict, code: str) -> dict | None:
                 None)
 
 
-@pytest.mark.parametrize("locale", ["en", "zh_Hans", "ko"])
+@pytest.mark.parametrize("locale", LIVE_LOCALES)
 def test_whole_purchase_by_touch(locale, start_core, shopper, ui_factory, shots, ui_fonts):
     start_core(KIOSK__SIM__PAYMENT__DECLINE_SUFFIXES=DECLINE)
     shopper.wait_online()

@@ -11,13 +11,14 @@ import pytest
 from kiosk.bus.client import BusClient
 from kiosk.bus.messages import Topics, status_message
 from tests.harness import bus_login
+from tests.ui.driver import LIVE_LOCALES
 from tests.ui.test_purchase_ui import Screens
 from tests.ui.test_viewmodel import card_state, state
 
 pytestmark = pytest.mark.ui
 
 
-@pytest.mark.parametrize("locale", ["en", "zh_Hans", "ko"])
+@pytest.mark.parametrize("locale", LIVE_LOCALES)
 def test_take_card_prompt(locale, lane_env, broker_port, ui_factory, shots, ui_fonts):
     topics = Topics(lane_env["KIOSK__STORE__LANE_ID"])
     bus = BusClient(bus_login(broker_port, "kiosk-core"), f"test-core-{topics.state}")
