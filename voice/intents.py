@@ -431,6 +431,15 @@ class Rejected:
 UNKNOWN = frozenset({"[unk]", "<UNK>", "<unk>", "<SPOKEN_NOISE>"})
 #: the decoys' score in the ranking: speech for someone else
 OTHER = "_other"
+#: words that turn a sentence around, per language: 영수증 필요해요 and 영수증 필요 없어요
+#: are a few jamo apart but mean the opposite. A phrasing and a hypothesis that differ in
+#: it score :data:`NEGATION_MISMATCH` times their similarity (never a match on sound alone)
+NEGATION = {
+    "ko": re.compile(r"(?:^|\s)(?:안|못)(?=\s|$)|없|않|마세요|말아|아니|아뇨|싫"),
+    "en": re.compile(r"\b(?:no|not|never|nope|nah)\b|n't\b|\bdont\b"),
+    "zh": re.compile(r"不|没|别|別"),
+}
+NEGATION_MISMATCH = 0.7
 _HANGUL = (0xAC00, 0xD7A3)
 
 
@@ -494,24 +503,35 @@ def similarity(a: tuple[str, ...], b: tuple[str, ...]) -> float:
     return 1.0 - levenshtein(a, b) / max(len(a), len(b))
 
 
-def _candidates(li: LanguageIntents, state: str) -> list[tuple[str, tuple[str, ...]]]:
-    """(intent or OTHER, phrasing units) for the state, in a fixed order."""
-    out = [(name, units(p, li.lang)) for name in intents_for_state(state)
+def negated(text: str, lang: str) -> bool:
+    """Whether ``text`` says no / not (:data:`NEGATION`)."""
+    pattern = NEGATION.get(lang)
+    return bool(pattern and pattern.search(text.lower()))
+
+
+def _candidates(li: LanguageIntents, state: str,
+                ) -> list[tuple[str, tuple[str, ...], bool]]:
+    """(intent or OTHER, phrasing units, negated) for the state, in a fixed order."""
+    out = [(name, units(p, li.lang), negated(p, li.lang)) for name in intents_for_state(state)
            for p in li.intents[name].phrasings]
-    out += [(OTHER, units(d, li.lang)) for d in li.decoys]
+    out += [(OTHER, units(d, li.lang), negated(d, li.lang)) for d in li.decoys]
     return out
 
 
-def _scores(text: str, cands: list[tuple[str, tuple[str, ...]]], lang: str) -> dict[str, float]:
+def _scores(text: str, cands: list[tuple[str, tuple[str, ...], bool]],
+            lang: str) -> dict[str, float]:
     said = units(text, lang)
+    neg = negated(text, lang)
     n = len(said)
     best: dict[str, float] = {}
-    for name, u in cands:
+    for name, u, cand_neg in cands:
         top = best.get(name, -1.0)
         # the lengths alone bound the similarity: skip what cannot beat the best so far
         if 1.0 - abs(n - len(u)) / max(n, len(u), 1) <= top:
             continue
         s = similarity(said, u)
+        if cand_neg != neg:
+            s *= NEGATION_MISMATCH
         if s > top:
             best[name] = s
     return best

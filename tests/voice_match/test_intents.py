@@ -181,3 +181,19 @@ def test_cancel_help_wins_over_cancel_where_both_are_heard():
             assert match(words(text), lang, state).name == "cancel_help"
         finally:
             STATE_INTENTS[state] = saved
+
+
+@pytest.mark.parametrize(("lang", "text", "state", "intent"), [
+    # a few jamo from "영수증 필요 없어요" (no receipt), but it asks for one
+    ("ko", "영수증 꼭 필요 해요", "receipt", "receipt"),
+    ("ko", "영수증 필요 없어요", "receipt", "no_receipt"),
+    ("en", "i need a receipt", "receipt", "receipt"),
+    ("en", "i do not need a receipt", "receipt", "no_receipt"),
+    ("zh", "要 小票", "receipt", "receipt"),
+    ("zh", "不 要 小票", "receipt", "no_receipt"),
+])
+def test_a_negation_is_never_matched_away(lang, text, state, intent):
+    """Saying no or not turns a sentence around: a phrasing that differs from what was
+    heard only in its negation is not the same request."""
+    got = match_alternatives(nbest((text, 1.0)), lang, state, 0.6, 0.05, 0.5)
+    assert isinstance(got, Intent) and got.name == intent, got
