@@ -81,6 +81,21 @@ def core_forger(port: int) -> BusClient:
     return client
 
 
+def stop_process(proc: subprocess.Popen | None, timeout: float = 15) -> int:
+    """Stop a process a test started: SIGTERM, SIGKILL if it is still running ``timeout``
+    seconds later; its exit status (0 for None, the status it had if it already ended)."""
+    if proc is None:
+        return 0
+    if proc.poll() is not None:
+        return proc.returncode
+    proc.terminate()
+    try:
+        return proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait(5)
+
+
 def kiosk_env(state_dir: Path, port: int, lane: str, **overrides: str) -> dict[str, str]:
     """Environment for a kiosk process: private state dir, test broker (with its passwords),
     own lane."""
@@ -133,14 +148,7 @@ class KioskProcess:
             self.proc.wait(10)
 
     def stop(self) -> int:
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else 0
-        self.proc.terminate()
-        try:
-            return self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait(5)
+        return stop_process(self.proc)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")

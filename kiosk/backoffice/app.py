@@ -152,10 +152,10 @@ async def _refused(request: Request, exc: Exception) -> JSONResponse:
     return _error(exc.status, exc.reason, **exc.detail)
 
 
-async def _maintain(pool: AsyncConnectionPool) -> None:
+async def _maintain(pool: AsyncConnectionPool, state: Any) -> None:
     """The maintenance job, now and every MAINTENANCE_S: the next day partitions, and the
-    sales summary brought up to date (kiosk/backoffice/item_daily.py; the forecast catches
-    up on its own too, this keeps that catch-up small)."""
+    sales summary brought up to date (kiosk/backoffice/item_daily.py: the forecast page only
+    reads it). ``state.maintenance_rounds`` counts the rounds done."""
     while True:
         try:
             async with pool.connection() as conn:
@@ -171,6 +171,7 @@ async def _maintain(pool: AsyncConnectionPool) -> None:
             await asyncio.to_thread(_refresh_sales, pool.conninfo)
         except Exception:
             log.exception("sales summary refresh failed")
+        state.maintenance_rounds += 1
         await asyncio.sleep(MAINTENANCE_S)
 
 
@@ -196,7 +197,7 @@ def create_app(db_url: str, pool_min: int = 2, pool_max: int = 10,
         pool = AsyncConnectionPool(db_url, min_size=pool_min, max_size=pool_max, open=False)
         await pool.open(wait=True, timeout=30)
         app.state.pool = pool
-        maintenance = asyncio.create_task(_maintain(pool))
+        maintenance = asyncio.create_task(_maintain(pool, app.state))
         try:
             yield
         finally:
@@ -212,6 +213,7 @@ def create_app(db_url: str, pool_min: int = 2, pool_max: int = 10,
         *web.ROUTES,  # the manager's dashboard (issue 18), kiosk/backoffice/web/
     ], exception_handlers={Refused: _refused}, lifespan=lifespan)
     app.state.max_events = max_events
+    app.state.maintenance_rounds = 0
     app.state.tokens = {}
     app.state.currency = web.currency(currency)
     app.state.prometheus_url = prometheus_url  # the fleet page's source (None: not set)

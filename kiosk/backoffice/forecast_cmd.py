@@ -20,8 +20,9 @@ from typing import Any
 
 import psycopg
 
+from kiosk.backoffice import item_daily
 from kiosk.backoffice.forecast import forecast
-from kiosk.backoffice.forecast_data import SalesHistory, sales_history
+from kiosk.backoffice.forecast_data import SalesHistory, sales_history, store_id_of
 from kiosk.backoffice.forecast_reorder import suggest
 
 
@@ -102,12 +103,19 @@ def cmd_forecast(args: argparse.Namespace, url: str) -> int:
     try:
         until = dt.date.fromisoformat(args.until) if args.until else None
         with psycopg.connect(url) as conn:
+            if args.refresh:  # the maintenance job's step, now (it waits for a running one)
+                item_daily.refresh(conn)
             result = store_forecast(conn, args.store, args.days, args.history, until,
                                     args.lead_time, args.review, args.service_level,
                                     args.level)
+            pending = item_daily.behind(conn, store_id_of(conn, args.store))
     except (LookupError, ValueError) as exc:
         print(f"kiosk backoffice forecast: {exc}", file=sys.stderr)
         return 2
+    if pending:
+        print(f"kiosk backoffice forecast: {pending} synced rows of store {args.store} are"
+              " not in the sales summary yet (the back office service sums them at start"
+              " and hourly); --refresh sums them first", file=sys.stderr)
     items = [it for it in result.items if not args.item or it.key in args.item]
     if args.json:
         print(json.dumps({"store": result.store, "first_day": result.first_day.isoformat(),
@@ -156,4 +164,8 @@ def add_commands(sub: Any, db: Callable[[argparse.Namespace], str]) -> None:
     fc.add_argument("--item", action="append", help="only this item key, day by day"
                     " (repeatable)")
     fc.add_argument("--json", action="store_true", help="one JSON object")
+    fc.add_argument("--refresh", action="store_true", help="sum the sales synced since the"
+                    " back office service's last hourly refresh first (without it the"
+                    " command only reads, as the dashboard's page does, and says on stderr"
+                    " when the summary is behind)")
     fc.set_defaults(fn=lambda args: cmd_forecast(args, db(args)))

@@ -5,9 +5,9 @@ Units sold come from the ``item_daily`` summary (migration 006, kept by
 :mod:`kiosk.backoffice.item_daily`, which says what counts as sold: paid baskets replayed as
 the checkout applies their rows, on the UTC day of their payment; training sessions, unpaid
 baskets and baskets with a row flagged ``broken_chain`` never count, the latter counted in
-``flagged_baskets``; a weighed line counts its kg). It is brought up to date before each
-read; a year of a big store then reads in about a second instead of 40 s
-(docs/forecast.md).
+``flagged_baskets``; a weighed line counts its kg). It is read as the back office service's
+maintenance job left it (kept up to date at start and hourly): a read never writes. A year
+of a big store reads in about a second instead of 40 s (docs/forecast.md).
 
 Stock on hand is the latest count of the item (table ``stock_counts``, migration 005: from
 the catalog feed's ``on_hand`` column, :func:`read_feed_stock`) less the units sold after
@@ -65,17 +65,22 @@ def latest_counts(conn: psycopg.Connection, store: str) -> dict[str, StockCount]
     return {key: StockCount(float(on_hand), at, lead) for key, on_hand, at, lead in rows}
 
 
+def store_id_of(conn: psycopg.Connection, store: str) -> int:
+    """The back office's id of store ``store``; LookupError: no such store."""
+    row = conn.execute("SELECT id FROM stores WHERE code = %s", (store,)).fetchone()
+    if row is None:
+        raise LookupError(f"no store {store!r} in the back office")
+    return row[0]
+
+
 def sales_history(conn: psycopg.Connection, store: str, until: dt.date | None = None,
                   days: int = 365, not_after: dt.date | None = None) -> SalesHistory:
     """The store's daily units per item for the ``days`` days up to ``until`` (default:
     the last day with a sale, not after ``not_after`` if given), and each item's stock on
-    hand. LookupError: no such store. Reads the ``item_daily`` summary, brought up to date
-    first (:func:`item_daily.refresh`)."""
-    row = conn.execute("SELECT id FROM stores WHERE code = %s", (store,)).fetchone()
-    if row is None:
-        raise LookupError(f"no store {store!r} in the back office")
-    store_id = row[0]
-    item_daily.refresh(conn)
+    hand. LookupError: no such store. Reads the ``item_daily`` summary as it is (the
+    maintenance job's :func:`item_daily.refresh` keeps it; :func:`item_daily.behind` says
+    what synced since); writes nothing."""
+    store_id = store_id_of(conn, store)
     if until is None:
         last = conn.execute("SELECT max(day) FROM item_daily WHERE store_id = %s"
                             " AND (%s::date IS NULL OR day <= %s)",

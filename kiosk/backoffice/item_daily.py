@@ -17,8 +17,9 @@ whole store-days. Each lane has a watermark (its last seq and flag id summed): t
 flags past it name the baskets they belong to, the days those baskets were paid are summed
 again from ``events``, and the watermark moves on, in one transaction. So the ingest stays
 as it was, a batch sent twice (its rows inserted once) or a refresh run twice changes
-nothing, and the summary never holds half a basket. The forecast calls :func:`refresh`
-before it reads (it catches up on what synced since), and so can a timer.
+nothing, and the summary never holds half a basket. The back office service's maintenance
+job calls :func:`refresh` (at start, then hourly: kiosk/backoffice/app.py); the forecast
+(page and command) only reads the summary, and :func:`behind` says how much synced since.
 """
 
 from __future__ import annotations
@@ -139,19 +140,35 @@ WHERE f.lane_id = %(lane)s AND f.id > %(flag0)s AND f.id <= %(flag1)s
 """
 
 
+#: the lanes (of one store, or all with store NULL) whose synced rows or broken_chain flags
+#: are past their watermark: how far each is held now (the ingest moves last_seq with its
+#: rows, in one transaction) and how far it is summed (lane, summed seq, last seq, summed
+#: flag id, last flag id)
+_BEHIND = """
+SELECT c.lane_id, COALESCE(w.seq, 0), c.last_seq, COALESCE(w.flag_id, 0),
+       COALESCE((SELECT max(f.id) FROM flags f WHERE f.lane_id = c.lane_id), 0)
+FROM lane_chain c LEFT JOIN item_daily_watermark w USING (lane_id)
+WHERE (c.last_seq > COALESCE(w.seq, 0) OR EXISTS (SELECT 1 FROM flags f
+       WHERE f.lane_id = c.lane_id AND f.id > COALESCE(w.flag_id, 0)))
+  AND (%(store)s::int IS NULL
+       OR c.lane_id IN (SELECT id FROM lanes WHERE store_id = %(store)s))
+"""
+
+
+def behind(conn: psycopg.Connection, store_id: int | None = None) -> int:
+    """How many synced event rows (of ``store_id``'s lanes, default all) the summary does
+    not hold yet, a lane with only new broken_chain flags counting 1: 0 when it is up to
+    date. Reads only."""
+    lanes = conn.execute(_BEHIND, {"store": store_id}).fetchall()
+    return sum(max(last - seq, 1) for _lane, seq, last, _f0, _f1 in lanes)
+
+
 def refresh(conn: psycopg.Connection) -> Refreshed:
     """Sum again the store-days of the baskets whose rows or broken_chain flags came in
     since the last refresh (see the module docstring); one transaction."""
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (REFRESH_LOCK,))
-        # how far each lane is held now (the ingest moves last_seq with its rows, in one
-        # transaction) and how far it is summed
-        lanes = conn.execute(
-            "SELECT c.lane_id, COALESCE(w.seq, 0), c.last_seq, COALESCE(w.flag_id, 0),"
-            " COALESCE((SELECT max(f.id) FROM flags f WHERE f.lane_id = c.lane_id), 0)"
-            " FROM lane_chain c LEFT JOIN item_daily_watermark w USING (lane_id)"
-            " WHERE c.last_seq > COALESCE(w.seq, 0) OR EXISTS (SELECT 1 FROM flags f"
-            " WHERE f.lane_id = c.lane_id AND f.id > COALESCE(w.flag_id, 0))").fetchall()
+        lanes = conn.execute(_BEHIND, {"store": None}).fetchall()
         if not lanes:
             return Refreshed(0, {})
         # (inside a caller's open transaction an earlier refresh's table is still there)

@@ -27,7 +27,11 @@ import time
 from argparse import Namespace
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kiosk.config import KioskConfig
+    from kiosk.ui.fonts import Resolved
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +57,24 @@ def keep_one_input_provider(config) -> None:
     config.set("input", "mouse", "mouse,disable_multitouch")
 
 
+def resolve_fonts(config: KioskConfig, cache: Path) -> dict[str, Resolved]:
+    """The UI's face per language, chosen once and remembered in ``cache``
+    (:func:`kiosk.ui.fonts.resolve`, keyed by the locales, the currency and the gettext
+    catalogs the shopper's strings come from)."""
+    from kiosk.i18n import catalog_path
+    from kiosk.ui import fonts
+    from kiosk.ui.fontcheck import font_texts
+
+    inputs = [*config.store.locales, config.currency.code]
+    for locale in config.store.locales:
+        path = catalog_path(locale)
+        if path.exists():
+            st = path.stat()
+            inputs.append(f"{path}:{st.st_size}:{st.st_mtime}")
+    return fonts.resolve(lambda: font_texts(config.store.locales, config.currency.code),
+                         inputs, cache)
+
+
 def run_ui(args: Namespace, demo_panel: Callable[..., Any] | None = None,
            on_start: tuple[Callable[[Any], Any], ...] = ()) -> int:
     """Start the shopper UI (blocks until the window closes).
@@ -76,18 +98,7 @@ def run_ui(args: Namespace, demo_panel: Callable[..., Any] | None = None,
     for option in ("WINDOW", "TEXT", "CLIPBOARD", "IMAGE"):
         os.environ.setdefault(f"KIVY_{option}", "sdl2")
 
-    from kiosk.i18n import catalog_path
-    from kiosk.ui import fonts
-    from kiosk.ui.fontcheck import font_texts
-
-    inputs = [*config.store.locales, config.currency.code]
-    for locale in config.store.locales:
-        path = catalog_path(locale)
-        if path.exists():
-            st = path.stat()
-            inputs.append(f"{path}:{st.st_size}:{st.st_mtime}")
-    faces = fonts.resolve(lambda: font_texts(config.store.locales, config.currency.code),
-                          inputs, home / "fonts")
+    faces = resolve_fonts(config, home / "fonts")
     width, height = (int(v) for v in args.size.lower().split("x"))
     demo = (config.devices.scanner == "sim") if args.demo is None else args.demo
     from kiosk.ui.theme import DEMO_H, DESIGN_H

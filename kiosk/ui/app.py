@@ -104,6 +104,11 @@ class KioskApp(App):
         self._picker_line: int | None = None   # the last line when the picker opened
         self.loose: list = []                        # (Item, price) of the loose items
         self.tile_pictures: dict[str, Path | None] = {}
+        # read on a thread once the first shopper starts (not at every start: most starts
+        # never open the picker before a shopper does); None: not asked for yet
+        self._picker_data: threading.Thread | None = None
+        self._picker_ready = False
+        self._picker_wanted = False   # "Look up item" tapped before its items were read
         self.scale_msg: dict | None = None           # kiosk-scale's last produce reading
         self.shots = ShotWriter()
         self.first_frame_at: float | None = None
@@ -177,14 +182,27 @@ class KioskApp(App):
                 t.money(0), t.kg(1), t.datetime(time.time())
         except Exception:
             log.exception("warming up the translations failed")
-        try:  # the picker's items and their tiles' pictures (emoji drawn to PNG once)
+
+    def _read_picker_data(self) -> None:
+        """Start reading the picker's items and their tiles' pictures on a thread (once)."""
+        if self._picker_data is None:
+            self._picker_data = threading.Thread(target=self._picker_data_now,
+                                                 name="ui-picker-data", daemon=True)
+            self._picker_data.start()
+
+    def _picker_data_now(self) -> None:
+        """The loose items, their pinyin read (not on a key press) and their tiles' pictures
+        (emoji drawn to PNG once into the UI's state folder): blocking I/O, off the frame loop."""
+        loose: list = []
+        art: dict[str, Path | None] = {}
+        try:
             loose = loose_items(self.settings.catalog_path)
-            prepare([item for item, _price in loose])   # pinyin read here, not on a key press
+            prepare([item for item, _price in loose])
             folder = self.settings.art_dir or Path(tempfile.gettempdir()) / "kiosk-picker"
             art = tile_pictures([(i.key, i.names) for i, _p in loose], self.pictures, folder)
-            self.post(lambda: self._on_loose(loose, art))
         except Exception:
             log.exception("reading the loose items for the picker failed")
+        self.post(lambda: self._on_loose(loose, art))
 
     def on_stop(self) -> None:
         self.bridge.stop()
@@ -229,13 +247,14 @@ class KioskApp(App):
 
     def _on_loose(self, loose: list, art: dict) -> None:
         self.loose, self.tile_pictures = loose, art
+        self._picker_ready = True
         # the last-scanned panel shows a loose item's emoji too, where it has no photo
         for key, picture in art.items():
             if picture is not None:
                 self.pictures.setdefault(key, picture)
-        if self.picking:
-            self.pages.pop("picker", None)  # rebuilt with the items
-            self.refresh()
+        if self._picker_wanted:
+            self._picker_wanted = False
+            self.open_picker()
 
     def _on_scale(self, msg: dict) -> None:
         self.scale_msg = msg
@@ -243,7 +262,13 @@ class KioskApp(App):
             self.refresh()
 
     def open_picker(self) -> None:
-        """Look up item: the picker over the basket (only while shopping)."""
+        """Look up item: the picker over the basket (only while shopping). Its items are
+        read off the frame loop; tapped before they are, it opens when they are (the
+        basket stays meanwhile: the picker never shows a tile without its picture)."""
+        if not self._picker_ready:
+            self._picker_wanted = True
+            self._read_picker_data()
+            return
         if self.view is not None and self.view.screen == "shopping":
             self.picking = True
             self._picker_line = (self.msg or {}).get("last_line_id")
@@ -372,6 +397,8 @@ class KioskApp(App):
             self.picking = False
         elif self.picking:
             v = replace(v, screen="picker")
+        if v.screen == "shopping":
+            self._read_picker_data()   # a shopper started: the picker may open soon
         self.view = v
         t = Translator(v.locale, currency_of(self.msg or {}))
         page = self.page(v.screen)
@@ -470,4 +497,6 @@ class KioskApp(App):
                               if self.first_frame_at else None),
             "pid": __import__("os").getpid(),
             "picker": self.pages["picker"].shown() if "picker" in self.pages else None,
+            "picker_data": ("read" if self._picker_ready else "not asked"
+                            if self._picker_data is None else "reading"),
         }

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from kiosk.bus.broker import free_port
-from tests.harness import REPO
+from tests.harness import REPO, stop_process
 
 RULES = REPO / "config" / "prometheus" / "kiosk-rules.yml"
 JOB = "kiosk-lanes"
@@ -62,13 +62,7 @@ class Exporter:
         return f"127.0.0.1:{self.port}"
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc, 10)
 
 
 class Prometheus:
@@ -148,10 +142,4 @@ class Prometheus:
                    for a in self.api("alerts")["alerts"])
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness import build_once, kiosk_env
 from tests.ui.driver import SHOTS_ROOT, UIProcess, Xvfb
 
 
@@ -24,13 +25,35 @@ def xvfb():
     display.stop()
 
 
+def font_choice(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The UI's font choice for the default locales (and the faces it extracted), made once
+    per run by the UI's own code: a kiosk chooses once and keeps the choice in its state
+    folder, so each test's UI starts as a kiosk does after its first start (the choice and
+    the extraction, ~2 s and 65 MB of each start otherwise, are tested in test_fonts.py)."""
+    def build(folder: Path) -> None:
+        from kiosk.config import load_config
+        from kiosk.ui import resolve_fonts
+
+        resolve_fonts(load_config(environ=kiosk_env(folder / "state", 1, "FONTS")),
+                      folder / "fonts")
+
+    return build_once(tmp_path_factory, "ui-fonts", build) / "fonts" / "choice.json"
+
+
 @pytest.fixture
-def ui_factory(lane_env, xvfb, tmp_path: Path):
-    """Start ``kiosk ui`` processes on this test's lane; all are stopped at teardown."""
+def ui_factory(lane_env, xvfb, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory):
+    """Start ``kiosk ui`` processes on this test's lane; all are stopped at teardown. Each
+    UI finds the run's font choice in its state folder; a UI configured otherwise (other
+    locales or currency) sees the choice's key differ and chooses its own."""
     started: list[UIProcess] = []
+    choice = font_choice(tmp_path_factory)
 
     def start(*args: str, **env_overrides: str) -> UIProcess:
         env = dict(lane_env, **env_overrides)
+        fonts = Path(env["KIOSK__PATHS__STATE_DIR"]) / "ui" / "fonts"
+        if not fonts.exists():
+            fonts.mkdir(parents=True)
+            shutil.copyfile(choice, fonts / "choice.json")
         ui = UIProcess(env, xvfb.display, tmp_path, args=args).start()
         started.append(ui)
         return ui

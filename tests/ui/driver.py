@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.ui.xvfb import start_xvfb
-from tests.harness import REPO
+from tests.harness import REPO, stop_process
 
 #: the languages a whole-flow UI test runs in: Chinese opt-in (KIOSK_SOAK_TESTS=1) for the
 #: default suite's 15 minutes (its screens are checked by the catalog and layout tests)
@@ -38,11 +38,7 @@ class Xvfb:
         self.proc, self.display = start_xvfb(width, height)
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        stop_process(self.proc, 10)
 
 
 class UIError(AssertionError):
@@ -152,11 +148,4 @@ class UIProcess:
 
     def stop(self) -> None:
         self._close()
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
+        stop_process(self.proc)

@@ -69,6 +69,8 @@ def test_picker_by_touch_search_and_plu_keypad(locale, produce_lane, ui_factory,
     lane = produce_lane
     ui = ui_factory(**lane.env)
     ui.wait_screen("attract")
+    # the picker's items and tiles are read once a shopper starts, not at every UI start
+    assert ui.status()["picker_data"] == "not asked"
     lane.weigh(0)
     assert lane.shopper.send("start", locale=locale)["ok"]
     ui.sync(lane.shopper.wait_state(lambda s: s["state"] == "shopping"))

@@ -7,7 +7,8 @@ The figures are :func:`kiosk.backoffice.forecast_cmd.store_forecast`'s, the same
 ``kiosk backoffice forecast`` prints (defaults: 365 days of history, lead time 2 days where
 the feed gives none, review every 7 days, service level 95%, 90% interval), forecast from
 the last day with a sale up to the page's day. It runs on its own (synchronous) connection
-in a worker thread: the models are numpy, not async.
+in a worker thread: the models are numpy, not async. A GET only reads: the sales summary is
+as the service's maintenance job left it (kiosk/backoffice/item_daily.py, at start and hourly).
 """
 
 from __future__ import annotations

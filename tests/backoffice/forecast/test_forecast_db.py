@@ -14,6 +14,7 @@ import numpy as np
 import psycopg
 import pytest
 
+from kiosk.backoffice import item_daily
 from kiosk.backoffice.forecast_data import read_feed_stock, record_stock, sales_history
 from kiosk.journal.store import canonical_data, chain_digest
 from kiosk.sim.salesyear import generate, write_events
@@ -24,13 +25,15 @@ DAYS = 120
 
 @pytest.fixture(scope="module")
 def loaded(pg_cluster, backoffice_template: str):
-    """One database with the year loaded for the module: S002 is only read; the test that
-    appends rows does so to S001 only."""
+    """One database with the year loaded for the module and summed (as the back office
+    service's maintenance job does): S002 is only read; the test that appends rows does so
+    to S001 only."""
     url = pg_cluster.create_database("forecast_year", template=backoffice_template)
     year = generate(stores=2, items=25, days=DAYS, start=dt.date(2025, 9, 1), seed=3,
                     volume=0.4)
     with psycopg.connect(url) as conn:
         written = write_events(conn, year)
+        item_daily.refresh(conn)
     assert set(written) == {"S001", "S002"} and min(written.values()) > 5000
     return url, year
 
@@ -124,6 +127,7 @@ def test_training_unpaid_removed_flagged_never_count_weighed_in_kg(loaded):
         conn.execute("INSERT INTO flags (lane_id, seq, kind, detail) VALUES (%s, %s,"
                      " 'broken_chain', 'edited')", (lane_id, seq))
         conn.commit()
+        item_daily.refresh(conn)  # the maintenance job's next round
         after = sales_history(conn, "S001", days=DAYS)
     added = after.units[row] - before.units[row]
     assert added[-1] == 3 and added[:-1].sum() == 0  # only line 2 (qty 3) of the paid basket
@@ -245,8 +249,11 @@ def test_salesyear_command_and_too_short_a_history(backoffice_url: str, capsys):
                         "1", "--items", "6", "--days", "60")
     assert code == 1 and "already loaded" in err
     code, _, err = _run(capsys, "backoffice", "--db", backoffice_url, "forecast", "S001",
-                        "--history", "60")
+                        "--history", "60", "--refresh")  # the year summed first
     assert code == 2 and "too short" in err
+    with psycopg.connect(backoffice_url) as conn:
+        assert item_daily.behind(conn) == 0
+        assert conn.execute("SELECT count(*) FROM item_daily").fetchone()[0] > 0
 
 
 def test_on_hand_is_the_count_less_what_sold_after_it_within_its_day(backoffice_url):
@@ -276,6 +283,7 @@ def test_on_hand_is_the_count_less_what_sold_after_it_within_its_day(backoffice_
     counts = [(item.key, 1000.0 + i, None) for i, item in enumerate(year.items)]
     with psycopg.connect(backoffice_url) as conn:
         record_stock(conn, "S001", counts, at)
+        item_daily.refresh(conn)
         history = sales_history(conn, "S001", days=40)
     same_day = year.units[0, :, day].sum()
     assert 0 < sum(sold.values()) - year.units[0, :, day + 1:].sum() < same_day  # mid-day

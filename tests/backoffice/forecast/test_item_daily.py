@@ -134,8 +134,8 @@ def test_the_back_office_service_fills_the_summary_at_start(backoffice_url):
 
 
 def test_two_refreshes_in_one_open_transaction(backoffice_url):
-    """A caller reading twice without committing (each refresh a savepoint of its
-    transaction) gets the rows synced in between."""
+    """A caller refreshing and reading twice without committing (each refresh a savepoint
+    of its transaction) gets the rows synced in between."""
     import datetime as dt
     from dataclasses import replace
 
@@ -152,9 +152,11 @@ def test_two_refreshes_in_one_open_transaction(backoffice_url):
     with psycopg.connect(backoffice_url) as conn:
         write_events(conn, store(0))
     with psycopg.connect(backoffice_url) as conn:  # one transaction until the end
+        item_daily.refresh(conn)
         first = sales_history(conn, "S001", days=30)
         with psycopg.connect(backoffice_url) as other:  # the second store syncs meanwhile
             write_events(other, store(1))
+        item_daily.refresh(conn)
         second = sales_history(conn, "S002", days=30)
         assert conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
     assert (first.units == year.units[0]).all() and (second.units == year.units[1]).all()

@@ -7,13 +7,16 @@ each test gets its own copy (``shop``)."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 import pytest
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from kiosk.backoffice import item_daily
 from kiosk.backoffice.app import create_app
 from kiosk.backoffice.catalog import publish
 from kiosk.backoffice.cluster import Cluster
@@ -40,6 +43,15 @@ class Shop:
                            follow_redirects=False)
 
 
+def maintained(app: Starlette, rounds: int = 1, timeout: float = 60) -> None:
+    """Wait until the app's maintenance job (started with it) has done ``rounds`` rounds:
+    the sales summary the pages read is then the job's."""
+    deadline = time.monotonic() + timeout
+    while app.state.maintenance_rounds < rounds:
+        assert time.monotonic() < deadline, "the maintenance job never finished a round"
+        time.sleep(0.02)
+
+
 def fill(url: str, http: TestClient, tmp_path: Path) -> Ledger:
     journals, ledger = write_journals(tmp_path)
     for lane, store in LANES.items():
@@ -51,6 +63,7 @@ def fill(url: str, http: TestClient, tmp_path: Path) -> Ledger:
                 publish(conn, store, products, promotions, "test")
         for name, (role, store) in USERS.items():
             add_user(conn, name, PASSWORD, role, store)
+        item_daily.refresh(conn)  # summed in the template: each test's job finds nothing new
     return ledger
 
 
@@ -67,5 +80,7 @@ def dash_template(pg_cluster: Cluster, backoffice_template: str,
 def shop(pg_cluster: Cluster, dash_template: tuple[str, Ledger],
          request: pytest.FixtureRequest):
     url = pg_cluster.create_database(database_name(request), template=dash_template[0])
-    with TestClient(create_app(url, pool_max=4)) as http:
+    app = create_app(url, pool_max=4)
+    with TestClient(app) as http:
+        maintained(app)
         yield Shop(url, http, dash_template[1])

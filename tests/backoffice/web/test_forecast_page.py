@@ -11,11 +11,16 @@ import io
 import json
 import os
 import re
+from dataclasses import replace
 from html import unescape
 
 import psycopg
+from starlette.testclient import TestClient
 
+from kiosk.backoffice.app import create_app
 from kiosk.backoffice.forecast_data import record_stock
+from kiosk.sim.salesyear import generate, write_events
+from tests.backoffice.web.conftest import maintained
 from tests.backoffice.web.shop import DAY, ITEMS
 from tests.harness import kiosk_cli
 
@@ -113,3 +118,44 @@ def test_the_forecast_page_in_chinese_and_korean_and_for_the_chain(shop):
     assert "NaN" not in empty.text and "nan" not in empty.text
     chain = shop.http.get("/dash/chain/forecast", params={"day": DAY.isoformat()})
     assert chain.status_code == 200 and "pick a store" in chain.text
+
+
+def test_the_page_reads_only_what_the_maintenance_job_summed(shop):
+    """A GET (and the command without --refresh) writes nothing: a store's year synced after
+    the job's last round is not on the page, nor summed by it, until the service's
+    maintenance job sums it; the command says the summary is behind meanwhile."""
+    year = generate(stores=1, items=4, days=30, start=DAY - dt.timedelta(days=29), seed=7,
+                    volume=0.3)
+    year = replace(year, stores=["S003"])
+    with psycopg.connect(shop.url) as conn:
+        write_events(conn, year)
+        conn.execute("DELETE FROM stock_counts WHERE store_code = 'S003'")  # sales only
+
+    def summary() -> tuple[list, int]:
+        with psycopg.connect(shop.url) as conn:
+            return (conn.execute("SELECT * FROM item_daily_watermark ORDER BY lane_id")
+                    .fetchall(),
+                    conn.execute("SELECT count(*) FROM item_daily").fetchone()[0])
+
+    env = {**os.environ, "KIOSK_BACKOFFICE_DB": shop.url}
+    page = "/dash/store/S003/forecast"
+    assert shop.sign_in(shop.http, "admin").status_code == 303
+    before = summary()
+    got = shop.http.get(page, params={"day": DAY.isoformat()})
+    assert got.status_code == 200 and _rows(got.text, "forecast") == [["No sales"]]
+    printed = kiosk_cli(env, "backoffice", "forecast", "S003", "--json")
+    assert printed.returncode == 0 and json.loads(printed.stdout)["items"] == []
+    assert "not in the sales summary yet" in printed.stderr
+    assert summary() == before
+
+    app = create_app(shop.url, pool_max=2)  # a service (re)started: its job's first round
+    with TestClient(app):
+        maintained(app)
+    assert summary() != before
+    keys = sorted(item.key for i, item in enumerate(year.items) if year.units[0, i].sum())
+    assert keys
+    got = shop.http.get(page, params={"day": DAY.isoformat()})
+    assert sorted(row[9] for row in _rows(got.text, "forecast")) == keys
+    printed = kiosk_cli(env, "backoffice", "forecast", "S003", "--json")
+    assert sorted(it["key"] for it in json.loads(printed.stdout)["items"]) == keys
+    assert printed.stderr == ""
