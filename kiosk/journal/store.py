@@ -13,6 +13,9 @@ replayed id gets exactly its first answer, also after a restart. An accepted
 command's row is written in the same transaction as its events. Rows are
 grouped by basket (the lane's session count); those older than the previous
 basket are dropped when a new one starts: a working set, not part of the hash chain.
+Each row also keeps the command's channel (kiosk.domain.vocabulary.channel_of): the
+basket's channels, journaled on its ``session_finished``, are read from its accepted rows
+(:meth:`Journal.channels`), so a restart mid-basket forgets none.
 
 Versions (issue 15): each row is written as its event model (kiosk.domain.events) with its
 version ``v``; rows of older versions (the unversioned v0 journal) are upcast when read,
@@ -33,12 +36,13 @@ from pathlib import Path
 from kiosk.domain.cards import is_masked
 from kiosk.domain.checkout import CheckoutState, InvalidEvent, apply
 from kiosk.domain.events import Event, NewerVersion, Snapshot, parse, upcast_state
+from kiosk.domain.vocabulary import CHANNELS
 
 #: the journal's schema version, kept in the file's ``PRAGMA user_version``. Bumped with a
 #: migration whenever the tables change, or an event type's version or the snapshot's state
 #: version (kiosk.domain.events) changes: an older release then refuses the file instead of
 #: misreading it. 0: the unversioned journal written before issue 15 (events without ``v``).
-JOURNAL_SCHEMA = 3
+JOURNAL_SCHEMA = 4
 
 _TABLES = (
     """CREATE TABLE IF NOT EXISTS events (
@@ -101,9 +105,21 @@ def _to_v3(db: sqlite3.Connection) -> None:
     instead of taking the new field for a forged event."""
 
 
+def _to_v4(db: sqlite3.Connection) -> None:
+    """3 → 4: the ``commands`` table gained ``channel`` (how the shopper gave the command), so
+    a basket's channels outlive a restart. Rows written before have none (NULL): unknown,
+    counted as no channel, never as touch."""
+    db.execute("ALTER TABLE commands ADD COLUMN channel TEXT")
+
+
 #: schema version → the migration that brings a journal of that version to the next one
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {0: _to_v1, 1: _to_v2,
-                                                               2: _to_v3}
+                                                               2: _to_v3, 3: _to_v4}
+
+
+def _check_channel(channel: str | None) -> None:
+    if channel is not None and channel not in CHANNELS:
+        raise ValueError(f"unknown channel {channel!r}: one of {', '.join(CHANNELS)}")
 
 
 class JournalTooNew(NewerVersion):
@@ -213,17 +229,20 @@ class Journal:
         self.db.close()
 
     def append(self, events: list[dict | Event], txn: str | None,
-               command: tuple[str, int] | None = None) -> list[Entry]:
+               command: tuple[str, int] | None = None,
+               channel: str | None = None) -> list[Entry]:
         """Durably append events (models, or dicts with ``type`` and ``ts``) in one
         transaction, each written as its model at its current version (``v``). A snapshot
         dict without ``v`` holds this code's ``CheckoutState.as_dict()``.
 
         ``command`` (id, basket): the command these events accept, remembered in the same
-        transaction as accepted with the seq of the last event; the ids of baskets before
-        the previous one are dropped with it."""
+        transaction as accepted with the seq of the last event and its ``channel``
+        (:func:`~kiosk.domain.vocabulary.channel_of`, None: no shopper's); the ids of
+        baskets before the previous one are dropped with it."""
         problems = card_data_problems(events)
         if problems:
             raise ValueError(f"refusing to journal card data: {', '.join(problems)}")
+        _check_channel(channel)
         entries, rows = [], []
         seq, prev = self.last_seq, self.last_hash
         for event in events:
@@ -244,8 +263,9 @@ class Journal:
                 rows,
             )
             if command is not None:
-                self.db.execute("INSERT INTO commands (id, basket, ok, reason, seq)"
-                                " VALUES (?, ?, 1, '', ?)", (command[0], command[1], seq))
+                self.db.execute("INSERT INTO commands (id, basket, ok, reason, seq, channel)"
+                                " VALUES (?, ?, 1, '', ?, ?)",
+                                (command[0], command[1], seq, channel))
                 self.db.execute("DELETE FROM commands WHERE basket < ?", (command[1] - 1,))
             self.db.execute("COMMIT")
         except BaseException:
@@ -316,12 +336,21 @@ class Journal:
             apply(state, entry.event())
         return state
 
-    def remember_command(self, cmd_id: str, basket: int, result: CommandResult) -> None:
+    def remember_command(self, cmd_id: str, basket: int, result: CommandResult,
+                         channel: str | None = None) -> None:
         """Durably remember the answer to a command that journaled no event (rejected, or
-        accepted with nothing to change)."""
-        self.db.execute("INSERT OR IGNORE INTO commands (id, basket, ok, reason, seq)"
-                        " VALUES (?, ?, ?, ?, ?)",
-                        (cmd_id, basket, int(result.ok), result.reason, result.seq))
+        accepted with nothing to change), with its ``channel`` as :meth:`append` does."""
+        _check_channel(channel)
+        self.db.execute("INSERT OR IGNORE INTO commands (id, basket, ok, reason, seq, channel)"
+                        " VALUES (?, ?, ?, ?, ?, ?)",
+                        (cmd_id, basket, int(result.ok), result.reason, result.seq, channel))
+
+    def channels(self, basket: int) -> set[str]:
+        """The channels of basket ``basket``'s accepted commands (rows without one: written
+        by a release before the column, or no shopper's command, are left out)."""
+        rows = self.db.execute("SELECT DISTINCT channel FROM commands WHERE basket = ? AND"
+                               " ok = 1 AND channel IS NOT NULL", (basket,))
+        return {channel for (channel,) in rows}
 
     def command_result(self, cmd_id: str) -> CommandResult | None:
         """The answer first given to ``cmd_id``, if it is remembered."""

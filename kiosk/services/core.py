@@ -191,7 +191,6 @@ class CoreService:
         self._card_left = False          # a card was in the reader when the last session ended
         self._seals = 0                  # seal_cards calls: a late "taken" of an older one is stale
         self._rating: dict | None = None  # a low rating awaiting its reasons: txn, rating, by
-        self._channels: set[str] = set()  # how the shopper drove this basket (channel_of)
         self.bus = BusClient(login_for(config.bus, "kiosk-core", config.security.production),
                              f"kiosk-core-{config.store.lane_id}",
                              will=(self.topics.core_status, status_message(False)))
@@ -315,12 +314,12 @@ class CoreService:
                       clock_synced=cmd["type"] != "pay" or self.clock_ok(), step=self._step,
                       payment_methods=tuple(self.methods), scale=self._produce_weight(),
                       rating=self._pending_rating(), steps=self._steps)
+        channel = channel_of(sender, cmd["source"])  # remembered with the command's answer
         try:
             if cmd["type"] == "pay" and self._unresolved:
                 raise Rejected("payment_unavailable", "orders from before a restart are being"
                                " resolved")
             events = decide(self.state, cmd, ctx)
-            channel = channel_of(sender, cmd["source"])
             if cmd["type"] == "wallet_code":
                 self._present_code(cmd)
             if cmd["type"] == "rate" and not events:  # a low rating: "what went wrong?"
@@ -331,9 +330,7 @@ class CoreService:
                 events[0]["cmd_id"] = cmd_id
                 self.commit(events, cmd_id=cmd_id, channel=channel)  # remembered with them
             else:
-                if channel and self.state.txn is not None:
-                    self._channels.add(channel)
-                self._remember(cmd_id, CommandResult(True, "", self.journal.last_seq))
+                self._remember(cmd_id, CommandResult(True, "", self.journal.last_seq), channel)
             known = self.journal.command_result(cmd_id) or CommandResult(
                 True, "", self.journal.last_seq)  # exactly what a replay will be told
             result = result_message(cmd_id, known.ok, known.reason, known.seq)
@@ -342,14 +339,14 @@ class CoreService:
             return None
         except Rejected as exc:
             self.rejects.reject(topic, exc.reason, f"{cmd['type']} {cmd_id}", logging.INFO)
-            self._remember(cmd_id, CommandResult(False, exc.reason, 0))
+            self._remember(cmd_id, CommandResult(False, exc.reason, 0), channel)
             result = result_message(cmd_id, False, exc.reason)
         except Exception:
             log.exception("command %s %s failed", cmd["type"], cmd_id)
             known = self.journal.command_result(cmd_id)  # journaled before the failure?
             if known is None:
                 known = CommandResult(False, "internal_error", 0)
-                self._remember(cmd_id, known)
+                self._remember(cmd_id, known, channel)
             result = result_message(cmd_id, known.ok, known.reason, known.seq)
         self.bus.publish(self.topics.result, result)
         if cmd["type"] in ("scan", "wallet_code"):
@@ -461,10 +458,12 @@ class CoreService:
         return not pay.require_clock_sync or clock_synchronized(pay.clock_source,
                                                                  pay.clock_sync_flag)
 
-    def _remember(self, cmd_id: str, result: CommandResult) -> None:
-        """Journal the answer to a command that changed nothing, before it is published."""
+    def _remember(self, cmd_id: str, result: CommandResult,
+                  channel: str | None = None) -> None:
+        """Journal the answer to a command that changed nothing, before it is published, with
+        its ``channel`` (an accepted one counts for the basket, see :meth:`commit`)."""
         try:
-            self.journal.remember_command(cmd_id, self.state.txn_seq, result)
+            self.journal.remember_command(cmd_id, self.state.txn_seq, result, channel)
         except Exception:  # the answer still goes out; only a replay would be decided again
             log.exception("remembering command %s failed", cmd_id)
 
@@ -484,18 +483,17 @@ class CoreService:
                channel: str | None = None) -> None:
         """Apply events to a copy (to prove they fit), journal them (with the id of the
         command they accept), then adopt the copy. ``channel``: how the shopper gave that
-        command (:func:`~kiosk.domain.vocabulary.channel_of`); the basket's channels ride on
-        the ``session_finished`` that ends it. Kept in memory: a restart mid-basket forgets
-        the channels used before it."""
+        command (:func:`~kiosk.domain.vocabulary.channel_of`), journaled with its id; the
+        basket's channels (those of its accepted commands, this one's too) ride on the
+        ``session_finished`` that ends it. Read from the journal's command rows, they
+        outlive a restart mid-basket."""
         if not events:
             return
         events = self._rating_before_end(events)
-        starts = any(e["type"] == "session_started" for e in events)
-        if channel and (self.state.txn is not None or starts):
-            self._channels.add(channel)
         for event in events:
             if event["type"] == "session_finished":
-                event["channels"] = sorted(self._channels)
+                used = self.journal.channels(self.state.txn_seq) | ({channel} if channel else set())
+                event["channels"] = sorted(used)
         now = time.time()
         new = copy.deepcopy(self.state)
         for event in events:
@@ -505,12 +503,12 @@ class CoreService:
         if ended:
             events.append({"type": "snapshot", "ts": now, "state": new.as_dict()})
         self.journal.append(events, txn=new.txn or self.state.txn,
-                            command=(cmd_id, new.txn_seq) if cmd_id else None)
+                            command=(cmd_id, new.txn_seq) if cmd_id else None,
+                            channel=channel if cmd_id else None)
         before, self.state = self.state, new
         if ended or any(e["type"] == "shopper_rating" for e in events):
             self._rating = None
         if ended:
-            self._channels = set()
             self._seal_cards()
         self.publish_state()
         self._start_effects(events)

@@ -1,10 +1,13 @@
 """How a shopper drove each basket (issue 18), over the real bus: kiosk-core takes the
 channel of every accepted command from its sender's topic (the UI: touch; the voice service:
 voice, or keys where it says the tactile keys drove it) and journals the basket's channels
-once, on its ``session_finished``; commands from the operator's tools count for none."""
+once, on its ``session_finished``; commands from the operator's tools count for none. The
+channels are remembered with each command in the journal, so a kiosk-core restarted in the
+middle of a basket (stopped, or killed) forgets none of them."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -64,3 +67,38 @@ def test_each_basket_journals_the_channels_the_shopper_used(core, shopper, lane_
         journal.close()
         ui.close()
         voice.close()
+
+
+@pytest.mark.parametrize("how", ["sigterm", "sigkill"])
+def test_a_restart_mid_basket_keeps_the_channels_used_before_it(how, start_core, shopper,
+                                                                 lane_env, broker_port):
+    core = start_core()
+    shopper.wait_online()
+    lane = lane_env["KIOSK__STORE__LANE_ID"]
+    ui = Shopper(broker_port, lane, username="kiosk-ui")
+    voice = Shopper(broker_port, lane, username="kiosk-voice")
+    path = Path(lane_env["KIOSK__PATHS__STATE_DIR"]) / "journal.sqlite"
+    try:
+        assert _send(voice, "start", "voice")["ok"]  # the basket started by voice
+        assert _send(voice, "add_plu", "voice", plu="04011", weight_g=1234)["ok"]
+        before = ui.wait_state(lambda s: len(s["lines"]) == 1)
+        if how == "sigkill":
+            core.kill9()
+        else:
+            assert core.stop() == 0
+        shopper.wait_online(False)
+        restarted_at = time.time()
+        start_core()
+        after = ui.wait_state(lambda s: s["server_time"] > restarted_at)
+        assert (after["state"], after["txn"]) == ("shopping", before["txn"])
+        assert _sale(ui, None) == before["txn"]  # then finished on the screen
+    finally:
+        ui.close()
+        voice.close()
+    journal = Journal(path)
+    try:
+        finished = [e.data for e in journal.entries() if e.type == "session_finished"]
+        assert [f["channels"] for f in finished] == [["touch", "voice"]]
+        assert journal.verify()[1] == []
+    finally:
+        journal.close()

@@ -23,8 +23,9 @@ def test_versions_are_pinned_to_the_journal_schema():
     adding its migration) would let an older release misread the journal: update both."""
     versions = {kind: cls.VERSION for kind, cls in E.EVENT_TYPES.items()}
     # issue 19: the state gained ``training`` (state version 2, journal schema 2); issue 18:
-    # session_finished gained ``channels`` (its version 2, journal schema 3)
-    assert (JOURNAL_SCHEMA, E.STATE_VERSION) == (3, 2)
+    # session_finished gained ``channels`` (its version 2, journal schema 3), and the
+    # commands table each command's channel (journal schema 4: no event's shape changed)
+    assert (JOURNAL_SCHEMA, E.STATE_VERSION) == (4, 2)
     # issue 21 added help_cancelled and item_put_aside at version 1: a new type is no new
     # shape of an old one (an older release refuses it as an unknown type, never misreads it)
     # issue 17 added catalog_applied the same way; issue 19 item_refused (a GS1 code past its

@@ -15,6 +15,7 @@ from kiosk.domain.checkout import CheckoutState, Context, Rejected, apply, decid
 from kiosk.journal.store import (
     GENESIS,
     JOURNAL_SCHEMA,
+    MIGRATIONS,
     CommandResult,
     Journal,
     JournalTooNew,
@@ -220,6 +221,55 @@ def test_a_new_basket_keeps_the_ids_of_the_last_one_only(journal):
     assert journal.command_result("c-0001") is None
     assert journal.command_result("c-0002") == CommandResult(False, "x", 0)
     assert journal.command_result("c-0003") == CommandResult(True, "", 1)
+
+
+def test_a_basket_keeps_the_channels_of_its_accepted_commands(journal):
+    """Rows of older baskets are dropped when a command of a new one is journaled; the
+    current (and the previous) basket's rows stay, with their channels."""
+    journal.remember_command("c-0001", 1, CommandResult(True, "", 0), "voice")
+    journal.remember_command("c-0002", 2, CommandResult(True, "", 0), "keys")
+    journal.append([{"type": "activity", "ts": T0, "cmd_id": "c-0003"}], None,
+                   command=("c-0003", 3), channel="voice")
+    journal.remember_command("c-0004", 3, CommandResult(False, "not_allowed", 0), "keys")
+    journal.remember_command("c-0005", 3, CommandResult(True, "", 1), None)  # the scanner's
+    journal.append([{"type": "activity", "ts": T0 + 1, "cmd_id": "c-0006"}], None,
+                   command=("c-0006", 3), channel="touch")
+    assert journal.channels(1) == set()  # pruned with its basket
+    assert journal.channels(2) == {"keys"}
+    assert journal.channels(3) == {"voice", "touch"}  # a refused command counts for none
+    with pytest.raises(ValueError, match="unknown channel 'speech'"):
+        journal.remember_command("c-0007", 3, CommandResult(True, "", 1), "speech")
+    assert journal.command_result("c-0007") is None
+
+
+def test_a_schema_3_journal_opens_its_rows_without_a_channel(tmp_path):
+    """3 → 4: the commands table gains ``channel``; the rows written before have none (not
+    touch), the rows written after have theirs."""
+    path = tmp_path / "v3.sqlite"
+    db = sqlite3.connect(path, isolation_level=None)
+    for version in range(3):  # the file exactly as a release with schema 3 made it
+        MIGRATIONS[version](db)
+    db.execute("INSERT INTO commands (id, basket, ok, reason, seq) VALUES"
+               " ('c-0001', 7, 1, '', 0)")
+    db.execute("PRAGMA user_version = 3")
+    db.close()
+    journal = Journal(path)
+    try:
+        assert journal.schema == JOURNAL_SCHEMA
+        assert journal.command_result("c-0001") == CommandResult(True, "", 0)
+        assert journal.channels(7) == set()
+        journal.append([{"type": "activity", "ts": T0, "cmd_id": "c-0002"}], None,
+                       command=("c-0002", 7), channel="voice")
+        journal.remember_command("c-0003", 7, CommandResult(True, "", 1), "touch")
+    finally:
+        journal.close()
+    reopened = Journal(path)
+    try:
+        rows = reopened.db.execute("SELECT id, channel FROM commands ORDER BY id").fetchall()
+        assert rows == [("c-0001", None), ("c-0002", "voice"), ("c-0003", "touch")]
+        assert reopened.channels(7) == {"voice", "touch"}
+    finally:
+        reopened.close()
 
 
 def test_a_journal_from_before_the_commands_table_seeds_its_current_basket(tmp_path):
