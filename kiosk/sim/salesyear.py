@@ -15,7 +15,8 @@ intermittent series), and permanent price changes (which move demand through ela
 
 :func:`write_events` turns a generated year into back-office events exactly as lanes would
 have synced them: per store one lane, baskets of ``session_started``, ``item_added`` /
-``quantity_changed``, ``auth_requested``, ``auth_approved``, ``session_finished``,
+``quantity_changed``, ``auth_requested``, ``auth_approved``, ``session_finished`` (with
+the shopper's channels, :data:`CHANNEL_MIX`),
 hash-chained with the journal's own :func:`~kiosk.journal.store.chain_digest` and COPYed into
 ``events`` (day partitions made first), the lane's chain state set as if it had synced. It
 also writes each store's last stock count (``stock_counts``), 3 days before the end.
@@ -165,9 +166,19 @@ def _baskets(rng: np.random.Generator, day_units: np.ndarray) -> list[list[tuple
     return out
 
 
+#: how the synthetic shoppers drove their baskets (``session_finished.channels``) and how
+#: often: most by touch alone, some by voice, a few with the tactile keys (accessible mode)
+CHANNEL_MIX: tuple[tuple[tuple[str, ...], float], ...] = (
+    (("touch",), 0.88), (("touch", "voice"), 0.07), (("keys",), 0.03), (("keys", "voice"), 0.02))
+
+
 def journal_rows(year: SalesYear, store: int, seed: int = 0):  # type: ignore[no-untyped-def]
     """The lane journal rows (seq, ts, type, txn, data dict) of ``store``'s year, in order."""
     rng = np.random.default_rng([seed, store])
+    # a stream of its own: the channels drawn do not move the baskets' draws
+    how = np.random.default_rng([seed, store, 1])
+    mixes = [list(m) for m, _share in CHANNEL_MIX]
+    shares = [share for _m, share in CHANNEL_MIX]
     seq = 0
     txn_seq = 0
     lane = f"{year.stores[store]}-L01"
@@ -201,7 +212,9 @@ def journal_rows(year: SalesYear, store: int, seed: int = 0):  # type: ignore[no
             rows.append(("auth_approved", {"v": 1, "stan": txn_seq, "auth_code": "A00001",
                                            "card": None, "rrn": f"{txn_seq:012d}",
                                            "response_code": "00"}))
-            rows.append(("session_finished", {"v": 1, "next_locale": None}))
+            rows.append(("session_finished", {"v": 2, "next_locale": None,
+                                              "channels": mixes[how.choice(len(mixes),
+                                                                           p=shares)]}))
             for kind, data in rows:
                 seq += 1
                 ts += 2.0

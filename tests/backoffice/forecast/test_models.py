@@ -98,3 +98,27 @@ def test_reorder_by_hand():
     assert protection_demand(np.array([1.0] * 7 + [2.0] * 7), 21) == pytest.approx(35)
     with pytest.raises(ValueError):
         suggest(mean, 1.0, 0, 2, service_level=1.0)
+
+
+def test_the_synthetic_year_records_how_its_shoppers_checked_out():
+    """Every basket ends with a session_finished the lane would write (v2, channels from
+    CHANNEL_MIX, each mix seen), and the units sold are still exactly the year's."""
+    from kiosk.domain.events import parse
+    from kiosk.sim.salesyear import CHANNEL_MIX, journal_rows
+
+    year = generate(stores=1, items=8, days=30, start=dt.date(2025, 3, 1), seed=5, volume=2.0)
+    mixes = {m for m, _share in CHANNEL_MIX}
+    seen: dict[tuple[str, ...], int] = {}
+    units = 0
+    for _seq, _ts, kind, _txn, data in journal_rows(year, 0):
+        if kind == "item_added":
+            units += 1
+        elif kind == "quantity_changed":
+            units += data["qty"] - 1
+        elif kind == "session_finished":
+            event = parse({"type": kind, "ts": 0.0, **data})
+            assert tuple(event.channels) in mixes
+            seen[tuple(event.channels)] = seen.get(tuple(event.channels), 0) + 1
+    assert set(seen) == mixes
+    assert max(seen, key=seen.get) == ("touch",)
+    assert units == year.units[0].sum()
