@@ -536,34 +536,6 @@ def _add_receipt(parser: argparse.ArgumentParser) -> None:
     prune.set_defaults(fn=cmd_receipt_prune)
 
 
-def _add_scanner(sc: argparse.ArgumentParser) -> None:
-    from kiosk.services.scanner import add_arguments
-
-    add_arguments(sc)
-    sc.set_defaults(fn=cmd_scanner)
-
-
-def _add_scale(sc: argparse.ArgumentParser) -> None:
-    from kiosk.services.scale import add_arguments
-
-    add_arguments(sc)
-    sc.set_defaults(fn=cmd_scale)
-
-
-def _add_metrics(me: argparse.ArgumentParser) -> None:
-    from kiosk.services.metrics import add_arguments
-
-    add_arguments(me)
-    me.set_defaults(fn=cmd_metrics)
-
-
-def _add_voice(vo: argparse.ArgumentParser) -> None:
-    from kiosk.services.voice.cli import add_arguments
-
-    add_arguments(vo)
-    vo.set_defaults(fn=cmd_voice)
-
-
 def _add_gpio(gpio: argparse.ArgumentParser) -> None:
     gpio.set_defaults(fn=cmd_gpio)
 
@@ -574,24 +546,10 @@ def cmd_ereceipt(args: argparse.Namespace) -> int:
     return serve_main(args)
 
 
-def _add_ereceipt(parser: argparse.ArgumentParser) -> None:
-    from kiosk.services.ereceipt import add_arguments
-
-    add_arguments(parser)
-    parser.set_defaults(fn=cmd_ereceipt)
-
-
 def cmd_sync(args: argparse.Namespace) -> int:
     from kiosk.services.sync import sync_main
 
     return sync_main(args)
-
-
-def _add_sync(parser: argparse.ArgumentParser) -> None:
-    from kiosk.services.sync import add_arguments
-
-    add_arguments(parser)
-    parser.set_defaults(fn=cmd_sync)
 
 
 def _add_staff(parser: argparse.ArgumentParser) -> None:
@@ -663,51 +621,18 @@ def _add_bench(bench: argparse.ArgumentParser) -> None:
     bench.set_defaults(fn=cmd_bench)
 
 
-def _add_backoffice(bo: argparse.ArgumentParser) -> None:
-    from kiosk.backoffice.commands import add_arguments
+def _arguments_of(module: str, run: Callable[[argparse.Namespace], int] | None = None,
+                  ) -> Callable[[argparse.ArgumentParser], None]:
+    """A command whose arguments ``module.add_arguments`` adds (imported only when that
+    command runs), run by ``run`` (or by what those arguments set as ``fn``)."""
+    def add(parser: argparse.ArgumentParser) -> None:
+        import importlib
 
-    add_arguments(bo)
+        importlib.import_module(module).add_arguments(parser)
+        if run is not None:
+            parser.set_defaults(fn=run)
 
-
-def _add_attendant(at: argparse.ArgumentParser) -> None:
-    from kiosk.attendant.commands import add_arguments
-
-    add_arguments(at)
-
-
-def _add_flash(fl: argparse.ArgumentParser) -> None:
-    from kiosk.ops.flash import add_arguments
-
-    add_arguments(fl)
-    fl.set_defaults(fn=cmd_flash)
-
-
-def _add_provision(pv: argparse.ArgumentParser) -> None:
-    from kiosk.ops.provision import add_arguments
-
-    add_arguments(pv)
-    pv.set_defaults(fn=cmd_provision)
-
-
-def _add_version(vs: argparse.ArgumentParser) -> None:
-    from kiosk.ops.version import add_arguments
-
-    add_arguments(vs)
-    vs.set_defaults(fn=cmd_version)
-
-
-def _add_update(up: argparse.ArgumentParser) -> None:
-    from kiosk.ops.update import add_arguments
-
-    add_arguments(up)
-    up.set_defaults(fn=cmd_update)
-
-
-def _add_doctor(dr: argparse.ArgumentParser) -> None:
-    from kiosk.ops.doctor import add_arguments
-
-    add_arguments(dr)
-    dr.set_defaults(fn=cmd_doctor)
+    return add
 
 
 #: every command: its one-line help and the function that adds its arguments. Only the
@@ -724,29 +649,38 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "bus": ("bus tools", _add_bus),
     "sim": ("simulated devices", _add_sim),
     "receipt": ("receipt tools", _add_receipt),
-    "scanner": ("scanner service (camera or keyboard wedge)", _add_scanner),
+    "scanner": ("scanner service (camera or keyboard wedge)",
+                _arguments_of("kiosk.services.scanner", cmd_scanner)),
     "scale": ("kiosk-scale: one scale's live weight on the bus (produce, bagging)",
-              _add_scale),
-    "voice": ("kiosk-voice: spoken prompts, voice commands, models", _add_voice),
+              _arguments_of("kiosk.services.scale", cmd_scale)),
+    "voice": ("kiosk-voice: spoken prompts, voice commands, models",
+              _arguments_of("kiosk.services.voice.cli", cmd_voice)),
     "gpio": ("run kiosk-gpio (tower light, buttons, buzzer, door)", _add_gpio),
     "ereceipt": ("kiosk-ereceipt: the receipt as a web page for the shopper's phone",
-                 _add_ereceipt),
-    "sync": ("kiosk-sync: ship the journal to the store's back office", _add_sync),
-    "metrics": ("kiosk-metrics: the lane's health for Prometheus (/metrics)", _add_metrics),
+                 _arguments_of("kiosk.services.ereceipt", cmd_ereceipt)),
+    "sync": ("kiosk-sync: ship the journal to the store's back office",
+             _arguments_of("kiosk.services.sync", cmd_sync)),
+    "metrics": ("kiosk-metrics: the lane's health for Prometheus (/metrics)",
+                _arguments_of("kiosk.services.metrics", cmd_metrics)),
     "staff": ("staff tools", _add_staff),
     "config": ("configuration", _add_config),
     "acquirer": ("acquirer host link (ISO 8583)", _add_acquirer),
     "bench": ("benchmarks (last line is JSON)", _add_bench),
     "backoffice": ("the store back office: migrate, serve, lanes, backup, retention, forecast",
-                   _add_backoffice),
+                   _arguments_of("kiosk.backoffice.commands")),
     "attendant": ("the attendant station: key, store broker users, lane bridge, web page",
-                  _add_attendant),
-    "flash": ("write an SD-card image safely (technicians)", _add_flash),
-    "provision": ("first boot: apply kiosk-provision.toml", _add_provision),
-    "version": ("package version, git commit, image build", _add_version),
-    "update": ("install an update bundle into the other root slot", _add_update),
+                  _arguments_of("kiosk.attendant.commands")),
+    "flash": ("write an SD-card image safely (technicians)",
+              _arguments_of("kiosk.ops.flash", cmd_flash)),
+    "provision": ("first boot: apply kiosk-provision.toml",
+                  _arguments_of("kiosk.ops.provision", cmd_provision)),
+    "version": ("package version, git commit, image build",
+                _arguments_of("kiosk.ops.version", cmd_version)),
+    "update": ("install an update bundle into the other root slot",
+               _arguments_of("kiosk.ops.update", cmd_update)),
     "doctor": ("check this lane: services, broker, journal, space, clock, devices, paper,"
-               " pending reversals, demo credentials, config layers", _add_doctor),
+               " pending reversals, demo credentials, config layers",
+               _arguments_of("kiosk.ops.doctor", cmd_doctor)),
 }
 
 
