@@ -10,7 +10,6 @@ choice. Refused speech is said again in the intent's next phrasing, as a shopper
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -18,10 +17,10 @@ import pytest
 from kiosk_voice.sim.synth import utterance, write_wav
 from kiosk_voice.sim.testset import phrasings, purchase_voices
 
+from tests.voice_ux.conftest import card_auths, two_item_basket
+
 pytestmark = [pytest.mark.voice, pytest.mark.integration]
 
-MILK = "8801115954255"
-KIMCHI = "8801052240329"
 TRIES = 3
 
 
@@ -66,12 +65,7 @@ def test_voice_only_purchase_in_korean_with_a_heldout_voice(start_core, shopper,
                                                            korean, shopper_voice,
                                                            lane_env) -> None:
     start_core(KIOSK__TIMEOUTS__RECEIPT_CHOICE_S="120")
-    shopper.wait_online()
-    assert shopper.send("start", locale="ko")["ok"]
-    assert shopper.send("scan", code=MILK)["ok"]
-    assert shopper.send("scan", code=KIMCHI)["ok"]
-    st = shopper.wait_state(lambda s: s["state"] == "shopping" and len(s["lines"]) == 2)
-    total = st["totals"]["total"]
+    total = two_item_basket(shopper, "ko")
     voice = start_voice(recognizers=korean)
     service = voice.service
 
@@ -85,8 +79,5 @@ def test_voice_only_purchase_in_korean_with_a_heldout_voice(start_core, shopper,
 
     assert st["payment"]["status"] == "approved" and st["payment"]["method"] == "card"
     assert st["payment"]["receipt_choice"] == "print"
-    path = Path(lane_env["KIOSK__PATHS__STATE_DIR"]) / "sim-acquirer.jsonl"
-    charges = [json.loads(x) for x in path.read_text().splitlines()]
-    assert [(c["amount"], c["result"]["outcome"]) for c in charges
-            if c["kind"] == "auth"] == [(total, "approved")]
+    assert card_auths(lane_env) == [(total, "approved")]
     assert [c["type"] for c in service.sent] == ["checkout", "pay", "receipt"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -50,6 +51,28 @@ class VoiceHarness:
     def stop(self) -> None:
         self.stop_event.set()
         self.thread.join(10)
+
+
+MILK = "8801115954255"
+KIMCHI = "8801052240329"
+
+
+def two_item_basket(shopper, locale: str) -> int:  # noqa: ANN001 - the shopper fixture
+    """A shopper in ``locale`` with milk and kimchi scanned: the basket's total (minor
+    units). The voice-only purchases start here: after it the shopper only speaks."""
+    shopper.wait_online()
+    assert shopper.send("start", locale=locale)["ok"]
+    assert shopper.send("scan", code=MILK)["ok"]
+    assert shopper.send("scan", code=KIMCHI)["ok"]
+    st = shopper.wait_state(lambda s: s["state"] == "shopping" and len(s["lines"]) == 2)
+    return st["totals"]["total"]
+
+
+def card_auths(lane_env: dict) -> list[tuple[int, str]]:
+    """(amount, outcome) of every authorization the simulated acquirer answered."""
+    path = Path(lane_env["KIOSK__PATHS__STATE_DIR"]) / "sim-acquirer.jsonl"
+    rows = [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+    return [(r["amount"], r["result"]["outcome"]) for r in rows if r["kind"] == "auth"]
 
 
 @pytest.fixture(scope="session")

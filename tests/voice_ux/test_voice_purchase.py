@@ -7,17 +7,15 @@ from the device. The basket is pre-scanned; the shopper then only speaks.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from tests.harness import kiosk_cli
+from tests.voice_ux.conftest import MILK, card_auths, two_item_basket
 
 pytestmark = [pytest.mark.voice, pytest.mark.integration]
 
-MILK = "8801115954255"
-KIMCHI = "8801052240329"
 PAY_BY_CARD = "카드"  # the pay-by-card key word (see kiosk_voice.intents)
 RECEIPT_PLEASE = "영수증 주세요"
 
@@ -28,20 +26,10 @@ def clips(speech) -> dict[str, Path]:
     return {"pay": speech(PAY_BY_CARD, "ko+f2"), "receipt": speech(RECEIPT_PLEASE, "ko")}
 
 
-def ledger(env: dict) -> list[dict]:
-    path = Path(env["KIOSK__PATHS__STATE_DIR"]) / "sim-acquirer.jsonl"
-    return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
-
-
 def test_voice_only_purchase_in_korean(start_core, shopper, start_voice, korean, clips,
                                        lane_env) -> None:
     core = start_core(KIOSK__TIMEOUTS__RECEIPT_CHOICE_S="120")
-    shopper.wait_online()
-    assert shopper.send("start", locale="ko")["ok"]
-    assert shopper.send("scan", code=MILK)["ok"]
-    assert shopper.send("scan", code=KIMCHI)["ok"]
-    st = shopper.wait_state(lambda s: s["state"] == "shopping" and len(s["lines"]) == 2)
-    total = st["totals"]["total"]
+    total = two_item_basket(shopper, "ko")
 
     voice = start_voice(recognizers=korean)
     voice.service.source.push(clips["pay"], state="shopping")
@@ -59,8 +47,7 @@ def test_voice_only_purchase_in_korean(start_core, shopper, start_voice, korean,
     assert [(c["type"], c["source"]) for c in service.sent] == [
         ("checkout", "voice"), ("pay", "voice"), ("receipt", "voice")]
     assert service.fed_while_speaking == 0
-    charges = [e for e in ledger(lane_env) if e["kind"] == "auth"]
-    assert [(c["amount"], c["result"]["outcome"]) for c in charges] == [(total, "approved")]
+    assert card_auths(lane_env) == [(total, "approved")]
     voice.wait_spoken("영수증이 출력되고 있습니다")
     spoken = " ".join(voice.spoken())
     assert "결제가 승인되었습니다" in spoken  # every step was heard, in Korean

@@ -6,18 +6,15 @@ on (kiosk_voice.backends.sphinx.DECODER_OPTIONS)."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 from kiosk_voice.backends import open_recognizer
 from kiosk_voice.backends.sphinx import SphinxRecognizer
 from kiosk_voice.config import VoiceConfig
 
+from tests.voice_ux.conftest import card_auths, two_item_basket
+
 pytestmark = [pytest.mark.voice, pytest.mark.integration]
 
-MILK = "8801115954255"
-KIMCHI = "8801052240329"
 VOICE, SPEED = "en-us+f2", 165
 
 
@@ -33,12 +30,7 @@ def english(tmp_path_factory):
 def test_voice_only_purchase_in_english(start_core, shopper, start_voice, english, speech,
                                         lane_env) -> None:
     start_core(KIOSK__TIMEOUTS__RECEIPT_CHOICE_S="120")
-    shopper.wait_online()
-    assert shopper.send("start", locale="en")["ok"]
-    assert shopper.send("scan", code=MILK)["ok"]
-    assert shopper.send("scan", code=KIMCHI)["ok"]
-    st = shopper.wait_state(lambda s: s["state"] == "shopping" and len(s["lines"]) == 2)
-    total = st["totals"]["total"]
+    total = two_item_basket(shopper, "en")
 
     voice = start_voice(recognizers=english)
     voice.service.source.push(speech("pay by card", VOICE, SPEED), state="shopping")
@@ -54,7 +46,5 @@ def test_voice_only_purchase_in_english(start_core, shopper, start_voice, englis
     assert service.heard == ["pay_card", "receipt"]
     assert [(c["type"], c["source"]) for c in service.sent] == [
         ("checkout", "voice"), ("pay", "voice"), ("receipt", "voice")]
-    path = Path(lane_env["KIOSK__PATHS__STATE_DIR"]) / "sim-acquirer.jsonl"
-    charges = [e for e in map(json.loads, path.read_text().splitlines()) if e["kind"] == "auth"]
-    assert [(c["amount"], c["result"]["outcome"]) for c in charges] == [(total, "approved")]
+    assert card_auths(lane_env) == [(total, "approved")]
     assert not any("not available" in t for t in voice.spoken())  # English has voice
