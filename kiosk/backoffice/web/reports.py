@@ -99,9 +99,13 @@ def _args(stores: list[int] | None, first: dt.date, last: dt.date,
 async def _execute(conn: Any, sql: str, args: Any) -> Any:
     """A report's query (its cursor), with nested loops off: PostgreSQL estimates the CTEs'
     rows far too low (filters on JSON fields), and a nested loop over a store's year of
-    events takes minutes where a hash join takes a second (docs/backoffice.md)."""
+    events takes minutes where a hash join takes a second (docs/backoffice.md). JIT off:
+    a plan that cannot avoid a nested loop (a set-returning function over a row) then costs
+    more than ``jit_above_cost`` many times over, and compiling its expressions for each day
+    partition of a long range took 10-30 s of a page that runs in under a second without."""
     async with conn.transaction():
         await conn.execute("SET LOCAL enable_nestloop = off")
+        await conn.execute("SET LOCAL jit = off")
         return await conn.execute(sql, args)
 
 
