@@ -97,6 +97,8 @@ async def stale_days(conn: Any, stores: list[int] | None, first: dt.date,
     Reads only; ``conn`` is an async connection."""
     from kiosk.backoffice.item_daily import BEHIND_SQL, TOUCHED_SQL
 
+    if stores == []:
+        return set()
     scope = {"stores": stores, "first": first, "last": last}
     cur = await conn.execute(
         "SELECT s.id, %(first)s::date + i FROM stores s,"
@@ -105,6 +107,8 @@ async def stale_days(conn: Any, stores: list[int] | None, first: dt.date,
         " EXCEPT SELECT store_id, day FROM item_daily_days"
         " WHERE day BETWEEN %(first)s AND %(last)s", scope)
     stale = {(s, d) for s, d in await cur.fetchall()}
+    if not await _summed_stores(conn, stores, first, last):
+        return stale  # nothing summed in range (before the first refresh): all from events
     one = stores[0] if stores is not None and len(stores) == 1 else None
     cur = await conn.execute(BEHIND_SQL, {"store": one})
     touched: list[tuple[int, str, dt.date, dt.date, int]] = []
@@ -127,3 +131,13 @@ async def stale_days(conn: Any, stores: list[int] | None, first: dt.date,
              "hi": max(t[3] for t in touched) + dt.timedelta(days=1)})
         stale |= {(s, d) for s, d in await cur.fetchall()}
     return stale
+
+
+async def _summed_stores(conn: Any, stores: list[int] | None, first: dt.date,
+                         last: dt.date) -> set[int]:
+    """The stores in scope with a store-day of [first, last] summed."""
+    cur = await conn.execute(
+        "SELECT DISTINCT store_id FROM item_daily_days WHERE day BETWEEN %(first)s AND %(last)s"
+        " AND (%(stores)s::int[] IS NULL OR store_id = ANY(%(stores)s::int[]))",
+        {"stores": stores, "first": first, "last": last})
+    return {r[0] for r in await cur.fetchall()}
