@@ -13,7 +13,9 @@ weight counts its weight in kg.
 
 Why a maintenance step and not the ingest: a basket's rows come in several batches (its
 lines before, its payment after), and a flag may come later still; :func:`refresh` re-sums
-whole store-days. Each lane has a watermark (its last seq and flag id summed): the rows and
+whole store-days (and their sales by hour and payment method, table ``sale_daily``:
+kiosk/backoffice/sale_daily.py, what the dashboard's sales figures read). Each lane has a
+watermark (its last seq and flag id summed): the rows and
 flags past it name the baskets they belong to, the days those baskets were paid are summed
 again from ``events``, and the watermark moves on, in one transaction. So the ingest stays
 as it was, a batch sent twice (its rows inserted once) or a refresh run twice changes
@@ -30,6 +32,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg.types.json import Jsonb
 
+from kiosk.backoffice import sale_daily
 from kiosk.domain.training import TXN_PREFIX
 
 #: advisory lock key held while refreshing (one refresh at a time; "itemday" in ASCII)
@@ -125,10 +128,10 @@ class Refreshed:
     days: dict[int, list[dt.date]]     # store id -> the days summed again
 
 
-#: the baskets (lane, txn) of one lane's rows and broken_chain flags past its watermark
-#: (one lane at a time, its bounds given: an index range scan of each day partition)
-_TOUCHED = """
-INSERT INTO item_daily_touched
+#: the baskets (lane, txn, first day, last day, rows) of one lane's rows and broken_chain
+#: flags past its watermark (one lane at a time, its bounds given: an index range scan of
+#: each day partition); also what :func:`kiosk.backoffice.sale_daily.stale_days` reads
+TOUCHED_SQL = """
 SELECT lane_id, txn, min(day), max(day), count(*) FROM events
 WHERE lane_id = %(lane)s AND seq > %(seq0)s AND seq <= %(seq1)s AND txn IS NOT NULL
 GROUP BY 1, 2
@@ -138,13 +141,14 @@ JOIN events e ON e.lane_id = f.lane_id AND e.seq = f.seq
 WHERE f.lane_id = %(lane)s AND f.id > %(flag0)s AND f.id <= %(flag1)s
   AND f.kind = 'broken_chain' AND e.txn IS NOT NULL
 """
+_TOUCHED = "INSERT INTO item_daily_touched " + TOUCHED_SQL
 
 
 #: the lanes (of one store, or all with store NULL) whose synced rows or broken_chain flags
 #: are past their watermark: how far each is held now (the ingest moves last_seq with its
 #: rows, in one transaction) and how far it is summed (lane, summed seq, last seq, summed
 #: flag id, last flag id)
-_BEHIND = """
+BEHIND_SQL = """
 SELECT c.lane_id, COALESCE(w.seq, 0), c.last_seq, COALESCE(w.flag_id, 0),
        COALESCE((SELECT max(f.id) FROM flags f WHERE f.lane_id = c.lane_id), 0)
 FROM lane_chain c LEFT JOIN item_daily_watermark w USING (lane_id)
@@ -159,7 +163,7 @@ def behind(conn: psycopg.Connection, store_id: int | None = None) -> int:
     """How many synced event rows (of ``store_id``'s lanes, default all) the summary does
     not hold yet, a lane with only new broken_chain flags counting 1: 0 when it is up to
     date. Reads only."""
-    lanes = conn.execute(_BEHIND, {"store": store_id}).fetchall()
+    lanes = conn.execute(BEHIND_SQL, {"store": store_id}).fetchall()
     return sum(max(last - seq, 1) for _lane, seq, last, _f0, _f1 in lanes)
 
 
@@ -168,7 +172,7 @@ def refresh(conn: psycopg.Connection) -> Refreshed:
     since the last refresh (see the module docstring); one transaction."""
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (REFRESH_LOCK,))
-        lanes = conn.execute(_BEHIND, {"store": None}).fetchall()
+        lanes = conn.execute(BEHIND_SQL, {"store": None}).fetchall()
         if not lanes:
             return Refreshed(0, {})
         # (inside a caller's open transaction an earlier refresh's table is still there)
@@ -216,6 +220,8 @@ def _runs(days: list[dt.date]) -> list[list[dt.date]]:
 
 def _sum_days(conn: psycopg.Connection, store_id: int, days: list[dt.date]) -> None:
     rows = [row for run in _runs(days) for row in replay(conn, store_id, run)]
+    for run in _runs(days):
+        sale_daily.sum_days(conn, store_id, run)
     conn.execute("DELETE FROM item_daily WHERE store_id = %s AND day = ANY(%s)",
                  (store_id, days))
     flagged = {day: int(units) for key, day, units, _, _ in rows if key is None}

@@ -20,40 +20,15 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from kiosk.backoffice import sale_daily
 from kiosk.domain.money import Currency
 from kiosk.domain.pricing import PricedLine, promotion_discounts
 from kiosk.domain.rules import PromotionConfig
-from kiosk.domain.training import TXN_PREFIX
 
-#: the event types the sales rows are made of, and the basket lines'
-SALE_TYPES = ["auth_requested", "auth_approved"]
+#: the basket lines' event types (the sales': :data:`sale_daily.SALE_TYPES`)
 LINE_TYPES = ["item_added", "quantity_changed", "line_removed"]
 
-#: sales rows: one per approved, non-training, unflagged payment of [first, last]. Only the
-#: types asked for (``%(types)s``) are read, each row's JSON parsed once, and the flagged
-#: rows left out by a hashed anti-join (a year's store holds millions of events)
-_SALES = """
-WITH ev AS MATERIALIZED (
-  SELECT e.store_id, e.lane_id, e.seq, e.day, e.ts, e.type, e.txn, e.data::jsonb AS d
-  FROM events e
-  WHERE e.day BETWEEN %(first)s::date - 1 AND %(last)s
-    AND e.type = ANY(%(types)s::text[])
-    AND (%(stores)s::int[] IS NULL OR e.store_id = ANY(%(stores)s::int[]))
-    AND e.txn IS NOT NULL AND NOT starts_with(e.txn, %(train)s)
-    AND (e.lane_id, e.seq) NOT IN (SELECT f.lane_id, f.seq FROM flags f
-                                   WHERE f.kind = 'broken_chain')
-), req AS MATERIALIZED (
-  SELECT lane_id, txn, (d->>'stan')::bigint AS stan,
-         (d->>'amount')::bigint AS amount, d->>'method' AS method
-  FROM ev WHERE type = 'auth_requested'
-), sales AS MATERIALIZED (
-  SELECT a.store_id, a.lane_id, a.txn, a.ts, a.day,
-         r.amount, r.method, a.d->'card'->>'brand' AS brand
-  FROM ev a JOIN req r ON r.lane_id = a.lane_id AND r.txn = a.txn
-                      AND r.stan = (a.d->>'stan')::bigint
-  WHERE a.type = 'auth_approved' AND a.day BETWEEN %(first)s AND %(last)s
-)
-"""
+_SALES = sale_daily.SALES
 
 _LINES = _SALES + """
 , added AS (
@@ -92,16 +67,20 @@ class Glance:
 
 def _args(stores: list[int] | None, first: dt.date, last: dt.date,
           lines: bool = False) -> dict[str, Any]:
-    return {"stores": stores, "first": first, "last": last, "train": TXN_PREFIX,
-            "types": SALE_TYPES + LINE_TYPES if lines else SALE_TYPES}
+    args = sale_daily.sales_args(stores, first, last)
+    return {**args, "types": args["types"] + LINE_TYPES} if lines else args
 
 
 async def _execute(conn: Any, sql: str, args: Any) -> Any:
     """A report's query (its cursor), with nested loops off: PostgreSQL estimates the CTEs'
     rows far too low (filters on JSON fields), and a nested loop over a store's year of
-    events takes minutes where a hash join takes a second (docs/backoffice.md)."""
+    events takes minutes where a hash join takes a second (docs/backoffice.md). JIT off:
+    a plan that cannot avoid a nested loop (a set-returning function over a row) then costs
+    more than ``jit_above_cost`` many times over, and compiling its expressions for each day
+    partition of a long range took 10-30 s of a page that runs in under a second without."""
     async with conn.transaction():
         await conn.execute("SET LOCAL enable_nestloop = off")
+        await conn.execute("SET LOCAL jit = off")
         return await conn.execute(sql, args)
 
 
@@ -110,21 +89,43 @@ def average(amount: int, count: int) -> int:
     return (2 * amount + count) // (2 * count) if count else 0
 
 
+async def _sales(conn: Any, stores: list[int] | None, first: dt.date, last: dt.date
+                 ) -> list[tuple[dt.date, int, str | None, str, int, int]]:
+    """(day, hour, method, card brand or "", sales, amount) of [first, last]: from the daily
+    summary (kiosk/backoffice/sale_daily.py) where it holds the events' figures, from the
+    events for the store-days it does not (:func:`sale_daily.stale_days`)."""
+    stale = await sale_daily.stale_days(conn, stores, first, last)
+    cur = await conn.execute(
+        "SELECT store_id, day, hour, method, brand, sales, amount FROM sale_daily"
+        " WHERE day BETWEEN %(first)s AND %(last)s"
+        " AND (%(stores)s::int[] IS NULL OR store_id = ANY(%(stores)s::int[]))",
+        {"stores": stores, "first": first, "last": last})
+    rows = [r for r in await cur.fetchall() if (r[0], r[1]) not in stale]
+    if stale:
+        days = sorted({d for _, d in stale})
+        cur = await _execute(conn, sale_daily.BY_HOUR, sale_daily.sales_args(
+            sorted({s for s, _ in stale}), days[0], days[-1], days))
+        rows += [r for r in await cur.fetchall() if (r[0], r[1]) in stale]
+    return [(d, h, m, b, n, int(a)) for _, d, h, m, b, n, a in rows]
+
+
 async def glance(conn: Any, stores: list[int] | None, first: dt.date,
                  last: dt.date) -> Glance:
-    cur = await _execute(conn, _SALES + "SELECT count(*), COALESCE(sum(amount), 0) FROM sales",
-                             _args(stores, first, last))
-    count, amount = await cur.fetchone()
-    return Glance(count, int(amount), average(int(amount), count))
+    rows = await _sales(conn, stores, first, last)
+    count, amount = sum(r[4] for r in rows), sum(r[5] for r in rows)
+    return Glance(count, amount, average(amount, count))
 
 
 async def payment_mix(conn: Any, stores: list[int] | None, first: dt.date,
                       last: dt.date) -> list[tuple[str, str, int, int]]:
     """(method, card brand or "", sales, amount), largest amount first."""
-    cur = await _execute(conn,
-        _SALES + "SELECT method, COALESCE(brand, ''), count(*), sum(amount) FROM sales"
-        " GROUP BY 1, 2 ORDER BY 4 DESC, 1, 2", _args(stores, first, last))
-    return [(m, b, n, int(a)) for m, b, n, a in await cur.fetchall()]
+    mix: dict[tuple[str, str], list[int]] = {}
+    for _, _, method, brand, n, amount in await _sales(conn, stores, first, last):
+        got = mix.setdefault((method, brand), [0, 0])
+        got[0] += n
+        got[1] += amount
+    return sorted(((m, b, n, a) for (m, b), (n, a) in mix.items()),
+                  key=lambda r: (-r[3], r[0] is None, r[0] or "", r[1]))
 
 
 #: the longest range a page or CSV covers (a quarter): longer ones are refused (400)
@@ -144,13 +145,11 @@ async def by_hour(conn: Any, stores: list[int] | None, first: dt.date,
     """(hour 0-23, sales, amount, sales in the period before, amount in the period before)
     over the days of [first, last] (:func:`before`)."""
     first0, last0 = before(first, last)
-    sql = _SALES + ("SELECT day >= %(mid)s, extract(hour FROM to_timestamp(ts) AT TIME ZONE"
-                    " 'UTC')::int, count(*), sum(amount) FROM sales"
-                    " WHERE day BETWEEN %(first)s AND %(last0)s OR day >= %(mid)s"
-                    " GROUP BY 1, 2")
-    cur = await _execute(conn, sql, {**_args(stores, first0, last), "mid": first,
-                                   "last0": last0})
-    table = {(now, h): (n, int(a)) for now, h, n, a in await cur.fetchall()}
+    table: dict[tuple[bool, int], tuple[int, int]] = {}
+    for day, hour, _, _, n, amount in await _sales(conn, stores, first0, last):
+        if day <= last0 or day >= first:
+            got = table.get((day >= first, hour), (0, 0))
+            table[day >= first, hour] = (got[0] + n, got[1] + amount)
     return [(h, *table.get((True, h), (0, 0)), *table.get((False, h), (0, 0)))
             for h in range(24)]
 
@@ -161,10 +160,10 @@ async def by_day(conn: Any, stores: list[int] | None, first: dt.date,
     (:func:`before`)) for each day of [first, last]."""
     first0, _ = before(first, last)
     shift = first - first0
-    cur = await _execute(conn,
-        _SALES + "SELECT day, count(*), sum(amount) FROM sales GROUP BY 1",
-        _args(stores, first0, last))
-    table = {d: (n, int(a)) for d, n, a in await cur.fetchall()}
+    table: dict[dt.date, tuple[int, int]] = {}
+    for day, _, _, _, n, amount in await _sales(conn, stores, first0, last):
+        got = table.get(day, (0, 0))
+        table[day] = (got[0] + n, got[1] + amount)
     days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
     return [(d, *table.get(d, (0, 0)), *table.get(d - shift, (0, 0))) for d in days]
 
