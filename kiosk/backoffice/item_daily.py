@@ -33,6 +33,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from kiosk.backoffice import sale_daily
+from kiosk.backoffice.summary_marks import BEHIND_SQL, TOUCHED_SQL
 from kiosk.domain.training import TXN_PREFIX
 
 #: advisory lock key held while refreshing (one refresh at a time; "itemday" in ASCII)
@@ -128,35 +129,7 @@ class Refreshed:
     days: dict[int, list[dt.date]]     # store id -> the days summed again
 
 
-#: the baskets (lane, txn, first day, last day, rows) of one lane's rows and broken_chain
-#: flags past its watermark (one lane at a time, its bounds given: an index range scan of
-#: each day partition); also what :func:`kiosk.backoffice.sale_daily.stale_days` reads
-TOUCHED_SQL = """
-SELECT lane_id, txn, min(day), max(day), count(*) FROM events
-WHERE lane_id = %(lane)s AND seq > %(seq0)s AND seq <= %(seq1)s AND txn IS NOT NULL
-GROUP BY 1, 2
-UNION ALL
-SELECT e.lane_id, e.txn, e.day, e.day, 0 FROM flags f
-JOIN events e ON e.lane_id = f.lane_id AND e.seq = f.seq
-WHERE f.lane_id = %(lane)s AND f.id > %(flag0)s AND f.id <= %(flag1)s
-  AND f.kind = 'broken_chain' AND e.txn IS NOT NULL
-"""
 _TOUCHED = "INSERT INTO item_daily_touched " + TOUCHED_SQL
-
-
-#: the lanes (of one store, or all with store NULL) whose synced rows or broken_chain flags
-#: are past their watermark: how far each is held now (the ingest moves last_seq with its
-#: rows, in one transaction) and how far it is summed (lane, summed seq, last seq, summed
-#: flag id, last flag id)
-BEHIND_SQL = """
-SELECT c.lane_id, COALESCE(w.seq, 0), c.last_seq, COALESCE(w.flag_id, 0),
-       COALESCE((SELECT max(f.id) FROM flags f WHERE f.lane_id = c.lane_id), 0)
-FROM lane_chain c LEFT JOIN item_daily_watermark w USING (lane_id)
-WHERE (c.last_seq > COALESCE(w.seq, 0) OR EXISTS (SELECT 1 FROM flags f
-       WHERE f.lane_id = c.lane_id AND f.id > COALESCE(w.flag_id, 0)))
-  AND (%(store)s::int IS NULL
-       OR c.lane_id IN (SELECT id FROM lanes WHERE store_id = %(store)s))
-"""
 
 
 def behind(conn: psycopg.Connection, store_id: int | None = None) -> int:

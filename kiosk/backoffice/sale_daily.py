@@ -22,6 +22,7 @@ from typing import Any
 
 import psycopg
 
+from kiosk.backoffice.summary_marks import BEHIND_SQL, TOUCHED_SQL
 from kiosk.domain.training import TXN_PREFIX
 
 #: sales rows: one per approved, non-training, unflagged payment of [first, last] (and of
@@ -95,8 +96,6 @@ async def stale_days(conn: Any, stores: list[int] | None, first: dt.date,
     does not hold as the events do: not summed yet, or a basket paid on it has a row or a
     broken_chain flag synced since (the days :func:`item_daily.refresh` would sum again).
     Reads only; ``conn`` is an async connection."""
-    from kiosk.backoffice.item_daily import BEHIND_SQL, TOUCHED_SQL
-
     if stores == []:
         return set()
     scope = {"stores": stores, "first": first, "last": last}
