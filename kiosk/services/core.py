@@ -146,7 +146,7 @@ class CoreService:
         # kiosk-sync's one writable place (its unit's ReadWritePaths): the staged catalog
         config.catalog_staged_path.parent.mkdir(mode=0o700, exist_ok=True)
         self.topics = Topics(config.store.lane_id)
-        try:  # while an update is on trial, migrated only as far as a fall-back reads it
+        try:  # never migrated while an update is on trial: a fall-back must read it
             self.journal = Journal(config.journal_path,
                                    defer=on_trial(config.paths.state_dir) is not None)
         except (JournalTooNew, MigrationHeld) as exc:  # e.g. after an A/B fallback: one line
