@@ -103,16 +103,17 @@ def cmd_catalog_pull(args: argparse.Namespace) -> int:
 
 
 def cmd_journal_verify(args: argparse.Namespace) -> int:
-    from kiosk.journal.store import Journal, JournalTooNew
+    from kiosk.journal.store import Journal, JournalTooNew, MigrationHeld
+    from kiosk.ops.update import on_trial
 
     config = _config()
     path = Path(args.path) if args.path else config.journal_path
     if not path.exists():
         print(f"no journal at {path}", file=sys.stderr)
         return 2
-    try:
-        journal = Journal(path)
-    except JournalTooNew as exc:  # written by a later release: this one cannot judge it
+    try:  # read, never migrated while an update is on trial
+        journal = Journal(path, defer=on_trial(config.paths.state_dir) is not None)
+    except (JournalTooNew, MigrationHeld) as exc:  # a later release's, or on trial
         print(f"journal verify: {exc}", file=sys.stderr)
         return 2
     count, problems = journal.verify()

@@ -22,6 +22,20 @@ version ``v``; rows of older versions (the unversioned v0 journal) are upcast wh
 never rewritten, so the hash chain covers old and new rows alike. The file's schema version
 is ``PRAGMA user_version`` (:data:`JOURNAL_SCHEMA`): an older file is migrated forward when
 opened, a newer one is refused (:class:`JournalTooNew`) before anything is written to it.
+
+Updates on trial (docs/technician.md "Updates"): a release tried in the other A/B slot may
+still fall back to the old one, which refuses a journal of a newer schema. So the lane's
+openers (kiosk-core, ``kiosk journal verify``, ``kiosk doctor``, the restores) open it with
+``defer=True`` while ``kiosk.ops.update.on_trial`` says so, and then no migration runs at all:
+the file keeps the schema the old release wrote. Each migration says whether this release can
+run without it (:attr:`Migration.deferrable`: it only adds what a newer feature records, and
+the rows written meanwhile are the ones the old release writes); the code using what it adds
+goes without (:attr:`Journal.records_channels`). A pending migration that is not deferrable is
+refused instead (:class:`MigrationHeld`), before anything is written: kiosk-core does not start
+on trial, the tried boot never commits and the old slot comes back with its journal as it
+left it. The next open without ``defer`` (kiosk-core's next start after ``kiosk update
+--commit``, or after the fall-back is recorded) migrates as usual; so does every open with no
+update on trial, a new file included.
 """
 
 from __future__ import annotations
@@ -112,9 +126,24 @@ def _to_v4(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE commands ADD COLUMN channel TEXT")
 
 
+@dataclass(frozen=True)
+class Migration:
+    """One schema step. ``deferrable``: this release runs on a file without it (it only adds
+    what a newer feature records, and what the release writes meanwhile is what the release
+    before writes), so it waits while an update is on trial; otherwise (an event's or the
+    snapshot's version changed, or a table the release needs) the trial cannot open the file."""
+
+    run: Callable[[sqlite3.Connection], None]
+    deferrable: bool
+
+
 #: schema version → the migration that brings a journal of that version to the next one
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {0: _to_v1, 1: _to_v2,
-                                                               2: _to_v3, 3: _to_v4}
+MIGRATIONS: dict[int, Migration] = {
+    0: Migration(_to_v1, deferrable=False),
+    1: Migration(_to_v2, deferrable=False),
+    2: Migration(_to_v3, deferrable=False),
+    3: Migration(_to_v4, deferrable=True),  # without it channels are not recorded
+}
 
 
 def _check_channel(channel: str | None) -> None:
@@ -134,6 +163,22 @@ class JournalTooNew(NewerVersion):
         return (f"journal schema {self.found} is newer than this software ({self.supported}):"
                 f" {self.path} was written by a newer release; boot that release or restore"
                 " a backup of the journal")
+
+
+class MigrationHeld(Exception):
+    """The journal needs a migration the release before cannot read back, and an update is on
+    trial (``defer``): nothing was written, so a fall-back finds the file as it left it."""
+
+    def __init__(self, path: Path, found: int, held: list[int]) -> None:
+        super().__init__(path, found, held)
+        self.path, self.found, self.held = path, found, held
+
+    def __str__(self) -> str:
+        steps = ", ".join(f"{v} → {v + 1}" for v in self.held)
+        return (f"journal schema {self.found} needs migration {steps} to schema"
+                f" {JOURNAL_SCHEMA}, which the release before this update cannot read: not"
+                f" applied to {self.path} while the update is on trial; `kiosk update --commit`"
+                " keeps this release (and migrates at the next start), a reboot falls back")
 
 
 GENESIS = "0" * 64
@@ -191,7 +236,9 @@ def card_data_problems(data: object, path: str = "") -> list[str]:
 class Journal:
     """Append-only event log. One writer (kiosk-core's main loop)."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, defer: bool = False) -> None:
+        """``defer``: an update is on trial (``kiosk.ops.update.on_trial``): run no
+        migration; refuse (:class:`MigrationHeld`) a file that cannot do without one."""
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(self.path, isolation_level=None)
@@ -199,10 +246,17 @@ class Journal:
         if version > JOURNAL_SCHEMA:  # checked before anything is written to the file
             self.db.close()
             raise JournalTooNew(self.path, version)
+        held = [v for v in range(version, JOURNAL_SCHEMA) if not MIGRATIONS[v].deferrable]
+        if defer and held:  # also before anything is written
+            self.db.close()
+            raise MigrationHeld(self.path, version, held)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
-        if version < JOURNAL_SCHEMA:
+        if version < JOURNAL_SCHEMA and not defer:
             self._migrate(version)
+        #: the commands table keeps each command's channel (schema 4; not while deferred)
+        self.records_channels = bool(self.db.execute(
+            "SELECT 1 FROM pragma_table_info('commands') WHERE name = 'channel'").fetchone())
         row = self.db.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
         self.last_seq, self.last_hash = row if row else (0, GENESIS)
 
@@ -212,7 +266,7 @@ class Journal:
         try:
             version = self.db.execute("PRAGMA user_version").fetchone()[0]  # under the lock
             while version < JOURNAL_SCHEMA:
-                MIGRATIONS[version](self.db)
+                MIGRATIONS[version].run(self.db)
                 version += 1
             self.db.execute(f"PRAGMA user_version = {JOURNAL_SCHEMA:d}")
             self.db.execute("COMMIT")
@@ -263,9 +317,8 @@ class Journal:
                 rows,
             )
             if command is not None:
-                self.db.execute("INSERT INTO commands (id, basket, ok, reason, seq, channel)"
-                                " VALUES (?, ?, 1, '', ?, ?)",
-                                (command[0], command[1], seq, channel))
+                self.db.execute(*self._command_row("INSERT", command[0], command[1],
+                                                   CommandResult(True, "", seq), channel))
                 self.db.execute("DELETE FROM commands WHERE basket < ?", (command[1] - 1,))
             self.db.execute("COMMIT")
         except BaseException:
@@ -341,13 +394,26 @@ class Journal:
         """Durably remember the answer to a command that journaled no event (rejected, or
         accepted with nothing to change), with its ``channel`` as :meth:`append` does."""
         _check_channel(channel)
-        self.db.execute("INSERT OR IGNORE INTO commands (id, basket, ok, reason, seq, channel)"
-                        " VALUES (?, ?, ?, ?, ?, ?)",
-                        (cmd_id, basket, int(result.ok), result.reason, result.seq, channel))
+        self.db.execute(*self._command_row("INSERT OR IGNORE", cmd_id, basket, result,
+                                           channel))
 
-    def channels(self, basket: int) -> set[str]:
+    def _command_row(self, verb: str, cmd_id: str, basket: int, result: CommandResult,
+                     channel: str | None) -> tuple[str, tuple]:
+        """A command's row; its channel only where the file has the column (not while the
+        3 → 4 migration is deferred: an update on trial)."""
+        columns, row = "id, basket, ok, reason, seq", (cmd_id, basket, int(result.ok),
+                                                       result.reason, result.seq)
+        if self.records_channels:
+            columns, row = columns + ", channel", (*row, channel)
+        return f"{verb} INTO commands ({columns}) VALUES ({', '.join('?' * len(row))})", row
+
+    def channels(self, basket: int) -> set[str] | None:
         """The channels of basket ``basket``'s accepted commands (rows without one: written
-        by a release before the column, or no shopper's command, are left out)."""
+        by a release before the column, or no shopper's command, are left out). None: this
+        file records no channels (its 3 → 4 migration is deferred while an update is on
+        trial), so the basket's are unknown."""
+        if not self.records_channels:
+            return None
         rows = self.db.execute("SELECT DISTINCT channel FROM commands WHERE basket = ? AND"
                                " ok = 1 AND channel IS NOT NULL", (basket,))
         return {channel for (channel,) in rows}

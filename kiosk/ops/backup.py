@@ -40,8 +40,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kiosk.journal.store import Journal, JournalTooNew
+from kiosk.journal.store import Journal, JournalTooNew, MigrationHeld
 from kiosk.ops.digest import file_sha256
+from kiosk.ops.update import on_trial
 from kiosk.payments.wallet.method import ORDER_BOOK
 
 if TYPE_CHECKING:
@@ -170,11 +171,11 @@ def _safe_member(name: str) -> bool:
     return not path.is_absolute() and ".." not in path.parts and name != ""
 
 
-def check_archive(archive: Path, into: Path) -> dict:
+def check_archive(archive: Path, into: Path, defer: bool = False) -> dict:
     """Extract ``archive`` into the empty folder ``into`` and check it: the manifest, every
     member's sha256 and size (nothing missing, nothing extra), SQLite integrity of each
-    database and ``journal verify`` of the journal. Returns the manifest; BackupError if any
-    check fails."""
+    database and ``journal verify`` of the journal (``defer``: see :func:`verify_journal`).
+    Returns the manifest; BackupError if any check fails."""
     try:
         tar = tarfile.open(archive, "r")
     except (OSError, tarfile.TarError) as exc:
@@ -222,18 +223,20 @@ def check_archive(archive: Path, into: Path) -> dict:
                 raise BackupError(f"{archive}: {name} fails SQLite's integrity check: {result}")
     if journal not in files:
         raise BackupError(f"{archive}: holds no journal")
-    problems = verify_journal(into / journal)
+    problems = verify_journal(into / journal, defer)
     if problems:
         raise BackupError(f"{archive}: the archived journal fails verify: {problems[0]}"
                           f" ({len(problems)} problem(s)): nothing restored")
     return manifest
 
 
-def verify_journal(path: Path) -> list[str]:
-    """``journal verify`` of one file: its problems (none: sound)."""
+def verify_journal(path: Path, defer: bool = False) -> list[str]:
+    """``journal verify`` of one file: its problems (none: sound). ``defer``: the file is, or
+    becomes, the lane's journal while an update is on trial (kiosk.journal.store): not
+    migrated."""
     try:
-        journal = Journal(path)
-    except (JournalTooNew, sqlite3.DatabaseError) as exc:
+        journal = Journal(path, defer)
+    except (JournalTooNew, MigrationHeld, sqlite3.DatabaseError) as exc:
         return [str(exc)]
     try:
         return journal.verify()[1]
@@ -300,7 +303,7 @@ def restore(config: KioskConfig, archive: Path, systemctl: str = "systemctl") ->
                           " restore, then start it again")
     files = StateFiles.of(config)
     with staging(files.state_dir) as staged:
-        manifest = check_archive(archive, staged)
+        manifest = check_archive(archive, staged, on_trial(files.state_dir) is not None)
         if manifest.get("lane") != config.store.lane_id:
             raise BackupError(f"{archive} is lane {manifest.get('lane')}'s backup, this is lane"
                               f" {config.store.lane_id}: nothing restored")

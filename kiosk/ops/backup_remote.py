@@ -22,7 +22,7 @@ import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kiosk.journal.store import Journal
+from kiosk.journal.store import Journal, MigrationHeld
 from kiosk.ops.backup import (
     BackupError,
     copy_db,
@@ -31,6 +31,7 @@ from kiosk.ops.backup import (
     staging,
     verify_journal,
 )
+from kiosk.ops.update import on_trial
 
 if TYPE_CHECKING:
     from kiosk.config import KioskConfig
@@ -93,11 +94,15 @@ def restore_from_backoffice(config: KioskConfig, url: str, token: str,
     state = config.paths.state_dir
     name = str(config.journal_path.relative_to(state))
     live = config.journal_path
+    defer = on_trial(state) is not None  # the rebuilt file is the lane's journal
     with staging(state) as staged:
-        if live.exists() and not verify_journal(live):
+        if live.exists() and not verify_journal(live, defer):
             copy_db(live, staged / name)  # a sound journal (e.g. just restored from an
             # archive) is topped up with what the back office holds after it
-        journal = Journal(staged / name)
+        try:
+            journal = Journal(staged / name, defer)
+        except MigrationHeld as exc:
+            raise BackupError(f"{exc}: nothing restored") from None
         try:
             last = fetch_into(journal, url, config.store.lane_id, token, context)
         finally:
@@ -105,7 +110,7 @@ def restore_from_backoffice(config: KioskConfig, url: str, token: str,
         if last == 0:  # nothing here and nothing there
             raise BackupError(f"the back office holds no event of lane {config.store.lane_id}:"
                               " nothing restored")
-        problems = verify_journal(staged / name)
+        problems = verify_journal(staged / name, defer)
         if problems:
             raise BackupError(f"rebuilt journal fails verify: {problems[0]}: nothing restored")
         for side in ("-wal", "-shm"):

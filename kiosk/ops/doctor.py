@@ -49,7 +49,7 @@ from kiosk.config import (
     config_sources,
     load_config,
 )
-from kiosk.journal.store import Journal, JournalTooNew
+from kiosk.journal.store import Journal, JournalTooNew, MigrationHeld
 from kiosk.ops.doctor_devices import (
     check_card_reader,
     check_gpio,
@@ -59,6 +59,7 @@ from kiosk.ops.doctor_devices import (
 )
 from kiosk.ops.doctor_report import Finding, fail, format_text, ok, warn
 from kiosk.ops.timesync import clock_synchronized
+from kiosk.ops.update import on_trial
 from kiosk.payments.hostlog import HostLog
 from kiosk.security.staff import demo_credentials
 
@@ -218,9 +219,11 @@ def _open_journal(config: KioskConfig) -> Journal | Finding:
         return warn("journal", f"no journal yet at {path}",
                     "kiosk-core creates it at its first start")
     try:
-        return Journal(path)
+        return Journal(path, defer=on_trial(config.paths.state_dir) is not None)
     except JournalTooNew as exc:
         return fail("journal", str(exc), "install the release that wrote it (kiosk update)")
+    except MigrationHeld as exc:
+        return fail("journal", str(exc), "kiosk update --commit, or reboot to fall back")
     except sqlite3.DatabaseError as exc:
         return fail("journal", f"{path}: not a readable journal: {exc}",
                     "keep the file for support; kiosk-core cannot start on it")

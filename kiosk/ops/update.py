@@ -11,6 +11,12 @@ back with O_DIRECT, then labelled for its slot; the slot's boot files go to
 one boot (``reboot '0 tryboot'``). ``kiosk update --commit``, run once the kiosk is up,
 makes the new slot the default in ``config.txt``; if the new root never gets there, the
 next reset boots ``config.txt``'s slot again: the old one.
+
+The update record (``update.json`` in kiosk's state dir) says whether an update is on trial
+(:func:`on_trial`: installed, not yet committed nor its fall-back recorded); until then the
+journal is never migrated (kiosk.journal.store, ``defer``), so the old slot reads it. The
+commit itself does not touch the journal: kiosk-core, its one writer, migrates it at its
+next start.
 """
 
 from __future__ import annotations
@@ -226,12 +232,32 @@ def install(bundle: Bundle, paths: Paths) -> str:
     return new
 
 
+def _record(state: Path) -> dict | None:
+    """The last update's record in folder ``state`` (None: no update was ever installed, or
+    it is unreadable)."""
+    try:
+        record = json.loads((state / STATE_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def on_trial(state: Path) -> dict | None:
+    """The update record in ``state`` (kiosk's state dir) while an update is on trial:
+    installed, neither committed nor recorded as fallen back (``status`` "trying"). Meanwhile
+    the journal's openers pass ``defer`` (kiosk.journal.store): no migration, so a fall-back
+    finds the journal as the old release wrote it. Whether the tried slot is the booted one
+    is not asked: kiosk-core's sandbox (``ProcSubset=pid``) hides /proc/cmdline, and the old
+    release, running before the tried boot or after a fall-back until ``--commit`` records
+    it, finds its journal at its own schema, with nothing to migrate."""
+    record = _record(state)
+    return record if record is not None and record.get("status") == "trying" else None
+
+
 def commit(paths: Paths) -> str:
     """After boot: make the tried slot the default, or record that it fell back."""
-    state_path = paths.state / STATE_FILE
-    try:
-        record = json.loads(state_path.read_text())
-    except (OSError, ValueError):
+    record = _record(paths.state)
+    if record is None:
         return "no update pending"
     if record.get("status") != "trying":
         return f"no update pending (last: {record.get('status')})"

@@ -100,9 +100,10 @@ from kiosk.domain.receipt import Receipt, TerminalIds, build_receipt
 from kiosk.domain.training import TRAINING_METHOD
 from kiosk.domain.vocabulary import BAGGING_ALERTS, channel_of
 from kiosk.i18n import translator
-from kiosk.journal.store import CommandResult, Journal, JournalTooNew
+from kiosk.journal.store import CommandResult, Journal, JournalTooNew, MigrationHeld
 from kiosk.ops.provision import REJECTED_MARKER
 from kiosk.ops.timesync import clock_synchronized
+from kiosk.ops.update import on_trial
 from kiosk.payments.acquirer import lane_ids
 from kiosk.payments.method import PaymentMethod
 from kiosk.payments.port import (
@@ -145,9 +146,10 @@ class CoreService:
         # kiosk-sync's one writable place (its unit's ReadWritePaths): the staged catalog
         config.catalog_staged_path.parent.mkdir(mode=0o700, exist_ok=True)
         self.topics = Topics(config.store.lane_id)
-        try:
-            self.journal = Journal(config.journal_path)
-        except JournalTooNew as exc:  # e.g. after an A/B fallback: one line, no traceback
+        try:  # never migrated while an update is on trial: a fall-back must read it
+            self.journal = Journal(config.journal_path,
+                                   defer=on_trial(config.paths.state_dir) is not None)
+        except (JournalTooNew, MigrationHeld) as exc:  # e.g. after an A/B fallback: one line
             raise SystemExit(f"kiosk-core: {exc}") from None
         self.catalog = Catalog(config.catalog_path)
         self._adopt_catalog()
@@ -486,14 +488,16 @@ class CoreService:
         command (:func:`~kiosk.domain.vocabulary.channel_of`), journaled with its id; the
         basket's channels (those of its accepted commands, this one's too) ride on the
         ``session_finished`` that ends it. Read from the journal's command rows, they
-        outlive a restart mid-basket."""
+        outlive a restart mid-basket; a journal that records none (an update on trial) gives
+        None: unknown, never the last command's alone."""
         if not events:
             return
         events = self._rating_before_end(events)
         for event in events:
             if event["type"] == "session_finished":
-                used = self.journal.channels(self.state.txn_seq) | ({channel} if channel else set())
-                event["channels"] = sorted(used)
+                used = self.journal.channels(self.state.txn_seq)  # None: not recorded
+                event["channels"] = None if used is None else sorted(
+                    used | ({channel} if channel else set()))
         now = time.time()
         new = copy.deepcopy(self.state)
         for event in events:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.ops.update import make_bundle
+from kiosk.ops.update import make_bundle, on_trial
 from tests.flash.conftest import MiB, run_kiosk, sh
 
 CMDLINE_A = "console=tty1 root=LABEL=kiosk-root-a rootfstype=ext4 ro rootwait quiet\n"
@@ -86,6 +86,7 @@ def test_update_installs_into_the_other_slot_and_commits(system, bundle: Path):
     assert (boot / "config.txt").read_text().startswith("os_prefix=slot-a/")
     state = json.loads((tmp / "state/update.json").read_text())
     assert (state["status"], state["from"], state["to"]) == ("trying", "A", "B")
+    assert on_trial(tmp / "state") == state  # the journal is not migrated until the commit
 
     # the firmware booted slot B once and the kiosk came up: commit
     cmdline.write_text(CMDLINE_A.replace("root-a", "root-b"))
@@ -94,6 +95,7 @@ def test_update_installs_into_the_other_slot_and_commits(system, bundle: Path):
     assert (boot / "config.txt").read_text().splitlines()[0] == "os_prefix=slot-b/"
     assert not (boot / "tryboot.txt").exists()
     assert json.loads((tmp / "state/update.json").read_text())["status"] == "committed"
+    assert on_trial(tmp / "state") is None
     again = run_kiosk("update", "--commit", *args)
     assert "no update pending" in again.stderr
 
@@ -108,6 +110,7 @@ def test_a_slot_that_never_came_up_is_recorded_as_a_fall_back(system, bundle: Pa
     assert (boot / "config.txt").read_text().startswith("os_prefix=slot-a/")
     assert not (boot / "tryboot.txt").exists()
     assert json.loads((tmp / "state/update.json").read_text())["status"] == "failed"
+    assert on_trial(tmp / "state") is None  # the old release migrates as it always did
 
 
 def test_a_damaged_or_unchecked_bundle_writes_nothing(system, bundle: Path):

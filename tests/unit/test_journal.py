@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kiosk.domain.checkout import CheckoutState, Context, Rejected, apply, decide
+from kiosk.journal import store
 from kiosk.journal.store import (
     GENESIS,
     JOURNAL_SCHEMA,
@@ -19,6 +20,7 @@ from kiosk.journal.store import (
     CommandResult,
     Journal,
     JournalTooNew,
+    MigrationHeld,
     canonical_data,
     card_data_problems,
     chain_digest,
@@ -248,7 +250,7 @@ def test_a_schema_3_journal_opens_its_rows_without_a_channel(tmp_path):
     path = tmp_path / "v3.sqlite"
     db = sqlite3.connect(path, isolation_level=None)
     for version in range(3):  # the file exactly as a release with schema 3 made it
-        MIGRATIONS[version](db)
+        MIGRATIONS[version].run(db)
     db.execute("INSERT INTO commands (id, basket, ok, reason, seq) VALUES"
                " ('c-0001', 7, 1, '', 0)")
     db.execute("PRAGMA user_version = 3")
@@ -270,6 +272,82 @@ def test_a_schema_3_journal_opens_its_rows_without_a_channel(tmp_path):
         assert reopened.channels(7) == {"voice", "touch"}
     finally:
         reopened.close()
+
+
+def _older_release(monkeypatch, schema: int):
+    """This store as a release with journal schema ``schema`` runs it (undone by ``.undo()``)."""
+    monkeypatch.setattr(store, "JOURNAL_SCHEMA", schema)
+
+
+def test_on_trial_a_schema_3_journal_is_left_as_the_old_release_reads_it(tmp_path,
+                                                                         monkeypatch):
+    """An update on trial (``defer``) runs no migration: the 3 → 4 channel column waits, the
+    lane journals on without channels (unknown, not empty), the release before still opens
+    the file; the next open after the trial migrates and records them."""
+    path = tmp_path / "journal.sqlite"
+    _older_release(monkeypatch, 3)
+    old = Journal(path)
+    old.append([{"type": "activity", "ts": T0, "cmd_id": "c-0001"}], None, command=("c-0001", 1))
+    old.close()
+    monkeypatch.undo()
+    tried = Journal(path, defer=True)
+    try:
+        assert (tried.schema, tried.records_channels) == (3, False)
+        tried.append([{"type": "activity", "ts": T0 + 1, "cmd_id": "c-0002"}], None,
+                     command=("c-0002", 1), channel="voice")
+        tried.remember_command("c-0003", 1, CommandResult(False, "no_item", 0), "touch")
+        assert tried.channels(1) is None  # not recorded: unknown, never "no channel"
+        assert tried.command_result("c-0002") == CommandResult(True, "", 2)
+        assert tried.command_result("c-0003") == CommandResult(False, "no_item", 0)
+    finally:
+        tried.close()
+    _older_release(monkeypatch, 3)  # a fall-back: the old release opens what the trial left
+    fallen_back = Journal(path)
+    try:
+        assert fallen_back.schema == 3 and fallen_back.last_seq == 2
+        assert fallen_back.command_result("c-0002") == CommandResult(True, "", 2)
+        assert fallen_back.verify() == (2, [])
+    finally:
+        fallen_back.close()
+    monkeypatch.undo()
+    committed = Journal(path)  # the next open once the update is committed
+    try:
+        assert (committed.schema, committed.records_channels) == (JOURNAL_SCHEMA, True)
+        assert committed.channels(1) == set()  # the trial's rows: none kept
+        committed.append([{"type": "activity", "ts": T0 + 2, "cmd_id": "c-0004"}], None,
+                         command=("c-0004", 1), channel="keys")
+        assert committed.channels(1) == {"keys"}
+    finally:
+        committed.close()
+
+
+@pytest.mark.parametrize("schema", [0, 2])
+def test_on_trial_a_migration_the_old_release_cannot_read_is_refused(tmp_path, monkeypatch,
+                                                                     schema):
+    """2 → 3 changed an event's version (not deferrable): on trial the file is refused before
+    anything is written, so a fall-back finds it as it was. A new file (0) too: the release
+    that falls back would refuse one made at this schema."""
+    path = tmp_path / "journal.sqlite"
+    if schema:
+        _older_release(monkeypatch, schema)
+        Journal(path).close()
+        monkeypatch.undo()
+    before = path.read_bytes() if schema else None
+    with pytest.raises(MigrationHeld) as held:
+        Journal(path, defer=True)
+    steps = ", ".join(f"{v} → {v + 1}" for v in range(schema, 3))
+    assert str(held.value) == (
+        f"journal schema {schema} needs migration {steps} to schema {JOURNAL_SCHEMA}, which the"
+        f" release before this update cannot read: not applied to {path} while the update is"
+        " on trial; `kiosk update --commit` keeps this release (and migrates at the next"
+        " start), a reboot falls back")
+    assert (path.read_bytes() if schema else path.stat().st_size) == (before or 0)
+    assert not path.with_name(path.name + "-wal").exists()
+    journal = Journal(path)  # no update on trial: migrated as always
+    try:
+        assert journal.schema == JOURNAL_SCHEMA
+    finally:
+        journal.close()
 
 
 def test_a_journal_from_before_the_commands_table_seeds_its_current_basket(tmp_path):
