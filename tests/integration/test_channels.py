@@ -40,7 +40,11 @@ def _sale(ui: Shopper, voice: Shopper | None, source: str = "voice") -> str:
     ui.wait_state(lambda s: s["state"] in ("approved", "receipt"), 20)
     if ui.state["state"] == "approved":
         assert _send(payer, "receipt", how, choice="none")["ok"]
-    txn = to_receipt(ui)["txn"]
+        # wait for the receipt screen itself: the screen's last state may still be the
+        # approval, and a second receipt choice there is refused (not_allowed_now)
+        txn = ui.wait_state(lambda s: s["state"] == "receipt")["txn"]
+    else:
+        txn = to_receipt(ui)["txn"]
     assert _send(ui, "done", "ui")["ok"]
     ui.wait_state(lambda s: s["state"] == "attract")
     return txn
