@@ -179,6 +179,9 @@ def _write_state(paths: Paths, record: dict) -> None:
     paths.state.mkdir(parents=True, exist_ok=True)
     tmp = paths.state / f".{STATE_FILE}.new"
     tmp.write_text(json.dumps(record, indent=1) + "\n")
+    # readable by kiosk-core (``on_trial``) whatever the umask of the root that wrote it:
+    # unread, the trial would go unseen and the journal be migrated on trial
+    tmp.chmod(0o644)
     os.replace(tmp, paths.state / STATE_FILE)
 
 
@@ -286,6 +289,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--commit", action="store_true",
                         help="after a tried boot: make this slot the default (or record the"
                              " fall-back)")
+    parser.add_argument("--pending", action="store_true",
+                        help="exit 0 while an update is on trial (not yet committed nor its"
+                             " fall-back recorded), else 1 (kiosk-update-commit.service's"
+                             " ExecCondition=)")
     parser.add_argument("--no-reboot", action="store_true", help="arm the tryboot, do not reboot")
     parser.add_argument("--boot", type=Path, default=Paths.boot,
                         help="the boot partition (default: %(default)s)")
@@ -300,6 +307,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def update_main(args: argparse.Namespace) -> int:
     paths = Paths(args.boot, args.by_label, args.cmdline, args.state)
+    if args.pending:
+        return 0 if on_trial(paths.state) is not None else 1
     try:
         if args.commit:
             print(f"update: {commit(paths)}", file=sys.stderr)

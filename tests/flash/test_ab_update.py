@@ -136,3 +136,23 @@ def test_a_single_root_image_points_to_keep_data(system, bundle: Path):
     assert done.returncode == 2
     assert "not booted from an A/B root" in done.stderr and "--keep-data" in done.stderr
 
+
+
+def test_the_record_says_pending_and_stays_readable_to_kiosk_core(system, bundle: Path):
+    """kiosk-update-commit.service runs only while ``kiosk update --pending`` says the update
+    is on trial, and kiosk-core (not root) reads the record to defer its journal migration:
+    it is 0644 even when root's umask is 077."""
+    tmp, boot, labels, cmdline, args = system
+    assert run_kiosk("update", "--pending", *args).returncode == 1  # nothing installed
+    old = os.umask(0o077)  # run_kiosk's subprocess inherits it
+    try:
+        assert run_kiosk("update", str(bundle), "--no-reboot", *args).returncode == 0
+        record = tmp / "state/update.json"
+        assert record.stat().st_mode & 0o777 == 0o644
+        assert run_kiosk("update", "--pending", *args).returncode == 0
+        cmdline.write_text(CMDLINE_A.replace("root-a", "root-b"))
+        assert run_kiosk("update", "--commit", *args).returncode == 0
+        assert record.stat().st_mode & 0o777 == 0o644
+    finally:
+        os.umask(old)
+    assert run_kiosk("update", "--pending", *args).returncode == 1  # committed

@@ -46,7 +46,8 @@ pytestmark = pytest.mark.skipif(unavailable() is not None, reason=str(unavailabl
 DENIED_WX = {"kiosk-core.service", "kiosk-scanner.service", "kiosk-gpio.service",
              "kiosk-fault@.service", "kiosk-firstboot.service", "kiosk-ereceipt.service",
              "kiosk-sync.service", "kiosk-receipt-prune.service", "kiosk-scale@.service",
-             "kiosk-metrics.service"}  # run under its rules in tests/metrics
+             "kiosk-metrics.service",  # run under its rules in tests/metrics
+             "kiosk-update-commit.service"}
 
 
 def test_write_execute_is_denied_where_measured():
@@ -371,6 +372,43 @@ def _ready_or_exit(notify: NotifyListener, proc: subprocess.Popen, timeout: floa
         if msg is None and proc.poll() is not None:
             return False
     return False
+
+
+def test_update_commit_runs_under_its_rules(lane_env, tmp_path):
+    """kiosk-update-commit's three commands under the unit's filter and W^X: the trial is
+    seen (`kiosk update --pending`), the journal verified without a migration, and
+    `kiosk update --commit` makes the tried slot B the default."""
+    from kiosk.config import load_config
+    from kiosk.journal.store import Journal
+
+    state = Path(lane_env["KIOSK__PATHS__STATE_DIR"])
+    Journal(load_config(environ=lane_env).journal_path).close()
+    (state / "update.json").write_text(json.dumps(
+        {"status": "trying", "from": "A", "to": "B", "build_id": "v2-build"}))
+    boot = tmp_path / "boot"
+    boot.mkdir()
+    (boot / "config.txt").write_text("os_prefix=slot-a/\narm_64bit=1\n")
+    (boot / "tryboot.txt").write_text("os_prefix=slot-b/\narm_64bit=1\n")
+    cmdline = tmp_path / "cmdline"
+    cmdline.write_text("console=tty1 root=LABEL=kiosk-root-b ro rootwait\n")
+    where = ["--boot", str(boot), "--cmdline", str(cmdline), "--state", str(state)]
+    env = sandbox_env(lane_env, "kiosk-update-commit.service", tmp_path / "rules")
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        done = subprocess.run([sys.executable, "-m", "kiosk.cli", *args], env=env, cwd=REPO,
+                              capture_output=True, text=True, timeout=60)
+        assert ran_under(done.stderr, "kiosk-update-commit.service"), done.stderr
+        return done
+
+    assert run("update", "--pending", *where).returncode == 0
+    verify = run("journal", "verify")
+    assert verify.returncode == 0 and "OK" in verify.stdout, verify.stderr
+    done = run("update", "--commit", *where)
+    assert done.returncode == 0 and "slot B is now the default" in done.stderr, done.stderr
+    assert (boot / "config.txt").read_text().splitlines()[0] == "os_prefix=slot-b/"
+    assert not (boot / "tryboot.txt").exists()
+    assert json.loads((state / "update.json").read_text())["status"] == "committed"
+    assert run("update", "--pending", *where).returncode == 1
 
 
 def test_firstboot_provisions_under_its_rules(tmp_path):

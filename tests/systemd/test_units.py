@@ -21,7 +21,8 @@ SERVICES = {"core": "kiosk-core.service", "ui": "kiosk-ui.service",
 #: services that speak sd_notify (READY=1 when really working, WATCHDOG=1 from the main loop)
 NOTIFY_SERVICES = ("core", "ui", "scanner", "gpio", "voice run", "ereceipt serve", "sync",
                    "metrics")
-SUPPORT = ["kiosk-fault@.service", "kiosk-firstboot.service", "kiosk-scale@.service"]
+SUPPORT = ["kiosk-fault@.service", "kiosk-firstboot.service", "kiosk-scale@.service",
+           "kiosk-update-commit.service"]
 UNITS = [*SERVICES.values(), *SUPPORT, "kiosk.target"]
 #: units of the store server (not of a lane, not in the lane image): the attendant station
 STORE_UNITS = ["store/kiosk-attendant.service"]
@@ -54,16 +55,22 @@ BUS_USER = {"kiosk-core.service": "kiosk-core", "kiosk-ui.service": "kiosk-ui",
             "kiosk-scale@.service": "kiosk-scale", "kiosk-metrics.service": "kiosk-metrics"}
 CORE_STATE = "/var/lib/kiosk"
 #: the exposure ceilings (issue 14, item 13): long-running services 4.9, the UI 6.0;
-#: firstboot as low as its job allows (root, three capabilities: see the unit)
+#: firstboot as low as its job allows (root, three capabilities: see the unit); the update
+#: commit below firstboot: the tool scores its User=kiosk-core (0.5), and its root
+#: ExecStart=! with one capability scores 0.9 (the unit without User=): 1.0 covers both
 EXPOSURE_LIMIT = {"kiosk-core.service": 4.9, "kiosk-scanner.service": 4.9,
                   "kiosk-gpio.service": 4.9, "kiosk-voice.service": 4.9,
                   "kiosk-fault@.service": 4.9, "kiosk-ui.service": 6.0,
                   "kiosk-ereceipt.service": 1.5, "kiosk-sync.service": 1.5,
                   "kiosk-scale@.service": 4.9, "kiosk-metrics.service": 1.5,
-                  "kiosk-firstboot.service": 2.0, "store/kiosk-attendant.service": 1.5}
+                  "kiosk-firstboot.service": 2.0, "kiosk-update-commit.service": 1.0,
+                  "store/kiosk-attendant.service": 1.5}
 #: protections a unit may leave off only with a comment saying why ("no Key=: ...")
 EXPLAINED_IF_OFF = ("MemoryDenyWriteExecute", "ProcSubset", "ProtectClock", "PrivateNetwork",
                     "PrivateDevices", "PrivateUsers", "IPAddressDeny")
+#: the capabilities a root unit keeps (every other unit: none)
+CAPABILITIES = {"kiosk-firstboot.service": "CAP_CHOWN CAP_DAC_OVERRIDE CAP_FOWNER",
+                "kiosk-update-commit.service": "CAP_DAC_OVERRIDE"}
 SANDBOX = {"NoNewPrivileges": "yes", "ProtectSystem": "strict", "ProtectHome": "yes",
            "PrivateTmp": "yes", "PrivateMounts": "yes", "ProtectKernelTunables": "yes",
            "ProtectKernelModules": "yes", "ProtectKernelLogs": "yes",
@@ -277,14 +284,17 @@ def test_sandbox(name: str):
     svc = read_unit(name)["Service"]
     for key, value in SANDBOX.items():
         assert svc.get(key) == [value], key
-    assert svc["CapabilityBoundingSet"] == (
-        ["CAP_CHOWN CAP_DAC_OVERRIDE CAP_FOWNER"] if name == "kiosk-firstboot.service" else [""])
+    assert svc["CapabilityBoundingSet"] == [CAPABILITIES.get(name, "")]
     assert svc["AmbientCapabilities"] == [""]
     assert svc["SystemCallFilter"][:2] == ["@system-service", "~@privileged @resources"]
     if name in BUS_USER:
         assert [c for c in svc["LoadCredential"] if c.startswith("bus-password:")] == [
             f"bus-password:/etc/kiosk/bus/{BUS_USER[name]}.password"]
     if name in ("kiosk-core.service", "kiosk-firstboot.service"):
+        return
+    if name == "kiosk-update-commit.service":  # no network at all
+        assert svc["PrivateNetwork"] == ["yes"] and svc["IPAddressDeny"] == ["any"]
+        assert "IPAddressAllow" not in svc and svc["RestrictAddressFamilies"] == ["AF_UNIX"]
         return
     if name == "kiosk-sync.service":  # the back office's address is site config (sync.url)
         assert "IPAddressDeny" not in svc
@@ -374,6 +384,39 @@ def test_firstboot_runs_before_the_services():
         "/bin/mount", "/bin/mount", "/bin/mount", "/bin/mount", "/bin/systemd-machine-id-setup"]
     assert svc["PrivateNetwork"] == ["yes"] and svc["PrivateDevices"] == ["yes"]
     assert svc["ReadWritePaths"] == ["/etc /boot/firmware -/var/lib/kiosk"]
+
+
+def test_the_update_commit_runs_only_once_the_lane_is_up():
+    """kiosk-update-commit: the commit of a tried A/B update (``kiosk update --commit``)
+    only while one is on trial, only after kiosk-core reported READY (Type=notify: After=
+    waits for it; Requires= fails the commit when kiosk-core does not get there) and
+    kiosk.target is reached, only after the journal verified as kiosk-core's user; the boot
+    partition writable for this run alone. Without it an update that came up was never
+    committed and the next reboot silently went back to the old slot."""
+    unit = read_unit("kiosk-update-commit.service")
+    deps, svc = unit["Unit"], unit["Service"]
+    assert read_unit("kiosk-core.service")["Service"]["Type"] == ["notify"]
+    assert {"kiosk-core.service", "kiosk.target"} <= set(" ".join(deps["After"]).split())
+    assert "kiosk-core.service" in " ".join(deps["Requires"]).split()
+    assert "kiosk-core.service" in " ".join(deps["BindsTo"]).split()
+    assert deps["ConditionPathExists"] == [f"{CORE_STATE}/update.json"]
+    assert svc["Type"] == ["oneshot"] and "RemainAfterExit" not in svc
+    assert svc["ExecCondition"] == [f"{INSTALLED_KIOSK} update --pending"]
+    # the checks as kiosk-core's user (it owns the journal), the commit alone as root ("!")
+    assert svc["User"] == ["kiosk-core"] and svc["Group"] == ["kiosk-core"]
+    assert svc["ExecStartPre"] == [f"{INSTALLED_KIOSK} journal verify",
+                                   "+/bin/mount -o remount,rw /boot/firmware"]
+    assert svc["ExecStart"] == [f"!{INSTALLED_KIOSK} update --commit"]
+    assert svc["ExecStopPost"][-1] == "-+/bin/mount -o remount,ro /boot/firmware"
+    assert svc["ReadWritePaths"] == [f"/boot/firmware {CORE_STATE}"]
+    assert svc["PrivateDevices"] == ["yes"] and "DeviceAllow" not in svc
+    assert unit["Install"]["WantedBy"] == ["kiosk.target"]
+    assert "kiosk-update-commit.service" in " ".join(
+        read_unit("kiosk.target")["Unit"]["Wants"]).split()
+    # the boot partition is remounted rw by this unit and firstboot only
+    remounting = {p.name for p in UNIT_DIR.glob("*.service")
+                  if "remount,rw /boot/firmware" in p.read_text()}
+    assert remounting == {"kiosk-firstboot.service", "kiosk-update-commit.service"}
 
 
 def test_mosquitto_listens_on_loopback_only():
