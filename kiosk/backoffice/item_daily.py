@@ -192,8 +192,9 @@ def _runs(days: list[dt.date]) -> list[list[dt.date]]:
 
 
 def _sum_days(conn: psycopg.Connection, store_id: int, days: list[dt.date]) -> None:
-    rows = [row for run in _runs(days) for row in replay(conn, store_id, run)]
-    for run in _runs(days):
+    runs = _runs(days)
+    rows = [row for run in runs for row in replay(conn, store_id, run)]
+    for run in runs:
         sale_daily.sum_days(conn, store_id, run)
     conn.execute("DELETE FROM item_daily WHERE store_id = %s AND day = ANY(%s)",
                  (store_id, days))

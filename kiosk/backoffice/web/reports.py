@@ -109,6 +109,19 @@ async def _sales(conn: Any, stores: list[int] | None, first: dt.date, last: dt.d
     return [(d, h, m, b, n, int(a)) for _, d, h, m, b, n, a in rows]
 
 
+def _summed(rows: list[tuple[dt.date, int, str | None, str, int, int]],
+            key: Any) -> dict[Any, tuple[int, int]]:
+    """(sales, amount) of :func:`_sales` rows by ``key(day, hour, method, brand)``; rows
+    whose key is None are left out."""
+    out: dict[Any, tuple[int, int]] = {}
+    for day, hour, method, brand, n, amount in rows:
+        k = key(day, hour, method, brand)
+        if k is not None:
+            got = out.get(k, (0, 0))
+            out[k] = (got[0] + n, got[1] + amount)
+    return out
+
+
 async def glance(conn: Any, stores: list[int] | None, first: dt.date,
                  last: dt.date) -> Glance:
     rows = await _sales(conn, stores, first, last)
@@ -119,11 +132,7 @@ async def glance(conn: Any, stores: list[int] | None, first: dt.date,
 async def payment_mix(conn: Any, stores: list[int] | None, first: dt.date,
                       last: dt.date) -> list[tuple[str, str, int, int]]:
     """(method, card brand or "", sales, amount), largest amount first."""
-    mix: dict[tuple[str, str], list[int]] = {}
-    for _, _, method, brand, n, amount in await _sales(conn, stores, first, last):
-        got = mix.setdefault((method, brand), [0, 0])
-        got[0] += n
-        got[1] += amount
+    mix = _summed(await _sales(conn, stores, first, last), lambda _d, _h, m, b: (m, b))
     return sorted(((m, b, n, a) for (m, b), (n, a) in mix.items()),
                   key=lambda r: (-r[3], r[0] is None, r[0] or "", r[1]))
 
@@ -145,11 +154,8 @@ async def by_hour(conn: Any, stores: list[int] | None, first: dt.date,
     """(hour 0-23, sales, amount, sales in the period before, amount in the period before)
     over the days of [first, last] (:func:`before`)."""
     first0, last0 = before(first, last)
-    table: dict[tuple[bool, int], tuple[int, int]] = {}
-    for day, hour, _, _, n, amount in await _sales(conn, stores, first0, last):
-        if day <= last0 or day >= first:
-            got = table.get((day >= first, hour), (0, 0))
-            table[day >= first, hour] = (got[0] + n, got[1] + amount)
+    table = _summed(await _sales(conn, stores, first0, last),
+                    lambda d, h, _m, _b: (d >= first, h) if d <= last0 or d >= first else None)
     return [(h, *table.get((True, h), (0, 0)), *table.get((False, h), (0, 0)))
             for h in range(24)]
 
@@ -160,10 +166,7 @@ async def by_day(conn: Any, stores: list[int] | None, first: dt.date,
     (:func:`before`)) for each day of [first, last]."""
     first0, _ = before(first, last)
     shift = first - first0
-    table: dict[dt.date, tuple[int, int]] = {}
-    for day, _, _, _, n, amount in await _sales(conn, stores, first0, last):
-        got = table.get(day, (0, 0))
-        table[day] = (got[0] + n, got[1] + amount)
+    table = _summed(await _sales(conn, stores, first0, last), lambda d, _h, _m, _b: d)
     days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
     return [(d, *table.get(d, (0, 0)), *table.get(d - shift, (0, 0))) for d in days]
 
