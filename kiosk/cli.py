@@ -63,11 +63,9 @@ def cmd_catalog_import(args: argparse.Namespace) -> int:
 
 
 def cmd_catalog_pull(args: argparse.Namespace) -> int:
-    import signal
-    import threading
-
     import httpx
 
+    from kiosk.ops import sdnotify
     from kiosk.services.catalog_pull import CatalogPuller
     from kiosk.services.sync import TokenError, read_token
 
@@ -91,12 +89,7 @@ def cmd_catalog_pull(args: argparse.Namespace) -> int:
                 print(f"catalog pull: back office unreachable: {exc}", file=sys.stderr)
                 return 1
             return 0
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        try:
-            puller.run(stop, args.interval)
-        except KeyboardInterrupt:
-            pass
+        puller.run(sdnotify.stop_on_signals(), args.interval)
         return 0
     finally:
         puller.close()

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -184,18 +183,15 @@ def serve_main(args: argparse.Namespace) -> int:
     port = config.ereceipt.listen_port if args.port is None else args.port
     server = EReceiptServer((host, port), key, config.receipts_dir, sdnotify.Watchdog())
 
-    def stop(*_: object) -> None:
-        raise SystemExit(0)
-
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, stop)
+    stop = sdnotify.stop_on_signals()
+    # shutdown() waits for serve_forever to notice, so it is called from another thread
+    threading.Thread(target=lambda: stop.wait() and server.shutdown(), name="ereceipt-stop",
+                     daemon=True).start()
     bound = server.server_address
     print(f"ereceipt: listening on {bound[0]}:{bound[1]}", file=sys.stderr, flush=True)
     sdnotify.ready(f"listening on {bound[0]}:{bound[1]}")
     try:
         server.serve_forever(poll_interval=0.5)
-    except SystemExit:
-        sdnotify.stopping()
     finally:
         server.server_close()
     return 0
