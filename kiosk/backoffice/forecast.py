@@ -28,6 +28,7 @@ model's backtest errors on that series.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from statistics import NormalDist
@@ -220,11 +221,14 @@ def choose(bt: Backtest, slow: np.ndarray, select_folds: int | None = None) -> C
     safe = np.where(scale > 0, scale, np.nan)
 
     def mase(abs_err: np.ndarray) -> float:
-        return float(np.nanmean(abs_err / safe))
+        scaled = abs_err / safe
+        scaled = scaled[np.isfinite(scaled)]
+        return float(scaled.mean()) if scaled.size else math.nan  # no day to scale by
 
     abs_sum = {name: float(bt.abs_err[m, held].sum()) for m, name in enumerate(bt.models)}
     abs_sum["chosen"] = float(chosen_abs.sum())
-    wape = {name: err / total for name, err in abs_sum.items()}
+    # no sales on the held-out days: no error rate (NaN; shown as "–", null in JSON)
+    wape = {name: err / total if total > 0 else math.nan for name, err in abs_sum.items()}
     mases = {name: mase(bt.abs_err[m, held]) for m, name in enumerate(bt.models)}
     mases["chosen"] = mase(chosen_abs)
     rmse = np.sqrt((chosen_err ** 2).mean(axis=(0, 2)))

@@ -99,6 +99,16 @@ def store_forecast(conn: psycopg.Connection, store: str, horizon: int = 14,
                          choice.wape["seasonal_naive"], history)
 
 
+def _rate(wape: float) -> float | None:
+    """A backtest error rate as printed: None (JSON null) when there were no sales to
+    measure it on (NaN is not JSON)."""
+    return round(wape, 4) if math.isfinite(wape) else None
+
+
+def _rate_text(wape: float) -> str:
+    return f"{wape:.3f}" if math.isfinite(wape) else "-"
+
+
 def cmd_forecast(args: argparse.Namespace, url: str) -> int:
     try:
         until = dt.date.fromisoformat(args.until) if args.until else None
@@ -120,14 +130,15 @@ def cmd_forecast(args: argparse.Namespace, url: str) -> int:
     if args.json:
         print(json.dumps({"store": result.store, "first_day": result.first_day.isoformat(),
                           "level": result.level, "service_level": result.service_level,
-                          "wape_model": round(result.wape_model, 4),
-                          "wape_seasonal_naive": round(result.wape_seasonal_naive, 4),
+                          "wape_model": _rate(result.wape_model),
+                          "wape_seasonal_naive": _rate(result.wape_seasonal_naive),
                           "items": [it.as_dict() for it in items]}))
         return 0
     pct = f"{result.level:.0%}"
     print(f"store {result.store}: {len(result.items)} items,"
           f" {args.days} days from {result.first_day} ({pct} interval); backtest WAPE"
-          f" {result.wape_model:.3f} (seasonal-naive {result.wape_seasonal_naive:.3f});"
+          f" {_rate_text(result.wape_model)} (seasonal-naive"
+          f" {_rate_text(result.wape_seasonal_naive)});"
           f" orders for service level {result.service_level:.0%}, review every"
           f" {args.review} days")
     print(f"{'item':<16} {'name':<20} {'model':<14} {'next ' + str(args.days) + ' d':>9}"

@@ -34,6 +34,13 @@ def _rows(html: str, table: str) -> list[list[str]]:
             for row in re.findall(r"<tr>(.*?)</tr>", body.group(1))]
 
 
+def _strict_json(text: str) -> dict:
+    """``text`` parsed as JSON proper: NaN and Infinity are not JSON."""
+    def refuse(word: str) -> None:
+        raise ValueError(f"{word} in the output: not JSON")
+    return json.loads(text, parse_constant=refuse)
+
+
 def _number(text: str) -> float:
     return float(text.replace(",", ""))
 
@@ -56,7 +63,7 @@ def test_the_forecast_page_shows_what_the_command_prints(shop):
     as_json = kiosk_cli(env, "backoffice", "forecast", "S001", "--json")
     assert text.returncode == as_json.returncode == 0, text.stderr + as_json.stderr
     printed = {line.split()[0]: line.split()[-6:] for line in text.stdout.splitlines()[2:]}
-    items = {it["key"]: it for it in json.loads(as_json.stdout)["items"]}
+    items = {it["key"]: it for it in _strict_json(as_json.stdout)["items"]}
     rows = _rows(html, "forecast")
     assert len(rows) == len(items) == len(printed) == len(ITEMS)
     ordered = 0
@@ -144,7 +151,9 @@ def test_the_page_reads_only_what_the_maintenance_job_summed(shop):
     got = shop.http.get(page, params={"day": DAY.isoformat()})
     assert got.status_code == 200 and _rows(got.text, "forecast") == [["No sales"]]
     printed = kiosk_cli(env, "backoffice", "forecast", "S003", "--json")
-    assert printed.returncode == 0 and json.loads(printed.stdout)["items"] == []
+    assert printed.returncode == 0
+    nothing = _strict_json(printed.stdout)  # no sales, no error rate: null, never NaN
+    assert nothing["items"] == [] and nothing["wape_model"] is None
     assert "not in the sales summary yet" in printed.stderr
     assert summary() == before
 
