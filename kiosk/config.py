@@ -142,6 +142,10 @@ class EReceiptConfig(_Strict):
     key_file: Path | None = None  # default: <paths.state_dir>/ereceipt.key (kiosk-core makes it)
     listen_host: str = "127.0.0.1"  # the lane network's address to reach phones
     listen_port: int = Field(default=8088, ge=1, le=65535)
+    #: HTTPS of its own (kiosk/services/ereceipt.py): the page's certificate chain (PEM) and
+    #: its key (kiosk-core's, mode 0600); without them plain HTTP on a loopback listen_host only
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
 
 
 class SyncConfig(_Strict):
