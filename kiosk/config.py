@@ -136,7 +136,8 @@ class SimConfig(_Strict):
 
 class EReceiptConfig(_Strict):
     """The e-receipt on the phone (on when ``store.e_receipt_url`` is set): how long a link
-    opens the receipt, the HMAC key that signs it, where ``kiosk ereceipt serve`` listens."""
+    opens the receipt, the HMAC key that signs it, where ``kiosk ereceipt serve`` listens and
+    its HTTPS certificate (kiosk/services/ereceipt.py)."""
 
     valid_days: int = Field(default=30, ge=1, le=3660)
     key_file: Path | None = None  # default: <paths.state_dir>/ereceipt.key (kiosk-core makes it)

@@ -245,8 +245,10 @@ def tls_context(cert: Path, key: Path, production: bool = False) -> ssl.SSLConte
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="sub", required=True)
-    serve = sub.add_parser("serve", help="serve the e-receipt pages (kiosk-ereceipt)")
-    serve.add_argument("--host", help="listen address (default: ereceipt.listen_host)")
+    serve = sub.add_parser("serve", help="serve the e-receipt pages (kiosk-ereceipt; HTTPS"
+                           " with ereceipt.tls_cert/tls_key, plain HTTP on loopback only)")
+    serve.add_argument("--host", help="listen address (default: ereceipt.listen_host; any but"
+                       " loopback needs ereceipt.tls_cert/tls_key)")
     serve.add_argument("--port", type=int, help="port (default: ereceipt.listen_port)")
 
 
