@@ -136,12 +136,17 @@ class SimConfig(_Strict):
 
 class EReceiptConfig(_Strict):
     """The e-receipt on the phone (on when ``store.e_receipt_url`` is set): how long a link
-    opens the receipt, the HMAC key that signs it, where ``kiosk ereceipt serve`` listens."""
+    opens the receipt, the HMAC key that signs it, where ``kiosk ereceipt serve`` listens and
+    its HTTPS certificate (kiosk/services/ereceipt.py)."""
 
     valid_days: int = Field(default=30, ge=1, le=3660)
     key_file: Path | None = None  # default: <paths.state_dir>/ereceipt.key (kiosk-core makes it)
     listen_host: str = "127.0.0.1"  # the lane network's address to reach phones
     listen_port: int = Field(default=8088, ge=1, le=65535)
+    #: HTTPS of its own (kiosk/services/ereceipt.py): the page's certificate chain (PEM) and
+    #: its key (kiosk-core's, mode 0600); without them plain HTTP on a loopback listen_host only
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
 
 
 class SyncConfig(_Strict):

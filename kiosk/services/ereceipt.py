@@ -11,6 +11,14 @@ receipt id, never the token. A request that breaks anything answers 500 and the 
 goes on (one thread per request, at most :data:`MAX_CLIENTS` at once, a read timeout
 against a slow client).
 
+HTTPS of its own with ``ereceipt.tls_cert`` and ``ereceipt.tls_key`` (TLS 1.2 or newer,
+:func:`tls_context`; the key file the service user's, 0600, and on a production lane not a
+demo one): the TLS handshake is done in the request's thread under the same read timeout,
+so a client that stalls or sends garbage costs one thread, never the accept loop, and a
+plain-HTTP request to that port gets the connection closed, no page. Without them it
+speaks plain HTTP, and only on a loopback ``listen_host`` (behind a local TLS proxy):
+:func:`check_listen` refuses anything else at start, as ``kiosk backoffice serve`` does.
+
 The stdlib's ThreadingHTTPServer: a handful of phones per lane needs no framework. systemd:
 ``Type=notify``, READY=1 once listening, WATCHDOG=1 from the serve loop (kiosk/ops/sdnotify.py).
 """
@@ -18,8 +26,10 @@ The stdlib's ThreadingHTTPServer: a handful of phones per lane needs no framewor
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import os
+import ssl
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,6 +38,7 @@ from urllib.parse import unquote, urlsplit
 
 from kiosk.config import KioskConfig, load_config_or_exit
 from kiosk.ops import sdnotify
+from kiosk.payments.wallet.config import WalletConfigError, is_demo, read_secret_file
 from kiosk.printing.ereceipt import CREDENTIAL, KeyFileError, LinkError, load_key, read_token
 from kiosk.printing.ereceipt_page import CSP, error_page, receipt_page
 from kiosk.printing.store import ReceiptNotFound, ReceiptStore
@@ -44,8 +55,9 @@ class EReceiptServer(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], key: bytes, receipts_dir: Path,
                  watchdog: sdnotify.Watchdog | None = None,
-                 max_clients: int = MAX_CLIENTS) -> None:
+                 max_clients: int = MAX_CLIENTS, tls: ssl.SSLContext | None = None) -> None:
         self.key = key
+        self.tls = tls
         self.store = ReceiptStore(receipts_dir)
         self.watchdog = watchdog
         self._slots = threading.BoundedSemaphore(max_clients)
@@ -68,6 +80,31 @@ class EReceiptServer(ThreadingHTTPServer):
             super().process_request_thread(request, client_address)
         finally:
             self._slots.release()
+
+    def finish_request(self, request, client_address) -> None:  # noqa: ANN001
+        """With TLS, the handshake here, in the request's thread (never in the accept loop),
+        under the read timeout; one that fails (a plain-HTTP request, garbage, a client that
+        stalls) closes that connection only."""
+        if self.tls is None:
+            super().finish_request(request, client_address)
+            return
+        request.settimeout(READ_TIMEOUT_S)
+        try:
+            conn = self.tls.wrap_socket(request, server_side=True,
+                                        do_handshake_on_connect=False)
+        except OSError:
+            return   # the client is gone already
+        try:
+            conn.do_handshake()
+        except (OSError, ValueError) as exc:   # ssl.SSLError and socket timeouts are OSErrors
+            log.info("TLS handshake failed: %s", getattr(exc, "reason", None)
+                     or type(exc).__name__)
+            conn.close()
+            return
+        try:
+            super().finish_request(conn, client_address)
+        finally:
+            self.shutdown_request(conn)   # the plain socket ``request`` is detached now
 
     def service_actions(self) -> None:  # called by serve_forever's loop, the main thread
         if self.watchdog is not None:
@@ -160,10 +197,58 @@ def serve_key(config: KioskConfig) -> bytes:
     return load_key(path)
 
 
+class ListenError(ValueError):
+    """Where or how the service cannot listen; the message is one line."""
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_listen(host: str, cert: Path | None, key: Path | None) -> None:
+    """Both of ``ereceipt.tls_cert``/``tls_key`` or neither; plain HTTP on loopback only."""
+    if (cert is None) != (key is None):
+        raise ListenError("set both ereceipt.tls_cert and ereceipt.tls_key, or neither")
+    if cert is None and not is_loopback(host):
+        raise ListenError(f"{host} is not a loopback address: ereceipt.tls_cert and"
+                          " ereceipt.tls_key (HTTPS) are required for any other")
+
+
+def tls_context(cert: Path, key: Path, production: bool = False) -> ssl.SSLContext:
+    """The server's TLS (1.2 or newer) from ``cert`` (PEM chain) and ``key``; the key file
+    must be the running user's and 0600 or stricter, and a production lane refuses the demo
+    files of ``kiosk sim qrpay``. One-line :class:`ListenError` otherwise."""
+    try:
+        demo = [p for p, data in ((key, read_secret_file(key, "e-receipt TLS key")),
+                                  (cert, cert.read_bytes())) if is_demo(data)]
+    except WalletConfigError as exc:
+        raise ListenError(str(exc)) from None
+    except OSError as exc:
+        raise ListenError(f"e-receipt TLS certificate {cert}: {exc.strerror or exc}") from None
+    if production and demo:
+        raise ListenError("security.production: ereceipt.tls_cert/tls_key are demo files of"
+                          f" `kiosk sim qrpay` ({', '.join(map(str, demo))}): install the"
+                          " store's certificate")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        ctx.load_cert_chain(cert, key)
+    except (ssl.SSLError, OSError) as exc:
+        why = getattr(exc, "reason", None) or exc
+        raise ListenError(f"e-receipt TLS certificate {cert} with key {key}: not a PEM"
+                          f" certificate chain and its key ({why})") from None
+    return ctx
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="sub", required=True)
-    serve = sub.add_parser("serve", help="serve the e-receipt pages (kiosk-ereceipt)")
-    serve.add_argument("--host", help="listen address (default: ereceipt.listen_host)")
+    serve = sub.add_parser("serve", help="serve the e-receipt pages (kiosk-ereceipt; HTTPS"
+                           " with ereceipt.tls_cert/tls_key, plain HTTP on loopback only)")
+    serve.add_argument("--host", help="listen address (default: ereceipt.listen_host; any but"
+                       " loopback needs ereceipt.tls_cert/tls_key)")
     serve.add_argument("--port", type=int, help="port (default: ereceipt.listen_port)")
 
 
@@ -181,14 +266,24 @@ def serve_main(args: argparse.Namespace) -> int:
         return 2
     host = args.host or config.ereceipt.listen_host
     port = config.ereceipt.listen_port if args.port is None else args.port
-    server = EReceiptServer((host, port), key, config.receipts_dir, sdnotify.Watchdog())
+    cert, tls_key = config.ereceipt.tls_cert, config.ereceipt.tls_key
+    try:
+        check_listen(host, cert, tls_key)
+        tls = tls_context(cert, tls_key, config.security.production) if cert else None
+    except ListenError as exc:
+        print(f"ereceipt: {exc}", file=sys.stderr)
+        return 2
+    server = EReceiptServer((host, port), key, config.receipts_dir, sdnotify.Watchdog(),
+                            tls=tls)
 
     stop = sdnotify.stop_on_signals()
     # shutdown() waits for serve_forever to notice, so it is called from another thread
     threading.Thread(target=lambda: stop.wait() and server.shutdown(), name="ereceipt-stop",
                      daemon=True).start()
     bound = server.server_address
-    print(f"ereceipt: listening on {bound[0]}:{bound[1]}", file=sys.stderr, flush=True)
+    scheme = "https" if tls else "http"
+    print(f"ereceipt: listening on {scheme}://{bound[0]}:{bound[1]}", file=sys.stderr,
+          flush=True)
     sdnotify.ready(f"listening on {bound[0]}:{bound[1]}")
     try:
         server.serve_forever(poll_interval=0.5)

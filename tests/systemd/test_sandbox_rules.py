@@ -153,21 +153,27 @@ def test_gpio_is_ready_under_its_rules(lane_env, tmp_path):
 @pytest.mark.integration
 def test_ereceipt_serves_a_receipt_under_its_rules(config, tmp_path):
     """`kiosk ereceipt serve` says READY=1 and answers a kept receipt's link (HMAC, Babel,
-    python-barcode) under its unit's rules."""
+    python-barcode) over its own TLS (ereceipt.tls_cert/tls_key, ssl) under its unit's
+    rules."""
     import http.client
+    import ssl
     from urllib.parse import urlsplit
 
     from kiosk.printing.ereceipt import LinkSigner, load_key
     from kiosk.printing.store import ReceiptStore
+    from tests.backoffice.sync.tls import make_tls
     from tests.drivers.receipts import make_receipt
 
-    url = "http://127.0.0.1:8088/r/{txn}"
+    url = "https://receipts.store.test/r/{txn}"
+    tls = make_tls(tmp_path / "tls")
     key = load_key(config.ereceipt_key_file, create=True)
     ReceiptStore(config.receipts_dir).save(make_receipt(config, "ko", link=False))
     link = LinkSigner(key, url, 3600).link("S001-L01-000042", "ko")
     with NotifyListener() as notify:
         env = dict(sandbox_env(dict(os.environ), "kiosk-ereceipt.service", tmp_path / "sb"),
-                   NOTIFY_SOCKET=notify.address, KIOSK__STORE__E_RECEIPT_URL=url)
+                   NOTIFY_SOCKET=notify.address, KIOSK__STORE__E_RECEIPT_URL=url,
+                   KIOSK__ERECEIPT__TLS_CERT=str(tls.cert),
+                   KIOSK__ERECEIPT__TLS_KEY=str(tls.key))
         proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "ereceipt", "serve",
                                  "--port", "0"], env=env, cwd=REPO, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, text=True)
@@ -179,7 +185,9 @@ def test_ereceipt_serves_a_receipt_under_its_rules(config, tmp_path):
                 if "listening on" in line:
                     break
             port = int(head[-1].rsplit(":", 1)[1])
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn = http.client.HTTPSConnection(
+                "127.0.0.1", port, timeout=10,
+                context=ssl.create_default_context(cafile=tls.ca))
             conn.request("GET", urlsplit(link).path)
             resp = conn.getresponse()
             assert resp.status == 200 and "영수증 번호" in resp.read().decode("utf-8")

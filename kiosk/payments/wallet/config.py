@@ -117,26 +117,27 @@ def resolve(path: Path, state_dir: Path) -> Path:
     return path if path.is_absolute() else Path(state_dir) / path
 
 
-def read_secret_file(path: Path) -> bytes:
-    """A key file's bytes, refused unless it is ours and 0600 (or stricter)."""
+def read_secret_file(path: Path, what: str = "wallet key file") -> bytes:
+    """A key file's bytes, refused unless it is ours and 0600 (or stricter); ``what`` names
+    the file in the one-line error (the e-receipt server's TLS key uses it too)."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
-        raise WalletConfigError(f"wallet key file {path} missing") from None
+        raise WalletConfigError(f"{what} {path} missing") from None
     except PermissionError:
-        raise WalletConfigError(f"wallet key file {path}: permission denied") from None
+        raise WalletConfigError(f"{what} {path}: permission denied") from None
     with os.fdopen(fd, "rb") as fh:
         st = os.fstat(fh.fileno())
         mode = stat.S_IMODE(st.st_mode)
         if st.st_uid != os.geteuid():
-            raise WalletConfigError(f"wallet key file {path} belongs to uid {st.st_uid}, not"
+            raise WalletConfigError(f"{what} {path} belongs to uid {st.st_uid}, not"
                                     f" to this service (uid {os.geteuid()}): chown it")
         if mode & 0o177:
-            raise WalletConfigError(f"wallet key file {path} has mode {mode:04o}: chmod 600"
+            raise WalletConfigError(f"{what} {path} has mode {mode:04o}: chmod 600"
                                     f" {path}")
         data = fh.read()
     if not data.strip():
-        raise WalletConfigError(f"wallet key file {path} is empty")
+        raise WalletConfigError(f"{what} {path} is empty")
     return data
 
 

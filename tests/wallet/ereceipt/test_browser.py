@@ -7,18 +7,26 @@ Chinese or Korean page; zxing-cpp reads the return barcode off it), then loaded 
 with JavaScript on to measure it (nothing wider than the phone, CJK text drawn with a CJK
 font) and to run axe-core (vendored, see
 vendor/axe-core/README.md): no serious or critical violation. The pages: a receipt in
-en, zh_Hans and ko, and the expired, tampered and unreadable links.
+en, zh_Hans and ko, and the expired, tampered and unreadable links; and one receipt over
+the service's own HTTPS (a test CA's certificate, the one key Chromium is told to trust:
+``--ignore-certificate-errors-spki-list``).
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+import threading
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from kiosk.printing.ereceipt import make_token
+from kiosk.services.ereceipt import EReceiptServer, tls_context
+from tests.backoffice.sync.tls import Tls, make_tls
 from tests.chromium import CHROMIUM, DRIVER, start_chromium
 from tests.harness import REPO
 from tests.wallet.ereceipt.conftest import TXNS
@@ -33,9 +41,21 @@ pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER),
 
 
 @pytest.fixture(scope="module")
-def browser():
+def tls(tmp_path_factory) -> Tls:
+    return make_tls(tmp_path_factory.mktemp("ereceipt-tls"))
+
+
+def spki_sha256(cert: Path) -> str:
+    """The base64 SHA-256 of a certificate's public key, as Chromium pins it."""
+    spki = x509.load_pem_x509_certificate(cert.read_bytes()).public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return base64.b64encode(hashlib.sha256(spki).digest()).decode()
+
+
+@pytest.fixture(scope="module")
+def browser(tls):
     pytest.importorskip("selenium.webdriver")
-    driver = start_chromium()
+    driver = start_chromium(f"--ignore-certificate-errors-spki-list={spki_sha256(tls.cert)}")
     driver.set_script_timeout(30)
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", PHONE)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -141,3 +161,23 @@ def test_receipt_and_link_error_pages_on_a_phone(served, browser):
     (ARTIFACTS / "axe-report.json").write_text(json.dumps(
         {"axe_version": AXE_VERSION, "viewport": PHONE, "pages": report}, indent=1,
         ensure_ascii=False))
+
+
+def test_the_receipt_page_over_the_services_own_https(config, served, browser, tls):
+    server = EReceiptServer(("127.0.0.1", 0), served.key, config.receipts_dir,
+                            tls=tls_context(tls.cert, tls.key))
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                              daemon=True)
+    thread.start()
+    try:
+        url = served.link("ko").replace(served.base,
+                                        f"https://127.0.0.1:{server.server_address[1]}")
+        load(browser, url, script=True)
+        assert browser.execute_script("return [location.protocol, window.isSecureContext]"
+                                      ) == ["https:", True]
+        body = browser.find_element("tag name", "body").text
+        assert all(text in body for text in TEXTS["ko"]), body
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)

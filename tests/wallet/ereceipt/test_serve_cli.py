@@ -29,7 +29,7 @@ def test_the_service_process_serves_a_kept_receipt_and_stops_on_sigterm(config, 
                             text=True)
     try:
         line = proc.stderr.readline()
-        assert "listening on 127.0.0.1:" in line, line + proc.stderr.read()
+        assert "listening on http://127.0.0.1:" in line, line + proc.stderr.read()
         conn = http.client.HTTPConnection("127.0.0.1", int(line.rsplit(":", 1)[1]), timeout=10)
         conn.request("GET", urlsplit(link).path)
         resp = conn.getresponse()
