@@ -33,8 +33,10 @@ the rows written meanwhile are the ones the old release writes); the code using 
 goes without (:attr:`Journal.records_channels`). A pending migration that is not deferrable is
 refused instead (:class:`MigrationHeld`), before anything is written: kiosk-core does not start
 on trial, the tried boot never commits and the old slot comes back with its journal as it
-left it. The next open without ``defer`` (kiosk-core's next start after ``kiosk update
---commit``, or after the fall-back is recorded) migrates as usual; so does every open with no
+left it. Once ``kiosk update --commit`` records the update as committed, kiosk-core, still
+running on the file it opened with ``defer``, runs the held migrations between baskets
+(:meth:`Journal.migrate`; kiosk.services.core); the next open without ``defer`` (a start after
+the commit, or after the fall-back is recorded) migrates as usual; so does every open with no
 update on trial, a new file included.
 """
 
@@ -255,8 +257,7 @@ class Journal:
         if version < JOURNAL_SCHEMA and not defer:
             self._migrate(version)
         #: the commands table keeps each command's channel (schema 4; not while deferred)
-        self.records_channels = bool(self.db.execute(
-            "SELECT 1 FROM pragma_table_info('commands') WHERE name = 'channel'").fetchone())
+        self.records_channels = self._has_channels()
         row = self.db.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
         self.last_seq, self.last_hash = row if row else (0, GENESIS)
 
@@ -273,6 +274,21 @@ class Journal:
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
+
+    def _has_channels(self) -> bool:
+        return bool(self.db.execute(
+            "SELECT 1 FROM pragma_table_info('commands') WHERE name = 'channel'").fetchone())
+
+    def migrate(self) -> int:
+        """Run the migrations an open with ``defer`` held back (the update on trial has been
+        committed since): exactly what an open without ``defer`` runs, in one transaction, all
+        or nothing (on an error the file keeps its schema and the error is raised). Returns
+        the schema the file had (JOURNAL_SCHEMA: nothing was held)."""
+        version = self.schema
+        if version < JOURNAL_SCHEMA:
+            self._migrate(version)
+            self.records_channels = self._has_channels()
+        return version
 
     @property
     def schema(self) -> int:

@@ -15,8 +15,9 @@ next reset boots ``config.txt``'s slot again: the old one.
 The update record (``update.json`` in kiosk's state dir) says whether an update is on trial
 (:func:`on_trial`: installed, not yet committed nor its fall-back recorded); until then the
 journal is never migrated (kiosk.journal.store, ``defer``), so the old slot reads it. The
-commit itself does not touch the journal: kiosk-core, its one writer, migrates it at its
-next start.
+commit itself does not touch the journal: kiosk-core, its one writer, sees the commit on its
+idle tick (:class:`TrialWatch`) and runs the held migrations between baskets, without a
+restart; a kiosk-core started after the commit migrates at its start.
 """
 
 from __future__ import annotations
@@ -255,6 +256,37 @@ def on_trial(state: Path) -> dict | None:
     it, finds its journal at its own schema, with nothing to migrate."""
     record = _record(state)
     return record if record is not None and record.get("status") == "trying" else None
+
+
+class TrialWatch:
+    """What became of the update a process started on trial with (``tried``: the record
+    :func:`on_trial` returned then). kiosk-core asks :meth:`outcome` on its idle tick: a stat
+    of ``update.json``, read only when the file changed (``kiosk update`` replaces it)."""
+
+    def __init__(self, state: Path, tried: dict) -> None:
+        self.state, self.tried = state, tried
+        self._seen: tuple[int, int, int] | None = None
+
+    def outcome(self) -> str | None:
+        """None while the update is on trial (or its record cannot be read now); else the
+        status its record ended with: "committed" (``kiosk update --commit`` kept it),
+        "failed" (the fall-back recorded), or "superseded" (the record names another
+        update: a new install replaced it, and this one can no longer be committed)."""
+        try:
+            st = (self.state / STATE_FILE).stat()
+        except OSError:
+            return None
+        seen = (st.st_ino, st.st_mtime_ns, st.st_size)
+        if seen == self._seen:
+            return None
+        self._seen = seen
+        record = _record(self.state)
+        if record is None:
+            return None
+        if any(record.get(k) != self.tried.get(k) for k in ("build_id", "at", "to")):
+            return "superseded"
+        status = str(record.get("status"))
+        return None if status == "trying" else status
 
 
 def commit(paths: Paths) -> str:

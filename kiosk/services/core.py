@@ -100,10 +100,16 @@ from kiosk.domain.receipt import Receipt, TerminalIds, build_receipt
 from kiosk.domain.training import TRAINING_METHOD
 from kiosk.domain.vocabulary import BAGGING_ALERTS, channel_of
 from kiosk.i18n import translator
-from kiosk.journal.store import CommandResult, Journal, JournalTooNew, MigrationHeld
+from kiosk.journal.store import (
+    JOURNAL_SCHEMA,
+    CommandResult,
+    Journal,
+    JournalTooNew,
+    MigrationHeld,
+)
 from kiosk.ops.provision import REJECTED_MARKER
 from kiosk.ops.timesync import clock_synchronized
-from kiosk.ops.update import on_trial
+from kiosk.ops.update import TrialWatch, on_trial
 from kiosk.payments.acquirer import lane_ids
 from kiosk.payments.method import PaymentMethod
 from kiosk.payments.port import (
@@ -146,11 +152,15 @@ class CoreService:
         # kiosk-sync's one writable place (its unit's ReadWritePaths): the staged catalog
         config.catalog_staged_path.parent.mkdir(mode=0o700, exist_ok=True)
         self.topics = Topics(config.store.lane_id)
+        trial = on_trial(config.paths.state_dir)
         try:  # never migrated while an update is on trial: a fall-back must read it
-            self.journal = Journal(config.journal_path,
-                                   defer=on_trial(config.paths.state_dir) is not None)
+            self.journal = Journal(config.journal_path, defer=trial is not None)
         except (JournalTooNew, MigrationHeld) as exc:  # e.g. after an A/B fallback: one line
             raise SystemExit(f"kiosk-core: {exc}") from None
+        # migrations held by the trial: run between baskets once the update is committed
+        self._trial = (TrialWatch(config.paths.state_dir, trial)
+                       if trial is not None and self.journal.schema < JOURNAL_SCHEMA else None)
+        self._trial_look_at = 0.0  # monotonic: update.json is looked at no faster than TICK_S
         self.catalog = Catalog(config.catalog_path)
         self._adopt_catalog()
         self._staged_seen: tuple[int, int] | None = None  # a staged file refused already
@@ -986,7 +996,7 @@ class CoreService:
     def _tick(self) -> None:
         now = time.time()
         s = self.state
-        self._apply_staged_catalog()
+        self._between_baskets()
         if s.state == "authorizing" and s.payment and self._auth_in_flight is not None:
             self._auth_timers(s.payment, now)
         if (self.state.reversal is not None and not self._reversal_in_flight
@@ -1044,6 +1054,56 @@ class CoreService:
         self._check_provisioning()
         self._journal_catalog_in_place()
 
+    def _between_baskets(self) -> None:
+        """What waits for the lane to be idle: no basket open (no ``txn``: nothing scanned,
+        no payment in flight; the domain refuses ``catalog_applied`` inside one too). A staged
+        catalog snapshot, and the journal migrations an update's trial held."""
+        if self.state.txn is not None:  # an open basket keeps the prices, and schema, it began with
+            return
+        self._apply_staged_catalog()
+        self._apply_held_migrations()
+
+    def _apply_held_migrations(self) -> None:
+        """Started while an update was on trial, the journal was opened with ``defer``: its
+        deferrable migrations wait (kiosk.journal.store). kiosk-update-commit.service commits
+        the update once the lane is up but never restarts kiosk-core (a shopper may be
+        mid-basket), so this looks at the update record (a stat of ``update.json``, no faster
+        than the tick, only while no basket is open) and, once it says "committed", runs the
+        held migrations in place (:meth:`Journal.migrate`), between baskets: one line in the
+        log and the lane sells on, on the new schema. An update recorded as fallen back (or
+        replaced by another install) applies nothing: one line, and no more looking.
+
+        A migration that fails here is handled as at start, where a failed migration stops
+        kiosk-core: its transaction is rolled back (the journal keeps the schema the lane sold
+        on, every row in it) and kiosk-core exits with one line; systemd starts it again
+        (``Restart=on-failure``), and that start, no longer on trial, migrates the journal as
+        every start does, or fails the same way and leaves the lane out of service with its
+        journal intact (``StartLimitBurst=``, ``OnFailure=kiosk-fault@``). Selling on would
+        keep the lane on a journal whose migration failed, a state no start can reach, and move
+        the failure to the next reboot, in front of shoppers; here it shows now, between baskets,
+        right after the commit."""
+        if self._trial is None or time.monotonic() < self._trial_look_at:
+            return
+        self._trial_look_at = time.monotonic() + TICK_S
+        outcome = self._trial.outcome()
+        if outcome is None:  # still on trial
+            return
+        build, self._trial = self._trial.tried.get("build_id", "?"), None
+        if outcome != "committed":
+            log.info("update %s %s: the journal keeps schema %d, no migration applied",
+                     build, outcome, self.journal.schema)
+            return
+        before = self.journal.schema
+        try:
+            self.journal.migrate()
+        except Exception as exc:
+            raise SystemExit(f"kiosk-core: update {build} committed, but the journal migration"
+                             f" it held failed: {exc}; {self.journal.path} keeps schema"
+                             f" {before}; stopping so that kiosk-core's next start migrates"
+                             " it") from None
+        log.info("update %s committed: journal migrated from schema %d to %d between baskets",
+                 build, before, JOURNAL_SCHEMA)
+
     # -- catalog snapshots from the back office (issue 17) ---------------------------------
 
     def _adopt_catalog(self) -> None:
@@ -1057,10 +1117,8 @@ class CoreService:
     def _apply_staged_catalog(self) -> None:
         """Put in place the snapshot the puller (kiosk/services/catalog_pull.py) staged, in
         one catalog transaction, then journal ``catalog_applied``; only between baskets
-        (no ``txn`` open: the domain refuses the event inside one too). A staged file that
-        fails its check again is logged and removed."""
-        if self.state.txn is not None:  # an open basket keeps the prices it started with
-            return
+        (:meth:`_between_baskets`). A staged file that fails its check again is logged and
+        removed."""
         staged = self.config.catalog_staged_path
         try:
             st = staged.stat()

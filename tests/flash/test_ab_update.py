@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.ops.update import make_bundle, on_trial
+from kiosk.ops.update import TrialWatch, make_bundle, on_trial
 from tests.flash.conftest import MiB, run_kiosk, sh
 
 CMDLINE_A = "console=tty1 root=LABEL=kiosk-root-a rootfstype=ext4 ro rootwait quiet\n"
@@ -156,3 +156,23 @@ def test_the_record_says_pending_and_stays_readable_to_kiosk_core(system, bundle
     finally:
         os.umask(old)
     assert run_kiosk("update", "--pending", *args).returncode == 1  # committed
+
+
+def test_kiosk_core_sees_what_became_of_the_update_it_started_on_trial_with(system,
+                                                                            bundle: Path):
+    """kiosk-core's look at the record on its idle tick (its held journal migration runs on
+    "committed" only): nothing while on trial; the commit; another install replacing it."""
+    tmp, boot, labels, cmdline, args = system
+    assert run_kiosk("update", str(bundle), "--no-reboot", *args).returncode == 0
+    tried = on_trial(tmp / "state")
+    assert tried is not None
+    watch, later = TrialWatch(tmp / "state", tried), TrialWatch(tmp / "state", tried)
+    assert watch.outcome() is None and watch.outcome() is None  # on trial
+    cmdline.write_text(CMDLINE_A.replace("root-a", "root-b"))  # the tried boot
+    assert run_kiosk("update", "--commit", *args).returncode == 0
+    assert watch.outcome() == "committed"
+
+    # on the tried slot, yet another update is installed (into slot A) before this one is seen
+    # committed: a later commit can no longer be of the update kiosk-core started with
+    assert run_kiosk("update", str(bundle), "--no-reboot", *args).returncode == 0
+    assert later.outcome() == "superseded"
