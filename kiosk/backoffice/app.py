@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import json
 import logging
 import socket
@@ -42,6 +41,7 @@ from kiosk.backoffice.auth import LANE_BY_TOKEN, Lane, bearer, token_hash
 from kiosk.backoffice.db import partition_window
 from kiosk.backoffice.web import fleet
 from kiosk.backoffice.web import routes as web
+from kiosk.domain.addresses import is_loopback
 
 log = logging.getLogger("kiosk.backoffice")
 
@@ -220,13 +220,6 @@ def create_app(db_url: str, pool_min: int = 2, pool_max: int = 10,
     return app
 
 
-def _loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def listen_socket(host: str, port: int) -> socket.socket:
     """A listening TCP socket on ``host``:``port`` (0: the OS chooses) for uvicorn. Its proto
     is IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say TCP, and without
@@ -249,7 +242,7 @@ def serve(db_url: str, host: str, port: int, cert: Path | None, key: Path | None
 
     if (cert is None) != (key is None):
         raise SystemExit("kiosk backoffice serve: give both --cert and --key, or neither")
-    if cert is None and not _loopback(host):
+    if cert is None and not is_loopback(host):
         raise SystemExit(f"kiosk backoffice serve: {host} is not a loopback address: TLS"
                          " (--cert, --key) is required for any other")
     sock = listen_socket(host, port)

@@ -18,10 +18,12 @@ from __future__ import annotations
 import json
 import ssl
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kiosk.domain.addresses import is_loopback
 from kiosk.journal.store import Journal, MigrationHeld
 from kiosk.ops.backup import (
     BackupError,
@@ -56,8 +58,11 @@ def tls_context(url: str, ca_file: Path | None) -> ssl.SSLContext | None:
     """The pinned CA for https; plain http only to a loopback address (tests, a demo)."""
     if url.startswith("https://"):
         return ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
-    host = url.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0]
-    if host not in ("127.0.0.1", "[::1]"):
+    try:
+        host = urllib.parse.urlsplit(url).hostname or ""
+    except ValueError:  # e.g. an unclosed [
+        host = ""
+    if not is_loopback(host):
         raise BackupError(f"{url}: the back office is reached over https only (TLS on every"
                           " link); plain http is for a loopback test server")
     return None

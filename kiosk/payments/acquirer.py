@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
-from kiosk.payments.acquirer_config import AcquirerConfig, is_loopback
+from kiosk.domain.addresses import is_loopback
+from kiosk.payments.acquirer_config import AcquirerConfig
 from kiosk.payments.hostlog import Attempt, HostLog, Totals
 from kiosk.payments.iso8583 import (
     Dialect,

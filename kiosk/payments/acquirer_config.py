@@ -7,19 +7,11 @@ TLS 1.2+ with a pinned CA file is mandatory to any host that is not loopback (PC
 
 from __future__ import annotations
 
-import ipaddress
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+from kiosk.domain.addresses import is_loopback
 
 
 class AcquirerConfig(BaseModel):

@@ -26,7 +26,6 @@ The stdlib's ThreadingHTTPServer: a handful of phones per lane needs no framewor
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import logging
 import os
 import ssl
@@ -37,6 +36,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from kiosk.config import KioskConfig, load_config_or_exit
+from kiosk.domain.addresses import is_loopback
 from kiosk.ops import sdnotify
 from kiosk.payments.wallet.config import WalletConfigError, is_demo, read_secret_file
 from kiosk.printing.ereceipt import CREDENTIAL, KeyFileError, LinkError, load_key, read_token
@@ -199,13 +199,6 @@ def serve_key(config: KioskConfig) -> bytes:
 
 class ListenError(ValueError):
     """Where or how the service cannot listen; the message is one line."""
-
-
-def is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def check_listen(host: str, cert: Path | None, key: Path | None) -> None:

@@ -38,7 +38,6 @@ approval, decline, reversal, completion and settlement; :func:`ledger_net` compu
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import json
 import os
 import socket
@@ -50,6 +49,7 @@ import time
 from collections import defaultdict, deque
 from pathlib import Path
 
+from kiosk.domain.addresses import is_loopback
 from kiosk.payments.iso8583 import Dialect, DialectError, IsoError, icc_tags, load_dialect
 from kiosk.sim.emvcard import issuer_arpc
 
@@ -386,7 +386,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _loopback(host: str) -> bool:
     try:
-        return all(ipaddress.ip_address(info[4][0]).is_loopback
+        return all(is_loopback(info[4][0])
                    for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP))
     except (OSError, ValueError):
         return False
