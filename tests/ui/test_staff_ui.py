@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from kiosk.security.staff import hash_secret
+from tests.fixtures.sample_items import MILK
 from tests.integration.flow import Sniffer
 
-MILK = "8801115954255"
 PIN = "860251379"  # long: never found by chance in an id or a timestamp
 
 

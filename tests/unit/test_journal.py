@@ -26,10 +26,9 @@ from kiosk.journal.store import (
     chain_digest,
 )
 from tests.fixtures.journal_v0.expect import JOURNAL as V0_JOURNAL
+from tests.fixtures.sample_items import COLA, MILK
 
 T0 = 1_700_000_000.25
-MILK = "8801115954255"
-COLA = "8801094804527"
 PIN = "2468"
 
 
