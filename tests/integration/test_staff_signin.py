@@ -23,13 +23,6 @@ MEMBERS = (f'[{{id = "S7", name = "Night Lead", pin_hash = "{hash_secret(PIN)}",
            f' badge_hash = "{hash_secret("STAFF:S7-0042")}"}}]')
 
 
-@pytest.fixture
-def sniffer(broker_port: int):
-    s = Sniffer(broker_port)
-    yield s
-    s.close()
-
-
 def call_staff(shopper) -> dict:
     shopper.wait_online()
     shopper.wait_state(lambda s: s["state"] in ("attract", "shopping"))

@@ -23,6 +23,8 @@ from kiosk.domain.checkout import (
     totals,
 )
 from kiosk.domain.vocabulary import STATES
+from kiosk.security.staff import DEMO_BADGE as BADGE
+from kiosk.security.staff import DEMO_PIN as PIN
 from kiosk.security.staff import StaffAuthenticator
 from tests.fixtures.sample_items import BEER, COLA, MILK
 from tests.fixtures.sample_items import CUP_NOODLES as NOODLE
@@ -35,8 +37,6 @@ BANANA_PRICE = "2004011004857"  # in-store price code: PLU 04011, 4.85
 BANANA_WEIGHT = "2504011024379"  # in-store weight code: PLU 04011, 2437 g
 BANANA_ZERO = "2504011000007"   # weight 0 g
 UNKNOWN_PLU_CODE = "2099999001004"
-BADGE = "STAFF:S100-7731"
-PIN = "2468"
 
 
 def cheap_staff(config):
