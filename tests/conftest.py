@@ -26,6 +26,7 @@ from tests.harness import (
     kiosk_env,
     start_broker,
 )
+from tests.integration.flow import Sniffer
 
 _lanes = itertools.count(1)
 
@@ -122,6 +123,14 @@ def shopper(lane_env, broker_port: int):
     s.close()
     # every state kiosk-core published passes the schema every subscriber reads it through
     assert s.invalid_states == []
+
+
+@pytest.fixture
+def sniffer(broker_port: int):
+    """Every message on the bus, commands included (what a test asserts never travels)."""
+    s = Sniffer(broker_port)
+    yield s
+    s.close()
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

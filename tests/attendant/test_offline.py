@@ -14,10 +14,10 @@ import threading
 from kiosk.bus.acl import STATION_USER, bridge_status_topic
 from kiosk.bus.client import BusClient
 from kiosk.bus.messages import Topics
+from tests.fixtures.sample_items import SOJU
 from tests.integration.flow import send_pin
 
 LANES = ("B1", "B2")
-SOJU = "8801048052745"          # 2.49, age restricted
 
 
 def test_a_lane_gone_is_shown_and_the_pin_pad_works_without_the_store(lanes, store):

@@ -22,6 +22,7 @@ from kiosk.security.remote import (
     public_text,
     station_key,
 )
+from tests.fixtures.sample_items import MILK, SOJU
 
 NOW = 1_800_000_000.0
 
@@ -112,7 +113,6 @@ def test_replay_known_to_the_journal_is_refused(station):
 
 # -- the domain: what a remote action may do, and when ----------------------------------------
 
-SOJU, MILK = "8801048052745", "8801115954255"
 
 
 def _remote(lane, action: str, line_id: int | None = None) -> list[dict]:

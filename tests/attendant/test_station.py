@@ -28,11 +28,10 @@ from kiosk.bus.client import BusClient
 from kiosk.bus.messages import Topics, encode
 from kiosk.journal.store import Journal
 from kiosk.security.remote import open_session
+from tests.fixtures.sample_items import MILK, SOJU
 from tests.harness import REPO, bus_login
 from tests.integration.flow import to_receipt
 
-SOJU = "8801048052745"          # 2.49, age restricted
-MILK = "8801115954255"          # 1.89
 WAIT_S = 15
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 import pytest
 
 from kiosk.bus.light import Light, light_for
+from kiosk.security.staff import DEMO_BADGE as BADGE
 from tests.bagging.lane import COLA, CRATE, MILK, NEWITEM
 from tests.integration.flow import to_receipt
 
 SETTLE = 0.3
-BADGE = "STAFF:S100-7731"
 
 
 def _shopping(s: dict) -> bool:

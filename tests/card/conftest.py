@@ -28,9 +28,8 @@ from tests.cardsupport import (  # noqa: F401 - fixtures re-exported for this su
     sim_card,
     wait_present,
 )
+from tests.fixtures.sample_items import MILK
 from tests.harness import REPO, CoreProcess, Shopper, kiosk_cli
-
-MILK = "8801115954255"      # alone: 189 + 4 tax = 193 minor units
 
 #: small timeouts so failure paths finish in a second or two
 CARD_ENV = {

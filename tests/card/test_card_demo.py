@@ -20,12 +20,12 @@ import pytest
 
 from kiosk.bus.broker import free_port
 from kiosk.sim.acquirer import ledger_events, ledger_net
+from tests.fixtures.sample_items import RAMYUN
 from tests.harness import REPO, kiosk_env
 from tests.netcheck import listening, non_loopback
 
 pytestmark = [pytest.mark.card, pytest.mark.integration]
 
-RAMYUN = "8801043444279"
 #: a line of Python logging's format (`kiosk.cli`'s basicConfig): "... name LEVEL message"
 LOG_LINE = re.compile(r" (DEBUG|INFO|WARNING|ERROR|CRITICAL) ")
 

@@ -14,11 +14,11 @@ from kiosk.domain.vocabulary import accepts
 from kiosk.services.gpio import GpioService
 from tests.drivers.gpio_pins import eventually, mock_factory
 from tests.drivers.test_gpio_service import Listener, _press
+from tests.fixtures.sample_items import MILK
 from tests.harness import bus_login
 
 pytestmark = pytest.mark.integration
 
-MILK = "8801115954255"
 CONFIG = GpioConfig(pin_factory="mock", help_button=23, door_switch=None,
                     light=LightConfig(green=17, amber=27, red=22),
                     buzzer=BuzzerConfig(pin=18, kind="passive"),

@@ -21,11 +21,11 @@ from kiosk.bus.light import Light
 from kiosk.bus.messages import Topics
 from kiosk.services.gpio import GpioService
 from tests.drivers.gpio_pins import SwitchPin, eventually, mock_factory, transitions
+from tests.fixtures.sample_items import MILK
 from tests.harness import bus_login, core_forger
 
 pytestmark = pytest.mark.integration
 
-MILK = "8801115954255"
 CONFIG = GpioConfig(pin_factory="mock", help_button=23, door_switch=24,
                     light=LightConfig(green=17, amber=27, red=22, blink_on_s=0.05,
                                       blink_off_s=0.05),

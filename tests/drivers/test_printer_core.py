@@ -16,12 +16,11 @@ import pytest
 from kiosk_drivers.printer.config import PrinterConfig
 
 from kiosk.config import DevicesConfig, KioskConfig
+from tests.fixtures.sample_items import MILK, RAMYUN
 from tests.harness import kiosk_cli
 
 pytestmark = pytest.mark.integration
 
-MILK = "8801115954255"
-RAMYUN = "8801043444279"
 
 
 def _wired() -> bool:

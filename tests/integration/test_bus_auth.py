@@ -13,6 +13,7 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from kiosk.bus.messages import ROOT, Topics, command
+from tests.fixtures.sample_items import MILK
 from tests.harness import (
     SAMPLE_CSV,
     CoreProcess,
@@ -26,7 +27,6 @@ from tests.integration.flow import to_receipt
 
 pytestmark = pytest.mark.integration
 
-MILK = "8801115954255"
 
 
 class Attacker:

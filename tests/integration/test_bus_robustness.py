@@ -20,13 +20,12 @@ import pytest
 from kiosk.bus.client import BusClient
 from kiosk.bus.messages import encode, parse_core_status, parse_state
 from kiosk.bus.rejects import LINES_PER_WINDOW, WINDOW_S
+from tests.fixtures.sample_items import CUP_NOODLES, KIMCHI, MILK, SOJU
 from tests.harness import Shopper, bus_login, core_forger
 from tests.integration.flow import send_pin, to_receipt
 
 pytestmark = pytest.mark.integration
 
-MILK, KIMCHI = "8801115954255", "8801052240329"
-CUP_NOODLES, SOJU = "070666928444", "8801048052745"
 NESTED = b"[" * 1000  # 1,000 bytes: deep enough for json's RecursionError
 
 

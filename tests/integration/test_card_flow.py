@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.sample_items import MILK
 from tests.harness import kiosk_cli
 from tests.integration.flow import pay_by_phone, to_receipt
 
 pytestmark = pytest.mark.integration
 
-MILK = "8801115954255"      # alone: 189 + 4 tax = 193
 FAST = {"KIOSK__SIM__PAYMENT__CARD_STEP_MS": "50"}
 COBADGED = {**FAST, "KIOSK__SIM__PAYMENT__COBADGED_SUFFIXES": '["93"]'}
 

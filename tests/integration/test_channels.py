@@ -14,12 +14,12 @@ import pytest
 
 from kiosk.bus.messages import command
 from kiosk.journal.store import Journal
+from tests.fixtures.sample_items import MILK
 from tests.harness import Shopper
 from tests.integration.flow import to_receipt
 
 pytestmark = pytest.mark.integration
 
-MILK = "8801115954255"
 
 
 def _send(who: Shopper, kind: str, source: str, **fields: object) -> dict:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from tests.fixtures.sample_items import MILK
 from tests.harness import kiosk_cli
 
 pytestmark = pytest.mark.integration
 
-MILK = "8801115954255"
 
 
 def test_sim_scan_command_reaches_the_core(core, shopper, lane_env):

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.sample_items import MILK
 from tests.harness import kiosk_cli
 from tests.integration.flow import to_receipt
 
 pytestmark = pytest.mark.integration
 
-MILK = "8801115954255"
 
 
 def test_door_open_closes_lane_only_when_no_basket_is_open(core, shopper, lane_env):

@@ -25,11 +25,11 @@ from kiosk.journal.store import Journal
 from kiosk.ops.doctor import UNITS
 from kiosk.payments.hostlog import HostLog
 from kiosk.security.staff import hash_secret
+from tests.fixtures.sample_items import MILK
 from tests.harness import SAMPLE_CSV, CoreProcess, Shopper, kiosk_cli, kiosk_env, start_broker
 
 pytestmark = pytest.mark.integration
 
-MILK = "8801115954255"  # 189 + tax = 193
 _lanes = itertools.count(1)
 
 

@@ -25,13 +25,13 @@ from kiosk.journal.store import Journal
 from kiosk.security.staff import hash_secret
 from kiosk.services.voice.payments import listen_for_payments
 from kiosk.ui.viewmodel import build_view
+from tests.fixtures.sample_items import MILK
 from tests.harness import REPO, kiosk_cli, kiosk_env
 from tests.integration.flow import to_receipt
 
 pytestmark = pytest.mark.integration
 
 PLUGIN = REPO / "tests" / "plugins" / "kiosk_pay_voucher"
-MILK = "8801115954255"          # 1.89
 VOUCHER = {"KIOSK__PAYMENTS__METHODS": '["card", "voucher"]',
            "KIOSK__PAYMENTS__OPTIONS": '{voucher = {code = "GIFT-2026", balance_minor = 5000}}'}
 

@@ -8,15 +8,12 @@ from pathlib import Path
 import pytest
 
 from kiosk.domain.gtin import check_digit
+from tests.fixtures.sample_items import CUP_NOODLES, KIMCHI, MILK, SOJU
 from tests.harness import kiosk_cli
 from tests.integration.flow import pay_by_phone, send_pin, to_receipt
 
 pytestmark = pytest.mark.integration
 
-MILK = "8801115954255"          # 1.89 reduced
-CUP_NOODLES = "070666928444"    # 0.99 reduced, 3 for 2
-SOJU = "8801048052745"          # 2.49 standard, age restricted
-KIMCHI = "8801052240329"        # 5.49 reduced
 
 
 def weight_code(plu: str, grams: int) -> str:

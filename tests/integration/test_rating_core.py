@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from kiosk.journal.store import Journal
+from tests.fixtures.sample_items import MILK
 from tests.integration.flow import pay_by_phone, to_receipt
 
 pytestmark = pytest.mark.integration
 
-MILK = "8801115954255"
 
 
 def test_a_low_rating_without_reasons_is_journaled_when_the_shopper_is_done(core, shopper,

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.sample_items import CUP_NOODLES, KIMCHI, MILK
 from tests.harness import kiosk_cli
 from tests.integration.flow import to_receipt
 
 pytestmark = pytest.mark.integration
 
-MILK, KIMCHI, CUP_NOODLES = "8801115954255", "8801052240329", "070666928444"
 
 
 def _ledger(env: dict) -> list[dict]:

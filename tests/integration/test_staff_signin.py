@@ -12,22 +12,15 @@ from kiosk.bus.messages import command, encode
 from kiosk.journal.store import Journal
 from kiosk.security.pinseal import staff_pin_command
 from kiosk.security.staff import DEMO_BADGE, DEMO_PIN, hash_secret
+from tests.fixtures.sample_items import BEER  # age restricted: the lane calls for staff
 from tests.harness import kiosk_cli
 from tests.integration.flow import Sniffer, fresh_seal, send_pin
 
 pytestmark = pytest.mark.integration
 
-BEER = "6901035052276"            # age restricted: the lane calls for staff
 PIN = "860251379"                 # long enough never to turn up in a timestamp or an id
 MEMBERS = (f'[{{id = "S7", name = "Night Lead", pin_hash = "{hash_secret(PIN)}",'
            f' badge_hash = "{hash_secret("STAFF:S7-0042")}"}}]')
-
-
-@pytest.fixture
-def sniffer(broker_port: int):
-    s = Sniffer(broker_port)
-    yield s
-    s.close()
 
 
 def call_staff(shopper) -> dict:

@@ -36,10 +36,10 @@ from tests.backoffice.sync.conftest import RealBackOffice, SyncProcess, journal_
 from tests.backoffice.sync.proxy import CutProxy
 from tests.backoffice.sync.tls import make_tls
 from tests.conftest import _lanes
+from tests.fixtures.sample_items import MILK  # 1.89: ends in 93, the host times out on it
 from tests.harness import SAMPLE_CSV, CoreProcess, Shopper, bus_login, kiosk_cli, kiosk_env
 from tests.metrics.prom import EVALUATE_S, SCRAPE_S, Exporter, Prometheus
 
-MILK = "8801115954255"  # 1.89: a total ending in 93 with the host set to time out on it
 TMPFS_MB = 32
 #: one scrape interval and one rule evaluation: the most a fault may take to fire its alert
 WITHIN_S = SCRAPE_S + EVALUATE_S

@@ -22,13 +22,12 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from kiosk.ops.version import package_version
 from tests.conftest import _lanes
+from tests.fixtures.sample_items import MILK  # 1.89: declined (ends in 93), then 3.87 approved
 from tests.harness import REPO, SAMPLE_CSV, CoreProcess, kiosk_cli, kiosk_env, start_broker
 from tests.integration.flow import to_receipt
 from tests.metrics.prom import Exporter
 from tests.systemd.notify_listener import NotifyListener
 from tests.systemd.sandbox import ran_under, sandbox_env
-
-MILK = "8801115954255"  # 1.89: declined (total ends in 93), then 3.87 approved
 
 
 def scrape(port: int) -> dict[tuple[str, tuple], float]:

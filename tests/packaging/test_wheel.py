@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.sample_items import MILK
 from tests.harness import REPO, Shopper, kiosk_env
 from tests.integration.flow import to_receipt
 
@@ -32,7 +33,6 @@ PACKAGES = {"kiosk": "kiosk", "kiosk_drivers": "drivers", "kiosk_voice": "voice"
 #: the files of config/ the application reads at run time (pyproject package-data)
 RUNTIME_DATA = ("defaults.toml", "catalog/*.csv", "i18n/*/LC_MESSAGES/*.po",
                 "iso8583/*.toml")
-MILK = "8801115954255"  # 1.89, reduced tax: 1.93 with tax
 
 
 def _is_editable_install(name: str) -> bool:

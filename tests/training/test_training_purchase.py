@@ -12,11 +12,11 @@ import pytest
 from kiosk.domain.training import is_training_txn
 from kiosk.journal.figures import sales_figures
 from kiosk.journal.store import Journal
+from tests.fixtures.sample_items import KIMCHI, MILK
 from tests.integration.flow import send_pin, to_receipt
-from tests.integration.test_purchase import MILK, ledger
+from tests.integration.test_purchase import ledger
 
 pytestmark = pytest.mark.integration
-KIMCHI = "8801052240329"  # 5.49 reduced
 
 
 def journal(env: dict) -> closing[Journal]:

@@ -15,7 +15,8 @@ from kiosk.i18n import translator
 from kiosk.journal.figures import SalesFigures, sales_figures
 from kiosk.journal.store import Entry
 from kiosk.ui.viewmodel import build_view
-from tests.unit.test_checkout import MILK, PIN, T0, Lane, cmd, types
+from tests.fixtures.sample_items import MILK
+from tests.unit.test_checkout import PIN, T0, Lane, cmd, types
 
 
 @pytest.fixture

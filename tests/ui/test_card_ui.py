@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.sample_items import MILK
 from tests.ui.driver import LIVE_LOCALES
 from tests.ui.test_purchase_ui import Screens
 
 pytestmark = pytest.mark.ui
 
-MILK = "8801115954255"      # alone: 189 + 4 tax = 193 minor units
 LOCALES = LIVE_LOCALES
 
 

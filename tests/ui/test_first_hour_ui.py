@@ -36,6 +36,7 @@ from kiosk.payments.card_method import CardMethod
 from kiosk.payments.wallet.method import WalletMethod
 from kiosk.ui import theme
 from kiosk.ui.i18n import Translator
+from tests.fixtures.sample_items import MILK
 from tests.harness import bus_login
 from tests.ui.driver import LIVE_LOCALES
 from tests.ui.test_purchase_ui import Screens
@@ -266,7 +267,6 @@ def test_the_screens_tell_the_truth(locale, lane_env, broker_port, ui_factory, s
 
 
 UNKNOWN = "1234567890128"   # a valid EAN-13 the sample catalog does not have
-MILK = "8801115954255"
 
 
 def test_the_shopper_leaves_the_attendant_screen_on_a_real_core(start_core, shopper,

@@ -11,6 +11,7 @@ import os
 import pytest
 
 from kiosk.domain.pricing import weight_amount
+from tests.fixtures.sample_items import BANANAS, FUJI
 from tests.picker.lane import start_produce_lane
 from tests.ui.test_bagging_ui import _fonts
 from tests.ui.test_purchase_ui import Screens
@@ -19,7 +20,6 @@ pytestmark = pytest.mark.ui
 
 #: the search keys each language's shopper taps for bananas (香蕉 xiāng jiāo, 바나나)
 BANANA_KEYS = {"en": ("B", "A", "N"), "zh_Hans": ("X", "J"), "ko": ("ㅂ", "ㄴ", "ㄴ")}
-BANANAS, FUJI = "04011", "04131"
 PRICE = {BANANAS: 199, FUJI: 439}   # the sample catalog's USD cents per kg
 
 

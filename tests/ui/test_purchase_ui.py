@@ -13,18 +13,14 @@ from pathlib import Path
 import pytest
 
 from kiosk.domain.money import Currency, format_money
+from tests.fixtures.sample_items import BANANAS, BUN, KIMCHI, MILK, SOJU
+from tests.fixtures.sample_items import CUP_NOODLES as NOODLES
 from tests.integration.flow import show_code
 from tests.ui.checks import check_texts, check_touch
 from tests.ui.driver import LIVE_LOCALES, UIProcess
 
 pytestmark = pytest.mark.ui
 
-MILK = "8801115954255"
-NOODLES = "070666928444"      # 3 for 2
-KIMCHI = "8801052240329"
-SOJU = "8801048052745"        # age-restricted
-BUN = "8801068992137"
-BANANAS = "04011"             # weighed: the demo scale puts 850 g on it
 #: milk, 3 cup noodles (one free), 850 g bananas and kimchi come to $11.30; the simulated
 #: acquirer declines totals ending in these digits, so the first payment is declined
 DECLINE = '["30"]'

@@ -18,13 +18,12 @@ from pathlib import Path
 import pytest
 
 from kiosk.domain.feedback import STEP_FIELDS
+from tests.fixtures.sample_items import KIMCHI, MILK
 from tests.integration.flow import pay_by_phone, to_receipt
 from tests.ui.test_purchase_ui import Screens
 
 pytestmark = pytest.mark.ui
 
-MILK = "8801115954255"
-KIMCHI = "8801052240329"
 
 
 def _ratings(lane_env: dict) -> list[dict]:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import pytest
 
+from tests.fixtures.sample_items import CUP_NOODLES as NOODLES
+from tests.fixtures.sample_items import KIMCHI, MILK
 from tests.ui.checks import check_texts
 from tests.ui.driver import UIProcess
 
 pytestmark = pytest.mark.ui
 
-MILK, NOODLES, KIMCHI = "8801115954255", "070666928444", "8801052240329"
 LOCALES = ("en", "zh_Hans", "ko")
 
 

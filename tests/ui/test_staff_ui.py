@@ -2,20 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-
 from kiosk.security.staff import hash_secret
-from tests.integration.flow import Sniffer
+from tests.fixtures.sample_items import MILK
 
-MILK = "8801115954255"
 PIN = "860251379"  # long: never found by chance in an id or a timestamp
-
-
-@pytest.fixture
-def sniffer(broker_port: int):
-    s = Sniffer(broker_port)
-    yield s
-    s.close()
 
 
 def test_the_pin_pad_sends_no_pin_on_the_bus(start_core, shopper, ui_factory, sniffer):

@@ -12,13 +12,13 @@ import pytest
 from kiosk.catalog import SAMPLE_CATALOG, Catalog, CatalogError, Product
 from kiosk.domain.gtin import validate_gtin
 from kiosk.domain.money import Currency
+from tests.fixtures.sample_items import MILK
 
 SAMPLE_CSV = SAMPLE_CATALOG
 USD = Currency("USD", 840, 2)
 TAX_CLASSES = ("standard", "reduced", "zero")
 HEADER = "gtin,name_en,name_zh,name_ko,price,tax_class,age_restricted,sold_by_weight,plu"
 
-MILK = "8801115954255"  # Whole Milk 1L, 1.89, reduced
 
 
 def _sample_rows() -> int:

@@ -23,22 +23,20 @@ from kiosk.domain.checkout import (
     totals,
 )
 from kiosk.domain.vocabulary import STATES
+from kiosk.security.staff import DEMO_BADGE as BADGE
+from kiosk.security.staff import DEMO_PIN as PIN
 from kiosk.security.staff import StaffAuthenticator
+from tests.fixtures.sample_items import BEER, COLA, MILK
+from tests.fixtures.sample_items import CUP_NOODLES as NOODLE
 
 T0 = 1_700_000_000.0
 
-MILK = "8801115954255"          # 1.89 reduced
-NOODLE = "070666928444"         # 0.99 reduced, 3 for 2 (UPC-A)
-COLA = "8801094804527"          # 2.49 reduced, 2 for 4.00
-BEER = "6901035052276"          # 2.29 standard, age restricted
 UNKNOWN = "1234567890128"       # valid check digit, not in the catalog
 BAD_CHECK = "8801115954256"     # milk with a wrong check digit
 BANANA_PRICE = "2004011004857"  # in-store price code: PLU 04011, 4.85
 BANANA_WEIGHT = "2504011024379"  # in-store weight code: PLU 04011, 2437 g
 BANANA_ZERO = "2504011000007"   # weight 0 g
 UNKNOWN_PLU_CODE = "2099999001004"
-BADGE = "STAFF:S100-7731"
-PIN = "2468"
 
 
 def cheap_staff(config):

@@ -25,12 +25,11 @@ from kiosk.journal.store import (
     card_data_problems,
     chain_digest,
 )
+from kiosk.security.staff import DEMO_PIN as PIN
 from tests.fixtures.journal_v0.expect import JOURNAL as V0_JOURNAL
+from tests.fixtures.sample_items import COLA, MILK
 
 T0 = 1_700_000_000.25
-MILK = "8801115954255"
-COLA = "8801094804527"
-PIN = "2468"
 
 
 @pytest.fixture

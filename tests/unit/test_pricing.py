@@ -14,17 +14,18 @@ from kiosk.domain.gtin import validate_gtin
 from kiosk.domain.money import Currency
 from kiosk.domain.pricing import PricedLine, price_basket, promotion_discounts
 from kiosk.domain.rules import PromotionConfig, TaxConfig
+from tests.fixtures import sample_items as items
 
 USD = Currency("USD", 840, 2)
 
 # Catalog keys are GTINs normalised to 14 digits (see kiosk.catalog.Product.key).
-NOODLE = validate_gtin("070666928444")     # 0.99, reduced, in CUPNOODLE-3FOR2
-COLA = validate_gtin("8801094804527")      # 2.49, reduced, in COLA-2FOR4
-TOFU_FIRM = validate_gtin("8801114070130")  # 1.79, reduced, in TOFU-MIX-2FOR3
-TOFU_SOFT = validate_gtin("8801114430675")  # 1.49, reduced, in TOFU-MIX-2FOR3
-BEER = validate_gtin("6901035052276")      # 2.29, standard
-FORMULA = validate_gtin("070076785149")    # 34.99, zero
-BANANAS = "PLU04011"                       # 1.99 per kg, sold by weight
+NOODLE = validate_gtin(items.CUP_NOODLES)     # 0.99, reduced, in CUPNOODLE-3FOR2
+COLA = validate_gtin(items.COLA)              # 2.49, reduced, in COLA-2FOR4
+TOFU_FIRM = validate_gtin(items.TOFU_FIRM)    # 1.79, reduced, in TOFU-MIX-2FOR3
+TOFU_SOFT = validate_gtin(items.TOFU_SOFT)    # 1.49, reduced, in TOFU-MIX-2FOR3
+BEER = validate_gtin(items.BEER)              # 2.29, standard
+FORMULA = validate_gtin(items.FORMULA)        # 34.99, zero
+BANANAS = "PLU" + items.BANANAS               # 1.99 per kg, sold by weight
 
 EXCLUSIVE = TaxConfig(mode="exclusive",
                       rates={"standard": "8.875", "reduced": "2.25", "zero": "0"})

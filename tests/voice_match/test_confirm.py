@@ -9,8 +9,8 @@ import pytest
 
 from kiosk.services.voice.confirm import needs_confirmation
 from kiosk.services.voice.prompts import Prompts
+from tests.fixtures.sample_items import MILK
 
-MILK = "8801115954255"
 SURE = 0.9
 
 

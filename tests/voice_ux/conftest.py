@@ -13,6 +13,7 @@ from kiosk_voice.tts import EspeakEngine, Speaker, WavSink
 
 from kiosk.services.voice.accessible import SimulatedJack
 from kiosk.services.voice.service import VoiceService, WavSource
+from tests.fixtures.sample_items import KIMCHI, MILK
 from tests.harness import bus_login
 
 
@@ -53,8 +54,6 @@ class VoiceHarness:
         self.thread.join(10)
 
 
-MILK = "8801115954255"
-KIMCHI = "8801052240329"
 
 
 def two_item_basket(shopper, locale: str) -> int:  # noqa: ANN001 - the shopper fixture

@@ -8,10 +8,10 @@ from kiosk.domain.vocabulary import accepts
 from kiosk.services.gpio import keypad_message
 from kiosk.services.voice.accessible import ACTIONS, AccessibleMode, actions_for, parse_amixer_jack
 from kiosk.services.voice.prompts import Prompts
+from tests.fixtures.sample_items import MILK
 
 pytestmark = [pytest.mark.voice, pytest.mark.integration]
 
-MILK = "8801115954255"  # 1.89, reduced tax
 
 
 def press(shopper, key: str) -> None:

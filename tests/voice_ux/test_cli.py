@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.sample_items import KIMCHI
 from tests.harness import REPO
 from tests.systemd.notify_listener import NotifyListener
 from tests.systemd.sandbox import ran_under, sandbox_env
-from tests.voice_ux.conftest import KIMCHI
 from tests.voice_ux.test_voice_purchase import clips  # noqa: F401 - a fixture
 
 pytestmark = [pytest.mark.voice, pytest.mark.integration]

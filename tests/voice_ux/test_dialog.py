@@ -9,11 +9,11 @@ import pytest
 from kiosk.bus.client import BusClient
 from kiosk.bus.messages import command
 from kiosk.services.voice.service import grammar_state
+from tests.fixtures.sample_items import MILK
 from tests.harness import bus_login
 
 pytestmark = [pytest.mark.voice, pytest.mark.integration]
 
-MILK = "8801115954255"
 DISTRACTORS = ("오늘 날씨가 정말 좋네요", "주차장이 어디에 있나요")
 
 

@@ -11,11 +11,11 @@ import pytest
 
 from kiosk.bus.client import BusClient
 from kiosk.bus.messages import Topics
+from tests.fixtures.sample_items import MILK
 from tests.harness import bus_login
 
 pytestmark = [pytest.mark.voice, pytest.mark.integration]
 
-MILK = "8801115954255"
 
 
 def inject(voice, name: str, arg: str | None = None) -> None:

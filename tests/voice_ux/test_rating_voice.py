@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.services.voice.service import grammar_state
+from tests.fixtures.sample_items import MILK
 from tests.integration.flow import pay_by_phone, to_receipt
 
 # ~20 s of real-time speech and decoding: opt-in for the default suite's time (the rating's
@@ -26,7 +27,6 @@ pytestmark = [pytest.mark.voice, pytest.mark.integration,
               pytest.mark.skipif(os.environ.get("KIOSK_SOAK_TESTS") != "1",
                                  reason="a rating by voice: KIOSK_SOAK_TESTS=1")]
 
-MILK = "8801115954255"
 
 
 def test_what_went_wrong_is_said_in_korean(start_core, shopper, start_voice, korean, speech,

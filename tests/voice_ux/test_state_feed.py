@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 
+from tests.fixtures.sample_items import MILK
 from tests.harness import core_forger
 
 pytestmark = [pytest.mark.integration]
 
-MILK = "8801115954255"
 
 
 def test_malformed_state_and_status_are_dropped_and_counted_per_topic(core, shopper,

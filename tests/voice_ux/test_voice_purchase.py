@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.sample_items import MILK
 from tests.harness import kiosk_cli
-from tests.voice_ux.conftest import MILK, card_auths, two_item_basket
+from tests.voice_ux.conftest import card_auths, two_item_basket
 
 pytestmark = [pytest.mark.voice, pytest.mark.integration]
 

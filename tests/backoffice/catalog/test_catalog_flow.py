@@ -16,10 +16,9 @@ from kiosk.backoffice import catalog as bo_catalog
 from kiosk.catalog import SAMPLE_CATALOG, Catalog, applied_version, read_staged
 from kiosk.domain.catalog import Product
 from tests.backoffice.catalog.conftest import STORE, Backoffice, Lane
+from tests.fixtures.sample_items import MILK
 from tests.harness import CoreProcess, Shopper, kiosk_cli
 from tests.integration.flow import to_receipt
-
-MILK = "8801115954255"          # 1.89 in the sample catalog, reduced tax class
 
 
 def publish(lane: Lane, backoffice: Backoffice, csv: Path) -> int:

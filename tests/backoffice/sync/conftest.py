@@ -26,11 +26,11 @@ import pytest
 
 from tests.backoffice.sync.proxy import CutProxy
 from tests.backoffice.sync.tls import Tls, make_tls
+from tests.fixtures.sample_items import CUP_NOODLES, KIMCHI, MILK
 from tests.harness import REPO, KioskProcess
 from tests.integration.flow import to_receipt
 
 SOAK = os.environ.get("KIOSK_SOAK_TESTS") == "1"
-MILK, KIMCHI, CUP_NOODLES = "8801115954255", "8801052240329", "070666928444"
 SENT = re.compile(r"sync: sent seq (\d+)-(\d+)")
 
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from kiosk.journal.store import Journal
-from tests.backoffice.sync.conftest import CUP_NOODLES, KIMCHI, MILK, wait_for
+from tests.backoffice.sync.conftest import wait_for
+from tests.fixtures.sample_items import CUP_NOODLES, KIMCHI, MILK
 from tests.integration.flow import to_receipt
 
 pytestmark = [pytest.mark.integration, pytest.mark.bench]

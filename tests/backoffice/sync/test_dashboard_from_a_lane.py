@@ -19,8 +19,9 @@ import pytest
 
 from kiosk.journal.figures import sales_figures
 from kiosk.journal.store import Journal
-from tests.backoffice.sync.conftest import MILK, sell
+from tests.backoffice.sync.conftest import sell
 from tests.backoffice.sync.test_sync_e2e import wait_synced
+from tests.fixtures.sample_items import MILK
 from tests.harness import REPO
 
 pytestmark = pytest.mark.integration

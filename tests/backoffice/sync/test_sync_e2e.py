@@ -25,7 +25,8 @@ from kiosk.bus.messages import Topics, parse_sync_status
 from kiosk.catalog import SAMPLE_CATALOG
 from kiosk.journal.store import Journal
 from tests.backoffice.server.support import journal_copy, tamper
-from tests.backoffice.sync.conftest import MILK, SOAK, journal_rows, sell, wait_for
+from tests.backoffice.sync.conftest import SOAK, journal_rows, sell, wait_for
+from tests.fixtures.sample_items import MILK
 from tests.harness import bus_login, kiosk_cli
 
 pytestmark = pytest.mark.integration

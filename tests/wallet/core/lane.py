@@ -11,10 +11,9 @@ from pathlib import Path
 
 from kiosk.payments.wallet.orders import FINAL
 from kiosk.sim.wallet_gateway import CONTROL, HELD, LEDGER
+from tests.fixtures.sample_items import MILK
 from tests.harness import Shopper
 from tests.integration.flow import send_wallet_code, show_code, to_receipt, wallet_code
-
-MILK = "8801115954255"      # alone: 189 + 4 tax = 193
 
 
 def write_qr_options(env: dict, options: dict, name: str = "30-qr.toml") -> None:
