@@ -17,11 +17,12 @@ from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
-from kiosk.domain.languages import UnknownLocale, language_of, match_locale
+from kiosk.domain.languages import MAX_TAG, UnknownLocale, language_of, match_locale
 from kiosk.resources import i18n_dir
 
 I18N_DIR = i18n_dir()
 DOMAIN = "kiosk"
+MAX_TAGS = 16  # of an Accept-Language header: more is no browser's
 
 
 
@@ -65,6 +66,35 @@ def messages(locale: str, domain: str = DOMAIN) -> dict[str, str]:
 def translator(locale: str, domain: str = DOMAIN) -> Callable[[str], str]:
     table = messages(locale, domain)
     return lambda msgid: table.get(msgid, msgid)
+
+
+def html_lang(locale: str) -> str:
+    """The BCP 47 tag of a catalog name (zh_Hans → zh-Hans), for a page's ``lang``."""
+    return locale.replace("_", "-")
+
+
+def page_locale(lang: str = "", accept_language: str = "") -> str:
+    """The shipped locale a web page is shown in: ``lang`` (the page's ``?lang=``) when it
+    names one, else the browser's first Accept-Language tag, by q then order, that does
+    (``ko-KR,ko;q=0.9,en;q=0.8`` → ko), else en. A tag naming no shipped catalog (zh-TW,
+    de) is passed over, never guessed."""
+    weighted = []
+    for order, part in enumerate(accept_language.split(",")[:MAX_TAGS]):
+        tag, _, params = part.partition(";")
+        weight = params.strip()
+        try:
+            q = float(weight[2:]) if weight.startswith("q=") else 1.0
+        except ValueError:
+            q = 0.0
+        if tag.strip() and q > 0:
+            weighted.append((-q, order, tag.strip()))
+    for tag in [lang, *(tag for *_, tag in sorted(weighted))]:
+        if tag and len(tag) <= MAX_TAG:
+            try:
+                return canonical_locale(tag)
+            except UnknownLocale:
+                pass
+    return "en"
 
 
 def language_key(tag: str) -> str:

@@ -35,13 +35,12 @@ from kiosk.attendant.board import LaneBoard
 from kiosk.config import StaffConfig
 from kiosk.domain.languages import language_of
 from kiosk.domain.vocabulary import REMOTE_ACTIONS
-from kiosk.i18n import N_, translator
+from kiosk.i18n import N_, html_lang, page_locale, translator
 from kiosk.resources import attendant_static
 from kiosk.security.remote import SESSION_S, Session, open_session
 from kiosk.security.staff import StaffAuthenticator
 
 COOKIE = "station_session"
-LOCALES = ("en", "zh_Hans", "ko")
 
 #: every string the page shows, by the key the script uses
 TEXTS = {
@@ -142,18 +141,8 @@ class Station:
 
 
 def _locale(request: Request) -> str:
-    wanted = request.query_params.get("lang") or ""
-    if wanted in LOCALES:
-        return wanted
-    for part in request.headers.get("accept-language", "").split(","):
-        tag = part.split(";")[0].strip().lower()
-        if tag.startswith("zh"):
-            return "zh_Hans"
-        if tag.startswith("ko"):
-            return "ko"
-        if tag.startswith("en"):
-            return "en"
-    return "en"
+    return page_locale(request.query_params.get("lang") or "",
+                       request.headers.get("accept-language", ""))
 
 
 def _same_origin(request: Request) -> bool:
@@ -170,8 +159,7 @@ def _page(request: Request) -> HTMLResponse:
     texts = {key: tr(msgid) for key, msgid in TEXTS.items()}
     data = {"texts": texts, "locale": locale, "language": language_of(locale),
             "csrf": web.csrf if web else "", "staff": web.signing.staff_name if web else ""}
-    lang = {"zh_Hans": "zh-Hans"}.get(locale, locale)
-    body = (f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
+    body = (f'<!doctype html><html lang="{html_lang(locale)}"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f'<title>{html.escape(texts["title"])}</title>'
             '<link rel="stylesheet" href="/static/station.css"></head><body>'

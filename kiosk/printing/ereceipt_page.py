@@ -19,7 +19,7 @@ from html import escape
 from babel.dates import format_datetime
 
 from kiosk.domain.receipt import Receipt
-from kiosk.i18n import N_, shipped_locales, translator
+from kiosk.i18n import N_, html_lang, shipped_locales, translator
 
 STYLE = """
 *{box-sizing:border-box}
@@ -50,11 +50,6 @@ _STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
 #: the Content-Security-Policy every page is served with: no script, no fetch, one style
 CSP = (f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; base-uri 'none';"
        " form-action 'none'; frame-ancestors 'none'")
-
-
-def html_lang(locale: str) -> str:
-    """The BCP 47 tag of a catalog name (zh_Hans → zh-Hans) for the ``lang`` attribute."""
-    return locale.replace("_", "-")
 
 
 def _doc(lang: str, title: str, body: str, main_class: str = "") -> str:

@@ -35,6 +35,15 @@ def test_signed_out_and_cross_origin_requests_are_refused(client):
     assert '"csrf": ""' in page.text  # signed out: the page offers the sign-in only
 
 
+def test_the_page_speaks_the_browsers_language(client):
+    for header, lang, title in (("ko-KR,ko;q=0.9", "ko", "직원"),
+                                ("zh-CN,en;q=0.5", "zh-Hans", "服务员"),
+                                ("de", "en", "Attendant station")):
+        page = client.get("/", headers={"Accept-Language": header}).text
+        assert f'<html lang="{lang}">' in page and title in page, header
+    assert '<html lang="en">' in client.get("/?lang=en", headers={"Accept-Language": "ko"}).text
+
+
 def test_sign_in_then_csrf_is_required(client):
     done = client.post("/api/signin", json={"pin": "2468"}, headers=ORIGIN)
     assert done.status_code == 200

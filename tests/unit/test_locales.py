@@ -9,7 +9,7 @@ import pytest
 
 from kiosk.config import ConfigError, load_config
 from kiosk.domain.checkout import CheckoutState, Context, Rejected, apply, decide
-from kiosk.i18n import UnknownLocale, canonical_locale, messages, shipped_locales
+from kiosk.i18n import UnknownLocale, canonical_locale, messages, page_locale, shipped_locales
 
 ALIASES = [
     ("zh", "zh_Hans"), ("zh-CN", "zh_Hans"), ("zh_CN", "zh_Hans"), ("zh-Hans", "zh_Hans"),
@@ -151,3 +151,19 @@ def test_voice_install_model_lang_accepts_aliases() -> None:
 
     args = build_parser().parse_args(["voice", "install-model", "m.zip", "--lang", "zh-CN"])
     assert args.lang == "zh"
+
+
+@pytest.mark.parametrize("lang, header, shown", [
+    ("", "ko-KR,ko;q=0.9,en-US;q=0.8", "ko"),
+    ("", "en;q=0.5,zh-CN;q=0.9", "zh_Hans"),        # by q, not by order
+    ("", "de-DE,zh;q=0.7,ko;q=0.7", "zh_Hans"),     # equal q: the first
+    ("", "zh-TW,de;q=0.9", "en"),                   # no catalog for either: English
+    ("ko", "zh-CN", "ko"),                          # the page's ?lang= first
+    ("xx", "zh", "zh_Hans"),                        # an unknown ?lang= is passed over
+    ("", "ko;q=0,en", "en"),                        # q=0: "not this one"
+    ("", "*", "en"),
+    ("", ";;;,q=,,ko;q=abc," + "x" * 100, "en"),   # junk is no language, and no error
+    ("", ",".join(["de"] * 16 + ["ko"]), "en"),     # the header is read only so far
+])
+def test_a_web_page_is_shown_in_the_browsers_language(lang, header, shown):
+    assert page_locale(lang, header) == shown

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 from babel.dates import format_date, format_interval
 
-from kiosk.i18n import N_, translator
+from kiosk.i18n import N_, html_lang, translator
 
 STYLE = """
 *{box-sizing:border-box}
@@ -100,10 +100,6 @@ class Table:
         writer.writerow(self.columns)
         writer.writerows(self.rows)
         return out.getvalue()
-
-
-def html_lang(locale: str) -> str:
-    return locale.replace("_", "-")
 
 
 def document(locale: str, title: str, body: str) -> str:

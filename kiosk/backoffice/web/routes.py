@@ -40,9 +40,8 @@ from kiosk.backoffice.web.pages import (
     table_html,
 )
 from kiosk.domain.feedback import RATING_LABELS, REASON_LABELS
-from kiosk.domain.languages import UnknownLocale
 from kiosk.domain.money import Currency, format_money
-from kiosk.i18n import N_, canonical_locale, translator
+from kiosk.i18n import N_, page_locale, translator
 
 COOKIE, LOGIN_CSRF = "kb_session", "kb_csrf"
 MAX_FORM = 8192
@@ -56,10 +55,8 @@ METHOD_LABELS = {"card": N_("Card"), "qr": N_("Mobile QR")}
 
 
 def _locale(request: Request) -> str:
-    try:
-        return canonical_locale(request.query_params.get("lang") or "en")
-    except UnknownLocale:
-        return "en"
+    return page_locale(request.query_params.get("lang") or "",
+                       request.headers.get("accept-language", ""))
 
 
 def _html(text: str, status: int = 200) -> HTMLResponse:

@@ -73,6 +73,15 @@ def test_pages_need_a_session(shop):
     assert forged.status_code == 303
 
 
+def test_the_login_page_speaks_the_browsers_language(shop):
+    for header, lang in (("ko-KR,ko;q=0.9,en;q=0.8", "ko"), ("zh-CN,zh;q=0.9", "zh-Hans"),
+                         ("de-DE,de;q=0.9", "en")):
+        page = shop.http.get("/dash/login", headers={"Accept-Language": header}).text
+        assert f'<html lang="{lang}">' in page, header
+    page = shop.http.get("/dash/login?lang=en", headers={"Accept-Language": "ko"}).text
+    assert '<html lang="en">' in page  # a language picked on the page wins
+
+
 def test_forms_without_their_csrf_token_are_refused(shop):
     shop.http.get("/dash/login")
     answer = shop.http.post("/dash/login", data={"csrf": "wrong", "username": "mgr1",

@@ -36,7 +36,7 @@ from kiosk.domain.money import format_money
 from tests.backoffice.web.conftest import PASSWORD
 from tests.backoffice.web.shop import DAY, DAYS, LANES
 from tests.harness import REPO
-from tests.wallet.ereceipt.test_browser import (  # noqa: F401 - the fixture, reused
+from tests.wallet.ereceipt.test_browser import (  # noqa: F401 - the fixtures, reused
     AXE_VERSION,
     CHROMIUM,
     DRIVER,
@@ -44,6 +44,7 @@ from tests.wallet.ereceipt.test_browser import (  # noqa: F401 - the fixture, re
     browser,
     fonts_of,
     load,
+    tls,
 )
 
 ARTIFACTS = REPO / "var" / "test-artifacts" / "dashboard"

@@ -35,12 +35,13 @@ from kiosk.ops.version import package_version
 from tests.backoffice.web.conftest import PASSWORD
 from tests.harness import REPO
 from tests.metrics.prom import Exporter, Prometheus
-from tests.wallet.ereceipt.test_browser import (  # noqa: F401 - the fixture, reused
+from tests.wallet.ereceipt.test_browser import (  # noqa: F401 - the fixtures, reused
     CHROMIUM,
     DRIVER,
     axe,
     browser,
     load,
+    tls,
 )
 
 ARTIFACTS = REPO / "var" / "test-artifacts" / "dashboard"
