@@ -59,6 +59,15 @@ def _logged(core: CoreProcess, text: str) -> list[str]:
 
 
 @pytest.fixture
+def held(lane_env, tmp_path, monkeypatch):
+    """The lane's journal as the old release left it (schema HELD_SCHEMA), and an update on
+    trial: (the journal's path, the update's paths)."""
+    path = _journal(lane_env)
+    _left_by_release(path, HELD_SCHEMA, monkeypatch)
+    return path, _tried(path.parent, tmp_path)
+
+
+@pytest.fixture
 def lane(lane_env, broker_port):
     """The UI's and the voice service's logins on the lane (the basket's two channels)."""
     lane_id = lane_env["KIOSK__STORE__LANE_ID"]
@@ -70,11 +79,9 @@ def lane(lane_env, broker_port):
 
 
 def test_committed_mid_basket_the_held_migration_waits_for_the_basket_then_applies(
-        lane_env, lane, start_core, shopper, tmp_path, monkeypatch):
+        lane_env, lane, held, start_core, shopper):
     ui, voice = lane
-    path = _journal(lane_env)
-    _left_by_release(path, HELD_SCHEMA, monkeypatch)
-    paths = _tried(path.parent, tmp_path)
+    path, paths = held
     core = start_core(KIOSK__TIMEOUTS__IDLE_WARNING_S=str(IDLE_WARNING_S),
                       KIOSK__TIMEOUTS__IDLE_VOID_S="600")
     shopper.wait_online()
@@ -111,12 +118,10 @@ def test_committed_mid_basket_the_held_migration_waits_for_the_basket_then_appli
     assert verify.returncode == 0, verify.stdout + verify.stderr
 
 
-def test_a_trial_that_fell_back_never_applies_the_held_migration(
-        lane_env, lane, start_core, shopper, tmp_path, monkeypatch):
+def test_a_trial_that_fell_back_never_applies_the_held_migration(lane, held, start_core,
+                                                                  shopper):
     ui, voice = lane
-    path = _journal(lane_env)
-    _left_by_release(path, HELD_SCHEMA, monkeypatch)
-    paths = _tried(path.parent, tmp_path)
+    path, paths = held
     core = start_core()
     shopper.wait_online()
     tried = _sale(ui, voice)
@@ -135,15 +140,13 @@ def test_a_trial_that_fell_back_never_applies_the_held_migration(
 
 
 def test_a_held_migration_that_fails_stops_the_core_with_the_journal_as_it_was(
-        lane_env, start_core, shopper, tmp_path, monkeypatch):
+        held, start_core, shopper):
     """As at start (a failed migration stops kiosk-core; systemd's restart tries again):
     the 3 → 4 migration fails here because the file already has a ``channel`` column."""
-    path = _journal(lane_env)
-    _left_by_release(path, HELD_SCHEMA, monkeypatch)
+    path, paths = held
     db = sqlite3.connect(path)
     db.execute("ALTER TABLE commands ADD COLUMN channel TEXT")  # user_version stays 3
     db.close()
-    paths = _tried(path.parent, tmp_path)
     core = start_core()
     shopper.wait_online()
     shopper.wait_state(lambda s: s["state"] == "attract")
