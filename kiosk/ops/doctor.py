@@ -9,9 +9,10 @@ the certificate files the lane relies on (:mod:`kiosk.security.certificates`: th
 and wallet gateway's CA and client certificates, the back office's CA, the e-receipt server's
 certificate, the store broker's CA of the bridge; FAIL when one has expired or is not valid
 yet, warn within :data:`CERT_WARN_DAYS` days of its expiry), each configured device
-(printer and its paper, card reader through pcscd, camera or wedge scanner, GPIO), payments still owed to the host (a reversal in
-the journal, queued reversals and completions in the host log), and demo credentials still in
-place (the demo staff PIN or badge, ``demo-`` bus passwords).
+(printer and its paper, card reader through pcscd, camera or wedge scanner, GPIO), payments
+still owed to the host (a reversal in the journal, queued reversals and completions in the
+host log), and demo credentials still in place (the demo staff PIN or badge, ``demo-`` bus
+passwords).
 
 Exit status: 1 when any line is FAIL, else 0 (warnings do not fail the lane); ``--json``
 prints the same findings as one JSON object. Every check only reads (it opens the journal as
