@@ -13,7 +13,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-
 #: past kiosk doctor's and the rules' 30-day certificate warning: a lane using them is healthy
 VALID_DAYS = 365
 
