@@ -5,11 +5,13 @@ Prometheus with config/prometheus/kiosk-rules.yml."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from cryptography import x509
 
+from tests.fixtures.certs import DAY, NOW, pem, write
 from tests.metrics.prom import Exporter, Prometheus
 from tests.metrics.test_metrics_endpoint import scrape
-from tests.unit.test_doctor_certificates import DAY, NOW, pem, write
 
 
 def test_each_files_earliest_expiry_is_exported_and_alerted(lane_env, tmp_path):
@@ -33,7 +35,8 @@ def test_each_files_earliest_expiry_is_exported_and_alerted(lane_env, tmp_path):
         assert got == {
             (("file", office), ("key", "sync.ca_file")): first_of_bundle.timestamp(),
             (("file", expired), ("key", "ereceipt.tls_cert")):
-                x509.load_pem_x509_certificate(pem_of(expired)).not_valid_after_utc.timestamp(),
+                x509.load_pem_x509_certificate(Path(expired).read_bytes()
+                                               ).not_valid_after_utc.timestamp(),
         }  # the garbage file is left out (kiosk doctor names it), never invented
         assert "payments.options.qr.ca_file" in (tmp_path / "metrics.log").read_text()
 
@@ -52,7 +55,3 @@ def test_each_files_earliest_expiry_is_exported_and_alerted(lane_env, tmp_path):
     finally:
         exporter.stop()
 
-
-def pem_of(path: str) -> bytes:
-    with open(path, "rb") as fh:
-        return fh.read()

@@ -5,49 +5,18 @@ variables, judged by ``kiosk doctor --json`` as its own process."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from kiosk.bus.bridge import StoreLink, bridge_text
 from kiosk.config import load_config
 from kiosk.ops.doctor import check_certificates
 from kiosk.security.certificates import NotCertificates, expiries
+from tests.fixtures.certs import DAY, NOW, key_pem, pem, write
 from tests.harness import kiosk_cli, kiosk_env
-
-NOW = dt.datetime.now(dt.UTC)
-DAY = dt.timedelta(days=1)
-_KEY = ec.generate_private_key(ec.SECP256R1())  # one key signs them all: only dates matter
-
-
-def pem(cn: str, not_before: dt.datetime, not_after: dt.datetime) -> bytes:
-    """A self-signed certificate named ``cn``, valid from ``not_before`` to ``not_after``."""
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(_KEY.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(not_before).not_valid_after(not_after)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(_KEY, hashes.SHA256()))
-    return cert.public_bytes(serialization.Encoding.PEM)
-
-
-def key_pem() -> bytes:
-    return _KEY.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                              serialization.NoEncryption())
-
-
-def write(path: Path, data: bytes, mode: int = 0o644) -> str:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    path.chmod(mode)
-    return str(path)
 
 
 def doctor_certificates(env: dict[str, str]) -> dict[str, dict]:
