@@ -294,8 +294,8 @@ def _when(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def check_certificates(config: KioskConfig, bridge_dir: Path = DEVICE_BRIDGE_DIR,
-                       now: dt.datetime | None = None) -> Iterator[Finding]:
+def check_certificates(config: KioskConfig, bridge_dir: Path = DEVICE_BRIDGE_DIR
+                       ) -> Iterator[Finding]:
     """Each certificate file the lane uses (:func:`lane_certificates`): FAIL when one of its
     certificates has expired or is not valid yet, or the file is missing or holds none; warn
     within :data:`CERT_WARN_DAYS` of the earliest expiry; ok with that date otherwise."""
@@ -303,7 +303,7 @@ def check_certificates(config: KioskConfig, bridge_dir: Path = DEVICE_BRIDGE_DIR
     if not files:
         yield ok("certificates", "none configured (no TLS file of the lane's own in use)")
         return
-    now = now or dt.datetime.now(dt.UTC)
+    now = dt.datetime.now(dt.UTC)
     for cert in files:
         yield _judge_certificate(cert, now)
 
