@@ -672,8 +672,8 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
                 _arguments_of("kiosk.ops.version", cmd_version)),
     "update": ("install an update bundle into the other root slot",
                _arguments_of("kiosk.ops.update", cmd_update)),
-    "doctor": ("check this lane: services, broker, journal, space, clock, devices, paper,"
-               " pending reversals, demo credentials, config layers",
+    "doctor": ("check this lane: services, broker, journal, space, clock, certificates,"
+               " devices, paper, pending reversals, demo credentials, config layers",
                _arguments_of("kiosk.ops.doctor", cmd_doctor)),
 }
 

@@ -17,6 +17,10 @@ from pathlib import Path
 
 from kiosk.bus.acl import bridge_status_topic, bridged_topics, lane_user
 
+#: where a lane's bridge file goes (``kiosk attendant bridge -o``, docs/attendant.md): the
+#: device mosquitto's conf.d, which Debian's mosquitto.conf includes
+DEVICE_BRIDGE_DIR = Path("/etc/mosquitto/conf.d")
+
 
 @dataclass(frozen=True)
 class StoreLink:
@@ -55,3 +59,23 @@ def bridge_text(lane: str, link: StoreLink) -> str:
     ]
     lines += [f"topic {topic} {direction} 1" for topic, direction in bridged_topics(lane)]
     return "\n".join(lines) + "\n"
+
+
+def bridge_cafiles(conf_dir: Path = DEVICE_BRIDGE_DIR) -> list[tuple[Path, Path | None]]:
+    """(conf file, its ``bridge_cafile``) for every ``*.conf`` in ``conf_dir`` that bridges;
+    (conf file, None) for one this user may not read (a bridge file is mode 0600: it holds
+    the lane's store password, which is never returned)."""
+    found: list[tuple[Path, Path | None]] = []
+    for conf in sorted(conf_dir.glob("*.conf")):
+        try:
+            lines = conf.read_text(errors="replace").splitlines()
+        except PermissionError:
+            found.append((conf, None))
+            continue
+        except OSError:
+            continue
+        for line in lines:
+            words = line.split(None, 1)
+            if len(words) == 2 and words[0] == "bridge_cafile":
+                found.append((conf, Path(words[1].strip())))
+    return found

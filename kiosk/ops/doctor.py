@@ -5,10 +5,14 @@ services of ``kiosk.target`` (``systemctl is-active``; on a box without systemd 
 the broker (a connection with kiosk-cli's credential), the journal (:meth:`Journal.verify`),
 free space on the root file system and the data partition (the state dir), the clock
 (:mod:`kiosk.ops.timesync`), the sync lag to the back office (kiosk-sync's retained status),
-each configured device (printer and its paper, card reader
-through pcscd, camera or wedge scanner, GPIO), payments still owed to the host (a reversal in
-the journal, queued reversals and completions in the host log), and demo credentials still in
-place (the demo staff PIN or badge, ``demo-`` bus passwords).
+the certificate files the lane relies on (:mod:`kiosk.security.certificates`: the acquirer's
+and wallet gateway's CA and client certificates, the back office's CA, the e-receipt server's
+certificate, the store broker's CA of the bridge; FAIL when one has expired or is not valid
+yet, warn within :data:`CERT_WARN_DAYS` days of its expiry), each configured device
+(printer and its paper, card reader through pcscd, camera or wedge scanner, GPIO), payments
+still owed to the host (a reversal in the journal, queued reversals and completions in the
+host log), and demo credentials still in place (the demo staff PIN or badge, ``demo-`` bus
+passwords).
 
 Exit status: 1 when any line is FAIL, else 0 (warnings do not fail the lane); ``--json``
 prints the same findings as one JSON object. Every check only reads (it opens the journal as
@@ -24,6 +28,7 @@ It sits in ``ops`` (below ``services``, above ``journal``, ``bus``, ``printing``
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import shutil
@@ -38,6 +43,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kiosk.bus.acl import USERNAMES
+from kiosk.bus.bridge import DEVICE_BRIDGE_DIR
 from kiosk.bus.client import BusClient
 from kiosk.bus.credentials import CredentialError, demo_or_short, login_for, read_password
 from kiosk.bus.messages import MessageError, Topics, parse_sync_status
@@ -61,6 +67,7 @@ from kiosk.ops.doctor_report import Finding, fail, format_text, ok, warn
 from kiosk.ops.timesync import clock_synchronized
 from kiosk.ops.update import on_trial
 from kiosk.payments.hostlog import HostLog
+from kiosk.security.certificates import CertFile, NotCertificates, expiries, lane_certificates
 from kiosk.security.staff import demo_credentials
 
 if TYPE_CHECKING:
@@ -78,6 +85,8 @@ BROKER_WAIT_S = 5.0
 SYSTEMCTL_TIMEOUT_S = 5.0
 #: the back office this far behind (the oldest event it lacks) is worth a warning
 SYNC_LAG_WARN_S = 3600.0
+#: a certificate the lane relies on that expires within this many days is worth a warning
+CERT_WARN_DAYS = 30
 
 
 # -- services -------------------------------------------------------------------------------
@@ -279,6 +288,65 @@ def check_clock(config: KioskConfig) -> Iterator[Finding]:
         yield warn("clock", "not synchronized (payments.require_clock_sync is off)", fix)
 
 
+# -- certificates ---------------------------------------------------------------------------
+
+def _when(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def check_certificates(config: KioskConfig, bridge_dir: Path = DEVICE_BRIDGE_DIR
+                       ) -> Iterator[Finding]:
+    """Each certificate file the lane uses (:func:`lane_certificates`): FAIL when one of its
+    certificates has expired or is not valid yet, or the file is missing or holds none; warn
+    within :data:`CERT_WARN_DAYS` of the earliest expiry; ok with that date otherwise."""
+    files = lane_certificates(config, bridge_dir)
+    if not files:
+        yield ok("certificates", "none configured (no TLS file of the lane's own in use)")
+        return
+    now = dt.datetime.now(dt.UTC)
+    for cert in files:
+        yield _judge_certificate(cert, now)
+
+
+def _judge_certificate(cert: CertFile, now: dt.datetime) -> Finding:
+    check = f"certificate {cert.key}"
+    if cert.path is None:
+        return warn(check, "the bridge file is not readable by this user: its CA not judged",
+                    "run kiosk doctor as root")
+    path = cert.path
+    renew = (f"install a renewed certificate at {path} (docs/technician.md, certificates),"
+             f" then systemctl restart {cert.service}")
+    try:
+        pem = path.read_bytes()
+    except FileNotFoundError:
+        return fail(check, f"{path} missing", f"install it, or correct {cert.key}")
+    except PermissionError:
+        return warn(check, f"{path} is not readable by this user: not judged",
+                    "run kiosk doctor as root")
+    except OSError as exc:
+        return fail(check, f"{path}: cannot read: {exc.strerror or exc}",
+                    f"install it, or correct {cert.key}")
+    try:
+        certs = expiries(pem)
+    except NotCertificates as exc:
+        return fail(check, f"{path}: {exc}", f"put the PEM certificate there; {renew}")
+    of = f" (earliest of {len(certs)} certificates)" if len(certs) > 1 else ""
+    early = [c for c in certs if c.not_before > now]
+    if early:
+        return fail(check, f"{path}: {early[0].subject} is not valid before"
+                    f" {_when(early[0].not_before)}", "check the clock (timedatectl status);"
+                    f" if it is right, {renew}")
+    first = min(certs, key=lambda c: c.not_after)
+    left = first.not_after - now
+    if left <= dt.timedelta(0):
+        return fail(check, f"{path}: {first.subject} expired on {_when(first.not_after)}"
+                    f" ({(now - first.not_after).days} days ago){of}", renew)
+    if left < dt.timedelta(days=CERT_WARN_DAYS):
+        return warn(check, f"{path}: {first.subject} expires on {_when(first.not_after)}"
+                    f" ({left.days} days left){of}", renew)
+    return ok(check, f"{path}: {first.subject} valid until {_when(first.not_after)}{of}")
+
+
 # -- payments owed, demo credentials, provenance ---------------------------------------------
 
 def check_pending(config: KioskConfig) -> Iterator[Finding]:
@@ -388,6 +456,7 @@ def run_checks(config: KioskConfig, sources: dict[str, str],
         ("space", lambda: check_space(config, min_free_mb)),
         ("clock", lambda: check_clock(config)),
         ("sync", lambda: check_sync(config)),
+        ("certificates", lambda: check_certificates(config)),
         ("printer", lambda: check_printer(config)),
         ("card reader", lambda: check_card_reader(config)),
         ("scanner", lambda: check_scanner(config)),

@@ -88,6 +88,16 @@ def open_methods(config: KioskConfig, ports: Mapping[str, Any] | None = None
     return out
 
 
+def simulated_hosts(config: KioskConfig) -> frozenset[str]:
+    """The method ids whose host the demo's composition root (:func:`kiosk.sim.payments.
+    lane_methods`) serves in-process: with ``devices.payment = "sim"``, the card method's, and
+    the wallet's (``qr``) while ``[payments.options.qr]`` names no gateway. Their own
+    transports (the acquirer link, the gateway client and the files they name) are not used."""
+    if config.devices.payment != "sim":
+        return frozenset()
+    return frozenset({"card"} if "qr" in config.payments.options else {"card", "qr"})
+
+
 def offered(methods: Mapping[str, PaymentMethod] | Sequence[type[PaymentMethod]]
             ) -> list[dict]:
     """What the retained state says of the offered methods, in the configured order."""

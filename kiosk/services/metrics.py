@@ -13,8 +13,11 @@ zone, no eMMC/SD life-time file) is left out, never invented.
 
 Everything is read at scrape time (:class:`LaneCollector`): the bus feed only updates a small
 snapshot under a lock on paho's thread; the journal is opened read-only (SQLite ``mode=ro``)
-for a few indexed counts. The alerting rules over these names are in
-``config/prometheus/kiosk-rules.yml`` (tests/metrics checks each fires and clears).
+for a few indexed counts. The one exception, the certificate files the lane relies on
+(:func:`kiosk.security.certificates.lane_certificates`), is read at start and then at most
+once per :data:`CERT_READ_S` (:class:`CertificateExpiry`): a scrape never parses PEM. The
+alerting rules over these names are in ``config/prometheus/kiosk-rules.yml`` (tests/metrics
+checks each fires and clears).
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from kiosk.config import load_config_or_exit
 from kiosk.domain.training import TXN_PREFIX
 from kiosk.ops import sdnotify
 from kiosk.ops.version import package_version
+from kiosk.security.certificates import CertFile, NotCertificates, expiries, lane_certificates
 
 log = logging.getLogger("kiosk.services.metrics")
 
@@ -58,6 +62,8 @@ SD_LIFE = Path("/sys/block/mmcblk0/device/life_time")
 #: a quantity change by touch shares, so it is not counted), baskets started, card declines
 COUNTED = {"items_added": ("item_added",), "baskets": ("session_started",),
            "declines": ("auth_declined",)}
+#: the certificate files are read again at most this often (a renewal shows within it)
+CERT_READ_S = 60.0
 HELP = {"items_added": "lines added to a basket (scanned, keyed or weighed items)",
         "baskets": "baskets started", "declines": "payments the host declined"}
 
@@ -96,13 +102,54 @@ def _read_int(path: Path) -> int | None:
         return None
 
 
+class CertificateExpiry:
+    """The earliest notAfter (Unix time) of each certificate file the lane uses, read at the
+    first call and again at most every ``every_s``. A file that is missing, unreadable by this
+    user or holds no certificate is left out (kiosk doctor names it), logged when that
+    changes."""
+
+    def __init__(self, files: list[CertFile], every_s: float = CERT_READ_S) -> None:
+        self.files = [f for f in files if f.path is not None]  # not a bridge file unread
+        self.every_s = every_s
+        self._lock = threading.Lock()
+        self._read_at: float | None = None
+        self._samples: list[tuple[str, str, float]] = []
+        self._errors: dict[str, str] = {}
+
+    def samples(self) -> list[tuple[str, str, float]]:
+        """(key, file, earliest notAfter as Unix time) of each readable file."""
+        with self._lock:
+            now = time.monotonic()
+            if self._read_at is None or now - self._read_at >= self.every_s:
+                self._samples, self._read_at = self._read(), now
+            return list(self._samples)
+
+    def _read(self) -> list[tuple[str, str, float]]:
+        out = []
+        for cert in self.files:
+            path = str(cert.path)
+            try:
+                earliest = min(v.not_after for v in expiries(Path(path).read_bytes()))
+            except (OSError, NotCertificates) as exc:
+                error = f"{type(exc).__name__}: {exc}"
+                if self._errors.get(cert.key) != error:
+                    log.warning("certificate %s (%s) not exported: %s", cert.key, path, error)
+                self._errors[cert.key] = error
+                continue
+            self._errors.pop(cert.key, None)
+            out.append((cert.key, path, earliest.timestamp()))
+        return out
+
+
 class LaneCollector(Collector):
     """Builds every metric family at scrape time from the feed and the lane's files."""
 
     def __init__(self, feed: LaneFeed, lane: str, journal: Path, state_dir: Path,
-                 bus_connected: threading.Event, store: str = "") -> None:
+                 bus_connected: threading.Event, store: str = "",
+                 certificates: CertificateExpiry | None = None) -> None:
         self.feed, self.lane, self.journal, self.state_dir = feed, lane, journal, state_dir
         self.store = store
+        self.certificates = certificates or CertificateExpiry([])
         self.bus_connected = bus_connected
         # the journal is append-only: each scrape counts only the rows after the last one
         # counted (a journal with fewer rows than that was replaced: count it again)
@@ -133,6 +180,12 @@ class LaneCollector(Collector):
         yield from self._sync(sync)
         yield from self._journal(state)
         yield from self._host()
+        expiry = GaugeMetricFamily("kiosk_certificate_expiry_seconds", "when the earliest"
+                                   " certificate of a file the lane relies on expires (its"
+                                   " notAfter, Unix time)", labels=["key", "file"])
+        for key, path, not_after in self.certificates.samples():
+            expiry.add_metric([key, path], not_after)
+        yield expiry
 
     def _state(self, state: dict[str, Any] | None) -> Iterator[Any]:
         faults = (state or {}).get("faults") or {}
@@ -267,7 +320,8 @@ def metrics_main(args: argparse.Namespace) -> int:
     bus.subscribe(topics.sync_status, on_sync)
     registry = CollectorRegistry()
     collector = LaneCollector(feed, lane, config.journal_path, config.paths.state_dir,
-                              bus.connected, store=config.store.store_id)
+                              bus.connected, store=config.store.store_id,
+                              certificates=CertificateExpiry(lane_certificates(config)))
     list(collector.collect())  # the journal's full count once, before the first scrape waits
     registry.register(collector)
     host, port = args.listen

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 from kiosk.config import SimPaymentConfig
 from kiosk.payments.method import PaymentMethod
 from kiosk.payments.port import AuthRequest, AuthResult, Progress, Taken, no_progress
-from kiosk.payments.registry import open_methods
+from kiosk.payments.registry import open_methods, simulated_hosts
 from kiosk.sim.wallet_gateway import open_sim_gateway
 
 if TYPE_CHECKING:
@@ -243,9 +243,10 @@ def lane_methods(config: KioskConfig) -> dict[str, PaymentMethod]:
     """The lane's payment methods by id, opened, for a composition root that may run the
     demo: with ``devices.payment = "sim"`` the card and phone methods share one simulated
     host (as a single acquirer would); otherwise the methods' own real flows."""
-    if config.devices.payment != "sim":
+    simulated = simulated_hosts(config)
+    if not simulated:
         return open_methods(config)
     ports = {"card": open_simulator(config)}
-    if "qr" not in config.payments.options:  # no gateway configured: the in-process one
+    if "qr" in simulated:  # no gateway configured: the in-process one
         ports["qr"] = open_sim_gateway(config)
     return open_methods(config, ports)
