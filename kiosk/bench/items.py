@@ -10,8 +10,8 @@ prices no basket. Figures (server side, the report functions as the page calls t
 of ``--runs``): ``items`` and ``promotions`` over the ``--items-days`` ending on the last
 day with a sale (and, for promotions, the period before): from the summary, and with the
 summary hidden (its store-days deleted in a transaction rolled back: every day from the
-events); the refresh's first sum of the whole year and one day summed again, with and
-without the Items summary (line_daily.sum_days).
+events); the refresh's sum of the whole year (once) and of one day (median of up to 3),
+with and without the Items summary (line_daily.sum_days), rolled back.
 
 The last line is JSON: ``items_summary_s``, ``items_events_s``, ``promotions_summary_s``,
 ``promotions_events_s``, ``refresh_year_s``, ``refresh_year_without_s``, ``refresh_day_s``,
@@ -128,11 +128,10 @@ def bench_items(url: str, days: int = 92, runs: int = 5, store_code: str = "S001
         assert summary == events_only, f"{name}: the summary's figures are not the events'"
         if name == "promotions":
             out["baskets_discounted"] = sum(e.baskets for e in summary)
-    for label, day in (("year", None), ("day", last)):
-        out[f"refresh_{label}_s"] = round(_median(min(runs, 3),
-                                                  lambda d=day: _refresh(url, True, d)), 3)
-        out[f"refresh_{label}_without_s"] = round(_median(
-            min(runs, 3), lambda d=day: _refresh(url, False, d)), 3)
+    for label, day, times in (("year", None, 1), ("day", last, min(runs, 3))):
+        for items_too, key in ((True, f"refresh_{label}_s"),
+                               (False, f"refresh_{label}_without_s")):
+            out[key] = round(_median(times, lambda d=day, i=items_too: _refresh(url, i, d)), 3)
     print(f"Items over {days} days to {last} ({events} events of store {store_code}),"
           f" median of {runs}:")
     for name in ("items", "promotions"):
