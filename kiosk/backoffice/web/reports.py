@@ -23,21 +23,12 @@ from typing import Any
 from kiosk.backoffice import line_daily, sale_daily
 from kiosk.domain.money import Currency
 
-#: the basket lines' event types (:data:`line_daily.LINE_TYPES`)
-LINE_TYPES = line_daily.LINE_TYPES
-
 
 @dataclass(frozen=True)
 class Glance:
     sales: int          # baskets paid
     amount: int         # minor units
     average: int        # amount / sales, rounded half up (0 when no sale)
-
-
-def _args(stores: list[int] | None, first: dt.date, last: dt.date,
-          lines: bool = False) -> dict[str, Any]:
-    args = sale_daily.sales_args(stores, first, last)
-    return {**args, "types": args["types"] + LINE_TYPES} if lines else args
 
 
 async def _execute(conn: Any, sql: str, args: Any) -> Any:
@@ -292,7 +283,7 @@ WITH ev AS MATERIALIZED (
 
 def _of(stores: list[int] | None, first: dt.date, last: dt.date,
         types: list[str]) -> dict[str, Any]:
-    return {**_args(stores, first, last), "types": types}
+    return {**sale_daily.sales_args(stores, first, last), "types": types}
 
 
 async def problems(conn: Any, stores: list[int] | None, first: dt.date,
