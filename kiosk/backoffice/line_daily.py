@@ -75,9 +75,13 @@ SELECT b.store_id, b.day, l.key,
 FROM lines l JOIN basket b USING (lane_id, txn) GROUP BY 1, 2, 3
 """
 
-#: (lane, txn, store, day, sale time, line, quantity) of every line sold, a basket's together
+#: (lane, txn, store, day, sale time, item key, unit price, tax class, weight (g), price,
+#: quantity) of every line sold, a basket's together: what pricing needs of the line (the
+#: whole line, its names in every locale, costs more to send than to price)
 BASKET_LINES = LINES + """
-SELECT l.lane_id, l.txn, b.store_id, b.day, b.ts, l.line, l.qty
+SELECT l.lane_id, l.txn, b.store_id, b.day, b.ts, l.key,
+       (l.line->>'unit_price_minor')::bigint, l.line->>'tax_class',
+       (l.line->>'weight_g')::bigint, (l.line->>'price_minor')::bigint, l.qty
 FROM lines l JOIN basket b USING (lane_id, txn) ORDER BY l.lane_id, l.txn
 """
 
@@ -124,10 +128,9 @@ def baskets(rows: Iterable[tuple]) -> dict[tuple[int, str], tuple[int, dt.date, 
                                                                  list[PricedLine]]]:
     """:data:`BASKET_LINES` rows as (lane, txn) -> (store, day, sale time, priced lines)."""
     out: dict[tuple[int, str], tuple[int, dt.date, float, list[PricedLine]]] = {}
-    for lane, txn, store, day, ts, line, qty in rows:
+    for lane, txn, store, day, ts, key, unit, tax, weight, price, qty in rows:
         got = out.setdefault((lane, txn), (store, day, ts, []))
-        got[3].append(PricedLine(line["key"], line["unit_price_minor"], line["tax_class"],
-                                 qty, line.get("weight_g"), line.get("price_minor")))
+        got[3].append(PricedLine(key, unit, tax, qty, weight, price))
     return out
 
 
