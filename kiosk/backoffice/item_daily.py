@@ -144,13 +144,18 @@ def behind(conn: psycopg.Connection, store_id: int | None = None) -> int:
 
 def refresh(conn: psycopg.Connection, currency: Currency | None = None) -> Refreshed:
     """Sum again the store-days of the baskets whose rows or broken_chain flags came in
-    since the last refresh (see the module docstring); one transaction. ``currency``: the
-    store currency the Items page's promotions are priced in (line_daily; default: the
-    one the summary holds, else USD)."""
+    since the last refresh (see the module docstring), and those whose promotions
+    :func:`line_daily.unpriced` names; one transaction. ``currency``: the store currency
+    the Items page's promotions are priced in (default: the one the summary holds, else
+    USD)."""
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (REFRESH_LOCK,))
         lanes = conn.execute(BEHIND_SQL, {"store": None}).fetchall()
-        if not lanes:
+        money = currency or line_daily.summary_currency(conn)
+        # days whose promotions were priced in another currency or before their version
+        # was published: summed again though nothing synced touches them
+        unpriced = line_daily.unpriced(conn, money)
+        if not lanes and not unpriced:
             return Refreshed(0, {})
         # (inside a caller's open transaction an earlier refresh's table is still there)
         conn.execute("DROP TABLE IF EXISTS item_daily_touched")
@@ -172,8 +177,11 @@ def refresh(conn: psycopg.Connection, currency: Currency | None = None) -> Refre
                     " WHERE a.type = 'auth_approved' AND a.day BETWEEN %s AND %s"
                     " ORDER BY 1, 2", (first, last)):
                 dirty.setdefault(store_id, []).append(day)
-        money = currency or line_daily.summary_currency(conn)
+        for store_id, day in unpriced:
+            if day not in dirty.setdefault(store_id, []):
+                dirty[store_id].append(day)
         for store_id, days in dirty.items():
+            days.sort()
             _sum_days(conn, store_id, days, money)
         conn.execute(
             "INSERT INTO item_daily_watermark (lane_id, seq, flag_id)"

@@ -232,17 +232,29 @@ def summary_currency(conn: psycopg.Connection, default: str = "USD") -> Currency
     return currency(row[0] if row else default)
 
 
+#: the store-days of [first, last] (of ``stores``, NULL: all) whose ``promotion_daily``
+#: rows are not the events' figures in currency ``code``: priced in another currency, or
+#: under a version the back office has published since
+UNPRICED = """
+SELECT DISTINCT p.store_id, p.day FROM promotion_daily p
+WHERE p.day BETWEEN %(first)s AND %(last)s
+  AND (%(stores)s::int[] IS NULL OR p.store_id = ANY(%(stores)s::int[]))
+  AND (p.currency <> %(code)s OR (p.promotion_id = '' AND EXISTS (
+       SELECT 1 FROM catalog_snapshots c JOIN stores s ON s.code = c.store_code
+       WHERE s.id = p.store_id AND c.version = p.version)))
+"""
+
+
+def unpriced(conn: psycopg.Connection, money: Currency) -> list[tuple[int, dt.date]]:
+    """:data:`UNPRICED` over every store and day: what the refresh sums again."""
+    return conn.execute(UNPRICED, {"stores": None, "first": dt.date.min,
+                                   "last": dt.date.max, "code": money.code}).fetchall()
+
+
 async def unpriced_days(conn: Any, stores: list[int] | None, first: dt.date, last: dt.date,
                         money: Currency) -> set[tuple[int, dt.date]]:
-    """The store-days of [first, last] whose ``promotion_daily`` rows are not the events'
-    figures in ``money``: priced in another currency, or under a version published since.
-    Reads only; ``conn`` is an async connection."""
-    cur = await conn.execute(
-        "SELECT DISTINCT p.store_id, p.day FROM promotion_daily p"
-        " WHERE p.day BETWEEN %(first)s AND %(last)s"
-        " AND (%(stores)s::int[] IS NULL OR p.store_id = ANY(%(stores)s::int[]))"
-        " AND (p.currency <> %(code)s OR (p.promotion_id = '' AND EXISTS ("
-        "  SELECT 1 FROM catalog_snapshots c JOIN stores s ON s.code = c.store_code"
-        "  WHERE s.id = p.store_id AND c.version = p.version)))",
-        {"stores": stores, "first": first, "last": last, "code": money.code})
+    """:data:`UNPRICED`: the days a page in ``money`` prices from the events until the
+    refresh sums them again. Reads only; ``conn`` is an async connection."""
+    cur = await conn.execute(UNPRICED, {"stores": stores, "first": first, "last": last,
+                                        "code": money.code})
     return {(s, d) for s, d in await cur.fetchall()}

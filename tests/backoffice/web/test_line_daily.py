@@ -89,6 +89,11 @@ async def _figures(url: str, hide_summary: bool) -> dict:
     return {"figures": got, "stale": stale}
 
 
+async def _unpriced(url: str, money) -> set:
+    async with await psycopg.AsyncConnection.connect(url) as conn:
+        return await line_daily.unpriced_days(conn, None, FIRST, DAY, money)
+
+
 def _check(url: str) -> set:
     summary, events = (asyncio.run(_figures(url, hide)) for hide in (False, True))
     assert summary["figures"] == events["figures"]
@@ -141,6 +146,7 @@ def test_items_from_the_summary_are_the_items_from_the_events(backoffice_url, tm
         item_daily.refresh(conn, USD)
         stale = _check(backoffice_url)
         summed = set(conn.execute("SELECT DISTINCT store_id, day FROM line_daily"))
+        priced = set(conn.execute("SELECT DISTINCT store_id, day FROM promotion_daily"))
         # the midnight basket's milk (4) and ramyun (3, the promotion's group) counted
         milk = conn.execute(
             "SELECT l.day, l.qty FROM line_daily l JOIN stores s ON s.id = l.store_id"
@@ -149,6 +155,9 @@ def test_items_from_the_summary_are_the_items_from_the_events(backoffice_url, tm
     # every store-day sold on from the summary now
     assert {d for _, d in summed} == {FIRST + dt.timedelta(days=i) for i in range(DAYS)}
     assert not stale & summed
+    # a page in another currency than the refresh's prices every day from the events
+    assert asyncio.run(_unpriced(backoffice_url, USD)) == set()
+    assert asyncio.run(_unpriced(backoffice_url, line_daily.currency("EUR"))) == priced
     assert [(d, q - ledger.item_qty["S001", d, MILK]) for d, q in milk] == [
         (MIDNIGHT - dt.timedelta(days=1), 0), (MIDNIGHT, 4)]
 
