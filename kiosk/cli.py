@@ -569,7 +569,7 @@ def _add_acquirer(parser: argparse.ArgumentParser) -> None:
 def _add_bench(bench: argparse.ArgumentParser) -> None:
     bench.add_argument("name", choices=["core", "ui", "printer", "scanner", "voice", "vad",
                                         "card", "fuzz", "qrpay", "sync", "bagging",
-                                        "forecast"],
+                                        "forecast", "items"],
                        help="what to measure")
     bench.add_argument("--events", type=int, default=600, help="core: events per run")
     bench.add_argument("--baskets", type=int, default=100, help="bagging: scripted baskets")
@@ -612,6 +612,10 @@ def _add_bench(bench: argparse.ArgumentParser) -> None:
                        help="forecast: items per store (series = stores x items)")
     bench.add_argument("--forecast-seed", type=int, default=18,
                        help="forecast: the synthetic year's seed")
+    bench.add_argument("--items-db", help="items: a back office holding a synthetic year"
+                       " (kiosk sim salesyear --stores 1; default: $KIOSK_BACKOFFICE_DB)")
+    bench.add_argument("--items-days", type=int, default=92,
+                       help="items: the range's days, ending on the last day with a sale")
     bench.set_defaults(fn=cmd_bench)
 
 

@@ -168,20 +168,22 @@ async def _maintain(pool: AsyncConnectionPool, state: Any) -> None:
         except Exception:  # the next round tries again; ingest goes on meanwhile
             log.exception("partition maintenance failed")
         try:
-            await asyncio.to_thread(_refresh_sales, pool.conninfo)
+            await asyncio.to_thread(_refresh_sales, pool.conninfo, state.currency)
         except Exception:
             log.exception("sales summary refresh failed")
         state.maintenance_rounds += 1
         await asyncio.sleep(MAINTENANCE_S)
 
 
-def _refresh_sales(conninfo: str) -> None:
+def _refresh_sales(conninfo: str, currency: Any) -> None:
+    """item_daily's refresh; ``currency``: the store currency the Items page's promotions
+    are priced in (``serve --currency``)."""
     import psycopg
 
     from kiosk.backoffice.item_daily import refresh
 
     with psycopg.connect(conninfo) as conn:
-        done = refresh(conn)
+        done = refresh(conn, currency)
     if done.rows:
         log.info("sales summary: %d new event rows, %d store-days summed", done.rows,
                  sum(len(days) for days in done.days.values()))

@@ -14,10 +14,11 @@ weight counts its weight in kg.
 Why a maintenance step and not the ingest: a basket's rows come in several batches (its
 lines before, its payment after), and a flag may come later still; :func:`refresh` re-sums
 whole store-days (and their sales by hour and payment method, table ``sale_daily``:
-kiosk/backoffice/sale_daily.py, what the dashboard's sales figures read). Each lane has a
-watermark (its last seq and flag id summed): the rows and
-flags past it name the baskets they belong to, the days those baskets were paid are summed
-again from ``events``, and the watermark moves on, in one transaction. So the ingest stays
+kiosk/backoffice/sale_daily.py, what the dashboard's sales figures read; their items and
+promotions, ``line_daily``: kiosk/backoffice/line_daily.py, what the Items page reads).
+Each lane has a watermark (its last seq and flag id summed): the rows and flags past it
+name the baskets they belong to, the days those baskets were paid are summed again from
+``events``, and the watermark moves on, in one transaction. So the ingest stays
 as it was, a batch sent twice (its rows inserted once) or a refresh run twice changes
 nothing, and the summary never holds half a basket. The back office service's maintenance
 job calls :func:`refresh` (at start, then hourly: kiosk/backoffice/app.py); the forecast
@@ -32,8 +33,9 @@ from dataclasses import dataclass
 import psycopg
 from psycopg.types.json import Jsonb
 
-from kiosk.backoffice import sale_daily
+from kiosk.backoffice import line_daily, sale_daily
 from kiosk.backoffice.summary_marks import BEHIND_SQL, TOUCHED_SQL
+from kiosk.domain.money import Currency
 from kiosk.domain.training import TXN_PREFIX
 
 #: advisory lock key held while refreshing (one refresh at a time; "itemday" in ASCII)
@@ -140,13 +142,20 @@ def behind(conn: psycopg.Connection, store_id: int | None = None) -> int:
     return sum(max(last - seq, 1) for _lane, seq, last, _f0, _f1 in lanes)
 
 
-def refresh(conn: psycopg.Connection) -> Refreshed:
+def refresh(conn: psycopg.Connection, currency: Currency | None = None) -> Refreshed:
     """Sum again the store-days of the baskets whose rows or broken_chain flags came in
-    since the last refresh (see the module docstring); one transaction."""
+    since the last refresh (see the module docstring), and those whose promotions
+    :func:`line_daily.unpriced` names; one transaction. ``currency``: the store currency
+    the Items page's promotions are priced in (default: the one the summary holds, else
+    USD)."""
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (REFRESH_LOCK,))
         lanes = conn.execute(BEHIND_SQL, {"store": None}).fetchall()
-        if not lanes:
+        money = currency or line_daily.summary_currency(conn)
+        # days whose promotions were priced in another currency or before their version
+        # was published: summed again though nothing synced touches them
+        unpriced = line_daily.unpriced(conn, money)
+        if not lanes and not unpriced:
             return Refreshed(0, {})
         # (inside a caller's open transaction an earlier refresh's table is still there)
         conn.execute("DROP TABLE IF EXISTS item_daily_touched")
@@ -168,8 +177,12 @@ def refresh(conn: psycopg.Connection) -> Refreshed:
                     " WHERE a.type = 'auth_approved' AND a.day BETWEEN %s AND %s"
                     " ORDER BY 1, 2", (first, last)):
                 dirty.setdefault(store_id, []).append(day)
+        for store_id, day in unpriced:
+            if day not in dirty.setdefault(store_id, []):
+                dirty[store_id].append(day)
         for store_id, days in dirty.items():
-            _sum_days(conn, store_id, days)
+            days.sort()
+            _sum_days(conn, store_id, days, money)
         conn.execute(
             "INSERT INTO item_daily_watermark (lane_id, seq, flag_id)"
             " SELECT * FROM unnest(%s::int[], %s::bigint[], %s::bigint[])"
@@ -191,11 +204,13 @@ def _runs(days: list[dt.date]) -> list[list[dt.date]]:
     return runs
 
 
-def _sum_days(conn: psycopg.Connection, store_id: int, days: list[dt.date]) -> None:
+def _sum_days(conn: psycopg.Connection, store_id: int, days: list[dt.date],
+              money: Currency) -> None:
     runs = _runs(days)
     rows = [row for run in runs for row in replay(conn, store_id, run)]
     for run in runs:
         sale_daily.sum_days(conn, store_id, run)
+        line_daily.sum_days(conn, store_id, run, money)
     conn.execute("DELETE FROM item_daily WHERE store_id = %s AND day = ANY(%s)",
                  (store_id, days))
     flagged = {day: int(units) for key, day, units, _, _ in rows if key is None}

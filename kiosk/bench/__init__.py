@@ -59,4 +59,14 @@ def run_benchmark(name: str, args: Namespace) -> int:
         from kiosk.bench.fuzz import bench_fuzz
 
         return bench_fuzz(cases=args.fuzz_cases, targets=args.fuzz_target or None)
+    if name == "items":
+        import os
+
+        from kiosk.backoffice.commands import DB_ENV
+        from kiosk.bench.items import bench_items
+
+        url = args.items_db or os.environ.get(DB_ENV)
+        if not url:
+            raise SystemExit(f"kiosk bench items: give --items-db URL or set {DB_ENV}")
+        return bench_items(url, days=args.items_days, runs=args.runs)
     raise SystemExit(f"unknown benchmark {name!r}")

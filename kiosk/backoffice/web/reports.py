@@ -20,42 +20,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from kiosk.backoffice import sale_daily
+from kiosk.backoffice import line_daily, sale_daily
 from kiosk.domain.money import Currency
-from kiosk.domain.pricing import PricedLine, promotion_discounts
-from kiosk.domain.rules import PromotionConfig
-
-#: the basket lines' event types (the sales': :data:`sale_daily.SALE_TYPES`)
-LINE_TYPES = ["item_added", "quantity_changed", "line_removed"]
-
-_SALES = sale_daily.SALES
-
-_LINES = _SALES + """
-, added AS (
-  SELECT e.lane_id, e.txn, e.d->'line' AS line,
-         row_number() OVER (PARTITION BY e.lane_id, e.txn ORDER BY e.seq) AS line_id
-  FROM ev e JOIN (SELECT DISTINCT lane_id, txn FROM sales) p USING (lane_id, txn)
-  WHERE e.type = 'item_added'
-), qty AS MATERIALIZED (
-  SELECT DISTINCT ON (lane_id, txn, (d->>'line_id')::bigint)
-         lane_id, txn, (d->>'line_id')::bigint AS line_id,
-         (d->>'qty')::bigint AS qty
-  FROM ev WHERE type = 'quantity_changed'
-  ORDER BY lane_id, txn, (d->>'line_id')::bigint, seq DESC
-), removed AS MATERIALIZED (
-  SELECT lane_id, txn, (d->>'line_id')::bigint AS line_id
-  FROM ev WHERE type = 'line_removed'
-), lines AS (
-  SELECT a.lane_id, a.txn, a.line, a.line->>'key' AS key, a.line->'names' AS names,
-         COALESCE(q.qty, 1) AS qty,
-         COALESCE((a.line->>'price_minor')::bigint,
-                  (a.line->>'unit_price_minor')::bigint * COALESCE(q.qty, 1)) AS amount
-  FROM added a
-  LEFT JOIN qty q USING (lane_id, txn, line_id)
-  WHERE NOT EXISTS (SELECT 1 FROM removed r WHERE r.lane_id = a.lane_id
-                    AND r.txn = a.txn AND r.line_id = a.line_id)
-)
-"""
 
 
 @dataclass(frozen=True)
@@ -63,12 +29,6 @@ class Glance:
     sales: int          # baskets paid
     amount: int         # minor units
     average: int        # amount / sales, rounded half up (0 when no sale)
-
-
-def _args(stores: list[int] | None, first: dt.date, last: dt.date,
-          lines: bool = False) -> dict[str, Any]:
-    args = sale_daily.sales_args(stores, first, last)
-    return {**args, "types": args["types"] + LINE_TYPES} if lines else args
 
 
 async def _execute(conn: Any, sql: str, args: Any) -> Any:
@@ -171,14 +131,40 @@ async def by_day(conn: Any, stores: list[int] | None, first: dt.date,
     return [(d, *table.get(d, (0, 0)), *table.get(d - shift, (0, 0))) for d in days]
 
 
+async def _stale_rows(conn: Any, stale: set[tuple[int, dt.date]], sql: str) -> list[Any]:
+    """The rows of ``sql`` (a :data:`line_daily.LINES` query) for the store-days ``stale``,
+    read from their events (and their days before)."""
+    if not stale:
+        return []
+    days = sorted({d for _, d in stale})
+    cur = await _execute(conn, sql, line_daily.args(sorted({s for s, _ in stale}), days[0],
+                                                    days[-1], days))
+    return list(await cur.fetchall())
+
+
 async def items(conn: Any, stores: list[int] | None, first: dt.date,
                 last: dt.date) -> list[tuple[str, dict[str, str], int, int]]:
-    """(item key, names by locale, quantity, amount) of every item sold, best first
-    (amount, then quantity, then key)."""
-    cur = await _execute(conn,
-        _LINES + "SELECT key, (array_agg(names))[1], sum(qty), sum(amount) FROM lines"
-        " GROUP BY key ORDER BY 4 DESC, 3 DESC, 1", _args(stores, first, last, lines=True))
-    return [(k, n or {}, int(q), int(a)) for k, n, q, a in await cur.fetchall()]
+    """(item key, names by locale as last sold, quantity, amount) of every item sold, best
+    first (amount, then quantity, then key): from the daily summary
+    (kiosk/backoffice/line_daily.py) where it holds the events' figures, from the events for
+    the store-days it does not (:func:`sale_daily.stale_days`)."""
+    stale = await sale_daily.stale_days(conn, stores, first, last)
+    cur = await conn.execute(
+        "SELECT store_id, day, item_key, names, qty, amount FROM line_daily"
+        " WHERE day BETWEEN %(first)s AND %(last)s"
+        " AND (%(stores)s::int[] IS NULL OR store_id = ANY(%(stores)s::int[]))",
+        {"stores": stores, "first": first, "last": last})
+    rows = [r for r in await cur.fetchall() if (r[0], r[1]) not in stale]
+    rows += [r for r in await _stale_rows(conn, stale, line_daily.BY_ITEM)
+             if (r[0], r[1]) in stale]
+    sold: dict[str, list[Any]] = {}
+    for _, _, key, names, qty, amount in sorted(rows, key=lambda r: (r[1], r[0])):
+        got = sold.setdefault(key, [None, 0, 0])
+        got[0] = names  # the latest day's (then store's)
+        got[1] += int(qty)
+        got[2] += int(amount)
+    return sorted(((k, n or {}, q, a) for k, (n, q, a) in sold.items()),
+                  key=lambda r: (-r[3], -r[2], r[0]))
 
 
 @dataclass
@@ -204,72 +190,56 @@ async def promotions(conn: Any, stores: list[int] | None, first: dt.date, last: 
     with the lane's own function (:func:`kiosk.domain.pricing.promotion_discounts`) and the
     promotions the lane had in place then: those of the catalog version its last
     ``catalog_applied`` before the sale named (before any, the store's first version, which
-    holds the promotions the lanes are configured with; kiosk/backoffice/catalog.py).
-    Largest amount given away first."""
+    holds the promotions the lanes are configured with; kiosk/backoffice/catalog.py):
+    :func:`line_daily.priced`, summed per day by the refresh (``promotion_daily``) and read
+    from there for the store-days it holds as the events would give them, priced from the
+    events for the rest. Largest amount given away first."""
     first0, last0 = before(first, last)
-    args = _args(stores, first0, last, lines=True)
+    scope = {"stores": stores, "first": first0, "last": last}
     cur = await _execute(conn,
         "SELECT EXISTS (SELECT 1 FROM catalog_snapshots c JOIN stores s ON s.code = c.store_code"
-        " WHERE %(stores)s::int[] IS NULL OR s.id = ANY(%(stores)s::int[]))", args)
+        " WHERE %(stores)s::int[] IS NULL OR s.id = ANY(%(stores)s::int[]))", scope)
     if not (await cur.fetchone())[0]:  # no catalog published: no promotion known
         return []
-    cur = await _execute(conn, _LINES + """
-        SELECT l.lane_id, l.txn, s.day, s.ts, st.code, l.line, l.qty
-        FROM lines l JOIN sales s ON s.lane_id = l.lane_id AND s.txn = l.txn
-        JOIN stores st ON st.id = s.store_id ORDER BY l.lane_id, l.txn""", args)
-    baskets: dict[tuple[int, str], tuple[dt.date, float, str, list[PricedLine]]] = {}
-    for lane, txn, day, ts, store, line, qty in await cur.fetchall():
-        got = baskets.setdefault((lane, txn), (day, ts, store, []))
-        got[3].append(PricedLine(line["key"], line["unit_price_minor"], line["tax_class"],
-                                 qty, line.get("weight_g"), line.get("price_minor")))
-    cur = await _execute(conn,
-        "SELECT e.lane_id, e.ts, (e.data::jsonb->>'version')::int FROM events e"
-        " WHERE e.type = 'catalog_applied' AND e.day <= %(last)s"
-        " AND (%(stores)s::int[] IS NULL OR e.store_id = ANY(%(stores)s::int[]))"
-        " AND NOT EXISTS (SELECT 1 FROM flags f WHERE f.lane_id = e.lane_id"
-        " AND f.seq = e.seq AND f.kind = 'broken_chain') ORDER BY e.lane_id, e.ts", args)
-    applied: dict[int, list[tuple[float, int]]] = {}
-    for lane, ts, version in await cur.fetchall():
-        applied.setdefault(lane, []).append((ts, version))
-
-    def version(lane: int, ts: float) -> int:
-        got = 1
-        for t, v in applied.get(lane, []):  # by time
-            if t > ts:
-                break
-            got = v
-        return got
-
-    wanted = {(store, version(lane, ts)) for (lane, _), (_, ts, store, _) in baskets.items()}
-    cur = await _execute(conn,
-        "SELECT store_code, version, body::jsonb->'promotions' FROM catalog_snapshots"
-        " WHERE (store_code, version) IN (SELECT * FROM unnest(%s::text[], %s::int[]))",
-        ([s for s, _ in wanted], [v for _, v in wanted]))
-    promos = {(s, v): [PromotionConfig.model_validate(p) for p in body]
-              for s, v, body in await cur.fetchall()}
+    stale = (await sale_daily.stale_days(conn, stores, first0, last)
+             | await line_daily.unpriced_days(conn, stores, first0, last, currency))
+    cur = await conn.execute(
+        "SELECT store_id, day, version, promotion_id, baskets, units, given"
+        " FROM promotion_daily WHERE day BETWEEN %(first)s AND %(last)s"
+        " AND (%(stores)s::int[] IS NULL OR store_id = ANY(%(stores)s::int[]))", scope)
+    rows = [(s, d, v, p, [int(b), int(u), int(g)]) for s, d, v, p, b, u, g
+            in await cur.fetchall() if (s, d) not in stale]
+    sold = line_daily.baskets(await _stale_rows(conn, stale, line_daily.BASKET_LINES))
+    sold = {k: b for k, b in sold.items() if (b[0], b[1]) in stale}
+    if sold:
+        cur = await _execute(conn, line_daily.APPLIED, {**scope, "stores": sorted(
+            {b[0] for b in sold.values()}), "last": max(b[1] for b in sold.values())})
+        applied = line_daily.by_lane(await cur.fetchall())
+        cur = await conn.execute(line_daily.SNAPSHOTS, line_daily.snapshot_args(sold, applied))
+        priced = line_daily.priced(sold, applied,
+                                   line_daily.promotions_of(await cur.fetchall()), currency)
+        rows += [(*k, got) for k, got in priced.items()]
+    rows = [r for r in rows if r[3] != line_daily.UNKNOWN]
+    wanted = sorted({(s, v) for s, _, v, _, _ in rows})
+    cur = await conn.execute(line_daily.SNAPSHOTS, ([s for s, _ in wanted],
+                                                    [v for _, v in wanted]))
+    promos = line_daily.promotions_of(await cur.fetchall())
     effects: dict[str, PromotionEffect] = {}
-    for _, ps in sorted(promos.items(), key=lambda kv: kv[0][1]):  # the latest names win
-        for p in ps:
+    for _, ps in sorted(promos.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        for p in ps:  # the latest version's names win
             effects[p.id] = PromotionEffect(p.id, dict(p.name))
-    for (lane, _), (day, ts, store, lines) in baskets.items():
+    for _, day, _, pid, (baskets, units, given) in rows:
         if last0 < day < first:  # between the two periods
             continue
-        now = day >= first
-        in_effect = promos.get((store, version(lane, ts)), [])
-        given = {d.promotion_id: d.amount
-                 for d in promotion_discounts(lines, in_effect, currency)}
-        for p in in_effect:
-            e = effects[p.id]
-            units = sum(ln.qty for ln in lines if ln.countable and ln.key in p.gtins)
-            amount = given.get(p.id, 0)
-            if now:
-                e.baskets += amount > 0
-                e.units += units
-                e.given += amount
-            else:
-                e.baskets_before += amount > 0
-                e.units_before += units
-                e.given_before += amount
+        e = effects[pid]
+        if day >= first:
+            e.baskets += baskets
+            e.units += units
+            e.given += given
+        else:
+            e.baskets_before += baskets
+            e.units_before += units
+            e.given_before += given
     return sorted(effects.values(), key=lambda e: (-e.given, -e.given_before, e.id))
 
 
@@ -313,7 +283,7 @@ WITH ev AS MATERIALIZED (
 
 def _of(stores: list[int] | None, first: dt.date, last: dt.date,
         types: list[str]) -> dict[str, Any]:
-    return {**_args(stores, first, last), "types": types}
+    return {**sale_daily.sales_args(stores, first, last), "types": types}
 
 
 async def problems(conn: Any, stores: list[int] | None, first: dt.date,

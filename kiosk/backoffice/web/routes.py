@@ -391,11 +391,9 @@ async def _items(conn: Any, ids: list[int] | None, first: dt.date, last: dt.date
 
 def currency(code: str) -> Currency:
     """The store currency the pages show amounts in (``serve --currency``)."""
-    from babel.numbers import get_currency_precision
+    from kiosk.backoffice.line_daily import currency as of_code
 
-    from kiosk.domain.money import ISO_4217_NUMERIC
-
-    return Currency(code, ISO_4217_NUMERIC[code], get_currency_precision(code))
+    return of_code(code)
 
 
 #: the journal's codes of the checkout page, as the manager reads them
