@@ -34,6 +34,7 @@ from starlette.staticfiles import StaticFiles
 from kiosk.attendant.board import LaneBoard
 from kiosk.config import StaffConfig
 from kiosk.domain.languages import language_of
+from kiosk.domain.money import format_money, message_currency
 from kiosk.domain.vocabulary import REMOTE_ACTIONS
 from kiosk.i18n import N_, html_lang, page_locale, translator
 from kiosk.resources import attendant_static
@@ -55,6 +56,8 @@ TEXTS = {
     "offline": N_("Offline"),
     "total": N_("Total"),
     "waiting": N_("waiting"),
+    # how long an alert has waited, under a minute (then m:ss)
+    "seconds": N_("{seconds} s"),
     "no_alerts": N_("No alerts"),
     "closed": N_("Out of service"),
     "training": N_("Training"),
@@ -203,11 +206,23 @@ async def _sign_out(request: Request) -> Response:
     return response
 
 
+def _with_money_texts(lane: dict, locale: str) -> dict:
+    """The lane's amounts also as text in the page's language, as its lane shows them
+    ("US$4.64", not "4.64 USD")."""
+    cur = message_currency(lane["currency"])
+    lines = [dict(ln, amount_text=format_money(ln["amount"], cur, locale))
+             for ln in lane["lines"]]
+    return dict(lane, total_text=format_money(lane["total"], cur, locale), lines=lines)
+
+
 def _lanes(request: Request) -> Response:
     station: Station = request.app.state.station
     if station.session(request) is None:
         return JSONResponse({"ok": False, "reason": "signed_out"}, 401)
-    return JSONResponse({"now": time.time(), "lanes": station.board.lanes()},
+    locale = _locale(request)
+    return JSONResponse({"now": time.time(),
+                         "lanes": [_with_money_texts(lane, locale)
+                                   for lane in station.board.lanes()]},
                         headers={"Cache-Control": "no-store"})
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from kiosk.bus.light import light_for
 from kiosk.bus.messages import accepted, rating_phase, shopper_ways_out
 from kiosk.domain.cards import card_text
-from kiosk.domain.money import Currency
+from kiosk.domain.money import Currency, message_currency
 from kiosk.domain.vocabulary import (
     CANCELLABLE_STEPS,
     CARD_ABORT_MESSAGES,
@@ -295,8 +295,7 @@ class View:
 
 
 def currency_of(msg: dict) -> Currency:
-    cur = msg.get("currency") or {}
-    return Currency(cur.get("code", "USD"), 0, int(cur.get("exponent", 2)))
+    return message_currency(msg.get("currency"))
 
 
 def _rows(msg: dict, t: Translator) -> tuple[Row, ...]:

@@ -89,3 +89,23 @@ def test_the_setup_commands(tmp_path):
     password = (creds / "lane-L2.password").read_text().strip()
     assert f"remote_username lane-L2\nremote_password {password}\n" in text
     assert "address 10.0.0.5:8883" in text and "topic kiosk/v1/L2/state out 1" in text
+
+
+def test_amounts_and_waits_are_shown_in_the_pages_language(client):
+    """A Korean or Chinese attendant sees money as their lane shows it ("US$4.64", not
+    "4.64 USD") and a wait in their own unit (초, 秒), not an English "s"."""
+    import json
+
+    client.app.state.station.board._update("A1", online=True, state={
+        "state": "shopping", "currency": {"code": "USD", "exponent": 2},
+        "totals": {"total": 464},
+        "lines": [{"line_id": 1, "names": {"en": "Milk"}, "qty": 1, "amount": 189}]})
+    assert client.post("/api/signin", json={"pin": "2468"}, headers=ORIGIN).status_code == 200
+    for lang, total, line, seconds in (("en", "$4.64", "$1.89", "5 s"),
+                                       ("ko", "US$4.64", "US$1.89", "5초"),
+                                       ("zh_Hans", "US$4.64", "US$1.89", "5 秒")):
+        lane = client.get(f"/api/lanes?lang={lang}").json()["lanes"][0]
+        assert (lane["total_text"], lane["lines"][0]["amount_text"]) == (total, line), lang
+        page = client.get(f"/?lang={lang}").text
+        data = json.loads(page.split('id="data">')[1].split("</script>")[0])
+        assert data["texts"]["seconds"].replace("{seconds}", "5") == seconds, lang
