@@ -63,6 +63,18 @@ TEXTS = {
     "training": N_("Training"),
     "refused": N_("The lane refused the command:"),
     "no_lanes": N_("No lanes yet."),
+    # why a lane refused a command (kiosk/domain/checkout.py decide_remote, the signature
+    # check in kiosk/security/remote.py, the board's wait): words, not the code
+    "reason_not_allowed_now": N_("Not possible in the lane's current state."),
+    "reason_nothing_to_approve": N_("There is no age check to approve."),
+    "reason_unknown_line": N_("That item is no longer in the basket."),
+    "reason_age_check_open": N_("Approve or void the age-restricted item first."),
+    "reason_lane_already_closed": N_("The lane is already out of service."),
+    "reason_lane_not_closed": N_("The lane is already in service."),
+    "reason_no_answer": N_("The lane did not answer. Check that it is on."),
+    "reason_session_expired": N_("Your session has ended. Sign in again."),
+    "reason_stale": N_("The command arrived too late. Check the clocks of the station and "
+                       "the lane."),
     # lane states
     "state_attract": N_("Idle"),
     "state_shopping": N_("Shopping"),

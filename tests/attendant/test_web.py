@@ -109,3 +109,33 @@ def test_amounts_and_waits_are_shown_in_the_pages_language(client):
         page = client.get(f"/?lang={lang}").text
         data = json.loads(page.split('id="data">')[1].split("</script>")[0])
         assert data["texts"]["seconds"].replace("{seconds}", "5") == seconds, lang
+
+
+#: refusals only an action the station never sends can meet (REMOTE_ACTIONS has no training)
+NOT_FROM_THE_STATION = {"unknown_action", "training_already_on", "training_not_on",
+                        "basket_not_empty"}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh_Hans", "ko"])
+def test_a_refused_command_is_explained_in_words(client, lang):
+    """Every reason a lane refuses a station command for has a sentence in the page's
+    language: the page shows it after "The lane refused the command:", not the code."""
+    import inspect
+    import json
+    import re
+
+    from kiosk.domain import checkout
+
+    source = inspect.getsource(checkout.decide_remote) + inspect.getsource(
+        checkout._staff_action)
+    codes = {code for args in re.findall(r"Rejected\(([^)]*)\)", source)
+             for code in re.findall(r'"(\w+)"', args)} - NOT_FROM_THE_STATION
+    codes |= {"no_answer", "session_expired", "stale"}   # the board's wait, the signature
+    assert {"not_allowed_now", "unknown_line", "age_check_open"} <= codes
+    page = client.get(f"/?lang={lang}").text
+    texts = json.loads(page.split('id="data">')[1].split("</script>")[0])["texts"]
+    for code in codes:
+        words = texts.get(f"reason_{code}", "")
+        assert words and code not in words, (lang, code)
+        if lang != "en":
+            assert not re.search(r"[A-Za-z]{3,}", words), (lang, code, words)
