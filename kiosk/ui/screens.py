@@ -990,7 +990,7 @@ class WalletPage(CardPage):
 
 
 class WalletShowPage(WalletPage):
-    """Show your payment code to the camera, or switch to scanning the kiosk's code."""
+    """Show your payment code to the scanner, or switch to scanning the kiosk's code."""
 
     def __init__(self, actions: Actions, **kw) -> None:
         super().__init__(actions, **kw)
@@ -998,7 +998,7 @@ class WalletShowPage(WalletPage):
                               tid="wallet:scan_instead", size_key="l", bg=theme.BLUE)
 
     def render(self, v: View, t: Translator) -> None:
-        self.set_texts(t, t.tr("Show your payment code to the camera"),
+        self.set_texts(t, t.tr("Show your payment code to the scanner"),
                        t.tr("Open the payment app on your phone and hold its payment code"
                             " under the scanner."), v.payment_amount, v.wallet_notice)
         self.switch.lang = t.lang
