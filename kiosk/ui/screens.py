@@ -654,7 +654,7 @@ class AttendantPage(Page):
             self.wait.text = t.tr("Or put the item aside and go on without it.")
         elif v.can_own_bag:
             self._shopper_cmd, label = "own_bag", t.tr("I brought a bag")
-            self.wait.text = t.tr("Or take it off again. An attendant has been called.")
+            self.wait.text = t.tr("Your own bag? Tap below. An attendant has been called.")
         else:
             self._shopper_cmd, label = "", ""
         self.shopper.lang = lang
