@@ -40,6 +40,7 @@ from kiosk.i18n import N_, html_lang, page_locale, translator
 from kiosk.resources import attendant_static
 from kiosk.security.remote import SESSION_S, Session, open_session
 from kiosk.security.staff import StaffAuthenticator
+from kiosk.ui.viewmodel import DECLINE_MESSAGES
 
 COOKIE = "station_session"
 
@@ -218,13 +219,24 @@ async def _sign_out(request: Request) -> Response:
     return response
 
 
-def _with_money_texts(lane: dict, locale: str) -> dict:
-    """The lane's amounts also as text in the page's language, as its lane shows them
-    ("US$4.64", not "4.64 USD")."""
+def _in_words(lane: dict, locale: str) -> dict:
+    """The lane with its amounts and alert details also as text in the page's language:
+    money as its lane shows it ("US$4.64", not "4.64 USD"), a payment's trouble as the
+    shopper was told it (not the acquirer's code)."""
+    tr = translator(locale)
     cur = message_currency(lane["currency"])
     lines = [dict(ln, amount_text=format_money(ln["amount"], cur, locale))
              for ln in lane["lines"]]
-    return dict(lane, total_text=format_money(lane["total"], cur, locale), lines=lines)
+    alerts = []
+    for alert in lane["alerts"]:
+        detail = str(alert.get("detail") or "")
+        if alert.get("message") in DECLINE_MESSAGES:
+            detail = tr(DECLINE_MESSAGES[alert["message"]])
+        elif alert["type"] == "payment_trouble" and f"state_{detail}" in TEXTS:
+            detail = tr(TEXTS[f"state_{detail}"])
+        alerts.append(dict(alert, detail_text=detail))
+    return dict(lane, total_text=format_money(lane["total"], cur, locale), lines=lines,
+                alerts=alerts)
 
 
 def _lanes(request: Request) -> Response:
@@ -233,7 +245,7 @@ def _lanes(request: Request) -> Response:
         return JSONResponse({"ok": False, "reason": "signed_out"}, 401)
     locale = _locale(request)
     return JSONResponse({"now": time.time(),
-                         "lanes": [_with_money_texts(lane, locale)
+                         "lanes": [_in_words(lane, locale)
                                    for lane in station.board.lanes()]},
                         headers={"Cache-Control": "no-store"})
 

@@ -139,3 +139,23 @@ def test_a_refused_command_is_explained_in_words(client, lang):
         assert words and code not in words, (lang, code)
         if lang != "en":
             assert not re.search(r"[A-Za-z]{3,}", words), (lang, code, words)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh_Hans", "ko"])
+def test_a_declined_payment_is_explained_in_the_pages_language(client, lang):
+    """A lane whose payment was declined shows "Payment trouble" with what the shopper was
+    told, in the page's language, not the acquirer's code ("do_not_honour")."""
+    from kiosk.ui.i18n import Translator
+    from kiosk.ui.viewmodel import DECLINE_MESSAGES
+
+    client.app.state.station.board._update("A1", online=True, state={
+        "state": "declined", "currency": {"code": "USD", "exponent": 2},
+        "totals": {"total": 464}, "lines": [], "entered_at": 1000.0,
+        "payment": {"method": "card", "status": "declined", "reason": "do_not_honour",
+                    "message": "card_declined"}})
+    assert client.post("/api/signin", json={"pin": "2468"}, headers=ORIGIN).status_code == 200
+    lane = client.get(f"/api/lanes?lang={lang}").json()["lanes"][0]
+    [alert] = [a for a in lane["alerts"] if a["type"] == "payment_trouble"]
+    assert alert["detail_text"] == Translator(lang).tr(DECLINE_MESSAGES["card_declined"])
+    assert "do_not_honour" not in alert["detail_text"]
+    assert lang == "en" or not alert["detail_text"].isascii()

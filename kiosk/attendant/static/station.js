@@ -78,7 +78,7 @@
     const alerts = el("ul", {class: "alerts"});
     for (const a of lane.alerts) {
       alerts.append(el("li", {class: "alert", "data-type": a.type},
-        (T["alert_" + a.type] || a.type) + (a.detail ? " (" + a.detail + ")" : ""),
+        (T["alert_" + a.type] || a.type) + (a.detail_text ? " (" + a.detail_text + ")" : ""),
         el("span", {class: "wait", "data-since": String(a.since)},
            " · " + T.waiting + " " + waited(a.since, now))));
     }
