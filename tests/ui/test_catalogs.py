@@ -71,3 +71,15 @@ def test_no_shopper_text_sends_them_to_a_camera_the_lane_may_not_have():
                 for m in read_po(fh, locale=locale):
                     texts = [m.id, m.string] if isinstance(m.id, str) else [*m.id, *m.string]
                     assert not any(camera.search(t or "") for t in texts), (locale, m.id)
+
+
+def test_no_message_is_in_a_catalog_twice():
+    """A message id written twice in a .po (a hand edit next to an existing one) is an error
+    for msgfmt, and Babel's reader silently keeps one of the two translations."""
+    for domain in ("kiosk", "voice"):
+        for path in [I18N_DIR / f"{domain}.pot"] + [catalog_path(locale, domain)
+                                                   for locale in ("en", "zh_Hans", "ko")]:
+            ids = re.findall(r'^msgid ((?:".*"\n)+)(?=msgid_plural|msgstr)', path.read_text(),
+                             re.MULTILINE)
+            twice = {i for i in ids if ids.count(i) > 1}
+            assert not twice, (path.name, twice)
