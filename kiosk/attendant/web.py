@@ -55,7 +55,7 @@ TEXTS = {
     "signed_in_as": N_("Signed in as"),
     "lane": N_("Lane"),
     "offline": N_("Offline"),
-    "total": N_("Total"),
+    "total": N_("Total: {amount}"),
     "waiting": N_("waiting"),
     # how long an alert has waited, under a minute (then m:ss)
     "seconds": N_("{seconds} s"),

@@ -279,6 +279,8 @@ def test_each_language_then_void_a_line_clear_help_and_cancel_the_basket(browser
             assert "Age check" not in body and "Soju" not in body
             # money as the lane shows it, a wait in the page's own unit
             assert "USD" not in body and "US$" in body
+            total = browser.find_element("css selector", "#lane-A1 .total").text
+            assert total == {"zh_Hans": "合计：US$4.64", "ko": "합계: US$4.64"}[lang], total
             wait = browser.find_element("css selector", "#lane-A1 .wait").text
             assert not wait.endswith(" s"), wait
     open_page(browser, station.base, "en")

@@ -73,8 +73,9 @@
     const state = lane.online ? (T["state_" + lane.state] || lane.state) : T.offline;
     card.append(el("h2", {}, T.lane + " " + lane.lane),
                 el("p", {class: "state"}, state + (lane.training ? " · " + T.training : "")),
-                el("p", {class: "total"}, T.total + ": ",
-                   el("span", {class: "amount"}, lane.total_text)));
+                el("p", {class: "total"}, ...T.total.split("{amount}").flatMap(
+                  (part, i) => i ? [el("span", {class: "amount"}, lane.total_text), part]
+                                 : [part])));
     const alerts = el("ul", {class: "alerts"});
     for (const a of lane.alerts) {
       alerts.append(el("li", {class: "alert", "data-type": a.type},
