@@ -51,6 +51,7 @@ px = theme.px
 
 class Actions(Protocol):
     pictures: dict[str, Path]   # product key → its picture (the catalog's), for the screens
+    scale_msg: dict | None      # kiosk-scale's last produce reading (None: no produce scale)
 
     def send(self, kind: str, **fields: Any) -> str | None: ...
     def send_pin(self, pin: str) -> str | None: ...
@@ -461,8 +462,11 @@ class ShoppingPage(Page):
         self.basket_title.text = t.tr("Your basket")
         self.count.text = v.item_count if v.rows else ""
         self.empty_title.text = t.tr("Scan your first item")
-        self.empty_hint.text = t.tr("Hold the barcode under the scanner. Weigh fruit and"
-                                    " vegetables on the scale.")
+        # fruit and vegetables are weighed only where a produce scale answers
+        self.empty_hint.text = (t.tr("Hold the barcode under the scanner. Weigh fruit and"
+                                     " vegetables on the scale.")
+                                if self.actions.scale_msg is not None
+                                else t.tr("Hold the barcode under the scanner."))
         self.empty.opacity = 0 if v.rows else 1
         self.scroll.opacity = 1 if v.rows else 0
         self.subtotal.set(t.tr("Subtotal"), v.subtotal, lang)
