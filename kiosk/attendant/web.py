@@ -62,7 +62,7 @@ TEXTS = {
     "no_alerts": N_("No alerts"),
     "closed": N_("Out of service"),
     "training": N_("Training"),
-    "refused": N_("The lane refused the command:"),
+    "refused": N_("The lane refused the command: {reason}"),
     "no_lanes": N_("No lanes yet."),
     # why a lane refused a command (kiosk/domain/checkout.py decide_remote, the signature
     # check in kiosk/security/remote.py, the board's wait): words, not the code

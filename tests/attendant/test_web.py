@@ -119,7 +119,7 @@ NOT_FROM_THE_STATION = {"unknown_action", "training_already_on", "training_not_o
 @pytest.mark.parametrize("lang", ["en", "zh_Hans", "ko"])
 def test_a_refused_command_is_explained_in_words(client, lang):
     """Every reason a lane refuses a station command for has a sentence in the page's
-    language: the page shows it after "The lane refused the command:", not the code."""
+    language: the page shows it in "The lane refused the command: {reason}", not the code."""
     import inspect
     import json
     import re
@@ -134,6 +134,8 @@ def test_a_refused_command_is_explained_in_words(client, lang):
     assert {"not_allowed_now", "unknown_line", "age_check_open"} <= codes
     page = client.get(f"/?lang={lang}").text
     texts = json.loads(page.split('id="data">')[1].split("</script>")[0])["texts"]
+    # one sentence around the reason: no Latin ": " glued after "收银通道拒绝了该指令："
+    assert texts["refused"].count("{reason}") == 1
     for code in codes:
         words = texts.get(f"reason_{code}", "")
         assert words and code not in words, (lang, code)

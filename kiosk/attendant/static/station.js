@@ -60,7 +60,7 @@
     const status = document.getElementById("status");
     post("/api/command", {lane: lane, action: action, line_id: lineId || null}).then(r => {
       status.textContent = r.ok ? ""
-        : T.refused + " " + (T["reason_" + r.reason] || r.reason);
+        : T.refused.replace("{reason}", T["reason_" + r.reason] || r.reason);
       status.dataset.result = r.ok ? "ok" : r.reason;
     }).finally(() => { busy = false; refresh(); });
   }
