@@ -135,7 +135,8 @@ def _view(lane: Lane) -> dict:
     payment = s.get("payment") or {}
     if s.get("state") in ("declined", "payment_unavailable") or s.get("reversal_owed"):
         alerts.append({"type": "payment_trouble", "since": s.get("entered_at") or 0,
-                       "detail": payment.get("reason") or s.get("state")})
+                       "detail": payment.get("reason") or s.get("state"),
+                       "message": payment.get("message") or ""})
     return {
         "lane": lane.lane,
         "online": lane.online and lane.linked and bool(s),

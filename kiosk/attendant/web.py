@@ -34,11 +34,13 @@ from starlette.staticfiles import StaticFiles
 from kiosk.attendant.board import LaneBoard
 from kiosk.config import StaffConfig
 from kiosk.domain.languages import language_of
+from kiosk.domain.money import format_money, message_currency
 from kiosk.domain.vocabulary import REMOTE_ACTIONS
 from kiosk.i18n import N_, html_lang, page_locale, translator
 from kiosk.resources import attendant_static
 from kiosk.security.remote import SESSION_S, Session, open_session
 from kiosk.security.staff import StaffAuthenticator
+from kiosk.ui.viewmodel import DECLINE_MESSAGES
 
 COOKIE = "station_session"
 
@@ -53,13 +55,27 @@ TEXTS = {
     "signed_in_as": N_("Signed in as"),
     "lane": N_("Lane"),
     "offline": N_("Offline"),
-    "total": N_("Total"),
+    "total": N_("Total: {amount}"),
     "waiting": N_("waiting"),
+    # how long an alert has waited, under a minute (then m:ss)
+    "seconds": N_("{seconds} s"),
     "no_alerts": N_("No alerts"),
     "closed": N_("Out of service"),
     "training": N_("Training"),
-    "refused": N_("The lane refused the command:"),
+    "refused": N_("The lane refused the command: {reason}"),
     "no_lanes": N_("No lanes yet."),
+    # why a lane refused a command (kiosk/domain/checkout.py decide_remote, the signature
+    # check in kiosk/security/remote.py, the board's wait): words, not the code
+    "reason_not_allowed_now": N_("Not possible in the lane's current state."),
+    "reason_nothing_to_approve": N_("There is no age check to approve."),
+    "reason_unknown_line": N_("That item is no longer in the basket."),
+    "reason_age_check_open": N_("Approve or void the age-restricted item first."),
+    "reason_lane_already_closed": N_("The lane is already out of service."),
+    "reason_lane_not_closed": N_("The lane is already in service."),
+    "reason_no_answer": N_("The lane did not answer. Check that it is on."),
+    "reason_session_expired": N_("Your session has ended. Sign in again."),
+    "reason_stale": N_("The command arrived too late. Check the clocks of the station and "
+                       "the lane."),
     # lane states
     "state_attract": N_("Idle"),
     "state_shopping": N_("Shopping"),
@@ -203,11 +219,34 @@ async def _sign_out(request: Request) -> Response:
     return response
 
 
+def _in_words(lane: dict, locale: str) -> dict:
+    """The lane with its amounts and alert details also as text in the page's language:
+    money as its lane shows it ("US$4.64", not "4.64 USD"), a payment's trouble as the
+    shopper was told it (not the acquirer's code)."""
+    tr = translator(locale)
+    cur = message_currency(lane["currency"])
+    lines = [dict(ln, amount_text=format_money(ln["amount"], cur, locale))
+             for ln in lane["lines"]]
+    alerts = []
+    for alert in lane["alerts"]:
+        detail = str(alert.get("detail") or "")
+        if alert.get("message") in DECLINE_MESSAGES:
+            detail = tr(DECLINE_MESSAGES[alert["message"]])
+        elif alert["type"] == "payment_trouble" and f"state_{detail}" in TEXTS:
+            detail = tr(TEXTS[f"state_{detail}"])
+        alerts.append(dict(alert, detail_text=detail))
+    return dict(lane, total_text=format_money(lane["total"], cur, locale), lines=lines,
+                alerts=alerts)
+
+
 def _lanes(request: Request) -> Response:
     station: Station = request.app.state.station
     if station.session(request) is None:
         return JSONResponse({"ok": False, "reason": "signed_out"}, 401)
-    return JSONResponse({"now": time.time(), "lanes": station.board.lanes()},
+    locale = _locale(request)
+    return JSONResponse({"now": time.time(),
+                         "lanes": [_in_words(lane, locale)
+                                   for lane in station.board.lanes()]},
                         headers={"Cache-Control": "no-store"})
 
 

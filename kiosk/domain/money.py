@@ -72,6 +72,13 @@ def round_half_up(value: Decimal) -> int:
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
+def message_currency(cur: dict | None) -> Currency:
+    """The currency a bus state message names (``{"code", "exponent"}``; USD if absent)."""
+    cur = cur or {}
+    return Currency(str(cur.get("code") or "USD"), ISO_4217_NUMERIC.get(str(cur.get("code")), 0),
+                    int(cur.get("exponent", 2)))
+
+
 def format_money(minor: int, currency: Currency, locale: str) -> str:
     """Format an amount for shoppers per locale (Babel): "$3.49", "US$3.49", "₩3,500"."""
     return format_currency(currency.to_decimal(minor), currency.code, locale=locale)

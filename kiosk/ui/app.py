@@ -257,8 +257,9 @@ class KioskApp(App):
             self.open_picker()
 
     def _on_scale(self, msg: dict) -> None:
+        first = self.scale_msg is None   # the lane has a produce scale: the hints say so
         self.scale_msg = msg
-        if self.picking:
+        if self.picking or first:
             self.refresh()
 
     def open_picker(self) -> None:
@@ -499,4 +500,5 @@ class KioskApp(App):
             "picker": self.pages["picker"].shown() if "picker" in self.pages else None,
             "picker_data": ("read" if self._picker_ready else "not asked"
                             if self._picker_data is None else "reading"),
+            "produce_scale": self.scale_msg is not None,
         }

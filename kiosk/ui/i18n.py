@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import gettext
 import io
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 
 from kiosk.domain.languages import language_of
@@ -81,6 +81,17 @@ class Translator:
 
         return format_datetime(datetime.fromtimestamp(when).astimezone(), "medium",
                                locale=self.locale)
+
+    def date(self, iso: str) -> str:
+        """An ISO date ("2015-01-19") as this locale writes one ("Jan 19, 2015",
+        "2015年1月19日", "2015. 1. 19."); anything else as it came."""
+        from babel.dates import format_date
+
+        try:
+            day = date.fromisoformat(iso)
+        except ValueError:
+            return iso
+        return format_date(day, "medium", locale=self.locale)
 
     def join(self, items: list[str]) -> str:
         """A list as this locale writes one ("Card and Mobile QR", "银行卡和手机扫码")."""

@@ -51,6 +51,7 @@ px = theme.px
 
 class Actions(Protocol):
     pictures: dict[str, Path]   # product key → its picture (the catalog's), for the screens
+    scale_msg: dict | None      # kiosk-scale's last produce reading (None: no produce scale)
 
     def send(self, kind: str, **fields: Any) -> str | None: ...
     def send_pin(self, pin: str) -> str | None: ...
@@ -461,8 +462,11 @@ class ShoppingPage(Page):
         self.basket_title.text = t.tr("Your basket")
         self.count.text = v.item_count if v.rows else ""
         self.empty_title.text = t.tr("Scan your first item")
-        self.empty_hint.text = t.tr("Hold the barcode under the scanner. Weigh fruit and"
-                                    " vegetables on the scale.")
+        # fruit and vegetables are weighed only where a produce scale answers
+        self.empty_hint.text = (t.tr("Hold the barcode under the scanner. Weigh fruit and"
+                                     " vegetables on the scale.")
+                                if self.actions.scale_msg is not None
+                                else t.tr("Hold the barcode under the scanner."))
         self.empty.opacity = 0 if v.rows else 1
         self.scroll.opacity = 1 if v.rows else 0
         self.subtotal.set(t.tr("Subtotal"), v.subtotal, lang)
@@ -654,7 +658,7 @@ class AttendantPage(Page):
             self.wait.text = t.tr("Or put the item aside and go on without it.")
         elif v.can_own_bag:
             self._shopper_cmd, label = "own_bag", t.tr("I brought a bag")
-            self.wait.text = t.tr("Or take it off again. An attendant has been called.")
+            self.wait.text = t.tr("Your own bag? Tap below. An attendant has been called.")
         else:
             self._shopper_cmd, label = "", ""
         self.shopper.lang = lang
@@ -990,7 +994,7 @@ class WalletPage(CardPage):
 
 
 class WalletShowPage(WalletPage):
-    """Show your payment code to the camera, or switch to scanning the kiosk's code."""
+    """Show your payment code to the scanner, or switch to scanning the kiosk's code."""
 
     def __init__(self, actions: Actions, **kw) -> None:
         super().__init__(actions, **kw)
@@ -998,7 +1002,7 @@ class WalletShowPage(WalletPage):
                               tid="wallet:scan_instead", size_key="l", bg=theme.BLUE)
 
     def render(self, v: View, t: Translator) -> None:
-        self.set_texts(t, t.tr("Show your payment code to the camera"),
+        self.set_texts(t, t.tr("Show your payment code to the scanner"),
                        t.tr("Open the payment app on your phone and hold its payment code"
                             " under the scanner."), v.payment_amount, v.wallet_notice)
         self.switch.lang = t.lang

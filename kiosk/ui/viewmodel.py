@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from kiosk.bus.light import light_for
 from kiosk.bus.messages import accepted, rating_phase, shopper_ways_out
 from kiosk.domain.cards import card_text
-from kiosk.domain.money import Currency
+from kiosk.domain.money import Currency, message_currency
 from kiosk.domain.vocabulary import (
     CANCELLABLE_STEPS,
     CARD_ABORT_MESSAGES,
@@ -295,8 +295,7 @@ class View:
 
 
 def currency_of(msg: dict) -> Currency:
-    cur = msg.get("currency") or {}
-    return Currency(cur.get("code", "USD"), 0, int(cur.get("exponent", 2)))
+    return message_currency(msg.get("currency"))
 
 
 def _rows(msg: dict, t: Translator) -> tuple[Row, ...]:
@@ -411,7 +410,7 @@ def build_view(msg: dict | None, online: bool | None, locale: str | None = None,
         attendant_reason=attendant.get("reason", ""),
         attendant_item=item,
         attendant_code=attendant.get("code") or "",
-        attendant_detail=refused_detail(attendant),
+        attendant_detail=refused_detail(attendant, t),
         training=msg.get("training") is True,
         staff_name=(msg.get("staff") or {}).get("name", ""),
         payment_method=pay.get("method", ""),
@@ -466,12 +465,13 @@ def _paper(msg: dict, pay: dict) -> str:
     return "printed" if receipt.get("ok", True) else "failed"
 
 
-def refused_detail(attendant: dict) -> str:
+def refused_detail(attendant: dict, t: Translator) -> str:
     """What the attendant screen shows of a refused item: the date it is past (the
-    ``item_refused`` detail is ``<AI>:<ISO date>``), or the recalled batch."""
+    ``item_refused`` detail is ``<AI>:<ISO date>``) as the shopper's locale writes dates,
+    or the recalled batch."""
     detail = attendant.get("detail") or ""
     if attendant.get("reason") == "item_expired":
-        return detail.partition(":")[2]
+        return t.date(detail.partition(":")[2])
     return detail if attendant.get("reason") == "item_recalled" else ""
 
 

@@ -165,7 +165,7 @@ def test_remote_age_check_sale_and_refused_commands(browser, station, lanes, sto
     wait_text(browser, "#lane-A1 .alert[data-type=age_restricted] .wait", "waiting")
     # 1.89 + 2.49, tax 0.04 (reduced 2.25 %) + 0.22 (standard 8.875 %)
     assert st["totals"]["total"] == 464
-    wait_text(browser, "#lane-A1 .amount", "4.64 USD")
+    wait_text(browser, "#lane-A1 .amount", "$4.64")  # as the lane shows it
     click(browser, "#lane-A1 button[data-action=approve_age]")
     st = a1.shopper.wait_state(lambda s: s["state"] == "shopping")
     assert [ln["age_status"] for ln in st["lines"]] == ["none", "approved"]
@@ -277,6 +277,12 @@ def test_each_language_then_void_a_line_clear_help_and_cancel_the_basket(browser
         assert SOJU_NAME[lang] in body
         if lang != "en":
             assert "Age check" not in body and "Soju" not in body
+            # money as the lane shows it, a wait in the page's own unit
+            assert "USD" not in body and "US$" in body
+            total = browser.find_element("css selector", "#lane-A1 .total").text
+            assert total == {"zh_Hans": "合计：US$4.64", "ko": "합계: US$4.64"}[lang], total
+            wait = browser.find_element("css selector", "#lane-A1 .wait").text
+            assert not wait.endswith(" s"), wait
     open_page(browser, station.base, "en")
     soju = max(ln["line_id"] for ln in a1.shopper.state["lines"])
     click(browser, f"#lane-A1 button[data-action=void_line][data-line='{soju}']")

@@ -89,3 +89,75 @@ def test_the_setup_commands(tmp_path):
     password = (creds / "lane-L2.password").read_text().strip()
     assert f"remote_username lane-L2\nremote_password {password}\n" in text
     assert "address 10.0.0.5:8883" in text and "topic kiosk/v1/L2/state out 1" in text
+
+
+def test_amounts_and_waits_are_shown_in_the_pages_language(client):
+    """A Korean or Chinese attendant sees money as their lane shows it ("US$4.64", not
+    "4.64 USD") and a wait in their own unit (초, 秒), not an English "s"."""
+    import json
+
+    client.app.state.station.board._update("A1", online=True, state={
+        "state": "shopping", "currency": {"code": "USD", "exponent": 2},
+        "totals": {"total": 464},
+        "lines": [{"line_id": 1, "names": {"en": "Milk"}, "qty": 1, "amount": 189}]})
+    assert client.post("/api/signin", json={"pin": "2468"}, headers=ORIGIN).status_code == 200
+    for lang, total, line, seconds in (("en", "$4.64", "$1.89", "5 s"),
+                                       ("ko", "US$4.64", "US$1.89", "5초"),
+                                       ("zh_Hans", "US$4.64", "US$1.89", "5 秒")):
+        lane = client.get(f"/api/lanes?lang={lang}").json()["lanes"][0]
+        assert (lane["total_text"], lane["lines"][0]["amount_text"]) == (total, line), lang
+        page = client.get(f"/?lang={lang}").text
+        data = json.loads(page.split('id="data">')[1].split("</script>")[0])
+        assert data["texts"]["seconds"].replace("{seconds}", "5") == seconds, lang
+
+
+#: refusals only an action the station never sends can meet (REMOTE_ACTIONS has no training)
+NOT_FROM_THE_STATION = {"unknown_action", "training_already_on", "training_not_on",
+                        "basket_not_empty"}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh_Hans", "ko"])
+def test_a_refused_command_is_explained_in_words(client, lang):
+    """Every reason a lane refuses a station command for has a sentence in the page's
+    language: the page shows it in "The lane refused the command: {reason}", not the code."""
+    import inspect
+    import json
+    import re
+
+    from kiosk.domain import checkout
+
+    source = inspect.getsource(checkout.decide_remote) + inspect.getsource(
+        checkout._staff_action)
+    codes = {code for args in re.findall(r"Rejected\(([^)]*)\)", source)
+             for code in re.findall(r'"(\w+)"', args)} - NOT_FROM_THE_STATION
+    codes |= {"no_answer", "session_expired", "stale"}   # the board's wait, the signature
+    assert {"not_allowed_now", "unknown_line", "age_check_open"} <= codes
+    page = client.get(f"/?lang={lang}").text
+    texts = json.loads(page.split('id="data">')[1].split("</script>")[0])["texts"]
+    # one sentence around the reason: no Latin ": " glued after "收银通道拒绝了该指令："
+    assert texts["refused"].count("{reason}") == 1
+    for code in codes:
+        words = texts.get(f"reason_{code}", "")
+        assert words and code not in words, (lang, code)
+        if lang != "en":
+            assert not re.search(r"[A-Za-z]{3,}", words), (lang, code, words)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh_Hans", "ko"])
+def test_a_declined_payment_is_explained_in_the_pages_language(client, lang):
+    """A lane whose payment was declined shows "Payment trouble" with what the shopper was
+    told, in the page's language, not the acquirer's code ("do_not_honour")."""
+    from kiosk.ui.i18n import Translator
+    from kiosk.ui.viewmodel import DECLINE_MESSAGES
+
+    client.app.state.station.board._update("A1", online=True, state={
+        "state": "declined", "currency": {"code": "USD", "exponent": 2},
+        "totals": {"total": 464}, "lines": [], "entered_at": 1000.0,
+        "payment": {"method": "card", "status": "declined", "reason": "do_not_honour",
+                    "message": "card_declined"}})
+    assert client.post("/api/signin", json={"pin": "2468"}, headers=ORIGIN).status_code == 200
+    lane = client.get(f"/api/lanes?lang={lang}").json()["lanes"][0]
+    [alert] = [a for a in lane["alerts"] if a["type"] == "payment_trouble"]
+    assert alert["detail_text"] == Translator(lang).tr(DECLINE_MESSAGES["card_declined"])
+    assert "do_not_honour" not in alert["detail_text"]
+    assert lang == "en" or not alert["detail_text"].isascii()

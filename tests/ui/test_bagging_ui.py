@@ -10,6 +10,7 @@ import os
 
 import pytest
 
+from kiosk.ui.i18n import Translator
 from tests.bagging.lane import start_lane
 from tests.ui.test_purchase_ui import Screens
 
@@ -58,6 +59,10 @@ def test_unexpected_item_screen_and_own_bag_by_touch(ui_lane, ui_factory, shots)
         ui.wait_screen("attendant")
         texts = screens.snap(f"unexpected-item-{locale}", "attendant")
         assert any(t for t in texts if "bag" in t.lower() or "袋" in t or "장바구니" in t)
+        # the line above the button says what the button is for (it said "Or take it off
+        # again", the body's instruction once more, and nothing of the bag)
+        tr = Translator(locale).tr
+        assert tr("Your own bag? Tap below. An attendant has been called.") in texts
         ui.tap("shopper:resolve")  # "I brought a bag"
         lane.shopper.wait_state(lambda s: s["state"] == "shopping" and not s["alerts"])
         ui.wait_screen("shopping")

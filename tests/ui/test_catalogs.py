@@ -58,3 +58,28 @@ def test_every_string_is_translated_with_its_placeholders(locale):
         wanted = set(re.findall(r"\{\w+\}", sources[0]))
         for target in targets:
             assert set(re.findall(r"\{\w+\}", target)) == wanted, f"{locale}: {m.id!r}"
+
+
+def test_no_shopper_text_sends_them_to_a_camera_the_lane_may_not_have():
+    """The lane's code reader is ``devices.scanner``: a camera OR a wedge (a handheld or
+    presentation scanner, no camera). The wallet screen said "show your code to the camera"
+    over "hold it under the scanner": one device, named "the scanner", true of both."""
+    camera = re.compile(r"\bcamera\b|摄像头|카메라", re.IGNORECASE)
+    for domain in ("kiosk", "voice"):
+        for locale in ("en", "zh_Hans", "ko"):
+            with catalog_path(locale, domain).open("rb") as fh:
+                for m in read_po(fh, locale=locale):
+                    texts = [m.id, m.string] if isinstance(m.id, str) else [*m.id, *m.string]
+                    assert not any(camera.search(t or "") for t in texts), (locale, m.id)
+
+
+def test_no_message_is_in_a_catalog_twice():
+    """A message id written twice in a .po (a hand edit next to an existing one) is an error
+    for msgfmt, and Babel's reader silently keeps one of the two translations."""
+    for domain in ("kiosk", "voice"):
+        for path in [I18N_DIR / f"{domain}.pot"] + [catalog_path(locale, domain)
+                                                   for locale in ("en", "zh_Hans", "ko")]:
+            ids = re.findall(r'^msgid ((?:".*"\n)+)(?=msgid_plural|msgstr)', path.read_text(),
+                             re.MULTILINE)
+            twice = {i for i in ids if ids.count(i) > 1}
+            assert not twice, (path.name, twice)

@@ -11,6 +11,7 @@ import os
 import pytest
 
 from kiosk.domain.pricing import weight_amount
+from kiosk.ui.i18n import Translator
 from tests.fixtures.sample_items import BANANAS, FUJI
 from tests.picker.lane import start_produce_lane
 from tests.ui.test_bagging_ui import _fonts
@@ -76,7 +77,11 @@ def test_picker_by_touch_search_and_plu_keypad(locale, produce_lane, ui_factory,
     ui.sync(lane.shopper.wait_state(lambda s: s["state"] == "shopping"))
     ui.wait_screen("shopping", locale=locale)
     screens = Screens(ui, shots, locale, _fonts(lane.state_dir))
-    screens.snap(f"basket-{locale}", "shopping")
+    ui.wait(lambda st: st["produce_scale"], "the produce scale heard")
+    texts = screens.snap(f"basket-{locale}", "shopping")
+    # a lane with a produce scale: the empty basket's hint says where produce is weighed
+    assert Translator(locale).tr("Hold the barcode under the scanner. Weigh fruit and"
+                                 " vegetables on the scale.") in texts
 
     ui.tap("look_up")
     ui.wait_screen("picker")

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.domain.money import Currency, format_money
+from kiosk.ui.i18n import Translator
 from tests.fixtures.sample_items import BANANAS, BUN, KIMCHI, MILK, SOJU
 from tests.fixtures.sample_items import CUP_NOODLES as NOODLES
 from tests.integration.flow import show_code
@@ -74,7 +75,10 @@ def test_whole_purchase_by_touch(locale, start_core, shopper, ui_factory, shots,
     ui.tap("start")
     shopper.wait_state(lambda s: s["state"] == "shopping")
     ui.wait_screen("shopping")
-    screens.snap("shopping-empty", "shopping")
+    texts = screens.snap("shopping-empty", "shopping")
+    # this lane has no produce scale: the hint does not send the shopper to weigh produce
+    assert not ui.status()["produce_scale"]
+    assert Translator(locale).tr("Hold the barcode under the scanner.") in texts
 
     # five items by touch: each tap is a scan (or a weighing) the core now holds
     ui.tap(f"tile:{MILK}")

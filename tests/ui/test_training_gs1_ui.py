@@ -61,6 +61,6 @@ def test_training_banner_and_an_expired_item_in_each_language(lane_env, start_co
         t = Translator(locale)
         texts = shown(ui)
         assert {t.tr("TRAINING MODE"), t.tr("This item is past its date"),
-                "2015-01-19"} <= texts, (locale, texts)
+                t.date("2015-01-19")} <= texts, (locale, texts)
         screens.locale = locale
         screens.snap(f"{locale}-attendant-expired", "attendant")

@@ -297,3 +297,14 @@ def test_the_payment_screen_says_what_the_lane_accepts(locale):
     t = Translator(locale)
     assert v.accepted_here == t.tr("Accepted here: {methods}", methods=t.tr("Card"))
     assert v.methods[0].hint == t.tr("Chip cards only: insert the card. No tap, no swipe.")
+
+
+@pytest.mark.parametrize("locale, shown", [("en", "Jan 19, 2015"), ("zh_Hans", "2015年1月19日"),
+                                           ("ko", "2015. 1. 19.")])
+def test_an_expired_items_date_is_written_as_the_locale_writes_dates(locale, shown):
+    """The attendant screen of an expired item shows the date it is past as the receipt
+    screen shows its date, not the ISO text of the GS1 data ("2015-01-19")."""
+    msg = state(state="attendant_needed", locale=locale, attendant={
+        "reason": "item_expired", "detail": "17:2015-01-19", "since": 1000.0,
+        "return_to": "shopping"})
+    assert build_view(msg, online=True).attendant_detail == shown

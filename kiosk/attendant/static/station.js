@@ -24,15 +24,11 @@
       body: JSON.stringify(body || {})}).then(r => r.json());
   }
 
-  function money(minor, cur) {
-    const exp = cur.exponent || 0;
-    return (minor / Math.pow(10, exp)).toFixed(exp) + " " + (cur.code || "");
-  }
-
   function waited(since, now) {
     const s = Math.max(0, Math.floor(now - since));
     const m = Math.floor(s / 60);
-    return (m ? m + ":" + String(s % 60).padStart(2, "0") : s + " s");
+    return (m ? m + ":" + String(s % 60).padStart(2, "0")
+              : T.seconds.replace("{seconds}", String(s)));
   }
 
   function name(names) {
@@ -63,7 +59,8 @@
     busy = true;
     const status = document.getElementById("status");
     post("/api/command", {lane: lane, action: action, line_id: lineId || null}).then(r => {
-      status.textContent = r.ok ? "" : T.refused + " " + r.reason;
+      status.textContent = r.ok ? ""
+        : T.refused.replace("{reason}", T["reason_" + r.reason] || r.reason);
       status.dataset.result = r.ok ? "ok" : r.reason;
     }).finally(() => { busy = false; refresh(); });
   }
@@ -76,12 +73,13 @@
     const state = lane.online ? (T["state_" + lane.state] || lane.state) : T.offline;
     card.append(el("h2", {}, T.lane + " " + lane.lane),
                 el("p", {class: "state"}, state + (lane.training ? " · " + T.training : "")),
-                el("p", {class: "total"}, T.total + ": ",
-                   el("span", {class: "amount"}, money(lane.total, lane.currency))));
+                el("p", {class: "total"}, ...T.total.split("{amount}").flatMap(
+                  (part, i) => i ? [el("span", {class: "amount"}, lane.total_text), part]
+                                 : [part])));
     const alerts = el("ul", {class: "alerts"});
     for (const a of lane.alerts) {
       alerts.append(el("li", {class: "alert", "data-type": a.type},
-        (T["alert_" + a.type] || a.type) + (a.detail ? " (" + a.detail + ")" : ""),
+        (T["alert_" + a.type] || a.type) + (a.detail_text ? " (" + a.detail_text + ")" : ""),
         el("span", {class: "wait", "data-since": String(a.since)},
            " · " + T.waiting + " " + waited(a.since, now))));
     }
@@ -103,7 +101,7 @@
                                 "data-line": String(line.line_id)}, T.action_void_line);
         b.addEventListener("click", () => command(lane.lane, "void_line", line.line_id));
         lines.append(el("li", {}, line.qty + " × " + name(line.names) + " "
-                        + money(line.amount, lane.currency) + " ", b));
+                        + line.amount_text + " ", b));
       }
       card.append(lines);
     }
@@ -111,7 +109,8 @@
   }
 
   function refresh() {
-    fetch("/api/lanes", {credentials: "same-origin", cache: "no-store"}).then(r => {
+    fetch("/api/lanes?lang=" + encodeURIComponent(data.locale),
+          {credentials: "same-origin", cache: "no-store"}).then(r => {
       if (r.status === 401) { signIn(); return null; }
       return r.json();
     }).then(d => {

@@ -91,7 +91,7 @@ STEP_TEXT = {
     "remove_card": V_("Remove your card."),
     "qr": V_("Scan the QR code on the reader with the payment app on your phone."),
     # phone wallets (kiosk/payments/wallet/method.py)
-    "show_code": V_("Show the payment code in your phone's payment app to the camera."),
+    "show_code": V_("Show the payment code in your phone's payment app to the scanner."),
     "checking": V_("Checking the payment. Please wait."),
     "user_paying": V_("Confirm the payment on your phone."),
     "scan_code": V_("Scan the QR code on the screen with the payment app on your phone."),

@@ -55,7 +55,7 @@ def test_wallet_screens(locale, lane_env, broker_port, ui_factory, shots, ui_fon
 
         texts = step(wallet(step="show_code", notice="code_used"), "wallet_show",
                      "show-code-used")
-        assert t.tr("Show your payment code to the camera") in texts
+        assert t.tr("Show your payment code to the scanner") in texts
         assert t.tr("This payment code has already been used. Please show a new code.") in texts
         assert money(375, locale) in texts
         assert {"wallet:scan_instead", "card:cancel"} <= tids(ui)
