@@ -40,7 +40,7 @@ from kiosk.i18n import N_, html_lang, page_locale, translator
 from kiosk.resources import attendant_static
 from kiosk.security.remote import SESSION_S, Session, open_session
 from kiosk.security.staff import StaffAuthenticator
-from kiosk.ui.viewmodel import DECLINE_MESSAGES
+from kiosk.shopper_texts import DECLINE_MESSAGES
 
 COOKIE = "station_session"
 

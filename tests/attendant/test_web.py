@@ -147,8 +147,8 @@ def test_a_refused_command_is_explained_in_words(client, lang):
 def test_a_declined_payment_is_explained_in_the_pages_language(client, lang):
     """A lane whose payment was declined shows "Payment trouble" with what the shopper was
     told, in the page's language, not the acquirer's code ("do_not_honour")."""
+    from kiosk.shopper_texts import DECLINE_MESSAGES
     from kiosk.ui.i18n import Translator
-    from kiosk.ui.viewmodel import DECLINE_MESSAGES
 
     client.app.state.station.board._update("A1", online=True, state={
         "state": "declined", "currency": {"code": "USD", "exponent": 2},
