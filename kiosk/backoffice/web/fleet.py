@@ -51,7 +51,9 @@ ALERTS = {"KioskLaneDown": N_("Lane down"),
           "KioskPrinterPaperOut": N_("Printer out of paper"),
           "KioskReversalOwed": N_("Reversal owed for over 5 minutes"),
           "KioskSyncLag": N_("Back office over 15 minutes behind"),
-          "KioskDiskNearlyFull": N_("Disk nearly full")}
+          "KioskDiskNearlyFull": N_("Disk nearly full"),
+          "KioskCertificateExpired": N_("A certificate has expired"),
+          "KioskCertificateExpiring": N_("A certificate expires within 30 days")}
 #: kiosk-metrics' devices (kiosk.services.metrics.DEVICES)
 DEVICE_NAMES = {"printer": N_("Printer"), "scanner": N_("Scanner"), "door": N_("Door")}
 

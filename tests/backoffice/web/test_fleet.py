@@ -217,3 +217,18 @@ def test_alerts_of_other_jobs_are_left_out_and_prometheus_times_are_read():
     (name, since), = fleet.lanes[0].alerts
     assert name == "KioskPrinterPaperOut"
     assert since is not None and since.isoformat() == "2026-12-07T02:30:01.123456+00:00"
+
+
+def test_every_shipped_alert_has_a_name_on_the_page_in_every_language():
+    import yaml
+
+    from kiosk.backoffice.web.fleet import ALERTS
+    from kiosk.i18n import messages
+    from tests.metrics.prom import RULES
+
+    shipped = {rule["alert"] for group in yaml.safe_load(RULES.read_text())["groups"]
+               for rule in group["rules"] if "alert" in rule}
+    assert shipped == set(ALERTS)  # else the page shows a rule's raw name
+    for locale in ("zh_Hans", "ko"):
+        table = messages(locale)
+        assert [n for n in ALERTS.values() if not table.get(n)] == [], locale
