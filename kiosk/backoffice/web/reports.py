@@ -55,12 +55,9 @@ async def _sales(conn: Any, stores: list[int] | None, first: dt.date, last: dt.d
     summary (kiosk/backoffice/sale_daily.py) where it holds the events' figures, from the
     events for the store-days it does not (:func:`sale_daily.stale_days`)."""
     stale = await sale_daily.stale_days(conn, stores, first, last)
-    cur = await conn.execute(
-        "SELECT store_id, day, hour, method, brand, sales, amount FROM sale_daily"
-        " WHERE day BETWEEN %(first)s AND %(last)s"
-        " AND (%(stores)s::int[] IS NULL OR store_id = ANY(%(stores)s::int[]))",
-        {"stores": stores, "first": first, "last": last})
-    rows = [r for r in await cur.fetchall() if (r[0], r[1]) not in stale]
+    rows = await _summary_rows(
+        conn, "SELECT store_id, day, hour, method, brand, sales, amount FROM sale_daily",
+        stores, first, last, stale)
     if stale:
         days = sorted({d for _, d in stale})
         cur = await _execute(conn, sale_daily.BY_HOUR, sale_daily.sales_args(
@@ -131,6 +128,18 @@ async def by_day(conn: Any, stores: list[int] | None, first: dt.date,
     return [(d, *table.get(d, (0, 0)), *table.get(d - shift, (0, 0))) for d in days]
 
 
+async def _summary_rows(conn: Any, select: str, stores: list[int] | None, first: dt.date,
+                        last: dt.date, stale: set[tuple[int, dt.date]]) -> list[Any]:
+    """The rows of ``select`` (``SELECT store_id, day, … FROM`` a daily summary) of
+    [first, last] and ``stores`` (None: all), but those of the store-days ``stale`` (read
+    from the events instead)."""
+    cur = await conn.execute(
+        select + " WHERE day BETWEEN %(first)s AND %(last)s"
+        " AND (%(stores)s::int[] IS NULL OR store_id = ANY(%(stores)s::int[]))",
+        {"stores": stores, "first": first, "last": last})
+    return [r for r in await cur.fetchall() if (r[0], r[1]) not in stale]
+
+
 async def _stale_rows(conn: Any, stale: set[tuple[int, dt.date]], sql: str) -> list[Any]:
     """The rows of ``sql`` (a :data:`line_daily.LINES` query) for the store-days ``stale``,
     read from their events (and their days before)."""
@@ -149,12 +158,9 @@ async def items(conn: Any, stores: list[int] | None, first: dt.date,
     (kiosk/backoffice/line_daily.py) where it holds the events' figures, from the events for
     the store-days it does not (:func:`sale_daily.stale_days`)."""
     stale = await sale_daily.stale_days(conn, stores, first, last)
-    cur = await conn.execute(
-        "SELECT store_id, day, item_key, names, qty, amount FROM line_daily"
-        " WHERE day BETWEEN %(first)s AND %(last)s"
-        " AND (%(stores)s::int[] IS NULL OR store_id = ANY(%(stores)s::int[]))",
-        {"stores": stores, "first": first, "last": last})
-    rows = [r for r in await cur.fetchall() if (r[0], r[1]) not in stale]
+    rows = await _summary_rows(
+        conn, "SELECT store_id, day, item_key, names, qty, amount FROM line_daily",
+        stores, first, last, stale)
     rows += [r for r in await _stale_rows(conn, stale, line_daily.BY_ITEM)
              if (r[0], r[1]) in stale]
     sold: dict[str, list[Any]] = {}
@@ -203,12 +209,10 @@ async def promotions(conn: Any, stores: list[int] | None, first: dt.date, last: 
         return []
     stale = (await sale_daily.stale_days(conn, stores, first0, last)
              | await line_daily.unpriced_days(conn, stores, first0, last, currency))
-    cur = await conn.execute(
-        "SELECT store_id, day, version, promotion_id, baskets, units, given"
-        " FROM promotion_daily WHERE day BETWEEN %(first)s AND %(last)s"
-        " AND (%(stores)s::int[] IS NULL OR store_id = ANY(%(stores)s::int[]))", scope)
     rows = [(s, d, v, p, [int(b), int(u), int(g)]) for s, d, v, p, b, u, g
-            in await cur.fetchall() if (s, d) not in stale]
+            in await _summary_rows(
+                conn, "SELECT store_id, day, version, promotion_id, baskets, units, given"
+                " FROM promotion_daily", stores, first0, last, stale)]
     sold = line_daily.baskets(await _stale_rows(conn, stale, line_daily.BASKET_LINES))
     sold = {k: b for k, b in sold.items() if (b[0], b[1]) in stale}
     if sold:

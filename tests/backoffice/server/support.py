@@ -8,6 +8,7 @@ import hashlib
 import json
 import shutil
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -111,3 +112,18 @@ def register(url: str, store: str, lane: str, tmp_path: Path, http: TestClient) 
     with psycopg.connect(url) as conn:
         add_lane(conn, store, lane, token_file)
     return LaneClient(lane, token_file.read_text().strip(), http)
+
+
+def sync_in_batches(client: LaneClient, wire: list[dict[str, Any]], cut_after: int | None = None
+                    ) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+    """Send a lane's rows ``wire`` as kiosk-sync does, in batches of 151 (one cut right after
+    the row of seq ``cut_after``), the third batch sent again whole after the fourth (a lost
+    answer); yields (n, batch) once batch n is acknowledged."""
+    cut = next(i for i, r in enumerate(wire) if r["seq"] == cut_after) + 1 if cut_after else 0
+    edges = sorted({0, cut, len(wire), *range(0, len(wire), 151)})
+    batches = [wire[a:b] for a, b in zip(edges, edges[1:], strict=False) if b > a]
+    for n, batch in enumerate(batches):
+        assert client.post(batch, after=client.acked()).status_code == 200
+        if n == 3:
+            assert client.post(batches[2]).status_code == 200
+        yield n, batch

@@ -18,7 +18,7 @@ from starlette.testclient import TestClient
 from kiosk.backoffice import item_daily, sale_daily
 from kiosk.backoffice.app import create_app
 from kiosk.backoffice.web import reports
-from tests.backoffice.server.support import register, rows, tamper
+from tests.backoffice.server.support import register, rows, sync_in_batches, tamper
 from tests.backoffice.web.shop import DAY, DAYS, LANES, write_journals
 
 FIRST = DAY - dt.timedelta(days=DAYS + 1)
@@ -68,15 +68,8 @@ def test_sales_from_the_summary_are_the_sales_from_the_events(backoffice_url, tm
             psycopg.connect(backoffice_url, autocommit=True) as conn:
         for lane, store in LANES.items():
             client = register(backoffice_url, store, lane, tmp_path, http)
-            wire = rows(journals[lane])
-            cut = (next(i for i, r in enumerate(wire) if r["seq"] == edited["seq"]) + 1
-                   if lane == "S001-L02" else 0)
-            edges = sorted({0, cut, len(wire), *range(0, len(wire), 151)})
-            batches = [wire[a:b] for a, b in zip(edges, edges[1:], strict=False) if b > a]
-            for n, batch in enumerate(batches):
-                assert client.post(batch, after=client.acked()).status_code == 200
-                if n == 3:  # the batch before sent again, whole (a lost answer)
-                    assert client.post(batches[2]).status_code == 200
+            cut = edited["seq"] if lane == "S001-L02" else None
+            for n, batch in sync_in_batches(client, rows(journals[lane]), cut):
                 if n % 3 == 0 or batch[-1]["seq"] == edited["seq"]:
                     item_daily.refresh(conn)
                 if n % 3 == 1:  # synced since the last refresh: the summary is behind
