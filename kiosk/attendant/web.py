@@ -41,6 +41,7 @@ from kiosk.resources import attendant_static
 from kiosk.security.remote import SESSION_S, Session, open_session
 from kiosk.security.staff import StaffAuthenticator
 from kiosk.shopper_texts import DECLINE_MESSAGES
+from kiosk.staff_texts import fault_text
 
 COOKIE = "station_session"
 
@@ -222,7 +223,8 @@ async def _sign_out(request: Request) -> Response:
 def _in_words(lane: dict, locale: str) -> dict:
     """The lane with its amounts and alert details also as text in the page's language:
     money as its lane shows it ("US$4.64", not "4.64 USD"), a payment's trouble as the
-    shopper was told it (not the acquirer's code)."""
+    shopper was told it (not the acquirer's code), a device fault as the device's name and
+    what is wrong ("Receipt printer: Out of paper", not "paper_out")."""
     tr = translator(locale)
     cur = message_currency(lane["currency"])
     lines = [dict(ln, amount_text=format_money(ln["amount"], cur, locale))
@@ -234,6 +236,8 @@ def _in_words(lane: dict, locale: str) -> dict:
             detail = tr(DECLINE_MESSAGES[alert["message"]])
         elif alert["type"] == "payment_trouble" and f"state_{detail}" in TEXTS:
             detail = tr(TEXTS[f"state_{detail}"])
+        elif alert["type"] == "device_fault":
+            detail = fault_text(str(alert.get("device") or ""), detail, tr)
         alerts.append(dict(alert, detail_text=detail))
     return dict(lane, total_text=format_money(lane["total"], cur, locale), lines=lines,
                 alerts=alerts)

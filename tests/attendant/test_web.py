@@ -161,3 +161,99 @@ def test_a_declined_payment_is_explained_in_the_pages_language(client, lang):
     assert alert["detail_text"] == Translator(lang).tr(DECLINE_MESSAGES["card_declined"])
     assert "do_not_honour" not in alert["detail_text"]
     assert lang == "en" or not alert["detail_text"].isascii()
+
+
+#: a lane's faults as its producers write them (kiosk.domain.checkout.device_events)
+FAULTS = {"printer": "paper_out", "door": "open", "scanner": "",
+          "scale_bagging": "no_response", "provisioning": "rejected: lane id S001/ missing"}
+#: what the station says of each, in en / zh_Hans / ko
+FAULT_TEXTS = {
+    "en": {"printer": "Receipt printer: Out of paper", "door": "Door: Open",
+           "scanner": "Scanner: Not working", "scale_bagging": "Bagging scale: Not answering",
+           "provisioning": "Lane setup: Setup file rejected"},
+    "zh_Hans": {"printer": "小票打印机：缺纸", "door": "机柜门：未关闭",
+                "scanner": "扫码器：故障", "scale_bagging": "装袋区秤：无响应",
+                "provisioning": "收银通道配置：配置文件被拒绝"},
+    "ko": {"printer": "영수증 프린터: 용지 없음", "door": "기기 문: 열림",
+           "scanner": "스캐너: 작동 안 함", "scale_bagging": "포장대 저울: 응답 없음",
+           "provisioning": "계산대 설정: 설정 파일 거부됨"},
+}
+
+
+def _device_alerts(client, lang: str, faults: dict) -> dict:
+    client.app.state.station.board._update("A1", online=True, state={
+        "state": "out_of_service", "currency": {"code": "USD", "exponent": 2},
+        "totals": {"total": 0}, "lines": [], "entered_at": 1000.0, "faults": faults})
+    assert client.post("/api/signin", json={"pin": "2468"}, headers=ORIGIN).status_code == 200
+    lane = client.get(f"/api/lanes?lang={lang}").json()["lanes"][0]
+    return {a["device"]: a["detail_text"] for a in lane["alerts"]
+            if a["type"] == "device_fault"}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh_Hans", "ko"])
+def test_a_device_fault_names_the_device_and_what_is_wrong_in_the_pages_language(
+        client, lang):
+    """A lane's device fault reads "Receipt printer: Out of paper" in the page's language,
+    not "paper_out": the device by name, the fault in words, no code left over."""
+    import re
+
+    texts = _device_alerts(client, lang, FAULTS)
+    assert texts == FAULT_TEXTS[lang]
+    for device, text in texts.items():
+        assert "_" not in text and "S001" not in text, (lang, device, text)  # no code
+        if lang != "en":
+            assert not re.search(r"[A-Za-z]{3,}", text), (lang, device, text)
+
+
+#: an unknown device, a known one with an unknown code: the generic sentence
+UNKNOWN_TEXTS = {"en": ("Other device: Not working", "Receipt printer: Not working"),
+                 "zh_Hans": ("其他设备：故障", "小票打印机：故障"),
+                 "ko": ("기타 장치: 작동 안 함", "영수증 프린터: 작동 안 함")}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh_Hans", "ko"])
+def test_an_unknown_device_or_fault_is_a_generic_sentence_not_its_code(client, lang):
+    """A device or fault code the station has no words for (a newer lane's) still reads as a
+    sentence in the page's language ("Other device: Not working"), never the raw code."""
+    texts = _device_alerts(client, lang, {"toaster": "on_fire", "printer": "E_9000"})
+    assert (texts["toaster"], texts["printer"]) == UNKNOWN_TEXTS[lang]
+
+
+def test_every_device_and_fault_a_lane_reports_has_words():
+    """Each device a lane names in its faults and each fault code its producers write (the
+    printer's status and port faults, the door switch, a scale not answering, a rejected
+    provisioning file) has words in kiosk.staff_texts, and so do the devices the back
+    office's lane-health page lists (kiosk-metrics)."""
+    import dataclasses
+    import re
+    import typing
+    from pathlib import Path
+
+    import kiosk_drivers.printer
+    from kiosk_drivers.printer.status import PrinterStatus
+
+    from kiosk.bus.messages import SCALE_STATUSES, Device
+    from kiosk.config import KioskConfig
+    from kiosk.printing import escpos
+    from kiosk.services.gpio import door_command
+    from kiosk.services.metrics import DEVICES
+    from kiosk.staff_texts import DEVICE_NAMES, FAULT_SENTENCES
+
+    scales = typing.get_args(typing.get_args(KioskConfig.model_fields["scale"].annotation)[0])
+    devices = {*typing.get_args(Device.model_fields["device"].annotation), "provisioning",
+               *(f"scale_{name}" for name in scales), *DEVICES}
+    assert {"printer", "door", "scanner", "scale_bagging", "scale_produce"} <= devices
+    assert devices <= DEVICE_NAMES.keys()
+
+    status = {PrinterStatus(**{f.name: f.name != "online"}).fault
+              for f in dataclasses.fields(PrinterStatus) if f.type in (bool, "bool")}
+    status.add(PrinterStatus(online=False).fault)
+    sources = [p.read_text() for p in Path(kiosk_drivers.printer.__file__).parent.glob("*.py")]
+    port = {code for text in sources for code in re.findall(r'PrinterFault\(\s*"(\w+)"', text)}
+    printed = set(re.findall(r'PrintResult\(False, path, "(\w+)"\)',
+                             Path(escpos.__file__).read_text()))
+    scale = {"no_response", "bad_frame"}   # kiosk.services.core: a scale not answering
+    codes = (status | port | printed | scale | {door_command(True)["detail"], "rejected"})
+    assert {"paper_out", "cover_open", "offline", "port_busy", "write_timeout",
+            "encode_error"} <= codes and scale <= set(SCALE_STATUSES)
+    assert codes - {""} <= FAULT_SENTENCES.keys()

@@ -78,10 +78,14 @@
                                  : [part])));
     const alerts = el("ul", {class: "alerts"});
     for (const a of lane.alerts) {
-      alerts.append(el("li", {class: "alert", "data-type": a.type},
-        (T["alert_" + a.type] || a.type) + (a.detail_text ? " (" + a.detail_text + ")" : ""),
+      // the alert's title and wait, then what it is about on a line of its own
+      // ("Receipt printer: Out of paper", what the shopper was told of a payment)
+      const item = el("li", {class: "alert", "data-type": a.type},
+        el("span", {class: "title"}, T["alert_" + a.type] || a.type),
         el("span", {class: "wait", "data-since": String(a.since)},
-           " · " + T.waiting + " " + waited(a.since, now))));
+           " · " + T.waiting + " " + waited(a.since, now)));
+      if (a.detail_text) item.append(el("span", {class: "detail"}, a.detail_text));
+      alerts.append(item);
     }
     if (!lane.alerts.length) alerts.append(el("li", {class: "none"}, T.no_alerts));
     card.append(alerts);

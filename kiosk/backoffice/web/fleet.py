@@ -35,6 +35,7 @@ from starlette.routing import Route
 from kiosk.backoffice.web.pages import Frame, Table, message_page, page, table_html
 from kiosk.backoffice.web.routes import HEADERS, _html, _locale, viewer
 from kiosk.i18n import N_, translator
+from kiosk.staff_texts import fault_text
 
 #: the most one request to Prometheus may take: the page never waits longer than this
 TIMEOUT_S = 2.0
@@ -54,8 +55,6 @@ ALERTS = {"KioskLaneDown": N_("Lane down"),
           "KioskDiskNearlyFull": N_("Disk nearly full"),
           "KioskCertificateExpired": N_("A certificate has expired"),
           "KioskCertificateExpiring": N_("A certificate expires within 30 days")}
-#: kiosk-metrics' devices (kiosk.services.metrics.DEVICES)
-DEVICE_NAMES = {"printer": N_("Printer"), "scanner": N_("Scanner"), "door": N_("Door")}
 
 
 class Unavailable(Exception):
@@ -209,9 +208,9 @@ def tables(fleet: Fleet, locale: str) -> tuple[Table, Table]:
             round(h.reversal_age_s, 1) if h.reversal_pending else "",
             "" if h.sync_lag_s is None else round(h.sync_lag_s, 1),
             "" if free is None else round(free, 4)])
-        # the faulty devices by name; the CSV has every device's state
-        faults = [tr(DEVICE_NAMES.get(d, d)) + ": " + tr("fault")
-                  for d, ok in sorted(h.devices.items()) if not ok]
+        # the faulty devices by name (kiosk.staff_texts, as the attendant station names
+        # them; kiosk_device_ok says no more than faulty); the CSV has every device's state
+        faults = [fault_text(d, "", tr) for d, ok in sorted(h.devices.items()) if not ok]
         devices = ", ".join(faults) or (tr("All working") if h.devices else "")
         lanes.shown.append([
             h.store, h.lane or h.instance, tr(_status(h)), h.version,

@@ -159,7 +159,7 @@ def test_lane_health_from_prometheus_faults_alerts_roles_and_prometheus_down(
                                                              {"instance": exporter.target}))
             html = mgr1.get(page).text
             row = cells(html, "lanes", lane)
-            assert row[5:7] == ["Printer: fault", "Out of paper"], row
+            assert row[5:7] == ["Receipt printer: Not working", "Out of paper"], row
             assert cells(html, "alerts", lane)[2] == "Printer out of paper"
             korean = mgr1.get(page + "?lang=ko").text
             assert cells(korean, "alerts", lane)[2] == "프린터 용지 없음"
