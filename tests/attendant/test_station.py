@@ -238,6 +238,14 @@ def test_take_a_lane_out_of_service_and_back(browser, station, lanes):
     assert [(e["action"], e["staff_id"]) for e in remote_events(a2)[before:]] == \
         [("close_lane", "S100"), ("open_lane", "S100")]
 
+    # the lane's printer runs out of paper: the page names the device and the fault in words
+    assert a2.shopper.send("device", device="printer", ok=False, detail="paper_out")["ok"]
+    fault = "#lane-A2 .alert[data-type=device_fault]"
+    wait_text(browser, fault + " .title", "Device fault")
+    wait_text(browser, fault + " .detail", "Receipt printer: Out of paper")
+    assert a2.shopper.send("device", device="printer", ok=True)["ok"]
+    wait_css(browser, "#lane-A2[data-state=attract]:not(.alerting)")
+
 
 ARTIFACTS = REPO / "var" / "test-artifacts" / "attendant"
 AXE = REPO / "tests" / "wallet" / "ereceipt" / "vendor" / "axe-core" / "axe.min.js"
