@@ -42,6 +42,7 @@ from kiosk.backoffice.db import partition_window
 from kiosk.backoffice.web import fleet
 from kiosk.backoffice.web import routes as web
 from kiosk.domain.addresses import is_loopback
+from kiosk.domain.money import currency_for
 
 log = logging.getLogger("kiosk.backoffice")
 
@@ -217,7 +218,7 @@ def create_app(db_url: str, pool_min: int = 2, pool_max: int = 10,
     app.state.max_events = max_events
     app.state.maintenance_rounds = 0
     app.state.tokens = {}
-    app.state.currency = web.currency(currency)
+    app.state.currency = currency_for(currency)  # the pages' amounts, the promotions'
     app.state.prometheus_url = prometheus_url  # the fleet page's source (None: not set)
     return app
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from kiosk.backoffice.catalog import add_arguments as add_catalog
 from kiosk.backoffice.forecast_cmd import add_commands as add_forecast
 from kiosk.backoffice.maintenance import add_commands as add_upkeep
+from kiosk.domain.money import ISO_4217_NUMERIC
 
 DB_ENV = "KIOSK_BACKOFFICE_DB"
 #: the store's (or chain's) Prometheus the dashboard's lane-health page reads
@@ -92,8 +93,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     serve.add_argument("--cert", type=Path, help="TLS certificate chain (PEM)")
     serve.add_argument("--key", type=Path, help="TLS private key (PEM)")
     serve.add_argument("--pool", type=int, default=10, help="most database connections")
-    serve.add_argument("--currency", default="USD",
-                       help="ISO 4217 code the dashboard shows amounts in")
+    serve.add_argument("--currency", default="USD", choices=sorted(ISO_4217_NUMERIC),
+                       metavar="CODE", help="ISO 4217 code the dashboard shows amounts in"
+                       " (USD, KRW, CNY, EUR…)")
     serve.add_argument("--prometheus-url", metavar="URL",
                        help="the Prometheus server scraping the lanes, for the dashboard's"
                        f" lane-health page, e.g. http://127.0.0.1:9090 (default:"

@@ -28,7 +28,7 @@ from typing import Any
 import psycopg
 
 from kiosk.backoffice import sale_daily
-from kiosk.domain.money import ISO_4217_NUMERIC, Currency
+from kiosk.domain.money import Currency, currency_for
 from kiosk.domain.pricing import PricedLine, promotion_discounts
 from kiosk.domain.rules import PromotionConfig
 
@@ -108,13 +108,6 @@ UNKNOWN = ""
 
 #: (store id, day, version, promotion id) -> [baskets discounted, units, given away]
 Priced = dict[tuple[int, dt.date, int, str], list[int]]
-
-
-def currency(code: str) -> Currency:
-    """The ISO 4217 currency of ``code`` (the store currency: ``serve --currency``)."""
-    from babel.numbers import get_currency_precision
-
-    return Currency(code, ISO_4217_NUMERIC[code], get_currency_precision(code))
 
 
 def args(stores: list[int] | None, first: dt.date, last: dt.date,
@@ -229,7 +222,7 @@ def summary_currency(conn: psycopg.Connection, default: str = "USD") -> Currency
     ``default``: what a refresh not told the store currency prices in."""
     row = conn.execute("SELECT currency FROM promotion_daily ORDER BY day DESC"
                        " LIMIT 1").fetchone()
-    return currency(row[0] if row else default)
+    return currency_for(row[0] if row else default)
 
 
 #: the store-days of [first, last] (of ``stores``, NULL: all) whose ``promotion_daily``

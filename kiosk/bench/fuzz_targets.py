@@ -35,7 +35,7 @@ from kiosk.catalog import MAX_FIELD_CHARS, SAMPLE_CATALOG, Catalog, CatalogError
 from kiosk.config import DEFAULTS_FILE, ConfigError, PathsConfig, load_config
 from kiosk.domain import tlv
 from kiosk.domain.codes import GS, READ_CLASSES
-from kiosk.domain.money import Currency
+from kiosk.domain.money import currency_for
 from kiosk.domain.text import first_unsafe
 from kiosk.domain.tlv import TlvError
 from kiosk.domain.vocabulary import REMOTE_ACTIONS
@@ -366,7 +366,7 @@ def open_catalog(workdir: Path) -> Opened:
     workdir.mkdir(parents=True, exist_ok=True)
     catalog = Catalog(workdir / "catalog.sqlite")
     catalog.db.execute("PRAGMA synchronous=OFF")
-    usd, classes = Currency("USD", 840, 2), ("standard", "reduced", "zero")
+    usd, classes = currency_for("USD"), ("standard", "reduced", "zero")
     base = "\n".join([",".join(HEADER), "8801115954255,Milk,牛奶,우유,1.89,reduced,0,0,",
                       ",Bananas,香蕉,바나나,1.99,reduced,0,1,4011"]) + "\n"
     path = workdir / "fuzz.csv"

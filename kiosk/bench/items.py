@@ -34,6 +34,7 @@ import psycopg
 from kiosk.backoffice import item_daily, line_daily
 from kiosk.backoffice.db import migrate
 from kiosk.domain.catalog import Product
+from kiosk.domain.money import currency_for
 from kiosk.domain.rules import PromotionConfig
 
 
@@ -75,7 +76,7 @@ async def _report(url: str, name: str, store: int, first: dt.date, last: dt.date
     async with await psycopg.AsyncConnection.connect(url) as conn:
         if hide:
             await conn.execute("DELETE FROM item_daily_days")
-        extra = (line_daily.currency("USD"),) if name == "promotions" else ()
+        extra = (currency_for("USD"),) if name == "promotions" else ()
         got = await getattr(reports, name)(conn, [store], first, last, *extra)
         await conn.rollback()
     return got
@@ -92,9 +93,9 @@ def _refresh(url: str, with_items: bool, day: dt.date | None) -> float:
             t = time.perf_counter()
             if day is None:
                 conn.execute("DELETE FROM item_daily_watermark")
-                item_daily.refresh(conn, line_daily.currency("USD"))
+                item_daily.refresh(conn, currency_for("USD"))
             else:
-                item_daily._sum_days(conn, store, [day], line_daily.currency("USD"))
+                item_daily._sum_days(conn, store, [day], currency_for("USD"))
             return time.perf_counter() - t
     finally:
         line_daily.sum_days = keep
@@ -112,7 +113,7 @@ def bench_items(url: str, days: int = 92, runs: int = 5, store_code: str = "S001
         events = conn.execute("SELECT count(*) FROM events WHERE store_id = %s",
                               (store,)).fetchone()[0]
         t = time.perf_counter()
-        item_daily.refresh(conn, line_daily.currency("USD"))
+        item_daily.refresh(conn, currency_for("USD"))
         conn.commit()
         print(f"refresh to date: {time.perf_counter() - t:.1f} s")
     first = last - dt.timedelta(days=days - 1)

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from babel.numbers import format_currency
+from babel.numbers import format_currency, get_currency_precision
 
 _PLAIN_AMOUNT = re.compile(r"^[0-9]{1,13}(\.[0-9]{1,6})?$", re.ASCII)
 #: no price or basket on a kiosk comes near this (10^12 minor units); SQLite holds it
@@ -70,6 +70,14 @@ class Currency:
 def round_half_up(value: Decimal) -> int:
     """Round a Decimal amount of minor units to an int, halves away from zero."""
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def currency_for(code: str) -> Currency:
+    """The currency ISO 4217 ``code`` names, its minor units from CLDR ("KRW": none);
+    MoneyError for a code a store may not configure (:data:`ISO_4217_NUMERIC`)."""
+    if code not in ISO_4217_NUMERIC:
+        raise MoneyError(f"unknown currency {code!r} (known: {', '.join(ISO_4217_NUMERIC)})")
+    return Currency(code, ISO_4217_NUMERIC[code], get_currency_precision(code))
 
 
 def message_currency(cur: dict | None) -> Currency:

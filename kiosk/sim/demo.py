@@ -30,7 +30,7 @@ from kiosk.bus.messages import MessageError, Topics, command, parse_core_status,
 from kiosk.catalog import SAMPLE_CATALOG, Catalog
 from kiosk.config import KioskConfig, load_config, writable_dir
 from kiosk.domain.codes import is_badge_code
-from kiosk.domain.money import Currency, format_money
+from kiosk.domain.money import format_money, message_currency
 from kiosk.ops import sdnotify
 from kiosk.security.pinseal import staff_pin_command
 from kiosk.sim.backoffice_demo import start_demo_backoffice
@@ -139,7 +139,7 @@ def parse_demo_line(line: str) -> tuple[str, dict] | None:
 
 def _summary(msg: dict) -> str:
 
-    cur = Currency(msg["currency"]["code"], 0, msg["currency"]["exponent"])
+    cur = message_currency(msg["currency"])
     total = format_money(msg["totals"]["total"], cur, msg["locale"])
     lines = ", ".join(
         f"#{ln['line_id']} {ln['names'].get('en', ln['key'])}"

@@ -14,7 +14,7 @@ import sqlite3
 
 from kiosk.config import KioskConfig, load_config
 from kiosk.domain.languages import language_of
-from kiosk.domain.money import Currency, format_money
+from kiosk.domain.money import Currency, currency_for, format_money
 from kiosk.ui import fonts
 from kiosk.ui.i18n import catalog_text, endonym
 
@@ -24,12 +24,7 @@ SAMPLE_AMOUNTS = (-123456789, 0, 5)
 
 
 def sample_currencies(store_code: str) -> list[Currency]:
-    cur = [Currency("USD", 840, 2), Currency("KRW", 410, 0), Currency("CNY", 156, 2)]
-    if store_code not in {c.code for c in cur}:
-        from babel.numbers import get_currency_precision
-
-        cur.append(Currency(store_code, 0, get_currency_precision(store_code)))
-    return cur
+    return [currency_for(code) for code in dict.fromkeys(("USD", "KRW", "CNY", store_code))]
 
 
 def font_texts(locales: list[str], currency_code: str) -> dict[str, str]:

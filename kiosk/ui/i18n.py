@@ -19,7 +19,7 @@ from datetime import date, datetime
 from functools import lru_cache
 
 from kiosk.domain.languages import language_of
-from kiosk.domain.money import Currency, format_money
+from kiosk.domain.money import Currency, format_money, message_currency
 from kiosk.i18n import catalog_path
 
 #: each language's name in itself, as the language switch shows it
@@ -58,7 +58,7 @@ class Translator:
     def __init__(self, locale: str, currency: Currency | None = None) -> None:
         self.locale = locale
         self.lang = language_of(locale)
-        self.currency = currency or Currency("USD", 840, 2)
+        self.currency = currency or message_currency(None)  # before a state says (USD)
         self._t = translations(locale)
 
     def tr(self, msgid: str, **fields: object) -> str:

@@ -168,3 +168,14 @@ def test_format_krw_has_won_sign_and_no_decimals(locale: str) -> None:
 
 def test_format_krw_ko_exact() -> None:
     assert format_money(3500, KRW, "ko") == "₩3,500"
+
+
+def test_a_currency_from_its_code_has_its_minor_units_and_number():
+    from kiosk.domain.money import currency_for
+
+    assert currency_for("USD") == Currency("USD", 840, 2)
+    assert currency_for("KRW") == Currency("KRW", 410, 0)
+    assert currency_for("JPY").exponent == 0 and currency_for("CNY").numeric == 156
+    for bad in ("XYZ", "usd", ""):
+        with pytest.raises(MoneyError, match="unknown currency"):
+            currency_for(bad)

@@ -389,13 +389,6 @@ async def _items(conn: Any, ids: list[int] | None, first: dt.date, last: dt.date
             promo_t, table("all_items", tr("Every item sold"), sold)], []
 
 
-def currency(code: str) -> Currency:
-    """The store currency the pages show amounts in (``serve --currency``)."""
-    from kiosk.backoffice.line_daily import currency as of_code
-
-    return of_code(code)
-
-
 #: the journal's codes of the checkout page, as the manager reads them
 CODES = {
     "declined": N_("Declined"), "failed": N_("No answer from the bank"),

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from kiosk.bus.messages import rating_phase, shopper_ways_out
 from kiosk.domain.cards import last4
 from kiosk.domain.languages import language_of
-from kiosk.domain.money import Currency, format_money
+from kiosk.domain.money import format_money, message_currency
 from kiosk.i18n import translator
 
 DOMAIN = "voice"
@@ -264,8 +264,7 @@ class Prompts:
     # -- pieces ---------------------------------------------------------------------
 
     def money(self, minor: int, msg: dict) -> str:
-        cur = msg.get("currency") or {"code": "USD", "exponent": 2}
-        return format_money(minor, Currency(cur["code"], 0, cur["exponent"]), self.locale)
+        return format_money(minor, message_currency(msg.get("currency")), self.locale)
 
     def name(self, names: dict) -> str:
         lang = language_of(self.locale)

@@ -31,8 +31,8 @@ import pytest
 
 from kiosk.backoffice.app import create_app, listen_socket
 from kiosk.backoffice.web.pages import LABELS, PAGES
-from kiosk.backoffice.web.routes import CODES, currency
-from kiosk.domain.money import format_money
+from kiosk.backoffice.web.routes import CODES
+from kiosk.domain.money import currency_for, format_money
 from tests.backoffice.web.conftest import PASSWORD
 from tests.backoffice.web.shop import DAY, DAYS, LANES
 from tests.harness import REPO
@@ -133,7 +133,7 @@ def _sign_in(browser, base: str, check: bool) -> None:  # noqa: F811
 def _check(browser, base: str, led, size: str, locale: str, page: str) -> dict:  # noqa: F811
     """Open one page and check it (see the module's docstring); its report entry."""
     stores = {s for s in LANES.values() if s == "S001"}
-    money = currency("USD")
+    money = currency_for("USD")
     _size(browser, size)
     name = f"{page}-{locale}-{size}"
     url = f"{base}/dash/store/S001/{page}?day={DAY.isoformat()}&lang={locale}"

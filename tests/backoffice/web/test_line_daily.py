@@ -22,6 +22,7 @@ from kiosk.backoffice import item_daily, line_daily, sale_daily
 from kiosk.backoffice.app import create_app
 from kiosk.backoffice.catalog import publish
 from kiosk.backoffice.web import reports
+from kiosk.domain.money import currency_for
 from kiosk.journal.store import Journal
 from tests.backoffice.server.support import register, rows, sync_in_batches, tamper
 from tests.backoffice.web.shop import (
@@ -42,7 +43,7 @@ MIDNIGHT = DAY - dt.timedelta(days=5)
 #: (first, last): the whole range, its last week (compared with the week before), the
 #: midnight basket's day alone (its lines are on the day before)
 RANGES = [(FIRST, DAY), (DAY - dt.timedelta(days=6), DAY), (MIDNIGHT, MIDNIGHT)]
-USD = line_daily.currency("USD")
+USD = currency_for("USD")
 
 
 def _midnight_basket(journal) -> None:
@@ -150,7 +151,7 @@ def test_items_from_the_summary_are_the_items_from_the_events(backoffice_url, tm
     assert not stale & summed
     # a page in another currency than the refresh's prices every day from the events
     assert asyncio.run(_unpriced(backoffice_url, USD)) == set()
-    assert asyncio.run(_unpriced(backoffice_url, line_daily.currency("EUR"))) == priced
+    assert asyncio.run(_unpriced(backoffice_url, currency_for("EUR"))) == priced
     assert [(d, q - ledger.item_qty["S001", d, MILK]) for d, q in milk] == [
         (MIDNIGHT - dt.timedelta(days=1), 0), (MIDNIGHT, 4)]
 
