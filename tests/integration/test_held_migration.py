@@ -17,22 +17,21 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.bus.messages import command
 from kiosk.journal.store import JOURNAL_SCHEMA, Journal
 from kiosk.ops.update import commit
-from tests.harness import CoreProcess, Shopper, kiosk_cli
+from tests.fixtures.sample_items import MILK
+from tests.harness import CoreProcess, kiosk_cli
+from tests.integration.flow import sale, send_as
 from tests.integration.test_journal_versions import (
     _finished,
     _journal,
     _left_by_release,
-    _sale,
     _schema,
     _tried,
 )
 
 pytestmark = pytest.mark.integration
 
-MILK = "8801115954255"
 HELD_SCHEMA = 3  # the schema the journal keeps on trial: 3 → 4 (channels) is deferrable
 IDLE_WARNING_S = 2  # how long the open basket sits after the commit before the core warns
 COMMITTED = "update v2-build committed: slot B is now the default"
@@ -48,12 +47,6 @@ def _until(predicate: Callable[[], bool], what: str, timeout: float = 20) -> Non
         time.sleep(0.05)
 
 
-def _send(who: Shopper, kind: str, source: str, **fields: object) -> None:
-    msg = command(kind, source=source, **fields)
-    who.client.publish(who.command_topic, msg)
-    assert who.wait_result(msg["id"])["ok"], (kind, source)
-
-
 def _logged(core: CoreProcess, text: str) -> list[str]:
     return [line for line in core.log().splitlines() if text in line]
 
@@ -67,48 +60,37 @@ def held(lane_env, tmp_path, monkeypatch):
     return path, _tried(path.parent, tmp_path)
 
 
-@pytest.fixture
-def lane(lane_env, broker_port):
-    """The UI's and the voice service's logins on the lane (the basket's two channels)."""
-    lane_id = lane_env["KIOSK__STORE__LANE_ID"]
-    ui = Shopper(broker_port, lane_id, username="kiosk-ui")
-    voice = Shopper(broker_port, lane_id, username="kiosk-voice")
-    yield ui, voice
-    ui.close()
-    voice.close()
-
-
 def test_committed_mid_basket_the_held_migration_waits_for_the_basket_then_applies(
-        lane_env, lane, held, start_core, shopper):
-    ui, voice = lane
+        lane_env, ui_and_voice, held, start_core, shopper):
+    ui, voice = ui_and_voice
     path, paths = held
     core = start_core(KIOSK__TIMEOUTS__IDLE_WARNING_S=str(IDLE_WARNING_S),
                       KIOSK__TIMEOUTS__IDLE_VOID_S="600")
     shopper.wait_online()
     ui.wait_state(lambda s: s["state"] == "attract")
-    _send(ui, "scan", "ui", code=MILK)
+    assert send_as(ui, "scan", "ui", code=MILK)["ok"]
     open_txn = ui.wait_state(lambda s: s["txn"] is not None and s["lines"])["txn"]
 
     # kiosk-update-commit commits while the shopper is mid-basket; kiosk-core is not restarted
     assert commit(paths) == COMMITTED
-    _send(ui, "touch", "ui")  # the shopper is still there after the commit
+    assert send_as(ui, "touch", "ui")["ok"]  # the shopper is still there after the commit
     # the basket then sits until the core warns the idle shopper: its loop has turned for
     # IDLE_WARNING_S since the commit, the basket open all along
     ui.wait_state(lambda s: s["txn"] == open_txn and s["idle_warning_at"] is not None,
                   IDLE_WARNING_S + 15)
     assert _schema(path) == HELD_SCHEMA
-    _send(voice, "checkout", "voice")
-    _send(voice, "pay", "voice", method="card")
+    assert send_as(voice, "checkout", "voice")["ok"]
+    assert send_as(voice, "pay", "voice", method="card")["ok"]
     ui.wait_state(lambda s: s["state"] in ("approved", "receipt"), 20)
     if ui.state["state"] == "approved":
-        _send(voice, "receipt", "voice", choice="none")
+        assert send_as(voice, "receipt", "voice", choice="none")["ok"]
     ui.wait_state(lambda s: s["state"] == "receipt", 20)
     assert _schema(path) == HELD_SCHEMA  # a payment made and a receipt up: still open
-    _send(ui, "done", "ui")
+    assert send_as(ui, "done", "ui")["ok"]
 
     _until(lambda: _schema(path) == JOURNAL_SCHEMA, "the held migration, once the basket ended")
     assert core.proc is not None and core.proc.poll() is None  # the same process, selling on
-    second = _sale(ui, voice)
+    second = sale(ui, voice)
     assert len(_logged(core, MIGRATED)) == 1
 
     finished = _finished(path)
@@ -118,20 +100,20 @@ def test_committed_mid_basket_the_held_migration_waits_for_the_basket_then_appli
     assert verify.returncode == 0, verify.stdout + verify.stderr
 
 
-def test_a_trial_that_fell_back_never_applies_the_held_migration(lane, held, start_core,
-                                                                  shopper):
-    ui, voice = lane
+def test_a_trial_that_fell_back_never_applies_the_held_migration(ui_and_voice, held,
+                                                                  start_core, shopper):
+    ui, voice = ui_and_voice
     path, paths = held
     core = start_core()
     shopper.wait_online()
-    tried = _sale(ui, voice)
+    tried = sale(ui, voice)
 
     # the record says the update fell back (``--commit`` booted on the old slot A)
     paths.cmdline.write_text("console=tty1 root=LABEL=kiosk-root-a ro rootwait\n")
     assert "(fell back)" in commit(paths)
     _until(lambda: _logged(core, "update v2-build failed: the journal keeps schema 3"),
            "the core seeing the fall-back")
-    after = _sale(ui, voice)  # idle, between baskets, and after one more
+    after = sale(ui, voice)  # idle, between baskets, and after one more
     assert _schema(path) == HELD_SCHEMA
     assert not _logged(core, "journal migrated")
     assert core.proc is not None and core.proc.poll() is None

@@ -16,17 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.bus.messages import command
 from kiosk.journal import store
 from kiosk.journal.store import JOURNAL_SCHEMA, Journal
 from kiosk.ops.update import Paths, _write_state, commit
 from tests.fixtures.journal_v0.expect import JOURNAL as V0_JOURNAL
-from tests.harness import Shopper, kiosk_cli
-from tests.integration.flow import to_receipt
+from tests.fixtures.sample_items import MILK
+from tests.harness import kiosk_cli
+from tests.integration.flow import sale, to_receipt
 
 pytestmark = pytest.mark.integration
-
-MILK = "8801115954255"
 
 
 def _journal(env: dict) -> Path:
@@ -117,27 +115,6 @@ def _tried(state: Path, tmp_path: Path) -> Paths:
     return paths
 
 
-def _sale(ui: Shopper, voice: Shopper) -> str:
-    """Scan on the screen, check out, pay and skip the receipt by voice, done on the screen;
-    the basket's txn."""
-    def send(who: Shopper, kind: str, source: str, **fields: object) -> None:
-        msg = command(kind, source=source, **fields)
-        who.client.publish(who.command_topic, msg)
-        assert who.wait_result(msg["id"])["ok"], (kind, source)
-
-    ui.wait_state(lambda s: s["state"] == "attract")
-    send(ui, "scan", "ui", code=MILK)
-    send(voice, "checkout", "voice")
-    send(voice, "pay", "voice", method="card")
-    ui.wait_state(lambda s: s["state"] in ("approved", "receipt"), 20)
-    if ui.state["state"] == "approved":
-        send(voice, "receipt", "voice", choice="none")
-    txn = ui.wait_state(lambda s: s["state"] == "receipt", 20)["txn"]
-    send(ui, "done", "ui")
-    ui.wait_state(lambda s: s["state"] == "attract")
-    return txn
-
-
 def _finished(path: Path) -> dict[str, dict]:
     journal = Journal(path)
     try:
@@ -155,44 +132,38 @@ def _schema(path: Path) -> int:
 
 
 def test_on_trial_the_lane_sells_on_the_old_schema_and_migrates_after_the_commit(
-        lane_env, start_core, shopper, broker_port, tmp_path, monkeypatch):
+        lane_env, start_core, shopper, ui_and_voice, tmp_path, monkeypatch):
     path = _journal(lane_env)
     _left_by_release(path, 3, monkeypatch)  # schema 3: before the commands' channel column
     paths = _tried(path.parent, tmp_path)
-    lane = lane_env["KIOSK__STORE__LANE_ID"]
-    ui = Shopper(broker_port, lane, username="kiosk-ui")
-    voice = Shopper(broker_port, lane, username="kiosk-voice")
+    ui, voice = ui_and_voice
+    core = start_core()
+    shopper.wait_online()
+    tried = sale(ui, voice)
+    assert core.stop() == 0
+    shopper.wait_online(False)
+    assert _schema(path) == 3  # on trial: not migrated
+    verify = kiosk_cli(lane_env, "journal", "verify")  # the check before the commit
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert _schema(path) == 3  # nor by the operator's verify
+
+    # the trial fails here (watchdog): the old release must open the journal as it is
+    monkeypatch.setattr(store, "JOURNAL_SCHEMA", 3)
+    old = Journal(path)
     try:
-        core = start_core()
-        shopper.wait_online()
-        tried = _sale(ui, voice)
-        assert core.stop() == 0
-        shopper.wait_online(False)
-        assert _schema(path) == 3  # on trial: not migrated
-        verify = kiosk_cli(lane_env, "journal", "verify")  # the check before the commit
-        assert verify.returncode == 0, verify.stdout + verify.stderr
-        assert _schema(path) == 3  # nor by the operator's verify
-
-        # the trial fails here (watchdog): the old release must open the journal as it is
-        monkeypatch.setattr(store, "JOURNAL_SCHEMA", 3)
-        old = Journal(path)
-        try:
-            assert old.verify()[1] == []
-            assert old.recover().state == "attract"
-            sold = {e.txn: e.data for e in old.entries() if e.type == "session_finished"}
-            assert sold[tried]["channels"] is None  # the trial's basket: channels unknown
-        finally:
-            old.close()
-        monkeypatch.undo()
-
-        # it did come up: kiosk-update-commit commits, and the next start migrates
-        assert commit(paths) == "update v2-build committed: slot B is now the default"
-        start_core()
-        shopper.wait_online()
-        committed = _sale(ui, voice)
+        assert old.verify()[1] == []
+        assert old.recover().state == "attract"
+        sold = {e.txn: e.data for e in old.entries() if e.type == "session_finished"}
+        assert sold[tried]["channels"] is None  # the trial's basket: channels unknown
     finally:
-        ui.close()
-        voice.close()
+        old.close()
+    monkeypatch.undo()
+
+    # it did come up: kiosk-update-commit commits, and the next start migrates
+    assert commit(paths) == "update v2-build committed: slot B is now the default"
+    start_core()
+    shopper.wait_online()
+    committed = sale(ui, voice)
     assert _schema(path) == JOURNAL_SCHEMA
     finished = _finished(path)
     assert finished[tried]["channels"] is None
@@ -224,7 +195,7 @@ def test_on_trial_core_refuses_a_migration_the_old_release_cannot_read(lane_env,
 
 @pytest.mark.parametrize("record", [None, "committed", "failed"])
 def test_without_an_update_on_trial_the_journal_is_made_or_migrated_as_always(
-        record, lane_env, start_core, shopper, broker_port, tmp_path, monkeypatch):
+        record, lane_env, start_core, shopper, ui_and_voice, tmp_path, monkeypatch):
     """A fresh lane (no update record, no journal) starts at the current schema; so does an
     old journal once the last update is committed or its fall-back recorded."""
     path = _journal(lane_env)
@@ -237,15 +208,8 @@ def test_without_an_update_on_trial_the_journal_is_made_or_migrated_as_always(
         assert ("committed:" if record == "committed" else "(fell back)") in outcome
     else:
         assert not path.exists()
-    lane = lane_env["KIOSK__STORE__LANE_ID"]
-    ui = Shopper(broker_port, lane, username="kiosk-ui")
-    voice = Shopper(broker_port, lane, username="kiosk-voice")
-    try:
-        start_core()
-        shopper.wait_online()
-        txn = _sale(ui, voice)
-    finally:
-        ui.close()
-        voice.close()
+    start_core()
+    shopper.wait_online()
+    txn = sale(*ui_and_voice)
     assert _schema(path) == JOURNAL_SCHEMA
     assert _finished(path)[txn]["channels"] == ["touch", "voice"]
