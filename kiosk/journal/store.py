@@ -279,16 +279,14 @@ class Journal:
         return bool(self.db.execute(
             "SELECT 1 FROM pragma_table_info('commands') WHERE name = 'channel'").fetchone())
 
-    def migrate(self) -> int:
+    def migrate(self) -> None:
         """Run the migrations an open with ``defer`` held back (the update on trial has been
         committed since): exactly what an open without ``defer`` runs, in one transaction, all
-        or nothing (on an error the file keeps its schema and the error is raised). Returns
-        the schema the file had (JOURNAL_SCHEMA: nothing was held)."""
+        or nothing (on an error the file keeps its schema and the error is raised)."""
         version = self.schema
         if version < JOURNAL_SCHEMA:
             self._migrate(version)
             self.records_channels = self._has_channels()
-        return version
 
     @property
     def schema(self) -> int:
