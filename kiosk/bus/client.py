@@ -6,6 +6,10 @@ over (to a queue, or to Kivy's Clock), never block. Subscriptions are renewed on
 every reconnect, and the client reconnects by itself when the broker returns.
 A handler subscribed ``with_retain`` also gets the message's retain flag (a
 retained message is one the broker kept from before this subscription).
+
+A message published (QoS 1) while the client is not connected, or connected but not yet
+subscribed, is held and sent right after the subscriptions: whoever reacts to it (a state
+saying "ready") can count on its answer (a command) reaching this client.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 from collections.abc import Callable
 
 import paho.mqtt.client as mqtt
@@ -22,6 +27,28 @@ from kiosk.bus.messages import encode
 
 log = logging.getLogger(__name__)
 Handler = Callable[[str, bytes], None]
+
+
+class HeldPublish:
+    """A message :meth:`BusClient.publish` holds until the connection's subscriptions are
+    in place; answers like paho's MQTTMessageInfo once handed to paho."""
+
+    def __init__(self) -> None:
+        self._info: mqtt.MQTTMessageInfo | None = None
+        self._handed = threading.Event()
+
+    def sent(self, info: mqtt.MQTTMessageInfo) -> None:
+        self._info = info
+        self._handed.set()
+
+    def is_published(self) -> bool:
+        return self._info is not None and self._info.is_published()
+
+    def wait_for_publish(self, timeout: float | None = None) -> None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if self._handed.wait(timeout) and self._info is not None:
+            self._info.wait_for_publish(
+                None if deadline is None else max(0.0, deadline - time.monotonic()))
 
 
 class BusClient:
@@ -36,6 +63,9 @@ class BusClient:
         self._handlers: dict[str, Handler] = {}
         self._with_retain: set[Callable] = set()   # handlers that take the retain flag
         self._on_connect_hooks: list[Callable[[], None]] = []
+        # QoS 1 messages published before this connection's subscriptions (see publish)
+        self._held: list[tuple[str, bytes, bool, HeldPublish]] = []
+        self._hold_lock = threading.Lock()
         self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
                                    clean_session=True)
         if login.username:
@@ -71,8 +101,17 @@ class BusClient:
             self._client.subscribe(topic, qos=1)
 
     def publish(self, topic: str, message: dict | bytes, retain: bool = False,
-                qos: int = 1) -> mqtt.MQTTMessageInfo:
+                qos: int = 1) -> mqtt.MQTTMessageInfo | HeldPublish:
+        """Send ``message``; a QoS 1 one sent before the subscriptions are in place is held
+        until they are (paho counts a connection as up before its on_connect subscribes, so
+        a message could otherwise overtake them)."""
         payload = message if isinstance(message, bytes) else encode(message)
+        if qos > 0:
+            with self._hold_lock:
+                if not self.connected.is_set():
+                    held = HeldPublish()
+                    self._held.append((topic, payload, retain, held))
+                    return held
         return self._client.publish(topic, payload, qos=qos, retain=retain)
 
     def _connected(self, client, userdata, flags, reason_code, properties) -> None:
@@ -88,13 +127,18 @@ class BusClient:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         for topic in self._handlers:
             client.subscribe(topic, qos=1)
-        self.connected.set()
+        with self._hold_lock:  # queued behind the subscriptions, in the order published
+            for topic, payload, retain, held in self._held:
+                held.sent(client.publish(topic, payload, qos=1, retain=retain))
+            self._held.clear()
+            self.connected.set()
         self.answered.set()
         for hook in self._on_connect_hooks:
             hook()
 
     def _disconnected(self, client, userdata, flags, reason_code, properties) -> None:
-        self.connected.clear()
+        with self._hold_lock:
+            self.connected.clear()
         if reason_code != 0:
             log.warning("bus disconnected (%s), reconnecting", reason_code)
 
