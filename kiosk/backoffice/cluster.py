@@ -23,11 +23,12 @@ import pwd
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
 from urllib.parse import quote
+
+from kiosk.ports import free_port
 
 #: the Debian package's server binaries (``postgresql-15``)
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -42,14 +43,6 @@ SMALL = {"shared_buffers": "32MB", "max_connections": "60", "fsync": "off",
 
 class ClusterError(RuntimeError):
     """The cluster could not be created or started; the message says why (with the log's tail)."""
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 the OS just chose (it may be taken again before it is bound:
-    :meth:`Cluster.start` retries)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Cluster:

@@ -37,10 +37,10 @@ from kiosk_drivers.cardreader.sim.pcscd import READER0, PrivatePcscd
 from kiosk_drivers.cardreader.sim.vpcd import VpcdCard
 
 from kiosk.bench.stats import percentile
-from kiosk.bus.broker import free_port
 from kiosk.config import load_config
 from kiosk.payments.card_port import CardPaymentPort
 from kiosk.payments.port import AuthRequest
+from kiosk.ports import free_port
 from kiosk.sim.emvcard import make_card
 
 JSON_KEYS = ("insert_to_request_ms_median", "insert_to_request_ms_p95",

@@ -30,10 +30,11 @@ import time
 from pathlib import Path
 
 from kiosk.bench.stats import percentile, summary_ms
-from kiosk.bus.broker import credentials_dir, free_port, private_login, start_private_broker
+from kiosk.bus.broker import credentials_dir, private_login, start_private_broker
 from kiosk.bus.client import BusClient
 from kiosk.bus.messages import Topics, command
 from kiosk.catalog import SAMPLE_CATALOG
+from kiosk.ports import free_port
 from kiosk.sim.wallet_gateway import CONTROL, TIMING
 
 ITEM = "8801115954255"

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from kiosk.bus.credentials import BusLogin, provision, provision_store, read_password
+from kiosk.ports import free_port
 
 MOSQUITTO_PATHS = ("/usr/sbin/mosquitto", "/usr/bin/mosquitto")
 #: the device broker's files (systemd/kiosk-mosquitto.conf), written by `kiosk bus provision`
@@ -36,12 +37,6 @@ def port_open(host: str, port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.2)
         return sock.connect_ex((host, port)) == 0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def mosquitto_binary() -> str:

@@ -23,7 +23,7 @@ from pathlib import Path
 from kiosk_drivers.cardreader.sim.pcscd import PrivatePcscd
 from kiosk_drivers.cardreader.sim.vpcd import VpcdCard
 
-from kiosk.bus.broker import credentials_dir, free_port, port_open, start_private_broker
+from kiosk.bus.broker import credentials_dir, port_open, start_private_broker
 from kiosk.bus.client import BusClient
 from kiosk.bus.credentials import login_for
 from kiosk.bus.messages import MessageError, Topics, command, parse_core_status, parse_state
@@ -32,6 +32,7 @@ from kiosk.config import KioskConfig, load_config, writable_dir
 from kiosk.domain.codes import is_badge_code
 from kiosk.domain.money import format_money, message_currency
 from kiosk.ops import sdnotify
+from kiosk.ports import free_port
 from kiosk.security.pinseal import staff_pin_command
 from kiosk.sim.backoffice_demo import start_demo_backoffice
 from kiosk.sim.emvcard import PROFILES, make_card

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.bus.broker import free_port
+from kiosk.ports import free_port
 from kiosk.sim.acquirer import ledger_events, ledger_net
 from tests.fixtures.sample_items import RAMYUN
 from tests.harness import REPO, kiosk_env

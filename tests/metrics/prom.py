@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from kiosk.bus.broker import free_port
+from kiosk.ports import free_port
 from tests.harness import REPO, stop_process
 
 RULES = REPO / "config" / "prometheus" / "kiosk-rules.yml"

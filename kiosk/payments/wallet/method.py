@@ -156,9 +156,16 @@ class WalletMethod(PaymentMethod):
         self.listener: Any = None
         if self.opts.notify_port:
             from kiosk.payments.wallet.notify import NotifyListener
-            self.listener = NotifyListener(self.opts.notify_host, self.opts.notify_port,
-                                           self.gateway, self.notified)
-            self.listener.start()
+            try:
+                self.listener = NotifyListener(self.opts.notify_host, self.opts.notify_port,
+                                               self.gateway, self.notified)
+            except OSError as exc:  # the lane sells on: payments are confirmed by polling
+                log.error("wallet notifications off: cannot listen on %s:%d (%s); "
+                          "payments are confirmed by polling the gateway",
+                          self.opts.notify_host, self.opts.notify_port,
+                          exc.strerror or exc)
+            else:
+                self.listener.start()
 
     def open_port(self, config: KioskConfig) -> WalletGateway:
         """The configured gateway (``payments.options.qr``: dialect, endpoint, keys), its

@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 
+from kiosk.ports import free_port
 from tests.harness import REPO, kiosk_env
 
 
 def test_the_pull_loop_says_the_back_office_is_away_and_stops_on_sigterm(tmp_path):
-    with socket.socket() as sock:  # a port nothing listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()  # nothing listens on it
     token = tmp_path / "token"
     token.write_text("t0k3n\n")
     os.chmod(token, 0o600)

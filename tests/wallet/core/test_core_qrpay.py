@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from kiosk.bus.broker import free_port
+from kiosk.ports import free_port
 from kiosk.sim.qrpay import QrPaySim, code_for, ledger_summary
 from tests.wallet.core.lane import WalletLane, write_qr_options
 
