@@ -37,15 +37,16 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 INTENTS = ("pay_card", "pay_phone", "cancel", "help", "repeat", "yes", "no", "how_much",
-           "receipt", "no_receipt", "change_language", "cancel_help", "put_aside", "rate",
-           "rate_reason")
+           "receipt", "no_receipt", "change_language", "cancel_help", "put_aside", "own_bag",
+           "rate", "rate_reason")
 
 #: which intents each checkout state listens for ("confirm" is the voice dialog's own
 #: yes/no question, e.g. "cancel the basket?")
 STATE_INTENTS: dict[str, tuple[str, ...]] = {
     "attract": ("help", "repeat", "change_language"),
+    # own_bag: "I brought a bag" (the next increase on the bagging area is the shopper's bag)
     "shopping": ("pay_card", "pay_phone", "how_much", "help", "repeat", "cancel",
-                 "change_language"),
+                 "change_language", "own_bag"),
     "payment": ("pay_card", "pay_phone", "cancel", "help", "repeat", "how_much",
                 "change_language"),
     "declined": ("pay_card", "pay_phone", "cancel", "help", "repeat", "how_much"),
@@ -54,9 +55,10 @@ STATE_INTENTS: dict[str, tuple[str, ...]] = {
     "approved": ("repeat", "how_much"),
     "reversing": ("repeat",),
     "receipt": ("receipt", "no_receipt", "repeat", "help"),
-    # while staff are called the shopper may withdraw their own help call, or put an
-    # unknown item aside (the core accepts each only where it applies)
-    "attendant_needed": ("repeat", "cancel_help", "put_aside"),
+    # while staff are called the shopper may withdraw their own help call, put an unknown
+    # item aside, or say an unexpected item is their own bag (the core accepts each only
+    # where it applies)
+    "attendant_needed": ("repeat", "cancel_help", "put_aside", "own_bag"),
     "out_of_service": ("repeat",),
     "confirm": ("yes", "no", "repeat", "help"),
     # after the receipt (issue 18): the optional rating (slot: 1 bad .. 3 good), then for a
@@ -176,6 +178,10 @@ KO = LanguageIntents("ko", {s.name: s for s in [
     _spec("put_aside", "따로 둘게요|필요 없어요",
           "이거 빼 주세요|이거 필요 없어요|이건 안 살게요|빼 주세요|상품 빼 주세요|"
           "이 상품 필요 없어요|이거 안 살래요|빼고 할게요|이건 빼 줘|놔둘게요|이거 따로 둘게요"),
+    _spec("own_bag", "장바구니 가져왔어요|제 가방",
+          "장바구니를 가져왔어요|제 장바구니예요|제 가방이에요|내 가방이에요|이거 제 가방이에요|"
+          "제 봉투예요|제 장바구니|장바구니 들고 왔어요|장바구니 챙겨 왔어요|개인 장바구니예요|"
+          "내 장바구니"),
     _spec("rate", "좋아요|보통이에요|별로예요",
           "좋았어요|아주 좋아요|최고예요|만족해요|괜찮았어요|보통|그저 그래요|나빴어요|"
           "불편했어요|별로였어요|정말 별로예요",
@@ -189,7 +195,7 @@ KO = LanguageIntents("ko", {s.name: s for s in [
                  "느려요": "too_slow", "오래": "too_slow", "기타": "other", "다른": "other"}),
 ]}, joiner="", decoys=tuple("""
     감사합니다 고맙습니다 선생님 음료수 지하철 바나나 천천히 어떻게 나중에 그런데 그래서 몰라요
-    사람 정말 물건 봉투 쿠폰 포인트 병원 은행 버스 창문 엄마 아빠 학생 이름 그냥 근데 조금
+    사람 정말 물건 우산 쿠폰 포인트 병원 은행 버스 창문 엄마 아빠 학생 이름 그냥 근데 조금
     많이 그거 저기 무슨 하나""".split()))
 
 EN = LanguageIntents("en", {s.name: s for s in [
@@ -237,6 +243,9 @@ EN = LanguageIntents("en", {s.name: s for s in [
           "leave this item|i don't need this|put the item aside|put it aside please|"
           "i don't want this|"
           "skip this item|leave it out|remove it|not this one|take this off"),
+    _spec("own_bag", "i brought a bag|my bag",
+          "my own bag|this is my bag|it's my bag|i brought my own bag|that's my bag|"
+          "i have my own bag|it is my own bag|my shopping bag|own bag|i brought my bag"),
     _spec("rate", "good|okay|bad",
           "it was good|very good|great|it was great|it was okay|it was fine|so so|not bad|"
           "it was bad|terrible|it was terrible",
@@ -292,6 +301,9 @@ ZH = LanguageIntents("zh", {s.name: s for s in [
     _spec("put_aside", "放 一边|不要 了",
           "这个 不要 了|请 放 一边|这个 放 一边|拿 掉 这个|这个 不 买 了|去掉 这个|不 要 这个|"
           "先 放 一边|删除 这个"),
+    _spec("own_bag", "我 自带 了 购物袋|我 的 袋子",
+          "自带 购物袋|我 有 自己 的 袋子|这 是 我 的 袋子|我 带 了 袋子|自己 的 袋子|"
+          "我 自己 带 了 袋子|这 是 我 自己 的 购物袋|我 的 购物袋|袋子 是 我 的|我 带 了 购物袋"),
     _spec("rate", "好|一般|不好",
           "很 好|非常 好|满意|还 行|还 可以|不 满意|很 差|太 差 了|不 太 好|挺 好 的",
           slots={"不太好": "1", "不满意": "1", "不好": "1", "很差": "1", "太差": "1",

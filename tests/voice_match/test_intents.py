@@ -197,3 +197,55 @@ def test_a_negation_is_never_matched_away(lang, text, state, intent):
     heard only in its negation is not the same request."""
     got = match_alternatives(nbest((text, 1.0)), lang, state, 0.6, 0.05, 0.5)
     assert isinstance(got, Intent) and got.name == intent, got
+
+
+@pytest.mark.parametrize("state", ["shopping", "attendant_needed"])
+@pytest.mark.parametrize(("lang", "text"), [
+    ("en", "i brought a bag"),              # the key the prompt says (the button's label)
+    ("en", "this is my bag"),
+    ("en", "it is my own bag"),
+    ("en", "i brought my own bag please"),  # more than a phrasing says
+    ("ko", "장바구니 가져왔어요"),
+    ("ko", "장바구니 를 가져 왔어요"),       # the label's particle, the boundary moved
+    ("ko", "제 가방 이에요"),
+    ("ko", "제 봉투 예요"),
+    ("zh", "我 自带 了 购物袋"),
+    ("zh", "这 是 我 的 袋子"),
+    ("zh", "我 带 了 袋 子"),
+])
+def test_i_brought_a_bag_is_heard_where_the_lane_takes_it(lang, text, state):
+    """The shopping screen's and the unexpected-item alert's "I brought a bag"."""
+    result = match(words(text), lang, state)
+    assert isinstance(result, Intent), result
+    assert result.name == "own_bag"
+
+
+def test_i_brought_a_bag_is_listened_for_only_where_the_core_accepts_own_bag():
+    from kiosk.domain.vocabulary import states_accepting
+
+    heard = {state for state, names in STATE_INTENTS.items() if "own_bag" in names}
+    assert heard == set(states_accepting("own_bag"))
+    for lang, text in (("en", "i brought a bag"), ("ko", "장바구니 가져왔어요"),
+                       ("zh", "我 自带 了 购物袋")):
+        for state in ("payment", "receipt", "confirm"):
+            assert getattr(match(words(text), lang, state), "name", None) != "own_bag"
+
+
+@pytest.mark.parametrize(("lang", "text", "state"), [
+    ("en", "this bag is heavy", "attendant_needed"),
+    ("en", "my bag is in the car", "shopping"),
+    ("ko", "우산 가져왔어요", "attendant_needed"),   # brought an umbrella: a decoy word now
+    ("ko", "봉투 주세요", "shopping"),               # asking for a bag is no bag of one's own
+    ("ko", "가방 이 너무 커요", "attendant_needed"),
+    ("zh", "袋子 太 重 了", "attendant_needed"),
+    ("zh", "我 要 买 袋子", "shopping"),
+])
+def test_talk_about_bags_is_not_i_brought_a_bag(lang, text, state):
+    result = match(words(text), lang, state)
+    assert isinstance(result, Rejected), result
+
+
+def test_no_decoy_is_a_word_of_an_own_bag_phrasing():
+    for li in LANGUAGES.values():
+        said = {w for p in li.intents["own_bag"].phrasings for w in p.split()}
+        assert not said & set(li.decoys), li.lang

@@ -84,6 +84,25 @@ def korean():
     return lambda lang: rec if lang == "ko" else None
 
 
+#: the English shopper's voice: one the pocketsphinx decoder settings were not tuned on
+#: (kiosk_voice.backends.sphinx.DECODER_OPTIONS)
+EN_VOICE, EN_SPEED = "en-us+f2", 165
+
+
+@pytest.fixture(scope="session")
+def english(tmp_path_factory: pytest.TempPathFactory):
+    """lang → the English recognizer on the pocketsphinx wheel's model (no Vosk English model
+    is installed under this models_dir, so the configured fallback is used: it runs in CI
+    with nothing to provision)."""
+    from kiosk_voice.backends import open_recognizer
+    from kiosk_voice.backends.sphinx import SphinxRecognizer
+    from kiosk_voice.config import VoiceConfig
+
+    rec = open_recognizer(VoiceConfig(models_dir=tmp_path_factory.mktemp("models")), "en")
+    assert isinstance(rec, SphinxRecognizer)
+    return lambda lang: rec if lang == "en" else None
+
+
 @pytest.fixture(scope="session")
 def speech(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
     """A shopper's words as a 16 kHz mono WAV (espeak-ng → sox, :mod:`kiosk_voice.sim.synth`)."""

@@ -116,9 +116,10 @@ def test_a_card_left_in_the_reader_is_said_first(locale, said):
 
 
 @pytest.mark.parametrize("locale", LOCALES)
-def test_waiting_for_staff_the_shopper_hears_how_to_cancel_help_or_put_the_item_aside(locale):
+def test_waiting_for_staff_the_shopper_hears_how_to_cancel_help_put_aside_or_own_a_bag(locale):
     """Issue 21: the attendant prompt says the words the recognizer listens for, and only
-    while the shopper may use them (not once staff are here)."""
+    while the shopper may use them (not once staff are here); an unexpected item in the
+    bagging area names "I brought a bag"."""
     from kiosk_voice.intents import LANGUAGES
 
     from kiosk.domain.languages import language_of
@@ -127,7 +128,8 @@ def test_waiting_for_staff_the_shopper_hears_how_to_cancel_help_or_put_the_item_
 
     intents = LANGUAGES[language_of(locale)].intents
     p = Prompts(locale)
-    for reason, way in (("help", "cancel_help"), ("unknown_barcode", "put_aside")):
+    for reason, way in (("help", "cancel_help"), ("unknown_barcode", "put_aside"),
+                        ("unexpected_item", "own_bag")):
         msg = state_msg("attendant_needed", accepts=list(accepts("attendant_needed")),
                         attendant={"reason": reason, "return_to": "shopping"})
         said = p.state(msg).text.replace(" ", "")

@@ -7,24 +7,10 @@ on (kiosk_voice.backends.sphinx.DECODER_OPTIONS)."""
 from __future__ import annotations
 
 import pytest
-from kiosk_voice.backends import open_recognizer
-from kiosk_voice.backends.sphinx import SphinxRecognizer
-from kiosk_voice.config import VoiceConfig
 
-from tests.voice_ux.conftest import card_auths, two_item_basket
+from tests.voice_ux.conftest import EN_SPEED, EN_VOICE, card_auths, two_item_basket
 
 pytestmark = [pytest.mark.voice, pytest.mark.integration]
-
-VOICE, SPEED = "en-us+f2", 165
-
-
-@pytest.fixture(scope="module")
-def english(tmp_path_factory):
-    """lang → the English recognizer on the pocketsphinx wheel's model (no Vosk English model
-    is installed under this models_dir, so the configured fallback is used)."""
-    rec = open_recognizer(VoiceConfig(models_dir=tmp_path_factory.mktemp("models")), "en")
-    assert isinstance(rec, SphinxRecognizer)
-    return lambda lang: rec if lang == "en" else None
 
 
 def test_voice_only_purchase_in_english(start_core, shopper, start_voice, english, speech,
@@ -33,11 +19,11 @@ def test_voice_only_purchase_in_english(start_core, shopper, start_voice, englis
     total = two_item_basket(shopper, "en")
 
     voice = start_voice(recognizers=english)
-    voice.service.source.push(speech("pay by card", VOICE, SPEED), state="shopping")
+    voice.service.source.push(speech("pay by card", EN_VOICE, EN_SPEED), state="shopping")
     voice.wait_for(lambda: voice.service.heard, timeout=30)
     shopper.wait_state(lambda s: s["state"] == "approved", timeout=60)
     voice.wait_spoken("Say receipt, or no receipt", timeout=30)
-    voice.service.source.push(speech("receipt please", VOICE, SPEED), state="approved")
+    voice.service.source.push(speech("receipt please", EN_VOICE, EN_SPEED), state="approved")
     st = shopper.wait_state(lambda s: s["state"] == "receipt", timeout=60)
 
     assert st["payment"]["status"] == "approved" and st["payment"]["method"] == "card"

@@ -19,6 +19,7 @@ STATE_OF = {
     "repeat": "payment", "how_much": "shopping", "change_language": "shopping",
     "yes": "confirm", "no": "confirm", "receipt": "receipt", "no_receipt": "receipt",
     "cancel_help": "attendant_needed", "put_aside": "attendant_needed",
+    "own_bag": "attendant_needed",
 }
 
 PHRASINGS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -59,6 +60,9 @@ PHRASINGS: dict[str, dict[str, tuple[str, ...]]] = {
         "put_aside": ("이건 안 살게요", "이거 빼 주세요", "이 상품 빼고 할게요", "이건 필요 없어요",
                       "따로 둘게요", "이거 빼 줘", "이건 놔둘게요", "이 물건 빼 주세요",
                       "이건 안 사요"),
+        "own_bag": ("제 가방 가져왔어요", "이거 제 장바구니예요", "제가 가져온 봉투예요",
+                    "가방은 제 거예요", "장바구니 가져왔어", "이건 제 에코백이에요", "내 가방이야",
+                    "봉투 제 거예요", "제 장바구니 올려놓은 거예요"),
     },
     "en": {
         "pay_card": ("I'll pay by card", "card please", "can I use my credit card",
@@ -98,6 +102,9 @@ PHRASINGS: dict[str, dict[str, tuple[str, ...]]] = {
         "put_aside": ("put it aside", "I don't want this item", "remove this item",
                       "leave this one out", "skip this item", "take it off",
                       "put this aside please", "I'll leave it", "put the item aside"),
+        "own_bag": ("I've got my own bag", "this bag is mine", "it's just my own bag",
+                    "I brought a bag with me", "that's my shopping bag", "the bag is mine",
+                    "it's my own bag", "that one is my bag", "I put my own bag there"),
     },
 }
 

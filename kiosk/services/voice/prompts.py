@@ -78,7 +78,7 @@ ATTENDANT_TEXT = {
 ATTENDANT_HINT = {
     "cancel_help": V_("If you no longer need help, say cancel help."),
     "put_aside": V_("To go on without this item, say put it aside."),
-    "own_bag": V_("If it is your own bag, choose I brought a bag."),
+    "own_bag": V_("If it is your own bag, say I brought a bag."),
 }
 
 #: card terminal steps (payment.step, reported by kiosk-core while authorizing)
