@@ -10,7 +10,10 @@ page's CSRF token. Sessions end at sign-out or after ``SESSION_S``.
 The page is one HTML shell with the strings of the chosen language (gettext catalogs,
 en / zh_Hans / ko) and a small script of our own (``static/station.js``, no library) that
 polls ``/api/lanes`` each second and draws each lane: state, basket total, alerts with how
-long each has waited, and the buttons the lane's state allows.
+long each has waited, and the buttons the lane's state allows. An alert the page had not
+shown before is highlighted for a few seconds and, unless the attendant turned sound off,
+rings a chime made with the Web Audio API (``static/chime.js``: no media file, so the page's
+CSP allows no media at all).
 """
 
 from __future__ import annotations
@@ -108,6 +111,11 @@ TEXTS = {
     "action_cancel_basket": N_("Cancel basket"),
     "action_close_lane": N_("Take out of service"),
     "action_open_lane": N_("Put back in service"),
+    # the chime for a new alert (static/chime.js): the toggle shows whether it sounds
+    "sound_on": N_("Sound on"),
+    "sound_off": N_("Sound off"),
+    # sound is on but the browser lets the page play it only after a tap on the page
+    "sound_blocked": N_("Tap for sound"),
 }
 
 
@@ -184,12 +192,13 @@ def _page(request: Request) -> HTMLResponse:
             '<main id="main"></main>'
             '<script type="application/json" id="data">'
             + json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
-            + '</script><script src="/static/station.js"></script></body></html>')
+            + '</script><script src="/static/chime.js"></script>'
+            '<script src="/static/station.js"></script></body></html>')
     return HTMLResponse(body, headers=_HEADERS)
 
 
 _HEADERS = {"Content-Security-Policy": "default-src 'self'; style-src 'self';"
-            " script-src 'self'; frame-ancestors 'none'",
+            " script-src 'self'; media-src 'none'; frame-ancestors 'none'",
             "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "no-referrer"}
 

@@ -10,6 +10,8 @@ kiosk-core process).
   their reason; A1's store credential cannot publish for A2 or command it (the store
   broker's ACL answers "not authorized").
 * An attendant takes a lane out of service and puts it back.
+* A lane's new alert rings the chime once and is highlighted; none rings for the alerts on
+  the lanes when the page opens, for one that stays, or with sound off.
 """
 
 from __future__ import annotations
@@ -253,6 +255,9 @@ AXE = REPO / "tests" / "wallet" / "ereceipt" / "vendor" / "axe-core" / "axe.min.
 LANGUAGE = {"en": "Age check", "zh_Hans": "年龄核验", "ko": "연령 확인"}
 #: the soju line's name in each (from the catalog)
 SOJU_NAME = {"en": "Jinro Chamisul Soju", "zh_Hans": "真露", "ko": "참이슬"}
+#: the sound toggle, sound on: playing, or waiting for a tap on the page to start the audio
+SOUND_ON = {"en": ("Sound on", "Tap for sound"), "zh_Hans": ("声音：开", "轻触以开启声音"),
+            "ko": ("소리 켜짐", "소리를 켜려면 누르세요")}
 
 
 def axe(driver) -> list[dict]:
@@ -283,8 +288,9 @@ def test_each_language_then_void_a_line_clear_help_and_cancel_the_basket(browser
         assert bad == [], (lang, bad)
         body = browser.find_element("css selector", "body").text
         assert SOJU_NAME[lang] in body
+        assert browser.find_element("css selector", "#sound").text in SOUND_ON[lang]
         if lang != "en":
-            assert "Age check" not in body and "Soju" not in body
+            assert "Age check" not in body and "Soju" not in body and "Sound" not in body
             # money as the lane shows it, a wait in the page's own unit
             assert "USD" not in body and "US$" in body
             total = browser.find_element("css selector", "#lane-A1 .total").text
@@ -310,3 +316,62 @@ def test_each_language_then_void_a_line_clear_help_and_cancel_the_basket(browser
     assert [e["by"] for e in events if e["type"] == "line_removed"][-1:] == ["S100"]
     voided = [e for e in events if e["type"] == "basket_voided"][-1]
     assert (voided["reason"], voided["staff_id"]) == ("staff", "S100")
+
+
+def chimes(driver) -> int:
+    return int(driver.find_element("css selector", "body").get_attribute("data-chimes"))
+
+
+def test_a_new_alert_chimes_once_unless_sound_is_off(browser, station, lanes):
+    """The chime (Web Audio, under the page's CSP) rings once for a lane's new alert, which is
+    highlighted until its time is up; not for the alerts on the lanes when the page opens,
+    not again while an alert stays, not with sound off (remembered across a reload).
+    <body data-chimes> counts the chimes rung, data-audio is the AudioContext's state."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    a1, a2 = lanes["A1"], lanes["A2"]
+    printer = "#lane-A2 .alert[data-type=device_fault]"
+    help_call = "#lane-A1 .alert[data-type=help]"
+    # A2's printer is out of paper before the page opens: shown, not rung, not highlighted
+    assert a2.shopper.send("device", device="printer", ok=False, detail="paper_out")["ok"]
+    WebDriverWait(browser, WAIT_S).until(lambda _: any(
+        a["type"] == "device_fault" for lane in station.board.lanes() for a in lane["alerts"]))
+    open_page(browser, station.base)
+    browser.get(station.base + "/?lang=en")  # signed in, opened without a tap on the page
+    wait_css(browser, printer + ":not(.fresh)")
+    assert chimes(browser) == 0
+    # the browser holds the audio back until a tap: the toggle asks for one
+    wait_text(browser, "#sound[data-sound=blocked]", "Tap for sound")
+    click(browser, "#sound")
+    wait_css(browser, "body[data-audio=running]")
+    wait_text(browser, "#sound[data-sound=on]", "Sound on")
+
+    # a shopper on A1 calls for help: one chime, the alert and its lane highlighted
+    assert a1.shopper.send("help")["ok"]
+    wait_css(browser, "#lane-A1.fresh .alert[data-type=help].fresh")
+    assert chimes(browser) == 1
+    shot = browser.execute_cdp_cmd("Page.captureScreenshot", {"format": "png"})
+    (ARTIFACTS / "station-new-alert.png").write_bytes(base64.b64decode(shot["data"]))
+
+    # sound off: A2's printer runs out of paper again, a new alert, highlighted but silent
+    click(browser, "#sound")
+    wait_text(browser, "#sound[data-sound=off]", "Sound off")
+    assert a2.shopper.send("device", device="printer", ok=True)["ok"]
+    wait_css(browser, "#lane-A2:not(.alerting)")
+    assert a2.shopper.send("device", device="printer", ok=False, detail="paper_out")["ok"]
+    wait_css(browser, printer + ".fresh")
+    assert chimes(browser) == 1
+
+    # the help call stays on the page past its highlight: it did not ring again
+    wait_css(browser, help_call + ":not(.fresh)")
+    assert chimes(browser) == 1
+
+    # the setting outlives a reload; turned back on for whoever opens the page next
+    open_page(browser, station.base)
+    wait_text(browser, "#sound[data-sound=off]", "Sound off")
+    click(browser, "#sound")
+    wait_text(browser, "#sound", "Sound on")  # the click let the audio start as well
+    assert a2.shopper.send("device", device="printer", ok=True)["ok"]
+    assert a1.shopper.send("cancel_help")["ok"]
+    assert a1.shopper.send("cancel")["ok"]
+    a1.shopper.wait_state(lambda s: s["state"] == "attract")

@@ -95,7 +95,8 @@ def test_the_wheel_holds_the_packages_and_their_data(wheel: Path):
     for path in migrations:
         assert f"kiosk/backoffice/migrations/{path.name}" in names, path
     # the attendant station page's script and style sheet (kiosk.resources.attendant_static)
-    assert {"kiosk/attendant/static/station.js", "kiosk/attendant/static/station.css"} <= names
+    assert {"kiosk/attendant/static/station.js", "kiosk/attendant/static/chime.js",
+            "kiosk/attendant/static/station.css"} <= names
     (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "[kiosk.acquirer_dialects]" in text and "alt_ascii_dual = " in text
