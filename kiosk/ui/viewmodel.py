@@ -32,7 +32,7 @@ from kiosk.domain.vocabulary import (
     CARD_ABORT_MESSAGES,
     IDLE_STATES,
 )
-from kiosk.i18n import N_
+from kiosk.i18n import N_, shipped_locales
 from kiosk.shopper_texts import DECLINE_MESSAGES
 from kiosk.ui.i18n import Translator, endonym
 
@@ -324,7 +324,7 @@ def build_view(msg: dict | None, online: bool | None, locale: str | None = None,
     turn the core's idle deadline into a local countdown; ``voice_locales`` the locales
     with voice commands (kiosk-voice's status).
     """
-    locales = tuple((msg or {}).get("locales") or ("en", "zh_Hans", "ko"))
+    locales = tuple((msg or {}).get("locales") or shipped_locales())
     loc = locale or (msg or {}).get("locale") or locales[0]
     t = Translator(loc, currency_of(msg or {}))
     if online is None or (online and msg is None):

@@ -162,8 +162,9 @@ def voice_install_model(args: argparse.Namespace) -> int:
 def voice_measure_tts(args: argparse.Namespace) -> int:
     from kiosk_voice.tts import measure
 
+    from kiosk.i18n import shipped_locales
     from kiosk.services.voice.prompts import sample_prompts
 
-    prompts = {locale: sample_prompts(locale) for locale in ("en", "zh_Hans", "ko")}
+    prompts = {locale: sample_prompts(locale) for locale in shipped_locales()}
     print(json.dumps(measure(prompts, args.runs)))
     return 0
