@@ -288,10 +288,11 @@ class ServerTls:
         """The context for a new connection: the latest pair of files that passed."""
         if self._clock() >= self._due:
             with self._lock:   # one thread looks; the others wait the few µs it takes
-                now = self._clock()
-                if now >= self._due:
-                    self._due = now + self.check_s
+                if self._clock() >= self._due:
                     self._reload_if_changed()
+                    # moved on once done: a caller meanwhile waits for the lock, and the
+                    # new context, rather than take the old one
+                    self._due = self._clock() + self.check_s
         return self._context
 
     def _reload_if_changed(self) -> None:
