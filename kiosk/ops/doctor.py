@@ -314,8 +314,11 @@ def _judge_certificate(cert: CertFile, now: dt.datetime) -> Finding:
         return warn(check, "the bridge file is not readable by this user: its CA not judged",
                     "run kiosk doctor as root")
     path = cert.path
-    renew = (f"install a renewed certificate at {path} (docs/technician.md, certificates),"
-             f" then systemctl restart {cert.service}")
+    then = (f"; {cert.service} takes it by itself within seconds, no restart (journalctl -u"
+            f" {cert.service}: 'TLS certificate reloaded')" if cert.reloads
+            else f", then systemctl restart {cert.service}")
+    renew = (f"install a renewed certificate at {path} (docs/technician.md, certificates)"
+             f"{then}")
     try:
         pem = path.read_bytes()
     except FileNotFoundError:

@@ -51,11 +51,13 @@ class Validity:
 @dataclass(frozen=True)
 class CertFile:
     """A certificate file the lane uses: the key that names it, the path (None: named in a
-    bridge file this user may not read), the systemd unit that reads it."""
+    bridge file this user may not read), the systemd unit that reads it, and whether that
+    unit takes a renewed file by itself (else it reads it at start only)."""
 
     key: str
     path: Path | None
     service: str
+    reloads: bool = False
 
 
 def _subject(cert: x509.Certificate) -> str:
@@ -107,7 +109,8 @@ def lane_certificates(config: KioskConfig, bridge_dir: Path = DEVICE_BRIDGE_DIR
     if config.sync.url and config.sync.ca_file is not None:
         out.append(CertFile("sync.ca_file", config.sync.ca_file, "kiosk-sync"))
     if config.store.e_receipt_url and config.ereceipt.tls_cert is not None:
-        out.append(CertFile("ereceipt.tls_cert", config.ereceipt.tls_cert, "kiosk-ereceipt"))
+        out.append(CertFile("ereceipt.tls_cert", config.ereceipt.tls_cert, "kiosk-ereceipt",
+                            reloads=True))   # kiosk.services.ereceipt.ServerTls
     for conf, cafile in bridge_cafiles(bridge_dir):
         out.append(CertFile(f"{conf}: bridge_cafile", cafile, "mosquitto"))
     return out

@@ -15,9 +15,15 @@ HTTPS of its own with ``ereceipt.tls_cert`` and ``ereceipt.tls_key`` (TLS 1.2 or
 :func:`tls_context`; the key file the service user's, 0600, and on a production lane not a
 demo one): the TLS handshake is done in the request's thread under the same read timeout,
 so a client that stalls or sends garbage costs one thread, never the accept loop, and a
-plain-HTTP request to that port gets the connection closed, no page. Without them it
-speaks plain HTTP, and only on a loopback ``listen_host`` (behind a local TLS proxy):
-:func:`check_listen` refuses anything else at start, as ``kiosk backoffice serve`` does.
+plain-HTTP request to that port gets the connection closed, no page. A renewed certificate
+needs no restart: :class:`ServerTls` looks at the two files (inode, size, times, mode) at
+most every :data:`TLS_CHECK_S` seconds, from the handshake and from the serve loop, and
+when they changed builds a new context with the same checks; new connections get it, open
+ones keep theirs. A renewal that does not pass (half written, the key not the
+certificate's, a loose key) logs one error line and the previous certificate goes on
+serving until the files change again. Without ``tls_cert``/``tls_key`` it speaks plain
+HTTP, and only on a loopback ``listen_host`` (behind a local TLS proxy): :func:`check_listen`
+refuses anything else at start, as ``kiosk backoffice serve`` does.
 
 The stdlib's ThreadingHTTPServer: a handful of phones per lane needs no framework. systemd:
 ``Type=notify``, READY=1 once listening, WATCHDOG=1 from the serve loop (kiosk/ops/sdnotify.py).
@@ -31,6 +37,8 @@ import os
 import ssl
 import sys
 import threading
+import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -42,11 +50,13 @@ from kiosk.payments.wallet.config import WalletConfigError, is_demo, read_secret
 from kiosk.printing.ereceipt import CREDENTIAL, KeyFileError, LinkError, load_key, read_token
 from kiosk.printing.ereceipt_page import CSP, error_page, receipt_page
 from kiosk.printing.store import ReceiptNotFound, ReceiptStore
+from kiosk.security.certificates import expiries
 
 log = logging.getLogger("kiosk.ereceipt")
 PREFIX = "/r/"
 READ_TIMEOUT_S = 10
 MAX_CLIENTS = 32   # requests served at once (a lane's handful of phones, with room)
+TLS_CHECK_S = 5.0  # how often, at most, the certificate files are looked at for a renewal
 
 
 class EReceiptServer(ThreadingHTTPServer):
@@ -55,7 +65,7 @@ class EReceiptServer(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], key: bytes, receipts_dir: Path,
                  watchdog: sdnotify.Watchdog | None = None,
-                 max_clients: int = MAX_CLIENTS, tls: ssl.SSLContext | None = None) -> None:
+                 max_clients: int = MAX_CLIENTS, tls: ServerTls | None = None) -> None:
         self.key = key
         self.tls = tls
         self.store = ReceiptStore(receipts_dir)
@@ -90,8 +100,8 @@ class EReceiptServer(ThreadingHTTPServer):
             return
         request.settimeout(READ_TIMEOUT_S)
         try:
-            conn = self.tls.wrap_socket(request, server_side=True,
-                                        do_handshake_on_connect=False)
+            conn = self.tls.current().wrap_socket(request, server_side=True,
+                                                  do_handshake_on_connect=False)
         except OSError:
             return   # the client is gone already
         try:
@@ -109,6 +119,8 @@ class EReceiptServer(ThreadingHTTPServer):
     def service_actions(self) -> None:  # called by serve_forever's loop, the main thread
         if self.watchdog is not None:
             self.watchdog.tick()
+        if self.tls is not None:
+            self.tls.current()   # a renewal is taken (and logged) without a phone connecting
 
     def page(self, path: str) -> tuple[int, str, str]:
         """(status, html, receipt id for the log) of a request path."""
@@ -236,6 +248,71 @@ def tls_context(cert: Path, key: Path, production: bool = False) -> ssl.SSLConte
     return ctx
 
 
+FileStamp = tuple[int, int, int, int, int, int, int] | None
+
+
+def _stamp(path: Path) -> FileStamp:
+    """What changes when a file is rewritten, replaced, chmod-ed or chown-ed (None: gone)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_mode,
+            st.st_uid)
+
+
+class ServerTls:
+    """The server's TLS context, rebuilt when ``cert`` or ``key`` changes on disk.
+
+    :meth:`current` is what a handshake uses. At most every ``check_s`` seconds (0: at every
+    call) it stats the two files; when they differ from what was last looked at it builds a
+    new context with :func:`tls_context`'s checks. One that fails keeps the previous context
+    and logs one error line for that change; the next change is tried again. The first
+    context is built here, so a pair that does not pass at start is a :class:`ListenError`.
+    """
+
+    def __init__(self, cert: Path, key: Path, production: bool = False,
+                 check_s: float = TLS_CHECK_S,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.cert, self.key, self.production = cert, key, production
+        self.check_s, self._clock = check_s, clock
+        self._lock = threading.Lock()
+        self._stamps = self._files()   # before reading: a change while we read is seen next
+        self._context = tls_context(cert, key, production)
+        self._due = clock() + check_s
+
+    def _files(self) -> tuple[FileStamp, FileStamp]:
+        return _stamp(self.cert), _stamp(self.key)
+
+    def current(self) -> ssl.SSLContext:
+        """The context for a new connection: the latest pair of files that passed."""
+        if self._clock() >= self._due:
+            with self._lock:   # one thread looks; the others wait the few µs it takes
+                if self._clock() >= self._due:
+                    self._reload_if_changed()
+                    # moved on once done: a caller meanwhile waits for the lock, and the
+                    # new context, rather than take the old one
+                    self._due = self._clock() + self.check_s
+        return self._context
+
+    def _reload_if_changed(self) -> None:
+        stamps = self._files()
+        if stamps == self._stamps:
+            return
+        self._stamps = stamps
+        try:
+            context = tls_context(self.cert, self.key, self.production)
+            leaf = expiries(self.cert.read_bytes())[0]
+        except Exception as exc:  # noqa: BLE001 - a renewal must never stop the serving
+            why = str(exc) if isinstance(exc, ListenError) else f"{type(exc).__name__}: {exc}"
+            log.error("renewed TLS certificate not used, the previous one is still served"
+                      " (tried again when %s or %s change): %s", self.cert, self.key, why)
+            return
+        self._context = context
+        log.info("TLS certificate reloaded from %s: %s, valid until %s", self.cert,
+                 leaf.subject, f"{leaf.not_after:%Y-%m-%d %H:%M} UTC")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="sub", required=True)
     serve = sub.add_parser("serve", help="serve the e-receipt pages (kiosk-ereceipt; HTTPS"
@@ -262,7 +339,7 @@ def serve_main(args: argparse.Namespace) -> int:
     cert, tls_key = config.ereceipt.tls_cert, config.ereceipt.tls_key
     try:
         check_listen(host, cert, tls_key)
-        tls = tls_context(cert, tls_key, config.security.production) if cert else None
+        tls = ServerTls(cert, tls_key, config.security.production) if cert else None
     except ListenError as exc:
         print(f"ereceipt: {exc}", file=sys.stderr)
         return 2

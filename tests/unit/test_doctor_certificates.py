@@ -93,6 +93,23 @@ def test_each_certificate_file_of_a_card_and_wallet_lane_is_judged(tmp_path):
     assert "ereceipt.tls_cert" in lines["certificate ereceipt.tls_cert"]["fix"]
 
 
+def test_the_e_receipt_certificate_needs_no_restart_once_renewed(tmp_path):
+    """kiosk-ereceipt takes a renewed certificate by itself (kiosk.services.ereceipt.ServerTls):
+    the fix line says so instead of a restart."""
+    soon = write(tmp_path / "certs" / "ereceipt.pem", pem("receipts", NOW - DAY, NOW + 9.5 * DAY))
+    env = lane(tmp_path, **{
+        "KIOSK__STORE__E_RECEIPT_URL": "https://127.0.0.1:8088/r/{txn}",
+        "KIOSK__ERECEIPT__TLS_CERT": soon,
+        "KIOSK__ERECEIPT__TLS_KEY": write(tmp_path / "certs" / "ereceipt.key", key_pem(), 0o600),
+    })
+    line = doctor_certificates(env)["certificate ereceipt.tls_cert"]
+    assert line["verdict"] == "warn" and line["detail"].endswith("(9 days left)")
+    assert line["fix"] == (
+        f"install a renewed certificate at {soon} (docs/technician.md, certificates);"
+        " kiosk-ereceipt takes it by itself within seconds, no restart (journalctl -u"
+        " kiosk-ereceipt: 'TLS certificate reloaded')")
+
+
 def test_a_demo_lane_judges_only_the_files_it_uses(tmp_path):
     """With the simulated host, neither the acquirer's CA nor the wallet's default CA is used;
     a file valid a year is ok, one this user cannot read is a warning (not as root)."""

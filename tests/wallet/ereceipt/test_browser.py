@@ -25,7 +25,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from kiosk.printing.ereceipt import make_token
-from kiosk.services.ereceipt import EReceiptServer, tls_context
+from kiosk.services.ereceipt import EReceiptServer, ServerTls
 from tests.backoffice.sync.tls import Tls, make_tls
 from tests.chromium import CHROMIUM, DRIVER, start_chromium
 from tests.harness import REPO
@@ -165,7 +165,7 @@ def test_receipt_and_link_error_pages_on_a_phone(served, browser):
 
 def test_the_receipt_page_over_the_services_own_https(config, served, browser, tls):
     server = EReceiptServer(("127.0.0.1", 0), served.key, config.receipts_dir,
-                            tls=tls_context(tls.cert, tls.key))
+                            tls=ServerTls(tls.cert, tls.key))
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
                               daemon=True)
     thread.start()
