@@ -37,6 +37,11 @@ from kiosk.ui import theme
 from kiosk.ui.fonts import Resolved
 
 FONT_PREFIX = "kiosk-"
+#: the script HarfBuzz shapes a language's text as (Kivy's ``font_script_name``). Kivy's
+#: default, Latn, takes the CJK font's proportional "…" (dots on the baseline, where
+#: Chinese and Korean set them mid-height) and measures the line by another advance, so the
+#: last dot of "……" was cut off.
+SHAPING_SCRIPTS = {"zh": "Hani", "ko": "Hang"}
 
 
 def register_fonts(faces: dict[str, Resolved]) -> None:
@@ -68,14 +73,18 @@ class Text(Label):
             self.height = 0
         self._base = theme.font(self.size_key)
         self.font_size = self._base
-        self.font_name = FONT_PREFIX + self.lang
+        self._set_font()
         self.bind(lang=self._on_lang, size_key=self._on_size_key, width=self._on_width,
                   texture_size=self._on_texture, text=self._on_text, height=self._reset)
         self._on_width()
 
     def _on_lang(self, *_a) -> None:
-        self.font_name = FONT_PREFIX + self.lang
+        self._set_font()
         self._reset()
+
+    def _set_font(self) -> None:
+        self.font_name = FONT_PREFIX + self.lang
+        self.font_script_name = SHAPING_SCRIPTS.get(self.lang, "Latn")
 
     def _on_size_key(self, *_a) -> None:
         self._base = theme.font(self.size_key)
