@@ -51,6 +51,16 @@ class WalletLane:
         assert self.shopper.send("pay", method="qr")["ok"]
         return self.show(code)
 
+    def phone_scans(self) -> dict:
+        """Merchant-presented: pay by phone, "scan a code with my phone instead"; the
+        state's payment once the screen shows the order's code (``qr``)."""
+        assert self.shopper.send("pay", method="qr")["ok"]
+        self.step("show_code")
+        assert self.shopper.send("choose_app", index=1)["ok"]
+        shown = self.step("scan_code")["payment"]
+        assert shown["qr"]
+        return shown
+
     def show(self, code: str | None = None) -> str:
         code = show_code(self.shopper, code or wallet_code())
         self.codes.append(code)

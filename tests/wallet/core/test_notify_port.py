@@ -30,10 +30,7 @@ def test_a_taken_notify_port_leaves_the_lane_selling(start_core, lane_env, shopp
         assert lane.end()["state"] == "approved"
         lane.finish()
         lane.to_payment()                       # the phone scans the screen's code
-        assert shopper.send("pay", method="qr")["ok"]
-        lane.step("show_code")
-        assert shopper.send("choose_app", index=1)["ok"]
-        assert lane.step("scan_code")["payment"]["qr"]
+        lane.phone_scans()
         assert lane.end()["state"] == "approved"
         lane.finish()
         assert len(lane.approved_baskets()) == 2
