@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
-import json
 import os
 import re
 import shutil
@@ -43,6 +42,7 @@ from kiosk.ops.flash_devices import SystemView
 from kiosk.ops.flash_image import Image
 from kiosk.ops.flash_io import FlashError, full_write, verify_full
 from kiosk.ops.provision import toml_dumps
+from kiosk.ops.state_file import read_json, write_json
 
 SLOT_LABELS = {"A": "kiosk-root-a", "B": "kiosk-root-b"}
 MANIFEST, ROOT_MEMBER, BOOT_DIR = "manifest.toml", "root.ext4", "boot/"
@@ -177,13 +177,9 @@ def _set_os_prefix(config: str, slot: str) -> str:
 
 
 def _write_state(paths: Paths, record: dict) -> None:
-    paths.state.mkdir(parents=True, exist_ok=True)
-    tmp = paths.state / f".{STATE_FILE}.new"
-    tmp.write_text(json.dumps(record, indent=1) + "\n")
-    # readable by kiosk-core (``on_trial``) whatever the umask of the root that wrote it:
-    # unread, the trial would go unseen and the journal be migrated on trial
-    tmp.chmod(0o644)
-    os.replace(tmp, paths.state / STATE_FILE)
+    # 0644: readable by kiosk-core (``on_trial``) whatever the umask of the root that wrote
+    # it: unread, the trial would go unseen and the journal be migrated on trial
+    write_json(paths.state / STATE_FILE, record)
 
 
 def install(bundle: Bundle, paths: Paths) -> str:
@@ -239,11 +235,7 @@ def install(bundle: Bundle, paths: Paths) -> str:
 def _record(state: Path) -> dict | None:
     """The last update's record in folder ``state`` (None: no update was ever installed, or
     it is unreadable)."""
-    try:
-        record = json.loads((state / STATE_FILE).read_text())
-    except (OSError, ValueError):
-        return None
-    return record if isinstance(record, dict) else None
+    return read_json(state / STATE_FILE)
 
 
 def on_trial(state: Path) -> dict | None:
