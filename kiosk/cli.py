@@ -27,6 +27,7 @@ def _config() -> KioskConfig:
 
 def cmd_core(args: argparse.Namespace) -> int:
     from kiosk.ops import sdnotify
+    from kiosk.ops.core_ready import record_ready
     from kiosk.payments.registry import MethodError
     from kiosk.services.core import CoreService
     from kiosk.sim.payments import lane_methods  # the composition root picks real or demo
@@ -39,9 +40,15 @@ def cmd_core(args: argparse.Namespace) -> int:
     except MethodError as exc:  # e.g. a method whose host is not configured: one line
         print(f"kiosk-core: {exc}", file=sys.stderr)
         return 2
-    CoreService(config, methods).run(
-        stop, on_ready=lambda: sdnotify.ready(f"bus connected, lane {config.store.lane_id}"),
-        on_tick=watchdog.tick)
+
+    def on_ready() -> None:
+        try:  # before READY=1: kiosk-update-commit (After= it) reads who became ready, when
+            record_ready(config.paths.state_dir)
+        except OSError as exc:  # the lane sells on; an update on trial is not committed
+            print(f"kiosk-core: READY not recorded: {exc}", file=sys.stderr)
+        sdnotify.ready(f"bus connected, lane {config.store.lane_id}")
+
+    CoreService(config, methods).run(stop, on_ready=on_ready, on_tick=watchdog.tick)
     return 0
 
 
@@ -319,6 +326,13 @@ def cmd_version(args: argparse.Namespace) -> int:
 def cmd_update(args: argparse.Namespace) -> int:
     from kiosk.ops.update import update_main
 
+    if args.commit and args.settle is None:
+        update = _config().update  # the settle's defaults: [update] in the configuration
+        args.settle = update.settle_s
+        if args.settle_timeout is None:
+            args.settle_timeout = update.settle_timeout_s
+    elif args.commit and args.settle_timeout is None:
+        args.settle_timeout = 3 * args.settle  # as the defaults: room for a restart or two
     return update_main(args)
 
 

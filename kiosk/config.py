@@ -181,6 +181,25 @@ class AttendantConfig(_Strict):
                              " older than this (or from further ahead) is refused as stale")
 
 
+class UpdateConfig(_Strict):
+    """``kiosk update --commit`` (kiosk-update-commit.service): a tried release is kept only
+    once kiosk-core has stayed up, without a restart, for ``settle_s`` (kiosk/ops/core_ready.py);
+    not settled within ``settle_timeout_s``, it is not committed and the next reset boots the
+    old slot. The unit's TimeoutStartSec= (600 s) stays above the timeout."""
+
+    settle_s: float = Field(default=120.0, ge=0, le=300, description="how long kiosk-core"
+                            " must stay up after READY, without a restart")
+    settle_timeout_s: float = Field(default=360.0, gt=0, le=540, description="the longest"
+                                    " wait for it (restarts included)")
+
+    @model_validator(mode="after")
+    def _timeout_covers_settle(self) -> UpdateConfig:
+        if self.settle_timeout_s < self.settle_s:
+            raise ValueError(f"settle_timeout_s ({self.settle_timeout_s:g}) is shorter than"
+                             f" settle_s ({self.settle_s:g}): no update could ever commit")
+        return self
+
+
 class SecurityConfig(_Strict):
     """``production``: this is a device selling for real (the image turns it on). A device
     refuses to start with a simulator backend or demo credentials."""
@@ -208,6 +227,7 @@ class KioskConfig(CheckoutRules):
     security: SecurityConfig = Field(default_factory=SecurityConfig)
     ereceipt: EReceiptConfig = Field(default_factory=EReceiptConfig)
     sync: SyncConfig = Field(default_factory=SyncConfig)
+    update: UpdateConfig = Field(default_factory=UpdateConfig)
     #: the lane's scales (kiosk-scale@<name>): ``produce`` prices weighed items, ``bagging``
     #: watches the bagging area; none by default (weights then come with the command)
     scale: dict[Literal["produce", "bagging"], ScaleConfig] = Field(default_factory=dict)

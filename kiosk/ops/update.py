@@ -9,8 +9,9 @@ is written onto the inactive slot straight out of the tar with the flash writer 
 back with O_DIRECT, then labelled for its slot; the slot's boot files go to
 ``slot-<x>/`` on the boot partition, and ``tryboot.txt`` points the Pi firmware there for
 one boot (``reboot '0 tryboot'``). ``kiosk update --commit``, run once the kiosk is up,
-makes the new slot the default in ``config.txt``; if the new root never gets there, the
-next reset boots ``config.txt``'s slot again: the old one.
+makes the new slot the default in ``config.txt`` once kiosk-core has stayed up, without a
+restart, for the settle period (``[update] settle_s``, kiosk.ops.core_ready); if the new
+root never gets there, the next reset boots ``config.txt``'s slot again: the old one.
 
 The update record (``update.json`` in kiosk's state dir) says whether an update is on trial
 (:func:`on_trial`: installed, not yet committed nor its fall-back recorded); until then the
@@ -32,16 +33,19 @@ import stat
 import subprocess
 import sys
 import tarfile
+import threading
 import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from kiosk.ops.core_ready import NotSettled, wait_settled
 from kiosk.ops.digest import file_sha256
 from kiosk.ops.flash_devices import SystemView
 from kiosk.ops.flash_image import Image
 from kiosk.ops.flash_io import FlashError, full_write, verify_full
 from kiosk.ops.provision import toml_dumps
+from kiosk.ops.sdnotify import stop_on_signals
 from kiosk.ops.state_file import read_json, write_json
 
 SLOT_LABELS = {"A": "kiosk-root-a", "B": "kiosk-root-b"}
@@ -281,14 +285,34 @@ class TrialWatch:
         return None if status == "trying" else status
 
 
-def commit(paths: Paths) -> str:
-    """After boot: make the tried slot the default, or record that it fell back."""
+def commit(paths: Paths, settle_s: float | None = None, timeout_s: float = 0.0,
+           stop: threading.Event | None = None) -> str:
+    """After boot: make the tried slot the default, or record that it fell back.
+
+    With ``settle_s``, the tried slot is made the default only once kiosk-core has stayed
+    up that long without a restart (:func:`kiosk.ops.core_ready.wait_settled`, at most
+    ``timeout_s``, until ``stop``); else UpdateError and nothing is changed: the record
+    stays "trying" and the next reset boots the old slot."""
     record = _record(paths.state)
     if record is None:
         return "no update pending"
     if record.get("status") != "trying":
         return f"no update pending (last: {record.get('status')})"
     booted = booted_slot(paths)
+    settled = ""
+    if booted == record["to"] and settle_s is not None:
+        print(f"update: {record.get('build_id')} on trial in slot {booted}: waiting for"
+              f" kiosk-core to stay up {settle_s:g} s without a restart (at most"
+              f" {timeout_s:g} s)", file=sys.stderr, flush=True)
+        try:
+            ready, restarts = wait_settled(paths.state, settle_s, timeout_s,
+                                           stop or threading.Event())
+        except NotSettled as exc:
+            raise UpdateError(f"{record.get('build_id')} not committed: {exc}; update.json"
+                              f" stays \"trying\", the next reset boots slot"
+                              f" {record.get('from')}") from None
+        settled = (f" (kiosk-core pid {ready.pid} up {settle_s:g} s without a restart"
+                   + (f", after {restarts} restart(s)" if restarts else "") + ")")
     (paths.boot / "tryboot.txt").unlink(missing_ok=True)
     if booted == record["to"]:
         config = paths.boot / "config.txt"
@@ -298,7 +322,8 @@ def commit(paths: Paths) -> str:
         os.replace(tmp, config)
         record.update(status="committed", committed_at=int(time.time()))
         _write_state(paths, record)
-        return f"update {record['build_id']} committed: slot {booted} is now the default"
+        return (f"update {record['build_id']} committed: slot {booted} is now the"
+                f" default{settled}")
     record.update(status="failed", failed_at=int(time.time()))
     _write_state(paths, record)
     return (f"update {record['build_id']} did not come up in slot {record['to']}; running"
@@ -313,6 +338,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--commit", action="store_true",
                         help="after a tried boot: make this slot the default (or record the"
                              " fall-back)")
+    parser.add_argument("--settle", type=float, metavar="SECONDS",
+                        help="with --commit: how long kiosk-core must stay up after READY,"
+                             " without a restart, before the commit (default: [update]"
+                             " settle_s)")
+    parser.add_argument("--settle-timeout", type=float, metavar="SECONDS",
+                        help="with --commit: not settled by then, exit 2 without committing"
+                             " (default: [update] settle_timeout_s; 3 x --settle when that is"
+                             " given)")
     parser.add_argument("--pending", action="store_true",
                         help="exit 0 while an update is on trial (not yet committed nor its"
                              " fall-back recorded), else 1 (kiosk-update-commit.service's"
@@ -326,7 +359,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the kernel command line naming the booted slot"
                              " (default: %(default)s)")
     parser.add_argument("--state", type=Path, default=Paths.state,
-                        help="where the update record is kept (default: %(default)s)")
+                        help="kiosk-core's state dir: the update record, and kiosk-core's"
+                             " READY record for --commit's settle (default: %(default)s)")
 
 
 def update_main(args: argparse.Namespace) -> int:
@@ -335,7 +369,14 @@ def update_main(args: argparse.Namespace) -> int:
         return 0 if on_trial(paths.state) is not None else 1
     try:
         if args.commit:
-            print(f"update: {commit(paths)}", file=sys.stderr)
+            if args.settle < 0:
+                raise UpdateError("--settle is a number of seconds, 0 or more")
+            if args.settle_timeout < args.settle:
+                raise UpdateError("--settle-timeout is shorter than --settle: it could never"
+                                  " commit")
+            stop = stop_on_signals()  # SIGTERM (systemctl stop, the unit's timeout) ends the wait
+            print(f"update: {commit(paths, args.settle, args.settle_timeout, stop)}",
+                  file=sys.stderr)
             return 0
         if args.bundle is None:
             print("update: give a BUNDLE, or --commit", file=sys.stderr)

@@ -7,14 +7,25 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from kiosk.config import load_config
+from kiosk.journal.store import Journal
+from kiosk.ops.core_ready import Ready, read_ready, record_ready
 from kiosk.ops.update import TrialWatch, make_bundle, on_trial
 from tests.flash.conftest import MiB, run_kiosk, sh
+from tests.harness import REPO, CoreProcess
 
 CMDLINE_A = "console=tty1 root=LABEL=kiosk-root-a rootfstype=ext4 ro rootwait quiet\n"
+#: the commit with no settle period: these tests' kiosk-core is this test process, its READY
+#: recorded (``record_ready``) just before (the settle itself: the tests at the end)
+COMMIT = ("update", "--commit", "--settle", "0")
 
 
 def digest(path: Path) -> str:
@@ -90,13 +101,14 @@ def test_update_installs_into_the_other_slot_and_commits(system, bundle: Path):
 
     # the firmware booted slot B once and the kiosk came up: commit
     cmdline.write_text(CMDLINE_A.replace("root-a", "root-b"))
-    done = run_kiosk("update", "--commit", *args)
+    record_ready(tmp / "state")
+    done = run_kiosk(*COMMIT, *args)
     assert done.returncode == 0 and "committed: slot B is now the default" in done.stderr
     assert (boot / "config.txt").read_text().splitlines()[0] == "os_prefix=slot-b/"
     assert not (boot / "tryboot.txt").exists()
     assert json.loads((tmp / "state/update.json").read_text())["status"] == "committed"
     assert on_trial(tmp / "state") is None
-    again = run_kiosk("update", "--commit", *args)
+    again = run_kiosk(*COMMIT, *args)
     assert "no update pending" in again.stderr
 
 
@@ -104,7 +116,7 @@ def test_a_slot_that_never_came_up_is_recorded_as_a_fall_back(system, bundle: Pa
     tmp, boot, labels, cmdline, args = system
     assert run_kiosk("update", str(bundle), "--no-reboot", *args).returncode == 0
     # the tried boot failed (watchdog reset): the firmware read config.txt, slot A again
-    done = run_kiosk("update", "--commit", *args)
+    done = run_kiosk(*COMMIT, *args)
     assert done.returncode == 0
     assert "did not come up in slot B; running slot A (fell back)" in done.stderr
     assert (boot / "config.txt").read_text().startswith("os_prefix=slot-a/")
@@ -151,7 +163,8 @@ def test_the_record_says_pending_and_stays_readable_to_kiosk_core(system, bundle
         assert record.stat().st_mode & 0o777 == 0o644
         assert run_kiosk("update", "--pending", *args).returncode == 0
         cmdline.write_text(CMDLINE_A.replace("root-a", "root-b"))
-        assert run_kiosk("update", "--commit", *args).returncode == 0
+        record_ready(tmp / "state")
+        assert run_kiosk(*COMMIT, *args).returncode == 0
         assert record.stat().st_mode & 0o777 == 0o644
     finally:
         os.umask(old)
@@ -169,10 +182,114 @@ def test_kiosk_core_sees_what_became_of_the_update_it_started_on_trial_with(syst
     watch, later = TrialWatch(tmp / "state", tried), TrialWatch(tmp / "state", tried)
     assert watch.outcome() is None and watch.outcome() is None  # on trial
     cmdline.write_text(CMDLINE_A.replace("root-a", "root-b"))  # the tried boot
-    assert run_kiosk("update", "--commit", *args).returncode == 0
+    record_ready(tmp / "state")
+    assert run_kiosk(*COMMIT, *args).returncode == 0
     assert watch.outcome() == "committed"
 
     # on the tried slot, yet another update is installed (into slot A) before this one is seen
     # committed: a later commit can no longer be of the update kiosk-core started with
     assert run_kiosk("update", str(bundle), "--no-reboot", *args).returncode == 0
     assert later.outcome() == "superseded"
+
+
+# --- the settle: committed only once kiosk-core stayed up ---------------------------------
+
+def tried_on_lane(system, bundle: Path, lane_env: dict[str, str]) -> tuple[list[str], Path]:
+    """The update installed with its record in the lane's state dir (where kiosk-core writes
+    its READY record), then booted into slot B: ``kiosk update`` options and that dir."""
+    tmp, boot, labels, cmdline, args = system
+    state = Path(lane_env["KIOSK__PATHS__STATE_DIR"])
+    Journal(load_config(environ=lane_env).journal_path).close()  # the lane sold before
+    args = [*args[:-1], str(state)]
+    assert run_kiosk("update", str(bundle), "--no-reboot", *args).returncode == 0
+    cmdline.write_text(CMDLINE_A.replace("root-a", "root-b"))  # the tried boot
+    return args, state
+
+
+def ready_of(core: CoreProcess, state: Path) -> Ready:
+    """``core``'s READY record, once it has written it."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ready = read_ready(state)
+        if ready is not None and ready.pid == core.proc.pid:
+            return ready
+        assert core.proc.poll() is None, core.log()
+        time.sleep(0.05)
+    pytest.fail(f"kiosk-core never recorded its READY:\n{core.log()}")
+
+
+def commit_process(*args: str) -> subprocess.Popen:
+    """``kiosk update --commit`` as the unit runs it, in the background."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KIOSK")}
+    return subprocess.Popen([sys.executable, "-m", "kiosk.cli", "update", "--commit", *args],
+                            cwd=REPO, env=env, stderr=subprocess.PIPE, text=True)
+
+
+def test_the_commit_waits_until_kiosk_core_has_stayed_up(system, bundle: Path, lane_env,
+                                                         start_core):
+    """READY alone does not commit: the same kiosk-core (its pid in core-ready.json, still
+    running) must have been up for the settle period first."""
+    tmp, boot, labels, cmdline, _ = system
+    args, state = tried_on_lane(system, bundle, lane_env)
+    core = start_core()
+    ready = ready_of(core, state)
+    done = run_kiosk("update", "--commit", "--settle", "1", "--settle-timeout", "60", *args)
+    assert done.returncode == 0, done.stderr
+    assert time.monotonic() >= ready.ready_mono + 1  # not before the settle
+    assert (f"committed: slot B is now the default (kiosk-core pid {core.proc.pid} up 1 s"
+            " without a restart)") in done.stderr
+    assert (boot / "config.txt").read_text().splitlines()[0] == "os_prefix=slot-b/"
+    assert json.loads((state / "update.json").read_text())["status"] == "committed"
+
+
+def test_a_kiosk_core_that_died_after_ready_is_not_committed_its_restart_is(
+        system, bundle: Path, lane_env, start_core):
+    """kiosk-core crashed right after READY (SIGKILL) and systemd restarts it while the commit
+    waits: the dead one's READY, older than the settle by then, does not count; the commit
+    waits for the new one to stay up the whole settle period and commits that."""
+    tmp, boot, labels, cmdline, _ = system
+    args, state = tried_on_lane(system, bundle, lane_env)
+    first = start_core()
+    ready_of(first, state)
+    first.kill9()
+    commit = commit_process("--settle", "1", "--settle-timeout", "60", *args)
+    second = start_core()  # the restart
+    ready = ready_of(second, state)
+    _, err = commit.communicate(timeout=90)
+    assert commit.returncode == 0, err
+    assert time.monotonic() >= ready.ready_mono + 1
+    assert f"(kiosk-core pid {second.proc.pid} up 1 s without a restart)" in err
+    assert (boot / "config.txt").read_text().splitlines()[0] == "os_prefix=slot-b/"
+    assert json.loads((state / "update.json").read_text())["status"] == "committed"
+
+
+def test_no_kiosk_core_no_commit(system, bundle: Path, lane_env):
+    """kiosk-core not running on the tried slot: exit 2, one line saying why, nothing
+    changed: update.json still "trying", so the next reset boots slot A."""
+    tmp, boot, labels, cmdline, _ = system
+    args, state = tried_on_lane(system, bundle, lane_env)
+    config, tryboot = (boot / "config.txt").read_text(), (boot / "tryboot.txt").read_text()
+    done = run_kiosk("update", "--commit", "--settle", "1", "--settle-timeout", "1", *args)
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1] == (
+        "update: v2-build not committed: kiosk-core is not running (no READY recorded) after"
+        ' 1 s; update.json stays "trying", the next reset boots slot A')
+    assert "Traceback" not in done.stderr
+    assert json.loads((state / "update.json").read_text())["status"] == "trying"
+    assert (boot / "config.txt").read_text() == config
+    assert (boot / "tryboot.txt").read_text() == tryboot
+
+
+def test_sigterm_ends_the_wait_without_a_commit(system, bundle: Path, lane_env):
+    """systemctl stop (or the unit's timeout) while the commit waits: it stops at once,
+    commits nothing and says so."""
+    tmp, boot, labels, cmdline, _ = system
+    args, state = tried_on_lane(system, bundle, lane_env)
+    commit = commit_process("--settle", "1", "--settle-timeout", "300", *args)
+    assert "waiting for kiosk-core to stay up 1 s" in commit.stderr.readline()
+    commit.send_signal(signal.SIGTERM)
+    _, err = commit.communicate(timeout=30)
+    assert commit.returncode == 2
+    assert "not committed: stopped before kiosk-core settled" in err
+    assert json.loads((state / "update.json").read_text())["status"] == "trying"
+    assert (boot / "config.txt").read_text().startswith("os_prefix=slot-a/")

@@ -32,6 +32,7 @@ from kiosk_drivers.sim.pty import start_pty_pair
 
 from tests.card.conftest import acquirer, card_lane  # noqa: F401 - fixtures
 from tests.cardsupport import pcscd  # noqa: F401 - a fixture
+from tests.flash.test_ab_update import ready_of
 from tests.flash.test_provision import GOOD, PEM
 from tests.harness import REPO
 from tests.integration.flow import to_receipt
@@ -382,10 +383,11 @@ def _ready_or_exit(notify: NotifyListener, proc: subprocess.Popen, timeout: floa
     return False
 
 
-def test_update_commit_runs_under_its_rules(lane_env, tmp_path):
+def test_update_commit_runs_under_its_rules(lane_env, tmp_path, start_core):
     """kiosk-update-commit's three commands under the unit's filter and W^X: the trial is
     seen (`kiosk update --pending`), the journal verified without a migration, and
-    `kiosk update --commit` makes the tried slot B the default."""
+    `kiosk update --commit` waits for kiosk-core to settle (its signal relay, its look at
+    /proc) and makes the tried slot B the default."""
     from kiosk.config import load_config
     from kiosk.journal.store import Journal
 
@@ -411,7 +413,8 @@ def test_update_commit_runs_under_its_rules(lane_env, tmp_path):
     assert run("update", "--pending", *where).returncode == 0
     verify = run("journal", "verify")
     assert verify.returncode == 0 and "OK" in verify.stdout, verify.stderr
-    done = run("update", "--commit", *where)
+    ready_of(start_core(), state)
+    done = run("update", "--commit", "--settle", "1", "--settle-timeout", "60", *where)
     assert done.returncode == 0 and "slot B is now the default" in done.stderr, done.stderr
     assert (boot / "config.txt").read_text().splitlines()[0] == "os_prefix=slot-b/"
     assert not (boot / "tryboot.txt").exists()

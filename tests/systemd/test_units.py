@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.config import UpdateConfig
 from tests.harness import REPO
 
 UNIT_DIR = REPO / "systemd"
@@ -409,6 +410,11 @@ def test_the_update_commit_runs_only_once_the_lane_is_up():
     assert svc["ExecStartPre"] == [f"{INSTALLED_KIOSK} journal verify",
                                    "+/bin/mount -o remount,rw /boot/firmware"]
     assert svc["ExecStart"] == [f"!{INSTALLED_KIOSK} update --commit"]
+    # the settle's longest wait the configuration allows ends before the unit's timeout (a
+    # timeout would say "failed" for another reason than the lane's)
+    longest = next(m.le for m in UpdateConfig.model_fields["settle_timeout_s"].metadata
+                   if hasattr(m, "le"))
+    assert int(svc["TimeoutStartSec"][0]) >= longest + 60
     assert svc["ExecStopPost"][-1] == "-+/bin/mount -o remount,ro /boot/firmware"
     assert svc["ReadWritePaths"] == [f"/boot/firmware {CORE_STATE}"]
     assert svc["PrivateDevices"] == ["yes"] and "DeviceAllow" not in svc

@@ -186,6 +186,15 @@ def test_non_loopback_bus_host_from_site_file(tmp_path: Path) -> None:
     assert "loopback" in text
 
 
+def test_an_update_settle_that_could_never_commit_is_refused(tmp_path: Path) -> None:
+    """A timeout shorter than the settle would leave every tried update uncommitted."""
+    site = _site(tmp_path, update="[update]\nsettle_timeout_s = 60\n")
+    text = _error(site)
+    assert f"{site / 'update.toml'}: update: " in text
+    assert "settle_timeout_s (60) is shorter than settle_s (120)" in text
+    assert _load(site, KIOSK__UPDATE__SETTLE_S="30").update.settle_timeout_s == 60
+
+
 def test_unknown_key_typo_in_site_file(tmp_path: Path) -> None:
     site = _site(tmp_path, typo='[store]\nlane_idd = "L05"\n')
     text = _error(site)
