@@ -42,6 +42,16 @@ def sh(*cmd: str, **kw) -> subprocess.CompletedProcess:
                           env=dict(os.environ, MTOOLS_SKIP_CHECK="1"), **kw)
 
 
+def flip_byte(path: Path, offset: int) -> None:
+    """Change the byte at ``offset`` (inverted: writing a fixed value would change nothing
+    where the random data already held it, 1 time in 256)."""
+    with open(path, "r+b") as fh:
+        fh.seek(offset)
+        byte = fh.read(1)
+        fh.seek(offset)
+        fh.write(bytes([byte[0] ^ 0xFF]))
+
+
 def make_image(path: Path, size_mib: int = 48, data_mib: int = 3, seed: bytes | None = None,
                table: str = "dos") -> SourceImage:
     """An MBR image like the kiosk's: a FAT boot partition labelled KIOSK-BOOT with a file

@@ -7,7 +7,14 @@ import hashlib
 from pathlib import Path
 
 from kiosk.ops.flash_image import parse_bmap
-from tests.flash.conftest import ROOT_OFFSET, MiB, SourceImage, make_image, run_kiosk
+from tests.flash.conftest import (
+    ROOT_OFFSET,
+    MiB,
+    SourceImage,
+    flip_byte,
+    make_image,
+    run_kiosk,
+)
 
 
 def sha(path: Path, length: int, offset: int = 0) -> str:
@@ -48,11 +55,7 @@ def test_bmap_write_copies_mapped_ranges_and_verifies_them(image: SourceImage, c
 
 
 def test_a_damaged_image_range_is_caught_by_the_bmap_checksums(image: SourceImage, card: Path):
-    with open(image.path, "r+b") as fh:  # one flipped byte inside the mapped random data
-        fh.seek(ROOT_OFFSET + 4 * MiB)
-        byte = fh.read(1)
-        fh.seek(ROOT_OFFSET + 4 * MiB)
-        fh.write(bytes([byte[0] ^ 0xFF]))
+    flip_byte(image.path, ROOT_OFFSET + 4 * MiB)  # inside the mapped random data
     done = run_kiosk("flash", str(image.path), str(card), "--yes")
     assert_clean_failure(done, "bmap mismatch", "checksum")
 
@@ -60,9 +63,7 @@ def test_a_damaged_image_range_is_caught_by_the_bmap_checksums(image: SourceImag
 def test_verify_reads_the_card_not_the_cache_and_names_the_bad_range(image: SourceImage,
                                                                      card: Path):
     assert run_kiosk("flash", str(image.path), str(card), "--yes").returncode == 0
-    with open(card, "r+b") as fh:  # the card "loses" a byte after writing
-        fh.seek(ROOT_OFFSET + 5 * MiB + 17)
-        fh.write(b"\x00")
+    flip_byte(card, ROOT_OFFSET + 5 * MiB + 17)  # the card "loses" a byte after writing
     done = run_kiosk("flash", str(image.path), str(card), "--verify-only")
     assert_clean_failure(done, "verify failed: blocks", "do not match the bmap checksum")
     done = run_kiosk("flash", str(image.path), str(card), "--verify-only", "--no-bmap")
