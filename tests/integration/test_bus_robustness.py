@@ -124,6 +124,7 @@ def test_a_replayed_command_gets_its_first_answer_after_10000_others_and_a_resta
 
     replay()
     core.kill9()
+    shopper.wait_online(False)  # the old core's last will: else its "online" is still seen
     core = start_core()
     shopper.wait_online()
     replay()

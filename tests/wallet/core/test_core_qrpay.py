@@ -56,6 +56,7 @@ def test_each_dialect_through_kiosk_core(dialect, start_core, lane_env, shopper,
         # merchant-presented: the phone scans the screen's code; the gateway's signed
         # notification tells the lane (polling, the fallback, is slowed right down here)
         lane.core.stop()
+        shopper.wait_online(False)    # its goodbye seen: the next "online" is the new core's
         write_qr_options(lane_env, {"poll_interval_s": 600.0, "pay_deadline_s": 900.0},
                          "31-slow-poll.toml")
         lane.core = start_core()
