@@ -7,6 +7,8 @@
   three languages included) parses with the real parser: a command, subcommand, option
   or choice that does not exist fails here. A line in a code block must parse whole; an
   inline mention (`kiosk flash --keep-data`) may leave out required arguments.
+* Each operator guide's attendant station section names the station's buttons as the page
+  shows them in the guide's language, and cites no label the page does not show.
 """
 
 from __future__ import annotations
