@@ -7,6 +7,8 @@
   three languages included) parses with the real parser: a command, subcommand, option
   or choice that does not exist fails here. A line in a code block must parse whole; an
   inline mention (`kiosk flash --keep-data`) may leave out required arguments.
+* Each operator guide's attendant station section names the station's buttons as the page
+  shows them in the guide's language, and cites no label the page does not show.
 """
 
 from __future__ import annotations
@@ -227,6 +229,46 @@ def test_the_manuals_say_the_shopper_may_cancel_help_and_put_an_item_aside(page,
                     .read_text(encoding="utf-8").split())
     buttons = ["Cancel help"] if page == "README.md" else ["Cancel help", "Put the item aside"]
     assert [b for b in buttons if tr(b) not in text] == []
+
+
+_OPERATOR_GUIDES = [("operator.md", "en"), ("operator.zh_Hans.md", "zh_Hans"),
+                    ("operator.ko.md", "ko")]
+#: a label the guide cites: a button in **bold** or a screen text in "quotes" (a bold
+#: run-in heading ends with a full stop: "**Signing out.**", "**退出登录。**")
+_CITED = re.compile(r'\*\*([^*]+)\*\*|"([^"]+)"')
+
+
+def _station_section(page: str, title: str) -> str:
+    """The guide's section on the attendant station: its ``##`` heading names the page's
+    title in the guide's language; whitespace joined as a reader sees it."""
+    text = (DOCS / page).read_text(encoding="utf-8")
+    parts = re.split(r"^## ", text, flags=re.MULTILINE)[1:]
+    found = [p for p in parts if title.casefold() in p.splitlines()[0].casefold()]
+    assert len(found) == 1, f"{page}: no section on the attendant station ({title})"
+    return " ".join(found[0].split())
+
+
+@pytest.mark.parametrize(("page", "locale"), _OPERATOR_GUIDES)
+def test_the_operator_guides_name_the_station_s_buttons_as_the_page_shows_them(page, locale):
+    """Staff read the operator guide in their language: its attendant station section
+    names the station's sign-in, sign-out, sound toggle and every remote action by the
+    words the page shows in that language (kiosk.attendant.web TEXTS through the same
+    translator), and every label it cites is one the page shows."""
+    from kiosk.attendant.web import TEXTS
+    from kiosk.domain.vocabulary import REMOTE_ACTIONS
+    from kiosk.i18n import translator
+
+    tr = translator(locale)
+    section = _station_section(page, tr(TEXTS["title"]))
+    keys = ["sign_in", "sign_out", "pin", "sound_on", "sound_off", "sound_blocked",
+            *(f"action_{action}" for action in REMOTE_ACTIONS)]
+    assert [tr(TEXTS[k]) for k in keys if tr(TEXTS[k]) not in section] == []
+    shown = {tr(msgid) for msgid in TEXTS.values()}
+    # a template is cited by its words before the value ("Total:", "合计：")
+    shown |= {text.split("{")[0].strip() for text in shown if "{" in text}
+    cited = [bold or quoted for bold, quoted in _CITED.findall(section)
+             if not bold.endswith((".", "。"))]
+    assert [label for label in cited if label not in shown] == []
 
 
 def test_every_screenshot_in_the_docs_is_shown_by_a_page():
