@@ -68,16 +68,20 @@ def stop_on_signals(stop: threading.Event | None = None,
     Installs the handlers (so call it from the main thread) and returns ``stop`` (a new
     Event when none is given).
 
-    The handler only writes a byte to a pipe; a thread reading it sets the Event. Setting
-    it in the handler itself can hang the process for good: a handler runs on the main
-    thread between two bytecodes, and when that thread is inside ``stop.wait()`` holding
-    the Event's (non-reentrant) lock, ``set()`` waits for a lock its own thread holds.
+    The handler sends STOPPING=1 itself (one datagram, no lock of ours) and writes a byte to
+    a pipe; a thread reading it sets the Event. Setting the Event in the handler can hang
+    the process for good: a handler runs on the main thread between two bytecodes, and when
+    that thread is inside ``stop.wait()`` holding the Event's (non-reentrant) lock, ``set()``
+    waits for a lock its own thread holds. STOPPING=1 is not left to that thread: a process
+    that ends as soon as the signal is handled (uvicorn hands the signal back to this
+    handler on its way out) could exit before the thread ran.
     """
     event = threading.Event() if stop is None else stop
     read_end, write_end = os.pipe2(os.O_CLOEXEC)
     os.set_blocking(write_end, False)
 
     def on_signal(*_: object) -> None:
+        stopping()
         try:
             os.write(write_end, b"s")
         except BlockingIOError:  # the pipe is full of earlier signals: one is enough
@@ -86,7 +90,6 @@ def stop_on_signals(stop: threading.Event | None = None,
     def relay() -> None:
         while os.read(read_end, 64):
             event.set()
-            stopping()
 
     threading.Thread(target=relay, name="stop-on-signals", daemon=True).start()
     for sig in signals:

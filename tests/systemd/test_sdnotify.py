@@ -135,3 +135,35 @@ def test_a_signal_never_hangs_a_loop_that_waits_on_the_event(tmp_path):
 def _line_within(child: subprocess.Popen, timeout: float) -> str | None:
     ready, _, _ = select.select([child.stdout], [], [], timeout)
     return child.stdout.readline().strip() if ready else None
+
+
+# A process that ends as soon as the signal is handled, as `kiosk attendant serve` does
+# (uvicorn hands SIGTERM back to the handler on its way out): STOPPING=1 still goes out.
+# Sent from the thread that sets the Event, it was lost when the process exited first (the
+# station's unit test, once in a fresh-machine run).
+EXIT_AT_ONCE = """
+import signal
+from kiosk.ops import sdnotify
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})  # the relay thread's too
+sdnotify.stop_on_signals()
+print("up", flush=True)
+signal.sigwait({signal.SIGTERM})                # uvicorn's own handling of it ...
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+signal.raise_signal(signal.SIGTERM)             # ... then handed back, and the end
+"""
+
+
+def test_stopping_is_sent_before_a_process_that_ends_at_once_exits():
+    with NotifyListener() as notify:
+        for _ in range(20):
+            child = subprocess.Popen([sys.executable, "-c", EXIT_AT_ONCE], cwd=REPO, text=True,
+                                     stdout=subprocess.PIPE,
+                                     env=dict(os.environ, NOTIFY_SOCKET=notify.address))
+            try:
+                assert _line_within(child, 30) == "up"
+                child.send_signal(signal.SIGTERM)
+                assert child.wait(10) == 0
+            finally:
+                child.kill()
+                child.wait(5)
+            assert notify.recv(5) == "STOPPING=1"
