@@ -38,9 +38,8 @@ from kiosk.ui.fonts import Resolved
 
 FONT_PREFIX = "kiosk-"
 #: the script HarfBuzz shapes a language's text as (Kivy's ``font_script_name``). Kivy's
-#: default, Latn, takes the CJK font's proportional "…" (dots on the baseline, where
-#: Chinese and Korean set them mid-height) and measures the line by another advance, so the
-#: last dot of "……" was cut off.
+#: default, Latn, takes the CJK font's proportional "…": dots on the baseline, where
+#: Chinese and Korean set them mid-height.
 SHAPING_SCRIPTS = {"zh": "Hani", "ko": "Hang"}
 
 

@@ -19,12 +19,12 @@ from tests.ui.conftest import font_choice
 pytestmark = pytest.mark.ui
 
 # a Text per (lang, text): the middle row of its ink (share of the height from the top)
-# and its rightmost inked column
 PROBE = r"""
 import json, os, sys
 os.environ["KIVY_NO_ARGS"] = "1"
 from kivy.app import App
 from kivy.clock import Clock
+from kivy.uix.boxlayout import BoxLayout
 from kiosk.ui.fonts import Resolved
 from kiosk.ui.widgets import Text, register_fonts
 
@@ -32,20 +32,17 @@ choice, cases = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 register_fonts({lang: Resolved(**face) for lang, face in choice["faces"].items()})
 out = []
 
-def ink(texture):
-    # (middle row of the ink / height, rightmost inked column)
+def ink_middle(texture):
     w, h = texture.size
     px = texture.pixels   # RGBA rows
-    inked = [(x, y) for y in range(h) for x in range(w) if px[(y * w + x) * 4 + 3] > 128]
-    rows = [y for _x, y in inked]
-    return (min(rows) + max(rows)) / 2 / h, max(x for x, _y in inked)
+    rows = [y for y in range(h) if any(px[(y * w + x) * 4 + 3] > 128 for x in range(w))]
+    return (rows[0] + rows[-1]) / 2 / h
 
 class Probe(App):
     def build(self):
         self.labels = [Text(lang=lang, text=text, fit=False, color=(0, 0, 0, 1),
                             size_hint=(None, None), size=(1000, 80)) for lang, text in cases]
         Clock.schedule_once(self.measure, 0)
-        from kivy.uix.boxlayout import BoxLayout
         box = BoxLayout(orientation="vertical")
         for label in self.labels:
             box.add_widget(label)
@@ -54,8 +51,7 @@ class Probe(App):
     def measure(self, _dt):
         for label in self.labels:
             label.texture_update()
-            middle, right = ink(label.texture)
-            out.append({"middle": middle, "right": right, "font_size": label.font_size})
+            out.append({"middle": ink_middle(label.texture)})
         self.stop()
 
 Probe().run()
